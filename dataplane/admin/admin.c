@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The loopback admin endpoint. libmicrohttpd runs its own polling thread; that
+ * thread registers itself as a QSBR reader, stays offline while idle (so it never
+ * holds up a grace period) and goes online only while it reads the live snapshot.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+#include <rte_ethdev.h>
+
+#include "../log/log.h"
+#include "admin.h"
+
+#define ADMIN_CONN_LIMIT   32
+#define ADMIN_CONN_TIMEOUT 10 /* seconds */
+
+struct admin {
+	struct MHD_Daemon *mhd;
+	const struct worker_set *ws;
+	const struct cfg_port_info *ports;
+	uint16_t n_ports;
+	const struct neigh_table *neigh;
+};
+
+/* ---------------------------------------------------------------- rendering */
+
+struct admin_buf {
+	char *s;
+	size_t len;
+	size_t cap;
+	bool failed;
+};
+
+__attribute__((format(printf, 2, 3))) static void admin_printf(struct admin_buf *b, const char *fmt,
+							       ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->failed)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->s + b->len, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap * 2 + (size_t)n;
+		char *ns = realloc(b->s, cap);
+
+		if (ns == NULL) {
+			b->failed = true;
+			return;
+		}
+		b->s = ns;
+		b->cap = cap;
+	}
+}
+
+static void admin_header(struct admin_buf *b, const char *name, const char *type, const char *help)
+{
+	admin_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Label values: escape backslash, double quote and newline (exposition format 0.0.4). */
+static void admin_label(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *in && o + 3 < len; in++) {
+		if (*in == '\\' || *in == '"') {
+			out[o++] = '\\';
+			out[o++] = *in;
+		} else if (*in == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+}
+
+static const struct {
+	const char *name;
+	const char *help;
+	size_t off;
+} admin_port_metrics[] = {
+	{"rx_packets", "Packets received by the port", offsetof(struct rte_eth_stats, ipackets)},
+	{"tx_packets", "Packets transmitted by the port", offsetof(struct rte_eth_stats, opackets)},
+	{"rx_bytes", "Bytes received by the port", offsetof(struct rte_eth_stats, ibytes)},
+	{"tx_bytes", "Bytes transmitted by the port", offsetof(struct rte_eth_stats, obytes)},
+	{"rx_missed", "Packets dropped by the NIC because the RX queues were full",
+	 offsetof(struct rte_eth_stats, imissed)},
+	{"rx_errors", "Erroneous packets received", offsetof(struct rte_eth_stats, ierrors)},
+	{"tx_errors", "Packets that failed transmission", offsetof(struct rte_eth_stats, oerrors)},
+	{"rx_nombuf", "RX mbuf allocation failures", offsetof(struct rte_eth_stats, rx_nombuf)},
+};
+
+char *admin_render_metrics(const struct worker_set *ws, const struct cfg_port_info *ports,
+			   uint16_t n_ports, const struct neigh_table *neigh)
+{
+	struct admin_buf b = {.cap = 65536};
+	const struct cfg_snapshot *snap = cfg_live;
+	struct rte_eth_stats st[CFG_MAX_PORTS];
+	char metric[128], label[3 * CFG_NAME_MAX];
+
+	b.s = malloc(b.cap);
+	if (b.s == NULL)
+		return NULL;
+	if (n_ports > CFG_MAX_PORTS)
+		n_ports = CFG_MAX_PORTS;
+	for (unsigned int id = 0; id < STAT_MAX; id++) {
+		snprintf(metric, sizeof(metric), "meshdp_%s_total", stats_name(id));
+		admin_header(&b, metric, "counter", stats_help(id));
+		for (unsigned int i = 0; ws != NULL && i < ws->n; i++)
+			admin_printf(&b, "%s{worker=\"%u\"} %" PRIu64 "\n", metric, i,
+				     stats_read(&ws->stats[i], id));
+	}
+	for (uint16_t p = 0; p < n_ports; p++) {
+		memset(&st[p], 0, sizeof(st[p]));
+		rte_eth_stats_get(ports[p].port_id, &st[p]);
+	}
+	for (size_t m = 0; m < RTE_DIM(admin_port_metrics); m++) {
+		snprintf(metric, sizeof(metric), "meshdp_port_%s_total",
+			 admin_port_metrics[m].name);
+		admin_header(&b, metric, "counter", admin_port_metrics[m].help);
+		for (uint16_t p = 0; p < n_ports; p++) {
+			uint64_t v;
+
+			memcpy(&v, (const char *)&st[p] + admin_port_metrics[m].off, sizeof(v));
+			admin_label(ports[p].name, label, sizeof(label));
+			admin_printf(&b, "%s{port=\"%s\"} %" PRIu64 "\n", metric, label, v);
+		}
+	}
+	admin_header(&b, "meshdp_config_generation", "gauge",
+		     "Generation of the live configuration (0: none yet)");
+	admin_printf(&b, "meshdp_config_generation %" PRIu64 "\n", snap ? snap->generation : 0);
+	admin_header(&b, "meshdp_workers", "gauge", "Worker lcores running the data path");
+	admin_printf(&b, "meshdp_workers %u\n", ws ? ws->n : 0);
+	admin_header(&b, "meshdp_neighbours", "gauge", "Entries in the neighbour cache");
+	admin_printf(&b, "meshdp_neighbours %" PRIu32 "\n", neigh ? neigh_count(neigh) : 0);
+	admin_header(&b, "meshdp_up", "gauge", "1 while the data plane is running");
+	admin_printf(&b, "meshdp_up 1\n");
+	if (b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* ---------------------------------------------------------------- HTTP */
+
+static pthread_key_t admin_rcu_key;
+static pthread_once_t admin_rcu_once = PTHREAD_ONCE_INIT;
+
+static void admin_rcu_exit(void *arg)
+{
+	(void)arg;
+	rcu_unregister_thread();
+}
+
+static void admin_rcu_key_init(void)
+{
+	if (pthread_key_create(&admin_rcu_key, admin_rcu_exit) != 0)
+		LOG(ERR, "admin: cannot create the RCU thread key");
+}
+
+/* Register the HTTP thread as a QSBR reader once; it is left offline. */
+static void admin_rcu_register(void)
+{
+	pthread_once(&admin_rcu_once, admin_rcu_key_init);
+	if (pthread_getspecific(admin_rcu_key) != NULL)
+		return;
+	rcu_register_thread();
+	rcu_thread_offline();
+	pthread_setspecific(admin_rcu_key, (void *)1);
+}
+
+static enum MHD_Result admin_send(struct MHD_Connection *conn, unsigned int status,
+				  const char *type, char *body, size_t len, bool owned)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (r == NULL) {
+		if (owned)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result admin_handler(void *cls, struct MHD_Connection *conn, const char *url,
+				     const char *method, const char *version,
+				     const char *upload_data, size_t *upload_data_size,
+				     void **con_cls)
+{
+	static char not_found[] = "not found\n";
+	static char not_allowed[] = "method not allowed\n";
+	static char ready[] = "ready\n";
+	static char not_ready[] = "not ready: no configuration is live\n";
+	static char oom[] = "out of memory\n";
+	const char *text = "text/plain; charset=utf-8";
+	struct admin *a = cls;
+	enum MHD_Result ret;
+	bool live;
+	char *body;
+
+	(void)version;
+	(void)upload_data;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+		/* do not wait for (and buffer) a body we refuse anyway */
+		*upload_data_size = 0;
+		return admin_send(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, not_allowed,
+				  strlen(not_allowed), false);
+	}
+	(void)con_cls;
+	admin_rcu_register();
+	if (strcmp(url, "/metrics") == 0) {
+		rcu_thread_online();
+		body = admin_render_metrics(a->ws, a->ports, a->n_ports, a->neigh);
+		rcu_thread_offline();
+		if (body == NULL)
+			return admin_send(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, text, oom,
+					  strlen(oom), false);
+		return admin_send(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+				  body, strlen(body), true);
+	}
+	if (strcmp(url, "/ready") == 0) {
+		rcu_thread_online();
+		live = rcu_dereference(cfg_live) != NULL;
+		rcu_thread_offline();
+		ret = live ? admin_send(conn, MHD_HTTP_OK, text, ready, strlen(ready), false)
+			   : admin_send(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text, not_ready,
+					strlen(not_ready), false);
+		return ret;
+	}
+	return admin_send(conn, MHD_HTTP_NOT_FOUND, text, not_found, strlen(not_found), false);
+}
+
+/*
+ * Parse "A.B.C.D:PORT" or "[IPv6]:PORT" into @p ss; only loopback addresses pass.
+ * @return 0 or -EINVAL with @p err filled.
+ */
+static int admin_parse_listen(const char *listen, struct sockaddr_storage *ss, char *err,
+			      size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *hs = listen, *he;
+	unsigned long port;
+	char *end;
+
+	memset(ss, 0, sizeof(*ss));
+	if (listen == NULL || listen[0] == '\0') {
+		snprintf(err, errlen, "admin listen address is empty");
+		return -EINVAL;
+	}
+	if (listen[0] == '[') {
+		he = strchr(listen, ']');
+		if (he == NULL || he[1] != ':') {
+			snprintf(err, errlen, "admin listen '%s': expected [IPv6]:PORT", listen);
+			return -EINVAL;
+		}
+		hs = listen + 1;
+		colon = he + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (colon == NULL) {
+			snprintf(err, errlen, "admin listen '%s': expected ADDRESS:PORT", listen);
+			return -EINVAL;
+		}
+		he = colon;
+	}
+	if ((size_t)(he - hs) >= sizeof(host)) {
+		snprintf(err, errlen, "admin listen '%s': address too long", listen);
+		return -EINVAL;
+	}
+	memcpy(host, hs, (size_t)(he - hs));
+	host[he - hs] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 || port > 65535) {
+		snprintf(err, errlen, "admin listen '%s': port must be 0..65535", listen);
+		return -EINVAL;
+	}
+	if (listen[0] != '[') {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+			snprintf(err, errlen, "admin listen '%s': '%s' is not an IPv4 address",
+				 listen, host);
+			return -EINVAL;
+		}
+		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127) {
+			snprintf(err, errlen,
+				 "admin listen '%s': refusing a non-loopback address (use "
+				 "127.0.0.0/8 or [::1])",
+				 listen);
+			return -EINVAL;
+		}
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+			snprintf(err, errlen, "admin listen '%s': '%s' is not an IPv6 address",
+				 listen, host);
+			return -EINVAL;
+		}
+		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr)) {
+			snprintf(err, errlen,
+				 "admin listen '%s': refusing a non-loopback address (use "
+				 "127.0.0.0/8 or [::1])",
+				 listen);
+			return -EINVAL;
+		}
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+	}
+	return 0;
+}
+
+struct admin *admin_start(const char *listen, const struct worker_set *ws,
+			  const struct cfg_port_info *ports, uint16_t n_ports,
+			  const struct neigh_table *neigh, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+	struct admin *a;
+	uint16_t port;
+
+	if (admin_parse_listen(listen, &ss, err, errlen) < 0)
+		return NULL;
+	if (n_ports > 0 && ports == NULL) {
+		snprintf(err, errlen, "admin: %u ports but no port table", n_ports);
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		snprintf(err, errlen, "admin: out of memory");
+		return NULL;
+	}
+	a->ws = ws;
+	a->ports = ports;
+	a->n_ports = n_ports;
+	a->neigh = neigh;
+	if (ss.ss_family == AF_INET6) {
+		flags |= MHD_USE_IPv6;
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	} else {
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	}
+	a->mhd = MHD_start_daemon(flags, port, NULL, NULL, admin_handler, a, MHD_OPTION_SOCK_ADDR,
+				  (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+				  (unsigned int)ADMIN_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+				  (unsigned int)ADMIN_CONN_TIMEOUT, MHD_OPTION_END);
+	if (a->mhd == NULL) {
+		snprintf(err, errlen, "admin: cannot listen on %s (address in use?)", listen);
+		free(a);
+		return NULL;
+	}
+	LOG(INFO, "admin HTTP on %s (/metrics, /ready)", listen);
+	return a;
+}
+
+void admin_stop(struct admin *a)
+{
+	if (a == NULL)
+		return;
+	MHD_stop_daemon(a->mhd);
+	free(a);
+}

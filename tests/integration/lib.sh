@@ -1,0 +1,181 @@
+# Shared by the integration tests (source it). Builds the demo topology:
+#
+#   netns mdp-client            meshdp (root netns)            netns mdp-server
+#   mdp0 10.10.1.2/24  <-TAP-> p0 10.10.1.1  p1 10.10.2.1 <-TAP-> mdp1 10.10.2.2/24
+#        fd00:10:1::2/64          fd00:10:1::1  fd00:10:2::1         fd00:10:2::2/64
+#                                                                 lo 10.20.0.1, fd00:20::1
+#
+# Everything stays inside namespaces this script creates; it removes them on exit.
+set -euo pipefail
+
+IT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+IT_BUILD=${MESHDP_BUILD:-$IT_ROOT/build}
+IT_MESHDP=${MESHDP_BIN:-$IT_BUILD/dataplane/meshdp}
+IT_MESHCTL=$IT_BUILD/ctl/meshctl
+IT_NS_C=mdp-client
+IT_NS_S=mdp-server
+IT_SOCK=/run/meshdp/meshdp.sock
+IT_WORK=$(mktemp -d /tmp/meshdp-it.XXXXXX)
+chmod 755 "$IT_WORK"
+IT_MESHDP_PID=
+IT_NGINX_PID=
+IT_PY=/usr/bin/python3 # Debian's, which has scapy
+
+it_log() { echo "[$(date +%T)] $*"; }
+
+it_fail()
+{
+	echo "FAIL: $*" >&2
+	if [ -f "$IT_WORK/meshdp.log" ]; then
+		echo "--- last lines of the meshdp log ---" >&2
+		tail -n 30 "$IT_WORK/meshdp.log" >&2
+	fi
+	exit 1
+}
+
+it_cleanup()
+{
+	set +e
+	[ -n "$IT_NGINX_PID" ] && kill "$IT_NGINX_PID" 2>/dev/null && wait "$IT_NGINX_PID" 2>/dev/null
+	if [ -n "$IT_MESHDP_PID" ] && kill -0 "$IT_MESHDP_PID" 2>/dev/null; then
+		kill -TERM "$IT_MESHDP_PID"
+		wait "$IT_MESHDP_PID" 2>/dev/null
+	fi
+	ip netns del "$IT_NS_C" 2>/dev/null
+	ip netns del "$IT_NS_S" 2>/dev/null
+	ip link del mdp-c 2>/dev/null
+	ip link del mdp-s 2>/dev/null
+	rm -rf "$IT_WORK"
+}
+trap it_cleanup EXIT
+
+it_ctl() { "$IT_MESHCTL" --socket "$IT_SOCK" "$@"; }
+
+# it_stat NAME: the summed worker counter NAME.
+it_stat()
+{
+	it_ctl --json stats | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["counters"][sys.argv[1]])' "$1"
+}
+
+# it_drops: the sum of every drop_* counter.
+it_drops()
+{
+	it_ctl --json stats | "$IT_PY" -c 'import json,sys; c=json.load(sys.stdin)["counters"]; print(sum(v for k,v in c.items() if k.startswith("drop_")))'
+}
+
+# it_start_meshdp [MESHDP-ARGS...]: start the daemon and wait until meshctl answers.
+it_start_meshdp()
+{
+	if [ -S "$IT_SOCK" ] && "$IT_MESHCTL" --socket "$IT_SOCK" status >/dev/null 2>&1; then
+		it_fail "a meshdp is already running on $IT_SOCK; stop it first"
+	fi
+	${IT_WRAP:-} "$IT_MESHDP" "$@" >"$IT_WORK/meshdp.log" 2>&1 &
+	IT_MESHDP_PID=$!
+	for _ in $(seq 1 300); do
+		kill -0 "$IT_MESHDP_PID" 2>/dev/null || it_fail "meshdp exited during start-up"
+		if [ -S "$IT_SOCK" ] && it_ctl status >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	it_fail "meshdp did not answer on $IT_SOCK within 30 s"
+}
+
+# it_stop_meshdp: SIGTERM, wait, and check the exit status is 0.
+it_stop_meshdp()
+{
+	local rc=0
+	kill -TERM "$IT_MESHDP_PID"
+	wait "$IT_MESHDP_PID" || rc=$?
+	IT_MESHDP_PID=
+	[ "$rc" -eq 0 ] || it_fail "meshdp exited with status $rc after SIGTERM"
+}
+
+# it_ns_addr NS IF V4 V6 GW4 GW6: address an interface inside a namespace.
+it_ns_addr()
+{
+	local ns=$1 ifc=$2
+	# Hosts here are configured statically: no router solicitations.
+	ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$ifc.accept_ra=0"
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link set "$ifc" up
+	ip -n "$ns" addr add "$3" dev "$ifc"
+	ip -n "$ns" -6 addr add "$4" dev "$ifc" nodad
+	ip -n "$ns" route add default via "$5"
+	ip -n "$ns" -6 route add default via "$6"
+}
+
+# it_topology_tap: move the TAP ports' kernel ends into the two namespaces.
+it_topology_tap()
+{
+	ip netns add "$IT_NS_C"
+	ip netns add "$IT_NS_S"
+	for ifc in mdp0 mdp1; do
+		for _ in $(seq 1 100); do
+			ip link show "$ifc" >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+	done
+	ip link set mdp0 netns "$IT_NS_C"
+	ip link set mdp1 netns "$IT_NS_S"
+	it_ns_addr "$IT_NS_C" mdp0 10.10.1.2/24 fd00:10:1::2/64 10.10.1.1 fd00:10:1::1
+	it_ns_addr "$IT_NS_S" mdp1 10.10.2.2/24 fd00:10:2::2/64 10.10.2.1 fd00:10:2::1
+	ip -n "$IT_NS_S" addr add 10.20.0.1/32 dev lo
+	ip -n "$IT_NS_S" -6 addr add fd00:20::1/128 dev lo
+}
+
+# it_start_nginx: a web server in the server namespace, serving $IT_WORK/www.
+it_start_nginx()
+{
+	mkdir -p "$IT_WORK/www" "$IT_WORK/nginx"
+	echo "hello from the server namespace" >"$IT_WORK/www/index.html"
+	cat >"$IT_WORK/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+user root;
+pid $IT_WORK/nginx/nginx.pid;
+error_log $IT_WORK/nginx/error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $IT_WORK/nginx;
+	proxy_temp_path $IT_WORK/nginx;
+	fastcgi_temp_path $IT_WORK/nginx;
+	uwsgi_temp_path $IT_WORK/nginx;
+	scgi_temp_path $IT_WORK/nginx;
+	sendfile on;
+	server {
+		listen 10.10.2.2:80;
+		listen 10.20.0.1:80;
+		listen [fd00:10:2::2]:80;
+		root $IT_WORK/www;
+	}
+}
+EOF
+	ip netns exec "$IT_NS_S" nginx -c "$IT_WORK/nginx.conf" &
+	IT_NGINX_PID=$!
+	for _ in $(seq 1 50); do
+		ip netns exec "$IT_NS_S" curl -sf -o /dev/null http://10.10.2.2/ && return 0
+		sleep 0.1
+	done
+	it_fail "nginx did not start in $IT_NS_S"
+}
+
+# it_settle: wait (at most 15 s) until no drop counter moved for 2 s, so that the
+# kernel's start-up chatter (router solicitations, MLD reports) is not counted
+# against a test.
+it_settle()
+{
+	local prev cur
+	prev=$(it_drops)
+	for _ in $(seq 1 8); do
+		sleep 2
+		cur=$(it_drops)
+		[ "$cur" = "$prev" ] && return 0
+		prev=$cur
+	done
+	it_fail "drop counters keep moving on an idle topology"
+}
+
+# it_in_client CMD...: run a command in the client namespace.
+it_in_client() { ip netns exec "$IT_NS_C" "$@"; }

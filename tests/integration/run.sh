@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Run the integration tests (as root): run.sh BUILD_DIR [ASAN_BUILD_DIR] [TEST...]
+# Prints one line per test and a closing "N passed, N failed" line.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "$1" && pwd)
+asan=${2:-}
+shift 2 || shift $#
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=(demo ping ping_hugepages afpacket malformed control metrics download_swap shutdown)
+logs=$build/integration-logs
+mkdir -p "$logs"
+pass=0
+fail=0
+
+run_one()
+{
+	local name=$1
+	shift
+	local start=$SECONDS
+	if env MESHDP_BUILD="$build" "$@" >"$logs/$name.log" 2>&1; then
+		echo "PASS $name ($((SECONDS - start)) s)"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $name ($((SECONDS - start)) s) — $logs/$name.log:"
+		tail -n 25 "$logs/$name.log" | sed 's/^/    /'
+		fail=$((fail + 1))
+	fi
+}
+
+hugepages_reserved()
+{
+	cat /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+}
+
+for t in "${tests[@]}"; do
+	case "$t" in
+	ping) run_one "$t" IT_MESHDP_ARGS=--no-huge IT_EXPECT_MEMORY="no hugepages" "$here/test_ping.sh" ;;
+	ping_hugepages)
+		# The same test on 2 MiB hugepages, reserved for it and given back after.
+		before=$(hugepages_reserved)
+		echo $((before + 384)) >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+		if [ "$(hugepages_reserved)" -ge $((before + 384)) ]; then
+			run_one "$t" IT_EXPECT_MEMORY="on hugepages" "$here/test_ping.sh"
+		else
+			echo "FAIL $t — could not reserve 384 hugepages"
+			fail=$((fail + 1))
+		fi
+		echo "$before" >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+		;;
+	shutdown)
+		if [ -n "$asan" ]; then
+			run_one "$t" MESHDP_BIN="$(cd "$asan" && pwd)/dataplane/meshdp" "$here/test_shutdown.sh"
+		else
+			echo "FAIL $t — no ASan build given"
+			fail=$((fail + 1))
+		fi
+		;;
+	demo) run_one "$t" "$here/../../tools/demo.sh" --once ;;
+	*) run_one "$t" "$here/test_$t.sh" ;;
+	esac
+done
+echo "integration: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

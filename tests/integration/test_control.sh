@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# meshctl against a live daemon: every command, bad configs refused with the JSON
+# path named and the running config kept, rollback, tune, malformed and oversized
+# requests refused without stalling the control thread, non-root refused.
+source "$(dirname "$0")/lib.sh"
+
+it_start_meshdp
+
+gen() { it_ctl --json status | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["generation"])'; }
+
+it_log "status, stats, ports, neigh, routes, log level, with and without --json"
+it_ctl status | grep -q "generation" || it_fail "status has no generation"
+for cmd in status stats ports neigh routes "config show" "log level"; do
+	# shellcheck disable=SC2086
+	it_ctl $cmd >/dev/null || it_fail "meshctl $cmd failed"
+	# shellcheck disable=SC2086
+	it_ctl --json $cmd | "$IT_PY" -m json.tool >/dev/null || it_fail "meshctl --json $cmd is not JSON"
+done
+it_ctl --json ports | "$IT_PY" -c 'import json,sys; p=json.load(sys.stdin); assert [x["name"] for x in p] == ["p0","p1"], p' || it_fail "ports are not p0, p1"
+
+it_log "config validate / apply refuse bad configs and keep the running one"
+g0=$(gen)
+it_ctl config show --json | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])' >"$IT_WORK/good.json"
+"$IT_PY" - "$IT_WORK" <<'PY'
+import json, sys
+d = sys.argv[1]
+good = json.load(open(d + "/good.json"))
+def variant(name, f):
+    c = json.loads(json.dumps(good)); f(c); json.dump(c, open(f"{d}/{name}.json", "w"))
+variant("unknown_field", lambda c: c["interfaces"][1].update(colour="blue"))
+variant("bad_addr", lambda c: c["interfaces"][1].update(ipv4=["10.10.2.300/24"]))
+variant("dup_name", lambda c: c["interfaces"][1].update(name=c["interfaces"][0]["name"]))
+variant("bad_type", lambda c: c["tune"].update(rx_burst="many"))
+variant("tuned", lambda c: c["tune"].update(rx_burst=8))
+PY
+check_refused() {
+	local file=$1 path=$2 out
+	if out=$(it_ctl config validate "$IT_WORK/$file.json" 2>&1); then
+		it_fail "config validate accepted $file"
+	fi
+	echo "$out" | grep -qF "$path" || it_fail "validate $file: error does not name $path: $out"
+	if out=$(it_ctl config apply "$IT_WORK/$file.json" 2>&1); then
+		it_fail "config apply accepted $file"
+	fi
+	echo "$out" | grep -qF "$path" || it_fail "apply $file: error does not name $path: $out"
+}
+check_refused unknown_field '$.interfaces[1].colour'
+check_refused bad_addr '$.interfaces[1].ipv4[0]'
+check_refused dup_name '$.interfaces[1].name'
+check_refused bad_type '$.tune.rx_burst'
+printf '{"version": 1,' >"$IT_WORK/truncated.json"
+it_ctl config validate "$IT_WORK/truncated.json" >/dev/null 2>&1 && it_fail "truncated JSON validated"
+[ "$(gen)" -eq "$g0" ] || it_fail "a refused config changed the generation"
+it_ctl config validate "$IT_WORK/tuned.json" >/dev/null || it_fail "a good config did not validate"
+
+it_log "apply, show, rollback"
+it_ctl config apply "$IT_WORK/tuned.json" >/dev/null || it_fail "apply failed"
+[ "$(gen)" -eq $((g0 + 1)) ] || it_fail "apply did not bump the generation"
+it_ctl --json config show | "$IT_PY" -c 'import json,sys; t=json.loads(json.load(sys.stdin)["text"]); assert t["tune"]["rx_burst"] == 8' || it_fail "config show does not show the applied config"
+it_ctl config rollback >/dev/null || it_fail "rollback failed"
+it_ctl --json config show | "$IT_PY" -c 'import json,sys; t=json.loads(json.load(sys.stdin)["text"]); assert t["tune"]["rx_burst"] == 32' || it_fail "rollback did not restore rx_burst 32"
+
+it_log "tune and log level, applied live"
+it_ctl tune rx_burst=64 >/dev/null || it_fail "tune rx_burst=64 failed"
+it_ctl --json config show | "$IT_PY" -c 'import json,sys; t=json.loads(json.load(sys.stdin)["text"]); assert t["tune"]["rx_burst"] == 64' || it_fail "tune did not reach the config"
+it_ctl tune idle=poll >/dev/null || it_fail "tune idle=poll failed"
+it_ctl tune rx_burst=100000 >/dev/null 2>&1 && it_fail "tune accepted rx_burst=100000"
+it_ctl tune colour=blue >/dev/null 2>&1 && it_fail "tune accepted an unknown knob"
+it_ctl log level debug >/dev/null || it_fail "log level debug failed"
+it_ctl log level | grep -q debug || it_fail "log level does not read back debug"
+it_ctl log level loud >/dev/null 2>&1 && it_fail "log level accepted 'loud'"
+it_ctl log level info >/dev/null
+
+it_log "malformed, oversized and stalled requests"
+reply=$(printf 'this is not json\n' | timeout 5 socat - "UNIX-CONNECT:$IT_SOCK")
+echo "$reply" | grep -q '"ok": *false' || it_fail "malformed request got: $reply"
+reply=$(printf '{"cmd": "launch-rockets"}\n' | timeout 5 socat - "UNIX-CONNECT:$IT_SOCK")
+echo "$reply" | grep -q '"ok": *false' || it_fail "unknown command got: $reply"
+# A client that connects and says nothing must not stall the others.
+timeout 20 socat -u /dev/zero,readbytes=10 "UNIX-CONNECT:$IT_SOCK" 2>/dev/null &
+(sleep 30 | socat - "UNIX-CONNECT:$IT_SOCK" >/dev/null 2>&1) &
+staller=$!
+timeout 5 "$IT_MESHCTL" --socket "$IT_SOCK" status >/dev/null || it_fail "a stalled client blocked the control thread"
+reply=$(head -c 3000000 /dev/zero | tr '\0' 'a' | timeout 10 socat - "UNIX-CONNECT:$IT_SOCK" 2>/dev/null || true)
+echo "$reply" | grep -qi 'too large' || it_fail "oversized request got: ${reply:0:200}"
+kill "$staller" 2>/dev/null || true
+timeout 5 "$IT_MESHCTL" --socket "$IT_SOCK" status >/dev/null || it_fail "daemon unresponsive after bad requests"
+
+it_log "a non-root user is refused: by the socket's mode, and by the daemon's peer check"
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$IT_MESHCTL" --socket "$IT_SOCK" status 2>&1) && it_fail "uid 65534 was served: $out"
+echo "$out" | grep -qi 'permission denied' || it_fail "uid 65534 refusal unclear: $out"
+# Even when the file mode lets anyone connect, SO_PEERCRED keeps them out.
+chmod 0666 "$IT_SOCK"
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$IT_MESHCTL" --socket "$IT_SOCK" status 2>&1) && it_fail "uid 65534 was served: $out"
+echo "$out" | grep -q 'permission denied: uid 65534' || it_fail "the daemon did not refuse uid 65534 by credentials: $out"
+
+it_stop_meshdp
+it_log "ok"

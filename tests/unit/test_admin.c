@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* admin: the Prometheus exposition and the loopback HTTP endpoint. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <regex.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dataplane/admin/admin.h"
+
+#define N_WORKERS 2
+
+static struct worker_set ws;
+
+static int setup(void **state)
+{
+	(void)state;
+	ws.n = N_WORKERS;
+	ws.w = NULL; /* the exposition reads only the counters */
+	ws.stats = aligned_alloc(RTE_CACHE_LINE_SIZE, N_WORKERS * sizeof(struct stats_block));
+	if (ws.stats == NULL)
+		return -1;
+	memset(ws.stats, 0, N_WORKERS * sizeof(struct stats_block));
+	stats_add(&ws.stats[0], STAT_RX_FRAMES, 12345);
+	stats_add(&ws.stats[1], STAT_RX_FRAMES, 7);
+	stats_add(&ws.stats[1], STAT_DROP_IPV4_BAD_CHECKSUM, 3);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(ws.stats);
+	return 0;
+}
+
+static bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static void test_render_counters(void **state)
+{
+	char *m = admin_render_metrics(&ws, NULL, 0, NULL);
+	char want[256];
+
+	(void)state;
+	assert_non_null(m);
+	assert_true(has_line(m, "# TYPE meshdp_rx_frames_total counter"));
+	snprintf(want, sizeof(want), "# HELP meshdp_rx_frames_total %s",
+		 stats_help(STAT_RX_FRAMES));
+	assert_true(has_line(m, want));
+	assert_true(has_line(m, "meshdp_rx_frames_total{worker=\"0\"} 12345"));
+	assert_true(has_line(m, "meshdp_rx_frames_total{worker=\"1\"} 7"));
+	assert_true(has_line(m, "meshdp_drop_ipv4_bad_checksum_total{worker=\"0\"} 0"));
+	assert_true(has_line(m, "meshdp_drop_ipv4_bad_checksum_total{worker=\"1\"} 3"));
+	/* every counter of counters.def has its HELP and TYPE */
+	for (unsigned int id = 0; id < STAT_MAX; id++) {
+		snprintf(want, sizeof(want), "# TYPE meshdp_%s_total counter", stats_name(id));
+		assert_true(has_line(m, want));
+	}
+	/* port metrics are declared even with no port; gauges */
+	assert_true(has_line(m, "# TYPE meshdp_port_rx_packets_total counter"));
+	assert_null(strstr(m, "meshdp_port_rx_packets_total{"));
+	assert_true(has_line(m, "meshdp_workers 2"));
+	assert_true(has_line(m, "meshdp_neighbours 0"));
+	assert_true(has_line(m, "meshdp_up 1"));
+	assert_true(has_line(m, "# TYPE meshdp_config_generation gauge"));
+	free(m);
+}
+
+/* Every line is a HELP/TYPE comment or "name{labels} value" with a valid name. */
+static void test_render_syntax(void **state)
+{
+	char *m = admin_render_metrics(&ws, NULL, 0, NULL);
+	regex_t sample, comment;
+	unsigned int samples = 0;
+	char *save = NULL;
+
+	(void)state;
+	assert_non_null(m);
+	assert_int_equal(m[strlen(m) - 1], '\n');
+	assert_int_equal(regcomp(&sample,
+				 "^meshdp_[a-zA-Z0-9_:]*(\\{[a-z]+=\"[^\"]*\"\\})? [0-9]+$",
+				 REG_EXTENDED | REG_NOSUB),
+			 0);
+	assert_int_equal(regcomp(&comment,
+				 "^# (HELP meshdp_[a-zA-Z0-9_:]* .+|TYPE meshdp_[a-zA-Z0-9_:]* "
+				 "(counter|gauge))$",
+				 REG_EXTENDED | REG_NOSUB),
+			 0);
+	for (char *l = strtok_r(m, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+		if (l[0] == '#') {
+			if (regexec(&comment, l, 0, NULL, 0) != 0)
+				fail_msg("bad comment line: %s", l);
+		} else {
+			if (regexec(&sample, l, 0, NULL, 0) != 0)
+				fail_msg("bad sample line: %s", l);
+			samples++;
+		}
+	}
+	/* one per worker per counter, plus 4 gauges */
+	assert_int_equal(samples, STAT_MAX * N_WORKERS + 4);
+	regfree(&sample);
+	regfree(&comment);
+	free(m);
+}
+
+static void test_render_generation(void **state)
+{
+	static struct cfg_snapshot snap;
+	char *m;
+
+	(void)state;
+	snap.generation = 42;
+	cfg_live = &snap;
+	m = admin_render_metrics(&ws, NULL, 0, NULL);
+	cfg_live = NULL;
+	assert_non_null(m);
+	assert_true(has_line(m, "meshdp_config_generation 42"));
+	free(m);
+	m = admin_render_metrics(&ws, NULL, 0, NULL);
+	assert_true(has_line(m, "meshdp_config_generation 0"));
+	free(m);
+}
+
+static void test_listen_refused(void **state)
+{
+	static const char *const bad[] = {
+		"0.0.0.0:9901",	   "10.0.0.1:9901", "[::]:9901",
+		"[fd00::1]:9901",  "127.0.0.1",	    "127.0.0.1:",
+		"127.0.0.1:70000", "127.0.0.1:-1",  "localhost:80",
+		"[::1]9901",	   "[::1",	    "",
+		"127.0.0.1:80x",   "::1:9901",
+	};
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (admin_start(bad[i], &ws, NULL, 0, NULL, err, sizeof(err)) != NULL)
+			fail_msg("listen '%s' was accepted", bad[i]);
+		assert_true(err[0] != '\0');
+	}
+	assert_int_equal(admin_start("10.1.2.3:9901", &ws, NULL, 0, NULL, err, sizeof(err)) == NULL,
+			 1);
+	assert_non_null(strstr(err, "non-loopback"));
+	admin_stop(NULL);
+}
+
+/* A port nobody listens on, for the admin server (tiny race, loopback only). */
+static uint16_t free_port(void)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+/* Send @p req to 127.0.0.1:@p port and return the whole response (malloc'd). */
+static char *http(uint16_t port, const char *req)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				  .sin_port = htons(port)};
+	struct timeval tv = {.tv_sec = 5};
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ssize_t r;
+
+	assert_non_null(buf);
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while (len + 1 < cap && (r = read(fd, buf + len, cap - len - 1)) > 0)
+		len += (size_t)r;
+	buf[len] = '\0';
+	close(fd);
+	return buf;
+}
+
+static void test_http(void **state)
+{
+	static struct cfg_snapshot snap;
+	uint16_t port = free_port();
+	char listen[32], err[256] = "";
+	struct admin *a;
+	char *r;
+
+	(void)state;
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
+	a = admin_start(listen, &ws, NULL, 0, NULL, err, sizeof(err));
+	if (a == NULL)
+		fail_msg("admin_start(%s): %s", listen, err);
+
+	r = http(port, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(r, " 200 "));
+	assert_non_null(strstr(r, "text/plain; version=0.0.4"));
+	assert_non_null(strstr(r, "\nmeshdp_rx_frames_total{worker=\"0\"} 12345\n"));
+	assert_non_null(strstr(r, "\nmeshdp_up 1\n"));
+	free(r);
+
+	r = http(port, "GET /ready HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(r, " 503 "));
+	free(r);
+	snap.generation = 1;
+	cfg_live = &snap;
+	r = http(port, "GET /ready HTTP/1.0\r\n\r\n");
+	cfg_live = NULL;
+	assert_non_null(strstr(r, " 200 "));
+	assert_non_null(strstr(r, "\r\n\r\nready"));
+	free(r);
+
+	r = http(port, "GET /nope HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(r, " 404 "));
+	free(r);
+	r = http(port, "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n");
+	assert_non_null(strstr(r, " 405 "));
+	free(r);
+
+	/* a second server on the same port fails cleanly */
+	assert_null(admin_start(listen, &ws, NULL, 0, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "cannot listen"));
+	admin_stop(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_render_counters),
+		cmocka_unit_test(test_render_syntax),
+		cmocka_unit_test(test_render_generation),
+		cmocka_unit_test(test_listen_refused),
+		cmocka_unit_test(test_http),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

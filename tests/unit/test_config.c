@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * config: cfg_compile() accepts the default document and refuses every kind of
+ * bad input with a message that starts with the exact JSON path. Documents are
+ * written with single quotes and turned into JSON by json_of().
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dataplane/config/config.h"
+#include "test_eal.h"
+
+static const struct cfg_port_info test_ports[] = {
+	{.name = "p0", .port_id = 0, .mtu = 1500, .mac = {{0x02, 0, 0, 0, 0, 0x01}}},
+	{.name = "p1", .port_id = 1, .mtu = 1500, .mac = {{0x02, 0, 0, 0, 0, 0x02}}},
+};
+
+#define IFACES                                                                       \
+	"'interfaces': [{'name': 'client', 'port': 'p0', 'ipv4': ['10.10.1.1/24'], " \
+	"'ipv6': ['fd00:10:1::1/64']}, {'name': 'server', 'port': 'p1', "            \
+	"'ipv4': ['10.10.2.1/24'], 'ipv6': ['fd00:10:2::1/64']}]"
+
+/* 'single' quotes -> "double" quotes; returns a static buffer. */
+static const char *json_of(const char *s)
+{
+	static char buf[4096];
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < sizeof(buf) - 1; i++)
+		buf[i] = s[i] == '\'' ? '"' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
+static int compile_prev(const char *text, const struct cfg_snapshot *prev,
+			struct cfg_snapshot **out, struct cfg_error *err)
+{
+	return cfg_compile(text, strlen(text), test_ports, 2, prev, out, err);
+}
+
+/* The document must be refused, and the message must start with "PATH: " and hold @p needle. */
+static void expect_error_prev(const char *doc, const struct cfg_snapshot *prev, const char *path,
+			      const char *needle)
+{
+	struct cfg_snapshot *s = (struct cfg_snapshot *)0x1;
+	struct cfg_error err;
+	size_t n = strlen(path);
+	int rc = compile_prev(json_of(doc), prev, &s, &err);
+
+	if (rc != -EINVAL || s != NULL || strncmp(err.msg, path, n) != 0 ||
+	    strncmp(err.msg + n, ": ", 2) != 0 ||
+	    (needle != NULL && strstr(err.msg, needle) == NULL)) {
+		print_error("document: %s\nrc %d, message: %s\nwanted path %s and \"%s\"\n",
+			    json_of(doc), rc, err.msg, path, needle ? needle : "");
+		if (rc == 0)
+			cfg_snapshot_free(s);
+		fail();
+	}
+}
+
+static void expect_error(const char *doc, const char *path, const char *needle)
+{
+	expect_error_prev(doc, NULL, path, needle);
+}
+
+static void test_default_compiles(void **state)
+{
+	const char *text = cfg_default_text();
+	struct cfg_snapshot *s = NULL;
+	struct cfg_error err;
+	static const uint8_t ll0[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe, 0, 0, 1};
+
+	(void)state;
+	assert_int_equal(compile_prev(text, NULL, &s, &err), 0);
+	assert_non_null(s);
+	assert_string_equal(s->node_name, "meshdp-demo");
+	assert_int_equal(s->generation, 0);
+	assert_int_equal(s->n_ifaces, 2);
+	assert_string_equal(s->ifaces[0].name, "client");
+	assert_string_equal(s->ifaces[0].port, "p0");
+	assert_string_equal(s->ifaces[1].name, "server");
+	assert_int_equal(s->ifaces[1].port_id, 1);
+	assert_int_equal(s->ifaces[0].mtu, 1500);
+	assert_int_equal(s->ifaces[0].vlan, 0);
+	assert_memory_equal(&s->ifaces[1].mac, &test_ports[1].mac, 6);
+	assert_memory_equal(s->ifaces[0].ipv6_link_local, ll0, 16);
+	assert_int_equal(s->ifaces[0].n_ipv4, 1);
+	assert_int_equal(s->ifaces[0].ipv4[0].addr, htonl(0x0a0a0101));
+	assert_int_equal(s->ifaces[0].ipv4[0].len, 24);
+	assert_int_equal(s->ifaces[1].ipv6[0].len, 64);
+	assert_int_equal(s->port_iface[0], 1);
+	assert_int_equal(s->port_iface[1], 2);
+	assert_ptr_equal(cfg_iface_of(s, 1, 0), &s->ifaces[1]);
+	assert_null(cfg_iface_of(s, 1, 7));
+	assert_null(cfg_iface_of(s, 5, 0));
+	assert_string_equal(s->startup.control_socket, "/run/meshdp/meshdp.sock");
+	assert_string_equal(s->startup.admin_listen, "127.0.0.1:9901");
+	assert_int_equal(s->startup.neigh_capacity, 65536);
+	assert_int_equal(s->neigh.reachable_ms, 30000);
+	assert_int_equal(s->neigh.probes, 3);
+	assert_int_equal(s->tune.rx_burst, 32);
+	assert_int_equal(s->tune.idle, CFG_IDLE_SLEEP);
+	assert_int_equal(s->tune.idle_polls, 2000);
+	assert_int_equal(s->text_len, strlen(text));
+	assert_string_equal(s->text, text);
+	assert_non_null(s->fib4);
+	assert_non_null(s->fib6);
+	/* v4: 2 x (local, connected, broadcast) + 1 route; v6: 2 x (local, connected,
+	 * link-local) + 1 route. */
+	assert_int_equal(s->n_routes, 14);
+	assert_int_equal(s->nexthops[0].type, 0);
+	cfg_snapshot_free(s);
+}
+
+static void test_minimal_defaults(void **state)
+{
+	struct cfg_snapshot *s = NULL;
+	struct cfg_error err;
+
+	(void)state;
+	assert_int_equal(compile_prev(json_of("{'version': 1}"), NULL, &s, &err), 0);
+	assert_string_equal(s->node_name, "meshdp");
+	assert_int_equal(s->n_ifaces, 0);
+	assert_int_equal(s->n_routes, 0);
+	assert_string_equal(s->startup.control_socket, "/run/meshdp/meshdp.sock");
+	assert_string_equal(s->startup.control_group, "");
+	assert_int_equal(s->tune.tx_burst, 32);
+	assert_int_equal(s->tune.drain_us, 100);
+	assert_int_equal(s->tune.idle_sleep_us, 50);
+	assert_int_equal(s->neigh.stale_ms, 60000);
+	assert_int_equal(s->neigh.retrans_ms, 1000);
+	cfg_snapshot_free(s);
+
+	assert_int_equal(compile_prev(json_of("{'version': 1, 'admin': {'listen': ''}, "
+					      "'tune': {'idle': 'poll'}, 'interfaces': [{'name': "
+					      "'v', 'port': 'p0', 'vlan': 100, 'mtu': 1400}]}"),
+				      NULL, &s, &err),
+			 0);
+	assert_string_equal(s->startup.admin_listen, "");
+	assert_int_equal(s->tune.idle, CFG_IDLE_POLL);
+	assert_int_equal(s->port_iface[0], 0);
+	assert_int_equal(s->n_vlan_ifaces, 1);
+	assert_int_equal(s->ifaces[0].mtu, 1400);
+	assert_ptr_equal(cfg_iface_of(s, 0, 100), &s->ifaces[0]);
+	assert_null(cfg_iface_of(s, 0, 0));
+	cfg_snapshot_free(s);
+}
+
+static void test_unknown_fields(void **state)
+{
+	(void)state;
+	expect_error("{'version': 1, 'bogus': 1}", "$.bogus", "unknown field");
+	expect_error("{'version': 1, 'tune': {'rx_bursts': 1}}", "$.tune.rx_bursts",
+		     "expected one of: rx_burst");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'colour': 'red'}]}",
+		     "$.interfaces[0].colour", "unknown field");
+	expect_error("{'version': 1, 'routes': [{'prefix': '10.0.0.0/8', 'blackhole': true, "
+		     "'metric': 1}]}",
+		     "$.routes[0].metric", "unknown field");
+}
+
+static void test_wrong_types(void **state)
+{
+	(void)state;
+	expect_error("{'version': 1, 'tune': {'rx_burst': '32'}}", "$.tune.rx_burst",
+		     "expected an integer in 1..256, got \"32\"");
+	expect_error("{'version': 1, 'tune': {'rx_burst': 1.5}}", "$.tune.rx_burst", "got 1.5");
+	expect_error("{'version': 1, 'node': {'name': 7}}", "$.node.name", "got 7");
+	expect_error("{'version': 1, 'node': []}", "$.node", "expected an object, got an array");
+	expect_error("{'version': 1, 'interfaces': {}}", "$.interfaces", "got an object");
+	expect_error("{'version': 1, 'routes': 'none'}", "$.routes", "got \"none\"");
+	expect_error("[1, 2]", "$", "expected an object, got an array");
+	expect_error("{'version': 1, 'tune': {'idle': 'spin'}}", "$.tune.idle",
+		     "expected \"poll\" or \"sleep\", got \"spin\"");
+	expect_error("{'version': 1, 'tune': {'rx_burst': 0}}", "$.tune.rx_burst", "got 0");
+	expect_error("{'version': 1, 'neighbour': {'probes': 99}}", "$.neighbour.probes", "1..10");
+	expect_error("{'version': 1, 'routes': [{'prefix': '10.0.0.0/8', 'blackhole': 1}]}",
+		     "$.routes[0].blackhole", "true or false");
+	expect_error("{'version': 1, 'control': {'socket': 'relative.sock'}}", "$.control.socket",
+		     "absolute path");
+}
+
+static void test_bad_addresses(void **state)
+{
+	struct cfg_snapshot *s = NULL;
+	struct cfg_error err;
+
+	(void)state;
+	/* The message is the one docs/CONFIG.md shows, byte for byte. */
+	assert_int_equal(compile_prev(json_of("{'version': 1, 'interfaces': [{'name': 'a', 'port': "
+					      "'p0'}, {'name': 'b', 'port': 'p1', 'ipv4': "
+					      "['10.0.0.300/24']}]}"),
+				      NULL, &s, &err),
+			 -EINVAL);
+	assert_null(s);
+	assert_string_equal(err.msg,
+			    "$.interfaces[1].ipv4[0]: expected an IPv4 address with prefix "
+			    "length (a.b.c.d/len), got \"10.0.0.300/24\"");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'ipv4': "
+		     "['10.0.0.1']}]}",
+		     "$.interfaces[0].ipv4[0]", "got \"10.0.0.1\"");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'ipv4': "
+		     "['10.0.0.1/33']}]}",
+		     "$.interfaces[0].ipv4[0]", NULL);
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'ipv4': "
+		     "['10.0.0.0/24']}]}",
+		     "$.interfaces[0].ipv4[0]", "host address");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'ipv4': "
+		     "['127.0.0.1/8']}]}",
+		     "$.interfaces[0].ipv4[0]", "unicast");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'ipv6': "
+		     "['10.0.0.1/24']}]}",
+		     "$.interfaces[0].ipv6[0]", "IPv6");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'ipv6': "
+		     "['fe80::1/64']}]}",
+		     "$.interfaces[0].ipv6[0]", "link-local");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'ipv6': "
+		     "['fd00::1/64'], 'ipv4': 'x'}]}",
+		     "$.interfaces[0].ipv4", "array");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'ipv4': "
+		     "['10.0.0.1/24']}, {'name': 'b', 'port': 'p1', 'ipv4': ['10.0.0.1/16']}]}",
+		     "$.interfaces[1].ipv4[0]", "$.interfaces[0].ipv4[0]");
+	expect_error("{'version': 1, 'admin': {'listen': '0.0.0.0:9901'}}", "$.admin.listen",
+		     "loopback");
+	expect_error("{'version': 1, 'admin': {'listen': '127.0.0.1:99999'}}", "$.admin.listen",
+		     NULL);
+	assert_int_equal(compile_prev(json_of("{'version': 1, 'admin': {'listen': '[::1]:80'}}"),
+				      NULL, &s, &err),
+			 0);
+	cfg_snapshot_free(s);
+}
+
+static void test_bad_prefixes(void **state)
+{
+	(void)state;
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': '10.20.0.0/33', 'via': "
+		     "'10.10.2.2'}]}",
+		     "$.routes[0].prefix", "expected an IPv4 prefix (a.b.c.d/len), got");
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': '10.20.0.0', 'via': "
+		     "'10.10.2.2'}]}",
+		     "$.routes[0].prefix", NULL);
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': 'fd00::/129', 'via': "
+		     "'fd00:10:2::2'}]}",
+		     "$.routes[0].prefix", "IPv6 prefix");
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': '10.20.0.0/16', 'via': "
+		     "'fd00:10:2::2'}]}",
+		     "$.routes[0].via", "IPv4 address");
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'via': '10.10.2.2'}]}",
+		     "$.routes[0].prefix", "required field missing");
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': '10.20.0.0/16'}]}",
+		     "$.routes[0]", "expected \"via\", \"interface\" or \"blackhole\"");
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': '10.20.0.0/16', "
+		     "'blackhole': true, 'via': '10.10.2.2'}]}",
+		     "$.routes[0].via", "blackhole");
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': '10.20.0.0/16', "
+		     "'interface': 'nowhere'}]}",
+		     "$.routes[0].interface", "got \"nowhere\"");
+}
+
+static void test_host_bits(void **state)
+{
+	(void)state;
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': '10.20.0.1/16', 'via': "
+		     "'10.10.2.2'}]}",
+		     "$.routes[0].prefix",
+		     "expected a prefix with no host bits set (10.20.0.0/16)");
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': 'fd00:20::1/48', 'via': "
+		     "'fd00:10:2::2'}]}",
+		     "$.routes[0].prefix", "(fd00:20::/48)");
+}
+
+static void test_duplicates(void **state)
+{
+	(void)state;
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0'}, {'name': 'a', "
+		     "'port': 'p1'}]}",
+		     "$.interfaces[1].name", "got \"a\"");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0'}, {'name': 'b', "
+		     "'port': 'p0'}]}",
+		     "$.interfaces[1].port", "also $.interfaces[0]");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'vlan': 10}, "
+		     "{'name': 'b', 'port': 'p1', 'vlan': 10}, {'name': 'c', 'port': 'p0', "
+		     "'vlan': 10}]}",
+		     "$.interfaces[2].vlan", "port p0 VLAN 10");
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': '10.20.0.0/16', 'via': "
+		     "'10.10.2.2'}, {'prefix': '10.20.0.0/16', 'blackhole': true}]}",
+		     "$.routes[1].prefix", "$.routes[0].prefix");
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': '10.10.1.0/24', 'via': "
+		     "'10.10.2.2'}]}",
+		     "$.routes[0].prefix", "$.interfaces[0].ipv4[0]");
+	expect_error("{'version': 1, 'version': 1}", "$", "duplicate");
+}
+
+static void test_ports_and_vlans(void **state)
+{
+	(void)state;
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p7'}]}",
+		     "$.interfaces[0].port", "expected the name of a port (p0, p1), got \"p7\"");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a'}]}", "$.interfaces[0].port",
+		     "required field missing");
+	expect_error("{'version': 1, 'interfaces': [{'port': 'p0'}]}", "$.interfaces[0].name",
+		     "required field missing");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'bad name', 'port': 'p0'}]}",
+		     "$.interfaces[0].name", NULL);
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'vlan': 0}]}",
+		     "$.interfaces[0].vlan", "1..4094, got 0");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'vlan': 4095}]}",
+		     "$.interfaces[0].vlan", "got 4095");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'mtu': 67}]}",
+		     "$.interfaces[0].mtu", "68..9000");
+	expect_error("{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'mtu': 9001}]}",
+		     "$.interfaces[0].mtu", "got 9001");
+}
+
+static void test_version(void **state)
+{
+	struct cfg_snapshot *s = NULL;
+	struct cfg_error err;
+
+	(void)state;
+	assert_int_equal(compile_prev(json_of("{'version': 2}"), NULL, &s, &err), -EINVAL);
+	assert_string_equal(err.msg, "$.version: expected 1, got 2");
+	expect_error("{'version': '1'}", "$.version", "got \"1\"");
+	expect_error("{'node': {'name': 'x'}}", "$.version", "required field missing");
+}
+
+static void test_via_not_on_link(void **state)
+{
+	struct cfg_snapshot *s = NULL;
+	struct cfg_error err;
+
+	(void)state;
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': '10.20.0.0/16', 'via': "
+		     "'10.99.0.1'}]}",
+		     "$.routes[0].via", "connected subnet");
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': 'fd00:20::/48', 'via': "
+		     "'fd00:99::1'}]}",
+		     "$.routes[0].via", "got \"fd00:99::1\"");
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': 'fd00:20::/48', 'via': "
+		     "'fe80::1'}]}",
+		     "$.routes[0].via", "needs \"interface\"");
+	expect_error("{'version': 1, " IFACES ", 'routes': [{'prefix': '10.20.0.0/16', 'via': "
+		     "'10.10.2.1'}]}",
+		     "$.routes[0].via", "not one of ours");
+	/* With "interface" the gateway need not be on a connected subnet. */
+	assert_int_equal(compile_prev(json_of("{'version': 1, " IFACES
+					      ", 'routes': [{'prefix': '10.20.0.0/16', 'via': "
+					      "'10.99.0.1', 'interface': 'server'}, {'prefix': "
+					      "'fd00:20::/48', 'via': 'fe80::1', 'interface': "
+					      "'server'}]}"),
+				      NULL, &s, &err),
+			 0);
+	cfg_snapshot_free(s);
+}
+
+static void test_startup_settings(void **state)
+{
+	struct cfg_snapshot *prev = NULL, *s = NULL;
+	struct cfg_error err;
+
+	(void)state;
+	assert_int_equal(compile_prev(json_of("{'version': 1}"), NULL, &prev, &err), 0);
+	assert_int_equal(compile_prev(json_of("{'version': 1, 'control': {'socket': "
+					      "'/tmp/other.sock'}}"),
+				      prev, &s, &err),
+			 -EINVAL);
+	assert_string_equal(err.msg, "$.control.socket: cannot change while running (restart "
+				     "meshdp to change it)");
+	expect_error_prev("{'version': 1, 'admin': {'listen': ''}}", prev, "$.admin.listen",
+			  "cannot change while running");
+	expect_error_prev("{'version': 1, 'neighbour': {'capacity': 1024}}", prev,
+			  "$.neighbour.capacity", "cannot change while running");
+	expect_error_prev("{'version': 1, 'control': {'group': 'wheel'}}", prev, "$.control.group",
+			  "cannot change while running");
+	/* Live settings may change. */
+	assert_int_equal(compile_prev(json_of("{'version': 1, 'tune': {'rx_burst': 8}, "
+					      "'neighbour': {'probes': 5}}"),
+				      prev, &s, &err),
+			 0);
+	assert_int_equal(s->tune.rx_burst, 8);
+	cfg_snapshot_free(s);
+	cfg_snapshot_free(prev);
+}
+
+static void test_oversized_and_invalid(void **state)
+{
+	struct cfg_snapshot *s = NULL;
+	struct cfg_error err;
+	char *big = malloc(CFG_TEXT_MAX + 2);
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, ' ', CFG_TEXT_MAX + 1);
+	memcpy(big, "{\"version\": 1}", 14);
+	big[CFG_TEXT_MAX + 1] = '\0';
+	assert_int_equal(cfg_compile(big, CFG_TEXT_MAX + 1, test_ports, 2, NULL, &s, &err),
+			 -EINVAL);
+	assert_null(s);
+	assert_non_null(strstr(err.msg, "$: expected a document of at most 1048576 bytes"));
+	free(big);
+
+	expect_error("{\n  'version': 1,\n  'node': }\n", "$", "invalid JSON at line 3, column");
+	expect_error("", "$", "invalid JSON at line");
+	assert_int_equal(cfg_compile(NULL, 0, test_ports, 2, NULL, &s, &err), -EINVAL);
+	/* Embedded NUL bytes are refused, not truncated. */
+	assert_int_equal(cfg_compile("{\"version\": 1}\0junk", 19, test_ports, 2, NULL, &s, &err),
+			 -EINVAL);
+	assert_null(s);
+}
+
+static void test_with_tune(void **state)
+{
+	struct cfg_snapshot *prev = NULL, *s = NULL;
+	struct cfg_error err;
+	char *text;
+
+	(void)state;
+	assert_int_equal(compile_prev(cfg_default_text(), NULL, &prev, &err), 0);
+	text = cfg_with_tune(prev, "rx_burst", "64", &err);
+	assert_non_null(text);
+	assert_int_equal(compile_prev(text, prev, &s, &err), 0);
+	assert_int_equal(s->tune.rx_burst, 64);
+	assert_int_equal(s->tune.tx_burst, prev->tune.tx_burst);
+	assert_int_equal(s->n_ifaces, 2);
+	assert_int_equal(s->n_routes, prev->n_routes);
+	free(text);
+
+	text = cfg_with_tune(s, "idle", "poll", &err);
+	assert_non_null(text);
+	cfg_snapshot_free(s);
+	assert_int_equal(compile_prev(text, prev, &s, &err), 0);
+	assert_int_equal(s->tune.idle, CFG_IDLE_POLL);
+	assert_int_equal(s->tune.rx_burst, 64);
+	free(text);
+	cfg_snapshot_free(s);
+
+	assert_null(cfg_with_tune(prev, "rx_bust", "1", &err));
+	assert_non_null(strstr(err.msg, "$.tune.rx_bust: unknown knob; expected one of: rx_burst"));
+	assert_null(cfg_with_tune(prev, "rx_burst", "abc", &err));
+	assert_string_equal(err.msg,
+			    "$.tune.rx_burst: expected a non-negative integer, got \"abc\"");
+	assert_null(cfg_with_tune(prev, "drain_us", "-1", &err));
+	assert_null(cfg_with_tune(prev, "idle_polls", "99999999999", &err));
+	assert_null(cfg_with_tune(prev, "idle", "spin", &err));
+	assert_non_null(strstr(err.msg, "$.tune.idle: expected \"poll\" or \"sleep\""));
+
+	/* In range for the parser, out of range for the schema: compile refuses it. */
+	text = cfg_with_tune(prev, "rx_burst", "999", &err);
+	assert_non_null(text);
+	assert_int_equal(compile_prev(text, prev, &s, &err), -EINVAL);
+	assert_string_equal(err.msg, "$.tune.rx_burst: expected an integer in 1..256, got 999");
+	free(text);
+	cfg_snapshot_free(prev);
+
+	/* A document without a tune section gains one. */
+	assert_int_equal(compile_prev(json_of("{'version': 1}"), NULL, &prev, &err), 0);
+	text = cfg_with_tune(prev, "idle_sleep_us", "7", &err);
+	assert_non_null(text);
+	assert_int_equal(compile_prev(text, prev, &s, &err), 0);
+	assert_int_equal(s->tune.idle_sleep_us, 7);
+	free(text);
+	cfg_snapshot_free(s);
+	cfg_snapshot_free(prev);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_default_compiles),
+		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_unknown_fields),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_bad_addresses),
+		cmocka_unit_test(test_bad_prefixes),
+		cmocka_unit_test(test_host_bits),
+		cmocka_unit_test(test_duplicates),
+		cmocka_unit_test(test_ports_and_vlans),
+		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_via_not_on_link),
+		cmocka_unit_test(test_startup_settings),
+		cmocka_unit_test(test_oversized_and_invalid),
+		cmocka_unit_test(test_with_tune),
+	};
+
+	test_eal_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

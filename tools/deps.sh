@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install the Debian packages meshdp needs, only those missing (idempotent).
+# Usage: tools/deps.sh [build|demo|test]   (default: test, which is everything)
+set -euo pipefail
+
+build=(meson ninja-build pkg-config gcc python3 dpdk dpdk-dev libdpdk-dev liburcu-dev
+	libjansson-dev libmicrohttpd-dev libcmocka-dev)
+demo=(iproute2 iputils-ping traceroute curl nginx-light)
+test=(python3-scapy procps coreutils util-linux ethtool socat clang libclang-rt-14-dev)
+
+case "${1:-test}" in
+build) want=("${build[@]}") ;;
+demo) want=("${build[@]}" "${demo[@]}") ;;
+test) want=("${build[@]}" "${demo[@]}" "${test[@]}") ;;
+*) echo "usage: $0 [build|demo|test]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "tools/deps.sh: missing packages (${missing[*]}); run as root" >&2
+	exit 1
+fi
+echo "tools/deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+# nginx-light's package starts a system nginx on port 80; meshdp's demo and tests run their own.
+if printf '%s\n' "${missing[@]}" | grep -qx nginx-light; then
+	systemctl disable --now nginx >/dev/null 2>&1 || service nginx stop >/dev/null 2>&1 || true
+fi
