@@ -25,16 +25,16 @@
 #include <rte_ether.h>
 #include <urcu-qsbr.h>
 
-#define CFG_VERSION        1
-#define CFG_NAME_MAX       32
-#define CFG_MAX_PORTS      16
-#define CFG_MAX_IFACES     64
-#define CFG_MAX_ADDRS      8 /* per family per interface */
-#define CFG_MAX_ROUTES     4096
-#define CFG_MAX_NEXTHOPS   32767 /* rte_fib 2-byte next hops */
-#define CFG_PATH_MAX       108   /* sun_path */
-#define CFG_ERROR_MAX      512
-#define CFG_TEXT_MAX       (1u << 20) /* largest accepted config document */
+#define CFG_VERSION	 1
+#define CFG_NAME_MAX	 32
+#define CFG_MAX_PORTS	 16
+#define CFG_MAX_IFACES	 64
+#define CFG_MAX_ADDRS	 8 /* per family per interface */
+#define CFG_MAX_ROUTES	 4096
+#define CFG_MAX_NEXTHOPS 32767 /* rte_fib 2-byte next hops */
+#define CFG_PATH_MAX	 108   /* sun_path */
+#define CFG_ERROR_MAX	 512
+#define CFG_TEXT_MAX	 (1u << 20) /* largest accepted config document */
 
 /** A port as the port layer brought it up; config refers to ports by name. */
 struct cfg_port_info {
@@ -72,7 +72,7 @@ struct cfg_iface {
 enum cfg_nexthop_type {
 	CFG_NH_LOCAL = 1, /* one of our addresses: deliver to the node */
 	CFG_NH_CONNECTED, /* on-link: the packet's destination is the neighbour */
-	CFG_NH_GATEWAY,   /* via a gateway address on an interface */
+	CFG_NH_GATEWAY,	  /* via a gateway address on an interface */
 	CFG_NH_BLACKHOLE, /* configured discard (counted as no route) */
 	CFG_NH_BROADCAST, /* IPv4 subnet broadcast of a connected prefix */
 };
@@ -82,7 +82,7 @@ enum cfg_nexthop_type {
  * Index 0 is reserved and means "no route".
  */
 struct cfg_nexthop {
-	uint8_t type;   /* enum cfg_nexthop_type */
+	uint8_t type;	/* enum cfg_nexthop_type */
 	uint8_t family; /* 4 or 6 */
 	uint16_t iface; /* index into snap->ifaces */
 	union {
@@ -101,17 +101,17 @@ struct cfg_route {
 };
 
 enum cfg_idle {
-	CFG_IDLE_POLL,  /* busy-poll always: lowest latency, one core at 100% */
+	CFG_IDLE_POLL,	/* busy-poll always: lowest latency, one core at 100% */
 	CFG_IDLE_SLEEP, /* after idle_polls empty polls, go RCU-offline and sleep */
 };
 
 /** Knobs applied live through the snapshot (meshctl tune KEY=VALUE). */
 struct cfg_tune {
-	uint16_t rx_burst;      /* 1..256, frames per rte_eth_rx_burst */
-	uint16_t tx_burst;      /* 1..256, frames buffered before rte_eth_tx_burst */
-	uint32_t drain_us;      /* flush partially filled TX buffers after this long */
+	uint16_t rx_burst; /* 1..256, frames per rte_eth_rx_burst */
+	uint16_t tx_burst; /* 1..256, frames buffered before rte_eth_tx_burst */
+	uint32_t drain_us; /* flush partially filled TX buffers after this long */
 	enum cfg_idle idle;
-	uint32_t idle_polls;    /* empty polls before sleeping (CFG_IDLE_SLEEP) */
+	uint32_t idle_polls;	/* empty polls before sleeping (CFG_IDLE_SLEEP) */
 	uint32_t idle_sleep_us; /* sleep length */
 };
 
@@ -128,7 +128,7 @@ struct cfg_neigh {
 struct cfg_startup {
 	char control_socket[CFG_PATH_MAX];
 	char control_group[CFG_NAME_MAX]; /* "" = root only */
-	char admin_listen[64];           /* "127.0.0.1:9901"; "" = admin HTTP off */
+	char admin_listen[64];		  /* "127.0.0.1:9901"; "" = admin HTTP off */
 	uint32_t neigh_capacity;
 };
 
@@ -225,9 +225,9 @@ static inline const struct cfg_iface *cfg_iface_of(const struct cfg_snapshot *sn
 						   uint16_t port_id, uint16_t vlan)
 {
 	if (vlan == 0)
-		return port_id < RTE_MAX_ETHPORTS && snap->port_iface[port_id] ?
-			       &snap->ifaces[snap->port_iface[port_id] - 1] :
-			       NULL;
+		return port_id < RTE_MAX_ETHPORTS && snap->port_iface[port_id]
+			       ? &snap->ifaces[snap->port_iface[port_id] - 1]
+			       : NULL;
 	for (uint16_t i = 0; i < snap->n_vlan_ifaces; i++)
 		if (snap->vlan_ifaces[i].port_id == port_id && snap->vlan_ifaces[i].vlan == vlan)
 			return &snap->ifaces[snap->vlan_ifaces[i].iface];

@@ -36,9 +36,9 @@ enum neigh_state {
  */
 struct neigh_key {
 	uint16_t port_id;
-	uint16_t vlan;    /* 0: untagged */
-	uint8_t family;   /* 4 or 6 */
-	uint8_t pad[3];   /* zero */
+	uint16_t vlan;	  /* 0: untagged */
+	uint8_t family;	  /* 4 or 6 */
+	uint8_t pad[3];	  /* zero */
 	uint8_t addr[16]; /* IPv4 in the first 4 bytes (network order), rest zero */
 };
 
@@ -49,10 +49,10 @@ struct neigh_key {
  */
 struct neigh_entry {
 	struct neigh_key key;
-	uint64_t mac;           /* rte_ether_addr in the low 6 bytes */
+	uint64_t mac;		/* rte_ether_addr in the low 6 bytes */
 	uint64_t confirmed_tsc; /* last confirmation */
-	uint64_t probe_tsc;     /* last unicast probe sent by a worker */
-	uint8_t state;          /* enum neigh_state */
+	uint64_t probe_tsc;	/* last unicast probe sent by a worker */
+	uint8_t state;		/* enum neigh_state */
 } __attribute__((aligned(64)));
 
 enum neigh_event_kind {
@@ -132,8 +132,8 @@ void neigh_reclaim(struct neigh_table *t);
 unsigned int neigh_flush(struct neigh_table *t);
 
 /** Control thread: call @p fn for each entry (meshctl neigh). */
-void neigh_walk(const struct neigh_table *t,
-		void (*fn)(const struct neigh_entry *e, void *arg), void *arg);
+void neigh_walk(const struct neigh_table *t, void (*fn)(const struct neigh_entry *e, void *arg),
+		void *arg);
 
 /** Number of entries. */
 uint32_t neigh_count(const struct neigh_table *t);

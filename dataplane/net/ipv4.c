@@ -294,10 +294,13 @@ void net_ipv4_burst(struct net_worker *nw, const struct cfg_snapshot *snap, stru
 			net_drop(nw, m, STAT_DROP_IPV4_TRUNCATED);
 			continue;
 		}
-		if (unlikely(csum == RTE_MBUF_F_RX_IP_CKSUM_BAD))
+		/* Structure first, so a bad length is named as such even when the
+		 * NIC (or net_tap) also flagged the checksum it no longer matches. */
+		r = net_ipv4_check(ip, plen,
+				   csum == RTE_MBUF_F_RX_IP_CKSUM_GOOD ||
+					   csum == RTE_MBUF_F_RX_IP_CKSUM_BAD);
+		if (r == NET_CHECK_OK && unlikely(csum == RTE_MBUF_F_RX_IP_CKSUM_BAD))
 			r = STAT_DROP_IPV4_BAD_CHECKSUM;
-		else
-			r = net_ipv4_check(ip, plen, csum == RTE_MBUF_F_RX_IP_CKSUM_GOOD);
 		if (unlikely(r != NET_CHECK_OK)) {
 			net_drop(nw, m, r);
 			continue;

@@ -33,8 +33,8 @@
 #include "../neigh/neigh.h"
 #include "../stats/stats.h"
 
-#define NET_OUT_MAX      1024 /* frames queued per port before the caller must flush */
-#define NET_PENDING_MAX  64   /* next hops being resolved at once, per worker */
+#define NET_OUT_MAX	 1024 /* frames queued per port before the caller must flush */
+#define NET_PENDING_MAX	 64   /* next hops being resolved at once, per worker */
 #define NET_PENDING_QLEN 8    /* packets held per next hop while resolving */
 
 /** Frames waiting for transmission on one port. */
@@ -47,16 +47,16 @@ struct net_out {
 struct net_pending {
 	struct neigh_key key; /* family == 0: slot free */
 	uint64_t next_tsc;    /* when to send the next request */
-	uint32_t sent;        /* requests sent so far */
+	uint32_t sent;	      /* requests sent so far */
 	uint16_t n;
 	struct rte_mbuf *pkts[NET_PENDING_QLEN]; /* complete frames, L2 header filled but dst MAC */
 };
 
 /** Per-worker state of the L2/L3 path. */
 struct net_worker {
-	struct stats_block *stats;   /* this worker's counters */
-	struct neigh_table *neigh;   /* shared cache (read) + mailbox (post) */
-	struct rte_mempool *pool;    /* for generated frames (replies, ICMP errors, requests) */
+	struct stats_block *stats; /* this worker's counters */
+	struct neigh_table *neigh; /* shared cache (read) + mailbox (post) */
+	struct rte_mempool *pool;  /* for generated frames (replies, ICMP errors, requests) */
 	uint64_t tsc_hz;
 	/* ICMP error token bucket (RFC 1812 4.3.2.8 / RFC 4443 2.4(f)) */
 	uint64_t icmp_tokens;

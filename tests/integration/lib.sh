@@ -118,6 +118,9 @@ it_topology_tap()
 	done
 	ip link set mdp0 netns "$IT_NS_C"
 	ip link set mdp1 netns "$IT_NS_S"
+	# net_tap gives the kernel end the port's own MAC; hosts get their own.
+	ip -n "$IT_NS_C" link set mdp0 address 02:00:0a:0a:01:02
+	ip -n "$IT_NS_S" link set mdp1 address 02:00:0a:0a:02:02
 	it_ns_addr "$IT_NS_C" mdp0 10.10.1.2/24 fd00:10:1::2/64 10.10.1.1 fd00:10:1::1
 	it_ns_addr "$IT_NS_S" mdp1 10.10.2.2/24 fd00:10:2::2/64 10.10.2.1 fd00:10:2::1
 	ip -n "$IT_NS_S" addr add 10.20.0.1/32 dev lo

@@ -28,6 +28,10 @@ ports = {p["name"]: p for p in ctl("ports")}
 node_mac = ports["p0"]["mac"]
 my_mac = get_if_hwaddr(iface)
 eth = Ether(src=my_mac, dst=node_mac)
+eth4 = Ether(src=my_mac, dst=node_mac, type=0x0800)
+eth6 = Ether(src=my_mac, dst=node_mac, type=0x86DD)
+etharp = Ether(src=my_mac, dst=node_mac, type=0x0806)
+arp_req = bytes(ARP(op=1, psrc="10.10.1.2", pdst="10.10.1.1", hwsrc=my_mac))
 ip_fwd = IP(src="10.10.1.2", dst="10.10.2.2")
 
 
@@ -42,22 +46,23 @@ def with_len(b, total):
 
 
 cases = [
-    ("drop_eth_truncated", Raw(bytes(eth)[:10])),
+    # The kernel pads a frame shorter than 14 bytes, so truncate inside the 802.1Q tag.
+    ("drop_eth_truncated", Ether(src=my_mac, dst=node_mac, type=0x8100) / Raw(b"\x00\x05")),
     ("drop_eth_bad_src", Ether(src="01:00:5e:00:00:01", dst=node_mac) / ip_fwd / UDP() / Raw(b"y")),
     ("drop_eth_unknown_type", Ether(src=my_mac, dst=node_mac, type=0x88B5) / Raw(b"z" * 46)),
     ("drop_vlan_unknown", eth / Dot1Q(vlan=777) / ip_fwd / UDP() / Raw(b"v")),
     ("drop_vlan_stacked", eth / Dot1Q(vlan=5) / Dot1Q(vlan=6) / ip_fwd / UDP() / Raw(b"q")),
-    ("drop_arp_malformed", eth / Raw(bytes(ARP(op=1, psrc="10.10.1.2", pdst="10.10.1.1", hwsrc=my_mac))[:6] + b"\x05\x04" + bytes(ARP(op=1, psrc="10.10.1.2", pdst="10.10.1.1", hwsrc=my_mac))[8:])),
-    ("drop_ipv4_truncated", eth / Raw(raw_ipv4()[:12])),
-    ("drop_ipv4_bad_version", eth / Raw(bytes([0x65]) + raw_ipv4()[1:])),
-    ("drop_ipv4_bad_ihl", eth / Raw(bytes([0x44]) + raw_ipv4()[1:])),
-    ("drop_ipv4_bad_length", eth / Raw(with_len(raw_ipv4(), 12))),
-    ("drop_ipv4_truncated", eth / Raw(with_len(raw_ipv4(), 400))),
-    ("drop_ipv4_bad_checksum", eth / Raw(raw_ipv4(chksum=0x1234))),
-    ("drop_ipv4_ttl_exceeded", eth / Raw(raw_ipv4(ttl=0))),
+    ("drop_arp_malformed", etharp / Raw(arp_req[:4] + b"\x05\x04" + arp_req[6:])),  # hlen 5
+    ("drop_ipv4_truncated", eth4 / Raw(raw_ipv4()[:12])),
+    ("drop_ipv4_bad_version", eth4 / Raw(bytes([0x65]) + raw_ipv4()[1:])),
+    ("drop_ipv4_bad_ihl", eth4 / Raw(bytes([0x44]) + raw_ipv4()[1:])),
+    ("drop_ipv4_bad_length", eth4 / Raw(with_len(raw_ipv4(), 12))),
+    ("drop_ipv4_truncated", eth4 / Raw(with_len(raw_ipv4(), 400))),
+    ("drop_ipv4_bad_checksum", eth4 / Raw(raw_ipv4(chksum=0x1234))),
+    ("drop_ipv4_ttl_exceeded", eth4 / Raw(raw_ipv4(ttl=0))),
     ("drop_ipv4_bad_src", eth / IP(src="127.0.0.1", dst="10.10.2.2") / UDP() / Raw(b"l")),
     ("drop_icmp_bad_checksum", eth / IP(src="10.10.1.2", dst="10.10.1.1") / ICMP(type=8, chksum=0x4321) / Raw(b"p" * 8)),
-    ("drop_ipv6_truncated", Ether(src=my_mac, dst=node_mac) / Raw(bytes(IPv6(src="fd00:10:1::2", dst="fd00:10:2::2") / UDP() / Raw(b"s"))[:30])),
+    ("drop_ipv6_truncated", eth6 / Raw(bytes(IPv6(src="fd00:10:1::2", dst="fd00:10:2::2") / UDP() / Raw(b"s"))[:30])),
     ("drop_ipv6_hop_limit", Ether(src=my_mac, dst=node_mac) / IPv6(src="fd00:10:1::2", dst="fd00:10:2::2", hlim=0) / UDP() / Raw(b"h")),
 ]
 

@@ -20,7 +20,7 @@ it_ctl --json ports | "$IT_PY" -c 'import json,sys; p=json.load(sys.stdin); asse
 
 it_log "config validate / apply refuse bad configs and keep the running one"
 g0=$(gen)
-it_ctl config show --json | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])' >"$IT_WORK/good.json"
+it_ctl --json config show | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])' >"$IT_WORK/good.json"
 "$IT_PY" - "$IT_WORK" <<'PY'
 import json, sys
 d = sys.argv[1]

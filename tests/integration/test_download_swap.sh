@@ -11,7 +11,7 @@ head -c 100M /dev/urandom >"$IT_WORK/www/blob"
 want=$(sha256sum "$IT_WORK/www/blob" | cut -d' ' -f1)
 
 # Two configs that differ in tune knobs and routes but keep the interfaces.
-it_ctl config show --json | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])' >"$IT_WORK/a.json"
+it_ctl --json config show | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])' >"$IT_WORK/a.json"
 "$IT_PY" - "$IT_WORK/a.json" "$IT_WORK/b.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))

@@ -11,7 +11,7 @@ export LSAN_OPTIONS="suppressions=$(dirname "$0")/lsan.supp:print_suppressions=0
 it_start_meshdp --no-huge
 it_topology_tap
 it_in_client ping -c 3 -i 0.2 -W 2 10.10.2.2 >/dev/null || it_fail "ping through the ASan build failed"
-it_ctl config show --json | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])' >"$IT_WORK/c.json"
+it_ctl --json config show | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])' >"$IT_WORK/c.json"
 for _ in 1 2 3; do it_ctl config apply "$IT_WORK/c.json" >/dev/null || it_fail "apply failed"; done
 it_ctl tune rx_burst=16 >/dev/null || it_fail "tune failed"
 it_stop_meshdp

@@ -17,7 +17,11 @@
 
 #include <cmocka.h>
 
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+
 #include "dataplane/admin/admin.h"
+#include "test_eal.h"
 
 #define N_WORKERS 2
 
@@ -140,6 +144,28 @@ static void test_render_generation(void **state)
 	free(m);
 }
 
+/* Port counters come from ethdev: one sample per port, label values escaped. */
+static void test_render_ports(void **state)
+{
+	struct cfg_port_info ports[2] = {{.name = "p0"}, {.name = "we\"ird"}};
+	uint16_t pid;
+	char *m;
+
+	(void)state;
+	assert_int_equal(rte_dev_probe("net_null_admin0"), 0);
+	assert_int_equal(rte_eth_dev_get_port_by_name("net_null_admin0", &pid), 0);
+	ports[0].port_id = pid;
+	ports[1].port_id = pid;
+	m = admin_render_metrics(&ws, ports, 2, NULL);
+	assert_non_null(m);
+	assert_true(has_line(m, "# TYPE meshdp_port_rx_missed_total counter"));
+	assert_true(has_line(m, "meshdp_port_rx_packets_total{port=\"p0\"} 0"));
+	assert_true(has_line(m, "meshdp_port_tx_bytes_total{port=\"p0\"} 0"));
+	assert_true(has_line(m, "meshdp_port_rx_nombuf_total{port=\"we\\\"ird\"} 0"));
+	free(m);
+	rte_eth_dev_close(pid);
+}
+
 static void test_listen_refused(void **state)
 {
 	static const char *const bad[] = {
@@ -250,12 +276,11 @@ static void test_http(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_counters),
-		cmocka_unit_test(test_render_syntax),
-		cmocka_unit_test(test_render_generation),
-		cmocka_unit_test(test_listen_refused),
-		cmocka_unit_test(test_http),
+		cmocka_unit_test(test_render_counters),	  cmocka_unit_test(test_render_syntax),
+		cmocka_unit_test(test_render_generation), cmocka_unit_test(test_render_ports),
+		cmocka_unit_test(test_listen_refused),	  cmocka_unit_test(test_http),
 	};
 
+	test_eal_init();
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -118,6 +118,8 @@ static void test_default_compiles(void **state)
 	 * link-local) + 1 route. */
 	assert_int_equal(s->n_routes, 14);
 	assert_int_equal(s->nexthops[0].type, 0);
+	for (uint32_t i = 0; i < s->n_routes; i++)
+		assert_true(s->routes[i].nexthop > 0 && s->routes[i].nexthop < s->n_nexthops);
 	cfg_snapshot_free(s);
 }
 

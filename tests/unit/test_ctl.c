@@ -9,13 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "ctl/ctl.h"
+#include "dataplane/control/control.h"
+#include "dataplane/log/log.h"
+#include "test_eal.h"
 
 static int feed_str(struct ctl_framer *f, const char *s)
 {
@@ -356,6 +361,320 @@ static void test_request_failures(void **state)
 	json_decref(req);
 }
 
+/* ------------------------------------------------- the real control loop, in process */
+
+struct daemon {
+	char path[108];
+	struct worker_set ws;
+	struct cfg_port_info ports[2];
+	struct control_ctx ctx;
+	struct control *c;
+	volatile sig_atomic_t stop;
+	pthread_t thr;
+};
+
+static struct daemon dmn;
+
+static void *daemon_main(void *arg)
+{
+	struct daemon *d = arg;
+
+	control_run(d->c, &d->stop);
+	return NULL;
+}
+
+/* The embedded default configuration with the socket moved to @p path. */
+static char *config_text(const char *path, const char *node)
+{
+	json_t *j = json_loads(cfg_default_text(), 0, NULL);
+	char *t;
+
+	assert_non_null(j);
+	json_object_set_new(json_object_get(j, "control"), "socket", json_string(path));
+	json_object_set_new(json_object_get(j, "node"), "name", json_string(node));
+	t = json_dumps(j, JSON_INDENT(1));
+	json_decref(j);
+	return t;
+}
+
+static int daemon_setup(void **state)
+{
+	struct cfg_snapshot *snap = NULL;
+	struct cfg_error err;
+	char *text;
+
+	(void)state;
+	snprintf(dmn.path, sizeof(dmn.path), "/tmp/meshdp-test-ctl-%d/sub/d.sock", (int)getpid());
+	for (uint16_t p = 0; p < 2; p++) {
+		snprintf(dmn.ports[p].name, sizeof(dmn.ports[p].name), "p%u", p);
+		dmn.ports[p].port_id = p;
+		dmn.ports[p].mtu = 1500;
+		dmn.ports[p].mac.addr_bytes[0] = 2;
+		dmn.ports[p].mac.addr_bytes[5] = (uint8_t)(p + 1);
+	}
+	dmn.ws.n = 1;
+	dmn.ws.w = calloc(1, sizeof(struct worker));
+	dmn.ws.stats = aligned_alloc(RTE_CACHE_LINE_SIZE, sizeof(struct stats_block));
+	if (dmn.ws.w == NULL || dmn.ws.stats == NULL)
+		return -1;
+	memset(dmn.ws.stats, 0, sizeof(struct stats_block));
+	dmn.ws.w[0].lcore_id = 1;
+	dmn.ws.w[0].net.stats = &dmn.ws.stats[0];
+	stats_add(&dmn.ws.stats[0], STAT_RX_FRAMES, 41);
+	text = config_text(dmn.path, "first");
+	if (cfg_compile(text, strlen(text), dmn.ports, 2, NULL, &snap, &err) != 0) {
+		fprintf(stderr, "default config: %s\n", err.msg);
+		return -1;
+	}
+	free(text);
+	cfg_publish(snap);
+	dmn.ctx = (struct control_ctx){.workers = &dmn.ws,
+				       .ports = dmn.ports,
+				       .n_ports = 2,
+				       .neigh = NULL,
+				       .profile_name = "unit",
+				       .config_source = "embedded default"};
+	dmn.c = control_open(&dmn.ctx);
+	if (dmn.c == NULL) {
+		perror("control_open");
+		return -1;
+	}
+	return pthread_create(&dmn.thr, NULL, daemon_main, &dmn) == 0 ? 0 : -1;
+}
+
+static int daemon_teardown(void **state)
+{
+	(void)state;
+	dmn.stop = 1;
+	pthread_join(dmn.thr, NULL);
+	control_close(dmn.c);
+	/* control_open() created both directories; the socket is gone now */
+	*strrchr(dmn.path, '/') = '\0';
+	rmdir(dmn.path);
+	*strrchr(dmn.path, '/') = '\0';
+	rmdir(dmn.path);
+	free(dmn.ws.w);
+	free(dmn.ws.stats);
+	return 0;
+}
+
+/* One request to the daemon; returns the reply (asserts it arrived). */
+static json_t *call(json_t *req)
+{
+	json_t *reply = NULL;
+	char err[256] = "";
+	int rc = ctl_request(dmn.path, req, 5000, &reply, err, sizeof(err));
+
+	if (rc != 0)
+		fail_msg("ctl_request: %s", err);
+	json_decref(req);
+	return reply;
+}
+
+static json_t *expect_ok(json_t *req)
+{
+	json_t *r = call(req);
+
+	if (!json_is_true(json_object_get(r, "ok")))
+		fail_msg("error reply: %s", json_string_value(json_object_get(r, "error")));
+	return r;
+}
+
+static void expect_error(json_t *req, const char *needle)
+{
+	json_t *r = call(req);
+	const char *e = json_string_value(json_object_get(r, "error"));
+
+	assert_true(json_is_false(json_object_get(r, "ok")));
+	if (e == NULL || strstr(e, needle) == NULL)
+		fail_msg("error '%s' does not contain '%s'", e ? e : "(none)", needle);
+	json_decref(r);
+}
+
+static json_int_t result_int(json_t *r, const char *key)
+{
+	return json_integer_value(json_object_get(json_object_get(r, "result"), key));
+}
+
+static void test_daemon_socket_mode(void **state)
+{
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(stat(dmn.path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0660);
+}
+
+static void test_daemon_status_stats(void **state)
+{
+	json_t *r, *res, *w;
+
+	(void)state;
+	r = expect_ok(json_pack("{s:s}", "cmd", "status"));
+	res = json_object_get(r, "result");
+	assert_string_equal(json_string_value(json_object_get(res, "node")), "first");
+	assert_string_equal(json_string_value(json_object_get(res, "version")), MESHDP_VERSION);
+	assert_int_equal(result_int(r, "pid"), getpid());
+	assert_int_equal(result_int(r, "workers"), 1);
+	assert_int_equal(result_int(r, "ports"), 2);
+	assert_int_equal(result_int(r, "neighbours"), 0);
+	assert_string_equal(json_string_value(json_object_get(res, "profile")), "unit");
+	json_decref(r);
+
+	r = expect_ok(json_pack("{s:s}", "cmd", "stats"));
+	res = json_object_get(r, "result");
+	assert_int_equal(json_object_size(json_object_get(res, "counters")), STAT_MAX);
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(res, "counters"), "rx_frames")),
+		41);
+	w = json_array_get(json_object_get(res, "workers"), 0);
+	assert_int_equal(json_integer_value(json_object_get(w, "lcore")), 1);
+	/* per worker: non-zero counters only */
+	assert_int_equal(json_object_size(json_object_get(w, "counters")), 1);
+	json_decref(r);
+
+	r = expect_ok(json_pack("{s:s}", "cmd", "routes"));
+	assert_true(json_array_size(json_object_get(r, "result")) > 0);
+	json_decref(r);
+	r = expect_ok(json_pack("{s:s}", "cmd", "neigh"));
+	assert_int_equal(json_array_size(json_object_get(r, "result")), 0);
+	json_decref(r);
+}
+
+static void test_daemon_bad_requests(void **state)
+{
+	(void)state;
+	expect_error(json_pack("{s:s}", "cmd", "nope"), "unknown command 'nope'");
+	expect_error(json_pack("{s:i}", "cmd", 1), "\"cmd\" must be a string");
+	expect_error(json_pack("{s:s}", "x", "status"), "no \"cmd\"");
+	expect_error(json_pack("{s:s}", "cmd", "config.apply"), "missing argument \"text\"");
+	expect_error(json_pack("{s:s, s:i}", "cmd", "config.validate", "text", 5),
+		     "must be a string");
+	expect_error(json_pack("{s:s, s:s}", "cmd", "log.level", "level", "loud"),
+		     "unknown level 'loud'");
+	expect_error(json_pack("{s:s, s:s, s:s}", "cmd", "tune", "key", "rx_burst", "value", "0"),
+		     "rx_burst");
+}
+
+static void test_daemon_config_cycle(void **state)
+{
+	char *second = config_text(dmn.path, "second");
+	json_int_t g0, g1, g2, g3;
+	json_t *r;
+
+	(void)state;
+	r = expect_ok(json_pack("{s:s}", "cmd", "config.show"));
+	g0 = result_int(r, "generation");
+	json_decref(r);
+
+	/* a rejected document changes nothing */
+	expect_error(json_pack("{s:s, s:s}", "cmd", "config.apply", "text", "{\"version\": 99}"),
+		     "version");
+	r = expect_ok(json_pack("{s:s, s:s}", "cmd", "config.validate", "text", second));
+	assert_true(json_is_true(json_object_get(json_object_get(r, "result"), "valid")));
+	json_decref(r);
+	r = expect_ok(json_pack("{s:s}", "cmd", "status"));
+	assert_int_equal(result_int(r, "generation"), g0);
+	json_decref(r);
+
+	r = expect_ok(json_pack("{s:s, s:s}", "cmd", "config.apply", "text", second));
+	g1 = result_int(r, "generation");
+	assert_int_equal(g1, g0 + 1);
+	json_decref(r);
+	r = expect_ok(json_pack("{s:s}", "cmd", "config.show"));
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(r, "result"), "text")), second);
+	json_decref(r);
+
+	/* rollback returns to "first"; a second rollback returns to "second" */
+	r = expect_ok(json_pack("{s:s}", "cmd", "config.rollback"));
+	g2 = result_int(r, "generation");
+	assert_int_equal(g2, g1 + 1);
+	json_decref(r);
+	assert_string_equal(cfg_live->node_name, "first");
+	r = expect_ok(json_pack("{s:s}", "cmd", "config.rollback"));
+	json_decref(r);
+	assert_string_equal(cfg_live->node_name, "second");
+
+	r = expect_ok(json_pack("{s:s, s:s, s:s}", "cmd", "tune", "key", "rx_burst", "value", "7"));
+	g3 = result_int(r, "generation");
+	assert_int_equal(g3, g2 + 2);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "result"), "key")),
+			    "rx_burst");
+	json_decref(r);
+	assert_int_equal(cfg_live->tune.rx_burst, 7);
+	free(second);
+}
+
+static void test_daemon_log_level(void **state)
+{
+	json_t *r;
+
+	(void)state;
+	r = expect_ok(json_pack("{s:s, s:s}", "cmd", "log.level", "level", "debug"));
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(r, "result"), "level")), "debug");
+	json_decref(r);
+	r = expect_ok(json_pack("{s:s}", "cmd", "log.level"));
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(r, "result"), "level")), "debug");
+	json_decref(r);
+	assert_int_equal(log_set_level("err"), 0);
+}
+
+/* Raw socket: several requests in one write, a NUL line, then an oversized line. */
+static void test_daemon_framing(void **state)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct ctl_framer f;
+	char buf[4096], *line, *big;
+	size_t len;
+	int lines = 0;
+	ssize_t r;
+
+	(void)state;
+	strcpy(sa.sun_path, dmn.path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	const char pipelined[] = "{\"cmd\":\"log.level\"}\n\n{\"cmd\":\"nope\"}\r\na\0b\n";
+	assert_int_equal(write(fd, pipelined, sizeof(pipelined) - 1), sizeof(pipelined) - 1);
+	ctl_framer_init(&f, 1 << 16);
+	while (lines < 3 && (r = read(fd, buf, sizeof(buf))) > 0) {
+		ctl_framer_feed(&f, buf, (size_t)r);
+		while (ctl_framer_next(&f, &line, &len) == 1) {
+			lines++;
+			if (lines == 1)
+				assert_non_null(strstr(line, "\"ok\":true"));
+			if (lines == 2)
+				assert_non_null(strstr(line, "unknown command"));
+			if (lines == 3)
+				assert_non_null(strstr(line, "NUL byte"));
+		}
+	}
+	assert_int_equal(lines, 3);
+
+	big = malloc(CTL_MSG_MAX + 2);
+	memset(big, 'x', CTL_MSG_MAX + 1);
+	big[CTL_MSG_MAX + 1] = '\n';
+	/* the daemon answers and closes before taking it all: ignore EPIPE */
+	signal(SIGPIPE, SIG_IGN);
+	r = send(fd, big, CTL_MSG_MAX + 2, MSG_NOSIGNAL);
+	(void)r;
+	while ((r = read(fd, buf, sizeof(buf))) > 0) {
+		ctl_framer_feed(&f, buf, (size_t)r);
+		while (ctl_framer_next(&f, &line, &len) == 1) {
+			assert_non_null(strstr(line, "request too large"));
+			lines++;
+		}
+	}
+	assert_int_equal(lines, 4);
+	assert_int_equal(r, 0); /* closed by the daemon */
+	ctl_framer_free(&f);
+	free(big);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,5 +689,17 @@ int main(void)
 		cmocka_unit_test(test_request_failures),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest daemon_tests[] = {
+		cmocka_unit_test(test_daemon_socket_mode),
+		cmocka_unit_test(test_daemon_status_stats),
+		cmocka_unit_test(test_daemon_bad_requests),
+		cmocka_unit_test(test_daemon_config_cycle),
+		cmocka_unit_test(test_daemon_log_level),
+		cmocka_unit_test(test_daemon_framing),
+	};
+	int failed;
+
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	test_eal_init();
+	return failed + cmocka_run_group_tests(daemon_tests, daemon_setup, daemon_teardown);
 }
