@@ -284,13 +284,31 @@ out:
 	return rc;
 }
 
+/* EAL can use hugepages only through a mounted hugetlbfs. */
+static bool port_hugetlbfs_mounted(void)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/mounts", "r");
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, " hugetlbfs ") != NULL;
+	fclose(f);
+	return found;
+}
+
 unsigned long port_free_hugepages(void)
 {
 	const char *dir = "/sys/kernel/mm/hugepages";
 	unsigned long total = 0;
 	struct dirent *e;
-	DIR *d = opendir(dir);
+	DIR *d;
 
+	if (!port_hugetlbfs_mounted())
+		return 0;
+	d = opendir(dir);
 	if (d == NULL)
 		return 0;
 	while ((e = readdir(d)) != NULL) {

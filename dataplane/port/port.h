@@ -82,7 +82,7 @@ int port_profile_parse(const char *text, size_t len, struct port_profile *p, cha
 int port_eal_argv(const struct port_profile *p, const char *prog, bool no_huge, char **extra,
 		  int n_extra, struct port_eal_argv *out, char *err, size_t errlen);
 
-/** Number of free hugepages of any size on the machine (sysfs). */
+/** Free hugepages of any size (sysfs), or 0 when no hugetlbfs is mounted. */
 unsigned long port_free_hugepages(void);
 
 /**

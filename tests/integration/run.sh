@@ -37,8 +37,14 @@ for t in "${tests[@]}"; do
 	case "$t" in
 	ping) run_one "$t" IT_MESHDP_ARGS=--no-huge IT_EXPECT_MEMORY="no hugepages" "$here/test_ping.sh" ;;
 	ping_hugepages)
-		# The same test on 2 MiB hugepages, reserved for it and given back after.
+		# The same test on 2 MiB hugepages, reserved (and mounted) for it and
+		# given back after.
 		before=$(hugepages_reserved)
+		mounted_here=false
+		if ! grep -q ' hugetlbfs ' /proc/mounts; then
+			mkdir -p /dev/hugepages
+			mount -t hugetlbfs nodev /dev/hugepages && mounted_here=true
+		fi
 		echo $((before + 384)) >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 		if [ "$(hugepages_reserved)" -ge $((before + 384)) ]; then
 			run_one "$t" IT_EXPECT_MEMORY="on hugepages" "$here/test_ping.sh"
@@ -47,6 +53,7 @@ for t in "${tests[@]}"; do
 			fail=$((fail + 1))
 		fi
 		echo "$before" >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+		$mounted_here && umount /dev/hugepages
 		;;
 	shutdown)
 		if [ -n "$asan" ]; then

@@ -76,14 +76,43 @@ reply=$(printf 'this is not json\n' | timeout 5 socat - "UNIX-CONNECT:$IT_SOCK")
 echo "$reply" | grep -q '"ok": *false' || it_fail "malformed request got: $reply"
 reply=$(printf '{"cmd": "launch-rockets"}\n' | timeout 5 socat - "UNIX-CONNECT:$IT_SOCK")
 echo "$reply" | grep -q '"ok": *false' || it_fail "unknown command got: $reply"
-# A client that connects and says nothing must not stall the others.
-timeout 20 socat -u /dev/zero,readbytes=10 "UNIX-CONNECT:$IT_SOCK" 2>/dev/null &
-(sleep 30 | socat - "UNIX-CONNECT:$IT_SOCK" >/dev/null 2>&1) &
-staller=$!
+# Clients that connect and say nothing, or stop in the middle of a request, must
+# not stall the others.
+stall='import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode())
+time.sleep(30)'
+"$IT_PY" -c "$stall" "$IT_SOCK" "" &
+staller1=$!
+"$IT_PY" -c "$stall" "$IT_SOCK" '{"cmd": "sta' &
+staller2=$!
+sleep 0.5
 timeout 5 "$IT_MESHCTL" --socket "$IT_SOCK" status >/dev/null || it_fail "a stalled client blocked the control thread"
-reply=$(head -c 3000000 /dev/zero | tr '\0' 'a' | timeout 10 socat - "UNIX-CONNECT:$IT_SOCK" 2>/dev/null || true)
+# The daemon answers and closes while the client is still writing: read the reply
+# after the write fails (socat would exit on EPIPE before reading it).
+reply=$(timeout 10 "$IT_PY" - "$IT_SOCK" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+try:
+    s.sendall(b"a" * 3000000)
+except (BrokenPipeError, ConnectionResetError):
+    pass
+data = b""
+while True:
+    try:
+        chunk = s.recv(65536)
+    except ConnectionResetError:
+        break
+    if not chunk:
+        break
+    data += chunk
+print(data.decode(errors="replace"))
+PY
+)
 echo "$reply" | grep -qi 'too large' || it_fail "oversized request got: ${reply:0:200}"
-kill "$staller" 2>/dev/null || true
+kill "$staller1" "$staller2" 2>/dev/null || true
 timeout 5 "$IT_MESHCTL" --socket "$IT_SOCK" status >/dev/null || it_fail "daemon unresponsive after bad requests"
 
 it_log "a non-root user is refused: by the socket's mode, and by the daemon's peer check"

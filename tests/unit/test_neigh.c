@@ -2,6 +2,7 @@
 /* Unit tests of the neighbour cache: table, aging, reclaim, mailbox, concurrent readers. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -218,7 +219,7 @@ static void *reader_main(void *p)
 		neigh_entry_mac(e, &mac);
 		if (!rte_is_same_ether_addr(&mac, &mac_a) && !rte_is_same_ether_addr(&mac, &mac_b))
 			a->bad++;
-		a->seen++;
+		__atomic_store_n(&a->seen, a->seen + 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -238,6 +239,11 @@ static void test_concurrent_readers(void **state)
 		args[i] = (struct reader_arg){.t = t, .key = k, .stop = &stop};
 		assert_int_equal(pthread_create(&th[i], NULL, reader_main, &args[i]), 0);
 	}
+	/* Readers must be running before the writer starts, and keep reading while it
+	 * writes: on a loaded 2-core machine a thread may otherwise start late. */
+	for (int i = 0; i < 3; i++)
+		while (__atomic_load_n(&args[i].seen, __ATOMIC_RELAXED) == 0)
+			sched_yield();
 	/* the writer alternates the MAC and adds other keys next to it */
 	for (uint32_t i = 0; i < 200000; i++) {
 		neigh_update(t, &k, (i & 1) ? &mac_b : &mac_a, i);
