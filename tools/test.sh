@@ -9,18 +9,23 @@ tools/deps.sh test
 tools/build.sh build-test -Dwerror=true -Dbuildtype=debugoptimized
 # An AddressSanitizer build of the daemon for the clean-shutdown test.
 tools/build.sh build-asan -Dwerror=true -Db_sanitize=address -Db_lundef=false -Dtests=false
+# clang, libFuzzer coverage, ASan and UBSan: the unit tests again under the
+# sanitizers, and 20 s of fuzzing per target from the checked-in corpus.
+CC=clang tools/build.sh build-fuzz -Dwerror=true -Dfuzz=true
 
 unit_rc=0
 meson test -C build-test --print-errorlogs || unit_rc=$?
-read -r unit_pass unit_fail < <(python3 - build-test/meson-logs/testlog.json <<'PY'
+meson test -C build-fuzz --print-errorlogs || unit_rc=$?
+read -r unit_pass unit_fail < <(python3 - build-test/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json <<'PY'
 import json, sys
 ok = bad = 0
-for line in open(sys.argv[1]):
-    r = json.loads(line)["result"]
-    if r in ("OK", "EXPECTEDFAIL", "SKIP"):
-        ok += 1
-    else:
-        bad += 1
+for path in sys.argv[1:]:
+    for line in open(path):
+        r = json.loads(line)["result"]
+        if r in ("OK", "EXPECTEDFAIL"):
+            ok += 1
+        else:
+            bad += 1
 print(ok, bad)
 PY
 )
@@ -32,6 +37,6 @@ int_pass=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "
 int_fail=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$int_out")
 rm -f "$int_out"
 
-echo "unit and fuzz-corpus tests: $unit_pass passed, $unit_fail failed"
+echo "unit, fuzz-corpus and fuzzing runs: $unit_pass passed, $unit_fail failed"
 echo "$((unit_pass + ${int_pass:-0})) passed, $((unit_fail + ${int_fail:-1})) failed"
 [ "$unit_rc" -eq 0 ] && [ "$int_rc" -eq 0 ]

@@ -24,7 +24,8 @@ static void port_symmetric_key(uint8_t *key, unsigned int len)
 }
 
 /* Fill @p err and return @p rc (a negative errno). */
-static int port_fail(int rc, char *err, size_t errlen, const char *fmt, ...)
+static int __rte_format_printf(4, 5)
+	port_fail(int rc, char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -330,7 +331,8 @@ unsigned long port_free_hugepages(void)
 	return total;
 }
 
-static int port_argv_add(struct port_eal_argv *out, char *err, size_t errlen, const char *fmt, ...)
+static int __rte_format_printf(4, 5)
+	port_argv_add(struct port_eal_argv *out, char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -340,9 +342,8 @@ static int port_argv_add(struct port_eal_argv *out, char *err, size_t errlen, co
 	va_start(ap, fmt);
 	n = vsnprintf(out->store[out->argc], sizeof(out->store[0]), fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(out->store[0])) {
+	if (n < 0 || (size_t)n >= sizeof(out->store[0]))
 		return port_fail(-E2BIG, err, errlen, "EAL argument too long");
-	}
 	out->argv[out->argc] = out->store[out->argc];
 	out->argc++;
 	out->argv[out->argc] = NULL;
