@@ -20,6 +20,7 @@
 #include "admin/admin.h"
 #include "config/config.h"
 #include "control/control.h"
+#include "l4/l4.h"
 #include "log/log.h"
 #include "neigh/neigh.h"
 #include "port/port.h"
@@ -90,6 +91,7 @@ int main(int argc, char **argv)
 	struct worker_set workers = {0};
 	struct cfg_snapshot *snap = NULL;
 	struct neigh_table *neigh = NULL;
+	struct l4_global *l4 = NULL;
 	struct rte_mempool *pool = NULL;
 	struct control *control = NULL;
 	struct admin *admin = NULL;
@@ -185,6 +187,12 @@ int main(int argc, char **argv)
 		    cerr.msg);
 		goto out_ports;
 	}
+	l4 = l4_global_create();
+	if (l4 == NULL || l4_bind(l4, snap) != 0) {
+		LOG(ERR, "L4 path: out of memory");
+		cfg_snapshot_free(snap);
+		goto out_l4;
+	}
 	cfg_publish(snap);
 	LOG(INFO, "config %s live, generation %" PRIu64,
 	    config_path ? config_path : "(embedded default)", cfg_live->generation);
@@ -194,7 +202,8 @@ int main(int argc, char **argv)
 		LOG(ERR, "neighbour cache: %s", rte_strerror(rte_errno));
 		goto out_config;
 	}
-	rc = worker_set_init(&workers, workers.n, port_ids, profile.n_ports, neigh, pool);
+	rc = worker_set_init(&workers, workers.n, port_ids, profile.n_ports, neigh, pool, l4,
+			     cfg_live->startup.flow_capacity);
 	if (rc != 0) {
 		LOG(ERR, "workers: %s", strerror(-rc));
 		goto out_neigh;
@@ -212,6 +221,7 @@ int main(int argc, char **argv)
 		.ports = ports,
 		.n_ports = profile.n_ports,
 		.neigh = neigh,
+		.l4 = l4,
 		.profile_name = profile.name,
 		.config_source = config_path ? config_path : "embedded default",
 	};
@@ -249,6 +259,8 @@ out_neigh:
 out_config:
 	/* Workers are stopped: no reader is left, the live snapshot can go. */
 	cfg_snapshot_free(rcu_xchg_pointer(&cfg_live, NULL));
+out_l4:
+	l4_global_free(l4);
 out_ports:
 	port_stop_all(ports, profile.n_ports);
 out_pool:

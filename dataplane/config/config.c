@@ -15,12 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "config_internal.h"
 
-#define PATH_LEN 128
-#define GOT_LEN	 96
+#define GOT_LEN 96
 
 /* Defaults for omitted fields; docs/CONFIG.md lists the same values. */
 #define DEF_NODE_NAME	   "meshdp"
@@ -39,7 +36,7 @@
 
 /* Where each FIB entry came from, for "already routed by ..." messages. */
 struct origin {
-	char path[PATH_LEN];
+	char path[CFG_JPATH_LEN];
 };
 
 struct compile_ctx {
@@ -120,7 +117,7 @@ static const char *describe(const json_t *v, char *buf, size_t size)
 	return "an unknown value";
 }
 
-static int fail_got(struct cfg_error *err, const char *path, const char *expected, const json_t *v)
+int cfg_fail_got(struct cfg_error *err, const char *path, const char *expected, const json_t *v)
 {
 	char got[GOT_LEN];
 
@@ -128,7 +125,7 @@ static int fail_got(struct cfg_error *err, const char *path, const char *expecte
 }
 
 /* "$.a" + "b" -> "$.a.b"; keys are sanitised so a path is always printable. */
-static void path_key(char *out, const char *parent, const char *key)
+void cfg_path_key(char *out, const char *parent, const char *key)
 {
 	char k[48];
 	size_t i;
@@ -136,19 +133,19 @@ static void path_key(char *out, const char *parent, const char *key)
 	for (i = 0; key[i] != '\0' && i < sizeof(k) - 1; i++)
 		k[i] = key[i] > 0x20 && key[i] < 0x7f ? key[i] : '?';
 	k[i] = '\0';
-	snprintf(out, PATH_LEN, "%s.%s", parent, k);
+	snprintf(out, CFG_JPATH_LEN, "%s.%s", parent, k);
 }
 
-static void path_index(char *out, const char *parent, size_t i)
+void cfg_path_index(char *out, const char *parent, size_t i)
 {
 	/* Paths are short; a cut one still names the section. */
-	if (snprintf(out, PATH_LEN, "%s[%zu]", parent, i) >= PATH_LEN)
-		out[PATH_LEN - 1] = '\0';
+	if (snprintf(out, CFG_JPATH_LEN, "%s[%zu]", parent, i) >= CFG_JPATH_LEN)
+		out[CFG_JPATH_LEN - 1] = '\0';
 }
 
 /* Refuse any member of @p obj not in @p known (NULL-terminated). */
-static int check_keys(const json_t *obj, const char *path, const char *const *known,
-		      struct cfg_error *err)
+int cfg_check_keys(const json_t *obj, const char *path, const char *const *known,
+		   struct cfg_error *err)
 {
 	const char *key;
 	json_t *v;
@@ -156,7 +153,7 @@ static int check_keys(const json_t *obj, const char *path, const char *const *kn
 	json_object_foreach((json_t *)obj, key, v)
 	{
 		char list[256] = "";
-		char p[PATH_LEN];
+		char p[CFG_JPATH_LEN];
 		size_t o = 0;
 		bool ok = false;
 
@@ -169,7 +166,7 @@ static int check_keys(const json_t *obj, const char *path, const char *const *kn
 				o = sizeof(list) - 1;
 		}
 		if (!ok) {
-			path_key(p, path, key);
+			cfg_path_key(p, path, key);
 			return cfg_fail(err, p, "unknown field; expected one of: %s", list);
 		}
 	}
@@ -177,27 +174,27 @@ static int check_keys(const json_t *obj, const char *path, const char *const *kn
 }
 
 /* An optional object member; *out is NULL when absent. */
-static int get_section(const json_t *parent, const char *key, const char *path, json_t **out,
-		       struct cfg_error *err)
+int cfg_get_section(const json_t *parent, const char *key, const char *path, json_t **out,
+		    struct cfg_error *err)
 {
 	json_t *v = json_object_get(parent, key);
-	char p[PATH_LEN];
+	char p[CFG_JPATH_LEN];
 
 	*out = NULL;
 	if (v == NULL)
 		return 0;
-	path_key(p, path, key);
+	cfg_path_key(p, path, key);
 	if (!json_is_object(v))
-		return fail_got(err, p, "an object", v);
+		return cfg_fail_got(err, p, "an object", v);
 	*out = v;
 	return 0;
 }
 
-static int get_u32(const json_t *obj, const char *key, const char *path, uint32_t min, uint32_t max,
-		   uint32_t def, uint32_t *out, struct cfg_error *err)
+int cfg_get_u32(const json_t *obj, const char *key, const char *path, uint32_t min, uint32_t max,
+		uint32_t def, uint32_t *out, struct cfg_error *err)
 {
 	json_t *v = json_object_get(obj, key);
-	char p[PATH_LEN];
+	char p[CFG_JPATH_LEN];
 	char expected[64];
 
 	*out = def;
@@ -208,16 +205,16 @@ static int get_u32(const json_t *obj, const char *key, const char *path, uint32_
 		*out = (uint32_t)json_integer_value(v);
 		return 0;
 	}
-	path_key(p, path, key);
+	cfg_path_key(p, path, key);
 	snprintf(expected, sizeof(expected), "an integer in %" PRIu32 "..%" PRIu32, min, max);
-	return fail_got(err, p, expected, v);
+	return cfg_fail_got(err, p, expected, v);
 }
 
-static int get_u16(const json_t *obj, const char *key, const char *path, uint16_t min, uint16_t max,
-		   uint16_t def, uint16_t *out, struct cfg_error *err)
+int cfg_get_u16(const json_t *obj, const char *key, const char *path, uint16_t min, uint16_t max,
+		uint16_t def, uint16_t *out, struct cfg_error *err)
 {
 	uint32_t v;
-	int rc = get_u32(obj, key, path, min, max, def, &v, err);
+	int rc = cfg_get_u32(obj, key, path, min, max, def, &v, err);
 
 	*out = (uint16_t)v;
 	return rc;
@@ -228,7 +225,7 @@ static int get_str(const json_t *obj, const char *key, const char *path, char *b
 		   const char *def, bool *present, struct cfg_error *err)
 {
 	json_t *v = json_object_get(obj, key);
-	char p[PATH_LEN];
+	char p[CFG_JPATH_LEN];
 	char expected[64];
 
 	if (present != NULL)
@@ -237,20 +234,20 @@ static int get_str(const json_t *obj, const char *key, const char *path, char *b
 		snprintf(buf, size, "%s", def);
 		return 0;
 	}
-	path_key(p, path, key);
+	cfg_path_key(p, path, key);
 	if (!json_is_string(v))
-		return fail_got(err, p, "a string", v);
+		return cfg_fail_got(err, p, "a string", v);
 	if (strlen(json_string_value(v)) >= size) {
 		snprintf(expected, sizeof(expected), "a string of at most %zu characters",
 			 size - 1);
-		return fail_got(err, p, expected, v);
+		return cfg_fail_got(err, p, expected, v);
 	}
 	snprintf(buf, size, "%s", json_string_value(v));
 	return 0;
 }
 
 /* Names (node, interfaces, groups): 1..31 of [A-Za-z0-9_.-]. */
-static bool valid_name(const char *s)
+bool cfg_valid_name(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -263,29 +260,27 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-#define NAME_EXPECTED "a name of 1..31 letters, digits, '_', '.' or '-'"
-
-static int get_name(const json_t *obj, const char *key, const char *path, char *buf,
-		    const char *def, bool required, struct cfg_error *err)
+int cfg_get_name(const json_t *obj, const char *key, const char *path, char *buf, const char *def,
+		 bool required, struct cfg_error *err)
 {
 	json_t *v = json_object_get(obj, key);
-	char p[PATH_LEN];
+	char p[CFG_JPATH_LEN];
 
-	path_key(p, path, key);
+	cfg_path_key(p, path, key);
 	if (v == NULL && required)
-		return cfg_fail(err, p, "required field missing; expected %s", NAME_EXPECTED);
+		return cfg_fail(err, p, "required field missing; expected %s", CFG_NAME_EXPECTED);
 	if (v == NULL) {
 		snprintf(buf, CFG_NAME_MAX, "%s", def);
 		return 0;
 	}
-	if (!json_is_string(v) || !valid_name(json_string_value(v)))
-		return fail_got(err, p, NAME_EXPECTED, v);
+	if (!json_is_string(v) || !cfg_valid_name(json_string_value(v)))
+		return cfg_fail_got(err, p, CFG_NAME_EXPECTED, v);
 	snprintf(buf, CFG_NAME_MAX, "%s", json_string_value(v));
 	return 0;
 }
 
 /* "ADDR/LEN" with LEN in 0..max, strictly decimal. */
-static bool parse_prefix(const char *s, int af, void *addr, uint8_t *len)
+bool cfg_parse_prefix(const char *s, int af, void *addr, uint8_t *len)
 {
 	const char *slash = strchr(s, '/');
 	unsigned int max = af == AF_INET ? 32 : 128;
@@ -310,12 +305,12 @@ static bool parse_prefix(const char *s, int af, void *addr, uint8_t *len)
 	return true;
 }
 
-static uint32_t mask4(uint8_t len)
+uint32_t cfg_mask4(uint8_t len)
 {
 	return len == 0 ? 0 : htonl(~0u << (32 - len));
 }
 
-static void mask6(uint8_t out[16], const uint8_t in[16], uint8_t len)
+void cfg_mask6(uint8_t out[16], const uint8_t in[16], uint8_t len)
 {
 	for (unsigned int i = 0; i < 16; i++) {
 		unsigned int bits = len > i * 8 ? len - i * 8 : 0;
@@ -326,15 +321,15 @@ static void mask6(uint8_t out[16], const uint8_t in[16], uint8_t len)
 
 static bool in_prefix4(uint32_t a, const struct cfg_prefix4 *p)
 {
-	return ((a ^ p->addr) & mask4(p->len)) == 0;
+	return ((a ^ p->addr) & cfg_mask4(p->len)) == 0;
 }
 
 static bool in_prefix6(const uint8_t a[16], const uint8_t pfx[16], uint8_t len)
 {
 	uint8_t x[16], y[16];
 
-	mask6(x, a, len);
-	mask6(y, pfx, len);
+	cfg_mask6(x, a, len);
+	cfg_mask6(y, pfx, len);
 	return memcmp(x, y, 16) == 0;
 }
 
@@ -408,9 +403,15 @@ static bool valid_listen(const char *s)
 
 static int parse_top(struct compile_ctx *c, const json_t *root, const struct cfg_snapshot *prev)
 {
-	static const char *const top_keys[] = {"version",   "node",	  "control",
-					       "admin",	    "interfaces", "routes",
-					       "neighbour", "tune",	  NULL};
+	static const char *const top_keys[] = {"version",	"node",
+					       "control",	"admin",
+					       "interfaces",	"routes",
+					       "neighbour",	"tune",
+					       "mode",		"mesh",
+					       "control_plane", "workloads",
+					       "services",	"external_services",
+					       "policies",	"limits",
+					       "flows",		NULL};
 	static const char *const node_keys[] = {"name", NULL};
 	static const char *const control_keys[] = {"socket", "group", NULL};
 	static const char *const admin_keys[] = {"listen", NULL};
@@ -424,7 +425,7 @@ static int parse_top(struct compile_ctx *c, const json_t *root, const struct cfg
 	char idle[8];
 	int rc;
 
-	if ((rc = check_keys(root, "$", top_keys, err)) != 0)
+	if ((rc = cfg_check_keys(root, "$", top_keys, err)) != 0)
 		return rc;
 	v = json_object_get(root, "version");
 	if (v == NULL)
@@ -434,72 +435,74 @@ static int parse_top(struct compile_ctx *c, const json_t *root, const struct cfg
 		char expected[16];
 
 		snprintf(expected, sizeof(expected), "%d", CFG_VERSION);
-		return fail_got(err, "$.version", expected, v);
+		return cfg_fail_got(err, "$.version", expected, v);
 	}
 
-	if ((rc = get_section(root, "node", "$", &node, err)) != 0 ||
-	    (node != NULL && (rc = check_keys(node, "$.node", node_keys, err)) != 0) ||
-	    (rc = get_name(node, "name", "$.node", s->node_name, DEF_NODE_NAME, false, err)) != 0)
+	if ((rc = cfg_get_section(root, "node", "$", &node, err)) != 0 ||
+	    (node != NULL && (rc = cfg_check_keys(node, "$.node", node_keys, err)) != 0) ||
+	    (rc = cfg_get_name(node, "name", "$.node", s->node_name, DEF_NODE_NAME, false, err)) !=
+		    0)
 		return rc;
 
-	if ((rc = get_section(root, "control", "$", &control, err)) != 0 ||
-	    (control != NULL && (rc = check_keys(control, "$.control", control_keys, err)) != 0) ||
+	if ((rc = cfg_get_section(root, "control", "$", &control, err)) != 0 ||
+	    (control != NULL &&
+	     (rc = cfg_check_keys(control, "$.control", control_keys, err)) != 0) ||
 	    (rc = get_str(control, "socket", "$.control", s->startup.control_socket, CFG_PATH_MAX,
 			  DEF_CONTROL_SOCKET, NULL, err)) != 0 ||
 	    (rc = get_str(control, "group", "$.control", s->startup.control_group, CFG_NAME_MAX, "",
 			  NULL, err)) != 0)
 		return rc;
 	if (s->startup.control_socket[0] != '/')
-		return fail_got(err, "$.control.socket", "an absolute path",
-				json_object_get(control, "socket"));
-	if (s->startup.control_group[0] != '\0' && !valid_name(s->startup.control_group))
-		return fail_got(err, "$.control.group", "\"\" (root only) or a group name",
-				json_object_get(control, "group"));
+		return cfg_fail_got(err, "$.control.socket", "an absolute path",
+				    json_object_get(control, "socket"));
+	if (s->startup.control_group[0] != '\0' && !cfg_valid_name(s->startup.control_group))
+		return cfg_fail_got(err, "$.control.group", "\"\" (root only) or a group name",
+				    json_object_get(control, "group"));
 
-	if ((rc = get_section(root, "admin", "$", &admin, err)) != 0 ||
-	    (admin != NULL && (rc = check_keys(admin, "$.admin", admin_keys, err)) != 0) ||
+	if ((rc = cfg_get_section(root, "admin", "$", &admin, err)) != 0 ||
+	    (admin != NULL && (rc = cfg_check_keys(admin, "$.admin", admin_keys, err)) != 0) ||
 	    (rc = get_str(admin, "listen", "$.admin", s->startup.admin_listen,
 			  sizeof(s->startup.admin_listen), DEF_ADMIN_LISTEN, NULL, err)) != 0)
 		return rc;
 	if (!valid_listen(s->startup.admin_listen))
-		return fail_got(
+		return cfg_fail_got(
 			err, "$.admin.listen",
 			"a loopback address and port (127.0.0.1:9901 or [::1]:9901) or \"\" "
 			"(off)",
 			json_object_get(admin, "listen"));
 
-	if ((rc = get_section(root, "neighbour", "$", &neigh, err)) != 0 ||
-	    (neigh != NULL && (rc = check_keys(neigh, "$.neighbour", neigh_keys, err)) != 0) ||
-	    (rc = get_u32(neigh, "reachable_ms", "$.neighbour", 1000, 3600000, DEF_REACHABLE_MS,
-			  &s->neigh.reachable_ms, err)) != 0 ||
-	    (rc = get_u32(neigh, "stale_ms", "$.neighbour", 1000, 86400000, DEF_STALE_MS,
-			  &s->neigh.stale_ms, err)) != 0 ||
-	    (rc = get_u32(neigh, "retrans_ms", "$.neighbour", 100, 60000, DEF_RETRANS_MS,
-			  &s->neigh.retrans_ms, err)) != 0 ||
-	    (rc = get_u32(neigh, "probes", "$.neighbour", 1, 10, DEF_PROBES, &s->neigh.probes,
-			  err)) != 0 ||
-	    (rc = get_u32(neigh, "capacity", "$.neighbour", 64, 1048576, DEF_NEIGH_CAPACITY,
-			  &s->neigh.capacity, err)) != 0)
+	if ((rc = cfg_get_section(root, "neighbour", "$", &neigh, err)) != 0 ||
+	    (neigh != NULL && (rc = cfg_check_keys(neigh, "$.neighbour", neigh_keys, err)) != 0) ||
+	    (rc = cfg_get_u32(neigh, "reachable_ms", "$.neighbour", 1000, 3600000, DEF_REACHABLE_MS,
+			      &s->neigh.reachable_ms, err)) != 0 ||
+	    (rc = cfg_get_u32(neigh, "stale_ms", "$.neighbour", 1000, 86400000, DEF_STALE_MS,
+			      &s->neigh.stale_ms, err)) != 0 ||
+	    (rc = cfg_get_u32(neigh, "retrans_ms", "$.neighbour", 100, 60000, DEF_RETRANS_MS,
+			      &s->neigh.retrans_ms, err)) != 0 ||
+	    (rc = cfg_get_u32(neigh, "probes", "$.neighbour", 1, 10, DEF_PROBES, &s->neigh.probes,
+			      err)) != 0 ||
+	    (rc = cfg_get_u32(neigh, "capacity", "$.neighbour", 64, 1048576, DEF_NEIGH_CAPACITY,
+			      &s->neigh.capacity, err)) != 0)
 		return rc;
 	s->startup.neigh_capacity = s->neigh.capacity;
 
-	if ((rc = get_section(root, "tune", "$", &tune, err)) != 0 ||
-	    (tune != NULL && (rc = check_keys(tune, "$.tune", tune_keys, err)) != 0) ||
-	    (rc = get_u16(tune, "rx_burst", "$.tune", 1, 256, DEF_RX_BURST, &s->tune.rx_burst,
-			  err)) != 0 ||
-	    (rc = get_u16(tune, "tx_burst", "$.tune", 1, 256, DEF_TX_BURST, &s->tune.tx_burst,
-			  err)) != 0 ||
-	    (rc = get_u32(tune, "drain_us", "$.tune", 0, 1000000, DEF_DRAIN_US, &s->tune.drain_us,
-			  err)) != 0 ||
-	    (rc = get_u32(tune, "idle_polls", "$.tune", 0, 100000000, DEF_IDLE_POLLS,
-			  &s->tune.idle_polls, err)) != 0 ||
-	    (rc = get_u32(tune, "idle_sleep_us", "$.tune", 1, 1000000, DEF_IDLE_SLEEP_US,
-			  &s->tune.idle_sleep_us, err)) != 0)
+	if ((rc = cfg_get_section(root, "tune", "$", &tune, err)) != 0 ||
+	    (tune != NULL && (rc = cfg_check_keys(tune, "$.tune", tune_keys, err)) != 0) ||
+	    (rc = cfg_get_u16(tune, "rx_burst", "$.tune", 1, 256, DEF_RX_BURST, &s->tune.rx_burst,
+			      err)) != 0 ||
+	    (rc = cfg_get_u16(tune, "tx_burst", "$.tune", 1, 256, DEF_TX_BURST, &s->tune.tx_burst,
+			      err)) != 0 ||
+	    (rc = cfg_get_u32(tune, "drain_us", "$.tune", 0, 1000000, DEF_DRAIN_US,
+			      &s->tune.drain_us, err)) != 0 ||
+	    (rc = cfg_get_u32(tune, "idle_polls", "$.tune", 0, 100000000, DEF_IDLE_POLLS,
+			      &s->tune.idle_polls, err)) != 0 ||
+	    (rc = cfg_get_u32(tune, "idle_sleep_us", "$.tune", 1, 1000000, DEF_IDLE_SLEEP_US,
+			      &s->tune.idle_sleep_us, err)) != 0)
 		return rc;
 	v = json_object_get(tune, "idle");
 	if (v != NULL && (!json_is_string(v) || (strcmp(json_string_value(v), "poll") != 0 &&
 						 strcmp(json_string_value(v), "sleep") != 0)))
-		return fail_got(err, "$.tune.idle", "\"poll\" or \"sleep\"", v);
+		return cfg_fail_got(err, "$.tune.idle", "\"poll\" or \"sleep\"", v);
 	snprintf(idle, sizeof(idle), "%s", v != NULL ? json_string_value(v) : "sleep");
 	s->tune.idle = strcmp(idle, "poll") == 0 ? CFG_IDLE_POLL : CFG_IDLE_SLEEP;
 
@@ -531,31 +534,33 @@ static int parse_addrs4(struct compile_ctx *c, const json_t *arr, const char *pa
 	json_t *v;
 
 	if (!json_is_array(arr))
-		return fail_got(c->err, path, "an array of IPv4 addresses with prefix length", arr);
+		return cfg_fail_got(c->err, path, "an array of IPv4 addresses with prefix length",
+				    arr);
 	if (json_array_size(arr) > CFG_MAX_ADDRS)
 		return cfg_fail(c->err, path, "expected at most %d addresses, got %zu",
 				CFG_MAX_ADDRS, json_array_size(arr));
 	json_array_foreach(arr, i, v)
 	{
 		struct cfg_prefix4 *p = &ifc->ipv4[ifc->n_ipv4];
-		char pp[PATH_LEN];
+		char pp[CFG_JPATH_LEN];
 		uint32_t h;
 
-		path_index(pp, path, i);
+		cfg_path_index(pp, path, i);
 		if (!json_is_string(v) ||
-		    !parse_prefix(json_string_value(v), AF_INET, &p->addr, &p->len) || p->len == 0)
-			return fail_got(c->err, pp, expected, v);
+		    !cfg_parse_prefix(json_string_value(v), AF_INET, &p->addr, &p->len) ||
+		    p->len == 0)
+			return cfg_fail_got(c->err, pp, expected, v);
 		h = ntohl(p->addr);
 		if ((h >> 24) == 0 || (h >> 24) == 127 || (h >> 28) >= 14)
-			return fail_got(c->err, pp,
-					"a unicast address (not 0/8, 127/8, multicast or reserved)",
-					v);
-		if (p->len < 31 &&
-		    ((p->addr & ~mask4(p->len)) == 0 || (p->addr | mask4(p->len)) == 0xffffffffu))
-			return fail_got(c->err, pp,
-					"a host address (not the subnet's network or broadcast "
-					"address)",
-					v);
+			return cfg_fail_got(
+				c->err, pp,
+				"a unicast address (not 0/8, 127/8, multicast or reserved)", v);
+		if (p->len < 31 && ((p->addr & ~cfg_mask4(p->len)) == 0 ||
+				    (p->addr | cfg_mask4(p->len)) == 0xffffffffu))
+			return cfg_fail_got(c->err, pp,
+					    "a host address (not the subnet's network or broadcast "
+					    "address)",
+					    v);
 		ifc->n_ipv4++;
 	}
 	return 0;
@@ -569,7 +574,8 @@ static int parse_addrs6(struct compile_ctx *c, const json_t *arr, const char *pa
 	json_t *v;
 
 	if (!json_is_array(arr))
-		return fail_got(c->err, path, "an array of IPv6 addresses with prefix length", arr);
+		return cfg_fail_got(c->err, path, "an array of IPv6 addresses with prefix length",
+				    arr);
 	if (json_array_size(arr) > CFG_MAX_ADDRS)
 		return cfg_fail(c->err, path, "expected at most %d addresses, got %zu",
 				CFG_MAX_ADDRS, json_array_size(arr));
@@ -577,25 +583,26 @@ static int parse_addrs6(struct compile_ctx *c, const json_t *arr, const char *pa
 	{
 		struct cfg_prefix6 *p = &ifc->ipv6[ifc->n_ipv6];
 		static const uint8_t zero[16];
-		char pp[PATH_LEN];
+		char pp[CFG_JPATH_LEN];
 		uint8_t net[16];
 
-		path_index(pp, path, i);
+		cfg_path_index(pp, path, i);
 		if (!json_is_string(v) ||
-		    !parse_prefix(json_string_value(v), AF_INET6, p->addr, &p->len) || p->len == 0)
-			return fail_got(c->err, pp, expected, v);
+		    !cfg_parse_prefix(json_string_value(v), AF_INET6, p->addr, &p->len) ||
+		    p->len == 0)
+			return cfg_fail_got(c->err, pp, expected, v);
 		if (p->addr[0] == 0xff || is_link_local6(p->addr) ||
 		    IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)p->addr) ||
 		    IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)p->addr))
-			return fail_got(c->err, pp,
-					"a global or unique-local unicast address (link-local "
-					"addresses are automatic)",
-					v);
-		mask6(net, p->addr, p->len);
+			return cfg_fail_got(c->err, pp,
+					    "a global or unique-local unicast address (link-local "
+					    "addresses are automatic)",
+					    v);
+		cfg_mask6(net, p->addr, p->len);
 		if (p->len < 127 && memcmp(net, p->addr, 16) == 0 && memcmp(net, zero, 16) != 0)
-			return fail_got(c->err, pp,
-					"a host address (not the subnet-router anycast address)",
-					v);
+			return cfg_fail_got(
+				c->err, pp,
+				"a host address (not the subnet-router anycast address)", v);
 		ifc->n_ipv6++;
 	}
 	return 0;
@@ -613,7 +620,7 @@ static int parse_interfaces(struct compile_ctx *c, const json_t *root)
 	if (arr == NULL)
 		return 0;
 	if (!json_is_array(arr))
-		return fail_got(c->err, "$.interfaces", "an array of interfaces", arr);
+		return cfg_fail_got(c->err, "$.interfaces", "an array of interfaces", arr);
 	if (json_array_size(arr) > CFG_MAX_IFACES)
 		return cfg_fail(c->err, "$.interfaces", "expected at most %d interfaces, got %zu",
 				CFG_MAX_IFACES, json_array_size(arr));
@@ -621,24 +628,24 @@ static int parse_interfaces(struct compile_ctx *c, const json_t *root)
 	{
 		struct cfg_iface *ifc = &s->ifaces[i];
 		const struct cfg_port_info *port = NULL;
-		char path[PATH_LEN], pp[PATH_LEN];
+		char path[CFG_JPATH_LEN], pp[CFG_JPATH_LEN];
 		json_t *a;
 
-		path_index(path, "$.interfaces", i);
+		cfg_path_index(path, "$.interfaces", i);
 		if (!json_is_object(o))
-			return fail_got(c->err, path, "an interface object", o);
-		if ((rc = check_keys(o, path, keys, c->err)) != 0 ||
-		    (rc = get_name(o, "name", path, ifc->name, "", true, c->err)) != 0)
+			return cfg_fail_got(c->err, path, "an interface object", o);
+		if ((rc = cfg_check_keys(o, path, keys, c->err)) != 0 ||
+		    (rc = cfg_get_name(o, "name", path, ifc->name, "", true, c->err)) != 0)
 			return rc;
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(s->ifaces[j].name, ifc->name) == 0) {
-				path_key(pp, path, "name");
-				return fail_got(c->err, pp, "a name no other interface has",
-						json_object_get(o, "name"));
+				cfg_path_key(pp, path, "name");
+				return cfg_fail_got(c->err, pp, "a name no other interface has",
+						    json_object_get(o, "name"));
 			}
 		}
 
-		path_key(pp, path, "port");
+		cfg_path_key(pp, path, "port");
 		a = json_object_get(o, "port");
 		if (a == NULL)
 			return cfg_fail(c->err, pp, "required field missing; expected a port name");
@@ -656,17 +663,17 @@ static int parse_interfaces(struct compile_ctx *c, const json_t *root)
 
 			snprintf(expected, sizeof(expected), "the name of a port (%s)",
 				 c->n_ports > 0 ? list : "no ports exist");
-			return fail_got(c->err, pp, expected, a);
+			return cfg_fail_got(c->err, pp, expected, a);
 		}
 		snprintf(ifc->port, sizeof(ifc->port), "%s", port->name);
 		ifc->port_id = port->port_id;
 		ifc->mac = port->mac;
 
-		if ((rc = get_u16(o, "vlan", path, 1, 4094, 0, &ifc->vlan, c->err)) != 0 ||
-		    (rc = get_u16(o, "mtu", path, 68, 9000, port->mtu, &ifc->mtu, c->err)) != 0)
+		if ((rc = cfg_get_u16(o, "vlan", path, 1, 4094, 0, &ifc->vlan, c->err)) != 0 ||
+		    (rc = cfg_get_u16(o, "mtu", path, 68, 9000, port->mtu, &ifc->mtu, c->err)) != 0)
 			return rc;
 		if (ifc->mtu < 68 || ifc->mtu > 9000) {
-			path_key(pp, path, "mtu");
+			cfg_path_key(pp, path, "mtu");
 			return cfg_fail(c->err, pp,
 					"expected an integer in 68..9000, got nothing (port %s "
 					"reports MTU %u)",
@@ -675,7 +682,7 @@ static int parse_interfaces(struct compile_ctx *c, const json_t *root)
 		for (size_t j = 0; j < i; j++) {
 			if (s->ifaces[j].port_id == ifc->port_id &&
 			    s->ifaces[j].vlan == ifc->vlan) {
-				path_key(pp, path, ifc->vlan != 0 ? "vlan" : "port");
+				cfg_path_key(pp, path, ifc->vlan != 0 ? "vlan" : "port");
 				return cfg_fail(c->err, pp,
 						"expected a port and VLAN no other interface uses, "
 						"got port %s VLAN %u (also $.interfaces[%zu])",
@@ -684,12 +691,12 @@ static int parse_interfaces(struct compile_ctx *c, const json_t *root)
 		}
 
 		if ((a = json_object_get(o, "ipv4")) != NULL) {
-			path_key(pp, path, "ipv4");
+			cfg_path_key(pp, path, "ipv4");
 			if ((rc = parse_addrs4(c, a, pp, ifc)) != 0)
 				return rc;
 		}
 		if ((a = json_object_get(o, "ipv6")) != NULL) {
-			path_key(pp, path, "ipv6");
+			cfg_path_key(pp, path, "ipv6");
 			if ((rc = parse_addrs6(c, a, pp, ifc)) != 0)
 				return rc;
 		}
@@ -794,7 +801,7 @@ static int add_entry(struct compile_ctx *c, uint8_t family, const void *prefix, 
 				got, nh_kind(s->nexthops[e->nexthop].type), c->origins[i].path);
 	}
 	s->routes[s->n_routes] = r;
-	snprintf(c->origins[s->n_routes].path, PATH_LEN, "%s", path);
+	snprintf(c->origins[s->n_routes].path, CFG_JPATH_LEN, "%s", path);
 	s->n_routes++;
 	return 0;
 }
@@ -806,13 +813,13 @@ static int add_iface_entries(struct compile_ctx *c)
 
 	for (uint16_t i = 0; i < s->n_ifaces; i++) {
 		const struct cfg_iface *ifc = &s->ifaces[i];
-		char path[PATH_LEN];
+		char path[CFG_JPATH_LEN];
 
 		for (uint8_t a = 0; a < ifc->n_ipv4; a++) {
 			const struct cfg_prefix4 *p = &ifc->ipv4[a];
 			struct cfg_nexthop nh = {.family = 4, .iface = i};
-			uint32_t net = p->addr & mask4(p->len);
-			uint32_t bcast = p->addr | ~mask4(p->len);
+			uint32_t net = p->addr & cfg_mask4(p->len);
+			uint32_t bcast = p->addr | ~cfg_mask4(p->len);
 
 			snprintf(path, sizeof(path), "$.interfaces[%u].ipv4[%u]", i, a);
 			nh.type = CFG_NH_LOCAL;
@@ -833,7 +840,7 @@ static int add_iface_entries(struct compile_ctx *c)
 			uint8_t net[16];
 
 			snprintf(path, sizeof(path), "$.interfaces[%u].ipv6[%u]", i, a);
-			mask6(net, p->addr, p->len);
+			cfg_mask6(net, p->addr, p->len);
 			nh.type = CFG_NH_LOCAL;
 			if ((rc = add_entry(c, 6, p->addr, 128, &nh, path, false)) != 0)
 				return rc;
@@ -880,7 +887,7 @@ static int onlink_iface(const struct cfg_snapshot *s, uint8_t family, const void
 	return best;
 }
 
-static bool is_own_address(const struct cfg_snapshot *s, uint8_t family, const void *a)
+bool cfg_is_own_address(const struct cfg_snapshot *s, uint8_t family, const void *a)
 {
 	for (uint16_t i = 0; i < s->n_ifaces; i++) {
 		const struct cfg_iface *ifc = &s->ifaces[i];
@@ -906,7 +913,7 @@ static int parse_route(struct compile_ctx *c, const json_t *o, const char *path)
 	json_t *via = json_object_get(o, "via");
 	json_t *ifname = json_object_get(o, "interface");
 	json_t *bh = json_object_get(o, "blackhole");
-	char pp[PATH_LEN], ppfx[PATH_LEN];
+	char pp[CFG_JPATH_LEN], ppfx[CFG_JPATH_LEN];
 	uint8_t addr[16] = {0}, net[16] = {0}, gw[16] = {0};
 	uint8_t len, family;
 	int iface = -1;
@@ -914,34 +921,35 @@ static int parse_route(struct compile_ctx *c, const json_t *o, const char *path)
 
 	memset(&nh, 0, sizeof(nh));
 	if (!json_is_object(o))
-		return fail_got(c->err, path, "a route object", o);
-	if ((rc = check_keys(o, path, keys, c->err)) != 0)
+		return cfg_fail_got(c->err, path, "a route object", o);
+	if ((rc = cfg_check_keys(o, path, keys, c->err)) != 0)
 		return rc;
-	path_key(ppfx, path, "prefix");
+	cfg_path_key(ppfx, path, "prefix");
 	if (prefix == NULL)
 		return cfg_fail(c->err, ppfx,
 				"required field missing; expected a prefix (a.b.c.d/len or "
 				"x:x::/len)");
 	if (!json_is_string(prefix))
-		return fail_got(c->err, ppfx, "an IPv4 or IPv6 prefix (a.b.c.d/len or x:x::/len)",
-				prefix);
+		return cfg_fail_got(c->err, ppfx,
+				    "an IPv4 or IPv6 prefix (a.b.c.d/len or x:x::/len)", prefix);
 	family = strchr(json_string_value(prefix), ':') != NULL ? 6 : 4;
-	if (!parse_prefix(json_string_value(prefix), family == 4 ? AF_INET : AF_INET6, addr, &len))
-		return fail_got(c->err, ppfx,
-				family == 4 ? "an IPv4 prefix (a.b.c.d/len)"
-					    : "an IPv6 prefix (x:x::/len)",
-				prefix);
+	if (!cfg_parse_prefix(json_string_value(prefix), family == 4 ? AF_INET : AF_INET6, addr,
+			      &len))
+		return cfg_fail_got(c->err, ppfx,
+				    family == 4 ? "an IPv4 prefix (a.b.c.d/len)"
+						: "an IPv6 prefix (x:x::/len)",
+				    prefix);
 	if (family == 4) {
 		uint32_t a, n;
 
 		memcpy(&a, addr, 4);
-		n = a & mask4(len);
+		n = a & cfg_mask4(len);
 		memcpy(net, &n, 4);
 	} else {
-		mask6(net, addr, len);
+		cfg_mask6(net, addr, len);
 	}
 	if (memcmp(net, addr, 16) != 0) {
-		char want[PATH_LEN + 40];
+		char want[CFG_JPATH_LEN + 40];
 
 		if (family == 4) {
 			uint32_t n;
@@ -952,24 +960,25 @@ static int parse_route(struct compile_ctx *c, const json_t *o, const char *path)
 			fmt6(pp, sizeof(pp), net, len);
 		}
 		snprintf(want, sizeof(want), "a prefix with no host bits set (%s)", pp);
-		return fail_got(c->err, ppfx, want, prefix);
+		return cfg_fail_got(c->err, ppfx, want, prefix);
 	}
 	if (family == 6 && is_link_local6(net) && len >= 10)
-		return fail_got(c->err, ppfx,
-				"a prefix outside fe80::/10 (link-local is never routed)", prefix);
+		return cfg_fail_got(c->err, ppfx,
+				    "a prefix outside fe80::/10 (link-local is never routed)",
+				    prefix);
 
 	nh.family = family;
 	if (bh != NULL) {
-		path_key(pp, path, "blackhole");
+		cfg_path_key(pp, path, "blackhole");
 		if (!json_is_boolean(bh))
-			return fail_got(c->err, pp, "true or false", bh);
+			return cfg_fail_got(c->err, pp, "true or false", bh);
 	}
 	if (json_is_true(bh)) {
 		if (via != NULL || ifname != NULL) {
-			path_key(pp, path, via != NULL ? "via" : "interface");
-			return fail_got(c->err, pp,
-					"no \"via\" or \"interface\" with \"blackhole\": true",
-					via != NULL ? via : ifname);
+			cfg_path_key(pp, path, via != NULL ? "via" : "interface");
+			return cfg_fail_got(c->err, pp,
+					    "no \"via\" or \"interface\" with \"blackhole\": true",
+					    via != NULL ? via : ifname);
 		}
 		nh.type = CFG_NH_BLACKHOLE;
 		return add_entry(c, family, net, len, &nh, ppfx, false);
@@ -980,13 +989,13 @@ static int parse_route(struct compile_ctx *c, const json_t *o, const char *path)
 			"expected \"via\", \"interface\" or \"blackhole\": true, got none of "
 			"them");
 	if (ifname != NULL) {
-		path_key(pp, path, "interface");
+		cfg_path_key(pp, path, "interface");
 		for (uint16_t i = 0; json_is_string(ifname) && i < s->n_ifaces; i++)
 			if (strcmp(s->ifaces[i].name, json_string_value(ifname)) == 0)
 				iface = i;
 		if (iface < 0)
-			return fail_got(c->err, pp, "the name of an interface in $.interfaces",
-					ifname);
+			return cfg_fail_got(c->err, pp, "the name of an interface in $.interfaces",
+					    ifname);
 	}
 	if (via == NULL) {
 		nh.type = CFG_NH_CONNECTED;
@@ -994,27 +1003,28 @@ static int parse_route(struct compile_ctx *c, const json_t *o, const char *path)
 		return add_entry(c, family, net, len, &nh, ppfx, false);
 	}
 
-	path_key(pp, path, "via");
+	cfg_path_key(pp, path, "via");
 	if (!json_is_string(via) ||
 	    inet_pton(family == 4 ? AF_INET : AF_INET6, json_string_value(via), gw) != 1)
-		return fail_got(c->err, pp,
-				family == 4 ? "an IPv4 address (a.b.c.d), like the prefix"
-					    : "an IPv6 address (x:x::x), like the prefix",
-				via);
-	if (is_own_address(s, family, gw))
-		return fail_got(c->err, pp, "a neighbour's address, not one of ours", via);
+		return cfg_fail_got(c->err, pp,
+				    family == 4 ? "an IPv4 address (a.b.c.d), like the prefix"
+						: "an IPv6 address (x:x::x), like the prefix",
+				    via);
+	if (cfg_is_own_address(s, family, gw))
+		return cfg_fail_got(c->err, pp, "a neighbour's address, not one of ours", via);
 	if (iface < 0) {
 		if (family == 6 && is_link_local6(gw))
-			return fail_got(c->err, pp,
-					"a global gateway address (a link-local gateway needs "
-					"\"interface\")",
-					via);
+			return cfg_fail_got(c->err, pp,
+					    "a global gateway address (a link-local gateway needs "
+					    "\"interface\")",
+					    via);
 		iface = onlink_iface(s, family, gw);
 		if (iface < 0)
-			return fail_got(c->err, pp,
-					"an address on a connected subnet of an interface (or give "
-					"\"interface\")",
-					via);
+			return cfg_fail_got(
+				c->err, pp,
+				"an address on a connected subnet of an interface (or give "
+				"\"interface\")",
+				via);
 	}
 	nh.type = CFG_NH_GATEWAY;
 	nh.iface = (uint16_t)iface;
@@ -1033,9 +1043,9 @@ static int parse_routes(struct compile_ctx *c, const json_t *arr)
 
 	json_array_foreach(arr, i, o)
 	{
-		char path[PATH_LEN];
+		char path[CFG_JPATH_LEN];
 
-		path_index(path, "$.routes", i);
+		cfg_path_index(path, "$.routes", i);
 		if ((rc = parse_route(c, o, path)) != 0)
 			return rc;
 	}
@@ -1074,13 +1084,13 @@ int cfg_compile(const char *text, size_t len, const struct cfg_port_info *ports,
 		return cfg_fail(err, "$", "invalid JSON at line %d, column %d: %s", jerr.line,
 				jerr.column, jerr.text);
 	if (!json_is_object(root)) {
-		rc = fail_got(err, "$", "an object", root);
+		rc = cfg_fail_got(err, "$", "an object", root);
 		goto out;
 	}
 
 	routes = json_object_get(root, "routes");
 	if (routes != NULL && !json_is_array(routes)) {
-		rc = fail_got(err, "$.routes", "an array of routes", routes);
+		rc = cfg_fail_got(err, "$.routes", "an array of routes", routes);
 		goto out;
 	}
 	n_routes = json_array_size(routes);
@@ -1118,7 +1128,7 @@ int cfg_compile(const char *text, size_t len, const struct cfg_port_info *ports,
 
 	if ((rc = add_iface_entries(&c)) != 0 || (rc = parse_routes(&c, routes)) != 0)
 		goto out;
-	if ((rc = cfg_fib_build(s, err)) != 0)
+	if ((rc = cfg_l4_compile(s, root, prev, err)) != 0 || (rc = cfg_fib_build(s, err)) != 0)
 		goto out;
 	*out = s;
 	s = NULL;

@@ -109,6 +109,7 @@ void cfg_snapshot_free(struct cfg_snapshot *snap)
 {
 	if (snap == NULL)
 		return;
+	cfg_l4_free(snap);
 	rte_fib_free(snap->fib4);
 	rte_fib6_free(snap->fib6);
 	free(snap->nexthops);

@@ -516,7 +516,14 @@ static json_t *control_publish(struct control *c, struct cfg_snapshot *snap, con
 		memcpy(prev, live->text, prev_len);
 		prev[prev_len] = '\0';
 	}
+	if (c->ctx.l4 != NULL && l4_bind(c->ctx.l4, snap) != 0) {
+		cfg_snapshot_free(snap);
+		free(prev);
+		return ctl_reply_error("%s: out of memory binding the L4 path", cmd);
+	}
 	cfg_publish(snap);
+	if (c->ctx.l4 != NULL)
+		l4_after_publish(c->ctx.l4);
 	free(c->prev_text);
 	c->prev_text = prev;
 	c->prev_len = prev_len;
@@ -867,6 +874,8 @@ static void control_neigh_work(struct control *c, int64_t now_ms)
 		synchronize_rcu();
 		neigh_reclaim(c->ctx.neigh);
 	}
+	if (c->ctx.l4 != NULL)
+		l4_control_tick(c->ctx.l4, snap);
 }
 
 int control_run(struct control *c, volatile sig_atomic_t *stop)

@@ -6,8 +6,10 @@
  * serves the Unix control socket (JSON requests, ctl/ctl.h has the protocol;
  * peer credentials checked with SO_PEERCRED), applies neighbour events posted by
  * workers, ages the neighbour cache and reclaims removed entries after a grace
- * period. Config changes (apply, rollback, tune) compile a new snapshot and
- * publish it with cfg_publish().
+ * period. Config changes (apply, rollback, tune) compile a new snapshot, bind
+ * the L4 path's runtime objects to it (l4_bind) and publish it with
+ * cfg_publish(); every 100 ms the L4 path's Maglev tables follow endpoint
+ * health and ejections (l4_control_tick).
  */
 #ifndef MESHDP_CONTROL_H
 #define MESHDP_CONTROL_H
@@ -16,6 +18,7 @@
 #include <stdint.h>
 
 #include "../config/config.h"
+#include "../l4/l4.h"
 #include "../neigh/neigh.h"
 #include "../worker/worker.h"
 
@@ -25,6 +28,7 @@ struct control_ctx {
 	const struct cfg_port_info *ports; /* [n_ports] */
 	uint16_t n_ports;
 	struct neigh_table *neigh;
+	struct l4_global *l4; /* binds L4 runtime objects to each new snapshot */
 	const char *profile_name;
 	const char *config_source; /* file path or "embedded default" */
 };

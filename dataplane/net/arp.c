@@ -118,15 +118,10 @@ int net_arp_request(struct net_worker *nw, const struct cfg_iface *ifc, uint32_t
 			break;
 		}
 	}
-	m = net_alloc(nw);
+	m = net_alloc(nw, sizeof(*arp));
 	if (m == NULL)
 		return -ENOMEM;
-	arp = (struct rte_arp_hdr *)rte_pktmbuf_append(m, sizeof(*arp));
-	if (arp == NULL) {
-		rte_pktmbuf_free(m);
-		stats_inc(nw->stats, STAT_NET_ALLOC_FAILED);
-		return -ENOMEM;
-	}
+	arp = rte_pktmbuf_mtod(m, struct rte_arp_hdr *);
 	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
 	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	arp->arp_hlen = RTE_ETHER_ADDR_LEN;

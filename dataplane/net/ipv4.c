@@ -117,7 +117,6 @@ static void net_icmp4_error(struct net_worker *nw, const struct rte_mbuf *m,
 	struct rte_icmp_hdr *icmp;
 	struct rte_mbuf *e;
 	uint32_t quote;
-	const void *q;
 
 	if (rx->l2_group || rx->ifc->n_ipv4 == 0 ||
 	    (rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) != 0)
@@ -127,22 +126,12 @@ static void net_icmp4_error(struct net_worker *nw, const struct rte_mbuf *m,
 		    net_icmp4_is_error(*((const uint8_t *)ip + hl)))
 			return;
 	}
-	if (!net_icmp_allow(nw, now_tsc))
-		return;
-	e = net_alloc(nw);
+	quote = RTE_MIN(rte_pktmbuf_pkt_len(m), (uint32_t)NET_ICMP4_QUOTE_MAX);
+	e = net_icmp_error_alloc(nw, m, sizeof(*eip), quote, type, code, info, now_tsc);
 	if (e == NULL)
 		return;
-	quote = RTE_MIN(rte_pktmbuf_pkt_len(m), (uint32_t)NET_ICMP4_QUOTE_MAX);
-	eip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(e, (uint16_t)(sizeof(*eip) + 8 + quote));
-	if (eip == NULL) {
-		rte_pktmbuf_free(e);
-		stats_inc(nw->stats, STAT_NET_ALLOC_FAILED);
-		return;
-	}
+	eip = rte_pktmbuf_mtod(e, struct rte_ipv4_hdr *);
 	icmp = (struct rte_icmp_hdr *)(eip + 1);
-	q = rte_pktmbuf_read(m, 0, quote, icmp + 1);
-	if (q != NULL && q != (const void *)(icmp + 1))
-		memcpy(icmp + 1, q, quote);
 
 	memset(eip, 0, sizeof(*eip));
 	eip->version_ihl = RTE_IPV4_VHL_DEF;
@@ -153,11 +142,6 @@ static void net_icmp4_error(struct net_worker *nw, const struct rte_mbuf *m,
 	eip->src_addr = rx->ifc->ipv4[0].addr;
 	eip->dst_addr = ip->src_addr;
 	eip->hdr_checksum = rte_ipv4_cksum(eip);
-
-	icmp->icmp_type = type;
-	icmp->icmp_code = code;
-	icmp->icmp_cksum = 0;
-	memcpy(&icmp->icmp_ident, &(uint32_t){rte_cpu_to_be_32(info)}, 4);
 	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, 8 + quote);
 
 	stats_inc(nw->stats, STAT_ICMP_ERRORS_OUT);
@@ -324,9 +308,18 @@ void net_ipv4_burst(struct net_worker *nw, const struct cfg_snapshot *snap, stru
 			net_drop(nw, m, STAT_DROP_IPV4_OPTIONS);
 			continue;
 		}
+		if (snap->mode == CFG_MODE_MESH && nw->l4_hook != NULL) {
+			r = nw->l4_hook(nw->l4_ctx, snap, m, now_tsc);
+			if (r == NET_L4_CONSUMED)
+				continue;
+			if (r != NET_CHECK_OK) {
+				net_drop(nw, m, r);
+				continue;
+			}
+		}
 		ok[k] = m;
 		okrx[k] = &rx[i];
-		dst[k++] = ip->dst_addr;
+		dst[k++] = ip->dst_addr; /* after the L4 path's NAT, if any */
 	}
 	if (k == 0)
 		return;
@@ -336,4 +329,23 @@ void net_ipv4_burst(struct net_worker *nw, const struct cfg_snapshot *snap, stru
 			rte_prefetch0(&snap->nexthops[nh[i + 1]]);
 		net_ipv4_act(nw, snap, ok[i], okrx[i], nh[i], now_tsc);
 	}
+}
+
+void net_output4(struct net_worker *nw, const struct cfg_snapshot *snap, struct rte_mbuf *m,
+		 uint64_t now_tsc)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	uint32_t nhi = cfg_route4(snap, ip->dst_addr);
+	const struct cfg_nexthop *nh = nhi < snap->n_nexthops ? &snap->nexthops[nhi] : NULL;
+	uint32_t via;
+
+	if (nhi == 0 || nh == NULL ||
+	    (nh->type != CFG_NH_CONNECTED && nh->type != CFG_NH_GATEWAY) ||
+	    nh->iface >= snap->n_ifaces) {
+		net_drop(nw, m, STAT_DROP_IPV4_NO_ROUTE);
+		return;
+	}
+	stats_inc(nw->stats, STAT_IPV4_ORIGINATED);
+	via = nh->type == CFG_NH_GATEWAY ? nh->gw4 : ip->dst_addr;
+	net_forward(nw, snap, &snap->ifaces[nh->iface], m, 4, (const uint8_t *)&via, now_tsc);
 }

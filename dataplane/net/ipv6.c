@@ -45,6 +45,10 @@ struct net_nd_opt_lla {
 	uint8_t mac[RTE_ETHER_ADDR_LEN];
 } __rte_packed;
 
+/* An NS or NA with one link-layer address option, from the IPv6 header on. */
+#define NET_ND_LEN \
+	(sizeof(struct rte_ipv6_hdr) + sizeof(struct net_nd_msg) + sizeof(struct net_nd_opt_lla))
+
 static const uint8_t net_all_nodes[16] = {0xff, 0x02, [15] = 0x01};
 
 static bool net_ip6_is_mcast(const uint8_t *a)
@@ -139,10 +143,10 @@ static void net_icmp6_error(struct net_worker *nw, const struct rte_mbuf *m,
 	const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv6_hdr *);
 	const struct cfg_iface *ifc = rx->ifc;
 	struct rte_ipv6_hdr *eip;
-	uint8_t *icmp;
 	struct rte_mbuf *e;
 	uint32_t quote;
-	const void *q;
+	uint8_t *icmp;
+	uint16_t c;
 
 	/* RFC 4443 2.4(e): not about errors or link-layer group frames; never to :: */
 	if (rx->l2_group || net_ip6_is_unspec(ip->src_addr) || net_ip6_is_mcast(ip->src_addr))
@@ -152,40 +156,50 @@ static void net_icmp6_error(struct net_worker *nw, const struct rte_mbuf *m,
 		    *((const uint8_t *)(ip + 1)) < ICMP6_ECHO_REQUEST)
 			return;
 	}
-	if (!net_icmp_allow(nw, now_tsc))
-		return;
-	e = net_alloc(nw);
+	quote = RTE_MIN(rte_pktmbuf_pkt_len(m), (uint32_t)NET_ICMP6_QUOTE_MAX);
+	e = net_icmp_error_alloc(nw, m, sizeof(*eip), quote, type, code, info, now_tsc);
 	if (e == NULL)
 		return;
-	quote = RTE_MIN(rte_pktmbuf_pkt_len(m), (uint32_t)NET_ICMP6_QUOTE_MAX);
-	eip = (struct rte_ipv6_hdr *)rte_pktmbuf_append(e, (uint16_t)(sizeof(*eip) + 8 + quote));
-	if (eip == NULL) {
-		rte_pktmbuf_free(e);
-		stats_inc(nw->stats, STAT_NET_ALLOC_FAILED);
-		return;
-	}
+	eip = rte_pktmbuf_mtod(e, struct rte_ipv6_hdr *);
 	icmp = (uint8_t *)(eip + 1);
-	q = rte_pktmbuf_read(m, 0, quote, icmp + 8);
-	if (q != NULL && q != (const void *)(icmp + 8))
-		memcpy(icmp + 8, q, quote);
 	eip->vtc_flow = rte_cpu_to_be_32(6u << 28);
 	eip->payload_len = rte_cpu_to_be_16((uint16_t)(8 + quote));
 	eip->proto = NET_IPPROTO_ICMPV6;
 	eip->hop_limits = NET_HOP_DEFAULT;
 	memcpy(eip->src_addr, ifc->n_ipv6 ? ifc->ipv6[0].addr : ifc->ipv6_link_local, 16);
 	memcpy(eip->dst_addr, ip->src_addr, 16);
-	icmp[0] = type;
-	icmp[1] = code;
-	icmp[2] = icmp[3] = 0;
-	memcpy(icmp + 4, &(uint32_t){rte_cpu_to_be_32(info)}, 4);
-	{
-		uint16_t c = net_icmp6_cksum(eip, icmp);
-
-		memcpy(icmp + 2, &c, 2);
-	}
+	c = net_icmp6_cksum(eip, icmp);
+	memcpy(icmp + 2, &c, 2);
 	stats_inc(nw->stats, STAT_ICMP6_ERRORS_OUT);
 	/* routed back via the ingress link, as for IPv4 (see net_icmp4_error()) */
 	net_send(nw, ifc, e, &rx->src, RTE_ETHER_TYPE_IPV6);
+}
+
+/*
+ * Write an NS or NA from @p ifc (RFC 4861 4.3 / 4.4) at @p ip, with our MAC as
+ * its one option (source link-layer address in an NS, target in an NA), and
+ * its checksum. @p src, @p dst and @p target must not overlap the frame.
+ */
+static void net_nd_fill(struct rte_ipv6_hdr *ip, const struct cfg_iface *ifc, const uint8_t *src,
+			const uint8_t *dst, uint8_t type, uint8_t flags, const uint8_t *target)
+{
+	struct net_nd_msg *nd = (struct net_nd_msg *)(ip + 1);
+	struct net_nd_opt_lla *opt = (struct net_nd_opt_lla *)(nd + 1);
+
+	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	ip->payload_len = rte_cpu_to_be_16(sizeof(*nd) + sizeof(*opt));
+	ip->proto = NET_IPPROTO_ICMPV6;
+	ip->hop_limits = 255;
+	memcpy(ip->src_addr, src, 16);
+	memcpy(ip->dst_addr, dst, 16);
+	memset(nd, 0, sizeof(*nd));
+	nd->type = type;
+	nd->flags = flags;
+	memcpy(nd->target, target, 16);
+	opt->type = type == ND_NEIGHBOR_SOLICIT ? ND_OPT_SOURCE_LLADDR : ND_OPT_TARGET_LLADDR;
+	opt->len = 1;
+	memcpy(opt->mac, ifc->mac.addr_bytes, RTE_ETHER_ADDR_LEN);
+	nd->cksum = net_icmp6_cksum(ip, nd);
 }
 
 /*
@@ -218,7 +232,6 @@ static void net_ndp_ns(struct net_worker *nw, struct rte_mbuf *m, const struct n
 	struct net_nd_msg *ns = (struct net_nd_msg *)(ip + 1);
 	const struct cfg_iface *ifc = rx->ifc;
 	struct rte_ether_addr dmac, smac;
-	struct net_nd_opt_lla *opt;
 	uint8_t target[16], dst[16];
 	const uint8_t *lla;
 	bool dad = net_ip6_is_unspec(ip->src_addr);
@@ -255,25 +268,13 @@ static void net_ndp_ns(struct net_worker *nw, struct rte_mbuf *m, const struct n
 	}
 
 	/* The advertisement, in place (RFC 4861 7.2.4). */
-	if (net_reset_len(m, sizeof(*ip) + sizeof(*ns) + sizeof(*opt)) != 0) {
+	if (net_reset_len(m, NET_ND_LEN) != 0) {
 		net_drop(nw, m, STAT_DROP_NO_HEADROOM);
 		return;
 	}
-	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-	ip->payload_len = rte_cpu_to_be_16(sizeof(*ns) + sizeof(*opt));
-	ip->proto = NET_IPPROTO_ICMPV6;
-	ip->hop_limits = 255;
-	memcpy(ip->src_addr, target, 16);
-	memcpy(ip->dst_addr, dst, 16);
-	memset(ns, 0, sizeof(*ns));
-	ns->type = ND_NEIGHBOR_ADVERT;
-	ns->flags = ND_NA_FLAG_ROUTER | ND_NA_FLAG_OVERRIDE | (dad ? 0 : ND_NA_FLAG_SOLICITED);
-	memcpy(ns->target, target, 16);
-	opt = (struct net_nd_opt_lla *)(ns + 1);
-	opt->type = ND_OPT_TARGET_LLADDR;
-	opt->len = 1;
-	memcpy(opt->mac, ifc->mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-	ns->cksum = net_icmp6_cksum(ip, ns);
+	net_nd_fill(ip, ifc, target, dst, ND_NEIGHBOR_ADVERT,
+		    ND_NA_FLAG_ROUTER | ND_NA_FLAG_OVERRIDE | (dad ? 0 : ND_NA_FLAG_SOLICITED),
+		    target);
 	stats_inc(nw->stats, STAT_NDP_NA_OUT);
 	net_send(nw, ifc, m, &dmac, RTE_ETHER_TYPE_IPV6);
 }
@@ -489,43 +490,23 @@ void net_ipv6_input(struct net_worker *nw, const struct cfg_snapshot *snap, stru
 int net_ndp_solicit(struct net_worker *nw, const struct cfg_iface *ifc, const uint8_t target[16],
 		    const struct rte_ether_addr *unicast)
 {
-	struct rte_ipv6_hdr *ip;
-	struct net_nd_msg *ns;
-	struct net_nd_opt_lla *opt;
 	struct rte_ether_addr dmac;
 	struct rte_mbuf *m;
+	uint8_t dst[16];
 
-	m = net_alloc(nw);
+	m = net_alloc(nw, NET_ND_LEN);
 	if (m == NULL)
 		return -ENOMEM;
-	ip = (struct rte_ipv6_hdr *)rte_pktmbuf_append(m, sizeof(*ip) + sizeof(*ns) + sizeof(*opt));
-	if (ip == NULL) {
-		rte_pktmbuf_free(m);
-		stats_inc(nw->stats, STAT_NET_ALLOC_FAILED);
-		return -ENOMEM;
-	}
-	ns = (struct net_nd_msg *)(ip + 1);
-	opt = (struct net_nd_opt_lla *)(ns + 1);
-	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
-	ip->payload_len = rte_cpu_to_be_16(sizeof(*ns) + sizeof(*opt));
-	ip->proto = NET_IPPROTO_ICMPV6;
-	ip->hop_limits = 255;
-	memcpy(ip->src_addr, ifc->ipv6_link_local, 16);
 	if (unicast != NULL) {
-		memcpy(ip->dst_addr, target, 16);
+		memcpy(dst, target, 16);
 		dmac = *unicast;
 	} else {
-		net_ip6_solnode(ip->dst_addr, target);
+		net_ip6_solnode(dst, target);
 		dmac = (struct rte_ether_addr){
 			{0x33, 0x33, 0xff, target[13], target[14], target[15]}};
 	}
-	memset(ns, 0, sizeof(*ns));
-	ns->type = ND_NEIGHBOR_SOLICIT;
-	memcpy(ns->target, target, 16);
-	opt->type = ND_OPT_SOURCE_LLADDR;
-	opt->len = 1;
-	memcpy(opt->mac, ifc->mac.addr_bytes, RTE_ETHER_ADDR_LEN);
-	ns->cksum = net_icmp6_cksum(ip, ns);
+	net_nd_fill(rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *), ifc, ifc->ipv6_link_local, dst,
+		    ND_NEIGHBOR_SOLICIT, 0, target);
 	if (unicast == NULL)
 		stats_inc(nw->stats, STAT_NDP_NS_OUT);
 	net_send(nw, ifc, m, &dmac, RTE_ETHER_TYPE_IPV6);

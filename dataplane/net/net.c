@@ -35,12 +35,16 @@ uint64_t net_ms_to_tsc(const struct net_worker *nw, uint32_t ms)
 	return nw->tsc_hz / 1000 * ms;
 }
 
-struct rte_mbuf *net_alloc(struct net_worker *nw)
+/* A generated frame: one segment of @p len bytes, not initialised. NULL counted. */
+struct rte_mbuf *net_alloc(struct net_worker *nw, uint16_t len)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(nw->pool);
 
-	if (unlikely(m == NULL))
+	if (unlikely(m == NULL || rte_pktmbuf_append(m, len) == NULL)) {
+		rte_pktmbuf_free(m);
 		stats_inc(nw->stats, STAT_NET_ALLOC_FAILED);
+		return NULL;
+	}
 	return m;
 }
 
@@ -59,6 +63,39 @@ bool net_icmp_allow(struct net_worker *nw, uint64_t now_tsc)
 	}
 	nw->icmp_tokens -= nw->tsc_hz;
 	return true;
+}
+
+/*
+ * The part of an ICMP (RFC 792) or ICMPv6 (RFC 4443) error that does not depend
+ * on the IP version: the rate limit, the mbuf, the 8-byte ICMP header (type,
+ * code, zero checksum, @p info in network order) and the quote, the first
+ * @p quote bytes of @p m from its IP header on. The caller has decided that
+ * @p m may be answered at all and how much to quote; it writes the IP header
+ * into the first @p ip_len bytes and fills the checksums. @return the error,
+ * its data at the IP header, or NULL (rate-limited or no mbuf; counted).
+ */
+struct rte_mbuf *net_icmp_error_alloc(struct net_worker *nw, const struct rte_mbuf *m,
+				      uint16_t ip_len, uint32_t quote, uint8_t type, uint8_t code,
+				      uint32_t info, uint64_t now_tsc)
+{
+	struct rte_mbuf *e;
+	uint8_t *icmp;
+	const void *q;
+
+	if (!net_icmp_allow(nw, now_tsc))
+		return NULL;
+	e = net_alloc(nw, (uint16_t)(ip_len + 8 + quote));
+	if (e == NULL)
+		return NULL;
+	icmp = rte_pktmbuf_mtod_offset(e, uint8_t *, ip_len);
+	icmp[0] = type;
+	icmp[1] = code;
+	icmp[2] = icmp[3] = 0;
+	memcpy(icmp + 4, &(uint32_t){rte_cpu_to_be_32(info)}, 4);
+	q = rte_pktmbuf_read(m, 0, quote, icmp + 8);
+	if (q != NULL && q != (const void *)(icmp + 8))
+		memcpy(icmp + 8, q, quote);
+	return e;
 }
 
 /* Make @p m one segment of exactly @p len bytes from its current data start. */

@@ -52,8 +52,20 @@ struct net_pending {
 	struct rte_mbuf *pkts[NET_PENDING_QLEN]; /* complete frames, L2 header filled but dst MAC */
 };
 
+/**
+ * The L4 path's entry (dataplane/l4 registers l4_input here; net does not depend
+ * on it). Called in mesh mode for every valid IPv4 packet before routing, data at
+ * the IP header. @return NET_CHECK_OK to route the packet (possibly rewritten),
+ * NET_L4_CONSUMED when the hook kept or freed it, or the stats_id of a drop.
+ */
+typedef enum stats_id (*net_l4_hook)(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf *m,
+				     uint64_t now_tsc);
+#define NET_L4_CONSUMED STAT_MAX
+
 /** Per-worker state of the L2/L3 path. */
 struct net_worker {
+	net_l4_hook l4_hook; /* NULL: no L4 path (router mode only) */
+	void *l4_ctx;
 	struct stats_block *stats; /* this worker's counters */
 	struct neigh_table *neigh; /* shared cache (read) + mailbox (post) */
 	struct rte_mempool *pool;  /* for generated frames (replies, ICMP errors, requests) */
@@ -87,6 +99,14 @@ void net_input(struct net_worker *nw, const struct cfg_snapshot *snap, uint16_t 
  * hop got resolved, resend requests, drop (and count) what timed out.
  */
 void net_timer(struct net_worker *nw, const struct cfg_snapshot *snap, uint64_t now_tsc);
+
+/**
+ * Send an IPv4 packet this worker built (data at the IP header, checksums done,
+ * TTL set): routed by the FIB, neighbour-resolved like forwarded traffic. Takes
+ * ownership of @p m (dropped and counted when there is no route).
+ */
+void net_output4(struct net_worker *nw, const struct cfg_snapshot *snap, struct rte_mbuf *m,
+		 uint64_t now_tsc);
 
 /** Free everything held (pending packets and unsent output). Worker shutdown and tests. */
 void net_worker_release(struct net_worker *nw);

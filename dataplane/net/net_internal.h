@@ -48,8 +48,11 @@ static inline uint16_t net_cksum_adjust(uint16_t cksum, uint16_t old_word, uint1
 }
 
 /* net.c */
-struct rte_mbuf *net_alloc(struct net_worker *nw);
+struct rte_mbuf *net_alloc(struct net_worker *nw, uint16_t len);
 bool net_icmp_allow(struct net_worker *nw, uint64_t now_tsc);
+struct rte_mbuf *net_icmp_error_alloc(struct net_worker *nw, const struct rte_mbuf *m,
+				      uint16_t ip_len, uint32_t quote, uint8_t type, uint8_t code,
+				      uint32_t info, uint64_t now_tsc);
 int net_reset_len(struct rte_mbuf *m, uint16_t len);
 void net_send(struct net_worker *nw, const struct cfg_iface *ifc, struct rte_mbuf *m,
 	      const struct rte_ether_addr *dst, uint16_t ether_type);

@@ -85,6 +85,7 @@ static int worker_main(void *arg)
 
 		if (now - last_drain >= tune->drain_us * hz / 1000000) {
 			net_timer(&w->net, snap, now);
+			l4_timer(&w->l4, &w->net, snap, now);
 			worker_flush_all(w, true);
 			last_drain = now;
 		} else {
@@ -116,7 +117,8 @@ static int worker_main(void *arg)
 }
 
 int worker_set_init(struct worker_set *ws, unsigned int n, const uint16_t *port_ids,
-		    uint16_t n_ports, struct neigh_table *neigh, struct rte_mempool *pool)
+		    uint16_t n_ports, struct neigh_table *neigh, struct rte_mempool *pool,
+		    struct l4_global *l4, uint32_t flow_capacity)
 {
 	unsigned int lcore_id, i = 0;
 
@@ -144,10 +146,15 @@ int worker_set_init(struct worker_set *ws, unsigned int n, const uint16_t *port_
 		memcpy(w->port_ids, port_ids, n_ports * sizeof(port_ids[0]));
 		rc = net_worker_init(&w->net, &ws->stats[i], neigh, pool, rte_get_tsc_hz(),
 				     WORKER_ICMP_RATE);
+		if (rc == 0)
+			rc = l4_worker_init(&w->l4, l4, &ws->stats[i], (uint16_t)i, (uint16_t)n,
+					    flow_capacity, (int)rte_lcore_to_socket_id(lcore_id));
 		if (rc != 0) {
 			worker_set_free(ws);
 			return rc;
 		}
+		w->net.l4_hook = l4_input;
+		w->net.l4_ctx = &w->l4;
 		i++;
 	}
 	if (i != n) {
@@ -181,6 +188,8 @@ void worker_set_stop(struct worker_set *ws)
 
 void worker_set_free(struct worker_set *ws)
 {
+	for (unsigned int i = 0; ws->w != NULL && i < ws->n; i++)
+		l4_worker_release(&ws->w[i].l4);
 	rte_free(ws->w);
 	rte_free(ws->stats);
 	memset(ws, 0, sizeof(*ws));

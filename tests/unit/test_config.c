@@ -474,6 +474,47 @@ static void test_with_tune(void **state)
 	cfg_snapshot_free(prev);
 }
 
+/* The L4 sections are optional: the default document has none, and a tune keeps them. */
+static void test_l4_sections(void **state)
+{
+	struct cfg_snapshot *prev = NULL, *s = NULL;
+	struct cfg_error err;
+	char *text;
+
+	(void)state;
+	assert_int_equal(compile_prev(cfg_default_text(), NULL, &prev, &err), 0);
+	assert_int_equal(prev->mode, CFG_MODE_ROUTER);
+	assert_int_equal(prev->n_services, 0);
+	assert_int_equal(prev->n_workloads, 0);
+	assert_int_equal(prev->n_policies, 0);
+	assert_null(prev->vip_hash);
+	assert_null(prev->policy);
+	assert_int_equal(prev->startup.flow_capacity, prev->flows.capacity);
+	cfg_snapshot_free(prev);
+
+	assert_int_equal(compile_prev(json_of("{'version': 1, " IFACES ", 'mode': 'mesh', "
+					      "'services': [{'name': 'web', 'namespace': 'demo', "
+					      "'vip': '10.96.0.1', 'ports': [{'port': 80}], "
+					      "'endpoints': [{'address': '10.10.2.2'}]}]}"),
+				      NULL, &prev, &err),
+			 0);
+	text = cfg_with_tune(prev, "tx_burst", "8", &err);
+	assert_non_null(text);
+	assert_int_equal(compile_prev(text, prev, &s, &err), 0);
+	assert_int_equal(s->tune.tx_burst, 8);
+	assert_int_equal(s->mode, CFG_MODE_MESH);
+	assert_int_equal(s->n_services, 1);
+	assert_string_equal(s->services[0].key, "demo/web");
+	assert_string_equal(s->endpoints[0].key, "demo/web/10.10.2.2:*");
+	free(text);
+	cfg_snapshot_free(s);
+	cfg_snapshot_free(prev);
+
+	expect_error("{'version': 1, 'mode': 'proxy'}", "$.mode", "got \"proxy\"");
+	expect_error("{'version': 1, 'service': []}", "$.service",
+		     "unknown field; expected one of: version");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_startup_settings),
 		cmocka_unit_test(test_oversized_and_invalid),
 		cmocka_unit_test(test_with_tune),
+		cmocka_unit_test(test_l4_sections),
 	};
 
 	test_eal_init();

@@ -16,10 +16,10 @@
 #include <rte_fib.h>
 #include <rte_fib6.h>
 #include <rte_ip.h>
-#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include "dataplane/net/net.h"
+#include "net_fixture.h"
 #include "test_eal.h"
 
 #define TSC_HZ 1000000ull /* fake clock: 1 tick = 1 us */
@@ -209,11 +209,7 @@ static int group_setup(void **state)
 {
 	(void)state;
 	test_eal_init();
-	pool = rte_pktmbuf_pool_create("tnet_pool", 2047, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       SOCKET_ID_ANY);
-	neigh = neigh_create("tnet", 256, SOCKET_ID_ANY);
-	nw = rte_zmalloc("tnet_nw", sizeof(*nw), RTE_CACHE_LINE_SIZE);
-	if (pool == NULL || neigh == NULL || nw == NULL)
+	if (net_fixture_create("tnet", 2047, 256, &pool, &neigh, &nw) != 0)
 		return -1;
 	build_snapshot();
 	return 0;

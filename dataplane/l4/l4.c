@@ -1,0 +1,1040 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+#include <urcu-qsbr.h>
+
+#include "../endpoint/endpoint.h"
+#include "../lb/lb.h"
+#include "../limit/limit.h"
+#include "../log/log.h"
+#include "l4.h"
+
+/* Source ports the node uses itself: full-NAT takes 1024..L4_HC_PORT_BASE-1 (split
+ * among workers), active health checks L4_HC_PORT_BASE.. (one per endpoint slot). */
+#define L4_SNAT_PORT_MIN  1024u
+#define L4_HC_PORT_BASE	  61000u
+#define L4_HC_PORT_SLOTS  4096u
+#define L4_SNAT_TRIES	  64u
+#define L4_PICK_TRIES	  8u /* endpoints tried when the first choice refuses */
+#define L4_EXPIRE_BUDGET  256u
+#define L4_LIMIT_SOURCES  65536u
+#define L4_HEALTH_TICK_US 10000u
+
+/* struct flow_entry.flags */
+#define L4_FLOW_NAT	0x01 /* rewrite packets from the flow's keys */
+#define L4_FLOW_PENDING 0x02 /* the endpoint has not answered the SYN yet */
+#define L4_FLOW_PROBE	0x04 /* the connection is its endpoint's half-open probe */
+#define L4_FLOW_SERVICE 0x08 /* holds an endpoint admission (e->ep) */
+
+/* struct flow_entry.user: the low byte of the generation of the snapshot whose
+ * service index e->service is. A connect result that arrives after a swap is
+ * still counted, but does not move the breaker (its limits may have changed). */
+
+/* A health check in flight for one endpoint. Written by the worker that sends
+ * probes (worker 0) and, for the in-flight flag, by whichever worker sees the
+ * answer (compare-and-swap decides who reports). */
+struct l4_probe {
+	uint64_t next_tsc; /* worker 0: when to send the next probe */
+	uint64_t sent_tsc; /* worker 0 */
+	uint32_t seq;	   /* worker 0: our ISN, the answer must ack seq + 1 */
+	uint32_t inflight; /* CAS 1 -> 0 by the reporter */
+};
+
+/* Runtime of one service, per snapshot. Built by the control thread before
+ * publish; maglev is swapped by RCU later (l4_control_tick), the rest is
+ * read-only after publish except the atomics noted. */
+struct l4_svc_rt {
+	struct lb_maglev *maglev; /* rcu_dereference(); control thread replaces it */
+	struct lb_backend *backends;
+	struct ep_state **eps;
+	uint8_t *usable;       /* control thread: usability the table was built with */
+	int64_t *rr;	       /* [n_workers][n]: smooth WRR state per worker */
+	struct ep_group group; /* ejected count: workers (atomic) */
+	struct ep_limits limits;
+	struct l4_probe *probes;  /* [n] */
+	uint64_t hc_interval_tsc; /* 0: no active checks */
+	uint64_t hc_timeout_tsc;
+	struct limit_bucket svc_conn; /* service-scope buckets: workers (CAS) */
+	struct limit_bucket svc_pkt;
+	struct limit_rate_tsc svc_conn_rate, svc_pkt_rate, src_conn_rate, src_pkt_rate;
+	struct limit_table *src_table; /* per-source buckets, NULL without a source limit */
+	bool limit_svc_conn, limit_svc_pkt, limit_src_conn, limit_src_pkt;
+	uint8_t limit_svc_reset, limit_src_reset;
+};
+
+struct l4_snap_rt {
+	struct l4_global *g;
+	uint32_t n_services;
+	struct l4_svc_rt *svc; /* [n_services] */
+};
+
+struct l4_global {
+	struct ep_registry *eps;
+	uint16_t n_workers;
+	uint64_t tsc_hz;
+	unsigned int limit_tables; /* for unique names */
+};
+
+struct l4_global *l4_global_create(void)
+{
+	struct l4_global *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return NULL;
+	g->eps = ep_registry_create();
+	if (g->eps == NULL) {
+		free(g);
+		return NULL;
+	}
+	g->n_workers = 1;
+	g->tsc_hz = rte_get_tsc_hz();
+	return g;
+}
+
+void l4_global_free(struct l4_global *g)
+{
+	if (g == NULL)
+		return;
+	ep_registry_free(g->eps);
+	free(g);
+}
+
+/* ---- control thread: binding runtime objects to a snapshot ---- */
+
+static void l4_svc_rt_free(struct l4_svc_rt *rt)
+{
+	if (rt->maglev != NULL) {
+		lb_maglev_free(rt->maglev);
+		free(rt->maglev);
+	}
+	limit_table_free(rt->src_table);
+	free(rt->backends);
+	free(rt->eps);
+	free(rt->usable);
+	free(rt->rr);
+	free(rt->probes);
+}
+
+static void l4_rt_free(struct cfg_snapshot *snap)
+{
+	struct l4_snap_rt *srt = snap->l4_rt;
+
+	if (srt == NULL)
+		return;
+	for (uint32_t i = 0; i < srt->n_services; i++)
+		l4_svc_rt_free(&srt->svc[i]);
+	rte_free(srt->svc);
+	free(srt);
+	snap->l4_rt = NULL;
+}
+
+static uint64_t l4_ms_tsc(const struct l4_global *g, uint64_t ms)
+{
+	return ms * g->tsc_hz / 1000;
+}
+
+static int l4_bind_limits(struct l4_global *g, const struct cfg_snapshot *snap,
+			  const struct cfg_service *sv, struct l4_svc_rt *rt)
+{
+	char name[32];
+
+	if (sv->limit_service >= 0) {
+		const struct cfg_limit *l = &snap->limits[sv->limit_service];
+
+		rt->limit_svc_reset = l->reject == CFG_REJECT_RESET;
+		if (l->connections_per_s != 0) {
+			rt->limit_svc_conn = true;
+			if (limit_rate_init(&rt->svc_conn_rate, l->connections_per_s,
+					    l->connections_burst, g->tsc_hz) != 0)
+				return -EINVAL;
+		}
+		if (l->packets_per_s != 0) {
+			rt->limit_svc_pkt = true;
+			if (limit_rate_init(&rt->svc_pkt_rate, l->packets_per_s, l->packets_burst,
+					    g->tsc_hz) != 0)
+				return -EINVAL;
+		}
+	}
+	if (sv->limit_source >= 0) {
+		const struct cfg_limit *l = &snap->limits[sv->limit_source];
+
+		rt->limit_src_reset = l->reject == CFG_REJECT_RESET;
+		if (l->connections_per_s != 0) {
+			rt->limit_src_conn = true;
+			if (limit_rate_init(&rt->src_conn_rate, l->connections_per_s,
+					    l->connections_burst, g->tsc_hz) != 0)
+				return -EINVAL;
+		}
+		if (l->packets_per_s != 0) {
+			rt->limit_src_pkt = true;
+			if (limit_rate_init(&rt->src_pkt_rate, l->packets_per_s, l->packets_burst,
+					    g->tsc_hz) != 0)
+				return -EINVAL;
+		}
+		snprintf(name, sizeof(name), "l4lim%u", g->limit_tables++);
+		rt->src_table = limit_table_create(name, L4_LIMIT_SOURCES, SOCKET_ID_ANY);
+		if (rt->src_table == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int l4_bind_service(struct l4_global *g, struct cfg_snapshot *snap, struct cfg_service *sv,
+			   struct l4_svc_rt *rt)
+{
+	const uint64_t now = rte_rdtsc();
+	uint32_t n = sv->n_endpoints;
+	int rc;
+
+	rt->backends = calloc(n, sizeof(*rt->backends));
+	rt->eps = calloc(n, sizeof(*rt->eps));
+	rt->usable = calloc(n, 1);
+	rt->rr = calloc((size_t)n * g->n_workers, sizeof(*rt->rr));
+	rt->probes = calloc(n, sizeof(*rt->probes));
+	rt->maglev = calloc(1, sizeof(*rt->maglev));
+	if (rt->backends == NULL || rt->eps == NULL || rt->usable == NULL || rt->rr == NULL ||
+	    rt->probes == NULL || rt->maglev == NULL)
+		return -ENOMEM;
+	rt->limits = (struct ep_limits){
+		.max_connections = sv->breaker.max_connections,
+		.max_pending = sv->breaker.max_pending,
+		.consecutive_failures = sv->breaker.consecutive_failures,
+		.base_ejection_tsc = l4_ms_tsc(g, sv->breaker.base_ejection_ms),
+		.max_ejection_percent = sv->breaker.max_ejection_percent,
+		.healthy_threshold = sv->health.healthy_threshold,
+		.unhealthy_threshold = sv->health.unhealthy_threshold,
+	};
+	rt->hc_interval_tsc = l4_ms_tsc(g, sv->health.interval_ms);
+	rt->hc_timeout_tsc = l4_ms_tsc(g, sv->health.timeout_ms);
+	for (uint32_t i = 0; i < n; i++) {
+		struct cfg_endpoint *ep = &sv->endpoints[i];
+
+		rt->eps[i] = ep_registry_get(g->eps, ep->key);
+		if (rt->eps[i] == NULL)
+			return -ENOMEM;
+		ep->rt = rt->eps[i];
+		rt->usable[i] = ep_usable(rt->eps[i], now);
+		rt->backends[i] = (struct lb_backend){
+			.key = ep->key, .weight = ep->weight, .usable = rt->usable[i]};
+		/* spread the first probes over one interval */
+		rt->probes[i].next_tsc = now + (n ? rt->hc_interval_tsc * i / n : 0);
+	}
+	ep_group_init(&rt->group, rt->eps, n);
+	if (sv->lb == CFG_LB_MAGLEV) {
+		rc = lb_maglev_build(rt->maglev, sv->maglev_size, rt->backends, (uint16_t)n);
+		if (rc != 0)
+			return rc;
+	}
+	sv->rt = rt;
+	return l4_bind_limits(g, snap, sv, rt);
+}
+
+int l4_bind(struct l4_global *g, struct cfg_snapshot *snap)
+{
+	struct l4_snap_rt *srt;
+	int rc;
+
+	ep_registry_begin_build(g->eps);
+	if (snap->n_services == 0)
+		return 0;
+	srt = calloc(1, sizeof(*srt));
+	if (srt == NULL)
+		return -ENOMEM;
+	srt->svc =
+		rte_zmalloc("l4_svc_rt", sizeof(*srt->svc) * snap->n_services, RTE_CACHE_LINE_SIZE);
+	if (srt->svc == NULL) {
+		free(srt);
+		return -ENOMEM;
+	}
+	srt->g = g;
+	srt->n_services = snap->n_services;
+	snap->l4_rt = srt;
+	snap->l4_rt_free = l4_rt_free;
+	for (uint32_t i = 0; i < snap->n_services; i++) {
+		rc = l4_bind_service(g, snap, &snap->services[i], &srt->svc[i]);
+		if (rc != 0)
+			return rc; /* the caller frees the snapshot, which frees srt */
+	}
+	return 0;
+}
+
+void l4_after_publish(struct l4_global *g)
+{
+	ep_registry_sweep(g->eps);
+}
+
+void l4_control_tick(struct l4_global *g, const struct cfg_snapshot *snap)
+{
+	const struct l4_snap_rt *srt = snap->l4_rt;
+	struct lb_maglev *old[64];
+	unsigned int n_old = 0;
+	const uint64_t now = rte_rdtsc();
+
+	if (srt == NULL)
+		return;
+	for (uint32_t s = 0; s < srt->n_services && n_old < RTE_DIM(old); s++) {
+		const struct cfg_service *sv = &snap->services[s];
+		struct l4_svc_rt *rt = &srt->svc[s];
+		struct lb_maglev *fresh;
+		bool changed = false;
+
+		for (uint32_t i = 0; i < sv->n_endpoints; i++) {
+			uint8_t u = ep_usable(rt->eps[i], now);
+
+			changed |= u != rt->usable[i];
+			rt->usable[i] = u;
+			rt->backends[i].usable = u;
+		}
+		if (!changed || sv->lb != CFG_LB_MAGLEV)
+			continue;
+		fresh = calloc(1, sizeof(*fresh));
+		if (fresh == NULL || lb_maglev_build(fresh, sv->maglev_size, rt->backends,
+						     (uint16_t)sv->n_endpoints) != 0) {
+			free(fresh);
+			LOG(WARNING, "service %s: cannot rebuild its Maglev table", sv->key);
+			continue;
+		}
+		old[n_old++] = rcu_xchg_pointer(&rt->maglev, fresh);
+		LOG(INFO, "service %s: endpoints changed usability, Maglev table rebuilt", sv->key);
+	}
+	if (n_old == 0) {
+		/* endpoint state left by a config change: free it once idle */
+		if (ep_registry_has_unused(g->eps)) {
+			synchronize_rcu();
+			ep_registry_sweep(g->eps);
+		}
+		return;
+	}
+	synchronize_rcu();
+	for (unsigned int i = 0; i < n_old; i++) {
+		lb_maglev_free(old[i]);
+		free(old[i]);
+	}
+}
+
+/* ---- worker ---- */
+
+int l4_worker_init(struct l4_worker *lw, struct l4_global *g, struct stats_block *stats,
+		   uint16_t worker_id, uint16_t n_workers, uint32_t flow_capacity, int socket_id)
+{
+	char name[24];
+
+	memset(lw, 0, sizeof(*lw));
+	snprintf(name, sizeof(name), "flows%u", worker_id);
+	lw->flows = flow_table_create(name, flow_capacity, socket_id);
+	if (lw->flows == NULL)
+		return -ENOMEM;
+	lw->g = g;
+	g->n_workers = n_workers;
+	lw->stats = stats;
+	lw->tsc_hz = rte_get_tsc_hz();
+	lw->worker_id = worker_id;
+	lw->n_workers = n_workers;
+	flow_timeouts_default(&lw->to, lw->tsc_hz);
+	return 0;
+}
+
+void l4_worker_release(struct l4_worker *lw)
+{
+	flow_table_free(lw->flows);
+	lw->flows = NULL;
+}
+
+/* What one packet looks like to the L4 path. */
+struct l4_pkt {
+	struct rte_ipv4_hdr *ip;
+	void *l4;	/* TCP / UDP / ICMP header, NULL for other protocols */
+	uint8_t *csum;	/* the L4 checksum field, NULL when there is none to fix */
+	uint8_t *sport; /* port fields (ICMP echo: the identifier for both); */
+	uint8_t *dport; /* read and written with l4_rd16() / l4_wr16() */
+	uint8_t tcp_flags;
+	bool pseudo; /* the L4 checksum covers the IP addresses (TCP, UDP) */
+};
+
+/* 16-bit fields of packed headers, which may sit at any alignment. */
+#define L4_FIELD(hdr, type, member) ((uint8_t *)(hdr) + offsetof(type, member))
+
+static inline uint16_t l4_rd16(const uint8_t *f)
+{
+	uint16_t v;
+
+	memcpy(&v, f, sizeof(v));
+	return v;
+}
+
+static inline void l4_wr16(uint8_t *f, uint16_t v)
+{
+	memcpy(f, &v, sizeof(v));
+}
+
+static int l4_parse(struct rte_mbuf *m, struct l4_pkt *p)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	uint32_t hl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	uint32_t len = rte_pktmbuf_data_len(m);
+
+	memset(p, 0, sizeof(*p));
+	p->ip = ip;
+	if (rte_be_to_cpu_16(ip->fragment_offset) &
+	    (RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
+		return -EPROTO; /* fragments carry no (or not all the) L4 header */
+	switch (ip->next_proto_id) {
+	case IPPROTO_TCP: {
+		struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)((uint8_t *)ip + hl);
+
+		if (len < hl + sizeof(*t))
+			return -EINVAL;
+		p->l4 = t;
+		p->csum = L4_FIELD(t, struct rte_tcp_hdr, cksum);
+		p->sport = L4_FIELD(t, struct rte_tcp_hdr, src_port);
+		p->dport = L4_FIELD(t, struct rte_tcp_hdr, dst_port);
+		p->tcp_flags = t->tcp_flags;
+		p->pseudo = true;
+		return 0;
+	}
+	case IPPROTO_UDP: {
+		struct rte_udp_hdr *u = (struct rte_udp_hdr *)((uint8_t *)ip + hl);
+
+		if (len < hl + sizeof(*u))
+			return -EINVAL;
+		p->l4 = u;
+		p->csum = u->dgram_cksum != 0 ? L4_FIELD(u, struct rte_udp_hdr, dgram_cksum) : NULL;
+		p->sport = L4_FIELD(u, struct rte_udp_hdr, src_port);
+		p->dport = L4_FIELD(u, struct rte_udp_hdr, dst_port);
+		p->pseudo = true;
+		return 0;
+	}
+	case IPPROTO_ICMP: {
+		struct rte_icmp_hdr *c = (struct rte_icmp_hdr *)((uint8_t *)ip + hl);
+
+		if (len < hl + sizeof(*c))
+			return -EINVAL;
+		p->l4 = c;
+		if (c->icmp_type == RTE_IP_ICMP_ECHO_REQUEST ||
+		    c->icmp_type == RTE_IP_ICMP_ECHO_REPLY) {
+			p->csum = L4_FIELD(c, struct rte_icmp_hdr, icmp_cksum);
+			p->sport = L4_FIELD(c, struct rte_icmp_hdr, icmp_ident);
+			p->dport = p->sport;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* RFC 1624: fold the change of a 32-bit value into a 16-bit one's complement sum. */
+static uint16_t l4_csum_adjust32(uint16_t csum, uint32_t old, uint32_t new)
+{
+	uint32_t s = (uint16_t)~csum;
+
+	s += (uint16_t) ~(old >> 16) + (uint16_t) ~(old & 0xffff);
+	s += (new >> 16) + (new & 0xffff);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+static uint16_t l4_csum_adjust16(uint16_t csum, uint16_t old, uint16_t new)
+{
+	return l4_csum_adjust32(csum, old, new);
+}
+
+/* Rewrite addresses and ports (network order) with incremental checksums. */
+static void l4_rewrite(struct l4_pkt *p, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
+{
+	struct rte_ipv4_hdr *ip = p->ip;
+
+	if (ip->src_addr != src) {
+		ip->hdr_checksum = l4_csum_adjust32(ip->hdr_checksum, ip->src_addr, src);
+		if (p->csum != NULL && p->pseudo)
+			l4_wr16(p->csum, l4_csum_adjust32(l4_rd16(p->csum), ip->src_addr, src));
+		ip->src_addr = src;
+	}
+	if (ip->dst_addr != dst) {
+		ip->hdr_checksum = l4_csum_adjust32(ip->hdr_checksum, ip->dst_addr, dst);
+		if (p->csum != NULL && p->pseudo)
+			l4_wr16(p->csum, l4_csum_adjust32(l4_rd16(p->csum), ip->dst_addr, dst));
+		ip->dst_addr = dst;
+	}
+	if (p->sport != NULL && p->sport != p->dport) {
+		if (l4_rd16(p->sport) != sport && p->csum != NULL)
+			l4_wr16(p->csum,
+				l4_csum_adjust16(l4_rd16(p->csum), l4_rd16(p->sport), sport));
+		l4_wr16(p->sport, sport);
+		if (l4_rd16(p->dport) != dport && p->csum != NULL)
+			l4_wr16(p->csum,
+				l4_csum_adjust16(l4_rd16(p->csum), l4_rd16(p->dport), dport));
+		l4_wr16(p->dport, dport);
+	}
+	/* UDP: a computed checksum of 0 is sent as 0xffff (RFC 768) */
+	if (p->csum != NULL && l4_rd16(p->csum) == 0 && p->ip->next_proto_id == IPPROTO_UDP)
+		l4_wr16(p->csum, 0xffff);
+}
+
+/* Make the packet the mirror image of @p k: what the other side expects to see. */
+static void l4_rewrite_to_mirror(struct l4_pkt *p, const struct flow_key *k)
+{
+	uint32_t src, dst;
+
+	memcpy(&src, k->dst, 4);
+	memcpy(&dst, k->src, 4);
+	l4_rewrite(p, src, dst, k->dport, k->sport);
+}
+
+/* Turn a refused TCP packet into an RST|ACK back to its sender (RFC 9293 3.10.7.1). */
+static enum stats_id l4_reset(struct l4_pkt *p, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = p->ip;
+	struct rte_tcp_hdr *t = p->l4;
+	uint32_t hl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	uint32_t seg = rte_be_to_cpu_16(ip->total_length) - hl - (uint32_t)(t->data_off >> 4) * 4;
+	uint32_t ack = rte_be_to_cpu_32(t->sent_seq) + seg +
+		       ((t->tcp_flags & RTE_TCP_SYN_FLAG) != 0) +
+		       ((t->tcp_flags & RTE_TCP_FIN_FLAG) != 0);
+	uint32_t a = ip->src_addr;
+	uint16_t port = t->src_port;
+
+	if (t->tcp_flags & RTE_TCP_RST_FLAG)
+		return STAT_MAX; /* never answer a reset */
+	ip->src_addr = ip->dst_addr;
+	ip->dst_addr = a;
+	t->src_port = t->dst_port;
+	t->dst_port = port;
+	t->sent_seq = (t->tcp_flags & RTE_TCP_ACK_FLAG) ? t->recv_ack : 0;
+	t->recv_ack = rte_cpu_to_be_32(ack);
+	t->tcp_flags = RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+	t->data_off = (sizeof(*t) / 4) << 4;
+	t->rx_win = 0;
+	t->tcp_urp = 0;
+	if (rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - hl - sizeof(*t))) != 0)
+		return STAT_MAX;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(hl + sizeof(*t)));
+	ip->time_to_live = 65; /* net forwards it and takes one off */
+	ip->fragment_offset = 0;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	t->cksum = 0;
+	t->cksum = rte_ipv4_udptcp_cksum(ip, t);
+	return NET_CHECK_OK;
+}
+
+/* A refusal: count it, and answer TCP with a reset when the config says so. */
+static enum stats_id l4_refuse(struct l4_worker *lw, struct l4_pkt *p, struct rte_mbuf *m,
+			       enum stats_id why, bool reset)
+{
+	if (reset && p->ip->next_proto_id == IPPROTO_TCP && l4_reset(p, m) == NET_CHECK_OK) {
+		stats_inc(lw->stats, why);
+		stats_inc(lw->stats, STAT_L4_RESETS_OUT);
+		return NET_CHECK_OK;
+	}
+	return why;
+}
+
+static uint16_t l4_pick(struct l4_worker *lw, const struct cfg_service *sv, struct l4_svc_rt *rt,
+			const struct l4_pkt *p, uint32_t attempt)
+{
+	uint16_t n = (uint16_t)sv->n_endpoints;
+
+	switch (sv->lb) {
+	case CFG_LB_MAGLEV: {
+		const struct lb_maglev *mg = rcu_dereference(rt->maglev);
+		uint32_t h = lb_flow_hash4(p->ip->src_addr, p->ip->dst_addr, l4_rd16(p->sport),
+					   l4_rd16(p->dport), p->ip->next_proto_id);
+
+		return lb_maglev_lookup(mg, h + attempt * 0x9e3779b9u);
+	}
+	case CFG_LB_ROUND_ROBIN:
+		return lb_pick_rr(&rt->rr[(size_t)lw->worker_id * n], rt->backends, n);
+	default: {
+		uint32_t active[CFG_MAX_SVC_ENDPOINTS];
+
+		for (uint16_t i = 0; i < n; i++)
+			active[i] = __atomic_load_n(&rt->eps[i]->active, __ATOMIC_RELAXED);
+		return lb_pick_least(rt->backends, active, n);
+	}
+	}
+}
+
+static bool l4_limits_admit(struct l4_worker *lw, struct l4_svc_rt *rt, const struct l4_pkt *p,
+			    bool new_conn, uint64_t now, bool *reset)
+{
+	struct limit_key key;
+	int r;
+
+	if (rt->limit_svc_pkt && !limit_take(&rt->svc_pkt, &rt->svc_pkt_rate, now, 1)) {
+		*reset = rt->limit_svc_reset;
+		return false;
+	}
+	if (new_conn && rt->limit_svc_conn &&
+	    !limit_take(&rt->svc_conn, &rt->svc_conn_rate, now, 1)) {
+		*reset = rt->limit_svc_reset;
+		return false;
+	}
+	if (rt->src_table == NULL)
+		return true;
+	limit_key4(&key, p->ip->src_addr);
+	if (rt->limit_src_pkt) {
+		r = limit_table_take(rt->src_table, &key, &rt->src_pkt_rate, now, 1);
+		if (r != 1) {
+			if (r == -ENOSPC)
+				stats_inc(lw->stats, STAT_L4_LIMIT_TABLE_FULL);
+			*reset = rt->limit_src_reset;
+			return false;
+		}
+	}
+	if (new_conn && rt->limit_src_conn) {
+		r = limit_table_take(rt->src_table, &key, &rt->src_conn_rate, now, 1);
+		if (r != 1) {
+			if (r == -ENOSPC)
+				stats_inc(lw->stats, STAT_L4_LIMIT_TABLE_FULL);
+			*reset = rt->limit_src_reset;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Full-NAT: a source port of this worker's share for which the reply key is free. */
+static int l4_snat_port(struct l4_worker *lw, struct flow_key *rev)
+{
+	const uint32_t span = (L4_HC_PORT_BASE - L4_SNAT_PORT_MIN) / lw->n_workers;
+
+	for (uint32_t t = 0; t < L4_SNAT_TRIES; t++) {
+		uint32_t slot = lw->snat_cursor++ % span;
+		uint16_t port = (uint16_t)(L4_SNAT_PORT_MIN + slot * lw->n_workers + lw->worker_id);
+
+		rev->dport = rte_cpu_to_be_16(port);
+		if (flow_lookup(lw->flows, rev, NULL) == NULL)
+			return 0;
+	}
+	return -EADDRINUSE;
+}
+
+/* The service runtime a flow was created under, if that snapshot is still live. */
+static struct l4_svc_rt *l4_flow_svc(const struct cfg_snapshot *snap, const struct flow_entry *e)
+{
+	const struct l4_snap_rt *srt = snap->l4_rt;
+
+	if (srt == NULL || e->user != (uint8_t)snap->generation || e->service >= srt->n_services)
+		return NULL;
+	return &srt->svc[e->service];
+}
+
+static void l4_connect_result(struct l4_worker *lw, const struct cfg_snapshot *snap,
+			      struct flow_entry *e, bool ok, uint64_t now)
+{
+	static const struct ep_limits no_ejection; /* all 0: outlier detection off */
+	struct l4_svc_rt *rt = l4_flow_svc(snap, e);
+	const bool probe = e->flags & L4_FLOW_PROBE;
+
+	e->flags &= (uint8_t) ~(L4_FLOW_PENDING | L4_FLOW_PROBE);
+	if (ok) {
+		ep_connect_ok(e->ep, probe, rt ? &rt->group : NULL);
+		stats_inc(lw->stats, STAT_L4_CONNECTS_OK);
+	} else {
+		ep_connect_failed(e->ep, rt ? &rt->limits : &no_ejection, now, probe,
+				  rt ? &rt->group : NULL);
+		stats_inc(lw->stats, STAT_L4_CONNECTS_FAILED);
+	}
+}
+
+/* Track a packet of a known flow; connect results feed the endpoint's breaker. */
+static void l4_track(struct l4_worker *lw, const struct cfg_snapshot *snap, struct flow_entry *e,
+		     uint8_t dir, const struct l4_pkt *p, uint64_t now)
+{
+	int after;
+
+	flow_count(e, dir, rte_be_to_cpu_16(p->ip->total_length));
+	if (e->proto == IPPROTO_UDP) {
+		flow_udp_update(lw->flows, e, dir, now, &lw->to);
+		return;
+	}
+	if (e->proto != IPPROTO_TCP) {
+		flow_icmp_update(lw->flows, e, dir, now, &lw->to);
+		return;
+	}
+	after = flow_tcp_update(lw->flows, e, dir, p->tcp_flags, now, &lw->to);
+	if (!(e->flags & L4_FLOW_PENDING) || after < 0 || dir != FLOW_DIR_REV)
+		return;
+	if (after == FLOW_TCP_SYN_RECV)
+		l4_connect_result(lw, snap, e, true, now);
+	else if (after == FLOW_TCP_CLOSED)
+		l4_connect_result(lw, snap, e, false, now);
+}
+
+struct l4_expire_ctx {
+	struct l4_worker *lw;
+	const struct cfg_snapshot *snap;
+	uint64_t now;
+};
+
+/* A flow leaves the table: settle its endpoint admission. */
+static void l4_on_expire(struct flow_entry *e, void *arg)
+{
+	struct l4_expire_ctx *x = arg;
+
+	if (!(e->flags & L4_FLOW_SERVICE))
+		return;
+	if (e->flags & L4_FLOW_PENDING) /* the SYN was never answered */
+		l4_connect_result(x->lw, x->snap, e, false, x->now);
+	ep_conn_closed(e->ep);
+}
+
+/* A new flow to service @p ref: policy, limits, endpoint, NAT, insert. */
+static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_snapshot *snap,
+					 struct cfg_service_ref ref, struct l4_pkt *p,
+					 struct rte_mbuf *m, uint64_t now)
+{
+	const struct cfg_service *sv = &snap->services[ref.service];
+	struct l4_svc_rt *rt = sv->rt;
+	const struct cfg_service_port *sp = &sv->ports[ref.port];
+	const bool reset = sv->reject == CFG_REJECT_RESET;
+	int workload = cfg_workload_of(snap, 4, &p->ip->src_addr);
+	struct flow_key fwd, rev;
+	struct flow_entry *e;
+	enum ep_admit adm = EP_REFUSE_EJECTED;
+	bool limit_reset = false;
+	uint16_t idx = LB_NONE, eport;
+	uint32_t eaddr;
+	int rc;
+
+	if (!((cfg_policy_mask(snap, workload, (uint32_t)ref.service) >> ref.port) & 1))
+		return l4_refuse(lw, p, m, STAT_DROP_L4_POLICY_DENIED, reset);
+	if (p->ip->next_proto_id == IPPROTO_TCP &&
+	    (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
+		return l4_refuse(lw, p, m, STAT_DROP_L4_NO_FLOW, reset);
+	if (rt == NULL)
+		return STAT_DROP_L4_NO_ENDPOINT;
+	if (!l4_limits_admit(lw, rt, p, true, now, &limit_reset))
+		return l4_refuse(lw, p, m, STAT_DROP_L4_RATE_LIMITED, limit_reset);
+	for (uint32_t t = 0; t < L4_PICK_TRIES; t++) {
+		idx = l4_pick(lw, sv, rt, p, t);
+		if (idx == LB_NONE || idx >= sv->n_endpoints)
+			break;
+		adm = ep_admit(rt->eps[idx], &rt->limits, now);
+		if (adm == EP_ADMIT || adm == EP_ADMIT_PROBE)
+			break;
+		idx = LB_NONE;
+	}
+	if (idx == LB_NONE)
+		return l4_refuse(lw, p, m,
+				 adm == EP_REFUSE_MAX_CONN || adm == EP_REFUSE_MAX_PENDING
+					 ? STAT_DROP_L4_BREAKER_OPEN
+					 : STAT_DROP_L4_NO_ENDPOINT,
+				 reset);
+
+	memcpy(&eaddr, sv->endpoints[idx].addr, 4);
+	eport = rte_cpu_to_be_16(sv->endpoints[idx].port ? sv->endpoints[idx].port
+							 : sp->target_port);
+	flow_key4(&fwd, p->ip->src_addr, p->ip->dst_addr, l4_rd16(p->sport), l4_rd16(p->dport),
+		  p->ip->next_proto_id, 0);
+	if (sv->nat == CFG_NAT_FULLNAT) {
+		uint32_t snat;
+
+		memcpy(&snat, sv->snat[lw->snat_cursor % sv->n_snat], 4);
+		flow_key4(&rev, eaddr, snat, eport, 0, p->ip->next_proto_id, 0);
+		if (l4_snat_port(lw, &rev) != 0) {
+			ep_connect_failed(rt->eps[idx], &(struct ep_limits){0}, now, false, NULL);
+			ep_conn_closed(rt->eps[idx]);
+			return STAT_DROP_L4_SNAT_EXHAUSTED;
+		}
+	} else {
+		flow_key4(&rev, eaddr, p->ip->src_addr, eport, l4_rd16(p->sport),
+			  p->ip->next_proto_id, 0);
+	}
+	rc = flow_insert(lw->flows, &fwd, &rev, now, &e);
+	if (rc != 0) {
+		/* undo the admission: nothing was sent */
+		ep_connect_ok(rt->eps[idx], adm == EP_ADMIT_PROBE, &rt->group);
+		ep_conn_closed(rt->eps[idx]);
+		return rc == -ENOSPC ? STAT_DROP_L4_FLOW_TABLE_FULL : STAT_DROP_L4_NO_FLOW;
+	}
+	e->ep = rt->eps[idx];
+	e->service = (uint32_t)ref.service;
+	e->endpoint = idx;
+	e->user = (uint8_t)snap->generation;
+	e->flags = L4_FLOW_NAT | L4_FLOW_SERVICE | (adm == EP_ADMIT_PROBE ? L4_FLOW_PROBE : 0) |
+		   (p->ip->next_proto_id == IPPROTO_TCP ? L4_FLOW_PENDING : 0);
+	if (p->ip->next_proto_id != IPPROTO_TCP) /* datagrams: admitted is connected */
+		ep_connect_ok(e->ep, adm == EP_ADMIT_PROBE, &rt->group);
+	stats_inc(lw->stats, STAT_L4_FLOWS_NEW);
+	l4_track(lw, snap, e, FLOW_DIR_FWD, p, now);
+	l4_rewrite_to_mirror(p, &rev);
+	return NET_CHECK_OK;
+}
+
+/* A new flow that is not to a service: control plane, egress, or refused. */
+static enum stats_id l4_new_other_flow(struct l4_worker *lw, const struct cfg_snapshot *snap,
+				       struct l4_pkt *p, uint64_t now)
+{
+	const uint8_t proto = p->ip->next_proto_id;
+	struct flow_key fwd, rev;
+	struct flow_entry *e;
+	int workload, ext, rc;
+
+	if (cfg_in_control_plane(snap, 4, &p->ip->src_addr) ||
+	    cfg_in_control_plane(snap, 4, &p->ip->dst_addr)) {
+		stats_inc(lw->stats, STAT_L4_CONTROL_PLANE);
+		return NET_CHECK_OK;
+	}
+	if (cfg_in_mesh(snap, 4, &p->ip->dst_addr))
+		return STAT_DROP_L4_UNDECLARED; /* SM-DR1: mesh traffic goes through services */
+	/* SM-DR8: leaving the mesh needs an external service and a policy */
+	if (p->sport == NULL || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+		return STAT_DROP_L4_EGRESS_DENIED;
+	ext = cfg_external_of(snap, 4, &p->ip->dst_addr, l4_rd16(p->dport), proto);
+	workload = cfg_workload_of(snap, 4, &p->ip->src_addr);
+	if (ext < 0 ||
+	    !cfg_policy_allows_external(snap, workload, ext, rte_be_to_cpu_16(l4_rd16(p->dport))))
+		return STAT_DROP_L4_EGRESS_DENIED;
+	if (proto == IPPROTO_TCP &&
+	    (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
+		return STAT_DROP_L4_NO_FLOW;
+	flow_key4(&fwd, p->ip->src_addr, p->ip->dst_addr, l4_rd16(p->sport), l4_rd16(p->dport),
+		  proto, 0);
+	flow_key_reverse(&rev, &fwd);
+	rc = flow_insert(lw->flows, &fwd, &rev, now, &e);
+	if (rc != 0)
+		return rc == -ENOSPC ? STAT_DROP_L4_FLOW_TABLE_FULL : STAT_DROP_L4_NO_FLOW;
+	stats_inc(lw->stats, STAT_L4_FLOWS_NEW);
+	stats_inc(lw->stats, STAT_L4_EGRESS_FLOWS);
+	l4_track(lw, snap, e, FLOW_DIR_FWD, p, now);
+	return NET_CHECK_OK;
+}
+
+static bool l4_is_local(const struct cfg_snapshot *snap, uint32_t dst)
+{
+	uint32_t nhi = cfg_route4(snap, dst);
+
+	return nhi != 0 && nhi < snap->n_nexthops && snap->nexthops[nhi].type == CFG_NH_LOCAL;
+}
+
+/* An answer to one of our health probes (TCP to a node address, probe port)?
+ * @return STAT_MAX when it is not one. */
+static enum stats_id l4_health_answer(struct l4_worker *lw, const struct cfg_snapshot *snap,
+				      struct l4_pkt *p, struct rte_mbuf *m);
+
+enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf *m,
+		       uint64_t now_tsc)
+{
+	struct l4_worker *lw = ctx;
+	struct cfg_service_ref ref;
+	struct flow_entry *e;
+	struct flow_key k;
+	struct l4_pkt p;
+	uint8_t dir;
+
+	if (l4_parse(m, &p) != 0) {
+		/* fragments and truncated headers: only control-plane traffic passes */
+		if (cfg_in_control_plane(snap, 4, &p.ip->src_addr) ||
+		    cfg_in_control_plane(snap, 4, &p.ip->dst_addr))
+			return NET_CHECK_OK;
+		return STAT_DROP_L4_FRAGMENT;
+	}
+	if (p.sport == NULL) {
+		/* no ports: ICMP other than echo, other protocols. Control-plane
+		 * traffic and ICMP to the node pass; the rest is undeclared. */
+		if (cfg_in_control_plane(snap, 4, &p.ip->src_addr) ||
+		    cfg_in_control_plane(snap, 4, &p.ip->dst_addr) ||
+		    (p.ip->next_proto_id == IPPROTO_ICMP && l4_is_local(snap, p.ip->dst_addr)))
+			return NET_CHECK_OK;
+		return STAT_DROP_L4_UNDECLARED;
+	}
+	flow_key4(&k, p.ip->src_addr, p.ip->dst_addr, l4_rd16(p.sport), l4_rd16(p.dport),
+		  p.ip->next_proto_id, 0);
+	e = flow_lookup(lw->flows, &k, &dir);
+	if (e != NULL) {
+		struct flow_key fwd, rev;
+
+		l4_track(lw, snap, e, dir, &p, now_tsc);
+		/* forward packets become the mirror of the reply key, replies the
+		 * mirror of the forward key: the keys hold the whole NAT */
+		if ((e->flags & L4_FLOW_NAT) && flow_entry_keys(lw->flows, e, &fwd, &rev) == 0)
+			l4_rewrite_to_mirror(&p, dir == FLOW_DIR_FWD ? &rev : &fwd);
+		return NET_CHECK_OK;
+	}
+	if (p.ip->next_proto_id == IPPROTO_TCP) {
+		enum stats_id r = l4_health_answer(lw, snap, &p, m);
+
+		if (r != STAT_MAX)
+			return r;
+	}
+	ref = cfg_service_lookup(snap, 4, &p.ip->dst_addr, l4_rd16(p.dport), p.ip->next_proto_id);
+	if (ref.service >= 0)
+		return l4_new_service_flow(lw, snap, ref, &p, m, now_tsc);
+	/* ICMP echo to the node itself */
+	if (p.ip->next_proto_id == IPPROTO_ICMP && l4_is_local(snap, p.ip->dst_addr))
+		return NET_CHECK_OK;
+	return l4_new_other_flow(lw, snap, &p, now_tsc);
+}
+
+/* ---- active health checks (SM-DR26): SYN, then SYN-ACK (healthy) or RST ---- */
+
+static uint16_t l4_hc_port(const struct cfg_snapshot *snap, const struct cfg_endpoint *ep)
+{
+	return (uint16_t)(L4_HC_PORT_BASE + (uint32_t)(ep - snap->endpoints) % L4_HC_PORT_SLOTS);
+}
+
+static uint16_t l4_hc_target_port(const struct cfg_service *sv, const struct cfg_endpoint *ep)
+{
+	if (sv->health.port != 0)
+		return sv->health.port;
+	return ep->port ? ep->port : sv->ports[0].target_port;
+}
+
+/* The node's address towards @p dst: the first IPv4 address of the egress interface. */
+static uint32_t l4_source_for(const struct cfg_snapshot *snap, uint32_t dst)
+{
+	uint32_t nhi = cfg_route4(snap, dst);
+	const struct cfg_nexthop *nh;
+
+	if (nhi == 0 || nhi >= snap->n_nexthops)
+		return 0;
+	nh = &snap->nexthops[nhi];
+	if (nh->iface >= snap->n_ifaces || snap->ifaces[nh->iface].n_ipv4 == 0)
+		return 0;
+	return snap->ifaces[nh->iface].ipv4[0].addr;
+}
+
+static enum stats_id l4_health_answer(struct l4_worker *lw, const struct cfg_snapshot *snap,
+				      struct l4_pkt *p, struct rte_mbuf *m)
+{
+	const struct rte_tcp_hdr *t = p->l4;
+	uint16_t dport = rte_be_to_cpu_16(l4_rd16(p->dport));
+	const struct cfg_endpoint *ep;
+	const struct cfg_service *sv;
+	struct l4_svc_rt *rt;
+	struct l4_probe *pr;
+	uint32_t idx, addr, one = 1;
+	bool ok, answer;
+
+	if (dport < L4_HC_PORT_BASE || dport >= L4_HC_PORT_BASE + L4_HC_PORT_SLOTS)
+		return STAT_MAX;
+	/* the slot names an endpoint; the answer must come from it */
+	for (idx = dport - L4_HC_PORT_BASE; idx < snap->n_endpoints; idx += L4_HC_PORT_SLOTS) {
+		ep = &snap->endpoints[idx];
+		sv = &snap->services[ep->service];
+		memcpy(&addr, ep->addr, 4);
+		if (addr == p->ip->src_addr &&
+		    rte_be_to_cpu_16(l4_rd16(p->sport)) == l4_hc_target_port(sv, ep))
+			break;
+	}
+	if (idx >= snap->n_endpoints || (rt = sv->rt) == NULL)
+		return STAT_MAX;
+	pr = &rt->probes[ep - sv->endpoints];
+	answer = (t->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG)) != 0 &&
+		 rte_be_to_cpu_32(t->recv_ack) == __atomic_load_n(&pr->seq, __ATOMIC_RELAXED) + 1;
+	if (answer && __atomic_compare_exchange_n(&pr->inflight, &one, 0, false, __ATOMIC_ACQ_REL,
+						  __ATOMIC_RELAXED)) {
+		ok = !(t->tcp_flags & RTE_TCP_RST_FLAG);
+		ep_health_report(ep->rt, &rt->limits, ok);
+		stats_inc(lw->stats, ok ? STAT_L4_HEALTH_OK : STAT_L4_HEALTH_FAILED);
+	}
+	/* Anything else from the endpoint to a probe port (a late SYN-ACK, a
+	 * challenge ACK) is answered like a closed port would be, with a reset,
+	 * so the endpoint does not keep a half-open connection; and the SYN-ACK
+	 * of a successful check is closed the same way. */
+	if (!(t->tcp_flags & RTE_TCP_RST_FLAG) && l4_reset(p, m) == NET_CHECK_OK)
+		return NET_CHECK_OK;
+	rte_pktmbuf_free(m);
+	return NET_L4_CONSUMED;
+}
+
+static void l4_health_send(struct net_worker *nw, const struct cfg_snapshot *snap,
+			   const struct cfg_service *sv, const struct cfg_endpoint *ep,
+			   struct l4_probe *pr, uint64_t now)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(nw->pool);
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *t;
+	uint32_t dst;
+
+	if (m == NULL)
+		return;
+	memcpy(&dst, ep->addr, 4);
+	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, sizeof(*ip) + sizeof(*t));
+	if (ip == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	t = (struct rte_tcp_hdr *)(ip + 1);
+	memset(ip, 0, sizeof(*ip) + sizeof(*t));
+	pr->seq = (uint32_t)rte_rdtsc();
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + sizeof(*t));
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = l4_source_for(snap, dst);
+	ip->dst_addr = dst;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	t->src_port = rte_cpu_to_be_16(l4_hc_port(snap, ep));
+	t->dst_port = rte_cpu_to_be_16(l4_hc_target_port(sv, ep));
+	t->sent_seq = rte_cpu_to_be_32(pr->seq);
+	t->data_off = (sizeof(*t) / 4) << 4;
+	t->tcp_flags = RTE_TCP_SYN_FLAG;
+	t->rx_win = rte_cpu_to_be_16(1024);
+	t->cksum = rte_ipv4_udptcp_cksum(ip, t);
+	pr->sent_tsc = now;
+	__atomic_store_n(&pr->inflight, 1, __ATOMIC_RELEASE);
+	stats_inc(nw->stats, STAT_L4_HEALTH_PROBES);
+	net_output4(nw, snap, m, now);
+}
+
+/* Worker 0: time out probes in flight, send the ones that are due. */
+static void l4_health_tick(struct l4_worker *lw, struct net_worker *nw,
+			   const struct cfg_snapshot *snap, uint64_t now)
+{
+	for (uint32_t s = 0; s < snap->n_services; s++) {
+		const struct cfg_service *sv = &snap->services[s];
+		struct l4_svc_rt *rt = sv->rt;
+
+		if (rt == NULL || rt->hc_interval_tsc == 0)
+			continue;
+		for (uint32_t i = 0; i < sv->n_endpoints; i++) {
+			struct l4_probe *pr = &rt->probes[i];
+			uint32_t one = 1;
+
+			if (now - pr->sent_tsc > rt->hc_timeout_tsc &&
+			    __atomic_compare_exchange_n(&pr->inflight, &one, 0, false,
+							__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+				ep_health_report(rt->eps[i], &rt->limits, false);
+				stats_inc(lw->stats, STAT_L4_HEALTH_FAILED);
+			}
+			if ((int64_t)(now - pr->next_tsc) < 0 ||
+			    __atomic_load_n(&pr->inflight, __ATOMIC_ACQUIRE))
+				continue;
+			pr->next_tsc = now + rt->hc_interval_tsc;
+			l4_health_send(nw, snap, sv, &sv->endpoints[i], pr, now);
+		}
+	}
+}
+
+void l4_timer(struct l4_worker *lw, struct net_worker *nw, const struct cfg_snapshot *snap,
+	      uint64_t now_tsc)
+{
+	struct l4_expire_ctx x = {.lw = lw, .snap = snap, .now = now_tsc};
+	unsigned int n;
+
+	if (lw->flows == NULL)
+		return;
+	n = flow_expire(lw->flows, now_tsc, L4_EXPIRE_BUDGET, l4_on_expire, &x);
+	if (n != 0)
+		stats_add(lw->stats, STAT_L4_FLOWS_EXPIRED, n);
+	if (lw->worker_id != 0 || snap->mode != CFG_MODE_MESH ||
+	    (int64_t)(now_tsc - lw->next_health_tsc) < 0)
+		return;
+	lw->next_health_tsc = now_tsc + lw->tsc_hz / (1000000 / L4_HEALTH_TICK_US);
+	l4_health_tick(lw, nw, snap, now_tsc);
+}

@@ -1,0 +1,107 @@
+# The L4 topology (source after lib.sh):
+#
+#   netns mdp-client                 meshdp                netns mdp-server (bridge br0)
+#   mdp0 10.10.1.2 (frontend)  <-TAP-> p0 | p1 <-TAP-> mdp1 -- br0 --+-- mdp-b1 10.10.2.11
+#        10.10.1.3 (rogue)                                           +-- mdp-b2 10.10.2.12
+#                                                                    +-- mdp-b3 10.10.2.13
+#                                                                        + 198.51.100.10, .20
+# Each backend runs nginx answering every request with its own name (b1, b2, b3).
+# The config is tests/data/l4-mesh.json.
+
+IT_L4_CONFIG=$IT_ROOT/tests/data/l4-mesh.json
+
+it_l4_cleanup()
+{
+	for b in b1 b2 b3; do
+		[ -f "$IT_WORK/$b/nginx.pid" ] && kill "$(cat "$IT_WORK/$b/nginx.pid")" 2>/dev/null
+		ip netns del "mdp-$b" 2>/dev/null
+	done
+	it_cleanup
+}
+trap it_l4_cleanup EXIT
+
+# it_start_backend NAME: nginx in mdp-NAME answering every request with NAME.
+it_start_backend()
+{
+	local b=$1 dir="$IT_WORK/$1"
+	mkdir -p "$dir"
+	cat >"$dir/nginx.conf" <<EOF
+daemon on;
+worker_processes 1;
+user root;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $dir;
+	proxy_temp_path $dir;
+	fastcgi_temp_path $dir;
+	uwsgi_temp_path $dir;
+	scgi_temp_path $dir;
+	keepalive_requests 100000;
+	server {
+		listen 80 reuseport backlog=4096;
+		location / { return 200 "$b \$remote_addr\n"; }
+	}
+}
+EOF
+	ip netns exec "mdp-$b" nginx -c "$dir/nginx.conf"
+	for _ in $(seq 1 50); do
+		ip netns exec "mdp-$b" curl -sf -o /dev/null "http://127.0.0.1/" && return 0
+		sleep 0.1
+	done
+	it_fail "nginx did not start in mdp-$b"
+}
+
+# it_stop_backend NAME: stop its nginx; connections to it then get RST.
+it_stop_backend()
+{
+	local pidf="$IT_WORK/$1/nginx.pid"
+	[ -f "$pidf" ] && kill "$(cat "$pidf")"
+	for _ in $(seq 1 50); do
+		ip netns exec "mdp-$1" curl -sf -o /dev/null "http://127.0.0.1/" || return 0
+		sleep 0.1
+	done
+	it_fail "nginx in mdp-$1 did not stop"
+}
+
+it_topology_backends()
+{
+	ip netns add "$IT_NS_C"
+	ip netns add "$IT_NS_S"
+	for ifc in mdp0 mdp1; do
+		for _ in $(seq 1 100); do
+			ip link show "$ifc" >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+	done
+	ip link set mdp0 netns "$IT_NS_C"
+	ip -n "$IT_NS_C" link set mdp0 address 02:00:0a:0a:01:02
+	it_ns_addr "$IT_NS_C" mdp0 10.10.1.2/24 fd00:10:1::2/64 10.10.1.1 fd00:10:1::1
+	ip -n "$IT_NS_C" addr add 10.10.1.3/24 dev mdp0
+	ip link set mdp1 netns "$IT_NS_S"
+	# net_tap gives the kernel end the port's own MAC; as a bridge port it would
+	# make the bridge keep frames for meshdp to itself.
+	ip -n "$IT_NS_S" link set mdp1 address 02:00:0a:0a:02:fe
+	ip -n "$IT_NS_S" link add br0 type bridge
+	ip -n "$IT_NS_S" link set mdp1 master br0
+	ip -n "$IT_NS_S" link set mdp1 up
+	ip -n "$IT_NS_S" link set br0 up
+	local i=0
+	for b in b1 b2 b3; do
+		i=$((i + 1))
+		ip netns add "mdp-$b"
+		ip link add "br-$b" netns "$IT_NS_S" type veth peer name eth0 netns "mdp-$b"
+		ip -n "$IT_NS_S" link set "br-$b" master br0
+		ip -n "$IT_NS_S" link set "br-$b" up
+		# Frames from veth reach meshdp through the TAP with full checksums only
+		# when the sender does not offload them.
+		ip netns exec "mdp-$b" ethtool -K eth0 tx off >/dev/null
+		ip -n "mdp-$b" link set eth0 address "02:00:0a:0a:02:1$i"
+		it_ns_addr "mdp-$b" eth0 "10.10.2.1$i/24" "fd00:10:2::1$i/64" 10.10.2.1 fd00:10:2::1
+		it_start_backend "$b"
+	done
+	ip -n mdp-b3 addr add 198.51.100.10/32 dev lo
+	ip -n mdp-b3 addr add 198.51.100.20/32 dev lo
+}

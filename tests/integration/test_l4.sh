@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The L4 service path with real peers (tests/data/l4-mesh.json, lib_l4.sh):
+# weighted Maglev split, DNAT and full-NAT, SM-DR1/2/8 refusals, a rate limit,
+# a backend killed (ejected, no new connections) and restarted (back through
+# the half-open probe and health checks), nmap against the VIP, and 100 config
+# swaps under wrk with zero errors.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_l4.sh"
+
+clients() { it_in_client "$IT_PY" "$(dirname "$0")/l4_clients.py" "$@"; }
+count() { "$IT_PY" -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], 0))' "$1" "$2"; }
+errors() { "$IT_PY" -c 'import json,sys; print(sum(v for k, v in json.loads(sys.argv[1]).items() if k.startswith("error")))' "$1"; }
+
+it_start_meshdp --config "$IT_L4_CONFIG"
+it_topology_backends
+# every backend healthy before the measurements (2 checks 500 ms apart)
+sleep 2
+
+it_log "3000 connections to the VIP split by weight 1:2:3 (Maglev)"
+out=$(clients 10.30.0.10 80 3000 32)
+echo "    $out"
+[ "$(errors "$out")" -eq 0 ] || it_fail "connections failed: $out"
+"$IT_PY" - "$out" <<'PY' || it_fail "split not within 3% of weights: $out"
+import json, sys
+r = json.loads(sys.argv[1])
+total = sum(r.values())
+for name, w in (("b1", 1), ("b2", 2), ("b3", 3)):
+    share = r.get(name, 0) / total
+    assert abs(share - w / 6) < 0.03, (name, share, w / 6)
+PY
+
+it_log "DNAT keeps the client address, full-NAT replaces it with the SNAT address"
+it_in_client curl -sf -m 3 http://10.30.0.10/ | grep -q " 10.10.1.2$" || it_fail "DNAT: backend did not see the client address"
+it_in_client curl -sf -m 3 http://10.30.0.30/ | grep -q " 10.10.2.1$" || it_fail "full-NAT: backend did not see the SNAT address"
+
+it_log "SM-DR2: a workload no policy names is refused (reset)"
+before=$(it_stat drop_l4_policy_denied)
+if it_in_client curl -sf -m 3 --interface 10.10.1.3 http://10.30.0.10/ >/dev/null; then
+	it_fail "the rogue workload reached the service"
+fi
+[ "$(it_stat drop_l4_policy_denied)" -gt "$before" ] || it_fail "drop_l4_policy_denied did not count"
+
+it_log "SM-DR1: mesh traffic that bypasses the VIP is dropped"
+before=$(it_stat drop_l4_undeclared)
+it_in_client curl -sf -m 2 http://10.10.2.11/ >/dev/null && it_fail "direct access to a backend passed"
+[ "$(it_stat drop_l4_undeclared)" -gt "$before" ] || it_fail "drop_l4_undeclared did not count"
+
+it_log "SM-DR8: egress to a declared external service passes, to anything else not"
+it_in_client curl -sf -m 3 http://198.51.100.10/ >/dev/null || it_fail "egress to the partner service failed"
+before=$(it_stat drop_l4_egress_denied)
+it_in_client curl -sf -m 2 http://198.51.100.20/ >/dev/null && it_fail "egress to an undeclared address passed"
+[ "$(it_stat drop_l4_egress_denied)" -gt "$before" ] || it_fail "drop_l4_egress_denied did not count"
+
+it_log "nmap sees exactly the declared port open on the VIP"
+it_in_client nmap -Pn -n -sT --max-retries 0 --host-timeout 60s -p 1-1024 10.30.0.10 -oG - >"$IT_WORK/nmap" 2>&1 || true
+grep -q "Ports: 80/open/tcp" "$IT_WORK/nmap" || it_fail "nmap did not find 80 open: $(cat "$IT_WORK/nmap")"
+open_ports=$(grep -o "[0-9]*/open/" "$IT_WORK/nmap" | wc -l)
+[ "$open_ports" -eq 1 ] || it_fail "nmap found $open_ports open ports: $(cat "$IT_WORK/nmap")"
+
+it_log "a rate limit (10 new connections/s, burst 10) caps accepted connections"
+sleep 1.5 # let the bucket fill
+before=$(it_stat drop_l4_rate_limited)
+out=$(clients 10.30.0.20 80 60 20)
+echo "    $out"
+ok=$(count "$out" b1)
+[ "$ok" -ge 8 ] && [ "$ok" -le 20 ] || it_fail "rate limit let $ok of 60 connections through: $out"
+[ "$(it_stat drop_l4_rate_limited)" -ge $((60 - ok)) ] || it_fail "drop_l4_rate_limited did not count the refusals"
+
+it_log "a backend killed mid-test is ejected and gets no new connections"
+ej_before=$(it_stat l4_connects_failed)
+it_stop_backend b2
+out=$(clients 10.30.0.10 80 300 4)
+echo "    while b2 goes down: $out"
+[ "$(errors "$out")" -le 6 ] || it_fail "more than 6 connections failed while b2 was being ejected: $out"
+[ "$(it_stat l4_connects_failed)" -gt "$ej_before" ] || it_fail "no connect failure was counted"
+sleep 1.5 # the health checks agree
+out=$(clients 10.30.0.10 80 300 8)
+echo "    b2 down: $out"
+[ "$(errors "$out")" -eq 0 ] || it_fail "connections failed with b2 ejected: $out"
+[ "$(count "$out" b2)" -eq 0 ] || it_fail "b2 got connections while down"
+
+it_log "the backend restarts and comes back (health checks, half-open probe)"
+it_start_backend b2
+sleep 5 # ejection (4 s base) over and two healthy checks
+out=$(clients 10.30.0.10 80 600 16)
+echo "    b2 back: $out"
+[ "$(errors "$out")" -eq 0 ] || it_fail "connections failed after b2 came back: $out"
+[ "$(count "$out" b2)" -ge 100 ] || it_fail "b2 did not get its share back: $out"
+
+it_log "100 config swaps during wrk through the VIP: zero errors"
+it_ctl --json config show | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])' >"$IT_WORK/a.json"
+"$IT_PY" - "$IT_WORK/a.json" "$IT_WORK/b.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["tune"]["rx_burst"] = 16
+c["services"][0]["breaker"]["max_connections"] = 2048
+json.dump(c, open(sys.argv[2], "w"), indent=1)
+PY
+it_in_client wrk -t 2 -c 16 -d 12s http://10.30.0.10/ >"$IT_WORK/wrk" 2>&1 &
+wrk_pid=$!
+sleep 1
+for i in $(seq 1 100); do
+	if [ $((i % 2)) -eq 1 ]; then f=b; else f=a; fi
+	it_ctl config apply "$IT_WORK/$f.json" >/dev/null || it_fail "config apply #$i failed"
+done
+kill -0 "$wrk_pid" 2>/dev/null || it_fail "wrk ended before the 100 swaps did"
+wait "$wrk_pid" || it_fail "wrk failed: $(cat "$IT_WORK/wrk")"
+cat "$IT_WORK/wrk" | sed 's/^/    /'
+grep -q "requests in" "$IT_WORK/wrk" || it_fail "wrk did not run"
+if grep -qE "Socket errors|Non-2xx" "$IT_WORK/wrk"; then
+	it_fail "wrk saw errors during the swaps"
+fi
+
+it_stop_meshdp
+it_log "ok"
