@@ -69,7 +69,7 @@ def fmt(v, spec):
 def main():
     ap = argparse.ArgumentParser()
     for a in ("run", "out", "tag", "sizes", "lat-rate", "flows", "memory", "seconds",
-              "ran", "command"):
+              "ran", "command", "load"):
         ap.add_argument("--" + a, required=True)
     o = ap.parse_args()
     sizes = [int(s) for s in o.sizes.split()]
@@ -80,6 +80,7 @@ def main():
         "command": o.command.strip(),
         "memory": o.memory,
         "wall_seconds": int(o.seconds),
+        "loadavg_1min_start_end": [float(x) for x in o.load.split()],
         "machine": {"cpus": os.cpu_count(), "kernel": platform.release()},
         "parameters": {"sizes": sizes, "latency_rate_pps": int(o.lat_rate),
                        "flows": int(o.flows), "mode": "udp"},
@@ -106,6 +107,9 @@ def main():
             runs.append(r)
         lat = load(os.path.join(o.run, "%s-lat.json" % sc))
         res["scenarios"][sc] = {"name": NAMES[sc], "max_rate": runs, "latency_run": lat}
+        lat1 = load(os.path.join(o.run, "%s-lat-txb1.json" % sc))
+        if lat1:
+            res["scenarios"][sc]["latency_run_tx_burst_1"] = lat1
         if sc == "b":
             res["scenarios"][sc]["meshdp_end_counters"] = (
                 load(os.path.join(o.run, "b-stats-end.json")) or {}).get("counters")
@@ -142,18 +146,20 @@ def main():
     L = []
     L.append("# meshdp bench, %s" % o.tag)
     L.append("")
-    L.append("Command: `%s` (as root, %d s wall). Memory: %s. %d CPUs, TSC %.2f GHz. "
+    L.append("Command: `%s` (as root, %d s wall). Memory: %s. %d CPUs, TSC %.2f GHz, "
+             "1-minute load average %s at the start, %s at the end (above 2 on 2 CPUs: "
+             "other work shared the cores, the figures are noisy). "
              "UDP, %d flow(s); generator and server each busy on their own core, connected by "
              "net_memif. Gbps are L1 (frame + 20 bytes of preamble and gap) / L2 (frame with "
              "FCS). Latency is one-way generator -> server -> generator, TSC-stamped; at max "
              "rate it is mostly queueing in full memif rings."
              % (res["command"], res["wall_seconds"], o.memory, os.cpu_count() or 0,
-                (hz or 0) / 1e9, int(o.flows)))
+                (hz or 0) / 1e9, o.load.split()[0], o.load.split()[-1], int(o.flows)))
     L.append("")
     L.append("## Max rate")
     L.append("")
     L.append("| scenario | size | RX Mpps | Gbps L1 | Gbps L2 | loss | p50 us | p99 us | p99.9 us "
-             "| server cycles/pkt | gen cycles/pkt | ratio to (a) |")
+             "| server cycles/pkt | gen busy | ratio to (a) |")
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     ratios = {r["size"]: r for r in res["ratios_b_to_a"]}
     for sc in ran:
@@ -164,16 +170,19 @@ def main():
             if sc == "b" and r["size"] in ratios:
                 ratio = "%.3f" % ratios[r["size"]]["rx_mpps"]
             L.append("| (%s) %s | %d | %.3f | %.3f | %.3f | %.4f%% | %.1f | %.1f | %.1f | %s | "
-                     "%.0f | %s |" % (sc, NAMES[sc], r["size"], g["rx_mpps"], g["rx_gbps_l1"],
+                     "%.0f%% | %s |" % (sc, NAMES[sc], r["size"], g["rx_mpps"], g["rx_gbps_l1"],
                                       g["rx_gbps_l2"], g["loss_ratio"] * 100, lat["p50"] / 1e3,
                                       lat["p99"] / 1e3, lat["p99_9"] / 1e3,
                                       fmt(r["sut_cycles_per_packet"], ".0f"),
-                                      g["gen_cycles_per_packet"], ratio))
+                                      g.get("gen_busy_ratio", 0) * 100, ratio))
+    L.append("")
+    L.append("A ratio above 1 means the baseline run was disturbed more than meshdp's "
+             "(testpmd does strictly less work per frame): rerun on a quiet machine.")
     L.append("")
     L.append("Server cycles/pkt = TSC Hz / forwarded frames per second: the busy-polling "
              "server's whole core divided by what it forwarded (its true cost when it is the "
              "bottleneck, i.e. when the generator saw TX back-pressure; an upper bound "
-             "otherwise). Hardware counters are not available in this VM (`perf stat -e "
+             "otherwise). Gen busy = share of the generator's window spent in loop iterations that moved a frame (below 100 %: the generator waited for the server, so the server was the bottleneck). Hardware counters are not available in this VM (`perf stat -e "
              "instructions` reports `<not supported>`), so no instruction counts.")
     if b:
         L.append("")
@@ -198,13 +207,16 @@ def main():
     L.append("| scenario | RX Mpps | loss | min us | p50 us | p99 us | p99.9 us | max us |")
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for sc in ran:
-        g = res["scenarios"][sc]["latency_run"]
-        if not g:
-            continue
-        lat = g["latency_ns"]
-        L.append("| (%s) %s | %.3f | %.4f%% | %.1f | %.1f | %.1f | %.1f | %.1f |"
-                 % (sc, NAMES[sc], g["rx_mpps"], g["loss_ratio"] * 100, lat["min"] / 1e3,
-                    lat["p50"] / 1e3, lat["p99"] / 1e3, lat["p99_9"] / 1e3, lat["max"] / 1e3))
+        for key, label in (("latency_run", NAMES[sc]),
+                           ("latency_run_tx_burst_1", NAMES[sc] + ", tune tx_burst=1")):
+            g = res["scenarios"][sc].get(key)
+            if not g:
+                continue
+            lat = g["latency_ns"]
+            L.append("| (%s) %s | %.3f | %.4f%% | %.1f | %.1f | %.1f | %.1f | %.1f |"
+                     % (sc, label, g["rx_mpps"], g["loss_ratio"] * 100, lat["min"] / 1e3,
+                        lat["p50"] / 1e3, lat["p99"] / 1e3, lat["p99_9"] / 1e3,
+                        lat["max"] / 1e3))
     if "ratios_b_to_a_latency_run" in res:
         rr = res["ratios_b_to_a_latency_run"]
         L.append("")

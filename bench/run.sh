@@ -102,7 +102,7 @@ mdp_sample() { # mdp_sample FILE
 
 # One scenario: every size at max rate, then the latency run. $1 = a or b.
 scenario_runs() {
-	local sc=$1 extra=() size
+	local sc=$1 extra=() size sampler
 	if [ "$sc" = b ]; then
 		extra=(--src 10.60.0.2 --dst 10.60.1.2 --dst-mac "$mdp_mac")
 	fi
@@ -120,11 +120,18 @@ scenario_runs() {
 				sleep "$(awk "BEGIN { print $DURATION - 1 }")"
 				mdp_sample "$run/$sc-$size-s2.txt"
 			) &
+			sampler=$!
 		fi
 		gen_run "$sc-$size" "$size" max "${extra[@]}"
-		wait
+		[ -z "${sampler:-}" ] || wait "$sampler" || true
 	done
 	gen_run "$sc-lat" 64 "$LAT_RATE" "${extra[@]}"
+	if [ "$sc" = b ]; then
+		# meshdp buffers up to tx_burst frames for drain_us: the same run unbuffered.
+		"$meshctl" --socket "$sockdir/meshdp.sock" tune tx_burst=1 >/dev/null
+		gen_run "$sc-lat-txb1" 64 "$LAT_RATE" "${extra[@]}"
+		"$meshctl" --socket "$sockdir/meshdp.sock" config rollback >/dev/null
+	fi
 }
 
 start_testpmd() {
@@ -194,6 +201,7 @@ EOF
 }
 
 t_start=$(date +%s)
+load_start=$(cut -d' ' -f1 /proc/loadavg)
 date_tag=$(date -u +%Y-%m-%dT%H%M%SZ)
 ran=()
 for sc in "${scenarios[@]}"; do
@@ -223,8 +231,10 @@ for sc in "${scenarios[@]}"; do
 	esac
 done
 t_total=$(($(date +%s) - t_start))
+load_end=$(cut -d' ' -f1 /proc/loadavg)
 
 python3 "$here/report.py" --run "$run" --out "$OUT" --tag "$date_tag" --sizes "$SIZES" \
 	--lat-rate "$LAT_RATE" --flows "$FLOWS" --memory "$mem_note" --seconds "$t_total" \
+	--load "$load_start $load_end" \
 	--ran "${ran[*]}" --command "bench/run.sh ${*:-}"
 echo "bench: logs in $run" >&2

@@ -38,6 +38,14 @@ static void meshctl_usage(FILE *out)
 		"  ports                   ports with link state and ethdev counters\n"
 		"  neigh                   the neighbour cache (ARP / NDP)\n"
 		"  routes                  the compiled routing table\n"
+		"  services                L4 services: VIP, ports, balancing, endpoints, "
+		"connections\n"
+		"  endpoints [--service S] endpoints with health, breaker and connection counts\n"
+		"  breakers                circuit breakers: thresholds per service, state per "
+		"endpoint\n"
+		"  limits                  rate limits with their rates, bursts and source tables\n"
+		"  flows [--service S] [--limit N]\n"
+		"                          flows of every worker's table (default at most 100)\n"
 		"  config validate FILE    check a configuration without applying it\n"
 		"  config apply FILE       validate and make a configuration live\n"
 		"  config show             print the live configuration\n"
@@ -235,6 +243,251 @@ static void meshctl_print_routes(const json_t *r)
 	meshctl_table(r, keys, heads, 4);
 }
 
+/* ---------------------------------------------------------------- L4 tables */
+
+/* "1.2s", "350ms": a duration for a table cell. */
+static void meshctl_ms(json_int_t ms, char *buf, size_t len)
+{
+	if (ms >= 10000)
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT "s", ms / 1000);
+	else if (ms >= 1000)
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT ".%" JSON_INTEGER_FORMAT "s", ms / 1000,
+			 (ms % 1000) / 100);
+	else
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT "ms", ms);
+}
+
+static json_int_t meshctl_int(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static const char *meshctl_str(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? v : "-";
+}
+
+/* "closed", "ejected 12s", "ejected (probe next)", "half-open". */
+static void meshctl_breaker(const json_t *o, const char *state_key, char *buf, size_t len)
+{
+	const char *st = meshctl_str(o, state_key);
+	char d[32];
+
+	if (strcmp(st, "ejected") != 0) {
+		snprintf(buf, len, "%s", st);
+		return;
+	}
+	if (meshctl_int(o, "ejected_ms") == 0) {
+		snprintf(buf, len, "ejected (over: next connection probes)");
+		return;
+	}
+	meshctl_ms(meshctl_int(o, "ejected_ms"), d, sizeof(d));
+	snprintf(buf, len, "ejected %s", d);
+}
+
+static void meshctl_print_services(const json_t *r)
+{
+	static const char *const keys[] = {"service", "vip", "ports",  "lb",
+					   "nat",     "eps", "active", "limits"};
+	static const char *const heads[] = {"SERVICE", "VIP",	 "PORTS",  "LB",
+					    "NAT",     "USABLE", "ACTIVE", "LIMITS"};
+	json_t *rows = json_array(), *row, *p;
+	size_t i, k;
+
+	json_array_foreach(r, i, row)
+	{
+		char ports[256] = "", lim[256] = "", eps[32];
+		size_t o = 0, lo = 0;
+
+		json_array_foreach(json_object_get(row, "ports"), k, p)
+		{
+			if (o < sizeof(ports))
+				o += (size_t)snprintf(
+					ports + o, sizeof(ports) - o,
+					"%s%" JSON_INTEGER_FORMAT "/%s->%" JSON_INTEGER_FORMAT,
+					k ? "," : "", meshctl_int(p, "port"),
+					meshctl_str(p, "protocol"), meshctl_int(p, "target_port"));
+		}
+		json_array_foreach(json_object_get(row, "limits"), k, p)
+		{
+			if (lo < sizeof(lim))
+				lo += (size_t)snprintf(lim + lo, sizeof(lim) - lo, "%s%s",
+						       k ? "," : "", json_string_value(p));
+		}
+		snprintf(eps, sizeof(eps), "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+			 meshctl_int(row, "usable"), meshctl_int(row, "endpoints"));
+		json_array_append_new(
+			rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "service",
+					meshctl_str(row, "service"), "vip", meshctl_str(row, "vip"),
+					"ports", ports, "lb", meshctl_str(row, "lb"), "nat",
+					meshctl_str(row, "nat"), "eps", eps, "active",
+					meshctl_int(row, "active"), "limits", lo ? lim : "-"));
+	}
+	meshctl_table(rows, keys, heads, sizeof(keys) / sizeof(keys[0]));
+	json_decref(rows);
+}
+
+static void meshctl_print_endpoints(const json_t *r)
+{
+	static const char *const keys[] = {"service",	  "endpoint", "weight",	   "labels",
+					   "health",	  "breaker",  "active",	   "pending",
+					   "connections", "failures", "ejections", "usable"};
+	static const char *const heads[] = {"SERVICE", "ENDPOINT", "WEIGHT",	"LABELS",
+					    "HEALTH",  "BREAKER",  "ACTIVE",	"PENDING",
+					    "CONNS",   "FAILURES", "EJECTIONS", "USABLE"};
+	json_t *rows = json_array(), *row, *v;
+	const char *lk;
+	size_t i;
+
+	json_array_foreach(r, i, row)
+	{
+		char labels[256] = "", health[64], breaker[64];
+		size_t o = 0;
+		json_t *out;
+
+		json_object_foreach(json_object_get(row, "labels"), lk, v)
+		{
+			if (o < sizeof(labels))
+				o += (size_t)snprintf(labels + o, sizeof(labels) - o, "%s%s=%s",
+						      o ? "," : "", lk, json_string_value(v));
+		}
+		if (strcmp(meshctl_str(row, "health"), "healthy") == 0)
+			snprintf(health, sizeof(health), "healthy (%" JSON_INTEGER_FORMAT " ok)",
+				 meshctl_int(row, "health_ok"));
+		else if (strcmp(meshctl_str(row, "health"), "unhealthy") == 0)
+			snprintf(health, sizeof(health),
+				 "unhealthy (%" JSON_INTEGER_FORMAT " failed)",
+				 meshctl_int(row, "health_fail"));
+		else
+			snprintf(health, sizeof(health), "%s", meshctl_str(row, "health"));
+		meshctl_breaker(row, "breaker", breaker, sizeof(breaker));
+		out = json_deep_copy(row);
+		json_object_set_new(out, "labels", json_string(o ? labels : "-"));
+		json_object_set_new(out, "health", json_string(health));
+		json_object_set_new(out, "breaker", json_string(breaker));
+		json_array_append_new(rows, out);
+	}
+	meshctl_table(rows, keys, heads, sizeof(keys) / sizeof(keys[0]));
+	json_decref(rows);
+}
+
+static void meshctl_print_breakers(const json_t *r)
+{
+	static const char *const skeys[] = {
+		"service",	    "max_connections",	    "max_pending", "consecutive_failures",
+		"base_ejection_ms", "max_ejection_percent", "ejected"};
+	static const char *const sheads[] = {"SERVICE",	    "MAX_CONN",	  "MAX_PENDING",
+					     "EJECT_AFTER", "BASE_EJECT", "MAX_EJECT_%",
+					     "EJECTED"};
+	static const char *const ekeys[] = {
+		"service",   "endpoint", "state",  "consecutive_failures",
+		"ejections", "active",	 "pending"};
+	static const char *const eheads[] = {"SERVICE",	  "ENDPOINT", "STATE",	"CONSEC_FAILURES",
+					     "EJECTIONS", "ACTIVE",   "PENDING"};
+	json_t *svcs = json_array(), *eps = json_array(), *row, *ep;
+	size_t i, k;
+
+	json_array_foreach(r, i, row)
+	{
+		json_t *s = json_deep_copy(row);
+		char base[32], ejected[32];
+
+		json_object_del(s, "endpoints");
+		meshctl_ms(meshctl_int(row, "base_ejection_ms"), base, sizeof(base));
+		json_object_set_new(s, "base_ejection_ms", json_string(base));
+		snprintf(ejected, sizeof(ejected), "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+			 meshctl_int(row, "ejected"), meshctl_int(row, "n_endpoints"));
+		json_object_set_new(s, "ejected", json_string(ejected));
+		json_array_append_new(svcs, s);
+		json_array_foreach(json_object_get(row, "endpoints"), k, ep)
+		{
+			json_t *e = json_deep_copy(ep);
+			char state[64];
+
+			meshctl_breaker(ep, "state", state, sizeof(state));
+			json_object_set_new(e, "state", json_string(state));
+			json_object_set_new(e, "service", json_string(meshctl_str(row, "service")));
+			json_array_append_new(eps, e);
+		}
+	}
+	meshctl_table(svcs, skeys, sheads, sizeof(skeys) / sizeof(skeys[0]));
+	printf("\n");
+	meshctl_table(eps, ekeys, eheads, sizeof(ekeys) / sizeof(ekeys[0]));
+	json_decref(svcs);
+	json_decref(eps);
+}
+
+static void meshctl_print_limits(const json_t *r)
+{
+	static const char *const keys[] = {"name", "service", "scope",	"conn",
+					   "pkt",  "action",  "sources"};
+	static const char *const heads[] = {"NAME",	     "SERVICE", "SCOPE",  "CONN/S (BURST)",
+					    "PKT/S (BURST)", "ACTION",	"SOURCES"};
+	json_t *rows = json_array(), *row;
+	size_t i;
+
+	json_array_foreach(r, i, row)
+	{
+		json_t *out = json_deep_copy(row);
+		char conn[64] = "-", pkt[64] = "-";
+
+		if (meshctl_int(row, "connections_per_s") != 0)
+			snprintf(conn, sizeof(conn),
+				 "%" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT ")",
+				 meshctl_int(row, "connections_per_s"),
+				 meshctl_int(row, "connections_burst"));
+		if (meshctl_int(row, "packets_per_s") != 0)
+			snprintf(pkt, sizeof(pkt),
+				 "%" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT ")",
+				 meshctl_int(row, "packets_per_s"),
+				 meshctl_int(row, "packets_burst"));
+		json_object_set_new(out, "conn", json_string(conn));
+		json_object_set_new(out, "pkt", json_string(pkt));
+		json_array_append_new(rows, out);
+	}
+	meshctl_table(rows, keys, heads, sizeof(keys) / sizeof(keys[0]));
+	json_decref(rows);
+}
+
+static void meshctl_print_flows(const json_t *r)
+{
+	static const char *const keys[] = {"worker", "proto", "state", "forward",  "reply",
+					   "target", "pkts",  "bytes", "expires_s"};
+	static const char *const heads[] = {"WORKER",	      "PROTO",		 "STATE",
+					    "FORWARD",	      "REPLY",		 "SERVICE/ENDPOINT",
+					    "PKTS (FWD/REV)", "BYTES (FWD/REV)", "EXPIRES_S"};
+	json_t *rows = json_array(), *row;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "flows"), i, row)
+	{
+		json_t *out = json_deep_copy(row);
+		char target[256], pkts[64], bytes[64];
+
+		if (json_is_string(json_object_get(row, "service")))
+			snprintf(target, sizeof(target), "%s %s", meshctl_str(row, "service"),
+				 meshctl_str(row, "endpoint"));
+		else if (json_is_string(json_object_get(row, "external")))
+			snprintf(target, sizeof(target), "external %s",
+				 meshctl_str(row, "external"));
+		else
+			snprintf(target, sizeof(target), "-");
+		snprintf(pkts, sizeof(pkts), "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+			 meshctl_int(row, "packets_fwd"), meshctl_int(row, "packets_rev"));
+		snprintf(bytes, sizeof(bytes), "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+			 meshctl_int(row, "bytes_fwd"), meshctl_int(row, "bytes_rev"));
+		json_object_set_new(out, "target", json_string(target));
+		json_object_set_new(out, "pkts", json_string(pkts));
+		json_object_set_new(out, "bytes", json_string(bytes));
+		json_array_append_new(rows, out);
+	}
+	meshctl_table(rows, keys, heads, sizeof(keys) / sizeof(keys[0]));
+	if (json_is_true(json_object_get(r, "truncated")))
+		printf("(more flows than shown: raise --limit or filter with --service)\n");
+}
+
 /* ---------------------------------------------------------------- commands */
 
 enum meshctl_cmd {
@@ -243,6 +496,11 @@ enum meshctl_cmd {
 	MESHCTL_PORTS,
 	MESHCTL_NEIGH,
 	MESHCTL_ROUTES,
+	MESHCTL_SERVICES,
+	MESHCTL_ENDPOINTS,
+	MESHCTL_BREAKERS,
+	MESHCTL_LIMITS,
+	MESHCTL_FLOWS,
 	MESHCTL_CFG_VALIDATE,
 	MESHCTL_CFG_APPLY,
 	MESHCTL_CFG_SHOW,
@@ -267,6 +525,56 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 		       : c[0] == 'n' ? MESHCTL_NEIGH
 				     : MESHCTL_ROUTES;
 		*req = json_pack("{s:s}", "cmd", c);
+	} else if (strcmp(c, "services") == 0 || strcmp(c, "breakers") == 0 ||
+		   strcmp(c, "limits") == 0) {
+		if (argc != 1)
+			return meshctl_usage_error("%s takes no arguments", c);
+		*cmd = c[0] == 's'   ? MESHCTL_SERVICES
+		       : c[0] == 'b' ? MESHCTL_BREAKERS
+				     : MESHCTL_LIMITS;
+		*req = json_pack("{s:s}", "cmd", c);
+	} else if (strcmp(c, "endpoints") == 0 || strcmp(c, "flows") == 0) {
+		const bool flows = c[0] == 'f';
+
+		*req = json_pack("{s:s}", "cmd", c);
+		if (*req == NULL)
+			return MESHCTL_EXIT_USAGE;
+		for (int i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "--service") == 0 && i + 1 < argc) {
+				json_t *name = json_string(argv[++i]);
+
+				if (name == NULL) { /* not UTF-8: reported below */
+					json_decref(*req);
+					*req = NULL;
+					break;
+				}
+				json_object_set_new(*req, "service", name);
+			} else if (flows && strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+				char *end;
+				long v;
+
+				errno = 0;
+				v = strtol(argv[++i], &end, 10);
+				if (errno != 0 || end == argv[i] || *end != '\0' || v < 1 ||
+				    v > 10000) {
+					json_decref(*req);
+					*req = NULL;
+					return meshctl_usage_error(
+						"flows: --limit '%s' is not a number in 1..10000",
+						argv[i]);
+				}
+				json_object_set_new(*req, "limit", json_integer(v));
+			} else {
+				json_decref(*req);
+				*req = NULL;
+				return meshctl_usage_error("%s: unexpected argument '%s'%s", c,
+							   argv[i],
+							   flows ? " (expected --service S, "
+								   "--limit N)"
+								 : " (expected --service S)");
+			}
+		}
+		*cmd = flows ? MESHCTL_FLOWS : MESHCTL_ENDPOINTS;
 	} else if (strcmp(c, "stats") == 0) {
 		for (int i = 1; i < argc; i++) {
 			if (strcmp(argv[i], "--all") != 0)
@@ -362,6 +670,21 @@ static void meshctl_print(enum meshctl_cmd cmd, const json_t *r, const struct me
 		break;
 	case MESHCTL_ROUTES:
 		meshctl_print_routes(r);
+		break;
+	case MESHCTL_SERVICES:
+		meshctl_print_services(r);
+		break;
+	case MESHCTL_ENDPOINTS:
+		meshctl_print_endpoints(r);
+		break;
+	case MESHCTL_BREAKERS:
+		meshctl_print_breakers(r);
+		break;
+	case MESHCTL_LIMITS:
+		meshctl_print_limits(r);
+		break;
+	case MESHCTL_FLOWS:
+		meshctl_print_flows(r);
 		break;
 	case MESHCTL_CFG_VALIDATE:
 		printf("configuration is valid\n");

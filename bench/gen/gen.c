@@ -145,9 +145,10 @@ struct gen_counters {
 struct gen_result {
 	uint64_t hz;
 	uint64_t window_cycles;
-	bool started;	    /* the measured window has opened */
-	uint32_t seq_start; /* first measured sequence number */
-	uint32_t seq_end;   /* one past the last, once the window has closed */
+	uint64_t busy_cycles; /* window iterations that sent or received something */
+	bool started;	      /* the measured window has opened */
+	uint32_t seq_start;   /* first measured sequence number */
+	uint32_t seq_end;     /* one past the last, once the window has closed */
 };
 
 static volatile bool gen_quit;
@@ -676,8 +677,8 @@ struct gen_loop {
 };
 
 /* Receive one burst on @p p: count and time our frames, answer ARP, drop the rest. */
-static inline void gen_rx(struct gen_loop *l, struct gen_port *p, bool measuring, uint32_t upper,
-			  uint32_t *last_seq)
+static inline uint16_t gen_rx(struct gen_loop *l, struct gen_port *p, bool measuring,
+			      uint32_t upper, uint32_t *last_seq)
 {
 	struct rte_mbuf *pkts[GEN_BURST];
 	const uint16_t n = rte_eth_rx_burst(p->id, 0, pkts, GEN_BURST);
@@ -713,6 +714,7 @@ static inline void gen_rx(struct gen_loop *l, struct gen_port *p, bool measuring
 		l->c.rx_foreign++;
 		rte_pktmbuf_free(m);
 	}
+	return n;
 }
 
 /*
@@ -729,6 +731,7 @@ static void gen_run(struct gen_loop *l)
 	const uint64_t meas_end = warm_end + (uint64_t)(o->duration * (double)hz);
 	const uint64_t drain_end = meas_end + (uint64_t)(o->drain * (double)hz);
 	uint64_t rate_t0 = t0, rate_sent = 0, t_start = 0, now;
+	unsigned int work;
 	uint32_t seq = 0, flow = 0, last_seq = 0;
 	bool measuring = false, sending = true;
 
@@ -753,6 +756,7 @@ static void gen_run(struct gen_loop *l)
 		}
 		if (!sending && now >= drain_end)
 			break;
+		work = 0;
 
 		if (sending) {
 			struct rte_mbuf *pkts[GEN_BURST];
@@ -782,6 +786,7 @@ static void gen_run(struct gen_loop *l)
 							  o->flows);
 				}
 				seq += sent;
+				work += sent;
 				rate_sent += sent;
 				l->c.tx_total += sent;
 				if (measuring)
@@ -791,8 +796,12 @@ static void gen_run(struct gen_loop *l)
 			}
 		}
 		if (l->rx != l->tx)
-			gen_rx(l, l->tx, measuring, sending ? seq : l->r.seq_end, &last_seq);
-		gen_rx(l, l->rx, measuring, sending ? seq : l->r.seq_end, &last_seq);
+			work += gen_rx(l, l->tx, measuring, sending ? seq : l->r.seq_end,
+				       &last_seq);
+		work += gen_rx(l, l->rx, measuring, sending ? seq : l->r.seq_end, &last_seq);
+		/* Iterations that moved nothing waited for the server (or the rate). */
+		if (measuring && work != 0)
+			l->r.busy_cycles += rte_rdtsc() - now;
 	}
 	if (sending && measuring) { /* interrupted inside the window */
 		l->r.seq_end = seq;
@@ -822,7 +831,13 @@ static void gen_report(const struct gen_loop *l)
 	const double l1_bits = (double)(o->size + GEN_L1_OVERHEAD) * 8;
 	const uint64_t lost = c->tx > c->rx ? c->tx - c->rx : 0;
 	const double loss = c->tx > 0 ? (double)lost / (double)c->tx : 0;
-	const double cpp = c->tx > 0 ? (double)l->r.window_cycles / (double)c->tx : 0;
+	/* Busy cycles per frame moved (one TX or one RX); retries of refused frames
+	 * count as busy, so under back-pressure this is an upper bound. */
+	const double cpp = c->tx + c->rx_window > 0
+				   ? (double)l->r.busy_cycles / (double)(c->tx + c->rx_window)
+				   : 0;
+	const double busy =
+		l->r.window_cycles > 0 ? (double)l->r.busy_cycles / (double)l->r.window_cycles : 0;
 	const uint64_t hz = l->r.hz;
 	const double mean = h->count > 0 ? (double)h->sum / (double)h->count : 0;
 
@@ -841,9 +856,9 @@ static void gen_report(const struct gen_loop *l)
 		       c->arp_replies, c->alloc_failed);
 		printf(" \"tx_mpps\": %.4f, \"rx_mpps\": %.4f, \"tx_gbps_l1\": %.4f,"
 		       " \"rx_gbps_l1\": %.4f, \"tx_gbps_l2\": %.4f, \"rx_gbps_l2\": %.4f,"
-		       " \"gen_cycles_per_packet\": %.1f,\n",
+		       " \"gen_cycles_per_packet\": %.1f, \"gen_busy_ratio\": %.3f,\n",
 		       tx_pps / 1e6, rx_pps / 1e6, tx_pps * l1_bits / 1e9, rx_pps * l1_bits / 1e9,
-		       tx_pps * l2_bits / 1e9, rx_pps * l2_bits / 1e9, cpp);
+		       tx_pps * l2_bits / 1e9, rx_pps * l2_bits / 1e9, cpp, busy);
 		printf(" \"latency_ns\": {\"samples\": %" PRIu64 ", \"min\": %.0f, \"mean\": %.0f,"
 		       " \"p50\": %.0f, \"p99\": %.0f, \"p99_9\": %.0f, \"max\": %.0f}}\n",
 		       h->count, gen_ns(h->count ? h->min : 0, hz), mean * 1e9 / (double)hz,
@@ -867,7 +882,9 @@ static void gen_report(const struct gen_loop *l)
 	       gen_ns(h->count ? h->min : 0, hz), gen_ns(gen_hist_quantile(h, 0.5), hz),
 	       gen_ns(gen_hist_quantile(h, 0.99), hz), gen_ns(gen_hist_quantile(h, 0.999), hz),
 	       gen_ns(h->max, hz), h->count);
-	printf("generator: %.1f cycles per frame sent (TSC %.3f GHz)\n", cpp, (double)hz / 1e9);
+	printf("generator: %.1f busy cycles per frame sent or received, busy %.1f %% (TSC %.3f "
+	       "GHz)\n",
+	       cpp, busy * 100, (double)hz / 1e9);
 }
 
 int main(int argc, char **argv)

@@ -15,8 +15,10 @@
 #include <string.h>
 
 #include <microhttpd.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 
+#include "../endpoint/endpoint.h"
 #include "../log/log.h"
 #include "admin.h"
 
@@ -114,11 +116,161 @@ static const struct {
 	{"rx_nombuf", "RX mbuf allocation failures", offsetof(struct rte_eth_stats, rx_nombuf)},
 };
 
+/* ------------------------------------------------------- L4 services */
+
+/* Per-worker flow table counters (flow_table_stats(): safe from any thread). */
+static const struct {
+	const char *name;
+	const char *type;
+	const char *help;
+	size_t off;
+} admin_flow_metrics[] = {
+	{"meshdp_flows", "gauge", "Flows in the worker's flow table",
+	 offsetof(struct flow_table_stats, count)},
+	{"meshdp_flow_inserts_total", "counter", "Flows inserted into the worker's flow table",
+	 offsetof(struct flow_table_stats, inserts)},
+	{"meshdp_flow_expired_total", "counter", "Flows removed from the worker's table by aging",
+	 offsetof(struct flow_table_stats, expired)},
+	{"meshdp_flow_table_full_total", "counter",
+	 "Flow inserts refused because the worker's table was full",
+	 offsetof(struct flow_table_stats, full)},
+};
+
+static void admin_flows(struct admin_buf *b, const struct worker_set *ws)
+{
+	struct flow_table_stats st;
+	uint64_t v;
+
+	for (size_t m = 0; m < RTE_DIM(admin_flow_metrics); m++) {
+		admin_header(b, admin_flow_metrics[m].name, admin_flow_metrics[m].type,
+			     admin_flow_metrics[m].help);
+		for (unsigned int i = 0; ws != NULL && ws->w != NULL && i < ws->n; i++) {
+			if (ws->w[i].l4.flows == NULL)
+				continue;
+			flow_table_stats(ws->w[i].l4.flows, &st);
+			memcpy(&v, (const char *)&st + admin_flow_metrics[m].off, sizeof(v));
+			admin_printf(b, "%s{worker=\"%u\"} %" PRIu64 "\n",
+				     admin_flow_metrics[m].name, i, v);
+		}
+	}
+}
+
+enum admin_ep_field {
+	ADMIN_EP_CONNECTIONS,
+	ADMIN_EP_FAILURES,
+	ADMIN_EP_EJECTIONS,
+	ADMIN_EP_ACTIVE,
+	ADMIN_EP_HEALTHY,
+	ADMIN_EP_EJECTED,
+};
+
+static const struct {
+	const char *name;
+	const char *type;
+	const char *help;
+} admin_ep_metrics[] = {
+	[ADMIN_EP_CONNECTIONS] = {"meshdp_endpoint_connections_total", "counter",
+				  "Connections admitted to the endpoint"},
+	[ADMIN_EP_FAILURES] = {"meshdp_endpoint_connect_failures_total", "counter",
+			       "Connects to the endpoint that failed (refused, reset, timed out)"},
+	[ADMIN_EP_EJECTIONS] = {"meshdp_endpoint_ejections_total", "counter",
+				"Times the endpoint's circuit breaker ejected it"},
+	[ADMIN_EP_ACTIVE] = {"meshdp_endpoint_active_connections", "gauge",
+			     "Connections to the endpoint admitted and not yet closed"},
+	[ADMIN_EP_HEALTHY] = {"meshdp_endpoint_healthy", "gauge",
+			      "1 unless the active health check says unhealthy"},
+	[ADMIN_EP_EJECTED] = {"meshdp_endpoint_ejected", "gauge",
+			      "1 while the endpoint's breaker is open (ejected or half-open)"},
+};
+
+static uint64_t admin_ep_value(const struct l4_ep_view *v, enum admin_ep_field f)
+{
+	switch (f) {
+	case ADMIN_EP_CONNECTIONS:
+		return v->connections;
+	case ADMIN_EP_FAILURES:
+		return v->failures;
+	case ADMIN_EP_EJECTIONS:
+		return v->ejections;
+	case ADMIN_EP_ACTIVE:
+		return v->active;
+	case ADMIN_EP_HEALTHY:
+		return v->health != EP_HEALTH_UNHEALTHY;
+	default:
+		return v->breaker != EP_CLOSED;
+	}
+}
+
+/*
+ * Service and endpoint series of the live snapshot. The caller is online as an
+ * RCU reader (or is the only thread, in tests), so the snapshot and the
+ * endpoint states it points to stay valid while we read them.
+ */
+static void admin_services(struct admin_buf *b, const struct cfg_snapshot *snap)
+{
+	const uint32_t n_svc = snap ? snap->n_services : 0;
+	const uint32_t n_ep = snap ? snap->n_endpoints : 0;
+	const uint64_t now = rte_rdtsc();
+	char svc[2 * CFG_KEY_MAX], ep[2 * CFG_KEY_MAX];
+	struct l4_ep_view *views = NULL;
+	struct l4_svc_view sv;
+
+	admin_header(b, "meshdp_service_active_connections", "gauge",
+		     "Connections to the service's endpoints admitted and not yet closed");
+	for (uint32_t s = 0; s < n_svc; s++) {
+		l4_service_view(&snap->services[s], now, &sv);
+		admin_label(snap->services[s].key, svc, sizeof(svc));
+		admin_printf(b, "meshdp_service_active_connections{service=\"%s\"} %" PRIu64 "\n",
+			     svc, sv.active);
+	}
+	admin_header(b, "meshdp_service_endpoints", "gauge",
+		     "Endpoints of the service, usable (healthy, not ejected) or not");
+	for (uint32_t s = 0; s < n_svc; s++) {
+		l4_service_view(&snap->services[s], now, &sv);
+		admin_label(snap->services[s].key, svc, sizeof(svc));
+		admin_printf(b, "meshdp_service_endpoints{service=\"%s\",state=\"usable\"} %u\n",
+			     svc, sv.usable);
+		admin_printf(b, "meshdp_service_endpoints{service=\"%s\",state=\"unusable\"} %u\n",
+			     svc, sv.n_endpoints - sv.usable);
+	}
+	if (n_ep != 0) {
+		views = calloc(n_ep, sizeof(*views));
+		if (views == NULL) {
+			b->failed = true;
+			return;
+		}
+		for (uint32_t i = 0; i < n_ep; i++)
+			l4_endpoint_view(&snap->endpoints[i], now, &views[i]);
+	}
+	for (size_t m = 0; m < RTE_DIM(admin_ep_metrics); m++) {
+		admin_header(b, admin_ep_metrics[m].name, admin_ep_metrics[m].type,
+			     admin_ep_metrics[m].help);
+		for (uint32_t i = 0; i < n_ep; i++) {
+			const struct cfg_endpoint *e = &snap->endpoints[i];
+			const struct cfg_service *s = &snap->services[e->service];
+			size_t n = strlen(s->key);
+
+			if (e->rt == NULL)
+				continue;
+			admin_label(s->key, svc, sizeof(svc));
+			/* the endpoint's key without its "<namespace>/<service>/" */
+			admin_label(strncmp(e->key, s->key, n) == 0 && e->key[n] == '/'
+					    ? e->key + n + 1
+					    : e->key,
+				    ep, sizeof(ep));
+			admin_printf(b, "%s{service=\"%s\",endpoint=\"%s\"} %" PRIu64 "\n",
+				     admin_ep_metrics[m].name, svc, ep,
+				     admin_ep_value(&views[i], (enum admin_ep_field)m));
+		}
+	}
+	free(views);
+}
+
 char *admin_render_metrics(const struct worker_set *ws, const struct cfg_port_info *ports,
 			   uint16_t n_ports, const struct neigh_table *neigh)
 {
 	struct admin_buf b = {.cap = 65536};
-	const struct cfg_snapshot *snap = cfg_live;
+	const struct cfg_snapshot *snap = rcu_dereference(cfg_live);
 	struct rte_eth_stats st[CFG_MAX_PORTS];
 	char metric[128], label[3 * CFG_NAME_MAX];
 
@@ -159,6 +311,8 @@ char *admin_render_metrics(const struct worker_set *ws, const struct cfg_port_in
 	admin_printf(&b, "meshdp_neighbours %" PRIu32 "\n", neigh ? neigh_count(neigh) : 0);
 	admin_header(&b, "meshdp_up", "gauge", "1 while the data plane is running");
 	admin_printf(&b, "meshdp_up 1\n");
+	admin_flows(&b, ws);
+	admin_services(&b, snap);
 	if (b.failed) {
 		free(b.s);
 		return NULL;

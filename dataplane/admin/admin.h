@@ -4,12 +4,16 @@
  *
  *   GET /metrics  Prometheus text exposition 0.0.4: every counter of
  *                 dataplane/stats/counters.def as meshdp_<name>_total{worker="N"},
- *                 port counters as meshdp_port_*{port="NAME"}, and gauges
- *                 (config generation, neighbours, workers), each with HELP and TYPE.
+ *                 port counters as meshdp_port_*{port="NAME"}, gauges (config
+ *                 generation, neighbours, workers), per-worker flow tables
+ *                 (meshdp_flows{worker}, meshdp_flow_*_total), and per service and
+ *                 endpoint of the live snapshot meshdp_service_*{service} and
+ *                 meshdp_endpoint_*{service,endpoint}; each with HELP and TYPE.
  *   GET /ready    200 once the first config is live.
  *
- * The thread only reads: worker counters (relaxed atomic loads), ethdev stats,
- * the live snapshot's generation.
+ * The thread only reads: worker counters and flow table counters (relaxed
+ * atomic loads), ethdev stats, the live snapshot (online as an RCU reader while
+ * it renders) and the endpoint states it points to.
  */
 #ifndef MESHDP_ADMIN_H
 #define MESHDP_ADMIN_H

@@ -34,56 +34,14 @@
 #define L4_FLOW_NAT	0x01 /* rewrite packets from the flow's keys */
 #define L4_FLOW_PENDING 0x02 /* the endpoint has not answered the SYN yet */
 #define L4_FLOW_PROBE	0x04 /* the connection is its endpoint's half-open probe */
-#define L4_FLOW_SERVICE 0x08 /* holds an endpoint admission (e->ep) */
+#define L4_FLOW_SERVICE 0x08 /* a service flow: e->ep is its endpoint's state */
+#define L4_FLOW_ACTIVE	0x10 /* counted in the endpoint's active connections */
 
 /* struct flow_entry.user: the low byte of the generation of the snapshot whose
  * service index e->service is. A connect result that arrives after a swap is
  * still counted, but does not move the breaker (its limits may have changed). */
 
-/* A health check in flight for one endpoint. Written by the worker that sends
- * probes (worker 0) and, for the in-flight flag, by whichever worker sees the
- * answer (compare-and-swap decides who reports). */
-struct l4_probe {
-	uint64_t next_tsc; /* worker 0: when to send the next probe */
-	uint64_t sent_tsc; /* worker 0 */
-	uint32_t seq;	   /* worker 0: our ISN, the answer must ack seq + 1 */
-	uint32_t inflight; /* CAS 1 -> 0 by the reporter */
-};
-
-/* Runtime of one service, per snapshot. Built by the control thread before
- * publish; maglev is swapped by RCU later (l4_control_tick), the rest is
- * read-only after publish except the atomics noted. */
-struct l4_svc_rt {
-	struct lb_maglev *maglev; /* rcu_dereference(); control thread replaces it */
-	struct lb_backend *backends;
-	struct ep_state **eps;
-	uint8_t *usable;       /* control thread: usability the table was built with */
-	int64_t *rr;	       /* [n_workers][n]: smooth WRR state per worker */
-	struct ep_group group; /* ejected count: workers (atomic) */
-	struct ep_limits limits;
-	struct l4_probe *probes;  /* [n] */
-	uint64_t hc_interval_tsc; /* 0: no active checks */
-	uint64_t hc_timeout_tsc;
-	struct limit_bucket svc_conn; /* service-scope buckets: workers (CAS) */
-	struct limit_bucket svc_pkt;
-	struct limit_rate_tsc svc_conn_rate, svc_pkt_rate, src_conn_rate, src_pkt_rate;
-	struct limit_table *src_table; /* per-source buckets, NULL without a source limit */
-	bool limit_svc_conn, limit_svc_pkt, limit_src_conn, limit_src_pkt;
-	uint8_t limit_svc_reset, limit_src_reset;
-};
-
-struct l4_snap_rt {
-	struct l4_global *g;
-	uint32_t n_services;
-	struct l4_svc_rt *svc; /* [n_services] */
-};
-
-struct l4_global {
-	struct ep_registry *eps;
-	uint16_t n_workers;
-	uint64_t tsc_hz;
-	unsigned int limit_tables; /* for unique names */
-};
+#include "l4_internal.h"
 
 struct l4_global *l4_global_create(void)
 {
@@ -639,6 +597,8 @@ static void l4_connect_result(struct l4_worker *lw, const struct cfg_snapshot *s
 	const bool probe = e->flags & L4_FLOW_PROBE;
 
 	e->flags &= (uint8_t) ~(L4_FLOW_PENDING | L4_FLOW_PROBE);
+	if (!ok) /* a failed connect releases its admission (active) itself */
+		e->flags &= (uint8_t)~L4_FLOW_ACTIVE;
 	if (ok) {
 		ep_connect_ok(e->ep, probe, rt ? &rt->group : NULL);
 		stats_inc(lw->stats, STAT_L4_CONNECTS_OK);
@@ -665,12 +625,21 @@ static void l4_track(struct l4_worker *lw, const struct cfg_snapshot *snap, stru
 		return;
 	}
 	after = flow_tcp_update(lw->flows, e, dir, p->tcp_flags, now, &lw->to);
-	if (!(e->flags & L4_FLOW_PENDING) || after < 0 || dir != FLOW_DIR_REV)
+	if (after < 0)
 		return;
-	if (after == FLOW_TCP_SYN_RECV)
-		l4_connect_result(lw, snap, e, true, now);
-	else if (after == FLOW_TCP_CLOSED)
-		l4_connect_result(lw, snap, e, false, now);
+	if ((e->flags & L4_FLOW_PENDING) && dir == FLOW_DIR_REV) {
+		if (after == FLOW_TCP_SYN_RECV)
+			l4_connect_result(lw, snap, e, true, now);
+		else if (after == FLOW_TCP_CLOSED)
+			l4_connect_result(lw, snap, e, false, now);
+	}
+	/* A connection in TIME_WAIT or reset no longer counts against the
+	 * endpoint's max_connections, though its flow lingers for a while. */
+	if ((e->flags & L4_FLOW_ACTIVE) && !(e->flags & L4_FLOW_PENDING) &&
+	    (after == FLOW_TCP_TIME_WAIT || after == FLOW_TCP_CLOSED)) {
+		e->flags &= (uint8_t)~L4_FLOW_ACTIVE;
+		ep_conn_closed(e->ep);
+	}
 }
 
 struct l4_expire_ctx {
@@ -688,7 +657,8 @@ static void l4_on_expire(struct flow_entry *e, void *arg)
 		return;
 	if (e->flags & L4_FLOW_PENDING) /* the SYN was never answered */
 		l4_connect_result(x->lw, x->snap, e, false, x->now);
-	ep_conn_closed(e->ep);
+	if (e->flags & L4_FLOW_ACTIVE)
+		ep_conn_closed(e->ep);
 }
 
 /* A new flow to service @p ref: policy, limits, endpoint, NAT, insert. */
@@ -764,7 +734,8 @@ static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_
 	e->service = (uint32_t)ref.service;
 	e->endpoint = idx;
 	e->user = (uint8_t)snap->generation;
-	e->flags = L4_FLOW_NAT | L4_FLOW_SERVICE | (adm == EP_ADMIT_PROBE ? L4_FLOW_PROBE : 0) |
+	e->flags = L4_FLOW_NAT | L4_FLOW_SERVICE | L4_FLOW_ACTIVE |
+		   (adm == EP_ADMIT_PROBE ? L4_FLOW_PROBE : 0) |
 		   (p->ip->next_proto_id == IPPROTO_TCP ? L4_FLOW_PENDING : 0);
 	if (p->ip->next_proto_id != IPPROTO_TCP) /* datagrams: admitted is connected */
 		ep_connect_ok(e->ep, adm == EP_ADMIT_PROBE, &rt->group);
@@ -825,6 +796,72 @@ static bool l4_is_local(const struct cfg_snapshot *snap, uint32_t dst)
 static enum stats_id l4_health_answer(struct l4_worker *lw, const struct cfg_snapshot *snap,
 				      struct l4_pkt *p, struct rte_mbuf *m);
 
+/*
+ * An ICMP error (unreachable, time exceeded, parameter problem) about a packet
+ * of a NATed flow is translated like the flow's packets (RFC 5508 4.2): the
+ * quoted packet gets the addresses and ports its sender used, the outer
+ * destination becomes that sender. @return STAT_MAX when it is not about a flow.
+ */
+static enum stats_id l4_icmp_error(struct l4_worker *lw, struct l4_pkt *p, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = p->ip;
+	uint32_t hl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	struct rte_icmp_hdr *icmp = p->l4;
+	struct rte_ipv4_hdr *in;
+	uint8_t *inl4, dir;
+	uint32_t inhl, icmp_len, want_src, want_dst, new_dst;
+	struct flow_key k, fwd, rev;
+	const struct flow_key *sender, *target;
+	struct flow_entry *e;
+
+	if (ip->next_proto_id != IPPROTO_ICMP || icmp == NULL ||
+	    (icmp->icmp_type != 3 && icmp->icmp_type != 11 && icmp->icmp_type != 12))
+		return STAT_MAX;
+	icmp_len = rte_be_to_cpu_16(ip->total_length) - hl;
+	in = (struct rte_ipv4_hdr *)(icmp + 1);
+	if (icmp_len < sizeof(*icmp) + sizeof(*in) + 8 || rte_pktmbuf_data_len(m) < hl + icmp_len)
+		return STAT_MAX;
+	inhl = (uint32_t)(in->version_ihl & 0xf) * 4;
+	if (inhl < sizeof(*in) || icmp_len < sizeof(*icmp) + inhl + 8 ||
+	    (in->next_proto_id != IPPROTO_TCP && in->next_proto_id != IPPROTO_UDP))
+		return STAT_MAX;
+	inl4 = (uint8_t *)in + inhl;
+	/* the quoted packet went the other way: look up its reverse */
+	flow_key4(&k, in->dst_addr, in->src_addr, l4_rd16(inl4 + 2), l4_rd16(inl4),
+		  in->next_proto_id, 0);
+	e = flow_lookup(lw->flows, &k, &dir);
+	if (e == NULL || !(e->flags & L4_FLOW_NAT) ||
+	    flow_entry_keys(lw->flows, e, &fwd, &rev) != 0)
+		return STAT_MAX;
+	/* the quote must look as its sender sent it: a reply quoted by the client
+	 * side becomes the endpoint's (rev), a request quoted by the endpoint side
+	 * becomes the client's (fwd) */
+	sender = dir == FLOW_DIR_FWD ? &rev : &fwd;
+	target = dir == FLOW_DIR_FWD ? &fwd : &rev; /* the other side, where the error came from */
+	memcpy(&want_src, sender->src, 4);
+	memcpy(&want_dst, sender->dst, 4);
+	in->src_addr = want_src;
+	in->dst_addr = want_dst;
+	l4_wr16(inl4, sender->sport);
+	l4_wr16(inl4 + 2, sender->dport);
+	if (in->next_proto_id == IPPROTO_UDP)
+		l4_wr16(inl4 + 6, 0); /* the quoted UDP checksum cannot be fixed from 8 bytes */
+	in->hdr_checksum = 0;
+	in->hdr_checksum = rte_ipv4_cksum(in);
+	icmp->icmp_cksum = 0;
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, icmp_len);
+	/* outer: to the sender; an error from the NATed peer itself comes from
+	 * the address the sender talked to */
+	new_dst = want_src;
+	if (memcmp(&ip->src_addr, target->src, 4) == 0)
+		memcpy(&ip->src_addr, sender->dst, 4);
+	ip->dst_addr = new_dst;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	stats_inc(lw->stats, STAT_L4_ICMP_TRANSLATED);
+	return NET_CHECK_OK;
+}
+
 enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf *m,
 		       uint64_t now_tsc)
 {
@@ -843,6 +880,10 @@ enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mb
 		return STAT_DROP_L4_FRAGMENT;
 	}
 	if (p.sport == NULL) {
+		enum stats_id r = l4_icmp_error(lw, &p, m);
+
+		if (r != STAT_MAX)
+			return r;
 		/* no ports: ICMP other than echo, other protocols. Control-plane
 		 * traffic and ICMP to the node pass; the rest is undeclared. */
 		if (cfg_in_control_plane(snap, 4, &p.ip->src_addr) ||
@@ -854,6 +895,21 @@ enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mb
 	flow_key4(&k, p.ip->src_addr, p.ip->dst_addr, l4_rd16(p.sport), l4_rd16(p.dport),
 		  p.ip->next_proto_id, 0);
 	e = flow_lookup(lw->flows, &k, &dir);
+	if (e != NULL && dir == FLOW_DIR_FWD && p.ip->next_proto_id == IPPROTO_TCP &&
+	    (p.tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG &&
+	    e->state != FLOW_TCP_SYN_SENT && e->state != FLOW_TCP_SYN_RECV &&
+	    e->state != FLOW_ST_NONE) {
+		/* A bare SYN on a flow past its handshake: the client reuses the
+		 * ports of a connection it considers finished (closing, reset, in
+		 * TIME_WAIT). That is a new connection, to be balanced, admitted and
+		 * counted anew: an ejected endpoint must not get it through the old
+		 * flow. (A SYN during the handshake is a retransmission.) */
+		struct l4_expire_ctx x = {.lw = lw, .snap = snap, .now = now_tsc};
+
+		l4_on_expire(e, &x);
+		flow_remove(lw->flows, e);
+		e = NULL;
+	}
 	if (e != NULL) {
 		struct flow_key fwd, rev;
 

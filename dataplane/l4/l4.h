@@ -27,6 +27,7 @@
 #ifndef MESHDP_L4_H
 #define MESHDP_L4_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_mbuf.h>
@@ -92,5 +93,74 @@ enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mb
 /** Worker periodic work: flow expiry (bounded), health probes (worker 0). */
 void l4_timer(struct l4_worker *lw, struct net_worker *nw, const struct cfg_snapshot *snap,
 	      uint64_t now_tsc);
+
+/* ---- read side for meshctl and the metrics (l4_show.c) ---- */
+
+/** One endpoint's runtime state as meshctl and the metrics show it. */
+struct l4_ep_view {
+	uint8_t health;	      /* enum ep_health (dataplane/endpoint) */
+	uint8_t breaker;      /* enum ep_breaker */
+	bool usable;	      /* may be picked now; the Maglev table follows within 100 ms */
+	uint32_t health_ok;   /* consecutive successful health checks */
+	uint32_t health_fail; /* consecutive failed health checks */
+	uint32_t active;      /* admitted, not yet closed (includes pending) */
+	uint32_t pending;     /* admitted, connect not yet answered */
+	uint32_t consecutive_failures;
+	uint32_t ejection_multiplier; /* of the current or last ejection */
+	uint64_t ejected_ms;	      /* until the ejection ends; 0 when not ejected or over */
+	uint64_t connections;	      /* admitted since the state was created */
+	uint64_t failures;	      /* failed connects */
+	uint64_t ejections;	      /* times ejected */
+};
+
+/** A service's endpoint totals. */
+struct l4_svc_view {
+	uint32_t n_endpoints;
+	uint32_t usable;       /* endpoints usable now */
+	uint32_t ejected;      /* the group's ejected count (max_ejection_percent) */
+	uint64_t active;       /* sum of the endpoints' active connections */
+	int64_t limit_sources; /* sources in the per-source limit table; -1: no source limit */
+};
+
+/**
+ * Read an endpoint's state (relaxed atomic loads, each field exact on its own).
+ * Any thread that holds the snapshot @p ep belongs to: the control thread, or an
+ * RCU reader between rcu_thread_online() and rcu_thread_offline().
+ * @return 0; -ENOENT when the snapshot was not bound (l4_bind()).
+ */
+int l4_endpoint_view(const struct cfg_endpoint *ep, uint64_t now_tsc, struct l4_ep_view *out);
+
+/** Like l4_endpoint_view(), for a service's totals. @return 0 or -ENOENT. */
+int l4_service_view(const struct cfg_service *sv, uint64_t now_tsc, struct l4_svc_view *out);
+
+/** "unknown", "healthy", "unhealthy"; "?" out of range. */
+const char *l4_health_name(unsigned int health);
+
+/** "closed", "ejected", "half-open"; "?" out of range. */
+const char *l4_breaker_name(unsigned int breaker);
+
+/** One flow as meshctl flows shows it (l4_flows_dump()). */
+struct l4_flow_info {
+	struct flow_key fwd; /* the client's tuple */
+	struct flow_key rev; /* the reply tuple, after NAT: its source is the endpoint */
+	uint64_t bytes[2];   /* per enum flow_dir */
+	uint32_t pkts[2];
+	uint64_t expires_ms; /* from the dump; 0 when due */
+	int32_t service;     /* service flows: the snapshot's index of the VIP's service, else -1 */
+	int32_t external;    /* egress flows: the external service, else -1 */
+	uint8_t state;	     /* enum flow_state */
+};
+
+/**
+ * The owner worker only (the flow table is its own): copy up to @p max flows,
+ * those of service @p service (an index into @p snap's services) or all with -1.
+ * Stops at the first match that does not fit, so the work is bounded by the
+ * table's capacity.
+ * @param more set to whether more flows matched than fit
+ * @return the number of records written to @p out
+ */
+unsigned int l4_flows_dump(struct l4_worker *lw, const struct cfg_snapshot *snap, int32_t service,
+			   struct l4_flow_info *out, unsigned int max, uint64_t now_tsc,
+			   bool *more);
 
 #endif

@@ -53,6 +53,22 @@ static void worker_flush_all(struct worker *w, bool final)
 		worker_flush(w, w->port_ids[i], final);
 }
 
+/* Answer a posted flow listing request (see struct worker_mailbox). */
+static void worker_mailbox_serve(struct worker *w, const struct cfg_snapshot *snap, uint64_t now)
+{
+	struct worker_mailbox *mb = &w->mbox;
+	uint32_t posted = 1;
+	bool more = false;
+
+	if (!__atomic_compare_exchange_n(&mb->req, &posted, 2, false, __ATOMIC_ACQUIRE,
+					 __ATOMIC_RELAXED))
+		return; /* withdrawn by the control thread */
+	mb->count = l4_flows_dump(&w->l4, snap, mb->service, mb->out, mb->max, now, &more);
+	mb->more = more;
+	__atomic_store_n(&mb->req, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&mb->done, 1, __ATOMIC_RELEASE);
+}
+
 /*
  * The poll loop. One iteration is one QSBR quiescent state: the snapshot pointer
  * read at its top is not used after rcu_quiescent_state(), and not while offline.
@@ -66,6 +82,7 @@ static int worker_main(void *arg)
 	uint32_t idle = 0;
 
 	rcu_register_thread();
+	__atomic_store_n(&w->mbox.running, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&worker_stopping, __ATOMIC_RELAXED)) {
 		const struct cfg_snapshot *snap = cfg_snapshot_get();
 		const struct cfg_tune *tune = &snap->tune;
@@ -86,11 +103,18 @@ static int worker_main(void *arg)
 		if (now - last_drain >= tune->drain_us * hz / 1000000) {
 			net_timer(&w->net, snap, now);
 			l4_timer(&w->l4, &w->net, snap, now);
+			if (unlikely(__atomic_load_n(&w->mbox.req, __ATOMIC_RELAXED) == 1))
+				worker_mailbox_serve(w, snap, now);
 			worker_flush_all(w, true);
 			last_drain = now;
 		} else {
+			/* Under load, wait for full TX bursts; when the RX side saw
+			 * less than a full burst the traffic is light and holding
+			 * frames back would only add latency. */
+			const uint16_t want = got < tune->rx_burst ? 1 : tune->tx_burst;
+
 			for (uint16_t i = 0; i < w->n_ports; i++)
-				if (w->net.out[w->port_ids[i]].n >= tune->tx_burst)
+				if (w->net.out[w->port_ids[i]].n >= want)
 					worker_flush(w, w->port_ids[i], false);
 		}
 
@@ -112,6 +136,7 @@ static int worker_main(void *arg)
 		rcu_quiescent_state();
 	}
 	worker_flush_all(w, true);
+	__atomic_store_n(&w->mbox.running, 0, __ATOMIC_RELEASE);
 	rcu_unregister_thread();
 	return 0;
 }
@@ -193,6 +218,92 @@ void worker_set_free(struct worker_set *ws)
 	rte_free(ws->w);
 	rte_free(ws->stats);
 	memset(ws, 0, sizeof(*ws));
+}
+
+/* Control thread: is worker @p w's request answered? Withdraws it when @p give_up
+ * and the worker has not claimed it. @return 1 answered, 0 not yet, -1 withdrawn. */
+static int worker_mailbox_poll(struct worker *w, bool give_up)
+{
+	uint32_t posted = 1;
+
+	if (__atomic_load_n(&w->mbox.done, __ATOMIC_ACQUIRE))
+		return 1;
+	if (give_up && __atomic_compare_exchange_n(&w->mbox.req, &posted, 0, false,
+						   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return -1;
+	return 0;
+}
+
+int worker_set_flows(struct worker_set *ws, int32_t service, struct l4_flow_info *const *out,
+		     unsigned int max, unsigned int *count, bool *more, unsigned int timeout_ms,
+		     unsigned int *failed)
+{
+	unsigned int waited_ms = 0, left = 0;
+	bool posted[RTE_MAX_LCORE] = {false};
+	int rc = 0;
+
+	*failed = 0;
+	if (ws->n > RTE_MAX_LCORE)
+		return -EINVAL;
+	for (unsigned int i = 0; i < ws->n; i++) {
+		struct worker_mailbox *mb = &ws->w[i].mbox;
+
+		*failed = i;
+		if (!__atomic_load_n(&mb->running, __ATOMIC_ACQUIRE))
+			return -ESRCH;
+		if (__atomic_load_n(&mb->req, __ATOMIC_ACQUIRE) != 0)
+			return -EBUSY;
+	}
+	for (unsigned int i = 0; i < ws->n; i++) {
+		struct worker_mailbox *mb = &ws->w[i].mbox;
+
+		mb->done = 0;
+		mb->service = service;
+		mb->max = max;
+		mb->out = out[i];
+		mb->count = 0;
+		mb->more = false;
+		__atomic_store_n(&mb->req, 1, __ATOMIC_RELEASE);
+		posted[i] = true;
+		left++;
+	}
+	/*
+	 * Poll with 1 ms sleeps. This blocks the control thread (the socket and
+	 * the 100 ms ticks) for as long as the slowest worker takes to reach its
+	 * next drain tick, normally well under a millisecond, at most timeout_ms
+	 * for a worker that does not pick the request up.
+	 */
+	while (left > 0) {
+		bool give_up = waited_ms >= timeout_ms;
+
+		for (unsigned int i = 0; i < ws->n; i++) {
+			int r;
+
+			if (!posted[i])
+				continue;
+			r = worker_mailbox_poll(&ws->w[i], give_up);
+			if (r == 0)
+				continue;
+			posted[i] = false;
+			left--;
+			if (r == 1) {
+				count[i] = ws->w[i].mbox.count;
+				more[i] = ws->w[i].mbox.more;
+			} else {
+				count[i] = 0;
+				more[i] = false;
+				if (rc == 0) {
+					*failed = i;
+					rc = -ETIMEDOUT;
+				}
+			}
+		}
+		if (left > 0) {
+			usleep(1000);
+			waited_ms++;
+		}
+	}
+	return rc;
 }
 
 uint64_t worker_set_stat(const struct worker_set *ws, enum stats_id id)

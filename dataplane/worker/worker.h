@@ -4,8 +4,8 @@
  *
  * Each iteration: read the live config snapshot, rx_burst every port's queue
  * owned by this worker, hand the frames to net_input(), transmit what net queued
- * (buffered: a port's output is flushed once tx_burst frames wait or drain_us
- * passed), run net_timer() and l4_timer() every drain interval, then
+ * (buffered: a port's output is flushed once tx_burst frames wait, at once when
+ * the RX poll returned less than a full burst, and after drain_us at the latest), run net_timer() and l4_timer() every drain interval, then
  * rcu_quiescent_state().
  * When the tune says CFG_IDLE_SLEEP, idle_polls empty iterations put the worker
  * RCU-offline for idle_sleep_us. The loop counts itself in the worker's stats
@@ -13,6 +13,9 @@
  *
  * Threads: worker_main() runs on its worker lcore; worker_stop() and the read
  * accessors run on the control thread (or the admin HTTP thread).
+ *
+ * Mailbox: the flow table belongs to its worker, so meshctl's flow listing is a
+ * request the worker answers itself (struct worker_mailbox, worker_set_flows()).
  */
 #ifndef MESHDP_WORKER_H
 #define MESHDP_WORKER_H
@@ -24,6 +27,25 @@
 #include "../net/net.h"
 #include "../stats/stats.h"
 
+/**
+ * A flow listing request, answered by the worker at its next drain tick.
+ * req: 0 idle; 1 posted (control thread: fields filled, then a release store);
+ * 2 claimed (worker: compare-and-swap 1 -> 2). The worker fills out[], count
+ * and more, stores req = 0 and then done = 1 (release). The control thread may
+ * withdraw a posted request (CAS 1 -> 0) but must wait for a claimed one, as
+ * the worker writes into the control thread's buffer.
+ */
+struct worker_mailbox {
+	uint32_t req;
+	uint32_t done;		  /* worker: 1 (release) once count and more are valid */
+	uint32_t running;	  /* worker: 1 while its loop runs (release stores) */
+	int32_t service;	  /* control: service index in the live snapshot, -1: all */
+	uint32_t max;		  /* control: records out[] holds */
+	uint32_t count;		  /* worker: records written */
+	bool more;		  /* worker: more flows matched than fitted */
+	struct l4_flow_info *out; /* control thread's buffer */
+};
+
 struct worker {
 	struct net_worker net;
 	struct l4_worker l4;
@@ -32,6 +54,7 @@ struct worker {
 	uint16_t queue_id; /* RX and TX queue this worker owns on every port */
 	uint16_t n_ports;
 	uint16_t port_ids[CFG_MAX_PORTS];
+	struct worker_mailbox mbox __rte_cache_aligned;
 } __rte_cache_aligned;
 
 /** All workers, their counters in one array so that summing reads them in order. */
@@ -59,6 +82,22 @@ void worker_set_stop(struct worker_set *ws);
 
 /** Free the set (after worker_set_stop()). */
 void worker_set_free(struct worker_set *ws);
+
+/**
+ * Control thread: ask every worker for up to @p max flows (of service index
+ * @p service of the live snapshot, -1: all) and wait for the answers. The
+ * control thread publishes snapshots itself and is busy here, so every worker
+ * answers from the live snapshot. out[i] (@p max records) and count[i] are
+ * worker i's; more[i] says whether it had more.
+ * @param timeout_ms how long to wait for a worker that has not picked up its
+ *        request; one that has is always waited for (its walk is bounded)
+ * @param failed set to the worker that did not answer, on error
+ * @return 0; -ESRCH a worker's loop is not running; -ETIMEDOUT a worker did
+ *         not pick up the request in time; -EBUSY a request is still in flight
+ */
+int worker_set_flows(struct worker_set *ws, int32_t service, struct l4_flow_info *const *out,
+		     unsigned int max, unsigned int *count, bool *more, unsigned int timeout_ms,
+		     unsigned int *failed);
 
 /** Sum counter @p id over all workers. */
 uint64_t worker_set_stat(const struct worker_set *ws, enum stats_id id);

@@ -17,10 +17,12 @@
 
 #include <cmocka.h>
 
+#include <rte_cycles.h>
 #include <rte_dev.h>
 #include <rte_ethdev.h>
 
 #include "dataplane/admin/admin.h"
+#include "dataplane/endpoint/endpoint.h"
 #include "test_eal.h"
 
 #define N_WORKERS 2
@@ -89,19 +91,22 @@ static void test_render_counters(void **state)
 	free(m);
 }
 
-/* Every line is a HELP/TYPE comment or "name{labels} value" with a valid name. */
-static void test_render_syntax(void **state)
+/*
+ * Every line is a HELP/TYPE comment or "name{labels} value" with a valid name,
+ * and every sample's metric has its HELP and TYPE before it.
+ * @return the number of samples.
+ */
+static unsigned int check_syntax(const char *text)
 {
-	char *m = admin_render_metrics(&ws, NULL, 0, NULL);
+	char *m = strdup(text), *save = NULL, last_type[128] = "";
 	regex_t sample, comment;
 	unsigned int samples = 0;
-	char *save = NULL;
 
-	(void)state;
 	assert_non_null(m);
 	assert_int_equal(m[strlen(m) - 1], '\n');
 	assert_int_equal(regcomp(&sample,
-				 "^meshdp_[a-zA-Z0-9_:]*(\\{[a-z]+=\"[^\"]*\"\\})? [0-9]+$",
+				 "^meshdp_[a-zA-Z0-9_:]*(\\{[a-z]+=\"([^\"\\\\]|\\\\.)*\""
+				 "(,[a-z]+=\"([^\"\\\\]|\\\\.)*\")*\\})? [0-9]+$",
 				 REG_EXTENDED | REG_NOSUB),
 			 0);
 	assert_int_equal(regcomp(&comment,
@@ -113,16 +118,32 @@ static void test_render_syntax(void **state)
 		if (l[0] == '#') {
 			if (regexec(&comment, l, 0, NULL, 0) != 0)
 				fail_msg("bad comment line: %s", l);
+			if (strncmp(l, "# TYPE ", 7) == 0)
+				sscanf(l + 7, "%127s", last_type);
 		} else {
+			size_t n = strcspn(l, "{ ");
+
 			if (regexec(&sample, l, 0, NULL, 0) != 0)
 				fail_msg("bad sample line: %s", l);
+			if (strlen(last_type) != n || strncmp(l, last_type, n) != 0)
+				fail_msg("sample without its TYPE right before: %s", l);
 			samples++;
 		}
 	}
-	/* one per worker per counter, plus 4 gauges */
-	assert_int_equal(samples, STAT_MAX * N_WORKERS + 4);
 	regfree(&sample);
 	regfree(&comment);
+	free(m);
+	return samples;
+}
+
+static void test_render_syntax(void **state)
+{
+	char *m = admin_render_metrics(&ws, NULL, 0, NULL);
+
+	(void)state;
+	assert_non_null(m);
+	/* one per worker per counter, plus 4 gauges: no flow table, no snapshot */
+	assert_int_equal(check_syntax(m), STAT_MAX * N_WORKERS + 4);
 	free(m);
 }
 
@@ -142,6 +163,125 @@ static void test_render_generation(void **state)
 	m = admin_render_metrics(&ws, NULL, 0, NULL);
 	assert_true(has_line(m, "meshdp_config_generation 0"));
 	free(m);
+}
+
+/* A small mesh: one service with two endpoints (one with its own port and a
+ * label) and a per-source limit; a second, idle service. */
+static const char mesh_doc[] =
+	"{\"version\": 1, \"interfaces\": ["
+	"{\"name\": \"client\", \"port\": \"p0\", \"ipv4\": [\"10.10.1.1/24\"]},"
+	"{\"name\": \"server\", \"port\": \"p1\", \"ipv4\": [\"10.10.2.1/24\"]}],"
+	"\"mode\": \"mesh\", \"mesh\": {\"prefixes\": [\"10.10.0.0/16\"]},"
+	"\"services\": ["
+	"{\"name\": \"cart\", \"namespace\": \"shop\", \"vip\": \"10.96.0.10\","
+	" \"ports\": [{\"port\": 80, \"target_port\": 8080}],"
+	" \"endpoints\": [{\"address\": \"10.10.2.10\"},"
+	" {\"address\": \"10.10.2.11\", \"port\": 9090, \"labels\": {\"version\": \"v2\"}}]},"
+	"{\"name\": \"idle\", \"namespace\": \"ops\", \"vip\": \"10.96.0.11\","
+	" \"ports\": [{\"port\": 53, \"protocol\": \"udp\"}],"
+	" \"endpoints\": [{\"address\": \"10.10.2.20\"}]}],"
+	"\"limits\": [{\"name\": \"cart-src\", \"service\": \"cart\", \"scope\": \"source\","
+	" \"connections_per_s\": 100}]}";
+
+static const struct cfg_port_info mesh_ports[] = {
+	{.name = "p0", .port_id = 0, .mtu = 1500, .mac = {{0x02, 0, 0, 0, 0, 0x01}}},
+	{.name = "p1", .port_id = 1, .mtu = 1500, .mac = {{0x02, 0, 0, 0, 0, 0x02}}},
+};
+
+/* Service and endpoint series follow the endpoint states; flow tables per worker. */
+static void test_render_services(void **state)
+{
+	struct cfg_snapshot *snap = NULL;
+	struct l4_global *g = l4_global_create();
+	struct cfg_error err;
+	struct ep_state *e0, *e1;
+	struct flow_table *ft = flow_table_create("admflows", 64, SOCKET_ID_ANY);
+	struct flow_key fwd, rev;
+	struct worker *w;
+	char *m;
+
+	(void)state;
+	assert_non_null(g);
+	assert_non_null(ft);
+	if (cfg_compile(mesh_doc, strlen(mesh_doc), mesh_ports, 2, NULL, &snap, &err) != 0)
+		fail_msg("mesh config: %s", err.msg);
+	assert_int_equal(l4_bind(g, snap), 0);
+	e0 = snap->services[0].endpoints[0].rt;
+	e1 = snap->services[0].endpoints[1].rt;
+	assert_non_null(e0);
+	assert_non_null(e1);
+	e0->active = 3;
+	e0->total_connections = 10;
+	e0->total_failures = 2;
+	e0->total_ejections = 1;
+	e1->health = EP_HEALTH_UNHEALTHY;
+	e1->breaker = ((rte_rdtsc() + rte_get_tsc_hz() * 60) & ~(uint64_t)3) | EP_EJECTED;
+	e1->total_connections = 4;
+
+	/* worker 1 has a flow table holding one flow; worker 0 has none */
+	w = aligned_alloc(RTE_CACHE_LINE_SIZE, N_WORKERS * sizeof(*w));
+	assert_non_null(w);
+	memset(w, 0, N_WORKERS * sizeof(*w));
+	w[1].l4.flows = ft;
+	flow_key4(&fwd, htonl(0x0a0a0102), htonl(0x0a60000a), htons(40000), htons(80), IPPROTO_TCP,
+		  0);
+	flow_key4(&rev, htonl(0x0a0a020a), htonl(0x0a0a0102), htons(8080), htons(40000),
+		  IPPROTO_TCP, 0);
+	assert_int_equal(flow_insert(ft, &fwd, &rev, rte_rdtsc(), NULL), 0);
+	ws.w = w;
+
+	cfg_live = snap;
+	m = admin_render_metrics(&ws, NULL, 0, NULL);
+	cfg_live = NULL;
+	ws.w = NULL;
+	assert_non_null(m);
+
+	assert_true(has_line(m, "# TYPE meshdp_service_active_connections gauge"));
+	assert_true(has_line(m, "meshdp_service_active_connections{service=\"shop/cart\"} 3"));
+	assert_true(has_line(m, "meshdp_service_active_connections{service=\"ops/idle\"} 0"));
+	assert_true(
+		has_line(m, "meshdp_service_endpoints{service=\"shop/cart\",state=\"usable\"} 1"));
+	assert_true(has_line(
+		m, "meshdp_service_endpoints{service=\"shop/cart\",state=\"unusable\"} 1"));
+	assert_true(
+		has_line(m, "meshdp_service_endpoints{service=\"ops/idle\",state=\"usable\"} 1"));
+
+	assert_true(has_line(m, "# TYPE meshdp_endpoint_connections_total counter"));
+	assert_true(has_line(m, "meshdp_endpoint_connections_total{service=\"shop/cart\","
+				"endpoint=\"10.10.2.10:*\"} 10"));
+	assert_true(has_line(m, "meshdp_endpoint_connections_total{service=\"shop/cart\","
+				"endpoint=\"10.10.2.11:9090\"} 4"));
+	assert_true(has_line(m, "meshdp_endpoint_connect_failures_total{service=\"shop/cart\","
+				"endpoint=\"10.10.2.10:*\"} 2"));
+	assert_true(has_line(m, "meshdp_endpoint_ejections_total{service=\"shop/cart\","
+				"endpoint=\"10.10.2.10:*\"} 1"));
+	assert_true(has_line(m, "# TYPE meshdp_endpoint_active_connections gauge"));
+	assert_true(has_line(m, "meshdp_endpoint_active_connections{service=\"shop/cart\","
+				"endpoint=\"10.10.2.10:*\"} 3"));
+	assert_true(has_line(m, "meshdp_endpoint_healthy{service=\"shop/cart\","
+				"endpoint=\"10.10.2.10:*\"} 1"));
+	assert_true(has_line(m, "meshdp_endpoint_healthy{service=\"shop/cart\","
+				"endpoint=\"10.10.2.11:9090\"} 0"));
+	assert_true(has_line(m, "meshdp_endpoint_ejected{service=\"shop/cart\","
+				"endpoint=\"10.10.2.10:*\"} 0"));
+	assert_true(has_line(m, "meshdp_endpoint_ejected{service=\"shop/cart\","
+				"endpoint=\"10.10.2.11:9090\"} 1"));
+
+	assert_true(has_line(m, "# TYPE meshdp_flows gauge"));
+	assert_true(has_line(m, "meshdp_flows{worker=\"1\"} 1"));
+	assert_null(strstr(m, "meshdp_flows{worker=\"0\"}"));
+	assert_true(has_line(m, "# TYPE meshdp_flow_inserts_total counter"));
+	assert_true(has_line(m, "meshdp_flow_inserts_total{worker=\"1\"} 1"));
+	assert_true(has_line(m, "meshdp_flow_expired_total{worker=\"1\"} 0"));
+	assert_true(has_line(m, "meshdp_flow_table_full_total{worker=\"1\"} 0"));
+
+	/* 2 services * 3 + 3 endpoints * 6 + 4 flow series on top of the usual */
+	assert_int_equal(check_syntax(m), STAT_MAX * N_WORKERS + 4 + 6 + 18 + 4);
+	free(m);
+	free(w);
+	flow_table_free(ft);
+	cfg_snapshot_free(snap);
+	l4_global_free(g);
 }
 
 /* Port counters come from ethdev: one sample per port, label values escaped. */
@@ -276,9 +416,13 @@ static void test_http(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_render_counters),	  cmocka_unit_test(test_render_syntax),
-		cmocka_unit_test(test_render_generation), cmocka_unit_test(test_render_ports),
-		cmocka_unit_test(test_listen_refused),	  cmocka_unit_test(test_http),
+		cmocka_unit_test(test_render_counters),
+		cmocka_unit_test(test_render_syntax),
+		cmocka_unit_test(test_render_generation),
+		cmocka_unit_test(test_render_services),
+		cmocka_unit_test(test_render_ports),
+		cmocka_unit_test(test_listen_refused),
+		cmocka_unit_test(test_http),
 	};
 
 	test_eal_init();

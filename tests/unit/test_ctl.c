@@ -19,6 +19,7 @@
 
 #include "ctl/ctl.h"
 #include "dataplane/control/control.h"
+#include "dataplane/endpoint/endpoint.h"
 #include "dataplane/log/log.h"
 #include "test_eal.h"
 
@@ -368,6 +369,7 @@ struct daemon {
 	struct worker_set ws;
 	struct cfg_port_info ports[2];
 	struct control_ctx ctx;
+	struct l4_global *l4;
 	struct control *c;
 	volatile sig_atomic_t stop;
 	pthread_t thr;
@@ -428,10 +430,14 @@ static int daemon_setup(void **state)
 	}
 	free(text);
 	cfg_publish(snap);
+	dmn.l4 = l4_global_create();
+	if (dmn.l4 == NULL)
+		return -1;
 	dmn.ctx = (struct control_ctx){.workers = &dmn.ws,
 				       .ports = dmn.ports,
 				       .n_ports = 2,
 				       .neigh = NULL,
+				       .l4 = dmn.l4,
 				       .profile_name = "unit",
 				       .config_source = "embedded default"};
 	dmn.c = control_open(&dmn.ctx);
@@ -455,6 +461,7 @@ static int daemon_teardown(void **state)
 	rmdir(dmn.path);
 	free(dmn.ws.w);
 	free(dmn.ws.stats);
+	l4_global_free(dmn.l4);
 	return 0;
 }
 
@@ -623,6 +630,177 @@ static void test_daemon_log_level(void **state)
 	assert_int_equal(log_set_level("err"), 0);
 }
 
+/* The default document turned into a small mesh: one service, two endpoints, two limits. */
+static char *mesh_text(void)
+{
+	json_t *j = json_loads(cfg_default_text(), 0, NULL);
+	const char *l4 =
+		"{\"mode\": \"mesh\", \"mesh\": {\"prefixes\": [\"10.10.0.0/16\"]},"
+		"\"services\": [{\"name\": \"cart\", \"namespace\": \"shop\", \"vip\": "
+		"\"10.96.0.10\", \"ports\": [{\"port\": 80, \"target_port\": 8080}, {\"port\": 53, "
+		"\"protocol\": \"udp\"}], \"lb\": \"round_robin\", \"endpoints\": [{\"address\": "
+		"\"10.10.2.10\"}, {\"address\": \"10.10.2.11\", \"port\": 9090, \"weight\": 3, "
+		"\"labels\": {\"version\": \"v2\"}}], \"breaker\": {\"consecutive_failures\": 2, "
+		"\"base_ejection_ms\": 1500, \"max_ejection_percent\": 50}}],"
+		"\"limits\": [{\"name\": \"cart-src\", \"service\": \"cart\", \"scope\": "
+		"\"source\", "
+		"\"connections_per_s\": 100}, {\"name\": \"cart-all\", \"service\": \"cart\", "
+		"\"scope\": \"service\", \"packets_per_s\": 10000, \"burst\": 500, \"action\": "
+		"\"reset\"}]}";
+	json_t *add = json_loads(l4, 0, NULL);
+	char *t;
+
+	assert_non_null(j);
+	assert_non_null(add);
+	json_object_set_new(json_object_get(j, "control"), "socket", json_string(dmn.path));
+	assert_int_equal(json_object_update(j, add), 0);
+	json_decref(add);
+	t = json_dumps(j, 0);
+	json_decref(j);
+	return t;
+}
+
+static json_t *find_by(json_t *arr, const char *key, const char *value)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(arr, i, o)
+	{
+		if (json_is_string(json_object_get(o, key)) &&
+		    strcmp(json_string_value(json_object_get(o, key)), value) == 0)
+			return o;
+	}
+	fail_msg("no %s '%s' in the result", key, value);
+	return NULL;
+}
+
+static const char *str_of(json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	assert_non_null(v);
+	return v;
+}
+
+static json_int_t int_of(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	assert_true(json_is_integer(v));
+	return json_integer_value(v);
+}
+
+/* services, endpoints, breakers, limits and flows of an L4 configuration. */
+static void test_daemon_l4_views(void **state)
+{
+	char *text = mesh_text();
+	struct ep_state *e0;
+	json_t *r, *res, *o, *eps;
+
+	(void)state;
+	json_decref(expect_ok(json_pack("{s:s, s:s}", "cmd", "config.apply", "text", text)));
+	free(text);
+	/* the endpoint state the daemon bound; a worker would count these */
+	e0 = cfg_live->services[0].endpoints[0].rt;
+	assert_non_null(e0);
+	e0->active = 2;
+	e0->pending = 1;
+	e0->total_connections = 7;
+	e0->total_failures = 3;
+	e0->consecutive_failures = 1;
+
+	r = expect_ok(json_pack("{s:s}", "cmd", "services"));
+	res = json_object_get(r, "result");
+	assert_int_equal(json_array_size(res), 1);
+	o = json_array_get(res, 0);
+	assert_string_equal(str_of(o, "service"), "shop/cart");
+	assert_string_equal(str_of(o, "name"), "cart");
+	assert_string_equal(str_of(o, "namespace"), "shop");
+	assert_string_equal(str_of(o, "vip"), "10.96.0.10");
+	assert_string_equal(str_of(o, "lb"), "round_robin");
+	assert_string_equal(str_of(o, "nat"), "dnat");
+	assert_int_equal(int_of(o, "endpoints"), 2);
+	assert_int_equal(int_of(o, "usable"), 2);
+	assert_int_equal(int_of(o, "active"), 2);
+	assert_int_equal(json_array_size(json_object_get(o, "ports")), 2);
+	o = json_array_get(json_object_get(o, "ports"), 1);
+	assert_int_equal(int_of(o, "port"), 53);
+	assert_string_equal(str_of(o, "protocol"), "udp");
+	assert_int_equal(int_of(o, "target_port"), 53);
+	assert_int_equal(json_array_size(json_object_get(json_array_get(res, 0), "limits")), 2);
+	json_decref(r);
+
+	r = expect_ok(json_pack("{s:s, s:s}", "cmd", "endpoints", "service", "shop/cart"));
+	eps = json_object_get(r, "result");
+	assert_int_equal(json_array_size(eps), 2);
+	o = find_by(eps, "endpoint", "10.10.2.10:*");
+	assert_string_equal(str_of(o, "service"), "shop/cart");
+	assert_string_equal(str_of(o, "address"), "10.10.2.10");
+	assert_true(json_is_null(json_object_get(o, "port")));
+	assert_string_equal(str_of(o, "health"), "unknown");
+	assert_string_equal(str_of(o, "breaker"), "closed");
+	assert_int_equal(int_of(o, "active"), 2);
+	assert_int_equal(int_of(o, "pending"), 1);
+	assert_int_equal(int_of(o, "connections"), 7);
+	assert_int_equal(int_of(o, "failures"), 3);
+	assert_int_equal(int_of(o, "ejections"), 0);
+	assert_true(json_is_true(json_object_get(o, "usable")));
+	o = find_by(eps, "endpoint", "10.10.2.11:9090");
+	assert_int_equal(int_of(o, "port"), 9090);
+	assert_int_equal(int_of(o, "weight"), 3);
+	assert_string_equal(str_of(json_object_get(o, "labels"), "version"), "v2");
+	json_decref(r);
+	/* the bare name works too; unknown names are refused */
+	r = expect_ok(json_pack("{s:s, s:s}", "cmd", "endpoints", "service", "cart"));
+	assert_int_equal(json_array_size(json_object_get(r, "result")), 2);
+	json_decref(r);
+	expect_error(json_pack("{s:s, s:s}", "cmd", "endpoints", "service", "nope"),
+		     "endpoints: unknown service 'nope'");
+	expect_error(json_pack("{s:s, s:i}", "cmd", "endpoints", "service", 3), "must be a string");
+
+	r = expect_ok(json_pack("{s:s}", "cmd", "breakers"));
+	res = json_object_get(r, "result");
+	assert_int_equal(json_array_size(res), 1);
+	o = json_array_get(res, 0);
+	assert_string_equal(str_of(o, "service"), "shop/cart");
+	assert_int_equal(int_of(o, "consecutive_failures"), 2);
+	assert_int_equal(int_of(o, "base_ejection_ms"), 1500);
+	assert_int_equal(int_of(o, "max_ejection_percent"), 50);
+	assert_int_equal(int_of(o, "n_endpoints"), 2);
+	assert_int_equal(int_of(o, "ejected"), 0);
+	o = find_by(json_object_get(o, "endpoints"), "endpoint", "10.10.2.10:*");
+	assert_string_equal(str_of(o, "state"), "closed");
+	assert_int_equal(int_of(o, "consecutive_failures"), 1);
+	assert_int_equal(int_of(o, "ejected_ms"), 0);
+	json_decref(r);
+
+	r = expect_ok(json_pack("{s:s}", "cmd", "limits"));
+	res = json_object_get(r, "result");
+	assert_int_equal(json_array_size(res), 2);
+	o = find_by(res, "name", "cart-src");
+	assert_string_equal(str_of(o, "service"), "shop/cart");
+	assert_string_equal(str_of(o, "scope"), "source");
+	assert_int_equal(int_of(o, "connections_per_s"), 100);
+	assert_int_equal(int_of(o, "connections_burst"), 100);
+	assert_string_equal(str_of(o, "action"), "drop");
+	assert_int_equal(int_of(o, "sources"), 0);
+	o = find_by(res, "name", "cart-all");
+	assert_string_equal(str_of(o, "scope"), "service");
+	assert_int_equal(int_of(o, "packets_per_s"), 10000);
+	assert_int_equal(int_of(o, "packets_burst"), 500);
+	assert_string_equal(str_of(o, "action"), "reset");
+	assert_true(json_is_null(json_object_get(o, "sources")));
+	json_decref(r);
+
+	/* flows come from the workers' mailboxes: this daemon's worker never runs */
+	expect_error(json_pack("{s:s}", "cmd", "flows"), "flows: worker 0 is not running");
+	expect_error(json_pack("{s:s, s:s}", "cmd", "flows", "service", "nope"),
+		     "flows: unknown service 'nope'");
+	expect_error(json_pack("{s:s, s:i}", "cmd", "flows", "limit", 0), "limit must be 1..10000");
+	expect_error(json_pack("{s:s, s:s}", "cmd", "flows", "limit", "5"), "must be an integer");
+}
+
 /* Raw socket: several requests in one write, a NUL line, then an oversized line. */
 static void test_daemon_framing(void **state)
 {
@@ -696,6 +874,7 @@ int main(void)
 		cmocka_unit_test(test_daemon_config_cycle),
 		cmocka_unit_test(test_daemon_log_level),
 		cmocka_unit_test(test_daemon_framing),
+		cmocka_unit_test(test_daemon_l4_views),
 	};
 	int failed;
 

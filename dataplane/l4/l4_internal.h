@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * l4 private: the runtime objects that l4.c binds to a snapshot and that
+ * l4_show.c reads for meshctl and the metrics. Only files of dataplane/l4
+ * include this header.
+ */
+#ifndef MESHDP_L4_INTERNAL_H
+#define MESHDP_L4_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../endpoint/endpoint.h"
+#include "../lb/lb.h"
+#include "../limit/limit.h"
+#include "l4.h"
+
+/* A health check in flight for one endpoint. Written by the worker that sends
+ * probes (worker 0) and, for the in-flight flag, by whichever worker sees the
+ * answer (compare-and-swap decides who reports). */
+struct l4_probe {
+	uint64_t next_tsc; /* worker 0: when to send the next probe */
+	uint64_t sent_tsc; /* worker 0 */
+	uint32_t seq;	   /* worker 0: our ISN, the answer must ack seq + 1 */
+	uint32_t inflight; /* CAS 1 -> 0 by the reporter */
+};
+
+/* Runtime of one service, per snapshot. Built by the control thread before
+ * publish; maglev is swapped by RCU later (l4_control_tick), the rest is
+ * read-only after publish except the atomics noted. */
+struct l4_svc_rt {
+	struct lb_maglev *maglev; /* rcu_dereference(); control thread replaces it */
+	struct lb_backend *backends;
+	struct ep_state **eps;
+	uint8_t *usable;       /* control thread: usability the table was built with */
+	int64_t *rr;	       /* [n_workers][n]: smooth WRR state per worker */
+	struct ep_group group; /* ejected count: workers (atomic) */
+	struct ep_limits limits;
+	struct l4_probe *probes;  /* [n] */
+	uint64_t hc_interval_tsc; /* 0: no active checks */
+	uint64_t hc_timeout_tsc;
+	struct limit_bucket svc_conn; /* service-scope buckets: workers (CAS) */
+	struct limit_bucket svc_pkt;
+	struct limit_rate_tsc svc_conn_rate, svc_pkt_rate, src_conn_rate, src_pkt_rate;
+	struct limit_table *src_table; /* per-source buckets, NULL without a source limit */
+	bool limit_svc_conn, limit_svc_pkt, limit_src_conn, limit_src_pkt;
+	uint8_t limit_svc_reset, limit_src_reset;
+};
+
+struct l4_snap_rt {
+	struct l4_global *g;
+	uint32_t n_services;
+	struct l4_svc_rt *svc; /* [n_services] */
+};
+
+struct l4_global {
+	struct ep_registry *eps;
+	uint16_t n_workers;
+	uint64_t tsc_hz;
+	unsigned int limit_tables; /* for unique names */
+};
+
+#endif

@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * l4: the packet path of mesh mode, driven with synthetic IPv4 packets against a
+ * snapshot compiled from a real config: DNAT and full-NAT rewrites (addresses,
+ * ports, and checksums that still verify), the reply path restoring the VIP,
+ * connect results feeding the endpoint breaker, SM-DR1/2/8 refusals with their
+ * counters, resets for refused TCP, the rate limit, and flow expiry settling
+ * the endpoint's active count.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <rte_cycles.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "dataplane/config/config.h"
+#include "dataplane/endpoint/endpoint.h"
+#include "dataplane/l4/l4.h"
+#include "test_eal.h"
+
+static const struct cfg_port_info ports[] = {
+	{.name = "p0", .port_id = 0, .mtu = 1500, .mac = {{0x02, 0, 0, 0, 0, 0x01}}},
+	{.name = "p1", .port_id = 1, .mtu = 1500, .mac = {{0x02, 0, 0, 0, 0, 0x02}}},
+};
+
+static const char doc[] =
+	"{\"version\": 1, \"mode\": \"mesh\","
+	" \"interfaces\": [{\"name\": \"c\", \"port\": \"p0\", \"ipv4\": [\"10.10.1.1/24\"]},"
+	"  {\"name\": \"s\", \"port\": \"p1\", \"ipv4\": [\"10.10.2.1/24\"]}],"
+	" \"flows\": {\"capacity\": 4096},"
+	" \"mesh\": {\"prefixes\": [\"10.10.0.0/16\", \"10.30.0.0/24\"]},"
+	" \"workloads\": [{\"name\": \"fe\", \"namespace\": \"shop\", \"service\": \"fe\","
+	"   \"prefixes\": [\"10.10.1.2/32\"]}],"
+	" \"services\": ["
+	"  {\"name\": \"web\", \"namespace\": \"shop\", \"vip\": \"10.30.0.10\","
+	"   \"ports\": [{\"port\": 80, \"target_port\": 8080}], \"reject\": \"reset\","
+	"   \"endpoints\": [{\"address\": \"10.10.2.11\"}],"
+	"   \"breaker\": {\"consecutive_failures\": 2, \"base_ejection_ms\": 10000,"
+	"    \"max_ejection_percent\": 100},"
+	"   \"health\": {\"interval_ms\": 0}},"
+	"  {\"name\": \"fn\", \"namespace\": \"shop\", \"vip\": \"10.30.0.30\","
+	"   \"ports\": [{\"port\": 53, \"protocol\": \"udp\"}], \"nat\": \"fullnat\","
+	"   \"snat\": [\"10.10.2.1\"], \"endpoints\": [{\"address\": \"10.10.2.12\"}],"
+	"   \"health\": {\"interval_ms\": 0}},"
+	"  {\"name\": \"lim\", \"namespace\": \"shop\", \"vip\": \"10.30.0.20\","
+	"   \"ports\": [{\"port\": 80}], \"endpoints\": [{\"address\": \"10.10.2.13\"}],"
+	"   \"health\": {\"interval_ms\": 0}}],"
+	" \"external_services\": [{\"name\": \"partner\", \"prefixes\": [\"198.51.100.10/32\"],"
+	"   \"ports\": [443]}],"
+	" \"policies\": ["
+	"  {\"name\": \"a\", \"action\": \"allow\", \"from\": {\"namespace\": \"shop\","
+	"   \"service\": \"fe\"}, \"to\": {\"service\": \"web\"}},"
+	"  {\"name\": \"b\", \"action\": \"allow\", \"from\": {\"namespace\": \"shop\","
+	"   \"service\": \"fe\"}, \"to\": {\"service\": \"fn\"}},"
+	"  {\"name\": \"c\", \"action\": \"allow\", \"from\": {\"namespace\": \"shop\","
+	"   \"service\": \"fe\"}, \"to\": {\"service\": \"lim\"}},"
+	"  {\"name\": \"d\", \"action\": \"allow\", \"from\": {\"namespace\": \"shop\","
+	"   \"service\": \"fe\"}, \"to\": {\"external\": \"partner\"}}],"
+	" \"limits\": [{\"name\": \"l\", \"service\": \"lim\", \"scope\": \"service\","
+	"   \"connections_per_s\": 1, \"burst\": 2, \"action\": \"drop\"}]}";
+
+static struct rte_mempool *pool;
+static struct cfg_snapshot *snap;
+static struct l4_global *g;
+static struct l4_worker lw;
+static struct stats_block stats;
+
+static uint32_t ip4(const char *s)
+{
+	uint32_t a;
+
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+/* An IPv4 TCP or UDP packet, data at the IP header as net hands it to l4. */
+static struct rte_mbuf *pkt(uint8_t proto, const char *src, uint16_t sport, const char *dst,
+			    uint16_t dport, uint8_t flags)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	size_t l4len =
+		proto == IPPROTO_TCP ? sizeof(struct rte_tcp_hdr) : sizeof(struct rte_udp_hdr);
+	struct rte_ipv4_hdr *ip;
+
+	assert_non_null(m);
+	ip = (struct rte_ipv4_hdr *)rte_pktmbuf_append(m, (uint16_t)(sizeof(*ip) + l4len + 4));
+	assert_non_null(ip);
+	memset(ip, 0, sizeof(*ip) + l4len + 4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + l4len + 4));
+	ip->time_to_live = 64;
+	ip->next_proto_id = proto;
+	ip->src_addr = ip4(src);
+	ip->dst_addr = ip4(dst);
+	if (proto == IPPROTO_TCP) {
+		struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(ip + 1);
+
+		t->src_port = rte_cpu_to_be_16(sport);
+		t->dst_port = rte_cpu_to_be_16(dport);
+		t->sent_seq = rte_cpu_to_be_32(1000);
+		t->recv_ack = (flags & RTE_TCP_ACK_FLAG) ? rte_cpu_to_be_32(5001) : 0;
+		t->data_off = (sizeof(*t) / 4) << 4;
+		t->tcp_flags = flags;
+		t->rx_win = rte_cpu_to_be_16(1000);
+		memcpy(t + 1, "data", 4);
+		t->cksum = rte_ipv4_udptcp_cksum(ip, t);
+	} else {
+		struct rte_udp_hdr *u = (struct rte_udp_hdr *)(ip + 1);
+
+		u->src_port = rte_cpu_to_be_16(sport);
+		u->dst_port = rte_cpu_to_be_16(dport);
+		u->dgram_len = rte_cpu_to_be_16((uint16_t)(l4len + 4));
+		memcpy(u + 1, "data", 4);
+		u->dgram_cksum = rte_ipv4_udptcp_cksum(ip, u);
+	}
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	return m;
+}
+
+/* ICMP port unreachable from @p src to @p dst quoting a UDP datagram. */
+static struct rte_mbuf *icmp_unreachable(const char *src, const char *dst, const char *qsrc,
+					 uint16_t qsport, const char *qdst, uint16_t qdport)
+{
+	struct rte_mbuf *q = pkt(IPPROTO_UDP, qsrc, qsport, qdst, qdport, 0);
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint16_t qlen = (uint16_t)(sizeof(struct rte_ipv4_hdr) + 8);
+	struct rte_ipv4_hdr *ip;
+	uint8_t *icmp;
+
+	assert_non_null(m);
+	assert_non_null(rte_pktmbuf_append(m, (uint16_t)(sizeof(*ip) + 8 + qlen)));
+	ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	memset(ip, 0, sizeof(*ip) + 8);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + 8 + qlen));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_ICMP;
+	ip->src_addr = ip4(src);
+	ip->dst_addr = ip4(dst);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	icmp = (uint8_t *)(ip + 1);
+	icmp[0] = 3; /* destination unreachable */
+	icmp[1] = 3; /* port unreachable */
+	memcpy(icmp + 8, rte_pktmbuf_mtod(q, void *), qlen);
+	rte_pktmbuf_free(q);
+	icmp[2] = icmp[3] = 0;
+	{
+		uint16_t c = (uint16_t)~rte_raw_cksum(icmp, 8u + qlen);
+
+		memcpy(icmp + 2, &c, 2);
+	}
+	return m;
+}
+
+static struct rte_ipv4_hdr *iph(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+}
+
+/* Both checksums of a (rewritten) packet verify. */
+static void assert_checksums(struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = iph(m);
+
+	assert_int_equal(rte_ipv4_cksum(ip), 0);
+	assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, ip + 1), 0);
+}
+
+static void assert_tuple(struct rte_mbuf *m, const char *src, uint16_t sport, const char *dst,
+			 uint16_t dport)
+{
+	struct rte_ipv4_hdr *ip = iph(m);
+	const struct rte_tcp_hdr *t = (const struct rte_tcp_hdr *)(ip + 1);
+
+	assert_int_equal(ip->src_addr, ip4(src));
+	assert_int_equal(ip->dst_addr, ip4(dst));
+	if (sport != 0)
+		assert_int_equal(rte_be_to_cpu_16(t->src_port), sport);
+	assert_int_equal(rte_be_to_cpu_16(t->dst_port), dport);
+}
+
+static enum stats_id run(struct rte_mbuf *m)
+{
+	return l4_input(&lw, snap, m, rte_rdtsc());
+}
+
+static int setup(void **state)
+{
+	struct cfg_error err;
+
+	(void)state;
+	pool = rte_pktmbuf_pool_create("l4test", 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	assert_non_null(pool);
+	if (cfg_compile(doc, sizeof(doc) - 1, ports, 2, NULL, &snap, &err) != 0)
+		fail_msg("%s", err.msg);
+	g = l4_global_create();
+	assert_non_null(g);
+	assert_int_equal(l4_bind(g, snap), 0);
+	snap->generation = 1;
+	assert_int_equal(l4_worker_init(&lw, g, &stats, 0, 1, 4096, SOCKET_ID_ANY), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	l4_worker_release(&lw);
+	cfg_snapshot_free(snap);
+	l4_global_free(g);
+	rte_mempool_free(pool);
+	return 0;
+}
+
+static void test_dnat_both_ways(void **state)
+{
+	struct ep_state *ep = snap->services[0].endpoints[0].rt;
+	struct rte_mbuf *m;
+
+	(void)state;
+	m = pkt(IPPROTO_TCP, "10.10.1.2", 40000, "10.30.0.10", 80, RTE_TCP_SYN_FLAG);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_tuple(m, "10.10.1.2", 40000, "10.10.2.11", 8080); /* DNAT: client kept */
+	assert_checksums(m);
+	rte_pktmbuf_free(m);
+	assert_int_equal(ep->active, 1);
+	assert_int_equal(ep->pending, 1);
+
+	/* the endpoint's SYN-ACK comes back from the VIP and settles the connect */
+	m = pkt(IPPROTO_TCP, "10.10.2.11", 8080, "10.10.1.2", 40000,
+		RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_tuple(m, "10.30.0.10", 80, "10.10.1.2", 40000);
+	assert_checksums(m);
+	rte_pktmbuf_free(m);
+	assert_int_equal(ep->pending, 0);
+	assert_int_equal(ep->active, 1);
+	assert_int_equal(stats.c[STAT_L4_CONNECTS_OK], 1);
+
+	/* data and the close: TIME_WAIT releases the connection slot */
+	m = pkt(IPPROTO_TCP, "10.10.1.2", 40000, "10.30.0.10", 80,
+		RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_tuple(m, "10.10.1.2", 40000, "10.10.2.11", 8080);
+	rte_pktmbuf_free(m);
+	m = pkt(IPPROTO_TCP, "10.10.2.11", 8080, "10.10.1.2", 40000,
+		RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	rte_pktmbuf_free(m);
+	m = pkt(IPPROTO_TCP, "10.10.1.2", 40000, "10.30.0.10", 80, RTE_TCP_ACK_FLAG);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	rte_pktmbuf_free(m);
+	assert_int_equal(ep->active, 0);
+}
+
+static void test_fullnat_udp(void **state)
+{
+	struct rte_mbuf *m;
+	uint16_t snat_port;
+
+	(void)state;
+	m = pkt(IPPROTO_UDP, "10.10.1.2", 5353, "10.30.0.30", 53, 0);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	/* full-NAT: the source becomes the SNAT address and one of our ports */
+	assert_tuple(m, "10.10.2.1", 0, "10.10.2.12", 53);
+	snat_port = rte_be_to_cpu_16(((struct rte_udp_hdr *)(iph(m) + 1))->src_port);
+	assert_true(snat_port >= 1024 && snat_port < 61000);
+	assert_checksums(m);
+	rte_pktmbuf_free(m);
+
+	m = pkt(IPPROTO_UDP, "10.10.2.12", 53, "10.10.2.1", snat_port, 0);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_tuple(m, "10.30.0.30", 53, "10.10.1.2", 5353);
+	assert_checksums(m);
+	rte_pktmbuf_free(m);
+
+	/* the endpoint's port unreachable about the NATed datagram reaches the
+	 * client as if the VIP had sent it, quoting the client's own datagram */
+	m = icmp_unreachable("10.10.2.12", "10.10.2.1", "10.10.2.1", snat_port, "10.10.2.12", 53);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	{
+		struct rte_ipv4_hdr *ip = iph(m);
+		struct rte_ipv4_hdr *in = (struct rte_ipv4_hdr *)((uint8_t *)(ip + 1) + 8);
+		struct rte_udp_hdr *u = (struct rte_udp_hdr *)(in + 1);
+
+		assert_int_equal(ip->src_addr, ip4("10.30.0.30"));
+		assert_int_equal(ip->dst_addr, ip4("10.10.1.2"));
+		assert_int_equal(in->src_addr, ip4("10.10.1.2"));
+		assert_int_equal(in->dst_addr, ip4("10.30.0.30"));
+		assert_int_equal(rte_be_to_cpu_16(u->src_port), 5353);
+		assert_int_equal(rte_be_to_cpu_16(u->dst_port), 53);
+		assert_int_equal(rte_ipv4_cksum(ip), 0);
+		assert_int_equal(rte_ipv4_cksum(in), 0);
+		assert_int_equal(
+			rte_raw_cksum(ip + 1, rte_be_to_cpu_16(ip->total_length) - sizeof(*ip)),
+			0xffff);
+	}
+	rte_pktmbuf_free(m);
+	assert_int_equal(stats.c[STAT_L4_ICMP_TRANSLATED], 1);
+}
+
+static void test_refusals(void **state)
+{
+	struct rte_mbuf *m;
+	struct rte_tcp_hdr *t;
+
+	(void)state;
+	/* SM-DR2: a source no workload holds; reject "reset" turns it into an RST */
+	m = pkt(IPPROTO_TCP, "10.10.1.9", 41000, "10.30.0.10", 80, RTE_TCP_SYN_FLAG);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_tuple(m, "10.30.0.10", 80, "10.10.1.9", 41000);
+	t = (struct rte_tcp_hdr *)(iph(m) + 1);
+	assert_int_equal(t->tcp_flags, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+	assert_int_equal(rte_be_to_cpu_32(t->recv_ack), 1000 + 4 + 1);
+	assert_checksums(m);
+	rte_pktmbuf_free(m);
+	assert_int_equal(stats.c[STAT_DROP_L4_POLICY_DENIED], 1);
+	assert_int_equal(stats.c[STAT_L4_RESETS_OUT], 1);
+
+	/* SM-DR1: straight to an endpoint, bypassing the VIP */
+	m = pkt(IPPROTO_TCP, "10.10.1.2", 41001, "10.10.2.11", 8080, RTE_TCP_SYN_FLAG);
+	assert_int_equal(run(m), STAT_DROP_L4_UNDECLARED);
+	rte_pktmbuf_free(m);
+
+	/* SM-DR8: egress to a declared external service passes, elsewhere not */
+	m = pkt(IPPROTO_TCP, "10.10.1.2", 41002, "198.51.100.10", 443, RTE_TCP_SYN_FLAG);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_tuple(m, "10.10.1.2", 41002, "198.51.100.10", 443); /* no NAT */
+	rte_pktmbuf_free(m);
+	m = pkt(IPPROTO_TCP, "10.10.1.2", 41003, "198.51.100.10", 80, RTE_TCP_SYN_FLAG);
+	assert_int_equal(run(m), STAT_DROP_L4_EGRESS_DENIED);
+	rte_pktmbuf_free(m);
+
+	/* a mid-stream segment of a flow nobody knows */
+	m = pkt(IPPROTO_TCP, "10.10.1.2", 41004, "10.30.0.10", 80, RTE_TCP_ACK_FLAG);
+	assert_int_equal(run(m), NET_CHECK_OK); /* reset, as the service says */
+	assert_int_equal(stats.c[STAT_DROP_L4_NO_FLOW], 1);
+	rte_pktmbuf_free(m);
+}
+
+static void test_rate_limit(void **state)
+{
+	int passed = 0, limited = 0;
+
+	(void)state;
+	/* 1 connection/s with a burst of 2: two of five quick connects pass */
+	for (uint16_t i = 0; i < 5; i++) {
+		struct rte_mbuf *m = pkt(IPPROTO_TCP, "10.10.1.2", (uint16_t)(42000 + i),
+					 "10.30.0.20", 80, RTE_TCP_SYN_FLAG);
+		enum stats_id r = run(m);
+
+		if (r == NET_CHECK_OK)
+			passed++;
+		else if (r == STAT_DROP_L4_RATE_LIMITED) /* net counts and frees it */
+			limited++;
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(passed, 2);
+	assert_int_equal(limited, 3);
+}
+
+static void test_connect_failures_eject(void **state)
+{
+	struct ep_state *ep = snap->services[0].endpoints[0].rt;
+	struct rte_mbuf *m;
+
+	(void)state;
+	/* two refused connects in a row eject the only endpoint */
+	for (uint16_t i = 0; i < 2; i++) {
+		m = pkt(IPPROTO_TCP, "10.10.1.2", (uint16_t)(43000 + i), "10.30.0.10", 80,
+			RTE_TCP_SYN_FLAG);
+		assert_int_equal(run(m), NET_CHECK_OK);
+		rte_pktmbuf_free(m);
+		m = pkt(IPPROTO_TCP, "10.10.2.11", 8080, "10.10.1.2", (uint16_t)(43000 + i),
+			RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+		assert_int_equal(run(m), NET_CHECK_OK); /* the RST goes back to the client */
+		assert_tuple(m, "10.30.0.10", 80, "10.10.1.2", (uint16_t)(43000 + i));
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(ep_breaker_state(ep), EP_EJECTED);
+	assert_int_equal(ep->active, 0);
+	/* the next connection finds no endpoint and is reset */
+	m = pkt(IPPROTO_TCP, "10.10.1.2", 43010, "10.30.0.10", 80, RTE_TCP_SYN_FLAG);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_int_equal(((struct rte_tcp_hdr *)(iph(m) + 1))->tcp_flags,
+			 RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+	rte_pktmbuf_free(m);
+	assert_true(stats.c[STAT_DROP_L4_NO_ENDPOINT] >= 1);
+}
+
+static void test_expiry_releases(void **state)
+{
+	struct ep_state *ep = snap->services[2].endpoints[0].rt;
+	struct net_worker nw = {0};
+	uint64_t far = rte_rdtsc() + 100000 * rte_get_tsc_hz();
+	struct rte_mbuf *m;
+	uint32_t active;
+
+	(void)state;
+	sleep(2);	     /* the rate limit of "lim" admits again */
+	active = ep->active; /* the unanswered connects of test_rate_limit */
+	m = pkt(IPPROTO_TCP, "10.10.1.2", 44000, "10.30.0.20", 80, RTE_TCP_SYN_FLAG);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	rte_pktmbuf_free(m);
+	assert_int_equal(ep->active, active + 1);
+	/* never answered: at expiry the connect counts as failed and the slot is freed */
+	nw.stats = &stats;
+	nw.pool = pool;
+	for (int i = 0; i < 64 && flow_table_count(lw.flows) != 0; i++)
+		l4_timer(&lw, &nw, snap, far + (uint64_t)i * rte_get_tsc_hz());
+	assert_int_equal(flow_table_count(lw.flows), 0);
+	assert_int_equal(ep->active, 0);
+	assert_int_equal(ep->pending, 0);
+	assert_true(ep->total_failures >= 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dnat_both_ways),
+		cmocka_unit_test(test_fullnat_udp),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_connect_failures_eject),
+		cmocka_unit_test(test_expiry_releases),
+	};
+
+	test_eal_init();
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
