@@ -478,6 +478,12 @@ void net_ipv6_input(struct net_worker *nw, const struct cfg_snapshot *snap, stru
 		net_drop(nw, m, STAT_DROP_IPV6_NO_ROUTE);
 		return;
 	}
+	/* The L4 path enforces mesh policies for IPv4 only so far: in mesh mode,
+	 * forwarding IPv6 would bypass them (SM-DR1/2/8), so it is refused. */
+	if (unlikely(snap->mode == CFG_MODE_MESH)) {
+		net_drop(nw, m, STAT_DROP_IPV6_MESH_UNSUPPORTED);
+		return;
+	}
 	net_ipv6_fwd(nw, snap, m, rx, nh, now_tsc);
 }
 
