@@ -3,8 +3,11 @@
 
 Inputs in the run directory: <scenario>-<size>.json (meshdp-gen --json at max
 rate), <scenario>-lat.json (64 bytes at the latency rate), and for meshdp
-b-<size>-s1.txt / -s2.txt (a timestamp line, then `meshctl --json stats`),
-taken inside the generator's measured window.
+<scenario>-<size>-s1.txt / -s2.txt (a timestamp line, then `meshctl --json
+stats`), taken inside the generator's measured window. (d): d-64.json and its
+samples; (e): e-64.json, e-swaps.json, e-status-before/after.json, e-before.txt
+and e-after.txt; (f): f.json (meshdp-flowscale); (p): p-annotate.txt
+(callgrind_annotate of meshdp's worker on scenario (c) traffic).
 """
 import argparse
 import json
@@ -14,12 +17,19 @@ import platform
 NAMES = {
     "a": "testpmd io (baseline)",
     "b": "meshdp L3 forwarding",
+    "c": "meshdp L4: policy + flow table + Maglev + full-NAT",
+    "d": "meshdp L4: new TCP flows (SYN) through a DNAT VIP",
+    "e": "meshdp L4: config swaps under (c) traffic at max rate",
+    "f": "flow-table scale (meshdp-flowscale)",
+    "p": "callgrind profile of meshdp's worker on (c) traffic",
 }
-NOT_RUN = {
-    "c": "L4 service: UDP to a service VIP, load-balanced (DNAT) to endpoints",
-    "d": "L4 service: new TCP flows per second (SYN mode) through the flow table",
-    "e": "L4 service: many concurrent flows (flow-table scaling, --flows 1M)",
-    "f": "L4 service: allow-list policy and rate limits on the L4 fast path",
+# Issue 4, point 5.
+TARGETS = {
+    "c_ratio": 0.5,          # (c) RX Mpps / (a) RX Mpps, 64 bytes, one worker core
+    "c_mpps": 8.0,           # (c) 64-byte Mpps per worker core, where the substrate allows
+    "d_new_per_s": 1e6,      # (d) new flows per second per worker
+    "e_loss": 0,             # (e) frames lost
+    "f_bytes_per_flow": 128,  # (f)
 }
 
 
@@ -41,13 +51,17 @@ def sample(path):
         return None
 
 
-def meshdp_window(run, size, hz):
-    s1 = sample(os.path.join(run, "b-%s-s1.txt" % size))
-    s2 = sample(os.path.join(run, "b-%s-s2.txt" % size))
+def counter_delta(s1, s2):
+    return {k: s2[1].get(k, 0) - s1[1].get(k, 0) for k in s2[1]}
+
+
+def meshdp_window(run, name, hz):
+    s1 = sample(os.path.join(run, "%s-s1.txt" % name))
+    s2 = sample(os.path.join(run, "%s-s2.txt" % name))
     if not s1 or not s2 or s2[0] <= s1[0]:
         return None
     dt = s2[0] - s1[0]
-    d = {k: s2[1].get(k, 0) - s1[1].get(k, 0) for k in s2[1]}
+    d = counter_delta(s1, s2)
     fwd = d.get("ipv4_forwarded", 0)
     loops = d.get("worker_loops", 0)
     out = {
@@ -58,6 +72,9 @@ def meshdp_window(run, size, hz):
         "frames_per_loop": round(d.get("rx_frames", 0) / loops, 2) if loops else None,
         "cycles_per_packet": round(dt * hz / fwd, 1) if fwd else None,
         "drops": {k: v for k, v in d.items() if k.startswith("drop_") and v},
+        "l4_flows_new": d.get("l4_flows_new", 0),
+        "l4_flows_new_per_s": round(d.get("l4_flows_new", 0) / dt),
+        "l4_flows_expired": d.get("l4_flows_expired", 0),
     }
     return out
 
@@ -66,11 +83,173 @@ def fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
+def l4_sections(res, L, ran):
+    """Markdown for (d), (e), (f), (p) and the targets of issue 4."""
+    sc = res["scenarios"]
+    T = TARGETS
+    rows = []
+    a64 = next((r for r in sc.get("a", {}).get("max_rate", []) if r["size"] == 64), None)
+    c64 = next((r for r in sc.get("c", {}).get("max_rate", []) if r["size"] == 64), None)
+    if c64:
+        ratio = c64["gen"]["rx_mpps"] / a64["gen"]["rx_mpps"] if a64 and \
+            a64["gen"]["rx_mpps"] else None
+        rows.append(("(c) 64 B, %d flows: ratio to (a)" % sc["c"]["flows"],
+                     fmt(ratio, ".3f"), ">= %.2f" % T["c_ratio"],
+                     "met" if ratio is not None and ratio >= T["c_ratio"] else "MISSED"))
+        mpps = c64["gen"]["rx_mpps"]
+        rows.append(("(c) 64 B Mpps, one worker core", "%.3f" % mpps, ">= %.0f" % T["c_mpps"],
+                     "met" if mpps >= T["c_mpps"] else
+                     ("MISSED (substrate ceiling (a) is %.2f Mpps)" % a64["gen"]["rx_mpps"]
+                      if a64 else "MISSED")))
+    d = sc.get("d")
+    if d:
+        v = d["new_flows_per_s"]
+        rows.append(("(d) new flows/s, one worker", fmt(v, ",.0f"), ">= 1,000,000",
+                     "met" if v and v >= T["d_new_per_s"] else "MISSED"))
+    e = sc.get("e")
+    if e and e["gen"]:
+        rows.append(("(e) frames lost during %s swaps" % e["swaps"].get("swaps"),
+                     "%d (%.4f %%)" % (e["gen"]["lost"], e["gen"]["loss_ratio"] * 100), "0",
+                     "met" if e["gen"]["lost"] == 0 else "MISSED"))
+    f = sc.get("f")
+    fruns = []
+    if f and f["result"]:
+        for size in f["result"].get("sizes", []):
+            fruns += size.get("runs", [])
+        for r in fruns:
+            if r.get("created"):
+                rows.append(("(f) bytes per flow at %s flows" % format(r["flows"], ","),
+                             str(r["bytes_per_flow"]), "<= %d" % T["f_bytes_per_flow"],
+                             "met" if r["bytes_per_flow"] <= T["f_bytes_per_flow"]
+                             else "MISSED"))
+    if rows:
+        L.append("")
+        L.append("## Targets (issue 4, point 5)")
+        L.append("")
+        L.append("| target | measured | wanted | |")
+        L.append("|---|---:|---:|---|")
+        for r in rows:
+            L.append("| %s | %s | %s | %s |" % r)
+    if d:
+        g, w = d["gen"], d["meshdp_window"]
+        L.append("")
+        L.append("## (d) New flows per second")
+        L.append("")
+        L.append("`meshdp-gen --mode syn --flows %s`, 64-byte SYNs at the maximum rate to a "
+                 "TCP VIP (Maglev, DNAT, 8 endpoints); every SYN a new 5-tuple (the flows are "
+                 "cycled at most once). New flows/s = `l4_flows_new` delta between two "
+                 "`meshctl --json stats` samples inside the window; SYNs forwarded = what "
+                 "reached the generator's side-B port." % format(d["flows_cycled"], ","))
+        L.append("")
+        L.append("| new flows/s (meshdp) | SYNs forwarded/s (generator RX) | SYNs offered/s "
+                 "(generator TX) | TX refused | cycles per new flow | frames per loop | "
+                 "drops in window |")
+        L.append("|---:|---:|---:|---:|---:|---:|---|")
+        if g and w:
+            drops = ", ".join("%s %d" % kv for kv in w["drops"].items()) or "none"
+            L.append("| %s | %s | %s | %d | %s | %s | %s |" % (
+                format(w["l4_flows_new_per_s"], ","), format(d["syns_forwarded_per_s"], ","),
+                format(round(g["tx_mpps"] * 1e6), ","), g["tx_refused"],
+                fmt(g["tsc_hz"] / w["l4_flows_new_per_s"] if w["l4_flows_new_per_s"]
+                    else None, ".0f"), fmt(w["frames_per_loop"], ".1f"), drops))
+        L.append("")
+        L.append("Whole run (warm-up, window, drain): %s new flows; drops by reason: %s." % (
+            d["whole_run_new_flows"],
+            ", ".join("%s %d" % kv for kv in d["whole_run_drops"].items()) or "none"))
+    if e:
+        g = e["gen"] or {}
+        sw = e["swaps"]
+        L.append("")
+        L.append("## (e) Config swaps under load")
+        L.append("")
+        L.append("%s `meshctl config apply` of two documents in turn (the second adds a service "
+                 "and a policy and renames the node) while the generator sends (c) traffic "
+                 "(64 bytes, max rate)." % sw.get("swaps"))
+        L.append("")
+        L.append("| swaps | refused | seconds for all | all inside the window | generation "
+                 "before -> after (delta) | frames sent | lost | loss | RX Mpps | meshdp drops |")
+        L.append("|---:|---:|---:|---|---|---:|---:|---:|---:|---|")
+        L.append("| %s | %s | %s | %s | %s -> %s (%s) | %s | %s | %s | %s | %s |" % (
+            sw.get("swaps"), sw.get("refused"), fmt(e["swap_seconds"], ".2f"),
+            sw.get("all_inside_window"), e["generation_before"], e["generation_after"],
+            e["generation_delta"], g.get("tx_packets"), g.get("lost"),
+            "%.4f %%" % (g["loss_ratio"] * 100) if g else "-",
+            fmt(g.get("rx_mpps"), ".3f"),
+            ", ".join("%s %d" % kv for kv in e["meshdp_drops"].items()) or "none"))
+    if f:
+        r0 = f["result"] or {}
+        L.append("")
+        L.append("## (f) Flow-table scale")
+        L.append("")
+        L.append("`meshdp-flowscale` (bench/flowscale.c, linked with the daemon's library), "
+                 "`--no-huge -m %s` (4 KB pages: lookups pay TLB misses hugepages would "
+                 "avoid), one table per size, N IPv4 UDP flows inserted (two keys each), then "
+                 "random existing keys and absent keys looked up with `flow_lookup_bulk` in "
+                 "bursts of 32." % r0.get("mem_mb"))
+        L.append("")
+        L.append("| flows | bytes/flow | of which rte_hash | inserts/s | lookups/s (hits) | "
+                 "cycles/lookup | lookups/s (misses) | cycles/miss |")
+        L.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in fruns:
+            if not r.get("created"):
+                L.append("| %s | did not fit: %s | | | | | | |" % (format(r["flows"], ","),
+                                                                   r.get("error")))
+                continue
+            L.append("| %s | %d | %.0f | %s | %s | %.0f | %s | %.0f |" % (
+                format(r["flows"], ","), r["bytes_per_flow"], r["rte_hash_bytes_per_flow"],
+                format(round(r["inserts_per_s"]), ","), format(round(r["lookups_per_s"]), ","),
+                r["lookup_cycles"], format(round(r["miss_lookups_per_s"]), ","),
+                r["miss_lookup_cycles"]))
+        L.append("")
+        L.append("Where the bytes go (2 keys per flow): rte_hash key store 2 x 48 B (40-byte "
+                 "key + 8-byte data pointer) = 96 B, its primary and extendable buckets "
+                 "(128 B per 8 keys, each sized for all keys) and free-slot rings (8 B per "
+                 "key slot, rounded up to a power of two); the table's own arrays: the 64-byte "
+                 "entry, the wheel link and the position map (4 B per key slot).")
+    p = sc.get("p")
+    if p:
+        L.append("")
+        L.append("## (p) Where the cycles go: callgrind, meshdp worker on (c) traffic")
+        L.append("")
+        L.append("`valgrind --tool=callgrind --collect-atstart=no --toggle-collect=worker_main` "
+                 "on meshdp (--no-huge, mesh config of (c)) while the generator sends 64-byte "
+                 "UDP to the VIP over %s flows; instructions counted inside the worker's loop "
+                 "only (callgrind_annotate, inclusive of nothing: self cost per function)."
+                 % format(sc.get("c", {}).get("flows", 100000), ","))
+        L.append("")
+        cnt = p.get("meshdp_counters") or {}
+        total = None
+        for line in p["callgrind_annotate"].split("\n"):
+            if "PROGRAM TOTALS" in line:
+                total = int(line.split()[0].replace(",", ""))
+        if total and cnt.get("rx_frames"):
+            L.append("%s instructions in the worker for %s frames (%s loops, many of them "
+                     "empty polls: valgrind slows meshdp ~50x, the generator waits): %.0f "
+                     "instructions per frame, loop overhead included." % (
+                         format(total, ","), format(cnt["rx_frames"], ","),
+                         format(cnt.get("worker_loops", 0), ","), total / cnt["rx_frames"]))
+            L.append("")
+        L.append("Self cost per function:")
+        L.append("")
+        L.append("```")
+        L.extend(p["callgrind_annotate"].rstrip().split("\n"))
+        L.append("```")
+        if p.get("callgrind_inclusive"):
+            L.append("")
+            L.append("Inclusive cost (the function and everything it calls):")
+            L.append("")
+            L.append("```")
+            L.extend(p["callgrind_inclusive"].rstrip().split("\n"))
+            L.append("```")
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("run", "out", "tag", "sizes", "lat-rate", "flows", "memory", "seconds",
               "ran", "command", "load"):
         ap.add_argument("--" + a, required=True)
+    ap.add_argument("--c-flows", default="100000")
+    ap.add_argument("--d-flows", default="16000000")
     o = ap.parse_args()
     sizes = [int(s) for s in o.sizes.split()]
     ran = o.ran.split()
@@ -87,10 +266,13 @@ def main():
         "gbps": "L1 (frame + FCS + 20 bytes preamble/IFG) and L2 (frame with FCS)",
         "scenarios": {},
         "ratios_b_to_a": [],
-        "not_run": {k: "not run: needs the L4 service path (%s)" % v for k, v in NOT_RUN.items()},
+        "not_run": {k: v for k, v in NAMES.items() if k not in ran},
+        "targets": TARGETS,
     }
     hz = None
     for sc in ran:
+        if sc not in ("a", "b", "c"):
+            continue
         runs = []
         for size in sizes:
             g = load(os.path.join(o.run, "%s-%s.json" % (sc, size)))
@@ -102,24 +284,34 @@ def main():
                  # The server's core polls all the time: at its maximum rate each
                  # forwarded frame had this many cycles of it.
                  "sut_cycles_per_packet": round(hz / rx_pps, 1) if rx_pps else None}
-            if sc == "b":
-                r["meshdp_window"] = meshdp_window(o.run, size, hz)
+            if sc in ("b", "c"):
+                r["meshdp_window"] = meshdp_window(o.run, "%s-%s" % (sc, size), hz)
             runs.append(r)
         lat = load(os.path.join(o.run, "%s-lat.json" % sc))
         res["scenarios"][sc] = {"name": NAMES[sc], "max_rate": runs, "latency_run": lat}
         lat1 = load(os.path.join(o.run, "%s-lat-txb1.json" % sc))
         if lat1:
             res["scenarios"][sc]["latency_run_tx_burst_1"] = lat1
-        if sc == "b":
+        if sc in ("b", "c"):
             res["scenarios"][sc]["meshdp_end_counters"] = (
-                load(os.path.join(o.run, "b-stats-end.json")) or {}).get("counters")
+                load(os.path.join(o.run, "%s-stats-end.json" % sc)) or {}).get("counters")
+        if sc == "c":
+            res["scenarios"][sc]["flows"] = int(o.c_flows)
     if hz:
         res["machine"]["tsc_hz"] = hz
 
     a = res["scenarios"].get("a")
     b = res["scenarios"].get("b")
+    c = res["scenarios"].get("c")
+    amap = {r["size"]: r for r in a["max_rate"]} if a else {}
+    if a and c:
+        res["ratios_c_to_a"] = []
+        for rc in c["max_rate"]:
+            ra = amap.get(rc["size"])
+            if ra and ra["gen"]["rx_mpps"]:
+                res["ratios_c_to_a"].append({"size": rc["size"], "rx_mpps": round(
+                    rc["gen"]["rx_mpps"] / ra["gen"]["rx_mpps"], 3)})
     if a and b:
-        amap = {r["size"]: r for r in a["max_rate"]}
         for rb in b["max_rate"]:
             ra = amap.get(rb["size"])
             if not ra or not ra["gen"]["rx_mpps"]:
@@ -137,6 +329,57 @@ def main():
             la, lb = a["latency_run"]["latency_ns"], b["latency_run"]["latency_ns"]
             res["ratios_b_to_a_latency_run"] = {
                 k: round(lb[k] / la[k], 2) if la[k] else None for k in ("p50", "p99", "p99_9")}
+
+    if "d" in ran:
+        g = load(os.path.join(o.run, "d-64.json"))
+        w = meshdp_window(o.run, "d-64", (g or {}).get("tsc_hz") or hz or 1)
+        s1 = sample(os.path.join(o.run, "d-before.txt"))
+        s2 = sample(os.path.join(o.run, "d-after.txt"))
+        whole = counter_delta(s1, s2) if s1 and s2 else {}
+        res["scenarios"]["d"] = {
+            "name": NAMES["d"], "flows_cycled": int(o.d_flows), "gen": g, "meshdp_window": w,
+            "new_flows_per_s": w["l4_flows_new_per_s"] if w else None,
+            "syns_forwarded_per_s": round(g["rx_mpps"] * 1e6) if g else None,
+            "whole_run_new_flows": whole.get("l4_flows_new"),
+            "whole_run_drops": {k: v for k, v in whole.items() if k.startswith("drop_") and v},
+        }
+    if "e" in ran:
+        g = load(os.path.join(o.run, "e-64.json"))
+        sw = load(os.path.join(o.run, "e-swaps.json")) or {}
+        st0 = load(os.path.join(o.run, "e-status-before.json")) or {}
+        st1 = load(os.path.join(o.run, "e-status-after.json")) or {}
+        s1 = sample(os.path.join(o.run, "e-before.txt"))
+        s2 = sample(os.path.join(o.run, "e-after.txt"))
+        whole = counter_delta(s1, s2) if s1 and s2 else {}
+        gen0, gen1 = st0.get("generation"), st1.get("generation")
+        res["scenarios"]["e"] = {
+            "name": NAMES["e"], "gen": g, "swaps": sw,
+            "generation_before": gen0, "generation_after": gen1,
+            "generation_delta": gen1 - gen0 if isinstance(gen0, int) and isinstance(gen1, int)
+            else None,
+            "swap_seconds": round(sw["end"] - sw["start"], 3) if sw.get("end") else None,
+            "meshdp_drops": {k: v for k, v in whole.items() if k.startswith("drop_") and v},
+            "meshdp_l4_flows_new": whole.get("l4_flows_new"),
+        }
+    if "f" in ran:
+        res["scenarios"]["f"] = {"name": NAMES["f"],
+                                 "result": load(os.path.join(o.run, "f.json"))}
+    if "p" in ran:
+        try:
+            with open(os.path.join(o.run, "p-annotate.txt")) as f:
+                ann = f.read()
+        except OSError:
+            ann = ""
+        try:
+            with open(os.path.join(o.run, "p-inclusive.txt")) as f:
+                inc = f.read()
+        except OSError:
+            inc = ""
+        res["scenarios"]["p"] = {"name": NAMES["p"], "callgrind_annotate": ann,
+                                 "callgrind_inclusive": inc,
+                                 "gen": load(os.path.join(o.run, "p-64.json")),
+                                 "meshdp_counters": (sample(os.path.join(o.run, "p-stats.txt"))
+                                                     or (0, None))[1]}
 
     os.makedirs(o.out, exist_ok=True)
     with open(os.path.join(o.out, o.tag + ".json"), "w") as f:
@@ -161,14 +404,17 @@ def main():
     L.append("| scenario | size | RX Mpps | Gbps L1 | Gbps L2 | loss | p50 us | p99 us | p99.9 us "
              "| server cycles/pkt | gen busy | ratio to (a) |")
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    ratios = {r["size"]: r for r in res["ratios_b_to_a"]}
+    ratios = {"b": {r["size"]: r for r in res["ratios_b_to_a"]},
+              "c": {r["size"]: r for r in res.get("ratios_c_to_a", [])}}
     for sc in ran:
+        if sc not in ("a", "b", "c"):
+            continue
         for r in res["scenarios"][sc]["max_rate"]:
             g = r["gen"]
             lat = g["latency_ns"]
             ratio = "-"
-            if sc == "b" and r["size"] in ratios:
-                ratio = "%.3f" % ratios[r["size"]]["rx_mpps"]
+            if r["size"] in ratios.get(sc, {}):
+                ratio = "%.3f" % ratios[sc][r["size"]]["rx_mpps"]
             L.append("| (%s) %s | %d | %.3f | %.3f | %.3f | %.4f%% | %.1f | %.1f | %.1f | %s | "
                      "%.0f%% | %s |" % (sc, NAMES[sc], r["size"], g["rx_mpps"], g["rx_gbps_l1"],
                                       g["rx_gbps_l2"], g["loss_ratio"] * 100, lat["p50"] / 1e3,
@@ -184,21 +430,27 @@ def main():
              "bottleneck, i.e. when the generator saw TX back-pressure; an upper bound "
              "otherwise). Gen busy = share of the generator's window spent in loop iterations that moved a frame (below 100 %: the generator waited for the server, so the server was the bottleneck). Hardware counters are not available in this VM (`perf stat -e "
              "instructions` reports `<not supported>`), so no instruction counts.")
-    if b:
+    if b or c:
         L.append("")
-        L.append("meshdp's own counters inside the window (`meshctl --json stats`, two samples):")
+        L.append("meshdp's own counters inside the window (`meshctl --json stats`, two samples; "
+                 "for (c) new flows in the window must be 0: every flow was established in "
+                 "the warm-up):")
         L.append("")
-        L.append("| size | forwarded Mpps | cycles/pkt | frames per loop | drops |")
-        L.append("|---:|---:|---:|---:|---|")
-        for r in b["max_rate"]:
-            w = r.get("meshdp_window")
-            if not w:
-                L.append("| %d | - | - | - | (no sample) |" % r["size"])
+        L.append("| scenario | size | forwarded Mpps | cycles/pkt | frames per loop | new flows "
+                 "| drops |")
+        L.append("|---|---:|---:|---:|---:|---:|---|")
+        for sc, x in (("b", b), ("c", c)):
+            if not x:
                 continue
-            drops = ", ".join("%s %d" % kv for kv in w["drops"].items()) or "none"
-            L.append("| %d | %.3f | %s | %s | %s |" % (r["size"], w["forwarded_mpps"],
-                                                       fmt(w["cycles_per_packet"], ".0f"),
-                                                       fmt(w["frames_per_loop"], ".1f"), drops))
+            for r in x["max_rate"]:
+                w = r.get("meshdp_window")
+                if not w:
+                    L.append("| (%s) | %d | - | - | - | - | (no sample) |" % (sc, r["size"]))
+                    continue
+                drops = ", ".join("%s %d" % kv for kv in w["drops"].items()) or "none"
+                L.append("| (%s) | %d | %.3f | %s | %s | %d | %s |" % (
+                    sc, r["size"], w["forwarded_mpps"], fmt(w["cycles_per_packet"], ".0f"),
+                    fmt(w["frames_per_loop"], ".1f"), w["l4_flows_new"], drops))
         L.append("")
         L.append("Frames per loop near the RX burst (32) means meshdp's core was saturated.")
     L.append("")
@@ -207,6 +459,8 @@ def main():
     L.append("| scenario | RX Mpps | loss | min us | p50 us | p99 us | p99.9 us | max us |")
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     for sc in ran:
+        if sc not in ("a", "b", "c"):
+            continue
         for key, label in (("latency_run", NAMES[sc]),
                            ("latency_run_tx_burst_1", NAMES[sc] + ", tune tx_burst=1")):
             g = res["scenarios"][sc].get(key)
@@ -222,11 +476,13 @@ def main():
         L.append("")
         L.append("meshdp / testpmd latency: p50 %s, p99 %s, p99.9 %s."
                  % (rr["p50"], rr["p99"], rr["p99_9"]))
-    L.append("")
-    L.append("## Not run")
-    L.append("")
-    for k, v in res["not_run"].items():
-        L.append("* (%s) %s" % (k, v))
+    l4_sections(res, L, ran)
+    if res["not_run"]:
+        L.append("")
+        L.append("## Not run")
+        L.append("")
+        for k, v in res["not_run"].items():
+            L.append("* (%s) %s" % (k, v))
     L.append("")
     with open(os.path.join(o.out, o.tag + ".md"), "w") as f:
         f.write("\n".join(L))

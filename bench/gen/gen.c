@@ -23,7 +23,8 @@
  * adds the 20 bytes of preamble, SFD and inter-frame gap.
  *
  * The generator answers ARP requests for its own addresses (--src on the TX port,
- * --dst on the RX port) so that a router under test can resolve it.
+ * --dst on the RX port, or the --rx-ips addresses from --rx-ip there: the endpoints
+ * of a service VIP) so that a router under test can resolve it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -100,6 +101,9 @@ struct gen_opts {
 	double link_timeout;
 	uint32_t src_ip; /* host order */
 	uint32_t dst_ip;
+	uint32_t rx_ip;	  /* first address the RX port answers ARP for (default dst_ip) */
+	uint32_t rx_ip_n; /* how many consecutive addresses from rx_ip (1) */
+	bool have_rx_ip;
 	uint16_t dport;
 	bool have_src_mac;
 	bool have_dst_mac;
@@ -111,7 +115,8 @@ struct gen_opts {
 struct gen_port {
 	uint16_t id;
 	struct rte_ether_addr mac;
-	uint32_t ip; /* our address on this port, host order */
+	uint32_t ip;   /* our first address on this port, host order */
+	uint32_t ip_n; /* addresses ip .. ip + ip_n - 1 are ours (ARP) */
 };
 
 struct gen_hist {
@@ -232,6 +237,9 @@ static void gen_usage(const char *prog)
 	       "  --src IP           our address on the TX port (10.60.0.2)\n"
 	       "  --dst IP           destination, our address on the RX port (10.60.1.2)\n"
 	       "  --dport N          destination port (5001)\n"
+	       "  --rx-ip IP         first address the RX port answers ARP for (default --dst):\n"
+	       "                     the endpoints behind a service VIP\n"
+	       "  --rx-ips N         answer ARP for N consecutive addresses from --rx-ip (1)\n"
 	       "  --src-mac MAC      source MAC (default: the TX port's)\n"
 	       "  --dst-mac MAC      destination MAC: the router's port (default: the RX port's)\n"
 	       "  --json             print the result as one JSON object on stdout\n"
@@ -292,6 +300,8 @@ static int gen_parse_args(int argc, char **argv, struct gen_opts *o)
 		OPT_SRC,
 		OPT_DST,
 		OPT_DPORT,
+		OPT_RX_IP,
+		OPT_RX_IPS,
 		OPT_SRC_MAC,
 		OPT_DST_MAC,
 		OPT_JSON,
@@ -310,6 +320,8 @@ static int gen_parse_args(int argc, char **argv, struct gen_opts *o)
 		{"src", required_argument, NULL, OPT_SRC},
 		{"dst", required_argument, NULL, OPT_DST},
 		{"dport", required_argument, NULL, OPT_DPORT},
+		{"rx-ip", required_argument, NULL, OPT_RX_IP},
+		{"rx-ips", required_argument, NULL, OPT_RX_IPS},
 		{"src-mac", required_argument, NULL, OPT_SRC_MAC},
 		{"dst-mac", required_argument, NULL, OPT_DST_MAC},
 		{"json", no_argument, NULL, OPT_JSON},
@@ -329,6 +341,7 @@ static int gen_parse_args(int argc, char **argv, struct gen_opts *o)
 	o->src_ip = RTE_IPV4(10, 60, 0, 2);
 	o->dst_ip = RTE_IPV4(10, 60, 1, 2);
 	o->dport = 5001;
+	o->rx_ip_n = 1;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longopts, &idx)) != -1) {
@@ -400,6 +413,16 @@ static int gen_parse_args(int argc, char **argv, struct gen_opts *o)
 			if (gen_parse_u64(optarg, 1, 65535, &v) != 0)
 				goto bad;
 			o->dport = (uint16_t)v;
+			break;
+		case OPT_RX_IP:
+			if (gen_parse_ip(optarg, &o->rx_ip) != 0)
+				goto bad;
+			o->have_rx_ip = true;
+			break;
+		case OPT_RX_IPS:
+			if (gen_parse_u64(optarg, 1, 65536, &v) != 0)
+				goto bad;
+			o->rx_ip_n = (uint32_t)v;
 			break;
 		case OPT_SRC_MAC:
 			if (rte_ether_unformat_addr(optarg, &o->src_mac) != 0)
@@ -608,21 +631,22 @@ static bool gen_arp(struct gen_port *p, struct rte_mbuf *m, struct gen_counters 
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
-	uint32_t sip;
+	uint32_t sip, tip;
 
 	if (m->data_len < sizeof(*eth) + sizeof(*arp) ||
 	    arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
-	    rte_be_to_cpu_32(arp->arp_data.arp_tip) != p->ip)
+	    rte_be_to_cpu_32(arp->arp_data.arp_tip) - p->ip >= p->ip_n)
 		return false;
 	/* Turn the request into the reply in place and send it back. */
 	sip = arp->arp_data.arp_sip;
+	tip = arp->arp_data.arp_tip;
 	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
 	rte_ether_addr_copy(&p->mac, &eth->src_addr);
 	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
 	rte_ether_addr_copy(&arp->arp_data.arp_sha, &arp->arp_data.arp_tha);
 	arp->arp_data.arp_tip = sip;
 	rte_ether_addr_copy(&p->mac, &arp->arp_data.arp_sha);
-	arp->arp_data.arp_sip = rte_cpu_to_be_32(p->ip);
+	arp->arp_data.arp_sip = tip;
 	if (rte_eth_tx_burst(p->id, 0, &m, 1) == 1)
 		c->arp_replies++;
 	else
@@ -956,7 +980,11 @@ int main(int argc, char **argv)
 		if (gen_port_init(i, rx_pool, &ports[i]) != 0)
 			goto out_eal;
 	ports[0].ip = opts.src_ip;
-	ports[n_ports - 1].ip = n_ports == 1 ? opts.src_ip : opts.dst_ip;
+	ports[0].ip_n = 1;
+	if (n_ports > 1) {
+		ports[1].ip = opts.have_rx_ip ? opts.rx_ip : opts.dst_ip;
+		ports[1].ip_n = opts.rx_ip_n;
+	}
 	if (gen_wait_links(ports, n_ports, opts.link_timeout) != 0) {
 		fprintf(stderr,
 			"meshdp-gen: memif link(s) not up after %.1f s: is the server running?\n",

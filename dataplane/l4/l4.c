@@ -29,6 +29,7 @@
 #define L4_EXPIRE_BUDGET  256u
 #define L4_LIMIT_SOURCES  65536u
 #define L4_HEALTH_TICK_US 10000u
+#define L4_BURST	  64u /* packets per l4_input_burst() call, at most (NET_BURST) */
 
 /* struct flow_entry.flags */
 #define L4_FLOW_NAT	0x01 /* rewrite packets from the flow's keys */
@@ -661,6 +662,49 @@ static void l4_on_expire(struct flow_entry *e, void *arg)
 		ep_conn_closed(e->ep);
 }
 
+static bool l4_flow_finished(const struct flow_entry *e)
+{
+	return e->proto == IPPROTO_TCP &&
+	       (e->state == FLOW_TCP_TIME_WAIT || e->state == FLOW_TCP_CLOSED);
+}
+
+/* Settle a flow's endpoint accounting and remove it before its time. */
+static void l4_flow_replace(struct l4_worker *lw, const struct cfg_snapshot *snap,
+			    struct flow_entry *e, uint64_t now)
+{
+	struct l4_expire_ctx x = {.lw = lw, .snap = snap, .now = now};
+
+	l4_on_expire(e, &x);
+	flow_remove(lw->flows, e);
+	stats_inc(lw->stats, STAT_L4_FLOWS_REPLACED);
+}
+
+/*
+ * Insert a new flow. A key may still belong to a finished TCP connection (the
+ * same client port reused towards another VIP of the same endpoint leaves the
+ * same reply tuple): that flow gives way. A live one does not, as the endpoint
+ * could not tell the two connections apart.
+ */
+static int l4_flow_insert(struct l4_worker *lw, const struct cfg_snapshot *snap,
+			  const struct flow_key *fwd, const struct flow_key *rev, uint64_t now,
+			  struct flow_entry **e)
+{
+	int rc = flow_insert(lw->flows, fwd, rev, now, e);
+	bool freed = false;
+
+	if (rc != -EEXIST)
+		return rc;
+	for (int i = 0; i < 2; i++) {
+		struct flow_entry *old = flow_lookup(lw->flows, i ? rev : fwd, NULL);
+
+		if (old != NULL && l4_flow_finished(old)) {
+			l4_flow_replace(lw, snap, old, now);
+			freed = true;
+		}
+	}
+	return freed ? flow_insert(lw->flows, fwd, rev, now, e) : rc;
+}
+
 /* A new flow to service @p ref: policy, limits, endpoint, NAT, insert. */
 static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_snapshot *snap,
 					 struct cfg_service_ref ref, struct l4_pkt *p,
@@ -723,7 +767,7 @@ static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_
 		flow_key4(&rev, eaddr, p->ip->src_addr, eport, l4_rd16(p->sport),
 			  p->ip->next_proto_id, 0);
 	}
-	rc = flow_insert(lw->flows, &fwd, &rev, now, &e);
+	rc = l4_flow_insert(lw, snap, &fwd, &rev, now, &e);
 	if (rc != 0) {
 		/* undo the admission: nothing was sent */
 		ep_connect_ok(rt->eps[idx], adm == EP_ADMIT_PROBE, &rt->group);
@@ -775,7 +819,7 @@ static enum stats_id l4_new_other_flow(struct l4_worker *lw, const struct cfg_sn
 	flow_key4(&fwd, p->ip->src_addr, p->ip->dst_addr, l4_rd16(p->sport), l4_rd16(p->dport),
 		  proto, 0);
 	flow_key_reverse(&rev, &fwd);
-	rc = flow_insert(lw->flows, &fwd, &rev, now, &e);
+	rc = l4_flow_insert(lw, snap, &fwd, &rev, now, &e);
 	if (rc != 0)
 		return rc == -ENOSPC ? STAT_DROP_L4_FLOW_TABLE_FULL : STAT_DROP_L4_NO_FLOW;
 	stats_inc(lw->stats, STAT_L4_FLOWS_NEW);
@@ -862,41 +906,46 @@ static enum stats_id l4_icmp_error(struct l4_worker *lw, struct l4_pkt *p, struc
 	return NET_CHECK_OK;
 }
 
-enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf *m,
-		       uint64_t now_tsc)
+/* A packet the flow table cannot help with: fragments, no ports, ICMP errors. */
+static enum stats_id l4_portless(struct l4_worker *lw, const struct cfg_snapshot *snap,
+				 struct l4_pkt *p, struct rte_mbuf *m, int parsed)
 {
-	struct l4_worker *lw = ctx;
-	struct cfg_service_ref ref;
-	struct flow_entry *e;
-	struct flow_key k;
-	struct l4_pkt p;
-	uint8_t dir;
+	enum stats_id r;
 
-	if (l4_parse(m, &p) != 0) {
+	if (parsed != 0) {
 		/* fragments and truncated headers: only control-plane traffic passes */
-		if (cfg_in_control_plane(snap, 4, &p.ip->src_addr) ||
-		    cfg_in_control_plane(snap, 4, &p.ip->dst_addr))
+		if (cfg_in_control_plane(snap, 4, &p->ip->src_addr) ||
+		    cfg_in_control_plane(snap, 4, &p->ip->dst_addr))
 			return NET_CHECK_OK;
 		return STAT_DROP_L4_FRAGMENT;
 	}
-	if (p.sport == NULL) {
-		enum stats_id r = l4_icmp_error(lw, &p, m);
+	r = l4_icmp_error(lw, p, m);
+	if (r != STAT_MAX)
+		return r;
+	/* no ports: ICMP other than echo, other protocols. Control-plane
+	 * traffic and ICMP to the node pass; the rest is undeclared. */
+	if (cfg_in_control_plane(snap, 4, &p->ip->src_addr) ||
+	    cfg_in_control_plane(snap, 4, &p->ip->dst_addr) ||
+	    (p->ip->next_proto_id == IPPROTO_ICMP && l4_is_local(snap, p->ip->dst_addr)))
+		return NET_CHECK_OK;
+	return STAT_DROP_L4_UNDECLARED;
+}
 
-		if (r != STAT_MAX)
-			return r;
-		/* no ports: ICMP other than echo, other protocols. Control-plane
-		 * traffic and ICMP to the node pass; the rest is undeclared. */
-		if (cfg_in_control_plane(snap, 4, &p.ip->src_addr) ||
-		    cfg_in_control_plane(snap, 4, &p.ip->dst_addr) ||
-		    (p.ip->next_proto_id == IPPROTO_ICMP && l4_is_local(snap, p.ip->dst_addr)))
-			return NET_CHECK_OK;
-		return STAT_DROP_L4_UNDECLARED;
-	}
-	flow_key4(&k, p.ip->src_addr, p.ip->dst_addr, l4_rd16(p.sport), l4_rd16(p.dport),
-		  p.ip->next_proto_id, 0);
-	e = flow_lookup(lw->flows, &k, &dir);
-	if (e != NULL && dir == FLOW_DIR_FWD && p.ip->next_proto_id == IPPROTO_TCP &&
-	    (p.tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG &&
+/*
+ * One packet with ports, given what the flow table said (@p e NULL: a miss).
+ * @p changed is set when the table gained or lost a flow, which makes other
+ * lookups of the same burst stale.
+ */
+static enum stats_id l4_decide(struct l4_worker *lw, const struct cfg_snapshot *snap,
+			       struct l4_pkt *p, struct rte_mbuf *m, struct flow_entry *e,
+			       uint8_t dir, uint64_t now_tsc, bool *changed)
+{
+	struct cfg_service_ref ref;
+	uint64_t flows_before;
+	enum stats_id r;
+
+	if (e != NULL && dir == FLOW_DIR_FWD && p->ip->next_proto_id == IPPROTO_TCP &&
+	    (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG &&
 	    e->state != FLOW_TCP_SYN_SENT && e->state != FLOW_TCP_SYN_RECV &&
 	    e->state != FLOW_ST_NONE) {
 		/* A bare SYN on a flow past its handshake: the client reuses the
@@ -904,35 +953,95 @@ enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mb
 		 * TIME_WAIT). That is a new connection, to be balanced, admitted and
 		 * counted anew: an ejected endpoint must not get it through the old
 		 * flow. (A SYN during the handshake is a retransmission.) */
-		struct l4_expire_ctx x = {.lw = lw, .snap = snap, .now = now_tsc};
-
-		l4_on_expire(e, &x);
-		flow_remove(lw->flows, e);
+		l4_flow_replace(lw, snap, e, now_tsc);
+		*changed = true;
 		e = NULL;
 	}
 	if (e != NULL) {
 		struct flow_key fwd, rev;
 
-		l4_track(lw, snap, e, dir, &p, now_tsc);
+		l4_track(lw, snap, e, dir, p, now_tsc);
 		/* forward packets become the mirror of the reply key, replies the
 		 * mirror of the forward key: the keys hold the whole NAT */
 		if ((e->flags & L4_FLOW_NAT) && flow_entry_keys(lw->flows, e, &fwd, &rev) == 0)
-			l4_rewrite_to_mirror(&p, dir == FLOW_DIR_FWD ? &rev : &fwd);
+			l4_rewrite_to_mirror(p, dir == FLOW_DIR_FWD ? &rev : &fwd);
 		return NET_CHECK_OK;
 	}
-	if (p.ip->next_proto_id == IPPROTO_TCP) {
-		enum stats_id r = l4_health_answer(lw, snap, &p, m);
-
+	if (p->ip->next_proto_id == IPPROTO_TCP) {
+		r = l4_health_answer(lw, snap, p, m);
 		if (r != STAT_MAX)
 			return r;
 	}
-	ref = cfg_service_lookup(snap, 4, &p.ip->dst_addr, l4_rd16(p.dport), p.ip->next_proto_id);
+	flows_before = flow_table_count(lw->flows);
+	ref = cfg_service_lookup(snap, 4, &p->ip->dst_addr, l4_rd16(p->dport),
+				 p->ip->next_proto_id);
 	if (ref.service >= 0)
-		return l4_new_service_flow(lw, snap, ref, &p, m, now_tsc);
-	/* ICMP echo to the node itself */
-	if (p.ip->next_proto_id == IPPROTO_ICMP && l4_is_local(snap, p.ip->dst_addr))
-		return NET_CHECK_OK;
-	return l4_new_other_flow(lw, snap, &p, now_tsc);
+		r = l4_new_service_flow(lw, snap, ref, p, m, now_tsc);
+	else if (p->ip->next_proto_id == IPPROTO_ICMP && l4_is_local(snap, p->ip->dst_addr))
+		r = NET_CHECK_OK; /* ICMP echo to the node itself */
+	else
+		r = l4_new_other_flow(lw, snap, p, now_tsc);
+	if (flow_table_count(lw->flows) != flows_before)
+		*changed = true;
+	return r;
+}
+
+static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap,
+			   struct rte_mbuf **pkts, uint16_t n, enum stats_id *verdict,
+			   uint64_t now_tsc)
+{
+	struct l4_pkt p[L4_BURST];
+	struct flow_key keys[L4_BURST];
+	const struct flow_key *kp[L4_BURST];
+	struct flow_entry *hit[L4_BURST];
+	uint8_t dir[L4_BURST], slot[L4_BURST];
+	uint16_t nk = 0;
+	bool changed = false;
+
+	/* pass 1: parse and key every packet that has ports */
+	for (uint16_t i = 0; i < n; i++) {
+		int parsed = l4_parse(pkts[i], &p[i]);
+
+		if (parsed != 0 || p[i].sport == NULL) {
+			verdict[i] = l4_portless(lw, snap, &p[i], pkts[i], parsed);
+			continue;
+		}
+		flow_key4(&keys[nk], p[i].ip->src_addr, p[i].ip->dst_addr, l4_rd16(p[i].sport),
+			  l4_rd16(p[i].dport), p[i].ip->next_proto_id, 0);
+		kp[nk] = &keys[nk];
+		slot[nk++] = (uint8_t)i;
+	}
+	if (nk == 0)
+		return;
+	/* one bulk lookup for the established traffic of the whole burst */
+	flow_lookup_bulk(lw->flows, kp, nk, hit, dir);
+	/* pass 2: act; once the burst created or removed a flow, the remaining
+	 * lookups may be stale and are done again one by one */
+	for (uint16_t j = 0; j < nk; j++) {
+		uint16_t i = slot[j];
+
+		if (changed)
+			hit[j] = flow_lookup(lw->flows, kp[j], &dir[j]);
+		verdict[i] = l4_decide(lw, snap, &p[i], pkts[i], hit[j], dir[j], now_tsc, &changed);
+	}
+}
+
+void l4_input_burst(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf **pkts, uint16_t n,
+		    enum stats_id *verdict, uint64_t now_tsc)
+{
+	for (uint16_t done = 0; done < n; done += L4_BURST)
+		l4_input_chunk(ctx, snap, pkts + done,
+			       (uint16_t)RTE_MIN((unsigned int)(n - done), L4_BURST),
+			       verdict + done, now_tsc);
+}
+
+enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf *m,
+		       uint64_t now_tsc)
+{
+	enum stats_id v;
+
+	l4_input_burst(ctx, snap, &m, 1, &v, now_tsc);
+	return v;
 }
 
 /* ---- active health checks (SM-DR26): SYN, then SYN-ACK (healthy) or RST ---- */

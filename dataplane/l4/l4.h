@@ -83,10 +83,15 @@ int l4_worker_init(struct l4_worker *lw, struct l4_global *g, struct stats_block
 void l4_worker_release(struct l4_worker *lw);
 
 /**
- * The net hook (see net.h): one valid IPv4 packet, data at the IP header, in mesh
- * mode. @return NET_CHECK_OK to route it (possibly rewritten), NET_L4_CONSUMED
- * when l4 kept or freed it, or the stats_id of the drop (net frees and counts).
+ * The net hook (see net.h): a burst of at most 64 valid IPv4 packets, data at
+ * the IP header, in mesh mode. Flows are looked up in bulk; verdict[i] is
+ * NET_CHECK_OK to route packet i (possibly rewritten), NET_L4_CONSUMED when l4
+ * kept or freed it, or the stats_id of the drop (net frees and counts).
  */
+void l4_input_burst(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf **pkts, uint16_t n,
+		    enum stats_id *verdict, uint64_t now_tsc);
+
+/** l4_input_burst() for one packet. @return its verdict. */
 enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf *m,
 		       uint64_t now_tsc);
 

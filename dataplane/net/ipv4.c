@@ -308,21 +308,31 @@ void net_ipv4_burst(struct net_worker *nw, const struct cfg_snapshot *snap, stru
 			net_drop(nw, m, STAT_DROP_IPV4_OPTIONS);
 			continue;
 		}
-		if (snap->mode == CFG_MODE_MESH && nw->l4_hook != NULL) {
-			r = nw->l4_hook(nw->l4_ctx, snap, m, now_tsc);
-			if (r == NET_L4_CONSUMED)
+		ok[k] = m;
+		okrx[k++] = &rx[i];
+	}
+	if (k != 0 && snap->mode == CFG_MODE_MESH && nw->l4_hook != NULL) {
+		/* the L4 path decides (and NATs) the whole burst at once */
+		enum stats_id verdict[NET_BURST];
+		uint16_t kept = 0;
+
+		nw->l4_hook(nw->l4_ctx, snap, ok, k, verdict, now_tsc);
+		for (uint16_t i = 0; i < k; i++) {
+			if (verdict[i] == NET_L4_CONSUMED)
 				continue;
-			if (r != NET_CHECK_OK) {
-				net_drop(nw, m, r);
+			if (verdict[i] != NET_CHECK_OK) {
+				net_drop(nw, ok[i], verdict[i]);
 				continue;
 			}
+			ok[kept] = ok[i];
+			okrx[kept++] = okrx[i];
 		}
-		ok[k] = m;
-		okrx[k] = &rx[i];
-		dst[k++] = ip->dst_addr; /* after the L4 path's NAT, if any */
+		k = kept;
 	}
 	if (k == 0)
 		return;
+	for (uint16_t i = 0; i < k; i++) /* after the L4 path's NAT, if any */
+		dst[i] = rte_pktmbuf_mtod(ok[i], const struct rte_ipv4_hdr *)->dst_addr;
 	cfg_route4_bulk(snap, dst, nh, k);
 	for (uint16_t i = 0; i < k; i++) {
 		if (i + 1 < k && nh[i + 1] < snap->n_nexthops)

@@ -53,13 +53,14 @@ struct net_pending {
 };
 
 /**
- * The L4 path's entry (dataplane/l4 registers l4_input here; net does not depend
- * on it). Called in mesh mode for every valid IPv4 packet before routing, data at
- * the IP header. @return NET_CHECK_OK to route the packet (possibly rewritten),
- * NET_L4_CONSUMED when the hook kept or freed it, or the stats_id of a drop.
+ * The L4 path's entry (dataplane/l4 registers l4_input_burst here; net does not
+ * depend on it). Called in mesh mode with the valid IPv4 packets of a burst
+ * (at most 64), data at the IP header, before routing. verdict[i]: NET_CHECK_OK
+ * to route packet i (possibly rewritten), NET_L4_CONSUMED when the hook kept or
+ * freed it, or the stats_id of a drop.
  */
-typedef enum stats_id (*net_l4_hook)(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf *m,
-				     uint64_t now_tsc);
+typedef void (*net_l4_hook)(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf **pkts,
+			    uint16_t n, enum stats_id *verdict, uint64_t now_tsc);
 #define NET_L4_CONSUMED STAT_MAX
 
 /** Per-worker state of the L2/L3 path. */

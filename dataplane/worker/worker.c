@@ -178,7 +178,7 @@ int worker_set_init(struct worker_set *ws, unsigned int n, const uint16_t *port_
 			worker_set_free(ws);
 			return rc;
 		}
-		w->net.l4_hook = l4_input;
+		w->net.l4_hook = l4_input_burst;
 		w->net.l4_ctx = &w->l4;
 		i++;
 	}

@@ -461,6 +461,8 @@ static int daemon_teardown(void **state)
 	rmdir(dmn.path);
 	free(dmn.ws.w);
 	free(dmn.ws.stats);
+	/* the daemon thread is gone: no reader is left */
+	cfg_snapshot_free(rcu_xchg_pointer(&cfg_live, NULL));
 	l4_global_free(dmn.l4);
 	return 0;
 }

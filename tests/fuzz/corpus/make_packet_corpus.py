@@ -34,7 +34,7 @@ def frames():
     yield "truncated_eth", 0, bytes.fromhex("020000000001")
     yield "stacked_vlan", 1, Ether(dst=VL, src=PEER) / Dot1Q(vlan=100) / Dot1Q(vlan=5) / IP(dst="10.2.0.1") / ICMP()
     yield "ns", 0, Ether(dst="33:33:ff:00:00:01", src=PEER) / IPv6(src="2001:db8::10", dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt="2001:db8::1") / ICMPv6NDOptSrcLLAddr(lladdr=PEER)
-    yield "ns_dad", 0, Ether(dst="33:33:ff:00:00:01", src=PEER) / IPv6(src="::", dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt="fe80::1")
+    yield "ns_dad", 0, Ether(dst="33:33:ff:00:00:01", src=PEER) / IPv6(src="::", dst="ff02::1:ff00:1", hlim=255) / ICMPv6ND_NS(tgt="fe80::ff:fe00:1")
     yield "na", 0, e0 / IPv6(src="2001:db8::10", dst="2001:db8::1", hlim=255) / ICMPv6ND_NA(tgt="2001:db8::10", S=1) / ICMPv6NDOptDstLLAddr(lladdr=PEER)
     yield "echo6", 0, e0 / IPv6(src="2001:db8::10", dst="2001:db8::1") / ICMPv6EchoRequest(data=b"ping6")
     yield "fwd6", 0, e0 / IPv6(src="2001:db8::10", dst="2001:db8:1::5", hlim=2) / UDP() / (b"z" * 8)
