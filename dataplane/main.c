@@ -187,9 +187,10 @@ int main(int argc, char **argv)
 		    cerr.msg);
 		goto out_ports;
 	}
-	l4 = l4_global_create();
-	if (l4 == NULL || l4_bind(l4, snap) != 0) {
-		LOG(ERR, "L4 path: out of memory");
+	l4 = l4_global_create((uint16_t)workers.n);
+	if (l4 == NULL || l4_bind(l4, snap, err, sizeof(err)) != 0) {
+		LOG(ERR, "config %s: %s", config_path ? config_path : "(embedded default)",
+		    l4 ? err : "out of memory");
 		cfg_snapshot_free(snap);
 		goto out_l4;
 	}

@@ -503,6 +503,7 @@ static json_t *control_compile(struct control *c, const char *cmd, const char *t
 static json_t *control_publish(struct control *c, struct cfg_snapshot *snap, const char *cmd,
 			       const struct control_client *cl)
 {
+	char err[CFG_ERROR_MAX];
 	const struct cfg_snapshot *live = cfg_live;
 	char *prev = NULL;
 	size_t prev_len = 0;
@@ -517,10 +518,10 @@ static json_t *control_publish(struct control *c, struct cfg_snapshot *snap, con
 		memcpy(prev, live->text, prev_len);
 		prev[prev_len] = '\0';
 	}
-	if (c->ctx.l4 != NULL && l4_bind(c->ctx.l4, snap) != 0) {
+	if (c->ctx.l4 != NULL && l4_bind(c->ctx.l4, snap, err, sizeof(err)) != 0) {
 		cfg_snapshot_free(snap);
 		free(prev);
-		return ctl_reply_error("%s: out of memory binding the L4 path", cmd);
+		return ctl_reply_error("%s", err);
 	}
 	cfg_publish(snap);
 	if (c->ctx.l4 != NULL)
@@ -547,6 +548,14 @@ static json_t *control_cfg_validate(struct control *c, json_t *req, struct contr
 	err = control_compile(c, "config.validate", text, len, &snap);
 	if (err != NULL)
 		return err;
+	if (c->ctx.l4 != NULL) {
+		char why[CFG_ERROR_MAX];
+
+		if (l4_check(c->ctx.l4, snap, why, sizeof(why)) != 0) {
+			cfg_snapshot_free(snap);
+			return ctl_reply_error("%s", why);
+		}
+	}
 	cfg_snapshot_free(snap);
 	return ctl_reply_ok(json_pack("{s:b}", "valid", 1));
 }

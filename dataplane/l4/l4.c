@@ -44,7 +44,7 @@
 
 #include "l4_internal.h"
 
-struct l4_global *l4_global_create(void)
+struct l4_global *l4_global_create(uint16_t n_workers)
 {
 	struct l4_global *g = calloc(1, sizeof(*g));
 
@@ -55,7 +55,7 @@ struct l4_global *l4_global_create(void)
 		free(g);
 		return NULL;
 	}
-	g->n_workers = 1;
+	g->n_workers = n_workers ? n_workers : 1;
 	g->tsc_hz = rte_get_tsc_hz();
 	return g;
 }
@@ -198,11 +198,28 @@ static int l4_bind_service(struct l4_global *g, struct cfg_snapshot *snap, struc
 	return l4_bind_limits(g, snap, sv, rt);
 }
 
-int l4_bind(struct l4_global *g, struct cfg_snapshot *snap)
+int l4_check(const struct l4_global *g, const struct cfg_snapshot *snap, char *err, size_t errlen)
+{
+	if (snap->mode == CFG_MODE_MESH && g->n_workers > 1) {
+		snprintf(err, errlen,
+			 "$.mode: \"mesh\" needs exactly one worker for now (this node runs %u): "
+			 "steering both directions of a flow to the worker that owns it is not "
+			 "built",
+			 g->n_workers);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+int l4_bind(struct l4_global *g, struct cfg_snapshot *snap, char *err, size_t errlen)
 {
 	struct l4_snap_rt *srt;
 	int rc;
 
+	rc = l4_check(g, snap, err, errlen);
+	if (rc != 0)
+		return rc;
+	snprintf(err, errlen, "out of memory binding the L4 path");
 	ep_registry_begin_build(g->eps);
 	if (snap->n_services == 0)
 		return 0;
@@ -294,7 +311,6 @@ int l4_worker_init(struct l4_worker *lw, struct l4_global *g, struct stats_block
 	if (lw->flows == NULL)
 		return -ENOMEM;
 	lw->g = g;
-	g->n_workers = n_workers;
 	lw->stats = stats;
 	lw->tsc_hz = rte_get_tsc_hz();
 	lw->worker_id = worker_id;

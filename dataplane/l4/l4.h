@@ -53,15 +53,24 @@ struct l4_worker {
 	uint16_t snat_cursor;
 };
 
-/** Control thread: process-wide L4 state (endpoint registry, health bookkeeping). */
-struct l4_global *l4_global_create(void);
+/**
+ * Control thread: process-wide L4 state (endpoint registry, health bookkeeping)
+ * for @p n_workers workers. @return NULL on ENOMEM.
+ */
+struct l4_global *l4_global_create(uint16_t n_workers);
 void l4_global_free(struct l4_global *g);
 
 /**
  * Control thread: attach runtime objects (Maglev tables, endpoint state, rate
- * buckets) to a compiled snapshot before cfg_publish(). @return 0 or -ENOMEM.
+ * buckets) to a compiled snapshot before cfg_publish().
+ * @return 0; -ENOTSUP for mesh mode with more than one worker (a flow's two
+ *         directions may reach different workers, and steering them to the
+ *         flow's owner is not built yet); -ENOMEM. @p err says which.
  */
-int l4_bind(struct l4_global *g, struct cfg_snapshot *snap);
+int l4_bind(struct l4_global *g, struct cfg_snapshot *snap, char *err, size_t errlen);
+
+/** Control thread: could l4_bind() take @p snap? (config validate) @return 0 or -ENOTSUP. */
+int l4_check(const struct l4_global *g, const struct cfg_snapshot *snap, char *err, size_t errlen);
 
 /**
  * Control thread, after cfg_publish() returned (a grace period has passed since

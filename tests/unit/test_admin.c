@@ -192,7 +192,7 @@ static const struct cfg_port_info mesh_ports[] = {
 static void test_render_services(void **state)
 {
 	struct cfg_snapshot *snap = NULL;
-	struct l4_global *g = l4_global_create();
+	struct l4_global *g = l4_global_create(1);
 	struct cfg_error err;
 	struct ep_state *e0, *e1;
 	struct flow_table *ft = flow_table_create("admflows", 64, SOCKET_ID_ANY);
@@ -205,7 +205,7 @@ static void test_render_services(void **state)
 	assert_non_null(ft);
 	if (cfg_compile(mesh_doc, strlen(mesh_doc), mesh_ports, 2, NULL, &snap, &err) != 0)
 		fail_msg("mesh config: %s", err.msg);
-	assert_int_equal(l4_bind(g, snap), 0);
+	assert_int_equal(l4_bind(g, snap, err.msg, sizeof(err.msg)), 0);
 	e0 = snap->services[0].endpoints[0].rt;
 	e1 = snap->services[0].endpoints[1].rt;
 	assert_non_null(e0);

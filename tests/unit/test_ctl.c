@@ -430,7 +430,7 @@ static int daemon_setup(void **state)
 	}
 	free(text);
 	cfg_publish(snap);
-	dmn.l4 = l4_global_create();
+	dmn.l4 = l4_global_create(1);
 	if (dmn.l4 == NULL)
 		return -1;
 	dmn.ctx = (struct control_ctx){.workers = &dmn.ws,

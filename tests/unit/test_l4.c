@@ -8,6 +8,7 @@
  * the endpoint's active count.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -205,9 +206,9 @@ static int setup(void **state)
 	assert_non_null(pool);
 	if (cfg_compile(doc, sizeof(doc) - 1, ports, 2, NULL, &snap, &err) != 0)
 		fail_msg("%s", err.msg);
-	g = l4_global_create();
+	g = l4_global_create(1);
 	assert_non_null(g);
-	assert_int_equal(l4_bind(g, snap), 0);
+	assert_int_equal(l4_bind(g, snap, err.msg, sizeof(err.msg)), 0);
 	snap->generation = 1;
 	assert_int_equal(l4_worker_init(&lw, g, &stats, 0, 1, 4096, SOCKET_ID_ANY), 0);
 	return 0;
@@ -425,6 +426,19 @@ static void test_expiry_releases(void **state)
 	assert_true(ep->total_failures >= 1);
 }
 
+static void test_mesh_needs_one_worker(void **state)
+{
+	struct l4_global *two = l4_global_create(2);
+	char why[256] = "";
+
+	(void)state;
+	assert_non_null(two);
+	assert_int_equal(l4_check(g, snap, why, sizeof(why)), 0);
+	assert_int_equal(l4_check(two, snap, why, sizeof(why)), -ENOTSUP);
+	assert_non_null(strstr(why, "$.mode"));
+	l4_global_free(two);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_connect_failures_eject),
 		cmocka_unit_test(test_expiry_releases),
+		cmocka_unit_test(test_mesh_needs_one_worker),
 	};
 
 	test_eal_init();
