@@ -373,7 +373,7 @@ EOC
 
 # start_meshdp l3|l4 CAPACITY [wrapper...]: meshdp with the bench profile and document.
 start_meshdp() {
-	local kind=$1 capacity=$2 mem=("${mdp_mem[@]}") tries=100
+	local kind=$1 capacity=$2 mem=("${mdp_mem[@]}") tries=100 tmo=500
 	shift 2
 	# no_huge_mb (without hugepages): 512 MB plus ~240 bytes per flow of capacity
 	write_profile $((capacity / 4096 + 512))
@@ -384,21 +384,21 @@ start_meshdp() {
 	fi
 	if [ $# -gt 0 ]; then # under valgrind: no hugepages, slow start
 		mem=(--no-huge)
-		tries=600
+		tries=60 tmo=3000
 	fi
 	"$@" "$meshdp" --profile "$run/profile.json" --config "$run/config.json" "${mem[@]}" \
-		>"$run/meshdp-$kind.log" 2>&1 &
+		>"$run/meshdp-$kind-$capacity${1:+-$(basename "$1")}.log" 2>&1 &
 	sut_pid=$!
 	for _ in $(seq $tries); do
-		if "$meshctl" --socket "$sockdir/meshdp.sock" --timeout 500 status >/dev/null 2>&1; then
-			mdp_mac=$("$meshctl" --socket "$sockdir/meshdp.sock" --json ports |
+		if "$meshctl" --socket "$sockdir/meshdp.sock" --timeout $tmo status >/dev/null 2>&1; then
+			mdp_mac=$("$meshctl" --socket "$sockdir/meshdp.sock" --timeout 10000 --json ports |
 				python3 -c 'import json,sys; print([p["mac"] for p in json.load(sys.stdin) if p["name"]=="p0"][0])')
 			return 0
 		fi
-		kill -0 $sut_pid 2>/dev/null || die "meshdp exited, see $run/meshdp-$kind.log"
+		kill -0 $sut_pid 2>/dev/null || die "meshdp exited, see $run/meshdp-$kind-*.log"
 		sleep 0.2
 	done
-	die "meshdp did not answer on its control socket, see $run/meshdp-$kind.log"
+	die "meshdp did not answer on its control socket, see $run/meshdp-$kind-*.log"
 }
 
 # (p): meshdp's worker under callgrind (instructions counted inside worker_main
@@ -409,11 +409,14 @@ scenario_p() {
 		echo "bench: (p) valgrind not installed, skipped" >&2
 		return 1
 	}
-	start_meshdp l4 "$C_CAPACITY" valgrind --tool=callgrind --callgrind-out-file="$out" \
+	# --fair-sched: valgrind runs one thread at a time, and the busy-polling worker
+	# would otherwise starve the control thread (meshctl would time out).
+	start_meshdp l4 "$C_CAPACITY" valgrind --tool=callgrind --fair-sched=yes \
+		--callgrind-out-file="$out" \
 		--collect-atstart=no --toggle-collect=worker_main
 	sc_args c
 	# Slow under valgrind: warm up long enough to create every flow first.
-	DURATION=$P_SECONDS WARMUP=4 gen_run p-64 64 max "${extra[@]}" --drain 1
+	DURATION=$P_SECONDS WARMUP=4 gen_run p-64 64 max "${extra[@]}" --drain 1 --link-timeout 60
 	mdp_sample "$run/p-stats.txt"
 	stop_sut
 	callgrind_annotate --threshold=99 "$out" 2>/dev/null |

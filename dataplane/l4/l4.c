@@ -31,6 +31,14 @@
 #define L4_HEALTH_TICK_US 10000u
 #define L4_BURST	  64u /* packets per l4_input_burst() call, at most (NET_BURST) */
 
+/*
+ * "Not for this handler": what l4_reset(), l4_icmp_error() and
+ * l4_health_answer() return to let the caller go on. Distinct from every
+ * stats_id and from NET_L4_CONSUMED (which is STAT_MAX): a handler that
+ * consumed the mbuf must never be mistaken for one that did not.
+ */
+#define L4_NOT_MINE ((enum stats_id)(STAT_MAX + 1))
+
 /* struct flow_entry.flags */
 #define L4_FLOW_NAT	0x01 /* rewrite packets from the flow's keys */
 #define L4_FLOW_PENDING 0x02 /* the endpoint has not answered the SYN yet */
@@ -481,7 +489,7 @@ static enum stats_id l4_reset(struct l4_pkt *p, struct rte_mbuf *m)
 	uint16_t port = t->src_port;
 
 	if (t->tcp_flags & RTE_TCP_RST_FLAG)
-		return STAT_MAX; /* never answer a reset */
+		return L4_NOT_MINE; /* never answer a reset */
 	ip->src_addr = ip->dst_addr;
 	ip->dst_addr = a;
 	t->src_port = t->dst_port;
@@ -493,7 +501,7 @@ static enum stats_id l4_reset(struct l4_pkt *p, struct rte_mbuf *m)
 	t->rx_win = 0;
 	t->tcp_urp = 0;
 	if (rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - hl - sizeof(*t))) != 0)
-		return STAT_MAX;
+		return L4_NOT_MINE;
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(hl + sizeof(*t)));
 	ip->time_to_live = 65; /* net forwards it and takes one off */
 	ip->fragment_offset = 0;
@@ -852,7 +860,7 @@ static bool l4_is_local(const struct cfg_snapshot *snap, uint32_t dst)
 }
 
 /* An answer to one of our health probes (TCP to a node address, probe port)?
- * @return STAT_MAX when it is not one. */
+ * @return L4_NOT_MINE when it is not one. */
 static enum stats_id l4_health_answer(struct l4_worker *lw, const struct cfg_snapshot *snap,
 				      struct l4_pkt *p, struct rte_mbuf *m);
 
@@ -860,7 +868,7 @@ static enum stats_id l4_health_answer(struct l4_worker *lw, const struct cfg_sna
  * An ICMP error (unreachable, time exceeded, parameter problem) about a packet
  * of a NATed flow is translated like the flow's packets (RFC 5508 4.2): the
  * quoted packet gets the addresses and ports its sender used, the outer
- * destination becomes that sender. @return STAT_MAX when it is not about a flow.
+ * destination becomes that sender. @return L4_NOT_MINE when it is not about a flow.
  */
 static enum stats_id l4_icmp_error(struct l4_worker *lw, struct l4_pkt *p, struct rte_mbuf *m)
 {
@@ -876,15 +884,15 @@ static enum stats_id l4_icmp_error(struct l4_worker *lw, struct l4_pkt *p, struc
 
 	if (ip->next_proto_id != IPPROTO_ICMP || icmp == NULL ||
 	    (icmp->icmp_type != 3 && icmp->icmp_type != 11 && icmp->icmp_type != 12))
-		return STAT_MAX;
+		return L4_NOT_MINE;
 	icmp_len = rte_be_to_cpu_16(ip->total_length) - hl;
 	in = (struct rte_ipv4_hdr *)(icmp + 1);
 	if (icmp_len < sizeof(*icmp) + sizeof(*in) + 8 || rte_pktmbuf_data_len(m) < hl + icmp_len)
-		return STAT_MAX;
+		return L4_NOT_MINE;
 	inhl = (uint32_t)(in->version_ihl & 0xf) * 4;
 	if (inhl < sizeof(*in) || icmp_len < sizeof(*icmp) + inhl + 8 ||
 	    (in->next_proto_id != IPPROTO_TCP && in->next_proto_id != IPPROTO_UDP))
-		return STAT_MAX;
+		return L4_NOT_MINE;
 	inl4 = (uint8_t *)in + inhl;
 	/* the quoted packet went the other way: look up its reverse */
 	flow_key4(&k, in->dst_addr, in->src_addr, l4_rd16(inl4 + 2), l4_rd16(inl4),
@@ -892,7 +900,7 @@ static enum stats_id l4_icmp_error(struct l4_worker *lw, struct l4_pkt *p, struc
 	e = flow_lookup(lw->flows, &k, &dir);
 	if (e == NULL || !(e->flags & L4_FLOW_NAT) ||
 	    flow_entry_keys(lw->flows, e, &fwd, &rev) != 0)
-		return STAT_MAX;
+		return L4_NOT_MINE;
 	/* the quote must look as its sender sent it: a reply quoted by the client
 	 * side becomes the endpoint's (rev), a request quoted by the endpoint side
 	 * becomes the client's (fwd) */
@@ -936,7 +944,7 @@ static enum stats_id l4_portless(struct l4_worker *lw, const struct cfg_snapshot
 		return STAT_DROP_L4_FRAGMENT;
 	}
 	r = l4_icmp_error(lw, p, m);
-	if (r != STAT_MAX)
+	if (r != L4_NOT_MINE)
 		return r;
 	/* no ports: ICMP other than echo, other protocols. Control-plane
 	 * traffic and ICMP to the node pass; the rest is undeclared. */
@@ -985,7 +993,7 @@ static enum stats_id l4_decide(struct l4_worker *lw, const struct cfg_snapshot *
 	}
 	if (p->ip->next_proto_id == IPPROTO_TCP) {
 		r = l4_health_answer(lw, snap, p, m);
-		if (r != STAT_MAX)
+		if (r != L4_NOT_MINE)
 			return r;
 	}
 	flows_before = flow_table_count(lw->flows);
@@ -1101,7 +1109,7 @@ static enum stats_id l4_health_answer(struct l4_worker *lw, const struct cfg_sna
 	bool ok, answer;
 
 	if (dport < L4_HC_PORT_BASE || dport >= L4_HC_PORT_BASE + L4_HC_PORT_SLOTS)
-		return STAT_MAX;
+		return L4_NOT_MINE;
 	/* the slot names an endpoint; the answer must come from it */
 	for (idx = dport - L4_HC_PORT_BASE; idx < snap->n_endpoints; idx += L4_HC_PORT_SLOTS) {
 		ep = &snap->endpoints[idx];
@@ -1112,7 +1120,7 @@ static enum stats_id l4_health_answer(struct l4_worker *lw, const struct cfg_sna
 			break;
 	}
 	if (idx >= snap->n_endpoints || (rt = sv->rt) == NULL)
-		return STAT_MAX;
+		return L4_NOT_MINE;
 	pr = &rt->probes[ep - sv->endpoints];
 	answer = (t->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG)) != 0 &&
 		 rte_be_to_cpu_32(t->recv_ack) == __atomic_load_n(&pr->seq, __ATOMIC_RELAXED) + 1;
