@@ -1128,7 +1128,8 @@ int cfg_compile(const char *text, size_t len, const struct cfg_port_info *ports,
 
 	if ((rc = add_iface_entries(&c)) != 0 || (rc = parse_routes(&c, routes)) != 0)
 		goto out;
-	if ((rc = cfg_l4_compile(s, root, prev, err)) != 0 || (rc = cfg_fib_build(s, err)) != 0)
+	if ((rc = cfg_l4_compile(s, root, prev, err)) != 0 ||
+	    (rc = cfg_fib_build(s, prev, err)) != 0)
 		goto out;
 	*out = s;
 	s = NULL;

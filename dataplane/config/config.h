@@ -351,6 +351,10 @@ struct cfg_snapshot {
 	struct cfg_route *routes; /* every FIB entry, for meshctl routes */
 	struct rte_fib *fib4;
 	struct rte_fib6 *fib6;
+	/* Who frees fib4/fib6: a snapshot whose routes and next hops equal the
+	 * previous one's shares its FIBs (a swap that changes no route costs no
+	 * FIB rebuild); the last snapshot to go frees them. Control thread only. */
+	struct cfg_fibs *fibs;
 
 	char *text; /* the document this was compiled from (config show, rollback) */
 	size_t text_len;

@@ -34,14 +34,51 @@ struct cfg_snapshot *cfg_live;
 /* Makes FIB names unique across snapshots; control thread only. */
 static unsigned int cfg_fib_seq;
 
-int cfg_fib_build(struct cfg_snapshot *snap, struct cfg_error *err)
+/* The FIBs of one or more snapshots with identical routes. */
+struct cfg_fibs {
+	struct rte_fib *fib4;
+	struct rte_fib6 *fib6;
+	unsigned int refs; /* snapshots using them; control thread only */
+};
+
+/* Same FIB contents: the same entries pointing at the same next hops. */
+static bool cfg_fib_same(const struct cfg_snapshot *a, const struct cfg_snapshot *b)
+{
+	return b != NULL && b->fibs != NULL && a->n_routes == b->n_routes &&
+	       a->n_nexthops == b->n_nexthops &&
+	       memcmp(a->routes, b->routes, a->n_routes * sizeof(*a->routes)) == 0 &&
+	       memcmp(a->nexthops, b->nexthops, a->n_nexthops * sizeof(*a->nexthops)) == 0;
+}
+
+static void cfg_fibs_put(struct cfg_fibs *f)
+{
+	if (f == NULL || --f->refs != 0)
+		return;
+	rte_fib_free(f->fib4);
+	rte_fib6_free(f->fib6);
+	free(f);
+}
+
+int cfg_fib_build(struct cfg_snapshot *snap, const struct cfg_snapshot *prev, struct cfg_error *err)
 {
 	struct rte_fib_conf c4;
 	struct rte_fib6_conf c6;
 	uint32_t n4 = 0, n6 = 0, tbl8_4 = TBL8_SLACK, tbl8_6 = TBL8_SLACK;
 	char name[32];
-	unsigned int seq = cfg_fib_seq++;
+	unsigned int seq;
 
+	if (cfg_fib_same(snap, prev)) {
+		snap->fibs = prev->fibs;
+		snap->fibs->refs++;
+		snap->fib4 = prev->fib4;
+		snap->fib6 = prev->fib6;
+		return 0;
+	}
+	snap->fibs = calloc(1, sizeof(*snap->fibs));
+	if (snap->fibs == NULL)
+		return -ENOMEM;
+	snap->fibs->refs = 1;
+	seq = cfg_fib_seq++;
 	for (uint32_t i = 0; i < snap->n_routes; i++) {
 		const struct cfg_route *r = &snap->routes[i];
 
@@ -61,7 +98,7 @@ int cfg_fib_build(struct cfg_snapshot *snap, struct cfg_error *err)
 	c4.dir24_8.nh_sz = RTE_FIB_DIR24_8_2B;
 	c4.dir24_8.num_tbl8 = RTE_MIN(tbl8_4, TBL8_MAX);
 	snprintf(name, sizeof(name), "cfg4_%u", seq);
-	snap->fib4 = rte_fib_create(name, SOCKET_ID_ANY, &c4);
+	snap->fib4 = snap->fibs->fib4 = rte_fib_create(name, SOCKET_ID_ANY, &c4);
 	if (snap->fib4 == NULL)
 		return rte_errno == ENOMEM ? -ENOMEM
 					   : cfg_fail(err, "$", "cannot create the IPv4 FIB: %s",
@@ -74,7 +111,7 @@ int cfg_fib_build(struct cfg_snapshot *snap, struct cfg_error *err)
 	c6.trie.nh_sz = RTE_FIB6_TRIE_2B;
 	c6.trie.num_tbl8 = RTE_MIN(tbl8_6, TBL8_MAX);
 	snprintf(name, sizeof(name), "cfg6_%u", seq);
-	snap->fib6 = rte_fib6_create(name, SOCKET_ID_ANY, &c6);
+	snap->fib6 = snap->fibs->fib6 = rte_fib6_create(name, SOCKET_ID_ANY, &c6);
 	if (snap->fib6 == NULL)
 		return rte_errno == ENOMEM ? -ENOMEM
 					   : cfg_fail(err, "$", "cannot create the IPv6 FIB: %s",
@@ -110,8 +147,7 @@ void cfg_snapshot_free(struct cfg_snapshot *snap)
 	if (snap == NULL)
 		return;
 	cfg_l4_free(snap);
-	rte_fib_free(snap->fib4);
-	rte_fib6_free(snap->fib6);
+	cfg_fibs_put(snap->fibs);
 	free(snap->nexthops);
 	free(snap->routes);
 	free(snap->text);

@@ -64,7 +64,8 @@ bool cfg_is_own_address(const struct cfg_snapshot *s, uint8_t family, const void
  * Create the snapshot's FIBs and program every entry of snap->routes into them.
  * @return 0, -ENOMEM, or -EINVAL with @p err filled (a FIB ran out of room).
  */
-int cfg_fib_build(struct cfg_snapshot *snap, struct cfg_error *err);
+int cfg_fib_build(struct cfg_snapshot *snap, const struct cfg_snapshot *prev,
+		  struct cfg_error *err);
 
 /**
  * Parse and validate the L4 sections of @p root (mode, mesh, control_plane,

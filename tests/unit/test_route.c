@@ -249,6 +249,35 @@ static void test_bulk_equals_single(void **state)
 	assert_int_equal(nh[0], 0xdead);
 }
 
+/* A swap that changes no route shares the FIBs; the last snapshot frees them. */
+static void test_fib_shared_across_swaps(void **state)
+{
+	char *tuned = malloc(strlen(route_doc) + 64);
+	const char *other = "{\"version\": 1, \"interfaces\": [{\"name\": \"a\", \"port\": "
+			    "\"p0\", \"ipv4\": [\"10.10.1.1/24\"]}]}";
+	struct cfg_snapshot *a = NULL, *b = NULL, *c = NULL;
+	struct cfg_error err;
+
+	(void)state;
+	assert_non_null(tuned);
+	assert_int_equal(cfg_compile(route_doc, strlen(route_doc), test_ports, 2, NULL, &a, &err),
+			 0);
+	/* same routes, another node name: shared */
+	sprintf(tuned, "{\"node\": {\"name\": \"b\"}, %s", route_doc + 1);
+	assert_int_equal(cfg_compile(tuned, strlen(tuned), test_ports, 2, a, &b, &err), 0);
+	assert_ptr_equal(b->fib4, a->fib4);
+	assert_ptr_equal(b->fib6, a->fib6);
+	/* other routes: a FIB of its own */
+	assert_int_equal(cfg_compile(other, strlen(other), test_ports, 2, b, &c, &err), 0);
+	assert_ptr_not_equal(c->fib4, b->fib4);
+	/* the first owner goes; the sharer still routes */
+	cfg_snapshot_free(a);
+	assert_int_equal(b->nexthops[cfg_route4(b, ip4("10.20.1.1"))].type, CFG_NH_GATEWAY);
+	cfg_snapshot_free(b);
+	cfg_snapshot_free(c);
+	free(tuned);
+}
+
 static void test_route_list(void **state)
 {
 	unsigned int v4 = 0, v6 = 0, blackholes = 0;
@@ -275,7 +304,7 @@ int main(void)
 		cmocka_unit_test(test_v4_types),   cmocka_unit_test(test_v4_longest_prefix),
 		cmocka_unit_test(test_no_route),   cmocka_unit_test(test_v6_types),
 		cmocka_unit_test(test_link_local), cmocka_unit_test(test_bulk_equals_single),
-		cmocka_unit_test(test_route_list),
+		cmocka_unit_test(test_route_list), cmocka_unit_test(test_fib_shared_across_swaps),
 	};
 
 	test_eal_init();
