@@ -105,8 +105,9 @@ it_ns_addr()
 	ip -n "$ns" -6 route add default via "$6"
 }
 
-# it_topology_tap: move the TAP ports' kernel ends into the two namespaces.
-it_topology_tap()
+# it_client_side: create both namespaces, wait for the TAP ports, and make mdp0
+# the client's interface (10.10.1.2). mdp1 is moved into the server namespace.
+it_client_side()
 {
 	ip netns add "$IT_NS_C"
 	ip netns add "$IT_NS_S"
@@ -120,8 +121,14 @@ it_topology_tap()
 	ip link set mdp1 netns "$IT_NS_S"
 	# net_tap gives the kernel end the port's own MAC; hosts get their own.
 	ip -n "$IT_NS_C" link set mdp0 address 02:00:0a:0a:01:02
-	ip -n "$IT_NS_S" link set mdp1 address 02:00:0a:0a:02:02
 	it_ns_addr "$IT_NS_C" mdp0 10.10.1.2/24 fd00:10:1::2/64 10.10.1.1 fd00:10:1::1
+}
+
+# it_topology_tap: the client and one server (10.10.2.2) on the two TAP ports.
+it_topology_tap()
+{
+	it_client_side
+	ip -n "$IT_NS_S" link set mdp1 address 02:00:0a:0a:02:02
 	it_ns_addr "$IT_NS_S" mdp1 10.10.2.2/24 fd00:10:2::2/64 10.10.2.1 fd00:10:2::1
 	ip -n "$IT_NS_S" addr add 10.20.0.1/32 dev lo
 	ip -n "$IT_NS_S" -6 addr add fd00:20::1/128 dev lo

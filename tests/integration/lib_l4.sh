@@ -69,19 +69,8 @@ it_stop_backend()
 
 it_topology_backends()
 {
-	ip netns add "$IT_NS_C"
-	ip netns add "$IT_NS_S"
-	for ifc in mdp0 mdp1; do
-		for _ in $(seq 1 100); do
-			ip link show "$ifc" >/dev/null 2>&1 && break
-			sleep 0.1
-		done
-	done
-	ip link set mdp0 netns "$IT_NS_C"
-	ip -n "$IT_NS_C" link set mdp0 address 02:00:0a:0a:01:02
-	it_ns_addr "$IT_NS_C" mdp0 10.10.1.2/24 fd00:10:1::2/64 10.10.1.1 fd00:10:1::1
+	it_client_side
 	ip -n "$IT_NS_C" addr add 10.10.1.3/24 dev mdp0
-	ip link set mdp1 netns "$IT_NS_S"
 	# net_tap gives the kernel end the port's own MAC; as a bridge port it would
 	# make the bridge keep frames for meshdp to itself.
 	ip -n "$IT_NS_S" link set mdp1 address 02:00:0a:0a:02:fe
