@@ -548,14 +548,6 @@ static json_t *control_cfg_validate(struct control *c, json_t *req, struct contr
 	err = control_compile(c, "config.validate", text, len, &snap);
 	if (err != NULL)
 		return err;
-	if (c->ctx.l4 != NULL) {
-		char why[CFG_ERROR_MAX];
-
-		if (l4_check(c->ctx.l4, snap, why, sizeof(why)) != 0) {
-			cfg_snapshot_free(snap);
-			return ctl_reply_error("%s", why);
-		}
-	}
 	cfg_snapshot_free(snap);
 	return ctl_reply_ok(json_pack("{s:b}", "valid", 1));
 }

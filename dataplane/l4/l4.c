@@ -8,6 +8,8 @@
 #include <rte_cycles.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
+#include <rte_jhash.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_malloc.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -30,6 +32,8 @@
 #define L4_LIMIT_SOURCES  65536u
 #define L4_HEALTH_TICK_US 10000u
 #define L4_BURST	  64u /* packets per l4_input_burst() call, at most (NET_BURST) */
+#define L4_HANDOFF_RING	  4096u
+#define L4_HANDOFF_BURST  32u
 
 /*
  * "Not for this handler": what l4_reset(), l4_icmp_error() and
@@ -65,6 +69,17 @@ struct l4_global *l4_global_create(uint16_t n_workers)
 	}
 	g->n_workers = n_workers ? n_workers : 1;
 	g->tsc_hz = rte_get_tsc_hz();
+	if (g->n_workers > 1) {
+		static const struct rte_mbuf_dynflag handed = {.name = "meshdp_l4_handoff"};
+		int bit = rte_mbuf_dynflag_register(&handed);
+
+		if (bit < 0) {
+			ep_registry_free(g->eps);
+			free(g);
+			return NULL;
+		}
+		g->handoff_flag = 1ULL << bit;
+	}
 	return g;
 }
 
@@ -72,6 +87,15 @@ void l4_global_free(struct l4_global *g)
 {
 	if (g == NULL)
 		return;
+	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++) {
+		struct rte_mbuf *m;
+
+		if (g->handoff[i] == NULL)
+			continue;
+		while (rte_ring_dequeue(g->handoff[i], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(g->handoff[i]);
+	}
 	ep_registry_free(g->eps);
 	free(g);
 }
@@ -101,6 +125,8 @@ static void l4_rt_free(struct cfg_snapshot *snap)
 	for (uint32_t i = 0; i < srt->n_services; i++)
 		l4_svc_rt_free(&srt->svc[i]);
 	rte_free(srt->svc);
+	rte_hash_free(srt->ep_hash);
+	free(srt->snat);
 	free(srt);
 	snap->l4_rt = NULL;
 }
@@ -206,15 +232,49 @@ static int l4_bind_service(struct l4_global *g, struct cfg_snapshot *snap, struc
 	return l4_bind_limits(g, snap, sv, rt);
 }
 
-int l4_check(const struct l4_global *g, const struct cfg_snapshot *snap, char *err, size_t errlen)
+/* The tables l4_owner() needs: every (endpoint address, port, protocol) and the
+ * full-NAT source addresses. */
+static int l4_bind_steering(struct l4_global *g, const struct cfg_snapshot *snap,
+			    struct l4_snap_rt *srt)
 {
-	if (snap->mode == CFG_MODE_MESH && g->n_workers > 1) {
-		snprintf(err, errlen,
-			 "$.mode: \"mesh\" needs exactly one worker for now (this node runs %u): "
-			 "steering both directions of a flow to the worker that owns it is not "
-			 "built",
-			 g->n_workers);
-		return -ENOTSUP;
+	struct rte_hash_parameters hp = {0};
+	char name[RTE_HASH_NAMESIZE];
+	uint32_t n_keys = 0, n_snat = 0;
+
+	for (uint32_t s = 0; s < snap->n_services; s++) {
+		n_keys += snap->services[s].n_endpoints * snap->services[s].n_ports;
+		n_snat += snap->services[s].n_snat;
+	}
+	snprintf(name, sizeof(name), "l4ep%u", g->ep_hashes++);
+	hp.name = name;
+	hp.entries = RTE_MAX(n_keys * 2, 64u);
+	hp.key_len = sizeof(struct l4_ep_key);
+	hp.hash_func = rte_jhash;
+	hp.socket_id = SOCKET_ID_ANY;
+	srt->ep_hash = rte_hash_create(&hp);
+	srt->snat = calloc(RTE_MAX(n_snat, 1u), sizeof(*srt->snat));
+	if (srt->ep_hash == NULL || srt->snat == NULL)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < snap->n_services; s++) {
+		const struct cfg_service *sv = &snap->services[s];
+
+		if (sv->family != 4)
+			continue;
+		for (uint32_t i = 0; i < sv->n_snat; i++)
+			memcpy(&srt->snat[srt->n_snat++], sv->snat[i], 4);
+		for (uint32_t e = 0; e < sv->n_endpoints; e++) {
+			for (uint8_t k = 0; k < sv->n_ports; k++) {
+				const struct cfg_endpoint *ep = &sv->endpoints[e];
+				struct l4_ep_key key = {0};
+
+				memcpy(&key.addr, ep->addr, 4);
+				key.port = rte_cpu_to_be_16(ep->port ? ep->port
+								     : sv->ports[k].target_port);
+				key.proto = sv->ports[k].protocol;
+				if (rte_hash_add_key(srt->ep_hash, &key) < 0)
+					return -ENOMEM;
+			}
+		}
 	}
 	return 0;
 }
@@ -224,24 +284,31 @@ int l4_bind(struct l4_global *g, struct cfg_snapshot *snap, char *err, size_t er
 	struct l4_snap_rt *srt;
 	int rc;
 
-	rc = l4_check(g, snap, err, errlen);
-	if (rc != 0)
-		return rc;
 	snprintf(err, errlen, "out of memory binding the L4 path");
 	ep_registry_begin_build(g->eps);
-	if (snap->n_services == 0)
-		return 0;
+	if (snap->mode != CFG_MODE_MESH && snap->n_services == 0)
+		return 0; /* nothing of the L4 path runs */
 	srt = calloc(1, sizeof(*srt));
 	if (srt == NULL)
 		return -ENOMEM;
-	srt->svc =
-		rte_zmalloc("l4_svc_rt", sizeof(*srt->svc) * snap->n_services, RTE_CACHE_LINE_SIZE);
+	srt->svc = rte_zmalloc("l4_svc_rt", sizeof(*srt->svc) * RTE_MAX(snap->n_services, 1u),
+			       RTE_CACHE_LINE_SIZE);
 	if (srt->svc == NULL) {
 		free(srt);
 		return -ENOMEM;
 	}
 	srt->g = g;
 	srt->n_services = snap->n_services;
+	srt->to = (struct flow_timeouts){
+		.syn = l4_ms_tsc(g, 1000ull * snap->flows.syn_s),
+		.established = l4_ms_tsc(g, 1000ull * snap->flows.established_s),
+		.fin = l4_ms_tsc(g, 1000ull * snap->flows.fin_s),
+		.time_wait = l4_ms_tsc(g, 1000ull * snap->flows.time_wait_s),
+		.close = l4_ms_tsc(g, 1000ull * snap->flows.close_s),
+		.udp = l4_ms_tsc(g, 1000ull * snap->flows.udp_s),
+		.udp_assured = l4_ms_tsc(g, 1000ull * snap->flows.udp_assured_s),
+		.icmp = l4_ms_tsc(g, 1000ull * snap->flows.icmp_s),
+	};
 	snap->l4_rt = srt;
 	snap->l4_rt_free = l4_rt_free;
 	for (uint32_t i = 0; i < snap->n_services; i++) {
@@ -249,7 +316,7 @@ int l4_bind(struct l4_global *g, struct cfg_snapshot *snap, char *err, size_t er
 		if (rc != 0)
 			return rc; /* the caller frees the snapshot, which frees srt */
 	}
-	return 0;
+	return g->n_workers > 1 ? l4_bind_steering(g, snap, srt) : 0;
 }
 
 void l4_after_publish(struct l4_global *g)
@@ -324,6 +391,15 @@ int l4_worker_init(struct l4_worker *lw, struct l4_global *g, struct stats_block
 	lw->worker_id = worker_id;
 	lw->n_workers = n_workers;
 	flow_timeouts_default(&lw->to, lw->tsc_hz);
+	if (n_workers > 1 && g->handoff[worker_id] == NULL) {
+		snprintf(name, sizeof(name), "l4ho%u", worker_id);
+		g->handoff[worker_id] =
+			rte_ring_create(name, L4_HANDOFF_RING, socket_id, RING_F_SC_DEQ);
+		if (g->handoff[worker_id] == NULL) {
+			l4_worker_release(lw);
+			return -ENOMEM;
+		}
+	}
 	return 0;
 }
 
@@ -604,6 +680,15 @@ static int l4_snat_port(struct l4_worker *lw, struct flow_key *rev)
 	return -EADDRINUSE;
 }
 
+/* The flow timeouts of the live configuration (built-in defaults without L4 sections). */
+static const struct flow_timeouts *l4_timeouts(const struct l4_worker *lw,
+					       const struct cfg_snapshot *snap)
+{
+	const struct l4_snap_rt *srt = snap->l4_rt;
+
+	return srt != NULL ? &srt->to : &lw->to;
+}
+
 /* The service runtime a flow was created under, if that snapshot is still live. */
 static struct l4_svc_rt *l4_flow_svc(const struct cfg_snapshot *snap, const struct flow_entry *e)
 {
@@ -642,14 +727,14 @@ static void l4_track(struct l4_worker *lw, const struct cfg_snapshot *snap, stru
 
 	flow_count(e, dir, rte_be_to_cpu_16(p->ip->total_length));
 	if (e->proto == IPPROTO_UDP) {
-		flow_udp_update(lw->flows, e, dir, now, &lw->to);
+		flow_udp_update(lw->flows, e, dir, now, l4_timeouts(lw, snap));
 		return;
 	}
 	if (e->proto != IPPROTO_TCP) {
-		flow_icmp_update(lw->flows, e, dir, now, &lw->to);
+		flow_icmp_update(lw->flows, e, dir, now, l4_timeouts(lw, snap));
 		return;
 	}
-	after = flow_tcp_update(lw->flows, e, dir, p->tcp_flags, now, &lw->to);
+	after = flow_tcp_update(lw->flows, e, dir, p->tcp_flags, now, l4_timeouts(lw, snap));
 	if (after < 0)
 		return;
 	if ((e->flags & L4_FLOW_PENDING) && dir == FLOW_DIR_REV) {
@@ -1010,6 +1095,79 @@ static enum stats_id l4_decide(struct l4_worker *lw, const struct cfg_snapshot *
 	return r;
 }
 
+/*
+ * The worker that owns the flow of @p p, computed from the packet alone so that
+ * both directions of a flow agree (steering, for more than one worker):
+ *   health-check answers: any worker (their state is shared);
+ *   replies to a full-NAT source port: the worker whose share the port is;
+ *   to a VIP: by the client's (address, port), the source;
+ *   from an endpoint: by the client's (address, port), the destination (DNAT);
+ *   anything else: a symmetric hash of both (address, port) pairs.
+ */
+static uint16_t l4_owner(const struct l4_worker *lw, const struct cfg_snapshot *snap,
+			 const struct l4_pkt *p)
+{
+	const struct l4_snap_rt *srt = snap->l4_rt;
+	const uint32_t src = p->ip->src_addr, dst = p->ip->dst_addr;
+	const uint16_t sport = l4_rd16(p->sport), dport = l4_rd16(p->dport);
+	const uint16_t dp = rte_be_to_cpu_16(dport);
+	const uint8_t proto = p->ip->next_proto_id;
+	struct l4_ep_key key = {0};
+
+	if (dp >= L4_HC_PORT_BASE && dp < L4_HC_PORT_BASE + L4_HC_PORT_SLOTS &&
+	    l4_is_local(snap, dst))
+		return lw->worker_id;
+	if (srt != NULL && dp >= L4_SNAT_PORT_MIN && dp < L4_HC_PORT_BASE)
+		for (uint32_t i = 0; i < srt->n_snat; i++)
+			if (srt->snat[i] == dst)
+				return (uint16_t)((dp - L4_SNAT_PORT_MIN) % lw->n_workers);
+	if (cfg_service_lookup(snap, 4, &dst, dport, proto).service >= 0)
+		return (uint16_t)(rte_jhash_2words(src, sport, 0) % lw->n_workers);
+	key.addr = src;
+	key.port = sport;
+	key.proto = proto;
+	if (srt != NULL && srt->ep_hash != NULL && rte_hash_lookup(srt->ep_hash, &key) >= 0)
+		return (uint16_t)(rte_jhash_2words(dst, dport, 0) % lw->n_workers);
+	return (uint16_t)((rte_jhash_2words(src, sport, 0) ^ rte_jhash_2words(dst, dport, 0)) %
+			  lw->n_workers);
+}
+
+/*
+ * Pass a frame to the worker that owns its flow. The L2 header net parsed off
+ * is still in front of the data: put it back, so the owner runs the frame
+ * through net_input() as if it had received it. @return the verdict.
+ */
+static enum stats_id l4_handoff(struct l4_worker *lw, struct rte_mbuf *m, uint16_t owner)
+{
+	struct rte_ring *r = lw->g->handoff[owner];
+
+	if (m->l2_len == RTE_ETHER_HDR_LEN && m->vlan_tci != 0)
+		m->ol_flags |= RTE_MBUF_F_RX_VLAN_STRIPPED; /* net cleared it */
+	if (r == NULL || rte_pktmbuf_prepend(m, m->l2_len) == NULL)
+		return STAT_DROP_L4_HANDOFF_FULL;
+	m->ol_flags |= lw->g->handoff_flag;
+	if (rte_ring_mp_enqueue(r, m) != 0)
+		return STAT_DROP_L4_HANDOFF_FULL;
+	stats_inc(lw->stats, STAT_L4_HANDOFF_OUT);
+	return NET_L4_CONSUMED;
+}
+
+unsigned int l4_handoff_poll(struct l4_worker *lw, struct net_worker *nw,
+			     const struct cfg_snapshot *snap, uint64_t now_tsc)
+{
+	struct rte_mbuf *pkts[L4_HANDOFF_BURST];
+	struct rte_ring *r = lw->g != NULL ? lw->g->handoff[lw->worker_id] : NULL;
+	unsigned int n;
+
+	if (r == NULL)
+		return 0;
+	n = rte_ring_sc_dequeue_burst(r, (void **)pkts, L4_HANDOFF_BURST, NULL);
+	for (unsigned int i = 0; i < n; i++)
+		net_input(nw, snap, pkts[i]->port, &pkts[i], 1, now_tsc);
+	stats_add(lw->stats, STAT_L4_HANDOFF_IN, n);
+	return n;
+}
+
 static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap,
 			   struct rte_mbuf **pkts, uint16_t n, enum stats_id *verdict,
 			   uint64_t now_tsc)
@@ -1029,6 +1187,14 @@ static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap
 		if (parsed != 0 || p[i].sport == NULL) {
 			verdict[i] = l4_portless(lw, snap, &p[i], pkts[i], parsed);
 			continue;
+		}
+		if (lw->n_workers > 1 && !(pkts[i]->ol_flags & lw->g->handoff_flag)) {
+			uint16_t owner = l4_owner(lw, snap, &p[i]);
+
+			if (owner != lw->worker_id) {
+				verdict[i] = l4_handoff(lw, pkts[i], owner);
+				continue;
+			}
 		}
 		flow_key4(&keys[nk], p[i].ip->src_addr, p[i].ip->dst_addr, l4_rd16(p[i].sport),
 			  l4_rd16(p[i].dport), p[i].ip->next_proto_id, 0);

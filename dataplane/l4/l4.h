@@ -63,14 +63,9 @@ void l4_global_free(struct l4_global *g);
 /**
  * Control thread: attach runtime objects (Maglev tables, endpoint state, rate
  * buckets) to a compiled snapshot before cfg_publish().
- * @return 0; -ENOTSUP for mesh mode with more than one worker (a flow's two
- *         directions may reach different workers, and steering them to the
- *         flow's owner is not built yet); -ENOMEM. @p err says which.
+ * @return 0 or -ENOMEM (@p err says so).
  */
 int l4_bind(struct l4_global *g, struct cfg_snapshot *snap, char *err, size_t errlen);
-
-/** Control thread: could l4_bind() take @p snap? (config validate) @return 0 or -ENOTSUP. */
-int l4_check(const struct l4_global *g, const struct cfg_snapshot *snap, char *err, size_t errlen);
 
 /**
  * Control thread, after cfg_publish() returned (a grace period has passed since
@@ -103,6 +98,13 @@ void l4_input_burst(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf 
 /** l4_input_burst() for one packet. @return its verdict. */
 enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf *m,
 		       uint64_t now_tsc);
+
+/**
+ * Worker, every loop iteration: run the frames other workers handed over (those
+ * of flows this worker owns) through net_input(). @return frames taken.
+ */
+unsigned int l4_handoff_poll(struct l4_worker *lw, struct net_worker *nw,
+			     const struct cfg_snapshot *snap, uint64_t now_tsc);
 
 /** Worker periodic work: flow expiry (bounded), health probes (worker 0). */
 void l4_timer(struct l4_worker *lw, struct net_worker *nw, const struct cfg_snapshot *snap,

@@ -10,6 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_hash.h>
+#include <rte_ring.h>
+
 #include "../endpoint/endpoint.h"
 #include "../lb/lb.h"
 #include "../limit/limit.h"
@@ -51,6 +54,20 @@ struct l4_snap_rt {
 	struct l4_global *g;
 	uint32_t n_services;
 	struct l4_svc_rt *svc; /* [n_services] */
+	/* For steering (more than one worker): which (address, port, protocol)
+	 * are endpoints, and the full-NAT source addresses. */
+	struct rte_hash *ep_hash; /* struct l4_ep_key -> present; NULL: none */
+	uint32_t n_snat;
+	uint32_t *snat; /* IPv4, network byte order */
+	struct flow_timeouts to; /* flows.timeouts_s in TSC cycles */
+};
+
+/* Key of l4_snap_rt.ep_hash; zeroed before filling. */
+struct l4_ep_key {
+	uint32_t addr; /* network byte order */
+	uint16_t port; /* network byte order */
+	uint8_t proto;
+	uint8_t pad;
 };
 
 struct l4_global {
@@ -58,6 +75,11 @@ struct l4_global {
 	uint16_t n_workers;
 	uint64_t tsc_hz;
 	unsigned int limit_tables; /* for unique names */
+	unsigned int ep_hashes;	   /* for unique names */
+	/* Hand-off: a worker that receives a packet of a flow another worker
+	 * owns passes the whole frame to it (multi-producer, single-consumer). */
+	struct rte_ring *handoff[RTE_MAX_LCORE];
+	uint64_t handoff_flag; /* mbuf dynflag: "already handed off once" */
 };
 
 #endif

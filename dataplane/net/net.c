@@ -403,6 +403,7 @@ static uint16_t net_l2_input(struct net_worker *nw, const struct cfg_snapshot *s
 	}
 	rx->ifc = ifc;
 	rx->src = eth->src_addr;
+	m->l2_len = hl; /* the header stays in front of the data (L4 hand-off puts it back) */
 	rte_pktmbuf_adj(m, hl);
 	m->ol_flags &= ~RTE_MBUF_F_RX_VLAN_STRIPPED;
 	return type;

@@ -360,8 +360,11 @@ int port_eal_argv(const struct port_profile *p, const char *prog, bool no_huge, 
 	if (p->hugepages == PORT_HUGEPAGES_OFF ||
 	    (p->hugepages == PORT_HUGEPAGES_AUTO && port_free_hugepages() == 0))
 		no_huge = true;
+	/* "0-2" is a core list (-l); "0@0,(1,2)@1" maps lcores to CPUs (--lcores),
+	 * e.g. to run more workers than the machine has cores in a test */
 	if ((rc = port_argv_add(out, err, errlen, "%s", prog)) ||
-	    (rc = port_argv_add(out, err, errlen, "-l")) ||
+	    (rc = port_argv_add(out, err, errlen, "%s",
+				strpbrk(p->lcores, "@(") ? "--lcores" : "-l")) ||
 	    (rc = port_argv_add(out, err, errlen, "%s", p->lcores)) ||
 	    (rc = port_argv_add(out, err, errlen, "--main-lcore=%u", p->main_lcore)) ||
 	    (rc = port_argv_add(out, err, errlen, "--file-prefix=%s", p->file_prefix)))

@@ -42,7 +42,7 @@ struct port_spec {
 
 struct port_profile {
 	char name[CFG_NAME_MAX];
-	char lcores[64];
+	char lcores[64]; /* EAL -l list ("0,1"), or --lcores map when it has '@' */
 	unsigned int main_lcore;
 	char file_prefix[64];
 	unsigned int n_eal_args;

@@ -99,6 +99,8 @@ static int worker_main(void *arg)
 			stats_add(w->net.stats, STAT_RX_FRAMES, n);
 			net_input(&w->net, snap, port_id, pkts, n, now);
 		}
+		/* frames of flows this worker owns, received by another one */
+		got += l4_handoff_poll(&w->l4, &w->net, snap, now);
 
 		if (now - last_drain >= tune->drain_us * hz / 1000000) {
 			net_timer(&w->net, snap, now);

@@ -3,7 +3,8 @@
  * worker: the run-to-completion poll loop of one worker lcore.
  *
  * Each iteration: read the live config snapshot, rx_burst every port's queue
- * owned by this worker, hand the frames to net_input(), transmit what net queued
+ * owned by this worker, hand the frames to net_input(), then take the frames
+ * other workers handed over (mesh mode, flows this worker owns), transmit what net queued
  * (buffered: a port's output is flushed once tx_burst frames wait, at once when
  * the RX poll returned less than a full burst, and after drain_us at the latest), run net_timer() and l4_timer() every drain interval, then
  * rcu_quiescent_state().

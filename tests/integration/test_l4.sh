@@ -11,7 +11,10 @@ clients() { it_in_client "$IT_PY" "$(dirname "$0")/l4_clients.py" "$@"; }
 count() { "$IT_PY" -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], 0))' "$1" "$2"; }
 errors() { "$IT_PY" -c 'import json,sys; print(sum(v for k, v in json.loads(sys.argv[1]).items() if k.startswith("error")))' "$1"; }
 
-it_start_meshdp --config "$IT_L4_CONFIG"
+# IT_L4_PROFILE: another driver profile (tests/data/tap-2workers.json runs two
+# workers, so that frames are steered to the worker that owns their flow)
+it_start_meshdp ${IT_L4_PROFILE:+--profile "$IT_L4_PROFILE"} --config "$IT_L4_CONFIG"
+workers=$(it_ctl --json status | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["workers"])')
 it_topology_backends
 # every backend healthy before the measurements (2 checks 500 ms apart)
 sleep 2
@@ -117,5 +120,11 @@ if grep -qE "Socket errors|Non-2xx" "$IT_WORK/wrk"; then
 	it_fail "wrk saw errors during the swaps"
 fi
 
+if [ "$workers" -gt 1 ]; then
+	handed=$(it_stat l4_handoff_out)
+	[ "$handed" -gt 0 ] || it_fail "$workers workers but no frame was handed to its flow's owner"
+	[ "$(it_stat drop_l4_handoff_full)" -eq 0 ] || it_fail "hand-off rings overflowed"
+	it_log "$workers workers: $handed frames steered to their flow's owner"
+fi
 it_stop_meshdp
 it_log "ok"
