@@ -49,6 +49,7 @@
 #define L4_FLOW_PROBE	0x04 /* the connection is its endpoint's half-open probe */
 #define L4_FLOW_SERVICE 0x08 /* a service flow: e->ep is its endpoint's state */
 #define L4_FLOW_ACTIVE	0x10 /* counted in the endpoint's active connections */
+#define L4_FLOW_DNAT	0x20 /* DNAT rewrite held in the entry: nat_*[0] endpoint, [1] VIP */
 
 /* struct flow_entry.user: the low byte of the generation of the snapshot whose
  * service index e->service is. A connect result that arrives after a swap is
@@ -890,6 +891,13 @@ static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_
 	e->flags = L4_FLOW_NAT | L4_FLOW_SERVICE | L4_FLOW_ACTIVE |
 		   (adm == EP_ADMIT_PROBE ? L4_FLOW_PROBE : 0) |
 		   (p->ip->next_proto_id == IPPROTO_TCP ? L4_FLOW_PENDING : 0);
+	if (sv->nat == CFG_NAT_DNAT) {
+		e->flags |= L4_FLOW_DNAT;
+		e->nat_addr[0] = eaddr;
+		e->nat_port[0] = eport;
+		e->nat_addr[1] = p->ip->dst_addr;
+		e->nat_port[1] = l4_rd16(p->dport);
+	}
 	if (p->ip->next_proto_id != IPPROTO_TCP) /* datagrams: admitted is connected */
 		ep_connect_ok(e->ep, adm == EP_ADMIT_PROBE, &rt->group);
 	stats_inc(lw->stats, STAT_L4_FLOWS_NEW);
@@ -1067,13 +1075,25 @@ static enum stats_id l4_decide(struct l4_worker *lw, const struct cfg_snapshot *
 		e = NULL;
 	}
 	if (e != NULL) {
-		struct flow_key fwd, rev;
+		struct flow_key other;
 
 		l4_track(lw, snap, e, dir, p, now_tsc);
-		/* forward packets become the mirror of the reply key, replies the
-		 * mirror of the forward key: the keys hold the whole NAT */
-		if ((e->flags & L4_FLOW_NAT) && flow_entry_keys(lw->flows, e, &fwd, &rev) == 0)
-			l4_rewrite_to_mirror(p, dir == FLOW_DIR_FWD ? &rev : &fwd);
+		if (e->flags & L4_FLOW_DNAT) {
+			/* the common case, from the entry itself: forward packets go to
+			 * the endpoint, replies come from the VIP */
+			if (dir == FLOW_DIR_FWD)
+				l4_rewrite(p, p->ip->src_addr, e->nat_addr[0], l4_rd16(p->sport),
+					   e->nat_port[0]);
+			else
+				l4_rewrite(p, e->nat_addr[1], p->ip->dst_addr, e->nat_port[1],
+					   l4_rd16(p->dport));
+		} else if ((e->flags & L4_FLOW_NAT) &&
+			   flow_entry_keys(lw->flows, e, dir == FLOW_DIR_FWD ? NULL : &other,
+					   dir == FLOW_DIR_FWD ? &other : NULL) == 0) {
+			/* full-NAT: forward packets become the mirror of the reply
+			 * key, replies the mirror of the forward key */
+			l4_rewrite_to_mirror(p, &other);
+		}
 		return NET_CHECK_OK;
 	}
 	if (p->ip->next_proto_id == IPPROTO_TCP) {
