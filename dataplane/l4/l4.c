@@ -127,6 +127,7 @@ static void l4_rt_free(struct cfg_snapshot *snap)
 		l4_svc_rt_free(&srt->svc[i]);
 	rte_free(srt->svc);
 	rte_hash_free(srt->ep_hash);
+	rte_hash_free(srt->vip_addrs);
 	free(srt->snat);
 	free(srt);
 	snap->l4_rt = NULL;
@@ -233,6 +234,36 @@ static int l4_bind_service(struct l4_global *g, struct cfg_snapshot *snap, struc
 	return l4_bind_limits(g, snap, sv, rt);
 }
 
+/* VIP addresses, for refusing undeclared ports the way their service says. */
+static int l4_bind_vips(struct l4_global *g, const struct cfg_snapshot *snap,
+			struct l4_snap_rt *srt)
+{
+	struct rte_hash_parameters hp = {0};
+	char name[RTE_HASH_NAMESIZE];
+
+	snprintf(name, sizeof(name), "l4vip%u", g->ep_hashes++);
+	hp.name = name;
+	hp.entries = RTE_MAX(snap->n_services * 2, 64u);
+	hp.key_len = sizeof(uint32_t);
+	hp.hash_func = rte_jhash;
+	hp.socket_id = SOCKET_ID_ANY;
+	srt->vip_addrs = rte_hash_create(&hp);
+	if (srt->vip_addrs == NULL)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < snap->n_services; s++) {
+		uint32_t vip;
+
+		if (snap->services[s].family != 4)
+			continue;
+		memcpy(&vip, snap->services[s].vip, 4);
+		if (rte_hash_lookup(srt->vip_addrs, &vip) >= 0)
+			continue; /* the first service on a VIP decides */
+		if (rte_hash_add_key_data(srt->vip_addrs, &vip, (void *)(uintptr_t)(s + 1)) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* The tables l4_owner() needs: every (endpoint address, port, protocol) and the
  * full-NAT source addresses. */
 static int l4_bind_steering(struct l4_global *g, const struct cfg_snapshot *snap,
@@ -317,6 +348,9 @@ int l4_bind(struct l4_global *g, struct cfg_snapshot *snap, char *err, size_t er
 		if (rc != 0)
 			return rc; /* the caller frees the snapshot, which frees srt */
 	}
+	rc = l4_bind_vips(g, snap, srt);
+	if (rc != 0)
+		return rc;
 	return g->n_workers > 1 ? l4_bind_steering(g, snap, srt) : 0;
 }
 
@@ -907,8 +941,20 @@ static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_
 }
 
 /* A new flow that is not to a service: control plane, egress, or refused. */
+/* Would the service on @p p's destination address (a VIP) reset refused TCP? */
+static bool l4_vip_resets(const struct cfg_snapshot *snap, const struct l4_pkt *p)
+{
+	const struct l4_snap_rt *srt = snap->l4_rt;
+	void *data;
+
+	if (srt == NULL || srt->vip_addrs == NULL ||
+	    rte_hash_lookup_data(srt->vip_addrs, &p->ip->dst_addr, &data) < 0)
+		return false;
+	return snap->services[(uintptr_t)data - 1].reject == CFG_REJECT_RESET;
+}
+
 static enum stats_id l4_new_other_flow(struct l4_worker *lw, const struct cfg_snapshot *snap,
-				       struct l4_pkt *p, uint64_t now)
+				       struct l4_pkt *p, struct rte_mbuf *m, uint64_t now)
 {
 	const uint8_t proto = p->ip->next_proto_id;
 	struct flow_key fwd, rev;
@@ -920,8 +966,8 @@ static enum stats_id l4_new_other_flow(struct l4_worker *lw, const struct cfg_sn
 		stats_inc(lw->stats, STAT_L4_CONTROL_PLANE);
 		return NET_CHECK_OK;
 	}
-	if (cfg_in_mesh(snap, 4, &p->ip->dst_addr))
-		return STAT_DROP_L4_UNDECLARED; /* SM-DR1: mesh traffic goes through services */
+	if (cfg_in_mesh(snap, 4, &p->ip->dst_addr)) /* SM-DR1: mesh traffic goes through services */
+		return l4_refuse(lw, p, m, STAT_DROP_L4_UNDECLARED, l4_vip_resets(snap, p));
 	/* SM-DR8: leaving the mesh needs an external service and a policy */
 	if (p->sport == NULL || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
 		return STAT_DROP_L4_EGRESS_DENIED;
@@ -1109,7 +1155,7 @@ static enum stats_id l4_decide(struct l4_worker *lw, const struct cfg_snapshot *
 	else if (p->ip->next_proto_id == IPPROTO_ICMP && l4_is_local(snap, p->ip->dst_addr))
 		r = NET_CHECK_OK; /* ICMP echo to the node itself */
 	else
-		r = l4_new_other_flow(lw, snap, p, now_tsc);
+		r = l4_new_other_flow(lw, snap, p, m, now_tsc);
 	if (flow_table_count(lw->flows) != flows_before)
 		*changed = true;
 	return r;

@@ -58,8 +58,11 @@ struct l4_snap_rt {
 	 * are endpoints, and the full-NAT source addresses. */
 	struct rte_hash *ep_hash; /* struct l4_ep_key -> present; NULL: none */
 	uint32_t n_snat;
-	uint32_t *snat; /* IPv4, network byte order */
+	uint32_t *snat;		 /* IPv4, network byte order */
 	struct flow_timeouts to; /* flows.timeouts_s in TSC cycles */
+	/* VIP address (IPv4, network order) -> 1 + index of a service on it: TCP
+	 * to a VIP's undeclared port is reset when that service says so. */
+	struct rte_hash *vip_addrs;
 };
 
 /* Key of l4_snap_rt.ep_hash; zeroed before filling. */

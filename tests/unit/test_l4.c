@@ -329,6 +329,15 @@ static void test_refusals(void **state)
 	assert_int_equal(stats.c[STAT_DROP_L4_POLICY_DENIED], 1);
 	assert_int_equal(stats.c[STAT_L4_RESETS_OUT], 1);
 
+	/* SM-DR1: a port the VIP does not declare; its service resets refused TCP */
+	m = pkt(IPPROTO_TCP, "10.10.1.2", 41005, "10.30.0.10", 81, RTE_TCP_SYN_FLAG);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_tuple(m, "10.30.0.10", 81, "10.10.1.2", 41005);
+	assert_int_equal(((struct rte_tcp_hdr *)(iph(m) + 1))->tcp_flags,
+			 RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+	rte_pktmbuf_free(m);
+	assert_int_equal(stats.c[STAT_DROP_L4_UNDECLARED], 1);
+
 	/* SM-DR1: straight to an endpoint, bypassing the VIP */
 	m = pkt(IPPROTO_TCP, "10.10.1.2", 41001, "10.10.2.11", 8080, RTE_TCP_SYN_FLAG);
 	assert_int_equal(run(m), STAT_DROP_L4_UNDECLARED);
