@@ -1123,6 +1123,15 @@ static enum stats_id l4_decide(struct l4_worker *lw, const struct cfg_snapshot *
 	if (e != NULL) {
 		struct flow_key other;
 
+		if (dir == FLOW_DIR_FWD && (e->flags & L4_FLOW_SERVICE)) {
+			/* packets-per-second limits hold for established flows too */
+			struct l4_svc_rt *rt = l4_flow_svc(snap, e);
+			bool reset;
+
+			if (rt != NULL && (rt->limit_svc_pkt || rt->limit_src_pkt) &&
+			    !l4_limits_admit(lw, rt, p, false, now_tsc, &reset))
+				return STAT_DROP_L4_RATE_LIMITED;
+		}
 		l4_track(lw, snap, e, dir, p, now_tsc);
 		if (e->flags & L4_FLOW_DNAT) {
 			/* the common case, from the entry itself: forward packets go to

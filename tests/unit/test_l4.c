@@ -69,7 +69,9 @@ static const char doc[] =
 	"  {\"name\": \"d\", \"action\": \"allow\", \"from\": {\"namespace\": \"shop\","
 	"   \"service\": \"fe\"}, \"to\": {\"external\": \"partner\"}}],"
 	" \"limits\": [{\"name\": \"l\", \"service\": \"lim\", \"scope\": \"service\","
-	"   \"connections_per_s\": 1, \"burst\": 2, \"action\": \"drop\"}]}";
+	"   \"connections_per_s\": 1, \"burst\": 2, \"action\": \"drop\"},"
+	"  {\"name\": \"s\", \"service\": \"fn\", \"scope\": \"source\","
+	"   \"packets_per_s\": 1, \"burst\": 4, \"action\": \"drop\"}]}";
 
 static struct rte_mempool *pool;
 static struct cfg_snapshot *snap;
@@ -380,6 +382,33 @@ static void test_rate_limit(void **state)
 	assert_int_equal(limited, 3);
 }
 
+static void test_source_packet_limit(void **state)
+{
+	int passed = 0;
+
+	(void)state;
+	/* 1 packet/s per source, burst 4, on "fn": of 10 datagrams of one flow
+	 * (test_fullnat_udp spent one token of this source already) three pass */
+	for (int i = 0; i < 10; i++) {
+		struct rte_mbuf *m = pkt(IPPROTO_UDP, "10.10.1.2", 5353, "10.30.0.30", 53, 0);
+		enum stats_id r = run(m);
+
+		if (r == NET_CHECK_OK)
+			passed++;
+		else
+			assert_int_equal(r, STAT_DROP_L4_RATE_LIMITED);
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(passed, 3);
+	/* a second flow from the same address shares its bucket */
+	{
+		struct rte_mbuf *m = pkt(IPPROTO_UDP, "10.10.1.2", 5354, "10.30.0.30", 53, 0);
+
+		assert_int_equal(run(m), STAT_DROP_L4_RATE_LIMITED);
+		rte_pktmbuf_free(m);
+	}
+}
+
 static void test_connect_failures_eject(void **state)
 {
 	struct ep_state *ep = snap->services[0].endpoints[0].rt;
@@ -452,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_fullnat_udp),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_source_packet_limit),
 		cmocka_unit_test(test_connect_failures_eject),
 		cmocka_unit_test(test_expiry_releases),
 	};
