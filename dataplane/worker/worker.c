@@ -20,11 +20,12 @@
 static int worker_stopping;
 
 /*
- * Transmit what net queued for @p port_id. What the queue does not take stays
- * for the next call, unless @p final: then it is dropped and counted, so a
- * stuck port holds mbufs for one drain interval at most.
+ * Transmit what net queued for @p port_id. What the TX queue does not take
+ * stays queued for the next call (back-pressure rather than loss); only when
+ * net's output array for the port is full does net drop, counted as
+ * drop_tx_full, so a stuck port holds at most NET_OUT_MAX frames.
  */
-static void worker_flush(struct worker *w, uint16_t port_id, bool final)
+static void worker_flush(struct worker *w, uint16_t port_id)
 {
 	struct net_out *o = &w->net.out[port_id];
 	uint16_t sent;
@@ -33,24 +34,15 @@ static void worker_flush(struct worker *w, uint16_t port_id, bool final)
 		return;
 	sent = rte_eth_tx_burst(port_id, w->queue_id, o->pkts, o->n);
 	stats_add(w->net.stats, STAT_TX_FRAMES, sent);
-	if (sent == o->n) {
-		o->n = 0;
-		return;
-	}
-	if (final) {
-		rte_pktmbuf_free_bulk(&o->pkts[sent], o->n - sent);
-		stats_add(w->net.stats, STAT_DROP_TX_FULL, o->n - sent);
-		o->n = 0;
-		return;
-	}
-	memmove(o->pkts, &o->pkts[sent], (o->n - sent) * sizeof(o->pkts[0]));
+	if (sent != o->n)
+		memmove(o->pkts, &o->pkts[sent], (o->n - sent) * sizeof(o->pkts[0]));
 	o->n -= sent;
 }
 
-static void worker_flush_all(struct worker *w, bool final)
+static void worker_flush_all(struct worker *w)
 {
 	for (uint16_t i = 0; i < w->n_ports; i++)
-		worker_flush(w, w->port_ids[i], final);
+		worker_flush(w, w->port_ids[i]);
 }
 
 /* Answer a posted flow listing request (see struct worker_mailbox). */
@@ -107,7 +99,7 @@ static int worker_main(void *arg)
 			l4_timer(&w->l4, &w->net, snap, now);
 			if (unlikely(__atomic_load_n(&w->mbox.req, __ATOMIC_RELAXED) == 1))
 				worker_mailbox_serve(w, snap, now);
-			worker_flush_all(w, true);
+			worker_flush_all(w);
 			last_drain = now;
 		} else {
 			/* Under load, wait for full TX bursts; when the RX side saw
@@ -117,7 +109,7 @@ static int worker_main(void *arg)
 
 			for (uint16_t i = 0; i < w->n_ports; i++)
 				if (w->net.out[w->port_ids[i]].n >= want)
-					worker_flush(w, w->port_ids[i], false);
+					worker_flush(w, w->port_ids[i]);
 		}
 
 		stats_inc(w->net.stats, STAT_WORKER_LOOPS);
@@ -126,9 +118,9 @@ static int worker_main(void *arg)
 		} else if (tune->idle == CFG_IDLE_SLEEP && ++idle >= tune->idle_polls) {
 			const uint32_t sleep_us = tune->idle_sleep_us;
 
-			/* Nothing may be held across the offline period: packets
-			 * waiting for a next hop stay (they hold no snapshot). */
-			worker_flush_all(w, true);
+			/* Send what waits before sleeping (queued frames and
+			 * packets waiting for a next hop hold no snapshot). */
+			worker_flush_all(w);
 			rcu_thread_offline();
 			usleep(sleep_us);
 			rcu_thread_online();
@@ -137,7 +129,7 @@ static int worker_main(void *arg)
 		}
 		rcu_quiescent_state();
 	}
-	worker_flush_all(w, true);
+	worker_flush_all(w);
 	__atomic_store_n(&w->mbox.running, 0, __ATOMIC_RELEASE);
 	rcu_unregister_thread();
 	return 0;
