@@ -103,6 +103,10 @@ void l4_global_free(struct l4_global *g)
 
 /* ---- control thread: binding runtime objects to a snapshot ---- */
 
+/* Keeps the names of the tables bound to snapshots unique in the process (DPDK
+ * names are global); control thread only. */
+static unsigned int l4_name_seq;
+
 static void l4_svc_rt_free(struct l4_svc_rt *rt)
 {
 	if (rt->maglev != NULL) {
@@ -176,7 +180,7 @@ static int l4_bind_limits(struct l4_global *g, const struct cfg_snapshot *snap,
 					    g->tsc_hz) != 0)
 				return -EINVAL;
 		}
-		snprintf(name, sizeof(name), "l4lim%u", g->limit_tables++);
+		snprintf(name, sizeof(name), "l4lim%u", l4_name_seq++);
 		rt->src_table = limit_table_create(name, L4_LIMIT_SOURCES, SOCKET_ID_ANY);
 		if (rt->src_table == NULL)
 			return -ENOMEM;
@@ -235,13 +239,12 @@ static int l4_bind_service(struct l4_global *g, struct cfg_snapshot *snap, struc
 }
 
 /* VIP addresses, for refusing undeclared ports the way their service says. */
-static int l4_bind_vips(struct l4_global *g, const struct cfg_snapshot *snap,
-			struct l4_snap_rt *srt)
+static int l4_bind_vips(const struct cfg_snapshot *snap, struct l4_snap_rt *srt)
 {
 	struct rte_hash_parameters hp = {0};
 	char name[RTE_HASH_NAMESIZE];
 
-	snprintf(name, sizeof(name), "l4vip%u", g->ep_hashes++);
+	snprintf(name, sizeof(name), "l4vip%u", l4_name_seq++);
 	hp.name = name;
 	hp.entries = RTE_MAX(snap->n_services * 2, 64u);
 	hp.key_len = sizeof(uint32_t);
@@ -266,8 +269,7 @@ static int l4_bind_vips(struct l4_global *g, const struct cfg_snapshot *snap,
 
 /* The tables l4_owner() needs: every (endpoint address, port, protocol) and the
  * full-NAT source addresses. */
-static int l4_bind_steering(struct l4_global *g, const struct cfg_snapshot *snap,
-			    struct l4_snap_rt *srt)
+static int l4_bind_steering(const struct cfg_snapshot *snap, struct l4_snap_rt *srt)
 {
 	struct rte_hash_parameters hp = {0};
 	char name[RTE_HASH_NAMESIZE];
@@ -277,7 +279,7 @@ static int l4_bind_steering(struct l4_global *g, const struct cfg_snapshot *snap
 		n_keys += snap->services[s].n_endpoints * snap->services[s].n_ports;
 		n_snat += snap->services[s].n_snat;
 	}
-	snprintf(name, sizeof(name), "l4ep%u", g->ep_hashes++);
+	snprintf(name, sizeof(name), "l4ep%u", l4_name_seq++);
 	hp.name = name;
 	hp.entries = RTE_MAX(n_keys * 2, 64u);
 	hp.key_len = sizeof(struct l4_ep_key);
@@ -348,10 +350,10 @@ int l4_bind(struct l4_global *g, struct cfg_snapshot *snap, char *err, size_t er
 		if (rc != 0)
 			return rc; /* the caller frees the snapshot, which frees srt */
 	}
-	rc = l4_bind_vips(g, snap, srt);
+	rc = l4_bind_vips(snap, srt);
 	if (rc != 0)
 		return rc;
-	return g->n_workers > 1 ? l4_bind_steering(g, snap, srt) : 0;
+	return g->n_workers > 1 ? l4_bind_steering(snap, srt) : 0;
 }
 
 void l4_after_publish(struct l4_global *g)
@@ -415,8 +417,10 @@ int l4_worker_init(struct l4_worker *lw, struct l4_global *g, struct stats_block
 {
 	char name[24];
 
+	static unsigned int seq; /* table names stay unique across re-creations */
+
 	memset(lw, 0, sizeof(*lw));
-	snprintf(name, sizeof(name), "flows%u", worker_id);
+	snprintf(name, sizeof(name), "flows%u_%u", worker_id, seq++);
 	lw->flows = flow_table_create(name, flow_capacity, socket_id);
 	if (lw->flows == NULL)
 		return -ENOMEM;
@@ -427,7 +431,7 @@ int l4_worker_init(struct l4_worker *lw, struct l4_global *g, struct stats_block
 	lw->n_workers = n_workers;
 	flow_timeouts_default(&lw->to, lw->tsc_hz);
 	if (n_workers > 1 && g->handoff[worker_id] == NULL) {
-		snprintf(name, sizeof(name), "l4ho%u", worker_id);
+		snprintf(name, sizeof(name), "l4ho%u_%u", worker_id, seq);
 		g->handoff[worker_id] =
 			rte_ring_create(name, L4_HANDOFF_RING, socket_id, RING_F_SC_DEQ);
 		if (g->handoff[worker_id] == NULL) {
@@ -1009,30 +1013,49 @@ static enum stats_id l4_health_answer(struct l4_worker *lw, const struct cfg_sna
  * quoted packet gets the addresses and ports its sender used, the outer
  * destination becomes that sender. @return L4_NOT_MINE when it is not about a flow.
  */
+/*
+ * The packet an ICMP error (unreachable, time exceeded, parameter problem)
+ * quotes, when it is TCP or UDP with its ports: @p in and @p inl4 point at its
+ * IP and L4 headers. @return false for anything else.
+ */
+static bool l4_icmp_quote(const struct l4_pkt *p, const struct rte_mbuf *m,
+			  struct rte_ipv4_hdr **in, uint8_t **inl4)
+{
+	const struct rte_ipv4_hdr *ip = p->ip;
+	const uint32_t hl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	struct rte_icmp_hdr *icmp = p->l4;
+	uint32_t inhl, icmp_len;
+
+	if (ip->next_proto_id != IPPROTO_ICMP || icmp == NULL ||
+	    (icmp->icmp_type != 3 && icmp->icmp_type != 11 && icmp->icmp_type != 12))
+		return false;
+	icmp_len = rte_be_to_cpu_16(ip->total_length) - hl;
+	*in = (struct rte_ipv4_hdr *)(icmp + 1);
+	if (icmp_len < sizeof(*icmp) + sizeof(**in) + 8 || rte_pktmbuf_data_len(m) < hl + icmp_len)
+		return false;
+	inhl = (uint32_t)((*in)->version_ihl & 0xf) * 4;
+	if (inhl < sizeof(**in) || icmp_len < sizeof(*icmp) + inhl + 8 ||
+	    ((*in)->next_proto_id != IPPROTO_TCP && (*in)->next_proto_id != IPPROTO_UDP))
+		return false;
+	*inl4 = (uint8_t *)*in + inhl;
+	return true;
+}
+
 static enum stats_id l4_icmp_error(struct l4_worker *lw, struct l4_pkt *p, struct rte_mbuf *m)
 {
 	struct rte_ipv4_hdr *ip = p->ip;
-	uint32_t hl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	const uint32_t hl = (uint32_t)(ip->version_ihl & 0xf) * 4;
 	struct rte_icmp_hdr *icmp = p->l4;
 	struct rte_ipv4_hdr *in;
 	uint8_t *inl4, dir;
-	uint32_t inhl, icmp_len, want_src, want_dst, new_dst;
+	uint32_t icmp_len, want_src, want_dst, new_dst;
 	struct flow_key k, fwd, rev;
 	const struct flow_key *sender, *target;
 	struct flow_entry *e;
 
-	if (ip->next_proto_id != IPPROTO_ICMP || icmp == NULL ||
-	    (icmp->icmp_type != 3 && icmp->icmp_type != 11 && icmp->icmp_type != 12))
+	if (!l4_icmp_quote(p, m, &in, &inl4))
 		return L4_NOT_MINE;
 	icmp_len = rte_be_to_cpu_16(ip->total_length) - hl;
-	in = (struct rte_ipv4_hdr *)(icmp + 1);
-	if (icmp_len < sizeof(*icmp) + sizeof(*in) + 8 || rte_pktmbuf_data_len(m) < hl + icmp_len)
-		return L4_NOT_MINE;
-	inhl = (uint32_t)(in->version_ihl & 0xf) * 4;
-	if (inhl < sizeof(*in) || icmp_len < sizeof(*icmp) + inhl + 8 ||
-	    (in->next_proto_id != IPPROTO_TCP && in->next_proto_id != IPPROTO_UDP))
-		return L4_NOT_MINE;
-	inl4 = (uint8_t *)in + inhl;
 	/* the quoted packet went the other way: look up its reverse */
 	flow_key4(&k, in->dst_addr, in->src_addr, l4_rd16(inl4 + 2), l4_rd16(inl4),
 		  in->next_proto_id, 0);
@@ -1178,15 +1201,13 @@ static enum stats_id l4_decide(struct l4_worker *lw, const struct cfg_snapshot *
  *   to a VIP: by the client's (address, port), the source;
  *   from an endpoint: by the client's (address, port), the destination (DNAT);
  *   anything else: a symmetric hash of both (address, port) pairs.
+ * Addresses and ports in network byte order.
  */
-static uint16_t l4_owner(const struct l4_worker *lw, const struct cfg_snapshot *snap,
-			 const struct l4_pkt *p)
+static uint16_t l4_owner(const struct l4_worker *lw, const struct cfg_snapshot *snap, uint32_t src,
+			 uint16_t sport, uint32_t dst, uint16_t dport, uint8_t proto)
 {
 	const struct l4_snap_rt *srt = snap->l4_rt;
-	const uint32_t src = p->ip->src_addr, dst = p->ip->dst_addr;
-	const uint16_t sport = l4_rd16(p->sport), dport = l4_rd16(p->dport);
 	const uint16_t dp = rte_be_to_cpu_16(dport);
-	const uint8_t proto = p->ip->next_proto_id;
 	struct l4_ep_key key = {0};
 
 	if (dp >= L4_HC_PORT_BASE && dp < L4_HC_PORT_BASE + L4_HC_PORT_SLOTS &&
@@ -1259,12 +1280,31 @@ static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap
 	for (uint16_t i = 0; i < n; i++) {
 		int parsed = l4_parse(pkts[i], &p[i]);
 
+		const bool steer = lw->n_workers > 1 && !(pkts[i]->ol_flags & lw->g->handoff_flag);
+
 		if (parsed != 0 || p[i].sport == NULL) {
+			struct rte_ipv4_hdr *in;
+			uint8_t *inl4;
+
+			/* an ICMP error belongs to the flow of the packet it quotes,
+			 * which travelled the other way */
+			if (steer && parsed == 0 && l4_icmp_quote(&p[i], pkts[i], &in, &inl4)) {
+				uint16_t owner =
+					l4_owner(lw, snap, in->dst_addr, l4_rd16(inl4 + 2),
+						 in->src_addr, l4_rd16(inl4), in->next_proto_id);
+
+				if (owner != lw->worker_id) {
+					verdict[i] = l4_handoff(lw, pkts[i], owner);
+					continue;
+				}
+			}
 			verdict[i] = l4_portless(lw, snap, &p[i], pkts[i], parsed);
 			continue;
 		}
-		if (lw->n_workers > 1 && !(pkts[i]->ol_flags & lw->g->handoff_flag)) {
-			uint16_t owner = l4_owner(lw, snap, &p[i]);
+		if (steer) {
+			uint16_t owner = l4_owner(lw, snap, p[i].ip->src_addr, l4_rd16(p[i].sport),
+						  p[i].ip->dst_addr, l4_rd16(p[i].dport),
+						  p[i].ip->next_proto_id);
 
 			if (owner != lw->worker_id) {
 				verdict[i] = l4_handoff(lw, pkts[i], owner);

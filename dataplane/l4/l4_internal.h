@@ -77,8 +77,6 @@ struct l4_global {
 	struct ep_registry *eps;
 	uint16_t n_workers;
 	uint64_t tsc_hz;
-	unsigned int limit_tables; /* for unique names */
-	unsigned int ep_hashes;	   /* for unique names */
 	/* Hand-off: a worker that receives a packet of a flow another worker
 	 * owns passes the whole frame to it (multi-producer, single-consumer). */
 	struct rte_ring *handoff[RTE_MAX_LCORE];

@@ -18,7 +18,7 @@ static inline void test_eal_init(void)
 	char prefix[64];
 
 	snprintf(prefix, sizeof(prefix), "--file-prefix=meshdp-test-%d", (int)getpid());
-	char *argv[] = {"unit-test", "--no-huge",	    "-m", "256", "--no-pci", "--no-shconf",
+	char *argv[] = {"unit-test", "--no-huge",	    "-m", "512", "--no-pci", "--no-shconf",
 			prefix,	     "--log-level=*:error", "-l", "0",	 NULL};
 
 	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {

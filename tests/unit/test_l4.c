@@ -474,6 +474,64 @@ static void test_expiry_releases(void **state)
 	assert_true(ep->total_failures >= 1);
 }
 
+/*
+ * Two workers: whichever worker receives them, a DNAT flow's request, its
+ * reply and an ICMP error about it all end up at the same owner (the other
+ * worker hands them over through the owner's ring).
+ */
+static void test_steering(void **state)
+{
+	struct l4_global *g2 = l4_global_create(2);
+	struct stats_block st2[2];
+	struct l4_worker w2[2];
+	struct cfg_snapshot *s2 = NULL;
+	struct cfg_error err;
+	struct rte_mbuf *m;
+	int owner = -1;
+
+	(void)state;
+	memset(st2, 0, sizeof(st2));
+	assert_non_null(g2);
+	/* compiled against the first snapshot: it shares its FIBs (the test EAL is small) */
+	assert_int_equal(cfg_compile(doc, sizeof(doc) - 1, ports, 2, snap, &s2, &err), 0);
+	assert_int_equal(l4_bind(g2, s2, err.msg, sizeof(err.msg)), 0);
+	for (uint16_t i = 0; i < 2; i++)
+		assert_int_equal(l4_worker_init(&w2[i], g2, &st2[i], i, 2, 4096, SOCKET_ID_ANY), 0);
+	/* the request: one worker keeps it (the owner), the other hands it over */
+	for (int i = 0; i < 2; i++) {
+		m = pkt(IPPROTO_TCP, "10.10.1.2", 45000, "10.30.0.10", 80, RTE_TCP_SYN_FLAG);
+		if (l4_input(&w2[i], s2, m, rte_rdtsc()) == NET_L4_CONSUMED) {
+			assert_int_equal(st2[i].c[STAT_L4_HANDOFF_OUT], 1);
+		} else {
+			assert_int_equal(owner, -1);
+			owner = i;
+			rte_pktmbuf_free(m);
+		}
+	}
+	assert_true(owner == 0 || owner == 1);
+	/* the reply and an ICMP error about the request follow it */
+	for (int i = 0; i < 2; i++) {
+		m = pkt(IPPROTO_TCP, "10.10.2.11", 8080, "10.10.1.2", 45000,
+			RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
+		if (l4_input(&w2[i], s2, m, rte_rdtsc()) != NET_L4_CONSUMED) {
+			assert_int_equal(i, owner);
+			assert_tuple(m, "10.30.0.10", 80, "10.10.1.2", 45000);
+			rte_pktmbuf_free(m);
+		}
+	}
+	m = icmp_unreachable("10.10.2.11", "10.10.1.2", "10.10.1.2", 45000, "10.10.2.11", 8080);
+	/* quoted as UDP by the helper: the owner is computed alike, the flow is TCP */
+	if (l4_input(&w2[1 - owner], s2, m, rte_rdtsc()) != NET_L4_CONSUMED)
+		fail_msg("the ICMP error was not handed to the flow's owner");
+	/* the owner's ring holds exactly what the other worker passed on */
+	assert_int_equal(st2[1 - owner].c[STAT_L4_HANDOFF_OUT], 3);
+	assert_int_equal(st2[owner].c[STAT_L4_HANDOFF_OUT], 0);
+	for (uint16_t i = 0; i < 2; i++)
+		l4_worker_release(&w2[i]);
+	cfg_snapshot_free(s2);
+	l4_global_free(g2); /* frees what waits in the rings */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -484,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_source_packet_limit),
 		cmocka_unit_test(test_connect_failures_eject),
 		cmocka_unit_test(test_expiry_releases),
+		cmocka_unit_test(test_steering),
 	};
 
 	test_eal_init();
