@@ -17,60 +17,13 @@
 #include <cmocka.h>
 
 #include "dataplane/config/config.h"
+#include "config_fixture.h"
 #include "test_eal.h"
-
-static const struct cfg_port_info test_ports[] = {
-	{.name = "p0", .port_id = 0, .mtu = 1500, .mac = {{0x02, 0, 0, 0, 0, 0x01}}},
-	{.name = "p1", .port_id = 1, .mtu = 1500, .mac = {{0x02, 0, 0, 0, 0, 0x02}}},
-};
 
 #define IFACES                                                                       \
 	"'interfaces': [{'name': 'client', 'port': 'p0', 'ipv4': ['10.10.1.1/24'], " \
 	"'ipv6': ['fd00:10:1::1/64']}, {'name': 'server', 'port': 'p1', "            \
 	"'ipv4': ['10.10.2.1/24'], 'ipv6': ['fd00:10:2::1/64']}]"
-
-/* 'single' quotes -> "double" quotes; returns a static buffer. */
-static const char *json_of(const char *s)
-{
-	static char buf[4096];
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i < sizeof(buf) - 1; i++)
-		buf[i] = s[i] == '\'' ? '"' : s[i];
-	buf[i] = '\0';
-	return buf;
-}
-
-static int compile_prev(const char *text, const struct cfg_snapshot *prev,
-			struct cfg_snapshot **out, struct cfg_error *err)
-{
-	return cfg_compile(text, strlen(text), test_ports, 2, prev, out, err);
-}
-
-/* The document must be refused, and the message must start with "PATH: " and hold @p needle. */
-static void expect_error_prev(const char *doc, const struct cfg_snapshot *prev, const char *path,
-			      const char *needle)
-{
-	struct cfg_snapshot *s = (struct cfg_snapshot *)0x1;
-	struct cfg_error err;
-	size_t n = strlen(path);
-	int rc = compile_prev(json_of(doc), prev, &s, &err);
-
-	if (rc != -EINVAL || s != NULL || strncmp(err.msg, path, n) != 0 ||
-	    strncmp(err.msg + n, ": ", 2) != 0 ||
-	    (needle != NULL && strstr(err.msg, needle) == NULL)) {
-		print_error("document: %s\nrc %d, message: %s\nwanted path %s and \"%s\"\n",
-			    json_of(doc), rc, err.msg, path, needle ? needle : "");
-		if (rc == 0)
-			cfg_snapshot_free(s);
-		fail();
-	}
-}
-
-static void expect_error(const char *doc, const char *path, const char *needle)
-{
-	expect_error_prev(doc, NULL, path, needle);
-}
 
 static void test_default_compiles(void **state)
 {
@@ -80,7 +33,7 @@ static void test_default_compiles(void **state)
 	static const uint8_t ll0[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe, 0, 0, 1};
 
 	(void)state;
-	assert_int_equal(compile_prev(text, NULL, &s, &err), 0);
+	assert_int_equal(compile_json(text, NULL, &s, &err), 0);
 	assert_non_null(s);
 	assert_string_equal(s->node_name, "meshdp-demo");
 	assert_int_equal(s->generation, 0);
@@ -129,7 +82,7 @@ static void test_minimal_defaults(void **state)
 	struct cfg_error err;
 
 	(void)state;
-	assert_int_equal(compile_prev(json_of("{'version': 1}"), NULL, &s, &err), 0);
+	assert_int_equal(compile_json(json_of("{'version': 1}"), NULL, &s, &err), 0);
 	assert_string_equal(s->node_name, "meshdp");
 	assert_int_equal(s->n_ifaces, 0);
 	assert_int_equal(s->n_routes, 0);
@@ -142,7 +95,7 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(s->neigh.retrans_ms, 1000);
 	cfg_snapshot_free(s);
 
-	assert_int_equal(compile_prev(json_of("{'version': 1, 'admin': {'listen': ''}, "
+	assert_int_equal(compile_json(json_of("{'version': 1, 'admin': {'listen': ''}, "
 					      "'tune': {'idle': 'poll'}, 'interfaces': [{'name': "
 					      "'v', 'port': 'p0', 'vlan': 100, 'mtu': 1400}]}"),
 				      NULL, &s, &err),
@@ -198,7 +151,7 @@ static void test_bad_addresses(void **state)
 
 	(void)state;
 	/* The message is the one docs/CONFIG.md shows, byte for byte. */
-	assert_int_equal(compile_prev(json_of("{'version': 1, 'interfaces': [{'name': 'a', 'port': "
+	assert_int_equal(compile_json(json_of("{'version': 1, 'interfaces': [{'name': 'a', 'port': "
 					      "'p0'}, {'name': 'b', 'port': 'p1', 'ipv4': "
 					      "['10.0.0.300/24']}]}"),
 				      NULL, &s, &err),
@@ -235,7 +188,7 @@ static void test_bad_addresses(void **state)
 		     "loopback");
 	expect_error("{'version': 1, 'admin': {'listen': '127.0.0.1:99999'}}", "$.admin.listen",
 		     NULL);
-	assert_int_equal(compile_prev(json_of("{'version': 1, 'admin': {'listen': '[::1]:80'}}"),
+	assert_int_equal(compile_json(json_of("{'version': 1, 'admin': {'listen': '[::1]:80'}}"),
 				      NULL, &s, &err),
 			 0);
 	cfg_snapshot_free(s);
@@ -329,7 +282,7 @@ static void test_version(void **state)
 	struct cfg_error err;
 
 	(void)state;
-	assert_int_equal(compile_prev(json_of("{'version': 2}"), NULL, &s, &err), -EINVAL);
+	assert_int_equal(compile_json(json_of("{'version': 2}"), NULL, &s, &err), -EINVAL);
 	assert_string_equal(err.msg, "$.version: expected 1, got 2");
 	expect_error("{'version': '1'}", "$.version", "got \"1\"");
 	expect_error("{'node': {'name': 'x'}}", "$.version", "required field missing");
@@ -354,7 +307,7 @@ static void test_via_not_on_link(void **state)
 		     "'10.10.2.1'}]}",
 		     "$.routes[0].via", "not one of ours");
 	/* With "interface" the gateway need not be on a connected subnet. */
-	assert_int_equal(compile_prev(json_of("{'version': 1, " IFACES
+	assert_int_equal(compile_json(json_of("{'version': 1, " IFACES
 					      ", 'routes': [{'prefix': '10.20.0.0/16', 'via': "
 					      "'10.99.0.1', 'interface': 'server'}, {'prefix': "
 					      "'fd00:20::/48', 'via': 'fe80::1', 'interface': "
@@ -370,8 +323,8 @@ static void test_startup_settings(void **state)
 	struct cfg_error err;
 
 	(void)state;
-	assert_int_equal(compile_prev(json_of("{'version': 1}"), NULL, &prev, &err), 0);
-	assert_int_equal(compile_prev(json_of("{'version': 1, 'control': {'socket': "
+	assert_int_equal(compile_json(json_of("{'version': 1}"), NULL, &prev, &err), 0);
+	assert_int_equal(compile_json(json_of("{'version': 1, 'control': {'socket': "
 					      "'/tmp/other.sock'}}"),
 				      prev, &s, &err),
 			 -EINVAL);
@@ -384,7 +337,7 @@ static void test_startup_settings(void **state)
 	expect_error_prev("{'version': 1, 'control': {'group': 'wheel'}}", prev, "$.control.group",
 			  "cannot change while running");
 	/* Live settings may change. */
-	assert_int_equal(compile_prev(json_of("{'version': 1, 'tune': {'rx_burst': 8}, "
+	assert_int_equal(compile_json(json_of("{'version': 1, 'tune': {'rx_burst': 8}, "
 					      "'neighbour': {'probes': 5}}"),
 				      prev, &s, &err),
 			 0);
@@ -426,10 +379,10 @@ static void test_with_tune(void **state)
 	char *text;
 
 	(void)state;
-	assert_int_equal(compile_prev(cfg_default_text(), NULL, &prev, &err), 0);
+	assert_int_equal(compile_json(cfg_default_text(), NULL, &prev, &err), 0);
 	text = cfg_with_tune(prev, "rx_burst", "64", &err);
 	assert_non_null(text);
-	assert_int_equal(compile_prev(text, prev, &s, &err), 0);
+	assert_int_equal(compile_json(text, prev, &s, &err), 0);
 	assert_int_equal(s->tune.rx_burst, 64);
 	assert_int_equal(s->tune.tx_burst, prev->tune.tx_burst);
 	assert_int_equal(s->n_ifaces, 2);
@@ -439,7 +392,7 @@ static void test_with_tune(void **state)
 	text = cfg_with_tune(s, "idle", "poll", &err);
 	assert_non_null(text);
 	cfg_snapshot_free(s);
-	assert_int_equal(compile_prev(text, prev, &s, &err), 0);
+	assert_int_equal(compile_json(text, prev, &s, &err), 0);
 	assert_int_equal(s->tune.idle, CFG_IDLE_POLL);
 	assert_int_equal(s->tune.rx_burst, 64);
 	free(text);
@@ -458,16 +411,16 @@ static void test_with_tune(void **state)
 	/* In range for the parser, out of range for the schema: compile refuses it. */
 	text = cfg_with_tune(prev, "rx_burst", "999", &err);
 	assert_non_null(text);
-	assert_int_equal(compile_prev(text, prev, &s, &err), -EINVAL);
+	assert_int_equal(compile_json(text, prev, &s, &err), -EINVAL);
 	assert_string_equal(err.msg, "$.tune.rx_burst: expected an integer in 1..256, got 999");
 	free(text);
 	cfg_snapshot_free(prev);
 
 	/* A document without a tune section gains one. */
-	assert_int_equal(compile_prev(json_of("{'version': 1}"), NULL, &prev, &err), 0);
+	assert_int_equal(compile_json(json_of("{'version': 1}"), NULL, &prev, &err), 0);
 	text = cfg_with_tune(prev, "idle_sleep_us", "7", &err);
 	assert_non_null(text);
-	assert_int_equal(compile_prev(text, prev, &s, &err), 0);
+	assert_int_equal(compile_json(text, prev, &s, &err), 0);
 	assert_int_equal(s->tune.idle_sleep_us, 7);
 	free(text);
 	cfg_snapshot_free(s);
@@ -482,7 +435,7 @@ static void test_l4_sections(void **state)
 	char *text;
 
 	(void)state;
-	assert_int_equal(compile_prev(cfg_default_text(), NULL, &prev, &err), 0);
+	assert_int_equal(compile_json(cfg_default_text(), NULL, &prev, &err), 0);
 	assert_int_equal(prev->mode, CFG_MODE_ROUTER);
 	assert_int_equal(prev->n_services, 0);
 	assert_int_equal(prev->n_workloads, 0);
@@ -492,7 +445,7 @@ static void test_l4_sections(void **state)
 	assert_int_equal(prev->startup.flow_capacity, prev->flows.capacity);
 	cfg_snapshot_free(prev);
 
-	assert_int_equal(compile_prev(json_of("{'version': 1, " IFACES ", 'mode': 'mesh', "
+	assert_int_equal(compile_json(json_of("{'version': 1, " IFACES ", 'mode': 'mesh', "
 					      "'services': [{'name': 'web', 'namespace': 'demo', "
 					      "'vip': '10.96.0.1', 'ports': [{'port': 80}], "
 					      "'endpoints': [{'address': '10.10.2.2'}]}]}"),
@@ -500,7 +453,7 @@ static void test_l4_sections(void **state)
 			 0);
 	text = cfg_with_tune(prev, "tx_burst", "8", &err);
 	assert_non_null(text);
-	assert_int_equal(compile_prev(text, prev, &s, &err), 0);
+	assert_int_equal(compile_json(text, prev, &s, &err), 0);
 	assert_int_equal(s->tune.tx_burst, 8);
 	assert_int_equal(s->mode, CFG_MODE_MESH);
 	assert_int_equal(s->n_services, 1);

@@ -20,12 +20,8 @@
 #include <cmocka.h>
 
 #include "dataplane/config/config.h"
+#include "config_fixture.h"
 #include "test_eal.h"
-
-static const struct cfg_port_info test_ports[] = {
-	{.name = "p0", .port_id = 0, .mtu = 1500, .mac = {{0x02, 0, 0, 0, 0, 0x01}}},
-	{.name = "p1", .port_id = 1, .mtu = 1500, .mac = {{0x02, 0, 0, 0, 0, 0x02}}},
-};
 
 #define HEAD                                                                                \
 	"{'version': 1, 'interfaces': [{'name': 'client', 'port': 'p0', 'ipv4': "           \
@@ -87,62 +83,17 @@ static const char full_doc[] = HEAD
 	"'burst': 500, 'action': 'reset'}], "
 	"'flows': {'capacity': 4096, 'timeouts_s': {'syn': 5, 'udp': 60}}}";
 
-/* 'single' quotes -> "double" quotes; returns a static buffer. */
-static const char *json_of(const char *s)
-{
-	static char buf[16384];
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i < sizeof(buf) - 1; i++)
-		buf[i] = s[i] == '\'' ? '"' : s[i];
-	buf[i] = '\0';
-	return buf;
-}
-
-static int compile_prev(const char *doc, const struct cfg_snapshot *prev, struct cfg_snapshot **out,
-			struct cfg_error *err)
-{
-	const char *text = json_of(doc);
-
-	return cfg_compile(text, strlen(text), test_ports, 2, prev, out, err);
-}
-
 static struct cfg_snapshot *compile_ok(const char *doc)
 {
 	struct cfg_snapshot *s = NULL;
 	struct cfg_error err;
-	int rc = compile_prev(doc, NULL, &s, &err);
+	int rc = compile_json(json_of(doc), NULL, &s, &err);
 
 	if (rc != 0) {
 		print_error("document: %s\nrc %d, message: %s\n", json_of(doc), rc, err.msg);
 		fail();
 	}
 	return s;
-}
-
-/* The document must be refused, and the message must start with "PATH: " and hold @p needle. */
-static void expect_error_prev(const char *doc, const struct cfg_snapshot *prev, const char *path,
-			      const char *needle)
-{
-	struct cfg_snapshot *s = (struct cfg_snapshot *)0x1;
-	struct cfg_error err;
-	size_t n = strlen(path);
-	int rc = compile_prev(doc, prev, &s, &err);
-
-	if (rc != -EINVAL || s != NULL || strncmp(err.msg, path, n) != 0 ||
-	    strncmp(err.msg + n, ": ", 2) != 0 ||
-	    (needle != NULL && strstr(err.msg, needle) == NULL)) {
-		print_error("document: %s\nrc %d, message: %s\nwanted path %s and \"%s\"\n",
-			    json_of(doc), rc, err.msg, path, needle ? needle : "");
-		if (rc == 0)
-			cfg_snapshot_free(s);
-		fail();
-	}
-}
-
-static void expect_error(const char *doc, const char *path, const char *needle)
-{
-	expect_error_prev(doc, NULL, path, needle);
 }
 
 static const uint8_t *a4(const char *s)
@@ -469,8 +420,8 @@ static void test_flow_capacity_startup(void **state)
 	expect_error_prev(HEAD ", 'flows': {'capacity': 4096}}", prev, "$.flows.capacity",
 			  "cannot change while running");
 	/* Timeouts are live. */
-	assert_int_equal(compile_prev(HEAD ", 'flows': {'capacity': 2048, 'timeouts_s': "
-					   "{'established': 60}}}",
+	assert_int_equal(compile_json(json_of(HEAD ", 'flows': {'capacity': 2048, 'timeouts_s': "
+						   "{'established': 60}}}"),
 				      prev, &s, &err),
 			 0);
 	assert_int_equal(s->flows.established_s, 60);
