@@ -411,7 +411,8 @@ static int parse_top(struct compile_ctx *c, const json_t *root, const struct cfg
 					       "control_plane", "workloads",
 					       "services",	"external_services",
 					       "policies",	"limits",
-					       "flows",		NULL};
+					       "flows",		"tcp",
+					       "listeners",	NULL};
 	static const char *const node_keys[] = {"name", NULL};
 	static const char *const control_keys[] = {"socket", "group", NULL};
 	static const char *const admin_keys[] = {"listen", NULL};

@@ -18,6 +18,7 @@
 #ifndef MESHDP_CONFIG_H
 #define MESHDP_CONFIG_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,18 @@
 #define CFG_MAX_POLICIES      4096
 #define CFG_MAX_LIMITS	      1024
 #define CFG_KEY_MAX	      128 /* "<namespace>/<service>/[<address>]:<port>" */
+
+/* Terminating proxy listeners (docs/CONFIG.md "listeners"). */
+#define CFG_MAX_LISTENERS 256
+/*
+ * Local ports the L4 path keeps for itself (dataplane/l4/l4.c, which config
+ * cannot include): replies to L4_HC_PORT_BASE (61000) and up on a local address
+ * are taken as active health-check answers, so a listener port stays below it;
+ * full-NAT source ports are L4_SNAT_PORT_MIN (1024) .. 60999 on every snat
+ * address, so a listener on a snat address stays below 1024. Keep in step with l4.c.
+ */
+#define CFG_LISTENER_PORT_MAX 60999
+#define CFG_SNAT_PORT_MIN     1024
 
 /** A port as the port layer brought it up; config refers to ports by name. */
 struct cfg_port_info {
@@ -150,6 +163,7 @@ struct cfg_startup {
 	char admin_listen[64];		  /* "127.0.0.1:9901"; "" = admin HTTP off */
 	uint32_t neigh_capacity;
 	uint32_t flow_capacity; /* flows.capacity: flow table entries per worker */
+	uint32_t tcp_capacity;	/* tcp.capacity: TCP stack connections per worker */
 };
 
 /* ---- L4 service data path (docs/CONFIG.md "L4 services") ---- */
@@ -302,6 +316,56 @@ struct cfg_flows {
 	uint32_t udp_s, udp_assured_s, icmp_s;
 };
 
+/** TCP stack settings ($.tcp). */
+struct cfg_tcp {
+	uint32_t capacity; /* connections per worker; startup only */
+};
+
+enum cfg_listener_type {
+	CFG_LISTENER_TCP_PROXY, /* terminate TCP, open a connection to the cluster, relay bytes */
+};
+
+/* Congestion control of a listener's connections: the values of enum tcp_cc_algo
+ * (dataplane/tcp/tcp.h: TCP_CC_NEWRENO = 0, TCP_CC_CUBIC = 1), which config must
+ * not include. Whoever includes both can static_assert that they agree. */
+enum cfg_tcp_cc {
+	CFG_TCP_CC_NEWRENO = 0,
+	CFG_TCP_CC_CUBIC = 1,
+};
+
+/** Per-listener TCP options, applied to both the client and the upstream connection. */
+struct cfg_listener_tcp {
+	uint8_t congestion;	       /* enum cfg_tcp_cc */
+	bool nodelay;		       /* true: no Nagle */
+	uint32_t rcvbuf;	       /* bytes, receive buffer per connection */
+	uint32_t sndbuf;	       /* bytes, send buffer per connection */
+	uint32_t syn_backlog;	       /* half-open connections queued per worker */
+	uint32_t keepalive_idle_s;     /* 0: keepalive off ("keepalive" absent) */
+	uint32_t keepalive_interval_s; /* between probes, when on */
+	uint32_t keepalive_probes;     /* unanswered probes before the connection is dropped */
+};
+
+/**
+ * A listener: a local address and TCP port where the node terminates
+ * connections and relays them to a cluster (a service's endpoints).
+ */
+struct cfg_listener {
+	char name[CFG_NAME_MAX]; /* unique among listeners; stable across snapshots */
+	uint8_t type;		 /* enum cfg_listener_type */
+	uint8_t family;		 /* 4 or 6 */
+	uint8_t addr[16];	 /* one of our interface addresses; IPv4 in addr[0..3] */
+	uint16_t port;		 /* host byte order, 1..CFG_LISTENER_PORT_MAX */
+	uint32_t service;	 /* "cluster": index into snap->services */
+	uint8_t service_port;	 /* index into that service's ports[] (a TCP port) */
+	/* That port's target_port (host byte order): the upstream port for endpoints
+	 * without their own; an endpoint's port, when set, wins. */
+	uint16_t target_port;
+	uint32_t connect_timeout_ms; /* upstream connect; 1..600000 */
+	uint32_t idle_timeout_s;     /* no bytes either way this long closes both; 0: none */
+	uint32_t max_connections;    /* concurrent client connections per node; 0: unlimited */
+	struct cfg_listener_tcp tcp;
+};
+
 /**
  * One (external service, prefix) pair. An external-service RIB node's next hop
  * is the index of the first entry for its prefix; next chains the other
@@ -377,6 +441,9 @@ struct cfg_snapshot {
 	struct cfg_policy *policies;
 	uint32_t n_limits;
 	struct cfg_limit *limits;
+	struct cfg_tcp tcp;
+	uint32_t n_listeners;
+	struct cfg_listener *listeners;
 	uint32_t n_mesh_prefixes;
 	struct cfg_prefix *mesh_prefixes;
 	uint32_t n_cp_prefixes;
@@ -384,6 +451,8 @@ struct cfg_snapshot {
 
 	/* Lookups for a flow's first packet; use the cfg_* helpers below. */
 	struct rte_hash *vip_hash; /* struct cfg_vip_key -> service << 16 | port index */
+	/* struct cfg_vip_key (proto IPPROTO_TCP) -> listener index; NULL without listeners */
+	struct rte_hash *listener_hash;
 	struct rte_rib *wl_rib4, *ext_rib4, *mesh_rib4, *cp_rib4; /* NULL when empty */
 	struct rte_rib6 *wl_rib6, *ext_rib6, *mesh_rib6, *cp_rib6;
 	struct cfg_ext_entry *ext_entries; /* ext_rib next hops point here */
@@ -504,6 +573,34 @@ static inline struct cfg_service_ref cfg_service_lookup(const struct cfg_snapsho
 	ref.service = (int32_t)((uintptr_t)data >> 16);
 	ref.port = (int32_t)((uintptr_t)data & 0xffff);
 	return ref;
+}
+
+/**
+ * The listener on local @p addr:@p port_be (TCP), for a segment to one of our
+ * addresses. A separate hash from the VIP hash, with the same key: the two key
+ * spaces cannot meet (a VIP is never an interface address, a listener always
+ * is), and a miss costs nothing when the snapshot has no listeners.
+ * @param family 4 or 6
+ * @param addr 4 bytes (IPv4) or 16 bytes (IPv6), network byte order
+ * @param port_be destination port, network byte order
+ * @return the index into snap->listeners, or -1. Any thread.
+ */
+static inline int32_t cfg_listener_lookup(const struct cfg_snapshot *snap, uint8_t family,
+					  const void *addr, uint16_t port_be)
+{
+	struct cfg_vip_key key;
+	void *data;
+
+	if (snap->listener_hash == NULL)
+		return -1;
+	memset(&key, 0, sizeof(key));
+	memcpy(key.addr, addr, family == 4 ? 4 : 16);
+	key.port_be = port_be;
+	key.proto = IPPROTO_TCP;
+	key.family = family;
+	if (rte_hash_lookup_data(snap->listener_hash, &key, &data) < 0)
+		return -1;
+	return (int32_t)(uintptr_t)data;
 }
 
 /** @return the workload whose prefixes hold source @p addr (longest prefix), -1: none. */

@@ -69,9 +69,10 @@ int cfg_fib_build(struct cfg_snapshot *snap, const struct cfg_snapshot *prev,
 
 /**
  * Parse and validate the L4 sections of @p root (mode, mesh, control_plane,
- * workloads, services, external_services, policies, limits, flows) into @p snap,
- * whose interfaces are already parsed, and build the L4 lookup structures.
- * @param prev the running snapshot or NULL: flows.capacity must match it.
+ * workloads, services, external_services, policies, limits, flows, tcp,
+ * listeners) into @p snap, whose interfaces are already parsed, and build the
+ * L4 lookup structures.
+ * @param prev the running snapshot or NULL: flows.capacity and tcp.capacity must match it.
  * @return 0, -ENOMEM, or -EINVAL with @p err filled.
  */
 int cfg_l4_compile(struct cfg_snapshot *snap, const json_t *root, const struct cfg_snapshot *prev,
