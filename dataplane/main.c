@@ -204,7 +204,7 @@ int main(int argc, char **argv)
 		goto out_config;
 	}
 	rc = worker_set_init(&workers, workers.n, port_ids, profile.n_ports, neigh, pool, l4,
-			     cfg_live->startup.flow_capacity);
+			     cfg_live->startup.flow_capacity, cfg_live->startup.tcp_capacity);
 	if (rc != 0) {
 		LOG(ERR, "workers: %s", strerror(-rc));
 		goto out_neigh;

@@ -639,16 +639,15 @@ static enum stats_id l4_refuse(struct l4_worker *lw, struct l4_pkt *p, struct rt
 	return why;
 }
 
+/* An endpoint for a new connection whose 5-tuple hashes to @p h (Maglev's key). */
 static uint16_t l4_pick(struct l4_worker *lw, const struct cfg_service *sv, struct l4_svc_rt *rt,
-			const struct l4_pkt *p, uint32_t attempt)
+			uint32_t h, uint32_t attempt)
 {
 	uint16_t n = (uint16_t)sv->n_endpoints;
 
 	switch (sv->lb) {
 	case CFG_LB_MAGLEV: {
 		const struct lb_maglev *mg = rcu_dereference(rt->maglev);
-		uint32_t h = lb_flow_hash4(p->ip->src_addr, p->ip->dst_addr, l4_rd16(p->sport),
-					   l4_rd16(p->dport), p->ip->next_proto_id);
 
 		return lb_maglev_lookup(mg, h + attempt * 0x9e3779b9u);
 	}
@@ -662,6 +661,27 @@ static uint16_t l4_pick(struct l4_worker *lw, const struct cfg_service *sv, stru
 		return lb_pick_least(rt->backends, active, n);
 	}
 	}
+}
+
+/*
+ * Pick an endpoint and pass its breaker (max connections / pending, ejection):
+ * up to L4_PICK_TRIES choices. @return the endpoint's index, or LB_NONE with
+ * the last refusal in *adm.
+ */
+static uint16_t l4_admit(struct l4_worker *lw, const struct cfg_service *sv, struct l4_svc_rt *rt,
+			 uint32_t hash, uint64_t now, enum ep_admit *adm)
+{
+	*adm = EP_REFUSE_EJECTED;
+	for (uint32_t t = 0; t < L4_PICK_TRIES; t++) {
+		uint16_t idx = l4_pick(lw, sv, rt, hash, t);
+
+		if (idx == LB_NONE || idx >= sv->n_endpoints)
+			break;
+		*adm = ep_admit(rt->eps[idx], &rt->limits, now);
+		if (*adm == EP_ADMIT || *adm == EP_ADMIT_PROBE)
+			return idx;
+	}
+	return LB_NONE;
 }
 
 static bool l4_limits_admit(struct l4_worker *lw, struct l4_svc_rt *rt, const struct l4_pkt *p,
@@ -880,15 +900,10 @@ static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_
 		return STAT_DROP_L4_NO_ENDPOINT;
 	if (!l4_limits_admit(lw, rt, p, true, now, &limit_reset))
 		return l4_refuse(lw, p, m, STAT_DROP_L4_RATE_LIMITED, limit_reset);
-	for (uint32_t t = 0; t < L4_PICK_TRIES; t++) {
-		idx = l4_pick(lw, sv, rt, p, t);
-		if (idx == LB_NONE || idx >= sv->n_endpoints)
-			break;
-		adm = ep_admit(rt->eps[idx], &rt->limits, now);
-		if (adm == EP_ADMIT || adm == EP_ADMIT_PROBE)
-			break;
-		idx = LB_NONE;
-	}
+	idx = l4_admit(lw, sv, rt,
+		       lb_flow_hash4(p->ip->src_addr, p->ip->dst_addr, l4_rd16(p->sport),
+				     l4_rd16(p->dport), p->ip->next_proto_id),
+		       now, &adm);
 	if (idx == LB_NONE)
 		return l4_refuse(lw, p, m,
 				 adm == EP_REFUSE_MAX_CONN || adm == EP_REFUSE_MAX_PENDING
@@ -994,6 +1009,8 @@ static enum stats_id l4_new_other_flow(struct l4_worker *lw, const struct cfg_sn
 	l4_track(lw, snap, e, FLOW_DIR_FWD, p, now);
 	return NET_CHECK_OK;
 }
+
+static uint32_t l4_source_for(const struct cfg_snapshot *snap, uint32_t dst);
 
 static bool l4_is_local(const struct cfg_snapshot *snap, uint32_t dst)
 {
@@ -1264,6 +1281,77 @@ unsigned int l4_handoff_poll(struct l4_worker *lw, struct net_worker *nw,
 	return n;
 }
 
+enum stats_id l4_upstream_open(struct l4_worker *lw, const struct cfg_snapshot *snap,
+			       uint32_t service, uint8_t port_idx, uint16_t target_port,
+			       uint32_t client, uint16_t client_port, uint32_t local,
+			       uint16_t local_port, uint64_t now_tsc, struct l4_upstream *up)
+{
+	const struct cfg_service *sv = &snap->services[service];
+	struct l4_svc_rt *rt = sv->rt;
+	int workload = cfg_workload_of(snap, 4, &client);
+	enum ep_admit adm;
+	uint16_t idx;
+
+	memset(up, 0, sizeof(*up));
+	if (!((cfg_policy_mask(snap, workload, service) >> port_idx) & 1))
+		return STAT_DROP_L4_POLICY_DENIED;
+	if (rt == NULL || sv->family != 4)
+		return STAT_DROP_L4_NO_ENDPOINT;
+	idx = l4_admit(lw, sv, rt, lb_flow_hash4(client, local, client_port, local_port, IPPROTO_TCP),
+		       now_tsc, &adm);
+	if (idx == LB_NONE)
+		return adm == EP_REFUSE_MAX_CONN || adm == EP_REFUSE_MAX_PENDING
+			       ? STAT_DROP_L4_BREAKER_OPEN
+			       : STAT_DROP_L4_NO_ENDPOINT;
+	up->ep = rt->eps[idx];
+	up->service = service;
+	up->generation = (uint8_t)snap->generation;
+	up->probe = adm == EP_ADMIT_PROBE;
+	memcpy(&up->addr, sv->endpoints[idx].addr, 4);
+	up->port = rte_cpu_to_be_16(sv->endpoints[idx].port ? sv->endpoints[idx].port
+							     : target_port);
+	up->source = l4_source_for(snap, up->addr);
+	return NET_CHECK_OK;
+}
+
+void l4_upstream_result(struct l4_worker *lw, const struct cfg_snapshot *snap,
+			struct l4_upstream *up, bool ok, uint64_t now_tsc)
+{
+	static const struct ep_limits no_ejection;
+	const struct l4_snap_rt *srt = snap->l4_rt;
+	struct l4_svc_rt *rt = srt != NULL && up->generation == (uint8_t)snap->generation &&
+					       up->service < srt->n_services
+				       ? &srt->svc[up->service]
+				       : NULL;
+
+	if (up->ep == NULL)
+		return;
+	if (ok) {
+		ep_connect_ok(up->ep, up->probe, rt ? &rt->group : NULL);
+		stats_inc(lw->stats, STAT_L4_CONNECTS_OK);
+	} else {
+		ep_connect_failed(up->ep, rt ? &rt->limits : &no_ejection, now_tsc, up->probe,
+				  rt ? &rt->group : NULL);
+		stats_inc(lw->stats, STAT_L4_CONNECTS_FAILED);
+	}
+	up->probe = false;
+}
+
+void l4_upstream_close(struct l4_upstream *up)
+{
+	if (up->ep != NULL)
+		ep_conn_closed(up->ep);
+	up->ep = NULL;
+}
+
+uint16_t l4_tcp_owner(const struct l4_worker *lw, const struct cfg_snapshot *snap, uint32_t local,
+		      uint16_t lport, uint32_t remote, uint16_t rport)
+{
+	if (lw->n_workers <= 1)
+		return lw->worker_id;
+	return l4_owner(lw, snap, remote, rport, local, lport, IPPROTO_TCP);
+}
+
 static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap,
 			   struct rte_mbuf **pkts, uint16_t n, enum stats_id *verdict,
 			   uint64_t now_tsc)
@@ -1310,6 +1398,12 @@ static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap
 				verdict[i] = l4_handoff(lw, pkts[i], owner);
 				continue;
 			}
+		}
+		if (lw->local_tcp != NULL && p[i].ip->next_proto_id == IPPROTO_TCP &&
+		    snap->n_listeners > 0 && l4_is_local(snap, p[i].ip->dst_addr) &&
+		    lw->local_tcp(lw->local_tcp_ctx, pkts[i], now_tsc)) {
+			verdict[i] = NET_L4_CONSUMED;
+			continue;
 		}
 		flow_key4(&keys[nk], p[i].ip->src_addr, p[i].ip->dst_addr, l4_rd16(p[i].sport),
 			  l4_rd16(p[i].dport), p[i].ip->next_proto_id, 0);

@@ -33,6 +33,7 @@
 #include <rte_mbuf.h>
 
 #include "../config/config.h"
+#include "../endpoint/endpoint.h"
 #include "../flow/flow.h"
 #include "../net/net.h"
 #include "../stats/stats.h"
@@ -51,6 +52,11 @@ struct l4_worker {
 	uint16_t worker_id;
 	uint16_t n_workers;
 	uint16_t snat_cursor;
+	/* TCP the node terminates (the proxy registers it; NULL: none): offered
+	 * every TCP packet to a local address when the snapshot has listeners,
+	 * after steering; returns true when it took the packet */
+	bool (*local_tcp)(void *ctx, struct rte_mbuf *m, uint64_t now_tsc);
+	void *local_tcp_ctx;
 };
 
 /**
@@ -109,6 +115,49 @@ unsigned int l4_handoff_poll(struct l4_worker *lw, struct net_worker *nw,
 /** Worker periodic work: flow expiry (bounded), health probes (worker 0). */
 void l4_timer(struct l4_worker *lw, struct net_worker *nw, const struct cfg_snapshot *snap,
 	      uint64_t now_tsc);
+
+/* ---- connections the node opens itself (tcp_proxy) ---- */
+
+/** An endpoint admitted for an upstream connection, until l4_upstream_close(). */
+struct l4_upstream {
+	struct ep_state *ep; /* NULL: nothing admitted */
+	uint32_t service;    /* index in the snapshot it was admitted under */
+	uint8_t generation;  /* that snapshot's (low byte), for the connect result */
+	bool probe;	     /* a half-open probe of an ejected endpoint */
+	uint32_t addr;	     /* the endpoint, network order */
+	uint16_t port;	     /* network order */
+	uint32_t source;     /* our address towards it, network order; 0: no route */
+};
+
+/**
+ * Admit an upstream connection for a client (@p client, @p client_port) that
+ * reached us on @p local:@p local_port, to service @p service's port index
+ * @p port_idx (upstream port: the endpoint's, else @p target_port): the
+ * client's workload must be allowed to that port (SM-DR2), then the service's
+ * balancer picks and the endpoint's breaker admits (as for a VIP flow).
+ * Addresses and ports in network order but @p target_port (host order).
+ * @return NET_CHECK_OK with @p up filled, or the drop reason (policy denied,
+ * no endpoint, breaker open).
+ */
+enum stats_id l4_upstream_open(struct l4_worker *lw, const struct cfg_snapshot *snap,
+			       uint32_t service, uint8_t port_idx, uint16_t target_port,
+			       uint32_t client, uint16_t client_port, uint32_t local,
+			       uint16_t local_port, uint64_t now_tsc, struct l4_upstream *up);
+
+/** The upstream connect succeeded or failed: feeds the breaker and outlier ejection. */
+void l4_upstream_result(struct l4_worker *lw, const struct cfg_snapshot *snap,
+			struct l4_upstream *up, bool ok, uint64_t now_tsc);
+
+/** The upstream connection is over: release its admission. */
+void l4_upstream_close(struct l4_upstream *up);
+
+/**
+ * The worker that receives TCP segments from @p remote:@p rport to our
+ * @p local:@p lport (network order) under this snapshot's steering: active
+ * opens pick local ports for which this is the opening worker.
+ */
+uint16_t l4_tcp_owner(const struct l4_worker *lw, const struct cfg_snapshot *snap, uint32_t local,
+		      uint16_t lport, uint32_t remote, uint16_t rport);
 
 /* ---- read side for meshctl and the metrics (l4_show.c) ---- */
 

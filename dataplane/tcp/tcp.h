@@ -156,6 +156,11 @@ struct tcp_stack_conf {
 	struct stats_block *stats; /* the worker's counters (tcp_* in counters.def) */
 	tcp_output_fn output;
 	void *output_ctx;
+	/* active opens take a local port only when this says yes (NULL: any);
+	 * the worker uses it so that replies are steered to it */
+	bool (*port_ok)(void *ctx, const struct tcp_addr *laddr, uint16_t lport,
+			const struct tcp_addr *raddr, uint16_t rport);
+	void *port_ok_ctx;
 	const uint8_t *secret; /* 16 bytes shared by all stacks (ISNs, cookies); NULL: random */
 	uint64_t now_us;       /* the clock at creation */
 };

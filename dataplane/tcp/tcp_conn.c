@@ -72,6 +72,8 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf)
 	ts->stats = conf->stats;
 	ts->output = conf->output;
 	ts->output_ctx = conf->output_ctx;
+	ts->port_ok = conf->port_ok;
+	ts->port_ok_ctx = conf->port_ok_ctx;
 	if (conf->secret != NULL)
 		memcpy(ts->secret, conf->secret, TCP_SECRET_LEN);
 	else
@@ -402,6 +404,8 @@ struct tcp_conn *tcp_connect(struct tcp_stack *ts, const struct tcp_addr *laddr,
 		uint16_t port = (uint16_t)ts->ports[ts->next_port];
 
 		ts->next_port = (ts->next_port + 1) % ts->n_ports;
+		if (ts->port_ok != NULL && !ts->port_ok(ts->port_ok_ctx, laddr, port, raddr, rport))
+			continue;
 		tcp_tuple_make(&t, laddr, port, raddr, rport);
 		if (tcp_conn_lookup(ts, &t) != NULL)
 			continue;

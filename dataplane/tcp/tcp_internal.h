@@ -446,6 +446,9 @@ struct tcp_stack {
 	struct stats_block *stats;
 	tcp_output_fn output;
 	void *output_ctx;
+	bool (*port_ok)(void *ctx, const struct tcp_addr *laddr, uint16_t lport,
+			const struct tcp_addr *raddr, uint16_t rport);
+	void *port_ok_ctx;
 	uint8_t secret[TCP_SECRET_LEN];
 	LIST_HEAD(, tcp_listener) listeners;
 	uint64_t now_us;

@@ -8,6 +8,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 #include <urcu-qsbr.h>
 
 #include "../config/config.h"
@@ -81,6 +82,8 @@ static int worker_main(void *arg)
 		const uint64_t now = rte_rdtsc();
 		unsigned int got = 0;
 
+		proxy_begin(w->proxy, snap, now);
+
 		for (uint16_t i = 0; i < w->n_ports; i++) {
 			uint16_t port_id = w->port_ids[i];
 			uint16_t n = rte_eth_rx_burst(port_id, w->queue_id, pkts, tune->rx_burst);
@@ -97,6 +100,7 @@ static int worker_main(void *arg)
 		if (now - last_drain >= tune->drain_us * hz / 1000000) {
 			net_timer(&w->net, snap, now);
 			l4_timer(&w->l4, &w->net, snap, now);
+			proxy_timer(w->proxy, now);
 			if (unlikely(__atomic_load_n(&w->mbox.req, __ATOMIC_RELAXED) == 1))
 				worker_mailbox_serve(w, snap, now);
 			worker_flush_all(w);
@@ -137,9 +141,16 @@ static int worker_main(void *arg)
 
 int worker_set_init(struct worker_set *ws, unsigned int n, const uint16_t *port_ids,
 		    uint16_t n_ports, struct neigh_table *neigh, struct rte_mempool *pool,
-		    struct l4_global *l4, uint32_t flow_capacity)
+		    struct l4_global *l4, uint32_t flow_capacity, uint32_t tcp_capacity)
 {
 	unsigned int lcore_id, i = 0;
+	uint8_t secret[16]; /* one for all workers: a SYN cookie may come back to another */
+
+	for (unsigned int k = 0; k < sizeof(secret); k += 8) {
+		uint64_t r = rte_rand();
+
+		memcpy(secret + k, &r, 8);
+	}
 
 	memset(ws, 0, sizeof(*ws));
 	if (n == 0 || n_ports > CFG_MAX_PORTS)
@@ -168,6 +179,13 @@ int worker_set_init(struct worker_set *ws, unsigned int n, const uint16_t *port_
 		if (rc == 0)
 			rc = l4_worker_init(&w->l4, l4, &ws->stats[i], (uint16_t)i, (uint16_t)n,
 					    flow_capacity, (int)rte_lcore_to_socket_id(lcore_id));
+		if (rc == 0) {
+			w->proxy = proxy_worker_create(&w->net, &w->l4, &ws->stats[i], (uint16_t)i,
+						       tcp_capacity,
+						       (int)rte_lcore_to_socket_id(lcore_id), secret);
+			if (w->proxy == NULL)
+				rc = -rte_errno;
+		}
 		if (rc != 0) {
 			worker_set_free(ws);
 			return rc;
@@ -201,14 +219,20 @@ void worker_set_stop(struct worker_set *ws)
 {
 	__atomic_store_n(&worker_stopping, 1, __ATOMIC_RELAXED);
 	rte_eal_mp_wait_lcore();
-	for (unsigned int i = 0; i < ws->n; i++)
+	for (unsigned int i = 0; i < ws->n; i++) {
+		/* the proxy's connections first: their RSTs are not sent */
+		proxy_worker_free(ws->w[i].proxy);
+		ws->w[i].proxy = NULL;
 		net_worker_release(&ws->w[i].net);
+	}
 }
 
 void worker_set_free(struct worker_set *ws)
 {
-	for (unsigned int i = 0; ws->w != NULL && i < ws->n; i++)
+	for (unsigned int i = 0; ws->w != NULL && i < ws->n; i++) {
+		proxy_worker_free(ws->w[i].proxy);
 		l4_worker_release(&ws->w[i].l4);
+	}
 	rte_free(ws->w);
 	rte_free(ws->stats);
 	memset(ws, 0, sizeof(*ws));

@@ -26,6 +26,7 @@
 
 #include "../l4/l4.h"
 #include "../net/net.h"
+#include "../proxy/proxy.h"
 #include "../stats/stats.h"
 
 /**
@@ -50,6 +51,7 @@ struct worker_mailbox {
 struct worker {
 	struct net_worker net;
 	struct l4_worker l4;
+	struct proxy_worker *proxy; /* tcp_proxy listeners and the TCP stack */
 	unsigned int id; /* 0..n-1 */
 	unsigned int lcore_id;
 	uint16_t queue_id; /* RX and TX queue this worker owns on every port */
@@ -67,13 +69,13 @@ struct worker_set {
 
 /**
  * Allocate @p n workers on the EAL worker lcores, each owning queue i of every
- * port in @p port_ids and a flow table of @p flow_capacity flows for the L4
- * path. Control thread, before the ports start.
+ * port in @p port_ids, a flow table of @p flow_capacity flows for the L4
+ * path and a TCP stack of @p tcp_capacity connections for the proxies. Control thread, before the ports start.
  * @return 0 or a negative errno.
  */
 int worker_set_init(struct worker_set *ws, unsigned int n, const uint16_t *port_ids,
 		    uint16_t n_ports, struct neigh_table *neigh, struct rte_mempool *pool,
-		    struct l4_global *l4, uint32_t flow_capacity);
+		    struct l4_global *l4, uint32_t flow_capacity, uint32_t tcp_capacity);
 
 /** Launch every worker on its lcore. */
 int worker_set_launch(struct worker_set *ws);

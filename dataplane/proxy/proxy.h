@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * proxy: the terminating proxies of one worker, on the worker's TCP stack
+ * (dataplane/tcp). For now one kind, tcp_proxy (as Envoy's filter of that
+ * name): a listener (config "listeners", type "tcp_proxy") accepts the
+ * client's connection, an endpoint of the listener's cluster (a service) is
+ * chosen by the service's balancer and breaker (dataplane/l4), the proxy
+ * connects to it from the node's address towards it, and bytes are spliced
+ * both ways without copies (the received mbufs of one connection are sent on
+ * the other), with back-pressure (a side is read only as fast as the other
+ * side's send buffer drains), half-close in each direction, a connect
+ * timeout, an idle timeout and a per-listener connection limit.
+ *
+ * Listeners follow the live config: when a snapshot adds, changes or removes
+ * a listener, the worker's TCP listeners follow at its next loop iteration;
+ * sessions already accepted keep running to their end (drain).
+ *
+ * Threads: a struct proxy_worker belongs to one worker lcore. IPv4 only (the
+ * mesh data path is IPv4-only; IPv6 listeners are accepted by config and
+ * refused here with a log line).
+ */
+#ifndef MESHDP_PROXY_H
+#define MESHDP_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+#include "../config/config.h"
+#include "../l4/l4.h"
+#include "../net/net.h"
+#include "../stats/stats.h"
+#include "../tcp/tcp.h"
+
+struct proxy_worker;
+
+/**
+ * Create a worker's proxy and its TCP stack of @p tcp_capacity connections,
+ * and hook it into @p lw (the L4 path offers it TCP to local addresses).
+ * @p secret: 16 bytes shared by all workers (ISNs, SYN cookies). Control
+ * thread, before the workers start. @return NULL with rte_errno set.
+ */
+struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker *lw,
+					 struct stats_block *stats, uint16_t worker_id,
+					 uint32_t tcp_capacity, int socket_id,
+					 const uint8_t *secret);
+
+/** Abort every connection and free everything (after the worker stopped). */
+void proxy_worker_free(struct proxy_worker *pw);
+
+/**
+ * Worker, at the top of each loop iteration: the snapshot and clock the
+ * iteration runs with; listeners are brought in line with a new snapshot.
+ */
+void proxy_begin(struct proxy_worker *pw, const struct cfg_snapshot *snap, uint64_t now_tsc);
+
+/** Worker, every drain interval: the TCP timers. */
+void proxy_timer(struct proxy_worker *pw, uint64_t now_tsc);
+
+/** The worker's TCP stack (meshctl tcp conns / stats, read by its own worker). */
+struct tcp_stack *proxy_tcp_stack(struct proxy_worker *pw);
+
+#endif

@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tcp_proxy: listeners, sessions (a client connection and its upstream
+ * connection) and the byte splice between them.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_mempool.h>
+
+#include "../log/log.h"
+#include "proxy.h"
+
+#define PROXY_PORT_MIN 32768u /* upstream source ports (below the health-check range) */
+#define PROXY_PORT_MAX 60999u
+
+_Static_assert((int)CFG_TCP_CC_NEWRENO == (int)TCP_CC_NEWRENO &&
+		       (int)CFG_TCP_CC_CUBIC == (int)TCP_CC_CUBIC,
+	       "config and tcp agree on the congestion control values");
+
+/* A listener as this worker runs it. Sessions point at it, so one that the
+ * config dropped lives on (retired) until its last session ends. */
+struct proxy_listener {
+	char name[CFG_NAME_MAX];
+	struct proxy_worker *pw;
+	struct tcp_listener *tl; /* NULL once retired */
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+	struct tcp_params params;
+	uint32_t active; /* sessions of this worker */
+	uint32_t max_connections;
+	uint64_t connect_timeout_us;
+	uint64_t idle_timeout_us; /* 0: none */
+	LIST_ENTRY(proxy_listener) link;
+};
+
+struct proxy_session {
+	struct proxy_worker *pw;
+	struct proxy_listener *pl;
+	struct tcp_conn *down; /* the client's connection; NULL once over */
+	struct tcp_conn *up;   /* to the endpoint; NULL before the connect and once over */
+	struct l4_upstream ups;
+	uint64_t last_us; /* the last byte moved either way */
+	bool up_ready;	  /* the upstream connection is established */
+	bool down_fin;	  /* the client's FIN was passed on (shutdown of up) */
+	bool up_fin;	  /* the endpoint's FIN was passed on */
+};
+
+struct proxy_worker {
+	struct tcp_stack *tcp;
+	struct net_worker *nw;
+	struct l4_worker *lw;
+	struct stats_block *stats;
+	struct rte_mempool *sessions;
+	const struct cfg_snapshot *snap; /* this loop iteration's */
+	const struct cfg_snapshot *bound; /* the snapshot the listeners follow */
+	uint64_t now_tsc;
+	uint64_t tsc_per_us;
+	uint16_t worker_id;
+	LIST_HEAD(, proxy_listener) listeners;
+};
+
+static uint64_t proxy_us(const struct proxy_worker *pw, uint64_t tsc)
+{
+	return tsc / pw->tsc_per_us;
+}
+
+/* The TCP stack's output: route the segment like any packet this node sends. */
+static void proxy_output(void *ctx, struct rte_mbuf *m)
+{
+	struct proxy_worker *pw = ctx;
+
+	if (pw->snap == NULL) { /* shutting down: the ports are closed */
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if ((rte_pktmbuf_mtod(m, const uint8_t *)[0] >> 4) != 4) {
+		stats_inc(pw->stats, STAT_PROXY_DROP_NOT_IPV4);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	net_output4(pw->nw, pw->snap, m, pw->now_tsc);
+}
+
+/* Active opens use a local port whose replies the steering gives to us. */
+static bool proxy_port_ok(void *ctx, const struct tcp_addr *laddr, uint16_t lport,
+			  const struct tcp_addr *raddr, uint16_t rport)
+{
+	struct proxy_worker *pw = ctx;
+
+	return l4_tcp_owner(pw->lw, pw->snap, laddr->v4, rte_cpu_to_be_16(lport), raddr->v4,
+			    rte_cpu_to_be_16(rport)) == pw->worker_id;
+}
+
+static bool proxy_local_tcp(void *ctx, struct rte_mbuf *m, uint64_t now_tsc)
+{
+	struct proxy_worker *pw = ctx;
+
+	pw->now_tsc = now_tsc;
+	return tcp_input(pw->tcp, m, proxy_us(pw, now_tsc));
+}
+
+/* ---- sessions ---- */
+
+static void proxy_session_end(struct proxy_session *s)
+{
+	struct proxy_worker *pw = s->pw;
+
+	l4_upstream_close(&s->ups);
+	s->pl->active--;
+	if (s->pl->tl == NULL && s->pl->active == 0) {
+		LIST_REMOVE(s->pl, link);
+		rte_free(s->pl);
+	}
+	stats_inc(pw->stats, STAT_PROXY_SESSIONS_CLOSED);
+	rte_mempool_put(pw->sessions, s);
+}
+
+/* Both connections gone: the session is over. */
+static void proxy_session_maybe_end(struct proxy_session *s)
+{
+	if (s->down == NULL && s->up == NULL)
+		proxy_session_end(s);
+}
+
+/* Abort what is left of a session (RST both ways) and end it. */
+static void proxy_session_abort(struct proxy_session *s)
+{
+	if (s->down != NULL)
+		tcp_abort(s->down);
+	if (s->up != NULL)
+		tcp_abort(s->up);
+	s->down = s->up = NULL;
+	proxy_session_end(s);
+}
+
+/*
+ * Move what @p from received to @p to, as far as @p to's send buffer takes
+ * it; pass the FIN on once everything before it went. @return bytes moved.
+ */
+static uint32_t proxy_splice(struct proxy_session *s, struct tcp_conn *from, struct tcp_conn *to,
+			     bool *fin_passed)
+{
+	uint32_t moved = 0, space;
+	struct rte_mbuf *m;
+
+	while ((space = tcp_send_space(to)) > 0 && (m = tcp_recv(from, space)) != NULL) {
+		uint32_t len = m->pkt_len;
+
+		if (tcp_send(to, m) < 0)
+			break;
+		moved += len;
+	}
+	if (!*fin_passed && tcp_recv_eof(from)) {
+		*fin_passed = true;
+		tcp_shutdown(to);
+	}
+	if (moved > 0)
+		s->last_us = proxy_us(s->pw, s->pw->now_tsc);
+	return moved;
+}
+
+static void proxy_pump(struct proxy_session *s)
+{
+	if (s->down == NULL || s->up == NULL || !s->up_ready)
+		return;
+	proxy_splice(s, s->down, s->up, &s->down_fin);
+	if (s->down != NULL && s->up != NULL)
+		proxy_splice(s, s->up, s->down, &s->up_fin);
+}
+
+static void proxy_readable(struct tcp_conn *c, void *arg)
+{
+	(void)c;
+	proxy_pump(arg);
+}
+
+static void proxy_writable(struct tcp_conn *c, void *arg)
+{
+	(void)c;
+	proxy_pump(arg);
+}
+
+static void proxy_connected(struct tcp_conn *c, void *arg)
+{
+	struct proxy_session *s = arg;
+	struct proxy_worker *pw = s->pw;
+
+	(void)c;
+	s->up_ready = true;
+	tcp_set_timer(s->up, 0);
+	stats_inc(pw->stats, STAT_PROXY_UPSTREAM_CONNECTED);
+	l4_upstream_result(pw->lw, pw->snap, &s->ups, true, pw->now_tsc);
+	s->last_us = proxy_us(pw, pw->now_tsc);
+	proxy_pump(s);
+}
+
+static void proxy_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason reason)
+{
+	struct proxy_session *s = arg;
+	struct proxy_worker *pw = s->pw;
+
+	if (c == s->up) {
+		s->up = NULL;
+		if (!s->up_ready) {
+			/* the connect failed: refused, timed out, unreachable */
+			stats_inc(pw->stats, STAT_PROXY_UPSTREAM_FAILED);
+			if (pw->snap != NULL) /* NULL: the worker is being freed */
+				l4_upstream_result(pw->lw, pw->snap, &s->ups, false, pw->now_tsc);
+		}
+	} else {
+		s->down = NULL;
+	}
+	if (reason != TCP_CLOSE_NORMAL) {
+		/* one side failed: the other learns it the same way (RST) */
+		proxy_session_abort(s);
+		return;
+	}
+	proxy_session_maybe_end(s);
+}
+
+/* The user timer: the connect timeout on up, the idle timeout on down. */
+static void proxy_timer_fired(struct tcp_conn *c, void *arg)
+{
+	struct proxy_session *s = arg;
+	struct proxy_worker *pw = s->pw;
+	uint64_t now = proxy_us(pw, pw->now_tsc);
+
+	if (c == s->up && !s->up_ready) {
+		stats_inc(pw->stats, STAT_PROXY_CONNECT_TIMEOUTS);
+		stats_inc(pw->stats, STAT_PROXY_UPSTREAM_FAILED);
+		l4_upstream_result(pw->lw, pw->snap, &s->ups, false, pw->now_tsc);
+		proxy_session_abort(s);
+		return;
+	}
+	if (c == s->down && s->pl->idle_timeout_us != 0) {
+		if (now - s->last_us >= s->pl->idle_timeout_us) {
+			stats_inc(pw->stats, STAT_PROXY_IDLE_TIMEOUTS);
+			proxy_session_abort(s);
+			return;
+		}
+		tcp_set_timer(c, s->last_us + s->pl->idle_timeout_us - now);
+	}
+}
+
+static const struct tcp_callbacks proxy_session_cbs = {
+	.connected = proxy_connected,
+	.readable = proxy_readable,
+	.writable = proxy_writable,
+	.timer = proxy_timer_fired,
+	.closed = proxy_closed,
+};
+
+/* A client connection completed its handshake on listener @p arg. */
+static int proxy_accepted(struct tcp_conn *c, void *arg)
+{
+	struct proxy_listener *pl = arg;
+	struct proxy_worker *pw = pl->pw;
+	const struct cfg_snapshot *snap = pw->snap;
+	const struct cfg_listener *cl;
+	struct proxy_session *s;
+	struct tcp_conn_info ci;
+	struct tcp_addr laddr = {.family = 4}, raddr = {.family = 4};
+	enum stats_id why;
+	int32_t li;
+
+	tcp_conn_get_info(c, &ci);
+	li = cfg_listener_lookup(snap, 4, &ci.laddr.v4, rte_cpu_to_be_16(ci.lport));
+	if (li < 0 || pl->tl == NULL) {
+		stats_inc(pw->stats, STAT_PROXY_REFUSED_NO_LISTENER);
+		return -1;
+	}
+	cl = &snap->listeners[li];
+	if (pl->max_connections != 0 && pl->active >= pl->max_connections) {
+		stats_inc(pw->stats, STAT_PROXY_REFUSED_LIMIT);
+		return -1;
+	}
+	if (rte_mempool_get(pw->sessions, (void **)&s) != 0) {
+		stats_inc(pw->stats, STAT_PROXY_REFUSED_LIMIT);
+		return -1;
+	}
+	memset(s, 0, sizeof(*s));
+	s->pw = pw;
+	s->pl = pl;
+	s->down = c;
+	pl->active++;
+	stats_inc(pw->stats, STAT_PROXY_SESSIONS);
+	tcp_set_arg(c, s);
+	why = l4_upstream_open(pw->lw, snap, cl->service, cl->service_port, cl->target_port,
+			       ci.raddr.v4, rte_cpu_to_be_16(ci.rport), ci.laddr.v4,
+			       rte_cpu_to_be_16(ci.lport), pw->now_tsc, &s->ups);
+	if (why != NET_CHECK_OK || s->ups.source == 0) {
+		stats_inc(pw->stats, why != NET_CHECK_OK ? why : STAT_PROXY_UPSTREAM_FAILED);
+		s->down = NULL;
+		proxy_session_end(s);
+		return -1; /* the stack resets the client */
+	}
+	laddr.v4 = s->ups.source;
+	raddr.v4 = s->ups.addr;
+	s->up = tcp_connect(pw->tcp, &laddr, &raddr, rte_be_to_cpu_16(s->ups.port), &pl->params,
+			    &proxy_session_cbs, s, proxy_us(pw, pw->now_tsc));
+	if (s->up == NULL) {
+		stats_inc(pw->stats, STAT_PROXY_UPSTREAM_FAILED);
+		l4_upstream_result(pw->lw, snap, &s->ups, false, pw->now_tsc);
+		s->down = NULL;
+		proxy_session_end(s);
+		return -1;
+	}
+	tcp_set_timer(s->up, pl->connect_timeout_us);
+	s->last_us = proxy_us(pw, pw->now_tsc);
+	if (pl->idle_timeout_us != 0)
+		tcp_set_timer(c, pl->idle_timeout_us);
+	return 0;
+}
+
+static const struct tcp_callbacks proxy_listener_cbs = {
+	.accepted = proxy_accepted,
+	.readable = proxy_readable,
+	.writable = proxy_writable,
+	.timer = proxy_timer_fired,
+	.closed = proxy_closed,
+};
+
+/* ---- listeners ---- */
+
+static void proxy_params(const struct cfg_listener *cl, struct tcp_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->cc = (enum tcp_cc_algo)cl->tcp.congestion;
+	p->nodelay = cl->tcp.nodelay;
+	p->rcvbuf = cl->tcp.rcvbuf;
+	p->sndbuf = cl->tcp.sndbuf;
+	p->syn_backlog = cl->tcp.syn_backlog;
+	p->keepalive_idle_ms = cl->tcp.keepalive_idle_s * 1000;
+	p->keepalive_intvl_ms = cl->tcp.keepalive_interval_s * 1000;
+	p->keepalive_probes = cl->tcp.keepalive_probes;
+}
+
+static void proxy_listener_retire(struct proxy_listener *pl)
+{
+	tcp_unlisten(pl->tl);
+	pl->tl = NULL;
+	if (pl->active == 0) {
+		LIST_REMOVE(pl, link);
+		rte_free(pl);
+	}
+}
+
+static struct proxy_listener *proxy_listener_find(struct proxy_worker *pw, const char *name)
+{
+	struct proxy_listener *pl;
+
+	LIST_FOREACH(pl, &pw->listeners, link)
+		if (pl->tl != NULL && strcmp(pl->name, name) == 0)
+			return pl;
+	return NULL;
+}
+
+/* Bring the running listeners in line with @p snap. */
+static void proxy_bind(struct proxy_worker *pw, const struct cfg_snapshot *snap)
+{
+	struct proxy_listener *pl, *next;
+
+	/* retire what the config no longer has, or has on another address */
+	for (pl = LIST_FIRST(&pw->listeners); pl != NULL; pl = next) {
+		bool keep = false;
+
+		next = LIST_NEXT(pl, link);
+		if (pl->tl == NULL)
+			continue;
+		for (uint32_t i = 0; i < snap->n_listeners && !keep; i++) {
+			const struct cfg_listener *cl = &snap->listeners[i];
+			struct tcp_params p;
+
+			proxy_params(cl, &p);
+			keep = strcmp(cl->name, pl->name) == 0 && cl->family == pl->family &&
+			       memcmp(cl->addr, pl->addr, 16) == 0 && cl->port == pl->port &&
+			       memcmp(&p, &pl->params, sizeof(p)) == 0;
+		}
+		if (!keep)
+			proxy_listener_retire(pl);
+	}
+	for (uint32_t i = 0; i < snap->n_listeners; i++) {
+		const struct cfg_listener *cl = &snap->listeners[i];
+		struct tcp_addr a = {.family = cl->family};
+
+		pl = proxy_listener_find(pw, cl->name);
+		if (pl == NULL) {
+			if (cl->family != 4) {
+				if (pw->worker_id == 0)
+					LOG(WARNING, "listener %s: IPv6 is not served yet", cl->name);
+				continue;
+			}
+			pl = rte_zmalloc("proxy_listener", sizeof(*pl), 0);
+			if (pl == NULL)
+				continue;
+			memcpy(pl->name, cl->name, sizeof(pl->name));
+			pl->pw = pw;
+			pl->family = cl->family;
+			memcpy(pl->addr, cl->addr, 16);
+			pl->port = cl->port;
+			proxy_params(cl, &pl->params);
+			memcpy(&a.v4, cl->addr, 4);
+			pl->tl = tcp_listen(pw->tcp, &a, cl->port, &pl->params, &proxy_listener_cbs,
+					    pl);
+			if (pl->tl == NULL) {
+				rte_free(pl);
+				continue;
+			}
+			LIST_INSERT_HEAD(&pw->listeners, pl, link);
+		}
+		pl->max_connections = cl->max_connections;
+		pl->connect_timeout_us = (uint64_t)cl->connect_timeout_ms * 1000;
+		pl->idle_timeout_us = (uint64_t)cl->idle_timeout_s * 1000000;
+	}
+	pw->bound = snap;
+}
+
+/* ---- the worker's side ---- */
+
+struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker *lw,
+					 struct stats_block *stats, uint16_t worker_id,
+					 uint32_t tcp_capacity, int socket_id,
+					 const uint8_t *secret)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct proxy_worker *pw;
+	struct tcp_stack_conf conf = {0};
+	uint16_t *ports;
+	const uint32_t n_ports = PROXY_PORT_MAX - PROXY_PORT_MIN + 1;
+
+	pw = rte_zmalloc_socket("proxy_worker", sizeof(*pw), RTE_CACHE_LINE_SIZE, socket_id);
+	if (pw == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	pw->nw = nw;
+	pw->lw = lw;
+	pw->stats = stats;
+	pw->worker_id = worker_id;
+	pw->tsc_per_us = RTE_MAX(nw->tsc_hz / 1000000, (uint64_t)1);
+	LIST_INIT(&pw->listeners);
+	snprintf(name, sizeof(name), "proxy_s%u", worker_id);
+	/* a session has two connections */
+	pw->sessions = rte_mempool_create(name, tcp_capacity / 2 + 1, sizeof(struct proxy_session),
+					  0, 0, NULL, NULL, NULL, NULL, socket_id,
+					  RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
+	conf.socket_id = (unsigned int)(socket_id < 0 ? 0 : socket_id);
+	conf.worker_id = worker_id;
+	conf.max_conns = tcp_capacity;
+	conf.pool = nw->pool;
+	conf.stats = stats;
+	conf.output = proxy_output;
+	conf.output_ctx = pw;
+	conf.port_ok = proxy_port_ok;
+	conf.port_ok_ctx = pw;
+	conf.secret = secret;
+	conf.now_us = proxy_us(pw, rte_rdtsc());
+	pw->tcp = pw->sessions != NULL ? tcp_stack_create(&conf) : NULL;
+	ports = rte_malloc("proxy_ports", sizeof(*ports) * n_ports, 0);
+	if (pw->tcp == NULL || ports == NULL) {
+		rte_free(ports);
+		proxy_worker_free(pw);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	for (uint32_t i = 0; i < n_ports; i++)
+		ports[i] = (uint16_t)(PROXY_PORT_MIN + i);
+	if (tcp_stack_set_ports(pw->tcp, ports, n_ports) != 0) {
+		rte_free(ports);
+		proxy_worker_free(pw);
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	rte_free(ports);
+	lw->local_tcp = proxy_local_tcp;
+	lw->local_tcp_ctx = pw;
+	return pw;
+}
+
+void proxy_worker_free(struct proxy_worker *pw)
+{
+	struct proxy_listener *pl;
+
+	if (pw == NULL)
+		return;
+	pw->lw->local_tcp = NULL;
+	pw->snap = NULL;
+	tcp_stack_free(pw->tcp); /* closed callbacks end the sessions */
+	while ((pl = LIST_FIRST(&pw->listeners)) != NULL) {
+		LIST_REMOVE(pl, link);
+		rte_free(pl);
+	}
+	rte_mempool_free(pw->sessions);
+	rte_free(pw);
+}
+
+void proxy_begin(struct proxy_worker *pw, const struct cfg_snapshot *snap, uint64_t now_tsc)
+{
+	pw->snap = snap;
+	pw->now_tsc = now_tsc;
+	if (unlikely(snap != pw->bound))
+		proxy_bind(pw, snap);
+}
+
+void proxy_timer(struct proxy_worker *pw, uint64_t now_tsc)
+{
+	pw->now_tsc = now_tsc;
+	tcp_timer(pw->tcp, proxy_us(pw, now_tsc));
+}
+
+struct tcp_stack *proxy_tcp_stack(struct proxy_worker *pw)
+{
+	return pw->tcp;
+}
