@@ -241,6 +241,11 @@ void flow_table_mem(const struct flow_table *t, struct flow_table_mem *out)
 	out->ipv6 = (double)t->v6_cap * (sizeof(struct flow_v6keys) + sizeof(uint32_t)) / n;
 }
 
+uint64_t flow_table_removals(const struct flow_table *t)
+{
+	return t->ctr.removes + t->ctr.expired;
+}
+
 uint64_t flow_table_slot_cycles(const struct flow_table *t)
 {
 	return UINT64_C(1) << t->shift;

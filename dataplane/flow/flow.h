@@ -270,6 +270,14 @@ struct flow_table_mem {
 /** Fill @p out for @p t. */
 void flow_table_mem(const struct flow_table *t, struct flow_table_mem *out);
 
+/**
+ * Flows removed so far (flow_remove() and flow_expire()). Owner only: a caller
+ * that looked keys up in bulk and then inserted flows can tell whether any
+ * entry it holds may have been freed since (this moved) or only misses may
+ * have become hits (it did not).
+ */
+uint64_t flow_table_removals(const struct flow_table *t);
+
 /** TSC cycles per wheel slot (a power of two, 1/32 s to 1/16 s of rte_get_tsc_hz()). */
 uint64_t flow_table_slot_cycles(const struct flow_table *t);
 

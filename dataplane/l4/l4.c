@@ -481,8 +481,7 @@ static int l4_parse(struct rte_mbuf *m, struct l4_pkt *p)
 	uint32_t hl = (uint32_t)(ip->version_ihl & 0xf) * 4;
 	uint32_t len = rte_pktmbuf_data_len(m);
 
-	memset(p, 0, sizeof(*p));
-	p->ip = ip;
+	*p = (struct l4_pkt){.ip = ip};
 	if (rte_be_to_cpu_16(ip->fragment_offset) &
 	    (RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
 		return -EPROTO; /* fragments carry no (or not all the) L4 header */
@@ -1267,6 +1266,7 @@ static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap
 	struct flow_tuple4 keys[L4_BURST];
 	struct flow_entry *hit[L4_BURST];
 	uint8_t dir[L4_BURST], slot[L4_BURST];
+	uint64_t removals;
 	uint16_t nk = 0;
 	bool changed = false;
 
@@ -1313,12 +1313,14 @@ static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap
 		return;
 	/* one bulk lookup for the established traffic of the whole burst */
 	flow_lookup_bulk4(lw->flows, keys, nk, hit, dir);
-	/* pass 2: act; once the burst created or removed a flow, the remaining
-	 * lookups may be stale and are done again one by one */
+	removals = flow_table_removals(lw->flows);
+	/* pass 2: act; once the burst created a flow, the remaining misses may
+	 * be hits now, and once it removed one, any remaining lookup may be
+	 * stale: those are done again one by one */
 	for (uint16_t j = 0; j < nk; j++) {
 		uint16_t i = slot[j];
 
-		if (changed)
+		if (changed && (hit[j] == NULL || flow_table_removals(lw->flows) != removals))
 			hit[j] = flow_lookup4(lw->flows, &keys[j], &dir[j]);
 		verdict[i] = l4_decide(lw, snap, &p[i], pkts[i], hit[j], dir[j], now_tsc, &changed);
 	}
