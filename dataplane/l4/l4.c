@@ -530,52 +530,66 @@ static int l4_parse(struct rte_mbuf *m, struct l4_pkt *p)
 	}
 }
 
-/* RFC 1624: fold the change of a 32-bit value into a 16-bit one's complement sum. */
-static uint16_t l4_csum_adjust32(uint16_t csum, uint32_t old, uint32_t new)
+/* RFC 1624 terms of one changed 32-bit value: ~old + new, 16 bits at a time, unfolded. */
+static inline uint32_t l4_csum_delta32(uint32_t old, uint32_t new)
 {
-	uint32_t s = (uint16_t)~csum;
+	return (uint32_t)(uint16_t) ~(old >> 16) + (uint16_t) ~(old & 0xffff) + (new >> 16) +
+	       (new & 0xffff);
+}
 
-	s += (uint16_t) ~(old >> 16) + (uint16_t) ~(old & 0xffff);
-	s += (new >> 16) + (new & 0xffff);
+static inline uint32_t l4_csum_delta16(uint16_t old, uint16_t new)
+{
+	return (uint32_t)(uint16_t)~old + new;
+}
+
+/* HC' = ~(~HC + deltas), folded once: the same as applying them one by one. */
+static inline uint16_t l4_csum_apply(uint16_t csum, uint32_t delta)
+{
+	uint32_t s = (uint32_t)(uint16_t)~csum + delta;
+
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)~s;
-}
-
-static uint16_t l4_csum_adjust16(uint16_t csum, uint16_t old, uint16_t new)
-{
-	return l4_csum_adjust32(csum, old, new);
 }
 
 /* Rewrite addresses and ports (network order) with incremental checksums. */
 static void l4_rewrite(struct l4_pkt *p, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
 {
 	struct rte_ipv4_hdr *ip = p->ip;
+	uint32_t d_ip = 0, d_l4 = 0;
 
 	if (ip->src_addr != src) {
-		ip->hdr_checksum = l4_csum_adjust32(ip->hdr_checksum, ip->src_addr, src);
-		if (p->csum != NULL && p->pseudo)
-			l4_wr16(p->csum, l4_csum_adjust32(l4_rd16(p->csum), ip->src_addr, src));
+		d_ip += l4_csum_delta32(ip->src_addr, src);
 		ip->src_addr = src;
 	}
 	if (ip->dst_addr != dst) {
-		ip->hdr_checksum = l4_csum_adjust32(ip->hdr_checksum, ip->dst_addr, dst);
-		if (p->csum != NULL && p->pseudo)
-			l4_wr16(p->csum, l4_csum_adjust32(l4_rd16(p->csum), ip->dst_addr, dst));
+		d_ip += l4_csum_delta32(ip->dst_addr, dst);
 		ip->dst_addr = dst;
 	}
-	if (p->sport != NULL && p->sport != p->dport) {
-		if (l4_rd16(p->sport) != sport && p->csum != NULL)
-			l4_wr16(p->csum,
-				l4_csum_adjust16(l4_rd16(p->csum), l4_rd16(p->sport), sport));
-		l4_wr16(p->sport, sport);
-		if (l4_rd16(p->dport) != dport && p->csum != NULL)
-			l4_wr16(p->csum,
-				l4_csum_adjust16(l4_rd16(p->csum), l4_rd16(p->dport), dport));
-		l4_wr16(p->dport, dport);
+	if (d_ip != 0) {
+		ip->hdr_checksum = l4_csum_apply(ip->hdr_checksum, d_ip);
+		if (p->pseudo)
+			d_l4 = d_ip;
 	}
+	if (p->sport != NULL && p->sport != p->dport) {
+		uint16_t old = l4_rd16(p->sport);
+
+		if (old != sport) {
+			d_l4 += l4_csum_delta16(old, sport);
+			l4_wr16(p->sport, sport);
+		}
+		old = l4_rd16(p->dport);
+		if (old != dport) {
+			d_l4 += l4_csum_delta16(old, dport);
+			l4_wr16(p->dport, dport);
+		}
+	}
+	if (p->csum == NULL)
+		return;
+	if (d_l4 != 0)
+		l4_wr16(p->csum, l4_csum_apply(l4_rd16(p->csum), d_l4));
 	/* UDP: a computed checksum of 0 is sent as 0xffff (RFC 768) */
-	if (p->csum != NULL && l4_rd16(p->csum) == 0 && p->ip->next_proto_id == IPPROTO_UDP)
+	if (l4_rd16(p->csum) == 0 && ip->next_proto_id == IPPROTO_UDP)
 		l4_wr16(p->csum, 0xffff);
 }
 
