@@ -30,8 +30,6 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
@@ -95,33 +93,6 @@ static double fs_lookup_rate(struct flow_table *t, uint32_t n, uint64_t total, b
 	return cycles ? (double)total * (double)rte_get_tsc_hz() / (double)cycles : 0;
 }
 
-/*
- * Where the bytes go: heap taken by a bare rte_hash with the flow table's
- * parameters (2 keys per flow, 40-byte keys, extendable buckets); the rest of
- * bytes_per_flow is the table's own arrays (entries, wheel links, position map).
- * @return bytes, 0 if it could not be created
- */
-static size_t fs_hash_bytes(uint32_t n)
-{
-	struct rte_hash_parameters hp = {0};
-	struct rte_malloc_socket_stats before, after;
-	struct rte_hash *h;
-
-	hp.name = "fs_bare";
-	hp.entries = 2 * n;
-	hp.key_len = sizeof(struct flow_key);
-	hp.hash_func = rte_hash_crc;
-	hp.socket_id = SOCKET_ID_ANY;
-	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-	rte_malloc_get_socket_stats(0, &before);
-	h = rte_hash_create(&hp);
-	if (h == NULL)
-		return 0;
-	rte_malloc_get_socket_stats(0, &after);
-	rte_hash_free(h);
-	return after.heap_allocsz_bytes - before.heap_allocsz_bytes;
-}
-
 static void fs_run(uint32_t n, const struct fs_opts *o, bool first)
 {
 	const uint64_t hz = rte_get_tsc_hz();
@@ -131,10 +102,9 @@ static void fs_run(uint32_t n, const struct fs_opts *o, bool first)
 	struct flow_key fwd, rev;
 	uint64_t t0, ins_cycles, hits = 0, miss_hits = 0, failed = 0;
 	double hit_rate, miss_rate;
-	size_t hash_bytes;
+	struct flow_table_mem mem;
 	char name[16];
 
-	hash_bytes = fs_hash_bytes(n);
 	printf("%s\n  {\"flows\": %" PRIu32 ", ", first ? "" : ",", n);
 	snprintf(name, sizeof(name), "fs%" PRIu32, n);
 	rte_malloc_get_socket_stats(0, &before);
@@ -154,8 +124,11 @@ static void fs_run(uint32_t n, const struct fs_opts *o, bool first)
 	hit_rate = fs_lookup_rate(t, n, o->lookups, false, &hits);
 	miss_rate = fs_lookup_rate(t, n, o->lookups, true, &miss_hits);
 	flow_table_stats(t, &st);
+	flow_table_mem(t, &mem);
 	printf("\"created\": true, \"bytes_per_flow\": %zu, \"heap_bytes\": %zu, "
-	       "\"heap_bytes_per_flow\": %.1f, \"rte_hash_bytes_per_flow\": %.1f,\n"
+	       "\"heap_bytes_per_flow\": %.1f, \"index_bytes_per_flow\": %.1f,\n"
+	       "   \"mem_per_flow\": {\"entries\": %.1f, \"keys\": %.1f, \"index\": %.1f, "
+	       "\"wheel\": %.1f, \"ipv6\": %.1f},\n"
 	       "   \"inserted\": %" PRIu64 ", \"insert_failed\": %" PRIu64
 	       ", \"inserts_per_s\": %.0f,\n"
 	       "   \"lookups\": %" PRIu64 ", \"lookup_hits\": %" PRIu64
@@ -163,8 +136,8 @@ static void fs_run(uint32_t n, const struct fs_opts *o, bool first)
 	       "   \"miss_lookups\": %" PRIu64 ", \"miss_hits\": %" PRIu64
 	       ", \"miss_lookups_per_s\": %.0f, \"miss_lookup_cycles\": %.1f, \"burst\": %u}",
 	       flow_table_bytes_per_flow(t), after.heap_allocsz_bytes - before.heap_allocsz_bytes,
-	       (double)(after.heap_allocsz_bytes - before.heap_allocsz_bytes) / n,
-	       (double)hash_bytes / n, st.inserts, failed,
+	       (double)(after.heap_allocsz_bytes - before.heap_allocsz_bytes) / n, mem.index,
+	       mem.entries, mem.keys, mem.index, mem.wheel, mem.ipv6, st.inserts, failed,
 	       ins_cycles ? (double)n * (double)hz / (double)ins_cycles : 0, o->lookups, hits,
 	       hit_rate, hit_rate > 0 ? (double)hz / hit_rate : 0, o->lookups, miss_hits, miss_rate,
 	       miss_rate > 0 ? (double)hz / miss_rate : 0, FS_BURST);
@@ -241,7 +214,7 @@ int main(int argc, char **argv)
 	}
 	printf("{\"tsc_hz\": %" PRIu64 ", \"key_bytes\": %zu, \"entry_bytes\": %zu, "
 	       "\"runs\": [",
-	       rte_get_tsc_hz(), sizeof(struct flow_key), sizeof(struct flow_entry));
+	       rte_get_tsc_hz(), sizeof(struct flow_tuple4), sizeof(struct flow_entry));
 	for (unsigned int i = 0; i < o.n_sizes; i++) {
 		fs_run(o.sizes[i], &o, i == 0);
 		fflush(stdout);

@@ -187,7 +187,7 @@ def l4_sections(res, L, ran):
                  "random existing keys and absent keys looked up with `flow_lookup_bulk` in "
                  "bursts of 32." % r0.get("mem_mb"))
         L.append("")
-        L.append("| flows | bytes/flow | of which rte_hash | inserts/s | lookups/s (hits) | "
+        L.append("| flows | bytes/flow | of which index | inserts/s | lookups/s (hits) | "
                  "cycles/lookup | lookups/s (misses) | cycles/miss |")
         L.append("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in fruns:
@@ -196,16 +196,20 @@ def l4_sections(res, L, ran):
                                                                    r.get("error")))
                 continue
             L.append("| %s | %d | %.0f | %s | %s | %.0f | %s | %.0f |" % (
-                format(r["flows"], ","), r["bytes_per_flow"], r["rte_hash_bytes_per_flow"],
+                format(r["flows"], ","), r["bytes_per_flow"],
+                r.get("index_bytes_per_flow", r.get("rte_hash_bytes_per_flow", 0)),
                 format(round(r["inserts_per_s"]), ","), format(round(r["lookups_per_s"]), ","),
                 r["lookup_cycles"], format(round(r["miss_lookups_per_s"]), ","),
                 r["miss_lookup_cycles"]))
         L.append("")
-        L.append("Where the bytes go (2 keys per flow): rte_hash key store 2 x 48 B (40-byte "
-                 "key + 8-byte data pointer) = 96 B, its primary and extendable buckets "
-                 "(128 B per 8 keys, each sized for all keys) and free-slot rings (8 B per "
-                 "key slot, rounded up to a power of two); the table's own arrays: the 64-byte "
-                 "entry, the wheel link and the position map (4 B per key slot).")
+        mem = next((r.get("mem_per_flow") for r in fruns if r.get("mem_per_flow")), None)
+        if mem:
+            L.append("Where the bytes go (per flow of capacity, 2 keys per flow): entry %.0f B, "
+                     "keys %.0f B (two 16-byte IPv4 tuples), cuckoo index %.1f B (64-byte "
+                     "buckets of 10 slots for 2 x capacity keys at 85 %% load), wheel links "
+                     "%.0f B, IPv6 side array %.1f B (capacity / 64 flows of two 40-byte "
+                     "keys)." % (mem["entries"], mem["keys"], mem["index"], mem["wheel"],
+                                 mem["ipv6"]))
     p = sc.get("p")
     if p:
         L.append("")

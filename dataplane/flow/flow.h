@@ -7,12 +7,26 @@
  * locks and no lock-free flags. The only thing other threads may read is the
  * counters (flow_table_stats(), relaxed atomic loads).
  *
- * Layout: an rte_hash (rte_hash_crc, extendable buckets so an insert never
- * fails before the table is full) maps a struct flow_key to a key position; a
- * position map turns the position into (entry index, direction). Every flow
- * has two keys, the original (forward) tuple and the reply (reverse) tuple,
- * which differ after NAT and are the mirror image of each other without it.
- * Entries live in one array of 64-byte struct flow_entry allocated at create.
+ * Layout: every flow has two keys, the original (forward) tuple and the reply
+ * (reverse) tuple, which differ after NAT and are the mirror image of each
+ * other without it. Entries live in one array of 64-byte struct flow_entry;
+ * flow i's keys live at keys[2i] (forward) and keys[2i + 1] (reverse) of a
+ * parallel array of 16-byte struct flow_tuple4, so a key's place follows from
+ * its flow and needs no allocator. The index is a bucketed cuckoo hash of
+ * 64-byte buckets (one cache line: 10 slots of a 16-bit signature and a 32-bit
+ * reference "flow << 1 | dir", plus an occupancy mask); a key lives in one of
+ * two buckets chosen by its CRC32-C hash, and an insert into two full buckets
+ * moves other keys to their other bucket (a short random walk). There are
+ * buckets for 2 * capacity keys at about 85 % load, so inserts do not fail
+ * before the table is full. A hit costs three cache lines (bucket, key, entry)
+ * and flow_lookup_bulk() prefetches each level for the whole burst.
+ *
+ * IPv6 flows (the L4 path is IPv4-only today) keep their two 40-byte keys in a
+ * side array of max(16, capacity / 64) flows, named from keys[2i]: at most that
+ * many IPv6 flows at once, the rest refused as full.
+ *
+ * Memory: about 122 bytes per flow of capacity (entry 64, keys 32, buckets
+ * ~15, wheel links 10, IPv6 side array ~1.3); see flow_table_bytes_per_flow().
  *
  * Aging: a timer wheel of FLOW_WHEEL_SLOTS slots of 2^k TSC cycles each
  * (between 1/32 s and 1/16 s: see flow_table_slot_cycles()), doubly linked
@@ -45,9 +59,11 @@ enum flow_dir {
 };
 
 /**
- * Hash key. All bytes, including unused address bytes, are significant: build
- * keys with flow_key4()/flow_key6() so that they are zero. 40 bytes, no
- * implicit padding.
+ * A flow's key as callers build it, for either family. All bytes, including
+ * unused address bytes, are significant: build keys with flow_key4()/flow_key6()
+ * so that they are zero (an IPv4 key with non-zero unused bytes is refused by
+ * flow_insert() and found by no lookup). 40 bytes, no implicit padding. The
+ * table stores IPv4 keys as struct flow_tuple4.
  */
 struct flow_key {
 	uint8_t src[16]; /* IPv4 in the first 4 bytes (network order), rest zero */
@@ -57,6 +73,21 @@ struct flow_key {
 	uint16_t zone;	/* routing context: same tuple may exist in two zones */
 	uint8_t proto;	/* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6 ... */
 	uint8_t family; /* 4 or 6 */
+};
+
+/**
+ * The compact IPv4 key: 16 bytes, no padding, what the table stores and hashes
+ * for IPv4 flows and what the fast path builds (flow_tuple4()). Same fields and
+ * byte orders as struct flow_key; family is always 4.
+ */
+struct flow_tuple4 {
+	uint32_t src; /* network order */
+	uint32_t dst;
+	uint16_t sport; /* network order; ICMP: echo identifier, dport 0 */
+	uint16_t dport;
+	uint16_t zone;
+	uint8_t proto;
+	uint8_t family; /* 4 */
 };
 
 /** Flow states. TCP states follow the client's view of the connection. */
@@ -142,6 +173,19 @@ struct flow_table_stats {
 
 struct flow_table;
 
+/** Fill a compact IPv4 key; addresses and ports in network order. */
+static inline void flow_tuple4(struct flow_tuple4 *k, uint32_t src, uint32_t dst, uint16_t sport,
+			       uint16_t dport, uint8_t proto, uint16_t zone)
+{
+	k->src = src;
+	k->dst = dst;
+	k->sport = sport;
+	k->dport = dport;
+	k->zone = zone;
+	k->proto = proto;
+	k->family = 4;
+}
+
 /** Fill a key for IPv4; addresses are in network order. Zeroes unused bytes. */
 static inline void flow_key4(struct flow_key *k, uint32_t src, uint32_t dst, uint16_t sport,
 			     uint16_t dport, uint8_t proto, uint16_t zone)
@@ -209,11 +253,30 @@ uint32_t flow_table_capacity(const struct flow_table *t);
 uint32_t flow_table_count(const struct flow_table *t);
 
 /**
- * Memory the table took per flow of capacity: entries, wheel links, position
- * map and the rte_hash's buckets, key store and free-slot rings for two keys
- * per flow. Measured from the DPDK heap at create.
+ * Memory the table took per flow of capacity: entries, keys, index buckets,
+ * wheel links and the IPv6 side array. Measured from the DPDK heap at create.
  */
 size_t flow_table_bytes_per_flow(const struct flow_table *t);
+
+/** Where the bytes go, per flow of capacity (sizes of the table's arrays). */
+struct flow_table_mem {
+	double entries; /* struct flow_entry */
+	double keys;	/* two struct flow_tuple4 */
+	double index;	/* cuckoo buckets */
+	double wheel;	/* wheel links and slots */
+	double ipv6;	/* IPv6 side array and its free stack */
+};
+
+/** Fill @p out for @p t. */
+void flow_table_mem(const struct flow_table *t, struct flow_table_mem *out);
+
+/**
+ * Flows removed so far (flow_remove() and flow_expire()). Owner only: a caller
+ * that looked keys up in bulk and then inserted flows can tell whether any
+ * entry it holds may have been freed since (this moved) or only misses may
+ * have become hits (it did not).
+ */
+uint64_t flow_table_removals(const struct flow_table *t);
 
 /** TSC cycles per wheel slot (a power of two, 1/32 s to 1/16 s of rte_get_tsc_hz()). */
 uint64_t flow_table_slot_cycles(const struct flow_table *t);
@@ -227,24 +290,38 @@ void flow_table_stats(const struct flow_table *t, struct flow_table_stats *out);
  * due at @p now: the caller arms its timer right away with flow_tcp_update(),
  * flow_udp_update(), flow_icmp_update() or flow_refresh(). Owner only.
  * @param out receives the entry (may be NULL)
- * @return 0; -ENOSPC when the table is full (count it as a table-full drop);
- *         -EEXIST when either key is already present; -EINVAL when the two
- *         keys are equal (e.g. a LAND packet) or an argument is NULL
+ * @return 0; -ENOSPC when the table is full, or for an IPv6 flow when the
+ *         IPv6 side array is (count it as a table-full drop); -EEXIST when
+ *         either key is already present; -EINVAL when the two keys are equal
+ *         (e.g. a LAND packet), of different families, an IPv4 key has
+ *         non-zero unused bytes, or an argument is NULL
  */
 int flow_insert(struct flow_table *t, const struct flow_key *fwd, const struct flow_key *rev,
 		uint64_t now, struct flow_entry **out);
 
+/** flow_insert() for an IPv4 flow given by its compact keys (the fast path's). */
+int flow_insert4(struct flow_table *t, const struct flow_tuple4 *fwd, const struct flow_tuple4 *rev,
+		 uint64_t now, struct flow_entry **out);
+
 /**
- * Look up @p n keys (any n; done in bursts of 64 with rte_hash_lookup_bulk).
- * entries[i] is the flow or NULL; dir[i] is the enum flow_dir that keys[i]
- * matched (0 on a miss). Owner only.
+ * Look up @p n keys (any n; done in bursts of 64, each level of the index
+ * prefetched for the whole burst). entries[i] is the flow or NULL (entries
+ * found are prefetched); dir[i] is the enum flow_dir that keys[i] matched (0
+ * on a miss). Owner only.
  * @return the number of hits
  */
 unsigned int flow_lookup_bulk(struct flow_table *t, const struct flow_key **keys, unsigned int n,
 			      struct flow_entry **entries, uint8_t *dir);
 
+/** flow_lookup_bulk() of an array of compact IPv4 keys: what the fast path uses. */
+unsigned int flow_lookup_bulk4(struct flow_table *t, const struct flow_tuple4 *keys, unsigned int n,
+			       struct flow_entry **entries, uint8_t *dir);
+
 /** Look up one key; @p dir (may be NULL) receives the direction. Owner only. */
 struct flow_entry *flow_lookup(struct flow_table *t, const struct flow_key *key, uint8_t *dir);
+
+/** flow_lookup() of a compact IPv4 key. */
+struct flow_entry *flow_lookup4(struct flow_table *t, const struct flow_tuple4 *key, uint8_t *dir);
 
 /**
  * Remove a flow (both keys) now; no expiry callback. Owner only.
@@ -258,6 +335,16 @@ int flow_remove(struct flow_table *t, struct flow_entry *e);
  */
 int flow_entry_keys(const struct flow_table *t, const struct flow_entry *e, struct flow_key *fwd,
 		    struct flow_key *rev);
+
+/**
+ * The stored compact key of direction @p dir (FLOW_DIR_FWD or FLOW_DIR_REV) of
+ * the live IPv4 flow @p e, without a copy: what the fast path rewrites NATed
+ * packets from. Valid until the flow is removed. Owner only; @p e must be a
+ * live entry of @p t (one just looked up), which is not checked.
+ * @return the key, or NULL when @p e is an IPv6 flow
+ */
+const struct flow_tuple4 *flow_entry_tuple4(const struct flow_table *t, const struct flow_entry *e,
+					    uint8_t dir);
 
 /**
  * Set the expiry of @p e to @p expire. A later expiry is only written down

@@ -481,8 +481,7 @@ static int l4_parse(struct rte_mbuf *m, struct l4_pkt *p)
 	uint32_t hl = (uint32_t)(ip->version_ihl & 0xf) * 4;
 	uint32_t len = rte_pktmbuf_data_len(m);
 
-	memset(p, 0, sizeof(*p));
-	p->ip = ip;
+	*p = (struct l4_pkt){.ip = ip};
 	if (rte_be_to_cpu_16(ip->fragment_offset) &
 	    (RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
 		return -EPROTO; /* fragments carry no (or not all the) L4 header */
@@ -531,63 +530,73 @@ static int l4_parse(struct rte_mbuf *m, struct l4_pkt *p)
 	}
 }
 
-/* RFC 1624: fold the change of a 32-bit value into a 16-bit one's complement sum. */
-static uint16_t l4_csum_adjust32(uint16_t csum, uint32_t old, uint32_t new)
+/* RFC 1624 terms of one changed 32-bit value: ~old + new, 16 bits at a time, unfolded. */
+static inline uint32_t l4_csum_delta32(uint32_t old, uint32_t new)
 {
-	uint32_t s = (uint16_t)~csum;
+	return (uint32_t)(uint16_t) ~(old >> 16) + (uint16_t) ~(old & 0xffff) + (new >> 16) +
+	       (new & 0xffff);
+}
 
-	s += (uint16_t) ~(old >> 16) + (uint16_t) ~(old & 0xffff);
-	s += (new >> 16) + (new & 0xffff);
+static inline uint32_t l4_csum_delta16(uint16_t old, uint16_t new)
+{
+	return (uint32_t)(uint16_t)~old + new;
+}
+
+/* HC' = ~(~HC + deltas), folded once: the same as applying them one by one. */
+static inline uint16_t l4_csum_apply(uint16_t csum, uint32_t delta)
+{
+	uint32_t s = (uint32_t)(uint16_t)~csum + delta;
+
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)~s;
-}
-
-static uint16_t l4_csum_adjust16(uint16_t csum, uint16_t old, uint16_t new)
-{
-	return l4_csum_adjust32(csum, old, new);
 }
 
 /* Rewrite addresses and ports (network order) with incremental checksums. */
 static void l4_rewrite(struct l4_pkt *p, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
 {
 	struct rte_ipv4_hdr *ip = p->ip;
+	uint32_t d_ip = 0, d_l4 = 0;
 
 	if (ip->src_addr != src) {
-		ip->hdr_checksum = l4_csum_adjust32(ip->hdr_checksum, ip->src_addr, src);
-		if (p->csum != NULL && p->pseudo)
-			l4_wr16(p->csum, l4_csum_adjust32(l4_rd16(p->csum), ip->src_addr, src));
+		d_ip += l4_csum_delta32(ip->src_addr, src);
 		ip->src_addr = src;
 	}
 	if (ip->dst_addr != dst) {
-		ip->hdr_checksum = l4_csum_adjust32(ip->hdr_checksum, ip->dst_addr, dst);
-		if (p->csum != NULL && p->pseudo)
-			l4_wr16(p->csum, l4_csum_adjust32(l4_rd16(p->csum), ip->dst_addr, dst));
+		d_ip += l4_csum_delta32(ip->dst_addr, dst);
 		ip->dst_addr = dst;
 	}
-	if (p->sport != NULL && p->sport != p->dport) {
-		if (l4_rd16(p->sport) != sport && p->csum != NULL)
-			l4_wr16(p->csum,
-				l4_csum_adjust16(l4_rd16(p->csum), l4_rd16(p->sport), sport));
-		l4_wr16(p->sport, sport);
-		if (l4_rd16(p->dport) != dport && p->csum != NULL)
-			l4_wr16(p->csum,
-				l4_csum_adjust16(l4_rd16(p->csum), l4_rd16(p->dport), dport));
-		l4_wr16(p->dport, dport);
+	if (d_ip != 0) {
+		ip->hdr_checksum = l4_csum_apply(ip->hdr_checksum, d_ip);
+		if (p->pseudo)
+			d_l4 = d_ip;
 	}
+	if (p->sport != NULL && p->sport != p->dport) {
+		uint16_t old = l4_rd16(p->sport);
+
+		if (old != sport) {
+			d_l4 += l4_csum_delta16(old, sport);
+			l4_wr16(p->sport, sport);
+		}
+		old = l4_rd16(p->dport);
+		if (old != dport) {
+			d_l4 += l4_csum_delta16(old, dport);
+			l4_wr16(p->dport, dport);
+		}
+	}
+	if (p->csum == NULL)
+		return;
+	if (d_l4 != 0)
+		l4_wr16(p->csum, l4_csum_apply(l4_rd16(p->csum), d_l4));
 	/* UDP: a computed checksum of 0 is sent as 0xffff (RFC 768) */
-	if (p->csum != NULL && l4_rd16(p->csum) == 0 && p->ip->next_proto_id == IPPROTO_UDP)
+	if (l4_rd16(p->csum) == 0 && ip->next_proto_id == IPPROTO_UDP)
 		l4_wr16(p->csum, 0xffff);
 }
 
 /* Make the packet the mirror image of @p k: what the other side expects to see. */
-static void l4_rewrite_to_mirror(struct l4_pkt *p, const struct flow_key *k)
+static void l4_rewrite_to_mirror(struct l4_pkt *p, const struct flow_tuple4 *k)
 {
-	uint32_t src, dst;
-
-	memcpy(&src, k->dst, 4);
-	memcpy(&dst, k->src, 4);
-	l4_rewrite(p, src, dst, k->dport, k->sport);
+	l4_rewrite(p, k->dst, k->src, k->dport, k->sport);
 }
 
 /* Turn a refused TCP packet into an RST|ACK back to its sender (RFC 9293 3.10.7.1). */
@@ -724,7 +733,7 @@ static bool l4_limits_admit(struct l4_worker *lw, struct l4_svc_rt *rt, const st
 }
 
 /* Full-NAT: a source port of this worker's share for which the reply key is free. */
-static int l4_snat_port(struct l4_worker *lw, struct flow_key *rev)
+static int l4_snat_port(struct l4_worker *lw, struct flow_tuple4 *rev)
 {
 	const uint32_t span = (L4_HC_PORT_BASE - L4_SNAT_PORT_MIN) / lw->n_workers;
 
@@ -733,7 +742,7 @@ static int l4_snat_port(struct l4_worker *lw, struct flow_key *rev)
 		uint16_t port = (uint16_t)(L4_SNAT_PORT_MIN + slot * lw->n_workers + lw->worker_id);
 
 		rev->dport = rte_cpu_to_be_16(port);
-		if (flow_lookup(lw->flows, rev, NULL) == NULL)
+		if (flow_lookup4(lw->flows, rev, NULL) == NULL)
 			return 0;
 	}
 	return -EADDRINUSE;
@@ -854,23 +863,23 @@ static void l4_flow_replace(struct l4_worker *lw, const struct cfg_snapshot *sna
  * could not tell the two connections apart.
  */
 static int l4_flow_insert(struct l4_worker *lw, const struct cfg_snapshot *snap,
-			  const struct flow_key *fwd, const struct flow_key *rev, uint64_t now,
-			  struct flow_entry **e)
+			  const struct flow_tuple4 *fwd, const struct flow_tuple4 *rev,
+			  uint64_t now, struct flow_entry **e)
 {
-	int rc = flow_insert(lw->flows, fwd, rev, now, e);
+	int rc = flow_insert4(lw->flows, fwd, rev, now, e);
 	bool freed = false;
 
 	if (rc != -EEXIST)
 		return rc;
 	for (int i = 0; i < 2; i++) {
-		struct flow_entry *old = flow_lookup(lw->flows, i ? rev : fwd, NULL);
+		struct flow_entry *old = flow_lookup4(lw->flows, i ? rev : fwd, NULL);
 
 		if (old != NULL && l4_flow_finished(old)) {
 			l4_flow_replace(lw, snap, old, now);
 			freed = true;
 		}
 	}
-	return freed ? flow_insert(lw->flows, fwd, rev, now, e) : rc;
+	return freed ? flow_insert4(lw->flows, fwd, rev, now, e) : rc;
 }
 
 /* A new flow to service @p ref: policy, limits, endpoint, NAT, insert. */
@@ -883,7 +892,7 @@ static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_
 	const struct cfg_service_port *sp = &sv->ports[ref.port];
 	const bool reset = sv->reject == CFG_REJECT_RESET;
 	int workload = cfg_workload_of(snap, 4, &p->ip->src_addr);
-	struct flow_key fwd, rev;
+	struct flow_tuple4 fwd, rev;
 	struct flow_entry *e;
 	enum ep_admit adm = EP_REFUSE_EJECTED;
 	bool limit_reset = false;
@@ -914,21 +923,21 @@ static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_
 	memcpy(&eaddr, sv->endpoints[idx].addr, 4);
 	eport = rte_cpu_to_be_16(sv->endpoints[idx].port ? sv->endpoints[idx].port
 							 : sp->target_port);
-	flow_key4(&fwd, p->ip->src_addr, p->ip->dst_addr, l4_rd16(p->sport), l4_rd16(p->dport),
-		  p->ip->next_proto_id, 0);
+	flow_tuple4(&fwd, p->ip->src_addr, p->ip->dst_addr, l4_rd16(p->sport), l4_rd16(p->dport),
+		    p->ip->next_proto_id, 0);
 	if (sv->nat == CFG_NAT_FULLNAT) {
 		uint32_t snat;
 
 		memcpy(&snat, sv->snat[lw->snat_cursor % sv->n_snat], 4);
-		flow_key4(&rev, eaddr, snat, eport, 0, p->ip->next_proto_id, 0);
+		flow_tuple4(&rev, eaddr, snat, eport, 0, p->ip->next_proto_id, 0);
 		if (l4_snat_port(lw, &rev) != 0) {
 			ep_connect_failed(rt->eps[idx], &(struct ep_limits){0}, now, false, NULL);
 			ep_conn_closed(rt->eps[idx]);
 			return STAT_DROP_L4_SNAT_EXHAUSTED;
 		}
 	} else {
-		flow_key4(&rev, eaddr, p->ip->src_addr, eport, l4_rd16(p->sport),
-			  p->ip->next_proto_id, 0);
+		flow_tuple4(&rev, eaddr, p->ip->src_addr, eport, l4_rd16(p->sport),
+			    p->ip->next_proto_id, 0);
 	}
 	rc = l4_flow_insert(lw, snap, &fwd, &rev, now, &e);
 	if (rc != 0) {
@@ -976,7 +985,7 @@ static enum stats_id l4_new_other_flow(struct l4_worker *lw, const struct cfg_sn
 				       struct l4_pkt *p, struct rte_mbuf *m, uint64_t now)
 {
 	const uint8_t proto = p->ip->next_proto_id;
-	struct flow_key fwd, rev;
+	struct flow_tuple4 fwd, rev;
 	struct flow_entry *e;
 	int workload, ext, rc;
 
@@ -998,9 +1007,9 @@ static enum stats_id l4_new_other_flow(struct l4_worker *lw, const struct cfg_sn
 	if (proto == IPPROTO_TCP &&
 	    (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
 		return STAT_DROP_L4_NO_FLOW;
-	flow_key4(&fwd, p->ip->src_addr, p->ip->dst_addr, l4_rd16(p->sport), l4_rd16(p->dport),
-		  proto, 0);
-	flow_key_reverse(&rev, &fwd);
+	flow_tuple4(&fwd, p->ip->src_addr, p->ip->dst_addr, l4_rd16(p->sport), l4_rd16(p->dport),
+		    proto, 0);
+	flow_tuple4(&rev, fwd.dst, fwd.src, fwd.dport, fwd.sport, proto, 0);
 	rc = l4_flow_insert(lw, snap, &fwd, &rev, now, &e);
 	if (rc != 0)
 		return rc == -ENOSPC ? STAT_DROP_L4_FLOW_TABLE_FULL : STAT_DROP_L4_NO_FLOW;
@@ -1161,8 +1170,6 @@ static enum stats_id l4_decide(struct l4_worker *lw, const struct cfg_snapshot *
 		e = NULL;
 	}
 	if (e != NULL) {
-		struct flow_key other;
-
 		if (dir == FLOW_DIR_FWD && (e->flags & L4_FLOW_SERVICE)) {
 			/* packets-per-second limits hold for established flows too */
 			struct l4_svc_rt *rt = l4_flow_svc(snap, e);
@@ -1182,12 +1189,13 @@ static enum stats_id l4_decide(struct l4_worker *lw, const struct cfg_snapshot *
 			else
 				l4_rewrite(p, e->nat_addr[1], p->ip->dst_addr, e->nat_port[1],
 					   l4_rd16(p->dport));
-		} else if ((e->flags & L4_FLOW_NAT) &&
-			   flow_entry_keys(lw->flows, e, dir == FLOW_DIR_FWD ? NULL : &other,
-					   dir == FLOW_DIR_FWD ? &other : NULL) == 0) {
+		} else if (e->flags & L4_FLOW_NAT) {
 			/* full-NAT: forward packets become the mirror of the reply
-			 * key, replies the mirror of the forward key */
-			l4_rewrite_to_mirror(p, &other);
+			 * key, replies the mirror of the forward key (read in place) */
+			const struct flow_tuple4 *other = flow_entry_tuple4(lw->flows, e, dir ^ 1);
+
+			if (likely(other != NULL))
+				l4_rewrite_to_mirror(p, other);
 		}
 		return NET_CHECK_OK;
 	}
@@ -1357,10 +1365,10 @@ static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap
 			   uint64_t now_tsc)
 {
 	struct l4_pkt p[L4_BURST];
-	struct flow_key keys[L4_BURST];
-	const struct flow_key *kp[L4_BURST];
+	struct flow_tuple4 keys[L4_BURST];
 	struct flow_entry *hit[L4_BURST];
 	uint8_t dir[L4_BURST], slot[L4_BURST];
+	uint64_t removals;
 	uint16_t nk = 0;
 	bool changed = false;
 
@@ -1405,22 +1413,23 @@ static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap
 			verdict[i] = NET_L4_CONSUMED;
 			continue;
 		}
-		flow_key4(&keys[nk], p[i].ip->src_addr, p[i].ip->dst_addr, l4_rd16(p[i].sport),
-			  l4_rd16(p[i].dport), p[i].ip->next_proto_id, 0);
-		kp[nk] = &keys[nk];
+		flow_tuple4(&keys[nk], p[i].ip->src_addr, p[i].ip->dst_addr, l4_rd16(p[i].sport),
+			    l4_rd16(p[i].dport), p[i].ip->next_proto_id, 0);
 		slot[nk++] = (uint8_t)i;
 	}
 	if (nk == 0)
 		return;
 	/* one bulk lookup for the established traffic of the whole burst */
-	flow_lookup_bulk(lw->flows, kp, nk, hit, dir);
-	/* pass 2: act; once the burst created or removed a flow, the remaining
-	 * lookups may be stale and are done again one by one */
+	flow_lookup_bulk4(lw->flows, keys, nk, hit, dir);
+	removals = flow_table_removals(lw->flows);
+	/* pass 2: act; once the burst created a flow, the remaining misses may
+	 * be hits now, and once it removed one, any remaining lookup may be
+	 * stale: those are done again one by one */
 	for (uint16_t j = 0; j < nk; j++) {
 		uint16_t i = slot[j];
 
-		if (changed)
-			hit[j] = flow_lookup(lw->flows, kp[j], &dir[j]);
+		if (changed && (hit[j] == NULL || flow_table_removals(lw->flows) != removals))
+			hit[j] = flow_lookup4(lw->flows, &keys[j], &dir[j]);
 		verdict[i] = l4_decide(lw, snap, &p[i], pkts[i], hit[j], dir[j], now_tsc, &changed);
 	}
 }

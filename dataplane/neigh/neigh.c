@@ -36,6 +36,9 @@ static_assert(sizeof(struct neigh_key) == 24, "neigh_key has no implicit padding
 struct neigh_table {
 	struct lft_table *lft; /* struct neigh_key -> struct neigh_entry */
 	struct rte_ring *mailbox;
+	/* Bumped (release) by the control thread after an entry leaves the table;
+	 * workers' caches hold entries of one generation. Starts at 1. */
+	uint64_t gen __rte_cache_aligned;
 };
 
 struct neigh_table *neigh_create(const char *name, uint32_t capacity, int socket_id)
@@ -48,6 +51,7 @@ struct neigh_table *neigh_create(const char *name, uint32_t capacity, int socket
 		rte_errno = ENOMEM;
 		return NULL;
 	}
+	t->gen = 1;
 	t->lft = lft_create("nh", name, sizeof(struct neigh_key), sizeof(struct neigh_entry),
 			    capacity, false, socket_id);
 	if (t->lft == NULL)
@@ -102,6 +106,41 @@ const struct neigh_entry *neigh_lookup(const struct neigh_table *t, const struct
 	if (e == NULL || __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == 0)
 		return NULL;
 	return e;
+}
+
+const struct neigh_entry *neigh_lookup4_cached(const struct neigh_table *t, struct neigh_cache *c,
+					       uint16_t port_id, uint16_t vlan, uint32_t addr)
+{
+	const uint64_t gen = __atomic_load_n(&t->gen, __ATOMIC_ACQUIRE);
+	const uint64_t k = (uint64_t)addr | (uint64_t)port_id << 32 | (uint64_t)vlan << 48;
+	const uint32_t set = (uint32_t)((k * 0x9e3779b97f4a7c15ull) >> (64 - NEIGH_CACHE_SET_BITS));
+	struct neigh_cache_slot *s = c->slot[set];
+	const struct neigh_entry *e;
+	struct neigh_key key;
+
+	for (unsigned int w = 0; w < NEIGH_CACHE_WAYS; w++) {
+		if (s[w].key == k && s[w].gen == gen) {
+			e = s[w].e;
+			if (likely(__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != 0))
+				return e;
+			break;
+		}
+	}
+	neigh_key4(&key, port_id, vlan, addr);
+	e = neigh_lookup(t, &key);
+	if (e != NULL) {
+		s = &s[c->victim[set]++ % NEIGH_CACHE_WAYS];
+		s->key = k;
+		s->gen = gen;
+		s->e = e;
+	}
+	return e;
+}
+
+/* Control thread: an entry left the table; no cache may hand it out any more. */
+static void neigh_gen_bump(struct neigh_table *t)
+{
+	__atomic_store_n(&t->gen, t->gen + 1, __ATOMIC_RELEASE);
 }
 
 bool neigh_should_probe(const struct neigh_entry *e, uint64_t now_tsc, uint64_t retrans_tsc)
@@ -180,6 +219,7 @@ static bool neigh_remove(struct neigh_table *t, struct neigh_entry *e)
 	if (lft_del(t->lft, e) != 0)
 		return false;
 	__atomic_store_n(&e->state, 0, __ATOMIC_RELEASE);
+	neigh_gen_bump(t);
 	return true;
 }
 

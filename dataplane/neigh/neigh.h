@@ -14,6 +14,14 @@
  * last confirmation, then STALE (still used; the first worker to use it sends
  * one unicast probe per retrans interval), removed stale_ms after that.
  * Times are TSC cycles passed in by the caller, so tests drive the clock.
+ *
+ * Worker-private lookup cache (struct neigh_cache, neigh_lookup4_cached()):
+ * a direct-mapped cache of IPv4 next hops -> entry pointers, checked against
+ * the table's generation, which the control thread bumps whenever an entry
+ * leaves the table (ageing, flush). MAC and state are read from the entry at
+ * every use, so ARP updates apply at once; a removal invalidates every cache
+ * before its slot can be reclaimed (the grace period orders the two), so a
+ * cached pointer is never used past its entry's life.
  */
 #ifndef MESHDP_NEIGH_H
 #define MESHDP_NEIGH_H
@@ -91,6 +99,28 @@ int neigh_post(struct neigh_table *t, const struct neigh_key *key, const struct 
 
 /** Worker (any thread): @return the entry or NULL. Valid until the next quiescent state. */
 const struct neigh_entry *neigh_lookup(const struct neigh_table *t, const struct neigh_key *key);
+
+#define NEIGH_CACHE_SET_BITS 5
+#define NEIGH_CACHE_SETS     (1u << NEIGH_CACHE_SET_BITS)
+#define NEIGH_CACHE_WAYS     4
+
+/** One worker's cache of IPv4 lookups (zero it before first use). Owned by that worker. */
+struct neigh_cache {
+	struct neigh_cache_slot {
+		uint64_t key; /* address | port << 32 | vlan << 48 */
+		uint64_t gen; /* table generation the slot was filled in; 0: empty */
+		const struct neigh_entry *e;
+	} slot[NEIGH_CACHE_SETS][NEIGH_CACHE_WAYS];
+	uint8_t victim[NEIGH_CACHE_SETS]; /* next way to refill, round robin */
+};
+
+/**
+ * Worker: neigh_lookup() of an IPv4 next hop through the worker's cache @p c.
+ * Same answer as neigh_lookup() of neigh_key4(port_id, vlan, addr); the entry
+ * is valid until the next quiescent state.
+ */
+const struct neigh_entry *neigh_lookup4_cached(const struct neigh_table *t, struct neigh_cache *c,
+					       uint16_t port_id, uint16_t vlan, uint32_t addr);
 
 /** Copy the MAC out of an entry. */
 static inline void neigh_entry_mac(const struct neigh_entry *e, struct rte_ether_addr *mac)

@@ -232,6 +232,16 @@ static void net_pending_add(struct net_worker *nw, const struct cfg_snapshot *sn
 	net_solicit(nw, out, key, NULL);
 }
 
+/* A STALE neighbour in use: one worker per retrans interval sends a unicast probe. */
+static void net_probe_stale(struct net_worker *nw, const struct cfg_snapshot *snap,
+			    const struct cfg_iface *out, const struct neigh_entry *e,
+			    const struct rte_ether_addr *mac, uint64_t now_tsc)
+{
+	if (neigh_should_probe(e, now_tsc, net_ms_to_tsc(nw, snap->neigh.retrans_ms)) &&
+	    net_solicit(nw, out, &e->key, mac) == 0)
+		stats_inc(nw->stats, STAT_NEIGH_PROBES_OUT);
+}
+
 void net_forward(struct net_worker *nw, const struct cfg_snapshot *snap,
 		 const struct cfg_iface *out, struct rte_mbuf *m, uint8_t family,
 		 const uint8_t *nh_addr, uint64_t now_tsc)
@@ -246,19 +256,25 @@ void net_forward(struct net_worker *nw, const struct cfg_snapshot *snap,
 		uint32_t a;
 
 		memcpy(&a, nh_addr, sizeof(a));
+		e = neigh_lookup4_cached(nw->neigh, &nw->ncache, out->port_id, out->vlan, a);
+		if (likely(e != NULL)) {
+			neigh_entry_mac(e, &mac);
+			net_send(nw, out, m, &mac, type);
+			if (unlikely(__atomic_load_n(&e->state, __ATOMIC_RELAXED) == NEIGH_STALE))
+				net_probe_stale(nw, snap, out, e, &mac, now_tsc);
+			return;
+		}
 		neigh_key4(&key, out->port_id, out->vlan, a);
 	} else {
 		neigh_key6(&key, out->port_id, out->vlan, nh_addr);
-	}
-	e = neigh_lookup(nw->neigh, &key);
-	if (likely(e != NULL)) {
-		neigh_entry_mac(e, &mac);
-		net_send(nw, out, m, &mac, type);
-		if (__atomic_load_n(&e->state, __ATOMIC_RELAXED) == NEIGH_STALE &&
-		    neigh_should_probe(e, now_tsc, net_ms_to_tsc(nw, snap->neigh.retrans_ms)) &&
-		    net_solicit(nw, out, &key, &mac) == 0)
-			stats_inc(nw->stats, STAT_NEIGH_PROBES_OUT);
-		return;
+		e = neigh_lookup(nw->neigh, &key);
+		if (likely(e != NULL)) {
+			neigh_entry_mac(e, &mac);
+			net_send(nw, out, m, &mac, type);
+			if (__atomic_load_n(&e->state, __ATOMIC_RELAXED) == NEIGH_STALE)
+				net_probe_stale(nw, snap, out, e, &mac, now_tsc);
+			return;
+		}
 	}
 	if (unlikely(net_l2_prepend(m, out, &unknown, type) != 0)) {
 		net_drop(nw, m, STAT_DROP_NO_HEADROOM);

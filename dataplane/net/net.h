@@ -74,8 +74,9 @@ struct net_worker {
 	/* ICMP error token bucket (RFC 1812 4.3.2.8 / RFC 4443 2.4(f)) */
 	uint64_t icmp_tokens;
 	uint64_t icmp_last_tsc;
-	uint32_t icmp_rate;  /* errors per second */
-	uint32_t icmp_burst; /* bucket depth */
+	uint32_t icmp_rate;	   /* errors per second */
+	uint32_t icmp_burst;	   /* bucket depth */
+	struct neigh_cache ncache; /* this worker's IPv4 next-hop lookups */
 	struct net_pending pending[NET_PENDING_MAX];
 	struct net_out out[RTE_MAX_ETHPORTS];
 };

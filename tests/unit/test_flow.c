@@ -546,6 +546,86 @@ static int walk_stop(const struct flow_entry *e, void *arg)
 	return 42;
 }
 
+/*
+ * Compact keys and the IPv6 side array: IPv4 flows are stored as 16-byte
+ * tuples (same flows whichever API built them), IPv6 flows keep their 40-byte
+ * keys aside, max(16, capacity / 64) of them, and give their slot back.
+ */
+static void test_compact_ipv6(void **state)
+{
+	struct flow_table *t = flow_table_create("compact", 64, SOCKET_ID_ANY);
+	static const uint8_t a6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+	struct flow_key f, r, kf, kr, v6f[17], v6r[17], bad;
+	struct flow_tuple4 tf, tr;
+	struct flow_entry *e, *e6[17], *ent[2];
+	const struct flow_tuple4 *k;
+	uint8_t dir, dirs[2];
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(t);
+	mk(7, IPPROTO_UDP, &f, &r);
+	flow_tuple4(&tf, ip4(10, 0, 0, 7), ip4(10, 255, 0, 1), rte_cpu_to_be_16(1031),
+		    rte_cpu_to_be_16(80), IPPROTO_UDP, 0);
+	flow_tuple4(&tr, tf.dst, tf.src, tf.dport, tf.sport, IPPROTO_UDP, 0);
+	assert_int_equal(flow_insert4(t, &tf, &tr, 0, &e), 0);
+	/* the same flow through either API */
+	assert_int_equal(flow_insert(t, &f, &r, 0, NULL), -EEXIST);
+	assert_ptr_equal(flow_lookup(t, &r, &dir), e);
+	assert_int_equal(dir, FLOW_DIR_REV);
+	assert_ptr_equal(flow_lookup4(t, &tf, &dir), e);
+	assert_int_equal(dir, FLOW_DIR_FWD);
+	assert_int_equal(flow_lookup_bulk4(t, (struct flow_tuple4[]){tr, tf}, 2, ent, dirs), 2);
+	assert_ptr_equal(ent[0], e);
+	assert_int_equal(dirs[0], FLOW_DIR_REV);
+	assert_int_equal(dirs[1], FLOW_DIR_FWD);
+	assert_int_equal(flow_entry_keys(t, e, &kf, &kr), 0);
+	assert_memory_equal(&kf, &f, sizeof(f));
+	assert_memory_equal(&kr, &r, sizeof(r));
+	k = flow_entry_tuple4(t, e, FLOW_DIR_REV);
+	assert_non_null(k);
+	assert_memory_equal(k, &tr, sizeof(tr));
+	/* an IPv4 key with stray bytes in the unused address part is no key */
+	bad = f;
+	bad.src[9] = 1;
+	assert_null(flow_lookup(t, &bad, NULL));
+	mk(8, IPPROTO_UDP, &kf, &kr);
+	kf.dst[15] = 1;
+	assert_int_equal(flow_insert(t, &kf, &kr, 0, NULL), -EINVAL);
+	/* families must match */
+	flow_key6(&kf, a6, a6, 1, 2, IPPROTO_UDP, 0);
+	assert_int_equal(flow_insert(t, &f, &kf, 0, NULL), -EINVAL);
+
+	/* 16 IPv6 flows fit beside the IPv4 one, the 17th does not */
+	for (i = 0; i < 17; i++) {
+		uint8_t b6[16] = {0x20, 0x01, 0x0d, 0xb8, [14] = 1, [15] = (uint8_t)i};
+
+		flow_key6(&v6f[i], a6, b6, rte_cpu_to_be_16((uint16_t)(5000 + i)),
+			  rte_cpu_to_be_16(443), IPPROTO_TCP, 0);
+		flow_key_reverse(&v6r[i], &v6f[i]);
+		assert_int_equal(flow_insert(t, &v6f[i], &v6r[i], 0, &e6[i]), i < 16 ? 0 : -ENOSPC);
+	}
+	assert_int_equal(flow_table_count(t), 17);
+	assert_null(flow_lookup(t, &v6f[16], NULL));
+	assert_null(flow_entry_tuple4(t, e6[3], FLOW_DIR_FWD));
+	assert_int_equal(flow_entry_keys(t, e6[3], &kf, &kr), 0);
+	assert_memory_equal(&kf, &v6f[3], sizeof(kf));
+	assert_memory_equal(&kr, &v6r[3], sizeof(kr));
+	/* IPv4 flows still go in */
+	mk(9, IPPROTO_TCP, &kf, &kr);
+	assert_int_equal(flow_insert(t, &kf, &kr, 0, NULL), 0);
+	/* a removed IPv6 flow gives its slot back */
+	assert_int_equal(flow_remove(t, e6[3]), 0);
+	assert_null(flow_lookup(t, &v6r[3], NULL));
+	assert_int_equal(flow_insert(t, &v6f[16], &v6r[16], 0, &e6[16]), 0);
+	assert_ptr_equal(flow_lookup(t, &v6r[16], &dir), e6[16]);
+	assert_int_equal(dir, FLOW_DIR_REV);
+	for (i = 0; i < 17; i++)
+		if (i != 3)
+			assert_ptr_equal(flow_lookup(t, &v6f[i], NULL), e6[i]);
+	flow_table_free(t);
+}
+
 /* 100k flows with spread timeouts: all expire exactly once, never early; then a lookup bench. */
 static void test_many(void **state)
 {
@@ -641,7 +721,7 @@ int main(void)
 		cmocka_unit_test(test_remove_capacity), cmocka_unit_test(test_tcp_states),
 		cmocka_unit_test(test_udp_icmp),	cmocka_unit_test(test_expiry_timing),
 		cmocka_unit_test(test_expiry_budget),	cmocka_unit_test(test_many),
-		cmocka_unit_test(test_bench),
+		cmocka_unit_test(test_compact_ipv6),	cmocka_unit_test(test_bench),
 	};
 
 	test_eal_init();

@@ -132,6 +132,53 @@ static void test_aging(void **state)
 	neigh_free(t);
 }
 
+/*
+ * The worker cache answers what neigh_lookup() answers: MAC changes show at
+ * once, removed entries (ageing, flush) are gone at once, other keys on the
+ * same cache slot are not mixed up, and a re-added entry is found again.
+ */
+static void test_cache(void **state)
+{
+	struct neigh_table *t = neigh_create("cache", 64, SOCKET_ID_ANY);
+	static struct neigh_cache c; /* zeroed */
+	struct rte_ether_addr mac;
+	struct neigh_key k;
+	const struct neigh_entry *e;
+
+	(void)state;
+	assert_null(neigh_lookup4_cached(t, &c, 0, 0, ip4(10, 0, 0, 9)));
+	neigh_key4(&k, 0, 0, ip4(10, 0, 0, 9));
+	assert_int_equal(neigh_update(t, &k, &mac_a, 1000), 0);
+	e = neigh_lookup4_cached(t, &c, 0, 0, ip4(10, 0, 0, 9));
+	assert_ptr_equal(e, neigh_lookup(t, &k));
+	assert_ptr_equal(neigh_lookup4_cached(t, &c, 0, 0, ip4(10, 0, 0, 9)), e);
+	/* other port, other VLAN, other address: other entries (none) */
+	assert_null(neigh_lookup4_cached(t, &c, 1, 0, ip4(10, 0, 0, 9)));
+	assert_null(neigh_lookup4_cached(t, &c, 0, 7, ip4(10, 0, 0, 9)));
+	assert_null(neigh_lookup4_cached(t, &c, 0, 0, ip4(10, 0, 0, 10)));
+	/* a new MAC through the cached entry */
+	assert_int_equal(neigh_update(t, &k, &mac_b, 1010), 0);
+	neigh_entry_mac(neigh_lookup4_cached(t, &c, 0, 0, ip4(10, 0, 0, 9)), &mac);
+	assert_memory_equal(&mac, &mac_b, sizeof(mac));
+	/* aged out: gone from the cache too */
+	assert_int_equal(neigh_age(t, 1109, 100, 50), 0);
+	assert_non_null(neigh_lookup4_cached(t, &c, 0, 0, ip4(10, 0, 0, 9))); /* stale, in use */
+	assert_int_equal(neigh_age(t, 10000, 100, 50), 1);
+	assert_null(neigh_lookup4_cached(t, &c, 0, 0, ip4(10, 0, 0, 9)));
+	neigh_reclaim(t);
+	/* back, with another MAC */
+	assert_int_equal(neigh_update(t, &k, &mac_a, 20000), 0);
+	e = neigh_lookup4_cached(t, &c, 0, 0, ip4(10, 0, 0, 9));
+	assert_non_null(e);
+	neigh_entry_mac(e, &mac);
+	assert_memory_equal(&mac, &mac_a, sizeof(mac));
+	/* flushed */
+	assert_int_equal(neigh_flush(t), 1);
+	assert_null(neigh_lookup4_cached(t, &c, 0, 0, ip4(10, 0, 0, 9)));
+	neigh_reclaim(t);
+	neigh_free(t);
+}
+
 static void test_reclaim(void **state)
 {
 	const uint32_t cap = 32;
@@ -267,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_create_lookup_update),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_aging),
+		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_reclaim),
 		cmocka_unit_test(test_walk_and_probe),
 		cmocka_unit_test(test_concurrent_readers),
