@@ -43,7 +43,8 @@
  * Callbacks run on that lcore, from inside tcp_input(), tcp_timer() or an API
  * call; a callback may call any API function on any connection of the stack,
  * including closing the connection it was called for. The counters may be
- * read by other threads (stats block of the worker, relaxed).
+ * read by other threads (stats block of the worker, relaxed), and so may the
+ * connection counts by state (tcp_state_counts()).
  */
 #ifndef MESHDP_TCP_H
 #define MESHDP_TCP_H
@@ -299,7 +300,13 @@ void tcp_conn_get_info(const struct tcp_conn *c, struct tcp_conn_info *info);
 uint32_t tcp_conns_dump(struct tcp_stack *ts, struct tcp_conn_info *out, uint32_t max,
 			uint32_t *cursor);
 
-/** Connections in each state, into @p counts[TCP_STATE_MAX]. */
+/**
+ * Connections in each state, into @p counts[TCP_STATE_MAX]. Any thread: the
+ * worker owning the stack is the only writer and stores each count with a
+ * relaxed atomic store; here each one is read with a relaxed atomic load.
+ * Each count is exact on its own; the set is not one instant's (a connection
+ * changing state between two loads may be seen in both states or in neither).
+ */
 void tcp_state_counts(const struct tcp_stack *ts, uint32_t *counts);
 
 /** The name of @p s ("established", ...). */

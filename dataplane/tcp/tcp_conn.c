@@ -150,6 +150,18 @@ void tcp_mq_purge(struct tcp_mq *q)
 	memset(q, 0, sizeof(*q));
 }
 
+/*
+ * The worker is the only writer of state_count[]; other threads read it
+ * (tcp_state_counts()), so each element is written with a relaxed atomic
+ * store: readers never see a torn value, and the worker pays no lock prefix.
+ */
+static inline void tcp_state_count_add(struct tcp_stack *ts, unsigned int s, int32_t d)
+{
+	__atomic_store_n(&ts->state_count[s],
+			 __atomic_load_n(&ts->state_count[s], __ATOMIC_RELAXED) + (uint32_t)d,
+			 __ATOMIC_RELAXED);
+}
+
 struct tcp_conn *tcp_conn_alloc(struct tcp_stack *ts, const struct tcp_tuple *t)
 {
 	struct tcp_conn *c;
@@ -165,7 +177,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_stack *ts, const struct tcp_tuple *t)
 	}
 	c->flags = TCP_F_IN_TABLE;
 	c->state = TCP_CLOSED;
-	ts->state_count[TCP_CLOSED]++;
+	tcp_state_count_add(ts, TCP_CLOSED, 1);
 	tcp_rtt_init(&c->rtt);
 	tcp_board_init(&c->board);
 	tcp_ooo_init(&c->ooo);
@@ -178,8 +190,8 @@ void tcp_conn_set_state(struct tcp_conn *c, enum tcp_state s)
 {
 	struct tcp_stack *ts = c->ts;
 
-	ts->state_count[c->state]--;
-	ts->state_count[s]++;
+	tcp_state_count_add(ts, c->state, -1);
+	tcp_state_count_add(ts, s, 1);
 	if (c->state == TCP_SYN_RECEIVED && (c->flags & TCP_F_HALF_OPEN)) {
 		c->flags &= ~TCP_F_HALF_OPEN;
 		if (c->listener != NULL)
@@ -206,7 +218,7 @@ static void tcp_conn_destroy(struct tcp_conn *c)
 {
 	struct tcp_stack *ts = c->ts;
 
-	ts->state_count[c->state]--;
+	tcp_state_count_add(ts, c->state, -1);
 	tcp_mq_purge(&c->sndq);
 	tcp_mq_purge(&c->rcvq);
 	tcp_ooo_purge(&c->ooo);
@@ -425,8 +437,20 @@ struct tcp_conn *tcp_connect(struct tcp_stack *ts, const struct tcp_addr *laddr,
 	c->flags |= TCP_F_ESTABLISHED; /* the user holds the handle from now on */
 	c->iss = tcp_isn(ts->secret, &c->tuple, now_us);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	c->recover = c->iss; /* RFC 6582 3.2: "recover" starts at the ISS */
 	c->sndq_seq = c->iss + 1;
-	c->ts_offset = (uint32_t)rte_rand();
+	{
+		/* RFC 7323 5.4: an offset of its own per connection, yet a keyed
+		 * hash of the tuple (as the ISN, RFC 6528) rather than a random
+		 * number, so that a new incarnation of the same tuple sends newer
+		 * timestamps and the peer may end its TIME_WAIT early (RFC 6191).
+		 * 44 bytes: a message apart from the ISN's (40) and cookies' (48). */
+		uint8_t msg[sizeof(c->tuple) + 4] = {0};
+
+		memcpy(msg, &c->tuple, sizeof(c->tuple));
+		msg[sizeof(c->tuple)] = 'T';
+		c->ts_offset = (uint32_t)tcp_siphash(ts->secret, msg, sizeof(msg));
+	}
 	c->mss = tcp_local_mss(c->tuple.family);
 	c->rcv_mss = c->mss;
 	tcp_cc_init(&c->cc, c->cc.algo, c->mss);
@@ -661,7 +685,8 @@ uint32_t tcp_conns_dump(struct tcp_stack *ts, struct tcp_conn_info *out, uint32_
 
 void tcp_state_counts(const struct tcp_stack *ts, uint32_t *counts)
 {
-	memcpy(counts, ts->state_count, sizeof(ts->state_count));
+	for (unsigned int s = 0; s < TCP_STATE_MAX; s++)
+		counts[s] = __atomic_load_n(&ts->state_count[s], __ATOMIC_RELAXED);
 }
 
 size_t tcp_conn_footprint(const struct tcp_stack *ts)

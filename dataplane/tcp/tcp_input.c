@@ -849,6 +849,7 @@ static void tcp_listen_input(struct tcp_stack *ts, struct tcp_listener *l, struc
 		stats_inc(ts->stats, STAT_TCP_COOKIES_VALID);
 		c->iss = s->ack - 1;
 		c->snd_una = c->iss;
+		c->recover = c->iss; /* RFC 6582 3.2: "recover" starts at the ISS */
 		c->snd_nxt = c->snd_max = s->ack;
 		c->sndq_seq = s->ack;
 		c->irs = s->seq - 1;
@@ -916,6 +917,7 @@ static void tcp_listen_input(struct tcp_stack *ts, struct tcp_listener *l, struc
 	c->rcv_adv = c->rcv_nxt;
 	c->iss = tcp_isn(ts->secret, t, ts->now_us);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	c->recover = c->iss; /* RFC 6582 3.2: "recover" starts at the ISS */
 	c->sndq_seq = c->iss + 1;
 	c->ts_offset = 0;
 	tcp_syn_options(c, s, true);

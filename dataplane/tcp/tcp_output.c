@@ -184,7 +184,8 @@ static struct rte_mbuf *tcp_segment(struct tcp_stack *ts, const struct tcp_tuple
 	th->rx_win = rte_cpu_to_be_16(wnd);
 	th->cksum = 0;
 	th->tcp_urp = 0;
-	memcpy(th + 1, opts, optlen);
+	if (optlen > 0) /* RSTs pass no options: memcpy() from NULL is undefined even for 0 bytes */
+		memcpy(th + 1, opts, optlen);
 	return m;
 }
 

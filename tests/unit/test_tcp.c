@@ -2,10 +2,12 @@
 /*
  * Unit tests of the TCP stack: two stacks (client A 10.0.0.1, server B
  * 10.0.0.2) joined by a simulated link that the tests may make drop, delay,
- * reorder or duplicate segments, on a clock the tests drive; plus segments
- * written by hand for the paths a well-behaved peer never takes (RFC 5961,
- * PAWS, forged cookies).
+ * reorder or duplicate segments, on a clock the tests drive; the link records
+ * every segment sent (trace[]: time, flags, sequence numbers, length, window).
+ * Plus segments written by hand for the paths a well-behaved peer never takes
+ * (RFC 5961, PAWS, forged cookies, the window's edges).
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,6 +59,65 @@ struct sim {
 
 static struct sim S;
 
+/* what the link saw: every segment sent, before the filter */
+struct seg_rec {
+	uint64_t at; /* S.now when sent */
+	uint32_t seq, ack, len;
+	uint16_t win, iplen;
+	uint8_t from, flags;
+};
+
+#define TRACE_MAX 65536
+
+static struct seg_rec trace[TRACE_MAX];
+static unsigned int ntrace;
+
+static uint32_t be32_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Header fields of a contiguous IPv4 or IPv6 TCP segment. */
+static void seg_parse(const uint8_t *p, struct seg_rec *r)
+{
+	unsigned int ipl, total, thl;
+	const uint8_t *th;
+
+	if ((p[0] >> 4) == 4) {
+		ipl = (p[0] & 0xfu) * 4;
+		total = (unsigned int)p[2] << 8 | p[3];
+	} else {
+		ipl = 40;
+		total = 40 + ((unsigned int)p[4] << 8 | p[5]);
+	}
+	th = p + ipl;
+	thl = (th[12] >> 4) * 4u;
+	r->seq = be32_at(th + 4);
+	r->ack = be32_at(th + 8);
+	r->flags = th[13];
+	r->win = (uint16_t)(th[14] << 8 | th[15]);
+	r->len = total - ipl - thl;
+	r->iplen = (uint16_t)total;
+}
+
+static void seg_of(struct rte_mbuf *m, struct seg_rec *r)
+{
+	seg_parse(rte_pktmbuf_mtod(m, const uint8_t *), r);
+}
+
+/* Segments from @p from in the trace since index @p since with all of @p flags set
+ * (and, when @p data, a payload). */
+static unsigned int count_segs(int from, unsigned int since, uint8_t flags, bool data)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = since; i < ntrace; i++)
+		if (trace[i].from == from && (trace[i].flags & flags) == flags &&
+		    (!data || trace[i].len > 0))
+			n++;
+	return n;
+}
+
 /* a NIC: the receiver gets one contiguous mbuf */
 static struct rte_mbuf *linearize(struct rte_mbuf *m)
 {
@@ -81,6 +142,12 @@ static void link_out(int from, struct rte_mbuf *m)
 
 	S.sent[from]++;
 	m = linearize(m);
+	if (ntrace < TRACE_MAX) {
+		seg_of(m, &trace[ntrace]);
+		trace[ntrace].at = S.now;
+		trace[ntrace].from = (uint8_t)from;
+		ntrace++;
+	}
 	{
 		/* remember the TSval (options laid out as the stack writes them) */
 		const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -181,6 +248,9 @@ struct app {
 	bool shutdown_after; /* shutdown() once tx_total is queued */
 	bool close_on_eof;   /* close() when the peer's FIN arrives */
 	unsigned int writable_calls;
+	unsigned int timer_calls;
+	uint64_t timer_at;  /* S.now at the last timer callback */
+	uint64_t closed_at; /* S.now at the closed callback */
 	bool bad_data;
 };
 
@@ -280,7 +350,17 @@ static void cb_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason reaso
 	(void)c;
 	a->closed = true;
 	a->reason = reason;
+	a->closed_at = S.now;
 	a->c = NULL;
+}
+
+static void cb_timer(struct tcp_conn *c, void *arg)
+{
+	struct app *a = arg;
+
+	(void)c;
+	a->timer_calls++;
+	a->timer_at = S.now;
 }
 
 static const struct tcp_callbacks cbs = {
@@ -288,6 +368,7 @@ static const struct tcp_callbacks cbs = {
 	.connected = cb_connected,
 	.readable = cb_readable,
 	.writable = cb_writable,
+	.timer = cb_timer,
 	.closed = cb_closed,
 };
 
@@ -296,17 +377,23 @@ static const struct tcp_addr addr_b = {.family = 4, .v4 = RTE_BE32(RTE_IPV4(10, 
 static struct tcp_addr addr6_a = {.family = 6, .v6 = {0xfd, 0, [15] = 1}};
 static struct tcp_addr addr6_b = {.family = 6, .v6 = {0xfd, 0, [15] = 2}};
 
+/* the size of the stacks setup() makes (setup_many() makes bigger ones) */
+#define SIM_PORTS_MAX 2048
+
+static uint32_t sim_max_conns = 256;
+static uint32_t sim_nports = 64;
+
 static void sim_setup(void)
 {
 	static const uint8_t secret[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 	tcp_output_fn outs[2] = {out_a, out_b};
-	uint16_t ports[64];
+	static uint16_t ports[SIM_PORTS_MAX];
 
 	for (int i = 0; i < 2; i++) {
 		struct tcp_stack_conf conf = {
 			.socket_id = 0,
 			.worker_id = (uint16_t)i,
-			.max_conns = 256,
+			.max_conns = sim_max_conns,
 			.pool = pool,
 			.output = outs[i],
 			.secret = secret,
@@ -317,10 +404,10 @@ static void sim_setup(void)
 		S.st[i] = tcp_stack_create(&conf);
 		assert_non_null(S.st[i]);
 	}
-	for (unsigned int i = 0; i < 64; i++)
+	for (unsigned int i = 0; i < sim_nports; i++)
 		ports[i] = (uint16_t)(40000 + i);
-	assert_int_equal(tcp_stack_set_ports(S.st[0], ports, 64), 0);
-	assert_int_equal(tcp_stack_set_ports(S.st[1], ports, 64), 0);
+	assert_int_equal(tcp_stack_set_ports(S.st[0], ports, sim_nports), 0);
+	assert_int_equal(tcp_stack_set_ports(S.st[1], ports, sim_nports), 0);
 }
 
 static int setup(void **state)
@@ -328,8 +415,26 @@ static int setup(void **state)
 	(void)state;
 	memset(&S, 0, sizeof(S));
 	memset(apps, 0, sizeof(apps));
+	ntrace = 0;
 	S.now = 1000000;
 	S.reset_unknown = true;
+	sim_max_conns = 256;
+	sim_nports = 64;
+	sim_setup();
+	return 0;
+}
+
+/* stacks for 2048 connections with 2048 local ports */
+static int setup_many(void **state)
+{
+	(void)state;
+	memset(&S, 0, sizeof(S));
+	memset(apps, 0, sizeof(apps));
+	ntrace = 0;
+	S.now = 1000000;
+	S.reset_unknown = true;
+	sim_max_conns = SIM_PORTS_MAX;
+	sim_nports = SIM_PORTS_MAX;
 	sim_setup();
 	return 0;
 }
@@ -790,7 +895,8 @@ static struct rte_mbuf *forge(const struct tcp_conn_info *from, uint32_t seq, ui
 	th->data_off = (uint8_t)(((20 + optlen) / 4) << 4);
 	th->tcp_flags = flags;
 	th->rx_win = rte_cpu_to_be_16(1000);
-	memcpy(th + 1, opts, optlen);
+	if (optlen > 0)
+		memcpy(th + 1, opts, optlen);
 	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
 	return m;
 }
@@ -895,6 +1001,949 @@ static void test_ipv6(void **state)
 	}
 }
 
+/* ---- more link tools ---- */
+
+/* Queue @p n bytes of the pattern on @p a in one tcp_send() (a chain when large). */
+static void app_send(struct app *a, uint32_t n)
+{
+	struct rte_mbuf *head = NULL;
+	uint32_t left = n;
+
+	while (left > 0) {
+		uint32_t k = RTE_MIN(left, 2000u);
+		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+		uint8_t *p;
+
+		assert_non_null(m);
+		p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)k);
+		for (uint32_t i = 0; i < k; i++)
+			p[i] = pattern(a->tx + (n - left) + i);
+		if (head == NULL)
+			head = m;
+		else
+			assert_int_equal(rte_pktmbuf_chain(head, m), 0);
+		left -= k;
+	}
+	assert_int_equal(tcp_send(a->c, head), (int)n);
+	a->tx += n;
+}
+
+/* The first segment of the trace from index @p since on from @p from that has all
+ * of @p flags and, when @p ack_min is not 0, acknowledges at least @p ack_min.
+ * @return its index or -1. */
+static int find_seg(int from, unsigned int since, uint8_t flags, uint32_t ack_min)
+{
+	for (unsigned int i = since; i < ntrace; i++)
+		if (trace[i].from == from && (trace[i].flags & flags) == flags &&
+		    (ack_min == 0 || (int32_t)(trace[i].ack - ack_min) >= 0))
+			return (int)i;
+	return -1;
+}
+
+static void state_counts(int i, uint32_t *counts)
+{
+	tcp_state_counts(S.st[i], counts);
+}
+
+static uint32_t count_state(int i, enum tcp_state s)
+{
+	uint32_t counts[TCP_STATE_MAX];
+
+	tcp_state_counts(S.st[i], counts);
+	return counts[s];
+}
+
+/* Overwrite a SACK-permitted option (kind 4, length 2) with two NOPs and fix the
+ * TCP checksum: the peer then negotiates no SACK. IPv4 only. */
+static void strip_sack_perm(struct rte_mbuf *m)
+{
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(p + (ip->version_ihl & 0xf) * 4);
+	uint8_t *o = (uint8_t *)(th + 1);
+	unsigned int olen = (th->data_off >> 4) * 4u - sizeof(*th);
+
+	for (unsigned int i = 0; i < olen;) {
+		if (o[i] == 0)
+			break;
+		if (o[i] == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= olen || o[i + 1] < 2)
+			break;
+		if (o[i] == 4 && o[i + 1] == 2) {
+			o[i] = o[i + 1] = 1;
+			i += 2;
+			continue;
+		}
+		i += o[i + 1];
+	}
+	th->cksum = 0;
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+}
+
+/* Drops some first transmissions of A's data; retransmissions always pass. */
+struct new_dropper {
+	bool no_sack;	    /* strip SACK-permitted from the SYNs */
+	unsigned int every; /* drop every n-th new data segment (0: none) */
+	unsigned int only;  /* or: drop the n-th new data segment only (1-based, 0: none) */
+	unsigned int seen, dropped;
+	bool started;
+	uint32_t high;	   /* end of the highest data sent so far */
+	uint32_t drop_seq; /* the last segment dropped */
+	uint64_t drop_at;
+};
+
+static bool drop_new(int dir, struct rte_mbuf *m, void *arg)
+{
+	struct new_dropper *d = arg;
+	struct seg_rec r;
+
+	seg_of(m, &r);
+	if (d->no_sack && (r.flags & RTE_TCP_SYN_FLAG))
+		strip_sack_perm(m);
+	if (dir != 0 || r.len == 0)
+		return false;
+	if (d->started && (int32_t)(r.seq - d->high) < 0)
+		return false; /* a retransmission */
+	d->started = true;
+	d->high = r.seq + r.len;
+	d->seen++;
+	if ((d->every != 0 && d->seen % d->every == 0) || d->seen == d->only) {
+		d->dropped++;
+		d->drop_seq = r.seq;
+		d->drop_at = S.now;
+		return true;
+	}
+	return false;
+}
+
+/* ---- loss recovery ---- */
+
+static void test_newreno_without_sack(void **state)
+{
+	struct new_dropper d = {.no_sack = true, .every = 40};
+	struct tcp_conn_info i;
+	struct app *a;
+
+	(void)state;
+	listen_b(NULL);
+	S.delay_us = 2000;
+	S.filter = drop_new;
+	S.filter_arg = &d;
+	a = connect_a(0, NULL);
+	run(10000);
+	assert_true(a->connected);
+	tcp_conn_get_info(a->c, &i);
+	assert_false(i.sack);
+	assert_true(i.timestamps);
+	tcp_conn_get_info(apps[1][0].c, &i);
+	assert_false(i.sack);
+	transfer(1u << 20, 0, 30000000);
+	assert_true(d.dropped >= 10);
+	assert_true(stat(0, STAT_TCP_FAST_RECOVERIES) > 0);
+	assert_true(stat(0, STAT_TCP_RETRANSMITS) >= d.dropped);
+	assert_true(stat(0, STAT_TCP_DUP_ACKS) >= 3 * stat(0, STAT_TCP_FAST_RECOVERIES));
+	/* NewReno repairs every hole with partial ACKs, no timeout */
+	assert_int_equal(stat(0, STAT_TCP_RTO), 0);
+	/* no SACK blocks either way */
+	assert_int_equal(stat(0, STAT_TCP_SACK_BLOCKS_IN), 0);
+	assert_int_equal(stat(1, STAT_TCP_SACK_BLOCKS_OUT), 0);
+	assert_true(stat(1, STAT_TCP_OOO_SEGS) > 0);
+}
+
+static void test_fast_retransmit_one_loss(void **state)
+{
+	struct new_dropper d = {.only = 3};
+	struct app *a, *b = &apps[1][0];
+	int k;
+
+	(void)state;
+	listen_b(NULL);
+	S.delay_us = 2000;
+	S.filter = drop_new;
+	S.filter_arg = &d;
+	a = connect_a(0, NULL);
+	run(10000);
+	b->read = true;
+	app_send(a, 10 * 1448); /* the initial window: ten segments at once */
+	run(100000);
+	assert_int_equal(d.dropped, 1);
+	assert_int_equal(b->rx, 10 * 1448);
+	assert_false(b->bad_data);
+	/* segments 4..10 each made B say "still waiting for 3": seven dup ACKs */
+	assert_true(stat(0, STAT_TCP_DUP_ACKS) >= 3);
+	assert_int_equal(stat(0, STAT_TCP_FAST_RECOVERIES), 1);
+	assert_int_equal(stat(0, STAT_TCP_RETRANSMITS), 1);
+	assert_int_equal(stat(0, STAT_TCP_RTO), 0);
+	/* resent one round trip after the loss, long before an RTO (>= 200 ms) */
+	for (k = 0; k < (int)ntrace; k++)
+		if (trace[k].from == 0 && trace[k].seq == d.drop_seq && trace[k].len > 0 &&
+		    trace[k].at > d.drop_at)
+			break;
+	assert_true(k < (int)ntrace);
+	assert_true(trace[k].at - d.drop_at >= 2 * S.delay_us);
+	assert_true(trace[k].at - d.drop_at < 4 * S.delay_us);
+	assert_int_equal(stat(1, STAT_TCP_OOO_SEGS), 7);
+}
+
+/* ---- ACK and send policy ---- */
+
+static void test_delayed_ack(void **state)
+{
+	struct app *a, *b = &apps[1][0];
+	unsigned int since;
+	int i;
+
+	(void)state;
+	listen_b(NULL);
+	S.delay_us = 1000;
+	a = connect_a(0, NULL);
+	run(100000);
+	b->read = true;
+	/* one small segment: the ACK waits for the delayed-ACK timer (40 ms) */
+	since = ntrace;
+	app_send(a, 100);
+	run(100000);
+	i = find_seg(0, since, 0, 0);
+	assert_true(i >= 0 && trace[i].len == 100);
+	i = find_seg(1, since, RTE_TCP_ACK_FLAG, trace[i].seq + 100);
+	assert_true(i >= 0);
+	assert_int_equal(count_segs(1, since, 0, false), 1);
+	assert_true(trace[i].at >= trace[since].at + S.delay_us + 40000);
+	assert_true(trace[i].at <= trace[since].at + S.delay_us + 41100);
+	assert_int_equal(b->rx, 100);
+	/* two full segments: ACKed on the second's arrival */
+	since = ntrace;
+	app_send(a, 2 * 1448);
+	assert_int_equal(count_segs(0, since, 0, true), 2);
+	run(100000);
+	assert_int_equal(count_segs(1, since, 0, false), 1);
+	i = find_seg(1, since, RTE_TCP_ACK_FLAG, trace[since + 1].seq + 1448);
+	assert_true(i >= 0);
+	assert_int_equal(trace[i].at, trace[since].at + S.delay_us);
+	assert_int_equal(b->rx, 100 + 2 * 1448);
+	assert_false(b->bad_data);
+}
+
+/* @p sends tcp_send() calls of 10 bytes, 300 us apart. @return A's data segments. */
+static unsigned int tiny_sends(const struct tcp_params *p, unsigned int sends)
+{
+	struct app *a, *b = &apps[1][0];
+	unsigned int since;
+
+	listen_b(NULL);
+	S.delay_us = 1000;
+	a = connect_a(0, p);
+	run(100000);
+	b->read = true;
+	since = ntrace;
+	for (unsigned int k = 0; k < sends; k++) {
+		app_send(a, 10);
+		run(300);
+	}
+	run(200000);
+	assert_int_equal(b->rx, 10 * sends);
+	assert_false(b->bad_data);
+	return count_segs(0, since, 0, true);
+}
+
+static void test_nagle(void **state)
+{
+	unsigned int segs;
+
+	(void)state;
+	/* the first goes at once; the rest wait for its (delayed) ACK */
+	segs = tiny_sends(NULL, 100);
+	assert_true(segs >= 2 && segs <= 5);
+}
+
+static void test_nodelay(void **state)
+{
+	struct tcp_params p = {.nodelay = true};
+
+	(void)state;
+	assert_int_equal(tiny_sends(&p, 100), 100);
+}
+
+/* ---- keep-alive ---- */
+
+static void test_keepalive_dead_peer(void **state)
+{
+	struct tcp_params p = {
+		.keepalive_idle_ms = 1000, .keepalive_intvl_ms = 200, .keepalive_probes = 3};
+	bool hole = false;
+	struct app *a;
+	uint64_t t0;
+
+	(void)state;
+	listen_b(NULL);
+	S.delay_us = 1000;
+	S.filter = blackhole;
+	S.filter_arg = &hole;
+	a = connect_a(0, &p);
+	run(2000); /* SYN-ACK in at 2 ms: A's last arrival */
+	assert_true(a->connected);
+	t0 = S.now;
+	hole = true;
+	for (int k = 0; k < 400 && !a->closed; k++)
+		run(10000);
+	assert_true(a->closed);
+	assert_int_equal(a->reason, TCP_CLOSE_KEEPALIVE);
+	assert_int_equal(stat(0, STAT_TCP_KEEPALIVE_PROBES), 3);
+	/* idle 1 s, then three probes 200 ms apart, then give up 200 ms later */
+	assert_true(a->closed_at >= t0 + 1000000 + 3 * 200000 - 1000);
+	assert_true(a->closed_at <= t0 + 1000000 + 3 * 200000 + 12000);
+	assert_int_equal(count_state(0, TCP_ESTABLISHED), 0);
+}
+
+static void test_keepalive_live_peer(void **state)
+{
+	struct tcp_params p = {
+		.keepalive_idle_ms = 1000, .keepalive_intvl_ms = 200, .keepalive_probes = 2};
+	struct app *a;
+	unsigned int since;
+
+	(void)state;
+	listen_b(NULL);
+	S.delay_us = 1000;
+	a = connect_a(0, &p);
+	run(10000);
+	since = ntrace;
+	run(10000000);
+	assert_false(a->closed);
+	assert_false(apps[1][0].closed);
+	/* a probe a second, each answered (below the window: B ACKs at once) */
+	assert_true(stat(0, STAT_TCP_KEEPALIVE_PROBES) >= 8);
+	assert_true(stat(0, STAT_TCP_KEEPALIVE_PROBES) <= 10);
+	assert_true(count_segs(1, since, RTE_TCP_ACK_FLAG, false) >=
+		    stat(0, STAT_TCP_KEEPALIVE_PROBES));
+	assert_int_equal(count_state(0, TCP_ESTABLISHED), 1);
+	assert_int_equal(count_state(1, TCP_ESTABLISHED), 1);
+	/* and the connection still carries data */
+	apps[1][0].read = true;
+	app_send(a, 5000);
+	run(100000);
+	assert_int_equal(apps[1][0].rx, 5000);
+}
+
+/* ---- closing ---- */
+
+static void test_half_close(void **state)
+{
+	struct app *a, *b = &apps[1][0];
+	struct rte_mbuf *m;
+
+	(void)state;
+	listen_b(NULL);
+	S.delay_us = 1000;
+	a = connect_a(0, NULL);
+	a->read = b->read = true;
+	run(10000);
+	app_send(a, 3000);
+	tcp_shutdown(a->c);
+	run(100000);
+	assert_int_equal(b->rx, 3000);
+	assert_true(b->eof);
+	assert_int_equal(count_state(0, TCP_FIN_WAIT_2), 1);
+	assert_int_equal(count_state(1, TCP_CLOSE_WAIT), 1);
+	/* A may not write any more */
+	m = rte_pktmbuf_alloc(pool);
+	assert_non_null(rte_pktmbuf_append(m, 10));
+	assert_int_equal(tcp_send(a->c, m), -EPIPE);
+	/* B writes on; A reads */
+	b->tx_total = 300000;
+	app_push(b);
+	for (int k = 0; k < 100 && a->rx < 300000; k++) {
+		run(10000);
+		app_push(b);
+	}
+	assert_int_equal(a->rx, 300000);
+	assert_false(a->bad_data);
+	assert_false(a->eof);
+	/* a half-closed connection (not orphaned) stays in FIN_WAIT_2 */
+	run(65000000);
+	assert_int_equal(count_state(0, TCP_FIN_WAIT_2), 1);
+	assert_int_equal(count_state(1, TCP_CLOSE_WAIT), 1);
+	b->tx_total += 1000;
+	app_push(b);
+	tcp_shutdown(b->c);
+	assert_int_equal(count_state(1, TCP_LAST_ACK), 1);
+	run(100000);
+	assert_int_equal(a->rx, 301000);
+	assert_true(a->eof);
+	assert_true(a->closed && b->closed);
+	assert_int_equal(a->reason, TCP_CLOSE_NORMAL);
+	assert_int_equal(b->reason, TCP_CLOSE_NORMAL);
+	assert_int_equal(count_state(0, TCP_TIME_WAIT), 1);
+	assert_int_equal(count_state(1, TCP_TIME_WAIT), 0);
+	assert_int_equal(stat(1, STAT_TCP_CONNS_CLOSED), 1);
+}
+
+/* drop A's next pure ACK once */
+static bool drop_one_ack(int dir, struct rte_mbuf *m, void *arg)
+{
+	unsigned int *left = arg;
+	struct seg_rec r;
+
+	seg_of(m, &r);
+	if (dir == 0 && *left > 0 && r.len == 0 && r.flags == RTE_TCP_ACK_FLAG) {
+		(*left)--;
+		return true;
+	}
+	return false;
+}
+
+static void test_last_ack(void **state)
+{
+	struct app *a, *b = &apps[1][0];
+	unsigned int drops = 0, since;
+	int f1, f2;
+
+	(void)state;
+	listen_b(NULL);
+	S.delay_us = 1000;
+	S.filter = drop_one_ack;
+	S.filter_arg = &drops;
+	a = connect_a(0, NULL);
+	b->close_on_eof = true; /* B closes as soon as A's FIN arrives */
+	run(10000);
+	tcp_shutdown(a->c);
+	drops = 1; /* the ACK of B's FIN is lost */
+	since = ntrace;
+	run(1500);
+	assert_int_equal(count_state(1, TCP_LAST_ACK), 1);
+	assert_true(b->eof);
+	assert_false(b->closed); /* closed by the user: no callback */
+	run(100000);
+	assert_true(a->eof && a->closed);
+	assert_int_equal(a->reason, TCP_CLOSE_NORMAL);
+	assert_int_equal(count_state(0, TCP_TIME_WAIT), 1);
+	assert_int_equal(count_state(1, TCP_LAST_ACK), 1); /* still waiting */
+	assert_int_equal(drops, 0);
+	/* B's FIN again after its RTO; A, in TIME_WAIT, ACKs it; B is gone, not in TIME_WAIT */
+	run(1000000);
+	assert_int_equal(count_segs(1, since, RTE_TCP_FIN_FLAG, false), 2);
+	assert_true(stat(1, STAT_TCP_RETRANSMITS) >= 1);
+	assert_int_equal(count_state(1, TCP_LAST_ACK), 0);
+	assert_int_equal(count_state(1, TCP_TIME_WAIT), 0);
+	assert_int_equal(stat(1, STAT_TCP_CONNS_CLOSED), 1);
+	assert_int_equal(count_state(0, TCP_TIME_WAIT), 1);
+	/* the FIN was resent by the retransmission timer (RTO >= 200 ms) */
+	f1 = find_seg(1, since, RTE_TCP_FIN_FLAG, 0);
+	f2 = find_seg(1, (unsigned int)f1 + 1, RTE_TCP_FIN_FLAG, 0);
+	assert_true(f1 >= 0 && f2 > f1);
+	assert_int_equal(trace[f2].seq, trace[f1].seq);
+	assert_true(trace[f2].at - trace[f1].at >= 200000);
+}
+
+static void test_time_wait_reuse(void **state)
+{
+	uint16_t port = 41000;
+	struct app *a, *b = &apps[1][0];
+	struct tcp_conn_info i1, i2;
+
+	(void)state;
+	assert_int_equal(tcp_stack_set_ports(S.st[0], &port, 1), 0);
+	listen_b(NULL);
+	S.delay_us = 1000;
+	/* B closes first and ends in TIME_WAIT; A follows from CLOSE_WAIT */
+	a = connect_a(0, NULL);
+	a->read = true;
+	a->close_on_eof = true;
+	run(10000);
+	tcp_conn_get_info(a->c, &i1);
+	tcp_shutdown(b->c);
+	run(100000);
+	assert_true(a->eof);
+	assert_int_equal(count_state(1, TCP_TIME_WAIT), 1);
+	assert_int_equal(count_state(0, TCP_LAST_ACK) + count_state(0, TCP_TIME_WAIT), 0);
+	/* the same 4-tuple again: the SYN's timestamp is newer, TIME_WAIT gives way */
+	run(1000000);
+	memset(b, 0, sizeof(*b));
+	a = connect_a(1, NULL);
+	tcp_conn_get_info(a->c, &i2);
+	assert_int_equal(i2.lport, i1.lport);
+	run(10000);
+	assert_true(a->connected);
+	assert_true(b->accepted);
+	assert_int_equal(stat(1, STAT_TCP_TIME_WAIT_REUSED), 1);
+	assert_int_equal(count_state(1, TCP_TIME_WAIT), 0);
+	assert_int_equal(count_state(1, TCP_ESTABLISHED), 1);
+	assert_int_equal(stat(1, STAT_TCP_CONNS_ACCEPTED), 2);
+	b->read = true;
+	app_send(a, 4000);
+	run(10000);
+	assert_int_equal(b->rx, 4000);
+	assert_false(b->bad_data);
+}
+
+static void test_orphan_fin_wait_2(void **state)
+{
+	struct app *a;
+
+	(void)state;
+	listen_b(NULL);
+	S.delay_us = 1000;
+	a = connect_a(0, NULL);
+	run(10000);
+	tcp_close(a->c); /* B never closes */
+	a->c = NULL;
+	run(100000);
+	assert_int_equal(count_state(0, TCP_FIN_WAIT_2), 1);
+	assert_int_equal(count_state(1, TCP_CLOSE_WAIT), 1);
+	run(59000000);
+	assert_int_equal(count_state(0, TCP_FIN_WAIT_2), 1);
+	assert_int_equal(stat(0, STAT_TCP_CONNS_CLOSED), 0);
+	run(2000000);
+	assert_int_equal(count_state(0, TCP_FIN_WAIT_2), 0);
+	assert_int_equal(stat(0, STAT_TCP_CONNS_CLOSED), 1);
+	assert_false(a->closed); /* closed by the user: no callback */
+	assert_int_equal(count_state(1, TCP_CLOSE_WAIT), 1);
+}
+
+/* ---- ICMP ---- */
+
+/* What an ICMP error quotes of a segment A sent: the IPv4 header and 8 bytes of TCP. */
+static void quote_of(const struct tcp_conn_info *i, uint32_t seq, uint8_t q[28])
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)q;
+	uint16_t sport = rte_cpu_to_be_16(i->lport), dport = rte_cpu_to_be_16(i->rport);
+	uint32_t s = rte_cpu_to_be_32(seq);
+
+	memset(q, 0, 28);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16(1500);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = i->laddr.v4;
+	ip->dst_addr = i->raddr.v4;
+	memcpy(q + 20, &sport, 2); /* only 8 bytes of TCP: no struct rte_tcp_hdr */
+	memcpy(q + 22, &dport, 2);
+	memcpy(q + 24, &s, 4);
+}
+
+static void test_pmtu(void **state)
+{
+	struct app *a, *b = &apps[1][0];
+	struct tcp_conn_info i;
+	uint8_t q[28];
+	unsigned int since;
+
+	(void)state;
+	listen_b(NULL);
+	S.delay_us = 2000;
+	a = connect_a(0, NULL);
+	b->read = true;
+	run(10000);
+	a->tx_total = 200000;
+	app_push(a);
+	tcp_conn_get_info(a->c, &i);
+	assert_true(i.snd_nxt != i.snd_una);
+	/* data not in flight: ignored (RFC 5927) */
+	quote_of(&i, i.snd_una - 1000, q);
+	assert_true(tcp_icmp_error(S.st[0], q, sizeof(q), 1000, S.now));
+	assert_int_equal(stat(0, STAT_TCP_PMTU_UPDATES), 0);
+	/* an MTU above the path's: nothing */
+	quote_of(&i, i.snd_una, q);
+	assert_true(tcp_icmp_error(S.st[0], q, sizeof(q), 9000, S.now));
+	assert_int_equal(stat(0, STAT_TCP_PMTU_UPDATES), 0);
+	since = ntrace;
+	assert_true(tcp_icmp_error(S.st[0], q, sizeof(q), 1000, S.now));
+	assert_int_equal(stat(0, STAT_TCP_PMTU_UPDATES), 1);
+	tcp_conn_get_info(a->c, &i);
+	assert_int_equal(i.mss, 1000 - 40);
+	for (int k = 0; k < 100 && b->rx < 200000; k++) {
+		run(10000);
+		app_push(a);
+	}
+	assert_int_equal(b->rx, 200000);
+	assert_false(b->bad_data);
+	/* everything A sent since fits the new path MTU, and what was lost is resent */
+	assert_true(count_segs(0, since, 0, true) > 100);
+	for (unsigned int k = since; k < ntrace; k++)
+		if (trace[k].from == 0)
+			assert_true(trace[k].iplen <= 1000);
+	assert_true(stat(0, STAT_TCP_RETRANSMITS) > 0);
+}
+
+static void test_icmp_unreachable(void **state)
+{
+	bool hole = true;
+	struct app *a, *c;
+	struct tcp_conn_info i;
+	uint8_t q[28];
+
+	(void)state;
+	listen_b(NULL);
+	S.filter = blackhole;
+	S.filter_arg = &hole;
+	a = connect_a(0, NULL);
+	run(1000);
+	tcp_conn_get_info(a->c, &i);
+	assert_int_equal(i.state, TCP_SYN_SENT);
+	quote_of(&i, i.snd_una, q);
+	assert_true(tcp_icmp_error(S.st[0], q, sizeof(q), 0, S.now));
+	assert_true(a->closed);
+	assert_int_equal(a->reason, TCP_CLOSE_UNREACHABLE);
+	assert_int_equal(stat(0, STAT_TCP_CONNS_FAILED), 1);
+	assert_int_equal(count_state(0, TCP_SYN_SENT), 0);
+	/* on an established connection it is a soft error (RFC 1122 4.2.3.9) */
+	hole = false;
+	c = connect_a(1, NULL);
+	run(10000);
+	assert_true(c->connected);
+	hole = true;
+	app_send(c, 1000);
+	tcp_conn_get_info(c->c, &i);
+	quote_of(&i, i.snd_una, q);
+	assert_true(tcp_icmp_error(S.st[0], q, sizeof(q), 0, S.now));
+	assert_false(c->closed);
+	assert_int_equal(count_state(0, TCP_ESTABLISHED), 1);
+	/* no connection: false */
+	i.lport = 1;
+	quote_of(&i, 0, q);
+	assert_false(tcp_icmp_error(S.st[0], q, sizeof(q), 0, S.now));
+}
+
+/* ---- the API ---- */
+
+static void test_user_timer(void **state)
+{
+	struct app *a;
+	uint64_t t0;
+
+	(void)state;
+	listen_b(NULL);
+	a = connect_a(0, NULL);
+	run(10000);
+	t0 = S.now;
+	tcp_set_timer(a->c, 50000);
+	run(49000);
+	assert_int_equal(a->timer_calls, 0);
+	run(3000);
+	assert_int_equal(a->timer_calls, 1);
+	assert_true(a->timer_at >= t0 + 50000 && a->timer_at <= t0 + 51100);
+	run(500000); /* one-shot */
+	assert_int_equal(a->timer_calls, 1);
+	/* 0 cancels */
+	tcp_set_timer(a->c, 100000);
+	run(50000);
+	tcp_set_timer(a->c, 0);
+	run(500000);
+	assert_int_equal(a->timer_calls, 1);
+	/* a new delay replaces the old one; a long one goes round the wheel */
+	t0 = S.now;
+	tcp_set_timer(a->c, 100000);
+	tcp_set_timer(a->c, 5000000);
+	run(4900000);
+	assert_int_equal(a->timer_calls, 1);
+	run(200000);
+	assert_int_equal(a->timer_calls, 2);
+	assert_true(a->timer_at >= t0 + 5000000 && a->timer_at <= t0 + 5001100);
+}
+
+static void test_send_buffer_limit(void **state)
+{
+	struct tcp_params pa = {.sndbuf = 16384}, pb = {.rcvbuf = 8192};
+	struct app *a, *b = &apps[1][0];
+	struct tcp_conn_info ia, ib;
+	unsigned int calls;
+	uint64_t tx;
+
+	(void)state;
+	listen_b(&pb);
+	S.delay_us = 1000;
+	a = connect_a(0, &pa);
+	run(10000);
+	assert_int_equal(tcp_send_space(a->c), 16384);
+	a->tx_total = 200000;
+	app_push(a);
+	run(1000000); /* B does not read: its window closes, A's buffer fills */
+	/* writable wakes the writer only once a quarter of the buffer is free */
+	assert_true(tcp_send_space(a->c) < 16384 / 4);
+	tcp_conn_get_info(a->c, &ia);
+	tcp_conn_get_info(b->c, &ib);
+	/* what A queued is either still in its buffer or waiting in B's */
+	assert_int_equal(ia.send_queued + ib.recv_queued, a->tx);
+	assert_true(ia.send_queued > 16384 - 16384 / 4 && ia.send_queued < 16384 + 1700);
+	assert_true(ib.recv_queued >= 8192 - 1448);
+	assert_int_equal(ia.snd_wnd, 0);
+	/* stalled: no more room, no wake-up */
+	tx = a->tx;
+	calls = a->writable_calls;
+	run(1000000);
+	assert_int_equal(a->tx, tx);
+	assert_int_equal(a->writable_calls, calls);
+	/* B reads: ACKs free A's buffer, writable comes and the writer goes on */
+	b->read = true;
+	app_read(b, b->c);
+	run(20000);
+	assert_true(a->writable_calls > calls);
+	assert_true(a->tx > tx);
+	for (int k = 0; k < 500 && b->rx < 200000; k++)
+		run(10000);
+	assert_int_equal(b->rx, 200000);
+	assert_false(b->bad_data);
+}
+
+static void test_rst_in_syn_received(void **state)
+{
+	struct tcp_params p = {.syn_backlog = 1};
+	struct tcp_conn_info fake = {.laddr = addr_a, .raddr = addr_b, .lport = 33333, .rport = 80};
+	unsigned int since, sent;
+	int i;
+
+	(void)state;
+	listen_b(&p);
+	S.reset_unknown = false;
+	since = ntrace;
+	assert_true(tcp_input(S.st[1], forge(&fake, 1000, 0, RTE_TCP_SYN_FLAG, NULL, 0, 0), S.now));
+	assert_int_equal(count_state(1, TCP_SYN_RECEIVED), 1);
+	i = find_seg(1, since, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0);
+	assert_true(i >= 0);
+	assert_int_equal(trace[i].ack, 1001);
+	/* in the window but not exactly rcv_nxt: challenge ACK */
+	sent = S.sent[1];
+	assert_true(tcp_input(S.st[1], forge(&fake, 1011, 0, RTE_TCP_RST_FLAG, NULL, 0, 0), S.now));
+	assert_int_equal(stat(1, STAT_TCP_CHALLENGE_ACKS), 1);
+	assert_int_equal(S.sent[1], sent + 1);
+	assert_int_equal(count_state(1, TCP_SYN_RECEIVED), 1);
+	/* the exact one: freed, no callback (never accepted) */
+	assert_true(tcp_input(S.st[1], forge(&fake, 1001, 0, RTE_TCP_RST_FLAG, NULL, 0, 0), S.now));
+	assert_int_equal(count_state(1, TCP_SYN_RECEIVED), 0);
+	assert_int_equal(stat(1, STAT_TCP_RESETS_IN), 1);
+	assert_int_equal(stat(1, STAT_TCP_CONNS_CLOSED), 1);
+	assert_false(apps[1][0].accepted || apps[1][0].closed);
+	/* and it left the SYN backlog: the next SYN gets a connection, not a cookie */
+	run(10000);
+	S.reset_unknown = true;
+	connect_a(0, NULL);
+	run(10000);
+	assert_true(apps[0][0].connected);
+	assert_int_equal(stat(1, STAT_TCP_COOKIES_SENT), 0);
+}
+
+/* hold A's first SYN back 300 ms; drop B's SYN-ACKs while @p drop_synack */
+struct synack_loss {
+	bool held;
+	unsigned int synacks_dropped;
+};
+
+static bool lose_synack(int dir, struct rte_mbuf *m, void *arg)
+{
+	struct synack_loss *l = arg;
+	struct seg_rec r;
+
+	seg_of(m, &r);
+	if (dir == 0 && (r.flags & RTE_TCP_SYN_FLAG) && !l->held) {
+		/* so that A's SYN retransmission (1 s) comes before B's SYN-ACK timer */
+		l->held = true;
+		S.q[1][S.n[1]].m = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
+		S.q[1][S.n[1]].at = S.now + 300000;
+		S.n[1]++;
+		return true;
+	}
+	if (dir == 1 && (r.flags & RTE_TCP_SYN_FLAG) && l->synacks_dropped == 0) {
+		l->synacks_dropped++;
+		return true;
+	}
+	return false;
+}
+
+static void test_synack_loss(void **state)
+{
+	struct synack_loss l = {0};
+	struct app *a;
+	uint64_t t0 = S.now;
+
+	(void)state;
+	listen_b(NULL);
+	S.delay_us = 1000;
+	S.filter = lose_synack;
+	S.filter_arg = &l;
+	a = connect_a(0, NULL);
+	run(500000);
+	assert_int_equal(l.synacks_dropped, 1);
+	assert_int_equal(count_state(1, TCP_SYN_RECEIVED), 1);
+	assert_false(a->connected);
+	run(600000);
+	/* A's SYN again at 1 s; B in SYN_RECEIVED answers it with the SYN-ACK again */
+	assert_true(a->connected);
+	assert_true(apps[1][0].accepted);
+	assert_int_equal(stat(0, STAT_TCP_RETRANSMITS), 1);
+	assert_int_equal(stat(1, STAT_TCP_RETRANSMITS), 1);
+	assert_int_equal(count_segs(1, 0, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, false), 2);
+	assert_true(a->c != NULL);
+	{
+		int i = find_seg(1, 0, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0);
+
+		i = find_seg(1, (unsigned int)i + 1, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0);
+		assert_true(i >= 0);
+		assert_true(trace[i].at >= t0 + 1000000 + 1000 && trace[i].at < t0 + 1010000);
+	}
+}
+
+static void test_beyond_window(void **state)
+{
+	struct tcp_params p = {.rcvbuf = 1000};
+	struct app *a;
+	struct tcp_conn_info ia, ib;
+	unsigned int sent;
+
+	(void)state;
+	listen_b(&p);
+	a = connect_a(0, NULL);
+	run(10000);
+	tcp_conn_get_info(a->c, &ia);
+	tcp_conn_get_info(apps[1][0].c, &ib);
+	assert_int_equal(ib.rcv_wnd, 1000);
+	/* wholly beyond the window: dropped, answered with an ACK */
+	sent = S.sent[1];
+	assert_true(tcp_input(
+		S.st[1], forge(&ia, ia.snd_nxt + 1000, ia.rcv_nxt, RTE_TCP_ACK_FLAG, NULL, 0, 100),
+		S.now));
+	assert_int_equal(stat(1, STAT_DROP_TCP_OUT_OF_WINDOW), 1);
+	assert_int_equal(S.sent[1], sent + 1);
+	tcp_conn_get_info(apps[1][0].c, &ib);
+	assert_int_equal(ib.ooo_queued + ib.recv_queued, 0);
+	/* across the right edge, out of order: what fits is kept */
+	assert_true(tcp_input(
+		S.st[1], forge(&ia, ia.snd_nxt + 900, ia.rcv_nxt, RTE_TCP_ACK_FLAG, NULL, 0, 500),
+		S.now));
+	tcp_conn_get_info(apps[1][0].c, &ib);
+	assert_int_equal(ib.ooo_queued, 100);
+	/* in order and too long: trimmed to the window, the FIN with it ignored */
+	assert_true(tcp_input(S.st[1],
+			      forge(&ia, ia.snd_nxt, ia.rcv_nxt,
+				    RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, NULL, 0, 1500),
+			      S.now));
+	tcp_conn_get_info(apps[1][0].c, &ib);
+	assert_int_equal(ib.recv_queued, 1000);
+	assert_int_equal(ib.ooo_queued, 0);
+	assert_int_equal(ib.rcv_nxt, ia.snd_nxt + 1000);
+	assert_int_equal(ib.state, TCP_ESTABLISHED);
+	assert_false(tcp_recv_eof(apps[1][0].c));
+}
+
+static int cb_refuse(struct tcp_conn *c, void *arg)
+{
+	(void)c;
+	apps[1][(uintptr_t)arg].accepted = true;
+	return -1;
+}
+
+static void test_accept_refused(void **state)
+{
+	static const struct tcp_callbacks refuse = {
+		.accepted = cb_refuse,
+		.readable = cb_readable,
+		.closed = cb_closed,
+	};
+	struct app *a;
+
+	(void)state;
+	assert_non_null(tcp_listen(S.st[1], &addr_b, 80, NULL, &refuse, (void *)(uintptr_t)0));
+	S.delay_us = 1000;
+	a = connect_a(0, NULL);
+	run(10000);
+	assert_true(apps[1][0].accepted);
+	assert_true(a->connected); /* the handshake completed on A's side first */
+	assert_true(a->closed);
+	assert_int_equal(a->reason, TCP_CLOSE_RESET);
+	assert_false(apps[1][0].closed); /* refused: no closed callback on B */
+	assert_int_equal(stat(1, STAT_TCP_RESETS_OUT), 1);
+	assert_int_equal(stat(1, STAT_TCP_CONNS_CLOSED), 1);
+	assert_int_equal(count_state(1, TCP_ESTABLISHED), 0);
+	assert_int_equal(count_state(0, TCP_ESTABLISHED), 0);
+}
+
+/* ---- many connections ---- */
+
+#define MANY 1000
+
+static struct app many[2][MANY];
+static unsigned int many_accepted;
+
+static int cb_accepted_many(struct tcp_conn *c, void *arg)
+{
+	struct app *b;
+
+	(void)arg;
+	assert_true(many_accepted < MANY);
+	b = &many[1][many_accepted++];
+	b->c = c;
+	b->accepted = true;
+	b->read = true;
+	b->close_on_eof = true;
+	tcp_set_arg(c, b);
+	return 0;
+}
+
+static void test_many_connections(void **state)
+{
+	static const struct tcp_callbacks cbs_many = {
+		.accepted = cb_accepted_many,
+		.connected = cb_connected,
+		.readable = cb_readable,
+		.writable = cb_writable,
+		.closed = cb_closed,
+	};
+	uint32_t ca[TCP_STATE_MAX], cb[TCP_STATE_MAX];
+
+	(void)state;
+	memset(many, 0, sizeof(many));
+	many_accepted = 0;
+	assert_non_null(tcp_listen(S.st[1], &addr_b, 80, NULL, &cbs_many, NULL));
+	S.delay_us = 1000;
+	for (unsigned int k = 0; k < MANY; k++) {
+		struct app *a = &many[0][k];
+
+		a->read = true;
+		a->c = tcp_connect(S.st[0], &addr_a, &addr_b, 80, NULL, &cbs, a, S.now);
+		assert_non_null(a->c);
+	}
+	run(20000);
+	state_counts(0, ca);
+	state_counts(1, cb);
+	assert_int_equal(ca[TCP_ESTABLISHED], MANY);
+	assert_int_equal(cb[TCP_ESTABLISHED], MANY);
+	assert_int_equal(many_accepted, MANY);
+	assert_int_equal(stat(1, STAT_TCP_COOKIES_SENT), 0);
+	/* each client sends 3000 bytes and shuts down; each server closes on EOF */
+	for (unsigned int k = 0; k < MANY; k++) {
+		struct app *a = &many[0][k];
+
+		a->tx_total = 3000;
+		a->shutdown_after = true;
+		app_push(a);
+	}
+	run(1000000);
+	for (unsigned int k = 0; k < MANY; k++) {
+		assert_true(many[0][k].closed);
+		assert_int_equal(many[0][k].reason, TCP_CLOSE_NORMAL);
+		assert_true(many[0][k].eof);
+		assert_int_equal(many[1][k].rx, 3000);
+		assert_false(many[1][k].bad_data);
+		assert_true(many[1][k].eof);
+		assert_false(many[1][k].closed); /* closed by the user */
+	}
+	state_counts(0, ca);
+	state_counts(1, cb);
+	assert_int_equal(ca[TCP_TIME_WAIT], MANY);
+	for (int s = 0; s < TCP_STATE_MAX; s++)
+		assert_int_equal(cb[s], 0);
+	assert_int_equal(stat(1, STAT_TCP_CONNS_CLOSED), MANY);
+	assert_int_equal(stat(0, STAT_TCP_RETRANSMITS) + stat(1, STAT_TCP_RETRANSMITS), 0);
+	assert_int_equal(stat(0, STAT_TCP_RESETS_OUT) + stat(1, STAT_TCP_RESETS_OUT), 0);
+	run(61000000);
+	state_counts(0, ca);
+	for (int s = 0; s < TCP_STATE_MAX; s++)
+		assert_int_equal(ca[s], 0);
+	assert_int_equal(stat(0, STAT_TCP_CONNS_CLOSED), MANY);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -913,6 +1962,26 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rfc5961_and_paws, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_cookie_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newreno_without_sack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fast_retransmit_one_loss, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delayed_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nagle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nodelay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keepalive_dead_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keepalive_live_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_last_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_time_wait_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_orphan_fin_wait_2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pmtu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_unreachable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_buffer_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rst_in_syn_received, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_synack_loss, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_beyond_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accept_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_connections, setup_many, teardown),
 	};
 
 	test_eal_init();
