@@ -170,10 +170,11 @@ static bool unicast4(const uint8_t a[4])
 
 static bool unicast6(const uint8_t a[16])
 {
-	const struct in6_addr *x = (const struct in6_addr *)a;
+	struct in6_addr x; /* a copy: @p a need not be aligned for in6_addr */
 
+	memcpy(&x, a, sizeof(x));
 	return a[0] != 0xff && !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80) &&
-	       !IN6_IS_ADDR_UNSPECIFIED(x) && !IN6_IS_ADDR_LOOPBACK(x);
+	       !IN6_IS_ADDR_UNSPECIFIED(&x) && !IN6_IS_ADDR_LOOPBACK(&x);
 }
 
 /*
