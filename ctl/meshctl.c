@@ -46,6 +46,10 @@ static void meshctl_usage(FILE *out)
 		"  limits                  rate limits with their rates, bursts and source tables\n"
 		"  flows [--service S] [--limit N]\n"
 		"                          flows of every worker's table (default at most 100)\n"
+		"  tcp stats               TCP connections by state (total and per worker) and\n"
+		"                          the TCP stack's counters\n"
+		"  tcp conns [--state S] [--limit N]\n"
+		"                          every worker's TCP connections (default at most 100)\n"
 		"  config validate FILE    check a configuration without applying it\n"
 		"  config apply FILE       validate and make a configuration live\n"
 		"  config show             print the live configuration\n"
@@ -488,6 +492,97 @@ static void meshctl_print_flows(const json_t *r)
 		printf("(more flows than shown: raise --limit or filter with --service)\n");
 }
 
+/* ---------------------------------------------------------------- TCP */
+
+/* "1.2s", "35.1ms", "850us": a duration in microseconds for a table cell. */
+static void meshctl_us(json_int_t us, char *buf, size_t len)
+{
+	if (us >= 1000000)
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT ".%" JSON_INTEGER_FORMAT "s",
+			 us / 1000000, (us % 1000000) / 100000);
+	else if (us >= 1000)
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT ".%" JSON_INTEGER_FORMAT "ms", us / 1000,
+			 (us % 1000) / 100);
+	else
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT "us", us);
+}
+
+/* One column per worker after the total: STATE TOTAL W0 W1 ... */
+static void meshctl_print_tcp_stats(const json_t *r)
+{
+	const json_t *states = json_object_get(r, "states");
+	const json_t *workers = json_object_get(r, "workers");
+	const json_t *counters = json_object_get(r, "counters");
+	size_t width = strlen("STATE"), i;
+	const char *name;
+	json_t *v, *w;
+
+	json_object_foreach((json_t *)states, name, v)
+	{
+		if (strlen(name) > width)
+			width = strlen(name);
+	}
+	printf("%-*s  %8s", (int)width, "STATE", "TOTAL");
+	json_array_foreach(workers, i, w)
+	{
+		char head[32];
+
+		snprintf(head, sizeof(head), "W%" JSON_INTEGER_FORMAT, meshctl_int(w, "worker"));
+		printf("  %8s", head);
+	}
+	printf("\n");
+	json_object_foreach((json_t *)states, name, v)
+	{
+		printf("%-*s  %8" JSON_INTEGER_FORMAT, (int)width, name, json_integer_value(v));
+		json_array_foreach(workers, i, w)
+			printf("  %8" JSON_INTEGER_FORMAT,
+			       meshctl_int(json_object_get(w, "states"), name));
+		printf("\n");
+	}
+	printf("\n");
+	width = strlen("COUNTER");
+	json_object_foreach((json_t *)counters, name, v)
+	{
+		if (strlen(name) > width)
+			width = strlen(name);
+	}
+	printf("%-*s  %s\n", (int)width, "COUNTER", "TOTAL");
+	json_object_foreach((json_t *)counters, name, v)
+		printf("%-*s  %" JSON_INTEGER_FORMAT "\n", (int)width, name, json_integer_value(v));
+}
+
+static void meshctl_print_tcp_conns(const json_t *r)
+{
+	static const char *const keys[] = {"worker", "local", "remote", "state",      "cwnd",
+					   "srtt",   "rto",   "queues", "retransmits"};
+	static const char *const heads[] = {"WORKER", "LOCAL", "REMOTE", "STATE",
+					    "CWND",   "SRTT",  "RTO",	 "QUEUES (SND/RCV/OOO)",
+					    "RETRANS"};
+	json_t *rows = json_array(), *row;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "conns"), i, row)
+	{
+		json_t *out = json_deep_copy(row);
+		char srtt[32], rto[32], queues[96];
+
+		meshctl_us(meshctl_int(row, "srtt_us"), srtt, sizeof(srtt));
+		meshctl_us(meshctl_int(row, "rto_us"), rto, sizeof(rto));
+		snprintf(queues, sizeof(queues),
+			 "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+			 meshctl_int(row, "send_queued"), meshctl_int(row, "recv_queued"),
+			 meshctl_int(row, "ooo_queued"));
+		json_object_set_new(out, "srtt", json_string(srtt));
+		json_object_set_new(out, "rto", json_string(rto));
+		json_object_set_new(out, "queues", json_string(queues));
+		json_array_append_new(rows, out);
+	}
+	meshctl_table(rows, keys, heads, sizeof(keys) / sizeof(keys[0]));
+	json_decref(rows);
+	if (json_is_true(json_object_get(r, "truncated")))
+		printf("(more connections than shown: raise --limit or filter with --state)\n");
+}
+
 /* ---------------------------------------------------------------- commands */
 
 enum meshctl_cmd {
@@ -501,6 +596,8 @@ enum meshctl_cmd {
 	MESHCTL_BREAKERS,
 	MESHCTL_LIMITS,
 	MESHCTL_FLOWS,
+	MESHCTL_TCP_STATS,
+	MESHCTL_TCP_CONNS,
 	MESHCTL_CFG_VALIDATE,
 	MESHCTL_CFG_APPLY,
 	MESHCTL_CFG_SHOW,
@@ -508,6 +605,58 @@ enum meshctl_cmd {
 	MESHCTL_LOG_LEVEL,
 	MESHCTL_TUNE,
 };
+
+/* "tcp stats" / "tcp conns [--state S] [--limit N]". @return exit code (0: *req set). */
+static int meshctl_build_tcp(int argc, char **argv, enum meshctl_cmd *cmd, json_t **req)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+
+	if (strcmp(sub, "stats") == 0) {
+		if (argc != 2)
+			return meshctl_usage_error("tcp stats takes no arguments");
+		*cmd = MESHCTL_TCP_STATS;
+		*req = json_pack("{s:s}", "cmd", "tcp_stats");
+		return MESHCTL_EXIT_OK;
+	}
+	if (strcmp(sub, "conns") != 0)
+		return meshctl_usage_error("tcp: expected 'tcp stats' or 'tcp conns'");
+	*cmd = MESHCTL_TCP_CONNS;
+	*req = json_pack("{s:s}", "cmd", "tcp_conns");
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
+			/* the daemon knows the state names and refuses others */
+			json_t *name = json_string(argv[++i]);
+
+			if (name == NULL) { /* not UTF-8: reported by the caller */
+				json_decref(*req);
+				*req = NULL;
+				break;
+			}
+			json_object_set_new(*req, "state", name);
+		} else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(argv[++i], &end, 10);
+			if (errno != 0 || end == argv[i] || *end != '\0' || v < 1 || v > 10000) {
+				json_decref(*req);
+				*req = NULL;
+				return meshctl_usage_error(
+					"tcp conns: --limit '%s' is not a number in 1..10000",
+					argv[i]);
+			}
+			json_object_set_new(*req, "limit", json_integer(v));
+		} else {
+			json_decref(*req);
+			*req = NULL;
+			return meshctl_usage_error("tcp conns: unexpected argument '%s' (expected "
+						   "--state S, --limit N)",
+						   argv[i]);
+		}
+	}
+	return MESHCTL_EXIT_OK;
+}
 
 /* Build the request for argv[0..argc). @return exit code (0: *req set). */
 static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum meshctl_cmd *cmd,
@@ -575,6 +724,11 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 			}
 		}
 		*cmd = flows ? MESHCTL_FLOWS : MESHCTL_ENDPOINTS;
+	} else if (strcmp(c, "tcp") == 0) {
+		int rc = meshctl_build_tcp(argc, argv, cmd, req);
+
+		if (rc != MESHCTL_EXIT_OK)
+			return rc;
 	} else if (strcmp(c, "stats") == 0) {
 		for (int i = 1; i < argc; i++) {
 			if (strcmp(argv[i], "--all") != 0)
@@ -685,6 +839,12 @@ static void meshctl_print(enum meshctl_cmd cmd, const json_t *r, const struct me
 		break;
 	case MESHCTL_FLOWS:
 		meshctl_print_flows(r);
+		break;
+	case MESHCTL_TCP_STATS:
+		meshctl_print_tcp_stats(r);
+		break;
+	case MESHCTL_TCP_CONNS:
+		meshctl_print_tcp_conns(r);
 		break;
 	case MESHCTL_CFG_VALIDATE:
 		printf("configuration is valid\n");

@@ -246,6 +246,9 @@ int main(int argc, char **argv)
 
 	control_run(control, &main_stop);
 	LOG(INFO, "stopping");
+	/* the admin thread reads the workers' TCP stacks, which worker_set_stop() frees */
+	admin_stop(admin);
+	admin = NULL;
 	worker_set_stop(&workers);
 	status = 0;
 

@@ -155,6 +155,27 @@ static void admin_flows(struct admin_buf *b, const struct worker_set *ws)
 	}
 }
 
+/*
+ * Connections of the workers' TCP stacks by state, summed over workers; every
+ * state has a sample, 0 included. tcp_state_counts() reads with relaxed loads
+ * from this thread (the stacks live until worker_set_stop(), after admin_stop()).
+ */
+static void admin_tcp(struct admin_buf *b, const struct worker_set *ws)
+{
+	uint32_t total[TCP_STATE_MAX] = {0}, counts[TCP_STATE_MAX];
+
+	for (unsigned int i = 0; ws != NULL && ws->w != NULL && i < ws->n; i++) {
+		worker_tcp_state_counts(&ws->w[i], counts);
+		for (unsigned int s = 0; s < TCP_STATE_MAX; s++)
+			total[s] += counts[s];
+	}
+	admin_header(b, "meshdp_tcp_connections", "gauge",
+		     "Connections of the workers' TCP stacks in each state (listeners excluded)");
+	for (unsigned int s = 0; s < TCP_STATE_MAX; s++)
+		admin_printf(b, "meshdp_tcp_connections{state=\"%s\"} %" PRIu32 "\n",
+			     tcp_state_name((enum tcp_state)s), total[s]);
+}
+
 enum admin_ep_field {
 	ADMIN_EP_CONNECTIONS,
 	ADMIN_EP_FAILURES,
@@ -312,6 +333,7 @@ char *admin_render_metrics(const struct worker_set *ws, const struct cfg_port_in
 	admin_header(&b, "meshdp_up", "gauge", "1 while the data plane is running");
 	admin_printf(&b, "meshdp_up 1\n");
 	admin_flows(&b, ws);
+	admin_tcp(&b, ws);
 	admin_services(&b, snap);
 	if (b.failed) {
 		free(b.s);

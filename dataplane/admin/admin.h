@@ -6,13 +6,14 @@
  *                 dataplane/stats/counters.def as meshdp_<name>_total{worker="N"},
  *                 port counters as meshdp_port_*{port="NAME"}, gauges (config
  *                 generation, neighbours, workers), per-worker flow tables
- *                 (meshdp_flows{worker}, meshdp_flow_*_total), and per service and
+ *                 (meshdp_flows{worker}, meshdp_flow_*_total), TCP connections by
+ *                 state summed over workers (meshdp_tcp_connections{state}), per service and
  *                 endpoint of the live snapshot meshdp_service_*{service} and
  *                 meshdp_endpoint_*{service,endpoint}; each with HELP and TYPE.
  *   GET /ready    200 once the first config is live.
  *
- * The thread only reads: worker counters and flow table counters (relaxed
- * atomic loads), ethdev stats, the live snapshot (online as an RCU reader while
+ * The thread only reads: worker counters, flow table counters and TCP state
+ * counts (relaxed atomic loads; main stops this thread before the workers), ethdev stats, the live snapshot (online as an RCU reader while
  * it renders) and the endpoint states it points to.
  */
 #ifndef MESHDP_ADMIN_H

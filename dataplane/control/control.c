@@ -915,6 +915,41 @@ static json_t *control_limits(struct control *c, json_t *req, struct control_cli
 	return ctl_reply_ok(arr);
 }
 
+/*
+ * The optional "limit" argument of a listing: 1..CONTROL_FLOWS_MAX, default
+ * CONTROL_FLOWS_DEFAULT. @return 0 with *limit set, or -1 with *err_reply set.
+ */
+static int control_arg_limit(json_t *req, const char *cmd, json_int_t *limit, json_t **err_reply)
+{
+	json_t *v = json_object_get(req, "limit");
+
+	*limit = CONTROL_FLOWS_DEFAULT;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v)) {
+		*err_reply = ctl_reply_error("%s: argument \"limit\" must be an integer", cmd);
+		return -1;
+	}
+	*limit = json_integer_value(v);
+	if (*limit < 1 || *limit > CONTROL_FLOWS_MAX) {
+		*err_reply = ctl_reply_error("%s: limit must be 1..%d, got %" JSON_INTEGER_FORMAT,
+					     cmd, CONTROL_FLOWS_MAX, *limit);
+		return -1;
+	}
+	return 0;
+}
+
+/* The reply to a failed worker mailbox request (worker_set_flows() and kin). */
+static json_t *control_mailbox_error(const char *cmd, int rc, unsigned int failed)
+{
+	if (rc == -ESRCH)
+		return ctl_reply_error("%s: worker %u is not running", cmd, failed);
+	if (rc == -ETIMEDOUT)
+		return ctl_reply_error("%s: worker %u did not answer within %d ms", cmd, failed,
+				       CONTROL_FLOWS_WAIT_MS);
+	return ctl_reply_error("%s: %s", cmd, strerror(-rc));
+}
+
 static json_t *control_flow_json(const struct cfg_snapshot *snap, unsigned int worker,
 				 const struct l4_flow_info *f)
 {
@@ -953,8 +988,8 @@ static json_t *control_flows(struct control *c, json_t *req, struct control_clie
 	struct worker_set *ws = c->ctx.workers;
 	struct l4_flow_info **bufs = NULL, *all = NULL;
 	unsigned int *count = NULL, failed = 0, shown = 0;
-	json_t *jlimit = json_object_get(req, "limit"), *arr, *reply = NULL;
-	json_int_t limit = CONTROL_FLOWS_DEFAULT;
+	json_t *arr, *reply = NULL;
+	json_int_t limit;
 	bool *more = NULL, truncated = false;
 	int32_t only;
 	int rc;
@@ -962,15 +997,8 @@ static json_t *control_flows(struct control *c, json_t *req, struct control_clie
 	(void)cl;
 	if (control_arg_service(snap, req, "flows", &only, &reply) < 0)
 		return reply;
-	if (jlimit != NULL && !json_is_null(jlimit)) {
-		if (!json_is_integer(jlimit))
-			return ctl_reply_error("flows: argument \"limit\" must be an integer");
-		limit = json_integer_value(jlimit);
-		if (limit < 1 || limit > CONTROL_FLOWS_MAX)
-			return ctl_reply_error(
-				"flows: limit must be 1..%d, got %" JSON_INTEGER_FORMAT,
-				CONTROL_FLOWS_MAX, limit);
-	}
+	if (control_arg_limit(req, "flows", &limit, &reply) < 0)
+		return reply;
 	if (snap == NULL || ws == NULL || ws->n == 0)
 		return ctl_reply_error("flows: no worker runs");
 	bufs = calloc(ws->n, sizeof(*bufs));
@@ -985,17 +1013,8 @@ static json_t *control_flows(struct control *c, json_t *req, struct control_clie
 		bufs[i] = &all[(size_t)i * (size_t)limit];
 	rc = worker_set_flows(ws, only, bufs, (unsigned int)limit, count, more,
 			      CONTROL_FLOWS_WAIT_MS, &failed);
-	if (rc == -ESRCH) {
-		reply = ctl_reply_error("flows: worker %u is not running", failed);
-		goto out;
-	}
-	if (rc == -ETIMEDOUT) {
-		reply = ctl_reply_error("flows: worker %u did not answer within %d ms", failed,
-					CONTROL_FLOWS_WAIT_MS);
-		goto out;
-	}
 	if (rc < 0) {
-		reply = ctl_reply_error("flows: %s", strerror(-rc));
+		reply = control_mailbox_error("flows", rc, failed);
 		goto out;
 	}
 	arr = json_array();
@@ -1019,6 +1038,174 @@ out:
 	return reply;
 }
 
+/* ---------------------------------------------------------------- TCP stack */
+
+/* {"closed": N, ...}: every state by name. */
+static json_t *control_tcp_states_json(const uint32_t *counts)
+{
+	json_t *o = json_object();
+
+	for (unsigned int s = 0; s < TCP_STATE_MAX; s++)
+		json_object_set_new(o, tcp_state_name((enum tcp_state)s),
+				    json_integer((json_int_t)counts[s]));
+	return o;
+}
+
+/* The TCP stack's counters of counters.def: tcp_* and drop_tcp_*. */
+static bool control_is_tcp_stat(const char *name)
+{
+	return strncmp(name, "tcp_", 4) == 0 || strncmp(name, "drop_tcp_", 9) == 0;
+}
+
+/*
+ * Connections by state, per worker and in total, and the TCP counters summed
+ * over workers. The state counts are read here, on the control thread, with
+ * relaxed loads (tcp_state_counts()): each is exact, the set is not one
+ * instant's.
+ */
+static json_t *control_tcp_stats(struct control *c, json_t *req, struct control_client *cl)
+{
+	const struct worker_set *ws = c->ctx.workers;
+	uint32_t total[TCP_STATE_MAX] = {0}, counts[TCP_STATE_MAX];
+	json_t *workers = json_array(), *counters = json_object();
+
+	(void)req;
+	(void)cl;
+	for (unsigned int i = 0; ws != NULL && ws->w != NULL && i < ws->n; i++) {
+		worker_tcp_state_counts(&ws->w[i], counts);
+		for (unsigned int s = 0; s < TCP_STATE_MAX; s++)
+			total[s] += counts[s];
+		json_array_append_new(workers,
+				      json_pack("{s:I, s:o}", "worker", (json_int_t)i, "states",
+						control_tcp_states_json(counts)));
+	}
+	for (unsigned int id = 0; id < STAT_MAX; id++)
+		if (control_is_tcp_stat(stats_name(id)))
+			json_object_set_new(counters, stats_name(id),
+					    json_integer((json_int_t)worker_set_stat(ws, id)));
+	return ctl_reply_ok(json_pack("{s:o, s:o, s:o}", "states", control_tcp_states_json(total),
+				      "workers", workers, "counters", counters));
+}
+
+/*
+ * The optional "state" argument: a state's name. @return 0 with *state set
+ * (-1 when absent), or -1 with *err_reply set (naming the valid states).
+ */
+static int control_arg_tcp_state(json_t *req, const char *cmd, int32_t *state, json_t **err_reply)
+{
+	json_t *v = json_object_get(req, "state");
+	char names[256];
+	size_t o = 0;
+
+	*state = -1;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v)) {
+		*err_reply = ctl_reply_error("%s: argument \"state\" must be a string", cmd);
+		return -1;
+	}
+	for (unsigned int s = 0; s < TCP_STATE_MAX; s++) {
+		const char *name = tcp_state_name((enum tcp_state)s);
+
+		if (strcmp(json_string_value(v), name) == 0) {
+			*state = (int32_t)s;
+			return 0;
+		}
+		if (o < sizeof(names))
+			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", s ? ", " : "",
+					      name);
+	}
+	*err_reply = ctl_reply_error("%s: unknown state '%.64s' (one of %s)", cmd,
+				     json_string_value(v), names);
+	return -1;
+}
+
+/* "10.0.0.1:80", "[fd00::1]:80"; port in host order. */
+static void control_tcp_endpoint(const struct tcp_addr *a, uint16_t port, char *buf, size_t len)
+{
+	control_addr_port(a->family, a->family == 4 ? (const uint8_t *)&a->v4 : a->v6, htons(port),
+			  buf, len);
+}
+
+static json_t *control_tcp_conn_json(unsigned int worker, const struct tcp_conn_info *t)
+{
+	char local[INET6_ADDRSTRLEN + 8], remote[INET6_ADDRSTRLEN + 8], wscale[8];
+
+	control_tcp_endpoint(&t->laddr, t->lport, local, sizeof(local));
+	control_tcp_endpoint(&t->raddr, t->rport, remote, sizeof(remote));
+	snprintf(wscale, sizeof(wscale), "%u/%u", t->snd_wscale, t->rcv_wscale);
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+			 "s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s, s:b}",
+			 "worker", (json_int_t)worker, "local", local, "remote", remote, "state",
+			 tcp_state_name(t->state), "cc",
+			 t->cc == TCP_CC_CUBIC ? "cubic" : "newreno", "snd_una",
+			 (json_int_t)t->snd_una, "snd_nxt", (json_int_t)t->snd_nxt, "snd_wnd",
+			 (json_int_t)t->snd_wnd, "rcv_nxt", (json_int_t)t->rcv_nxt, "rcv_wnd",
+			 (json_int_t)t->rcv_wnd, "cwnd", (json_int_t)t->cwnd, "ssthresh",
+			 (json_int_t)t->ssthresh, "srtt_us", (json_int_t)t->srtt_us, "rto_us",
+			 (json_int_t)t->rto_us, "mss", (json_int_t)t->mss, "send_queued",
+			 (json_int_t)t->send_queued, "recv_queued", (json_int_t)t->recv_queued,
+			 "ooo_queued", (json_int_t)t->ooo_queued, "retransmits",
+			 (json_int_t)t->retransmits, "sack", t->sack, "timestamps", t->timestamps,
+			 "wscale", wscale, "in_recovery", t->in_recovery);
+}
+
+/* Every worker's TCP connections, through the workers' mailboxes (as flows). */
+static json_t *control_tcp_conns(struct control *c, json_t *req, struct control_client *cl)
+{
+	struct worker_set *ws = c->ctx.workers;
+	struct tcp_conn_info **bufs = NULL, *all = NULL;
+	unsigned int *count = NULL, failed = 0, shown = 0;
+	json_t *arr, *reply = NULL;
+	json_int_t limit;
+	bool *more = NULL, truncated = false;
+	int32_t state;
+	int rc;
+
+	(void)cl;
+	if (control_arg_limit(req, "tcp_conns", &limit, &reply) < 0)
+		return reply;
+	if (control_arg_tcp_state(req, "tcp_conns", &state, &reply) < 0)
+		return reply;
+	if (ws == NULL || ws->n == 0)
+		return ctl_reply_error("tcp_conns: no worker runs");
+	bufs = calloc(ws->n, sizeof(*bufs));
+	count = calloc(ws->n, sizeof(*count));
+	more = calloc(ws->n, sizeof(*more));
+	all = calloc((size_t)ws->n * (size_t)limit, sizeof(*all));
+	if (bufs == NULL || count == NULL || more == NULL || all == NULL) {
+		reply = ctl_reply_error("tcp_conns: out of memory");
+		goto out;
+	}
+	for (unsigned int i = 0; i < ws->n; i++)
+		bufs[i] = &all[(size_t)i * (size_t)limit];
+	rc = worker_set_tcp_conns(ws, state, bufs, (unsigned int)limit, count, more,
+				  CONTROL_FLOWS_WAIT_MS, &failed);
+	if (rc < 0) {
+		reply = control_mailbox_error("tcp_conns", rc, failed);
+		goto out;
+	}
+	arr = json_array();
+	for (unsigned int i = 0; i < ws->n; i++) {
+		truncated |= more[i];
+		for (unsigned int k = 0; k < count[i]; k++) {
+			if (shown == (unsigned int)limit) {
+				truncated = true;
+				break;
+			}
+			json_array_append_new(arr, control_tcp_conn_json(i, &bufs[i][k]));
+			shown++;
+		}
+	}
+	reply = ctl_reply_ok(json_pack("{s:o, s:b}", "conns", arr, "truncated", truncated));
+out:
+	free(bufs);
+	free(count);
+	free(more);
+	free(all);
+	return reply;
+}
+
 static const struct {
 	const char *name;
 	control_cmd_fn fn;
@@ -1033,6 +1220,8 @@ static const struct {
 	{"breakers", control_breakers},
 	{"limits", control_limits},
 	{"flows", control_flows},
+	{"tcp_stats", control_tcp_stats},
+	{"tcp_conns", control_tcp_conns},
 	{"config.validate", control_cfg_validate},
 	{"config.apply", control_cfg_apply},
 	{"config.show", control_cfg_show},

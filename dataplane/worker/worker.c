@@ -46,8 +46,39 @@ static void worker_flush_all(struct worker *w)
 		worker_flush(w, w->port_ids[i]);
 }
 
-/* Answer a posted flow listing request (see struct worker_mailbox). */
-static void worker_mailbox_serve(struct worker *w, const struct cfg_snapshot *snap, uint64_t now)
+/*
+ * Up to @p max connections of the worker's TCP stack in @p state (-1: any).
+ * The walk goes on past the last one that fits only to learn whether another
+ * one matches; it is bounded by the stack's capacity.
+ */
+static unsigned int worker_tcp_conns(struct worker *w, int32_t state, struct tcp_conn_info *out,
+				     unsigned int max, bool *more)
+{
+	struct tcp_stack *ts = w->proxy != NULL ? proxy_tcp_stack(w->proxy) : NULL;
+	struct tcp_conn_info spare;
+	uint32_t cursor = 0;
+	unsigned int n = 0;
+
+	*more = false;
+	if (ts == NULL)
+		return 0;
+	for (;;) {
+		struct tcp_conn_info *slot = n < max ? &out[n] : &spare;
+
+		if (tcp_conns_dump(ts, slot, 1, &cursor) == 0)
+			break;
+		if (state >= 0 && slot->state != (enum tcp_state)state)
+			continue;
+		if (n == max) {
+			*more = true;
+			break;
+		}
+		n++;
+	}
+	return n;
+}
+
+void worker_mailbox_serve(struct worker *w, const struct cfg_snapshot *snap, uint64_t now)
 {
 	struct worker_mailbox *mb = &w->mbox;
 	uint32_t posted = 1;
@@ -56,7 +87,17 @@ static void worker_mailbox_serve(struct worker *w, const struct cfg_snapshot *sn
 	if (!__atomic_compare_exchange_n(&mb->req, &posted, 2, false, __ATOMIC_ACQUIRE,
 					 __ATOMIC_RELAXED))
 		return; /* withdrawn by the control thread */
-	mb->count = l4_flows_dump(&w->l4, snap, mb->service, mb->out, mb->max, now, &more);
+	switch (mb->kind) {
+	case WORKER_REQ_FLOWS:
+		mb->count = l4_flows_dump(&w->l4, snap, mb->filter, mb->out, mb->max, now, &more);
+		break;
+	case WORKER_REQ_TCP_CONNS:
+		mb->count = worker_tcp_conns(w, mb->filter, mb->out, mb->max, &more);
+		break;
+	default:
+		mb->count = 0;
+		break;
+	}
 	mb->more = more;
 	__atomic_store_n(&mb->req, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&mb->done, 1, __ATOMIC_RELEASE);
@@ -252,9 +293,11 @@ static int worker_mailbox_poll(struct worker *w, bool give_up)
 	return 0;
 }
 
-int worker_set_flows(struct worker_set *ws, int32_t service, struct l4_flow_info *const *out,
-		     unsigned int max, unsigned int *count, bool *more, unsigned int timeout_ms,
-		     unsigned int *failed)
+/* Post a request of @p kind to every worker and wait for the answers (the
+ * contract of worker_set_flows(); out[i] holds @p max records of the kind). */
+static int worker_set_ask(struct worker_set *ws, enum worker_req_kind kind, int32_t filter,
+			  void *const *out, unsigned int max, unsigned int *count, bool *more,
+			  unsigned int timeout_ms, unsigned int *failed)
 {
 	unsigned int waited_ms = 0, left = 0;
 	bool posted[RTE_MAX_LCORE] = {false};
@@ -276,7 +319,8 @@ int worker_set_flows(struct worker_set *ws, int32_t service, struct l4_flow_info
 		struct worker_mailbox *mb = &ws->w[i].mbox;
 
 		mb->done = 0;
-		mb->service = service;
+		mb->kind = kind;
+		mb->filter = filter;
 		mb->max = max;
 		mb->out = out[i];
 		mb->count = 0;
@@ -322,6 +366,45 @@ int worker_set_flows(struct worker_set *ws, int32_t service, struct l4_flow_info
 		}
 	}
 	return rc;
+}
+
+int worker_set_flows(struct worker_set *ws, int32_t service, struct l4_flow_info *const *out,
+		     unsigned int max, unsigned int *count, bool *more, unsigned int timeout_ms,
+		     unsigned int *failed)
+{
+	void *bufs[RTE_MAX_LCORE];
+
+	*failed = 0;
+	if (ws->n > RTE_MAX_LCORE)
+		return -EINVAL;
+	for (unsigned int i = 0; i < ws->n; i++)
+		bufs[i] = out[i];
+	return worker_set_ask(ws, WORKER_REQ_FLOWS, service, bufs, max, count, more, timeout_ms,
+			      failed);
+}
+
+int worker_set_tcp_conns(struct worker_set *ws, int32_t state, struct tcp_conn_info *const *out,
+			 unsigned int max, unsigned int *count, bool *more, unsigned int timeout_ms,
+			 unsigned int *failed)
+{
+	void *bufs[RTE_MAX_LCORE];
+
+	*failed = 0;
+	if (ws->n > RTE_MAX_LCORE)
+		return -EINVAL;
+	for (unsigned int i = 0; i < ws->n; i++)
+		bufs[i] = out[i];
+	return worker_set_ask(ws, WORKER_REQ_TCP_CONNS, state, bufs, max, count, more, timeout_ms,
+			      failed);
+}
+
+void worker_tcp_state_counts(const struct worker *w, uint32_t *counts)
+{
+	if (w == NULL || w->proxy == NULL) {
+		memset(counts, 0, TCP_STATE_MAX * sizeof(*counts));
+		return;
+	}
+	tcp_state_counts(proxy_tcp_stack(w->proxy), counts);
 }
 
 uint64_t worker_set_stat(const struct worker_set *ws, enum stats_id id)

@@ -15,8 +15,11 @@
  * Threads: worker_main() runs on its worker lcore; worker_stop() and the read
  * accessors run on the control thread (or the admin HTTP thread).
  *
- * Mailbox: the flow table belongs to its worker, so meshctl's flow listing is a
- * request the worker answers itself (struct worker_mailbox, worker_set_flows()).
+ * Mailbox: the flow table and the TCP stack belong to their worker, so meshctl's
+ * flow and TCP connection listings are requests the worker answers itself
+ * (struct worker_mailbox, one mechanism for every kind of request:
+ * worker_set_flows(), worker_set_tcp_conns()). The TCP stack's state counts
+ * are read directly (worker_tcp_state_counts(), relaxed atomics).
  */
 #ifndef MESHDP_WORKER_H
 #define MESHDP_WORKER_H
@@ -29,8 +32,14 @@
 #include "../proxy/proxy.h"
 #include "../stats/stats.h"
 
+/** What a mailbox request asks the worker for. */
+enum worker_req_kind {
+	WORKER_REQ_FLOWS,     /* l4_flows_dump(): struct l4_flow_info records */
+	WORKER_REQ_TCP_CONNS, /* the proxy's TCP stack: struct tcp_conn_info records */
+};
+
 /**
- * A flow listing request, answered by the worker at its next drain tick.
+ * A listing request, answered by the worker at its next drain tick.
  * req: 0 idle; 1 posted (control thread: fields filled, then a release store);
  * 2 claimed (worker: compare-and-swap 1 -> 2). The worker fills out[], count
  * and more, stores req = 0 and then done = 1 (release). The control thread may
@@ -39,20 +48,22 @@
  */
 struct worker_mailbox {
 	uint32_t req;
-	uint32_t done;		  /* worker: 1 (release) once count and more are valid */
-	uint32_t running;	  /* worker: 1 while its loop runs (release stores) */
-	int32_t service;	  /* control: service index in the live snapshot, -1: all */
-	uint32_t max;		  /* control: records out[] holds */
-	uint32_t count;		  /* worker: records written */
-	bool more;		  /* worker: more flows matched than fitted */
-	struct l4_flow_info *out; /* control thread's buffer */
+	uint32_t done;	  /* worker: 1 (release) once count and more are valid */
+	uint32_t running; /* worker: 1 while its loop runs (release stores) */
+	uint32_t kind;	  /* control: enum worker_req_kind */
+	int32_t filter;	  /* control: flows: service index in the live snapshot;
+				     tcp conns: enum tcp_state; -1: all */
+	uint32_t max;	  /* control: records out[] holds */
+	uint32_t count;	  /* worker: records written */
+	bool more;	  /* worker: more records matched than fitted */
+	void *out;	  /* control thread's buffer of max records of the kind */
 };
 
 struct worker {
 	struct net_worker net;
 	struct l4_worker l4;
 	struct proxy_worker *proxy; /* tcp_proxy listeners and the TCP stack */
-	unsigned int id; /* 0..n-1 */
+	unsigned int id;	    /* 0..n-1 */
 	unsigned int lcore_id;
 	uint16_t queue_id; /* RX and TX queue this worker owns on every port */
 	uint16_t n_ports;
@@ -101,6 +112,32 @@ void worker_set_free(struct worker_set *ws);
 int worker_set_flows(struct worker_set *ws, int32_t service, struct l4_flow_info *const *out,
 		     unsigned int max, unsigned int *count, bool *more, unsigned int timeout_ms,
 		     unsigned int *failed);
+
+/**
+ * Control thread: ask every worker for up to @p max connections of its TCP
+ * stack (all states but LISTEN; only those in @p state when it is >= 0, an
+ * enum tcp_state). The same mailbox, waiting and results as
+ * worker_set_flows(): out[i] and count[i] are worker i's, more[i] says
+ * whether it had more. A worker without a TCP stack answers 0 connections.
+ * @return 0, -ESRCH, -ETIMEDOUT or -EBUSY as worker_set_flows()
+ */
+int worker_set_tcp_conns(struct worker_set *ws, int32_t state, struct tcp_conn_info *const *out,
+			 unsigned int max, unsigned int *count, bool *more, unsigned int timeout_ms,
+			 unsigned int *failed);
+
+/**
+ * Worker lcore (its loop calls this at a drain tick when req is 1): answer
+ * the posted request of @p w's mailbox from @p snap, the snapshot the loop
+ * iteration runs with. Exported so that tests can stand in for a worker loop.
+ */
+void worker_mailbox_serve(struct worker *w, const struct cfg_snapshot *snap, uint64_t now);
+
+/**
+ * Connections of @p w's TCP stack in each state, into @p counts[TCP_STATE_MAX]
+ * (all zero when it has none). Any thread while the workers exist (until
+ * worker_set_stop()): relaxed atomic loads, see tcp_state_counts().
+ */
+void worker_tcp_state_counts(const struct worker *w, uint32_t *counts);
 
 /** Sum counter @p id over all workers. */
 uint64_t worker_set_stat(const struct worker_set *ws, enum stats_id id);

@@ -18,6 +18,29 @@ for cmd in status stats ports neigh routes "config show" "log level"; do
 done
 it_ctl --json ports | "$IT_PY" -c 'import json,sys; p=json.load(sys.stdin); assert [x["name"] for x in p] == ["p0","p1"], p' || it_fail "ports are not p0, p1"
 
+it_log "tcp stats, tcp conns, and their bad arguments"
+for cmd in "tcp stats" "tcp conns" "tcp conns --state established --limit 5"; do
+	# shellcheck disable=SC2086
+	it_ctl $cmd >/dev/null || it_fail "meshctl $cmd failed"
+	# shellcheck disable=SC2086
+	it_ctl --json $cmd | "$IT_PY" -m json.tool >/dev/null || it_fail "meshctl --json $cmd is not JSON"
+done
+it_ctl --json tcp stats | "$IT_PY" -c 'import json,sys; r=json.load(sys.stdin); assert r["states"]["established"] == 0 and len(r["states"]) == 11, r; assert [w["worker"] for w in r["workers"]] == list(range(len(r["workers"]))), r; assert "tcp_segs_in" in r["counters"], r' || it_fail "tcp stats has the wrong shape"
+it_ctl --json tcp conns | "$IT_PY" -c 'import json,sys; r=json.load(sys.stdin); assert r == {"conns": [], "truncated": False}, r' || it_fail "tcp conns lists connections of an idle daemon"
+check_usage() {
+	local want_rc=$1 needle=$2 out rc=0
+	shift 2
+	out=$(it_ctl "$@" 2>&1) || rc=$?
+	[ "$rc" -eq "$want_rc" ] || it_fail "meshctl $*: exit $rc, expected $want_rc: $out"
+	grep -qF -- "$needle" <<<"$out" || it_fail "meshctl $*: '$out' does not say '$needle'"
+}
+check_usage 2 "--limit '0' is not a number in 1..10000" tcp conns --limit 0
+check_usage 2 "--limit 'x' is not a number in 1..10000" tcp conns --limit x
+check_usage 2 "unexpected argument '--service'" tcp conns --service web
+check_usage 2 "expected 'tcp stats' or 'tcp conns'" tcp
+check_usage 2 "tcp stats takes no arguments" tcp stats --all
+check_usage 1 "unknown state 'open' (one of closed, listen," tcp conns --state open
+
 it_log "config validate / apply refuse bad configs and keep the running one"
 g0=$(gen)
 it_ctl --json config show | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])' >"$IT_WORK/good.json"

@@ -142,8 +142,9 @@ static void test_render_syntax(void **state)
 
 	(void)state;
 	assert_non_null(m);
-	/* one per worker per counter, plus 4 gauges: no flow table, no snapshot */
-	assert_int_equal(check_syntax(m), STAT_MAX * N_WORKERS + 4);
+	/* one per worker per counter, plus 4 gauges and TCP connections by state:
+	 * no flow table, no snapshot */
+	assert_int_equal(check_syntax(m), STAT_MAX * N_WORKERS + 4 + TCP_STATE_MAX);
 	free(m);
 }
 
@@ -275,8 +276,13 @@ static void test_render_services(void **state)
 	assert_true(has_line(m, "meshdp_flow_expired_total{worker=\"1\"} 0"));
 	assert_true(has_line(m, "meshdp_flow_table_full_total{worker=\"1\"} 0"));
 
+	/* without TCP stacks every state is there, at 0 */
+	assert_true(has_line(m, "# TYPE meshdp_tcp_connections gauge"));
+	assert_true(has_line(m, "meshdp_tcp_connections{state=\"established\"} 0"));
+	assert_true(has_line(m, "meshdp_tcp_connections{state=\"time_wait\"} 0"));
+
 	/* 2 services * 3 + 3 endpoints * 6 + 4 flow series on top of the usual */
-	assert_int_equal(check_syntax(m), STAT_MAX * N_WORKERS + 4 + 6 + 18 + 4);
+	assert_int_equal(check_syntax(m), STAT_MAX * N_WORKERS + 4 + TCP_STATE_MAX + 6 + 18 + 4);
 	free(m);
 	free(w);
 	flow_table_free(ft);

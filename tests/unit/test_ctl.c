@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <arpa/inet.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
 
 #include "ctl/ctl.h"
 #include "dataplane/control/control.h"
@@ -803,6 +806,204 @@ static void test_daemon_l4_views(void **state)
 	expect_error(json_pack("{s:s, s:s}", "cmd", "flows", "limit", "5"), "must be an integer");
 }
 
+/* tcp_stats and tcp_conns refuse bad arguments before asking any worker. */
+static void test_daemon_tcp_args(void **state)
+{
+	(void)state;
+	expect_error(json_pack("{s:s, s:i}", "cmd", "tcp_conns", "limit", 0),
+		     "tcp_conns: limit must be 1..10000, got 0");
+	expect_error(json_pack("{s:s, s:i}", "cmd", "tcp_conns", "limit", 10001),
+		     "tcp_conns: limit must be 1..10000, got 10001");
+	expect_error(json_pack("{s:s, s:s}", "cmd", "tcp_conns", "limit", "5"),
+		     "tcp_conns: argument \"limit\" must be an integer");
+	expect_error(json_pack("{s:s, s:s}", "cmd", "tcp_conns", "state", "bogus"),
+		     "tcp_conns: unknown state 'bogus' (one of closed, listen, syn_sent, "
+		     "syn_received, established, fin_wait_1, fin_wait_2, close_wait, closing, "
+		     "last_ack, time_wait)");
+	expect_error(json_pack("{s:s, s:i}", "cmd", "tcp_conns", "state", 4),
+		     "tcp_conns: argument \"state\" must be a string");
+	/* good arguments reach the mailbox: this daemon's worker never runs */
+	expect_error(json_pack("{s:s, s:s}", "cmd", "tcp_conns", "state", "established"),
+		     "tcp_conns: worker 0 is not running");
+}
+
+/* Stands in for a worker loop: answers the mailbox until told to stop. */
+static int fake_worker_stop;
+
+static void *fake_worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	__atomic_store_n(&w->mbox.running, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&fake_worker_stop, __ATOMIC_RELAXED)) {
+		/* no flow table and a TCP stack: neither request reads the snapshot */
+		if (__atomic_load_n(&w->mbox.req, __ATOMIC_RELAXED) == 1)
+			worker_mailbox_serve(w, NULL, rte_rdtsc());
+		usleep(200);
+	}
+	__atomic_store_n(&w->mbox.running, 0, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void tcp_closed_cb(struct tcp_conn *c, void *arg, enum tcp_close_reason reason)
+{
+	(void)c;
+	(void)arg;
+	(void)reason;
+}
+
+/* A SYN from 10.0.0.2:@p sport to 10.0.0.1:80, for the stack of @p pool's worker. */
+static struct rte_mbuf *tcp_syn(struct rte_mempool *pool, uint16_t sport)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	struct rte_ipv4_hdr *ip;
+	char *p;
+	struct rte_tcp_hdr *th;
+
+	assert_non_null(m);
+	assert_non_null(rte_pktmbuf_append(m, sizeof(*ip) + sizeof(*th)));
+	p = rte_pktmbuf_mtod(m, char *);
+	memset(p, 0, sizeof(*ip) + sizeof(*th));
+	ip = (struct rte_ipv4_hdr *)p;
+	th = (struct rte_tcp_hdr *)(p + sizeof(*ip));
+	ip->version_ihl = 0x45;
+	ip->total_length = htons(sizeof(*ip) + sizeof(*th));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = htonl(0x0a000002);
+	ip->dst_addr = htonl(0x0a000001);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	th->src_port = htons(sport);
+	th->dst_port = htons(80);
+	th->sent_seq = htonl(1000);
+	th->data_off = 5 << 4;
+	th->tcp_flags = RTE_TCP_SYN_FLAG;
+	th->rx_win = htons(65535);
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	return m;
+}
+
+static json_t *state_counts_of(json_t *res)
+{
+	json_t *st = json_object_get(res, "states");
+
+	assert_true(json_is_object(st));
+	assert_int_equal(json_object_size(st), TCP_STATE_MAX);
+	return st;
+}
+
+/*
+ * tcp_stats reads the worker's TCP stack; tcp_conns goes through the worker's
+ * mailbox (the kind the flows listing uses too), answered by a stand-in loop.
+ */
+static void test_daemon_tcp_views(void **state)
+{
+	struct worker *w = &dmn.ws.w[0];
+	const struct tcp_callbacks cbs = {.closed = tcp_closed_cb};
+	struct tcp_addr local = {.family = 4, .v4 = htonl(0x0a000001)};
+	const uint8_t secret[16] = {7};
+	struct rte_mempool *pool;
+	json_t *r, *res, *o, *conns;
+	pthread_t thr;
+
+	(void)state;
+	/* no TCP stack yet: every state at 0, the TCP counters only */
+	r = expect_ok(json_pack("{s:s}", "cmd", "tcp_stats"));
+	res = json_object_get(r, "result");
+	assert_int_equal(int_of(state_counts_of(res), "established"), 0);
+	assert_int_equal(json_array_size(json_object_get(res, "workers")), 1);
+	o = json_array_get(json_object_get(res, "workers"), 0);
+	assert_int_equal(int_of(o, "worker"), 0);
+	assert_int_equal(int_of(state_counts_of(o), "syn_received"), 0);
+	o = json_object_get(res, "counters");
+	assert_int_equal(int_of(o, "tcp_segs_in"), 0);
+	assert_int_equal(int_of(o, "tcp_cookies_sent"), 0);
+	assert_int_equal(int_of(o, "drop_tcp_bad_csum"), 0);
+	assert_null(json_object_get(o, "rx_frames"));
+	json_decref(r);
+
+	/* the worker's proxy with a listener and two half-open connections; its
+	 * SYN-ACKs go nowhere (the proxy has no snapshot yet and drops them) */
+	pool = rte_pktmbuf_pool_create("ctl_tcp", 511, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	assert_non_null(pool);
+	w->net.pool = pool;
+	w->net.tsc_hz = rte_get_tsc_hz();
+	w->proxy = proxy_worker_create(&w->net, &w->l4, &dmn.ws.stats[0], 0, 64, SOCKET_ID_ANY,
+				       secret);
+	assert_non_null(w->proxy);
+	assert_non_null(tcp_listen(proxy_tcp_stack(w->proxy), &local, 80, NULL, &cbs, NULL));
+	assert_true(tcp_input(proxy_tcp_stack(w->proxy), tcp_syn(pool, 40000), 1000));
+	assert_true(tcp_input(proxy_tcp_stack(w->proxy), tcp_syn(pool, 40001), 1000));
+
+	r = expect_ok(json_pack("{s:s}", "cmd", "tcp_stats"));
+	res = json_object_get(r, "result");
+	assert_int_equal(int_of(state_counts_of(res), "syn_received"), 2);
+	assert_int_equal(int_of(state_counts_of(res), "established"), 0);
+	o = json_array_get(json_object_get(res, "workers"), 0);
+	assert_int_equal(int_of(state_counts_of(o), "syn_received"), 2);
+	assert_int_equal(int_of(json_object_get(res, "counters"), "tcp_segs_in"), 2);
+	json_decref(r);
+
+	__atomic_store_n(&fake_worker_stop, 0, __ATOMIC_RELAXED);
+	assert_int_equal(pthread_create(&thr, NULL, fake_worker_main, w), 0);
+	while (!__atomic_load_n(&w->mbox.running, __ATOMIC_ACQUIRE))
+		usleep(100);
+
+	r = expect_ok(json_pack("{s:s}", "cmd", "tcp_conns"));
+	res = json_object_get(r, "result");
+	assert_true(json_is_false(json_object_get(res, "truncated")));
+	conns = json_object_get(res, "conns");
+	assert_int_equal(json_array_size(conns), 2);
+	o = find_by(conns, "remote", "10.0.0.2:40000");
+	assert_int_equal(json_object_size(o), 23);
+	assert_int_equal(int_of(o, "worker"), 0);
+	assert_string_equal(str_of(o, "local"), "10.0.0.1:80");
+	assert_string_equal(str_of(o, "state"), "syn_received");
+	assert_string_equal(str_of(o, "cc"), "newreno");
+	assert_int_equal(int_of(o, "rcv_nxt"), 1001);
+	assert_int_equal(int_of(o, "snd_nxt") - int_of(o, "snd_una"), 1); /* the SYN-ACK */
+	assert_true(int_of(o, "mss") > 0);
+	assert_true(int_of(o, "rto_us") > 0);
+	assert_int_equal(int_of(o, "send_queued"), 0);
+	assert_int_equal(int_of(o, "retransmits"), 0);
+	assert_true(json_is_false(json_object_get(o, "sack"))); /* the SYN offered none */
+	assert_true(json_is_false(json_object_get(o, "in_recovery")));
+	assert_string_equal(str_of(o, "wscale"), "0/0");
+	find_by(conns, "remote", "10.0.0.2:40001");
+	json_decref(r);
+
+	/* the limit truncates; a state filters on the worker */
+	r = expect_ok(json_pack("{s:s, s:i}", "cmd", "tcp_conns", "limit", 1));
+	res = json_object_get(r, "result");
+	assert_int_equal(json_array_size(json_object_get(res, "conns")), 1);
+	assert_true(json_is_true(json_object_get(res, "truncated")));
+	json_decref(r);
+	r = expect_ok(json_pack("{s:s, s:s, s:i}", "cmd", "tcp_conns", "state", "syn_received",
+				"limit", 2));
+	res = json_object_get(r, "result");
+	assert_int_equal(json_array_size(json_object_get(res, "conns")), 2);
+	assert_true(json_is_false(json_object_get(res, "truncated")));
+	json_decref(r);
+	r = expect_ok(json_pack("{s:s, s:s}", "cmd", "tcp_conns", "state", "established"));
+	res = json_object_get(r, "result");
+	assert_int_equal(json_array_size(json_object_get(res, "conns")), 0);
+	assert_true(json_is_false(json_object_get(res, "truncated")));
+	json_decref(r);
+	/* the same mailbox answers the other kind of request */
+	r = expect_ok(json_pack("{s:s}", "cmd", "flows"));
+	res = json_object_get(r, "result");
+	assert_int_equal(json_array_size(json_object_get(res, "flows")), 0);
+	json_decref(r);
+
+	__atomic_store_n(&fake_worker_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(thr, NULL);
+	proxy_worker_free(w->proxy);
+	w->proxy = NULL;
+	memset(&w->l4, 0, sizeof(w->l4));
+	rte_mempool_free(pool);
+}
+
 /* Raw socket: several requests in one write, a NUL line, then an oversized line. */
 static void test_daemon_framing(void **state)
 {
@@ -877,6 +1078,8 @@ int main(void)
 		cmocka_unit_test(test_daemon_log_level),
 		cmocka_unit_test(test_daemon_framing),
 		cmocka_unit_test(test_daemon_l4_views),
+		cmocka_unit_test(test_daemon_tcp_args),
+		cmocka_unit_test(test_daemon_tcp_views),
 	};
 	int failed;
 
