@@ -139,9 +139,14 @@ static int tcp_parse(struct rte_mbuf *m, struct tcp_seg *s, struct tcp_tuple *t)
 		return 0;
 	if ((m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD)
 		return STAT_DROP_TCP_BAD_CSUM;
-	if (t->family == 4 ? rte_ipv4_udptcp_cksum_mbuf_verify(m, (const void *)p, iplen) != 0
-			   : rte_ipv6_udptcp_cksum_mbuf_verify(m, (const void *)p, iplen) != 0)
-		return STAT_DROP_TCP_BAD_CSUM;
+	{
+		uint16_t phdr = t->family == 4 ? rte_ipv4_phdr_cksum((const void *)p, 0)
+					       : rte_ipv6_phdr_cksum((const void *)p, 0);
+
+		/* the sum over a segment with a right checksum is all ones */
+		if (__rte_raw_cksum_reduce((uint32_t)phdr + tcp_sum(m, iplen)) != 0xffff)
+			return STAT_DROP_TCP_BAD_CSUM;
+	}
 	return 0;
 }
 

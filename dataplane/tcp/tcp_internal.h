@@ -515,6 +515,15 @@ void tcp_send_rst_tuple(struct tcp_stack *ts, const struct tcp_tuple *t, const s
 /** The MSS to announce / use for @p family on this stack's links. */
 uint16_t tcp_local_mss(uint8_t family);
 
+/**
+ * The ones'-complement sum (folded to 16 bits) of @p m's bytes from @p off to
+ * the end, over any number of segments of any length. (DPDK 22.11's
+ * rte_raw_cksum_mbuf() truncates the partial sum of a segment that starts at
+ * an odd offset before swapping it, which breaks segments sent from a send
+ * queue of odd-sized mbufs.)
+ */
+uint16_t tcp_sum(const struct rte_mbuf *m, uint32_t off);
+
 /* tcp_timer.c */
 /** (Re)place @p c in the wheel after one of its deadlines changed. */
 void tcp_timer_update(struct tcp_conn *c);

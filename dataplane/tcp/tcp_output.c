@@ -189,6 +189,37 @@ static struct rte_mbuf *tcp_segment(struct tcp_stack *ts, const struct tcp_tuple
 	return m;
 }
 
+uint16_t tcp_sum(const struct rte_mbuf *m, uint32_t off)
+{
+	uint32_t sum = 0, done = 0;
+
+	for (; m != NULL; m = m->next) {
+		uint32_t len = m->data_len, part;
+
+		if (off >= len) {
+			off -= len;
+			continue;
+		}
+		len -= off;
+		part = __rte_raw_cksum_reduce(
+			__rte_raw_cksum(rte_pktmbuf_mtod_offset(m, const uint8_t *, off), len, 0));
+		/* a part that starts at an odd position has its bytes the other
+		 * way round in the 16-bit words of the whole */
+		sum += (done & 1) ? rte_bswap16((uint16_t)part) : part;
+		done += len;
+		off = 0;
+	}
+	return __rte_raw_cksum_reduce(sum);
+}
+
+/* The TCP checksum of a segment whose pseudo-header sum is @p phdr. */
+static uint16_t tcp_cksum(const struct rte_mbuf *m, uint32_t l4_off, uint16_t phdr)
+{
+	uint16_t c = (uint16_t)~__rte_raw_cksum_reduce((uint32_t)phdr + tcp_sum(m, l4_off));
+
+	return c;
+}
+
 /* Lengths and checksums, once the payload is chained; then out it goes. */
 static void tcp_transmit(struct tcp_stack *ts, struct rte_mbuf *m, uint8_t family)
 {
@@ -200,13 +231,13 @@ static void tcp_transmit(struct tcp_stack *ts, struct rte_mbuf *m, uint8_t famil
 
 		ip->total_length = rte_cpu_to_be_16((uint16_t)m->pkt_len);
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
-		th->cksum = rte_ipv4_udptcp_cksum_mbuf(m, ip, sizeof(*ip));
+		th->cksum = tcp_cksum(m, sizeof(*ip), rte_ipv4_phdr_cksum(ip, 0));
 	} else {
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
 		struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
 
 		ip->payload_len = rte_cpu_to_be_16((uint16_t)(m->pkt_len - sizeof(*ip)));
-		th->cksum = rte_ipv6_udptcp_cksum_mbuf(m, ip, sizeof(*ip));
+		th->cksum = tcp_cksum(m, sizeof(*ip), rte_ipv6_phdr_cksum(ip, 0));
 	}
 	stats_inc(ts->stats, STAT_TCP_SEGS_OUT);
 	ts->output(ts->output_ctx, m);
@@ -263,19 +294,29 @@ void tcp_send_ack(struct tcp_conn *c)
 	tcp_send_ctl(c, c->snd_nxt, RTE_TCP_ACK_FLAG);
 }
 
-/* Find the send-queue mbuf holding byte @p seq and the offset in it. */
+/*
+ * Find the send-queue mbuf holding byte @p seq and the offset in it. New data
+ * is found from the cursor, which then moves along, so that sending a long
+ * queue does not walk it from the head for every segment; retransmissions
+ * (before the cursor) walk from the head.
+ */
 static struct rte_mbuf *tcp_sndq_find(struct tcp_conn *c, uint32_t seq, uint32_t *off)
 {
 	struct rte_mbuf *m = c->sndq.head;
 	uint32_t at = c->sndq_seq;
+	const bool from_cursor = c->snd_cursor != NULL && SEQ_GEQ(seq, c->snd_cursor_seq);
 
-	if (c->snd_cursor != NULL && SEQ_GEQ(seq, c->snd_cursor_seq)) {
+	if (from_cursor) {
 		m = c->snd_cursor;
 		at = c->snd_cursor_seq;
 	}
 	while (m != NULL && SEQ_GEQ(seq, at + m->data_len)) {
 		at += m->data_len;
 		m = m->next;
+	}
+	if (from_cursor && m != NULL) {
+		c->snd_cursor = m;
+		c->snd_cursor_seq = at;
 	}
 	*off = seq - at;
 	return m;
