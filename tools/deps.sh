@@ -6,7 +6,8 @@ set -euo pipefail
 build=(meson ninja-build pkg-config gcc python3 dpdk dpdk-dev libdpdk-dev liburcu-dev
 	libjansson-dev libmicrohttpd-dev libcmocka-dev)
 demo=(iproute2 iputils-ping traceroute curl nginx-light)
-test=(python3-scapy procps coreutils util-linux ethtool socat nmap wrk clang libclang-rt-14-dev)
+test=(python3-scapy procps coreutils util-linux ethtool socat nmap wrk clang libclang-rt-14-dev
+	hping3 iperf3)
 
 case "${1:-test}" in
 build) want=("${build[@]}") ;;

@@ -29,10 +29,11 @@ it_start_backend()
 	cat >"$dir/nginx.conf" <<EOF
 daemon on;
 worker_processes 1;
+worker_rlimit_nofile 16384;
 user root;
 pid $dir/nginx.pid;
 error_log $dir/error.log;
-events { worker_connections 4096; }
+events { worker_connections 16384; }
 http {
 	access_log off;
 	client_body_temp_path $dir;
