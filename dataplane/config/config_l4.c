@@ -1055,7 +1055,7 @@ static int parse_policy_to(struct l4_ctx *c, const json_t *o, const char *path,
 	json_array_foreach(ports, i, v)
 	{
 		uint32_t bits = 0;
-		uint16_t port;
+		uint16_t port = 0;
 		char expected[260];
 
 		cfg_path_index(ip, kp, i);

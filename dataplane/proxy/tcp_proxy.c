@@ -55,7 +55,7 @@ struct proxy_worker {
 	struct l4_worker *lw;
 	struct stats_block *stats;
 	struct rte_mempool *sessions;
-	const struct cfg_snapshot *snap; /* this loop iteration's */
+	const struct cfg_snapshot *snap;  /* this loop iteration's */
 	const struct cfg_snapshot *bound; /* the snapshot the listeners follow */
 	uint64_t now_tsc;
 	uint64_t tsc_per_us;
@@ -354,8 +354,8 @@ static struct proxy_listener *proxy_listener_find(struct proxy_worker *pw, const
 	struct proxy_listener *pl;
 
 	LIST_FOREACH(pl, &pw->listeners, link)
-		if (pl->tl != NULL && strcmp(pl->name, name) == 0)
-			return pl;
+	if (pl->tl != NULL && strcmp(pl->name, name) == 0)
+		return pl;
 	return NULL;
 }
 
@@ -391,7 +391,8 @@ static void proxy_bind(struct proxy_worker *pw, const struct cfg_snapshot *snap)
 		if (pl == NULL) {
 			if (cl->family != 4) {
 				if (pw->worker_id == 0)
-					LOG(WARNING, "listener %s: IPv6 is not served yet", cl->name);
+					LOG(WARNING, "listener %s: IPv6 is not served yet",
+					    cl->name);
 				continue;
 			}
 			pl = rte_zmalloc("proxy_listener", sizeof(*pl), 0);
@@ -447,7 +448,8 @@ struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker
 	/* a session has two connections */
 	pw->sessions = rte_mempool_create(name, tcp_capacity / 2 + 1, sizeof(struct proxy_session),
 					  0, 0, NULL, NULL, NULL, NULL, socket_id,
-					  RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
+					  RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET |
+						  RTE_MEMPOOL_F_NO_IOVA_CONTIG);
 	conf.socket_id = (unsigned int)(socket_id < 0 ? 0 : socket_id);
 	conf.worker_id = worker_id;
 	conf.max_conns = tcp_capacity;

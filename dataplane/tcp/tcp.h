@@ -312,7 +312,10 @@ void tcp_state_counts(const struct tcp_stack *ts, uint32_t *counts);
 /** The name of @p s ("established", ...). */
 const char *tcp_state_name(enum tcp_state s);
 
-/** Bytes of memory a connection costs without its buffers (struct + table share). */
+/**
+ * Bytes of memory a connection slot costs without buffers: the heap that the
+ * connection pool and table took at tcp_stack_create(), divided by max_conns.
+ */
 size_t tcp_conn_footprint(const struct tcp_stack *ts);
 
 #endif

@@ -36,6 +36,8 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf)
 {
 	char name[RTE_HASH_NAMESIZE];
 	struct rte_hash_parameters hp = {0};
+	struct rte_malloc_socket_stats heap;
+	size_t heap_before;
 	struct tcp_stack *ts;
 
 	if (conf->max_conns == 0 || conf->pool == NULL || conf->output == NULL ||
@@ -52,6 +54,8 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf)
 		return NULL;
 	}
 	/* names are unique per process: tests create several stacks per worker id */
+	rte_malloc_get_socket_stats((int)conf->socket_id, &heap);
+	heap_before = heap.heap_allocsz_bytes;
 	snprintf(name, sizeof(name), "tcp%u_%p", conf->worker_id, (void *)ts);
 	hp.name = name;
 	hp.entries = RTE_MAX(conf->max_conns, 8u);
@@ -63,11 +67,16 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf)
 	if (ts->conns == NULL)
 		goto fail;
 	snprintf(name, sizeof(name), "tcc%u_%p", conf->worker_id, (void *)ts);
+	/* never DMA'd: no IOVA-contiguous objects needed (saves ~16 % on 4 KB pages) */
 	ts->conn_pool = rte_mempool_create(name, conf->max_conns, sizeof(struct tcp_conn), 0, 0,
 					   NULL, NULL, NULL, NULL, (int)conf->socket_id,
-					   RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET);
+					   RTE_MEMPOOL_F_SP_PUT | RTE_MEMPOOL_F_SC_GET |
+						   RTE_MEMPOOL_F_NO_IOVA_CONTIG);
 	if (ts->conn_pool == NULL)
 		goto fail;
+	/* what a connection costs: the table and the pool, per slot */
+	rte_malloc_get_socket_stats((int)conf->socket_id, &heap);
+	ts->conn_bytes = (heap.heap_allocsz_bytes - heap_before) / conf->max_conns;
 	ts->pool = conf->pool;
 	ts->stats = conf->stats;
 	ts->output = conf->output;
@@ -97,23 +106,50 @@ fail:
 	return NULL;
 }
 
-void tcp_stack_free(struct tcp_stack *ts)
+/* Abort every connection: closed callbacks run, and may abort others. */
+static void tcp_stack_abort_all(struct tcp_stack *ts)
 {
+	struct tcp_conn **all;
 	const void *key;
 	void *data;
-	uint32_t it = 0;
+	uint32_t it, n;
+
+	while ((n = (uint32_t)rte_hash_count(ts->conns)) > 0) {
+		all = rte_malloc("tcp_abort_all", sizeof(*all) * n, 0);
+		if (all == NULL) {
+			/* no memory for the list: one at a time, from the start */
+			it = 0;
+			if (rte_hash_iterate(ts->conns, &key, &data, &it) < 0)
+				return;
+			tcp_conn_done(data, TCP_CLOSE_ABORTED);
+			tcp_conn_free(data);
+			continue;
+		}
+		/* held, the connections stay valid whatever the callbacks free */
+		it = 0;
+		for (uint32_t i = 0; i < n && rte_hash_iterate(ts->conns, &key, &data, &it) >= 0;
+		     i++) {
+			all[i] = data;
+			tcp_conn_hold(all[i]);
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			if (!tcp_conn_dead(all[i]))
+				tcp_conn_done(all[i], TCP_CLOSE_ABORTED);
+			tcp_conn_free(all[i]);
+		}
+		for (uint32_t i = 0; i < n; i++)
+			tcp_conn_release(all[i]);
+		rte_free(all);
+	}
+}
+
+void tcp_stack_free(struct tcp_stack *ts)
+{
 	struct tcp_listener *l;
 
 	if (ts == NULL)
 		return;
-	while (rte_hash_iterate(ts->conns, &key, &data, &it) >= 0) {
-		struct tcp_conn *c = data;
-
-		tcp_conn_done(c, TCP_CLOSE_ABORTED);
-		if (!tcp_conn_dead(c))
-			tcp_conn_free(c);
-		it = 0; /* the table changed under the iterator */
-	}
+	tcp_stack_abort_all(ts);
 	while ((l = LIST_FIRST(&ts->listeners)) != NULL)
 		tcp_unlisten(l);
 	rte_hash_free(ts->conns);
@@ -691,8 +727,5 @@ void tcp_state_counts(const struct tcp_stack *ts, uint32_t *counts)
 
 size_t tcp_conn_footprint(const struct tcp_stack *ts)
 {
-	/* the mempool element with its header, the hash's key slot (key and
-	 * data pointer) and its bucket entry (signature and index) */
-	return rte_mempool_calc_obj_size(sizeof(struct tcp_conn), ts->conn_pool->flags, NULL) +
-	       sizeof(struct tcp_tuple) + sizeof(void *) + 2 * sizeof(uint32_t);
+	return ts->conn_bytes;
 }

@@ -459,6 +459,7 @@ struct tcp_stack {
 	uint32_t challenge_tokens; /* RFC 5961 7: challenge ACKs per second */
 	uint64_t challenge_sec;
 	uint32_t state_count[TCP_STATE_MAX];
+	size_t conn_bytes; /* heap per connection slot: the pool and the table */
 };
 
 /* tcp_conn.c */

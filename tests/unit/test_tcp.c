@@ -503,6 +503,8 @@ static void test_handshake(void **state)
 	assert_int_equal(S.sent[1], 1); /* SYN-ACK */
 	tcp_state_counts(S.st[1], counts);
 	assert_int_equal(counts[TCP_ESTABLISHED], 1);
+	/* the struct alone is several hundred bytes; the slot is what was allocated */
+	assert_true(tcp_conn_footprint(S.st[0]) > 256 && tcp_conn_footprint(S.st[0]) < 4096);
 }
 
 /* Move @p bytes each way and close cleanly; checks every byte. */
