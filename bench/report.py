@@ -7,8 +7,12 @@ rate), <scenario>-lat.json (64 bytes at the latency rate), and for meshdp
 stats`), taken inside the generator's measured window. (d): d-64.json and its
 samples; (e): e-64.json, e-swaps.json, e-status-before/after.json, e-before.txt
 and e-after.txt; (f): f.json (meshdp-flowscale); (p): p-annotate.txt
-(callgrind_annotate of meshdp's worker on scenario (c) traffic).
+(callgrind_annotate of meshdp's worker on scenario (c) traffic); (t): t.json
+(meshdp-tcpscale); (x): x-<target>-<test>.txt (wrk) or .json (iperf3 -J),
+x-<target>-<test>.cpu (two lines: time, machine busy and total jiffies, the
+proxy's CPU jiffies) and for meshdp x-meshdp-<test>-s1/s2.txt.
 """
+import re
 import argparse
 import json
 import os
@@ -22,6 +26,19 @@ NAMES = {
     "e": "meshdp L4: config swaps under (c) traffic at max rate",
     "f": "flow-table scale (meshdp-flowscale)",
     "p": "callgrind profile of meshdp's worker on (c) traffic",
+    "t": "TCP connection scale (meshdp-tcpscale)",
+    "x": "tcp_proxy vs the kernel (socat, HAProxy, forwarding)",
+}
+# Issue 5, point 6.
+TCP_TARGETS = {
+    "t_bytes_per_conn": 1024,  # per idle established connection, one side, without buffers
+    "t_conns": 1000000,        # concurrent connections within this machine's memory
+}
+X_NAMES = {
+    "meshdp": "meshdp tcp_proxy (TAP)",
+    "socat": "socat fork (veth)",
+    "haproxy": "HAProxy mode tcp, 1 thread (veth)",
+    "fwd": "kernel forwarding, no proxy (veth)",
 }
 # Issue 4, point 5.
 TARGETS = {
@@ -247,6 +264,265 @@ def l4_sections(res, L, ran):
             L.append("```")
 
 
+def wrk_parse(path):
+    """Requests/s, latency percentiles (ms), errors of one wrk --latency output."""
+    try:
+        with open(path) as f:
+            txt = f.read()
+    except OSError:
+        return None
+    m = re.search(r"Requests/sec:\s+([\d.]+)", txt)
+    if not m:
+        return {"error": txt[-300:]}
+    units = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+    lat = {}
+    for p, v, u in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s|m)\s*$", txt, re.M):
+        lat["p" + p] = float(v) * units[u]
+    r = {"requests_per_s": float(m.group(1)), "latency_ms": lat}
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", txt)
+    if m:
+        r["requests"] = int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", txt)
+    r["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", txt)
+    r["non_2xx"] = int(m.group(1)) if m else 0
+    return r
+
+
+def iperf_parse(path):
+    d = load(path)
+    if not d or "sum_received" not in d.get("end", {}):
+        return {"error": (d or {}).get("error", "no result")}
+    e = d["end"]
+    return {"gbps": round(e["sum_received"]["bits_per_second"] / 1e9, 3),
+            "retransmits": e.get("sum_sent", {}).get("retransmits"),
+            "seconds": round(e["sum_received"].get("seconds", 0), 2)}
+
+
+def cpu_parse(path):
+    """Machine busy share (all CPUs) and the proxy's CPU seconds over a run."""
+    try:
+        with open(path) as f:
+            a, b = [[float(x) for x in line.split()] for line in f.read().split("\n")[:2]]
+    except (OSError, ValueError):
+        return None
+    tck = os.sysconf("SC_CLK_TCK")
+    dt = b[0] - a[0]
+    return {"seconds": round(dt, 2),
+            "machine_busy_pct": round(100 * (b[1] - a[1]) / (b[2] - a[2]), 1) if b[2] > a[2]
+            else None,
+            "proxy_cpu_s": round((b[3] - a[3]) / tck, 2),
+            "proxy_cpu_pct": round(100 * (b[3] - a[3]) / tck / dt, 1) if dt > 0 else None}
+
+
+def x_collect(run, targets):
+    out = {}
+    for t in targets:
+        r = {}
+        for test in ("close", "keepalive", "up", "down"):
+            base = os.path.join(run, "x-%s-%s" % (t, test))
+            if test in ("close", "keepalive"):
+                v = wrk_parse(base + ".txt")
+            else:
+                v = iperf_parse(base + ".json")
+            if v is None:
+                continue
+            v["cpu"] = cpu_parse(base + ".cpu")
+            if t == "meshdp":
+                s1 = sample(base + "-s1.txt")
+                s2 = sample(base + "-s2.txt")
+                if s1 and s2:
+                    d = counter_delta(s1, s2)
+                    v["meshdp"] = {k: d.get(k, 0) for k in (
+                        "proxy_sessions", "proxy_sessions_closed", "proxy_upstream_failed",
+                        "tcp_retransmits", "tcp_conns_accepted", "tcp_time_wait_reused")}
+                    v["meshdp"]["drops"] = {k: x for k, x in d.items()
+                                            if k.startswith("drop_") and x}
+            req = v.get("requests")
+            cpu = v.get("cpu")
+            if req and cpu and cpu["proxy_cpu_s"]:
+                v["proxy_cpu_us_per_request"] = round(cpu["proxy_cpu_s"] * 1e6 / req, 1)
+            r[test] = v
+        if r:
+            out[t] = r
+    return out
+
+
+def t_section(res, L):
+    t = res["scenarios"]["t"]["result"] or {}
+    T = TCP_TARGETS
+    L.append("")
+    L.append("## (t) TCP connection scale")
+    L.append("")
+    if not t.get("created"):
+        L.append("Did not run to the end: %s" % t.get("error"))
+        return
+    hs = t["handshakes"]
+    L.append("`meshdp-tcpscale --no-huge -m %s -- --conns %s --slack %s` (bench/tcpscale.c, "
+             "linked with the daemon's library): two stacks of dataplane/tcp (client, server) "
+             "of capacity %s each, joined in-process by a link that hands every segment to "
+             "the other stack's `tcp_input()` at once; %s active opens from %d client "
+             "addresses x %d ports to one listener, each handshake completed before the next; "
+             "then %d s of simulated idle time (`tcp_timer()` every 1 ms on both stacks)."
+             % (t.get("mem_mb"), format(t["conns"], ","), t["slack"],
+                format(t["capacity"], ","), format(t["conns"], ","), t["client_addresses"],
+                t["ports_per_address"], t["idle"]["seconds_simulated"]))
+    L.append("")
+    L.append("| side | established | heap bytes | bytes / slot | bytes / open conn | "
+             "conn object | pool / slot | rte_hash / slot | tcp_conn_footprint() |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name in ("client", "server"):
+        sd = t[name]
+        L.append("| %s | %s | %s | **%.0f** | %.0f | %d | %.0f | %.0f | %d |" % (
+            name, format(sd["established"], ","), format(sd["heap_bytes"], ","),
+            sd["bytes_per_slot"], sd["bytes_per_conn"], sd["pool"]["object_bytes"],
+            sd["pool"]["bytes_per_slot"], sd["hash_bytes_per_slot"], sd["footprint"]))
+    c = t["client"]
+    L.append("")
+    L.append("What is counted: the DPDK heap bytes (`rte_malloc_get_socket_stats`, "
+             "heap_allocsz_bytes) taken by `tcp_stack_create()` (plus the port ring or the "
+             "listener), all of it for the capacity at create time: nothing is allocated per "
+             "connection later, so bytes / slot = heap bytes / capacity and bytes / open "
+             "conn = heap bytes / connections open. Of that, the connection mempool "
+             "(memzones MP_* and RG_MP_*: %d-byte objects, header and trailer included, "
+             "plus its ring of pointers) and the rest, the rte_hash (free-slot rings RG_HT_*, "
+             "buckets, extendable buckets and the key store of 40-byte tuples + data "
+             "pointer, rte_zmalloc'd). With --no-huge the pool lays objects out on 4 KB "
+             "pages without crossing a page (%d per page): the pool's share per slot is "
+             "%.0f B, about %.0f B with 2 MB hugepages (measured at 10,000 connections: "
+             "713.6). Buffers: %d mbufs in use once all connections were idle, %d segments "
+             "sent in the idle time." % (
+                 c["pool"]["object_bytes"], 4096 // c["pool"]["object_bytes"],
+                 c["pool"]["bytes_per_slot"],
+                 c["pool"]["object_bytes"] + 8.4, t["idle"]["mbufs_in_use"],
+                 t["idle"]["segments_sent"]))
+    L.append("")
+    rss = t["rss_kb"]
+    L.append("| connections open | handshakes/s (both stacks, one core) | cycles / handshake "
+             "| segments / handshake | heap, both sides | RSS at start -> all open (peak) | "
+             "RSS / connection pair | wall |")
+    L.append("|---:|---:|---:|---:|---:|---|---:|---:|")
+    L.append("| %s + %s | %s | %.0f | %.2f | %.0f MiB | %.0f -> %.0f MiB (%.0f) | %.0f B | %.1f s |"
+             % (format(t["client"]["established"], ","), format(t["server"]["established"], ","),
+                format(round(hs["per_s"]), ","), hs["cycles_per_handshake"],
+                hs["segments_per_handshake"],
+                (t["client"]["heap_bytes"] + t["server"]["heap_bytes"]) / 2**20,
+                rss["start"] / 1024, rss["all_open"] / 1024, rss["peak"] / 1024,
+                t["rss_bytes_per_conn_pair"], t["wall_s"]))
+    L.append("")
+    L.append("Handshakes/s is a CPU figure: both stacks on one core, 3 segments each built "
+             "(headers, options, checksums), parsed, checksum-checked and looked up; no I/O. "
+             "Connect failures %d, unmatched segments %d, SYN cookies %d." % (
+                 hs["connect_failed"], hs["unmatched"], hs["cookies_sent"]))
+    worst = max(t["client"]["bytes_per_slot"], t["server"]["bytes_per_slot"])
+    both = t["client"]["established"] == t["conns"] and t["server"]["established"] == t["conns"]
+    res["targets_tcp"] = [
+        ("bytes per idle established connection (one side, no buffers)", "%.0f" % worst,
+         "<= %d" % T["t_bytes_per_conn"], "met" if worst <= T["t_bytes_per_conn"] else "MISSED"),
+        ("concurrent established connections (each side)",
+         "%s (%.0f MiB heap, both sides)" % (format(min(t["client"]["established"],
+                                                          t["server"]["established"]), ","),
+                                            (t["client"]["heap_bytes"] +
+                                             t["server"]["heap_bytes"]) / 2**20),
+         ">= %s" % format(T["t_conns"], ","),
+         "met" if both and t["conns"] >= T["t_conns"] else "MISSED"),
+    ]
+
+
+def x_section(res, L):
+    x = res["scenarios"]["x"]
+    r = x["results"]
+    names = [t for t in ("meshdp", "socat", "haproxy", "fwd") if t in r]
+    L.append("")
+    L.append("## (x) tcp_proxy vs the kernel")
+    L.append("")
+    L.append("One client netns, one backend netns (nginx, 1 worker, a 19-byte body; iperf3 "
+             "-s). meshdp (one worker, `tune.idle` sleep) proxies 10.70.1.1:8080 and :5201 "
+             "to it with its tcp_proxy; its ports are TAP devices (mdpb0, mdpb1), so every "
+             "frame crosses the kernel twice more (a copy into and out of the TAP queue). The "
+             "kernel proxies run in a netns joined to the client and to the backend's "
+             "bridge by veths: socat (`TCP-LISTEN:...,fork,reuseaddr TCP:backend`, a "
+             "process per connection) and HAProxy (`mode tcp`, `nbthread 1`); \"fwd\" is "
+             "the same netns routing without a proxy (a reference, not a proxy). Each "
+             "target in turn, never two at once: `wrk -c %s -t 1 -d %ss --latency -H "
+             "'Connection: close'` (a new connection per request: requests/s = "
+             "connections/s), the same with keep-alive, `iperf3 -t %s -O 1` up (client -> "
+             "backend) and `-R` down. Proxy CPU = the proxy's own process time (utime + "
+             "stime, children included for socat; meshdp's includes its polling and "
+             "sleeping worker, which polls without sleeping while traffic flows, plus its "
+             "control thread: an upper bound of its cost), kernel softirq work is in neither; "
+             "machine busy = the whole VM's CPUs over the run."
+             % (x["conns"], x["duration"], x["duration"]))
+    L.append("")
+
+    def get(t, test, key):
+        v = r.get(t, {}).get(test, {})
+        return v.get(key)
+
+    def ratio(a, b):
+        return "%.2f" % (a / b) if a and b else "-"
+
+    cols = [n for n in names if n != "meshdp"]
+    L.append("| | " + " | ".join(X_NAMES[n] for n in names) + " | " +
+             " | ".join("meshdp / %s" % n for n in cols) + " |")
+    L.append("|---|" + "---:|" * (len(names) + len(cols)))
+    rows = [("connections/s (wrk, Connection: close)", "close", "requests_per_s", ",.0f"),
+            ("requests/s (wrk, keep-alive)", "keepalive", "requests_per_s", ",.0f"),
+            ("iperf3 up, Gbit/s", "up", "gbps", ".2f"),
+            ("iperf3 down, Gbit/s", "down", "gbps", ".2f")]
+    for label, test, key, spec in rows:
+        vals = [get(n, test, key) for n in names]
+        m = get("meshdp", test, key)
+        L.append("| %s | %s | %s |" % (
+            label, " | ".join(fmt(v, spec) for v in vals),
+            " | ".join(ratio(m, get(n, test, key)) for n in cols)))
+    L.append("")
+    L.append("| target | test | result | p50 ms | p99 ms | errors | proxy CPU % | "
+             "proxy CPU us / request | machine busy % |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for n in names:
+        for test in ("close", "keepalive", "up", "down"):
+            v = r[n].get(test)
+            if not v:
+                continue
+            cpu = v.get("cpu") or {}
+            if test in ("close", "keepalive"):
+                res_s = "%s req/s" % fmt(v.get("requests_per_s"), ",.0f")
+                lat = v.get("latency_ms", {})
+                p50, p99 = fmt(lat.get("p50"), ".2f"), fmt(lat.get("p99"), ".2f")
+                err = (v.get("socket_errors") or 0) + (v.get("non_2xx") or 0)
+            else:
+                res_s = "%s Gbit/s" % fmt(v.get("gbps"), ".2f")
+                p50 = p99 = "-"
+                err = "%s retr" % v.get("retransmits")
+            if "error" in v:
+                res_s = "failed"
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                X_NAMES[n], test, res_s, p50, p99, err,
+                fmt(cpu.get("proxy_cpu_pct") if n != "fwd" else None, ".0f"),
+                fmt(v.get("proxy_cpu_us_per_request") if n != "fwd" else None, ".1f"),
+                fmt(cpu.get("machine_busy_pct"), ".0f")))
+    mc = r.get("meshdp", {}).get("close", {}).get("meshdp")
+    if mc:
+        L.append("")
+        L.append("meshdp counters over the connection/s run: %s sessions, %s closed, upstream "
+                 "failures %s, retransmits %s, TIME_WAIT reused %s; drops: %s." % (
+                     mc["proxy_sessions"], mc["proxy_sessions_closed"],
+                     mc["proxy_upstream_failed"], mc["tcp_retransmits"],
+                     mc["tcp_time_wait_reused"],
+                     ", ".join("%s %d" % kv for kv in mc["drops"].items()) or "none"))
+    if x.get("versions"):
+        L.append("")
+        L.append("Versions: %s." % "; ".join(x["versions"]))
+    L.append("")
+    L.append("Read with care: meshdp's path crosses two TAP devices (a kernel copy each way "
+             "at each port, plus the TAP PMD's syscalls) where the kernel proxies' path "
+             "crosses veths (no copy); the client, nginx, iperf3, the proxy and the "
+             "kernel's network work all share the VM's 2 cores, so a lighter proxy shows "
+             "as more requests/s for everyone; the machine is shared with other work "
+             "(load average above). Only the ratios measured in this run mean something.")
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("run", "out", "tag", "sizes", "lat-rate", "flows", "memory", "seconds",
@@ -254,6 +530,9 @@ def main():
         ap.add_argument("--" + a, required=True)
     ap.add_argument("--c-flows", default="100000")
     ap.add_argument("--d-flows", default="16000000")
+    ap.add_argument("--x-conns", default="32")
+    ap.add_argument("--x-duration", default="10")
+    ap.add_argument("--x-targets", default="meshdp socat haproxy fwd")
     o = ap.parse_args()
     sizes = [int(s) for s in o.sizes.split()]
     ran = o.ran.split()
@@ -385,102 +664,144 @@ def main():
                                  "meshdp_counters": (sample(os.path.join(o.run, "p-stats.txt"))
                                                      or (0, None))[1]}
 
-    os.makedirs(o.out, exist_ok=True)
-    with open(os.path.join(o.out, o.tag + ".json"), "w") as f:
-        json.dump(res, f, indent=1)
-        f.write("\n")
+    if "t" in ran:
+        res["scenarios"]["t"] = {"name": NAMES["t"],
+                                 "result": load(os.path.join(o.run, "t.json"))}
+    if "x" in ran:
+        xv = []
+        try:
+            with open(os.path.join(o.run, "x-versions.txt")) as f:
+                xv = [line.strip() for line in f if line.strip()]
+        except OSError:
+            pass
+        res["scenarios"]["x"] = {"name": NAMES["x"], "conns": o.x_conns,
+                                 "duration": o.x_duration, "versions": xv,
+                                 "results": x_collect(o.run, o.x_targets.split())}
+        try:
+            with open(os.path.join(o.run, "x-check.txt")) as f:
+                res["scenarios"]["x"]["answers"] = f.read().strip().split("\n")
+        except OSError:
+            pass
 
     L = []
     L.append("# meshdp bench, %s" % o.tag)
     L.append("")
-    L.append("Command: `%s` (as root, %d s wall). Memory: %s. %d CPUs, TSC %.2f GHz, "
-             "1-minute load average %s at the start, %s at the end (above 2 on 2 CPUs: "
-             "other work shared the cores, the figures are noisy). "
-             "UDP, %d flow(s); generator and server each busy on their own core, connected by "
-             "net_memif. Gbps are L1 (frame + 20 bytes of preamble and gap) / L2 (frame with "
-             "FCS). Latency is one-way generator -> server -> generator, TSC-stamped; at max "
-             "rate it is mostly queueing in full memif rings."
-             % (res["command"], res["wall_seconds"], o.memory, os.cpu_count() or 0,
-                (hz or 0) / 1e9, o.load.split()[0], o.load.split()[-1], int(o.flows)))
-    L.append("")
-    L.append("## Max rate")
-    L.append("")
-    L.append("| scenario | size | RX Mpps | Gbps L1 | Gbps L2 | loss | p50 us | p99 us | p99.9 us "
-             "| server cycles/pkt | gen busy | ratio to (a) |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    ratios = {"b": {r["size"]: r for r in res["ratios_b_to_a"]},
-              "c": {r["size"]: r for r in res.get("ratios_c_to_a", [])}}
-    for sc in ran:
-        if sc not in ("a", "b", "c"):
-            continue
-        for r in res["scenarios"][sc]["max_rate"]:
-            g = r["gen"]
-            lat = g["latency_ns"]
-            ratio = "-"
-            if r["size"] in ratios.get(sc, {}):
-                ratio = "%.3f" % ratios[sc][r["size"]]["rx_mpps"]
-            L.append("| (%s) %s | %d | %.3f | %.3f | %.3f | %.4f%% | %.1f | %.1f | %.1f | %s | "
-                     "%.0f%% | %s |" % (sc, NAMES[sc], r["size"], g["rx_mpps"], g["rx_gbps_l1"],
-                                      g["rx_gbps_l2"], g["loss_ratio"] * 100, lat["p50"] / 1e3,
-                                      lat["p99"] / 1e3, lat["p99_9"] / 1e3,
-                                      fmt(r["sut_cycles_per_packet"], ".0f"),
-                                      g.get("gen_busy_ratio", 0) * 100, ratio))
-    L.append("")
-    L.append("A ratio above 1 means the baseline run was disturbed more than meshdp's "
-             "(testpmd does strictly less work per frame): rerun on a quiet machine.")
-    L.append("")
-    L.append("Server cycles/pkt = TSC Hz / forwarded frames per second: the busy-polling "
-             "server's whole core divided by what it forwarded (its true cost when it is the "
-             "bottleneck, i.e. when the generator saw TX back-pressure; an upper bound "
-             "otherwise). Gen busy = share of the generator's window spent in loop iterations that moved a frame (below 100 %: the generator waited for the server, so the server was the bottleneck). Hardware counters are not available in this VM (`perf stat -e "
-             "instructions` reports `<not supported>`), so no instruction counts.")
-    if b or c:
+    if not any(sc in ran for sc in ("a", "b", "c")):
+        L.append("Command: `%s` (as root, %d s wall). Memory: %s. %d CPUs, 1-minute load "
+                 "average %s at the start, %s at the end (above 2 on 2 CPUs: other work "
+                 "shared the cores, the figures are noisy)."
+                 % (res["command"], res["wall_seconds"], o.memory, os.cpu_count() or 0,
+                    o.load.split()[0], o.load.split()[-1]))
+    else:
+        L.append("Command: `%s` (as root, %d s wall). Memory: %s. %d CPUs, TSC %.2f GHz, "
+                 "1-minute load average %s at the start, %s at the end (above 2 on 2 CPUs: "
+                 "other work shared the cores, the figures are noisy). "
+                 "UDP, %d flow(s); generator and server each busy on their own core, connected by "
+                 "net_memif. Gbps are L1 (frame + 20 bytes of preamble and gap) / L2 (frame with "
+                 "FCS). Latency is one-way generator -> server -> generator, TSC-stamped; at max "
+                 "rate it is mostly queueing in full memif rings."
+                 % (res["command"], res["wall_seconds"], o.memory, os.cpu_count() or 0,
+                    (hz or 0) / 1e9, o.load.split()[0], o.load.split()[-1], int(o.flows)))
+    memif = any(sc in ran for sc in ("a", "b", "c"))
+    if memif:
         L.append("")
-        L.append("meshdp's own counters inside the window (`meshctl --json stats`, two samples; "
-                 "for (c) new flows in the window must be 0: every flow was established in "
-                 "the warm-up):")
+        L.append("## Max rate")
         L.append("")
-        L.append("| scenario | size | forwarded Mpps | cycles/pkt | frames per loop | new flows "
-                 "| drops |")
-        L.append("|---|---:|---:|---:|---:|---:|---|")
-        for sc, x in (("b", b), ("c", c)):
-            if not x:
+        L.append("| scenario | size | RX Mpps | Gbps L1 | Gbps L2 | loss | p50 us | p99 us | p99.9 us "
+                 "| server cycles/pkt | gen busy | ratio to (a) |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        ratios = {"b": {r["size"]: r for r in res["ratios_b_to_a"]},
+                  "c": {r["size"]: r for r in res.get("ratios_c_to_a", [])}}
+        for sc in ran:
+            if sc not in ("a", "b", "c"):
                 continue
-            for r in x["max_rate"]:
-                w = r.get("meshdp_window")
-                if not w:
-                    L.append("| (%s) | %d | - | - | - | - | (no sample) |" % (sc, r["size"]))
+            for r in res["scenarios"][sc]["max_rate"]:
+                g = r["gen"]
+                lat = g["latency_ns"]
+                ratio = "-"
+                if r["size"] in ratios.get(sc, {}):
+                    ratio = "%.3f" % ratios[sc][r["size"]]["rx_mpps"]
+                L.append("| (%s) %s | %d | %.3f | %.3f | %.3f | %.4f%% | %.1f | %.1f | %.1f | %s | "
+                         "%.0f%% | %s |" % (sc, NAMES[sc], r["size"], g["rx_mpps"], g["rx_gbps_l1"],
+                                          g["rx_gbps_l2"], g["loss_ratio"] * 100, lat["p50"] / 1e3,
+                                          lat["p99"] / 1e3, lat["p99_9"] / 1e3,
+                                          fmt(r["sut_cycles_per_packet"], ".0f"),
+                                          g.get("gen_busy_ratio", 0) * 100, ratio))
+        L.append("")
+        L.append("A ratio above 1 means the baseline run was disturbed more than meshdp's "
+                 "(testpmd does strictly less work per frame): rerun on a quiet machine.")
+        L.append("")
+        L.append("Server cycles/pkt = TSC Hz / forwarded frames per second: the busy-polling "
+                 "server's whole core divided by what it forwarded (its true cost when it is the "
+                 "bottleneck, i.e. when the generator saw TX back-pressure; an upper bound "
+                 "otherwise). Gen busy = share of the generator's window spent in loop iterations that moved a frame (below 100 %: the generator waited for the server, so the server was the bottleneck). Hardware counters are not available in this VM (`perf stat -e "
+                 "instructions` reports `<not supported>`), so no instruction counts.")
+        if b or c:
+            L.append("")
+            L.append("meshdp's own counters inside the window (`meshctl --json stats`, two samples; "
+                     "for (c) new flows in the window must be 0: every flow was established in "
+                     "the warm-up):")
+            L.append("")
+            L.append("| scenario | size | forwarded Mpps | cycles/pkt | frames per loop | new flows "
+                     "| drops |")
+            L.append("|---|---:|---:|---:|---:|---:|---|")
+            for sc, x in (("b", b), ("c", c)):
+                if not x:
                     continue
-                drops = ", ".join("%s %d" % kv for kv in w["drops"].items()) or "none"
-                L.append("| (%s) | %d | %.3f | %s | %s | %d | %s |" % (
-                    sc, r["size"], w["forwarded_mpps"], fmt(w["cycles_per_packet"], ".0f"),
-                    fmt(w["frames_per_loop"], ".1f"), w["l4_flows_new"], drops))
+                for r in x["max_rate"]:
+                    w = r.get("meshdp_window")
+                    if not w:
+                        L.append("| (%s) | %d | - | - | - | - | (no sample) |" % (sc, r["size"]))
+                        continue
+                    drops = ", ".join("%s %d" % kv for kv in w["drops"].items()) or "none"
+                    L.append("| (%s) | %d | %.3f | %s | %s | %d | %s |" % (
+                        sc, r["size"], w["forwarded_mpps"], fmt(w["cycles_per_packet"], ".0f"),
+                        fmt(w["frames_per_loop"], ".1f"), w["l4_flows_new"], drops))
+            L.append("")
+            L.append("Frames per loop near the RX burst (32) means meshdp's core was saturated.")
         L.append("")
-        L.append("Frames per loop near the RX burst (32) means meshdp's core was saturated.")
-    L.append("")
-    L.append("## Latency at %d frames/s, 64 bytes" % int(o.lat_rate))
-    L.append("")
-    L.append("| scenario | RX Mpps | loss | min us | p50 us | p99 us | p99.9 us | max us |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for sc in ran:
-        if sc not in ("a", "b", "c"):
-            continue
-        for key, label in (("latency_run", NAMES[sc]),
-                           ("latency_run_tx_burst_1", NAMES[sc] + ", tune tx_burst=1")):
-            g = res["scenarios"][sc].get(key)
-            if not g:
+        L.append("## Latency at %d frames/s, 64 bytes" % int(o.lat_rate))
+        L.append("")
+        L.append("| scenario | RX Mpps | loss | min us | p50 us | p99 us | p99.9 us | max us |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for sc in ran:
+            if sc not in ("a", "b", "c"):
                 continue
-            lat = g["latency_ns"]
-            L.append("| (%s) %s | %.3f | %.4f%% | %.1f | %.1f | %.1f | %.1f | %.1f |"
-                     % (sc, label, g["rx_mpps"], g["loss_ratio"] * 100, lat["min"] / 1e3,
-                        lat["p50"] / 1e3, lat["p99"] / 1e3, lat["p99_9"] / 1e3,
-                        lat["max"] / 1e3))
-    if "ratios_b_to_a_latency_run" in res:
-        rr = res["ratios_b_to_a_latency_run"]
-        L.append("")
-        L.append("meshdp / testpmd latency: p50 %s, p99 %s, p99.9 %s."
-                 % (rr["p50"], rr["p99"], rr["p99_9"]))
+            for key, label in (("latency_run", NAMES[sc]),
+                               ("latency_run_tx_burst_1", NAMES[sc] + ", tune tx_burst=1")):
+                g = res["scenarios"][sc].get(key)
+                if not g:
+                    continue
+                lat = g["latency_ns"]
+                L.append("| (%s) %s | %.3f | %.4f%% | %.1f | %.1f | %.1f | %.1f | %.1f |"
+                         % (sc, label, g["rx_mpps"], g["loss_ratio"] * 100, lat["min"] / 1e3,
+                            lat["p50"] / 1e3, lat["p99"] / 1e3, lat["p99_9"] / 1e3,
+                            lat["max"] / 1e3))
+        if "ratios_b_to_a_latency_run" in res:
+            rr = res["ratios_b_to_a_latency_run"]
+            L.append("")
+            L.append("meshdp / testpmd latency: p50 %s, p99 %s, p99.9 %s."
+                     % (rr["p50"], rr["p99"], rr["p99_9"]))
     l4_sections(res, L, ran)
+    if "t" in ran:
+        t_section(res, L)
+    if "x" in ran:
+        x_section(res, L)
+    if res.get("targets_tcp"):
+        L.append("")
+        L.append("## Targets (issue 5, point 6)")
+        L.append("")
+        L.append("| target | measured | wanted | |")
+        L.append("|---|---:|---:|---|")
+        for r in res["targets_tcp"]:
+            L.append("| %s | %s | %s | %s |" % r)
+        xr = res["scenarios"].get("x", {}).get("results", {})
+        for test, label in (("close", "connections/s"), ("keepalive", "keep-alive requests/s")):
+            m = xr.get("meshdp", {}).get(test, {}).get("requests_per_s")
+            for n in ("socat", "haproxy"):
+                v = xr.get(n, {}).get(test, {}).get("requests_per_s")
+                if m and v:
+                    L.append("| tcp_proxy %s / %s's | %.2f | compared | |" % (label, n, m / v))
     if res["not_run"]:
         L.append("")
         L.append("## Not run")
@@ -488,6 +809,10 @@ def main():
         for k, v in res["not_run"].items():
             L.append("* (%s) %s" % (k, v))
     L.append("")
+    os.makedirs(o.out, exist_ok=True)
+    with open(os.path.join(o.out, o.tag + ".json"), "w") as f:
+        json.dump(res, f, indent=1)
+        f.write("\n")
     with open(os.path.join(o.out, o.tag + ".md"), "w") as f:
         f.write("\n".join(L))
     print("\n".join(L))

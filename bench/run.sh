@@ -13,6 +13,13 @@
 #   f  flow-table scale (meshdp-flowscale): bytes per flow, lookups/s at F_FLOWS
 #   p  callgrind profile of meshdp's worker on scenario (c) traffic (valgrind,
 #      --no-huge, a few seconds): top functions by instructions, for the report
+#   t  TCP connection scale (meshdp-tcpscale): T_CONNS established connections
+#      between two in-process stacks; bytes per idle connection, handshakes/s, RSS
+#   x  tcp_proxy vs the kernel: a namespace topology of its own (TAP mdpb0/mdpb1,
+#      netns mdpb-*), nginx + iperf3 behind meshdp's tcp_proxy, socat and HAProxy
+#      (TCP mode) in a netns joined by veths, and kernel forwarding without a
+#      proxy; wrk (new connection per request, then keep-alive) and iperf3 both
+#      ways against each, one after the other
 # a, b, c: 64, 512 and 1518-byte UDP frames at the maximum rate, then 64-byte
 # frames at LAT_RATE frames/s for latency under light load. meshdp's figures are
 # also given as ratios to testpmd's, measured in the same run. c and e share one
@@ -26,7 +33,10 @@
 # D_CAPACITY (4194304: (d) runs on its own meshdp, and its SYN flows stay for the
 # 30 s default syn timeout, so the table must hold every SYN of its warm-up and
 # window), F_FLOWS ("1000000 10000000"), F_MEM_MB (6144, flowscale's
-# --no-huge -m), P_SECONDS (8), OUT (bench/results), GEN_CORE (0), SUT_CORE (1).
+# --no-huge -m), P_SECONDS (8), T_CONNS (1000000), T_SLACK (4096, capacity = conns +
+# slack), T_MEM_MB (4096, tcpscale's --no-huge -m), X_DURATION (s, 10, each wrk and
+# iperf3 run), X_CONNS (32, wrk's connections), X_TARGETS ("meshdp socat haproxy fwd"),
+# OUT (bench/results), GEN_CORE (0), SUT_CORE (1).
 # Writes OUT/<date>.md and OUT/<date>.json (and the logs of the run in a temp dir).
 set -euo pipefail
 
@@ -53,12 +63,19 @@ D_WARMUP=${D_WARMUP:-0.5}
 F_FLOWS=${F_FLOWS:-"1000000 10000000"}
 F_MEM_MB=${F_MEM_MB:-6144}
 P_SECONDS=${P_SECONDS:-8}
+T_CONNS=${T_CONNS:-1000000}
+T_SLACK=${T_SLACK:-4096}
+T_MEM_MB=${T_MEM_MB:-4096}
+X_DURATION=${X_DURATION:-10}
+X_CONNS=${X_CONNS:-32}
+X_TARGETS=${X_TARGETS:-"meshdp socat haproxy fwd"}
 
 if [ -n "${BIN:-}" ]; then
 	meshdp=$BIN/meshdp meshctl=$BIN/meshctl gen=$BIN/meshdp-gen flowscale=$BIN/meshdp-flowscale
+	tcpscale=$BIN/meshdp-tcpscale
 else
 	meshdp=$BUILD/dataplane/meshdp meshctl=$BUILD/ctl/meshctl gen=$BUILD/bench/meshdp-gen
-	flowscale=$BUILD/bench/meshdp-flowscale
+	flowscale=$BUILD/bench/meshdp-flowscale tcpscale=$BUILD/bench/meshdp-tcpscale
 fi
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(a b)
@@ -68,10 +85,24 @@ die() {
 	exit 1
 }
 [ "$(id -u)" = 0 ] || die "run as root (memif sockets under /run, hugepages)"
-for f in "$meshdp" "$meshctl" "$gen" "$flowscale"; do
+for f in "$meshdp" "$meshctl" "$gen" "$flowscale" "$tcpscale"; do
 	[ -x "$f" ] || die "$f not built (ninja -C $BUILD)"
 done
-command -v dpdk-testpmd >/dev/null || die "dpdk-testpmd not found (apt-get install dpdk)"
+# Only the memif scenarios need hugepages and testpmd.
+memif=0
+for sc in "${scenarios[@]}"; do
+	case $sc in a | b | c | d | e | p) memif=1 ;; esac
+done
+case " ${scenarios[*]} " in
+*" a "*) command -v dpdk-testpmd >/dev/null || die "dpdk-testpmd not found (apt-get install dpdk)" ;;
+esac
+case " ${scenarios[*]} " in
+*" x "*)
+	for t in nginx iperf3 wrk socat ethtool; do
+		command -v $t >/dev/null || die "$t not found (scenario x)"
+	done
+	;;
+esac
 command -v python3 >/dev/null || die "python3 needed for the report"
 
 run=$(mktemp -d /tmp/meshdp-bench.XXXXXX)
@@ -80,11 +111,13 @@ mkdir -p "$sockdir" "$OUT"
 s0=$sockdir/memif0.sock
 s1=$sockdir/memif1.sock
 sut_pid=
+x_up=0
 cleanup() {
 	if [ -n "$sut_pid" ] && kill -0 "$sut_pid" 2>/dev/null; then
 		kill -INT "$sut_pid" 2>/dev/null || true
 		wait "$sut_pid" 2>/dev/null || true
 	fi
+	[ $x_up = 0 ] || x_cleanup
 	rm -rf "$sockdir"
 }
 trap cleanup EXIT
@@ -97,7 +130,10 @@ mem_note="hugepages (2 MB pages, 1024 free wanted)"
 nohuge=0
 nr=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 free_pages=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
-if [ "${free_pages:-0}" -lt 1024 ]; then
+if [ $memif = 0 ]; then
+	mem_note="no hugepages used (t and x run --no-huge)"
+	free_pages=1024
+elif [ "${free_pages:-0}" -lt 1024 ]; then
 	if grep -q hugetlbfs /proc/mounts && [ -w "$nr" ]; then
 		echo $(($(cat "$nr") + 1024 - ${free_pages:-0})) >"$nr" 2>/dev/null || true
 	else
@@ -425,6 +461,325 @@ scenario_p() {
 		sed -n '/file:function/,$p' | head -32 >"$run/p-inclusive.txt" || true
 }
 
+# (t): TCP connection scale: two in-process stacks of T_CONNS + T_SLACK
+# connections each, T_CONNS handshakes, then idle (meshdp-tcpscale).
+scenario_t() {
+	if ! "$tcpscale" -l "$SUT_CORE" --no-pci --no-huge -m "$T_MEM_MB" --file-prefix mdpbench-ts \
+		-- --conns "$T_CONNS" --slack "$T_SLACK" 2>"$run/t.log" >"$run/t-raw.json" ||
+		! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$run/t-raw.json" 2>/dev/null; then
+		printf '{"conns": %d, "created": false, "error": "%s"}\n' "$T_CONNS" \
+			"process failed, see t.log (out of memory? T_MEM_MB=$T_MEM_MB)" >"$run/t.json"
+		return
+	fi
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["mem_mb"]=int(sys.argv[2]); print(json.dumps(d))' \
+		"$run/t-raw.json" "$T_MEM_MB" >"$run/t.json"
+}
+
+# (x): tcp_proxy vs the kernel. Names differ from the integration tests' (mdp0/mdp1,
+# mdp-client, mdp-server, mdp-b*) so that both can run at once.
+#
+#   netns mdpb-client                     meshdp (root netns, TAP)            netns mdpb-server (br0)
+#   mdpb0 10.70.1.2 <-TAP-> p0 10.70.1.1 [tcp_proxy :8080 :5201] p1 10.70.2.1 <-TAP-> mdpb1 --+
+#   xc0   10.70.3.2 <-veth-> xk0 10.70.3.1  netns mdpb-kproxy  xk1 10.70.2.20 <-veth-> xs-kp --+-- br0
+#                            socat :8080 :5201, haproxy :8081 :5202,                          |
+#                            ip_forward (client route 10.70.2.11/32 via it: "fwd")    xs-b1 --+
+#                                                         netns mdpb-b1: eth0 10.70.2.11, nginx :80, iperf3 -s :5201
+X_NS_C=mdpb-client X_NS_S=mdpb-server X_NS_K=mdpb-kproxy X_NS_B=mdpb-b1
+x_pids=()
+x_cleanup() {
+	local p
+	set +e
+	for p in "${x_pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for f in "$run"/x-nginx/nginx.pid "$run"/x-iperf.pid "$run"/x-haproxy.pid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
+	for ns in $X_NS_C $X_NS_S $X_NS_K $X_NS_B; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	x_up=0
+	set -e
+}
+
+x_profile() {
+	cat <<EOP
+{
+	"profile": "tap-bench",
+	"description": "drivers-config/tap.json with the bench's own interfaces (mdpb0, mdpb1) and file prefix",
+	"eal": { "lcores": "$GEN_CORE,$SUT_CORE", "main_lcore": $GEN_CORE, "file_prefix": "mdpbench-x", "args": ["--no-pci"] },
+	"memory": { "hugepages": "auto", "no_huge_mb": 1024, "mbufs": 16384, "mbuf_cache": 256 },
+	"ports": [
+		{ "name": "p0", "device": "net_tap0", "devargs": "iface=mdpb0", "rx_desc": 1024, "tx_desc": 1024, "rss": true, "rx_checksum": true },
+		{ "name": "p1", "device": "net_tap1", "devargs": "iface=mdpb1", "rx_desc": 1024, "tx_desc": 1024, "rss": true, "rx_checksum": true }
+	]
+}
+EOP
+}
+
+# The tcp_proxy document: as tests/data/tcp-proxy.json, one backend; the worker
+# sleeps when idle (as that test does), since it shares two cores with
+# everything else here (the clients, nginx, the kernel's TAP and veth work).
+x_config() {
+	cat <<EOC
+{
+	"version": 1,
+	"node": { "name": "meshdp-bench-x" },
+	"control": { "socket": "$sockdir/meshdp.sock" },
+	"admin": { "listen": "" },
+	"mode": "mesh",
+	"interfaces": [
+		{ "name": "client", "port": "p0", "ipv4": ["10.70.1.1/24"] },
+		{ "name": "server", "port": "p1", "ipv4": ["10.70.2.1/24"] }
+	],
+	"mesh": { "prefixes": ["10.70.0.0/16"] },
+	"workloads": [
+		{ "name": "client", "namespace": "bench", "service": "client", "prefixes": ["10.70.1.2/32"] }
+	],
+	"services": [
+		{ "name": "web", "namespace": "bench", "vip": "10.70.9.10",
+		  "ports": [ { "port": 80, "protocol": "tcp" } ], "endpoints": [ { "address": "10.70.2.11" } ],
+		  "breaker": { "max_connections": 1000000, "max_pending": 1000000, "max_ejection_percent": 0 },
+		  "health": { "interval_ms": 0 } },
+		{ "name": "iperf", "namespace": "bench", "vip": "10.70.9.11",
+		  "ports": [ { "port": 5201, "protocol": "tcp" } ], "endpoints": [ { "address": "10.70.2.11" } ],
+		  "breaker": { "max_connections": 1000000, "max_pending": 1000000, "max_ejection_percent": 0 },
+		  "health": { "interval_ms": 0 } }
+	],
+	"policies": [
+		{ "name": "client-web", "action": "allow", "from": { "namespace": "bench", "service": "client" }, "to": { "service": "web" } },
+		{ "name": "client-iperf", "action": "allow", "from": { "namespace": "bench", "service": "client" }, "to": { "service": "iperf" } }
+	],
+	"tcp": { "capacity": 131072 },
+	"listeners": [
+		{ "name": "web", "type": "tcp_proxy", "address": "10.70.1.1", "port": 8080, "cluster": "bench/web",
+		  "connect_timeout_ms": 2000, "idle_timeout_s": 120, "tcp": { "congestion": "cubic", "nodelay": true } },
+		{ "name": "iperf", "type": "tcp_proxy", "address": "10.70.1.1", "port": 5201, "cluster": "bench/iperf",
+		  "tcp": { "congestion": "cubic" } }
+	],
+	"flows": { "capacity": 262144 },
+	"tune": { "rx_burst": 32, "tx_burst": 32, "drain_us": 100, "idle": "sleep", "idle_polls": 2000, "idle_sleep_us": 50 }
+}
+EOC
+}
+
+x_ns_addr() { # x_ns_addr NS IF ADDR/LEN [GW]
+	ip -n "$1" link set lo up
+	ip -n "$1" link set "$2" up
+	ip -n "$1" addr add "$3" dev "$2"
+	[ -z "${4:-}" ] || ip -n "$1" route add default via "$4"
+}
+
+x_topology() {
+	local ifc
+	x_up=1
+	for ns in $X_NS_C $X_NS_S $X_NS_K $X_NS_B; do
+		ip netns del "$ns" 2>/dev/null || true
+		ip netns add "$ns"
+	done
+	for ifc in mdpb0 mdpb1; do
+		for _ in $(seq 100); do
+			ip link show "$ifc" >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+	done
+	ip link set mdpb0 netns $X_NS_C
+	ip link set mdpb1 netns $X_NS_S
+	# net_tap gives the kernel end the port's own MAC: hosts (and the bridge port) get their own
+	ip -n $X_NS_C link set mdpb0 address 02:00:0a:46:01:02
+	ip -n $X_NS_S link set mdpb1 address 02:00:0a:46:02:fe
+	x_ns_addr $X_NS_C mdpb0 10.70.1.2/24 10.70.1.1
+	ip -n $X_NS_S link add br0 type bridge
+	ip -n $X_NS_S link set mdpb1 master br0
+	ip -n $X_NS_S link set mdpb1 up
+	ip -n $X_NS_S link set br0 up
+	ip -n $X_NS_S link set lo up
+	# the backend
+	ip link add xs-b1 netns $X_NS_S type veth peer name eth0 netns $X_NS_B
+	ip -n $X_NS_S link set xs-b1 master br0
+	ip -n $X_NS_S link set xs-b1 up
+	# frames from a veth reach meshdp through the TAP with full checksums only
+	# when the sender does not offload them (as in tests/integration/lib_l4.sh)
+	ip netns exec $X_NS_B ethtool -K eth0 tx off >/dev/null
+	ip -n $X_NS_B link set eth0 address 02:00:0a:46:02:0b
+	x_ns_addr $X_NS_B eth0 10.70.2.11/24 10.70.2.1
+	ip -n $X_NS_B route add 10.70.3.0/24 via 10.70.2.20
+	# the kernel proxies' namespace
+	ip link add xc0 netns $X_NS_C type veth peer name xk0 netns $X_NS_K
+	ip link add xs-kp netns $X_NS_S type veth peer name xk1 netns $X_NS_K
+	ip -n $X_NS_S link set xs-kp master br0
+	ip -n $X_NS_S link set xs-kp up
+	x_ns_addr $X_NS_C xc0 10.70.3.2/24
+	x_ns_addr $X_NS_K xk0 10.70.3.1/24
+	x_ns_addr $X_NS_K xk1 10.70.2.20/24
+	ip netns exec $X_NS_K sysctl -qw net.ipv4.ip_forward=1
+	ip -n $X_NS_C route add 10.70.2.11/32 via 10.70.3.1
+	for ns in $X_NS_C $X_NS_K; do
+		ip netns exec $ns sysctl -qw net.ipv4.ip_local_port_range="10000 65000"
+		ip netns exec $ns sysctl -qw net.ipv4.tcp_tw_reuse=1
+	done
+}
+
+x_servers() {
+	local d=$run/x-nginx
+	mkdir -p "$d"
+	cat >"$d/nginx.conf" <<EOF
+daemon on;
+worker_processes 1;
+worker_rlimit_nofile 65536;
+user root;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 16384; }
+http {
+	access_log off;
+	client_body_temp_path $d;
+	proxy_temp_path $d;
+	fastcgi_temp_path $d;
+	uwsgi_temp_path $d;
+	scgi_temp_path $d;
+	keepalive_requests 1000000;
+	server {
+		listen 80 reuseport backlog=4096;
+		location / { return 200 "hello from mdpb-b1\n"; }
+	}
+}
+EOF
+	ip netns exec $X_NS_B nginx -c "$d/nginx.conf"
+	ip netns exec $X_NS_B iperf3 -s -D -I "$run/x-iperf.pid" >/dev/null
+	# socat: a process per connection (fork), as an ad-hoc kernel proxy runs
+	ip netns exec $X_NS_K socat TCP-LISTEN:8080,bind=10.70.3.1,fork,reuseaddr,backlog=4096 \
+		TCP:10.70.2.11:80 2>>"$run/x-socat.log" &
+	x_pids+=($!)
+	socat_pid=$!
+	ip netns exec $X_NS_K socat TCP-LISTEN:5201,bind=10.70.3.1,fork,reuseaddr \
+		TCP:10.70.2.11:5201 2>>"$run/x-socat.log" &
+	x_pids+=($!)
+	socat_ip_pid=$!
+	haproxy_pid=
+	if command -v haproxy >/dev/null; then
+		# one thread, as meshdp runs one worker
+		cat >"$run/x-haproxy.cfg" <<EOF
+global
+	maxconn 8000
+	nbthread 1
+	pidfile $run/x-haproxy.pid
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+frontend web
+	bind 10.70.3.1:8081
+	default_backend web
+backend web
+	server b1 10.70.2.11:80
+frontend iperf
+	bind 10.70.3.1:5202
+	default_backend iperf
+backend iperf
+	server b1 10.70.2.11:5201
+EOF
+		ip netns exec $X_NS_K haproxy -f "$run/x-haproxy.cfg" -db >"$run/x-haproxy.log" 2>&1 &
+		haproxy_pid=$!
+		x_pids+=($!)
+	fi
+	haproxy --version 2>/dev/null | head -1 >"$run/x-versions.txt" || true
+	{
+		socat -V 2>/dev/null | grep "socat version" || true
+		nginx -v 2>&1 || true
+		iperf3 --version | head -1 || true
+		wrk --version 2>&1 | head -1 || true
+		uname -r
+	} >>"$run/x-versions.txt"
+}
+
+# x_target TARGET: sets web (host:port), ip_host and ip_port (iperf3's), and
+# web_pid and ip_pid (the processes whose CPU time is counted) for a target.
+x_target() {
+	case $1 in
+	meshdp) web=10.70.1.1:8080 ip_host=10.70.1.1 ip_port=5201 web_pid=$sut_pid ip_pid=$sut_pid ;;
+	socat) web=10.70.3.1:8080 ip_host=10.70.3.1 ip_port=5201 web_pid=$socat_pid ip_pid=$socat_ip_pid ;;
+	haproxy) web=10.70.3.1:8081 ip_host=10.70.3.1 ip_port=5202 web_pid=$haproxy_pid ip_pid=$haproxy_pid ;;
+	fwd) web=10.70.2.11:80 ip_host=10.70.2.11 ip_port=5201 web_pid= ip_pid= ;;
+	esac
+}
+
+# One line: the machine's busy and total jiffies (/proc/stat), the process's
+# utime+stime+cutime+cstime (0 without one), meshdp's counters when running.
+x_cpu() { # x_cpu PID
+	local busy total proc=0
+	read -r busy total < <(awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat)
+	if [ -n "$1" ] && [ -r "/proc/$1/stat" ]; then
+		proc=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat")
+	fi
+	echo "$(date +%s.%N) $busy $total $proc"
+}
+
+x_run() { # x_run TARGET TEST OUTFILE CMD...
+	local t=$1 test=$2 out=$3 pid
+	shift 3
+	x_target "$t"
+	pid=$web_pid
+	case $test in up | down) pid=$ip_pid ;; esac
+	x_cpu "$pid" >"$run/x-$t-$test.cpu"
+	[ "$t" != meshdp ] || mdp_sample "$run/x-$t-$test-s1.txt"
+	ip netns exec $X_NS_C "$@" >"$out" 2>"$out.err" || echo "failed: $*" >>"$out.err"
+	# socat's children are counted once they exit and are reaped
+	sleep 0.3
+	x_cpu "$pid" >>"$run/x-$t-$test.cpu"
+	[ "$t" != meshdp ] || mdp_sample "$run/x-$t-$test-s2.txt"
+	sleep 1
+}
+
+scenario_x() {
+	local t web ip_host ip_port web_pid ip_pid d=$X_DURATION
+	x_profile >"$run/x-profile.json"
+	x_config >"$run/x-config.json"
+	"$meshdp" --profile "$run/x-profile.json" --config "$run/x-config.json" --no-huge \
+		>"$run/meshdp-x.log" 2>&1 &
+	sut_pid=$!
+	for _ in $(seq 100); do
+		"$meshctl" --socket "$sockdir/meshdp.sock" --timeout 500 status >/dev/null 2>&1 && break
+		kill -0 $sut_pid 2>/dev/null || die "meshdp exited, see $run/meshdp-x.log"
+		sleep 0.2
+	done
+	x_topology
+	x_servers
+	sleep 2
+	if [ -n "$haproxy_pid" ] && ! kill -0 "$haproxy_pid" 2>/dev/null; then
+		echo "bench: (x) haproxy exited, see $run/x-haproxy.log; skipped" >&2
+		haproxy_pid=
+	fi
+	: >"$run/x-check.txt"
+	for t in $X_TARGETS; do
+		x_target "$t"
+		[ "$t" != haproxy ] || [ -n "$haproxy_pid" ] || continue
+		for _ in $(seq 20); do
+			ip netns exec $X_NS_C curl -sf -m 2 "http://$web/" >/dev/null 2>&1 && break
+			sleep 0.5
+		done
+		echo "$t $(ip netns exec $X_NS_C curl -s -m 2 "http://$web/" 2>&1)" >>"$run/x-check.txt"
+	done
+	for t in $X_TARGETS; do
+		x_target "$t"
+		[ "$t" != haproxy ] || [ -n "$haproxy_pid" ] || continue
+		echo "bench: (x) $t: wrk close, wrk keep-alive, iperf3 up and down (${d} s each)" >&2
+		x_run "$t" close "$run/x-$t-close.txt" \
+			wrk -c "$X_CONNS" -t 1 -d "${d}s" --latency -H 'Connection: close' "http://$web/"
+		x_run "$t" keepalive "$run/x-$t-keepalive.txt" \
+			wrk -c "$X_CONNS" -t 1 -d "${d}s" --latency "http://$web/"
+		x_run "$t" up "$run/x-$t-up.json" \
+			iperf3 -c "$ip_host" -p "$ip_port" -t "$d" -O 1 -J
+		x_run "$t" down "$run/x-$t-down.json" \
+			iperf3 -c "$ip_host" -p "$ip_port" -t "$d" -O 1 -J -R
+	done
+	"$meshctl" --socket "$sockdir/meshdp.sock" --json stats >"$run/x-stats-end.json" || true
+	"$meshctl" --socket "$sockdir/meshdp.sock" --json tcp stats >"$run/x-tcp-stats-end.json" || true
+	stop_sut
+	x_cleanup
+}
+
 t_start=$(date +%s)
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 date_tag=$(date -u +%Y-%m-%dT%H%M%SZ)
@@ -488,8 +843,20 @@ for sc in "${scenarios[@]}"; do
 		l4_up=0
 		scenario_p && ran+=(p)
 		;;
+	t)
+		echo "bench: (t) TCP connection scale, $T_CONNS connections" >&2
+		scenario_t
+		ran+=(t)
+		;;
+	x)
+		echo "bench: (x) tcp_proxy vs the kernel (socat, HAProxy, forwarding)" >&2
+		[ -z "$sut_pid" ] || stop_sut
+		l4_up=0
+		scenario_x
+		ran+=(x)
+		;;
 	*)
-		die "unknown scenario '$sc' (a b c d e f p)"
+		die "unknown scenario '$sc' (a b c d e f p t x)"
 		;;
 	esac
 done
@@ -500,5 +867,6 @@ load_end=$(cut -d' ' -f1 /proc/loadavg)
 python3 "$here/report.py" --run "$run" --out "$OUT" --tag "$date_tag" --sizes "$SIZES" \
 	--lat-rate "$LAT_RATE" --flows "$FLOWS" --memory "$mem_note" --seconds "$t_total" \
 	--load "$load_start $load_end" --c-flows "$C_FLOWS" --d-flows "$D_FLOWS" \
+	--x-conns "$X_CONNS" --x-duration "$X_DURATION" --x-targets "$X_TARGETS" \
 	--ran "${ran[*]}" --command "bench/run.sh ${*:-}"
 echo "bench: logs in $run" >&2
