@@ -530,23 +530,28 @@ static int l4_parse(struct rte_mbuf *m, struct l4_pkt *p)
 	}
 }
 
-/* RFC 1624 terms of one changed 32-bit value: ~old + new, 16 bits at a time, unfolded. */
-static inline uint32_t l4_csum_delta32(uint32_t old, uint32_t new)
+/*
+ * RFC 1624 terms of one changed 32-bit value: ~old + new as 32-bit words,
+ * unfolded. As 2^16 = 1 modulo 0xffff this is the sum of the 16-bit terms
+ * ~old_hi + ~old_lo + new_hi + new_lo once folded, in two operations.
+ */
+static inline uint64_t l4_csum_delta32(uint32_t old, uint32_t new)
 {
-	return (uint32_t)(uint16_t) ~(old >> 16) + (uint16_t) ~(old & 0xffff) + (new >> 16) +
-	       (new & 0xffff);
+	return (uint64_t)(uint32_t)~old + new;
 }
 
-static inline uint32_t l4_csum_delta16(uint16_t old, uint16_t new)
+static inline uint64_t l4_csum_delta16(uint16_t old, uint16_t new)
 {
-	return (uint32_t)(uint16_t)~old + new;
+	return (uint64_t)(uint16_t)~old + new;
 }
 
-/* HC' = ~(~HC + deltas), folded once: the same as applying them one by one. */
-static inline uint16_t l4_csum_apply(uint16_t csum, uint32_t delta)
+/* HC' = ~(~HC + deltas), folded once: the same as applying them one by one.
+ * At most a few 32-bit terms: the sum stays below 2^36, three folds suffice. */
+static inline uint16_t l4_csum_apply(uint16_t csum, uint64_t delta)
 {
-	uint32_t s = (uint32_t)(uint16_t)~csum + delta;
+	uint64_t s = (uint64_t)(uint16_t)~csum + delta;
 
+	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)~s;
@@ -558,7 +563,7 @@ static __rte_always_inline void l4_rewrite(struct l4_pkt *p, uint32_t src, uint3
 					   uint16_t sport, uint16_t dport)
 {
 	struct rte_ipv4_hdr *ip = p->ip;
-	uint32_t d_ip = 0, d_l4 = 0;
+	uint64_t d_ip = 0, d_l4 = 0;
 
 	if (ip->src_addr != src) {
 		d_ip += l4_csum_delta32(ip->src_addr, src);
@@ -596,7 +601,7 @@ static __rte_always_inline void l4_rewrite(struct l4_pkt *p, uint32_t src, uint3
 }
 
 /* Make the packet the mirror image of @p k: what the other side expects to see. */
-static void l4_rewrite_to_mirror(struct l4_pkt *p, const struct flow_tuple4 *k)
+static __rte_always_inline void l4_rewrite_to_mirror(struct l4_pkt *p, const struct flow_tuple4 *k)
 {
 	l4_rewrite(p, k->dst, k->src, k->dport, k->sport);
 }
