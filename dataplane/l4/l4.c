@@ -530,33 +530,40 @@ static int l4_parse(struct rte_mbuf *m, struct l4_pkt *p)
 	}
 }
 
-/* RFC 1624 terms of one changed 32-bit value: ~old + new, 16 bits at a time, unfolded. */
-static inline uint32_t l4_csum_delta32(uint32_t old, uint32_t new)
+/*
+ * RFC 1624 terms of one changed 32-bit value: ~old + new as 32-bit words,
+ * unfolded. As 2^16 = 1 modulo 0xffff this is the sum of the 16-bit terms
+ * ~old_hi + ~old_lo + new_hi + new_lo once folded, in two operations.
+ */
+static inline uint64_t l4_csum_delta32(uint32_t old, uint32_t new)
 {
-	return (uint32_t)(uint16_t) ~(old >> 16) + (uint16_t) ~(old & 0xffff) + (new >> 16) +
-	       (new & 0xffff);
+	return (uint64_t)(uint32_t)~old + new;
 }
 
-static inline uint32_t l4_csum_delta16(uint16_t old, uint16_t new)
+static inline uint64_t l4_csum_delta16(uint16_t old, uint16_t new)
 {
-	return (uint32_t)(uint16_t)~old + new;
+	return (uint64_t)(uint16_t)~old + new;
 }
 
-/* HC' = ~(~HC + deltas), folded once: the same as applying them one by one. */
-static inline uint16_t l4_csum_apply(uint16_t csum, uint32_t delta)
+/* HC' = ~(~HC + deltas), folded once: the same as applying them one by one.
+ * At most a few 32-bit terms: the sum stays below 2^36, three folds suffice. */
+static inline uint16_t l4_csum_apply(uint16_t csum, uint64_t delta)
 {
-	uint32_t s = (uint32_t)(uint16_t)~csum + delta;
+	uint64_t s = (uint64_t)(uint16_t)~csum + delta;
 
+	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
 	return (uint16_t)~s;
 }
 
-/* Rewrite addresses and ports (network order) with incremental checksums. */
-static void l4_rewrite(struct l4_pkt *p, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport)
+/* Rewrite addresses and ports (network order) with incremental checksums.
+ * Inlined: it is most of the established-flow fast path. */
+static __rte_always_inline void l4_rewrite(struct l4_pkt *p, uint32_t src, uint32_t dst,
+					   uint16_t sport, uint16_t dport)
 {
 	struct rte_ipv4_hdr *ip = p->ip;
-	uint32_t d_ip = 0, d_l4 = 0;
+	uint64_t d_ip = 0, d_l4 = 0;
 
 	if (ip->src_addr != src) {
 		d_ip += l4_csum_delta32(ip->src_addr, src);
@@ -594,7 +601,7 @@ static void l4_rewrite(struct l4_pkt *p, uint32_t src, uint32_t dst, uint16_t sp
 }
 
 /* Make the packet the mirror image of @p k: what the other side expects to see. */
-static void l4_rewrite_to_mirror(struct l4_pkt *p, const struct flow_tuple4 *k)
+static __rte_always_inline void l4_rewrite_to_mirror(struct l4_pkt *p, const struct flow_tuple4 *k)
 {
 	l4_rewrite(p, k->dst, k->src, k->dport, k->sport);
 }
@@ -788,8 +795,9 @@ static void l4_connect_result(struct l4_worker *lw, const struct cfg_snapshot *s
 }
 
 /* Track a packet of a known flow; connect results feed the endpoint's breaker. */
-static void l4_track(struct l4_worker *lw, const struct cfg_snapshot *snap, struct flow_entry *e,
-		     uint8_t dir, const struct l4_pkt *p, uint64_t now)
+static __rte_always_inline void l4_track(struct l4_worker *lw, const struct cfg_snapshot *snap,
+					 struct flow_entry *e, uint8_t dir, const struct l4_pkt *p,
+					 uint64_t now)
 {
 	int after;
 
@@ -1143,23 +1151,70 @@ static enum stats_id l4_portless(struct l4_worker *lw, const struct cfg_snapshot
 	return STAT_DROP_L4_UNDECLARED;
 }
 
+/* A bare SYN on a flow past its handshake (see l4_decide()). */
+static inline bool l4_reopens(const struct l4_pkt *p, const struct flow_entry *e, uint8_t dir)
+{
+	return dir == FLOW_DIR_FWD && p->ip->next_proto_id == IPPROTO_TCP &&
+	       (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG &&
+	       e->state != FLOW_TCP_SYN_SENT && e->state != FLOW_TCP_SYN_RECV &&
+	       e->state != FLOW_ST_NONE;
+}
+
+/*
+ * A packet of a flow the table knows (not a bare SYN reopening a finished
+ * one): the per-packet rate limits, tracking and the NAT rewrite. Inlined into
+ * the burst loop, as nearly every packet takes this way.
+ */
+static __rte_always_inline enum stats_id l4_established(struct l4_worker *lw,
+							const struct cfg_snapshot *snap,
+							struct l4_pkt *p, struct flow_entry *e,
+							uint8_t dir, uint64_t now_tsc)
+{
+	if (dir == FLOW_DIR_FWD && (e->flags & L4_FLOW_SERVICE)) {
+		/* packets-per-second limits hold for established flows too */
+		struct l4_svc_rt *rt = l4_flow_svc(snap, e);
+		bool reset;
+
+		if (rt != NULL && (rt->limit_svc_pkt || rt->limit_src_pkt) &&
+		    !l4_limits_admit(lw, rt, p, false, now_tsc, &reset))
+			return STAT_DROP_L4_RATE_LIMITED;
+	}
+	l4_track(lw, snap, e, dir, p, now_tsc);
+	if (e->flags & L4_FLOW_DNAT) {
+		/* the common case, from the entry itself: forward packets go to
+		 * the endpoint, replies come from the VIP */
+		if (dir == FLOW_DIR_FWD)
+			l4_rewrite(p, p->ip->src_addr, e->nat_addr[0], l4_rd16(p->sport),
+				   e->nat_port[0]);
+		else
+			l4_rewrite(p, e->nat_addr[1], p->ip->dst_addr, e->nat_port[1],
+				   l4_rd16(p->dport));
+	} else if (e->flags & L4_FLOW_NAT) {
+		/* full-NAT: forward packets become the mirror of the reply
+		 * key, replies the mirror of the forward key (read in place) */
+		const struct flow_tuple4 *other = flow_entry_tuple4(lw->flows, e, dir ^ 1);
+
+		if (likely(other != NULL))
+			l4_rewrite_to_mirror(p, other);
+	}
+	return NET_CHECK_OK;
+}
+
 /*
  * One packet with ports, given what the flow table said (@p e NULL: a miss).
  * @p changed is set when the table gained or lost a flow, which makes other
  * lookups of the same burst stale.
  */
-static enum stats_id l4_decide(struct l4_worker *lw, const struct cfg_snapshot *snap,
-			       struct l4_pkt *p, struct rte_mbuf *m, struct flow_entry *e,
-			       uint8_t dir, uint64_t now_tsc, bool *changed)
+static __rte_noinline enum stats_id l4_decide(struct l4_worker *lw, const struct cfg_snapshot *snap,
+					      struct l4_pkt *p, struct rte_mbuf *m,
+					      struct flow_entry *e, uint8_t dir, uint64_t now_tsc,
+					      bool *changed)
 {
 	struct cfg_service_ref ref;
 	uint64_t flows_before;
 	enum stats_id r;
 
-	if (e != NULL && dir == FLOW_DIR_FWD && p->ip->next_proto_id == IPPROTO_TCP &&
-	    (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) == RTE_TCP_SYN_FLAG &&
-	    e->state != FLOW_TCP_SYN_SENT && e->state != FLOW_TCP_SYN_RECV &&
-	    e->state != FLOW_ST_NONE) {
+	if (e != NULL && l4_reopens(p, e, dir)) {
 		/* A bare SYN on a flow past its handshake: the client reuses the
 		 * ports of a connection it considers finished (closing, reset, in
 		 * TIME_WAIT). That is a new connection, to be balanced, admitted and
@@ -1169,36 +1224,8 @@ static enum stats_id l4_decide(struct l4_worker *lw, const struct cfg_snapshot *
 		*changed = true;
 		e = NULL;
 	}
-	if (e != NULL) {
-		if (dir == FLOW_DIR_FWD && (e->flags & L4_FLOW_SERVICE)) {
-			/* packets-per-second limits hold for established flows too */
-			struct l4_svc_rt *rt = l4_flow_svc(snap, e);
-			bool reset;
-
-			if (rt != NULL && (rt->limit_svc_pkt || rt->limit_src_pkt) &&
-			    !l4_limits_admit(lw, rt, p, false, now_tsc, &reset))
-				return STAT_DROP_L4_RATE_LIMITED;
-		}
-		l4_track(lw, snap, e, dir, p, now_tsc);
-		if (e->flags & L4_FLOW_DNAT) {
-			/* the common case, from the entry itself: forward packets go to
-			 * the endpoint, replies come from the VIP */
-			if (dir == FLOW_DIR_FWD)
-				l4_rewrite(p, p->ip->src_addr, e->nat_addr[0], l4_rd16(p->sport),
-					   e->nat_port[0]);
-			else
-				l4_rewrite(p, e->nat_addr[1], p->ip->dst_addr, e->nat_port[1],
-					   l4_rd16(p->dport));
-		} else if (e->flags & L4_FLOW_NAT) {
-			/* full-NAT: forward packets become the mirror of the reply
-			 * key, replies the mirror of the forward key (read in place) */
-			const struct flow_tuple4 *other = flow_entry_tuple4(lw->flows, e, dir ^ 1);
-
-			if (likely(other != NULL))
-				l4_rewrite_to_mirror(p, other);
-		}
-		return NET_CHECK_OK;
-	}
+	if (e != NULL)
+		return l4_established(lw, snap, p, e, dir, now_tsc);
 	if (p->ip->next_proto_id == IPPROTO_TCP) {
 		r = l4_health_answer(lw, snap, p, m);
 		if (r != L4_NOT_MINE)
@@ -1305,8 +1332,9 @@ enum stats_id l4_upstream_open(struct l4_worker *lw, const struct cfg_snapshot *
 		return STAT_DROP_L4_POLICY_DENIED;
 	if (rt == NULL || sv->family != 4)
 		return STAT_DROP_L4_NO_ENDPOINT;
-	idx = l4_admit(lw, sv, rt, lb_flow_hash4(client, local, client_port, local_port, IPPROTO_TCP),
-		       now_tsc, &adm);
+	idx = l4_admit(lw, sv, rt,
+		       lb_flow_hash4(client, local, client_port, local_port, IPPROTO_TCP), now_tsc,
+		       &adm);
 	if (idx == LB_NONE)
 		return adm == EP_REFUSE_MAX_CONN || adm == EP_REFUSE_MAX_PENDING
 			       ? STAT_DROP_L4_BREAKER_OPEN
@@ -1316,8 +1344,8 @@ enum stats_id l4_upstream_open(struct l4_worker *lw, const struct cfg_snapshot *
 	up->generation = (uint8_t)snap->generation;
 	up->probe = adm == EP_ADMIT_PROBE;
 	memcpy(&up->addr, sv->endpoints[idx].addr, 4);
-	up->port = rte_cpu_to_be_16(sv->endpoints[idx].port ? sv->endpoints[idx].port
-							     : target_port);
+	up->port =
+		rte_cpu_to_be_16(sv->endpoints[idx].port ? sv->endpoints[idx].port : target_port);
 	up->source = l4_source_for(snap, up->addr);
 	return NET_CHECK_OK;
 }
@@ -1428,9 +1456,17 @@ static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap
 	for (uint16_t j = 0; j < nk; j++) {
 		uint16_t i = slot[j];
 
-		if (changed && (hit[j] == NULL || flow_table_removals(lw->flows) != removals))
+		struct flow_entry *e;
+
+		if (unlikely(changed) &&
+		    (hit[j] == NULL || flow_table_removals(lw->flows) != removals))
 			hit[j] = flow_lookup4(lw->flows, &keys[j], &dir[j]);
-		verdict[i] = l4_decide(lw, snap, &p[i], pkts[i], hit[j], dir[j], now_tsc, &changed);
+		e = hit[j];
+		if (likely(e != NULL) && !l4_reopens(&p[i], e, dir[j]))
+			verdict[i] = l4_established(lw, snap, &p[i], e, dir[j], now_tsc);
+		else
+			verdict[i] =
+				l4_decide(lw, snap, &p[i], pkts[i], e, dir[j], now_tsc, &changed);
 	}
 }
 

@@ -113,7 +113,7 @@ int net_reset_len(struct rte_mbuf *m, uint16_t len)
 	return 0;
 }
 
-static void net_out_push(struct net_worker *nw, uint16_t port, struct rte_mbuf *m)
+static inline void net_out_push(struct net_worker *nw, uint16_t port, struct rte_mbuf *m)
 {
 	struct net_out *o;
 
@@ -130,8 +130,8 @@ static void net_out_push(struct net_worker *nw, uint16_t port, struct rte_mbuf *
 }
 
 /* Prepend the L2 header of @p ifc (with its 802.1Q tag, if any). */
-static int net_l2_prepend(struct rte_mbuf *m, const struct cfg_iface *ifc,
-			  const struct rte_ether_addr *dst, uint16_t ether_type)
+static inline int net_l2_prepend(struct rte_mbuf *m, const struct cfg_iface *ifc,
+				 const struct rte_ether_addr *dst, uint16_t ether_type)
 {
 	uint16_t hl = ifc->vlan ? sizeof(struct rte_ether_hdr) + sizeof(struct rte_vlan_hdr)
 				: sizeof(struct rte_ether_hdr);
@@ -157,14 +157,23 @@ static int net_l2_prepend(struct rte_mbuf *m, const struct cfg_iface *ifc,
 	return 0;
 }
 
-void net_send(struct net_worker *nw, const struct cfg_iface *ifc, struct rte_mbuf *m,
-	      const struct rte_ether_addr *dst, uint16_t ether_type)
+/* net_send(), inlined into net_forward(): every forwarded frame goes this way. */
+static __rte_always_inline void net_send_inline(struct net_worker *nw, const struct cfg_iface *ifc,
+						struct rte_mbuf *m,
+						const struct rte_ether_addr *dst,
+						uint16_t ether_type)
 {
 	if (unlikely(net_l2_prepend(m, ifc, dst, ether_type) != 0)) {
 		net_drop(nw, m, STAT_DROP_NO_HEADROOM);
 		return;
 	}
 	net_out_push(nw, ifc->port_id, m);
+}
+
+void net_send(struct net_worker *nw, const struct cfg_iface *ifc, struct rte_mbuf *m,
+	      const struct rte_ether_addr *dst, uint16_t ether_type)
+{
+	net_send_inline(nw, ifc, m, dst, ether_type);
 }
 
 void net_post(struct net_worker *nw, const struct neigh_key *key, const struct rte_ether_addr *mac,
@@ -259,7 +268,7 @@ void net_forward(struct net_worker *nw, const struct cfg_snapshot *snap,
 		e = neigh_lookup4_cached(nw->neigh, &nw->ncache, out->port_id, out->vlan, a);
 		if (likely(e != NULL)) {
 			neigh_entry_mac(e, &mac);
-			net_send(nw, out, m, &mac, type);
+			net_send_inline(nw, out, m, &mac, RTE_ETHER_TYPE_IPV4);
 			if (unlikely(__atomic_load_n(&e->state, __ATOMIC_RELAXED) == NEIGH_STALE))
 				net_probe_stale(nw, snap, out, e, &mac, now_tsc);
 			return;

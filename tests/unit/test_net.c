@@ -1196,6 +1196,51 @@ static void test_burst_mixed(void **state)
 	assert_int_equal(drops_total(), 0);
 }
 
+/*
+ * net_ipv4_check() verifies option-less headers with a 32-bit-word sum: it must
+ * accept exactly the headers whose 16-bit ones'-complement sum (rte_raw_cksum)
+ * is 0xffff, and refuse every single-bit corruption of a good one.
+ */
+static void test_ipv4_check_sum(void **state)
+{
+	uint8_t h[20];
+	unsigned int bad = 0;
+
+	(void)state;
+	srand(4242);
+	for (unsigned int round = 0; round < 20000; round++) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)h;
+		bool good;
+
+		for (unsigned int i = 0; i < sizeof(h); i++)
+			h[i] = (uint8_t)rand();
+		if (round % 7 == 0)
+			memset(h, round % 14 == 0 ? 0xff : 0, sizeof(h));
+		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->total_length = rte_cpu_to_be_16(20 + round % 100);
+		if (round % 2 == 0) {
+			ip->hdr_checksum = 0;
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+		}
+		good = rte_raw_cksum(h, sizeof(h)) == 0xffff;
+		bad += !good;
+		assert_int_equal(net_ipv4_check(ip, 200, 0),
+				 good ? NET_CHECK_OK : STAT_DROP_IPV4_BAD_CHECKSUM);
+		/* the NIC said good: no software check */
+		assert_int_equal(net_ipv4_check(ip, 200, 1), NET_CHECK_OK);
+		if (!good)
+			continue;
+		for (unsigned int bit = 0; bit < 160; bit++) {
+			if (bit / 8 < 4)
+				continue; /* version, IHL, TOS and length have checks of their own */
+			h[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			assert_int_equal(net_ipv4_check(ip, 200, 0), STAT_DROP_IPV4_BAD_CHECKSUM);
+			h[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		}
+	}
+	assert_true(bad > 1000); /* both kinds were tried */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1219,6 +1264,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_rate_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_burst_mixed, setup, teardown),
+		cmocka_unit_test(test_ipv4_check_sum),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
