@@ -364,6 +364,7 @@ struct cfg_listener {
 	uint32_t idle_timeout_s;     /* no bytes either way this long closes both; 0: none */
 	uint32_t max_connections;    /* concurrent client connections per node; 0: unlimited */
 	struct cfg_listener_tcp tcp;
+	void *rt; /* runtime state (the node-wide connection count); see l4_bind() */
 };
 
 /**

@@ -350,6 +350,15 @@ int l4_bind(struct l4_global *g, struct cfg_snapshot *snap, char *err, size_t er
 		if (rc != 0)
 			return rc; /* the caller frees the snapshot, which frees srt */
 	}
+	/* each listener's connection count, node-wide, kept across swaps by name */
+	for (uint32_t i = 0; i < snap->n_listeners; i++) {
+		char key[CFG_KEY_MAX];
+
+		snprintf(key, sizeof(key), "listener/%s", snap->listeners[i].name);
+		snap->listeners[i].rt = ep_registry_get(g->eps, key);
+		if (snap->listeners[i].rt == NULL)
+			return -ENOMEM;
+	}
 	rc = l4_bind_vips(snap, srt);
 	if (rc != 0)
 		return rc;
@@ -1378,6 +1387,29 @@ void l4_upstream_close(struct l4_upstream *up)
 	if (up->ep != NULL)
 		ep_conn_closed(up->ep);
 	up->ep = NULL;
+}
+
+void *l4_listener_admit(const struct cfg_listener *cl)
+{
+	struct ep_state *s = cl->rt;
+	uint32_t n;
+
+	if (s == NULL)
+		return NULL;
+	n = __atomic_add_fetch(&s->active, 1, __ATOMIC_RELAXED);
+	if (cl->max_connections != 0 && n > cl->max_connections) {
+		__atomic_sub_fetch(&s->active, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	return s;
+}
+
+void l4_listener_release(void *slot)
+{
+	struct ep_state *s = slot;
+
+	if (s != NULL)
+		__atomic_sub_fetch(&s->active, 1, __ATOMIC_RELAXED);
 }
 
 uint16_t l4_tcp_owner(const struct l4_worker *lw, const struct cfg_snapshot *snap, uint32_t local,

@@ -152,6 +152,18 @@ void l4_upstream_result(struct l4_worker *lw, const struct cfg_snapshot *snap,
 void l4_upstream_close(struct l4_upstream *up);
 
 /**
+ * A client connection for listener @p cl (of a bound snapshot): counted
+ * node-wide, across workers and config swaps (the count lives in the
+ * endpoint registry under "listener/<name>"). @return the slot to pass to
+ * l4_listener_release() when the connection ends, or NULL when the
+ * listener's max_connections is reached.
+ */
+void *l4_listener_admit(const struct cfg_listener *cl);
+
+/** The connection of l4_listener_admit() ended. NULL: nothing. */
+void l4_listener_release(void *slot);
+
+/**
  * The worker that receives TCP segments from @p remote:@p rport to our
  * @p local:@p lport (network order) under this snapshot's steering: active
  * opens pick local ports for which this is the opening worker.

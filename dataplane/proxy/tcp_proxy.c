@@ -31,7 +31,6 @@ struct proxy_listener {
 	uint16_t port;
 	struct tcp_params params;
 	uint32_t active; /* sessions of this worker */
-	uint32_t max_connections;
 	uint64_t connect_timeout_us;
 	uint64_t idle_timeout_us; /* 0: none */
 	LIST_ENTRY(proxy_listener) link;
@@ -43,6 +42,7 @@ struct proxy_session {
 	struct tcp_conn *down; /* the client's connection; NULL once over */
 	struct tcp_conn *up;   /* to the endpoint; NULL before the connect and once over */
 	struct l4_upstream ups;
+	void *slot;	  /* the listener's node-wide connection count (l4_listener_admit) */
 	uint64_t last_us; /* the last byte moved either way */
 	bool up_ready;	  /* the upstream connection is established */
 	bool down_fin;	  /* the client's FIN was passed on (shutdown of up) */
@@ -110,6 +110,7 @@ static void proxy_session_end(struct proxy_session *s)
 	struct proxy_worker *pw = s->pw;
 
 	l4_upstream_close(&s->ups);
+	l4_listener_release(s->slot);
 	s->pl->active--;
 	if (s->pl->tl == NULL && s->pl->active == 0) {
 		LIST_REMOVE(s->pl, link);
@@ -265,6 +266,7 @@ static int proxy_accepted(struct tcp_conn *c, void *arg)
 	struct tcp_conn_info ci;
 	struct tcp_addr laddr = {.family = 4}, raddr = {.family = 4};
 	enum stats_id why;
+	void *slot;
 	int32_t li;
 
 	tcp_conn_get_info(c, &ci);
@@ -274,15 +276,18 @@ static int proxy_accepted(struct tcp_conn *c, void *arg)
 		return -1;
 	}
 	cl = &snap->listeners[li];
-	if (pl->max_connections != 0 && pl->active >= pl->max_connections) {
+	slot = l4_listener_admit(cl);
+	if (slot == NULL) {
 		stats_inc(pw->stats, STAT_PROXY_REFUSED_LIMIT);
 		return -1;
 	}
 	if (rte_mempool_get(pw->sessions, (void **)&s) != 0) {
+		l4_listener_release(slot);
 		stats_inc(pw->stats, STAT_PROXY_REFUSED_LIMIT);
 		return -1;
 	}
 	memset(s, 0, sizeof(*s));
+	s->slot = slot;
 	s->pw = pw;
 	s->pl = pl;
 	s->down = c;
@@ -413,7 +418,6 @@ static void proxy_bind(struct proxy_worker *pw, const struct cfg_snapshot *snap)
 			}
 			LIST_INSERT_HEAD(&pw->listeners, pl, link);
 		}
-		pl->max_connections = cl->max_connections;
 		pl->connect_timeout_us = (uint64_t)cl->connect_timeout_ms * 1000;
 		pl->idle_timeout_us = (uint64_t)cl->idle_timeout_s * 1000000;
 	}
