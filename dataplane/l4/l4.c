@@ -1136,8 +1136,38 @@ static enum stats_id l4_icmp_error(struct l4_worker *lw, struct l4_pkt *p, struc
 }
 
 /* A packet the flow table cannot help with: fragments, no ports, ICMP errors. */
+/*
+ * An ICMP destination unreachable about a TCP segment this node's stack sent
+ * (the proxy's connections): for the stack (RFC 5927, RFC 1191). @return true
+ * when the stack took it.
+ */
+static bool l4_icmp_local_tcp(struct l4_worker *lw, const struct cfg_snapshot *snap,
+			      struct l4_pkt *p, struct rte_mbuf *m, uint64_t now_tsc)
+{
+	const struct rte_icmp_hdr *icmp = p->l4;
+	struct rte_ipv4_hdr *in;
+	uint8_t *inl4;
+	uint32_t mtu = 0;
+
+	if (lw->local_tcp_icmp == NULL || snap->n_listeners == 0 ||
+	    !l4_icmp_quote(p, m, &in, &inl4) || icmp->icmp_type != 3 ||
+	    in->next_proto_id != IPPROTO_TCP || !l4_is_local(snap, in->src_addr))
+		return false;
+	if (icmp->icmp_code == 4) /* fragmentation needed: the next hop's MTU */
+		mtu = rte_be_to_cpu_16(l4_rd16((const uint8_t *)icmp + 6));
+	else if (icmp->icmp_code > 3)
+		return false; /* other codes are soft errors (RFC 1122 4.2.3.9) */
+	if (icmp->icmp_code == 4 && mtu == 0)
+		return false; /* a pre-RFC 1191 router: nothing to go by */
+	return lw->local_tcp_icmp(
+		lw->local_tcp_ctx, in,
+		rte_pktmbuf_data_len(m) -
+			(uint32_t)((uint8_t *)in - rte_pktmbuf_mtod(m, uint8_t *)),
+		mtu, now_tsc);
+}
+
 static enum stats_id l4_portless(struct l4_worker *lw, const struct cfg_snapshot *snap,
-				 struct l4_pkt *p, struct rte_mbuf *m, int parsed)
+				 struct l4_pkt *p, struct rte_mbuf *m, int parsed, uint64_t now_tsc)
 {
 	enum stats_id r;
 
@@ -1147,6 +1177,10 @@ static enum stats_id l4_portless(struct l4_worker *lw, const struct cfg_snapshot
 		    cfg_in_control_plane(snap, 4, &p->ip->dst_addr))
 			return NET_CHECK_OK;
 		return STAT_DROP_L4_FRAGMENT;
+	}
+	if (l4_icmp_local_tcp(lw, snap, p, m, now_tsc)) {
+		rte_pktmbuf_free(m);
+		return NET_L4_CONSUMED;
 	}
 	r = l4_icmp_error(lw, p, m);
 	if (r != L4_NOT_MINE)
@@ -1454,7 +1488,7 @@ static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap
 					continue;
 				}
 			}
-			verdict[i] = l4_portless(lw, snap, &p[i], pkts[i], parsed);
+			verdict[i] = l4_portless(lw, snap, &p[i], pkts[i], parsed, now_tsc);
 			continue;
 		}
 		if (steer) {

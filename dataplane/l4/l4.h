@@ -56,6 +56,11 @@ struct l4_worker {
 	 * every TCP packet to a local address when the snapshot has listeners,
 	 * after steering; returns true when it took the packet */
 	bool (*local_tcp)(void *ctx, struct rte_mbuf *m, uint64_t now_tsc);
+	/* and the ICMP destination unreachable errors quoting a segment it sent
+	 * (@p quoted: the quoted IP header, @p len bytes; @p mtu > 0: the next
+	 * hop's MTU, 0: unreachable); true when it took the error */
+	bool (*local_tcp_icmp)(void *ctx, const void *quoted, uint32_t len, uint32_t mtu,
+			       uint64_t now_tsc);
 	void *local_tcp_ctx;
 };
 

@@ -103,6 +103,15 @@ static bool proxy_local_tcp(void *ctx, struct rte_mbuf *m, uint64_t now_tsc)
 	return tcp_input(pw->tcp, m, proxy_us(pw, now_tsc));
 }
 
+static bool proxy_local_tcp_icmp(void *ctx, const void *quoted, uint32_t len, uint32_t mtu,
+				 uint64_t now_tsc)
+{
+	struct proxy_worker *pw = ctx;
+
+	pw->now_tsc = now_tsc;
+	return tcp_icmp_error(pw->tcp, quoted, len, mtu, proxy_us(pw, now_tsc));
+}
+
 /* ---- sessions ---- */
 
 static void proxy_session_end(struct proxy_session *s)
@@ -483,6 +492,7 @@ struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker
 	}
 	rte_free(ports);
 	lw->local_tcp = proxy_local_tcp;
+	lw->local_tcp_icmp = proxy_local_tcp_icmp;
 	lw->local_tcp_ctx = pw;
 	return pw;
 }
@@ -494,6 +504,7 @@ void proxy_worker_free(struct proxy_worker *pw)
 	if (pw == NULL)
 		return;
 	pw->lw->local_tcp = NULL;
+	pw->lw->local_tcp_icmp = NULL;
 	pw->snap = NULL;
 	tcp_stack_free(pw->tcp); /* closed callbacks end the sessions */
 	while ((pl = LIST_FIRST(&pw->listeners)) != NULL) {

@@ -71,7 +71,9 @@ static const char doc[] =
 	" \"limits\": [{\"name\": \"l\", \"service\": \"lim\", \"scope\": \"service\","
 	"   \"connections_per_s\": 1, \"burst\": 2, \"action\": \"drop\"},"
 	"  {\"name\": \"s\", \"service\": \"fn\", \"scope\": \"source\","
-	"   \"packets_per_s\": 1, \"burst\": 4, \"action\": \"drop\"}]}";
+	"   \"packets_per_s\": 1, \"burst\": 4, \"action\": \"drop\"}],"
+	" \"listeners\": [{\"name\": \"px\", \"type\": \"tcp_proxy\", \"address\": \"10.10.1.1\","
+	"   \"port\": 8000, \"cluster\": \"web\"}]}";
 
 static struct rte_mempool *pool;
 static struct cfg_snapshot *snap;
@@ -479,6 +481,101 @@ static void test_expiry_releases(void **state)
  * reply and an ICMP error about it all end up at the same owner (the other
  * worker hands them over through the owner's ring).
  */
+/* What the proxy's hooks were offered (test_local_tcp_hooks). */
+static unsigned int local_tcp_calls, local_icmp_calls;
+static uint32_t local_icmp_mtu;
+
+static bool fake_local_tcp(void *ctx, struct rte_mbuf *m, uint64_t now_tsc)
+{
+	const struct rte_tcp_hdr *t = (const struct rte_tcp_hdr *)(iph(m) + 1);
+
+	(void)ctx;
+	(void)now_tsc;
+	local_tcp_calls++;
+	if (rte_be_to_cpu_16(t->dst_port) != 8000)
+		return false; /* not the stack's: the L4 path goes on */
+	rte_pktmbuf_free(m);
+	return true;
+}
+
+static bool fake_local_icmp(void *ctx, const void *quoted, uint32_t len, uint32_t mtu,
+			    uint64_t now_tsc)
+{
+	const struct rte_ipv4_hdr *q = quoted;
+
+	(void)ctx;
+	(void)now_tsc;
+	assert_true(len >= sizeof(*q) + 8);
+	assert_int_equal(q->src_addr, ip4("10.10.2.1"));
+	local_icmp_calls++;
+	local_icmp_mtu = mtu;
+	return true;
+}
+
+/* ICMP "fragmentation needed" (or another unreachable @p code) quoting TCP. */
+static struct rte_mbuf *icmp_tcp(uint8_t code, uint16_t mtu, const char *qsrc, uint16_t qsport,
+				 const char *qdst, uint16_t qdport)
+{
+	struct rte_mbuf *m = icmp_unreachable(qdst, qsrc, qsrc, qsport, qdst, qdport);
+	uint8_t *icmp = (uint8_t *)(iph(m) + 1);
+	uint16_t c;
+
+	icmp[1] = code;
+	icmp[6] = (uint8_t)(mtu >> 8);
+	icmp[7] = (uint8_t)mtu;
+	icmp[8 + 9] = IPPROTO_TCP; /* the quoted header's protocol */
+	icmp[2] = icmp[3] = 0;
+	c = (uint16_t)~rte_raw_cksum(icmp, rte_pktmbuf_data_len(m) - sizeof(struct rte_ipv4_hdr));
+	memcpy(icmp + 2, &c, 2);
+	return m;
+}
+
+/* TCP to a local address goes to the node's stack first; ICMP errors about
+ * its segments too; nothing else does. */
+static void test_local_tcp_hooks(void **state)
+{
+	struct rte_mbuf *m;
+
+	(void)state;
+	lw.local_tcp = fake_local_tcp;
+	lw.local_tcp_icmp = fake_local_icmp;
+	local_tcp_calls = local_icmp_calls = 0;
+	assert_int_equal(
+		run(pkt(IPPROTO_TCP, "10.10.1.2", 40000, "10.10.1.1", 8000, RTE_TCP_SYN_FLAG)),
+		NET_L4_CONSUMED);
+	assert_int_equal(local_tcp_calls, 1);
+	/* to a VIP: never offered to the stack */
+	m = pkt(IPPROTO_TCP, "10.10.1.2", 40001, "10.30.0.10", 80, RTE_TCP_SYN_FLAG);
+	assert_int_equal(run(m), NET_CHECK_OK);
+	rte_pktmbuf_free(m);
+	assert_int_equal(local_tcp_calls, 1);
+	/* local, but not the stack's: the L4 path decides as before */
+	m = pkt(IPPROTO_TCP, "10.10.1.2", 40002, "10.10.1.1", 9999, RTE_TCP_SYN_FLAG);
+	assert_int_not_equal(run(m), NET_L4_CONSUMED);
+	rte_pktmbuf_free(m);
+	assert_int_equal(local_tcp_calls, 2);
+	/* fragmentation needed about a segment the stack sent */
+	assert_int_equal(run(icmp_tcp(4, 1000, "10.10.2.1", 40001, "10.10.2.11", 8080)),
+			 NET_L4_CONSUMED);
+	assert_int_equal(local_icmp_calls, 1);
+	assert_int_equal(local_icmp_mtu, 1000);
+	/* port unreachable: a hard error, mtu 0 */
+	assert_int_equal(run(icmp_tcp(3, 0, "10.10.2.1", 40001, "10.10.2.11", 8080)),
+			 NET_L4_CONSUMED);
+	assert_int_equal(local_icmp_calls, 2);
+	assert_int_equal(local_icmp_mtu, 0);
+	/* about UDP, or about a segment that did not come from us: not the stack's */
+	m = icmp_unreachable("10.10.2.11", "10.10.2.1", "10.10.2.1", 40001, "10.10.2.11", 8080);
+	assert_int_not_equal(run(m), NET_L4_CONSUMED);
+	rte_pktmbuf_free(m);
+	m = icmp_tcp(4, 1000, "10.10.1.2", 40001, "10.10.2.11", 8080);
+	assert_int_not_equal(run(m), NET_L4_CONSUMED);
+	rte_pktmbuf_free(m);
+	assert_int_equal(local_icmp_calls, 2);
+	lw.local_tcp = NULL;
+	lw.local_tcp_icmp = NULL;
+}
+
 static void test_steering(void **state)
 {
 	struct l4_global *g2 = l4_global_create(2);
@@ -542,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_source_packet_limit),
 		cmocka_unit_test(test_connect_failures_eject),
 		cmocka_unit_test(test_expiry_releases),
+		cmocka_unit_test(test_local_tcp_hooks),
 		cmocka_unit_test(test_steering),
 	};
 
