@@ -56,63 +56,69 @@ static uint32_t tcp_tsval(const struct tcp_conn *c)
 	return (uint32_t)(c->ts->now_us / 1000) + c->ts_offset;
 }
 
+/* A timestamps option (10 bytes) at @p o. */
+static unsigned int tcp_opt_ts(uint8_t *o, uint32_t val, uint32_t ecr)
+{
+	val = rte_cpu_to_be_32(val);
+	ecr = rte_cpu_to_be_32(ecr);
+	o[0] = TCP_OPT_TS;
+	o[1] = 10;
+	memcpy(o + 2, &val, 4);
+	memcpy(o + 6, &ecr, 4);
+	return 10;
+}
+
+/*
+ * The options of a SYN or SYN-ACK: MSS, then SACK-permitted, timestamps and
+ * window scale (@p wscale 0xff: none) as asked, 4-byte aligned with NOPs.
+ * @return their length.
+ */
+static unsigned int tcp_syn_opts(uint8_t *o, uint16_t mss, bool sack, bool ts, uint32_t tsval,
+				 uint32_t tsecr, uint8_t wscale)
+{
+	unsigned int n = 0;
+
+	o[n++] = TCP_OPT_MSS;
+	o[n++] = 4;
+	o[n++] = (uint8_t)(mss >> 8);
+	o[n++] = (uint8_t)mss;
+	if (!(sack && ts) && (sack || ts)) {
+		o[n++] = TCP_OPT_NOP;
+		o[n++] = TCP_OPT_NOP;
+	}
+	if (sack) {
+		o[n++] = TCP_OPT_SACK_PERM;
+		o[n++] = 2;
+	}
+	if (ts)
+		n += tcp_opt_ts(o + n, tsval, tsecr);
+	if (wscale != 0xff) {
+		o[n++] = TCP_OPT_NOP;
+		o[n++] = TCP_OPT_WSCALE;
+		o[n++] = 3;
+		o[n++] = wscale;
+	}
+	return n;
+}
+
 /* Options for a segment of @p c; returns their length (a multiple of 4). */
 static unsigned int tcp_options(struct tcp_conn *c, uint8_t *o, uint8_t flags)
 {
 	unsigned int n = 0;
 
 	if (flags & RTE_TCP_SYN_FLAG) {
+		/* a SYN offers everything; a SYN-ACK what the SYN offered */
 		const bool synack = (flags & RTE_TCP_ACK_FLAG) != 0;
-		const bool ts = synack ? (c->flags & TCP_F_TS) != 0 : true;
-		const bool sack = synack ? (c->flags & TCP_F_SACK) != 0 : true;
-		const bool ws = synack ? (c->flags & TCP_F_WSCALE) != 0 : true;
 
-		o[n++] = TCP_OPT_MSS;
-		o[n++] = 4;
-		o[n++] = (uint8_t)(c->rcv_mss >> 8);
-		o[n++] = (uint8_t)c->rcv_mss;
-		if (sack && ts) {
-			o[n++] = TCP_OPT_SACK_PERM;
-			o[n++] = 2;
-		} else if (sack) {
-			o[n++] = TCP_OPT_NOP;
-			o[n++] = TCP_OPT_NOP;
-			o[n++] = TCP_OPT_SACK_PERM;
-			o[n++] = 2;
-		}
-		if (ts) {
-			uint32_t v = rte_cpu_to_be_32(tcp_tsval(c));
-			uint32_t e = rte_cpu_to_be_32(synack ? c->ts_recent : 0);
-
-			if (!sack) {
-				o[n++] = TCP_OPT_NOP;
-				o[n++] = TCP_OPT_NOP;
-			}
-			o[n++] = TCP_OPT_TS;
-			o[n++] = 10;
-			memcpy(o + n, &v, 4);
-			memcpy(o + n + 4, &e, 4);
-			n += 8;
-		}
-		if (ws) {
-			o[n++] = TCP_OPT_NOP;
-			o[n++] = TCP_OPT_WSCALE;
-			o[n++] = 3;
-			o[n++] = c->rcv_wscale;
-		}
-		return n;
+		return tcp_syn_opts(o, c->rcv_mss, !synack || (c->flags & TCP_F_SACK),
+				    !synack || (c->flags & TCP_F_TS), tcp_tsval(c),
+				    synack ? c->ts_recent : 0,
+				    !synack || (c->flags & TCP_F_WSCALE) ? c->rcv_wscale : 0xff);
 	}
 	if (c->flags & TCP_F_TS) {
-		uint32_t v = rte_cpu_to_be_32(tcp_tsval(c));
-		uint32_t e = rte_cpu_to_be_32(c->ts_recent);
-
 		o[n++] = TCP_OPT_NOP;
 		o[n++] = TCP_OPT_NOP;
-		o[n++] = TCP_OPT_TS;
-		o[n++] = 10;
-		memcpy(o + n, &v, 4);
-		memcpy(o + n + 4, &e, 4);
-		n += 8;
+		n += tcp_opt_ts(o + n, tcp_tsval(c), c->ts_recent);
 	}
 	if ((c->flags & TCP_F_SACK) && c->ooo.head != NULL && !(flags & RTE_TCP_RST_FLAG)) {
 		struct tcp_sack_block b[TCP_SACK_MAX];
@@ -124,11 +130,11 @@ static unsigned int tcp_options(struct tcp_conn *c, uint8_t *o, uint8_t flags)
 			o[n++] = TCP_OPT_SACK;
 			o[n++] = (uint8_t)(2 + 8 * nb);
 			for (unsigned int i = 0; i < nb; i++) {
-				uint32_t s = rte_cpu_to_be_32(b[i].start);
-				uint32_t e = rte_cpu_to_be_32(b[i].end);
+				uint32_t st = rte_cpu_to_be_32(b[i].start);
+				uint32_t en = rte_cpu_to_be_32(b[i].end);
 
-				memcpy(o + n, &s, 4);
-				memcpy(o + n + 4, &e, 4);
+				memcpy(o + n, &st, 4);
+				memcpy(o + n + 4, &en, 4);
 				n += 8;
 			}
 			stats_add(c->ts->stats, STAT_TCP_SACK_BLOCKS_OUT, nb);
@@ -569,36 +575,12 @@ void tcp_send_cookie_synack(struct tcp_stack *ts, const struct tcp_tuple *t, uin
 			    uint32_t tsecr, uint16_t mss, uint8_t rcv_wscale)
 {
 	uint8_t opts[TCP_OPT_MAX];
-	unsigned int n = 0;
+	/* without timestamps the cookie keeps neither window scaling nor SACK */
+	unsigned int n = o->ts_ok ? tcp_syn_opts(opts, mss, o->sack_ok, true, tsval, tsecr,
+						 o->wscale != 0xff ? rcv_wscale : 0xff)
+				  : tcp_syn_opts(opts, mss, false, false, 0, 0, 0xff);
 	struct rte_mbuf *m;
 
-	opts[n++] = TCP_OPT_MSS;
-	opts[n++] = 4;
-	opts[n++] = (uint8_t)(mss >> 8);
-	opts[n++] = (uint8_t)mss;
-	if (o->ts_ok) {
-		uint32_t v = rte_cpu_to_be_32(tsval), e = rte_cpu_to_be_32(tsecr);
-
-		if (o->sack_ok) {
-			opts[n++] = TCP_OPT_SACK_PERM;
-			opts[n++] = 2;
-		} else {
-			opts[n++] = TCP_OPT_NOP;
-			opts[n++] = TCP_OPT_NOP;
-		}
-		opts[n++] = TCP_OPT_TS;
-		opts[n++] = 10;
-		memcpy(opts + n, &v, 4);
-		memcpy(opts + n + 4, &e, 4);
-		n += 8;
-		if (o->wscale != 0xff) {
-			opts[n++] = TCP_OPT_NOP;
-			opts[n++] = TCP_OPT_WSCALE;
-			opts[n++] = 3;
-			opts[n++] = rcv_wscale;
-		}
-	}
-	/* without timestamps the cookie keeps neither window scaling nor SACK */
 	m = tcp_segment(ts, t, isn, ack, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 65535, opts, n);
 	if (m == NULL)
 		return;
