@@ -105,6 +105,10 @@ struct flow_table {
 	uint32_t shift; /* slot = tsc >> shift */
 	uint32_t rnd;	/* xorshift state for the cuckoo walk */
 	uint64_t cur;	/* absolute slot number, see the invariant above */
+	/* now's slot at the last rebase of the window (flow_expire() after a long
+	 * gap): until cur reaches it, a slot index may stand for an earlier
+	 * absolute slot than the one it was linked at */
+	uint64_t wrap_end;
 	bool cur_valid; /* cur is set from the first clock seen */
 	size_t bytes_per_flow;
 	const struct rte_memzone *mz; /* this struct; its name keeps table names unique */
@@ -315,19 +319,43 @@ static inline void flow_wheel_unlink(struct flow_table *t, uint32_t idx)
 		t->links[l->next].prev = l->prev;
 }
 
-void flow_refresh(struct flow_table *t, struct flow_entry *e, uint64_t expire)
+/*
+ * Set @p e's expiry. Later: lazy, the slot re-slots it when due. Earlier or
+ * first arming: move it now.
+ *
+ * Short path: an armed entry whose expiry does not move earlier stays where it
+ * is without reading its slot. That is the decision the full test would take:
+ * the entry was linked at absolute slot A <= flow_target(old expiry) (by the
+ * last refresh, or by flow_expire()'s re-slot, both at some earlier cur), and
+ * flow_target() never decreases as the expiry or cur grows, so
+ * flow_target(new expiry) >= A; and while cur >= wrap_end every linked entry's
+ * slot index gives back its A exactly (cur never passes a slot it has not
+ * emptied), so A is what flow_slot_abs() would return. Per established-flow
+ * packet this saves the random read of wslot[] and the slot arithmetic.
+ */
+static __rte_always_inline void flow_refresh_inline(struct flow_table *t, struct flow_entry *e,
+						    uint64_t expire)
 {
-	uint32_t idx = (uint32_t)(e - t->entries);
+	uint32_t idx;
 	uint64_t target;
 
+	if (likely(!(e->track & FLOW_TRK_FRESH) && expire >= e->expire && t->cur >= t->wrap_end)) {
+		e->expire = expire;
+		return;
+	}
+	idx = (uint32_t)(e - t->entries);
 	e->expire = expire;
 	target = flow_target(t, expire);
-	/* Later: lazy, the slot re-slots it when due. Earlier or first arming: move now. */
 	if ((e->track & FLOW_TRK_FRESH) || target < flow_slot_abs(t, t->wslot[idx])) {
 		e->track &= (uint8_t)~FLOW_TRK_FRESH;
 		flow_wheel_unlink(t, idx);
 		flow_wheel_link(t, idx, target);
 	}
+}
+
+void flow_refresh(struct flow_table *t, struct flow_entry *e, uint64_t expire)
+{
+	flow_refresh_inline(t, e, expire);
 }
 
 /* --- index ----------------------------------------------------------------------------- */
@@ -974,7 +1002,7 @@ int flow_tcp_update(struct flow_table *t, struct flow_entry *e, uint8_t dir, uin
 		e->track |= FLOW_TRK_SEEN_REPLY;
 	s = flow_tcp_next(e, dir, f);
 	e->state = (uint8_t)s;
-	flow_refresh(t, e, now + flow_tcp_timeout(s, to));
+	flow_refresh_inline(t, e, now + flow_tcp_timeout(s, to));
 	return s;
 }
 
@@ -987,10 +1015,10 @@ int flow_udp_update(struct flow_table *t, struct flow_entry *e, uint8_t dir, uin
 		e->track |= FLOW_TRK_SEEN_REPLY;
 	if (e->track & FLOW_TRK_SEEN_REPLY) {
 		e->state = FLOW_UDP_ASSURED;
-		flow_refresh(t, e, now + to->udp_assured);
+		flow_refresh_inline(t, e, now + to->udp_assured);
 	} else {
 		e->state = FLOW_UDP_UNREPLIED;
-		flow_refresh(t, e, now + to->udp);
+		flow_refresh_inline(t, e, now + to->udp);
 	}
 	return e->state;
 }
@@ -1003,7 +1031,7 @@ int flow_icmp_update(struct flow_table *t, struct flow_entry *e, uint8_t dir, ui
 	if (dir == FLOW_DIR_REV)
 		e->track |= FLOW_TRK_SEEN_REPLY;
 	e->state = FLOW_ICMP_ACTIVE;
-	flow_refresh(t, e, now + to->icmp);
+	flow_refresh_inline(t, e, now + to->icmp);
 	return e->state;
 }
 
@@ -1027,8 +1055,10 @@ unsigned int flow_expire(struct flow_table *t, uint64_t now, unsigned int budget
 	 * that it ends just before now's slot. Entries keep their slot index and
 	 * stay due, so at most FLOW_WHEEL_SLOTS empty slots are scanned.
 	 */
-	if (now_slot > t->cur + FLOW_WHEEL_SLOTS)
+	if (now_slot > t->cur + FLOW_WHEEL_SLOTS) {
 		t->cur = now_slot - FLOW_WHEEL_SLOTS;
+		t->wrap_end = now_slot; /* see flow_refresh_inline() */
+	}
 	while (t->cur < now_slot && visited < budget) {
 		uint32_t s = (uint32_t)t->cur & FLOW_WHEEL_MASK;
 
