@@ -108,8 +108,8 @@ const struct neigh_entry *neigh_lookup(const struct neigh_table *t, const struct
 	return e;
 }
 
-const struct neigh_entry *neigh_lookup4_cached(const struct neigh_table *t, struct neigh_cache *c,
-					       uint16_t port_id, uint16_t vlan, uint32_t addr)
+const struct neigh_entry *neigh_lookup4_miss(const struct neigh_table *t, struct neigh_cache *c,
+					     uint16_t port_id, uint16_t vlan, uint32_t addr)
 {
 	const uint64_t gen = __atomic_load_n(&t->gen, __ATOMIC_ACQUIRE);
 	const uint64_t k = (uint64_t)addr | (uint64_t)port_id << 32 | (uint64_t)vlan << 48;
@@ -118,6 +118,12 @@ const struct neigh_entry *neigh_lookup4_cached(const struct neigh_table *t, stru
 	const struct neigh_entry *e;
 	struct neigh_key key;
 
+	if (c->table != t) {
+		/* another table's slots mean nothing here */
+		memset(c->slot, 0, sizeof(c->slot));
+		c->table = t;
+		c->gen = &t->gen;
+	}
 	for (unsigned int w = 0; w < NEIGH_CACHE_WAYS; w++) {
 		if (s[w].key == k && s[w].gen == gen) {
 			e = s[w].e;

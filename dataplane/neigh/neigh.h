@@ -114,6 +114,10 @@ struct neigh_cache {
 		const struct neigh_entry *e;
 	} slot[NEIGH_CACHE_SETS][NEIGH_CACHE_WAYS];
 	uint8_t victim[NEIGH_CACHE_SETS]; /* next way to refill, round robin */
+	/* the table of the last miss and its generation word, so that a hit needs
+	 * no call into neigh.c; a cache asked about another table misses once */
+	const struct neigh_table *table;
+	const uint64_t *gen;
 };
 
 /**
@@ -121,8 +125,14 @@ struct neigh_cache {
  * Same answer as neigh_lookup() of neigh_key4(port_id, vlan, addr); the entry
  * is valid until the next quiescent state.
  */
-const struct neigh_entry *neigh_lookup4_cached(const struct neigh_table *t, struct neigh_cache *c,
-					       uint16_t port_id, uint16_t vlan, uint32_t addr);
+static inline const struct neigh_entry *neigh_lookup4_cached(const struct neigh_table *t,
+							     struct neigh_cache *c,
+							     uint16_t port_id, uint16_t vlan,
+							     uint32_t addr);
+
+/* The slow half of neigh_lookup4_cached() (table lookup and refill); not for other callers. */
+const struct neigh_entry *neigh_lookup4_miss(const struct neigh_table *t, struct neigh_cache *c,
+					     uint16_t port_id, uint16_t vlan, uint32_t addr);
 
 /** Copy the MAC out of an entry. */
 static inline void neigh_entry_mac(const struct neigh_entry *e, struct rte_ether_addr *mac)
@@ -176,5 +186,32 @@ void neigh_key4(struct neigh_key *k, uint16_t port_id, uint16_t vlan, uint32_t a
 
 /** Fill a key for an IPv6 address. */
 void neigh_key6(struct neigh_key *k, uint16_t port_id, uint16_t vlan, const uint8_t addr[16]);
+
+/* Inline so that a hit (every frame of an established next hop) costs no call. */
+static inline const struct neigh_entry *neigh_lookup4_cached(const struct neigh_table *t,
+							     struct neigh_cache *c,
+							     uint16_t port_id, uint16_t vlan,
+							     uint32_t addr)
+{
+	const uint64_t k = (uint64_t)addr | (uint64_t)port_id << 32 | (uint64_t)vlan << 48;
+	const uint32_t set = (uint32_t)((k * 0x9e3779b97f4a7c15ull) >> (64 - NEIGH_CACHE_SET_BITS));
+	const struct neigh_cache_slot *s = c->slot[set];
+
+	if (__builtin_expect(c->table == t, 1)) {
+		const uint64_t gen = __atomic_load_n(c->gen, __ATOMIC_ACQUIRE);
+
+		for (unsigned int w = 0; w < NEIGH_CACHE_WAYS; w++) {
+			if (s[w].key == k && s[w].gen == gen) {
+				const struct neigh_entry *e = s[w].e;
+
+				if (__builtin_expect(
+					    __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != 0, 1))
+					return e;
+				break;
+			}
+		}
+	}
+	return neigh_lookup4_miss(t, c, port_id, vlan, addr);
+}
 
 #endif
