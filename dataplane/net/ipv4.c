@@ -294,7 +294,7 @@ static void net_ipv4_act(struct net_worker *nw, const struct cfg_snapshot *snap,
 	ip->hdr_checksum = net_cksum_adjust(ip->hdr_checksum, old_word, new_word);
 	stats_inc(nw->stats, STAT_IPV4_FORWARDED);
 	via = nh->type == CFG_NH_GATEWAY ? nh->gw4 : ip->dst_addr;
-	net_forward(nw, snap, out, m, 4, (const uint8_t *)&via, now_tsc);
+	net_forward4(nw, snap, out, m, via, now_tsc);
 }
 
 void net_ipv4_burst(struct net_worker *nw, const struct cfg_snapshot *snap, struct rte_mbuf **pkts,

@@ -113,63 +113,6 @@ int net_reset_len(struct rte_mbuf *m, uint16_t len)
 	return 0;
 }
 
-static inline void net_out_push(struct net_worker *nw, uint16_t port, struct rte_mbuf *m)
-{
-	struct net_out *o;
-
-	if (unlikely(port >= RTE_MAX_ETHPORTS)) {
-		net_drop(nw, m, STAT_DROP_NO_IFACE);
-		return;
-	}
-	o = &nw->out[port];
-	if (unlikely(o->n >= NET_OUT_MAX)) {
-		net_drop(nw, m, STAT_DROP_TX_FULL);
-		return;
-	}
-	o->pkts[o->n++] = m;
-}
-
-/* Prepend the L2 header of @p ifc (with its 802.1Q tag, if any). */
-static inline int net_l2_prepend(struct rte_mbuf *m, const struct cfg_iface *ifc,
-				 const struct rte_ether_addr *dst, uint16_t ether_type)
-{
-	uint16_t hl = ifc->vlan ? sizeof(struct rte_ether_hdr) + sizeof(struct rte_vlan_hdr)
-				: sizeof(struct rte_ether_hdr);
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, hl);
-
-	if (unlikely(eth == NULL))
-		return -ENOSPC;
-	eth->dst_addr = *dst;
-	eth->src_addr = ifc->mac;
-	if (ifc->vlan) {
-		struct rte_vlan_hdr *vh = (struct rte_vlan_hdr *)(eth + 1);
-
-		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);
-		vh->vlan_tci = rte_cpu_to_be_16(ifc->vlan & 0xfff);
-		vh->eth_proto = rte_cpu_to_be_16(ether_type);
-	} else {
-		eth->ether_type = rte_cpu_to_be_16(ether_type);
-	}
-	/* Receive offload flags must not leak into transmit; keep the buffer kind. */
-	m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT;
-	m->vlan_tci = 0;
-	m->l2_len = hl;
-	return 0;
-}
-
-/* net_send(), inlined into net_forward(): every forwarded frame goes this way. */
-static __rte_always_inline void net_send_inline(struct net_worker *nw, const struct cfg_iface *ifc,
-						struct rte_mbuf *m,
-						const struct rte_ether_addr *dst,
-						uint16_t ether_type)
-{
-	if (unlikely(net_l2_prepend(m, ifc, dst, ether_type) != 0)) {
-		net_drop(nw, m, STAT_DROP_NO_HEADROOM);
-		return;
-	}
-	net_out_push(nw, ifc->port_id, m);
-}
-
 void net_send(struct net_worker *nw, const struct cfg_iface *ifc, struct rte_mbuf *m,
 	      const struct rte_ether_addr *dst, uint16_t ether_type)
 {
@@ -188,6 +131,7 @@ static void net_pending_clear(struct net_worker *nw, struct net_pending *p, enum
 	for (uint16_t i = 0; i < p->n; i++)
 		net_drop(nw, p->pkts[i], why);
 	memset(p, 0, sizeof(*p));
+	nw->n_pending--;
 }
 
 static int net_solicit(struct net_worker *nw, const struct cfg_iface *ifc,
@@ -233,6 +177,7 @@ static void net_pending_add(struct net_worker *nw, const struct cfg_snapshot *sn
 		net_drop(nw, m, STAT_DROP_NEIGH_PENDING_FULL);
 		return;
 	}
+	nw->n_pending++;
 	free_slot->key = *key;
 	free_slot->pkts[0] = m;
 	free_slot->n = 1;
@@ -242,13 +187,28 @@ static void net_pending_add(struct net_worker *nw, const struct cfg_snapshot *sn
 }
 
 /* A STALE neighbour in use: one worker per retrans interval sends a unicast probe. */
-static void net_probe_stale(struct net_worker *nw, const struct cfg_snapshot *snap,
-			    const struct cfg_iface *out, const struct neigh_entry *e,
-			    const struct rte_ether_addr *mac, uint64_t now_tsc)
+void net_probe_stale(struct net_worker *nw, const struct cfg_snapshot *snap,
+		     const struct cfg_iface *out, const struct neigh_entry *e,
+		     const struct rte_ether_addr *mac, uint64_t now_tsc)
 {
 	if (neigh_should_probe(e, now_tsc, net_ms_to_tsc(nw, snap->neigh.retrans_ms)) &&
 	    net_solicit(nw, out, &e->key, mac) == 0)
 		stats_inc(nw->stats, STAT_NEIGH_PROBES_OUT);
+}
+
+void net_forward4_unresolved(struct net_worker *nw, const struct cfg_snapshot *snap,
+			     const struct cfg_iface *out, struct rte_mbuf *m, uint32_t nh,
+			     uint64_t now_tsc)
+{
+	static const struct rte_ether_addr unknown = {{0}};
+	struct neigh_key key;
+
+	neigh_key4(&key, out->port_id, out->vlan, nh);
+	if (unlikely(net_l2_prepend(m, out, &unknown, RTE_ETHER_TYPE_IPV4) != 0)) {
+		net_drop(nw, m, STAT_DROP_NO_HEADROOM);
+		return;
+	}
+	net_pending_add(nw, snap, out, &key, m, now_tsc);
 }
 
 void net_forward(struct net_worker *nw, const struct cfg_snapshot *snap,
@@ -256,7 +216,6 @@ void net_forward(struct net_worker *nw, const struct cfg_snapshot *snap,
 		 const uint8_t *nh_addr, uint64_t now_tsc)
 {
 	static const struct rte_ether_addr unknown = {{0}};
-	uint16_t type = family == 4 ? RTE_ETHER_TYPE_IPV4 : RTE_ETHER_TYPE_IPV6;
 	const struct neigh_entry *e;
 	struct rte_ether_addr mac;
 	struct neigh_key key;
@@ -265,27 +224,19 @@ void net_forward(struct net_worker *nw, const struct cfg_snapshot *snap,
 		uint32_t a;
 
 		memcpy(&a, nh_addr, sizeof(a));
-		e = neigh_lookup4_cached(nw->neigh, &nw->ncache, out->port_id, out->vlan, a);
-		if (likely(e != NULL)) {
-			neigh_entry_mac(e, &mac);
-			net_send_inline(nw, out, m, &mac, RTE_ETHER_TYPE_IPV4);
-			if (unlikely(__atomic_load_n(&e->state, __ATOMIC_RELAXED) == NEIGH_STALE))
-				net_probe_stale(nw, snap, out, e, &mac, now_tsc);
-			return;
-		}
-		neigh_key4(&key, out->port_id, out->vlan, a);
-	} else {
-		neigh_key6(&key, out->port_id, out->vlan, nh_addr);
-		e = neigh_lookup(nw->neigh, &key);
-		if (likely(e != NULL)) {
-			neigh_entry_mac(e, &mac);
-			net_send(nw, out, m, &mac, type);
-			if (__atomic_load_n(&e->state, __ATOMIC_RELAXED) == NEIGH_STALE)
-				net_probe_stale(nw, snap, out, e, &mac, now_tsc);
-			return;
-		}
+		net_forward4(nw, snap, out, m, a, now_tsc);
+		return;
 	}
-	if (unlikely(net_l2_prepend(m, out, &unknown, type) != 0)) {
+	neigh_key6(&key, out->port_id, out->vlan, nh_addr);
+	e = neigh_lookup(nw->neigh, &key);
+	if (likely(e != NULL)) {
+		neigh_entry_mac(e, &mac);
+		net_send(nw, out, m, &mac, RTE_ETHER_TYPE_IPV6);
+		if (__atomic_load_n(&e->state, __ATOMIC_RELAXED) == NEIGH_STALE)
+			net_probe_stale(nw, snap, out, e, &mac, now_tsc);
+		return;
+	}
+	if (unlikely(net_l2_prepend(m, out, &unknown, RTE_ETHER_TYPE_IPV6) != 0)) {
 		net_drop(nw, m, STAT_DROP_NO_HEADROOM);
 		return;
 	}
@@ -294,7 +245,7 @@ void net_forward(struct net_worker *nw, const struct cfg_snapshot *snap,
 
 void net_timer(struct net_worker *nw, const struct cfg_snapshot *snap, uint64_t now_tsc)
 {
-	for (unsigned int i = 0; i < NET_PENDING_MAX; i++) {
+	for (unsigned int i = 0; i < NET_PENDING_MAX && nw->n_pending != 0; i++) {
 		struct net_pending *p = &nw->pending[i];
 		const struct cfg_iface *ifc;
 		const struct neigh_entry *e;
@@ -313,6 +264,7 @@ void net_timer(struct net_worker *nw, const struct cfg_snapshot *snap, uint64_t 
 				net_out_push(nw, p->key.port_id, p->pkts[j]);
 			}
 			memset(p, 0, sizeof(*p));
+			nw->n_pending--;
 			continue;
 		}
 		ifc = cfg_iface_of(snap, p->key.port_id, p->key.vlan);
@@ -342,6 +294,7 @@ void net_worker_release(struct net_worker *nw)
 			rte_pktmbuf_free(p->pkts[j]);
 		memset(p, 0, sizeof(*p));
 	}
+	nw->n_pending = 0;
 	for (unsigned int port = 0; port < RTE_MAX_ETHPORTS; port++) {
 		struct net_out *o = &nw->out[port];
 

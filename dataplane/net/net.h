@@ -78,6 +78,7 @@ struct net_worker {
 	uint32_t icmp_burst;	   /* bucket depth */
 	struct neigh_cache ncache; /* this worker's IPv4 next-hop lookups */
 	struct net_pending pending[NET_PENDING_MAX];
+	uint32_t n_pending; /* slots of pending[] in use: net_timer() skips the scan at 0 */
 	struct net_out out[RTE_MAX_ETHPORTS];
 };
 
