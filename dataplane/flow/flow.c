@@ -116,6 +116,11 @@ struct flow_table {
 	uint32_t head[FLOW_WHEEL_SLOTS];
 } __rte_cache_aligned;
 
+_Static_assert(offsetof(struct flow_table, keys) == offsetof(struct flow_table_lead, keys) &&
+		       offsetof(struct flow_table, entries) ==
+			       offsetof(struct flow_table_lead, entries),
+	       "flow_entry_tuple4() reads the table's leading members");
+
 static inline void flow_ctr_add(uint64_t *c, uint64_t v)
 {
 	__atomic_store_n(c, *c + v, __ATOMIC_RELAXED);
@@ -906,14 +911,6 @@ int flow_entry_keys(const struct flow_table *t, const struct flow_entry *e, stru
 	if (rev != NULL)
 		flow_key_of(t, idx << 1 | FLOW_DIR_REV, rev);
 	return 0;
-}
-
-const struct flow_tuple4 *flow_entry_tuple4(const struct flow_table *t, const struct flow_entry *e,
-					    uint8_t dir)
-{
-	const struct flow_tuple4 *k = &t->keys[(uint32_t)(e - t->entries) << 1 | (dir & 1)];
-
-	return k->family == 4 ? k : NULL;
 }
 
 /* --- tracking ---------------------------------------------------------------------------- */

@@ -336,6 +336,14 @@ int flow_remove(struct flow_table *t, struct flow_entry *e);
 int flow_entry_keys(const struct flow_table *t, const struct flow_entry *e, struct flow_key *fwd,
 		    struct flow_key *rev);
 
+/* The leading members of struct flow_table that flow_entry_tuple4() reads
+ * inline (once per NATed packet); flow.c asserts the layout. Not for other use. */
+struct flow_table_lead {
+	void *bkt;
+	struct flow_tuple4 *keys;
+	struct flow_entry *entries;
+};
+
 /**
  * The stored compact key of direction @p dir (FLOW_DIR_FWD or FLOW_DIR_REV) of
  * the live IPv4 flow @p e, without a copy: what the fast path rewrites NATed
@@ -343,8 +351,20 @@ int flow_entry_keys(const struct flow_table *t, const struct flow_entry *e, stru
  * live entry of @p t (one just looked up), which is not checked.
  * @return the key, or NULL when @p e is an IPv6 flow
  */
-const struct flow_tuple4 *flow_entry_tuple4(const struct flow_table *t, const struct flow_entry *e,
-					    uint8_t dir);
+static inline const struct flow_tuple4 *flow_entry_tuple4(const struct flow_table *t,
+							  const struct flow_entry *e, uint8_t dir)
+{
+	const struct flow_tuple4 *keys;
+	const struct flow_entry *entries;
+	const struct flow_tuple4 *k;
+
+	/* copies, not a cast to the other type: the table is not a flow_table_lead */
+	memcpy(&keys, (const char *)t + offsetof(struct flow_table_lead, keys), sizeof(keys));
+	memcpy(&entries, (const char *)t + offsetof(struct flow_table_lead, entries),
+	       sizeof(entries));
+	k = &keys[(uint32_t)(e - entries) << 1 | (dir & 1)];
+	return k->family == 4 ? k : NULL;
+}
 
 /**
  * Set the expiry of @p e to @p expire. A later expiry is only written down
