@@ -94,6 +94,11 @@ struct flow_table {
 	struct flow_bucket *bkt;
 	struct flow_tuple4 *keys; /* [2 * capacity]; IPv6 flows: src = side slot, family 6 */
 	struct flow_entry *entries;
+	uint64_t cur; /* absolute slot number, see the invariant above */
+	/* now's slot at the last rebase of the window (flow_expire() after a long
+	 * gap): until cur reaches it, a slot index may stand for an earlier
+	 * absolute slot than the one it was linked at */
+	uint64_t wrap_end;
 	struct flow_link *links;
 	uint16_t *wslot; /* wheel slot per entry, FLOW_SLOT_FREE when not in use */
 	struct flow_v6keys *v6;
@@ -104,11 +109,6 @@ struct flow_table {
 	uint32_t free_head;
 	uint32_t shift; /* slot = tsc >> shift */
 	uint32_t rnd;	/* xorshift state for the cuckoo walk */
-	uint64_t cur;	/* absolute slot number, see the invariant above */
-	/* now's slot at the last rebase of the window (flow_expire() after a long
-	 * gap): until cur reaches it, a slot index may stand for an earlier
-	 * absolute slot than the one it was linked at */
-	uint64_t wrap_end;
 	bool cur_valid; /* cur is set from the first clock seen */
 	size_t bytes_per_flow;
 	const struct rte_memzone *mz; /* this struct; its name keeps table names unique */
@@ -118,8 +118,11 @@ struct flow_table {
 
 _Static_assert(offsetof(struct flow_table, keys) == offsetof(struct flow_table_lead, keys) &&
 		       offsetof(struct flow_table, entries) ==
-			       offsetof(struct flow_table_lead, entries),
-	       "flow_entry_tuple4() reads the table's leading members");
+			       offsetof(struct flow_table_lead, entries) &&
+		       offsetof(struct flow_table, cur) == offsetof(struct flow_table_lead, cur) &&
+		       offsetof(struct flow_table, wrap_end) ==
+			       offsetof(struct flow_table_lead, wrap_end),
+	       "flow.h's inline helpers read the table's leading members");
 
 static inline void flow_ctr_add(uint64_t *c, uint64_t v)
 {
@@ -324,27 +327,15 @@ static inline void flow_wheel_unlink(struct flow_table *t, uint32_t idx)
 		t->links[l->next].prev = l->prev;
 }
 
-/*
- * Set @p e's expiry. Later: lazy, the slot re-slots it when due. Earlier or
- * first arming: move it now.
- *
- * Short path: an armed entry whose expiry does not move earlier stays where it
- * is without reading its slot. That is the decision the full test would take:
- * the entry was linked at absolute slot A <= flow_target(old expiry) (by the
- * last refresh, or by flow_expire()'s re-slot, both at some earlier cur), and
- * flow_target() never decreases as the expiry or cur grows, so
- * flow_target(new expiry) >= A; and while cur >= wrap_end every linked entry's
- * slot index gives back its A exactly (cur never passes a slot it has not
- * emptied), so A is what flow_slot_abs() would return. Per established-flow
- * packet this saves the random read of wslot[] and the slot arithmetic.
- */
+/* Set @p e's expiry. Later: lazy, the slot re-slots it when due (see
+ * flow_refresh_is_lazy()). Earlier or first arming: move it now. */
 static __rte_always_inline void flow_refresh_inline(struct flow_table *t, struct flow_entry *e,
 						    uint64_t expire)
 {
 	uint32_t idx;
 	uint64_t target;
 
-	if (likely(!(e->track & FLOW_TRK_FRESH) && expire >= e->expire && t->cur >= t->wrap_end)) {
+	if (likely(flow_refresh_is_lazy(t, e, expire))) {
 		e->expire = expire;
 		return;
 	}
@@ -1003,23 +994,6 @@ int flow_tcp_update(struct flow_table *t, struct flow_entry *e, uint8_t dir, uin
 	return s;
 }
 
-int flow_udp_update(struct flow_table *t, struct flow_entry *e, uint8_t dir, uint64_t now,
-		    const struct flow_timeouts *to)
-{
-	if (unlikely(dir > FLOW_DIR_REV))
-		return -EINVAL;
-	if (dir == FLOW_DIR_REV)
-		e->track |= FLOW_TRK_SEEN_REPLY;
-	if (e->track & FLOW_TRK_SEEN_REPLY) {
-		e->state = FLOW_UDP_ASSURED;
-		flow_refresh_inline(t, e, now + to->udp_assured);
-	} else {
-		e->state = FLOW_UDP_UNREPLIED;
-		flow_refresh_inline(t, e, now + to->udp);
-	}
-	return e->state;
-}
-
 int flow_icmp_update(struct flow_table *t, struct flow_entry *e, uint8_t dir, uint64_t now,
 		     const struct flow_timeouts *to)
 {
@@ -1054,7 +1028,7 @@ unsigned int flow_expire(struct flow_table *t, uint64_t now, unsigned int budget
 	 */
 	if (now_slot > t->cur + FLOW_WHEEL_SLOTS) {
 		t->cur = now_slot - FLOW_WHEEL_SLOTS;
-		t->wrap_end = now_slot; /* see flow_refresh_inline() */
+		t->wrap_end = now_slot; /* see flow_refresh_is_lazy() */
 	}
 	while (t->cur < now_slot && visited < budget) {
 		uint32_t s = (uint32_t)t->cur & FLOW_WHEEL_MASK;

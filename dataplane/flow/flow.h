@@ -46,6 +46,8 @@
 #ifndef MESHDP_FLOW_H
 #define MESHDP_FLOW_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -336,13 +338,40 @@ int flow_remove(struct flow_table *t, struct flow_entry *e);
 int flow_entry_keys(const struct flow_table *t, const struct flow_entry *e, struct flow_key *fwd,
 		    struct flow_key *rev);
 
-/* The leading members of struct flow_table that flow_entry_tuple4() reads
- * inline (once per NATed packet); flow.c asserts the layout. Not for other use. */
+/* The leading members of struct flow_table that the inline helpers below read
+ * (once per packet); flow.c asserts the layout. Not for other use. */
 struct flow_table_lead {
 	void *bkt;
 	struct flow_tuple4 *keys;
 	struct flow_entry *entries;
+	uint64_t cur;	   /* the wheel's oldest slot not yet processed */
+	uint64_t wrap_end; /* see flow_refresh_is_lazy() */
 };
+
+/* Read a leading member of @p t (a copy, not a cast: the table is not a flow_table_lead). */
+#define FLOW_LEAD_GET(t, member, dst) \
+	memcpy(&(dst), (const char *)(t) + offsetof(struct flow_table_lead, member), sizeof(dst))
+
+/*
+ * Whether setting @p e's expiry to @p expire needs no wheel work (the short
+ * path of flow_refresh()): an armed entry whose expiry does not move earlier
+ * stays in its slot. That is the decision the full test takes: the entry was
+ * linked at absolute slot A <= the target slot of its old expiry (by the last
+ * refresh, or by flow_expire()'s re-slot, both at some earlier cur), and the
+ * target slot never decreases as the expiry or cur grows, so the new target is
+ * >= A; and while cur >= wrap_end (no window rebase after a long gap is still
+ * being drained) every linked entry's slot index gives back its A exactly,
+ * because cur never passes a slot it has not emptied.
+ */
+static inline bool flow_refresh_is_lazy(const struct flow_table *t, const struct flow_entry *e,
+					uint64_t expire)
+{
+	uint64_t cur, wrap_end;
+
+	FLOW_LEAD_GET(t, cur, cur);
+	FLOW_LEAD_GET(t, wrap_end, wrap_end);
+	return !(e->track & FLOW_TRK_FRESH) && expire >= e->expire && cur >= wrap_end;
+}
 
 /**
  * The stored compact key of direction @p dir (FLOW_DIR_FWD or FLOW_DIR_REV) of
@@ -358,10 +387,8 @@ static inline const struct flow_tuple4 *flow_entry_tuple4(const struct flow_tabl
 	const struct flow_entry *entries;
 	const struct flow_tuple4 *k;
 
-	/* copies, not a cast to the other type: the table is not a flow_table_lead */
-	memcpy(&keys, (const char *)t + offsetof(struct flow_table_lead, keys), sizeof(keys));
-	memcpy(&entries, (const char *)t + offsetof(struct flow_table_lead, entries),
-	       sizeof(entries));
+	FLOW_LEAD_GET(t, keys, keys);
+	FLOW_LEAD_GET(t, entries, entries);
 	k = &keys[(uint32_t)(e - entries) << 1 | (dir & 1)];
 	return k->family == 4 ? k : NULL;
 }
@@ -398,8 +425,29 @@ int flow_tcp_update(struct flow_table *t, struct flow_entry *e, uint8_t dir, uin
  * is seen, then ASSURED; refresh with the udp or udp_assured timeout.
  * @return the new state, or -EINVAL for dir > 1
  */
-int flow_udp_update(struct flow_table *t, struct flow_entry *e, uint8_t dir, uint64_t now,
-		    const struct flow_timeouts *to);
+static inline int flow_udp_update(struct flow_table *t, struct flow_entry *e, uint8_t dir,
+				  uint64_t now, const struct flow_timeouts *to)
+{
+	uint64_t expire;
+
+	/* inline: every UDP packet of an established flow comes here */
+	if (__builtin_expect(dir > FLOW_DIR_REV, 0))
+		return -EINVAL;
+	if (dir == FLOW_DIR_REV)
+		e->track |= FLOW_TRK_SEEN_REPLY;
+	if (e->track & FLOW_TRK_SEEN_REPLY) {
+		e->state = FLOW_UDP_ASSURED;
+		expire = now + to->udp_assured;
+	} else {
+		e->state = FLOW_UDP_UNREPLIED;
+		expire = now + to->udp;
+	}
+	if (__builtin_expect(flow_refresh_is_lazy(t, e, expire), 1))
+		e->expire = expire;
+	else
+		flow_refresh(t, e, expire);
+	return e->state;
+}
 
 /** Track one ICMP echo packet: ICMP_ACTIVE, icmp timeout. @return the state or -EINVAL. */
 int flow_icmp_update(struct flow_table *t, struct flow_entry *e, uint8_t dir, uint64_t now,
