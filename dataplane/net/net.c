@@ -314,7 +314,8 @@ static bool net_mac_is_zero(const struct rte_ether_addr *a)
  * data moved to the L3 header and @p rx filled, or 0 when the frame was dropped.
  */
 static uint16_t net_l2_input(struct net_worker *nw, const struct cfg_snapshot *snap,
-			     uint16_t port_id, struct rte_mbuf *m, struct net_rx *rx)
+			     uint16_t port_id, const struct cfg_iface *untagged, struct rte_mbuf *m,
+			     struct net_rx *rx)
 {
 	const struct rte_ether_hdr *eth;
 	const struct cfg_iface *ifc;
@@ -347,12 +348,14 @@ static uint16_t net_l2_input(struct net_worker *nw, const struct cfg_snapshot *s
 		type = rte_be_to_cpu_16(vh->eth_proto);
 		hl += sizeof(*vh);
 	}
-	if (unlikely(type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ ||
+	/* IPv4, nearly every frame, is tested first in the type checks below */
+	if (type != RTE_ETHER_TYPE_IPV4 &&
+	    unlikely(type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ ||
 		     type == RTE_ETHER_TYPE_QINQ1 || type == RTE_ETHER_TYPE_QINQ2)) {
 		net_drop(nw, m, STAT_DROP_VLAN_STACKED);
 		return 0;
 	}
-	ifc = cfg_iface_of(snap, port_id, vlan);
+	ifc = vlan == 0 ? untagged : cfg_iface_of(snap, port_id, vlan);
 	if (unlikely(ifc == NULL)) {
 		net_drop(nw, m, tagged ? STAT_DROP_VLAN_UNKNOWN : STAT_DROP_NO_IFACE);
 		return 0;
@@ -374,8 +377,8 @@ static uint16_t net_l2_input(struct net_worker *nw, const struct cfg_snapshot *s
 		}
 		rx->l2_group = true;
 	}
-	if (unlikely(type != RTE_ETHER_TYPE_ARP && type != RTE_ETHER_TYPE_IPV4 &&
-		     type != RTE_ETHER_TYPE_IPV6)) {
+	if (type != RTE_ETHER_TYPE_IPV4 &&
+	    unlikely(type != RTE_ETHER_TYPE_ARP && type != RTE_ETHER_TYPE_IPV6)) {
 		net_drop(nw, m, STAT_DROP_ETH_UNKNOWN_TYPE);
 		return 0;
 	}
@@ -392,6 +395,8 @@ void net_input(struct net_worker *nw, const struct cfg_snapshot *snap, uint16_t 
 {
 	struct rte_mbuf *v4[NET_BURST];
 	struct net_rx v4rx[NET_BURST];
+	/* every frame of the burst came in on port_id: its untagged interface once */
+	const struct cfg_iface *untagged = cfg_iface_of(snap, port_id, 0);
 	uint16_t n4 = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -401,7 +406,7 @@ void net_input(struct net_worker *nw, const struct cfg_snapshot *snap, uint16_t 
 
 		if (i + NET_PREFETCH_AHEAD < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + NET_PREFETCH_AHEAD], void *));
-		type = net_l2_input(nw, snap, port_id, m, &rx);
+		type = net_l2_input(nw, snap, port_id, untagged, m, &rx);
 		switch (type) {
 		case RTE_ETHER_TYPE_ARP:
 			net_arp_input(nw, m, &rx);
