@@ -530,6 +530,53 @@ static void test_expiry_budget(void **state)
 	flow_table_free(t);
 }
 
+/*
+ * After a long gap flow_expire() rebases the wheel's window and, with a small
+ * budget, drains the due slots over several calls; meanwhile a slot index may
+ * stand for a later absolute slot than the one the flow was linked at. A
+ * refresh to a later expiry in that state must still move the flow when its
+ * slot is now after the new expiry (the lazy short path may not skip it):
+ * the flow expires at most one slot after its expiry.
+ */
+static void test_expiry_rebase_refresh(void **state)
+{
+	struct flow_table *t = flow_table_create("rebase", 64, SOCKET_ID_ANY);
+	unsigned int calls[2] = {0};
+	struct exp_log l = {.calls = calls, .n = 2};
+	const uint64_t S = FLOW_WHEEL_SLOTS;
+	uint64_t slot, t0;
+	struct flow_key f, r;
+	struct flow_entry *a, *b;
+
+	(void)state;
+	assert_non_null(t);
+	slot = flow_table_slot_cycles(t);
+	t0 = 1000 * slot;
+	mk(0, IPPROTO_UDP, &f, &r);
+	assert_int_equal(flow_insert(t, &f, &r, t0, &a), 0);
+	a->service = 0;
+	flow_refresh(t, a, t0 + 10 * slot); /* slot 1010 */
+	mk(1, IPPROTO_UDP, &f, &r);
+	assert_int_equal(flow_insert(t, &f, &r, t0, &b), 0);
+	b->service = 1;
+	flow_refresh(t, b, t0 + 20 * slot); /* slot 1020 */
+
+	/* three wheel spans later, one flow per call: the window is rebased to
+	 * end at now's slot, a (index 1010, now slot 1010 + 2S) goes, b (index
+	 * 1020, now standing for slot 1020 + 2S) waits */
+	assert_int_equal(expire_at(t, t0 + 3 * S * slot, 1, &l), 1);
+	assert_int_equal(calls[0], 1);
+	assert_int_equal(calls[1], 0);
+
+	/* b's expiry moves later, to slot 1015 + 2S: before the slot it sits in */
+	flow_refresh(t, b, (1015 + 2 * S) * slot);
+	assert_int_equal(expire_at(t, (1016 + 2 * S) * slot, 64, &l), 1);
+	assert_int_equal(calls[1], 1);
+	assert_int_equal(l.early, 0);
+	assert_int_equal(flow_table_count(t), 0);
+	flow_table_free(t);
+}
+
 static int walk_count(const struct flow_entry *e, void *arg)
 {
 	unsigned int *n = arg;
@@ -717,11 +764,17 @@ static void test_bench(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_insert_lookup),	cmocka_unit_test(test_bulk),
-		cmocka_unit_test(test_remove_capacity), cmocka_unit_test(test_tcp_states),
-		cmocka_unit_test(test_udp_icmp),	cmocka_unit_test(test_expiry_timing),
-		cmocka_unit_test(test_expiry_budget),	cmocka_unit_test(test_many),
-		cmocka_unit_test(test_compact_ipv6),	cmocka_unit_test(test_bench),
+		cmocka_unit_test(test_insert_lookup),
+		cmocka_unit_test(test_bulk),
+		cmocka_unit_test(test_remove_capacity),
+		cmocka_unit_test(test_tcp_states),
+		cmocka_unit_test(test_udp_icmp),
+		cmocka_unit_test(test_expiry_timing),
+		cmocka_unit_test(test_expiry_budget),
+		cmocka_unit_test(test_expiry_rebase_refresh),
+		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_compact_ipv6),
+		cmocka_unit_test(test_bench),
 	};
 
 	test_eal_init();
