@@ -176,6 +176,28 @@ static void test_cache(void **state)
 	assert_int_equal(neigh_flush(t), 1);
 	assert_null(neigh_lookup4_cached(t, &c, 0, 0, ip4(10, 0, 0, 9)));
 	neigh_reclaim(t);
+
+	/* one cache asked about two tables of the same generation: each answers
+	 * from its own entries, never with the other's cached pointer */
+	{
+		struct neigh_table *ta = neigh_create("cache_a", 64, SOCKET_ID_ANY);
+		struct neigh_table *tb = neigh_create("cache_b", 64, SOCKET_ID_ANY);
+		static struct neigh_cache c2; /* zeroed */
+		const struct neigh_entry *ea, *eb;
+
+		assert_non_null(ta);
+		assert_non_null(tb);
+		assert_int_equal(neigh_update(ta, &k, &mac_a, 1000), 0);
+		assert_int_equal(neigh_update(tb, &k, &mac_b, 1000), 0);
+		ea = neigh_lookup4_cached(ta, &c2, 0, 0, ip4(10, 0, 0, 9));
+		eb = neigh_lookup4_cached(tb, &c2, 0, 0, ip4(10, 0, 0, 9));
+		assert_ptr_equal(ea, neigh_lookup(ta, &k));
+		assert_ptr_equal(eb, neigh_lookup(tb, &k));
+		assert_ptr_not_equal(ea, eb);
+		assert_ptr_equal(neigh_lookup4_cached(ta, &c2, 0, 0, ip4(10, 0, 0, 9)), ea);
+		neigh_free(ta);
+		neigh_free(tb);
+	}
 	neigh_free(t);
 }
 
