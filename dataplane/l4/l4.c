@@ -1465,12 +1465,16 @@ static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap
 	uint64_t removals;
 	uint16_t nk = 0;
 	bool changed = false;
+	/* the same for the whole burst (read once: the local_tcp call below
+	 * would make the compiler reload them for every packet) */
+	const bool multi = lw->n_workers > 1;
+	const bool local = lw->local_tcp != NULL && snap->n_listeners > 0;
 
 	/* pass 1: parse and key every packet that has ports */
 	for (uint16_t i = 0; i < n; i++) {
 		int parsed = l4_parse(pkts[i], &p[i]);
 
-		const bool steer = lw->n_workers > 1 && !(pkts[i]->ol_flags & lw->g->handoff_flag);
+		const bool steer = multi && !(pkts[i]->ol_flags & lw->g->handoff_flag);
 
 		if (parsed != 0 || p[i].sport == NULL) {
 			struct rte_ipv4_hdr *in;
@@ -1501,8 +1505,8 @@ static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap
 				continue;
 			}
 		}
-		if (lw->local_tcp != NULL && p[i].ip->next_proto_id == IPPROTO_TCP &&
-		    snap->n_listeners > 0 && l4_is_local(snap, p[i].ip->dst_addr) &&
+		if (local && p[i].ip->next_proto_id == IPPROTO_TCP &&
+		    l4_is_local(snap, p[i].ip->dst_addr) &&
 		    lw->local_tcp(lw->local_tcp_ctx, pkts[i], now_tsc)) {
 			verdict[i] = NET_L4_CONSUMED;
 			continue;

@@ -245,8 +245,10 @@ static void net_ipv4_local(struct net_worker *nw, struct rte_mbuf *m, const stru
 	net_send(nw, rx->ifc, m, &rx->src, RTE_ETHER_TYPE_IPV4);
 }
 
-static void net_ipv4_act(struct net_worker *nw, const struct cfg_snapshot *snap, struct rte_mbuf *m,
-			 const struct net_rx *rx, uint32_t nhi, uint64_t now_tsc)
+/* @return 1 when @p m was forwarded (counted per burst by the caller), else 0 */
+static unsigned int net_ipv4_act(struct net_worker *nw, const struct cfg_snapshot *snap,
+				 struct rte_mbuf *m, const struct net_rx *rx, uint32_t nhi,
+				 uint64_t now_tsc)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 	const struct cfg_nexthop *nh = NULL;
@@ -258,27 +260,27 @@ static void net_ipv4_act(struct net_worker *nw, const struct cfg_snapshot *snap,
 		nh = &snap->nexthops[nhi];
 	if (nh != NULL && nh->type == CFG_NH_LOCAL) {
 		net_ipv4_local(nw, m, rx);
-		return;
+		return 0;
 	}
 	if (nh != NULL && nh->type == CFG_NH_BROADCAST) {
 		net_drop(nw, m, STAT_DROP_IPV4_BAD_DST);
-		return;
+		return 0;
 	}
 	if (nh == NULL || (nh->type != CFG_NH_CONNECTED && nh->type != CFG_NH_GATEWAY) ||
 	    nh->iface >= snap->n_ifaces) {
 		net_icmp4_error(nw, m, rx, NET_ICMP_DEST_UNREACH, 0, 0, now_tsc);
 		net_drop(nw, m, STAT_DROP_IPV4_NO_ROUTE);
-		return;
+		return 0;
 	}
 	/* RFC 1812 5.3.4: no forwarding of unicast packets sent to a link-layer group. */
 	if (rx->l2_group) {
 		net_drop(nw, m, STAT_DROP_IPV4_BAD_DST);
-		return;
+		return 0;
 	}
 	if (ip->time_to_live <= 1) {
 		net_icmp4_error(nw, m, rx, NET_ICMP_TIME_EXCEEDED, 0, 0, now_tsc);
 		net_drop(nw, m, STAT_DROP_IPV4_TTL_EXCEEDED);
-		return;
+		return 0;
 	}
 	out = &snap->ifaces[nh->iface];
 	mtu = out->mtu ? out->mtu : RTE_ETHER_MTU;
@@ -286,15 +288,15 @@ static void net_ipv4_act(struct net_worker *nw, const struct cfg_snapshot *snap,
 		if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG))
 			net_icmp4_error(nw, m, rx, NET_ICMP_DEST_UNREACH, 4, mtu, now_tsc);
 		net_drop(nw, m, STAT_DROP_IPV4_FRAG_NEEDED);
-		return;
+		return 0;
 	}
 	memcpy(&old_word, &ip->time_to_live, 2);
 	ip->time_to_live--;
 	memcpy(&new_word, &ip->time_to_live, 2);
 	ip->hdr_checksum = net_cksum_adjust(ip->hdr_checksum, old_word, new_word);
-	stats_inc(nw->stats, STAT_IPV4_FORWARDED);
 	via = nh->type == CFG_NH_GATEWAY ? nh->gw4 : ip->dst_addr;
 	net_forward4(nw, snap, out, m, via, now_tsc);
+	return 1;
 }
 
 void net_ipv4_burst(struct net_worker *nw, const struct cfg_snapshot *snap, struct rte_mbuf **pkts,
@@ -303,6 +305,7 @@ void net_ipv4_burst(struct net_worker *nw, const struct cfg_snapshot *snap, stru
 	struct rte_mbuf *ok[NET_BURST];
 	const struct net_rx *okrx[NET_BURST];
 	uint32_t dst[NET_BURST], nh[NET_BURST];
+	unsigned int forwarded = 0;
 	uint16_t k = 0;
 
 	stats_add(nw->stats, STAT_IPV4_RX, n);
@@ -377,8 +380,9 @@ void net_ipv4_burst(struct net_worker *nw, const struct cfg_snapshot *snap, stru
 	for (uint16_t i = 0; i < k; i++) {
 		if (i + 1 < k && nh[i + 1] < snap->n_nexthops)
 			rte_prefetch0(&snap->nexthops[nh[i + 1]]);
-		net_ipv4_act(nw, snap, ok[i], okrx[i], nh[i], now_tsc);
+		forwarded += net_ipv4_act(nw, snap, ok[i], okrx[i], nh[i], now_tsc);
 	}
+	stats_add(nw->stats, STAT_IPV4_FORWARDED, forwarded);
 }
 
 void net_output4(struct net_worker *nw, const struct cfg_snapshot *snap, struct rte_mbuf *m,
