@@ -878,10 +878,14 @@ static struct rte_mbuf *forge(const struct tcp_conn_info *from, uint32_t seq, ui
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	unsigned int hl = 20 + 20 + optlen;
-	uint8_t *p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hl + payload));
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
-	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+	uint8_t *p;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
 
+	assert_non_null(rte_pktmbuf_append(m, (uint16_t)(hl + payload)));
+	p = rte_pktmbuf_mtod(m, uint8_t *); /* not the append's result: see test_l4.c pkt() */
+	ip = (struct rte_ipv4_hdr *)p;
+	th = (struct rte_tcp_hdr *)(ip + 1);
 	memset(p, 0, hl + payload);
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->total_length = rte_cpu_to_be_16((uint16_t)(hl + payload));
