@@ -774,9 +774,7 @@ static void tcp_synchronized_input(struct tcp_conn *c, struct rte_mbuf *m, struc
 			tcp_data_input(c, m, s);
 			if (tcp_conn_dead(c))
 				return;
-			if (!in_order)
-				fin = false; /* FIN out of order: the peer repeats it */
-			else
+			if (in_order)
 				tcp_readable(c);
 			if (tcp_conn_dead(c))
 				return;
@@ -788,7 +786,17 @@ static void tcp_synchronized_input(struct tcp_conn *c, struct rte_mbuf *m, struc
 	}
 	if (m != NULL)
 		rte_pktmbuf_free(m);
-	if (fin && s->seq + s->len == c->rcv_nxt && !(c->flags & TCP_F_FIN_RCVD)) {
+	if (fin && !(c->flags & TCP_F_FIN_RCVD) && SEQ_GT(s->seq + s->len, c->rcv_nxt)) {
+		/* a FIN beyond a gap: it takes effect when the gap fills (kept like
+		 * the data queued out of order, so the peer need not repeat it) */
+		c->flags |= TCP_F_FIN_OOO | TCP_F_ACK_NOW;
+		c->fin_ooo_seq = s->seq + s->len;
+		fin = false;
+	}
+	if (!(c->flags & TCP_F_FIN_RCVD) &&
+	    ((fin && s->seq + s->len == c->rcv_nxt) ||
+	     ((c->flags & TCP_F_FIN_OOO) && c->rcv_nxt == c->fin_ooo_seq))) {
+		c->flags &= ~TCP_F_FIN_OOO;
 		tcp_fin_input(c);
 		tcp_readable(c); /* EOF first, then (in TIME_WAIT) the end */
 		if (tcp_conn_dead(c))

@@ -366,6 +366,7 @@ struct tcp_mq {
 #define TCP_F_RTT_TIMING   0x4000u  /* rtt_seq is being timed (no timestamps) */
 #define TCP_F_FREE_PENDING 0x8000u  /* freed while held: free at the last release */
 #define TCP_F_IN_TABLE	   0x10000u /* the tuple is in the connection table */
+#define TCP_F_FIN_OOO	   0x20000u /* the peer's FIN came beyond a gap, at fin_ooo_seq */
 
 struct tcp_conn {
 	struct tcp_tuple tuple; /* the table key */
@@ -400,10 +401,11 @@ struct tcp_conn {
 	uint32_t recover;  /* RFC 6582 / RFC 6675 RecoveryPoint */
 	uint32_t high_rxt; /* RFC 6675 HighRxt */
 	uint32_t rtt_seq;
-	uint32_t fin_seq;  /* TCP_F_FIN_QUEUED: the FIN's sequence number */
-	uint32_t sndq_seq; /* sequence number of sndq's first byte */
-	uint16_t mss;	   /* send MSS: payload bytes per segment, options not deducted */
-	uint16_t rcv_mss;  /* the MSS we announced */
+	uint32_t fin_seq;     /* TCP_F_FIN_QUEUED: the FIN's sequence number */
+	uint32_t sndq_seq;    /* sequence number of sndq's first byte */
+	uint32_t fin_ooo_seq; /* TCP_F_FIN_OOO: where the peer's FIN is */
+	uint16_t mss;	      /* send MSS: payload bytes per segment, options not deducted */
+	uint16_t rcv_mss;     /* the MSS we announced */
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt;
 	uint32_t rcv_adv; /* right edge of the window we announced */

@@ -1892,6 +1892,32 @@ static int cb_accepted_many(struct tcp_conn *c, void *arg)
  * offsets, and their checksums must still be right (the receiver drops a bad
  * one). DPDK 22.11's rte_raw_cksum_mbuf() gets exactly this wrong.
  */
+/* A FIN that overtakes the last data is kept until the gap fills: no repeat needed. */
+static void test_fin_out_of_order(void **state)
+{
+	struct app *a, *b = &apps[1][0];
+	uint32_t counts[TCP_STATE_MAX];
+
+	(void)state;
+	listen_b(NULL);
+	S.delay_us = 5000;
+	a = connect_a(0, NULL);
+	run(20000);
+	b->read = true;
+	app_send(a, 1000);
+	run(1000);	    /* the data is on the link */
+	tcp_shutdown(a->c); /* the FIN follows in a segment of its own */
+	assert_int_equal(S.n[1], 2);
+	S.swap_next[1] = true; /* and arrives first */
+	run(6000);
+	assert_int_equal(b->rx, 1000);
+	assert_true(b->eof);
+	tcp_state_counts(S.st[1], counts);
+	assert_int_equal(counts[TCP_CLOSE_WAIT], 1);
+	run(300000);
+	assert_int_equal(stat(0, STAT_TCP_RETRANSMITS), 0);
+}
+
 static void test_odd_sized_sends(void **state)
 {
 	static const uint32_t sizes[] = {1, 3, 13, 333, 1001, 7, 1447, 2001, 5, 65};
@@ -2015,6 +2041,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_synack_loss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_beyond_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accept_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_out_of_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_sized_sends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_connections, setup_many, teardown),
 	};
