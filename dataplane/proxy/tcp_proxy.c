@@ -7,14 +7,17 @@
 #include <string.h>
 
 #include <rte_errno.h>
+#include <rte_ip.h>
 #include <rte_malloc.h>
 #include <rte_mempool.h>
+#include <rte_tcp.h>
 
 #include "../log/log.h"
 #include "proxy.h"
 
 #define PROXY_PORT_MIN 32768u /* upstream source ports (below the health-check range) */
 #define PROXY_PORT_MAX 60999u
+#define PROXY_SNAT_MAX 64u /* full-NAT source addresses remembered for RST decisions */
 
 _Static_assert((int)CFG_TCP_CC_NEWRENO == (int)TCP_CC_NEWRENO &&
 		       (int)CFG_TCP_CC_CUBIC == (int)TCP_CC_CUBIC,
@@ -61,6 +64,9 @@ struct proxy_worker {
 	uint64_t tsc_per_us;
 	uint16_t worker_id;
 	LIST_HEAD(, proxy_listener) listeners;
+	/* the bound snapshot's full-NAT source addresses (distinct), network order */
+	uint32_t n_snat; /* > PROXY_SNAT_MAX: more than fit */
+	uint32_t snat[PROXY_SNAT_MAX];
 };
 
 static uint64_t proxy_us(const struct proxy_worker *pw, uint64_t tsc)
@@ -95,12 +101,43 @@ static bool proxy_port_ok(void *ctx, const struct tcp_addr *laddr, uint16_t lpor
 			    rte_cpu_to_be_16(rport)) == pw->worker_id;
 }
 
+/*
+ * A segment to one of our upstream source ports that no connection owns (a
+ * late segment of a connection that ended)? Not on a full-NAT source address,
+ * where the same ports belong to the L4 path's flows.
+ */
+static bool proxy_port_orphan(const struct proxy_worker *pw, const struct rte_mbuf *m)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
+	const uint32_t ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	const struct rte_tcp_hdr *th;
+	uint16_t port;
+
+	if (rte_pktmbuf_data_len(m) < ihl + sizeof(*th))
+		return false;
+	th = (const struct rte_tcp_hdr *)((const uint8_t *)ip + ihl);
+	port = rte_be_to_cpu_16(th->dst_port);
+	if (port < PROXY_PORT_MIN || port > PROXY_PORT_MAX)
+		return false;
+	if (pw->n_snat > PROXY_SNAT_MAX)
+		return false; /* too many to tell: leave it to the L4 path */
+	for (uint32_t i = 0; i < pw->n_snat; i++)
+		if (pw->snat[i] == ip->dst_addr)
+			return false;
+	return true;
+}
+
 static bool proxy_local_tcp(void *ctx, struct rte_mbuf *m, uint64_t now_tsc)
 {
 	struct proxy_worker *pw = ctx;
 
 	pw->now_tsc = now_tsc;
-	return tcp_input(pw->tcp, m, proxy_us(pw, now_tsc));
+	if (tcp_input(pw->tcp, m, proxy_us(pw, now_tsc)))
+		return true;
+	if (!proxy_port_orphan(pw, m))
+		return false;
+	tcp_reset_reply(pw->tcp, m); /* RFC 9293 3.10.7.1; counted drop_tcp_no_conn */
+	return true;
 }
 
 static bool proxy_local_tcp_icmp(void *ctx, const void *quoted, uint32_t len, uint32_t mtu,
@@ -430,6 +467,22 @@ static void proxy_bind(struct proxy_worker *pw, const struct cfg_snapshot *snap)
 		pl->connect_timeout_us = (uint64_t)cl->connect_timeout_ms * 1000;
 		pl->idle_timeout_us = (uint64_t)cl->idle_timeout_s * 1000000;
 	}
+	/* the addresses whose ports may be full-NAT flows' */
+	pw->n_snat = 0;
+	for (uint32_t i = 0; i < snap->n_services && pw->n_snat <= PROXY_SNAT_MAX; i++)
+		for (uint32_t k = 0; k < snap->services[i].n_snat && pw->n_snat <= PROXY_SNAT_MAX;
+		     k++) {
+			uint32_t a, j;
+
+			memcpy(&a, snap->services[i].snat[k], 4);
+			for (j = 0; j < pw->n_snat && pw->snat[j] != a; j++)
+				;
+			if (j < pw->n_snat)
+				continue;
+			if (pw->n_snat < PROXY_SNAT_MAX)
+				pw->snat[pw->n_snat] = a;
+			pw->n_snat++;
+		}
 	pw->bound = snap;
 }
 

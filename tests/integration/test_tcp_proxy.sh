@@ -172,6 +172,10 @@ except ConnectionResetError:
 PY
 [ "$(it_stat proxy_idle_timeouts)" -gt "$before" ] || it_fail "proxy_idle_timeouts did not count"
 
+it_log "late segments to ports no connection owns got RSTs from the stack, none fell to the L4 path"
+echo "    drop_tcp_no_conn $(it_stat drop_tcp_no_conn), drop_l4_undeclared $(it_stat drop_l4_undeclared)"
+[ "$(it_stat drop_l4_undeclared)" -eq 0 ] || it_fail "segments for the proxy fell to the L4 path (drop_l4_undeclared)"
+
 it_log "a config swap removes a listener during a transfer: the transfer completes, new connections are refused"
 sed '/"name": "bulk", "type": "tcp_proxy"/d' "$IT_L4_CONFIG" >"$IT_WORK/no-bulk.json"
 tools down "$PROXY" 7000 100000000 5 >"$IT_WORK/down" &
