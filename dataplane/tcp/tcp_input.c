@@ -287,6 +287,13 @@ static void tcp_enter_recovery(struct tcp_conn *c)
 	struct tcp_stack *ts = c->ts;
 
 	stats_inc(ts->stats, STAT_TCP_FAST_RECOVERIES);
+	if (c->flags & TCP_F_TS) {
+		c->flags |= TCP_F_UNDO;
+		c->undo_cwnd = c->cc.cwnd;
+		c->undo_ssthresh = c->cc.ssthresh;
+		c->undo_tsval = tcp_tsval(c);
+		c->recover_una = c->snd_una;
+	}
 	c->flags |= TCP_F_RECOVERY;
 	c->recover = c->snd_max;
 	tcp_cc_on_loss(&c->cc, c->snd_max - c->snd_una, ts->now_us);
@@ -353,6 +360,18 @@ static bool tcp_ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		return true;
 	}
 	/* new data acknowledged */
+	if ((c->flags & TCP_F_UNDO) && SEQ_GT(s->ack, c->recover_una)) {
+		/* RFC 3522: the first ACK for the retransmitted segment echoes a
+		 * timestamp older than the retransmission: the original arrived,
+		 * reordered, not lost. Undo the reduction (RFC 4015 3.2). */
+		c->flags &= ~TCP_F_UNDO;
+		if (s->has_ts && SEQ_LT(s->ts_ecr, c->undo_tsval) && (c->flags & TCP_F_RECOVERY)) {
+			stats_inc(ts->stats, STAT_TCP_SPURIOUS_RECOVERIES);
+			c->flags &= ~TCP_F_RECOVERY;
+			c->cc.cwnd = RTE_MAX(c->cc.cwnd, c->undo_cwnd);
+			c->cc.ssthresh = RTE_MAX(c->cc.ssthresh, c->undo_ssthresh);
+		}
+	}
 	acked = s->ack - c->snd_una;
 	if ((c->flags & TCP_F_RTT_TIMING) && SEQ_GT(s->ack, c->rtt_seq)) {
 		c->flags &= ~TCP_F_RTT_TIMING;

@@ -367,6 +367,7 @@ struct tcp_mq {
 #define TCP_F_FREE_PENDING 0x8000u  /* freed while held: free at the last release */
 #define TCP_F_IN_TABLE	   0x10000u /* the tuple is in the connection table */
 #define TCP_F_FIN_OOO	   0x20000u /* the peer's FIN came beyond a gap, at fin_ooo_seq */
+#define TCP_F_UNDO	   0x40000u /* recovery entered: the first ACK past recover_una may undo it */
 
 struct tcp_conn {
 	struct tcp_tuple tuple; /* the table key */
@@ -404,8 +405,11 @@ struct tcp_conn {
 	uint32_t fin_seq;     /* TCP_F_FIN_QUEUED: the FIN's sequence number */
 	uint32_t sndq_seq;    /* sequence number of sndq's first byte */
 	uint32_t fin_ooo_seq; /* TCP_F_FIN_OOO: where the peer's FIN is */
-	uint16_t mss;	      /* send MSS: payload bytes per segment, options not deducted */
-	uint16_t rcv_mss;     /* the MSS we announced */
+	/* RFC 3522 (Eifel) detection of a spurious fast retransmission: what
+	 * entering recovery changed, and the TSval of the retransmission */
+	uint32_t undo_cwnd, undo_ssthresh, undo_tsval, recover_una;
+	uint16_t mss;	  /* send MSS: payload bytes per segment, options not deducted */
+	uint16_t rcv_mss; /* the MSS we announced */
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt;
 	uint32_t rcv_adv; /* right edge of the window we announced */
@@ -505,6 +509,8 @@ void tcp_send_ack(struct tcp_conn *c);
 void tcp_send_ctl(struct tcp_conn *c, uint32_t seq, uint8_t flags);
 /** Retransmit the first unacknowledged segment (RTO, fast retransmit). */
 void tcp_retransmit_head(struct tcp_conn *c);
+/** The TSval our segments carry now (a ms clock plus the tuple's offset). */
+uint32_t tcp_tsval(const struct tcp_conn *c);
 /** Our receive window to announce now, unscaled (bytes). */
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 /** Bytes of the send queue not yet acknowledged: in flight by RFC 6675 or plain. */

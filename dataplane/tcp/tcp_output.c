@@ -51,7 +51,7 @@ uint32_t tcp_flight(const struct tcp_conn *c)
 	return c->snd_nxt - c->snd_una;
 }
 
-static uint32_t tcp_tsval(const struct tcp_conn *c)
+uint32_t tcp_tsval(const struct tcp_conn *c)
 {
 	return (uint32_t)(c->ts->now_us / 1000) + c->ts_offset;
 }

@@ -593,6 +593,8 @@ static void test_loss_sack_recovery(void **state)
 	assert_true(stat(1, STAT_TCP_SACK_BLOCKS_OUT) > 0);
 	assert_true(stat(0, STAT_TCP_SACK_BLOCKS_IN) > 0);
 	assert_true(stat(1, STAT_TCP_OOO_SEGS) > 0);
+	/* real losses: the retransmission is what arrives, nothing is undone */
+	assert_int_equal(stat(0, STAT_TCP_SPURIOUS_RECOVERIES), 0);
 	/* SACK recovery repairs without waiting for timeouts */
 	assert_true(stat(0, STAT_TCP_RTO) < d.dropped / 4 + 1);
 }
@@ -1892,6 +1894,55 @@ static int cb_accepted_many(struct tcp_conn *c, void *arg)
  * offsets, and their checksums must still be right (the receiver drops a bad
  * one). DPDK 22.11's rte_raw_cksum_mbuf() gets exactly this wrong.
  */
+/* Every n-th data segment from A is held back and let go after 4 others. */
+struct holder {
+	unsigned int every, seen, countdown, held_back;
+	struct rte_mbuf *held;
+};
+
+static bool hold_back(int dir, struct rte_mbuf *m, void *arg)
+{
+	struct holder *h = arg;
+
+	if (dir != 0 || m->pkt_len <= 40 + 32)
+		return false;
+	if (h->held != NULL && --h->countdown == 0) {
+		S.q[1][S.n[1]].m = h->held; /* in before m: 4 segments late */
+		S.q[1][S.n[1]].at = S.now + S.delay_us;
+		S.n[1]++;
+		h->held = NULL;
+	}
+	if (h->held == NULL && ++h->seen % h->every == 0) {
+		h->held = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
+		assert_non_null(h->held);
+		h->countdown = 5;
+		h->held_back++;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Reordering, no loss: dup ACKs start recoveries, and the timestamps echoed
+ * show the originals arrived (RFC 3522): every such recovery is undone.
+ */
+static void test_reorder_undo(void **state)
+{
+	struct holder h = {.every = 40};
+
+	(void)state;
+	listen_b(NULL);
+	S.delay_us = 1000;
+	S.filter = hold_back;
+	S.filter_arg = &h;
+	transfer(2u << 20, 0, 30000000);
+	rte_pktmbuf_free(h.held);
+	assert_true(h.held_back > 10);
+	assert_true(stat(0, STAT_TCP_FAST_RECOVERIES) > 0);
+	assert_true(stat(0, STAT_TCP_SPURIOUS_RECOVERIES) > 0);
+	assert_true(stat(0, STAT_TCP_SPURIOUS_RECOVERIES) <= stat(0, STAT_TCP_FAST_RECOVERIES));
+}
+
 /* A FIN that overtakes the last data is kept until the gap fills: no repeat needed. */
 static void test_fin_out_of_order(void **state)
 {
@@ -2041,6 +2092,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_synack_loss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_beyond_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accept_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reorder_undo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fin_out_of_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_sized_sends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_connections, setup_many, teardown),
