@@ -939,7 +939,7 @@ static int control_arg_limit(json_t *req, const char *cmd, json_int_t *limit, js
 	return 0;
 }
 
-/* The reply to a failed worker mailbox request (worker_set_flows() and kin). */
+/* The reply to a failed worker mailbox request (worker_set_dump()). */
 static json_t *control_mailbox_error(const char *cmd, int rc, unsigned int failed)
 {
 	if (rc == -ESRCH)
@@ -950,9 +950,14 @@ static json_t *control_mailbox_error(const char *cmd, int rc, unsigned int faile
 	return ctl_reply_error("%s: %s", cmd, strerror(-rc));
 }
 
+/* One record of a worker's answer (worker_set_dump()) as JSON. */
+typedef json_t *(*control_record_json)(const struct cfg_snapshot *snap, unsigned int worker,
+				       const void *rec);
+
 static json_t *control_flow_json(const struct cfg_snapshot *snap, unsigned int worker,
-				 const struct l4_flow_info *f)
+				 const void *rec)
 {
+	const struct l4_flow_info *f = rec;
 	char fwd_src[INET6_ADDRSTRLEN + 8], fwd_dst[INET6_ADDRSTRLEN + 8];
 	char rev_src[INET6_ADDRSTRLEN + 8], rev_dst[INET6_ADDRSTRLEN + 8];
 	char fwd[2 * sizeof(fwd_src) + 4], rev[2 * sizeof(rev_src) + 4], pbuf[8];
@@ -982,39 +987,39 @@ static json_t *control_flow_json(const struct cfg_snapshot *snap, unsigned int w
 			 (json_int_t)((f->expires_ms + 999) / 1000));
 }
 
-static json_t *control_flows(struct control *c, json_t *req, struct control_client *cl)
+/*
+ * Every worker's records of @p kind (worker_set_dump()), at most @p limit in
+ * all, as the reply {"<key>": [...], "truncated": bool} to command @p cmd.
+ */
+static json_t *control_dump(struct control *c, const char *cmd, const char *key,
+			    enum worker_req_kind kind, int32_t filter, json_int_t limit,
+			    size_t rec_size, control_record_json to_json)
 {
 	const struct cfg_snapshot *snap = cfg_live;
 	struct worker_set *ws = c->ctx.workers;
-	struct l4_flow_info **bufs = NULL, *all = NULL;
+	void **bufs = NULL;
+	char *all = NULL;
 	unsigned int *count = NULL, failed = 0, shown = 0;
 	json_t *arr, *reply = NULL;
-	json_int_t limit;
 	bool *more = NULL, truncated = false;
-	int32_t only;
 	int rc;
 
-	(void)cl;
-	if (control_arg_service(snap, req, "flows", &only, &reply) < 0)
-		return reply;
-	if (control_arg_limit(req, "flows", &limit, &reply) < 0)
-		return reply;
 	if (snap == NULL || ws == NULL || ws->n == 0)
-		return ctl_reply_error("flows: no worker runs");
+		return ctl_reply_error("%s: no worker runs", cmd);
 	bufs = calloc(ws->n, sizeof(*bufs));
 	count = calloc(ws->n, sizeof(*count));
 	more = calloc(ws->n, sizeof(*more));
-	all = calloc((size_t)ws->n * (size_t)limit, sizeof(*all));
+	all = calloc((size_t)ws->n * (size_t)limit, rec_size);
 	if (bufs == NULL || count == NULL || more == NULL || all == NULL) {
-		reply = ctl_reply_error("flows: out of memory");
+		reply = ctl_reply_error("%s: out of memory", cmd);
 		goto out;
 	}
 	for (unsigned int i = 0; i < ws->n; i++)
-		bufs[i] = &all[(size_t)i * (size_t)limit];
-	rc = worker_set_flows(ws, only, bufs, (unsigned int)limit, count, more,
-			      CONTROL_FLOWS_WAIT_MS, &failed);
+		bufs[i] = all + (size_t)i * (size_t)limit * rec_size;
+	rc = worker_set_dump(ws, kind, filter, bufs, (unsigned int)limit, count, more,
+			     CONTROL_FLOWS_WAIT_MS, &failed);
 	if (rc < 0) {
-		reply = control_mailbox_error("flows", rc, failed);
+		reply = control_mailbox_error(cmd, rc, failed);
 		goto out;
 	}
 	arr = json_array();
@@ -1025,17 +1030,33 @@ static json_t *control_flows(struct control *c, json_t *req, struct control_clie
 				truncated = true;
 				break;
 			}
-			json_array_append_new(arr, control_flow_json(snap, i, &bufs[i][k]));
+			json_array_append_new(arr,
+					      to_json(snap, i, (char *)bufs[i] + k * rec_size));
 			shown++;
 		}
 	}
-	reply = ctl_reply_ok(json_pack("{s:o, s:b}", "flows", arr, "truncated", truncated));
+	reply = ctl_reply_ok(json_pack("{s:o, s:b}", key, arr, "truncated", truncated));
 out:
 	free(bufs);
 	free(count);
 	free(more);
 	free(all);
 	return reply;
+}
+
+static json_t *control_flows(struct control *c, json_t *req, struct control_client *cl)
+{
+	json_t *reply = NULL;
+	json_int_t limit;
+	int32_t only;
+
+	(void)cl;
+	if (control_arg_service(cfg_live, req, "flows", &only, &reply) < 0)
+		return reply;
+	if (control_arg_limit(req, "flows", &limit, &reply) < 0)
+		return reply;
+	return control_dump(c, "flows", "flows", WORKER_REQ_FLOWS, only, limit,
+			    sizeof(struct l4_flow_info), control_flow_json);
 }
 
 /* ---------------------------------------------------------------- TCP stack */
@@ -1127,10 +1148,13 @@ static void control_tcp_endpoint(const struct tcp_addr *a, uint16_t port, char *
 			  buf, len);
 }
 
-static json_t *control_tcp_conn_json(unsigned int worker, const struct tcp_conn_info *t)
+static json_t *control_tcp_conn_json(const struct cfg_snapshot *snap, unsigned int worker,
+				     const void *rec)
 {
+	const struct tcp_conn_info *t = rec;
 	char local[INET6_ADDRSTRLEN + 8], remote[INET6_ADDRSTRLEN + 8], wscale[8];
 
+	(void)snap; /* the records carry their addresses */
 	control_tcp_endpoint(&t->laddr, t->lport, local, sizeof(local));
 	control_tcp_endpoint(&t->raddr, t->rport, remote, sizeof(remote));
 	snprintf(wscale, sizeof(wscale), "%u/%u", t->snd_wscale, t->rcv_wscale);
@@ -1153,57 +1177,17 @@ static json_t *control_tcp_conn_json(unsigned int worker, const struct tcp_conn_
 /* Every worker's TCP connections, through the workers' mailboxes (as flows). */
 static json_t *control_tcp_conns(struct control *c, json_t *req, struct control_client *cl)
 {
-	struct worker_set *ws = c->ctx.workers;
-	struct tcp_conn_info **bufs = NULL, *all = NULL;
-	unsigned int *count = NULL, failed = 0, shown = 0;
-	json_t *arr, *reply = NULL;
+	json_t *reply = NULL;
 	json_int_t limit;
-	bool *more = NULL, truncated = false;
 	int32_t state;
-	int rc;
 
 	(void)cl;
 	if (control_arg_limit(req, "tcp_conns", &limit, &reply) < 0)
 		return reply;
 	if (control_arg_tcp_state(req, "tcp_conns", &state, &reply) < 0)
 		return reply;
-	if (ws == NULL || ws->n == 0)
-		return ctl_reply_error("tcp_conns: no worker runs");
-	bufs = calloc(ws->n, sizeof(*bufs));
-	count = calloc(ws->n, sizeof(*count));
-	more = calloc(ws->n, sizeof(*more));
-	all = calloc((size_t)ws->n * (size_t)limit, sizeof(*all));
-	if (bufs == NULL || count == NULL || more == NULL || all == NULL) {
-		reply = ctl_reply_error("tcp_conns: out of memory");
-		goto out;
-	}
-	for (unsigned int i = 0; i < ws->n; i++)
-		bufs[i] = &all[(size_t)i * (size_t)limit];
-	rc = worker_set_tcp_conns(ws, state, bufs, (unsigned int)limit, count, more,
-				  CONTROL_FLOWS_WAIT_MS, &failed);
-	if (rc < 0) {
-		reply = control_mailbox_error("tcp_conns", rc, failed);
-		goto out;
-	}
-	arr = json_array();
-	for (unsigned int i = 0; i < ws->n; i++) {
-		truncated |= more[i];
-		for (unsigned int k = 0; k < count[i]; k++) {
-			if (shown == (unsigned int)limit) {
-				truncated = true;
-				break;
-			}
-			json_array_append_new(arr, control_tcp_conn_json(i, &bufs[i][k]));
-			shown++;
-		}
-	}
-	reply = ctl_reply_ok(json_pack("{s:o, s:b}", "conns", arr, "truncated", truncated));
-out:
-	free(bufs);
-	free(count);
-	free(more);
-	free(all);
-	return reply;
+	return control_dump(c, "tcp_conns", "conns", WORKER_REQ_TCP_CONNS, state, limit,
+			    sizeof(struct tcp_conn_info), control_tcp_conn_json);
 }
 
 static const struct {

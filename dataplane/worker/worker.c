@@ -221,9 +221,9 @@ int worker_set_init(struct worker_set *ws, unsigned int n, const uint16_t *port_
 			rc = l4_worker_init(&w->l4, l4, &ws->stats[i], (uint16_t)i, (uint16_t)n,
 					    flow_capacity, (int)rte_lcore_to_socket_id(lcore_id));
 		if (rc == 0) {
-			w->proxy = proxy_worker_create(&w->net, &w->l4, &ws->stats[i], (uint16_t)i,
-						       tcp_capacity,
-						       (int)rte_lcore_to_socket_id(lcore_id), secret);
+			w->proxy = proxy_worker_create(
+				&w->net, &w->l4, &ws->stats[i], (uint16_t)i, tcp_capacity,
+				(int)rte_lcore_to_socket_id(lcore_id), secret);
 			if (w->proxy == NULL)
 				rc = -rte_errno;
 		}
@@ -293,11 +293,9 @@ static int worker_mailbox_poll(struct worker *w, bool give_up)
 	return 0;
 }
 
-/* Post a request of @p kind to every worker and wait for the answers (the
- * contract of worker_set_flows(); out[i] holds @p max records of the kind). */
-static int worker_set_ask(struct worker_set *ws, enum worker_req_kind kind, int32_t filter,
-			  void *const *out, unsigned int max, unsigned int *count, bool *more,
-			  unsigned int timeout_ms, unsigned int *failed)
+int worker_set_dump(struct worker_set *ws, enum worker_req_kind kind, int32_t filter,
+		    void *const *out, unsigned int max, unsigned int *count, bool *more,
+		    unsigned int timeout_ms, unsigned int *failed)
 {
 	unsigned int waited_ms = 0, left = 0;
 	bool posted[RTE_MAX_LCORE] = {false};
@@ -366,36 +364,6 @@ static int worker_set_ask(struct worker_set *ws, enum worker_req_kind kind, int3
 		}
 	}
 	return rc;
-}
-
-int worker_set_flows(struct worker_set *ws, int32_t service, struct l4_flow_info *const *out,
-		     unsigned int max, unsigned int *count, bool *more, unsigned int timeout_ms,
-		     unsigned int *failed)
-{
-	void *bufs[RTE_MAX_LCORE];
-
-	*failed = 0;
-	if (ws->n > RTE_MAX_LCORE)
-		return -EINVAL;
-	for (unsigned int i = 0; i < ws->n; i++)
-		bufs[i] = out[i];
-	return worker_set_ask(ws, WORKER_REQ_FLOWS, service, bufs, max, count, more, timeout_ms,
-			      failed);
-}
-
-int worker_set_tcp_conns(struct worker_set *ws, int32_t state, struct tcp_conn_info *const *out,
-			 unsigned int max, unsigned int *count, bool *more, unsigned int timeout_ms,
-			 unsigned int *failed)
-{
-	void *bufs[RTE_MAX_LCORE];
-
-	*failed = 0;
-	if (ws->n > RTE_MAX_LCORE)
-		return -EINVAL;
-	for (unsigned int i = 0; i < ws->n; i++)
-		bufs[i] = out[i];
-	return worker_set_ask(ws, WORKER_REQ_TCP_CONNS, state, bufs, max, count, more, timeout_ms,
-			      failed);
 }
 
 void worker_tcp_state_counts(const struct worker *w, uint32_t *counts)

@@ -18,7 +18,7 @@
  * Mailbox: the flow table and the TCP stack belong to their worker, so meshctl's
  * flow and TCP connection listings are requests the worker answers itself
  * (struct worker_mailbox, one mechanism for every kind of request:
- * worker_set_flows(), worker_set_tcp_conns()). The TCP stack's state counts
+ * worker_set_dump()). The TCP stack's state counts
  * are read directly (worker_tcp_state_counts(), relaxed atomics).
  */
 #ifndef MESHDP_WORKER_H
@@ -98,32 +98,23 @@ void worker_set_stop(struct worker_set *ws);
 void worker_set_free(struct worker_set *ws);
 
 /**
- * Control thread: ask every worker for up to @p max flows (of service index
- * @p service of the live snapshot, -1: all) and wait for the answers. The
- * control thread publishes snapshots itself and is busy here, so every worker
- * answers from the live snapshot. out[i] (@p max records) and count[i] are
- * worker i's; more[i] says whether it had more.
+ * Control thread: ask every worker for up to @p max records of @p kind and
+ * wait for the answers: flows (struct l4_flow_info; @p filter a service index
+ * of the live snapshot, -1: all) or TCP connections (struct tcp_conn_info,
+ * all states but LISTEN; @p filter an enum tcp_state, -1: all; a worker
+ * without a TCP stack answers none). The control thread publishes snapshots
+ * itself and is busy here, so every worker answers from the live snapshot.
+ * out[i] (room for @p max records) and count[i] are worker i's; more[i] says
+ * whether it had more.
  * @param timeout_ms how long to wait for a worker that has not picked up its
  *        request; one that has is always waited for (its walk is bounded)
  * @param failed set to the worker that did not answer, on error
  * @return 0; -ESRCH a worker's loop is not running; -ETIMEDOUT a worker did
  *         not pick up the request in time; -EBUSY a request is still in flight
  */
-int worker_set_flows(struct worker_set *ws, int32_t service, struct l4_flow_info *const *out,
-		     unsigned int max, unsigned int *count, bool *more, unsigned int timeout_ms,
-		     unsigned int *failed);
-
-/**
- * Control thread: ask every worker for up to @p max connections of its TCP
- * stack (all states but LISTEN; only those in @p state when it is >= 0, an
- * enum tcp_state). The same mailbox, waiting and results as
- * worker_set_flows(): out[i] and count[i] are worker i's, more[i] says
- * whether it had more. A worker without a TCP stack answers 0 connections.
- * @return 0, -ESRCH, -ETIMEDOUT or -EBUSY as worker_set_flows()
- */
-int worker_set_tcp_conns(struct worker_set *ws, int32_t state, struct tcp_conn_info *const *out,
-			 unsigned int max, unsigned int *count, bool *more, unsigned int timeout_ms,
-			 unsigned int *failed);
+int worker_set_dump(struct worker_set *ws, enum worker_req_kind kind, int32_t filter,
+		    void *const *out, unsigned int max, unsigned int *count, bool *more,
+		    unsigned int timeout_ms, unsigned int *failed);
 
 /**
  * Worker lcore (its loop calls this at a drain tick when req is 1): answer
