@@ -7,6 +7,7 @@
 #ifndef MESHDP_CONFIG_FIXTURE_H
 #define MESHDP_CONFIG_FIXTURE_H
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -60,6 +61,48 @@ static inline void expect_error_prev(const char *doc, const struct cfg_snapshot 
 static inline void expect_error(const char *doc, const char *path, const char *needle)
 {
 	expect_error_prev(doc, NULL, path, needle);
+}
+
+/** Compile @p doc (after @p prev, may be NULL) and fail the test if it is refused. */
+static inline struct cfg_snapshot *compile_ok_prev(const char *doc, const struct cfg_snapshot *prev)
+{
+	struct cfg_snapshot *s = NULL;
+	struct cfg_error err;
+	int rc = compile_json(json_of(doc), prev, &s, &err);
+
+	if (rc != 0) {
+		print_error("document: %s\nrc %d, message: %s\n", json_of(doc), rc, err.msg);
+		fail();
+	}
+	return s;
+}
+
+static inline struct cfg_snapshot *compile_ok(const char *doc)
+{
+	return compile_ok_prev(doc, NULL);
+}
+
+/* An address as config stores it (16 bytes, IPv4 in the first 4), from a
+ * ring of 4 buffers so that a few may be compared at once. */
+static inline const uint8_t *test_addr(int family, const char *s)
+{
+	static uint8_t buf[4][16];
+	static unsigned int k;
+	uint8_t *b = buf[k++ % 4];
+
+	memset(b, 0, 16);
+	assert_int_equal(inet_pton(family, s, b), 1);
+	return b;
+}
+
+static inline const uint8_t *a4(const char *s)
+{
+	return test_addr(AF_INET, s);
+}
+
+static inline const uint8_t *a6(const char *s)
+{
+	return test_addr(AF_INET6, s);
 }
 
 #endif

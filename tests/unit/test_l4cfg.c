@@ -83,40 +83,6 @@ static const char full_doc[] = HEAD
 	"'burst': 500, 'action': 'reset'}], "
 	"'flows': {'capacity': 4096, 'timeouts_s': {'syn': 5, 'udp': 60}}}";
 
-static struct cfg_snapshot *compile_ok(const char *doc)
-{
-	struct cfg_snapshot *s = NULL;
-	struct cfg_error err;
-	int rc = compile_json(json_of(doc), NULL, &s, &err);
-
-	if (rc != 0) {
-		print_error("document: %s\nrc %d, message: %s\n", json_of(doc), rc, err.msg);
-		fail();
-	}
-	return s;
-}
-
-static const uint8_t *a4(const char *s)
-{
-	static uint8_t buf[4][16];
-	static unsigned int k;
-	uint8_t *b = buf[k++ % 4];
-
-	memset(b, 0, 16);
-	assert_int_equal(inet_pton(AF_INET, s, b), 1);
-	return b;
-}
-
-static const uint8_t *a6(const char *s)
-{
-	static uint8_t buf[4][16];
-	static unsigned int k;
-	uint8_t *b = buf[k++ % 4];
-
-	assert_int_equal(inet_pton(AF_INET6, s, b), 1);
-	return b;
-}
-
 static void assert_ref(struct cfg_service_ref r, int service, int port)
 {
 	assert_int_equal(r.service, service);

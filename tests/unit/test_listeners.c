@@ -58,43 +58,9 @@ static const char two_doc[] = HEAD SERVICES
 	"'nodelay': false, 'rcvbuf': 4096, 'sndbuf': 67108864, 'syn_backlog': 1, "
 	"'keepalive': {'idle_s': 60}}}]}";
 
-static struct cfg_snapshot *compile_ok(const char *doc, const struct cfg_snapshot *prev)
-{
-	struct cfg_snapshot *s = NULL;
-	struct cfg_error err;
-	int rc = compile_json(json_of(doc), prev, &s, &err);
-
-	if (rc != 0) {
-		print_error("document: %s\nrc %d, message: %s\n", json_of(doc), rc, err.msg);
-		fail();
-	}
-	return s;
-}
-
-static const uint8_t *a4(const char *s)
-{
-	static uint8_t buf[4][16];
-	static unsigned int k;
-	uint8_t *b = buf[k++ % 4];
-
-	memset(b, 0, 16);
-	assert_int_equal(inet_pton(AF_INET, s, b), 1);
-	return b;
-}
-
-static const uint8_t *a6(const char *s)
-{
-	static uint8_t buf[4][16];
-	static unsigned int k;
-	uint8_t *b = buf[k++ % 4];
-
-	assert_int_equal(inet_pton(AF_INET6, s, b), 1);
-	return b;
-}
-
 static void test_two_listeners(void **state)
 {
-	struct cfg_snapshot *s = compile_ok(two_doc, NULL);
+	struct cfg_snapshot *s = compile_ok(two_doc);
 	const struct cfg_listener *l;
 
 	(void)state;
@@ -149,7 +115,7 @@ static void test_two_listeners(void **state)
 
 static void test_defaults(void **state)
 {
-	struct cfg_snapshot *s = compile_ok(HEAD "}", NULL);
+	struct cfg_snapshot *s = compile_ok(HEAD "}");
 
 	(void)state;
 	assert_int_equal(s->n_listeners, 0);
@@ -161,7 +127,7 @@ static void test_defaults(void **state)
 	cfg_snapshot_free(s);
 
 	/* An empty keepalive object turns keepalive on with Linux's timers. */
-	s = compile_ok(WITH(LSN_OPEN ", 'tcp': {'keepalive': {}}}"), NULL);
+	s = compile_ok(WITH(LSN_OPEN ", 'tcp': {'keepalive': {}}}"));
 	assert_int_equal(s->listeners[0].tcp.keepalive_idle_s, 7200);
 	assert_int_equal(s->listeners[0].tcp.keepalive_interval_s, 75);
 	assert_int_equal(s->listeners[0].tcp.keepalive_probes, 9);
@@ -170,8 +136,7 @@ static void test_defaults(void **state)
 	/* A service found by plain name when it is not the first; cluster_port picks the
 	 * port, and a listener below 1024 on a full-NAT source address is fine. */
 	s = compile_ok(WITH("{'name': 'e', 'type': 'tcp_proxy', 'address': 'fd00:10:2::1', "
-			    "'port': 80, 'cluster': 'cart6', 'cluster_port': 80, 'tcp': {}}"),
-		       NULL);
+			    "'port': 80, 'cluster': 'cart6', 'cluster_port': 80, 'tcp': {}}"));
 	assert_int_equal(s->listeners[0].service, 2);
 	assert_int_equal(s->listeners[0].service_port, 0);
 	assert_int_equal(s->listeners[0].target_port, 9090);
@@ -181,7 +146,7 @@ static void test_defaults(void **state)
 
 static void test_lookup(void **state)
 {
-	struct cfg_snapshot *s = compile_ok(two_doc, NULL);
+	struct cfg_snapshot *s = compile_ok(two_doc);
 
 	(void)state;
 	assert_int_equal(cfg_listener_lookup(s, 4, a4("10.10.1.1"), htons(8000)), 0);
@@ -203,7 +168,7 @@ static void test_lookup(void **state)
 
 static void test_tcp_capacity_startup(void **state)
 {
-	struct cfg_snapshot *prev = compile_ok(HEAD ", 'tcp': {'capacity': 2048}}", NULL);
+	struct cfg_snapshot *prev = compile_ok(HEAD ", 'tcp': {'capacity': 2048}}");
 	struct cfg_snapshot *s;
 
 	(void)state;
@@ -211,7 +176,8 @@ static void test_tcp_capacity_startup(void **state)
 	expect_error_prev(HEAD ", 'tcp': {'capacity': 4096}}", prev, "$.tcp.capacity",
 			  "cannot change while running");
 	/* Listeners are live: adding some with the same capacity is accepted. */
-	s = compile_ok(HEAD SERVICES ", 'tcp': {'capacity': 2048}, 'listeners': [" LSN "]}", prev);
+	s = compile_ok_prev(HEAD SERVICES ", 'tcp': {'capacity': 2048}, 'listeners': [" LSN "]}",
+			    prev);
 	assert_int_equal(s->n_listeners, 1);
 	assert_int_equal(s->startup.tcp_capacity, 2048);
 	cfg_snapshot_free(s);
