@@ -17,6 +17,9 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import subprocess
+import tempfile
 
 NAMES = {
     "a": "testpmd io (baseline)",
@@ -28,6 +31,15 @@ NAMES = {
     "p": "callgrind profile of meshdp's worker on (c) traffic",
     "t": "TCP connection scale (meshdp-tcpscale)",
     "x": "tcp_proxy vs the kernel (socat, HAProxy, forwarding)",
+}
+MEMIF_MODES = {
+    "copy": "MEMIF=copy: the server under test (testpmd or meshdp) is the memif server and "
+            "copies every frame between the shared memory and its mbufs, the generator is the "
+            "client",
+    "zero-copy": "MEMIF=zero-copy: the server under test (testpmd or meshdp) is a zero-copy "
+                 "memif client (its mbufs are the shared memory; it copies nothing), the "
+                 "generator is the server and copies; the server under test is started anew "
+                 "for each generator run",
 }
 # Issue 5, point 6.
 TCP_TARGETS = {
@@ -114,7 +126,7 @@ def l4_sections(res, L, ran):
                      fmt(ratio, ".3f"), ">= %.2f" % T["c_ratio"],
                      "met" if ratio is not None and ratio >= T["c_ratio"] else "MISSED"))
         mpps = c64["gen"]["rx_mpps"]
-        rows.append(("(c) 64 B Mpps, one worker core", "%.3f" % mpps, ">= %.0f" % T["c_mpps"],
+        rows.append(("(c) 64 B Mpps, one worker core, memif %s" % res["memif"], "%.3f" % mpps, ">= %.0f" % T["c_mpps"],
                      "met" if mpps >= T["c_mpps"] else
                      ("MISSED (substrate ceiling (a) is %.2f Mpps)" % a64["gen"]["rx_mpps"]
                       if a64 else "MISSED")))
@@ -523,6 +535,42 @@ def x_section(res, L):
              "(load average above). Only the ratios measured in this run mean something.")
 
 
+def plot(res, out, tag):
+    """Rate vs frame size of a, b and c as OUT/TAG.png with gnuplot (gnuplot-nox);
+    returns the file name, or None without gnuplot or with fewer than two sizes."""
+    series = [(sc, res["scenarios"][sc]) for sc in ("a", "b", "c") if sc in res["scenarios"]]
+    series = [(sc, s) for sc, s in series if len(s["max_rate"]) > 1]
+    if not series or shutil.which("gnuplot") is None:
+        return None
+    png = tag + ".png"
+    with tempfile.TemporaryDirectory() as d:
+        plots_mpps, plots_gbps = [], []
+        for sc, s in series:
+            dat = os.path.join(d, sc + ".dat")
+            with open(dat, "w") as f:
+                for r in s["max_rate"]:
+                    f.write("%d %.4f %.4f\n" % (r["size"], r["gen"]["rx_mpps"],
+                                                r["gen"]["rx_gbps_l1"]))
+            title = "(%s) %s" % (sc, s["name"])
+            plots_mpps.append("'%s' using 1:2 with linespoints title '%s'" % (dat, title))
+            plots_gbps.append("'%s' using 1:3 with linespoints title '%s'" % (dat, title))
+        script = os.path.join(d, "plot.gp")
+        with open(script, "w") as f:
+            f.write("set terminal png size 1100,450\n")
+            f.write("set output '%s'\n" % os.path.join(out, png))
+            f.write("set multiplot layout 1,2 title 'meshdp bench %s, memif %s'\n"
+                    % (tag, res["memif"]))
+            f.write("set logscale x 2\nset xlabel 'frame size (bytes)'\nset grid\n")
+            f.write("set key bottom left font ',8'\nset yrange [0:*]\n")
+            f.write("set ylabel 'Mpps'\nplot %s\n" % ", ".join(plots_mpps))
+            f.write("set key top left font ',8'\n")
+            f.write("set ylabel 'Gbps (L1)'\nplot %s\n" % ", ".join(plots_gbps))
+            f.write("unset multiplot\n")
+        if subprocess.run(["gnuplot", script], capture_output=True).returncode != 0:
+            return None
+    return png
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("run", "out", "tag", "sizes", "lat-rate", "flows", "memory", "seconds",
@@ -533,6 +581,7 @@ def main():
     ap.add_argument("--x-conns", default="32")
     ap.add_argument("--x-duration", default="10")
     ap.add_argument("--x-targets", default="meshdp socat haproxy fwd")
+    ap.add_argument("--memif", default="copy", choices=("copy", "zero-copy"))
     o = ap.parse_args()
     sizes = [int(s) for s in o.sizes.split()]
     ran = o.ran.split()
@@ -541,6 +590,7 @@ def main():
         "date": o.tag,
         "command": o.command.strip(),
         "memory": o.memory,
+        "memif": o.memif,
         "wall_seconds": int(o.seconds),
         "loadavg_1min_start_end": [float(x) for x in o.load.split()],
         "machine": {"cpus": os.cpu_count(), "kernel": platform.release()},
@@ -697,16 +747,22 @@ def main():
                  "1-minute load average %s at the start, %s at the end (above 2 on 2 CPUs: "
                  "other work shared the cores, the figures are noisy). "
                  "UDP, %d flow(s); generator and server each busy on their own core, connected by "
-                 "net_memif. Gbps are L1 (frame + 20 bytes of preamble and gap) / L2 (frame with "
+                 "net_memif, %s. Gbps are L1 (frame + 20 bytes of preamble and gap) / L2 (frame with "
                  "FCS). Latency is one-way generator -> server -> generator, TSC-stamped; at max "
                  "rate it is mostly queueing in full memif rings."
                  % (res["command"], res["wall_seconds"], o.memory, os.cpu_count() or 0,
-                    (hz or 0) / 1e9, o.load.split()[0], o.load.split()[-1], int(o.flows)))
+                    (hz or 0) / 1e9, o.load.split()[0], o.load.split()[-1], int(o.flows),
+                    MEMIF_MODES[o.memif]))
     memif = any(sc in ran for sc in ("a", "b", "c"))
+    os.makedirs(o.out, exist_ok=True)
+    png = plot(res, o.out, o.tag) if memif else None
     if memif:
         L.append("")
         L.append("## Max rate")
         L.append("")
+        if png:
+            L.append("![RX rate vs frame size](%s)" % png)
+            L.append("")
         L.append("| scenario | size | RX Mpps | Gbps L1 | Gbps L2 | loss | p50 us | p99 us | p99.9 us "
                  "| server cycles/pkt | gen busy | ratio to (a) |")
         L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -809,7 +865,6 @@ def main():
         for k, v in res["not_run"].items():
             L.append("* (%s) %s" % (k, v))
     L.append("")
-    os.makedirs(o.out, exist_ok=True)
     with open(os.path.join(o.out, o.tag + ".json"), "w") as f:
         json.dump(res, f, indent=1)
         f.write("\n")

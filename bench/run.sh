@@ -20,6 +20,12 @@
 #      (TCP mode) in a netns joined by veths, and kernel forwarding without a
 #      proxy; wrk (new connection per request, then keep-alive) and iperf3 both
 #      ways against each, one after the other
+# MEMIF=zero-copy runs a, b, c and e with the system under test (testpmd or
+# meshdp) as a zero-copy memif client (its mbufs are the shared memory, no copy
+# on its side) and the generator as the server, which copies; the SUT is started
+# after the generator for every run, since a memif client connects only when its
+# port starts. The default MEMIF=copy has the SUT as the server (it copies each
+# frame in and out) and the generator as the client.
 # a, b, c: 64, 512 and 1518-byte UDP frames at the maximum rate, then 64-byte
 # frames at LAT_RATE frames/s for latency under light load. meshdp's figures are
 # also given as ratios to testpmd's, measured in the same run. c and e share one
@@ -29,7 +35,7 @@
 # meshctl, meshdp-gen and meshdp-flowscale, overrides BUILD), DURATION (s, 5),
 # WARMUP (s, 1), SIZES ("64 512 1518"), LAT_RATE (1000000), FLOWS (1, a and b),
 # C_FLOWS (100000), D_FLOWS (16000000), D_DURATION (s, 2), D_WARMUP (s, 0.5),
-# E_SWAPS (100), E_DURATION (s, 15), C_CAPACITY (262144, flows.capacity of c and e),
+# MEMIF (copy), E_SWAPS (100), E_DURATION (s, 15), C_CAPACITY (262144, flows.capacity of c and e),
 # D_CAPACITY (4194304: (d) runs on its own meshdp, and its SYN flows stay for the
 # 30 s default syn timeout, so the table must hold every SYN of its warm-up and
 # window), F_FLOWS ("1000000 10000000"), F_MEM_MB (6144, flowscale's
@@ -69,6 +75,7 @@ T_MEM_MB=${T_MEM_MB:-4096}
 X_DURATION=${X_DURATION:-10}
 X_CONNS=${X_CONNS:-32}
 X_TARGETS=${X_TARGETS:-"meshdp socat haproxy fwd"}
+MEMIF=${MEMIF:-copy}
 
 if [ -n "${BIN:-}" ]; then
 	meshdp=$BIN/meshdp meshctl=$BIN/meshctl gen=$BIN/meshdp-gen flowscale=$BIN/meshdp-flowscale
@@ -104,6 +111,15 @@ case " ${scenarios[*]} " in
 	;;
 esac
 command -v python3 >/dev/null || die "python3 needed for the report"
+case $MEMIF in
+copy) ;;
+zero-copy)
+	case " ${scenarios[*]} " in
+	*" d "* | *" p "*) die "MEMIF=zero-copy runs a, b, c and e; run d and p with MEMIF=copy" ;;
+	esac
+	;;
+*) die "MEMIF: copy or zero-copy, not '$MEMIF'" ;;
+esac
 
 run=$(mktemp -d /tmp/meshdp-bench.XXXXXX)
 sockdir=/run/meshdp-bench.$$
@@ -154,16 +170,46 @@ if [ $nohuge = 1 ]; then
 	gen_mem=(--no-huge -m 256) tp_mem=(--no-huge -m 512) mdp_mem=(--no-huge)
 fi
 
+# The memif roles (see MEMIF above). A zero-copy client needs one file per memory
+# segment list and its memory reserved at start (meshdp does both by itself).
+if [ "$MEMIF" = zero-copy ]; then
+	gen_role=server sut_memif="role=client,zero-copy=yes"
+	[ $nohuge = 1 ] || tp_mem=(--single-file-segments -m 512)
+	sut_mac=02:00:0a:3c:00:01 mdp_mac=02:00:0a:3c:00:01 # p0's: the generator starts first
+else
+	gen_role=client sut_memif="role=server" sut_mac=
+fi
+sut_start=() # zero-copy: the command that starts the SUT after each generator
+
 # The generator is busy on the main lcore of its own core; the server polls on
 # the other core (its main lcore sleeps on GEN_CORE, see docs/machine-notes).
-gen_run() { # gen_run NAME SIZE RATE [extra gen args...]
+# gen_start NAME SIZE RATE [extra gen args...] starts it in the background
+# (gen_pid); with MEMIF=zero-copy it then restarts the SUT, which connects to it.
+gen_start() {
 	local name=$1 size=$2 rate=$3
 	shift 3
+	[ ${#sut_start[@]} = 0 ] || [ -z "$sut_pid" ] || stop_sut
 	"$gen" -l "$GEN_CORE" --no-pci --file-prefix mdpbench-gen "${gen_mem[@]}" -- \
-		--socket "$s0" --socket "$s1" --size "$size" --rate "$rate" --flows "$FLOWS" \
-		--duration "$DURATION" --warmup "$WARMUP" --json "$@" \
-		>"$run/$name.json" 2>"$run/$name.log" ||
-		die "generator failed ($name), see $run/$name.log"
+		--role "$gen_role" --socket "$s0" --socket "$s1" --size "$size" --rate "$rate" \
+		--flows "$FLOWS" --duration "$DURATION" --warmup "$WARMUP" --link-timeout 60 \
+		--json "$@" >"$run/$name.json" 2>"$run/$name.log" &
+	gen_pid=$!
+	[ ${#sut_start[@]} != 0 ] || return 0
+	for _ in $(seq 300); do
+		grep -q "waiting for the memif link" "$run/$name.log" 2>/dev/null && break
+		kill -0 $gen_pid 2>/dev/null || die "generator failed ($name), see $run/$name.log"
+		sleep 0.1
+	done
+	"${sut_start[@]}"
+}
+
+gen_wait() { # gen_wait NAME
+	wait "$gen_pid" || die "generator failed ($1), see $run/$1.log"
+}
+
+gen_run() { # gen_run NAME SIZE RATE [extra gen args...]
+	gen_start "$@"
+	gen_wait "$1"
 }
 
 # Sample a meshdp counter set in the middle of the measured window.
@@ -216,8 +262,9 @@ scenario_runs() {
 		[ -z "$sampler" ] || wait "$sampler" || true
 	done
 	gen_run "$sc-lat" 64 "$LAT_RATE" "${extra[@]}"
-	if [ "$sc" = b ]; then
-		# meshdp buffers up to tx_burst frames for drain_us: the same run unbuffered.
+	if [ "$sc" = b ] && [ ${#sut_start[@]} = 0 ]; then
+		# meshdp buffers up to tx_burst frames for drain_us: the same run unbuffered
+		# (not with MEMIF=zero-copy, where every run has a meshdp of its own).
 		"$meshctl" --socket "$sockdir/meshdp.sock" tune tx_burst=1 >/dev/null
 		gen_run "$sc-lat-txb1" 64 "$LAT_RATE" "${extra[@]}"
 		"$meshctl" --socket "$sockdir/meshdp.sock" config rollback >/dev/null
@@ -240,10 +287,9 @@ scenario_d() {
 scenario_e() {
 	local extra=() i gen_pid t0 t1 refused=0
 	sc_args e
+	DURATION=$E_DURATION gen_start e-64 64 max "${extra[@]}"
 	"$meshctl" --socket "$sockdir/meshdp.sock" --json status >"$run/e-status-before.json"
 	mdp_sample "$run/e-before.txt"
-	(DURATION=$E_DURATION gen_run e-64 64 max "${extra[@]}") &
-	gen_pid=$!
 	for _ in $(seq 600); do
 		grep -q "window open" "$run/e-64.log" 2>/dev/null && break
 		sleep 0.05
@@ -261,7 +307,7 @@ scenario_e() {
 	else
 		in_window=true
 	fi
-	wait "$gen_pid" || die "generator failed (e)"
+	gen_wait e-64
 	mdp_sample "$run/e-after.txt"
 	"$meshctl" --socket "$sockdir/meshdp.sock" --json status >"$run/e-status-after.json"
 	printf '{"swaps": %d, "refused": %d, "start": %s, "end": %s, "all_inside_window": %s}\n' \
@@ -291,8 +337,8 @@ scenario_f() {
 start_testpmd() {
 	dpdk-testpmd -l "$GEN_CORE,$SUT_CORE" --main-lcore "$GEN_CORE" --no-pci \
 		--file-prefix mdpbench-tp "${tp_mem[@]}" \
-		--vdev "net_memif0,role=server,id=0,socket=$s0" \
-		--vdev "net_memif1,role=server,id=0,socket=$s1" -- \
+		--vdev "net_memif0,$sut_memif,id=0,socket=$s0" \
+		--vdev "net_memif1,$sut_memif,id=0,socket=$s1" -- \
 		--forward-mode=io --nb-cores=1 --rxq=1 --txq=1 --total-num-mbufs=16384 \
 		--disable-link-check --no-mlockall --stats-period=3600 \
 		</dev/null >"$run/testpmd.log" 2>&1 &
@@ -316,12 +362,12 @@ write_profile() { # write_profile NO_HUGE_MB
 	cat >"$run/profile.json" <<EOP
 {
 	"profile": "memif-bench",
-	"description": "drivers-config/memif.json with the bench's own sockets and file prefix",
+	"description": "drivers-config/memif.json (memif-zc.json with MEMIF=zero-copy) with the bench's own sockets and file prefix",
 	"eal": { "lcores": "$GEN_CORE,$SUT_CORE", "main_lcore": $GEN_CORE, "file_prefix": "mdpbench-sut", "args": ["--no-pci"] },
 	"memory": { "hugepages": "auto", "no_huge_mb": $1, "mbufs": 32768, "mbuf_cache": 256 },
 	"ports": [
-		{ "name": "p0", "device": "net_memif0", "devargs": "role=server,id=0,socket=$s0", "rx_desc": 1024, "tx_desc": 1024 },
-		{ "name": "p1", "device": "net_memif1", "devargs": "role=server,id=0,socket=$s1", "rx_desc": 1024, "tx_desc": 1024 }
+		{ "name": "p0", "device": "net_memif0", "devargs": "$sut_memif,id=0,socket=$s0${sut_mac:+,mac=$sut_mac}", "rx_desc": 1024, "tx_desc": 1024 },
+		{ "name": "p1", "device": "net_memif1", "devargs": "$sut_memif,id=0,socket=$s1", "rx_desc": 1024, "tx_desc": 1024 }
 	]
 }
 EOP
@@ -789,14 +835,26 @@ for sc in "${scenarios[@]}"; do
 	case $sc in
 	a)
 		echo "bench: (a) testpmd io forwarding" >&2
-		start_testpmd
+		sut_start=()
+		if [ "$MEMIF" = zero-copy ]; then
+			sut_start=(start_testpmd)
+		else
+			start_testpmd
+		fi
 		scenario_runs a
 		stop_sut
 		ran+=(a)
 		;;
 	b)
 		echo "bench: (b) meshdp L3 forwarding" >&2
-		start_meshdp l3 "$C_CAPACITY"
+		[ -z "$sut_pid" ] || stop_sut
+		l4_up=0
+		sut_start=()
+		if [ "$MEMIF" = zero-copy ]; then
+			sut_start=(start_meshdp l3 "$C_CAPACITY")
+		else
+			start_meshdp l3 "$C_CAPACITY"
+		fi
 		scenario_runs b
 		"$meshctl" --socket "$sockdir/meshdp.sock" --json stats >"$run/b-stats-end.json" || true
 		"$meshctl" --socket "$sockdir/meshdp.sock" --json ports >"$run/b-ports-end.json" || true
@@ -805,7 +863,11 @@ for sc in "${scenarios[@]}"; do
 		;;
 	c | d | e)
 		# c and e share a meshdp (e's traffic uses c's flows); d gets its own.
-		if [ $sc = d ] || [ $l4_up != 1 ]; then
+		# With MEMIF=zero-copy, every generator run starts one (gen_start).
+		sut_start=()
+		if [ "$MEMIF" = zero-copy ]; then
+			sut_start=(start_meshdp l4 "$C_CAPACITY")
+		elif [ $sc = d ] || [ $l4_up != 1 ]; then
 			[ -z "$sut_pid" ] || stop_sut
 			if [ $sc = d ]; then
 				start_meshdp l4 "$D_CAPACITY"
@@ -868,5 +930,6 @@ python3 "$here/report.py" --run "$run" --out "$OUT" --tag "$date_tag" --sizes "$
 	--lat-rate "$LAT_RATE" --flows "$FLOWS" --memory "$mem_note" --seconds "$t_total" \
 	--load "$load_start $load_end" --c-flows "$C_FLOWS" --d-flows "$D_FLOWS" \
 	--x-conns "$X_CONNS" --x-duration "$X_DURATION" --x-targets "$X_TARGETS" \
-	--ran "${ran[*]}" --command "bench/run.sh ${*:-}"
+	--memif "$MEMIF" \
+	--ran "${ran[*]}" --command "$([ "$MEMIF" = copy ] || echo "MEMIF=$MEMIF ")bench/run.sh ${*:-}"
 echo "bench: logs in $run" >&2

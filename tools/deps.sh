@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages meshdp needs, only those missing (idempotent).
-# Usage: tools/deps.sh [build|demo|test]   (default: test, which is everything)
+# Usage: tools/deps.sh [build|demo|test|bench]   (default: test; bench adds what
+# bench/run.sh uses beyond the tests: valgrind for (p), HAProxy for (x), gnuplot)
 set -euo pipefail
 
 build=(meson ninja-build pkg-config gcc python3 dpdk dpdk-dev libdpdk-dev liburcu-dev
@@ -8,12 +9,14 @@ build=(meson ninja-build pkg-config gcc python3 dpdk dpdk-dev libdpdk-dev liburc
 demo=(iproute2 iputils-ping traceroute curl nginx-light)
 test=(python3-scapy procps coreutils util-linux ethtool socat nmap wrk clang libclang-rt-14-dev
 	hping3 iperf3)
+bench=(valgrind haproxy gnuplot-nox)
 
 case "${1:-test}" in
 build) want=("${build[@]}") ;;
 demo) want=("${build[@]}" "${demo[@]}") ;;
 test) want=("${build[@]}" "${demo[@]}" "${test[@]}") ;;
-*) echo "usage: $0 [build|demo|test]" >&2; exit 2 ;;
+bench) want=("${build[@]}" "${demo[@]}" "${test[@]}" "${bench[@]}") ;;
+*) echo "usage: $0 [build|demo|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=()

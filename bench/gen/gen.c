@@ -2,8 +2,10 @@
 /*
  * meshdp-gen: a DPDK traffic generator for memif benches.
  *
- * It connects as the memif CLIENT to one or two sockets (the servers are meshdp
- * with drivers-config/memif.json, or dpdk-testpmd), sends UDP or TCP frames on the
+ * It connects as the memif client to one or two sockets (the servers are meshdp
+ * with drivers-config/memif.json, or dpdk-testpmd), or with --role server listens
+ * on them (for a system under test that is a zero-copy memif client, which must
+ * connect after the generator is up), sends UDP or TCP frames on the
  * first port and receives them on the last (one port: both ways on it), all on
  * one busy lcore: tx_burst, then rx_burst, in a loop. Every frame carries a
  * sequence number and the TSC at transmission; the receive side counts what came
@@ -91,6 +93,7 @@ struct gen_opts {
 	char sockets[GEN_MAX_PORTS][108];
 	unsigned int n_sockets;
 	char memif_args[128];
+	bool server; /* memif role server: the system under test connects */
 	enum gen_mode mode;
 	uint32_t flows;
 	uint32_t size;
@@ -225,6 +228,8 @@ static void gen_usage(const char *prog)
 	printf("Usage: %s [EAL options] -- [options]\n"
 	       "  --socket PATH      memif socket to connect to as client (once: TX and RX on it;\n"
 	       "                     twice: TX on the first, RX on the second)\n"
+	       "  --role R           memif role: client (connect to the sockets) or server\n"
+	       "                     (listen on them; the system under test connects) (client)\n"
 	       "  --memif-args STR   extra net_memif devargs (e.g. socket-abstract=no)\n"
 	       "  --mode M           udp | tcp | syn (default udp)\n"
 	       "  --flows N          distinct 5-tuples: source ports, then source addresses (1)\n"
@@ -289,6 +294,7 @@ static int gen_parse_args(int argc, char **argv, struct gen_opts *o)
 	enum {
 		OPT_SOCKET = 256,
 		OPT_MEMIF_ARGS,
+		OPT_ROLE,
 		OPT_MODE,
 		OPT_FLOWS,
 		OPT_SIZE,
@@ -309,6 +315,7 @@ static int gen_parse_args(int argc, char **argv, struct gen_opts *o)
 	static const struct option longopts[] = {
 		{"socket", required_argument, NULL, OPT_SOCKET},
 		{"memif-args", required_argument, NULL, OPT_MEMIF_ARGS},
+		{"role", required_argument, NULL, OPT_ROLE},
 		{"mode", required_argument, NULL, OPT_MODE},
 		{"flows", required_argument, NULL, OPT_FLOWS},
 		{"size", required_argument, NULL, OPT_SIZE},
@@ -358,6 +365,11 @@ static int gen_parse_args(int argc, char **argv, struct gen_opts *o)
 			if (strlen(optarg) >= sizeof(o->memif_args))
 				goto bad;
 			snprintf(o->memif_args, sizeof(o->memif_args), "%s", optarg);
+			break;
+		case OPT_ROLE:
+			if (strcmp(optarg, "client") != 0 && strcmp(optarg, "server") != 0)
+				goto bad;
+			o->server = strcmp(optarg, "server") == 0;
 			break;
 		case OPT_MODE:
 			if (strcmp(optarg, "udp") == 0)
@@ -462,14 +474,15 @@ static int gen_parse_args(int argc, char **argv, struct gen_opts *o)
 	return 0;
 }
 
-/* The --vdev argument of memif client @p i, for the EAL argument vector. */
+/* The --vdev argument of memif port @p i, for the EAL argument vector. */
 static void gen_vdev_arg(const struct gen_opts *o, unsigned int i, char *buf, size_t len)
 {
-	snprintf(buf, len, "net_memif%u,role=client,id=0,socket=%s%s%s", i, o->sockets[i],
+	snprintf(buf, len, "net_memif%u,role=%s,id=0,socket=%s%s%s", i,
+		 o->server ? "server" : "client", o->sockets[i],
 		 o->memif_args[0] != '\0' ? "," : "", o->memif_args);
 }
 
-/* Start memif client @p i (created by EAL from its --vdev) with one queue pair. */
+/* Start memif port @p i (created by EAL from its --vdev) with one queue pair. */
 static int gen_port_init(unsigned int i, struct rte_mempool *rx_pool, struct gen_port *p)
 {
 	struct rte_eth_conf conf;
@@ -985,9 +998,11 @@ int main(int argc, char **argv)
 		ports[1].ip = opts.have_rx_ip ? opts.rx_ip : opts.dst_ip;
 		ports[1].ip_n = opts.rx_ip_n;
 	}
+	fprintf(stderr, "meshdp-gen: waiting for the memif link(s) (%s)\n",
+		opts.server ? "server: the peer connects" : "client");
 	if (gen_wait_links(ports, n_ports, opts.link_timeout) != 0) {
 		fprintf(stderr,
-			"meshdp-gen: memif link(s) not up after %.1f s: is the server running?\n",
+			"meshdp-gen: memif link(s) not up after %.1f s: is the peer running?\n",
 			opts.link_timeout);
 		goto out_ports;
 	}

@@ -109,6 +109,26 @@ static bool port_is_pci_address(const char *s)
 	       sscanf(s, "%x:%x.%x%c", &bus, &dev, &fn, &tail) == 3;
 }
 
+/* Whether comma-separated driver arguments @p devargs hold @p kv ("role=client"). */
+static bool port_devargs_has(const char *devargs, const char *kv)
+{
+	size_t n = strlen(kv);
+
+	for (const char *a = devargs; a != NULL && *a != '\0'; a = strchr(a, ',')) {
+		if (*a == ',')
+			a++;
+		if (strncmp(a, kv, n) == 0 && (a[n] == ',' || a[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+bool port_memif_zero_copy(const struct port_spec *s)
+{
+	return strncmp(s->device, "net_memif", 9) == 0 &&
+	       port_devargs_has(s->devargs, "zero-copy=yes");
+}
+
 static int port_parse_spec(json_t *j, unsigned int idx, struct port_spec *s, char *err,
 			   size_t errlen)
 {
@@ -144,6 +164,11 @@ static int port_parse_spec(json_t *j, unsigned int idx, struct port_spec *s, cha
 				 "%s.device: expected a PCI address (0000:01:00.0) or a vdev name "
 				 "(net_tap0), got \"%s\"",
 				 path, s->device);
+	if (port_memif_zero_copy(s) && !port_devargs_has(s->devargs, "role=client"))
+		return port_fail(-EINVAL, err, errlen,
+				 "%s.devargs: memif zero-copy=yes needs role=client (the client's "
+				 "mbufs are the shared memory; a server always copies)",
+				 path);
 	return 0;
 }
 
@@ -353,7 +378,7 @@ static int __rte_format_printf(4, 5)
 int port_eal_argv(const struct port_profile *p, const char *prog, bool no_huge, char **extra,
 		  int n_extra, struct port_eal_argv *out, char *err, size_t errlen)
 {
-	bool any_pci = false;
+	bool any_pci = false, zero_copy = false;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -373,6 +398,16 @@ int port_eal_argv(const struct port_profile *p, const char *prog, bool no_huge, 
 			(rc = port_argv_add(out, err, errlen, "-m")) ||
 			(rc = port_argv_add(out, err, errlen, "%u", p->no_huge_mb)) ||
 			(rc = port_argv_add(out, err, errlen, "--no-shconf"))))
+		return rc;
+	for (unsigned int i = 0; i < p->n_ports; i++)
+		zero_copy |= port_memif_zero_copy(&p->ports[i]);
+	/* A zero-copy memif client shares its memory segments with the server: one
+	 * file per segment list, and the PMD closes that file once connected, so EAL
+	 * could not grow its memory later: reserve no_huge_mb at start. */
+	if (zero_copy && !no_huge &&
+	    ((rc = port_argv_add(out, err, errlen, "--single-file-segments")) ||
+	     (rc = port_argv_add(out, err, errlen, "-m")) ||
+	     (rc = port_argv_add(out, err, errlen, "%u", p->no_huge_mb))))
 		return rc;
 	for (unsigned int i = 0; i < p->n_ports; i++) {
 		const struct port_spec *s = &p->ports[i];

@@ -82,6 +82,11 @@ int port_profile_parse(const char *text, size_t len, struct port_profile *p, cha
 int port_eal_argv(const struct port_profile *p, const char *prog, bool no_huge, char **extra,
 		  int n_extra, struct port_eal_argv *out, char *err, size_t errlen);
 
+/** Whether port @p s is a memif client in zero-copy mode (its devargs say
+ * zero-copy=yes): EAL then runs with --single-file-segments and reserves
+ * memory.no_huge_mb at start on hugepages too. */
+bool port_memif_zero_copy(const struct port_spec *s);
+
 /** Free hugepages of any size (sysfs), or 0 when no hugetlbfs is mounted. */
 unsigned long port_free_hugepages(void);
 

@@ -44,8 +44,9 @@ static bool argv_has(const struct port_eal_argv *a, const char *arg)
 
 static void test_shipped_profiles_parse(void **state)
 {
-	static const char *const names[] = {"tap.json",	 "afpacket.json", "memif.json",
-					    "pcap.json", "null.json",	  "pci.json"};
+	static const char *const names[] = {"tap.json",	     "afpacket.json", "memif.json",
+					    "memif-zc.json", "pcap.json",     "null.json",
+					    "pci.json"};
 	struct port_profile p;
 	char err[256];
 
@@ -111,6 +112,9 @@ static void test_bad_profiles_refused(void **state)
 	expect_refused("{\"profile\": \"x\", \"eal\": {\"args\": [1]}, \"ports\": [{\"name\": "
 		       "\"p0\", \"device\": \"net_null0\"}]}",
 		       "$.eal.args[0]");
+	expect_refused("{\"profile\": \"x\", \"ports\": [{\"name\": \"p0\", \"device\": "
+		       "\"net_memif0\", \"devargs\": \"role=server,zero-copy=yes\"}]}",
+		       "$.ports[0].devargs");
 	expect_refused("{\"profile\": \"x\",", "line 1");
 }
 
@@ -123,6 +127,12 @@ static void test_eal_argv(void **state)
 		"\"device\": \"net_tap0\", \"devargs\": \"iface=x0\"}]}";
 	static const char pci[] = "{\"profile\": \"n\", \"memory\": {\"hugepages\": true}, "
 				  "\"ports\": [{\"name\": \"p0\", \"device\": \"0000:01:00.0\"}]}";
+	/* p1's "zero-copy=yesno" is not zero-copy=yes */
+	static const char zc[] =
+		"{\"profile\": \"z\", \"memory\": {\"hugepages\": true, \"no_huge_mb\": 700}, "
+		"\"ports\": [{\"name\": \"p0\", \"device\": \"net_memif0\", \"devargs\": "
+		"\"id=0,role=client,socket=/run/a.sock,zero-copy=yes\"}, {\"name\": \"p1\", "
+		"\"device\": \"net_memif1\", \"devargs\": \"role=client,zero-copy=yesno\"}]}";
 	char *extra[] = {"--telemetry"};
 	struct port_eal_argv a;
 	struct port_profile p;
@@ -153,6 +163,21 @@ static void test_eal_argv(void **state)
 	assert_false(argv_has(&a, "--no-huge"));
 	assert_int_equal(port_eal_argv(&p, "meshdp", true, NULL, 0, &a, err, sizeof(err)), 0);
 	assert_true(argv_has(&a, "--no-huge"));
+	assert_false(argv_has(&a, "--single-file-segments"));
+
+	/* a zero-copy memif client on hugepages: one file per segment list, and the
+	 * memory reserved at start; without hugepages the usual --no-huge -m */
+	assert_int_equal(port_profile_parse(zc, strlen(zc), &p, err, sizeof(err)), 0);
+	assert_true(port_memif_zero_copy(&p.ports[0]));
+	assert_false(port_memif_zero_copy(&p.ports[1]));
+	assert_int_equal(port_eal_argv(&p, "meshdp", false, NULL, 0, &a, err, sizeof(err)), 0);
+	assert_true(argv_has(&a, "--single-file-segments"));
+	assert_true(argv_has(&a, "-m"));
+	assert_true(argv_has(&a, "700"));
+	assert_false(argv_has(&a, "--no-huge"));
+	assert_int_equal(port_eal_argv(&p, "meshdp", true, NULL, 0, &a, err, sizeof(err)), 0);
+	assert_true(argv_has(&a, "--no-huge"));
+	assert_false(argv_has(&a, "--single-file-segments"));
 }
 
 int main(void)
