@@ -401,13 +401,14 @@ int port_eal_argv(const struct port_profile *p, const char *prog, bool no_huge, 
 		return rc;
 	for (unsigned int i = 0; i < p->n_ports; i++)
 		zero_copy |= port_memif_zero_copy(&p->ports[i]);
-	/* A zero-copy memif client shares its memory segments with the server: one
-	 * file per segment list, and the PMD closes that file once connected, so EAL
-	 * could not grow its memory later: reserve no_huge_mb at start. */
-	if (zero_copy && !no_huge &&
+	/* A zero-copy memif client shares its memory segments with the server, which
+	 * the PMD wants as one file per segment list; once connected it closes that
+	 * file, so EAL could not grow its memory later: reserve no_huge_mb at start
+	 * on hugepages too (without them -m already does). */
+	if (zero_copy &&
 	    ((rc = port_argv_add(out, err, errlen, "--single-file-segments")) ||
-	     (rc = port_argv_add(out, err, errlen, "-m")) ||
-	     (rc = port_argv_add(out, err, errlen, "%u", p->no_huge_mb))))
+	     (!no_huge && ((rc = port_argv_add(out, err, errlen, "-m")) ||
+			   (rc = port_argv_add(out, err, errlen, "%u", p->no_huge_mb))))))
 		return rc;
 	for (unsigned int i = 0; i < p->n_ports; i++) {
 		const struct port_spec *s = &p->ports[i];

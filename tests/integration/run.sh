@@ -7,7 +7,7 @@ build=$(cd "$1" && pwd)
 asan=${2:-}
 shift 2 || shift $#
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(demo ping ping_hugepages afpacket malformed control metrics download_swap l4 l4_2workers tcp_proxy tcp_proxy_2workers shutdown)
+[ ${#tests[@]} -gt 0 ] || tests=(demo ping ping_hugepages memif afpacket malformed control metrics download_swap l4 l4_2workers tcp_proxy tcp_proxy_2workers shutdown)
 logs=$build/integration-logs
 mkdir -p "$logs"
 pass=0
@@ -33,28 +33,35 @@ hugepages_reserved()
 	cat /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 }
 
+# with_hugepages N NAME CMD...: run_one NAME CMD with N more 2 MiB hugepages
+# reserved (and hugetlbfs mounted) for it, given back after.
+with_hugepages()
+{
+	local n=$1 name=$2 before mounted_here=false
+	shift 2
+	before=$(hugepages_reserved)
+	if ! grep -q ' hugetlbfs ' /proc/mounts; then
+		mkdir -p /dev/hugepages
+		mount -t hugetlbfs nodev /dev/hugepages && mounted_here=true
+	fi
+	echo $((before + n)) >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+	if [ "$(hugepages_reserved)" -ge $((before + n)) ]; then
+		run_one "$name" "$@"
+	else
+		echo "FAIL $name — could not reserve $n hugepages"
+		fail=$((fail + 1))
+	fi
+	echo "$before" >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+	$mounted_here && umount /dev/hugepages
+}
+
 for t in "${tests[@]}"; do
 	case "$t" in
 	ping) run_one "$t" IT_MESHDP_ARGS=--no-huge IT_EXPECT_MEMORY="no hugepages" "$here/test_ping.sh" ;;
-	ping_hugepages)
-		# The same test on 2 MiB hugepages, reserved (and mounted) for it and
-		# given back after.
-		before=$(hugepages_reserved)
-		mounted_here=false
-		if ! grep -q ' hugetlbfs ' /proc/mounts; then
-			mkdir -p /dev/hugepages
-			mount -t hugetlbfs nodev /dev/hugepages && mounted_here=true
-		fi
-		echo $((before + 384)) >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
-		if [ "$(hugepages_reserved)" -ge $((before + 384)) ]; then
-			run_one "$t" IT_EXPECT_MEMORY="on hugepages" "$here/test_ping.sh"
-		else
-			echo "FAIL $t — could not reserve 384 hugepages"
-			fail=$((fail + 1))
-		fi
-		echo "$before" >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
-		$mounted_here && umount /dev/hugepages
-		;;
+	# the same test on hugepages
+	ping_hugepages) with_hugepages 384 "$t" IT_EXPECT_MEMORY="on hugepages" "$here/test_ping.sh" ;;
+	# the zero-copy client runs on hugepages too
+	memif) with_hugepages 160 "$t" IT_MEMIF_HUGEPAGES=1 "$here/test_memif.sh" ;;
 	shutdown)
 		if [ -n "$asan" ]; then
 			run_one "$t" MESHDP_BIN="$(cd "$asan" && pwd)/dataplane/meshdp" "$here/test_shutdown.sh"

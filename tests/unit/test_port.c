@@ -165,8 +165,8 @@ static void test_eal_argv(void **state)
 	assert_true(argv_has(&a, "--no-huge"));
 	assert_false(argv_has(&a, "--single-file-segments"));
 
-	/* a zero-copy memif client on hugepages: one file per segment list, and the
-	 * memory reserved at start; without hugepages the usual --no-huge -m */
+	/* a zero-copy memif client: one file per segment list, and on hugepages the
+	 * memory reserved at start (without them the usual --no-huge -m) */
 	assert_int_equal(port_profile_parse(zc, strlen(zc), &p, err, sizeof(err)), 0);
 	assert_true(port_memif_zero_copy(&p.ports[0]));
 	assert_false(port_memif_zero_copy(&p.ports[1]));
@@ -177,7 +177,7 @@ static void test_eal_argv(void **state)
 	assert_false(argv_has(&a, "--no-huge"));
 	assert_int_equal(port_eal_argv(&p, "meshdp", true, NULL, 0, &a, err, sizeof(err)), 0);
 	assert_true(argv_has(&a, "--no-huge"));
-	assert_false(argv_has(&a, "--single-file-segments"));
+	assert_true(argv_has(&a, "--single-file-segments"));
 }
 
 int main(void)
