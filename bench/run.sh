@@ -2,7 +2,7 @@
 # bench/run.sh [scenario...]: the memif benches, as root.
 #
 # Scenarios (default: a b):
-#   a  dpdk-testpmd (io forwarding) as the memif server: the ceiling of the substrate
+#   a  dpdk-testpmd (io forwarding) on the same memif link: the ceiling of the substrate
 #   b  meshdp L3 forwarding p0 -> p1 (subnet A -> subnet B), same sockets, same generator
 #   c  meshdp mode mesh: UDP to a service VIP (policy, flow table, Maglev, full-NAT)
 #      on C_FLOWS (100000) established flows, endpoints on side B
@@ -22,14 +22,15 @@
 #      ways against each, one after the other
 # MEMIF=zero-copy runs a, b, c and e with the system under test (testpmd or
 # meshdp) as a zero-copy memif client (its mbufs are the shared memory, no copy
-# on its side) and the generator as the server, which copies; the SUT is started
-# after the generator for every run, since a memif client connects only when its
-# port starts. The default MEMIF=copy has the SUT as the server (it copies each
-# frame in and out) and the generator as the client.
+# on its side) and the generator as the server, which copies; the SUT starts
+# after the generator, since a memif client connects only when its port starts.
+# The default MEMIF=copy has the SUT as the server (it copies each frame in and
+# out) and the generator as the client. Either way every generator run has a
+# system under test of its own, stopped before the generator (see gen_start).
 # a, b, c: 64, 512 and 1518-byte UDP frames at the maximum rate, then 64-byte
 # frames at LAT_RATE frames/s for latency under light load. meshdp's figures are
-# also given as ratios to testpmd's, measured in the same run. c and e share one
-# meshdp in mesh mode (flows.capacity C_CAPACITY); d has its own (D_CAPACITY).
+# also given as ratios to testpmd's, measured in the same run. c and e run meshdp
+# in mesh mode with flows.capacity C_CAPACITY, d with D_CAPACITY.
 #
 # Environment: BUILD (build dir, default build), BIN (a folder holding meshdp,
 # meshctl, meshdp-gen and meshdp-flowscale, overrides BUILD), DURATION (s, 5),
@@ -126,13 +127,10 @@ sockdir=/run/meshdp-bench.$$
 mkdir -p "$sockdir" "$OUT"
 s0=$sockdir/memif0.sock
 s1=$sockdir/memif1.sock
-sut_pid=
+sut_pid= gen_pid=
 x_up=0
 cleanup() {
-	if [ -n "$sut_pid" ] && kill -0 "$sut_pid" 2>/dev/null; then
-		kill -INT "$sut_pid" 2>/dev/null || true
-		wait "$sut_pid" 2>/dev/null || true
-	fi
+	stop_sut
 	[ $x_up = 0 ] || x_cleanup
 	rm -rf "$sockdir"
 }
@@ -175,26 +173,33 @@ fi
 if [ "$MEMIF" = zero-copy ]; then
 	gen_role=server sut_memif="role=client,zero-copy=yes"
 	[ $nohuge = 1 ] || tp_mem=(--single-file-segments -m 512)
-	sut_mac=02:00:0a:3c:00:01 mdp_mac=02:00:0a:3c:00:01 # p0's: the generator starts first
 else
-	gen_role=client sut_memif="role=server" sut_mac=
+	gen_role=client sut_memif="role=server"
 fi
-sut_start=() # zero-copy: the command that starts the SUT after each generator
+mdp_mac=02:00:0a:3c:00:01 # meshdp's p0, fixed: each run has a meshdp of its own
+sut_start=()              # the command that starts the system under test
 
+# Every generator run has a system under test of its own: DPDK 22.11's memif
+# unmaps the shared memory when the peer goes away, under the polling side's
+# feet (a crash, docs/OPERATIONS.md "memif ports"), so the SUT must stop before
+# the generator: the generator holds its links after its report (--hold) until
+# stop_sut has stopped the SUT, then it is stopped too.
 # The generator is busy on the main lcore of its own core; the server polls on
 # the other core (its main lcore sleeps on GEN_CORE, see docs/machine-notes).
-# gen_start NAME SIZE RATE [extra gen args...] starts it in the background
-# (gen_pid); with MEMIF=zero-copy it then restarts the SUT, which connects to it.
+# gen_start NAME SIZE RATE [extra gen args...]: stop the previous pair, start
+# the SUT ("${sut_start[@]}") and the generator (gen_pid) in the order their
+# memif roles need: the server listens before the client connects.
 gen_start() {
 	local name=$1 size=$2 rate=$3
 	shift 3
-	[ ${#sut_start[@]} = 0 ] || [ -z "$sut_pid" ] || stop_sut
+	stop_sut
+	[ "$MEMIF" = zero-copy ] || "${sut_start[@]}"
 	"$gen" -l "$GEN_CORE" --no-pci --file-prefix mdpbench-gen "${gen_mem[@]}" -- \
 		--role "$gen_role" --socket "$s0" --socket "$s1" --size "$size" --rate "$rate" \
 		--flows "$FLOWS" --duration "$DURATION" --warmup "$WARMUP" --link-timeout 60 \
-		--json "$@" >"$run/$name.json" 2>"$run/$name.log" &
+		--hold 3600 --json "$@" >"$run/$name.json" 2>"$run/$name.log" &
 	gen_pid=$!
-	[ ${#sut_start[@]} != 0 ] || return 0
+	[ "$MEMIF" = zero-copy ] || return 0
 	for _ in $(seq 300); do
 		grep -q "waiting for the memif link" "$run/$name.log" 2>/dev/null && break
 		kill -0 $gen_pid 2>/dev/null || die "generator failed ($name), see $run/$name.log"
@@ -203,8 +208,12 @@ gen_start() {
 	"${sut_start[@]}"
 }
 
-gen_wait() { # gen_wait NAME
-	wait "$gen_pid" || die "generator failed ($1), see $run/$1.log"
+# gen_wait NAME: until the generator has reported (and holds its links).
+gen_wait() {
+	while ! grep -q "holding the link" "$run/$1.log" 2>/dev/null; do
+		kill -0 "$gen_pid" 2>/dev/null || die "generator failed ($1), see $run/$1.log"
+		sleep 0.1
+	done
 }
 
 gen_run() { # gen_run NAME SIZE RATE [extra gen args...]
@@ -262,12 +271,9 @@ scenario_runs() {
 		[ -z "$sampler" ] || wait "$sampler" || true
 	done
 	gen_run "$sc-lat" 64 "$LAT_RATE" "${extra[@]}"
-	if [ "$sc" = b ] && [ ${#sut_start[@]} = 0 ]; then
-		# meshdp buffers up to tx_burst frames for drain_us: the same run unbuffered
-		# (not with MEMIF=zero-copy, where every run has a meshdp of its own).
-		"$meshctl" --socket "$sockdir/meshdp.sock" tune tx_burst=1 >/dev/null
-		gen_run "$sc-lat-txb1" 64 "$LAT_RATE" "${extra[@]}"
-		"$meshctl" --socket "$sockdir/meshdp.sock" config rollback >/dev/null
+	if [ "$sc" = b ]; then
+		# meshdp buffers up to tx_burst frames for drain_us: the same run unbuffered.
+		mdp_tune=', "tx_burst": 1' gen_run "$sc-lat-txb1" 64 "$LAT_RATE" "${extra[@]}"
 	fi
 }
 
@@ -275,17 +281,18 @@ scenario_runs() {
 scenario_d() {
 	local extra=() sampler
 	sc_args d
-	mdp_sample "$run/d-before.txt"
 	mdp_sampler d-64 "$D_DURATION" &
 	sampler=$!
-	DURATION=$D_DURATION WARMUP=$D_WARMUP gen_run d-64 64 max "${extra[@]}"
+	DURATION=$D_DURATION WARMUP=$D_WARMUP gen_start d-64 64 max "${extra[@]}"
+	mdp_sample "$run/d-before.txt"
+	gen_wait d-64
 	wait "$sampler" || true
 	mdp_sample "$run/d-after.txt"
 }
 
 # (e): E_SWAPS applies of two documents in turn while (c) traffic runs at max rate.
 scenario_e() {
-	local extra=() i gen_pid t0 t1 refused=0
+	local extra=() i t0 t1 refused=0
 	sc_args e
 	DURATION=$E_DURATION gen_start e-64 64 max "${extra[@]}"
 	"$meshctl" --socket "$sockdir/meshdp.sock" --json status >"$run/e-status-before.json"
@@ -351,10 +358,18 @@ start_testpmd() {
 	done
 }
 
+# stop_sut: the system under test, then the generator that holds its links.
 stop_sut() {
-	kill -INT "$sut_pid" 2>/dev/null || true
-	wait "$sut_pid" 2>/dev/null || true
-	sut_pid=
+	if [ -n "$sut_pid" ]; then
+		kill -INT "$sut_pid" 2>/dev/null || true
+		wait "$sut_pid" 2>/dev/null || true
+		sut_pid=
+	fi
+	if [ -n "$gen_pid" ]; then
+		kill -TERM "$gen_pid" 2>/dev/null || true
+		wait "$gen_pid" 2>/dev/null || true
+		gen_pid=
+	fi
 	rm -f "$s0" "$s1"
 }
 
@@ -366,7 +381,7 @@ write_profile() { # write_profile NO_HUGE_MB
 	"eal": { "lcores": "$GEN_CORE,$SUT_CORE", "main_lcore": $GEN_CORE, "file_prefix": "mdpbench-sut", "args": ["--no-pci"] },
 	"memory": { "hugepages": "auto", "no_huge_mb": $1, "mbufs": 32768, "mbuf_cache": 256 },
 	"ports": [
-		{ "name": "p0", "device": "net_memif0", "devargs": "$sut_memif,id=0,socket=$s0${sut_mac:+,mac=$sut_mac}", "rx_desc": 1024, "tx_desc": 1024 },
+		{ "name": "p0", "device": "net_memif0", "devargs": "$sut_memif,id=0,socket=$s0,mac=$mdp_mac", "rx_desc": 1024, "tx_desc": 1024 },
 		{ "name": "p1", "device": "net_memif1", "devargs": "$sut_memif,id=0,socket=$s1", "rx_desc": 1024, "tx_desc": 1024 }
 	]
 }
@@ -392,7 +407,7 @@ write_config() { # write_config l3|l4 [0|1] [capacity] > FILE
 		{ "name": "b", "port": "p1", "ipv4": ["10.60.1.1/24"] }
 	],
 	"neighbour": { "reachable_ms": 3600000, "stale_ms": 86400000 },
-	"tune": { "idle": "poll" }
+	"tune": { "idle": "poll"${mdp_tune:-} }
 }
 EOC
 		return
@@ -472,11 +487,8 @@ start_meshdp() {
 		>"$run/meshdp-$kind-$capacity${1:+-$(basename "$1")}.log" 2>&1 &
 	sut_pid=$!
 	for _ in $(seq $tries); do
-		if "$meshctl" --socket "$sockdir/meshdp.sock" --timeout $tmo status >/dev/null 2>&1; then
-			mdp_mac=$("$meshctl" --socket "$sockdir/meshdp.sock" --timeout 10000 --json ports |
-				python3 -c 'import json,sys; print([p["mac"] for p in json.load(sys.stdin) if p["name"]=="p0"][0])')
+		"$meshctl" --socket "$sockdir/meshdp.sock" --timeout $tmo status >/dev/null 2>&1 &&
 			return 0
-		fi
 		kill -0 $sut_pid 2>/dev/null || die "meshdp exited, see $run/meshdp-$kind-*.log"
 		sleep 0.2
 	done
@@ -493,9 +505,8 @@ scenario_p() {
 	}
 	# --fair-sched: valgrind runs one thread at a time, and the busy-polling worker
 	# would otherwise starve the control thread (meshctl would time out).
-	start_meshdp l4 "$C_CAPACITY" valgrind --tool=callgrind --fair-sched=yes \
-		--callgrind-out-file="$out" \
-		--collect-atstart=no --toggle-collect=worker_main
+	sut_start=(start_meshdp l4 "$C_CAPACITY" valgrind --tool=callgrind --fair-sched=yes
+		--callgrind-out-file="$out" --collect-atstart=no --toggle-collect=worker_main)
 	sc_args c
 	# Slow under valgrind: warm up long enough to create every flow first.
 	DURATION=$P_SECONDS WARMUP=4 gen_run p-64 64 max "${extra[@]}" --drain 1 --link-timeout 60
@@ -830,31 +841,18 @@ t_start=$(date +%s)
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 date_tag=$(date -u +%Y-%m-%dT%H%M%SZ)
 ran=()
-l4_up=0
 for sc in "${scenarios[@]}"; do
 	case $sc in
 	a)
 		echo "bench: (a) testpmd io forwarding" >&2
-		sut_start=()
-		if [ "$MEMIF" = zero-copy ]; then
-			sut_start=(start_testpmd)
-		else
-			start_testpmd
-		fi
+		sut_start=(start_testpmd)
 		scenario_runs a
 		stop_sut
 		ran+=(a)
 		;;
 	b)
 		echo "bench: (b) meshdp L3 forwarding" >&2
-		[ -z "$sut_pid" ] || stop_sut
-		l4_up=0
-		sut_start=()
-		if [ "$MEMIF" = zero-copy ]; then
-			sut_start=(start_meshdp l3 "$C_CAPACITY")
-		else
-			start_meshdp l3 "$C_CAPACITY"
-		fi
+		sut_start=(start_meshdp l3 "$C_CAPACITY")
 		scenario_runs b
 		"$meshctl" --socket "$sockdir/meshdp.sock" --json stats >"$run/b-stats-end.json" || true
 		"$meshctl" --socket "$sockdir/meshdp.sock" --json ports >"$run/b-ports-end.json" || true
@@ -862,20 +860,11 @@ for sc in "${scenarios[@]}"; do
 		ran+=(b)
 		;;
 	c | d | e)
-		# c and e share a meshdp (e's traffic uses c's flows); d gets its own.
-		# With MEMIF=zero-copy, every generator run starts one (gen_start).
-		sut_start=()
-		if [ "$MEMIF" = zero-copy ]; then
+		# every generator run gets a meshdp of its own (gen_start); d's flow table is larger
+		if [ $sc = d ]; then
+			sut_start=(start_meshdp l4 "$D_CAPACITY")
+		else
 			sut_start=(start_meshdp l4 "$C_CAPACITY")
-		elif [ $sc = d ] || [ $l4_up != 1 ]; then
-			[ -z "$sut_pid" ] || stop_sut
-			if [ $sc = d ]; then
-				start_meshdp l4 "$D_CAPACITY"
-				l4_up=2
-			else
-				start_meshdp l4 "$C_CAPACITY"
-				l4_up=1
-			fi
 		fi
 		case $sc in
 		c)
@@ -892,6 +881,7 @@ for sc in "${scenarios[@]}"; do
 			;;
 		esac
 		"$meshctl" --socket "$sockdir/meshdp.sock" --json stats >"$run/$sc-stats-end.json" || true
+		stop_sut
 		ran+=("$sc")
 		;;
 	f)
@@ -901,8 +891,6 @@ for sc in "${scenarios[@]}"; do
 		;;
 	p)
 		echo "bench: (p) callgrind profile of meshdp on (c) traffic" >&2
-		[ -z "$sut_pid" ] || stop_sut
-		l4_up=0
 		scenario_p && ran+=(p)
 		;;
 	t)
@@ -912,8 +900,6 @@ for sc in "${scenarios[@]}"; do
 		;;
 	x)
 		echo "bench: (x) tcp_proxy vs the kernel (socat, HAProxy, forwarding)" >&2
-		[ -z "$sut_pid" ] || stop_sut
-		l4_up=0
 		scenario_x
 		ran+=(x)
 		;;
@@ -922,7 +908,7 @@ for sc in "${scenarios[@]}"; do
 		;;
 	esac
 done
-[ -z "$sut_pid" ] || stop_sut
+stop_sut
 t_total=$(($(date +%s) - t_start))
 load_end=$(cut -d' ' -f1 /proc/loadavg)
 

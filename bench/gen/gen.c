@@ -102,6 +102,7 @@ struct gen_opts {
 	double warmup;
 	double drain;
 	double link_timeout;
+	double hold;	 /* seconds to keep the links up after the report */
 	uint32_t src_ip; /* host order */
 	uint32_t dst_ip;
 	uint32_t rx_ip;	  /* first address the RX port answers ARP for (default dst_ip) */
@@ -239,6 +240,8 @@ static void gen_usage(const char *prog)
 	       "  --warmup S         seconds sent before measuring (1)\n"
 	       "  --drain S          seconds to wait for frames in flight after the last TX (0.5)\n"
 	       "  --link-timeout S   seconds to wait for the memif links (10)\n"
+	       "  --hold S           keep the links up S seconds after the report, or until\n"
+	       "                     SIGTERM / SIGINT, so that the peer can stop first (0)\n"
 	       "  --src IP           our address on the TX port (10.60.0.2)\n"
 	       "  --dst IP           destination, our address on the RX port (10.60.1.2)\n"
 	       "  --dport N          destination port (5001)\n"
@@ -303,6 +306,7 @@ static int gen_parse_args(int argc, char **argv, struct gen_opts *o)
 		OPT_WARMUP,
 		OPT_DRAIN,
 		OPT_LINK_TIMEOUT,
+		OPT_HOLD,
 		OPT_SRC,
 		OPT_DST,
 		OPT_DPORT,
@@ -324,6 +328,7 @@ static int gen_parse_args(int argc, char **argv, struct gen_opts *o)
 		{"warmup", required_argument, NULL, OPT_WARMUP},
 		{"drain", required_argument, NULL, OPT_DRAIN},
 		{"link-timeout", required_argument, NULL, OPT_LINK_TIMEOUT},
+		{"hold", required_argument, NULL, OPT_HOLD},
 		{"src", required_argument, NULL, OPT_SRC},
 		{"dst", required_argument, NULL, OPT_DST},
 		{"dport", required_argument, NULL, OPT_DPORT},
@@ -411,6 +416,10 @@ static int gen_parse_args(int argc, char **argv, struct gen_opts *o)
 			break;
 		case OPT_LINK_TIMEOUT:
 			if (gen_parse_double(optarg, 0.1, 600, &o->link_timeout) != 0)
+				goto bad;
+			break;
+		case OPT_HOLD:
+			if (gen_parse_double(optarg, 0, 3600, &o->hold) != 0)
 				goto bad;
 			break;
 		case OPT_SRC:
@@ -1022,6 +1031,17 @@ int main(int argc, char **argv)
 	gen_run(&loop);
 	gen_report(&loop);
 	ret = 0;
+	/* DPDK 22.11's memif unmaps the shared memory when its peer goes away, under
+	 * the peer's polling worker: with --hold the peer stops first. */
+	if (opts.hold > 0) {
+		const uint64_t end =
+			rte_get_tsc_cycles() + (uint64_t)(opts.hold * rte_get_tsc_hz());
+
+		fflush(stdout);
+		fprintf(stderr, "meshdp-gen: holding the link(s) for %.1f s\n", opts.hold);
+		while (!gen_quit && rte_get_tsc_cycles() < end)
+			rte_delay_us_sleep(10000);
+	}
 
 out_ports:
 	for (unsigned int i = 0; i < n_ports; i++) {

@@ -54,13 +54,15 @@ memif_cleanup()
 }
 trap memif_cleanup EXIT
 # gen_start ROLE NAME: 200,000 UDP frames/s over 64 flows for 2 s, from
-# 10.61.0.2 on the first socket to 10.61.1.2 on the second.
+# 10.61.0.2 on the first socket to 10.61.1.2 on the second; then the generator
+# holds the links until gen_finish has stopped meshdp (DPDK 22.11's memif can
+# crash a polling peer when the other side goes away first: docs/OPERATIONS.md).
 gen_start()
 {
 	"$IT_GEN" -l 0 --no-pci --no-huge -m 256 --file-prefix mdpit-gen -- --role "$1" \
 		--socket "$S0" --socket "$S1" --src 10.61.0.2 --dst 10.61.1.2 --dst-mac "$MAC" \
 		--size 128 --rate 200000 --flows 64 --duration 2 --warmup 1 --link-timeout 30 \
-		--json >"$IT_WORK/$2.json" 2>"$IT_WORK/$2.log" &
+		--hold 60 --json >"$IT_WORK/$2.json" 2>"$IT_WORK/$2.log" &
 	GEN_PID=$!
 	# meshdp's drop counters when the measured window opens
 	(
@@ -73,10 +75,18 @@ gen_start()
 	SAMPLER_PID=$!
 }
 
-gen_check()
+# gen_finish NAME: check the generator's result and meshdp's counters, stop
+# meshdp, then the generator.
+gen_finish()
 {
 	local name=$1
-	wait "$GEN_PID" || it_fail "$name: generator failed: $(tail -3 "$IT_WORK/$name.log")"
+	for _ in $(seq 1 300); do
+		grep -q "holding the link" "$IT_WORK/$name.log" 2>/dev/null && break
+		kill -0 "$GEN_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q "holding the link" "$IT_WORK/$name.log" ||
+		it_fail "$name: generator failed: $(tail -3 "$IT_WORK/$name.log")"
 	"$IT_PY" - "$IT_WORK/$name.json" <<'EOF' || it_fail "$name: frames lost or none sent"
 import json, sys
 g = json.load(open(sys.argv[1]))
@@ -94,14 +104,17 @@ EOF
 	it_log "$name: meshdp forwarded $fwd, $drops drops in the window"
 	[ "$fwd" -ge 300000 ] || it_fail "$name: meshdp forwarded only $fwd frames"
 	[ "$drops" -eq 0 ] || it_fail "$name: meshdp dropped $drops frames: $(it_ctl stats | grep drop_)"
+	it_stop_meshdp
+	kill "$GEN_PID"
+	wait "$GEN_PID" || it_fail "$name: the generator failed on its way out"
+	GEN_PID=
 }
 
 it_log "meshdp as memif server (copy), the generator connects"
 memif_profile "role=server" >"$IT_WORK/server.json"
 it_start_meshdp --no-huge --profile "$IT_WORK/server.json" --config "$IT_WORK/l3.json"
 gen_start client copy
-gen_check copy
-it_stop_meshdp
+gen_finish copy
 
 # A memif client connects when its port starts: the generator listens first.
 zero_copy()
@@ -115,8 +128,7 @@ zero_copy()
 		sleep 0.1
 	done
 	it_start_meshdp "$@" --profile "$IT_WORK/zc.json" --config "$IT_WORK/l3.json"
-	gen_check "$name"
-	it_stop_meshdp
+	gen_finish "$name"
 }
 memif_profile "role=client,zero-copy=yes" >"$IT_WORK/zc.json"
 zero_copy zero-copy-nohuge --no-huge
