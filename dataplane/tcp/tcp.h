@@ -18,6 +18,11 @@
  *             sender's scoreboard and conservative loss recovery
  *   RFC 5681 / RFC 6582  slow start, congestion avoidance, NewReno recovery
  *             (peers without SACK); RFC 9438 CUBIC; selectable per listener
+ *   RFC 3522 / RFC 4015  spurious fast retransmissions detected with the
+ *             timestamps (Eifel) and the window reduction undone; DupThresh
+ *             then rises to the reordering measured (at most 32 and below the
+ *             segments in flight, back to 3 on RTO: an adaptive threshold as
+ *             Linux's tcp_reordering, not RACK)
  *   RFC 1122  delayed ACK (40 ms, every second full segment), keep-alive,
  *             zero-window probes (persist timer); RFC 896 Nagle (switchable)
  *   RFC 4987  SYN cookies when the SYN backlog is full (MSS from a table of 4,

@@ -216,6 +216,7 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_stack *ts, const struct tcp_tuple *t)
 	tcp_state_count_add(ts, TCP_CLOSED, 1);
 	tcp_rtt_init(&c->rtt);
 	tcp_board_init(&c->board);
+	c->dupthresh = TCP_DUPTHRESH;
 	tcp_ooo_init(&c->ooo);
 	c->last_rx_us = ts->now_us;
 	c->last_tx_us = ts->now_us;

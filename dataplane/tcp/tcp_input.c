@@ -281,6 +281,28 @@ static bool tcp_fin_acked(const struct tcp_conn *c)
 	return (c->flags & TCP_F_FIN_QUEUED) && SEQ_GT(c->snd_una, c->fin_seq);
 }
 
+/*
+ * A fast retransmission turned out spurious: the segment at recover_una was
+ * overtaken by everything up to the highest SACKed byte (without SACK, by one
+ * segment per duplicate ACK). Raise DupThresh above that displacement, so that
+ * the same reordering no longer looks like a loss.
+ */
+static void tcp_reordering_seen(struct tcp_conn *c)
+{
+	const struct tcp_board *b = &c->board;
+	uint32_t hi = b->n > 0 ? b->blk[b->n - 1].end : c->recover_una;
+	uint32_t segs = 0;
+
+	if (SEQ_GT(hi, c->recover_una) && c->cc.mss > 0)
+		segs = (hi - c->recover_una + c->cc.mss - 1) / c->cc.mss;
+	segs = RTE_MAX(segs, (uint32_t)c->dupacks + 1);
+	segs = RTE_MIN(segs, (uint32_t)TCP_DUPTHRESH_MAX);
+	if (segs > c->dupthresh) {
+		c->dupthresh = (uint8_t)segs;
+		stats_inc(c->ts->stats, STAT_TCP_DUPTHRESH_RAISED);
+	}
+}
+
 /* Enter loss recovery (RFC 6675 5 step 4 / RFC 6582 3.2 step 2). */
 static void tcp_enter_recovery(struct tcp_conn *c)
 {
@@ -304,7 +326,7 @@ static void tcp_enter_recovery(struct tcp_conn *c)
 		c->high_rxt = SEQ_MAX(c->high_rxt, c->snd_una + 1);
 	} else {
 		tcp_retransmit_head(c);
-		c->cc.cwnd = c->cc.ssthresh + TCP_DUPTHRESH * c->cc.mss;
+		c->cc.cwnd = c->cc.ssthresh + tcp_dupthresh(c) * c->cc.mss;
 	}
 	tcp_timer_arm_rtx(c);
 }
@@ -347,11 +369,12 @@ static bool tcp_ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 			if (c->dupacks < UINT8_MAX)
 				c->dupacks++;
 			if (!(c->flags & TCP_F_RECOVERY)) {
-				if ((c->dupacks >= TCP_DUPTHRESH &&
+				if ((c->dupacks >= tcp_dupthresh(c) &&
 				     ((c->flags & TCP_F_SACK) || SEQ_GT(c->snd_una, c->recover) ||
 				      c->recover == c->iss)) ||
 				    ((c->flags & TCP_F_SACK) &&
-				     tcp_board_is_lost(&c->board, c->snd_una, c->cc.mss)))
+				     tcp_board_is_lost(&c->board, c->snd_una, c->cc.mss,
+						       tcp_dupthresh(c))))
 					tcp_enter_recovery(c);
 			} else if (!(c->flags & TCP_F_SACK)) {
 				c->cc.cwnd += c->cc.mss; /* RFC 6582 3.2 step 4: inflate */
@@ -367,6 +390,7 @@ static bool tcp_ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		c->flags &= ~TCP_F_UNDO;
 		if (s->has_ts && SEQ_LT(s->ts_ecr, c->undo_tsval) && (c->flags & TCP_F_RECOVERY)) {
 			stats_inc(ts->stats, STAT_TCP_SPURIOUS_RECOVERIES);
+			tcp_reordering_seen(c);
 			c->flags &= ~TCP_F_RECOVERY;
 			c->cc.cwnd = RTE_MAX(c->cc.cwnd, c->undo_cwnd);
 			c->cc.ssthresh = RTE_MAX(c->cc.ssthresh, c->undo_ssthresh);
@@ -407,7 +431,7 @@ static bool tcp_ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		tcp_cc_on_ack(&c->cc, acked, c->snd_max - c->snd_una + acked, c->rtt.min_rtt_us,
 			      ts->now_us);
 		if ((c->flags & TCP_F_SACK) && c->snd_max != c->snd_una &&
-		    tcp_board_is_lost(&c->board, c->snd_una, c->cc.mss))
+		    tcp_board_is_lost(&c->board, c->snd_una, c->cc.mss, tcp_dupthresh(c)))
 			tcp_enter_recovery(c);
 	}
 	tcp_update_window(c, s);

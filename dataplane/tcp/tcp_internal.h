@@ -40,7 +40,8 @@
 #define TCP_RTO_MIN_US	   200000 /* Linux's floor, see tcp.h */
 #define TCP_RTO_MAX_US	   60000000
 #define TCP_RTO_INIT_US	   1000000 /* RFC 6298 2.1 */
-#define TCP_DUPTHRESH	   3
+#define TCP_DUPTHRESH	   3	   /* RFC 5681 / RFC 6675 DupThresh, the starting point */
+#define TCP_DUPTHRESH_MAX  32	   /* raised by measured reordering, at most to this */
 #define TCP_MAX_WSCALE	   14
 #define TCP_SACK_MAX	   4 /* SACK blocks parsed from a segment */
 
@@ -313,29 +314,30 @@ uint32_t tcp_board_update(struct tcp_board *b, uint32_t snd_una, uint32_t snd_ma
 bool tcp_board_is_sacked(const struct tcp_board *b, uint32_t seq);
 
 /**
- * RFC 6675 IsLost(seq): at least TCP_DUPTHRESH discontiguous SACKed
- * segments of @p mss bytes, or more than (TCP_DUPTHRESH - 1) * mss SACKed
- * bytes, above @p seq. A range of r bytes above seq counts as ceil(r / mss)
- * segments (which makes the byte rule follow from the segment rule).
+ * RFC 6675 IsLost(seq): at least @p dupthresh discontiguous SACKed segments
+ * of @p mss bytes, or more than (dupthresh - 1) * mss SACKed bytes, above
+ * @p seq. A range of r bytes above seq counts as ceil(r / mss) segments (which
+ * makes the byte rule follow from the segment rule).
  */
-bool tcp_board_is_lost(const struct tcp_board *b, uint32_t seq, uint32_t mss);
+bool tcp_board_is_lost(const struct tcp_board *b, uint32_t seq, uint32_t mss, uint32_t dupthresh);
 
 /**
  * RFC 6675 SetPipe: bytes in flight in [snd_una, snd_max): each byte not
- * SACKed counts once unless IsLost (with @p mss), and once more if it was
- * retransmitted (below @p high_rxt; pass snd_una outside recovery).
+ * SACKed counts once unless IsLost (with @p mss and @p dupthresh), and once
+ * more if it was retransmitted (below @p high_rxt; pass snd_una outside
+ * recovery).
  */
 uint32_t tcp_board_pipe(const struct tcp_board *b, uint32_t snd_una, uint32_t snd_max,
-			uint32_t high_rxt, uint32_t mss);
+			uint32_t high_rxt, uint32_t mss, uint32_t dupthresh);
 
 /**
  * RFC 6675 NextSeg() rule 1: the first range at or after @p from (from >=
- * snd_una, from >= high_rxt) that is not SACKed and IsLost, at most @p mss
- * bytes, not beyond @p snd_max. @return true with *seq, *len set.
- * (Rules 2-4, new data and rescue retransmissions, are the caller's.)
+ * snd_una, from >= high_rxt) that is not SACKed and IsLost (@p dupthresh),
+ * at most @p mss bytes, not beyond @p snd_max. @return true with *seq, *len
+ * set. (Rules 2-4, new data and rescue retransmissions, are the caller's.)
  */
 bool tcp_board_next_lost(const struct tcp_board *b, uint32_t from, uint32_t snd_max, uint32_t mss,
-			 uint32_t *seq, uint32_t *len);
+			 uint32_t dupthresh, uint32_t *seq, uint32_t *len);
 
 /** snd_una advanced: forget what is at or below it. */
 void tcp_board_ack(struct tcp_board *b, uint32_t snd_una);
@@ -390,6 +392,11 @@ struct tcp_conn {
 	uint8_t snd_wscale, rcv_wscale;
 	uint8_t backoff; /* RTO doublings since the last forward progress */
 	uint8_t dupacks;
+	/* DupThresh of this connection: TCP_DUPTHRESH, raised to the reordering
+	 * that a spurious fast retransmission measured (an adaptive packet
+	 * threshold, as Linux's tcp_reordering and RFC 9002 6.1.1 for QUIC), back
+	 * to TCP_DUPTHRESH on RTO; loss detection uses tcp_dupthresh() */
+	uint8_t dupthresh;
 	uint8_t probes;	 /* keep-alive or zero-window probes unanswered */
 	uint8_t unacked; /* full segments received since our last ACK (delayed ACK) */
 	uint8_t syn_retries;
@@ -515,6 +522,20 @@ uint32_t tcp_tsval(const struct tcp_conn *c);
 uint32_t tcp_rcv_window(const struct tcp_conn *c);
 /** Bytes of the send queue not yet acknowledged: in flight by RFC 6675 or plain. */
 uint32_t tcp_flight(const struct tcp_conn *c);
+
+/**
+ * The DupThresh loss detection uses now: the connection's, but below the
+ * segments outstanding, so that a window too small to bring that many
+ * duplicate ACKs still recovers without a timeout (as RFC 5827's early
+ * retransmit lowers it); never below TCP_DUPTHRESH.
+ */
+static inline uint32_t tcp_dupthresh(const struct tcp_conn *c)
+{
+	uint32_t segs = c->cc.mss > 0 ? (c->snd_max - c->snd_una) / c->cc.mss : 0;
+	uint32_t t = RTE_MIN((uint32_t)c->dupthresh, segs - (segs > 0));
+
+	return RTE_MAX((uint32_t)TCP_DUPTHRESH, t);
+}
 /** A SYN-ACK for a SYN cookie, without a connection. */
 void tcp_send_cookie_synack(struct tcp_stack *ts, const struct tcp_tuple *t, uint32_t isn,
 			    uint32_t ack, const struct tcp_cookie_opts *o, uint32_t tsval,

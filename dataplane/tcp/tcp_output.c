@@ -47,7 +47,8 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c)
 uint32_t tcp_flight(const struct tcp_conn *c)
 {
 	if ((c->flags & (TCP_F_SACK | TCP_F_RECOVERY)) == (TCP_F_SACK | TCP_F_RECOVERY))
-		return tcp_board_pipe(&c->board, c->snd_una, c->snd_max, c->high_rxt, c->mss);
+		return tcp_board_pipe(&c->board, c->snd_una, c->snd_max, c->high_rxt, c->mss,
+				      tcp_dupthresh(c));
 	return c->snd_nxt - c->snd_una;
 }
 
@@ -458,7 +459,7 @@ static void tcp_output_data(struct tcp_conn *c)
 				return;
 			/* RFC 6675 NextSeg rule 1: a lost segment first */
 			if (tcp_board_next_lost(&c->board, SEQ_MAX(c->high_rxt, c->snd_una),
-						c->snd_max, room, &seq, &l)) {
+						c->snd_max, room, tcp_dupthresh(c), &seq, &l)) {
 				if (tcp_xmit(c, seq, l, 0) < 0)
 					return;
 				pipe += l;

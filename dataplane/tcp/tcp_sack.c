@@ -386,17 +386,17 @@ static uint32_t board_segs(uint32_t bytes, uint32_t mss)
 	return (bytes + mss - 1) / mss;
 }
 
-bool tcp_board_is_lost(const struct tcp_board *b, uint32_t seq, uint32_t mss)
+bool tcp_board_is_lost(const struct tcp_board *b, uint32_t seq, uint32_t mss, uint32_t dupthresh)
 {
 	uint32_t segs = 0;
 	unsigned int i;
 
-	for (i = 0; i < b->n && segs < TCP_DUPTHRESH; i++) {
+	for (i = 0; i < b->n && segs < dupthresh; i++) {
 		/* Only the part strictly above seq counts. */
 		if (SEQ_GT(b->blk[i].end, seq + 1))
 			segs += board_segs(b->blk[i].end - SEQ_MAX(b->blk[i].start, seq + 1), mss);
 	}
-	return segs >= TCP_DUPTHRESH;
+	return segs >= dupthresh;
 }
 
 /* Bytes of [lo, hi) below high_rxt, i.e. retransmitted in this recovery. */
@@ -413,7 +413,7 @@ static uint32_t board_rexmit(uint32_t lo, uint32_t hi, uint32_t high_rxt)
  * accumulating the SACKed segments above the current hole.
  */
 uint32_t tcp_board_pipe(const struct tcp_board *b, uint32_t snd_una, uint32_t snd_max,
-			uint32_t high_rxt, uint32_t mss)
+			uint32_t high_rxt, uint32_t mss, uint32_t dupthresh)
 {
 	uint32_t pipe = 0, segs = 0, hi = snd_max, lo;
 	int i;
@@ -421,7 +421,7 @@ uint32_t tcp_board_pipe(const struct tcp_board *b, uint32_t snd_una, uint32_t sn
 	for (i = b->n - 1; i >= -1; i--) {
 		lo = i >= 0 ? SEQ_MAX(b->blk[i].end, snd_una) : snd_una;
 		if (SEQ_LT(lo, hi)) {
-			if (segs < TCP_DUPTHRESH)
+			if (segs < dupthresh)
 				pipe += hi - lo;
 			pipe += board_rexmit(lo, hi, high_rxt);
 		}
@@ -434,7 +434,7 @@ uint32_t tcp_board_pipe(const struct tcp_board *b, uint32_t snd_una, uint32_t sn
 }
 
 bool tcp_board_next_lost(const struct tcp_board *b, uint32_t from, uint32_t snd_max, uint32_t mss,
-			 uint32_t *seq, uint32_t *len)
+			 uint32_t dupthresh, uint32_t *seq, uint32_t *len)
 {
 	uint32_t s = from;
 	unsigned int i;
@@ -451,7 +451,7 @@ bool tcp_board_next_lost(const struct tcp_board *b, uint32_t from, uint32_t snd_
 	/* The first hole at or after from is [s, blk[i].start). IsLost only grows
 	 * towards snd_una, so if this hole is not lost no later one is; the hole
 	 * above the last range (i == n) has nothing SACKed above it. */
-	if (i == b->n || SEQ_GEQ(s, snd_max) || !tcp_board_is_lost(b, s, mss))
+	if (i == b->n || SEQ_GEQ(s, snd_max) || !tcp_board_is_lost(b, s, mss, dupthresh))
 		return false;
 	*seq = s;
 	*len = RTE_MIN(mss, SEQ_MIN(b->blk[i].start, snd_max) - s);

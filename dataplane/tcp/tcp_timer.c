@@ -119,6 +119,7 @@ static void tcp_on_rtx(struct tcp_conn *c)
 	c->flags &= ~(TCP_F_RTT_TIMING | TCP_F_RECOVERY);
 	c->recover = c->snd_max;
 	c->dupacks = 0;
+	c->dupthresh = TCP_DUPTHRESH; /* what it was raised for did not help */
 	tcp_board_init(&c->board);
 	c->snd_nxt = c->snd_una;
 	c->snd_cursor = NULL; /* tcp_output finds it again from snd_una */

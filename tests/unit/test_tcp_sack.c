@@ -625,29 +625,40 @@ static void test_board_is_lost(void **state)
 		upd1(&bd, b, max, b + 1000, b + 1100);
 		upd1(&bd, b, max, b + 2000, b + 2100);
 		upd1(&bd, b, max, b + 3000, b + 3100);
-		assert_true(tcp_board_is_lost(&bd, b, MSS));
-		assert_true(tcp_board_is_lost(&bd, b + 999, MSS));
+		assert_true(tcp_board_is_lost(&bd, b, MSS, TCP_DUPTHRESH));
+		assert_true(tcp_board_is_lost(&bd, b + 999, MSS, TCP_DUPTHRESH));
 		/* 1051..1099 above 1050 are still a (partial) segment. */
-		assert_true(tcp_board_is_lost(&bd, b + 1050, MSS));
-		assert_false(tcp_board_is_lost(&bd, b + 1099, MSS));
-		assert_false(tcp_board_is_lost(&bd, b + 1100, MSS));
-		assert_false(tcp_board_is_lost(&bd, b + 3200, MSS));
+		assert_true(tcp_board_is_lost(&bd, b + 1050, MSS, TCP_DUPTHRESH));
+		assert_false(tcp_board_is_lost(&bd, b + 1099, MSS, TCP_DUPTHRESH));
+		assert_false(tcp_board_is_lost(&bd, b + 1100, MSS, TCP_DUPTHRESH));
+		assert_false(tcp_board_is_lost(&bd, b + 3200, MSS, TCP_DUPTHRESH));
 
 		/* By bytes: 2 MSS SACKed above is not enough, 2 MSS + 1 is. */
 		tcp_board_init(&bd);
 		upd1(&bd, b, max, b + 1000, b + 3000);
-		assert_false(tcp_board_is_lost(&bd, b, MSS));
+		assert_false(tcp_board_is_lost(&bd, b, MSS, TCP_DUPTHRESH));
 		upd1(&bd, b, max, b + 3000, b + 3001);
-		assert_true(tcp_board_is_lost(&bd, b, MSS));
-		assert_true(tcp_board_is_lost(&bd, b + 999, MSS));
+		assert_true(tcp_board_is_lost(&bd, b, MSS, TCP_DUPTHRESH));
+		assert_true(tcp_board_is_lost(&bd, b + 999, MSS, TCP_DUPTHRESH));
 		/* Above 1000 only 2000 bytes (1001..3000) remain. */
-		assert_false(tcp_board_is_lost(&bd, b + 1000, MSS));
+		assert_false(tcp_board_is_lost(&bd, b + 1000, MSS, TCP_DUPTHRESH));
 
 		/* Two full segments in separate ranges: 2 segments, 2 MSS: not lost. */
 		tcp_board_init(&bd);
 		upd1(&bd, b, max, b + 1000, b + 2000);
 		upd1(&bd, b, max, b + 5000, b + 6000);
-		assert_false(tcp_board_is_lost(&bd, b, MSS));
+		assert_false(tcp_board_is_lost(&bd, b, MSS, TCP_DUPTHRESH));
+
+		/* A raised DupThresh (5): 4 segments above are not enough, 5 are. */
+		tcp_board_init(&bd);
+		upd1(&bd, b, max, b + 1000, b + 5000);
+		assert_true(tcp_board_is_lost(&bd, b, MSS, TCP_DUPTHRESH));
+		assert_false(tcp_board_is_lost(&bd, b, MSS, 5));
+		assert_int_equal(tcp_board_pipe(&bd, b, max, b, MSS, TCP_DUPTHRESH),
+				 max - b - 4000 - 1000);
+		assert_int_equal(tcp_board_pipe(&bd, b, max, b, MSS, 5), max - b - 4000);
+		upd1(&bd, b, max, b + 6000, b + 6100);
+		assert_true(tcp_board_is_lost(&bd, b, MSS, 5));
 	}
 }
 
@@ -661,20 +672,21 @@ static void test_board_pipe(void **state)
 		struct tcp_board bd;
 
 		tcp_board_init(&bd);
-		assert_int_equal(tcp_board_pipe(&bd, una, max, una, MSS), 10000);
+		assert_int_equal(tcp_board_pipe(&bd, una, max, una, MSS, TCP_DUPTHRESH), 10000);
 
 		/* Segment 0 lost, 1..3 SACKed: 0 is lost (3 segments above), 4..9 in flight. */
 		upd1(&bd, una, max, b + 1000, b + 4000);
-		assert_int_equal(tcp_board_pipe(&bd, una, max, una, MSS), 6000);
+		assert_int_equal(tcp_board_pipe(&bd, una, max, una, MSS, TCP_DUPTHRESH), 6000);
 		/* Segment 0 retransmitted: it is in the network again. */
-		assert_int_equal(tcp_board_pipe(&bd, una, max, b + 1000, MSS), 7000);
+		assert_int_equal(tcp_board_pipe(&bd, una, max, b + 1000, MSS, TCP_DUPTHRESH), 7000);
 
 		/* Only segment 1 SACKed: segment 0 is not yet lost. */
 		tcp_board_init(&bd);
 		upd1(&bd, una, max, b + 1000, b + 2000);
-		assert_int_equal(tcp_board_pipe(&bd, una, max, una, MSS), 9000);
+		assert_int_equal(tcp_board_pipe(&bd, una, max, una, MSS, TCP_DUPTHRESH), 9000);
 		/* Not lost and retransmitted: counted twice. */
-		assert_int_equal(tcp_board_pipe(&bd, una, max, b + 1000, MSS), 10000);
+		assert_int_equal(tcp_board_pipe(&bd, una, max, b + 1000, MSS, TCP_DUPTHRESH),
+				 10000);
 
 		/*
 		 * SACKed 1, 3, 5. Hole 0: 3 segments above, lost. Hole 2: 2 above, not
@@ -682,19 +694,19 @@ static void test_board_pipe(void **state)
 		 */
 		upd1(&bd, una, max, b + 3000, b + 4000);
 		upd1(&bd, una, max, b + 5000, b + 6000);
-		assert_int_equal(tcp_board_pipe(&bd, una, max, una, MSS), 6000);
+		assert_int_equal(tcp_board_pipe(&bd, una, max, una, MSS, TCP_DUPTHRESH), 6000);
 		/* Retransmitted 0 and half of 2: 1000 (lost, resent) + 1500 + 1000 + 4000. */
-		assert_int_equal(tcp_board_pipe(&bd, una, max, b + 2500, MSS), 7500);
+		assert_int_equal(tcp_board_pipe(&bd, una, max, b + 2500, MSS, TCP_DUPTHRESH), 7500);
 
 		/* snd_una advanced into the hole at 2: holes 2 (half), 4 and the tail. */
 		tcp_board_ack(&bd, b + 2500);
-		assert_int_equal(tcp_board_pipe(&bd, b + 2500, max, b + 2500, MSS),
+		assert_int_equal(tcp_board_pipe(&bd, b + 2500, max, b + 2500, MSS, TCP_DUPTHRESH),
 				 500 + 1000 + 4000);
 
 		/* Everything SACKed but segment 0, lost and not yet retransmitted: nothing in flight. */
 		tcp_board_init(&bd);
 		upd1(&bd, una, max, b + 1000, b + 10000);
-		assert_int_equal(tcp_board_pipe(&bd, una, max, una, MSS), 0);
+		assert_int_equal(tcp_board_pipe(&bd, una, max, una, MSS, TCP_DUPTHRESH), 0);
 	}
 }
 
@@ -708,43 +720,49 @@ static void test_board_next_lost(void **state)
 		struct tcp_board bd;
 
 		tcp_board_init(&bd);
-		assert_false(tcp_board_next_lost(&bd, una, max, MSS, &seq, &len));
+		assert_false(tcp_board_next_lost(&bd, una, max, MSS, TCP_DUPTHRESH, &seq, &len));
 		/* SACKed 1, 3, 5, 7: holes 0 and 2 lost (3 segments above), 4 and 6 not. */
 		upd1(&bd, una, max, b + 1000, b + 2000);
 		upd1(&bd, una, max, b + 3000, b + 4000);
 		upd1(&bd, una, max, b + 5000, b + 6000);
 		upd1(&bd, una, max, b + 7000, b + 8000);
-		assert_true(tcp_board_next_lost(&bd, una, max, MSS, &seq, &len));
+		assert_true(tcp_board_next_lost(&bd, una, max, MSS, TCP_DUPTHRESH, &seq, &len));
 		assert_int_equal(seq, b);
 		assert_int_equal(len, 1000);
 		/* From HighRxt inside the hole: the rest of it. */
-		assert_true(tcp_board_next_lost(&bd, b + 600, max, MSS, &seq, &len));
+		assert_true(tcp_board_next_lost(&bd, b + 600, max, MSS, TCP_DUPTHRESH, &seq, &len));
 		assert_int_equal(seq, b + 600);
 		assert_int_equal(len, 400);
 		/* From the SACKed range: the next hole. */
-		assert_true(tcp_board_next_lost(&bd, b + 1000, max, MSS, &seq, &len));
+		assert_true(
+			tcp_board_next_lost(&bd, b + 1000, max, MSS, TCP_DUPTHRESH, &seq, &len));
 		assert_int_equal(seq, b + 2000);
 		assert_int_equal(len, 1000);
-		assert_true(tcp_board_next_lost(&bd, b + 1500, max, MSS, &seq, &len));
+		assert_true(
+			tcp_board_next_lost(&bd, b + 1500, max, MSS, TCP_DUPTHRESH, &seq, &len));
 		assert_int_equal(seq, b + 2000);
 		/* Hole 4 and beyond: not lost. */
-		assert_false(tcp_board_next_lost(&bd, b + 3000, max, MSS, &seq, &len));
-		assert_false(tcp_board_next_lost(&bd, b + 8000, max, MSS, &seq, &len));
-		assert_false(tcp_board_next_lost(&bd, max, max, MSS, &seq, &len));
+		assert_false(
+			tcp_board_next_lost(&bd, b + 3000, max, MSS, TCP_DUPTHRESH, &seq, &len));
+		assert_false(
+			tcp_board_next_lost(&bd, b + 8000, max, MSS, TCP_DUPTHRESH, &seq, &len));
+		assert_false(tcp_board_next_lost(&bd, max, max, MSS, TCP_DUPTHRESH, &seq, &len));
 
 		/* A hole longer than one MSS is sent one MSS at a time. */
 		tcp_board_init(&bd);
 		upd1(&bd, una, max, b + 2500, b + 2600);
 		upd1(&bd, una, max, b + 2700, b + 2800);
 		upd1(&bd, una, max, b + 2900, b + 3000);
-		assert_true(tcp_board_next_lost(&bd, una, max, MSS, &seq, &len));
+		assert_true(tcp_board_next_lost(&bd, una, max, MSS, TCP_DUPTHRESH, &seq, &len));
 		assert_int_equal(seq, b);
 		assert_int_equal(len, 1000);
-		assert_true(tcp_board_next_lost(&bd, b + 2000, max, MSS, &seq, &len));
+		assert_true(
+			tcp_board_next_lost(&bd, b + 2000, max, MSS, TCP_DUPTHRESH, &seq, &len));
 		assert_int_equal(seq, b + 2000);
 		assert_int_equal(len, 500);
 		/* The small holes between the ranges: 2600..2700 has 2 segments above. */
-		assert_false(tcp_board_next_lost(&bd, b + 2500, max, MSS, &seq, &len));
+		assert_false(
+			tcp_board_next_lost(&bd, b + 2500, max, MSS, TCP_DUPTHRESH, &seq, &len));
 	}
 }
 
