@@ -23,6 +23,11 @@
  *             then rises to the reordering measured (at most 32 and below the
  *             segments in flight, back to 3 on RTO: an adaptive threshold as
  *             Linux's tcp_reordering, not RACK)
+ *   RFC 8985  (partial) tail loss probes: with SACK and timestamps, 2 SRTT
+ *             (10 ms floor; + 200 ms for a single segment) without an ACK
+ *             resend the last segment (never new data), and an ACK echoing
+ *             the probe's TSval counts as a repaired loss (timestamps in
+ *             place of D-SACK); RACK loss detection is not implemented
  *   RFC 1122  delayed ACK (40 ms, every second full segment), keep-alive,
  *             zero-window probes (persist timer); RFC 896 Nagle (switchable)
  *   RFC 4987  SYN cookies when the SYN backlog is full (MSS from a table of 4,

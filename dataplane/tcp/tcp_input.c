@@ -396,6 +396,16 @@ static bool tcp_ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 			c->cc.ssthresh = RTE_MAX(c->cc.ssthresh, c->undo_ssthresh);
 		}
 	}
+	if ((c->flags & TCP_F_TLP) && SEQ_GEQ(s->ack, c->tlp_end)) {
+		/* RFC 8985 7.4, with the timestamps for DSACK: the first ACK up to the
+		 * probe's end echoes the probe's TSval only if the probe brought the
+		 * data in, i.e. the original was lost: reduce the window once. */
+		c->flags &= ~TCP_F_TLP;
+		if (s->has_ts && SEQ_GEQ(s->ts_ecr, c->tlp_tsval) && !(c->flags & TCP_F_RECOVERY)) {
+			stats_inc(ts->stats, STAT_TCP_TLP_RECOVERIES);
+			tcp_cc_on_loss(&c->cc, c->snd_max - c->snd_una, ts->now_us);
+		}
+	}
 	acked = s->ack - c->snd_una;
 	if ((c->flags & TCP_F_RTT_TIMING) && SEQ_GT(s->ack, c->rtt_seq)) {
 		c->flags &= ~TCP_F_RTT_TIMING;

@@ -370,6 +370,8 @@ struct tcp_mq {
 #define TCP_F_IN_TABLE	   0x10000u /* the tuple is in the connection table */
 #define TCP_F_FIN_OOO	   0x20000u /* the peer's FIN came beyond a gap, at fin_ooo_seq */
 #define TCP_F_UNDO	   0x40000u /* recovery entered: the first ACK past recover_una may undo it */
+#define TCP_F_PTO	   0x80000u  /* rtx_at is a tail loss probe timeout, not the RTO */
+#define TCP_F_TLP	   0x100000u /* a tail loss probe is out, until snd_una reaches tlp_end */
 
 struct tcp_conn {
 	struct tcp_tuple tuple; /* the table key */
@@ -415,6 +417,8 @@ struct tcp_conn {
 	/* RFC 3522 (Eifel) detection of a spurious fast retransmission: what
 	 * entering recovery changed, and the TSval of the retransmission */
 	uint32_t undo_cwnd, undo_ssthresh, undo_tsval, recover_una;
+	/* TCP_F_TLP: where the probe ended and the TSval it carried */
+	uint32_t tlp_end, tlp_tsval;
 	uint16_t mss;	  /* send MSS: payload bytes per segment, options not deducted */
 	uint16_t rcv_mss; /* the MSS we announced */
 	/* receive sequence space */
@@ -516,6 +520,8 @@ void tcp_send_ack(struct tcp_conn *c);
 void tcp_send_ctl(struct tcp_conn *c, uint32_t seq, uint8_t flags);
 /** Retransmit the first unacknowledged segment (RTO, fast retransmit). */
 void tcp_retransmit_head(struct tcp_conn *c);
+/** Retransmit the last segment sent (a tail loss probe, RFC 8985 7.3). */
+void tcp_retransmit_tail(struct tcp_conn *c);
 /** The TSval our segments carry now (a ms clock plus the tuple's offset). */
 uint32_t tcp_tsval(const struct tcp_conn *c);
 /** Our receive window to announce now, unscaled (bytes). */
@@ -565,6 +571,8 @@ void tcp_timer_time_wait(struct tcp_conn *c);
 
 #define TCP_MSL_US	      30000000ull /* 2 MSL = 60 s, as Linux */
 #define TCP_DELACK_US	      40000u
+#define TCP_PTO_MIN_US	      10000u  /* tail loss probe timeout floor (Linux's) */
+#define TCP_WCDELACK_US	      200000u /* RFC 8985 WCDelAckT: the peer's worst delayed ACK */
 #define TCP_FIN_WAIT_2_US     60000000ull
 #define TCP_MAX_BACKOFF	      12 /* RTOs in a row before the connection is given up */
 #define TCP_CHALLENGE_PER_SEC 1000

@@ -436,6 +436,26 @@ void tcp_retransmit_head(struct tcp_conn *c)
 	}
 }
 
+void tcp_retransmit_tail(struct tcp_conn *c)
+{
+	uint32_t data_end = c->sndq_seq + c->sndq.bytes;
+	uint32_t sent_end = SEQ_MIN(c->snd_max, data_end);
+	uint32_t len = RTE_MIN(sent_end - c->snd_una, tcp_seg_room(c));
+	uint8_t flags = 0;
+
+	if ((c->flags & TCP_F_FIN_QUEUED) && sent_end == c->fin_seq &&
+	    SEQ_GT(c->snd_max, c->fin_seq))
+		flags |= RTE_TCP_FIN_FLAG;
+	if (len == 0 && !(flags & RTE_TCP_FIN_FLAG))
+		return;
+	if (tcp_xmit(c, sent_end - len, len, flags) == 0) {
+		uint32_t end = sent_end + ((flags & RTE_TCP_FIN_FLAG) ? 1 : 0);
+
+		if (SEQ_GT(end, c->snd_nxt))
+			c->snd_nxt = end;
+	}
+}
+
 /* Send new (or, after an RTO, resent) data from snd_nxt while the windows allow. */
 static void tcp_output_data(struct tcp_conn *c)
 {

@@ -2,9 +2,9 @@
 /*
  * The stack's timer wheel and what each connection timer does.
  *
- * A connection has four deadlines (retransmission / persist / SYN, delayed
- * ACK, keep-alive / FIN_WAIT_2 / TIME_WAIT, user) and sits in the wheel once,
- * under the earliest. The wheel has TCP_WHEEL_SLOTS slots of 1 ms; a deadline
+ * A connection has four deadlines (retransmission or tail loss probe /
+ * persist / SYN, delayed ACK, keep-alive / FIN_WAIT_2 / TIME_WAIT, user) and
+ * sits in the wheel once, under the earliest. The wheel has TCP_WHEEL_SLOTS slots of 1 ms; a deadline
  * further than one turn sits in its slot and is skipped until its turn comes
  * (no cascading: long timers are rare and cheap to pass over).
  */
@@ -52,9 +52,37 @@ void tcp_timer_update(struct tcp_conn *c)
 	c->wheel_at = d;
 }
 
+/*
+ * RFC 8985 7.2: the tail loss probe timeout, or 0 where no probe may go: it
+ * needs an RTT sample, SACK (for the recovery the probe's ACK starts) and the
+ * timestamps (to tell from the ACK whether the probe repaired a loss), data in
+ * flight outside recovery and RTO back-off, and no probe out already.
+ */
+static uint64_t tcp_pto(const struct tcp_conn *c)
+{
+	uint64_t pto;
+
+	if ((c->flags & (TCP_F_SACK | TCP_F_TS | TCP_F_RECOVERY | TCP_F_TLP)) !=
+		    (TCP_F_SACK | TCP_F_TS) ||
+	    c->rtt.srtt_us == 0 || c->backoff != 0 || c->snd_una == c->snd_max ||
+	    (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
+		return 0;
+	pto = RTE_MAX(2 * (uint64_t)c->rtt.srtt_us, (uint64_t)TCP_PTO_MIN_US);
+	if (c->snd_max - c->snd_una <= c->mss) /* one segment: the peer may delay its ACK */
+		pto += TCP_WCDELACK_US;
+	return pto;
+}
+
 void tcp_timer_arm_rtx(struct tcp_conn *c)
 {
-	c->rtx_at = c->ts->now_us + tcp_rtt_rto(&c->rtt, c->backoff);
+	uint64_t rto = tcp_rtt_rto(&c->rtt, c->backoff), pto = tcp_pto(c);
+
+	c->flags &= ~TCP_F_PTO;
+	if (pto != 0 && pto < rto) {
+		c->flags |= TCP_F_PTO;
+		rto = pto;
+	}
+	c->rtx_at = c->ts->now_us + rto;
 	tcp_timer_update(c);
 }
 
@@ -103,6 +131,18 @@ static void tcp_on_rtx(struct tcp_conn *c)
 		}
 		return;
 	}
+	if (c->flags & TCP_F_PTO) {
+		/* RFC 8985 7.3: probe with the last segment; its ACK, or the SACKs
+		 * it brings, start the recovery a tail loss would otherwise wait an
+		 * RTO for. Then the RTO is armed. */
+		c->flags = (c->flags & ~TCP_F_PTO) | TCP_F_TLP;
+		c->tlp_end = c->snd_max;
+		c->tlp_tsval = tcp_tsval(c);
+		stats_inc(ts->stats, STAT_TCP_TLP_PROBES);
+		tcp_retransmit_tail(c);
+		tcp_timer_arm_rtx(c);
+		return;
+	}
 	if (c->backoff >= TCP_MAX_BACKOFF) {
 		tcp_conn_done(c, TCP_CLOSE_TIMEOUT);
 		tcp_send_ctl(c, c->snd_nxt, RTE_TCP_RST_FLAG);
@@ -116,7 +156,7 @@ static void tcp_on_rtx(struct tcp_conn *c)
 	if (c->backoff == 0) /* RFC 5681 3.1: ssthresh only on the first timeout */
 		tcp_cc_on_rto(&c->cc, c->snd_max - c->snd_una, ts->now_us);
 	c->backoff++;
-	c->flags &= ~(TCP_F_RTT_TIMING | TCP_F_RECOVERY);
+	c->flags &= ~(TCP_F_RTT_TIMING | TCP_F_RECOVERY | TCP_F_TLP);
 	c->recover = c->snd_max;
 	c->dupacks = 0;
 	c->dupthresh = TCP_DUPTHRESH; /* what it was raised for did not help */

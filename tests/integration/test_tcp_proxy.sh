@@ -94,6 +94,7 @@ ooo_before=$(it_stat tcp_ooo_segs)
 sack_before=$(it_stat tcp_sack_blocks_in)
 spurious_before=$(it_stat tcp_spurious_recoveries)
 raised_before=$(it_stat tcp_dupthresh_raised)
+tlp_before=$(it_stat tcp_tlp_probes)
 t0=$(date +%s.%N)
 tools up "$PROXY" 7001 "$NETEM_BYTES" 3 >"$IT_WORK/up" &
 up_pid=$!
@@ -103,7 +104,7 @@ t1=$(date +%s.%N)
 kill -TERM $IMPAIR_PID $BULK4_PID
 wait $IMPAIR_PID $BULK4_PID 2>/dev/null || true
 echo "    up $(cat "$IT_WORK/up") down $(cat "$IT_WORK/down") in $(echo "$t1 - $t0" | bc) s; link: $(cat "$IT_WORK/impair.log")"
-echo "    retransmits +$(($(it_stat tcp_retransmits) - retrans_before)), out of order +$(($(it_stat tcp_ooo_segs) - ooo_before)), SACK blocks in +$(($(it_stat tcp_sack_blocks_in) - sack_before)), spurious recoveries undone +$(($(it_stat tcp_spurious_recoveries) - spurious_before)), DupThresh raised +$(($(it_stat tcp_dupthresh_raised) - raised_before))"
+echo "    retransmits +$(($(it_stat tcp_retransmits) - retrans_before)), out of order +$(($(it_stat tcp_ooo_segs) - ooo_before)), SACK blocks in +$(($(it_stat tcp_sack_blocks_in) - sack_before)), spurious recoveries undone +$(($(it_stat tcp_spurious_recoveries) - spurious_before)), DupThresh raised +$(($(it_stat tcp_dupthresh_raised) - raised_before)), tail loss probes +$(($(it_stat tcp_tlp_probes) - tlp_before))"
 [ "$(it_stat tcp_retransmits)" -gt "$retrans_before" ] || it_fail "no retransmissions under 5% loss"
 [ "$(it_stat tcp_ooo_segs)" -gt "$ooo_before" ] || it_fail "no out-of-order segments under 25% reordering"
 [ "$(it_stat tcp_sack_blocks_in)" -gt "$sack_before" ] || it_fail "the backend's SACK blocks were not used"

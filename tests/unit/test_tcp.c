@@ -1948,6 +1948,113 @@ static void test_reorder_undo(void **state)
 	assert_true(stat(0, STAT_TCP_RTO) <= 1);
 }
 
+/* The first data segment A sends that ends at @p end: dropped, or with
+ * @p late_us, held back that long (everything behind it waits too). */
+struct tail {
+	uint32_t end;
+	uint64_t late_us;
+	unsigned int hit;
+};
+
+static bool tail_filter(int dir, struct rte_mbuf *m, void *arg)
+{
+	struct tail *t = arg;
+	struct seg_rec r;
+
+	seg_of(m, &r);
+	if (dir != 0 || r.len == 0 || r.seq + r.len != t->end || t->hit > 0)
+		return false;
+	t->hit++;
+	if (t->late_us == 0)
+		return true;
+	S.q[1][S.n[1]].m = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
+	assert_non_null(S.q[1][S.n[1]].m);
+	S.q[1][S.n[1]].at = S.now + S.delay_us + t->late_us;
+	S.n[1]++;
+	return true;
+}
+
+/* A sends six more full segments after a warm-up that measured the RTT (no
+ * partial segment for Nagle to hold); the link treats the last one by @p t.
+ * @p late_after_pto: make it late by the probe timeout plus that much.
+ * @return A. */
+static struct app *tail_run(struct tail *t, uint64_t late_after_pto)
+{
+	const uint32_t bytes = 6 * 1448;
+	struct app *a, *b = &apps[1][0];
+	struct tcp_conn_info i;
+
+	listen_b(NULL);
+	S.delay_us = 1000;
+	a = connect_a(0, NULL);
+	run(10000);
+	b->read = true;
+	app_send(a, 30000);
+	run(100000);
+	assert_int_equal(b->rx, 30000);
+	tcp_conn_get_info(a->c, &i);
+	assert_true(i.srtt_us > 0);
+	t->end = i.snd_nxt + bytes;
+	if (late_after_pto != 0)
+		t->late_us = RTE_MAX(2 * (uint64_t)i.srtt_us, 10000u) + late_after_pto;
+	S.filter = tail_filter;
+	S.filter_arg = t;
+	app_send(a, bytes);
+	return a;
+}
+
+/*
+ * RFC 8985 7: the last segment of a burst is lost, so no duplicate ACK can
+ * come. After 2 SRTT (10 ms floor) a probe resends it, the ACK shows it
+ * repaired a loss (it echoes the probe's TSval), the window is reduced once,
+ * and nothing waits for the 200 ms RTO.
+ */
+static void test_tlp_tail_loss(void **state)
+{
+	struct tail t = {0};
+	struct tcp_conn_info before, i;
+	struct app *a;
+
+	(void)state;
+	a = tail_run(&t, 0);
+	tcp_conn_get_info(a->c, &before);
+	run(150000); /* less than the RTO */
+	assert_int_equal(t.hit, 1);
+	assert_int_equal(apps[1][0].rx, 30000 + 6 * 1448);
+	assert_false(apps[1][0].bad_data);
+	assert_int_equal(stat(0, STAT_TCP_TLP_PROBES), 1);
+	assert_int_equal(stat(0, STAT_TCP_TLP_RECOVERIES), 1);
+	assert_int_equal(stat(0, STAT_TCP_RTO), 0);
+	assert_int_equal(stat(0, STAT_TCP_RETRANSMITS), 1);
+	tcp_conn_get_info(a->c, &i);
+	assert_int_equal(i.snd_una, t.end);
+	assert_true(i.cwnd < before.cwnd);
+	assert_true(i.ssthresh < before.cwnd);
+}
+
+/* The last segment is only late (past the probe timeout, well within the
+ * RTO): the probe goes, but the ACK echoes the original's TSval, so no loss
+ * is counted and the window stays. */
+static void test_tlp_late_not_lost(void **state)
+{
+	struct tail t = {0};
+	struct tcp_conn_info before, after;
+	struct app *a;
+
+	(void)state;
+	a = tail_run(&t, 5000);
+	tcp_conn_get_info(a->c, &before);
+	run(150000);
+	assert_int_equal(t.hit, 1);
+	assert_int_equal(apps[1][0].rx, 30000 + 6 * 1448);
+	assert_int_equal(stat(0, STAT_TCP_TLP_PROBES), 1);
+	assert_int_equal(stat(0, STAT_TCP_TLP_RECOVERIES), 0);
+	assert_int_equal(stat(0, STAT_TCP_RTO), 0);
+	tcp_conn_get_info(a->c, &after);
+	assert_int_equal(after.snd_una, t.end);
+	assert_true(after.cwnd >= before.cwnd);
+}
+
 /* A FIN that overtakes the last data is kept until the gap fills: no repeat needed. */
 static void test_fin_out_of_order(void **state)
 {
@@ -2098,6 +2205,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_beyond_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accept_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reorder_undo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tlp_tail_loss, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tlp_late_not_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fin_out_of_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_sized_sends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_connections, setup_many, teardown),
