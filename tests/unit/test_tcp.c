@@ -136,6 +136,24 @@ static struct rte_mbuf *linearize(struct rte_mbuf *m)
 	return c;
 }
 
+/* Put @p m on the link towards stack @p to, due at @p at. */
+static void link_put(int to, struct rte_mbuf *m, uint64_t at)
+{
+	assert_true(S.n[to] < LINK_MAX);
+	S.q[to][S.n[to]].m = m;
+	S.q[to][S.n[to]].at = at;
+	S.n[to]++;
+}
+
+/* The same with a copy of @p m (a filter's duplicate or late frame). */
+static void link_put_copy(int to, struct rte_mbuf *m, uint64_t at)
+{
+	struct rte_mbuf *c = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
+
+	assert_non_null(c);
+	link_put(to, c, at);
+}
+
 static void link_out(int from, struct rte_mbuf *m)
 {
 	int to = 1 - from;
@@ -165,10 +183,7 @@ static void link_out(int from, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	assert_true(S.n[to] < LINK_MAX);
-	S.q[to][S.n[to]].m = m;
-	S.q[to][S.n[to]].at = S.now + S.delay_us;
-	S.n[to]++;
+	link_put(to, m, S.now + S.delay_us);
 }
 
 static void out_a(void *ctx, struct rte_mbuf *m)
@@ -614,14 +629,8 @@ static bool mangle(int dir, struct rte_mbuf *m, void *arg)
 	r->seen++;
 	if (r->seen % 4 == 0)
 		S.swap_next[1] = true;
-	if (r->dup && r->seen % 5 == 0) {
-		struct rte_mbuf *c = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
-
-		assert_non_null(c);
-		S.q[1][S.n[1]].m = c;
-		S.q[1][S.n[1]].at = S.now + S.delay_us;
-		S.n[1]++;
-	}
+	if (r->dup && r->seen % 5 == 0)
+		link_put_copy(1, m, S.now + S.delay_us);
 	return false;
 }
 
@@ -1748,9 +1757,7 @@ static bool lose_synack(int dir, struct rte_mbuf *m, void *arg)
 	if (dir == 0 && (r.flags & RTE_TCP_SYN_FLAG) && !l->held) {
 		/* so that A's SYN retransmission (1 s) comes before B's SYN-ACK timer */
 		l->held = true;
-		S.q[1][S.n[1]].m = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
-		S.q[1][S.n[1]].at = S.now + 300000;
-		S.n[1]++;
+		link_put_copy(1, m, S.now + 300000);
 		return true;
 	}
 	if (dir == 1 && (r.flags & RTE_TCP_SYN_FLAG) && l->synacks_dropped == 0) {
@@ -1907,9 +1914,7 @@ static bool hold_back(int dir, struct rte_mbuf *m, void *arg)
 	if (dir != 0 || m->pkt_len <= 40 + 32)
 		return false;
 	if (h->held != NULL && --h->countdown == 0) {
-		S.q[1][S.n[1]].m = h->held; /* in before m: 4 segments late */
-		S.q[1][S.n[1]].at = S.now + S.delay_us;
-		S.n[1]++;
+		link_put(1, h->held, S.now + S.delay_us); /* in before m: 4 segments late */
 		h->held = NULL;
 	}
 	if (h->held == NULL && ++h->seen % h->every == 0) {
@@ -1967,10 +1972,7 @@ static bool tail_filter(int dir, struct rte_mbuf *m, void *arg)
 	t->hit++;
 	if (t->late_us == 0)
 		return true;
-	S.q[1][S.n[1]].m = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
-	assert_non_null(S.q[1][S.n[1]].m);
-	S.q[1][S.n[1]].at = S.now + S.delay_us + t->late_us;
-	S.n[1]++;
+	link_put_copy(1, m, S.now + S.delay_us + t->late_us);
 	return true;
 }
 
