@@ -337,6 +337,7 @@ enum cfg_tcp_cc {
 struct cfg_listener_tcp {
 	uint8_t congestion;	       /* enum cfg_tcp_cc */
 	bool nodelay;		       /* true: no Nagle */
+	bool ecn;		       /* RFC 3168 ECN: asked for upstream, accepted from clients */
 	uint32_t rcvbuf;	       /* bytes, receive buffer per connection */
 	uint32_t sndbuf;	       /* bytes, send buffer per connection */
 	uint32_t syn_backlog;	       /* half-open connections queued per worker */

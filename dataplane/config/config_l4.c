@@ -1305,8 +1305,8 @@ static int get_bool(const json_t *obj, const char *key, const char *path, bool d
 static int parse_listener_tcp(struct l4_ctx *c, const json_t *o, const char *path,
 			      struct cfg_listener_tcp *t)
 {
-	static const char *const keys[] = {"congestion",  "nodelay",   "rcvbuf", "sndbuf",
-					   "syn_backlog", "keepalive", NULL};
+	static const char *const keys[] = {"congestion", "nodelay",	"ecn",	     "rcvbuf",
+					   "sndbuf",	 "syn_backlog", "keepalive", NULL};
 	static const char *const kkeys[] = {"idle_s", "interval_s", "probes", NULL};
 	/* Index = enum cfg_tcp_cc. */
 	static const char *const cc_names[] = {"newreno", "cubic", NULL};
@@ -1321,6 +1321,7 @@ static int parse_listener_tcp(struct l4_ctx *c, const json_t *o, const char *pat
 	    (rc = get_enum(tcp, "congestion", tp, cc_names, CFG_TCP_CC_CUBIC, false, &t->congestion,
 			   c->err)) != 0 ||
 	    (rc = get_bool(tcp, "nodelay", tp, true, &t->nodelay, c->err)) != 0 ||
+	    (rc = get_bool(tcp, "ecn", tp, false, &t->ecn, c->err)) != 0 ||
 	    (rc = cfg_get_u32(tcp, "rcvbuf", tp, 4096, 67108864, DEF_TCP_BUF, &t->rcvbuf,
 			      c->err)) != 0 ||
 	    (rc = cfg_get_u32(tcp, "sndbuf", tp, 4096, 67108864, DEF_TCP_BUF, &t->sndbuf,

@@ -1159,7 +1159,7 @@ static json_t *control_tcp_conn_json(const struct cfg_snapshot *snap, unsigned i
 	control_tcp_endpoint(&t->raddr, t->rport, remote, sizeof(remote));
 	snprintf(wscale, sizeof(wscale), "%u/%u", t->snd_wscale, t->rcv_wscale);
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-			 "s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s, s:b}",
+			 "s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:b, s:s, s:b}",
 			 "worker", (json_int_t)worker, "local", local, "remote", remote, "state",
 			 tcp_state_name(t->state), "cc",
 			 t->cc == TCP_CC_CUBIC ? "cubic" : "newreno", "snd_una",
@@ -1171,7 +1171,7 @@ static json_t *control_tcp_conn_json(const struct cfg_snapshot *snap, unsigned i
 			 (json_int_t)t->send_queued, "recv_queued", (json_int_t)t->recv_queued,
 			 "ooo_queued", (json_int_t)t->ooo_queued, "retransmits",
 			 (json_int_t)t->retransmits, "sack", t->sack, "timestamps", t->timestamps,
-			 "wscale", wscale, "in_recovery", t->in_recovery);
+			 "ecn", t->ecn, "wscale", wscale, "in_recovery", t->in_recovery);
 }
 
 /* Every worker's TCP connections, through the workers' mailboxes (as flows). */

@@ -382,6 +382,7 @@ static void proxy_params(const struct cfg_listener *cl, struct tcp_params *p)
 	memset(p, 0, sizeof(*p));
 	p->cc = (enum tcp_cc_algo)cl->tcp.congestion;
 	p->nodelay = cl->tcp.nodelay;
+	p->ecn = cl->tcp.ecn;
 	p->rcvbuf = cl->tcp.rcvbuf;
 	p->sndbuf = cl->tcp.sndbuf;
 	p->syn_backlog = cl->tcp.syn_backlog;

@@ -23,6 +23,9 @@
  *             then rises to the reordering measured (at most 32 and below the
  *             segments in flight, back to 3 on RTO: an adaptive threshold as
  *             Linux's tcp_reordering, not RACK)
+ *   RFC 3168  ECN, per tcp_params.ecn: negotiated on the SYN and SYN-ACK (not
+ *             with SYN cookies), new data sent ECT(0), CE echoed with ECE
+ *             until CWR, ECE answered by one window reduction per window
  *   RFC 8985  (partial) tail loss probes: with SACK and timestamps, 2 SRTT
  *             (10 ms floor; + 200 ms for a single segment) without an ACK
  *             resend the last segment (never new data), and an ACK echoing
@@ -128,6 +131,7 @@ struct tcp_params {
 	uint32_t keepalive_probes;
 	uint32_t syn_backlog; /* half-open connections before SYN cookies (default 1024) */
 	uint32_t syn_retries; /* active open: SYN retransmissions (default 5) */
+	bool ecn;	      /* RFC 3168: ask for ECN (active open), accept it (listener) */
 };
 
 /**
@@ -297,7 +301,7 @@ struct tcp_conn_info {
 	uint32_t send_queued, recv_queued, ooo_queued; /* bytes */
 	uint32_t retransmits; /* segments retransmitted on this connection */
 	uint8_t snd_wscale, rcv_wscale;
-	bool sack, timestamps, in_recovery;
+	bool sack, timestamps, ecn, in_recovery;
 };
 
 /** Fill @p info for @p c. */

@@ -337,6 +337,8 @@ void tcp_conn_apply_params(struct tcp_conn *c, const struct tcp_params *p)
 	c->sndbuf = p->sndbuf != 0 ? p->sndbuf : TCP_SNDBUF_DEFAULT;
 	if (p->nodelay)
 		c->flags |= TCP_F_NODELAY;
+	if (p->ecn)
+		c->flags |= TCP_F_ECN_OK;
 	c->ka_idle_ms = p->keepalive_idle_ms;
 	c->ka_intvl_ms = p->keepalive_intvl_ms != 0 ? p->keepalive_intvl_ms : 75000;
 	c->ka_probes_max =
@@ -475,6 +477,7 @@ struct tcp_conn *tcp_connect(struct tcp_stack *ts, const struct tcp_addr *laddr,
 	c->iss = tcp_isn(ts->secret, &c->tuple, now_us);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->recover = c->iss; /* RFC 6582 3.2: "recover" starts at the ISS */
+	c->ecn_recover = c->iss;
 	c->sndq_seq = c->iss + 1;
 	{
 		/* RFC 7323 5.4: an offset of its own per connection, yet a keyed
@@ -706,6 +709,7 @@ void tcp_conn_get_info(const struct tcp_conn *c, struct tcp_conn_info *info)
 	info->sack = (c->flags & TCP_F_SACK) != 0;
 	info->timestamps = (c->flags & TCP_F_TS) != 0;
 	info->in_recovery = (c->flags & TCP_F_RECOVERY) != 0;
+	info->ecn = (c->flags & TCP_F_ECN) != 0;
 }
 
 uint32_t tcp_conns_dump(struct tcp_stack *ts, struct tcp_conn_info *out, uint32_t max,

@@ -100,6 +100,7 @@ static int tcp_parse(struct rte_mbuf *m, struct tcp_seg *s, struct tcp_tuple *t)
 			return 1;
 		iplen = (ip->version_ihl & 0xf) * 4u;
 		total = rte_be_to_cpu_16(ip->total_length);
+		s->ecn = ip->type_of_service & 3;
 		t->family = 4;
 		memcpy(t->laddr, &ip->dst_addr, 4);
 		memcpy(t->raddr, &ip->src_addr, 4);
@@ -110,6 +111,7 @@ static int tcp_parse(struct rte_mbuf *m, struct tcp_seg *s, struct tcp_tuple *t)
 			return 1; /* extension headers are not followed */
 		iplen = sizeof(*ip);
 		total = iplen + rte_be_to_cpu_16(ip->payload_len);
+		s->ecn = (rte_be_to_cpu_32(ip->vtc_flow) >> 20) & 3;
 		t->family = 6;
 		memcpy(t->laddr, ip->dst_addr, 16);
 		memcpy(t->raddr, ip->src_addr, 16);
@@ -130,8 +132,9 @@ static int tcp_parse(struct rte_mbuf *m, struct tcp_seg *s, struct tcp_tuple *t)
 	s->seq = rte_be_to_cpu_32(th->sent_seq);
 	s->ack = rte_be_to_cpu_32(th->recv_ack);
 	s->wnd = rte_be_to_cpu_16(th->rx_win);
-	s->flags = th->tcp_flags & (RTE_TCP_FIN_FLAG | RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG |
-				    RTE_TCP_PSH_FLAG | RTE_TCP_ACK_FLAG);
+	s->flags = th->tcp_flags &
+		   (RTE_TCP_FIN_FLAG | RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG | RTE_TCP_PSH_FLAG |
+		    RTE_TCP_ACK_FLAG | RTE_TCP_ECE_FLAG | RTE_TCP_CWR_FLAG);
 	s->hdrlen = (uint16_t)(iplen + thlen);
 	s->len = total - iplen - thlen;
 	tcp_parse_options((const uint8_t *)(th + 1), thlen - sizeof(*th), s);
@@ -351,6 +354,17 @@ static bool tcp_ack_input(struct tcp_conn *c, const struct tcp_seg *s)
 		stats_inc(ts->stats, STAT_DROP_TCP_BAD_ACK);
 		tcp_challenge_ack(c);
 		return false;
+	}
+	if ((c->flags & TCP_F_ECN) && (s->flags & RTE_TCP_ECE_FLAG) &&
+	    SEQ_GT(s->ack, c->ecn_recover) && !(c->flags & TCP_F_RECOVERY)) {
+		/* RFC 3168 6.1.2: congestion seen on the path: reduce as for a loss,
+		 * once per window of data (an ECE on an ACK of data sent before
+		 * the last reduction echoes the same congestion), and say so with
+		 * CWR on the next new data */
+		stats_inc(ts->stats, STAT_TCP_ECN_REDUCTIONS);
+		tcp_cc_on_loss(&c->cc, c->snd_max - c->snd_una, ts->now_us);
+		c->ecn_recover = c->snd_max;
+		c->flags |= TCP_F_CWR_OUT;
 	}
 	if (s->n_sack > 0 && (c->flags & TCP_F_SACK)) {
 		stats_add(ts->stats, STAT_TCP_SACK_BLOCKS_IN, s->n_sack);
@@ -635,6 +649,10 @@ static void tcp_syn_sent_input(struct tcp_conn *c, struct rte_mbuf *m, struct tc
 	c->rcv_nxt = s->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
 	tcp_syn_options(c, s, true);
+	/* RFC 3168 6.1.1: an ECN-setup SYN-ACK has ECE and not CWR */
+	if ((c->flags & TCP_F_ECN_OK) && ack &&
+	    (s->flags & (RTE_TCP_ECE_FLAG | RTE_TCP_CWR_FLAG)) == RTE_TCP_ECE_FLAG)
+		c->flags |= TCP_F_ECN;
 	rte_pktmbuf_free(m); /* data on a SYN-ACK is not kept: the peer sends it again */
 	if (ack) {
 		c->snd_una = s->ack;
@@ -753,6 +771,16 @@ static void tcp_synchronized_input(struct tcp_conn *c, struct rte_mbuf *m, struc
 		c->ts_recent_us = ts->now_us;
 	}
 	c->last_rx_us = ts->now_us;
+	if (c->flags & TCP_F_ECN) {
+		/* RFC 3168 6.1.3: echo CE with ECE on every ACK until the sender's
+		 * CWR (a CWR segment that is itself CE-marked keeps the echo on) */
+		if (s->flags & RTE_TCP_CWR_FLAG)
+			c->flags &= ~TCP_F_ECE_OUT;
+		if (s->ecn == TCP_ECN_CE && s->len > 0) {
+			stats_inc(ts->stats, STAT_TCP_ECN_CE_IN);
+			c->flags |= TCP_F_ECE_OUT | TCP_F_ACK_NOW;
+		}
+	}
 	if (c->state == TCP_SYN_RECEIVED) {
 		if (SEQ_LEQ(s->ack, c->snd_una) || SEQ_GT(s->ack, c->snd_max)) {
 			tcp_send_rst_tuple(ts, &c->tuple, s);
@@ -916,6 +944,7 @@ static void tcp_listen_input(struct tcp_stack *ts, struct tcp_listener *l, struc
 		c->iss = s->ack - 1;
 		c->snd_una = c->iss;
 		c->recover = c->iss; /* RFC 6582 3.2: "recover" starts at the ISS */
+		c->ecn_recover = c->iss;
 		c->snd_nxt = c->snd_max = s->ack;
 		c->sndq_seq = s->ack;
 		c->irs = s->seq - 1;
@@ -984,9 +1013,14 @@ static void tcp_listen_input(struct tcp_stack *ts, struct tcp_listener *l, struc
 	c->iss = tcp_isn(ts->secret, t, ts->now_us);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->recover = c->iss; /* RFC 6582 3.2: "recover" starts at the ISS */
+	c->ecn_recover = c->iss;
 	c->sndq_seq = c->iss + 1;
 	c->ts_offset = 0;
 	tcp_syn_options(c, s, true);
+	/* RFC 3168 6.1.1: an ECN-setup SYN has ECE and CWR; the SYN-ACK says yes */
+	if ((c->flags & TCP_F_ECN_OK) && (s->flags & (RTE_TCP_ECE_FLAG | RTE_TCP_CWR_FLAG)) ==
+						 (RTE_TCP_ECE_FLAG | RTE_TCP_CWR_FLAG))
+		c->flags |= TCP_F_ECN;
 	c->snd_wnd = s->wnd; /* SYN windows are never scaled */
 	c->max_sndwnd = s->wnd;
 	c->snd_wl1 = s->seq;

@@ -40,8 +40,10 @@
 #define TCP_RTO_MIN_US	   200000 /* Linux's floor, see tcp.h */
 #define TCP_RTO_MAX_US	   60000000
 #define TCP_RTO_INIT_US	   1000000 /* RFC 6298 2.1 */
-#define TCP_DUPTHRESH	   3	   /* RFC 5681 / RFC 6675 DupThresh, the starting point */
-#define TCP_DUPTHRESH_MAX  32	   /* raised by measured reordering, at most to this */
+#define TCP_ECN_ECT0	   2	   /* IP ECN field values (RFC 3168 5) */
+#define TCP_ECN_CE	   3
+#define TCP_DUPTHRESH	   3  /* RFC 5681 / RFC 6675 DupThresh, the starting point */
+#define TCP_DUPTHRESH_MAX  32 /* raised by measured reordering, at most to this */
 #define TCP_MAX_WSCALE	   14
 #define TCP_SACK_MAX	   4 /* SACK blocks parsed from a segment */
 
@@ -67,6 +69,7 @@ struct tcp_seg {
 	uint32_t wnd;	 /* raw window field (unscaled) */
 	uint16_t hdrlen; /* IP + TCP headers: payload offset in the mbuf */
 	uint8_t flags;	 /* RTE_TCP_*_FLAG */
+	uint8_t ecn;	 /* the IP header's ECN field (TCP_ECN_*) */
 	/* options */
 	bool has_mss, has_wscale, sack_ok, has_ts;
 	uint16_t mss;
@@ -370,8 +373,12 @@ struct tcp_mq {
 #define TCP_F_IN_TABLE	   0x10000u /* the tuple is in the connection table */
 #define TCP_F_FIN_OOO	   0x20000u /* the peer's FIN came beyond a gap, at fin_ooo_seq */
 #define TCP_F_UNDO	   0x40000u /* recovery entered: the first ACK past recover_una may undo it */
-#define TCP_F_PTO	   0x80000u  /* rtx_at is a tail loss probe timeout, not the RTO */
-#define TCP_F_TLP	   0x100000u /* a tail loss probe is out, until snd_una reaches tlp_end */
+#define TCP_F_PTO	   0x80000u   /* rtx_at is a tail loss probe timeout, not the RTO */
+#define TCP_F_TLP	   0x100000u  /* a tail loss probe is out, until snd_una reaches tlp_end */
+#define TCP_F_ECN_OK	   0x200000u  /* tcp_params.ecn: ECN may be negotiated */
+#define TCP_F_ECN	   0x400000u  /* ECN negotiated (RFC 3168 6.1.1) */
+#define TCP_F_ECE_OUT	   0x800000u  /* a CE arrived: our ACKs carry ECE until a CWR */
+#define TCP_F_CWR_OUT	   0x1000000u /* the window was reduced for ECE: next new data carries CWR */
 
 struct tcp_conn {
 	struct tcp_tuple tuple; /* the table key */
@@ -419,8 +426,9 @@ struct tcp_conn {
 	uint32_t undo_cwnd, undo_ssthresh, undo_tsval, recover_una;
 	/* TCP_F_TLP: where the probe ended and the TSval it carried */
 	uint32_t tlp_end, tlp_tsval;
-	uint16_t mss;	  /* send MSS: payload bytes per segment, options not deducted */
-	uint16_t rcv_mss; /* the MSS we announced */
+	uint32_t ecn_recover; /* snd_max at the last ECE reduction: ECE counts again past it */
+	uint16_t mss;	      /* send MSS: payload bytes per segment, options not deducted */
+	uint16_t rcv_mss;     /* the MSS we announced */
 	/* receive sequence space */
 	uint32_t irs, rcv_nxt;
 	uint32_t rcv_adv; /* right edge of the window we announced */

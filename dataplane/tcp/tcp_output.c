@@ -144,10 +144,11 @@ static unsigned int tcp_options(struct tcp_conn *c, uint8_t *o, uint8_t flags)
 	return n;
 }
 
-/* The header mbuf of a segment: IP + TCP headers (and options) written. */
+/* The header mbuf of a segment: IP (with ECN field @p ecn) + TCP headers (and
+ * options) written. */
 static struct rte_mbuf *tcp_segment(struct tcp_stack *ts, const struct tcp_tuple *t, uint32_t seq,
 				    uint32_t ack, uint8_t flags, uint16_t wnd, const uint8_t *opts,
-				    unsigned int optlen)
+				    unsigned int optlen, uint8_t ecn)
 {
 	const unsigned int iplen =
 		t->family == 4 ? sizeof(struct rte_ipv4_hdr) : sizeof(struct rte_ipv6_hdr);
@@ -166,6 +167,7 @@ static struct rte_mbuf *tcp_segment(struct tcp_stack *ts, const struct tcp_tuple
 
 		memset(ip, 0, sizeof(*ip));
 		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->type_of_service = ecn;
 		ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
 		ip->time_to_live = 64;
 		ip->next_proto_id = IPPROTO_TCP;
@@ -175,7 +177,7 @@ static struct rte_mbuf *tcp_segment(struct tcp_stack *ts, const struct tcp_tuple
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
 
 		memset(ip, 0, sizeof(*ip));
-		ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)ecn << 20);
 		ip->proto = IPPROTO_TCP;
 		ip->hop_limits = 64;
 		memcpy(ip->src_addr, t->laddr, 16);
@@ -278,13 +280,22 @@ static void tcp_acked_now(struct tcp_conn *c)
 	}
 }
 
+/* RFC 3168 6.1.3: an ACK of an ECN connection echoes a CE with ECE (not RSTs). */
+static uint8_t tcp_ece_flag(const struct tcp_conn *c, uint8_t flags)
+{
+	return (c->flags & TCP_F_ECE_OUT) && (flags & RTE_TCP_ACK_FLAG) &&
+			       !(flags & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG))
+		       ? RTE_TCP_ECE_FLAG
+		       : 0;
+}
+
 void tcp_send_ctl(struct tcp_conn *c, uint32_t seq, uint8_t flags)
 {
 	uint8_t opts[TCP_OPT_MAX];
 	unsigned int optlen = tcp_options(c, opts, flags);
 	uint16_t wnd = (flags & RTE_TCP_ACK_FLAG) ? tcp_wnd_field(c, flags) : 0;
-	struct rte_mbuf *m =
-		tcp_segment(c->ts, &c->tuple, seq, c->rcv_nxt, flags, wnd, opts, optlen);
+	struct rte_mbuf *m = tcp_segment(c->ts, &c->tuple, seq, c->rcv_nxt,
+					 flags | tcp_ece_flag(c, flags), wnd, opts, optlen, 0);
 
 	if (m == NULL)
 		return;
@@ -369,11 +380,29 @@ static int tcp_xmit(struct tcp_conn *c, uint32_t seq, uint32_t len, uint8_t flag
 	uint8_t opts[TCP_OPT_MAX];
 	unsigned int optlen = tcp_options(c, opts, flags);
 	uint32_t ack = c->rcv_nxt;
+	uint8_t ecn = 0;
 	struct rte_mbuf *m;
 
 	if (!(flags & RTE_TCP_SYN_FLAG) || (flags & RTE_TCP_ACK_FLAG))
 		flags |= RTE_TCP_ACK_FLAG;
-	m = tcp_segment(ts, &c->tuple, seq, ack, flags, tcp_wnd_field(c, flags), opts, optlen);
+	if (flags & RTE_TCP_SYN_FLAG) {
+		/* RFC 3168 6.1.1: ECN-setup SYN (ECE + CWR) and SYN-ACK (ECE) */
+		if (!(flags & RTE_TCP_ACK_FLAG) && (c->flags & TCP_F_ECN_OK))
+			flags |= RTE_TCP_ECE_FLAG | RTE_TCP_CWR_FLAG;
+		else if ((flags & RTE_TCP_ACK_FLAG) && (c->flags & TCP_F_ECN))
+			flags |= RTE_TCP_ECE_FLAG;
+	} else if (c->flags & TCP_F_ECN) {
+		flags |= tcp_ece_flag(c, flags);
+		/* RFC 3168 6.1.5: new data only is ECN-capable; CWR goes with it */
+		if (len > 0 && SEQ_GEQ(seq, c->snd_max)) {
+			ecn = TCP_ECN_ECT0;
+			if (c->flags & TCP_F_CWR_OUT) {
+				flags |= RTE_TCP_CWR_FLAG;
+				c->flags &= ~TCP_F_CWR_OUT;
+			}
+		}
+	}
+	m = tcp_segment(ts, &c->tuple, seq, ack, flags, tcp_wnd_field(c, flags), opts, optlen, ecn);
 	if (m == NULL)
 		return -1;
 	if (len > 0 && tcp_attach_payload(c, m, seq, len) < 0) {
@@ -584,7 +613,7 @@ void tcp_send_rst_tuple(struct tcp_stack *ts, const struct tcp_tuple *t, const s
 		ack = seg->seq + seg->len + ((seg->flags & RTE_TCP_SYN_FLAG) ? 1 : 0) +
 		      ((seg->flags & RTE_TCP_FIN_FLAG) ? 1 : 0);
 	}
-	m = tcp_segment(ts, t, seq, ack, flags, 0, NULL, 0);
+	m = tcp_segment(ts, t, seq, ack, flags, 0, NULL, 0, 0);
 	if (m == NULL)
 		return;
 	stats_inc(ts->stats, STAT_TCP_RESETS_OUT);
@@ -602,7 +631,7 @@ void tcp_send_cookie_synack(struct tcp_stack *ts, const struct tcp_tuple *t, uin
 				  : tcp_syn_opts(opts, mss, false, false, 0, 0, 0xff);
 	struct rte_mbuf *m;
 
-	m = tcp_segment(ts, t, isn, ack, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 65535, opts, n);
+	m = tcp_segment(ts, t, isn, ack, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 65535, opts, n, 0);
 	if (m == NULL)
 		return;
 	stats_inc(ts->stats, STAT_TCP_COOKIES_SENT);

@@ -107,8 +107,10 @@ static void tcp_on_rtx(struct tcp_conn *c)
 			return;
 		}
 		c->backoff++;
-		c->flags &= ~TCP_F_RTT_TIMING; /* Karn */
-		c->snd_nxt = c->iss;	       /* tcp_output sends the SYN again */
+		/* Karn; and a SYN lost with ECN asked for goes again without (some
+		 * middleboxes drop ECN-setup SYNs; RFC 3168 6.1.1.1) */
+		c->flags &= ~(TCP_F_RTT_TIMING | (c->state == TCP_SYN_SENT ? TCP_F_ECN_OK : 0));
+		c->snd_nxt = c->iss; /* tcp_output sends the SYN again */
 		tcp_output(c);
 		tcp_timer_arm_rtx(c);
 		return;

@@ -382,6 +382,7 @@ static void params_of(struct in *in, struct tcp_params *p)
 	}
 	p->syn_backlog = (b & 32) ? 1 + u8(in) % 3 : 0; /* tiny: SYN cookies */
 	p->syn_retries = (b & 64) ? u8(in) % 4 : 0;
+	p->ecn = (b & 128) != 0;
 }
 
 /* ---- forged segments ---- */
@@ -485,6 +486,8 @@ static struct rte_mbuf *segment(const struct tcp_conn_info *i, uint32_t seq, uin
 {
 	const unsigned int ipl = i->laddr.family == 4 ? 20 : 40;
 	const unsigned int hl = ipl + 20 + optlen;
+	/* the stack ignores URG: a script's URG marks the segment CE instead */
+	const uint8_t ecn = (flags & RTE_TCP_URG_FLAG) ? 3 : 0;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 	struct rte_tcp_hdr *th;
 	uint8_t *p;
@@ -510,6 +513,7 @@ static struct rte_mbuf *segment(const struct tcp_conn_info *i, uint32_t seq, uin
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
 
 		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->type_of_service = ecn;
 		ip->total_length = rte_cpu_to_be_16((uint16_t)(hl + payload));
 		ip->time_to_live = 64;
 		ip->next_proto_id = IPPROTO_TCP;
@@ -520,7 +524,7 @@ static struct rte_mbuf *segment(const struct tcp_conn_info *i, uint32_t seq, uin
 	} else {
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)p;
 
-		ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)ecn << 20);
 		ip->payload_len = rte_cpu_to_be_16((uint16_t)(hl - ipl + payload));
 		ip->proto = IPPROTO_TCP;
 		ip->hop_limits = 64;

@@ -67,6 +67,29 @@ wait $up_pid || { diag; it_fail "upload: $(cat "$IT_WORK/up")"; }
 t1=$(date +%s.%N)
 echo "    up $(cat "$IT_WORK/up") down $(cat "$IT_WORK/down") in $(echo "$t1 - $t0" | bc) s"
 
+it_log "ECN (the bulk listener has tcp.ecn): the client asks, the backend accepts"
+ip netns exec "$IT_NS_C" sysctl -qw net.ipv4.tcp_ecn=1 # Linux's default (2) only accepts
+tools down "$PROXY" 7000 400000000 7 >"$IT_WORK/down-ecn" &
+down_pid=$!
+for _ in $(seq 1 40); do # until both sides of the transfer are listed
+	it_ctl --json tcp conns --state established >"$IT_WORK/conns-ecn.json" || it_fail "meshctl tcp conns failed"
+	[ "$(grep -o ':7000"' "$IT_WORK/conns-ecn.json" | wc -l)" -ge 2 ] && break
+	sleep 0.05
+done
+wait $down_pid || { diag; it_fail "download with ECN: $(cat "$IT_WORK/down-ecn")"; }
+ip netns exec "$IT_NS_C" sysctl -qw net.ipv4.tcp_ecn=2
+"$IT_PY" - "$IT_WORK/conns-ecn.json" <<'PY' || it_fail "ECN was not negotiated both ways"
+import json, sys
+conns = [c for c in json.load(open(sys.argv[1]))["conns"] if c["state"] == "established"]
+down = [c for c in conns if c["local"].endswith(":7000")]
+up = [c for c in conns if c["remote"].endswith(":7000")]
+print("    client side: %d ECN of %d, backend side: %d ECN of %d" % (
+    sum(c["ecn"] for c in down), len(down), sum(c["ecn"] for c in up), len(up)))
+if not (down and up):
+    print("    listed:", json.load(open(sys.argv[1]))["conns"][:4])
+sys.exit(0 if down and up and all(c["ecn"] for c in down + up) else 1)
+PY
+
 it_log "$NETEM_BYTES bytes each way through an impaired link to the backend (loss 5%, reorder 25%, duplicate 1%, delay 20 ms each way)"
 # b4 sits behind impair.py (a userspace netem: this kernel has no sch_netem)
 # in netns mdp-imp: br0 -- br-b4 ~ up0 [impair.py] dn0 ~ eth0 (mdp-b4, 10.10.2.14)

@@ -956,7 +956,7 @@ static void test_daemon_tcp_views(void **state)
 	conns = json_object_get(res, "conns");
 	assert_int_equal(json_array_size(conns), 2);
 	o = find_by(conns, "remote", "10.0.0.2:40000");
-	assert_int_equal(json_object_size(o), 23);
+	assert_int_equal(json_object_size(o), 24);
 	assert_int_equal(int_of(o, "worker"), 0);
 	assert_string_equal(str_of(o, "local"), "10.0.0.1:80");
 	assert_string_equal(str_of(o, "state"), "syn_received");
@@ -968,6 +968,7 @@ static void test_daemon_tcp_views(void **state)
 	assert_int_equal(int_of(o, "send_queued"), 0);
 	assert_int_equal(int_of(o, "retransmits"), 0);
 	assert_true(json_is_false(json_object_get(o, "sack"))); /* the SYN offered none */
+	assert_true(json_is_false(json_object_get(o, "ecn")));
 	assert_true(json_is_false(json_object_get(o, "in_recovery")));
 	assert_string_equal(str_of(o, "wscale"), "0/0");
 	find_by(conns, "remote", "10.0.0.2:40001");

@@ -55,7 +55,7 @@ static const char two_doc[] = HEAD SERVICES
 	"{'name': 'edge6', 'type': 'tcp_proxy', 'address': 'fd00:10:1::1', 'port': 9443, "
 	"'cluster': 'shop/cart', 'cluster_port': 443, 'connect_timeout_ms': 250, "
 	"'idle_timeout_s': 0, 'max_connections': 100, 'tcp': {'congestion': 'newreno', "
-	"'nodelay': false, 'rcvbuf': 4096, 'sndbuf': 67108864, 'syn_backlog': 1, "
+	"'nodelay': false, 'ecn': true, 'rcvbuf': 4096, 'sndbuf': 67108864, 'syn_backlog': 1, "
 	"'keepalive': {'idle_s': 60}}}]}";
 
 static void test_two_listeners(void **state)
@@ -85,6 +85,7 @@ static void test_two_listeners(void **state)
 	assert_int_equal(l->max_connections, 0);
 	assert_int_equal(l->tcp.congestion, CFG_TCP_CC_CUBIC);
 	assert_true(l->tcp.nodelay);
+	assert_false(l->tcp.ecn);
 	assert_int_equal(l->tcp.rcvbuf, 262144);
 	assert_int_equal(l->tcp.sndbuf, 262144);
 	assert_int_equal(l->tcp.syn_backlog, 1024);
@@ -104,6 +105,7 @@ static void test_two_listeners(void **state)
 	assert_int_equal(l->max_connections, 100);
 	assert_int_equal(l->tcp.congestion, CFG_TCP_CC_NEWRENO);
 	assert_false(l->tcp.nodelay);
+	assert_true(l->tcp.ecn);
 	assert_int_equal(l->tcp.rcvbuf, 4096);
 	assert_int_equal(l->tcp.sndbuf, 67108864);
 	assert_int_equal(l->tcp.syn_backlog, 1);
@@ -295,13 +297,15 @@ static void test_listener_errors(void **state)
 	expect_error(WITH(LSN_OPEN ", 'tcp': []}"), "$.listeners[0].tcp",
 		     "expected an object, got an array");
 	expect_error(WITH(LSN_OPEN ", 'tcp': {'cc': 'cubic'}}"), "$.listeners[0].tcp.cc",
-		     "unknown field; expected one of: congestion, nodelay, rcvbuf, sndbuf, "
+		     "unknown field; expected one of: congestion, nodelay, ecn, rcvbuf, sndbuf, "
 		     "syn_backlog, keepalive");
 	expect_error(WITH(LSN_OPEN ", 'tcp': {'congestion': 'bbr'}}"),
 		     "$.listeners[0].tcp.congestion",
 		     "expected \"newreno\" or \"cubic\", got \"bbr\"");
 	expect_error(WITH(LSN_OPEN ", 'tcp': {'nodelay': 1}}"), "$.listeners[0].tcp.nodelay",
 		     "expected true or false, got 1");
+	expect_error(WITH(LSN_OPEN ", 'tcp': {'ecn': 'yes'}}"), "$.listeners[0].tcp.ecn",
+		     "expected true or false, got \"yes\"");
 	expect_error(WITH(LSN_OPEN ", 'tcp': {'rcvbuf': 4095}}"), "$.listeners[0].tcp.rcvbuf",
 		     "4096..67108864, got 4095");
 	expect_error(WITH(LSN_OPEN ", 'tcp': {'sndbuf': 67108865}}"), "$.listeners[0].tcp.sndbuf",

@@ -65,6 +65,7 @@ struct seg_rec {
 	uint32_t seq, ack, len;
 	uint16_t win, iplen;
 	uint8_t from, flags;
+	uint8_t ecn; /* the IP ECN field */
 };
 
 #define TRACE_MAX 65536
@@ -86,9 +87,11 @@ static void seg_parse(const uint8_t *p, struct seg_rec *r)
 	if ((p[0] >> 4) == 4) {
 		ipl = (p[0] & 0xfu) * 4;
 		total = (unsigned int)p[2] << 8 | p[3];
+		r->ecn = p[1] & 3;
 	} else {
 		ipl = 40;
 		total = 40 + ((unsigned int)p[4] << 8 | p[5]);
+		r->ecn = (p[1] >> 4) & 3;
 	}
 	th = p + ipl;
 	thl = (th[12] >> 4) * 4u;
@@ -2057,6 +2060,121 @@ static void test_tlp_late_not_lost(void **state)
 	assert_true(after.cwnd >= before.cwnd);
 }
 
+/* ---- ECN (RFC 3168) ---- */
+
+static const struct tcp_params ecn_on = {.ecn = true};
+
+/* Both ends want ECN: ECN-setup SYN (ECE + CWR) and SYN-ACK (ECE), new data
+ * ECT(0), nothing else ECN-capable. With the listener not asking: no ECN. */
+static void test_ecn_negotiation(void **state)
+{
+	struct tcp_conn_info ia, ib;
+	struct app *a, *b = &apps[1][0];
+	int syn, synack;
+
+	(void)state;
+	listen_b(&ecn_on);
+	a = connect_a(0, &ecn_on);
+	run(10000);
+	syn = find_seg(0, 0, RTE_TCP_SYN_FLAG, 0);
+	synack = find_seg(1, 0, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0);
+	assert_true(syn >= 0 && synack >= 0);
+	assert_int_equal(trace[syn].flags & (RTE_TCP_ECE_FLAG | RTE_TCP_CWR_FLAG),
+			 RTE_TCP_ECE_FLAG | RTE_TCP_CWR_FLAG);
+	assert_int_equal(trace[synack].flags & (RTE_TCP_ECE_FLAG | RTE_TCP_CWR_FLAG),
+			 RTE_TCP_ECE_FLAG);
+	assert_int_equal(trace[syn].ecn, 0);
+	tcp_conn_get_info(a->c, &ia);
+	tcp_conn_get_info(b->c, &ib);
+	assert_true(ia.ecn && ib.ecn);
+	b->read = true;
+	app_send(a, 10 * 1448);
+	run(100000);
+	assert_int_equal(b->rx, 10 * 1448);
+	for (unsigned int k = (unsigned int)synack + 1; k < ntrace; k++) {
+		assert_int_equal(trace[k].ecn, trace[k].len > 0 ? 2 : 0);
+		assert_int_equal(trace[k].flags & (RTE_TCP_ECE_FLAG | RTE_TCP_CWR_FLAG), 0);
+	}
+}
+
+/* The listener does not ask for ECN: A's SYN offers it, the SYN-ACK declines,
+ * and nothing is ECN-capable. */
+static void test_ecn_declined(void **state)
+{
+	struct tcp_conn_info ia, ib;
+	struct app *a, *b = &apps[1][0];
+	int synack;
+
+	(void)state;
+	listen_b(NULL);
+	a = connect_a(0, &ecn_on);
+	run(10000);
+	synack = find_seg(1, 0, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0);
+	assert_true(synack >= 0);
+	assert_int_equal(trace[synack].flags & RTE_TCP_ECE_FLAG, 0);
+	tcp_conn_get_info(a->c, &ia);
+	tcp_conn_get_info(b->c, &ib);
+	assert_false(ia.ecn || ib.ecn);
+	b->read = true;
+	app_send(a, 4 * 1448);
+	run(50000);
+	assert_int_equal(b->rx, 4 * 1448);
+	for (unsigned int k = (unsigned int)synack + 1; k < ntrace; k++)
+		assert_int_equal(trace[k].ecn, 0);
+}
+
+/* The link marks every tenth new data segment A -> B CE (a queue under an AQM). */
+static bool mark_ce(int dir, struct rte_mbuf *m, void *arg)
+{
+	unsigned int *n = arg;
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	struct seg_rec r;
+
+	seg_of(m, &r);
+	if (dir != 0 || r.len == 0 || r.ecn != 2 /* ECT(0) */ || ++*n % 10 != 0)
+		return false;
+	ip->type_of_service |= 3;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	return false;
+}
+
+/*
+ * RFC 3168 6.1.2-6.1.3: B echoes each CE with ECE until A's CWR; A reduces
+ * its window at most once per window of data, says CWR, and retransmits
+ * nothing (a mark is not a loss).
+ */
+static void test_ecn_ce_echo(void **state)
+{
+	unsigned int seen = 0, ece = 0, cwr = 0;
+
+	(void)state;
+	listen_b(&ecn_on);
+	connect_a(0, &ecn_on);
+	run(10000);
+	S.delay_us = 2000;
+	S.filter = mark_ce;
+	S.filter_arg = &seen;
+	transfer(1u << 20, 0, 5000000);
+	assert_true(apps[0][0].closed && apps[1][0].closed);
+	assert_int_equal(apps[1][0].rx, 1u << 20);
+	assert_false(apps[1][0].bad_data);
+	for (unsigned int k = 0; k < ntrace; k++) {
+		ece += trace[k].from == 1 && (trace[k].flags & RTE_TCP_ECE_FLAG) &&
+		       !(trace[k].flags & RTE_TCP_SYN_FLAG);
+		cwr += trace[k].from == 0 && (trace[k].flags & RTE_TCP_CWR_FLAG) &&
+		       !(trace[k].flags & RTE_TCP_SYN_FLAG);
+	}
+	assert_true(seen > 50);
+	assert_int_equal(stat(1, STAT_TCP_ECN_CE_IN), seen / 10);
+	assert_true(ece >= stat(1, STAT_TCP_ECN_CE_IN));
+	assert_true(stat(0, STAT_TCP_ECN_REDUCTIONS) > 0);
+	assert_true(stat(0, STAT_TCP_ECN_REDUCTIONS) <= stat(1, STAT_TCP_ECN_CE_IN));
+	assert_int_equal(cwr, stat(0, STAT_TCP_ECN_REDUCTIONS));
+	assert_int_equal(stat(0, STAT_TCP_RETRANSMITS), 0);
+	assert_int_equal(stat(0, STAT_TCP_FAST_RECOVERIES), 0);
+}
+
 /* A FIN that overtakes the last data is kept until the gap fills: no repeat needed. */
 static void test_fin_out_of_order(void **state)
 {
@@ -2209,6 +2327,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reorder_undo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_tail_loss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_late_not_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ecn_negotiation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ecn_declined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ecn_ce_echo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fin_out_of_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_sized_sends, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_connections, setup_many, teardown),
