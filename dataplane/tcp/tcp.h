@@ -41,8 +41,8 @@
  *   RFC 6691 / RFC 1191 / RFC 8201  MSS option, path MTU from ICMP
  *             "fragmentation needed" / "packet too big" (tcp_icmp_mtu())
  *   IPv4 and IPv6.
- * Not implemented: TCP Fast Open, ECN, urgent data (URG is ignored, RFC 6093
- * allows that), MD5/TCP-AO options, TSO/LRO.
+ * Not implemented: RACK, TCP Fast Open, AccECN, urgent data (URG is ignored,
+ * RFC 6093 allows that), MD5/TCP-AO options, TSO/LRO.
  *
  * Buffers: a connection's receive queue and send queue are lists of mbufs
  * (m->next links, one segment each). Received payload stays in the mbuf it
