@@ -441,48 +441,43 @@ static uint32_t tcp_seg_room(const struct tcp_conn *c)
 	return room;
 }
 
-void tcp_retransmit_head(struct tcp_conn *c)
+/* Send [seq, seq + len) of data sent before again, with the FIN when it ends
+ * there and was sent. */
+static void tcp_resend(struct tcp_conn *c, uint32_t seq, uint32_t len)
 {
-	uint32_t data_end = c->sndq_seq + c->sndq.bytes;
-	uint32_t len = RTE_MIN(data_end - c->snd_una, tcp_seg_room(c));
 	uint8_t flags = 0;
 
-	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
-		c->snd_nxt = c->iss;
-		tcp_output(c);
-		return;
-	}
-	if ((c->flags & TCP_F_FIN_QUEUED) && c->snd_una + len == c->fin_seq &&
+	if ((c->flags & TCP_F_FIN_QUEUED) && seq + len == c->fin_seq &&
 	    SEQ_GT(c->snd_max, c->fin_seq))
 		flags |= RTE_TCP_FIN_FLAG;
 	if (len == 0 && !(flags & RTE_TCP_FIN_FLAG))
 		return;
-	if (tcp_xmit(c, c->snd_una, len, flags) == 0) {
-		uint32_t end = c->snd_una + len + ((flags & RTE_TCP_FIN_FLAG) ? 1 : 0);
+	if (tcp_xmit(c, seq, len, flags) == 0) {
+		uint32_t end = seq + len + ((flags & RTE_TCP_FIN_FLAG) ? 1 : 0);
 
 		if (SEQ_GT(end, c->snd_nxt))
 			c->snd_nxt = end;
 	}
 }
 
-void tcp_retransmit_tail(struct tcp_conn *c)
+void tcp_retransmit_head(struct tcp_conn *c)
 {
 	uint32_t data_end = c->sndq_seq + c->sndq.bytes;
-	uint32_t sent_end = SEQ_MIN(c->snd_max, data_end);
-	uint32_t len = RTE_MIN(sent_end - c->snd_una, tcp_seg_room(c));
-	uint8_t flags = 0;
 
-	if ((c->flags & TCP_F_FIN_QUEUED) && sent_end == c->fin_seq &&
-	    SEQ_GT(c->snd_max, c->fin_seq))
-		flags |= RTE_TCP_FIN_FLAG;
-	if (len == 0 && !(flags & RTE_TCP_FIN_FLAG))
+	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
+		c->snd_nxt = c->iss;
+		tcp_output(c);
 		return;
-	if (tcp_xmit(c, sent_end - len, len, flags) == 0) {
-		uint32_t end = sent_end + ((flags & RTE_TCP_FIN_FLAG) ? 1 : 0);
-
-		if (SEQ_GT(end, c->snd_nxt))
-			c->snd_nxt = end;
 	}
+	tcp_resend(c, c->snd_una, RTE_MIN(data_end - c->snd_una, tcp_seg_room(c)));
+}
+
+void tcp_retransmit_tail(struct tcp_conn *c)
+{
+	uint32_t sent_end = SEQ_MIN(c->snd_max, c->sndq_seq + c->sndq.bytes);
+	uint32_t len = RTE_MIN(sent_end - c->snd_una, tcp_seg_room(c));
+
+	tcp_resend(c, sent_end - len, len);
 }
 
 /* Send new (or, after an RTO, resent) data from snd_nxt while the windows allow. */
