@@ -7,7 +7,8 @@
  * relaxed atomic load + store (a plain add on x86-64, no lock prefix): readers
  * see whole 64-bit values, never torn ones, and nothing on the fast path waits.
  *
- * The list itself is counters.def (an X-macro list, as VPP's *_error.def).
+ * The list is counters.def (X-macro lists, as VPP's *_error.def): one per
+ * subsystem, in its folder (e.g. dataplane/tcp/tcp_counters.def), included in order.
  */
 #ifndef MESHDP_STATS_H
 #define MESHDP_STATS_H

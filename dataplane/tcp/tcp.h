@@ -168,7 +168,7 @@ struct tcp_stack_conf {
 	uint16_t worker_id;	   /* names the stack's tables */
 	uint32_t max_conns;	   /* connections incl. TIME_WAIT and half-open */
 	struct rte_mempool *pool;  /* mbufs for headers, ACKs, indirect clones */
-	struct stats_block *stats; /* the worker's counters (tcp_* in counters.def) */
+	struct stats_block *stats; /* the worker's counters (tcp/tcp_counters.def) */
 	tcp_output_fn output;
 	void *output_ctx;
 	/* active opens take a local port only when this says yes (NULL: any);
