@@ -18,6 +18,7 @@
 #include <rte_mempool.h>
 
 #include "admin/admin.h"
+#include "commands.h"
 #include "config/config.h"
 #include "control/control.h"
 #include "l4/l4.h"
@@ -225,6 +226,8 @@ int main(int argc, char **argv)
 		.l4 = l4,
 		.profile_name = profile.name,
 		.config_source = config_path ? config_path : "embedded default",
+		.command_sets = meshdp_command_sets,
+		.n_command_sets = meshdp_n_command_sets,
 	};
 	control = control_open(&ctx);
 	if (control == NULL) {

@@ -21,6 +21,7 @@
 #include <rte_tcp.h>
 
 #include "ctl/ctl.h"
+#include "dataplane/commands.h"
 #include "dataplane/control/control.h"
 #include "dataplane/endpoint/endpoint.h"
 #include "dataplane/log/log.h"
@@ -380,6 +381,22 @@ struct daemon {
 
 static struct daemon dmn;
 
+/* A command only the tests register: it answers with the caller's uid. */
+static json_t *test_cmd_peer(struct control *c, json_t *req, const struct control_peer *peer)
+{
+	(void)req;
+	assert_int_equal(control_ctx(c)->n_ports, 2);
+	return ctl_reply_ok(json_pack("{s:I}", "uid", (json_int_t)peer->uid));
+}
+
+static const struct control_cmd test_cmds[] = {
+	{"test.peer", test_cmd_peer, 0, "the caller's uid"},
+};
+static const struct control_cmd_set test_commands = {"test", test_cmds, 1};
+
+/* The daemon's command sets and the tests' own. */
+static const struct control_cmd_set *daemon_sets[16];
+
 static void *daemon_main(void *arg)
 {
 	struct daemon *d = arg;
@@ -436,13 +453,19 @@ static int daemon_setup(void **state)
 	dmn.l4 = l4_global_create(1);
 	if (dmn.l4 == NULL)
 		return -1;
+	assert_true(meshdp_n_command_sets < RTE_DIM(daemon_sets));
+	for (unsigned int i = 0; i < meshdp_n_command_sets; i++)
+		daemon_sets[i] = meshdp_command_sets[i];
+	daemon_sets[meshdp_n_command_sets] = &test_commands;
 	dmn.ctx = (struct control_ctx){.workers = &dmn.ws,
 				       .ports = dmn.ports,
 				       .n_ports = 2,
 				       .neigh = NULL,
 				       .l4 = dmn.l4,
 				       .profile_name = "unit",
-				       .config_source = "embedded default"};
+				       .config_source = "embedded default",
+				       .command_sets = daemon_sets,
+				       .n_command_sets = meshdp_n_command_sets + 1};
 	dmn.c = control_open(&dmn.ctx);
 	if (dmn.c == NULL) {
 		perror("control_open");
@@ -552,6 +575,81 @@ static void test_daemon_status_stats(void **state)
 	r = expect_ok(json_pack("{s:s}", "cmd", "neigh"));
 	assert_int_equal(json_array_size(json_object_get(r, "result")), 0);
 	json_decref(r);
+}
+
+/*
+ * The registry: "help" lists every registered command once, with its set and
+ * its flag; a command registered by a test is dispatched like any other; a
+ * name registered twice, or a command without a handler, is refused at open.
+ */
+static void test_daemon_registry(void **state)
+{
+	const struct control_cmd dup_cmds[] = {{"status", test_cmd_peer, 0, "again"}};
+	const struct control_cmd bad_cmds[] = {{"test.none", NULL, 0, "no handler"}};
+	const struct control_cmd_set dup = {"dup", dup_cmds, 1}, bad = {"bad", bad_cmds, 1};
+	const struct control_cmd_set *sets[] = {&control_commands, &dup};
+	struct control_ctx ctx = dmn.ctx;
+	unsigned int total = 0;
+	json_t *r, *res, *e;
+	size_t i;
+
+	(void)state;
+	r = expect_ok(json_pack("{s:s}", "cmd", "help"));
+	res = json_object_get(r, "result");
+	for (unsigned int s = 0; s < ctx.n_command_sets; s++) {
+		const struct control_cmd_set *set = ctx.command_sets[s];
+
+		for (unsigned int k = 0; k < set->n; k++) {
+			unsigned int seen = 0;
+
+			json_array_foreach(res, i, e)
+			{
+				if (strcmp(json_string_value(json_object_get(e, "cmd")),
+					   set->cmds[k].name) != 0)
+					continue;
+				seen++;
+				assert_string_equal(
+					json_string_value(json_object_get(e, "subsystem")),
+					set->subsystem);
+				assert_string_equal(json_string_value(json_object_get(e, "help")),
+						    set->cmds[k].help);
+				assert_int_equal(json_is_true(json_object_get(e, "changes_state")),
+						 (set->cmds[k].flags & CONTROL_CMD_WRITE) != 0);
+			}
+			assert_int_equal(seen, 1);
+			total++;
+		}
+	}
+	assert_int_equal(json_array_size(res), total);
+	/* the daemon's 19 commands and the test's */
+	assert_int_equal(total, 20);
+	json_array_foreach(res, i, e)
+	{
+		const char *name = json_string_value(json_object_get(e, "cmd"));
+		bool writes = json_is_true(json_object_get(e, "changes_state"));
+
+		if (strcmp(name, "config.apply") == 0 || strcmp(name, "tune") == 0)
+			assert_true(writes);
+		if (strcmp(name, "status") == 0 || strcmp(name, "config.validate") == 0)
+			assert_false(writes);
+	}
+	json_decref(r);
+
+	r = expect_ok(json_pack("{s:s}", "cmd", "test.peer"));
+	assert_int_equal(result_int(r, "uid"), getuid());
+	json_decref(r);
+
+	ctx.command_sets = sets;
+	ctx.n_command_sets = 2;
+	errno = 0;
+	assert_null(control_open(&ctx));
+	assert_int_equal(errno, EINVAL);
+	sets[1] = &bad;
+	errno = 0;
+	assert_null(control_open(&ctx));
+	assert_int_equal(errno, EINVAL);
+	/* the running daemon still serves */
+	json_decref(expect_ok(json_pack("{s:s}", "cmd", "status")));
 }
 
 static void test_daemon_bad_requests(void **state)
@@ -1074,6 +1172,7 @@ int main(void)
 	const struct CMUnitTest daemon_tests[] = {
 		cmocka_unit_test(test_daemon_socket_mode),
 		cmocka_unit_test(test_daemon_status_stats),
+		cmocka_unit_test(test_daemon_registry),
 		cmocka_unit_test(test_daemon_bad_requests),
 		cmocka_unit_test(test_daemon_config_cycle),
 		cmocka_unit_test(test_daemon_log_level),

@@ -1,280 +1,32 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The control thread's loop: the Unix control socket (protocol in ctl/ctl.h),
- * neighbour events and aging. Everything here runs on the EAL main lcore, which
- * is not a QSBR reader, so it may call synchronize_rcu() (cfg_publish() does).
+ * The control plane's own commands: status, config validate / apply / show /
+ * rollback, log level, tune, help. Config changes compile a new snapshot
+ * against the running ports, bind the L4 path's runtime objects to it and
+ * publish it; the configuration it replaces is kept for one rollback.
+ * Control thread (it may call synchronize_rcu(): cfg_publish() does).
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
-#include "ctl/ctl.h"
 #include "../log/log.h"
-#include "control.h"
+#include "control_internal.h"
 
-_Static_assert(CTL_TEXT_MAX == CFG_TEXT_MAX, "ctl and config disagree on the document size");
-
-#define CONTROL_MAX_CLIENTS 64
-#define CONTROL_IDLE_MS	    5000
-#define CONTROL_AGE_MS	    100
-#define CONTROL_READ_CHUNK  65536
-#define CONTROL_READS_TURN  4		/* chunks read per client per turn: no one starves */
-#define CONTROL_OUT_MAX	    (16u << 20) /* unread replies before a client's input is paused */
-#define CONTROL_ACCEPT_TURN 16
-
-struct control_client {
-	int fd;
-	uid_t uid;
-	bool closing; /* close once the output is flushed */
-	struct ctl_framer in;
-	char *out;
-	size_t out_len;
-	size_t out_off;
-	size_t out_cap;
-	int64_t last_ms; /* last input or output progress */
-};
-
-struct control {
-	struct control_ctx ctx;
-	int lfd;
-	char path[CFG_PATH_MAX];
-	char group_name[CFG_NAME_MAX];
-	gid_t gid;
-	bool has_group;
-	int64_t start_ms;
-	int64_t next_age_ms;
-	unsigned int n_clients;
-	struct control_client clients[CONTROL_MAX_CLIENTS];
-	struct pollfd pfd[CONTROL_MAX_CLIENTS + 1];
-	char *prev_text; /* the configuration before the last change, for rollback */
-	size_t prev_len;
-	char *chunk;
-};
-
-static int64_t control_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* mkdir -p of the directory part of @p path. */
-static int control_mkdirs(const char *path)
-{
-	char dir[CFG_PATH_MAX];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* Is a daemon already answering on @p sa? Then its socket is not stale. */
-static bool control_socket_live(const struct sockaddr_un *sa)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool live;
-
-	if (fd < 0)
-		return false;
-	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-	close(fd);
-	return live;
-}
-
-struct control *control_open(const struct control_ctx *ctx)
-{
-	const struct cfg_snapshot *snap = cfg_live;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct control *c;
-	int err;
-
-	if (snap == NULL || ctx == NULL || ctx->workers == NULL) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if (snap->startup.control_socket[0] == '\0' ||
-	    strlen(snap->startup.control_socket) >= sizeof(sa.sun_path)) {
-		LOG(ERR, "control socket path '%s' is empty or too long",
-		    snap->startup.control_socket);
-		errno = EINVAL;
-		return NULL;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return NULL;
-	c->ctx = *ctx;
-	c->lfd = -1;
-	c->chunk = malloc(CONTROL_READ_CHUNK);
-	if (c->chunk == NULL) {
-		err = ENOMEM;
-		goto fail;
-	}
-	snprintf(c->path, sizeof(c->path), "%s", snap->startup.control_socket);
-	snprintf(c->group_name, sizeof(c->group_name), "%s", snap->startup.control_group);
-	if (c->group_name[0] != '\0') {
-		struct group *gr = getgrnam(c->group_name);
-
-		if (gr == NULL) {
-			LOG(ERR, "control group '%s' does not exist", c->group_name);
-			err = ENOENT;
-			goto fail;
-		}
-		c->gid = gr->gr_gid;
-		c->has_group = true;
-	}
-	err = -control_mkdirs(c->path);
-	if (err != 0) {
-		LOG(ERR, "cannot create the directory of %s: %s", c->path, strerror(err));
-		goto fail;
-	}
-	strcpy(sa.sun_path, c->path);
-	if (control_socket_live(&sa)) {
-		LOG(ERR, "another daemon is serving %s", c->path);
-		err = EADDRINUSE;
-		goto fail;
-	}
-	if (unlink(c->path) < 0 && errno != ENOENT) {
-		err = errno;
-		LOG(ERR, "cannot remove the stale socket %s: %s", c->path, strerror(err));
-		goto fail;
-	}
-	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->lfd < 0) {
-		err = errno;
-		goto fail;
-	}
-	if (bind(c->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = errno;
-		LOG(ERR, "cannot bind %s: %s", c->path, strerror(err));
-		goto fail_close;
-	}
-	if (chmod(c->path, 0660) < 0 || (c->has_group && chown(c->path, (uid_t)-1, c->gid) < 0)) {
-		err = errno;
-		LOG(ERR, "cannot set the owner / mode of %s: %s", c->path, strerror(err));
-		goto fail_unlink;
-	}
-	if (listen(c->lfd, 64) < 0) {
-		err = errno;
-		goto fail_unlink;
-	}
-	c->start_ms = control_now_ms();
-	c->next_age_ms = c->start_ms + CONTROL_AGE_MS;
-	LOG(INFO, "control socket %s (group %s)", c->path,
-	    c->has_group ? c->group_name : "none: root only");
-	return c;
-
-fail_unlink:
-	unlink(c->path);
-fail_close:
-	close(c->lfd);
-fail:
-	free(c->chunk);
-	free(c);
-	errno = err;
-	return NULL;
-}
-
-/* ---------------------------------------------------------------- output */
-
-static void control_queue(struct control_client *cl, json_t *reply)
-{
-	size_t len;
-	char *line;
-
-	if (reply == NULL)
-		reply = ctl_reply_error("out of memory");
-	line = reply ? ctl_encode(reply, &len) : NULL;
-	json_decref(reply);
-	if (line == NULL) {
-		cl->closing = true;
-		return;
-	}
-	if (cl->out_off > 0 && cl->out_off == cl->out_len)
-		cl->out_off = cl->out_len = 0;
-	if (cl->out_len + len > cl->out_cap) {
-		size_t cap = cl->out_cap ? cl->out_cap : 4096;
-		char *nb;
-
-		while (cap < cl->out_len + len)
-			cap *= 2;
-		nb = realloc(cl->out, cap);
-		if (nb == NULL) {
-			free(line);
-			cl->closing = true;
-			return;
-		}
-		cl->out = nb;
-		cl->out_cap = cap;
-	}
-	memcpy(cl->out + cl->out_len, line, len);
-	cl->out_len += len;
-	free(line);
-}
-
-/* Write what the socket takes now; never blocks. @return false if the client is gone. */
-static bool control_flush(struct control_client *cl, int64_t now)
-{
-	while (cl->out_off < cl->out_len) {
-		ssize_t w = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (w > 0) {
-			cl->out_off += (size_t)w;
-			cl->last_ms = now;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return true;
-		return false;
-	}
-	cl->out_off = cl->out_len = 0;
-	return !cl->closing;
-}
-
-/* ---------------------------------------------------------------- commands */
-
-typedef json_t *(*control_cmd_fn)(struct control *c, json_t *req, struct control_client *cl);
-
-static json_t *control_status(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_status(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	const struct cfg_snapshot *snap = cfg_live;
 
 	(void)req;
-	(void)cl;
+	(void)peer;
 	return ctl_reply_ok(json_pack(
 		"{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:I}", "version",
 		MESHDP_VERSION, "node", snap ? snap->node_name : "", "pid", (json_int_t)getpid(),
@@ -286,13 +38,13 @@ static json_t *control_status(struct control *c, json_t *req, struct control_cli
 		"neighbours", (json_int_t)(c->ctx.neigh ? neigh_count(c->ctx.neigh) : 0)));
 }
 
-static json_t *control_stats(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_stats(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	const struct worker_set *ws = c->ctx.workers;
 	json_t *counters = json_object(), *workers = json_array();
 
 	(void)req;
-	(void)cl;
+	(void)peer;
 	for (unsigned int id = 0; id < STAT_MAX; id++)
 		json_object_set_new(counters, stats_name(id),
 				    json_integer((json_int_t)worker_set_stat(ws, id)));
@@ -319,12 +71,12 @@ static json_t *control_stats(struct control *c, json_t *req, struct control_clie
 	return ctl_reply_ok(json_pack("{s:o, s:o}", "counters", counters, "workers", workers));
 }
 
-static json_t *control_ports(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_ports(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	json_t *arr = json_array();
 
 	(void)req;
-	(void)cl;
+	(void)peer;
 	for (uint16_t i = 0; i < c->ctx.n_ports; i++) {
 		const struct cfg_port_info *p = &c->ctx.ports[i];
 		char dev[RTE_ETH_NAME_MAX_LEN] = "";
@@ -396,13 +148,13 @@ static void control_neigh_one(const struct neigh_entry *e, void *arg)
 				   "age_ms", (json_int_t)age));
 }
 
-static json_t *control_neigh(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_neigh(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	struct control_neigh_walk nw = {
 		.c = c, .arr = json_array(), .now = rte_rdtsc(), .hz = rte_get_tsc_hz()};
 
 	(void)req;
-	(void)cl;
+	(void)peer;
 	if (nw.hz == 0)
 		nw.hz = 1;
 	if (c->ctx.neigh != NULL)
@@ -416,14 +168,14 @@ static const char *const control_nh_types[] = {
 	[CFG_NH_BROADCAST] = "broadcast",
 };
 
-static json_t *control_routes(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_routes(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	const struct cfg_snapshot *snap = cfg_live;
 	json_t *arr = json_array();
 
 	(void)c;
 	(void)req;
-	(void)cl;
+	(void)peer;
 	for (uint32_t i = 0; snap != NULL && i < snap->n_routes; i++) {
 		const struct cfg_route *r = &snap->routes[i];
 		const struct cfg_nexthop *nh =
@@ -459,25 +211,6 @@ static json_t *control_routes(struct control *c, json_t *req, struct control_cli
 	return ctl_reply_ok(arr);
 }
 
-/* Fetch the string argument @p key. @return NULL with *err_reply set if absent / wrong. */
-static const char *control_arg_string(json_t *req, const char *cmd, const char *key, size_t *len,
-				      json_t **err_reply)
-{
-	json_t *v = json_object_get(req, key);
-
-	if (v == NULL) {
-		*err_reply = ctl_reply_error("%s: missing argument \"%s\"", cmd, key);
-		return NULL;
-	}
-	if (!json_is_string(v)) {
-		*err_reply = ctl_reply_error("%s: argument \"%s\" must be a string", cmd, key);
-		return NULL;
-	}
-	if (len != NULL)
-		*len = json_string_length(v);
-	return json_string_value(v);
-}
-
 /* Compile @p text against the running ports and live snapshot. */
 static json_t *control_compile(struct control *c, const char *cmd, const char *text, size_t len,
 			       struct cfg_snapshot **out)
@@ -501,7 +234,7 @@ static json_t *control_compile(struct control *c, const char *cmd, const char *t
  * target. @return the reply error or NULL.
  */
 static json_t *control_publish(struct control *c, struct cfg_snapshot *snap, const char *cmd,
-			       const struct control_client *cl)
+			       const struct control_peer *peer)
 {
 	char err[CFG_ERROR_MAX];
 	const struct cfg_snapshot *live = cfg_live;
@@ -530,18 +263,18 @@ static json_t *control_publish(struct control *c, struct cfg_snapshot *snap, con
 	c->prev_text = prev;
 	c->prev_len = prev_len;
 	LOG(NOTICE, "%s by uid %u: configuration generation %" PRIu64 " is live", cmd,
-	    (unsigned int)cl->uid, cfg_live->generation);
+	    (unsigned int)peer->uid, cfg_live->generation);
 	return NULL;
 }
 
-static json_t *control_cfg_validate(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_cfg_validate(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	struct cfg_snapshot *snap = NULL;
 	json_t *err = NULL;
 	const char *text;
 	size_t len;
 
-	(void)cl;
+	(void)peer;
 	text = control_arg_string(req, "config.validate", "text", &len, &err);
 	if (text == NULL)
 		return err;
@@ -553,14 +286,14 @@ static json_t *control_cfg_validate(struct control *c, json_t *req, struct contr
 }
 
 static json_t *control_apply_text(struct control *c, const char *cmd, const char *text, size_t len,
-				  struct control_client *cl, json_t *extra)
+				  const struct control_peer *peer, json_t *extra)
 {
 	struct cfg_snapshot *snap = NULL;
 	json_t *err;
 
 	err = control_compile(c, cmd, text, len, &snap);
 	if (err == NULL)
-		err = control_publish(c, snap, cmd, cl);
+		err = control_publish(c, snap, cmd, peer);
 	if (err != NULL) {
 		json_decref(extra);
 		return err;
@@ -571,7 +304,7 @@ static json_t *control_apply_text(struct control *c, const char *cmd, const char
 	return ctl_reply_ok(extra);
 }
 
-static json_t *control_cfg_apply(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_cfg_apply(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	json_t *err = NULL;
 	const char *text;
@@ -580,16 +313,16 @@ static json_t *control_cfg_apply(struct control *c, json_t *req, struct control_
 	text = control_arg_string(req, "config.apply", "text", &len, &err);
 	if (text == NULL)
 		return err;
-	return control_apply_text(c, "config.apply", text, len, cl, NULL);
+	return control_apply_text(c, "config.apply", text, len, peer, NULL);
 }
 
-static json_t *control_cfg_show(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_cfg_show(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	const struct cfg_snapshot *snap = cfg_live;
 
 	(void)c;
 	(void)req;
-	(void)cl;
+	(void)peer;
 	if (snap == NULL)
 		return ctl_reply_error("config.show: no configuration is live");
 	return ctl_reply_ok(json_pack("{s:I, s:s%}", "generation", (json_int_t)snap->generation,
@@ -597,7 +330,7 @@ static json_t *control_cfg_show(struct control *c, json_t *req, struct control_c
 				      snap->text ? snap->text_len : (size_t)0));
 }
 
-static json_t *control_cfg_rollback(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_cfg_rollback(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	char *text = c->prev_text;
 	json_t *reply;
@@ -607,7 +340,7 @@ static json_t *control_cfg_rollback(struct control *c, json_t *req, struct contr
 		return ctl_reply_error("no previous configuration");
 	/* control_publish() replaces prev_text: keep ours alive until it is compiled. */
 	c->prev_text = NULL;
-	reply = control_apply_text(c, "config.rollback", text, c->prev_len, cl, NULL);
+	reply = control_apply_text(c, "config.rollback", text, c->prev_len, peer, NULL);
 	if (c->prev_text == NULL) {
 		/* failed: the rollback target stays */
 		c->prev_text = text;
@@ -617,12 +350,12 @@ static json_t *control_cfg_rollback(struct control *c, json_t *req, struct contr
 	return reply;
 }
 
-static json_t *control_log_level(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_log_level(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	json_t *lv = json_object_get(req, "level");
 
 	(void)c;
-	(void)cl;
+	(void)peer;
 	if (lv != NULL && !json_is_null(lv)) {
 		if (!json_is_string(lv))
 			return ctl_reply_error("log.level: argument \"level\" must be a string");
@@ -631,12 +364,12 @@ static json_t *control_log_level(struct control *c, json_t *req, struct control_
 					       "alert, crit, err, warning, notice, info or debug)",
 					       json_string_value(lv));
 		LOG(NOTICE, "log level set to %s by uid %u", log_level_name(),
-		    (unsigned int)cl->uid);
+		    (unsigned int)peer->uid);
 	}
 	return ctl_reply_ok(json_pack("{s:s}", "level", log_level_name()));
 }
 
-static json_t *control_tune(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_tune(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	struct cfg_error cerr = {{0}};
 	json_t *err = NULL, *reply;
@@ -654,17 +387,11 @@ static json_t *control_tune(struct control *c, json_t *req, struct control_clien
 	text = cfg_with_tune(cfg_live, key, value, &cerr);
 	if (text == NULL)
 		return ctl_reply_error("%s", cerr.msg[0] ? cerr.msg : "tune: invalid setting");
-	reply = control_apply_text(c, "tune", text, strlen(text), cl,
+	reply = control_apply_text(c, "tune", text, strlen(text), peer,
 				   json_pack("{s:s, s:s}", "key", key, "value", value));
 	free(text);
 	return reply;
 }
-
-/* ---------------------------------------------------------------- L4 services */
-
-#define CONTROL_FLOWS_DEFAULT 100
-#define CONTROL_FLOWS_MAX     10000
-#define CONTROL_FLOWS_WAIT_MS 500
 
 static const char *const control_lb_names[] = {
 	[CFG_LB_MAGLEV] = "maglev",
@@ -684,22 +411,6 @@ static const char *control_proto_name(uint8_t proto, char *buf, size_t len)
 		return "icmpv6";
 	snprintf(buf, len, "%u", proto);
 	return buf;
-}
-
-static void control_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len)
-{
-	if (inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, buf, (socklen_t)len) == NULL)
-		snprintf(buf, len, "?");
-}
-
-/* "10.0.0.1:80", "[fd00::1]:80"; port in network order. */
-static void control_addr_port(uint8_t family, const uint8_t *addr, uint16_t port_be, char *buf,
-			      size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-
-	control_addr(family, addr, a, sizeof(a));
-	snprintf(buf, len, family == 4 ? "%s:%u" : "[%s]:%u", a, ntohs(port_be));
 }
 
 /* An endpoint's name within its service: its key without "<namespace>/<service>/". */
@@ -740,7 +451,7 @@ static int control_arg_service(const struct cfg_snapshot *snap, json_t *req, con
 	return -1;
 }
 
-static json_t *control_services(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_services(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	const struct cfg_snapshot *snap = cfg_live;
 	const uint64_t now = rte_rdtsc();
@@ -748,7 +459,7 @@ static json_t *control_services(struct control *c, json_t *req, struct control_c
 
 	(void)c;
 	(void)req;
-	(void)cl;
+	(void)peer;
 	for (uint32_t s = 0; snap != NULL && s < snap->n_services; s++) {
 		const struct cfg_service *sv = &snap->services[s];
 		json_t *ports = json_array(), *limits = json_array();
@@ -811,7 +522,7 @@ static json_t *control_endpoint_json(const struct cfg_service *sv, const struct 
 			 (json_int_t)v.ejection_multiplier, "usable", v.usable);
 }
 
-static json_t *control_endpoints(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_endpoints(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	const struct cfg_snapshot *snap = cfg_live;
 	const uint64_t now = rte_rdtsc();
@@ -819,7 +530,7 @@ static json_t *control_endpoints(struct control *c, json_t *req, struct control_
 	int32_t only;
 
 	(void)c;
-	(void)cl;
+	(void)peer;
 	if (control_arg_service(snap, req, "endpoints", &only, &err) < 0)
 		return err;
 	arr = json_array();
@@ -835,7 +546,7 @@ static json_t *control_endpoints(struct control *c, json_t *req, struct control_
 	return ctl_reply_ok(arr);
 }
 
-static json_t *control_breakers(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_breakers(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	const struct cfg_snapshot *snap = cfg_live;
 	const uint64_t now = rte_rdtsc();
@@ -843,7 +554,7 @@ static json_t *control_breakers(struct control *c, json_t *req, struct control_c
 
 	(void)c;
 	(void)req;
-	(void)cl;
+	(void)peer;
 	for (uint32_t s = 0; snap != NULL && s < snap->n_services; s++) {
 		const struct cfg_service *sv = &snap->services[s];
 		const struct cfg_breaker *b = &sv->breaker;
@@ -880,7 +591,7 @@ static json_t *control_breakers(struct control *c, json_t *req, struct control_c
 	return ctl_reply_ok(arr);
 }
 
-static json_t *control_limits(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_limits(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	const struct cfg_snapshot *snap = cfg_live;
 	const uint64_t now = rte_rdtsc();
@@ -888,7 +599,7 @@ static json_t *control_limits(struct control *c, json_t *req, struct control_cli
 
 	(void)c;
 	(void)req;
-	(void)cl;
+	(void)peer;
 	for (uint32_t i = 0; snap != NULL && i < snap->n_limits; i++) {
 		const struct cfg_limit *l = &snap->limits[i];
 		const struct cfg_service *sv =
@@ -914,45 +625,6 @@ static json_t *control_limits(struct control *c, json_t *req, struct control_cli
 	}
 	return ctl_reply_ok(arr);
 }
-
-/*
- * The optional "limit" argument of a listing: 1..CONTROL_FLOWS_MAX, default
- * CONTROL_FLOWS_DEFAULT. @return 0 with *limit set, or -1 with *err_reply set.
- */
-static int control_arg_limit(json_t *req, const char *cmd, json_int_t *limit, json_t **err_reply)
-{
-	json_t *v = json_object_get(req, "limit");
-
-	*limit = CONTROL_FLOWS_DEFAULT;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_integer(v)) {
-		*err_reply = ctl_reply_error("%s: argument \"limit\" must be an integer", cmd);
-		return -1;
-	}
-	*limit = json_integer_value(v);
-	if (*limit < 1 || *limit > CONTROL_FLOWS_MAX) {
-		*err_reply = ctl_reply_error("%s: limit must be 1..%d, got %" JSON_INTEGER_FORMAT,
-					     cmd, CONTROL_FLOWS_MAX, *limit);
-		return -1;
-	}
-	return 0;
-}
-
-/* The reply to a failed worker mailbox request (worker_set_dump()). */
-static json_t *control_mailbox_error(const char *cmd, int rc, unsigned int failed)
-{
-	if (rc == -ESRCH)
-		return ctl_reply_error("%s: worker %u is not running", cmd, failed);
-	if (rc == -ETIMEDOUT)
-		return ctl_reply_error("%s: worker %u did not answer within %d ms", cmd, failed,
-				       CONTROL_FLOWS_WAIT_MS);
-	return ctl_reply_error("%s: %s", cmd, strerror(-rc));
-}
-
-/* One record of a worker's answer (worker_set_dump()) as JSON. */
-typedef json_t *(*control_record_json)(const struct cfg_snapshot *snap, unsigned int worker,
-				       const void *rec);
 
 static json_t *control_flow_json(const struct cfg_snapshot *snap, unsigned int worker,
 				 const void *rec)
@@ -987,70 +659,13 @@ static json_t *control_flow_json(const struct cfg_snapshot *snap, unsigned int w
 			 (json_int_t)((f->expires_ms + 999) / 1000));
 }
 
-/*
- * Every worker's records of @p kind (worker_set_dump()), at most @p limit in
- * all, as the reply {"<key>": [...], "truncated": bool} to command @p cmd.
- */
-static json_t *control_dump(struct control *c, const char *cmd, const char *key,
-			    enum worker_req_kind kind, int32_t filter, json_int_t limit,
-			    size_t rec_size, control_record_json to_json)
-{
-	const struct cfg_snapshot *snap = cfg_live;
-	struct worker_set *ws = c->ctx.workers;
-	void **bufs = NULL;
-	char *all = NULL;
-	unsigned int *count = NULL, failed = 0, shown = 0;
-	json_t *arr, *reply = NULL;
-	bool *more = NULL, truncated = false;
-	int rc;
-
-	if (snap == NULL || ws == NULL || ws->n == 0)
-		return ctl_reply_error("%s: no worker runs", cmd);
-	bufs = calloc(ws->n, sizeof(*bufs));
-	count = calloc(ws->n, sizeof(*count));
-	more = calloc(ws->n, sizeof(*more));
-	all = calloc((size_t)ws->n * (size_t)limit, rec_size);
-	if (bufs == NULL || count == NULL || more == NULL || all == NULL) {
-		reply = ctl_reply_error("%s: out of memory", cmd);
-		goto out;
-	}
-	for (unsigned int i = 0; i < ws->n; i++)
-		bufs[i] = all + (size_t)i * (size_t)limit * rec_size;
-	rc = worker_set_dump(ws, kind, filter, bufs, (unsigned int)limit, count, more,
-			     CONTROL_FLOWS_WAIT_MS, &failed);
-	if (rc < 0) {
-		reply = control_mailbox_error(cmd, rc, failed);
-		goto out;
-	}
-	arr = json_array();
-	for (unsigned int i = 0; i < ws->n; i++) {
-		truncated |= more[i];
-		for (unsigned int k = 0; k < count[i]; k++) {
-			if (shown == (unsigned int)limit) {
-				truncated = true;
-				break;
-			}
-			json_array_append_new(arr,
-					      to_json(snap, i, (char *)bufs[i] + k * rec_size));
-			shown++;
-		}
-	}
-	reply = ctl_reply_ok(json_pack("{s:o, s:b}", key, arr, "truncated", truncated));
-out:
-	free(bufs);
-	free(count);
-	free(more);
-	free(all);
-	return reply;
-}
-
-static json_t *control_flows(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_flows(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	json_t *reply = NULL;
 	json_int_t limit;
 	int32_t only;
 
-	(void)cl;
+	(void)peer;
 	if (control_arg_service(cfg_live, req, "flows", &only, &reply) < 0)
 		return reply;
 	if (control_arg_limit(req, "flows", &limit, &reply) < 0)
@@ -1058,8 +673,6 @@ static json_t *control_flows(struct control *c, json_t *req, struct control_clie
 	return control_dump(c, "flows", "flows", WORKER_REQ_FLOWS, only, limit,
 			    sizeof(struct l4_flow_info), control_flow_json);
 }
-
-/* ---------------------------------------------------------------- TCP stack */
 
 /* {"closed": N, ...}: every state by name. */
 static json_t *control_tcp_states_json(const uint32_t *counts)
@@ -1084,14 +697,14 @@ static bool control_is_tcp_stat(const char *name)
  * relaxed loads (tcp_state_counts()): each is exact, the set is not one
  * instant's.
  */
-static json_t *control_tcp_stats(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_tcp_stats(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	const struct worker_set *ws = c->ctx.workers;
 	uint32_t total[TCP_STATE_MAX] = {0}, counts[TCP_STATE_MAX];
 	json_t *workers = json_array(), *counters = json_object();
 
 	(void)req;
-	(void)cl;
+	(void)peer;
 	for (unsigned int i = 0; ws != NULL && ws->w != NULL && i < ws->n; i++) {
 		worker_tcp_state_counts(&ws->w[i], counts);
 		for (unsigned int s = 0; s < TCP_STATE_MAX; s++)
@@ -1175,13 +788,13 @@ static json_t *control_tcp_conn_json(const struct cfg_snapshot *snap, unsigned i
 }
 
 /* Every worker's TCP connections, through the workers' mailboxes (as flows). */
-static json_t *control_tcp_conns(struct control *c, json_t *req, struct control_client *cl)
+static json_t *control_tcp_conns(struct control *c, json_t *req, const struct control_peer *peer)
 {
 	json_t *reply = NULL;
 	json_int_t limit;
 	int32_t state;
 
-	(void)cl;
+	(void)peer;
 	if (control_arg_limit(req, "tcp_conns", &limit, &reply) < 0)
 		return reply;
 	if (control_arg_tcp_state(req, "tcp_conns", &state, &reply) < 0)
@@ -1190,298 +803,53 @@ static json_t *control_tcp_conns(struct control *c, json_t *req, struct control_
 			    sizeof(struct tcp_conn_info), control_tcp_conn_json);
 }
 
-static const struct {
-	const char *name;
-	control_cmd_fn fn;
-} control_cmds[] = {
-	{"status", control_status},
-	{"stats", control_stats},
-	{"ports", control_ports},
-	{"neigh", control_neigh},
-	{"routes", control_routes},
-	{"services", control_services},
-	{"endpoints", control_endpoints},
-	{"breakers", control_breakers},
-	{"limits", control_limits},
-	{"flows", control_flows},
-	{"tcp_stats", control_tcp_stats},
-	{"tcp_conns", control_tcp_conns},
-	{"config.validate", control_cfg_validate},
-	{"config.apply", control_cfg_apply},
-	{"config.show", control_cfg_show},
-	{"config.rollback", control_cfg_rollback},
-	{"log.level", control_log_level},
-	{"tune", control_tune},
+static json_t *control_help(struct control *c, json_t *req, const struct control_peer *peer)
+{
+	json_t *arr = json_array();
+
+	(void)req;
+	(void)peer;
+	for (unsigned int s = 0; s < c->ctx.n_command_sets; s++) {
+		const struct control_cmd_set *set = c->ctx.command_sets[s];
+
+		for (unsigned int i = 0; i < set->n; i++)
+			json_array_append_new(
+				arr, json_pack("{s:s, s:s, s:b, s:s}", "cmd", set->cmds[i].name,
+					       "subsystem", set->subsystem, "changes_state",
+					       (set->cmds[i].flags & CONTROL_CMD_WRITE) != 0,
+					       "help", set->cmds[i].help ? set->cmds[i].help : ""));
+	}
+	return ctl_reply_ok(arr);
+}
+
+static const struct control_cmd control_cmds[] = {
+	{"status", control_status, 0, "daemon, node, generation, workers, ports, log level"},
+	{"stats", control_stats, 0, "every counter summed over workers, and per worker"},
+	{"ports", control_ports, 0, "ports with link state and ethdev counters"},
+	{"neigh", control_neigh, 0, "the neighbour cache (ARP / NDP)"},
+	{"routes", control_routes, 0, "the compiled routing table"},
+	{"services", control_services, 0,
+	 "L4 services: VIP, ports, balancing, endpoints, connections"},
+	{"endpoints", control_endpoints, 0,
+	 "endpoints with health, breaker and connection counts (service)"},
+	{"breakers", control_breakers, 0,
+	 "circuit breakers: thresholds per service, state per endpoint"},
+	{"limits", control_limits, 0, "rate limits with their rates, bursts and source tables"},
+	{"flows", control_flows, 0, "flows of every worker's table (service, limit)"},
+	{"tcp_stats", control_tcp_stats, 0,
+	 "TCP connections by state (total and per worker) and the TCP stack's counters"},
+	{"tcp_conns", control_tcp_conns, 0, "every worker's TCP connections (state, limit)"},
+	{"config.validate", control_cfg_validate, 0,
+	 "check a configuration without applying it (text)"},
+	{"config.apply", control_cfg_apply, CONTROL_CMD_WRITE,
+	 "validate and make a configuration live (text)"},
+	{"config.show", control_cfg_show, 0, "the live configuration"},
+	{"config.rollback", control_cfg_rollback, CONTROL_CMD_WRITE,
+	 "go back to the configuration before the last change"},
+	{"log.level", control_log_level, CONTROL_CMD_WRITE, "show or set the log level (level)"},
+	{"tune", control_tune, CONTROL_CMD_WRITE, "change one live knob (key, value)"},
+	{"help", control_help, 0,
+	 "every command, the subsystem that registered it, whether it changes state"},
 };
 
-static json_t *control_dispatch(struct control *c, struct control_client *cl, const char *line,
-				size_t len)
-{
-	json_error_t jerr;
-	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	json_t *cmd, *reply = NULL;
-	const char *name;
-
-	if (req == NULL)
-		return ctl_reply_error("malformed JSON at line %d column %d: %s", jerr.line,
-				       jerr.column, jerr.text);
-	if (!json_is_object(req)) {
-		json_decref(req);
-		return ctl_reply_error("request must be a JSON object");
-	}
-	cmd = json_object_get(req, "cmd");
-	if (!json_is_string(cmd)) {
-		json_decref(req);
-		return ctl_reply_error(cmd ? "\"cmd\" must be a string" : "request has no \"cmd\"");
-	}
-	name = json_string_value(cmd);
-	for (size_t i = 0; i < RTE_DIM(control_cmds); i++) {
-		if (strcmp(name, control_cmds[i].name) == 0) {
-			reply = control_cmds[i].fn(c, req, cl);
-			break;
-		}
-	}
-	if (reply == NULL)
-		reply = ctl_reply_error("unknown command '%.64s'", name);
-	json_decref(req);
-	return reply;
-}
-
-/* ---------------------------------------------------------------- clients */
-
-/* SO_PEERCRED: root, or a member of the configured group. */
-static bool control_peer_allowed(struct control *c, int fd, uid_t *uid, char *why, size_t len)
-{
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
-		snprintf(why, len, "permission denied: peer credentials unavailable");
-		return false;
-	}
-	*uid = cred.uid;
-	if (cred.uid == 0)
-		return true;
-	if (c->has_group) {
-		struct passwd *pw;
-
-		if (cred.gid == c->gid)
-			return true;
-		pw = getpwuid(cred.uid);
-		if (pw != NULL) {
-			gid_t groups[256];
-			int n = (int)RTE_DIM(groups);
-
-			if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
-				n = (int)RTE_DIM(groups);
-			for (int i = 0; i < n; i++)
-				if (groups[i] == c->gid)
-					return true;
-		}
-		snprintf(why, len, "permission denied: uid %u is not root or in group %s",
-			 (unsigned int)cred.uid, c->group_name);
-	} else {
-		snprintf(why, len,
-			 "permission denied: uid %u is not root (no control group is configured)",
-			 (unsigned int)cred.uid);
-	}
-	return false;
-}
-
-/* Best-effort one-shot reply on a socket that will be closed right away. */
-static void control_reject(int fd, const char *msg)
-{
-	json_t *r = ctl_reply_error("%s", msg);
-	size_t len;
-	char *line = r ? ctl_encode(r, &len) : NULL;
-
-	if (line != NULL && send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		LOG(DEBUG, "control: rejected client did not take the reply: %s", strerror(errno));
-	free(line);
-	json_decref(r);
-	close(fd);
-}
-
-static void control_accept(struct control *c, int64_t now)
-{
-	for (int k = 0; k < CONTROL_ACCEPT_TURN; k++) {
-		int fd = accept4(c->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct control_client *cl;
-		char why[160];
-		uid_t uid = (uid_t)-1;
-
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				LOG(WARNING, "control: accept: %s", strerror(errno));
-			return;
-		}
-		if (c->n_clients >= CONTROL_MAX_CLIENTS) {
-			snprintf(why, sizeof(why), "too many control clients (max %d)",
-				 CONTROL_MAX_CLIENTS);
-			control_reject(fd, why);
-			continue;
-		}
-		cl = &c->clients[c->n_clients++];
-		memset(cl, 0, sizeof(*cl));
-		cl->fd = fd;
-		cl->last_ms = now;
-		ctl_framer_init(&cl->in, CTL_MSG_MAX);
-		if (!control_peer_allowed(c, fd, &uid, why, sizeof(why))) {
-			LOG(WARNING, "control: %s", why);
-			control_queue(cl, ctl_reply_error("%s", why));
-			cl->closing = true;
-		}
-		cl->uid = uid;
-	}
-}
-
-static void control_client_free(struct control_client *cl)
-{
-	close(cl->fd);
-	ctl_framer_free(&cl->in);
-	free(cl->out);
-	cl->fd = -1;
-	cl->out = NULL;
-}
-
-/* Read and serve what @p cl sent. @return false once it is to be closed now. */
-static bool control_client_input(struct control *c, struct control_client *cl, int64_t now)
-{
-	for (int k = 0; k < CONTROL_READS_TURN && !cl->closing; k++) {
-		ssize_t r = recv(cl->fd, c->chunk, CONTROL_READ_CHUNK, MSG_DONTWAIT);
-		int rc;
-
-		if (r == 0) {
-			/* half-closed: answer what came, then close */
-			cl->closing = true;
-			break;
-		}
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			return false;
-		}
-		cl->last_ms = now;
-		rc = ctl_framer_feed(&cl->in, c->chunk, (size_t)r);
-		if (rc == -ENOMEM) {
-			control_queue(cl, ctl_reply_error("out of memory"));
-			cl->closing = true;
-		}
-		for (;;) {
-			char *line;
-			size_t len;
-
-			rc = ctl_framer_next(&cl->in, &line, &len);
-			if (rc == 0)
-				break;
-			if (rc == -EBADMSG) {
-				control_queue(cl, ctl_reply_error("request contains a NUL byte"));
-				continue;
-			}
-			if (rc < 0) {
-				control_queue(cl,
-					      ctl_reply_error("request too large (max %u bytes)",
-							      CTL_MSG_MAX));
-				cl->closing = true;
-				break;
-			}
-			control_queue(cl, control_dispatch(c, cl, line, len));
-		}
-		if (cl->out_len - cl->out_off > CONTROL_OUT_MAX)
-			break;
-	}
-	return true;
-}
-
-static void control_neigh_work(struct control *c, int64_t now_ms)
-{
-	const struct cfg_snapshot *snap = cfg_live;
-	uint64_t hz, reachable, stale;
-
-	if (c->ctx.neigh == NULL)
-		return;
-	neigh_drain(c->ctx.neigh, rte_rdtsc());
-	if (now_ms < c->next_age_ms || snap == NULL)
-		return;
-	c->next_age_ms = now_ms + CONTROL_AGE_MS;
-	hz = rte_get_tsc_hz();
-	reachable = (uint64_t)snap->neigh.reachable_ms * hz / 1000;
-	stale = (uint64_t)snap->neigh.stale_ms * hz / 1000;
-	if (neigh_age(c->ctx.neigh, rte_rdtsc(), reachable, stale) > 0) {
-		synchronize_rcu();
-		neigh_reclaim(c->ctx.neigh);
-	}
-	if (c->ctx.l4 != NULL)
-		l4_control_tick(c->ctx.l4, snap);
-}
-
-int control_run(struct control *c, volatile sig_atomic_t *stop)
-{
-	while (!*stop) {
-		int64_t now;
-		unsigned int i, n = 0;
-		int rc;
-
-		c->pfd[n++] = (struct pollfd){.fd = c->lfd, .events = POLLIN};
-		for (i = 0; i < c->n_clients; i++) {
-			struct control_client *cl = &c->clients[i];
-			short ev = 0;
-
-			if (!cl->closing && cl->out_len - cl->out_off <= CONTROL_OUT_MAX)
-				ev |= POLLIN;
-			if (cl->out_off < cl->out_len)
-				ev |= POLLOUT;
-			c->pfd[n++] = (struct pollfd){.fd = cl->fd, .events = ev};
-		}
-		rc = poll(c->pfd, n, 1);
-		now = control_now_ms();
-		if (rc < 0 && errno != EINTR)
-			LOG(WARNING, "control: poll: %s", strerror(errno));
-		if (rc > 0) {
-			/* clients first: accept() appends to the array the pfds describe */
-			for (i = 0; i < c->n_clients; i++) {
-				struct control_client *cl = &c->clients[i];
-				short re = c->pfd[i + 1].revents;
-				bool alive = true;
-
-				if (re & (POLLIN | POLLHUP | POLLERR))
-					alive = control_client_input(c, cl, now);
-				if (alive && (cl->out_off < cl->out_len || cl->closing))
-					alive = control_flush(cl, now);
-				if (!alive)
-					control_client_free(cl);
-			}
-			if (c->pfd[0].revents & POLLIN)
-				control_accept(c, now);
-		}
-		for (i = 0; i < c->n_clients; i++) {
-			struct control_client *cl = &c->clients[i];
-
-			if (cl->fd >= 0 && now - cl->last_ms > CONTROL_IDLE_MS)
-				control_client_free(cl);
-		}
-		/* compact: closed clients leave holes */
-		n = 0;
-		for (i = 0; i < c->n_clients; i++)
-			if (c->clients[i].fd >= 0)
-				c->clients[n++] = c->clients[i];
-		c->n_clients = n;
-		control_neigh_work(c, now);
-	}
-	return 0;
-}
-
-void control_close(struct control *c)
-{
-	if (c == NULL)
-		return;
-	for (unsigned int i = 0; i < c->n_clients; i++)
-		control_client_free(&c->clients[i]);
-	close(c->lfd);
-	unlink(c->path);
-	free(c->prev_text);
-	free(c->chunk);
-	free(c);
-}
+const struct control_cmd_set control_commands = {"control", control_cmds, RTE_DIM(control_cmds)};
