@@ -245,4 +245,9 @@ unsigned int l4_flows_dump(struct l4_worker *lw, const struct cfg_snapshot *snap
 			   struct l4_flow_info *out, unsigned int max, uint64_t now_tsc,
 			   bool *more);
 
+struct control_cmd_set;
+
+/** meshctl services, endpoints, breakers, limits, flows (l4_commands.c; control thread). */
+extern const struct control_cmd_set l4_commands;
+
 #endif
