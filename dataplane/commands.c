@@ -11,6 +11,7 @@
 const struct control_cmd_set *const meshdp_command_sets[] = {
 	&control_commands,
 	&l4_commands,
+	&proxy_commands,
 };
 
 const unsigned int meshdp_n_command_sets = RTE_DIM(meshdp_command_sets);

@@ -61,4 +61,9 @@ void proxy_timer(struct proxy_worker *pw, uint64_t now_tsc);
 /** The worker's TCP stack (meshctl tcp conns / stats, read by its own worker). */
 struct tcp_stack *proxy_tcp_stack(struct proxy_worker *pw);
 
+struct control_cmd_set;
+
+/** meshctl tcp stats, tcp conns (proxy_commands.c; control thread). */
+extern const struct control_cmd_set proxy_commands;
+
 #endif
