@@ -6,17 +6,10 @@
  * publish it; the configuration it replaces is kept for one rollback.
  * Control thread (it may call synchronize_rcu(): cfg_publish() does).
  */
-#include <arpa/inet.h>
-#include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <rte_cycles.h>
-#include <rte_ethdev.h>
 
 #include "../log/log.h"
 #include "control_internal.h"
@@ -36,179 +29,6 @@ static json_t *control_status(struct control *c, json_t *req, const struct contr
 		c->ctx.profile_name ? c->ctx.profile_name : "", "config_source",
 		c->ctx.config_source ? c->ctx.config_source : "", "log_level", log_level_name(),
 		"neighbours", (json_int_t)(c->ctx.neigh ? neigh_count(c->ctx.neigh) : 0)));
-}
-
-static json_t *control_stats(struct control *c, json_t *req, const struct control_peer *peer)
-{
-	const struct worker_set *ws = c->ctx.workers;
-	json_t *counters = json_object(), *workers = json_array();
-
-	(void)req;
-	(void)peer;
-	for (unsigned int id = 0; id < STAT_MAX; id++)
-		json_object_set_new(counters, stats_name(id),
-				    json_integer((json_int_t)worker_set_stat(ws, id)));
-	for (unsigned int i = 0; i < ws->n; i++) {
-		const struct worker *w = &ws->w[i];
-		json_t *wc = json_object();
-
-		for (unsigned int id = 0; id < STAT_MAX; id++) {
-			uint64_t v = stats_read(&ws->stats[i], id);
-
-			if (v != 0)
-				json_object_set_new(wc, stats_name(id),
-						    json_integer((json_int_t)v));
-		}
-		json_array_append_new(
-			workers,
-			json_pack("{s:I, s:I, s:I, s:I, s:o}", "id", (json_int_t)w->id, "lcore",
-				  (json_int_t)w->lcore_id, "loops",
-				  (json_int_t)stats_read(&ws->stats[i], STAT_WORKER_LOOPS),
-				  "sleeps",
-				  (json_int_t)stats_read(&ws->stats[i], STAT_WORKER_IDLE_SLEEPS),
-				  "counters", wc));
-	}
-	return ctl_reply_ok(json_pack("{s:o, s:o}", "counters", counters, "workers", workers));
-}
-
-static json_t *control_ports(struct control *c, json_t *req, const struct control_peer *peer)
-{
-	json_t *arr = json_array();
-
-	(void)req;
-	(void)peer;
-	for (uint16_t i = 0; i < c->ctx.n_ports; i++) {
-		const struct cfg_port_info *p = &c->ctx.ports[i];
-		char dev[RTE_ETH_NAME_MAX_LEN] = "";
-		char mac[RTE_ETHER_ADDR_FMT_SIZE];
-		struct rte_eth_stats st;
-		struct rte_eth_link link;
-		uint16_t mtu = p->mtu;
-
-		memset(&st, 0, sizeof(st));
-		memset(&link, 0, sizeof(link));
-		rte_eth_dev_get_name_by_port(p->port_id, dev);
-		rte_eth_dev_get_mtu(p->port_id, &mtu);
-		rte_eth_link_get_nowait(p->port_id, &link);
-		rte_eth_stats_get(p->port_id, &st);
-		rte_ether_format_addr(mac, sizeof(mac), &p->mac);
-		json_array_append_new(
-			arr,
-			json_pack("{s:s, s:I, s:s, s:s, s:I, s:b, s:I, s:I, s:I, s:I, s:I, "
-				  "s:I, s:I, s:I, s:I}",
-				  "name", p->name, "port_id", (json_int_t)p->port_id, "device", dev,
-				  "mac", mac, "mtu", (json_int_t)mtu, "link_up",
-				  link.link_status == RTE_ETH_LINK_UP, "speed",
-				  (json_int_t)link.link_speed, "rx_packets",
-				  (json_int_t)st.ipackets, "tx_packets", (json_int_t)st.opackets,
-				  "rx_bytes", (json_int_t)st.ibytes, "tx_bytes",
-				  (json_int_t)st.obytes, "rx_missed", (json_int_t)st.imissed,
-				  "rx_errors", (json_int_t)st.ierrors, "tx_errors",
-				  (json_int_t)st.oerrors, "rx_nombuf", (json_int_t)st.rx_nombuf));
-	}
-	return ctl_reply_ok(arr);
-}
-
-struct control_neigh_walk {
-	const struct control *c;
-	json_t *arr;
-	uint64_t now;
-	uint64_t hz;
-};
-
-static const char *control_port_name(const struct control *c, uint16_t port_id, char *buf,
-				     size_t len)
-{
-	for (uint16_t i = 0; i < c->ctx.n_ports; i++)
-		if (c->ctx.ports[i].port_id == port_id)
-			return c->ctx.ports[i].name;
-	snprintf(buf, len, "port%u", port_id);
-	return buf;
-}
-
-static void control_neigh_one(const struct neigh_entry *e, void *arg)
-{
-	struct control_neigh_walk *nw = arg;
-	char addr[INET6_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE], pbuf[16];
-	struct rte_ether_addr ea;
-	uint64_t confirmed = __atomic_load_n(&e->confirmed_tsc, __ATOMIC_RELAXED);
-	uint8_t state = __atomic_load_n(&e->state, __ATOMIC_RELAXED);
-	uint64_t age = nw->now > confirmed ? (nw->now - confirmed) * 1000 / nw->hz : 0;
-
-	inet_ntop(e->key.family == 4 ? AF_INET : AF_INET6, e->key.addr, addr, sizeof(addr));
-	neigh_entry_mac(e, &ea);
-	rte_ether_format_addr(mac, sizeof(mac), &ea);
-	json_array_append_new(
-		nw->arr, json_pack("{s:s, s:s, s:I, s:s, s:s, s:I}", "address", addr, "port",
-				   control_port_name(nw->c, e->key.port_id, pbuf, sizeof(pbuf)),
-				   "vlan", (json_int_t)e->key.vlan, "mac", mac, "state",
-				   state == NEIGH_REACHABLE ? "reachable"
-				   : state == NEIGH_STALE   ? "stale"
-							    : "unknown",
-				   "age_ms", (json_int_t)age));
-}
-
-static json_t *control_neigh(struct control *c, json_t *req, const struct control_peer *peer)
-{
-	struct control_neigh_walk nw = {
-		.c = c, .arr = json_array(), .now = rte_rdtsc(), .hz = rte_get_tsc_hz()};
-
-	(void)req;
-	(void)peer;
-	if (nw.hz == 0)
-		nw.hz = 1;
-	if (c->ctx.neigh != NULL)
-		neigh_walk(c->ctx.neigh, control_neigh_one, &nw);
-	return ctl_reply_ok(nw.arr);
-}
-
-static const char *const control_nh_types[] = {
-	[CFG_NH_LOCAL] = "local",	  [CFG_NH_CONNECTED] = "connected",
-	[CFG_NH_GATEWAY] = "gateway",	  [CFG_NH_BLACKHOLE] = "blackhole",
-	[CFG_NH_BROADCAST] = "broadcast",
-};
-
-static json_t *control_routes(struct control *c, json_t *req, const struct control_peer *peer)
-{
-	const struct cfg_snapshot *snap = cfg_live;
-	json_t *arr = json_array();
-
-	(void)c;
-	(void)req;
-	(void)peer;
-	for (uint32_t i = 0; snap != NULL && i < snap->n_routes; i++) {
-		const struct cfg_route *r = &snap->routes[i];
-		const struct cfg_nexthop *nh =
-			r->nexthop < snap->n_nexthops ? &snap->nexthops[r->nexthop] : NULL;
-		char addr[INET6_ADDRSTRLEN], prefix[INET6_ADDRSTRLEN + 8], via[INET6_ADDRSTRLEN];
-		const char *type = "none";
-		json_t *iface = json_null(), *jvia = json_null();
-
-		if (r->family == 4) {
-			inet_ntop(AF_INET, &r->dst4.addr, addr, sizeof(addr));
-			snprintf(prefix, sizeof(prefix), "%s/%u", addr, r->dst4.len);
-		} else {
-			inet_ntop(AF_INET6, r->dst6.addr, addr, sizeof(addr));
-			snprintf(prefix, sizeof(prefix), "%s/%u", addr, r->dst6.len);
-		}
-		if (nh != NULL && r->nexthop != 0) {
-			if (nh->type < RTE_DIM(control_nh_types) && control_nh_types[nh->type])
-				type = control_nh_types[nh->type];
-			if (nh->type != CFG_NH_BLACKHOLE && nh->iface < snap->n_ifaces)
-				iface = json_string(snap->ifaces[nh->iface].name);
-			if (nh->type == CFG_NH_GATEWAY) {
-				if (nh->family == 4)
-					inet_ntop(AF_INET, &nh->gw4, via, sizeof(via));
-				else
-					inet_ntop(AF_INET6, nh->gw6, via, sizeof(via));
-				jvia = json_string(via);
-			}
-		}
-		json_array_append_new(arr,
-				      json_pack("{s:s, s:s, s:o, s:o}", "prefix", prefix, "type",
-						type, "interface", iface, "via", jvia));
-	}
-	return ctl_reply_ok(arr);
 }
 
 /* Compile @p text against the running ports and live snapshot. */
@@ -414,10 +234,6 @@ static json_t *control_help(struct control *c, json_t *req, const struct control
 
 static const struct control_cmd control_cmds[] = {
 	{"status", control_status, 0, "daemon, node, generation, workers, ports, log level"},
-	{"stats", control_stats, 0, "every counter summed over workers, and per worker"},
-	{"ports", control_ports, 0, "ports with link state and ethdev counters"},
-	{"neigh", control_neigh, 0, "the neighbour cache (ARP / NDP)"},
-	{"routes", control_routes, 0, "the compiled routing table"},
 	{"config.validate", control_cfg_validate, 0,
 	 "check a configuration without applying it (text)"},
 	{"config.apply", control_cfg_apply, CONTROL_CMD_WRITE,

@@ -214,4 +214,9 @@ static inline const struct neigh_entry *neigh_lookup4_cached(const struct neigh_
 	return neigh_lookup4_miss(t, c, port_id, vlan, addr);
 }
 
+struct control_cmd_set;
+
+/** meshctl neigh (neigh_commands.c; control thread). */
+extern const struct control_cmd_set neigh_commands;
+
 #endif

@@ -127,4 +127,9 @@ enum stats_id net_ipv4_check(const struct rte_ipv4_hdr *ip, uint32_t len, int hw
 /** Validate an IPv6 header of @p len bytes available. */
 enum stats_id net_ipv6_check(const struct rte_ipv6_hdr *ip, uint32_t len);
 
+struct control_cmd_set;
+
+/** meshctl routes (net_commands.c; control thread). */
+extern const struct control_cmd_set net_commands;
+
 #endif

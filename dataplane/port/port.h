@@ -106,4 +106,9 @@ int port_start_all(const struct port_profile *p, uint16_t n_queues, struct rte_m
 /** Stop and close the ports started by port_start_all(). */
 void port_stop_all(const struct cfg_port_info *info, uint16_t n);
 
+struct control_cmd_set;
+
+/** meshctl ports (port_commands.c; control thread). */
+extern const struct control_cmd_set port_commands;
+
 #endif

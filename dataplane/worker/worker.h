@@ -133,4 +133,9 @@ void worker_tcp_state_counts(const struct worker *w, uint32_t *counts);
 /** Sum counter @p id over all workers. */
 uint64_t worker_set_stat(const struct worker_set *ws, enum stats_id id);
 
+struct control_cmd_set;
+
+/** meshctl stats (worker_commands.c; control thread). */
+extern const struct control_cmd_set worker_commands;
+
 #endif
