@@ -57,6 +57,8 @@ static void meshctl_usage(FILE *out)
 		"  log level [LEVEL]       show or set the log level (emerg .. debug)\n"
 		"  tune KEY=VALUE          change one live knob (rx_burst, tx_burst, drain_us,\n"
 		"                          idle, idle_polls, idle_sleep_us)\n"
+		"  commands                the daemon's commands: the subsystem that registered\n"
+		"                          each, whether it changes state, its help\n"
 		"\n"
 		"options:\n"
 		"  --socket PATH   control socket (default %s)\n"
@@ -583,6 +585,14 @@ static void meshctl_print_tcp_conns(const json_t *r)
 		printf("(more connections than shown: raise --limit or filter with --state)\n");
 }
 
+static void meshctl_print_commands(const json_t *r)
+{
+	static const char *const keys[] = {"cmd", "subsystem", "changes_state", "help"};
+	static const char *const heads[] = {"COMMAND", "SUBSYSTEM", "WRITES", "HELP"};
+
+	meshctl_table(r, keys, heads, 4);
+}
+
 /* ---------------------------------------------------------------- commands */
 
 enum meshctl_cmd {
@@ -604,6 +614,7 @@ enum meshctl_cmd {
 	MESHCTL_CFG_ROLLBACK,
 	MESHCTL_LOG_LEVEL,
 	MESHCTL_TUNE,
+	MESHCTL_COMMANDS,
 };
 
 /* "tcp stats" / "tcp conns [--state S] [--limit N]". @return exit code (0: *req set). */
@@ -774,6 +785,11 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 		*cmd = MESHCTL_LOG_LEVEL;
 		*req = argc == 3 ? json_pack("{s:s, s:s}", "cmd", "log.level", "level", argv[2])
 				 : json_pack("{s:s}", "cmd", "log.level");
+	} else if (strcmp(c, "commands") == 0) {
+		if (argc != 1)
+			return meshctl_usage_error("commands takes no arguments");
+		*cmd = MESHCTL_COMMANDS;
+		*req = json_pack("{s:s}", "cmd", "help");
 	} else if (strcmp(c, "tune") == 0) {
 		char *eq;
 
@@ -872,6 +888,9 @@ static void meshctl_print(enum meshctl_cmd cmd, const json_t *r, const struct me
 		printf("%s=%s: generation %" JSON_INTEGER_FORMAT " is live\n",
 		       json_string_value(json_object_get(r, "key")),
 		       json_string_value(json_object_get(r, "value")), json_integer_value(gen));
+		break;
+	case MESHCTL_COMMANDS:
+		meshctl_print_commands(r);
 		break;
 	}
 }
