@@ -51,9 +51,11 @@ struct control_peer {
  */
 typedef json_t *(*control_cmd_fn)(struct control *c, json_t *req, const struct control_peer *peer);
 
-/* The command changes the daemon's state (config, log level): "help" says so. Every peer the
- * socket admits (root, the control group) may run every command today; this is what a
- * read-only role would be refused. */
+/*
+ * The command changes the daemon's state (config, log level); "help" says so.
+ * Every peer the socket admits (root, the control group) may run every command;
+ * these are the ones a read-only role (SM-DR28) would be refused.
+ */
 #define CONTROL_CMD_WRITE 0x1u
 
 struct control_cmd {
