@@ -66,25 +66,21 @@ gen_start()
 	GEN_PID=$!
 	# meshdp's drop counters when the measured window opens
 	(
-		for _ in $(seq 1 300); do
-			grep -q "window open" "$IT_WORK/$2.log" 2>/dev/null && break
-			sleep 0.05
-		done
+		it_wait_for "$2: the generator's measured window" 30 grep -q "window open" "$IT_WORK/$2.log"
 		it_drops >"$IT_WORK/$2.drops0"
 	) &
 	SAMPLER_PID=$!
 }
+
+# gen_held_or_gone NAME: the generator holds the link after its run, or exited.
+gen_held_or_gone() { grep -q "holding the link" "$IT_WORK/$1.log" || ! kill -0 "$GEN_PID" 2>/dev/null; }
 
 # gen_finish NAME: check the generator's result and meshdp's counters, stop
 # meshdp, then the generator.
 gen_finish()
 {
 	local name=$1
-	for _ in $(seq 1 300); do
-		grep -q "holding the link" "$IT_WORK/$name.log" 2>/dev/null && break
-		kill -0 "$GEN_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	it_wait_for "$name: the generator's run" 30 gen_held_or_gone "$name"
 	grep -q "holding the link" "$IT_WORK/$name.log" ||
 		it_fail "$name: generator failed: $(tail -3 "$IT_WORK/$name.log")"
 	"$IT_PY" - "$IT_WORK/$name.json" <<'EOF' || it_fail "$name: frames lost or none sent"
@@ -97,7 +93,7 @@ EOF
 	# and the overflow is counted (drop_neigh_queue_full); in the window nothing
 	# may be dropped.
 	local fwd drops
-	wait "$SAMPLER_PID"
+	wait "$SAMPLER_PID" || it_fail "$name: no drop counters sampled when the window opened"
 	[ -s "$IT_WORK/$name.drops0" ] || it_fail "$name: no counters at the window's start"
 	fwd=$(it_stat ipv4_forwarded)
 	drops=$(($(it_drops) - $(cat "$IT_WORK/$name.drops0")))
@@ -123,10 +119,7 @@ zero_copy()
 	shift
 	it_log "meshdp as zero-copy memif client ($name), the generator listens"
 	gen_start server "$name"
-	for _ in $(seq 1 100); do
-		grep -q "waiting for the memif link" "$IT_WORK/$name.log" 2>/dev/null && break
-		sleep 0.1
-	done
+	it_wait_for "$name: the generator listening" 10 grep -q "waiting for the memif link" "$IT_WORK/$name.log"
 	it_start_meshdp "$@" --profile "$IT_WORK/zc.json" --config "$IT_WORK/l3.json"
 	gen_finish "$name"
 }
