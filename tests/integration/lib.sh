@@ -33,6 +33,25 @@ it_fail()
 	exit 1
 }
 
+# it_wait_for WHAT TIMEOUT_S CMD...: run CMD (a command or a shell function;
+# its stdout is discarded) every 0.1 s until it succeeds. Fail naming WHAT when
+# TIMEOUT_S seconds (whole seconds of wall time, not a count of tries) pass
+# without success. Tests wait for the state they need this way, never with a
+# fixed sleep: one that is long enough on a loaded machine is a waste on an idle
+# one, and one that is not makes the test fail, or pass, by accident.
+it_wait_for()
+{
+	local what=$1 timeout=$2 now deadline
+	shift 2
+	now=${EPOCHREALTIME/./}
+	deadline=$((now + timeout * 1000000))
+	until "$@" >/dev/null; do
+		now=${EPOCHREALTIME/./}
+		[ "$now" -lt "$deadline" ] || it_fail "not within $timeout s: $what"
+		sleep 0.1
+	done
+}
+
 it_cleanup()
 {
 	set +e
@@ -71,14 +90,14 @@ it_start_meshdp()
 	fi
 	${IT_WRAP:-} "$IT_MESHDP" "$@" >"$IT_WORK/meshdp.log" 2>&1 &
 	IT_MESHDP_PID=$!
-	for _ in $(seq 1 300); do
-		kill -0 "$IT_MESHDP_PID" 2>/dev/null || it_fail "meshdp exited during start-up"
-		if [ -S "$IT_SOCK" ] && it_ctl status >/dev/null 2>&1; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	it_fail "meshdp did not answer on $IT_SOCK within 30 s"
+	it_wait_for "meshdp answering on $IT_SOCK" 30 it_meshdp_answers
+}
+
+# it_meshdp_answers: meshctl status succeeds; fails the test if meshdp exited.
+it_meshdp_answers()
+{
+	kill -0 "$IT_MESHDP_PID" 2>/dev/null || it_fail "meshdp exited during start-up"
+	[ -S "$IT_SOCK" ] && it_ctl status >/dev/null 2>&1
 }
 
 # it_stop_meshdp: SIGTERM, wait, and check the exit status is 0.
@@ -112,10 +131,7 @@ it_client_side()
 	ip netns add "$IT_NS_C"
 	ip netns add "$IT_NS_S"
 	for ifc in mdp0 mdp1; do
-		for _ in $(seq 1 100); do
-			ip link show "$ifc" >/dev/null 2>&1 && break
-			sleep 0.1
-		done
+		it_wait_for "TAP port $ifc" 10 ip link show "$ifc"
 	done
 	ip link set mdp0 netns "$IT_NS_C"
 	ip link set mdp1 netns "$IT_NS_S"
@@ -164,11 +180,7 @@ http {
 EOF
 	ip netns exec "$IT_NS_S" nginx -c "$IT_WORK/nginx.conf" &
 	IT_NGINX_PID=$!
-	for _ in $(seq 1 50); do
-		ip netns exec "$IT_NS_S" curl -sf -o /dev/null http://10.10.2.2/ && return 0
-		sleep 0.1
-	done
-	it_fail "nginx did not start in $IT_NS_S"
+	it_wait_for "nginx serving in $IT_NS_S" 10 ip netns exec "$IT_NS_S" curl -sf -o /dev/null http://10.10.2.2/
 }
 
 # it_settle: wait (at most 15 s) until no drop counter moved for 2 s, so that the

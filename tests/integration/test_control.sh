@@ -96,7 +96,7 @@ it_ctl tune colour=blue >/dev/null 2>&1 && it_fail "tune accepted an unknown kno
 it_ctl log level debug >/dev/null || it_fail "log level debug failed"
 it_ctl log level | grep -q debug || it_fail "log level does not read back debug"
 it_ctl log level loud >/dev/null 2>&1 && it_fail "log level accepted 'loud'"
-it_ctl log level info >/dev/null
+it_ctl log level info >/dev/null || it_fail "log level info failed"
 
 it_log "malformed, oversized and stalled requests"
 reply=$(printf 'this is not json\n' | timeout 5 socat - "UNIX-CONNECT:$IT_SOCK")
@@ -114,7 +114,9 @@ time.sleep(30)'
 staller1=$!
 "$IT_PY" -c "$stall" "$IT_SOCK" '{"cmd": "sta' &
 staller2=$!
-sleep 0.5
+# accepted by the daemon (an fd of meshdp's), not only queued on the socket
+accepted() { [ "$(ss -xpH | grep -F " $IT_SOCK " | grep -c "pid=$IT_MESHDP_PID,")" -ge 2 ]; }
+it_wait_for "the daemon holding both stalled clients" 10 accepted
 timeout 5 "$IT_MESHCTL" --socket "$IT_SOCK" status >/dev/null || it_fail "a stalled client blocked the control thread"
 # The daemon answers and closes while the client is still writing: read the reply
 # after the write fails (socat would exit on EPIPE before reading it).

@@ -16,21 +16,13 @@ errors() { "$IT_PY" -c 'import json,sys; print(sum(v for k, v in json.loads(sys.
 it_start_meshdp ${IT_L4_PROFILE:+--profile "$IT_L4_PROFILE"} --config "$IT_L4_CONFIG"
 workers=$(it_ctl --json status | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["workers"])')
 it_topology_backends
-# every backend healthy before the measurements (2 checks 500 ms apart)
-sleep 2
+it_wait_healthy shop/web
 
 it_log "3000 connections to the VIP split by weight 1:2:3 (Maglev)"
 out=$(clients 10.30.0.10 80 3000 32)
 echo "    $out"
 [ "$(errors "$out")" -eq 0 ] || it_fail "connections failed: $out"
-"$IT_PY" - "$out" <<'PY' || it_fail "split not within 3% of weights: $out"
-import json, sys
-r = json.loads(sys.argv[1])
-total = sum(r.values())
-for name, w in (("b1", 1), ("b2", 2), ("b3", 3)):
-    share = r.get(name, 0) / total
-    assert abs(share - w / 6) < 0.03, (name, share, w / 6)
-PY
+it_split_by_weight "$out" || it_fail "split not within 4 standard deviations of the weights 1:2:3: $out"
 
 it_log "DNAT keeps the client address, full-NAT replaces it with the SNAT address"
 it_in_client curl -sf -m 3 http://10.30.0.10/ | grep -q " 10.10.1.2$" || it_fail "DNAT: backend did not see the client address"
@@ -61,25 +53,31 @@ open_ports=$(grep -o "[0-9]*/open/" "$IT_WORK/nmap" | wc -l)
 [ "$open_ports" -eq 1 ] || it_fail "nmap found $open_ports open ports: $(cat "$IT_WORK/nmap")"
 
 it_log "a rate limit (10 new connections/s, burst 10) caps accepted connections"
-sleep 1.5 # let the bucket fill
+# Nothing has connected to api (10.30.0.20) yet, so its bucket is full (as a
+# bucket starts): the first 10 connections pass, then 10 per second of the run.
 before=$(it_stat drop_l4_rate_limited)
+t0=${EPOCHREALTIME/./}
 out=$(clients 10.30.0.20 80 60 20)
-echo "    $out"
+t1=${EPOCHREALTIME/./}
+echo "    $out in $(((t1 - t0) / 1000)) ms"
 ok=$(count "$out" b1)
-[ "$ok" -ge 8 ] && [ "$ok" -le 20 ] || it_fail "rate limit let $ok of 60 connections through: $out"
 refused=$(count "$out" error:ConnectionRefusedError)
-[ "$refused" -ge 30 ] || it_fail "the rate limit did not answer with resets: $out"
-[ "$(it_stat drop_l4_rate_limited)" -ge $((before + refused)) ] || it_fail "drop_l4_rate_limited did not count the refusals"
+most=$((10 + 10 * (t1 - t0) / 1000000 + 1)) # burst + rate x elapsed, + 1 for the edge
+[ "$ok" -ge 10 ] && [ "$ok" -le "$most" ] || it_fail "rate limit let $ok of 60 connections through, expected 10..$most: $out"
+[ $((ok + refused)) -eq 60 ] || it_fail "connections neither answered nor reset by the limit: $out"
+[ "$(it_stat drop_l4_rate_limited)" -eq $((before + refused)) ] || it_fail "drop_l4_rate_limited moved by $(($(it_stat drop_l4_rate_limited) - before)), $refused connections were reset"
 
 it_log "a backend killed mid-test is ejected and gets no new connections"
 ej_before=$(it_stat l4_connects_failed)
 it_stop_backend b2
 out=$(clients 10.30.0.10 80 300 4)
 echo "    while b2 goes down: $out"
-# connections already sent to b2 fail until 3 failures in a row eject it
-[ "$(errors "$out")" -le 20 ] || it_fail "more than 20 connections failed while b2 was being ejected: $out"
+# Connections sent to b2 fail until 3 failures in a row (consecutive_failures)
+# eject it; at that moment at most 3 more (4 clients at a time) are in flight.
+[ "$(errors "$out")" -le 6 ] || it_fail "more than 3 + 4 - 1 connections failed while b2 was being ejected: $out"
 [ "$(it_stat l4_connects_failed)" -gt "$ej_before" ] || it_fail "no connect failure was counted"
-sleep 1.5 # the health checks agree
+# the health checks agree, so b2 stays out when its ejection (4 s) is over
+it_wait_for "b2 unhealthy" 10 it_endpoints_are shop/web 10.10.2.12 'e["health"] == "unhealthy"'
 out=$(clients 10.30.0.10 80 300 8)
 echo "    b2 down: $out"
 [ "$(errors "$out")" -eq 0 ] || it_fail "connections failed with b2 ejected: $out"
@@ -87,11 +85,15 @@ echo "    b2 down: $out"
 
 it_log "the backend restarts and comes back (health checks, half-open probe)"
 it_start_backend b2
-sleep 5 # ejection (4 s base) over and two healthy checks
+# its ejection (4 s base) over and two healthy checks in a row
+it_wait_for "b2 healthy and usable again" 20 it_endpoints_are shop/web 10.10.2.12 'e["health"] == "healthy" and e["usable"]'
 out=$(clients 10.30.0.10 80 600 16)
 echo "    b2 back: $out"
 [ "$(errors "$out")" -eq 0 ] || it_fail "connections failed after b2 came back: $out"
-[ "$(count "$out" b2)" -ge 100 ] || it_fail "b2 did not get its share back: $out"
+# b2's share is 1/3: 200 of 600 expected, binomial standard deviation 11.5;
+# 4 of them below, less 15 that may pass b2 by (the other clients at
+# concurrency 16) while its half-open probe is in flight: at least 139.
+[ "$(count "$out" b2)" -ge 139 ] || it_fail "b2 did not get its share back: $out"
 
 it_log "100 config swaps during wrk through the VIP: zero errors"
 it_ctl --json config show | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])' >"$IT_WORK/a.json"
@@ -104,7 +106,8 @@ json.dump(c, open(sys.argv[2], "w"), indent=1)
 PY
 it_in_client wrk -t 2 -c 16 -d 25s http://10.30.0.10/ >"$IT_WORK/wrk" 2>&1 &
 wrk_pid=$!
-sleep 1
+wrk_connected() { it_ctl --json endpoints --service shop/web | "$IT_PY" -c 'import json,sys; sys.exit(0 if sum(e["active"] for e in json.load(sys.stdin)) >= 16 else 1)'; }
+it_wait_for "wrk's 16 connections to the VIP" 10 wrk_connected
 for i in $(seq 1 100); do
 	if [ $((i % 2)) -eq 1 ]; then f=b; else f=a; fi
 	it_ctl config apply "$IT_WORK/$f.json" >/dev/null || it_fail "config apply #$i failed"

@@ -43,7 +43,7 @@ ip netns del "$IT_NS_S"
 it_log "L4: meshctl views and per-service metrics"
 it_start_meshdp --config "$IT_L4_CONFIG"
 it_topology_backends
-sleep 2 # two health checks: every endpoint healthy
+it_wait_healthy shop/web
 for _ in $(seq 1 12); do
 	it_in_client curl -sf -m 3 -o /dev/null http://10.30.0.10/ || it_fail "curl to the VIP failed"
 done
@@ -52,6 +52,9 @@ it_ctl endpoints --service shop/web | grep -q "healthy" || it_fail "meshctl endp
 it_ctl breakers >/dev/null || it_fail "meshctl breakers failed"
 it_ctl limits | grep -q "^api-rate " || it_fail "meshctl limits does not list api-rate"
 it_ctl flows --service web --limit 5 >"$IT_WORK/flows.txt" || it_fail "meshctl flows failed"
+# 12 flows to the VIP, 5 shown, and the listing says it stopped short
+[ "$(grep -c -- '-> 10.30.0.10:80 ' "$IT_WORK/flows.txt")" -eq 5 ] || it_fail "meshctl flows --limit 5 does not show 5 flows to the VIP: $(cat "$IT_WORK/flows.txt")"
+grep -q "more flows than shown" "$IT_WORK/flows.txt" || it_fail "meshctl flows --limit 5 of 12 does not say so"
 out=$(it_ctl endpoints --service nope 2>&1) && it_fail "an unknown service was accepted"
 grep -q "unknown service 'nope'" <<<"$out" || it_fail "unknown service refused with: $out"
 for v in services endpoints breakers limits; do

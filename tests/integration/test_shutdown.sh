@@ -30,7 +30,7 @@ it_log "mesh mode: L4 traffic, swaps between mesh and router, then SIGTERM"
 source "$(dirname "$0")/lib_l4.sh"
 it_start_meshdp --no-huge --config "$IT_L4_CONFIG"
 it_topology_backends
-sleep 1.5
+it_wait_healthy shop/web
 for _ in 1 2 3; do
 	it_in_client curl -sf -m 3 -o /dev/null http://10.30.0.10/ || it_fail "VIP request through the ASan build failed"
 done

@@ -25,6 +25,15 @@ field() { "$IT_PY" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2
 # the counters that moved, for a failure's report
 diag() { it_ctl stats | grep -v " 0$" | grep -E "tcp_|proxy_|drop_|alloc" >&2 || true; }
 tcp_state() { it_ctl --json tcp stats | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["states"][sys.argv[1]])' "$1"; }
+# listening NETNS PORT: a TCP socket listens on PORT in NETNS
+listening() { [ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2")" ]; }
+# conns_listed FILE PORT N: meshctl lists at least N established connections
+# whose address has :PORT (the listener's side and the upstream side), kept in FILE
+conns_listed()
+{
+	it_ctl --json tcp conns --state established >"$1" || return 1
+	[ "$(grep -o ":$2\"" "$1" | wc -l)" -ge "$3" ]
+}
 
 it_start_meshdp ${IT_TCP_PROFILE:+--profile "$IT_TCP_PROFILE"} --config "$IT_L4_CONFIG"
 it_topology_backends
@@ -43,20 +52,15 @@ cleanup()
 	it_l4_cleanup
 }
 trap cleanup EXIT
-sleep 2 # backends healthy (2 checks 600 ms apart)
+it_wait_healthy shop/web
+it_wait_for "the bulk server listening in mdp-b2" 10 listening mdp-b2 7000
 
 it_log "curl through the proxy: the backend sees the proxy's address, weights hold"
 it_in_client curl -sf -m 3 "http://$PROXY:8080/" | grep -q " 10.10.2.1$" || it_fail "curl through the proxy failed"
 out=$(it_in_client "$IT_PY" "$(dirname "$0")/l4_clients.py" "$PROXY" 8080 1200 16)
 echo "    $out"
-"$IT_PY" - "$out" <<'PY' || it_fail "split not within 5% of the weights 1:2:3: $out"
-import json, sys
-r = json.loads(sys.argv[1])
-assert not any(k.startswith("error") for k in r), r
-total = sum(r.values())
-for name, w in (("b1", 1), ("b2", 2), ("b3", 3)):
-    assert abs(r.get(name, 0) / total - w / 6) < 0.05, (name, r)
-PY
+grep -q '"error' <<<"$out" && it_fail "connections through the proxy failed: $out"
+it_split_by_weight "$out" || it_fail "split not within 4 standard deviations of the weights 1:2:3: $out"
 
 it_log "$BYTES bytes each way at once, sha256 checked end to end (half-close on upload)"
 t0=$(date +%s.%N)
@@ -71,11 +75,7 @@ it_log "ECN (the bulk listener has tcp.ecn): the client asks, the backend accept
 ip netns exec "$IT_NS_C" sysctl -qw net.ipv4.tcp_ecn=1 # Linux's default (2) only accepts
 tools down "$PROXY" 7000 400000000 7 >"$IT_WORK/down-ecn" &
 down_pid=$!
-for _ in $(seq 1 40); do # until both sides of the transfer are listed
-	it_ctl --json tcp conns --state established >"$IT_WORK/conns-ecn.json" || it_fail "meshctl tcp conns failed"
-	[ "$(grep -o ':7000"' "$IT_WORK/conns-ecn.json" | wc -l)" -ge 2 ] && break
-	sleep 0.05
-done
+it_wait_for "both sides of the ECN transfer listed" 20 conns_listed "$IT_WORK/conns-ecn.json" 7000 2
 wait $down_pid || { diag; it_fail "download with ECN: $(cat "$IT_WORK/down-ecn")"; }
 ip netns exec "$IT_NS_C" sysctl -qw net.ipv4.tcp_ecn=2
 "$IT_PY" - "$IT_WORK/conns-ecn.json" <<'PY' || it_fail "ECN was not negotiated both ways"
@@ -111,7 +111,9 @@ ip netns exec mdp-imp "$IT_PY" "$(dirname "$0")/impair.py" up0 dn0 --delay-ms 20
 IMPAIR_PID=$!
 ip netns exec mdp-b4 "$IT_PY" "$TOOLS" bulk-server 7000 >"$IT_WORK/bulk4.log" 2>&1 &
 BULK4_PID=$!
-sleep 1
+it_wait_for "the bulk server listening in mdp-b4" 10 listening mdp-b4 7000
+# b4 reaches meshdp through impair.py (a ping may be lost: 5 % each way)
+it_wait_for "the impaired path from b4 to meshdp" 20 ip netns exec mdp-b4 ping -c 1 -W 1 10.10.2.1
 retrans_before=$(it_stat tcp_retransmits)
 ooo_before=$(it_stat tcp_ooo_segs)
 sack_before=$(it_stat tcp_sack_blocks_in)
@@ -136,20 +138,19 @@ it_log "10,000 concurrent connections held, then closed cleanly"
 resets_before=$(it_stat tcp_resets_out)
 closed_before=$(it_stat proxy_sessions_closed)
 sessions_before=$(it_stat proxy_sessions)
-out=$(ip netns exec "$IT_NS_C" bash -c "ulimit -n \$(ulimit -Hn) && exec $IT_PY $TOOLS hold $PROXY 8080 10000 8" &
-	sleep 6
-	tcp_state established >"$IT_WORK/established"
-	wait)
-echo "    $out; established while held: $(cat "$IT_WORK/established")"
+# the tool opens all 10,000, holds them 8 s, uses each once more and closes them
+ip netns exec "$IT_NS_C" bash -c "ulimit -n \$(ulimit -Hn) && exec $IT_PY $TOOLS hold $PROXY 8080 10000 8" >"$IT_WORK/hold" &
+hold_pid=$!
+all_established() { [ "$(tcp_state established)" -ge 20000 ]; }
+it_wait_for "20000 established (10,000 held, client and upstream sides)" 60 all_established
+wait $hold_pid || it_fail "hold failed: $(cat "$IT_WORK/hold")"
+out=$(cat "$IT_WORK/hold")
+echo "    $out"
 [ "$(field "$out" answered)" -eq 10000 ] || it_fail "not every connection was answered: $out"
 [ "$(field "$out" held)" -eq 10000 ] || it_fail "not every connection stayed usable: $out"
-[ "$(cat "$IT_WORK/established")" -ge 20000 ] || it_fail "expected >= 20000 established (client + upstream sides)"
-for _ in $(seq 1 100); do
-	[ "$(it_stat proxy_sessions_closed)" -eq "$(it_stat proxy_sessions)" ] && break
-	sleep 0.2
-done
+all_closed() { [ "$(it_stat proxy_sessions_closed)" -eq "$(it_stat proxy_sessions)" ]; }
+it_wait_for "every proxy session closed" 20 all_closed
 [ "$(($(it_stat proxy_sessions) - sessions_before))" -eq 10000 ] || it_fail "sessions: $(($(it_stat proxy_sessions) - sessions_before))"
-[ "$(it_stat proxy_sessions_closed)" -eq "$(it_stat proxy_sessions)" ] || it_fail "sessions left open after the close"
 [ "$(it_stat tcp_resets_out)" -eq "$resets_before" ] || it_fail "RSTs sent during a clean close: $(($(it_stat tcp_resets_out) - resets_before))"
 
 it_log "iperf3 through the proxy, both directions"
@@ -162,9 +163,11 @@ done
 
 it_log "SYN flood at a listener (backlog 16): curl still connects, through SYN cookies"
 cookies_before=$(it_stat tcp_cookies_valid)
+sent_before=$(it_stat tcp_cookies_sent)
 it_in_client timeout 8 hping3 -q -S -p 8081 -i u500 --rand-source "$PROXY" >/dev/null 2>&1 &
 flood=$!
-sleep 2
+cookies_in_use() { [ "$(it_stat tcp_cookies_sent)" -gt "$sent_before" ]; }
+it_wait_for "the flood filling the backlog (SYN cookies sent)" 6 cookies_in_use
 for i in 1 2 3 4 5; do
 	it_in_client curl -sf -m 3 "http://$PROXY:8081/" >/dev/null || it_fail "curl $i failed during the SYN flood"
 done
@@ -186,15 +189,21 @@ echo "    $out"
 
 it_log "idle_timeout_s 2: an idle connection is reset"
 before=$(it_stat proxy_idle_timeouts)
-it_in_client "$IT_PY" - "$PROXY" <<'PY' || it_fail "the idle connection was not reset"
+it_in_client "$IT_PY" - "$PROXY" <<'PY' || it_fail "the idle connection was not reset after 2 s idle"
 import socket, sys, time
-s = socket.create_connection((sys.argv[1], 8081), timeout=5)
-time.sleep(3.5)
+s = socket.create_connection((sys.argv[1], 8081), timeout=10)
+t0 = time.monotonic()
 try:
-    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-    sys.exit(0 if s.recv(100) == b"" else 1)
+    got = s.recv(100)  # the client sends nothing: only the proxy ends this
 except ConnectionResetError:
-    sys.exit(0)
+    got = b""
+except socket.timeout:
+    sys.exit("    no reset within 10 s")
+idle = time.monotonic() - t0
+print(f"    reset after {idle:.2f} s idle")
+# not before the timeout: the proxy starts the idle clock when the handshake
+# completes, just after connect() returns here (100 ms to spare for its timers)
+sys.exit(0 if got == b"" and idle >= 1.9 else 1)
 PY
 [ "$(it_stat proxy_idle_timeouts)" -gt "$before" ] || it_fail "proxy_idle_timeouts did not count"
 
@@ -206,11 +215,11 @@ it_log "a config swap removes a listener during a transfer: the transfer complet
 sed '/"name": "bulk", "type": "tcp_proxy"/d' "$IT_L4_CONFIG" >"$IT_WORK/no-bulk.json"
 tools down "$PROXY" 7000 100000000 5 >"$IT_WORK/down" &
 down_pid=$!
-sleep 0.5
+it_wait_for "the transfer under way (both sides established)" 10 conns_listed "$IT_WORK/conns-swap.json" 7000 2
 it_ctl config apply "$IT_WORK/no-bulk.json" >/dev/null || it_fail "config apply failed"
 it_in_client curl -sf -m 2 "http://$PROXY:7000/" >/dev/null && it_fail "the removed listener still accepts"
 wait $down_pid || it_fail "the transfer was cut by the swap: $(cat "$IT_WORK/down")"
-it_ctl config apply "$IT_L4_CONFIG" >/dev/null
+it_ctl config apply "$IT_L4_CONFIG" >/dev/null || it_fail "config apply (the listener back) failed"
 
 it_log "the upstream refuses: the client is reset, the failure counted"
 before=$(it_stat proxy_upstream_failed)
@@ -218,9 +227,6 @@ kill $BULK_PID
 wait $BULK_PID 2>/dev/null || true
 it_in_client curl -sf -m 3 "http://$PROXY:7000/" >/dev/null && it_fail "curl succeeded without a backend"
 [ "$(it_stat proxy_upstream_failed)" -gt "$before" ] || it_fail "proxy_upstream_failed did not count"
-
-it_log "meshctl tcp conns lists the listener side and the upstream side"
-it_ctl --json tcp conns --limit 10000 >"$IT_WORK/conns.json" || it_fail "meshctl tcp conns failed"
 
 it_stop_meshdp
 it_log "PASS"

@@ -6,6 +6,12 @@
  * connect results feeding the endpoint breaker, SM-DR1/2/8 refusals with their
  * counters, resets for refused TCP, the rate limit, and flow expiry settling
  * the endpoint's active count.
+ *
+ * Every test gets a fixture of its own (struct fx, built by fx_setup and freed by
+ * fx_teardown): a fresh snapshot, l4_global (endpoint and limit state), worker
+ * and counters, so no test depends on what another one left behind. Time is the
+ * fixture's synthetic clock f->now (TSC cycles): tests advance it with
+ * fx_advance_ms(); nothing reads the real clock.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <rte_cycles.h>
@@ -75,11 +81,18 @@ static const char doc[] =
 	" \"listeners\": [{\"name\": \"px\", \"type\": \"tcp_proxy\", \"address\": \"10.10.1.1\","
 	"   \"port\": 8000, \"cluster\": \"web\"}]}";
 
+/* The mbuf pool outlives the fixtures: every test frees what it allocates. */
 static struct rte_mempool *pool;
-static struct cfg_snapshot *snap;
-static struct l4_global *g;
-static struct l4_worker lw;
-static struct stats_block stats;
+
+struct fx {
+	struct cfg_snapshot *snap;
+	struct l4_global *g;
+	struct l4_worker lw;
+	struct net_worker nw; /* for l4_timer(): its pool and counters */
+	struct stats_block stats;
+	uint64_t hz;  /* TSC cycles per second */
+	uint64_t now; /* the synthetic clock handed to l4_input() and l4_timer() */
+};
 
 static uint32_t ip4(const char *s)
 {
@@ -196,47 +209,68 @@ static void assert_tuple(struct rte_mbuf *m, const char *src, uint16_t sport, co
 	assert_int_equal(rte_be_to_cpu_16(t->dst_port), dport);
 }
 
-static enum stats_id run(struct rte_mbuf *m)
+/* l4_input() at the fixture's clock. */
+static enum stats_id run(struct fx *f, struct rte_mbuf *m)
 {
-	return l4_input(&lw, snap, m, rte_rdtsc());
+	return l4_input(&f->lw, f->snap, m, f->now);
 }
 
-static int setup(void **state)
+static void fx_advance_ms(struct fx *f, uint64_t ms)
 {
+	f->now += ms * f->hz / 1000;
+}
+
+/* l4_timer() at the fixture's clock, @p n times (aging has a budget per call). */
+static void fx_timer(struct fx *f, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		l4_timer(&f->lw, &f->nw, f->snap, f->now);
+}
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
 	struct cfg_error err;
 
-	(void)state;
-	pool = rte_pktmbuf_pool_create("l4test", 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       SOCKET_ID_ANY);
-	assert_non_null(pool);
-	if (cfg_compile(doc, sizeof(doc) - 1, ports, 2, NULL, &snap, &err) != 0)
+	assert_non_null(f);
+	if (cfg_compile(doc, sizeof(doc) - 1, ports, 2, NULL, &f->snap, &err) != 0)
 		fail_msg("%s", err.msg);
-	g = l4_global_create(1);
-	assert_non_null(g);
-	assert_int_equal(l4_bind(g, snap, err.msg, sizeof(err.msg)), 0);
-	snap->generation = 1;
-	assert_int_equal(l4_worker_init(&lw, g, &stats, 0, 1, 4096, SOCKET_ID_ANY), 0);
+	f->g = l4_global_create(1);
+	assert_non_null(f->g);
+	assert_int_equal(l4_bind(f->g, f->snap, err.msg, sizeof(err.msg)), 0);
+	f->snap->generation = 1;
+	assert_int_equal(l4_worker_init(&f->lw, f->g, &f->stats, 0, 1, 4096, SOCKET_ID_ANY), 0);
+	f->nw.stats = &f->stats;
+	f->nw.pool = pool;
+	f->hz = rte_get_tsc_hz();
+	/* l4_bind() stamped its state with the TSC: the clock starts after that and
+	 * from then on moves only when a test moves it */
+	f->now = rte_rdtsc();
+	*state = f;
 	return 0;
 }
 
-static int teardown(void **state)
+static int fx_teardown(void **state)
 {
-	(void)state;
-	l4_worker_release(&lw);
-	cfg_snapshot_free(snap);
-	l4_global_free(g);
-	rte_mempool_free(pool);
+	struct fx *f = *state;
+
+	l4_worker_release(&f->lw);
+	cfg_snapshot_free(f->snap);
+	l4_global_free(f->g);
+	free(f);
+	/* every mbuf is back: a test that leaked one would starve the ones after it */
+	assert_int_equal(rte_mempool_in_use_count(pool), 0);
 	return 0;
 }
 
 static void test_dnat_both_ways(void **state)
 {
-	struct ep_state *ep = snap->services[0].endpoints[0].rt;
+	struct fx *f = *state;
+	struct ep_state *ep = f->snap->services[0].endpoints[0].rt;
 	struct rte_mbuf *m;
 
-	(void)state;
 	m = pkt(IPPROTO_TCP, "10.10.1.2", 40000, "10.30.0.10", 80, RTE_TCP_SYN_FLAG);
-	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_int_equal(run(f, m), NET_CHECK_OK);
 	assert_tuple(m, "10.10.1.2", 40000, "10.10.2.11", 8080); /* DNAT: client kept */
 	assert_checksums(m);
 	rte_pktmbuf_free(m);
@@ -246,38 +280,38 @@ static void test_dnat_both_ways(void **state)
 	/* the endpoint's SYN-ACK comes back from the VIP and settles the connect */
 	m = pkt(IPPROTO_TCP, "10.10.2.11", 8080, "10.10.1.2", 40000,
 		RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
-	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_int_equal(run(f, m), NET_CHECK_OK);
 	assert_tuple(m, "10.30.0.10", 80, "10.10.1.2", 40000);
 	assert_checksums(m);
 	rte_pktmbuf_free(m);
 	assert_int_equal(ep->pending, 0);
 	assert_int_equal(ep->active, 1);
-	assert_int_equal(stats.c[STAT_L4_CONNECTS_OK], 1);
+	assert_int_equal(f->stats.c[STAT_L4_CONNECTS_OK], 1);
 
 	/* data and the close: TIME_WAIT releases the connection slot */
 	m = pkt(IPPROTO_TCP, "10.10.1.2", 40000, "10.30.0.10", 80,
 		RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG);
-	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_int_equal(run(f, m), NET_CHECK_OK);
 	assert_tuple(m, "10.10.1.2", 40000, "10.10.2.11", 8080);
 	rte_pktmbuf_free(m);
 	m = pkt(IPPROTO_TCP, "10.10.2.11", 8080, "10.10.1.2", 40000,
 		RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG);
-	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_int_equal(run(f, m), NET_CHECK_OK);
 	rte_pktmbuf_free(m);
 	m = pkt(IPPROTO_TCP, "10.10.1.2", 40000, "10.30.0.10", 80, RTE_TCP_ACK_FLAG);
-	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_int_equal(run(f, m), NET_CHECK_OK);
 	rte_pktmbuf_free(m);
 	assert_int_equal(ep->active, 0);
 }
 
 static void test_fullnat_udp(void **state)
 {
+	struct fx *f = *state;
 	struct rte_mbuf *m;
 	uint16_t snat_port;
 
-	(void)state;
 	m = pkt(IPPROTO_UDP, "10.10.1.2", 5353, "10.30.0.30", 53, 0);
-	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_int_equal(run(f, m), NET_CHECK_OK);
 	/* full-NAT: the source becomes the SNAT address and one of our ports */
 	assert_tuple(m, "10.10.2.1", 0, "10.10.2.12", 53);
 	snat_port = rte_be_to_cpu_16(((struct rte_udp_hdr *)(iph(m) + 1))->src_port);
@@ -286,7 +320,7 @@ static void test_fullnat_udp(void **state)
 	rte_pktmbuf_free(m);
 
 	m = pkt(IPPROTO_UDP, "10.10.2.12", 53, "10.10.2.1", snat_port, 0);
-	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_int_equal(run(f, m), NET_CHECK_OK);
 	assert_tuple(m, "10.30.0.30", 53, "10.10.1.2", 5353);
 	assert_checksums(m);
 	rte_pktmbuf_free(m);
@@ -294,7 +328,7 @@ static void test_fullnat_udp(void **state)
 	/* the endpoint's port unreachable about the NATed datagram reaches the
 	 * client as if the VIP had sent it, quoting the client's own datagram */
 	m = icmp_unreachable("10.10.2.12", "10.10.2.1", "10.10.2.1", snat_port, "10.10.2.12", 53);
-	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_int_equal(run(f, m), NET_CHECK_OK);
 	{
 		struct rte_ipv4_hdr *ip = iph(m);
 		struct rte_ipv4_hdr *in = (struct rte_ipv4_hdr *)((uint8_t *)(ip + 1) + 8);
@@ -313,168 +347,197 @@ static void test_fullnat_udp(void **state)
 			0xffff);
 	}
 	rte_pktmbuf_free(m);
-	assert_int_equal(stats.c[STAT_L4_ICMP_TRANSLATED], 1);
+	assert_int_equal(f->stats.c[STAT_L4_ICMP_TRANSLATED], 1);
 }
 
 static void test_refusals(void **state)
 {
+	struct fx *f = *state;
 	struct rte_mbuf *m;
 	struct rte_tcp_hdr *t;
 
-	(void)state;
 	/* SM-DR2: a source no workload holds; reject "reset" turns it into an RST */
 	m = pkt(IPPROTO_TCP, "10.10.1.9", 41000, "10.30.0.10", 80, RTE_TCP_SYN_FLAG);
-	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_int_equal(run(f, m), NET_CHECK_OK);
 	assert_tuple(m, "10.30.0.10", 80, "10.10.1.9", 41000);
 	t = (struct rte_tcp_hdr *)(iph(m) + 1);
 	assert_int_equal(t->tcp_flags, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
 	assert_int_equal(rte_be_to_cpu_32(t->recv_ack), 1000 + 4 + 1);
 	assert_checksums(m);
 	rte_pktmbuf_free(m);
-	assert_int_equal(stats.c[STAT_DROP_L4_POLICY_DENIED], 1);
-	assert_int_equal(stats.c[STAT_L4_RESETS_OUT], 1);
+	assert_int_equal(f->stats.c[STAT_DROP_L4_POLICY_DENIED], 1);
+	assert_int_equal(f->stats.c[STAT_L4_RESETS_OUT], 1);
 
 	/* SM-DR1: a port the VIP does not declare; its service resets refused TCP */
 	m = pkt(IPPROTO_TCP, "10.10.1.2", 41005, "10.30.0.10", 81, RTE_TCP_SYN_FLAG);
-	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_int_equal(run(f, m), NET_CHECK_OK);
 	assert_tuple(m, "10.30.0.10", 81, "10.10.1.2", 41005);
 	assert_int_equal(((struct rte_tcp_hdr *)(iph(m) + 1))->tcp_flags,
 			 RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
 	rte_pktmbuf_free(m);
-	assert_int_equal(stats.c[STAT_DROP_L4_UNDECLARED], 1);
+	assert_int_equal(f->stats.c[STAT_DROP_L4_UNDECLARED], 1);
 
 	/* SM-DR1: straight to an endpoint, bypassing the VIP */
 	m = pkt(IPPROTO_TCP, "10.10.1.2", 41001, "10.10.2.11", 8080, RTE_TCP_SYN_FLAG);
-	assert_int_equal(run(m), STAT_DROP_L4_UNDECLARED);
+	assert_int_equal(run(f, m), STAT_DROP_L4_UNDECLARED);
 	rte_pktmbuf_free(m);
 
 	/* SM-DR8: egress to a declared external service passes, elsewhere not */
 	m = pkt(IPPROTO_TCP, "10.10.1.2", 41002, "198.51.100.10", 443, RTE_TCP_SYN_FLAG);
-	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_int_equal(run(f, m), NET_CHECK_OK);
 	assert_tuple(m, "10.10.1.2", 41002, "198.51.100.10", 443); /* no NAT */
 	rte_pktmbuf_free(m);
 	m = pkt(IPPROTO_TCP, "10.10.1.2", 41003, "198.51.100.10", 80, RTE_TCP_SYN_FLAG);
-	assert_int_equal(run(m), STAT_DROP_L4_EGRESS_DENIED);
+	assert_int_equal(run(f, m), STAT_DROP_L4_EGRESS_DENIED);
 	rte_pktmbuf_free(m);
 
 	/* a mid-stream segment of a flow nobody knows */
 	m = pkt(IPPROTO_TCP, "10.10.1.2", 41004, "10.30.0.10", 80, RTE_TCP_ACK_FLAG);
-	assert_int_equal(run(m), NET_CHECK_OK); /* reset, as the service says */
-	assert_int_equal(stats.c[STAT_DROP_L4_NO_FLOW], 1);
+	assert_int_equal(run(f, m), NET_CHECK_OK); /* reset, as the service says */
+	assert_int_equal(f->stats.c[STAT_DROP_L4_NO_FLOW], 1);
 	rte_pktmbuf_free(m);
+}
+
+/* A SYN from the frontend to @p vip:80 from @p sport: what l4_input() said. */
+static enum stats_id syn(struct fx *f, const char *vip, uint16_t sport)
+{
+	struct rte_mbuf *m = pkt(IPPROTO_TCP, "10.10.1.2", sport, vip, 80, RTE_TCP_SYN_FLAG);
+	enum stats_id r = run(f, m);
+
+	rte_pktmbuf_free(m); /* passed on, turned into a reset, or refused: ours to free */
+	return r;
 }
 
 static void test_rate_limit(void **state)
 {
+	struct fx *f = *state;
 	int passed = 0, limited = 0;
 
-	(void)state;
-	/* 1 connection/s with a burst of 2: two of five quick connects pass */
+	/* 1 connection/s with a burst of 2: two of five connects at one instant pass */
 	for (uint16_t i = 0; i < 5; i++) {
-		struct rte_mbuf *m = pkt(IPPROTO_TCP, "10.10.1.2", (uint16_t)(42000 + i),
-					 "10.30.0.20", 80, RTE_TCP_SYN_FLAG);
-		enum stats_id r = run(m);
+		enum stats_id r = syn(f, "10.30.0.20", (uint16_t)(42000 + i));
 
 		if (r == NET_CHECK_OK)
 			passed++;
-		else if (r == STAT_DROP_L4_RATE_LIMITED) /* net counts and frees it */
+		else if (r == STAT_DROP_L4_RATE_LIMITED)
 			limited++;
-		rte_pktmbuf_free(m);
 	}
 	assert_int_equal(passed, 2);
 	assert_int_equal(limited, 3);
+	/* the bucket refills at one connection per second, not sooner */
+	fx_advance_ms(f, 999);
+	assert_int_equal(syn(f, "10.30.0.20", 42010), STAT_DROP_L4_RATE_LIMITED);
+	fx_advance_ms(f, 1);
+	assert_int_equal(syn(f, "10.30.0.20", 42011), NET_CHECK_OK);
+	assert_int_equal(syn(f, "10.30.0.20", 42012), STAT_DROP_L4_RATE_LIMITED);
+	/* idle for long: it holds its burst, no more */
+	fx_advance_ms(f, 60000);
+	assert_int_equal(syn(f, "10.30.0.20", 42020), NET_CHECK_OK);
+	assert_int_equal(syn(f, "10.30.0.20", 42021), NET_CHECK_OK);
+	assert_int_equal(syn(f, "10.30.0.20", 42022), STAT_DROP_L4_RATE_LIMITED);
+}
+
+/* A datagram from 10.10.1.2:@p sport to the full-NAT service "fn". */
+static enum stats_id datagram(struct fx *f, uint16_t sport)
+{
+	struct rte_mbuf *m = pkt(IPPROTO_UDP, "10.10.1.2", sport, "10.30.0.30", 53, 0);
+	enum stats_id r = run(f, m);
+
+	rte_pktmbuf_free(m);
+	return r;
 }
 
 static void test_source_packet_limit(void **state)
 {
+	struct fx *f = *state;
 	int passed = 0;
 
-	(void)state;
-	/* 1 packet/s per source, burst 4, on "fn": of 10 datagrams of one flow
-	 * (test_fullnat_udp spent one token of this source already) three pass */
+	/* 1 packet/s per source, burst 4, on "fn": of 10 datagrams of one flow at
+	 * one instant four pass */
 	for (int i = 0; i < 10; i++) {
-		struct rte_mbuf *m = pkt(IPPROTO_UDP, "10.10.1.2", 5353, "10.30.0.30", 53, 0);
-		enum stats_id r = run(m);
+		enum stats_id r = datagram(f, 5353);
 
 		if (r == NET_CHECK_OK)
 			passed++;
 		else
 			assert_int_equal(r, STAT_DROP_L4_RATE_LIMITED);
-		rte_pktmbuf_free(m);
 	}
-	assert_int_equal(passed, 3);
+	assert_int_equal(passed, 4);
 	/* a second flow from the same address shares its bucket */
-	{
-		struct rte_mbuf *m = pkt(IPPROTO_UDP, "10.10.1.2", 5354, "10.30.0.30", 53, 0);
+	assert_int_equal(datagram(f, 5354), STAT_DROP_L4_RATE_LIMITED);
+	/* one second later the source has one packet again, for either flow */
+	fx_advance_ms(f, 1000);
+	assert_int_equal(datagram(f, 5354), NET_CHECK_OK);
+	assert_int_equal(datagram(f, 5353), STAT_DROP_L4_RATE_LIMITED);
+}
 
-		assert_int_equal(run(m), STAT_DROP_L4_RATE_LIMITED);
-		rte_pktmbuf_free(m);
-	}
+/* The endpoint 10.10.2.11:8080 answers the connect from @p sport with @p flags. */
+static void answer(struct fx *f, uint16_t sport, uint8_t flags)
+{
+	struct rte_mbuf *m = pkt(IPPROTO_TCP, "10.10.2.11", 8080, "10.10.1.2", sport, flags);
+
+	assert_int_equal(run(f, m), NET_CHECK_OK); /* on to the client, from the VIP */
+	assert_tuple(m, "10.30.0.10", 80, "10.10.1.2", sport);
+	rte_pktmbuf_free(m);
 }
 
 static void test_connect_failures_eject(void **state)
 {
-	struct ep_state *ep = snap->services[0].endpoints[0].rt;
-	struct rte_mbuf *m;
+	struct fx *f = *state;
+	struct ep_state *ep = f->snap->services[0].endpoints[0].rt;
 
-	(void)state;
 	/* two refused connects in a row eject the only endpoint */
 	for (uint16_t i = 0; i < 2; i++) {
-		m = pkt(IPPROTO_TCP, "10.10.1.2", (uint16_t)(43000 + i), "10.30.0.10", 80,
-			RTE_TCP_SYN_FLAG);
-		assert_int_equal(run(m), NET_CHECK_OK);
-		rte_pktmbuf_free(m);
-		m = pkt(IPPROTO_TCP, "10.10.2.11", 8080, "10.10.1.2", (uint16_t)(43000 + i),
-			RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
-		assert_int_equal(run(m), NET_CHECK_OK); /* the RST goes back to the client */
-		assert_tuple(m, "10.30.0.10", 80, "10.10.1.2", (uint16_t)(43000 + i));
-		rte_pktmbuf_free(m);
+		assert_int_equal(syn(f, "10.30.0.10", (uint16_t)(43000 + i)), NET_CHECK_OK);
+		answer(f, (uint16_t)(43000 + i), RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
 	}
 	assert_int_equal(ep_breaker_state(ep), EP_EJECTED);
 	assert_int_equal(ep->active, 0);
-	/* the next connection finds no endpoint and is reset */
-	m = pkt(IPPROTO_TCP, "10.10.1.2", 43010, "10.30.0.10", 80, RTE_TCP_SYN_FLAG);
-	assert_int_equal(run(m), NET_CHECK_OK);
-	assert_int_equal(((struct rte_tcp_hdr *)(iph(m) + 1))->tcp_flags,
-			 RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
-	rte_pktmbuf_free(m);
-	assert_true(stats.c[STAT_DROP_L4_NO_ENDPOINT] >= 1);
+	/* while ejected (base_ejection_ms 10000) new connections find no endpoint and
+	 * are reset (the service's "reject") */
+	assert_int_equal(syn(f, "10.30.0.10", 43010), NET_CHECK_OK);
+	assert_int_equal(f->stats.c[STAT_DROP_L4_NO_ENDPOINT], 1);
+	fx_advance_ms(f, 9999);
+	assert_int_equal(syn(f, "10.30.0.10", 43011), NET_CHECK_OK);
+	assert_int_equal(f->stats.c[STAT_DROP_L4_NO_ENDPOINT], 2);
+	assert_int_equal(ep->active, 0);
+	/* the ejection is over: one connection is the half-open probe, the next is
+	 * refused while the probe is in flight */
+	fx_advance_ms(f, 2);
+	assert_int_equal(syn(f, "10.30.0.10", 43020), NET_CHECK_OK);
+	assert_int_equal(ep_breaker_state(ep), EP_HALF_OPEN);
+	assert_int_equal(ep->pending, 1);
+	assert_int_equal(syn(f, "10.30.0.10", 43021), NET_CHECK_OK);
+	assert_int_equal(f->stats.c[STAT_DROP_L4_NO_ENDPOINT], 3);
+	/* the probe connects: the breaker closes and admits again */
+	answer(f, 43020, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
+	assert_int_equal(ep_breaker_state(ep), EP_CLOSED);
+	assert_int_equal(ep->pending, 0);
+	assert_int_equal(syn(f, "10.30.0.10", 43022), NET_CHECK_OK);
+	assert_int_equal(ep->active, 2);
+	assert_int_equal(f->stats.c[STAT_DROP_L4_NO_ENDPOINT], 3);
 }
 
 static void test_expiry_releases(void **state)
 {
-	struct ep_state *ep = snap->services[2].endpoints[0].rt;
-	struct net_worker nw = {0};
-	uint64_t far = rte_rdtsc() + 100000 * rte_get_tsc_hz();
-	struct rte_mbuf *m;
-	uint32_t active;
+	struct fx *f = *state;
+	struct ep_state *ep = f->snap->services[2].endpoints[0].rt;
 
-	(void)state;
-	nw.stats = &stats;
-	nw.pool = pool;
-	sleep(2); /* the rate limit of "lim" admits again */
-	/* the unanswered connects of the earlier tests are older than the
-	 * configured 2 s SYN timeout (the default is 30 s): they go now */
-	for (int i = 0; i < 8; i++)
-		l4_timer(&lw, &nw, snap, rte_rdtsc() + rte_get_tsc_hz() / 8);
-	assert_int_equal(ep->active, 0);
-	active = ep->active;
-	m = pkt(IPPROTO_TCP, "10.10.1.2", 44000, "10.30.0.20", 80, RTE_TCP_SYN_FLAG);
-	assert_int_equal(run(m), NET_CHECK_OK);
-	rte_pktmbuf_free(m);
-	assert_int_equal(ep->active, active + 1);
-	/* never answered: at expiry the connect counts as failed, the slot is freed */
-	l4_timer(&lw, &nw, snap, rte_rdtsc() + rte_get_tsc_hz());
-	assert_int_equal(ep->active, active + 1); /* 1 s: still there */
-	for (int i = 0; i < 8; i++)
-		l4_timer(&lw, &nw, snap, rte_rdtsc() + 3 * rte_get_tsc_hz());
-	assert_int_equal(ep->active, active); /* 3 s: expired */
-	for (int i = 0; i < 64 && flow_table_count(lw.flows) != 0; i++)
-		l4_timer(&lw, &nw, snap, far + (uint64_t)i * rte_get_tsc_hz());
-	assert_int_equal(flow_table_count(lw.flows), 0);
-	assert_int_equal(ep->active, 0);
+	assert_int_equal(syn(f, "10.30.0.20", 44000), NET_CHECK_OK);
+	assert_int_equal(ep->active, 1);
+	assert_int_equal(flow_table_count(f->lw.flows), 1);
+	/* never answered: at the configured 2 s SYN timeout (the default is 30 s) the
+	 * connect counts as failed and the slot is freed */
+	fx_advance_ms(f, 1000);
+	fx_timer(f, 8);
+	assert_int_equal(ep->active, 1); /* 1 s: still there */
+	assert_int_equal(flow_table_count(f->lw.flows), 1);
+	fx_advance_ms(f, 2000);
+	fx_timer(f, 8);
+	assert_int_equal(ep->active, 0); /* 3 s: expired */
 	assert_int_equal(ep->pending, 0);
-	assert_true(ep->total_failures >= 1);
+	assert_int_equal(ep->total_failures, 1);
+	assert_int_equal(flow_table_count(f->lw.flows), 0);
 }
 
 /*
@@ -535,50 +598,49 @@ static struct rte_mbuf *icmp_tcp(uint8_t code, uint16_t mtu, const char *qsrc, u
  * its segments too; nothing else does. */
 static void test_local_tcp_hooks(void **state)
 {
+	struct fx *f = *state;
 	struct rte_mbuf *m;
 
-	(void)state;
-	lw.local_tcp = fake_local_tcp;
-	lw.local_tcp_icmp = fake_local_icmp;
+	f->lw.local_tcp = fake_local_tcp;
+	f->lw.local_tcp_icmp = fake_local_icmp;
 	local_tcp_calls = local_icmp_calls = 0;
 	assert_int_equal(
-		run(pkt(IPPROTO_TCP, "10.10.1.2", 40000, "10.10.1.1", 8000, RTE_TCP_SYN_FLAG)),
+		run(f, pkt(IPPROTO_TCP, "10.10.1.2", 40000, "10.10.1.1", 8000, RTE_TCP_SYN_FLAG)),
 		NET_L4_CONSUMED);
 	assert_int_equal(local_tcp_calls, 1);
 	/* to a VIP: never offered to the stack */
 	m = pkt(IPPROTO_TCP, "10.10.1.2", 40001, "10.30.0.10", 80, RTE_TCP_SYN_FLAG);
-	assert_int_equal(run(m), NET_CHECK_OK);
+	assert_int_equal(run(f, m), NET_CHECK_OK);
 	rte_pktmbuf_free(m);
 	assert_int_equal(local_tcp_calls, 1);
 	/* local, but not the stack's: the L4 path decides as before */
 	m = pkt(IPPROTO_TCP, "10.10.1.2", 40002, "10.10.1.1", 9999, RTE_TCP_SYN_FLAG);
-	assert_int_not_equal(run(m), NET_L4_CONSUMED);
+	assert_int_not_equal(run(f, m), NET_L4_CONSUMED);
 	rte_pktmbuf_free(m);
 	assert_int_equal(local_tcp_calls, 2);
 	/* fragmentation needed about a segment the stack sent */
-	assert_int_equal(run(icmp_tcp(4, 1000, "10.10.2.1", 40001, "10.10.2.11", 8080)),
+	assert_int_equal(run(f, icmp_tcp(4, 1000, "10.10.2.1", 40001, "10.10.2.11", 8080)),
 			 NET_L4_CONSUMED);
 	assert_int_equal(local_icmp_calls, 1);
 	assert_int_equal(local_icmp_mtu, 1000);
 	/* port unreachable: a hard error, mtu 0 */
-	assert_int_equal(run(icmp_tcp(3, 0, "10.10.2.1", 40001, "10.10.2.11", 8080)),
+	assert_int_equal(run(f, icmp_tcp(3, 0, "10.10.2.1", 40001, "10.10.2.11", 8080)),
 			 NET_L4_CONSUMED);
 	assert_int_equal(local_icmp_calls, 2);
 	assert_int_equal(local_icmp_mtu, 0);
 	/* about UDP, or about a segment that did not come from us: not the stack's */
 	m = icmp_unreachable("10.10.2.11", "10.10.2.1", "10.10.2.1", 40001, "10.10.2.11", 8080);
-	assert_int_not_equal(run(m), NET_L4_CONSUMED);
+	assert_int_not_equal(run(f, m), NET_L4_CONSUMED);
 	rte_pktmbuf_free(m);
 	m = icmp_tcp(4, 1000, "10.10.1.2", 40001, "10.10.2.11", 8080);
-	assert_int_not_equal(run(m), NET_L4_CONSUMED);
+	assert_int_not_equal(run(f, m), NET_L4_CONSUMED);
 	rte_pktmbuf_free(m);
 	assert_int_equal(local_icmp_calls, 2);
-	lw.local_tcp = NULL;
-	lw.local_tcp_icmp = NULL;
 }
 
 static void test_steering(void **state)
 {
+	struct fx *f = *state;
 	struct l4_global *g2 = l4_global_create(2);
 	struct stats_block st2[2];
 	struct l4_worker w2[2];
@@ -587,18 +649,17 @@ static void test_steering(void **state)
 	struct rte_mbuf *m;
 	int owner = -1;
 
-	(void)state;
 	memset(st2, 0, sizeof(st2));
 	assert_non_null(g2);
 	/* compiled against the first snapshot: it shares its FIBs (the test EAL is small) */
-	assert_int_equal(cfg_compile(doc, sizeof(doc) - 1, ports, 2, snap, &s2, &err), 0);
+	assert_int_equal(cfg_compile(doc, sizeof(doc) - 1, ports, 2, f->snap, &s2, &err), 0);
 	assert_int_equal(l4_bind(g2, s2, err.msg, sizeof(err.msg)), 0);
 	for (uint16_t i = 0; i < 2; i++)
 		assert_int_equal(l4_worker_init(&w2[i], g2, &st2[i], i, 2, 4096, SOCKET_ID_ANY), 0);
 	/* the request: one worker keeps it (the owner), the other hands it over */
 	for (int i = 0; i < 2; i++) {
 		m = pkt(IPPROTO_TCP, "10.10.1.2", 45000, "10.30.0.10", 80, RTE_TCP_SYN_FLAG);
-		if (l4_input(&w2[i], s2, m, rte_rdtsc()) == NET_L4_CONSUMED) {
+		if (l4_input(&w2[i], s2, m, f->now) == NET_L4_CONSUMED) {
 			assert_int_equal(st2[i].c[STAT_L4_HANDOFF_OUT], 1);
 		} else {
 			assert_int_equal(owner, -1);
@@ -611,7 +672,7 @@ static void test_steering(void **state)
 	for (int i = 0; i < 2; i++) {
 		m = pkt(IPPROTO_TCP, "10.10.2.11", 8080, "10.10.1.2", 45000,
 			RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
-		if (l4_input(&w2[i], s2, m, rte_rdtsc()) != NET_L4_CONSUMED) {
+		if (l4_input(&w2[i], s2, m, f->now) != NET_L4_CONSUMED) {
 			assert_int_equal(i, owner);
 			assert_tuple(m, "10.30.0.10", 80, "10.10.1.2", 45000);
 			rte_pktmbuf_free(m);
@@ -619,7 +680,7 @@ static void test_steering(void **state)
 	}
 	m = icmp_unreachable("10.10.2.11", "10.10.1.2", "10.10.1.2", 45000, "10.10.2.11", 8080);
 	/* quoted as UDP by the helper: the owner is computed alike, the flow is TCP */
-	if (l4_input(&w2[1 - owner], s2, m, rte_rdtsc()) != NET_L4_CONSUMED)
+	if (l4_input(&w2[1 - owner], s2, m, f->now) != NET_L4_CONSUMED)
 		fail_msg("the ICMP error was not handed to the flow's owner");
 	/* the owner's ring holds exactly what the other worker passed on */
 	assert_int_equal(st2[1 - owner].c[STAT_L4_HANDOFF_OUT], 3);
@@ -632,18 +693,22 @@ static void test_steering(void **state)
 
 int main(void)
 {
+#define FX_TEST(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dnat_both_ways),
-		cmocka_unit_test(test_fullnat_udp),
-		cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_rate_limit),
-		cmocka_unit_test(test_source_packet_limit),
-		cmocka_unit_test(test_connect_failures_eject),
-		cmocka_unit_test(test_expiry_releases),
-		cmocka_unit_test(test_local_tcp_hooks),
-		cmocka_unit_test(test_steering),
+		FX_TEST(test_dnat_both_ways),
+		FX_TEST(test_fullnat_udp),
+		FX_TEST(test_refusals),
+		FX_TEST(test_rate_limit),
+		FX_TEST(test_source_packet_limit),
+		FX_TEST(test_connect_failures_eject),
+		FX_TEST(test_expiry_releases),
+		FX_TEST(test_local_tcp_hooks),
+		FX_TEST(test_steering),
 	};
 
 	test_eal_init();
-	return cmocka_run_group_tests(tests, setup, teardown);
+	pool = rte_pktmbuf_pool_create("l4test", 1024, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+				       SOCKET_ID_ANY);
+	assert_non_null(pool);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

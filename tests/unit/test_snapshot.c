@@ -18,10 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cmocka.h>
+#include <urcu/static/urcu-qsbr.h> /* struct urcu_qsbr_reader: see test_publish_waits_for_reader */
 
 #include "dataplane/config/config.h"
 #include "test_eal.h"
@@ -40,7 +39,8 @@ struct reader {
 	uint64_t last_gen;
 };
 
-static atomic_bool stop;
+/* The last generation the publisher made; 0 while it is still publishing. */
+static atomic_uint_fast64_t final_gen;
 
 /* Every published snapshot carries rx_burst = generation % 256 + 1, so a reader
  * can tell a snapshot's content from its generation. */
@@ -74,19 +74,23 @@ static bool snapshot_intact(const struct cfg_snapshot *s)
 	return nh != 0 && nh < s->n_nexthops && s->nexthops[nh].type == CFG_NH_LOCAL;
 }
 
+/* Reads like a worker until it has seen the publisher's last generation. */
 static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
+	bool done = false;
 
 	rcu_register_thread();
-	while (!atomic_load(&stop)) {
+	while (!done) {
 		const struct cfg_snapshot *s = cfg_snapshot_get();
+		uint64_t last = atomic_load(&final_gen);
 
 		if (s != NULL) {
 			if (s->generation < r->last_gen || !snapshot_intact(s))
 				r->errors++;
 			r->last_gen = s->generation;
 			r->reads++;
+			done = last != 0 && s->generation >= last;
 		}
 		rcu_quiescent_state();
 		/* Two cores may be all there is: leave the publisher room to compile. */
@@ -108,7 +112,7 @@ static void test_swaps_under_readers(void **state)
 
 	(void)state;
 	memset(readers, 0, sizeof(readers));
-	atomic_store(&stop, false);
+	atomic_store(&final_gen, 0);
 	for (int i = 0; i < N_READERS; i++)
 		assert_int_equal(pthread_create(&readers[i].thread, NULL, reader_main, &readers[i]),
 				 0);
@@ -120,9 +124,8 @@ static void test_swaps_under_readers(void **state)
 		assert_ptr_equal(cfg_live, s);
 		assert_int_equal(s->generation, g);
 	}
-	/* Let the readers see the last one before stopping them. */
-	usleep(20000);
-	atomic_store(&stop, true);
+	/* The readers stop once they have seen the last one. */
+	atomic_store(&final_gen, first + N_SWAPS - 1);
 	for (int i = 0; i < N_READERS; i++) {
 		assert_int_equal(pthread_join(readers[i].thread, NULL), 0);
 		assert_int_equal(readers[i].errors, 0);
@@ -131,11 +134,23 @@ static void test_swaps_under_readers(void **state)
 	}
 }
 
+/*
+ * A reader that holds a snapshot (stays online) until told to let go, and a
+ * publisher on a thread of its own. Instead of timing the publisher, the test
+ * observes the state that proves it waits: liburcu flags a reader `waiting`
+ * when synchronize_rcu() has stopped spinning and sleeps until that reader
+ * passes a quiescent state (urcu/static/urcu-qsbr.h, struct urcu_qsbr_reader).
+ */
+enum holder_phase { HOLDER_START, HOLDER_HOLDING, HOLDER_WAITED_FOR, HOLDER_DONE };
+
 struct holder {
-	atomic_int phase; /* 1: holding the snapshot, 2: about to pass a quiescent state */
-	bool intact_after_sleep;
+	atomic_int phase;
+	atomic_bool release;   /* main: let go of the snapshot */
+	atomic_bool published; /* the publisher: cfg_publish() returned */
+	bool intact_at_release;
 	const struct cfg_snapshot *held; /* compared, never read after the holder is done */
 	uint64_t held_gen;
+	struct cfg_snapshot *next;
 };
 
 static void *holder_main(void *arg)
@@ -145,53 +160,63 @@ static void *holder_main(void *arg)
 	rcu_register_thread();
 	h->held = cfg_snapshot_get();
 	h->held_gen = h->held != NULL ? h->held->generation : 0;
-	atomic_store(&h->phase, 1);
+	atomic_store(&h->phase, HOLDER_HOLDING);
 	/* Still online: the control thread's grace period cannot end yet. */
-	usleep(200000);
-	h->intact_after_sleep = h->held != NULL && snapshot_intact(h->held);
-	atomic_store(&h->phase, 2);
+	while (!atomic_load(&h->release)) {
+		if (CMM_LOAD_SHARED(URCU_TLS(urcu_qsbr_reader).waiting))
+			atomic_store(&h->phase, HOLDER_WAITED_FOR);
+		sched_yield();
+	}
+	h->intact_at_release = h->held != NULL && snapshot_intact(h->held);
+	atomic_store(&h->phase, HOLDER_DONE);
 	rcu_quiescent_state();
 	rcu_unregister_thread();
 	return NULL;
 }
 
-static double now_s(void)
+static void *publisher_main(void *arg)
 {
-	struct timespec ts;
+	struct holder *h = arg;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	cfg_publish(h->next);
+	atomic_store(&h->published, true);
+	return NULL;
 }
 
 static void test_publish_waits_for_reader(void **state)
 {
 	struct holder h = {0};
-	struct cfg_snapshot *a, *b;
-	pthread_t t;
-	double t0, t1;
+	struct cfg_snapshot *a;
+	pthread_t holder, publisher;
 
 	(void)state;
 	a = make_snapshot((unsigned int)((live_generation() + 1) % 256 + 1));
 	assert_non_null(a);
 	cfg_publish(a);
-	b = make_snapshot((unsigned int)((a->generation + 1) % 256 + 1));
-	assert_non_null(b);
+	h.next = make_snapshot((unsigned int)((a->generation + 1) % 256 + 1));
+	assert_non_null(h.next);
 
-	assert_int_equal(pthread_create(&t, NULL, holder_main, &h), 0);
-	while (atomic_load(&h.phase) == 0)
-		usleep(1000);
+	assert_int_equal(pthread_create(&holder, NULL, holder_main, &h), 0);
+	while (atomic_load(&h.phase) == HOLDER_START)
+		sched_yield();
 	assert_ptr_equal(h.held, a);
-	t0 = now_s();
-	cfg_publish(b);
-	t1 = now_s();
+	assert_int_equal(pthread_create(&publisher, NULL, publisher_main, &h), 0);
+	/* Either the publisher's grace period waits for the holder, or (a bug) it
+	 * returns, having freed a snapshot the holder still uses. */
+	while (atomic_load(&h.phase) != HOLDER_WAITED_FOR && !atomic_load(&h.published))
+		sched_yield();
+	assert_false(atomic_load(&h.published));
+	assert_ptr_equal(cfg_live, h.next); /* swapped already, not freed yet */
+	assert_true(snapshot_intact(a));
+	atomic_store(&h.release, true);
+	assert_int_equal(pthread_join(holder, NULL), 0);
+	assert_int_equal(pthread_join(publisher, NULL), 0);
 	/* The grace period is a correctness property: publish returned (and freed a)
 	 * only after the holder left its read-side section. */
-	assert_int_equal(atomic_load(&h.phase), 2);
-	assert_true(t1 - t0 >= 0.15);
-	assert_int_equal(pthread_join(t, NULL), 0);
-	assert_true(h.intact_after_sleep);
-	assert_ptr_equal(cfg_live, b);
-	assert_int_equal(b->generation, h.held_gen + 1);
+	assert_true(atomic_load(&h.published));
+	assert_true(h.intact_at_release);
+	assert_ptr_equal(cfg_live, h.next);
+	assert_int_equal(h.next->generation, h.held_gen + 1);
 }
 
 static void test_generations(void **state)
