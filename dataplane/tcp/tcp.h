@@ -68,10 +68,11 @@
  *     (the window is computed from what memory remains, never moving the
  *     right edge already announced back, RFC 9293 3.8.6.2.2 / RFC 7323 2.4).
  *   - Received data that would exceed a limit is refused and counted: out
- *     of order first (drop_tcp_ooo_memory; the out-of-order queue is pruned
- *     from its highest sequence number to make room for lower data, as
- *     Linux's tcp_prune_ofo_queue), then in order (drop_tcp_rcv_memory).
- *     The peer retransmits once the window opens again.
+ *     of order first (drop_tcp_ooo_memory: it may fill the stack only up to
+ *     the low-water mark; the out-of-order queue is pruned from its highest
+ *     sequence number to make room for lower data, as Linux's
+ *     tcp_prune_ofo_queue), then in order (drop_tcp_rcv_memory). The peer
+ *     retransmits once the window opens again.
  * Data the user queues with tcp_send() and which did not come out of
  * tcp_recv() (none in tcp_proxy) is bounded per connection only.
  *

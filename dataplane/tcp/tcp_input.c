@@ -499,11 +499,14 @@ static void tcp_readable(struct tcp_conn *c)
  * May @p c queue @p segs more received mbufs costing @p need bytes of memory
  * starting at @p seq? Within the connection's and the stack's limits, after
  * pruning the out-of-order queue above @p seq when that makes the room (data
- * nearer rcv_nxt is worth more than what lies beyond it).
+ * nearer rcv_nxt is worth more than what lies beyond it). Out-of-order data
+ * may fill the stack only up to the low-water mark: the rest is kept for
+ * in-order data, which the windows announced promise and readers consume.
  */
 static bool tcp_rcv_room(struct tcp_conn *c, uint32_t need, uint32_t segs, uint32_t seq)
 {
 	struct tcp_stack *ts = c->ts;
+	const uint64_t cap = seq == c->rcv_nxt ? ts->mem_limit : ts->mem_pressure;
 	uint64_t over_stack, over_conn;
 	uint32_t freed;
 
@@ -512,7 +515,7 @@ static bool tcp_rcv_room(struct tcp_conn *c, uint32_t need, uint32_t segs, uint3
 	over_conn = tcp_rcv_mem(c) + (uint64_t)need > tcp_rcv_mem_max(c)
 			    ? tcp_rcv_mem(c) + (uint64_t)need - tcp_rcv_mem_max(c)
 			    : 0;
-	over_stack = ts->mem_used + need > ts->mem_limit ? ts->mem_used + need - ts->mem_limit : 0;
+	over_stack = ts->mem_used + need > cap ? ts->mem_used + need - cap : 0;
 	if (over_conn == 0 && over_stack == 0)
 		return true;
 	over_conn = RTE_MAX(over_conn, over_stack);

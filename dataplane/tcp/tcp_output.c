@@ -270,8 +270,15 @@ static uint16_t tcp_wnd_field(struct tcp_conn *c, uint8_t flags)
 		c->rcv_adv = c->rcv_nxt + win;
 		return (uint16_t)win;
 	}
-	if (c->flags & TCP_F_WSCALE)
-		win >>= c->rcv_wscale;
+	if (c->flags & TCP_F_WSCALE) {
+		uint32_t w = win >> c->rcv_wscale;
+
+		/* the scaling's rounding must not move the right edge back either
+		 * (RFC 7323 2.4): round up instead, as Linux does */
+		if (SEQ_LT(c->rcv_nxt + (w << c->rcv_wscale), c->rcv_adv))
+			w++;
+		win = w;
+	}
 	win = RTE_MIN(win, 65535u);
 	/* what the peer will compute is what we promised */
 	c->rcv_adv = c->rcv_nxt + (win << ((c->flags & TCP_F_WSCALE) ? c->rcv_wscale : 0));
