@@ -38,13 +38,15 @@ struct proxy_worker;
 /**
  * Create a worker's proxy and its TCP stack of @p tcp_capacity connections,
  * and hook it into @p lw (the L4 path offers it TCP to local addresses).
- * @p secret: 16 bytes shared by all workers (ISNs, SYN cookies). Control
- * thread, before the workers start. @return NULL with rte_errno set.
+ * @p secret: 16 bytes shared by all workers (ISNs, SYN cookies). @p tcp_mem:
+ * the stack's buffer memory limit (tcp_stack_conf.mem_limit; 0: half the
+ * pool). Control thread, before the workers start. @return NULL with
+ * rte_errno set.
  */
 struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker *lw,
 					 struct stats_block *stats, uint16_t worker_id,
 					 uint32_t tcp_capacity, int socket_id,
-					 const uint8_t *secret);
+					 const uint8_t *secret, uint64_t tcp_mem);
 
 /** Abort every connection and free everything (after the worker stopped). */
 void proxy_worker_free(struct proxy_worker *pw);

@@ -492,7 +492,7 @@ static void proxy_bind(struct proxy_worker *pw, const struct cfg_snapshot *snap)
 struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker *lw,
 					 struct stats_block *stats, uint16_t worker_id,
 					 uint32_t tcp_capacity, int socket_id,
-					 const uint8_t *secret)
+					 const uint8_t *secret, uint64_t tcp_mem)
 {
 	char name[RTE_MEMPOOL_NAMESIZE];
 	struct proxy_worker *pw;
@@ -521,6 +521,7 @@ struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker
 	conf.worker_id = worker_id;
 	conf.max_conns = tcp_capacity;
 	conf.pool = nw->pool;
+	conf.mem_limit = tcp_mem;
 	conf.stats = stats;
 	conf.output = proxy_output;
 	conf.output_ctx = pw;

@@ -52,6 +52,30 @@
  * received mbufs themselves to the caller, ready to be passed to tcp_send()
  * of another connection (tcp_proxy does exactly that).
  *
+ * Memory: the mbufs come from the port's RX pool, which the whole node
+ * receives into, so the stack bounds what it holds by what each mbuf costs
+ * the pool (header + whole data room: "truesize"), not by payload bytes.
+ *   - A segment smaller than half its buffer is copied into the tail room of
+ *     the last mbuf of the receive or send queue when it fits (Linux's
+ *     tcp_collapse), and its mbuf goes back to the pool at once: a flood of
+ *     1-byte segments costs about one mbuf per 2 KB. Full-sized segments are
+ *     never copied.
+ *   - Per connection, the receive side (in order + out of order) holds at
+ *     most 2 x rcvbuf + 16 KB of memory and 32768 mbufs, the send queue at
+ *     most 2 x sndbuf + 16 KB (tcp_send_space() says 0 beyond).
+ *   - Per stack, all queues together hold at most tcp_stack_conf.mem_limit.
+ *     Above the low-water mark (3/4 of it) no announced window opens further
+ *     (the window is computed from what memory remains, never moving the
+ *     right edge already announced back, RFC 9293 3.8.6.2.2 / RFC 7323 2.4).
+ *   - Received data that would exceed a limit is refused and counted: out
+ *     of order first (drop_tcp_ooo_memory: it may fill the stack only up to
+ *     the low-water mark; the out-of-order queue is pruned from its highest
+ *     sequence number to make room for lower data, as Linux's
+ *     tcp_prune_ofo_queue), then in order (drop_tcp_rcv_memory). The peer
+ *     retransmits once the window opens again.
+ * Data the user queues with tcp_send() and which did not come out of
+ * tcp_recv() (none in tcp_proxy) is bounded per connection only.
+ *
  * Threads: a struct tcp_stack and its connections belong to one worker lcore.
  * Callbacks run on that lcore, from inside tcp_input(), tcp_timer() or an API
  * call; a callback may call any API function on any connection of the stack,
@@ -165,9 +189,13 @@ typedef void (*tcp_output_fn)(void *ctx, struct rte_mbuf *m);
 /** Stack creation parameters. */
 struct tcp_stack_conf {
 	unsigned int socket_id;
-	uint16_t worker_id;	   /* names the stack's tables */
-	uint32_t max_conns;	   /* connections incl. TIME_WAIT and half-open */
-	struct rte_mempool *pool;  /* mbufs for headers, ACKs, indirect clones */
+	uint16_t worker_id;	  /* names the stack's tables */
+	uint32_t max_conns;	  /* connections incl. TIME_WAIT and half-open */
+	struct rte_mempool *pool; /* mbufs for headers, ACKs, indirect clones */
+	/* bytes of buffer memory (mbuf header + data room per mbuf held, see
+	 * "Memory" above) the connections' queues may hold together; 0: half of
+	 * @p pool. Workers sharing a pool pass their share. */
+	uint64_t mem_limit;
 	struct stats_block *stats; /* the worker's counters (tcp/tcp_counters.def) */
 	tcp_output_fn output;
 	void *output_ctx;
@@ -299,6 +327,9 @@ struct tcp_conn_info {
 	uint32_t snd_una, snd_nxt, snd_wnd, rcv_nxt, rcv_wnd;
 	uint32_t cwnd, ssthresh, srtt_us, rto_us, mss;
 	uint32_t send_queued, recv_queued, ooo_queued; /* bytes */
+	uint32_t send_mem, recv_mem, ooo_mem;	       /* memory of those queues (truesize) */
+	uint32_t send_segs, recv_segs, ooo_segs;       /* mbufs in them */
+	uint32_t iss, irs;			       /* initial sequence numbers */
 	uint32_t retransmits; /* segments retransmitted on this connection */
 	uint8_t snd_wscale, rcv_wscale;
 	bool sack, timestamps, ecn, in_recovery;
@@ -325,6 +356,17 @@ void tcp_state_counts(const struct tcp_stack *ts, uint32_t *counts);
 
 /** The name of @p s ("established", ...). */
 const char *tcp_state_name(enum tcp_state s);
+
+/** The stack's buffer memory (bytes, truesize): see "Memory" at the top. */
+struct tcp_mem_info {
+	uint64_t used;	   /* held now by the receive, out-of-order and send queues */
+	uint64_t peak;	   /* the most ever held */
+	uint64_t limit;	   /* received data that would take more is dropped */
+	uint64_t pressure; /* the low-water mark: above it no window opens further */
+};
+
+/** Fill @p info. Any thread: the owning worker stores with relaxed atomics. */
+void tcp_mem_get(const struct tcp_stack *ts, struct tcp_mem_info *info);
 
 /**
  * Bytes of memory a connection slot costs without buffers: the heap that the

@@ -78,6 +78,12 @@ struct tcp_stack *tcp_stack_create(const struct tcp_stack_conf *conf)
 	rte_malloc_get_socket_stats((int)conf->socket_id, &heap);
 	ts->conn_bytes = (heap.heap_allocsz_bytes - heap_before) / conf->max_conns;
 	ts->pool = conf->pool;
+	/* by default half the pool: the rest stays for the ports' rings and
+	 * what is being sent */
+	ts->mem_limit = conf->mem_limit != 0
+				? conf->mem_limit
+				: (uint64_t)conf->pool->size * conf->pool->elt_size / 2;
+	ts->mem_pressure = ts->mem_limit - ts->mem_limit / 4;
 	ts->stats = conf->stats;
 	ts->output = conf->output;
 	ts->output_ctx = conf->output_ctx;
@@ -169,6 +175,23 @@ void tcp_mq_append(struct tcp_mq *q, struct rte_mbuf *head, struct rte_mbuf *tai
 		q->head = head;
 	q->tail = tail;
 	q->bytes += bytes;
+	for (struct rte_mbuf *m = head; m != NULL; m = m->next) {
+		q->mem += tcp_truesize(m);
+		q->nsegs++;
+	}
+}
+
+void tcp_mq_unlink_head(struct tcp_mq *q)
+{
+	struct rte_mbuf *m = q->head;
+
+	q->head = m->next;
+	if (q->head == NULL)
+		q->tail = NULL;
+	q->bytes -= m->data_len;
+	q->mem -= tcp_truesize(m);
+	q->nsegs--;
+	m->next = NULL;
 }
 
 void tcp_mq_purge(struct tcp_mq *q)
@@ -184,6 +207,29 @@ void tcp_mq_purge(struct tcp_mq *q)
 		m = next;
 	}
 	memset(q, 0, sizeof(*q));
+}
+
+void tcp_mem_charge(struct tcp_stack *ts, int64_t delta)
+{
+	uint64_t used = ts->mem_used + (uint64_t)delta;
+
+	__atomic_store_n(&ts->mem_used, used, __ATOMIC_RELAXED);
+	if (used > ts->mem_peak)
+		__atomic_store_n(&ts->mem_peak, used, __ATOMIC_RELAXED);
+	if (!ts->in_pressure && used >= ts->mem_pressure) {
+		ts->in_pressure = true;
+		stats_inc(ts->stats, STAT_TCP_MEM_PRESSURE);
+	} else if (ts->in_pressure && used < ts->mem_limit / 2) {
+		ts->in_pressure = false;
+	}
+}
+
+void tcp_mem_get(const struct tcp_stack *ts, struct tcp_mem_info *info)
+{
+	info->used = __atomic_load_n(&ts->mem_used, __ATOMIC_RELAXED);
+	info->peak = __atomic_load_n(&ts->mem_peak, __ATOMIC_RELAXED);
+	info->limit = ts->mem_limit;
+	info->pressure = ts->mem_pressure;
 }
 
 /*
@@ -256,6 +302,7 @@ static void tcp_conn_destroy(struct tcp_conn *c)
 	struct tcp_stack *ts = c->ts;
 
 	tcp_state_count_add(ts, c->state, -1);
+	tcp_mem_charge(ts, -(int64_t)(c->sndq.mem + tcp_rcv_mem(c)));
 	tcp_mq_purge(&c->sndq);
 	tcp_mq_purge(&c->rcvq);
 	tcp_ooo_purge(&c->ooo);
@@ -506,23 +553,32 @@ void tcp_set_arg(struct tcp_conn *c, void *arg)
 
 uint32_t tcp_send_space(const struct tcp_conn *c)
 {
+	uint32_t bytes, mem;
+
 	if (c->flags & TCP_F_FIN_QUEUED)
 		return 0;
-	return c->sndq.bytes < c->sndbuf ? c->sndbuf - c->sndq.bytes : 0;
+	bytes = c->sndq.bytes < c->sndbuf ? c->sndbuf - c->sndq.bytes : 0;
+	/* the memory room in payload terms, at the factor tcp_snd_mem_max() allows */
+	mem = c->sndq.mem < tcp_snd_mem_max(c) ? (tcp_snd_mem_max(c) - c->sndq.mem) / 2 : 0;
+	return RTE_MIN(bytes, mem);
 }
 
 int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
 {
-	struct rte_mbuf *seg, *next, *head = NULL, *tail = NULL;
-	uint32_t bytes = 0;
+	struct rte_mbuf *seg, *next;
+	uint32_t bytes = 0, mem = c->sndq.mem;
 
 	if ((c->flags & (TCP_F_FIN_QUEUED | TCP_F_USER_GONE)) || c->state == TCP_CLOSED ||
 	    c->state == TCP_LISTEN) {
 		rte_pktmbuf_free(m);
 		return -EPIPE;
 	}
-	/* the chain becomes a list of single segments; empty ones are dropped */
+	/* the chain becomes a list of single segments; empty ones are dropped,
+	 * small ones copied into the tail's room (what tcp_proxy moves from a
+	 * receive queue of 1-byte segments would pin an mbuf per byte) */
 	for (seg = m; seg != NULL; seg = next) {
+		struct rte_mbuf *tail = c->sndq.tail;
+
 		next = seg->next;
 		seg->next = NULL;
 		seg->nb_segs = 1;
@@ -532,20 +588,30 @@ int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
 			continue;
 		}
 		bytes += seg->data_len;
-		if (tail != NULL)
-			tail->next = seg;
-		else
-			head = seg;
-		tail = seg;
+		if (tail != NULL && tcp_collapse_ok(tail, seg)) {
+			uint32_t tail_seq = c->sndq_seq + c->sndq.bytes - tail->data_len;
+
+			c->sndq.bytes += seg->data_len;
+			tcp_collapse(tail, seg);
+			stats_inc(c->ts->stats, STAT_TCP_SND_COLLAPSED);
+			if (c->snd_cursor == NULL &&
+			    SEQ_LT(c->snd_nxt, c->sndq_seq + c->sndq.bytes)) {
+				/* snd_nxt was at the end of the queue: now in the tail */
+				c->snd_cursor = tail;
+				c->snd_cursor_seq = tail_seq;
+			}
+			continue;
+		}
+		tcp_mq_append(&c->sndq, seg, seg, seg->data_len);
+		if (c->snd_cursor == NULL) {
+			/* snd_nxt was at the end of the queue: it now points into the new data */
+			c->snd_cursor = seg;
+			c->snd_cursor_seq = c->sndq_seq + c->sndq.bytes - seg->data_len;
+		}
 	}
-	if (head == NULL)
+	tcp_mem_charge(c->ts, (int64_t)c->sndq.mem - (int64_t)mem);
+	if (bytes == 0)
 		return 0;
-	tcp_mq_append(&c->sndq, head, tail, bytes);
-	if (c->snd_cursor == NULL) {
-		/* snd_nxt was at the end of the queue: it now points into the new data */
-		c->snd_cursor = head;
-		c->snd_cursor_seq = c->sndq_seq + c->sndq.bytes - bytes;
-	}
 	if (tcp_send_space(c) == 0)
 		c->flags |= TCP_F_WANT_WRITE;
 	tcp_conn_hold(c);
@@ -567,24 +633,25 @@ void tcp_conn_maybe_writable(struct tcp_conn *c)
 
 struct rte_mbuf *tcp_recv(struct tcp_conn *c, uint32_t max)
 {
-	struct rte_mbuf *head = c->rcvq.head, *last = NULL, *m;
-	uint32_t bytes = 0, before, after;
+	struct rte_mbuf *head = c->rcvq.head, *last = NULL;
+	uint32_t bytes = 0, before, after, mem = c->rcvq.mem;
 	uint16_t segs = 0;
 
 	if (head == NULL)
 		return NULL;
 	before = tcp_rcv_window(c);
-	for (m = head; m != NULL && (segs == 0 || bytes + m->data_len <= max) && segs < UINT16_MAX;
-	     m = m->next) {
+	while (c->rcvq.head != NULL && (segs == 0 || bytes + c->rcvq.head->data_len <= max) &&
+	       segs < UINT16_MAX) {
+		struct rte_mbuf *m = c->rcvq.head;
+
 		bytes += m->data_len;
 		segs++;
+		tcp_mq_unlink_head(&c->rcvq);
+		if (last != NULL)
+			last->next = m;
 		last = m;
 	}
-	c->rcvq.head = last->next;
-	if (c->rcvq.head == NULL)
-		c->rcvq.tail = NULL;
-	c->rcvq.bytes -= bytes;
-	last->next = NULL;
+	tcp_mem_charge(c->ts, (int64_t)c->rcvq.mem - (int64_t)mem);
 	head->nb_segs = segs;
 	head->pkt_len = bytes;
 	/* RFC 1122 4.2.3.3: announce the opened window once it grew by a
@@ -703,6 +770,14 @@ void tcp_conn_get_info(const struct tcp_conn *c, struct tcp_conn_info *info)
 	info->send_queued = c->sndq.bytes;
 	info->recv_queued = c->rcvq.bytes;
 	info->ooo_queued = c->ooo.bytes;
+	info->send_mem = c->sndq.mem;
+	info->recv_mem = c->rcvq.mem;
+	info->ooo_mem = c->ooo.mem;
+	info->send_segs = c->sndq.nsegs;
+	info->recv_segs = c->rcvq.nsegs;
+	info->ooo_segs = c->ooo.nsegs;
+	info->iss = c->iss;
+	info->irs = c->irs;
 	info->retransmits = c->retransmits;
 	info->snd_wscale = c->snd_wscale;
 	info->rcv_wscale = c->rcv_wscale;

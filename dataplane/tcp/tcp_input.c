@@ -231,37 +231,36 @@ static void tcp_sndq_ack(struct tcp_conn *c, uint32_t ack)
 {
 	uint32_t data_end = c->sndq_seq + c->sndq.bytes;
 	uint32_t n = SEQ_LT(ack, data_end) ? ack - c->sndq_seq : c->sndq.bytes;
+	uint32_t mem = c->sndq.mem;
 
 	if (SEQ_LEQ(ack, c->sndq_seq))
 		return;
-	c->sndq.bytes -= n;
 	c->sndq_seq += n;
 	while (n > 0) {
 		struct rte_mbuf *m = c->sndq.head;
 
 		if (m->data_len <= n) {
 			n -= m->data_len;
-			c->sndq.head = m->next;
 			if (c->snd_cursor == m) {
 				c->snd_cursor = m->next;
 				c->snd_cursor_seq += m->data_len;
 			}
-			m->next = NULL;
+			tcp_mq_unlink_head(&c->sndq);
 			rte_pktmbuf_free_seg(m);
 		} else {
 			/* indirect mbufs sent earlier keep their own offsets */
 			m->data_off = (uint16_t)(m->data_off + n);
 			m->data_len = (uint16_t)(m->data_len - n);
 			m->pkt_len = m->data_len;
+			c->sndq.bytes -= n;
 			if (c->snd_cursor == m)
 				c->snd_cursor_seq += n;
 			n = 0;
 		}
 	}
-	if (c->sndq.head == NULL) {
-		c->sndq.tail = NULL;
+	if (c->sndq.head == NULL)
 		c->snd_cursor = NULL;
-	}
+	tcp_mem_charge(c->ts, (int64_t)c->sndq.mem - (int64_t)mem);
 }
 
 /* Re-derive the cursor after snd_nxt moved backwards (RTO) or out of it. */
@@ -497,6 +496,38 @@ static void tcp_readable(struct tcp_conn *c)
 }
 
 /*
+ * May @p c queue @p segs more received mbufs costing @p need bytes of memory
+ * starting at @p seq? Within the connection's and the stack's limits, after
+ * pruning the out-of-order queue above @p seq when that makes the room (data
+ * nearer rcv_nxt is worth more than what lies beyond it). Out-of-order data
+ * may fill the stack only up to the low-water mark: the rest is kept for
+ * in-order data, which the windows announced promise and readers consume.
+ */
+static bool tcp_rcv_room(struct tcp_conn *c, uint32_t need, uint32_t segs, uint32_t seq)
+{
+	struct tcp_stack *ts = c->ts;
+	const uint64_t cap = seq == c->rcv_nxt ? ts->mem_limit : ts->mem_pressure;
+	uint64_t over_stack, over_conn;
+	uint32_t freed;
+
+	if (c->rcvq.nsegs + c->ooo.nsegs + segs > TCP_RCV_SEGS_MAX)
+		return false;
+	over_conn = tcp_rcv_mem(c) + (uint64_t)need > tcp_rcv_mem_max(c)
+			    ? tcp_rcv_mem(c) + (uint64_t)need - tcp_rcv_mem_max(c)
+			    : 0;
+	over_stack = ts->mem_used + need > cap ? ts->mem_used + need - cap : 0;
+	if (over_conn == 0 && over_stack == 0)
+		return true;
+	over_conn = RTE_MAX(over_conn, over_stack);
+	freed = tcp_ooo_prune(&c->ooo, seq, (uint32_t)RTE_MIN(over_conn, (uint64_t)UINT32_MAX));
+	if (freed == 0)
+		return false;
+	stats_inc(ts->stats, STAT_TCP_OOO_PRUNED);
+	tcp_mem_charge(ts, -(int64_t)freed);
+	return true;
+}
+
+/*
  * Payload of an acceptable segment, trimmed to the window (RFC 9293 3.10.7.4
  * seventh check). Takes @p m. @return true when it was queued in order.
  */
@@ -504,7 +535,7 @@ static void tcp_data_input(struct tcp_conn *c, struct rte_mbuf *m, struct tcp_se
 {
 	struct tcp_stack *ts = c->ts;
 	struct rte_mbuf *seg, *tail;
-	uint32_t seq = s->seq, len = s->len;
+	uint32_t seq = s->seq, len = s->len, need = 0, segs = 1;
 
 	if (c->flags & TCP_F_USER_CLOSED) {
 		/* nobody will read it (RFC 1122 4.2.2.13) */
@@ -551,23 +582,46 @@ static void tcp_data_input(struct tcp_conn *c, struct rte_mbuf *m, struct tcp_se
 	}
 	if (m == NULL)
 		return;
-	for (tail = m; tail->next != NULL; tail = tail->next)
-		;
+	for (tail = m; tail->next != NULL; tail = tail->next) {
+		need += tcp_truesize(tail);
+		segs++;
+	}
+	need += tcp_truesize(tail);
 	if (seq == c->rcv_nxt) {
 		uint32_t more = 0;
 		struct rte_mbuf *mh, *mt;
 		const bool had_ooo = c->ooo.head != NULL;
 
-		tcp_mq_append(&c->rcvq, m, tail, len);
+		if (c->rcvq.tail != NULL && tcp_collapse_ok(c->rcvq.tail, m)) {
+			/* a small segment: into the tail's room, its mbuf back to the pool */
+			tcp_collapse(c->rcvq.tail, m);
+			c->rcvq.bytes += len;
+			stats_inc(ts->stats, STAT_TCP_RCV_COLLAPSED);
+		} else if (!tcp_rcv_room(c, need, segs, seq)) {
+			tcp_drop(ts, m, STAT_DROP_TCP_RCV_MEMORY);
+			c->flags |= TCP_F_ACK_NOW;
+			return;
+		} else {
+			tcp_mq_append(&c->rcvq, m, tail, len);
+			tcp_mem_charge(ts, need);
+		}
 		c->rcv_nxt += len;
 		stats_add(ts->stats, STAT_TCP_BYTES_IN, len);
 		if (had_ooo) {
+			uint32_t mem = c->ooo.mem;
+
 			mh = tcp_ooo_take(&c->ooo, c->rcv_nxt, &more, &mt);
 			if (mh != NULL) {
+				/* the queue's memory moves along: the stack's total
+				 * changes only by what tcp_ooo_take() dropped */
 				tcp_mq_append(&c->rcvq, mh, mt, more);
 				c->rcv_nxt += more;
 				stats_add(ts->stats, STAT_TCP_BYTES_IN, more);
 			}
+			mem -= c->ooo.mem;
+			for (struct rte_mbuf *x = mh; x != NULL; x = x->next)
+				mem -= tcp_truesize(x);
+			tcp_mem_charge(ts, -(int64_t)mem);
 			c->flags |= TCP_F_ACK_NOW; /* a gap filled: tell the sender at once */
 		}
 		/* RFC 1122 4.2.3.2 / RFC 5681 4.2: ACK every second full segment,
@@ -581,10 +635,19 @@ static void tcp_data_input(struct tcp_conn *c, struct rte_mbuf *m, struct tcp_se
 		return;
 	}
 	/* a gap before it: keep it aside and say so at once (RFC 5681 4.2) */
-	stats_inc(ts->stats, STAT_TCP_OOO_SEGS);
-	if (tcp_ooo_insert(&c->ooo, m, seq, len) == 0)
-		stats_inc(ts->stats, STAT_DROP_TCP_DUPLICATE);
 	c->flags |= TCP_F_ACK_NOW;
+	if (!tcp_rcv_room(c, need, segs, seq)) {
+		tcp_drop(ts, m, STAT_DROP_TCP_OOO_MEMORY);
+		return;
+	}
+	stats_inc(ts->stats, STAT_TCP_OOO_SEGS);
+	{
+		uint32_t mem = c->ooo.mem;
+
+		if (tcp_ooo_insert(&c->ooo, m, seq, len) == 0)
+			stats_inc(ts->stats, STAT_DROP_TCP_DUPLICATE);
+		tcp_mem_charge(ts, (int64_t)c->ooo.mem - (int64_t)mem);
+	}
 }
 
 /* The peer's FIN, in order (RFC 9293 3.10.7.4 eighth check). */

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/queue.h>
 
 #include <rte_mbuf.h>
@@ -245,11 +246,46 @@ static inline uint32_t *tcp_mbuf_seq(struct rte_mbuf *m)
 	return RTE_MBUF_DYNFIELD(m, tcp_seq_dynfield_offset, uint32_t *);
 }
 
+/*
+ * What a queued mbuf costs the pool: its header, private area and whole data
+ * room, whatever the payload (Linux's truesize). Queues are bounded by this,
+ * not by payload bytes, so that 1-byte segments cannot pin the pool.
+ */
+static inline uint32_t tcp_truesize(const struct rte_mbuf *m)
+{
+	return (uint32_t)sizeof(struct rte_mbuf) + m->priv_size + m->buf_len;
+}
+
+/*
+ * Copy @p m's payload (one segment) into @p tail's tail room instead of
+ * queueing @p m (Linux's tcp_collapse / skb coalescing)? Only for a segment
+ * that fills less than half its own buffer, so that full-sized segments stay
+ * zero-copy, and only into a direct buffer (indirect mbufs sent earlier only
+ * ever cover bytes before its end, which appending never touches).
+ */
+static inline bool tcp_collapse_ok(const struct rte_mbuf *tail, const struct rte_mbuf *m)
+{
+	return m->next == NULL && 2u * m->data_len <= m->buf_len && RTE_MBUF_DIRECT(tail) &&
+	       !RTE_MBUF_HAS_EXTBUF(tail) && m->data_len <= rte_pktmbuf_tailroom(tail);
+}
+
+/* Append @p m's payload to @p tail (tcp_collapse_ok() said yes) and free @p m. */
+static inline void tcp_collapse(struct rte_mbuf *tail, struct rte_mbuf *m)
+{
+	char *p = rte_pktmbuf_mtod_offset(tail, char *, tail->data_len);
+
+	memcpy(p, rte_pktmbuf_mtod(m, const char *), m->data_len);
+	tail->data_len = (uint16_t)(tail->data_len + m->data_len);
+	tail->pkt_len = tail->data_len;
+	rte_pktmbuf_free_seg(m);
+}
+
 struct tcp_ooo {
 	struct rte_mbuf *head; /* sorted by sequence number, no overlaps */
 	struct rte_mbuf *tail;
 	uint32_t bytes;
-	uint16_t nsegs;
+	uint32_t mem;	/* tcp_truesize() of the queued mbufs */
+	uint32_t nsegs; /* mbufs queued */
 	/* the latest arrival's range; the block holding it is reported first (RFC 2018 4) */
 	uint32_t last_start, last_end;
 };
@@ -288,6 +324,15 @@ unsigned int tcp_ooo_sack_blocks(const struct tcp_ooo *q, struct tcp_sack_block 
 
 /** Free everything queued. */
 void tcp_ooo_purge(struct tcp_ooo *q);
+
+/**
+ * Make room for @p need bytes of memory (tcp_truesize()) by freeing queued
+ * segments from the highest sequence number down, never one that starts at
+ * or below @p above (Linux's tcp_prune_ofo_queue: what is furthest from
+ * rcv_nxt helps least). Frees nothing when all of those together are less
+ * than @p need. @return the memory freed.
+ */
+uint32_t tcp_ooo_prune(struct tcp_ooo *q, uint32_t above, uint32_t need);
 
 /* ---- tcp_sack.c: send side, the SACK scoreboard (RFC 6675) ---- */
 #define TCP_BOARD_MAX 8 /* SACKed ranges remembered above snd_una */
@@ -350,8 +395,15 @@ void tcp_board_ack(struct tcp_board *b, uint32_t snd_una);
 /** A list of single-segment mbufs (m->next links them). */
 struct tcp_mq {
 	struct rte_mbuf *head, *tail;
-	uint32_t bytes;
+	uint32_t bytes; /* payload */
+	uint32_t mem;	/* tcp_truesize() of the mbufs */
+	uint32_t nsegs; /* mbufs */
 };
+
+/* Segments a connection may hold received (in order and out of order): the
+ * memory bound comes first; this keeps nb_segs of what tcp_recv() returns
+ * in range whatever the buffer size */
+#define TCP_RCV_SEGS_MAX 32768u
 
 /* struct tcp_conn.flags */
 #define TCP_F_SACK	   0x0001u  /* SACK permitted both ways */
@@ -444,6 +496,7 @@ struct tcp_conn {
 	struct tcp_ooo ooo;
 	struct tcp_mq sndq;	     /* unacknowledged and unsent data */
 	struct tcp_mq rcvq;	     /* in-order data not yet taken by the user */
+	uint8_t guard_pad[128];
 	struct rte_mbuf *snd_cursor; /* the sndq mbuf holding snd_nxt's byte (NULL: none) */
 	uint32_t snd_cursor_seq;     /* sequence number of snd_cursor's first byte */
 };
@@ -485,6 +538,13 @@ struct tcp_stack {
 	uint64_t challenge_sec;
 	uint32_t state_count[TCP_STATE_MAX];
 	size_t conn_bytes; /* heap per connection slot: the pool and the table */
+	/* buffer memory (tcp_truesize()) in the connections' receive, out-of-order
+	 * and send queues; written by the worker (relaxed stores), read by any
+	 * thread (tcp_mem_get()) */
+	uint64_t mem_used, mem_peak;
+	uint64_t mem_limit;    /* received data beyond it is dropped */
+	uint64_t mem_pressure; /* the low-water mark: windows stop opening above it */
+	bool in_pressure;      /* above mem_pressure since it was last below limit / 2 */
 };
 
 /* tcp_conn.c */
@@ -510,8 +570,31 @@ struct tcp_conn *tcp_conn_lookup(struct tcp_stack *ts, const struct tcp_tuple *t
 struct tcp_listener *tcp_listener_find(struct tcp_stack *ts, const struct tcp_tuple *t);
 /** Set up a connection's windows and options from @p p. */
 void tcp_conn_apply_params(struct tcp_conn *c, const struct tcp_params *p);
+/** Append the list @p head .. @p tail (@p bytes of payload) to @p q. */
 void tcp_mq_append(struct tcp_mq *q, struct rte_mbuf *head, struct rte_mbuf *tail, uint32_t bytes);
 void tcp_mq_purge(struct tcp_mq *q);
+/** Take @p m (one segment) off the head of @p q: its payload and memory leave the counts. */
+void tcp_mq_unlink_head(struct tcp_mq *q);
+/** The stack's buffer memory changed by @p delta bytes (counted, peak, pressure). */
+void tcp_mem_charge(struct tcp_stack *ts, int64_t delta);
+/** Memory (truesize) the receive side of @p c holds: in order and out of order. */
+static inline uint32_t tcp_rcv_mem(const struct tcp_conn *c)
+{
+	return c->rcvq.mem + c->ooo.mem;
+}
+/* A connection's queues may hold twice their buffer in memory: full-sized
+ * segments in 2 KB mbufs cost 1.6 times their payload, so the byte limits
+ * bind first for them, and the memory limit for anything smaller. Plus a
+ * few mbufs' worth, so that a tiny buffer still takes a segment or two. */
+#define TCP_MEM_SLACK 16384u
+static inline uint32_t tcp_rcv_mem_max(const struct tcp_conn *c)
+{
+	return 2u * c->rcvbuf + TCP_MEM_SLACK;
+}
+static inline uint32_t tcp_snd_mem_max(const struct tcp_conn *c)
+{
+	return 2u * c->sndbuf + TCP_MEM_SLACK;
+}
 /** Call the writable callback when the user waits for room and there is some. */
 void tcp_conn_maybe_writable(struct tcp_conn *c);
 

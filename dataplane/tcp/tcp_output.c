@@ -29,9 +29,18 @@ uint16_t tcp_local_mss(uint8_t family)
 
 uint32_t tcp_rcv_window(const struct tcp_conn *c)
 {
-	uint32_t used = c->rcvq.bytes + c->ooo.bytes;
+	const struct tcp_stack *ts = c->ts;
+	uint32_t used = c->rcvq.bytes + c->ooo.bytes, mem = tcp_rcv_mem(c);
 	uint32_t win = used < c->rcvbuf ? c->rcvbuf - used : 0;
 	uint32_t max = (c->flags & TCP_F_WSCALE) ? 65535u << c->rcv_wscale : 65535u;
+
+	/* what memory remains, in payload at the factor tcp_rcv_mem_max()
+	 * allows: the connection's, and the stack's below its low-water mark */
+	win = RTE_MIN(win, mem < tcp_rcv_mem_max(c) ? (tcp_rcv_mem_max(c) - mem) / 2 : 0);
+	if (ts->mem_used < ts->mem_pressure)
+		win = (uint32_t)RTE_MIN((uint64_t)win, (ts->mem_pressure - ts->mem_used) / 2);
+	else
+		win = 0;
 
 	/* receiver SWS avoidance (RFC 1122 4.2.3.3): no window smaller than a
 	 * segment or half the buffer is offered */
@@ -261,8 +270,15 @@ static uint16_t tcp_wnd_field(struct tcp_conn *c, uint8_t flags)
 		c->rcv_adv = c->rcv_nxt + win;
 		return (uint16_t)win;
 	}
-	if (c->flags & TCP_F_WSCALE)
-		win >>= c->rcv_wscale;
+	if (c->flags & TCP_F_WSCALE) {
+		uint32_t w = win >> c->rcv_wscale;
+
+		/* the scaling's rounding must not move the right edge back either
+		 * (RFC 7323 2.4): round up instead, as Linux does */
+		if (SEQ_LT(c->rcv_nxt + (w << c->rcv_wscale), c->rcv_adv))
+			w++;
+		win = w;
+	}
 	win = RTE_MIN(win, 65535u);
 	/* what the peer will compute is what we promised */
 	c->rcv_adv = c->rcv_nxt + (win << ((c->flags & TCP_F_WSCALE) ? c->rcv_wscale : 0));

@@ -54,6 +54,7 @@ void tcp_ooo_init(struct tcp_ooo *q)
 	q->head = NULL;
 	q->tail = NULL;
 	q->bytes = 0;
+	q->mem = 0;
 	q->nsegs = 0;
 	q->last_start = 0;
 	q->last_end = 0;
@@ -69,6 +70,7 @@ static void ooo_drop(struct tcp_ooo *q, struct rte_mbuf *prev, struct rte_mbuf *
 	if (q->tail == m)
 		q->tail = prev;
 	q->bytes -= m->data_len;
+	q->mem -= tcp_truesize(m);
 	q->nsegs--;
 	m->next = NULL;
 	rte_pktmbuf_free_seg(m);
@@ -130,6 +132,7 @@ static uint32_t ooo_insert_one(struct tcp_ooo *q, struct rte_mbuf *m, struct rte
 	if (!cur)
 		q->tail = m;
 	q->bytes += m->data_len;
+	q->mem += tcp_truesize(m);
 	q->nsegs++;
 	*hint = m;
 	return m->data_len - freed;
@@ -166,8 +169,7 @@ struct rte_mbuf *tcp_ooo_take(struct tcp_ooo *q, uint32_t rcv_nxt, uint32_t *byt
 			      struct rte_mbuf **tail)
 {
 	struct rte_mbuf *first, *last, *m;
-	uint32_t n = 0;
-	uint16_t segs = 0;
+	uint32_t n = 0, mem = 0, segs = 0;
 
 	*bytes = 0;
 	*tail = NULL;
@@ -191,6 +193,7 @@ struct rte_mbuf *tcp_ooo_take(struct tcp_ooo *q, uint32_t rcv_nxt, uint32_t *byt
 	last = first;
 	for (;;) {
 		n += last->data_len;
+		mem += tcp_truesize(last);
 		segs++;
 		if (!last->next || seg_seq(last->next) != seg_end(last))
 			break;
@@ -201,6 +204,7 @@ struct rte_mbuf *tcp_ooo_take(struct tcp_ooo *q, uint32_t rcv_nxt, uint32_t *byt
 		q->tail = NULL;
 	last->next = NULL;
 	q->bytes -= n;
+	q->mem -= mem;
 	q->nsegs -= segs;
 	*bytes = n;
 	*tail = last;
@@ -271,6 +275,33 @@ void tcp_ooo_purge(struct tcp_ooo *q)
 	while (q->head)
 		ooo_drop(q, NULL, q->head);
 	tcp_ooo_init(q);
+}
+
+uint32_t tcp_ooo_prune(struct tcp_ooo *q, uint32_t above, uint32_t need)
+{
+	struct rte_mbuf *m, *prev = NULL;
+	uint32_t freeable = 0, before = q->mem;
+
+	/* the segments above @p above are a suffix of the sorted queue */
+	for (m = q->head; m; m = m->next)
+		if (SEQ_GT(seg_seq(m), above))
+			freeable += tcp_truesize(m);
+	if (freeable < need || need == 0)
+		return 0;
+	/* keep the front while what follows still frees enough */
+	for (m = q->head; m && (SEQ_LEQ(seg_seq(m), above) || freeable - tcp_truesize(m) >= need);
+	     m = m->next) {
+		if (SEQ_GT(seg_seq(m), above))
+			freeable -= tcp_truesize(m);
+		prev = m;
+	}
+	while (m) {
+		struct rte_mbuf *next = m->next;
+
+		ooo_drop(q, prev, m);
+		m = next;
+	}
+	return before - q->mem;
 }
 
 /* ---- the SACK scoreboard ---- */

@@ -186,6 +186,7 @@ int worker_set_init(struct worker_set *ws, unsigned int n, const uint16_t *port_
 {
 	unsigned int lcore_id, i = 0;
 	uint8_t secret[16]; /* one for all workers: a SYN cookie may come back to another */
+	uint64_t tcp_mem;
 
 	for (unsigned int k = 0; k < sizeof(secret); k += 8) {
 		uint64_t r = rte_rand();
@@ -203,6 +204,10 @@ int worker_set_init(struct worker_set *ws, unsigned int n, const uint16_t *port_
 		return -ENOMEM;
 	}
 	ws->n = n;
+	/* the TCP stacks' buffers (tcp.h "Memory"): half of what the ports'
+	 * receive rings left in the pool, shared by the workers; the other half
+	 * stays for frames being received and sent */
+	tcp_mem = (uint64_t)rte_mempool_avail_count(pool) * pool->elt_size / 2 / n;
 	RTE_LCORE_FOREACH_WORKER(lcore_id)
 	{
 		struct worker *w = &ws->w[i];
@@ -223,7 +228,7 @@ int worker_set_init(struct worker_set *ws, unsigned int n, const uint16_t *port_
 		if (rc == 0) {
 			w->proxy = proxy_worker_create(
 				&w->net, &w->l4, &ws->stats[i], (uint16_t)i, tcp_capacity,
-				(int)rte_lcore_to_socket_id(lcore_id), secret);
+				(int)rte_lcore_to_socket_id(lcore_id), secret, tcp_mem);
 			if (w->proxy == NULL)
 				rc = -rte_errno;
 		}

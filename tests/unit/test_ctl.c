@@ -1028,7 +1028,7 @@ static void test_daemon_tcp_views(void **state)
 	w->net.pool = pool;
 	w->net.tsc_hz = rte_get_tsc_hz();
 	w->proxy = proxy_worker_create(&w->net, &w->l4, &dmn.ws.stats[0], 0, 64, SOCKET_ID_ANY,
-				       secret);
+				       secret, 0);
 	assert_non_null(w->proxy);
 	assert_non_null(tcp_listen(proxy_tcp_stack(w->proxy), &local, 80, NULL, &cbs, NULL));
 	assert_true(tcp_input(proxy_tcp_stack(w->proxy), tcp_syn(pool, 40000), 1000));

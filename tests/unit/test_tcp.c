@@ -400,6 +400,7 @@ static struct tcp_addr addr6_b = {.family = 6, .v6 = {0xfd, 0, [15] = 2}};
 
 static uint32_t sim_max_conns = 256;
 static uint32_t sim_nports = 64;
+static uint64_t sim_mem_limit; /* tcp_stack_conf.mem_limit, 0: the default */
 
 static void sim_setup(void)
 {
@@ -416,6 +417,7 @@ static void sim_setup(void)
 			.output = outs[i],
 			.secret = secret,
 			.now_us = S.now,
+			.mem_limit = sim_mem_limit,
 		};
 
 		conf.stats = &S.stats[i];
@@ -438,6 +440,20 @@ static int setup(void **state)
 	S.reset_unknown = true;
 	sim_max_conns = 256;
 	sim_nports = 64;
+	sim_mem_limit = 0;
+	sim_setup();
+	return 0;
+}
+
+#define TRUESIZE (sizeof(struct rte_mbuf) + RTE_MBUF_DEFAULT_BUF_SIZE)
+
+/* stacks that may hold 200 mbufs of buffers (the low-water mark at 150) */
+static int setup_tight_mem(void **state)
+{
+	setup(state);
+	tcp_stack_free(S.st[0]);
+	tcp_stack_free(S.st[1]);
+	sim_mem_limit = 200 * TRUESIZE;
 	sim_setup();
 	return 0;
 }
@@ -453,6 +469,7 @@ static int setup_many(void **state)
 	S.reset_unknown = true;
 	sim_max_conns = SIM_PORTS_MAX;
 	sim_nports = SIM_PORTS_MAX;
+	sim_mem_limit = 0;
 	sim_setup();
 	return 0;
 }
@@ -2224,6 +2241,248 @@ static void test_odd_sized_sends(void **state)
 	assert_false(b->bad_data);
 }
 
+/* ---- memory under 1-byte floods (issue 16: tcp.h "Memory") ---- */
+
+/* A's side of the link is cut: B's ACKs do not reach A's stack, whose sequence
+ * numbers the forged flood would not match */
+static bool drop_from_b(int dir, struct rte_mbuf *m, void *arg)
+{
+	(void)m;
+	(void)arg;
+	return dir == 1;
+}
+
+/* One forged 1-byte segment of the pattern at stream offset @p off from A's
+ * tuple @p ia to B (in the window: B takes it). */
+static void flood_byte(const struct tcp_conn_info *ia, uint32_t off)
+{
+	struct rte_mbuf *m =
+		forge(ia, ia->snd_nxt + off, ia->rcv_nxt, RTE_TCP_ACK_FLAG, NULL, 0, 1);
+	uint8_t *p = rte_pktmbuf_mtod_offset(m, uint8_t *, 40);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
+
+	*p = pattern(off);
+	th->cksum = 0;
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	assert_true(tcp_input(S.st[1], m, S.now));
+}
+
+/* A connection A -> B whose reader (B) does not read yet; returns A's view. */
+static struct app *flood_setup(struct tcp_conn_info *ia, const struct tcp_params *pb)
+{
+	struct app *a;
+
+	listen_b(pb);
+	a = connect_a(0, NULL);
+	run(10000);
+	assert_non_null(apps[1][0].c);
+	tcp_conn_get_info(a->c, ia);
+	S.filter = drop_from_b;
+	return a;
+}
+
+/* The mbufs a connection's queues may hold at most (tcp.h: 2 x rcvbuf + 16 KB). */
+static unsigned int flood_mbufs_max(uint32_t rcvbuf)
+{
+	return (unsigned int)((2 * rcvbuf + 16384) / TRUESIZE + 1);
+}
+
+static void test_flood_in_order(void **state)
+{
+	const uint32_t n = 60000; /* more than the window: the window must close */
+	struct tcp_params pb = {.rcvbuf = 32768};
+	struct app *b = &apps[1][0];
+	struct tcp_conn_info ia, ib;
+	unsigned int base, peak = 0;
+	struct tcp_mem_info mi;
+
+	(void)state;
+	flood_setup(&ia, &pb);
+	base = rte_mempool_in_use_count(pool);
+	for (uint32_t k = 0; k < n; k++) {
+		flood_byte(&ia, k);
+		peak = RTE_MAX(peak, rte_mempool_in_use_count(pool) - base);
+	}
+	tcp_conn_get_info(b->c, &ib);
+	/* the window closed at the buffer: 32 KB taken, the rest refused */
+	assert_int_equal(ib.recv_queued, 32768);
+	assert_int_equal(ib.rcv_wnd, 0);
+	assert_int_equal(stat(1, STAT_DROP_TCP_OUT_OF_WINDOW), n - 32768);
+	/* collapsed into ~2 KB buffers: 32768 one-byte segments in a few mbufs
+	 * (before: one mbuf each, 32768 of them) */
+	assert_true(stat(1, STAT_TCP_RCV_COLLAPSED) >= 32768 - 32768 / 1024);
+	assert_true(ib.recv_segs <= 32768 / 1024 + 1);
+	assert_true(ib.recv_mem <= ib.recv_segs * TRUESIZE);
+	assert_true(peak <= 32768 / 1024 + 8); /* + ACKs on the link */
+	tcp_mem_get(S.st[1], &mi);
+	assert_int_equal(mi.used, ib.recv_mem + ib.send_mem);
+	/* the reader reads: every byte in order, the window opens, the flood goes on */
+	b->read = true;
+	app_read(b, b->c);
+	assert_int_equal(b->rx, 32768);
+	assert_false(b->bad_data);
+	tcp_mem_get(S.st[1], &mi);
+	assert_int_equal(mi.used, 0);
+	tcp_conn_get_info(b->c, &ib);
+	assert_int_equal(ib.rcv_wnd, 32768);
+	for (uint32_t k = 32768; k < 40000; k++)
+		flood_byte(&ia, k);
+	assert_int_equal(b->rx, 40000);
+	assert_false(b->bad_data);
+}
+
+static void test_flood_out_of_order(void **state)
+{
+	const uint32_t n = 30000; /* every other byte: 60 KB of sequence space */
+	struct app *b = &apps[1][0];
+	struct tcp_conn_info ia, ib;
+	const unsigned int max = flood_mbufs_max(256 * 1024);
+	unsigned int base, peak = 0;
+	struct tcp_mem_info mi;
+
+	(void)state;
+	flood_setup(&ia, NULL); /* the default 256 KiB buffer */
+	base = rte_mempool_in_use_count(pool);
+	/* byte 0 missing, then 1, 3, 5, ...: nothing in order, nothing contiguous */
+	for (uint32_t k = 0; k < n; k++) {
+		flood_byte(&ia, 1 + 2 * k);
+		peak = RTE_MAX(peak, rte_mempool_in_use_count(pool) - base);
+	}
+	tcp_conn_get_info(b->c, &ib);
+	/* held: what the connection's memory bound allows (before: all 30000) */
+	assert_true(ib.ooo_segs >= max - 2 && ib.ooo_segs <= max);
+	assert_true(peak <= max + 8);
+	assert_int_equal(stat(1, STAT_DROP_TCP_OOO_MEMORY), n - ib.ooo_segs);
+	assert_int_equal(stat(1, STAT_TCP_OOO_SEGS), ib.ooo_segs);
+	tcp_mem_get(S.st[1], &mi);
+	assert_int_equal(mi.used, ib.ooo_mem);
+	assert_true(mi.peak <= (uint64_t)max * TRUESIZE);
+	/* byte 0 in order: the highest out-of-order byte makes room for it */
+	b->read = true;
+	flood_byte(&ia, 0);
+	assert_int_equal(stat(1, STAT_TCP_OOO_PRUNED), 1);
+	assert_int_equal(b->rx, 2); /* 0 and 1 */
+	/* the holes filled in order: the rest comes out in order */
+	for (uint32_t k = 1; k < ib.ooo_segs - 1; k++)
+		flood_byte(&ia, 2 * k);
+	assert_int_equal(b->rx, 2 * (ib.ooo_segs - 1));
+	assert_false(b->bad_data);
+	tcp_conn_get_info(b->c, &ib);
+	assert_int_equal(ib.ooo_segs, 0);
+	tcp_mem_get(S.st[1], &mi);
+	assert_true(mi.used <= TRUESIZE);
+}
+
+/* frames from B to port @p arg of A are lost (the flooder's ACKs) */
+static bool drop_to_port(int dir, struct rte_mbuf *m, void *arg)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	return dir == 1 && (p[22] << 8 | p[23]) == *(const uint16_t *)arg;
+}
+
+static void test_flood_stack_pressure(void **state)
+{
+	struct app *x, *xb = &apps[1][0], *fb = &apps[1][1];
+	struct tcp_conn_info ix, iF, ib;
+	struct tcp_mem_info mi;
+	struct tcp_conn *f;
+	uint32_t edge;
+	uint16_t fport;
+
+	(void)state;
+	listen_b(NULL);
+	assert_non_null(tcp_listen(S.st[1], &addr_b, 81, NULL, &cbs, (void *)(uintptr_t)1));
+	x = connect_a(0, NULL);
+	f = tcp_connect(S.st[0], &addr_a, &addr_b, 81, NULL, &cbs, &apps[0][1], S.now);
+	assert_non_null(f);
+	apps[0][1].c = f;
+	run(10000);
+	assert_non_null(xb->c);
+	assert_non_null(fb->c);
+	tcp_conn_get_info(f, &iF);
+	fport = iF.lport;
+	S.filter = drop_to_port;
+	S.filter_arg = &fport;
+	/* one flooder fills the stack with out-of-order bytes up to the low-water mark */
+	for (uint32_t k = 0; k < 2000; k++)
+		flood_byte(&iF, 1 + 2 * k);
+	tcp_mem_get(S.st[1], &mi);
+	assert_int_equal(mi.limit, 200 * TRUESIZE);
+	assert_int_equal(mi.used, mi.pressure);
+	assert_true(mi.peak <= mi.pressure);
+	assert_int_equal(stat(1, STAT_TCP_MEM_PRESSURE), 1);
+	assert_int_equal(stat(1, STAT_DROP_TCP_OOO_MEMORY), 2000 - 150);
+	/* the other connection's windows stop opening: it sends what was
+	 * announced, all of it taken (the quarter above the mark is for that),
+	 * and then waits with its right edge where it was */
+	tcp_conn_get_info(xb->c, &ib);
+	edge = ib.rcv_nxt + ib.rcv_wnd;
+	xb->read = true;
+	x->tx_total = 600000;
+	app_push(x);
+	for (int k = 0; k < 100; k++) {
+		uint32_t e;
+
+		run(10000);
+		tcp_conn_get_info(xb->c, &ib);
+		/* never back; forward only by the window scaling's rounding up */
+		e = ib.rcv_nxt + ib.rcv_wnd;
+		assert_true((int32_t)(e - edge) >= 0 && e - edge < 8);
+		edge = e;
+	}
+	assert_int_equal(ib.rcv_wnd, 0);
+	assert_int_equal(xb->rx, edge - (ib.irs + 1));
+	assert_true(xb->rx < 600000);
+	assert_int_equal(stat(1, STAT_DROP_TCP_RCV_MEMORY), 0);
+	tcp_mem_get(S.st[1], &mi);
+	assert_true(mi.peak <= mi.limit);
+	/* the flooder goes: memory comes back, the window opens (the sender's
+	 * zero-window probe learns it) and the transfer completes */
+	tcp_abort(fb->c);
+	fb->c = NULL;
+	tcp_mem_get(S.st[1], &mi);
+	assert_int_equal(mi.used, 0);
+	for (int k = 0; k < 200 && xb->rx < 600000; k++)
+		run(10000);
+	assert_int_equal(xb->rx, 600000);
+	assert_false(xb->bad_data);
+	run(100000);
+	tcp_conn_get_info(x->c, &ix);
+	assert_int_equal(ix.send_queued, 0);
+}
+
+/*
+ * What a connection costs, guarded: the slot (connection object + table
+ * share, tcp_conn_footprint()) stays under TCP_CONN_BYTES_MAX, and an idle
+ * established connection holds no buffer memory and no mbuf. A change that
+ * grows struct tcp_conn past the bound fails here: raise the bound only with
+ * a reason (and the figures in docs/ARCHITECTURE.md and bench/README.md).
+ */
+#define TCP_CONN_BYTES_MAX 896 /* 809 measured (576-byte struct tcp_conn + pool and table) */
+
+static void test_conn_footprint(void **state)
+{
+	struct tcp_mem_info mi;
+	unsigned int base;
+
+	(void)state;
+	listen_b(NULL);
+	base = rte_mempool_in_use_count(pool);
+	for (unsigned int i = 0; i < APP_MAX; i++)
+		connect_a(i, NULL);
+	run(10000);
+	assert_int_equal(count_state(0, TCP_ESTABLISHED), APP_MAX);
+	assert_true(tcp_conn_footprint(S.st[0]) <= TCP_CONN_BYTES_MAX);
+	assert_true(tcp_conn_footprint(S.st[1]) <= TCP_CONN_BYTES_MAX);
+	for (int i = 0; i < 2; i++) {
+		tcp_mem_get(S.st[i], &mi);
+		assert_int_equal(mi.used, 0);
+	}
+	assert_int_equal(rte_mempool_in_use_count(pool), base);
+}
+
 static void test_many_connections(void **state)
 {
 	static const struct tcp_callbacks cbs_many = {
@@ -2332,6 +2591,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ecn_ce_echo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fin_out_of_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_odd_sized_sends, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flood_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flood_out_of_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flood_stack_pressure, setup_tight_mem,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_conn_footprint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_connections, setup_many, teardown),
 	};
 
