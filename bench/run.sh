@@ -43,7 +43,8 @@
 # --no-huge -m), P_SECONDS (8), T_CONNS (1000000), T_SLACK (4096, capacity = conns +
 # slack), T_MEM_MB (4096, tcpscale's --no-huge -m), X_DURATION (s, 10, each wrk and
 # iperf3 run), X_CONNS (32, wrk's connections), X_TARGETS ("meshdp socat haproxy fwd"),
-# OUT (bench/results), GEN_CORE (0), SUT_CORE (1).
+# OUT (bench/results), GEN_CORE (0), SUT_CORE (1), TWO_WORKERS (1: c and d also
+# run with two workers sharing the SUT core, see scenario_two; 0: not).
 # Writes OUT/<date>.md and OUT/<date>.json (and the logs of the run in a temp dir).
 set -euo pipefail
 
@@ -77,6 +78,8 @@ X_DURATION=${X_DURATION:-10}
 X_CONNS=${X_CONNS:-32}
 X_TARGETS=${X_TARGETS:-"meshdp socat haproxy fwd"}
 MEMIF=${MEMIF:-copy}
+TWO_WORKERS=${TWO_WORKERS:-1}
+mdp_lcores= mdp_main=
 
 if [ -n "${BIN:-}" ]; then
 	meshdp=$BIN/meshdp meshctl=$BIN/meshctl gen=$BIN/meshdp-gen flowscale=$BIN/meshdp-flowscale
@@ -290,6 +293,32 @@ scenario_d() {
 	mdp_sample "$run/d-after.txt"
 }
 
+# The two-worker row of c or d ($1): 64-byte frames at the maximum rate on a
+# meshdp with two workers (lcores 1 and 2) that share the SUT core, so that the
+# frames per second compare with the one-worker row on the same core budget:
+# the difference is what steering (l4_owner, the hand-off ring) and the second
+# worker's loop cost. The generator has one memif queue pair, so every frame
+# arrives on worker 1's queue and the frames of flows worker 2 owns are handed
+# to it (l4_handoff_out / _in count them).
+scenario_two() {
+	local sc=$1 extra=() sampler
+	echo "bench: ($sc) the same with two workers sharing core $SUT_CORE" >&2
+	mdp_lcores="0@$GEN_CORE,(1,2)@$SUT_CORE" mdp_main=0
+	sc_args "$sc"
+	if [ "$sc" = d ]; then
+		mdp_sampler d2-64 "$D_DURATION" &
+		sampler=$!
+		DURATION=$D_DURATION WARMUP=$D_WARMUP gen_run d2-64 64 max "${extra[@]}"
+	else
+		mdp_sampler c2-64 "$DURATION" &
+		sampler=$!
+		gen_run c2-64 64 max "${extra[@]}"
+	fi
+	wait "$sampler" || true
+	"$meshctl" --socket "$sockdir/meshdp.sock" --json stats >"$run/${sc}2-stats-end.json" || true
+	mdp_lcores= mdp_main=
+}
+
 # (e): E_SWAPS applies of two documents in turn while (c) traffic runs at max rate.
 scenario_e() {
 	local extra=() i t0 t1 refused=0
@@ -378,7 +407,7 @@ write_profile() { # write_profile NO_HUGE_MB
 {
 	"profile": "memif-bench",
 	"description": "drivers-config/memif.json (memif-zc.json with MEMIF=zero-copy) with the bench's own sockets and file prefix",
-	"eal": { "lcores": "$GEN_CORE,$SUT_CORE", "main_lcore": $GEN_CORE, "file_prefix": "mdpbench-sut", "args": ["--no-pci"] },
+	"eal": { "lcores": "${mdp_lcores:-$GEN_CORE,$SUT_CORE}", "main_lcore": ${mdp_main:-$GEN_CORE}, "file_prefix": "mdpbench-sut", "args": ["--no-pci"] },
 	"memory": { "hugepages": "auto", "no_huge_mb": $1, "mbufs": 32768, "mbuf_cache": 256 },
 	"ports": [
 		{ "name": "p0", "device": "net_memif0", "devargs": "$sut_memif,id=0,socket=$s0,mac=$mdp_mac", "rx_desc": 1024, "tx_desc": 1024 },
@@ -870,10 +899,12 @@ for sc in "${scenarios[@]}"; do
 		c)
 			echo "bench: (c) meshdp L4: UDP to a VIP, $C_FLOWS flows, full-NAT" >&2
 			scenario_runs c
+			[ "$TWO_WORKERS" = 0 ] || scenario_two c
 			;;
 		d)
 			echo "bench: (d) meshdp L4: new TCP flows per second" >&2
 			scenario_d
+			[ "$TWO_WORKERS" = 0 ] || scenario_two d
 			;;
 		e)
 			echo "bench: (e) $E_SWAPS config swaps under (c) traffic" >&2
