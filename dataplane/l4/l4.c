@@ -114,6 +114,7 @@ static void l4_svc_rt_free(struct l4_svc_rt *rt)
 		free(rt->maglev);
 	}
 	limit_table_free(rt->src_table);
+	rte_free(rt->shares);
 	free(rt->backends);
 	free(rt->eps);
 	free(rt->usable);
@@ -183,6 +184,15 @@ static int l4_bind_limits(struct l4_global *g, const struct cfg_snapshot *snap,
 		snprintf(name, sizeof(name), "l4lim%u", l4_name_seq++);
 		rt->src_table = limit_table_create(name, L4_LIMIT_SOURCES, SOCKET_ID_ANY);
 		if (rt->src_table == NULL)
+			return -ENOMEM;
+	}
+	if (rt->limit_svc_pkt || rt->limit_src_pkt) {
+		/* packet limits are taken through per-worker shares (limit.h) */
+		limit_rate_shares(&rt->svc_pkt_rate, g->n_workers);
+		limit_rate_shares(&rt->src_pkt_rate, g->n_workers);
+		rt->shares = rte_zmalloc("l4_limit_share", sizeof(*rt->shares) * g->n_workers,
+					 RTE_CACHE_LINE_SIZE);
+		if (rt->shares == NULL)
 			return -ENOMEM;
 	}
 	return 0;
@@ -712,10 +722,12 @@ static uint16_t l4_admit(struct l4_worker *lw, const struct cfg_service *sv, str
 static bool l4_limits_admit(struct l4_worker *lw, struct l4_svc_rt *rt, const struct l4_pkt *p,
 			    bool new_conn, uint64_t now, bool *reset)
 {
+	struct l4_limit_share *sh = rt->shares != NULL ? &rt->shares[lw->worker_id] : NULL;
 	struct limit_key key;
 	int r;
 
-	if (rt->limit_svc_pkt && !limit_take(&rt->svc_pkt, &rt->svc_pkt_rate, now, 1)) {
+	if (rt->limit_svc_pkt &&
+	    !limit_take_share(&rt->svc_pkt, &sh->svc_pkt, &rt->svc_pkt_rate, now)) {
 		*reset = rt->limit_svc_reset;
 		return false;
 	}
@@ -728,7 +740,8 @@ static bool l4_limits_admit(struct l4_worker *lw, struct l4_svc_rt *rt, const st
 		return true;
 	limit_key4(&key, p->ip->src_addr);
 	if (rt->limit_src_pkt) {
-		r = limit_table_take(rt->src_table, &key, &rt->src_pkt_rate, now, 1);
+		r = limit_table_take_share(rt->src_table, &sh->src_pkt, &key, &rt->src_pkt_rate,
+					   now);
 		if (r != 1) {
 			if (r == -ENOSPC)
 				stats_inc(lw->stats, STAT_L4_LIMIT_TABLE_FULL);
@@ -737,7 +750,7 @@ static bool l4_limits_admit(struct l4_worker *lw, struct l4_svc_rt *rt, const st
 		}
 	}
 	if (new_conn && rt->limit_src_conn) {
-		r = limit_table_take(rt->src_table, &key, &rt->src_conn_rate, now, 1);
+		r = limit_table_take(rt->src_table, &key, LIMIT_CONN, &rt->src_conn_rate, now, 1);
 		if (r != 1) {
 			if (r == -ENOSPC)
 				stats_inc(lw->stats, STAT_L4_LIMIT_TABLE_FULL);
