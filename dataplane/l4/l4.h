@@ -233,16 +233,24 @@ struct l4_flow_info {
 	uint8_t state;	     /* enum flow_state */
 };
 
+/** Where a flow dump (l4_flows_dump()) stands between its steps; zero it to start. */
+struct l4_dump {
+	uint32_t cursor; /* flow_walk()'s */
+	unsigned int n;	 /* records written so far */
+	bool more;	 /* once done: more flows matched than fit */
+};
+
 /**
- * The owner worker only (the flow table is its own): copy up to @p max flows,
- * those of service @p service (an index into @p snap's services) or all with -1.
- * Stops at the first match that does not fit, so the work is bounded by the
- * table's capacity.
- * @param more set to whether more flows matched than fit
- * @return the number of records written to @p out
+ * The owner worker only (the flow table is its own): one step of copying up to
+ * @p max flows, those of service @p service (an index into @p snap's services)
+ * or all with -1, visiting at most @p budget flow-table slots, so that a dump
+ * spreads over loop iterations; call again with the same @p d (and @p out)
+ * until it returns true. It stops at the first match that does not fit.
+ * Flows created or removed between steps may or may not be listed.
+ * @return true when the dump is complete: d->n records in @p out, d->more set
  */
-unsigned int l4_flows_dump(struct l4_worker *lw, const struct cfg_snapshot *snap, int32_t service,
-			   struct l4_flow_info *out, unsigned int max, uint64_t now_tsc,
-			   bool *more);
+bool l4_flows_dump(struct l4_worker *lw, const struct cfg_snapshot *snap, int32_t service,
+		   struct l4_flow_info *out, unsigned int max, uint64_t now_tsc, uint32_t budget,
+		   struct l4_dump *d);
 
 #endif
