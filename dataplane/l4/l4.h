@@ -98,13 +98,17 @@ int l4_worker_init(struct l4_worker *lw, struct l4_global *g, struct stats_block
 void l4_worker_release(struct l4_worker *lw);
 
 /**
- * The net hook (see net.h): a burst of at most 64 valid IPv4 packets, data at
- * the IP header, in mesh mode. Flows are looked up in bulk; verdict[i] is
- * NET_CHECK_OK to route packet i (possibly rewritten), NET_L4_CONSUMED when l4
- * kept or freed it, or the stats_id of the drop (net frees and counts).
+ * The net hook (see net.h): a burst of valid IPv4 packets, data at the IP
+ * header, in mesh mode, taken in chunks of 64. Flows, the steering tables and
+ * the FIB (for the packets whose destination's locality matters: TCP with
+ * local listeners, health-check ports when steering) are looked up in bulk;
+ * verdict[i] is NET_CHECK_OK to route packet i (possibly rewritten),
+ * NET_L4_CONSUMED when l4 kept or freed it, or the stats_id of the drop (net
+ * frees and counts); nh[i] is the next hop the FIB gave for the packet's final
+ * destination, or NET_NH_UNKNOWN.
  */
 void l4_input_burst(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf **pkts, uint16_t n,
-		    enum stats_id *verdict, uint64_t now_tsc);
+		    enum stats_id *verdict, uint32_t *nh, uint64_t now_tsc);
 
 /** l4_input_burst() for one packet. @return its verdict. */
 enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf *m,
