@@ -43,6 +43,9 @@
 # --no-huge -m), P_SECONDS (8), T_CONNS (1000000), T_SLACK (4096, capacity = conns +
 # slack), T_MEM_MB (4096, tcpscale's --no-huge -m), X_DURATION (s, 10, each wrk and
 # iperf3 run), X_CONNS (32, wrk's connections), X_TARGETS ("meshdp socat haproxy fwd"),
+# P_WORKERS (1; 2: (p) with two workers sharing the SUT core, for steering),
+# P_LIMIT ("", service or source: (p) with a packet-rate limit of that scope on
+# the UDP service, far above the offered rate, for the limit's admission path),
 # OUT (bench/results), GEN_CORE (0), SUT_CORE (1), TWO_WORKERS (1: c and d also
 # run with two workers sharing the SUT core, see scenario_two; 0: not).
 # Writes OUT/<date>.md and OUT/<date>.json (and the logs of the run in a temp dir).
@@ -79,7 +82,9 @@ X_CONNS=${X_CONNS:-32}
 X_TARGETS=${X_TARGETS:-"meshdp socat haproxy fwd"}
 MEMIF=${MEMIF:-copy}
 TWO_WORKERS=${TWO_WORKERS:-1}
-mdp_lcores= mdp_main=
+P_WORKERS=${P_WORKERS:-1}
+P_LIMIT=${P_LIMIT:-}
+mdp_lcores= mdp_main= mdp_limits=
 
 if [ -n "${BIN:-}" ]; then
 	meshdp=$BIN/meshdp meshctl=$BIN/meshctl gen=$BIN/meshdp-gen flowscale=$BIN/meshdp-flowscale
@@ -491,7 +496,7 @@ EOC
 		{ "name": "clients-udp", "action": "allow", "from": { "namespace": "bench", "service": "clients" }, "to": { "service": "udp-echo" } },
 		{ "name": "clients-tcp", "action": "allow", "from": { "namespace": "bench", "service": "clients" }, "to": { "service": "tcp-syn" } }$extra_pol
 	],
-	"flows": { "capacity": $capacity, "timeouts_s": { "syn": 1 } },
+	"flows": { "capacity": $capacity, "timeouts_s": { "syn": 1 } }${mdp_limits:-},
 	"tune": { "idle": "poll" }
 }
 EOC
@@ -534,6 +539,16 @@ scenario_p() {
 	}
 	# --fair-sched: valgrind runs one thread at a time, and the busy-polling worker
 	# would otherwise starve the control thread (meshctl would time out).
+	[ "$P_WORKERS" = 1 ] || mdp_lcores="0@$GEN_CORE,(1,2)@$SUT_CORE" mdp_main=0
+	case $P_LIMIT in
+	"") ;;
+	service | source)
+		# a packet-rate limit far above the offered rate: the admission path runs
+		# for every frame, nothing is refused
+		mdp_limits=", \"limits\": [ { \"name\": \"p-limit\", \"service\": \"udp-echo\",
+			\"scope\": \"$P_LIMIT\", \"packets_per_s\": 100000000, \"burst\": 1000000 } ]" ;;
+	*) die "P_LIMIT: service, source or empty, not '$P_LIMIT'" ;;
+	esac
 	sut_start=(start_meshdp l4 "$C_CAPACITY" valgrind --tool=callgrind --fair-sched=yes
 		--callgrind-out-file="$out" --collect-atstart=no --toggle-collect=worker_main)
 	sc_args c
@@ -541,6 +556,7 @@ scenario_p() {
 	DURATION=$P_SECONDS WARMUP=4 gen_run p-64 64 max "${extra[@]}" --drain 1 --link-timeout 60
 	mdp_sample "$run/p-stats.txt"
 	stop_sut
+	mdp_lcores= mdp_main= mdp_limits=
 	callgrind_annotate --threshold=99 "$out" 2>/dev/null |
 		sed -n '/PROGRAM TOTALS/,$p' | head -40 >"$run/p-annotate.txt" || true
 	callgrind_annotate --inclusive=yes "$out" 2>/dev/null |
