@@ -43,7 +43,8 @@
 # --no-huge -m), P_SECONDS (8), T_CONNS (1000000), T_SLACK (4096, capacity = conns +
 # slack), T_MEM_MB (4096, tcpscale's --no-huge -m), X_DURATION (s, 10, each wrk and
 # iperf3 run), X_CONNS (32, wrk's connections), X_TARGETS ("meshdp socat haproxy fwd"),
-# P_WORKERS (1; 2: (p) with two workers sharing the SUT core, for steering),
+# P_FLOWS (C_FLOWS: (p)'s flows, all created before the profile's counters are
+# zeroed), P_WORKERS (1; 2: (p) with two workers sharing the SUT core, for steering),
 # P_LIMIT ("", service or source: (p) with a packet-rate limit of that scope on
 # the UDP service, far above the offered rate, for the limit's admission path),
 # OUT (bench/results), GEN_CORE (0), SUT_CORE (1), TWO_WORKERS (1: c and d also
@@ -83,6 +84,7 @@ X_TARGETS=${X_TARGETS:-"meshdp socat haproxy fwd"}
 MEMIF=${MEMIF:-copy}
 TWO_WORKERS=${TWO_WORKERS:-1}
 P_WORKERS=${P_WORKERS:-1}
+P_FLOWS=${P_FLOWS:-$C_FLOWS}
 P_LIMIT=${P_LIMIT:-}
 mdp_lcores= mdp_main= mdp_limits=
 
@@ -553,7 +555,21 @@ scenario_p() {
 		--callgrind-out-file="$out" --collect-atstart=no --toggle-collect=worker_main)
 	sc_args c
 	# Slow under valgrind: warm up long enough to create every flow first.
-	DURATION=$P_SECONDS WARMUP=4 gen_run p-64 64 max "${extra[@]}" --drain 1 --link-timeout 60
+	extra=(${extra[@]/#$C_FLOWS/$P_FLOWS})
+	DURATION=$P_SECONDS WARMUP=4 gen_start p-64 64 max "${extra[@]}" --drain 1 --link-timeout 60
+	# The steady state: callgrind's counters are zeroed once every flow exists
+	# (the count of frames starts from the p-zero sample), so the warm-up's
+	# flow creations are not in the profile.
+	for _ in $(seq 240); do
+		n=$("$meshctl" --socket "$sockdir/meshdp.sock" --timeout 3000 --json stats 2>/dev/null |
+			python3 -c 'import json, sys; print(json.load(sys.stdin)["counters"].get("l4_flows_new", 0))' \
+			2>/dev/null || echo 0)
+		[ "${n:-0}" -lt "$P_FLOWS" ] || break
+		sleep 0.5
+	done
+	callgrind_control -z "$sut_pid" >/dev/null 2>&1 || true
+	mdp_sample "$run/p-zero.txt"
+	gen_wait p-64
 	mdp_sample "$run/p-stats.txt"
 	stop_sut
 	mdp_lcores= mdp_main= mdp_limits=

@@ -214,7 +214,35 @@ void limit_table_free(struct limit_table *t)
 
 static inline uint32_t limit_hash(const struct limit_table *t, const struct limit_key *key)
 {
-	return rte_jhash(key, sizeof(*key), t->seed);
+	uint32_t w[sizeof(*key) / 4];
+
+	memcpy(w, key, sizeof(w)); /* the key is bytes: no alignment to rely on */
+	return rte_jhash_32b(w, RTE_DIM(w), t->seed);
+}
+
+/* A worker cache's slot for @p key: a multiplicative mix of the key's words, far
+ * cheaper than the table's hash (a collision only costs the slower path). */
+static inline uint32_t limit_cache_slot(const struct limit_key *key)
+{
+	uint32_t w[sizeof(*key) / 4], x = 0;
+
+	memcpy(w, key, sizeof(w));
+	for (unsigned int i = 0; i < RTE_DIM(w); i++)
+		x = (x ^ w[i]) * 0x9e3779b1u;
+	return x >> (32 - __builtin_ctz(LIMIT_CACHE_SLOTS));
+}
+
+/* Keys are equal: five 32-bit compares, inline (a memcmp call costs more). */
+static inline bool limit_key_eq(const struct limit_key *a, const struct limit_key *b)
+{
+	uint32_t x[sizeof(*a) / 4], y[sizeof(*b) / 4];
+	uint32_t d = 0;
+
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	for (unsigned int i = 0; i < RTE_DIM(x); i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
 }
 
 /* The tag a claimed slot carries: the hash's upper bits, never 0. */
@@ -245,7 +273,7 @@ static int limit_find_add(struct limit_table *t, const struct limit_key *key, ui
 					return 0;
 				}
 				if ((st & LIMIT_ST_MASK) == LIMIT_LIVE &&
-				    memcmp(&sl->key, key, sizeof(*key)) == 0) {
+				    limit_key_eq(&sl->key, key)) {
 					*out = sl;
 					return 0;
 				}
@@ -294,7 +322,7 @@ static struct limit_slot *limit_find(struct limit_table *t, const struct limit_k
 		struct limit_slot *sl = &t->slots[pos];
 		uint32_t st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
 
-		if (st == (tag | LIMIT_LIVE) && memcmp(&sl->key, key, sizeof(*key)) == 0)
+		if (st == (tag | LIMIT_LIVE) && limit_key_eq(&sl->key, key))
 			return sl;
 		if (st == LIMIT_EMPTY)
 			break;
@@ -334,9 +362,8 @@ int limit_table_take_share(struct limit_table *t, struct limit_src_cache *c,
 
 	if (unlikely(t == NULL || c == NULL || r == NULL || !limit_key_ok(key)))
 		return -EINVAL;
-	h = limit_hash(t, key);
-	e = &c->e[(h >> 8) & (LIMIT_CACHE_SLOTS - 1)];
-	mine = memcmp(&e->key, key, sizeof(*key)) == 0;
+	e = &c->e[limit_cache_slot(key)];
+	mine = limit_key_eq(&e->key, key);
 	if (likely(mine) && e->tokens != 0) {
 		e->tokens--;
 		return 1;
@@ -348,6 +375,7 @@ int limit_table_take_share(struct limit_table *t, struct limit_src_cache *c,
 			limit_give_tat(&sl->tat[LIMIT_PKT], r, now_tsc, e->tokens);
 		e->tokens = 0;
 	}
+	h = limit_hash(t, key);
 	ret = limit_find_add(t, key, h, &sl);
 	if (ret < 0)
 		return ret;
