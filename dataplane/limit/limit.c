@@ -432,18 +432,25 @@ unsigned int limit_table_reclaim(struct limit_table *t)
 		memset(&sl->key, 0, sizeof(sl->key));
 		__atomic_store_n(&sl->state, LIMIT_FREE, __ATOMIC_RELEASE);
 	}
-	t->n_dead = 0;
 	__atomic_fetch_sub(&t->n_used, n, __ATOMIC_RELAXED);
 	/* FREE slots that end a run become EMPTY again, from the run's end backwards,
-	 * so that a probe never needs to cross them: no chain passes an EMPTY slot. */
-	for (uint32_t i = 0; i <= t->mask; i++) {
-		uint32_t pos = (t->mask - i), next = (pos + 1) & t->mask;
-		uint32_t expected = LIMIT_FREE;
+	 * so that a probe never needs to cross them: no chain passes an EMPTY slot.
+	 * Only the runs of the slots just freed can have changed. */
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t pos = t->dead[i];
 
-		if (__atomic_load_n(&t->slots[next].state, __ATOMIC_ACQUIRE) == LIMIT_EMPTY)
-			__atomic_compare_exchange_n(&t->slots[pos].state, &expected, LIMIT_EMPTY,
-						    false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+		for (uint32_t k = 0; k <= t->mask; k++, pos = (pos - 1) & t->mask) {
+			uint32_t expected = LIMIT_FREE;
+
+			if (__atomic_load_n(&t->slots[(pos + 1) & t->mask].state,
+					    __ATOMIC_ACQUIRE) != LIMIT_EMPTY ||
+			    !__atomic_compare_exchange_n(&t->slots[pos].state, &expected,
+							 LIMIT_EMPTY, false, __ATOMIC_RELEASE,
+							 __ATOMIC_RELAXED))
+				break;
+		}
 	}
+	t->n_dead = 0;
 	return n;
 }
 
