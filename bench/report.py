@@ -112,6 +112,82 @@ def fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
+def two_workers(run, res, hz):
+    """The two-worker rows of (c) and (d) (run.sh scenario_two), beside the one-worker ones."""
+    out = []
+    sc = res["scenarios"]
+    a64 = next((r for r in sc.get("a", {}).get("max_rate", []) if r["size"] == 64), None)
+    c64 = next((r for r in sc.get("c", {}).get("max_rate", []) if r["size"] == 64), None)
+    d1 = sc.get("d")
+    for s in ("c", "d"):
+        g = load(os.path.join(run, "%s2-64.json" % s))
+        if not g:
+            continue
+        w = meshdp_window(run, "%s2-64" % s, g.get("tsc_hz") or hz or 1)
+        s1 = sample(os.path.join(run, "%s2-64-s1.txt" % s))
+        s2 = sample(os.path.join(run, "%s2-64-s2.txt" % s))
+        d = counter_delta(s1, s2) if s1 and s2 else {}
+        fwd = d.get("ipv4_forwarded", 0)
+        r = {"scenario": s, "workers": 2, "gen": g, "meshdp_window": w,
+             "handoff_out_per_frame": round(d.get("l4_handoff_out", 0) / fwd, 3) if fwd else None,
+             "handoff_in_per_frame": round(d.get("l4_handoff_in", 0) / fwd, 3) if fwd else None}
+        if s == "c":
+            r["rx_mpps"] = g["rx_mpps"]
+            one = c64["gen"]["rx_mpps"] if c64 else None
+            r["ratio_to_one_worker"] = round(g["rx_mpps"] / one, 3) if one else None
+            r["ratio_to_a"] = round(g["rx_mpps"] / a64["gen"]["rx_mpps"], 3) \
+                if a64 and a64["gen"]["rx_mpps"] else None
+            r["one_worker_cycles_per_frame"] = (c64.get("meshdp_window") or {}).get(
+                "cycles_per_packet") if c64 else None
+        else:
+            r["new_flows_per_s"] = w["l4_flows_new_per_s"] if w else None
+            one = d1["new_flows_per_s"] if d1 else None
+            r["ratio_to_one_worker"] = round(r["new_flows_per_s"] / one, 3) \
+                if one and r["new_flows_per_s"] else None
+            r["cycles_per_new_flow"] = round(g["tsc_hz"] / r["new_flows_per_s"]) \
+                if r["new_flows_per_s"] else None
+            w1 = d1["meshdp_window"] if d1 else None
+            r["one_worker_cycles_per_new_flow"] = round(g["tsc_hz"] / w1["l4_flows_new_per_s"]) \
+                if w1 and w1["l4_flows_new_per_s"] else None
+        out.append(r)
+    return out
+
+
+def two_section(res, L):
+    rows = res["scenarios"].get("two_workers")
+    if not rows:
+        return
+    L.append("")
+    L.append("## Two workers on one core: what steering costs")
+    L.append("")
+    L.append("(c) and (d) at 64 bytes, max rate, again with two workers (lcores 1 and 2) "
+             "time-sharing the server's core, so the per-core cost compares with the one-worker "
+             "row on the same core budget. The generator has one memif queue pair, so every "
+             "frame arrives on worker 1's queue and the frames of worker 2's flows are handed "
+             "to it over its ring; testpmd with two queues needs a two-queue generator and is "
+             "not run. Cycles = TSC Hz / (forwarded frames or new flows per second) of the one "
+             "shared core.")
+    L.append("")
+    L.append("| scenario | rate (2 workers) | / 1 worker | / (a) | cycles per frame or new flow "
+             "(1 worker -> 2) | hand-offs out / in per frame | frames per loop | drops |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        w = r["meshdp_window"] or {}
+        drops = ", ".join("%s %d" % kv for kv in (w.get("drops") or {}).items()) or "none"
+        if r["scenario"] == "c":
+            rate = "%.3f Mpps" % r["rx_mpps"]
+            cyc = "%s -> %s" % (fmt(r["one_worker_cycles_per_frame"], ".0f"),
+                                fmt(w.get("cycles_per_packet"), ".0f"))
+        else:
+            rate = "%s new/s" % fmt(r["new_flows_per_s"], ",")
+            cyc = "%s -> %s" % (fmt(r["one_worker_cycles_per_new_flow"], ".0f"),
+                                fmt(r["cycles_per_new_flow"], ".0f"))
+        L.append("| (%s) | %s | %s | %s | %s | %s / %s | %s | %s |" % (
+            r["scenario"], rate, fmt(r["ratio_to_one_worker"], ".3f"),
+            fmt(r.get("ratio_to_a"), ".3f"), cyc, fmt(r["handoff_out_per_frame"], ".3f"),
+            fmt(r["handoff_in_per_frame"], ".3f"), fmt(w.get("frames_per_loop"), ".1f"), drops))
+
+
 def l4_sections(res, L, ran):
     """Markdown for (d), (e), (f), (p) and the targets of issue 4."""
     sc = res["scenarios"]
@@ -261,6 +337,10 @@ def l4_sections(res, L, ran):
                      "instructions per frame, loop overhead included." % (
                          format(total, ","), format(cnt["rx_frames"], ","),
                          format(cnt.get("worker_loops", 0), ","), total / cnt["rx_frames"]))
+            if p.get("steady_state"):
+                L.append("")
+                L.append("Steady state: callgrind's counters were zeroed (`callgrind_control -z`) "
+                         "once every flow existed, and the frames are counted from that moment.")
             L.append("")
         L.append("Self cost per function:")
         L.append("")
@@ -697,6 +777,9 @@ def main():
     if "f" in ran:
         res["scenarios"]["f"] = {"name": NAMES["f"],
                                  "result": load(os.path.join(o.run, "f.json"))}
+    two = two_workers(o.run, res, hz)
+    if two:
+        res["scenarios"]["two_workers"] = two
     if "p" in ran:
         try:
             with open(os.path.join(o.run, "p-annotate.txt")) as f:
@@ -713,6 +796,12 @@ def main():
                                  "gen": load(os.path.join(o.run, "p-64.json")),
                                  "meshdp_counters": (sample(os.path.join(o.run, "p-stats.txt"))
                                                      or (0, None))[1]}
+        z = sample(os.path.join(o.run, "p-zero.txt"))
+        if z and res["scenarios"]["p"]["meshdp_counters"]:
+            # callgrind's counters were zeroed at that sample: count from it
+            res["scenarios"]["p"]["meshdp_counters"] = counter_delta(
+                z, (0, res["scenarios"]["p"]["meshdp_counters"]))
+            res["scenarios"]["p"]["steady_state"] = True
 
     if "t" in ran:
         res["scenarios"]["t"] = {"name": NAMES["t"],
@@ -839,6 +928,7 @@ def main():
             L.append("meshdp / testpmd latency: p50 %s, p99 %s, p99.9 %s."
                      % (rr["p50"], rr["p99"], rr["p99_9"]))
     l4_sections(res, L, ran)
+    two_section(res, L)
     if "t" in ran:
         t_section(res, L)
     if "x" in ran:

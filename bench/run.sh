@@ -43,7 +43,12 @@
 # --no-huge -m), P_SECONDS (8), T_CONNS (1000000), T_SLACK (4096, capacity = conns +
 # slack), T_MEM_MB (4096, tcpscale's --no-huge -m), X_DURATION (s, 10, each wrk and
 # iperf3 run), X_CONNS (32, wrk's connections), X_TARGETS ("meshdp socat haproxy fwd"),
-# OUT (bench/results), GEN_CORE (0), SUT_CORE (1).
+# P_FLOWS (C_FLOWS: (p)'s flows, all created before the profile's counters are
+# zeroed), P_WORKERS (1; 2: (p) with two workers sharing the SUT core, for steering),
+# P_LIMIT ("", service or source: (p) with a packet-rate limit of that scope on
+# the UDP service, far above the offered rate, for the limit's admission path),
+# OUT (bench/results), GEN_CORE (0), SUT_CORE (1), TWO_WORKERS (1: c and d also
+# run with two workers sharing the SUT core, see scenario_two; 0: not).
 # Writes OUT/<date>.md and OUT/<date>.json (and the logs of the run in a temp dir).
 set -euo pipefail
 
@@ -77,6 +82,11 @@ X_DURATION=${X_DURATION:-10}
 X_CONNS=${X_CONNS:-32}
 X_TARGETS=${X_TARGETS:-"meshdp socat haproxy fwd"}
 MEMIF=${MEMIF:-copy}
+TWO_WORKERS=${TWO_WORKERS:-1}
+P_WORKERS=${P_WORKERS:-1}
+P_FLOWS=${P_FLOWS:-$C_FLOWS}
+P_LIMIT=${P_LIMIT:-}
+mdp_lcores= mdp_main= mdp_limits=
 
 if [ -n "${BIN:-}" ]; then
 	meshdp=$BIN/meshdp meshctl=$BIN/meshctl gen=$BIN/meshdp-gen flowscale=$BIN/meshdp-flowscale
@@ -290,6 +300,32 @@ scenario_d() {
 	mdp_sample "$run/d-after.txt"
 }
 
+# The two-worker row of c or d ($1): 64-byte frames at the maximum rate on a
+# meshdp with two workers (lcores 1 and 2) that share the SUT core, so that the
+# frames per second compare with the one-worker row on the same core budget:
+# the difference is what steering (l4_owner, the hand-off ring) and the second
+# worker's loop cost. The generator has one memif queue pair, so every frame
+# arrives on worker 1's queue and the frames of flows worker 2 owns are handed
+# to it (l4_handoff_out / _in count them).
+scenario_two() {
+	local sc=$1 extra=() sampler
+	echo "bench: ($sc) the same with two workers sharing core $SUT_CORE" >&2
+	mdp_lcores="0@$GEN_CORE,(1,2)@$SUT_CORE" mdp_main=0
+	sc_args "$sc"
+	if [ "$sc" = d ]; then
+		mdp_sampler d2-64 "$D_DURATION" &
+		sampler=$!
+		DURATION=$D_DURATION WARMUP=$D_WARMUP gen_run d2-64 64 max "${extra[@]}"
+	else
+		mdp_sampler c2-64 "$DURATION" &
+		sampler=$!
+		gen_run c2-64 64 max "${extra[@]}"
+	fi
+	wait "$sampler" || true
+	"$meshctl" --socket "$sockdir/meshdp.sock" --json stats >"$run/${sc}2-stats-end.json" || true
+	mdp_lcores= mdp_main=
+}
+
 # (e): E_SWAPS applies of two documents in turn while (c) traffic runs at max rate.
 scenario_e() {
 	local extra=() i t0 t1 refused=0
@@ -378,7 +414,7 @@ write_profile() { # write_profile NO_HUGE_MB
 {
 	"profile": "memif-bench",
 	"description": "drivers-config/memif.json (memif-zc.json with MEMIF=zero-copy) with the bench's own sockets and file prefix",
-	"eal": { "lcores": "$GEN_CORE,$SUT_CORE", "main_lcore": $GEN_CORE, "file_prefix": "mdpbench-sut", "args": ["--no-pci"] },
+	"eal": { "lcores": "${mdp_lcores:-$GEN_CORE,$SUT_CORE}", "main_lcore": ${mdp_main:-$GEN_CORE}, "file_prefix": "mdpbench-sut", "args": ["--no-pci"] },
 	"memory": { "hugepages": "auto", "no_huge_mb": $1, "mbufs": 32768, "mbuf_cache": 256 },
 	"ports": [
 		{ "name": "p0", "device": "net_memif0", "devargs": "$sut_memif,id=0,socket=$s0,mac=$mdp_mac", "rx_desc": 1024, "tx_desc": 1024 },
@@ -462,7 +498,7 @@ EOC
 		{ "name": "clients-udp", "action": "allow", "from": { "namespace": "bench", "service": "clients" }, "to": { "service": "udp-echo" } },
 		{ "name": "clients-tcp", "action": "allow", "from": { "namespace": "bench", "service": "clients" }, "to": { "service": "tcp-syn" } }$extra_pol
 	],
-	"flows": { "capacity": $capacity, "timeouts_s": { "syn": 1 } },
+	"flows": { "capacity": $capacity, "timeouts_s": { "syn": 1 } }${mdp_limits:-},
 	"tune": { "idle": "poll" }
 }
 EOC
@@ -505,13 +541,38 @@ scenario_p() {
 	}
 	# --fair-sched: valgrind runs one thread at a time, and the busy-polling worker
 	# would otherwise starve the control thread (meshctl would time out).
+	[ "$P_WORKERS" = 1 ] || mdp_lcores="0@$GEN_CORE,(1,2)@$SUT_CORE" mdp_main=0
+	case $P_LIMIT in
+	"") ;;
+	service | source)
+		# a packet-rate limit far above the offered rate: the admission path runs
+		# for every frame, nothing is refused
+		mdp_limits=", \"limits\": [ { \"name\": \"p-limit\", \"service\": \"udp-echo\",
+			\"scope\": \"$P_LIMIT\", \"packets_per_s\": 100000000, \"burst\": 1000000 } ]" ;;
+	*) die "P_LIMIT: service, source or empty, not '$P_LIMIT'" ;;
+	esac
 	sut_start=(start_meshdp l4 "$C_CAPACITY" valgrind --tool=callgrind --fair-sched=yes
 		--callgrind-out-file="$out" --collect-atstart=no --toggle-collect=worker_main)
 	sc_args c
 	# Slow under valgrind: warm up long enough to create every flow first.
-	DURATION=$P_SECONDS WARMUP=4 gen_run p-64 64 max "${extra[@]}" --drain 1 --link-timeout 60
+	extra=(${extra[@]/#$C_FLOWS/$P_FLOWS})
+	DURATION=$P_SECONDS WARMUP=4 gen_start p-64 64 max "${extra[@]}" --drain 1 --link-timeout 60
+	# The steady state: callgrind's counters are zeroed once every flow exists
+	# (the count of frames starts from the p-zero sample), so the warm-up's
+	# flow creations are not in the profile.
+	for _ in $(seq 240); do
+		n=$("$meshctl" --socket "$sockdir/meshdp.sock" --timeout 3000 --json stats 2>/dev/null |
+			python3 -c 'import json, sys; print(json.load(sys.stdin)["counters"].get("l4_flows_new", 0))' \
+			2>/dev/null || echo 0)
+		[ "${n:-0}" -lt "$P_FLOWS" ] || break
+		sleep 0.5
+	done
+	callgrind_control -z "$sut_pid" >/dev/null 2>&1 || true
+	mdp_sample "$run/p-zero.txt"
+	gen_wait p-64
 	mdp_sample "$run/p-stats.txt"
 	stop_sut
+	mdp_lcores= mdp_main= mdp_limits=
 	callgrind_annotate --threshold=99 "$out" 2>/dev/null |
 		sed -n '/PROGRAM TOTALS/,$p' | head -40 >"$run/p-annotate.txt" || true
 	callgrind_annotate --inclusive=yes "$out" 2>/dev/null |
@@ -870,10 +931,12 @@ for sc in "${scenarios[@]}"; do
 		c)
 			echo "bench: (c) meshdp L4: UDP to a VIP, $C_FLOWS flows, full-NAT" >&2
 			scenario_runs c
+			[ "$TWO_WORKERS" = 0 ] || scenario_two c
 			;;
 		d)
 			echo "bench: (d) meshdp L4: new TCP flows per second" >&2
 			scenario_d
+			[ "$TWO_WORKERS" = 0 ] || scenario_two d
 			;;
 		e)
 			echo "bench: (e) $E_SWAPS config swaps under (c) traffic" >&2

@@ -1057,19 +1057,27 @@ unsigned int flow_expire(struct flow_table *t, uint64_t now, unsigned int budget
 	return expired;
 }
 
-int flow_walk(const struct flow_table *t, int (*fn)(const struct flow_entry *e, void *arg),
-	      void *arg)
+int flow_walk(const struct flow_table *t, uint32_t *cursor, uint32_t budget,
+	      int (*fn)(const struct flow_entry *e, void *arg), void *arg)
 {
-	uint32_t i;
+	uint32_t i = *cursor, end;
 	int rc;
 
-	for (i = 0; i < t->capacity; i++) {
+	if (i >= t->capacity) {
+		*cursor = FLOW_WALK_END;
+		return 0;
+	}
+	end = t->capacity - i > budget ? i + budget : t->capacity;
+	for (; i < end; i++) {
 		if (t->wslot[i] == FLOW_SLOT_FREE)
 			continue;
 		rc = fn(&t->entries[i], arg);
-		if (rc != 0)
+		if (rc != 0) {
+			*cursor = i + 1;
 			return rc;
+		}
 	}
+	*cursor = i < t->capacity ? i : FLOW_WALK_END;
 	return 0;
 }
 

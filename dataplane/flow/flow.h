@@ -466,14 +466,24 @@ int flow_icmp_update(struct flow_table *t, struct flow_entry *e, uint8_t dir, ui
 unsigned int flow_expire(struct flow_table *t, uint64_t now, unsigned int budget,
 			 void (*on_expire)(struct flow_entry *e, void *arg), void *arg);
 
+/** flow_walk()'s cursor once the whole table has been visited. */
+#define FLOW_WALK_END UINT32_MAX
+
 /**
- * Call @p fn for every live flow until it returns non-zero (that value is
- * returned; 0 when all were visited). For meshctl's flow listing: run by the
- * owner worker when asked through its mailbox, never by another thread, as it
- * reads the whole table. @p fn must not insert or remove flows.
+ * One step of a walk over the live flows, in slot order, resumable: visit at
+ * most @p budget slots from @p *cursor (0 to start), calling @p fn for each live
+ * flow until it returns non-zero. For meshctl's flow listing: run by the owner
+ * worker when asked through its mailbox, a step per loop iteration so that a
+ * table of millions of flows never stalls the worker; @p fn must not insert or
+ * remove flows, but the worker may between steps: a flow that lives through
+ * the whole walk is visited exactly once (slots do not move), one inserted or
+ * removed meanwhile may or may not be.
+ * @param cursor where to go on from; set to the next slot to visit, or to
+ *        FLOW_WALK_END when the table's end was reached
+ * @return @p fn's non-zero value (the walk stopped at that flow), else 0
  */
-int flow_walk(const struct flow_table *t, int (*fn)(const struct flow_entry *e, void *arg),
-	      void *arg);
+int flow_walk(const struct flow_table *t, uint32_t *cursor, uint32_t budget,
+	      int (*fn)(const struct flow_entry *e, void *arg), void *arg);
 
 /** Name of a state for display ("ESTABLISHED"), "?" when out of range. */
 const char *flow_state_name(int state);

@@ -114,6 +114,7 @@ static void l4_svc_rt_free(struct l4_svc_rt *rt)
 		free(rt->maglev);
 	}
 	limit_table_free(rt->src_table);
+	rte_free(rt->shares);
 	free(rt->backends);
 	free(rt->eps);
 	free(rt->usable);
@@ -183,6 +184,15 @@ static int l4_bind_limits(struct l4_global *g, const struct cfg_snapshot *snap,
 		snprintf(name, sizeof(name), "l4lim%u", l4_name_seq++);
 		rt->src_table = limit_table_create(name, L4_LIMIT_SOURCES, SOCKET_ID_ANY);
 		if (rt->src_table == NULL)
+			return -ENOMEM;
+	}
+	if (rt->limit_svc_pkt || rt->limit_src_pkt) {
+		/* packet limits are taken through per-worker shares (limit.h) */
+		limit_rate_shares(&rt->svc_pkt_rate, g->n_workers);
+		limit_rate_shares(&rt->src_pkt_rate, g->n_workers);
+		rt->shares = rte_zmalloc("l4_limit_share", sizeof(*rt->shares) * g->n_workers,
+					 RTE_CACHE_LINE_SIZE);
+		if (rt->shares == NULL)
 			return -ENOMEM;
 	}
 	return 0;
@@ -712,10 +722,12 @@ static uint16_t l4_admit(struct l4_worker *lw, const struct cfg_service *sv, str
 static bool l4_limits_admit(struct l4_worker *lw, struct l4_svc_rt *rt, const struct l4_pkt *p,
 			    bool new_conn, uint64_t now, bool *reset)
 {
+	struct l4_limit_share *sh = rt->shares != NULL ? &rt->shares[lw->worker_id] : NULL;
 	struct limit_key key;
 	int r;
 
-	if (rt->limit_svc_pkt && !limit_take(&rt->svc_pkt, &rt->svc_pkt_rate, now, 1)) {
+	if (rt->limit_svc_pkt &&
+	    !limit_take_share(&rt->svc_pkt, &sh->svc_pkt, &rt->svc_pkt_rate, now)) {
 		*reset = rt->limit_svc_reset;
 		return false;
 	}
@@ -728,7 +740,8 @@ static bool l4_limits_admit(struct l4_worker *lw, struct l4_svc_rt *rt, const st
 		return true;
 	limit_key4(&key, p->ip->src_addr);
 	if (rt->limit_src_pkt) {
-		r = limit_table_take(rt->src_table, &key, &rt->src_pkt_rate, now, 1);
+		r = limit_table_take_share(rt->src_table, &sh->src_pkt, &key, &rt->src_pkt_rate,
+					   now);
 		if (r != 1) {
 			if (r == -ENOSPC)
 				stats_inc(lw->stats, STAT_L4_LIMIT_TABLE_FULL);
@@ -737,7 +750,7 @@ static bool l4_limits_admit(struct l4_worker *lw, struct l4_svc_rt *rt, const st
 		}
 	}
 	if (new_conn && rt->limit_src_conn) {
-		r = limit_table_take(rt->src_table, &key, &rt->src_conn_rate, now, 1);
+		r = limit_table_take(rt->src_table, &key, LIMIT_CONN, &rt->src_conn_rate, now, 1);
 		if (r != 1) {
 			if (r == -ENOSPC)
 				stats_inc(lw->stats, STAT_L4_LIMIT_TABLE_FULL);
@@ -1038,11 +1051,16 @@ static enum stats_id l4_new_other_flow(struct l4_worker *lw, const struct cfg_sn
 
 static uint32_t l4_source_for(const struct cfg_snapshot *snap, uint32_t dst);
 
+/* Is next hop @p nhi (a FIB answer) the node itself? 1 yes, 0 no (int8_t, as in
+ * struct l4_steer). */
+static inline int8_t l4_nh_local(const struct cfg_snapshot *snap, uint32_t nhi)
+{
+	return nhi != 0 && nhi < snap->n_nexthops && snap->nexthops[nhi].type == CFG_NH_LOCAL;
+}
+
 static bool l4_is_local(const struct cfg_snapshot *snap, uint32_t dst)
 {
-	uint32_t nhi = cfg_route4(snap, dst);
-
-	return nhi != 0 && nhi < snap->n_nexthops && snap->nexthops[nhi].type == CFG_NH_LOCAL;
+	return l4_nh_local(snap, cfg_route4(snap, dst)) == 1;
 }
 
 /* An answer to one of our health probes (TCP to a node address, probe port)?
@@ -1288,39 +1306,110 @@ static __rte_noinline enum stats_id l4_decide(struct l4_worker *lw, const struct
 	return r;
 }
 
+/* What steering needs of a packet: its flow's tuple, network byte order. */
+struct l4_steer {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint8_t proto;
+	int8_t local; /* dst is the node's (FIB): 1, 0, or -1 not looked up yet */
+};
+
 /*
- * The worker that owns the flow of @p p, computed from the packet alone so that
- * both directions of a flow agree (steering, for more than one worker):
+ * The workers that own the flows of @p n packets (steering, for more than one
+ * worker), computed from each packet alone so that both directions of a flow
+ * agree:
  *   health-check answers: any worker (their state is shared);
  *   replies to a full-NAT source port: the worker whose share the port is;
  *   to a VIP: by the client's (address, port), the source;
  *   from an endpoint: by the client's (address, port), the destination (DNAT);
  *   anything else: a symmetric hash of both (address, port) pairs.
- * Addresses and ports in network byte order.
+ * The VIP and endpoint tables are searched in bulk, once each for the burst.
  */
+static void l4_owners(const struct l4_worker *lw, const struct cfg_snapshot *snap,
+		      const struct l4_steer *st, uint16_t n, uint16_t *owner)
+{
+	const struct l4_snap_rt *srt = snap->l4_rt;
+	struct cfg_vip_key vk[L4_BURST];
+	struct l4_ep_key ek[L4_BURST];
+	const void *kp[L4_BURST];
+	void *data[L4_BURST];
+	int32_t pos[L4_BURST];
+	uint16_t vi[L4_BURST], ei[L4_BURST], nv = 0, ne = 0;
+	uint64_t hits = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		const uint16_t dp = rte_be_to_cpu_16(st[i].dport);
+		bool snat = false;
+
+		if (dp >= L4_HC_PORT_BASE && dp < L4_HC_PORT_BASE + L4_HC_PORT_SLOTS &&
+		    (st[i].local >= 0 ? st[i].local == 1 : l4_is_local(snap, st[i].dst))) {
+			owner[i] = lw->worker_id;
+			continue;
+		}
+		if (srt != NULL && dp >= L4_SNAT_PORT_MIN && dp < L4_HC_PORT_BASE)
+			for (uint32_t k = 0; k < srt->n_snat && !snat; k++)
+				snat = srt->snat[k] == st[i].dst;
+		if (snat) {
+			owner[i] = (uint16_t)((dp - L4_SNAT_PORT_MIN) % lw->n_workers);
+			continue;
+		}
+		memset(&vk[nv], 0, sizeof(vk[nv]));
+		memcpy(vk[nv].addr, &st[i].dst, 4);
+		vk[nv].port_be = st[i].dport;
+		vk[nv].proto = st[i].proto;
+		vk[nv].family = 4;
+		kp[nv] = &vk[nv];
+		vi[nv++] = i;
+	}
+	if (nv != 0 && snap->vip_hash != NULL)
+		rte_hash_lookup_bulk_data(snap->vip_hash, kp, nv, &hits, data);
+	for (uint16_t j = 0; j < nv; j++) {
+		const uint16_t i = vi[j];
+
+		if ((hits >> j) & 1) {
+			owner[i] = (uint16_t)(rte_jhash_2words(st[i].src, st[i].sport, 0) %
+					      lw->n_workers);
+			continue;
+		}
+		memset(&ek[ne], 0, sizeof(ek[ne]));
+		ek[ne].addr = st[i].src;
+		ek[ne].port = st[i].sport;
+		ek[ne].proto = st[i].proto;
+		kp[ne] = &ek[ne];
+		ei[ne++] = i;
+	}
+	if (ne == 0)
+		return;
+	if (srt != NULL && srt->ep_hash != NULL)
+		rte_hash_lookup_bulk(srt->ep_hash, kp, ne, pos);
+	else
+		for (uint16_t j = 0; j < ne; j++)
+			pos[j] = -ENOENT;
+	for (uint16_t j = 0; j < ne; j++) {
+		const struct l4_steer *t = &st[ei[j]];
+
+		owner[ei[j]] =
+			(uint16_t)((pos[j] >= 0 ? rte_jhash_2words(t->dst, t->dport, 0)
+						: rte_jhash_2words(t->src, t->sport, 0) ^
+							  rte_jhash_2words(t->dst, t->dport, 0)) %
+				   lw->n_workers);
+	}
+}
+
+/* l4_owners() for one flow. Addresses and ports in network byte order. */
 static uint16_t l4_owner(const struct l4_worker *lw, const struct cfg_snapshot *snap, uint32_t src,
 			 uint16_t sport, uint32_t dst, uint16_t dport, uint8_t proto)
 {
-	const struct l4_snap_rt *srt = snap->l4_rt;
-	const uint16_t dp = rte_be_to_cpu_16(dport);
-	struct l4_ep_key key = {0};
+	const struct l4_steer st = {.src = src,
+				    .dst = dst,
+				    .sport = sport,
+				    .dport = dport,
+				    .proto = proto,
+				    .local = -1};
+	uint16_t owner;
 
-	if (dp >= L4_HC_PORT_BASE && dp < L4_HC_PORT_BASE + L4_HC_PORT_SLOTS &&
-	    l4_is_local(snap, dst))
-		return lw->worker_id;
-	if (srt != NULL && dp >= L4_SNAT_PORT_MIN && dp < L4_HC_PORT_BASE)
-		for (uint32_t i = 0; i < srt->n_snat; i++)
-			if (srt->snat[i] == dst)
-				return (uint16_t)((dp - L4_SNAT_PORT_MIN) % lw->n_workers);
-	if (cfg_service_lookup(snap, 4, &dst, dport, proto).service >= 0)
-		return (uint16_t)(rte_jhash_2words(src, sport, 0) % lw->n_workers);
-	key.addr = src;
-	key.port = sport;
-	key.proto = proto;
-	if (srt != NULL && srt->ep_hash != NULL && rte_hash_lookup(srt->ep_hash, &key) >= 0)
-		return (uint16_t)(rte_jhash_2words(dst, dport, 0) % lw->n_workers);
-	return (uint16_t)((rte_jhash_2words(src, sport, 0) ^ rte_jhash_2words(dst, dport, 0)) %
-			  lw->n_workers);
+	l4_owners(lw, snap, &st, 1, &owner);
+	return owner;
 }
 
 /*
@@ -1454,73 +1543,122 @@ uint16_t l4_tcp_owner(const struct l4_worker *lw, const struct cfg_snapshot *sna
 	return l4_owner(lw, snap, remote, rport, local, lport, IPPROTO_TCP);
 }
 
+/* Does packet @p p need to know whether its destination is the node's? (The
+ * local TCP check and health-check answers to steer; see l4_input_chunk().) */
+static inline bool l4_wants_local(const struct l4_pkt *p, bool steer, bool local)
+{
+	uint16_t dp;
+
+	if (local && p->ip->next_proto_id == IPPROTO_TCP)
+		return true;
+	dp = rte_be_to_cpu_16(l4_rd16(p->dport));
+	return steer && dp >= L4_HC_PORT_BASE && dp < L4_HC_PORT_BASE + L4_HC_PORT_SLOTS;
+}
+
 static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap,
-			   struct rte_mbuf **pkts, uint16_t n, enum stats_id *verdict,
+			   struct rte_mbuf **pkts, uint16_t n, enum stats_id *verdict, uint32_t *nh,
 			   uint64_t now_tsc)
 {
 	struct l4_pkt p[L4_BURST];
 	struct flow_tuple4 keys[L4_BURST];
 	struct flow_entry *hit[L4_BURST];
+	struct l4_steer st[L4_BURST];
+	uint32_t dst[L4_BURST], dst0[L4_BURST];
+	uint16_t owner[L4_BURST], si[L4_BURST], fi[L4_BURST];
+	int8_t parsed[L4_BURST];
 	uint8_t dir[L4_BURST], slot[L4_BURST];
 	uint64_t removals;
-	uint16_t nk = 0;
+	uint16_t nk = 0, ns = 0, nf = 0;
 	bool changed = false;
 	/* the same for the whole burst (read once: the local_tcp call below
 	 * would make the compiler reload them for every packet) */
 	const bool multi = lw->n_workers > 1;
 	const bool local = lw->local_tcp != NULL && snap->n_listeners > 0;
+	const uint64_t handed = multi ? lw->g->handoff_flag : 0;
 
-	/* pass 1: parse and key every packet that has ports */
+	/* pass 1: parse; what steering and the local TCP check need, gathered */
 	for (uint16_t i = 0; i < n; i++) {
-		int parsed = l4_parse(pkts[i], &p[i]);
+		const bool steer = multi && !(pkts[i]->ol_flags & handed);
+		struct rte_ipv4_hdr *in;
+		uint8_t *inl4;
 
-		const bool steer = multi && !(pkts[i]->ol_flags & lw->g->handoff_flag);
-
-		if (parsed != 0 || p[i].sport == NULL) {
-			struct rte_ipv4_hdr *in;
-			uint8_t *inl4;
-
+		nh[i] = NET_NH_UNKNOWN;
+		parsed[i] = (int8_t)l4_parse(pkts[i], &p[i]);
+		if (parsed[i] != 0 || p[i].sport == NULL) {
 			/* an ICMP error belongs to the flow of the packet it quotes,
 			 * which travelled the other way */
-			if (steer && parsed == 0 && l4_icmp_quote(&p[i], pkts[i], &in, &inl4)) {
-				uint16_t owner =
-					l4_owner(lw, snap, in->dst_addr, l4_rd16(inl4 + 2),
-						 in->src_addr, l4_rd16(inl4), in->next_proto_id);
-
-				if (owner != lw->worker_id) {
-					verdict[i] = l4_handoff(lw, pkts[i], owner);
-					continue;
-				}
+			if (steer && parsed[i] == 0 && l4_icmp_quote(&p[i], pkts[i], &in, &inl4)) {
+				st[ns] = (struct l4_steer){.src = in->dst_addr,
+							   .dst = in->src_addr,
+							   .sport = l4_rd16(inl4 + 2),
+							   .dport = l4_rd16(inl4),
+							   .proto = in->next_proto_id,
+							   .local = -1};
+				si[ns++] = i;
 			}
-			verdict[i] = l4_portless(lw, snap, &p[i], pkts[i], parsed, now_tsc);
 			continue;
 		}
+		if (l4_wants_local(&p[i], steer, local)) {
+			dst[nf] = p[i].ip->dst_addr;
+			fi[nf++] = i;
+		}
 		if (steer) {
-			uint16_t owner = l4_owner(lw, snap, p[i].ip->src_addr, l4_rd16(p[i].sport),
-						  p[i].ip->dst_addr, l4_rd16(p[i].dport),
-						  p[i].ip->next_proto_id);
+			st[ns] = (struct l4_steer){.src = p[i].ip->src_addr,
+						   .dst = p[i].ip->dst_addr,
+						   .sport = l4_rd16(p[i].sport),
+						   .dport = l4_rd16(p[i].dport),
+						   .proto = p[i].ip->next_proto_id,
+						   .local = -1};
+			si[ns++] = i;
+		}
+	}
+	/* the FIB once for the packets that need it; net reuses the answers */
+	if (nf != 0) {
+		uint32_t hop[L4_BURST];
 
-			if (owner != lw->worker_id) {
-				verdict[i] = l4_handoff(lw, pkts[i], owner);
-				continue;
-			}
+		cfg_route4_bulk(snap, dst, hop, nf);
+		for (uint16_t j = 0; j < nf; j++) {
+			nh[fi[j]] = hop[j];
+			dst0[fi[j]] = dst[j];
+		}
+	}
+	if (ns != 0) {
+		for (uint16_t j = 0; j < ns; j++)
+			if (nh[si[j]] != NET_NH_UNKNOWN && st[j].dst == dst0[si[j]])
+				st[j].local = l4_nh_local(snap, nh[si[j]]);
+		l4_owners(lw, snap, st, ns, owner);
+	}
+	/* pass 2: hand off what another worker owns, key the rest */
+	for (uint16_t i = 0, j = 0; i < n; i++) {
+		const bool steered = j < ns && si[j] == i;
+		const uint16_t own = steered ? owner[j++] : lw->worker_id;
+
+		if (own != lw->worker_id) {
+			verdict[i] = l4_handoff(lw, pkts[i], own);
+			nh[i] = NET_NH_UNKNOWN;
+			continue;
+		}
+		if (parsed[i] != 0 || p[i].sport == NULL) {
+			verdict[i] = l4_portless(lw, snap, &p[i], pkts[i], parsed[i], now_tsc);
+			continue;
 		}
 		if (local && p[i].ip->next_proto_id == IPPROTO_TCP &&
-		    l4_is_local(snap, p[i].ip->dst_addr) &&
+		    l4_nh_local(snap, nh[i]) == 1 &&
 		    lw->local_tcp(lw->local_tcp_ctx, pkts[i], now_tsc)) {
 			verdict[i] = NET_L4_CONSUMED;
+			nh[i] = NET_NH_UNKNOWN;
 			continue;
 		}
 		flow_tuple4(&keys[nk], p[i].ip->src_addr, p[i].ip->dst_addr, l4_rd16(p[i].sport),
 			    l4_rd16(p[i].dport), p[i].ip->next_proto_id, 0);
 		slot[nk++] = (uint8_t)i;
 	}
-	if (nk == 0)
-		return;
-	/* one bulk lookup for the established traffic of the whole burst */
-	flow_lookup_bulk4(lw->flows, keys, nk, hit, dir);
-	removals = flow_table_removals(lw->flows);
-	/* pass 2: act; once the burst created a flow, the remaining misses may
+	if (nk != 0) {
+		/* one bulk lookup for the established traffic of the whole burst */
+		flow_lookup_bulk4(lw->flows, keys, nk, hit, dir);
+		removals = flow_table_removals(lw->flows);
+	}
+	/* pass 3: act; once the burst created a flow, the remaining misses may
 	 * be hits now, and once it removed one, any remaining lookup may be
 	 * stale: those are done again one by one */
 	for (uint16_t j = 0; j < nk; j++) {
@@ -1538,23 +1676,33 @@ static void l4_input_chunk(struct l4_worker *lw, const struct cfg_snapshot *snap
 			verdict[i] =
 				l4_decide(lw, snap, &p[i], pkts[i], e, dir[j], now_tsc, &changed);
 	}
+	/* a next hop looked up above holds if the packet goes on to where it was
+	 * going (no NAT rewrote the destination) */
+	for (uint16_t j = 0; j < nf; j++) {
+		const uint16_t i = fi[j];
+
+		if (nh[i] != NET_NH_UNKNOWN &&
+		    (verdict[i] != NET_CHECK_OK || p[i].ip->dst_addr != dst0[i]))
+			nh[i] = NET_NH_UNKNOWN;
+	}
 }
 
 void l4_input_burst(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf **pkts, uint16_t n,
-		    enum stats_id *verdict, uint64_t now_tsc)
+		    enum stats_id *verdict, uint32_t *nh, uint64_t now_tsc)
 {
 	for (uint16_t done = 0; done < n; done += L4_BURST)
 		l4_input_chunk(ctx, snap, pkts + done,
 			       (uint16_t)RTE_MIN((unsigned int)(n - done), L4_BURST),
-			       verdict + done, now_tsc);
+			       verdict + done, nh + done, now_tsc);
 }
 
 enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf *m,
 		       uint64_t now_tsc)
 {
 	enum stats_id v;
+	uint32_t nh;
 
-	l4_input_burst(ctx, snap, &m, 1, &v, now_tsc);
+	l4_input_burst(ctx, snap, &m, 1, &v, &nh, now_tsc);
 	return v;
 }
 

@@ -98,13 +98,17 @@ int l4_worker_init(struct l4_worker *lw, struct l4_global *g, struct stats_block
 void l4_worker_release(struct l4_worker *lw);
 
 /**
- * The net hook (see net.h): a burst of at most 64 valid IPv4 packets, data at
- * the IP header, in mesh mode. Flows are looked up in bulk; verdict[i] is
- * NET_CHECK_OK to route packet i (possibly rewritten), NET_L4_CONSUMED when l4
- * kept or freed it, or the stats_id of the drop (net frees and counts).
+ * The net hook (see net.h): a burst of valid IPv4 packets, data at the IP
+ * header, in mesh mode, taken in chunks of 64. Flows, the steering tables and
+ * the FIB (for the packets whose destination's locality matters: TCP with
+ * local listeners, health-check ports when steering) are looked up in bulk;
+ * verdict[i] is NET_CHECK_OK to route packet i (possibly rewritten),
+ * NET_L4_CONSUMED when l4 kept or freed it, or the stats_id of the drop (net
+ * frees and counts); nh[i] is the next hop the FIB gave for the packet's final
+ * destination, or NET_NH_UNKNOWN.
  */
 void l4_input_burst(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf **pkts, uint16_t n,
-		    enum stats_id *verdict, uint64_t now_tsc);
+		    enum stats_id *verdict, uint32_t *nh, uint64_t now_tsc);
 
 /** l4_input_burst() for one packet. @return its verdict. */
 enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf *m,
@@ -233,17 +237,25 @@ struct l4_flow_info {
 	uint8_t state;	     /* enum flow_state */
 };
 
+/** Where a flow dump (l4_flows_dump()) stands between its steps; zero it to start. */
+struct l4_dump {
+	uint32_t cursor; /* flow_walk()'s */
+	unsigned int n;	 /* records written so far */
+	bool more;	 /* once done: more flows matched than fit */
+};
+
 /**
- * The owner worker only (the flow table is its own): copy up to @p max flows,
- * those of service @p service (an index into @p snap's services) or all with -1.
- * Stops at the first match that does not fit, so the work is bounded by the
- * table's capacity.
- * @param more set to whether more flows matched than fit
- * @return the number of records written to @p out
+ * The owner worker only (the flow table is its own): one step of copying up to
+ * @p max flows, those of service @p service (an index into @p snap's services)
+ * or all with -1, visiting at most @p budget flow-table slots, so that a dump
+ * spreads over loop iterations; call again with the same @p d (and @p out)
+ * until it returns true. It stops at the first match that does not fit.
+ * Flows created or removed between steps may or may not be listed.
+ * @return true when the dump is complete: d->n records in @p out, d->more set
  */
-unsigned int l4_flows_dump(struct l4_worker *lw, const struct cfg_snapshot *snap, int32_t service,
-			   struct l4_flow_info *out, unsigned int max, uint64_t now_tsc,
-			   bool *more);
+bool l4_flows_dump(struct l4_worker *lw, const struct cfg_snapshot *snap, int32_t service,
+		   struct l4_flow_info *out, unsigned int max, uint64_t now_tsc, uint32_t budget,
+		   struct l4_dump *d);
 
 struct control_cmd_set;
 

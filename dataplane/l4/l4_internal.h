@@ -28,6 +28,13 @@ struct l4_probe {
 	uint32_t inflight; /* CAS 1 -> 0 by the reporter */
 };
 
+/* One worker's shares of a service's packet-rate buckets (see limit.h): written
+ * by that worker only, a cache line apart from the other workers'. */
+struct l4_limit_share {
+	struct limit_share svc_pkt;
+	struct limit_src_cache src_pkt;
+} __attribute__((aligned(64)));
+
 /* Runtime of one service, per snapshot. Built by the control thread before
  * publish; maglev is swapped by RCU later (l4_control_tick), the rest is
  * read-only after publish except the atomics noted. */
@@ -46,6 +53,7 @@ struct l4_svc_rt {
 	struct limit_bucket svc_pkt;
 	struct limit_rate_tsc svc_conn_rate, svc_pkt_rate, src_conn_rate, src_pkt_rate;
 	struct limit_table *src_table; /* per-source buckets, NULL without a source limit */
+	struct l4_limit_share *shares; /* [n_workers] with a packet limit, else NULL */
 	bool limit_svc_conn, limit_svc_pkt, limit_src_conn, limit_src_pkt;
 	uint8_t limit_svc_reset, limit_src_reset;
 };

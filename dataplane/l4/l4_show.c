@@ -137,15 +137,23 @@ static int l4_dump_one(const struct flow_entry *e, void *arg)
 	return 0;
 }
 
-unsigned int l4_flows_dump(struct l4_worker *lw, const struct cfg_snapshot *snap, int32_t service,
-			   struct l4_flow_info *out, unsigned int max, uint64_t now_tsc, bool *more)
+bool l4_flows_dump(struct l4_worker *lw, const struct cfg_snapshot *snap, int32_t service,
+		   struct l4_flow_info *out, unsigned int max, uint64_t now_tsc, uint32_t budget,
+		   struct l4_dump *d)
 {
-	struct l4_dump_ctx x = {
-		.lw = lw, .snap = snap, .service = service, .out = out, .max = max, .now = now_tsc};
+	struct l4_dump_ctx x = {.lw = lw,
+				.snap = snap,
+				.service = service,
+				.out = out,
+				.max = max,
+				.n = d->n,
+				.now = now_tsc};
 
-	*more = false;
+	d->more = false;
 	if (lw->flows == NULL)
-		return 0;
-	*more = flow_walk(lw->flows, l4_dump_one, &x) != 0;
-	return x.n;
+		return true;
+	if (flow_walk(lw->flows, &d->cursor, budget, l4_dump_one, &x) != 0)
+		d->more = true; /* one more match than fits: done */
+	d->n = x.n;
+	return d->more || d->cursor == FLOW_WALK_END;
 }

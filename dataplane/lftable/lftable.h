@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * lftable: a shared table of fixed-size records keyed in a lock-free rte_hash,
- * the storage under the neighbour cache (neigh) and the per-source rate limits
- * (limit). It knows nothing of what a record holds.
+ * the storage under the neighbour cache (neigh). It knows nothing of what a
+ * record holds. (The per-source rate limits have a table of their own in
+ * dataplane/limit, since a multi-writer rte_hash takes a lock on every insert.)
  *
  * Readers on any thread look keys up without locks (the hash is created with
  * RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF). Adding is for the control thread, or

@@ -20,13 +20,37 @@
  * Precision: T is rounded down to 1/256 cycle, so a bucket admits at most
  * rate / (256 * tsc_hz) more than the exact rate (0.04 % at 3e8/s on 1 GHz).
  *
- * Threads: limit_take() and limit_table_take() are for any worker, any number at
- * once; they never block, allocate or log. The one exception: the first packet
- * from a new source inserts it into the table's rte_hash, which then takes the
- * hash's internal writer lock (RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD) for that one
- * insert; workers that insert must be EAL lcores or rte_thread_register()ed
- * threads (the hash keeps a per-lcore cache of free slots). Everything else on
- * a table is for the control thread.
+ * Per-worker token shares (limit_take_share(), limit_table_take_share()): a
+ * worker takes a batch of units from the shared bucket in one compare-and-swap
+ * and spends them from its own struct limit_share, so a packet costs no atomic
+ * on the shared cache line in the common case. When the bucket cannot give a
+ * whole batch the worker takes one unit, so a nearly empty bucket still admits
+ * exactly what it holds. Units are never created, only taken early: over any
+ * period a limit admits at most what the bucket admits plus the units the
+ * workers held at its start, i.e. at most burst + n_workers * (batch - 1) in a
+ * burst and never more than the rate over time. batch = burst / (8 * n_workers),
+ * clamped to 1..LIMIT_SHARE_MAX (limit_rate_shares()), so the burst can be
+ * exceeded by at most an eighth; batch 1 (the default) is the exact GCRA.
+ * Units a worker holds while the bucket is empty can make another worker's
+ * packet wait for the refill (a fairness, not a precision, effect); a
+ * per-source share evicted from the worker's cache gives its units back.
+ *
+ * Threads: limit_take(), limit_take_share() and limit_table_take*() are for any
+ * worker, any number at once; they never block, lock, allocate or log. A share
+ * belongs to one worker. Everything else on a table is for the control thread.
+ *
+ * Per-source table: open addressing with linear probing over a power-of-two
+ * array of cache-line slots (at least twice the capacity), keyed by a seeded
+ * jhash. A worker inserts a new source by a compare-and-swap of the slot's
+ * state word (empty or reclaimed -> busy, with the key's hash tag), writes the
+ * key and publishes it (live, release): no lock, no per-lcore cache, any thread.
+ * The capacity is an atomic reservation counter, so "full" is exact except when
+ * the LIMIT_PROBE_MAX slots from a key's home are all taken (-ENOSPC too). A
+ * reader that meets a busy slot with its own tag uses that slot's buckets (with
+ * a 29-bit tag, another source shares them only while both are being inserted
+ * at the same instant). Two workers inserting the same new source while the
+ * control thread reclaims a slot on its probe path can both insert it: the
+ * second copy is never found again and expires (at most one extra packet).
  */
 #ifndef MESHDP_LIMIT_H
 #define MESHDP_LIMIT_H
@@ -52,19 +76,34 @@ struct limit_rate {
 	uint64_t burst;
 };
 
+/** Largest batch a worker takes into its share at once. */
+#define LIMIT_SHARE_MAX 32
+
 /** A rate in bucket units; read-only once built (it may live in a config snapshot). */
 struct limit_rate_tsc {
 	uint64_t interval;  /* T: TSC cycles per unit << LIMIT_FRAC_BITS (rounded down, >= 1) */
 	uint64_t tolerance; /* tau = burst * interval */
 	uint64_t burst;
+	uint32_t batch; /* units a share takes at once: 1 (exact) unless limit_rate_shares() */
 };
 
 /**
- * Convert a rate. @return 0; -EINVAL if a value is 0, @p rate_per_s exceeds
- * @p tsc_hz, or burst * interval overflows 2^62.
+ * Convert a rate (batch 1). @return 0; -EINVAL if a value is 0, @p rate_per_s
+ * exceeds @p tsc_hz, or burst * interval overflows 2^62.
  */
 int limit_rate_init(struct limit_rate_tsc *out, uint64_t rate_per_s, uint64_t burst,
 		    uint64_t tsc_hz);
+
+/**
+ * Set the batch of per-worker shares for @p n_workers workers: burst / (8 *
+ * n_workers), clamped to 1..LIMIT_SHARE_MAX. @return the batch.
+ */
+uint32_t limit_rate_shares(struct limit_rate_tsc *r, unsigned int n_workers);
+
+/** One worker's share of a bucket: units taken from it ahead of use. Its worker only. */
+struct limit_share {
+	uint32_t tokens;
+};
 
 /**
  * Any worker: take @p n units at @p now_tsc, all or nothing. n = 0 is always
@@ -74,6 +113,24 @@ int limit_rate_init(struct limit_rate_tsc *out, uint64_t rate_per_s, uint64_t bu
  */
 bool limit_take(struct limit_bucket *b, const struct limit_rate_tsc *r, uint64_t now_tsc,
 		uint32_t n);
+
+/**
+ * The worker that owns @p s: take one unit, from the share if it holds one,
+ * else a batch (or, failing that, one unit) from the bucket. @return true if admitted.
+ */
+static inline bool limit_take_share(struct limit_bucket *b, struct limit_share *s,
+				    const struct limit_rate_tsc *r, uint64_t now_tsc)
+{
+	if (__builtin_expect(s->tokens != 0, 1)) {
+		s->tokens--;
+		return true;
+	}
+	if (r->batch > 1 && limit_take(b, r, now_tsc, r->batch)) {
+		s->tokens = r->batch - 1;
+		return true;
+	}
+	return limit_take(b, r, now_tsc, 1);
+}
 
 /** True if the bucket would admit a full burst at @p now_tsc (idle). */
 bool limit_bucket_full(const struct limit_bucket *b, const struct limit_rate_tsc *r,
@@ -94,9 +151,20 @@ void limit_key6(struct limit_key *k, const uint8_t addr[16]);
 
 struct limit_table;
 
+/** The buckets a source has in a table: one per kind of limit. */
+enum limit_kind {
+	LIMIT_PKT,  /* packets per second */
+	LIMIT_CONN, /* connections per second */
+	LIMIT_KINDS
+};
+
+/** Slots from a key's home position a table searches (and inserts within). */
+#define LIMIT_PROBE_MAX 32
+
 /**
  * Control thread, after rte_eal_init(): a table of at most @p capacity sources
- * (live plus expired-but-not-reclaimed). @return NULL on failure (rte_errno set).
+ * (live plus expired-but-not-reclaimed), 1..2^24. @p name is kept for the
+ * memory's name. @return NULL on failure (rte_errno set).
  */
 struct limit_table *limit_table_create(const char *name, uint32_t capacity, int socket_id);
 
@@ -104,13 +172,41 @@ struct limit_table *limit_table_create(const char *name, uint32_t capacity, int 
 void limit_table_free(struct limit_table *t);
 
 /**
- * Any worker: take @p n units from @p key's bucket, inserting the source (with
- * a full bucket) on first sight.
+ * Any worker: take @p n units from @p key's bucket of @p kind, inserting the
+ * source (with full buckets) on first sight.
  * @return 1 admitted, 0 refused, -ENOSPC the table is full and the source is
- *         new (the caller counts it and drops), -EINVAL bad key.
+ *         new (the caller counts it and drops), -EINVAL bad key or kind.
  */
-int limit_table_take(struct limit_table *t, const struct limit_key *key,
+int limit_table_take(struct limit_table *t, const struct limit_key *key, enum limit_kind kind,
 		     const struct limit_rate_tsc *r, uint64_t now_tsc, uint32_t n);
+
+/** Entries of a struct limit_src_cache (a power of two). */
+#define LIMIT_CACHE_SLOTS 64
+
+/** One worker's share of one source's packet bucket. */
+struct limit_src_share {
+	struct limit_key key; /* family 0: empty */
+	uint32_t tokens;
+};
+
+/**
+ * One worker's shares of the sources of one table (packet limits), direct-mapped
+ * by the key's hash. Zero it to start; its worker only; no longer-lived than the table.
+ */
+struct limit_src_cache {
+	struct limit_src_share e[LIMIT_CACHE_SLOTS];
+};
+
+/**
+ * The worker that owns @p c: take one unit of @p key's LIMIT_PKT bucket (rate
+ * @p r) through the worker's share: from the cache when it holds a unit for the
+ * source, else from the table: a batch when the source already had the cache
+ * slot, one unit when it takes the slot over (the previous source's units go
+ * back to its bucket). Returns as limit_table_take().
+ */
+int limit_table_take_share(struct limit_table *t, struct limit_src_cache *c,
+			   const struct limit_key *key, const struct limit_rate_tsc *r,
+			   uint64_t now_tsc);
 
 /**
  * Control thread: remove the sources whose bucket has been full for at least

@@ -354,12 +354,15 @@ void net_ipv4_burst(struct net_worker *nw, const struct cfg_snapshot *snap, stru
 		ok[k] = m;
 		okrx[k++] = &rx[i];
 	}
-	if (k != 0 && snap->mode == CFG_MODE_MESH && nw->l4_hook != NULL) {
+	if (k == 0)
+		return;
+	if (snap->mode == CFG_MODE_MESH && nw->l4_hook != NULL) {
 		/* the L4 path decides (and NATs) the whole burst at once */
 		enum stats_id verdict[NET_BURST];
-		uint16_t kept = 0;
+		uint32_t unknown[NET_BURST];
+		uint16_t kept = 0, u = 0;
 
-		nw->l4_hook(nw->l4_ctx, snap, ok, k, verdict, now_tsc);
+		nw->l4_hook(nw->l4_ctx, snap, ok, k, verdict, nh, now_tsc);
 		for (uint16_t i = 0; i < k; i++) {
 			if (verdict[i] == NET_L4_CONSUMED)
 				continue;
@@ -368,15 +371,31 @@ void net_ipv4_burst(struct net_worker *nw, const struct cfg_snapshot *snap, stru
 				continue;
 			}
 			ok[kept] = ok[i];
-			okrx[kept++] = okrx[i];
+			okrx[kept] = okrx[i];
+			nh[kept] = nh[i];
+			/* after the L4 path's NAT: the next hops it did not know */
+			if (nh[kept] == NET_NH_UNKNOWN) {
+				dst[u] = rte_pktmbuf_mtod(ok[kept], const struct rte_ipv4_hdr *)
+						 ->dst_addr;
+				unknown[u++] = kept;
+			}
+			kept++;
 		}
 		k = kept;
+		if (u == k) {
+			cfg_route4_bulk(snap, dst, nh, k);
+		} else if (u != 0) {
+			uint32_t hop[NET_BURST];
+
+			cfg_route4_bulk(snap, dst, hop, u);
+			for (uint16_t j = 0; j < u; j++)
+				nh[unknown[j]] = hop[j];
+		}
+	} else {
+		for (uint16_t i = 0; i < k; i++)
+			dst[i] = rte_pktmbuf_mtod(ok[i], const struct rte_ipv4_hdr *)->dst_addr;
+		cfg_route4_bulk(snap, dst, nh, k);
 	}
-	if (k == 0)
-		return;
-	for (uint16_t i = 0; i < k; i++) /* after the L4 path's NAT, if any */
-		dst[i] = rte_pktmbuf_mtod(ok[i], const struct rte_ipv4_hdr *)->dst_addr;
-	cfg_route4_bulk(snap, dst, nh, k);
 	for (uint16_t i = 0; i < k; i++) {
 		if (i + 1 < k && nh[i + 1] < snap->n_nexthops)
 			rte_prefetch0(&snap->nexthops[nh[i + 1]]);

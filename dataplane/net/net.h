@@ -57,10 +57,14 @@ struct net_pending {
  * depend on it). Called in mesh mode with the valid IPv4 packets of a burst
  * (at most 64), data at the IP header, before routing. verdict[i]: NET_CHECK_OK
  * to route packet i (possibly rewritten), NET_L4_CONSUMED when the hook kept or
- * freed it, or the stats_id of a drop.
+ * freed it, or the stats_id of a drop. nh[i]: the FIB's next hop
+ * (cfg_route4()) for packet i's destination as it leaves the hook, when the
+ * hook looked it up (and then did not rewrite the destination), so that net
+ * does not search the FIB again; NET_NH_UNKNOWN otherwise.
  */
 typedef void (*net_l4_hook)(void *ctx, const struct cfg_snapshot *snap, struct rte_mbuf **pkts,
-			    uint16_t n, enum stats_id *verdict, uint64_t now_tsc);
+			    uint16_t n, enum stats_id *verdict, uint32_t *nh, uint64_t now_tsc);
+#define NET_NH_UNKNOWN	UINT32_MAX
 #define NET_L4_CONSUMED STAT_MAX
 
 /** Per-worker state of the L2/L3 path. */

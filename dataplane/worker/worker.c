@@ -84,12 +84,19 @@ void worker_mailbox_serve(struct worker *w, const struct cfg_snapshot *snap, uin
 	uint32_t posted = 1;
 	bool more = false;
 
-	if (!__atomic_compare_exchange_n(&mb->req, &posted, 2, false, __ATOMIC_ACQUIRE,
-					 __ATOMIC_RELAXED))
-		return; /* withdrawn by the control thread */
+	if (__atomic_load_n(&mb->req, __ATOMIC_RELAXED) != 2) {
+		if (!__atomic_compare_exchange_n(&mb->req, &posted, 2, false, __ATOMIC_ACQUIRE,
+						 __ATOMIC_RELAXED))
+			return; /* withdrawn by the control thread, or none */
+		memset(&mb->dump, 0, sizeof(mb->dump));
+	}
 	switch (mb->kind) {
 	case WORKER_REQ_FLOWS:
-		mb->count = l4_flows_dump(&w->l4, snap, mb->filter, mb->out, mb->max, now, &more);
+		if (!l4_flows_dump(&w->l4, snap, mb->filter, mb->out, mb->max, now,
+				   WORKER_DUMP_BUDGET, &mb->dump))
+			return; /* the next step at the next loop iteration */
+		mb->count = mb->dump.n;
+		more = mb->dump.more;
 		break;
 	case WORKER_REQ_TCP_CONNS:
 		mb->count = worker_tcp_conns(w, mb->filter, mb->out, mb->max, &more);
@@ -137,6 +144,9 @@ static int worker_main(void *arg)
 		}
 		/* frames of flows this worker owns, received by another one */
 		got += l4_handoff_poll(&w->l4, &w->net, snap, now);
+		/* a flow listing in progress: one budgeted step per iteration */
+		if (unlikely(__atomic_load_n(&w->mbox.req, __ATOMIC_RELAXED) == 2))
+			worker_mailbox_serve(w, snap, now);
 
 		if (now - last_drain >= tune->drain_us * hz / 1000000) {
 			net_timer(&w->net, snap, now);

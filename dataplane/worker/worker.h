@@ -38,25 +38,31 @@ enum worker_req_kind {
 	WORKER_REQ_TCP_CONNS, /* the proxy's TCP stack: struct tcp_conn_info records */
 };
 
+/** Flow-table slots a worker's loop iteration visits for a flow listing. */
+#define WORKER_DUMP_BUDGET 1024
+
 /**
- * A listing request, answered by the worker at its next drain tick.
+ * A listing request, picked up by the worker at its next drain tick.
  * req: 0 idle; 1 posted (control thread: fields filled, then a release store);
- * 2 claimed (worker: compare-and-swap 1 -> 2). The worker fills out[], count
- * and more, stores req = 0 and then done = 1 (release). The control thread may
- * withdraw a posted request (CAS 1 -> 0) but must wait for a claimed one, as
- * the worker writes into the control thread's buffer.
+ * 2 claimed (worker: compare-and-swap 1 -> 2). A flow listing then goes on a
+ * step per loop iteration (WORKER_DUMP_BUDGET slots each, progress in dump),
+ * so that a table of millions of flows never stalls the worker; once done the
+ * worker fills count and more, stores req = 0 and then done = 1 (release). The
+ * control thread may withdraw a posted request (CAS 1 -> 0) but must wait for
+ * a claimed one, as the worker writes into the control thread's buffer.
  */
 struct worker_mailbox {
 	uint32_t req;
-	uint32_t done;	  /* worker: 1 (release) once count and more are valid */
-	uint32_t running; /* worker: 1 while its loop runs (release stores) */
-	uint32_t kind;	  /* control: enum worker_req_kind */
-	int32_t filter;	  /* control: flows: service index in the live snapshot;
+	uint32_t done;	     /* worker: 1 (release) once count and more are valid */
+	uint32_t running;    /* worker: 1 while its loop runs (release stores) */
+	uint32_t kind;	     /* control: enum worker_req_kind */
+	int32_t filter;	     /* control: flows: service index in the live snapshot;
 				     tcp conns: enum tcp_state; -1: all */
-	uint32_t max;	  /* control: records out[] holds */
-	uint32_t count;	  /* worker: records written */
-	bool more;	  /* worker: more records matched than fitted */
-	void *out;	  /* control thread's buffer of max records of the kind */
+	uint32_t max;	     /* control: records out[] holds */
+	uint32_t count;	     /* worker: records written */
+	bool more;	     /* worker: more records matched than fitted */
+	void *out;	     /* control thread's buffer of max records of the kind */
+	struct l4_dump dump; /* worker: a flow listing's progress while claimed */
 };
 
 struct worker {
@@ -107,7 +113,8 @@ void worker_set_free(struct worker_set *ws);
  * out[i] (room for @p max records) and count[i] are worker i's; more[i] says
  * whether it had more.
  * @param timeout_ms how long to wait for a worker that has not picked up its
- *        request; one that has is always waited for (its walk is bounded)
+ *        request; one that has is always waited for (its walk is bounded: a
+ *        flow table's capacity / WORKER_DUMP_BUDGET loop iterations)
  * @param failed set to the worker that did not answer, on error
  * @return 0; -ESRCH a worker's loop is not running; -ETIMEDOUT a worker did
  *         not pick up the request in time; -EBUSY a request is still in flight
@@ -117,9 +124,11 @@ int worker_set_dump(struct worker_set *ws, enum worker_req_kind kind, int32_t fi
 		    unsigned int timeout_ms, unsigned int *failed);
 
 /**
- * Worker lcore (its loop calls this at a drain tick when req is 1): answer
- * the posted request of @p w's mailbox from @p snap, the snapshot the loop
- * iteration runs with. Exported so that tests can stand in for a worker loop.
+ * Worker lcore (its loop calls this at a drain tick when req is 1, and at every
+ * iteration while it is 2): claim the posted request of @p w's mailbox, or take
+ * the next step of the claimed one, from @p snap, the snapshot the loop
+ * iteration runs with (the control thread publishes none while it waits for
+ * the answers). Exported so that tests can stand in for a worker loop.
  */
 void worker_mailbox_serve(struct worker *w, const struct cfg_snapshot *snap, uint64_t now);
 

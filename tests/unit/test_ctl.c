@@ -935,7 +935,7 @@ static void *fake_worker_main(void *arg)
 	__atomic_store_n(&w->mbox.running, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&fake_worker_stop, __ATOMIC_RELAXED)) {
 		/* no flow table and a TCP stack: neither request reads the snapshot */
-		if (__atomic_load_n(&w->mbox.req, __ATOMIC_RELAXED) == 1)
+		if (__atomic_load_n(&w->mbox.req, __ATOMIC_RELAXED) != 0)
 			worker_mailbox_serve(w, NULL, rte_rdtsc());
 		usleep(200);
 	}

@@ -593,6 +593,81 @@ static int walk_stop(const struct flow_entry *e, void *arg)
 	return 42;
 }
 
+struct walk_seen {
+	struct flow_entry *base;
+	uint8_t *seen; /* per entry from base: times visited */
+	ptrdiff_t n;
+	unsigned int calls;
+};
+
+static int walk_mark(const struct flow_entry *e, void *arg)
+{
+	struct walk_seen *w = arg;
+
+	/* entries of the flows the churn adds may lie below base: not tracked */
+	if (e >= w->base && e - w->base < w->n)
+		w->seen[e - w->base]++;
+	w->calls++;
+	return 0;
+}
+
+/*
+ * A walk in budgeted steps, with flows removed and inserted between the steps
+ * (as the worker's loop does between two steps of a flow listing): each step
+ * visits at most its budget of slots, and every flow that lives through the
+ * whole walk is visited exactly once.
+ */
+static void test_walk_steps(void **state)
+{
+	enum { CAP = 4096, BUDGET = 100 };
+	struct flow_table *t = flow_table_create("walk", CAP, SOCKET_ID_ANY);
+	struct flow_entry *e[CAP], *first = NULL;
+	struct walk_seen w = {0};
+	struct flow_key f, r;
+	uint32_t cursor = 0, steps = 0, next = CAP;
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(t);
+	w.seen = calloc(CAP, 1);
+	assert_non_null(w.seen);
+	for (i = 0; i < CAP / 2; i++) {
+		mk(i, IPPROTO_UDP, &f, &r);
+		assert_int_equal(flow_insert(t, &f, &r, 0, &e[i]), 0);
+		if (first == NULL || e[i] < first)
+			first = e[i];
+	}
+	/* entries are one array: index them from the lowest one of the initial flows */
+	w.base = first;
+	w.n = CAP;
+	while (cursor != FLOW_WALK_END) {
+		unsigned int before = w.calls;
+		uint32_t at = cursor;
+
+		assert_int_equal(flow_walk(t, &cursor, BUDGET, walk_mark, &w), 0);
+		assert_true(w.calls - before <= BUDGET);
+		assert_true(cursor == FLOW_WALK_END || cursor == at + BUDGET);
+		steps++;
+		/* churn between steps: a new flow, and an odd flow of the second
+		 * quarter goes (those flows do not live through the walk) */
+		mk(next++, IPPROTO_UDP, &f, &r);
+		assert_int_equal(flow_insert(t, &f, &r, 0, NULL), 0);
+		if (steps < CAP / 8)
+			assert_int_equal(flow_remove(t, e[CAP / 4 + 2 * steps + 1]), 0);
+	}
+	assert_int_equal(steps, (CAP + BUDGET - 1) / BUDGET);
+	for (i = 0; i < CAP / 2; i++) {
+		bool removed = i > CAP / 4 && i < CAP / 4 + 2 * (CAP / 8) && (i - CAP / 4) % 2 == 1;
+
+		if (!removed)
+			assert_int_equal(w.seen[e[i] - w.base], 1);
+		else
+			assert_true(w.seen[e[i] - w.base] <= 1);
+	}
+	free(w.seen);
+	flow_table_free(t);
+}
+
 /*
  * Compact keys and the IPv6 side array: IPv4 flows are stored as 16-byte
  * tuples (same flows whichever API built them), IPv6 flows keep their 40-byte
@@ -684,6 +759,7 @@ static void test_many(void **state)
 	struct flow_entry *e;
 	uint64_t t0 = 10 * hz, now, slot;
 	unsigned int i, walked = 0, rounds = 0;
+	uint32_t cursor = 0;
 
 	(void)state;
 	assert_non_null(t);
@@ -700,9 +776,11 @@ static void test_many(void **state)
 	assert_int_equal(flow_insert(t, &f, &r, t0, NULL), -EEXIST);
 	mk(N, IPPROTO_TCP, &f, &r);
 	assert_int_equal(flow_insert(t, &f, &r, t0, NULL), -ENOSPC);
-	assert_int_equal(flow_walk(t, walk_count, &walked), 0);
+	assert_int_equal(flow_walk(t, &cursor, UINT32_MAX, walk_count, &walked), 0);
+	assert_int_equal(cursor, FLOW_WALK_END);
 	assert_int_equal(walked, N);
-	assert_int_equal(flow_walk(t, walk_stop, NULL), 42);
+	cursor = 0;
+	assert_int_equal(flow_walk(t, &cursor, UINT32_MAX, walk_stop, NULL), 42);
 	printf("# flow: %zu bytes per flow (entry %zu, capacity %u, measured from the heap)\n",
 	       flow_table_bytes_per_flow(t), sizeof(struct flow_entry), N);
 
@@ -719,7 +797,8 @@ static void test_many(void **state)
 	assert_int_equal(st.expired, N);
 	assert_int_equal(st.inserts, N);
 	walked = 0;
-	assert_int_equal(flow_walk(t, walk_count, &walked), 0);
+	cursor = 0;
+	assert_int_equal(flow_walk(t, &cursor, UINT32_MAX, walk_count, &walked), 0);
 	assert_int_equal(walked, 0);
 	free(l.calls);
 	flow_table_free(t);
@@ -808,6 +887,7 @@ int main(void)
 		cmocka_unit_test(test_expiry_budget),
 		cmocka_unit_test(test_expiry_rebase_refresh),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_walk_steps),
 		cmocka_unit_test(test_compact_ipv6),
 		cmocka_unit_test(test_bytes_per_flow),
 		cmocka_unit_test(test_bench),

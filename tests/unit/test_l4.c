@@ -27,6 +27,7 @@
 #include <cmocka.h>
 #include <rte_cycles.h>
 #include <rte_ip.h>
+#include <rte_jhash.h>
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
@@ -691,6 +692,59 @@ static void test_steering(void **state)
 	l4_global_free(g2); /* frees what waits in the rings */
 }
 
+/*
+ * Steering a whole burst at once (l4_owners(): the VIP and endpoint tables
+ * searched in bulk) agrees packet by packet with the rule for a VIP: the
+ * owner is the hash of the client's (address, port). The requests a worker
+ * keeps are DNATed, so net gets no next hop for them (NET_NH_UNKNOWN).
+ */
+static void test_steering_burst(void **state)
+{
+	enum { N = 48 };
+	struct fx *f = *state;
+	struct l4_global *g2 = l4_global_create(2);
+	struct stats_block st2[2];
+	struct l4_worker w2[2];
+	struct cfg_snapshot *s2 = NULL;
+	struct cfg_error err;
+	struct rte_mbuf *m[N];
+	enum stats_id v[N];
+	uint32_t nh[N];
+	unsigned int mine = 0;
+
+	memset(st2, 0, sizeof(st2));
+	assert_non_null(g2);
+	assert_int_equal(cfg_compile(doc, sizeof(doc) - 1, ports, 2, f->snap, &s2, &err), 0);
+	assert_int_equal(l4_bind(g2, s2, err.msg, sizeof(err.msg)), 0);
+	for (uint16_t i = 0; i < 2; i++)
+		assert_int_equal(l4_worker_init(&w2[i], g2, &st2[i], i, 2, 4096, SOCKET_ID_ANY), 0);
+	for (int i = 0; i < N; i++)
+		m[i] = pkt(IPPROTO_TCP, "10.10.1.2", (uint16_t)(46000 + i), "10.30.0.10", 80,
+			   RTE_TCP_SYN_FLAG);
+	l4_input_burst(&w2[0], s2, m, N, v, nh, f->now);
+	for (int i = 0; i < N; i++) {
+		uint16_t owner = (uint16_t)(rte_jhash_2words(inet_addr("10.10.1.2"),
+							     htons((uint16_t)(46000 + i)), 0) %
+					    2);
+
+		if (owner == 1) {
+			assert_int_equal(v[i], NET_L4_CONSUMED);
+			continue;
+		}
+		assert_int_equal(v[i], NET_CHECK_OK);
+		assert_int_equal(nh[i], NET_NH_UNKNOWN);
+		assert_int_not_equal(iph(m[i])->dst_addr, ip4("10.30.0.10")); /* DNATed */
+		mine++;
+		rte_pktmbuf_free(m[i]);
+	}
+	assert_true(mine > 0 && mine < N);
+	assert_int_equal(st2[0].c[STAT_L4_HANDOFF_OUT], N - mine);
+	for (uint16_t i = 0; i < 2; i++)
+		l4_worker_release(&w2[i]);
+	cfg_snapshot_free(s2);
+	l4_global_free(g2);
+}
+
 int main(void)
 {
 #define FX_TEST(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
@@ -704,6 +758,7 @@ int main(void)
 		FX_TEST(test_expiry_releases),
 		FX_TEST(test_local_tcp_hooks),
 		FX_TEST(test_steering),
+		FX_TEST(test_steering_burst),
 	};
 
 	test_eal_init();
