@@ -478,9 +478,15 @@ static const char *control_arg_string(json_t *req, const char *cmd, const char *
 	return json_string_value(v);
 }
 
-/* Compile @p text against the running ports and live snapshot. */
-static json_t *control_compile(struct control *c, const char *cmd, const char *text, size_t len,
-			       struct cfg_snapshot **out)
+/*
+ * Every step of a config change but the publish: compile @p text against the
+ * running ports and live snapshot, then bind the runtime objects to it
+ * (l4_bind). config validate (which frees the result) and apply (which
+ * publishes it) both come through here, so a document that validates applies.
+ * @return the reply error, or NULL and *@p out (the caller owns it).
+ */
+static json_t *control_build(struct control *c, const char *cmd, const char *text, size_t len,
+			     struct cfg_snapshot **out)
 {
 	struct cfg_error err = {{0}};
 	int rc;
@@ -493,17 +499,21 @@ static json_t *control_compile(struct control *c, const char *cmd, const char *t
 		return ctl_reply_error("%s", err.msg[0] ? err.msg : "invalid configuration");
 	if (rc < 0)
 		return ctl_reply_error("%s: %s", cmd, strerror(-rc));
+	if (c->ctx.l4 != NULL && l4_bind(c->ctx.l4, *out, err.msg, sizeof(err.msg)) != 0) {
+		cfg_snapshot_free(*out);
+		*out = NULL;
+		return ctl_reply_error("%s", err.msg);
+	}
 	return NULL;
 }
 
 /*
- * Publish @p snap and remember the configuration it replaces as the rollback
- * target. @return the reply error or NULL.
+ * Publish @p snap (from control_build()) and remember the configuration it
+ * replaces as the rollback target. @return the reply error or NULL.
  */
 static json_t *control_publish(struct control *c, struct cfg_snapshot *snap, const char *cmd,
 			       const struct control_client *cl)
 {
-	char err[CFG_ERROR_MAX];
 	const struct cfg_snapshot *live = cfg_live;
 	char *prev = NULL;
 	size_t prev_len = 0;
@@ -517,11 +527,6 @@ static json_t *control_publish(struct control *c, struct cfg_snapshot *snap, con
 		}
 		memcpy(prev, live->text, prev_len);
 		prev[prev_len] = '\0';
-	}
-	if (c->ctx.l4 != NULL && l4_bind(c->ctx.l4, snap, err, sizeof(err)) != 0) {
-		cfg_snapshot_free(snap);
-		free(prev);
-		return ctl_reply_error("%s", err);
 	}
 	cfg_publish(snap);
 	if (c->ctx.l4 != NULL)
@@ -545,7 +550,7 @@ static json_t *control_cfg_validate(struct control *c, json_t *req, struct contr
 	text = control_arg_string(req, "config.validate", "text", &len, &err);
 	if (text == NULL)
 		return err;
-	err = control_compile(c, "config.validate", text, len, &snap);
+	err = control_build(c, "config.validate", text, len, &snap);
 	if (err != NULL)
 		return err;
 	cfg_snapshot_free(snap);
@@ -558,7 +563,7 @@ static json_t *control_apply_text(struct control *c, const char *cmd, const char
 	struct cfg_snapshot *snap = NULL;
 	json_t *err;
 
-	err = control_compile(c, cmd, text, len, &snap);
+	err = control_build(c, cmd, text, len, &snap);
 	if (err == NULL)
 		err = control_publish(c, snap, cmd, cl);
 	if (err != NULL) {

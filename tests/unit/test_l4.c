@@ -28,6 +28,7 @@
 #include "dataplane/config/config.h"
 #include "dataplane/endpoint/endpoint.h"
 #include "dataplane/l4/l4.h"
+#include "net_fixture.h"
 #include "test_eal.h"
 
 static const struct cfg_port_info ports[] = {
@@ -630,6 +631,148 @@ static void test_steering(void **state)
 	l4_global_free(g2); /* frees what waits in the rings */
 }
 
+/* ---- health checks across config swaps (own snapshots, synthetic clock) ---- */
+
+static const char doc_hc[] =
+	"{\"version\": 1, \"mode\": \"mesh\","
+	" \"interfaces\": [{\"name\": \"c\", \"port\": \"p0\", \"ipv4\": [\"10.10.1.1/24\"]},"
+	"  {\"name\": \"s\", \"port\": \"p1\", \"ipv4\": [\"10.10.2.1/24\"]}],"
+	" \"mesh\": {\"prefixes\": [\"10.10.0.0/16\", \"10.30.0.0/24\"]},"
+	" \"services\": ["
+	"  {\"name\": \"hc\", \"namespace\": \"shop\", \"vip\": \"10.30.0.40\","
+	"   \"ports\": [{\"port\": 80, \"target_port\": 8080}],"
+	"   \"endpoints\": [{\"address\": \"10.10.2.21\"}, {\"address\": \"10.10.2.22\"}],"
+	"   \"health\": {\"interval_ms\": 1000, \"timeout_ms\": 500,"
+	"    \"healthy_threshold\": 1, \"unhealthy_threshold\": 3}}]}";
+
+struct hc_probe {
+	uint16_t sport;
+	uint32_t seq;
+	uint64_t gen; /* the snapshot it was sent under */
+};
+
+/* The health probes worker 0 queued on port 1 (the endpoints' side), by
+ * destination: up (10.10.2.21) and down (10.10.2.22); frees every frame. */
+static void hc_collect(struct net_worker *nw, uint64_t gen, struct hc_probe *up, bool *up_sent,
+		       unsigned int *down_probes)
+{
+	for (uint16_t i = 0; i < nw->out[1].n; i++) {
+		struct rte_mbuf *f = nw->out[1].pkts[i];
+		const struct rte_ipv4_hdr *ip =
+			rte_pktmbuf_mtod_offset(f, const struct rte_ipv4_hdr *, 14);
+		const struct rte_tcp_hdr *t = (const struct rte_tcp_hdr *)(ip + 1);
+
+		if (rte_pktmbuf_data_len(f) >= 14 + sizeof(*ip) + sizeof(*t) &&
+		    ip->next_proto_id == IPPROTO_TCP && t->tcp_flags == RTE_TCP_SYN_FLAG) {
+			if (ip->dst_addr == ip4("10.10.2.21")) {
+				up->sport = rte_be_to_cpu_16(t->src_port);
+				up->seq = rte_be_to_cpu_32(t->sent_seq);
+				up->gen = gen;
+				*up_sent = true;
+			} else if (ip->dst_addr == ip4("10.10.2.22")) {
+				(*down_probes)++;
+			}
+		}
+		rte_pktmbuf_free(f);
+	}
+	nw->out[1].n = 0;
+	for (uint16_t i = 0; i < nw->out[0].n; i++)
+		rte_pktmbuf_free(nw->out[0].pkts[i]);
+	nw->out[0].n = 0;
+}
+
+static struct cfg_snapshot *hc_swap(struct l4_global *hg, struct cfg_snapshot *cur)
+{
+	struct cfg_snapshot *next = NULL;
+	struct cfg_error err;
+
+	/* compiled against the running one: it shares its FIBs (the test EAL is small) */
+	if (cfg_compile(doc_hc, sizeof(doc_hc) - 1, ports, 2, cur, &next, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(l4_bind(hg, next, err.msg, sizeof(err.msg)), 0);
+	next->generation = cur != NULL ? cur->generation + 1 : 1;
+	if (cur != NULL) {
+		cfg_snapshot_free(cur); /* "after the grace period" */
+		l4_after_publish(hg);
+	}
+	return next;
+}
+
+/*
+ * A config swap every 50 ms (synthetic time, 5 s): the endpoint that never
+ * answers is still marked unhealthy within interval x unhealthy_threshold + one
+ * interval, and the other one's answers, each given after the swap that followed
+ * its probe, are all counted (the probe in flight survives the swap).
+ */
+static void test_health_across_swaps(void **state)
+{
+	static const struct rte_ether_addr mac = {{0x02, 0, 0, 0, 0, 0x21}};
+	const uint64_t hz = rte_get_tsc_hz(), ms = hz / 1000, t0 = rte_rdtsc();
+	struct l4_global *hg = l4_global_create(1);
+	struct rte_mempool *hpool;
+	struct neigh_table *neigh;
+	struct net_worker *nw;
+	struct l4_worker hw;
+	struct stats_block hst;
+	struct cfg_snapshot *cur = NULL;
+	struct neigh_key k;
+	struct hc_probe up = {0};
+	bool up_sent = false;
+	unsigned int down_probes = 0, answered = 0;
+	uint64_t unhealthy_at = 0;
+
+	(void)state;
+	memset(&hst, 0, sizeof(hst));
+	assert_non_null(hg);
+	assert_int_equal(net_fixture_create("l4hc", 1023, 64, &hpool, &neigh, &nw), 0);
+	assert_int_equal(net_worker_init(nw, &hst, neigh, hpool, hz, 1000), 0);
+	neigh_key4(&k, 1, 0, ip4("10.10.2.21"));
+	assert_int_equal(neigh_update(neigh, &k, &mac, t0), 0);
+	neigh_key4(&k, 1, 0, ip4("10.10.2.22"));
+	assert_int_equal(neigh_update(neigh, &k, &mac, t0), 0);
+	cur = hc_swap(hg, NULL);
+	assert_int_equal(l4_worker_init(&hw, hg, &hst, 0, 1, 1024, SOCKET_ID_ANY), 0);
+	for (uint64_t t = 1; t <= 5000; t++) {
+		const uint64_t now = t0 + t * ms;
+		const struct ep_state *down;
+
+		if (t % 50 == 0)
+			cur = hc_swap(hg, cur);
+		/* the up endpoint answers its probe once a swap has come between */
+		if (up_sent && up.gen != cur->generation) {
+			struct rte_mbuf *m = pkt(IPPROTO_TCP, "10.10.2.21", 8080, "10.10.2.1",
+						 up.sport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
+			struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(iph(m) + 1);
+
+			th->recv_ack = rte_cpu_to_be_32(up.seq + 1);
+			th->cksum = 0;
+			th->cksum = rte_ipv4_udptcp_cksum(iph(m), th);
+			/* answered with a reset (the check is over), not a flow */
+			assert_int_equal(l4_input(&hw, cur, m, now), NET_CHECK_OK);
+			rte_pktmbuf_free(m);
+			up_sent = false;
+			answered++;
+		}
+		l4_timer(&hw, nw, cur, now);
+		hc_collect(nw, cur->generation, &up, &up_sent, &down_probes);
+		down = cur->services[0].endpoints[1].rt;
+		if (unhealthy_at == 0 && down->health == EP_HEALTH_UNHEALTHY)
+			unhealthy_at = t;
+	}
+	assert_true(down_probes >= 3);
+	assert_int_not_equal(unhealthy_at, 0);
+	assert_true(unhealthy_at <= 1000 * 3 + 1000);
+	/* the up endpoint: probed every interval, every answer counted */
+	assert_true(answered >= 4);
+	assert_int_equal(hst.c[STAT_L4_HEALTH_OK], answered);
+	assert_int_equal(((const struct ep_state *)cur->services[0].endpoints[0].rt)->health,
+			 EP_HEALTH_HEALTHY);
+	l4_worker_release(&hw);
+	cfg_snapshot_free(cur);
+	l4_global_free(hg);
+	net_worker_release(nw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -642,6 +785,7 @@ int main(void)
 		cmocka_unit_test(test_expiry_releases),
 		cmocka_unit_test(test_local_tcp_hooks),
 		cmocka_unit_test(test_steering),
+		cmocka_unit_test(test_health_across_swaps),
 	};
 
 	test_eal_init();
