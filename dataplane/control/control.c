@@ -478,10 +478,22 @@ static const char *control_arg_string(json_t *req, const char *cmd, const char *
 	return json_string_value(v);
 }
 
+int control_bind(const struct control_ctx *ctx, struct cfg_snapshot *snap,
+		 const struct cfg_snapshot *prev, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (ctx->l4 != NULL)
+		rc = l4_bind(ctx->l4, snap, err, errlen);
+	if (rc == 0 && ctx->workers != NULL && ctx->workers->proxy != NULL)
+		rc = proxy_bind(ctx->workers->proxy, snap, prev, err, errlen);
+	return rc;
+}
+
 /*
  * Every step of a config change but the publish: compile @p text against the
  * running ports and live snapshot, then bind the runtime objects to it
- * (l4_bind). config validate (which frees the result) and apply (which
+ * (control_bind()). config validate (which frees the result) and apply (which
  * publishes it) both come through here, so a document that validates applies.
  * @return the reply error, or NULL and *@p out (the caller owns it).
  */
@@ -499,7 +511,7 @@ static json_t *control_build(struct control *c, const char *cmd, const char *tex
 		return ctl_reply_error("%s", err.msg[0] ? err.msg : "invalid configuration");
 	if (rc < 0)
 		return ctl_reply_error("%s: %s", cmd, strerror(-rc));
-	if (c->ctx.l4 != NULL && l4_bind(c->ctx.l4, *out, err.msg, sizeof(err.msg)) != 0) {
+	if (control_bind(&c->ctx, *out, cfg_live, err.msg, sizeof(err.msg)) != 0) {
 		cfg_snapshot_free(*out);
 		*out = NULL;
 		return ctl_reply_error("%s", err.msg);
@@ -1420,6 +1432,8 @@ static void control_neigh_work(struct control *c, int64_t now_ms)
 	}
 	if (c->ctx.l4 != NULL)
 		l4_control_tick(c->ctx.l4, snap);
+	if (c->ctx.workers != NULL)
+		proxy_reclaim(c->ctx.workers->proxy);
 }
 
 int control_run(struct control *c, volatile sig_atomic_t *stop)

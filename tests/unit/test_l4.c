@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
@@ -28,6 +29,7 @@
 #include "dataplane/config/config.h"
 #include "dataplane/endpoint/endpoint.h"
 #include "dataplane/l4/l4.h"
+#include "dataplane/proxy/proxy.h"
 #include "net_fixture.h"
 #include "test_eal.h"
 
@@ -773,6 +775,110 @@ static void test_health_across_swaps(void **state)
 	net_worker_release(nw);
 }
 
+/* ---- listeners across swaps: objects from the control thread, generations ---- */
+
+/* Does @p pw's stack listen on 10.10.1.1:@p port? (A second listener there is refused.) */
+static bool listening_on(struct proxy_worker *pw, uint16_t port)
+{
+	static const struct tcp_callbacks none;
+	struct tcp_addr a = {.family = 4};
+	struct tcp_listener *l;
+
+	a.v4 = ip4("10.10.1.1");
+	l = tcp_listen(proxy_tcp_stack(pw), &a, port, NULL, &none, NULL);
+	if (l == NULL) {
+		assert_int_equal(rte_errno, EEXIST);
+		return true;
+	}
+	tcp_unlisten(l);
+	return false;
+}
+
+static struct cfg_snapshot *px_snapshot(struct proxy_global *pg, const char *text,
+					const struct cfg_snapshot *prev, uint64_t generation)
+{
+	struct cfg_snapshot *s2 = NULL;
+	struct cfg_error err;
+
+	if (cfg_compile(text, strlen(text), ports, 2, snap, &s2, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(proxy_bind(pg, s2, prev, err.msg, sizeof(err.msg)), 0);
+	s2->generation = generation;
+	return s2;
+}
+
+/*
+ * The worker's listeners follow the snapshot's generation, not its address: a
+ * new snapshot that sits where the old one was (a worker that slept through
+ * the free and the next compile can meet that) still moves the listener from
+ * port 8000 to 8001. The listener objects come from proxy_bind() on this
+ * (the control) thread; the worker only starts and stops them.
+ */
+static void test_listeners_follow_generation(void **state)
+{
+	static const uint8_t secret[16];
+	struct net_worker *nw = rte_zmalloc("px_nw", sizeof(*nw), RTE_CACHE_LINE_SIZE);
+	char *doc8001 = strdup(doc), *p8000;
+	struct cfg_snapshot *a, *b, *c, tmp;
+	struct proxy_global *pg;
+	struct proxy_worker *pw;
+	struct stats_block pst;
+	struct l4_worker pl4;
+
+	(void)state;
+	memset(&pst, 0, sizeof(pst));
+	assert_non_null(nw);
+	assert_non_null(doc8001);
+	p8000 = strstr(doc8001, "\"port\": 8000");
+	assert_non_null(p8000);
+	memcpy(p8000, "\"port\": 8001", 12);
+	nw->pool = pool;
+	nw->stats = &pst;
+	nw->tsc_hz = rte_get_tsc_hz();
+	assert_int_equal(l4_worker_init(&pl4, g, &pst, 0, 1, 1024, SOCKET_ID_ANY), 0);
+	pw = proxy_worker_create(nw, &pl4, &pst, 0, 64, SOCKET_ID_ANY, secret);
+	assert_non_null(pw);
+	pg = proxy_global_create(&pw, 1);
+	assert_non_null(pg);
+
+	a = px_snapshot(pg, doc, NULL, 1);
+	assert_false(listening_on(pw, 8000)); /* built, not started */
+	proxy_begin(pw, a, rte_rdtsc());
+	assert_true(listening_on(pw, 8000));
+
+	/* generation 2 at generation 1's address */
+	b = px_snapshot(pg, doc8001, a, 2);
+	tmp = *a;
+	*a = *b;
+	*b = tmp;
+	proxy_begin(pw, a, rte_rdtsc());
+	assert_false(listening_on(pw, 8000));
+	assert_true(listening_on(pw, 8001));
+	/* the same generation again: nothing moves */
+	proxy_begin(pw, a, rte_rdtsc());
+	assert_true(listening_on(pw, 8001));
+
+	/* an unchanged listener keeps its object: generation 3 starts nothing new */
+	c = px_snapshot(pg, doc8001, a, 3);
+	cfg_snapshot_free(b); /* generation 1's content: its 8000 object goes */
+	proxy_begin(pw, c, rte_rdtsc());
+	assert_true(listening_on(pw, 8001));
+	assert_int_equal(pst.c[STAT_PROXY_LISTEN_FAILED], 0);
+	/* a snapshot bound and freed without publish (validate) changes nothing */
+	cfg_snapshot_free(px_snapshot(pg, doc, c, 0));
+	proxy_begin(pw, c, rte_rdtsc());
+	assert_true(listening_on(pw, 8001));
+	assert_false(listening_on(pw, 8000));
+
+	cfg_snapshot_free(a);
+	cfg_snapshot_free(c); /* its object is running: an orphan until the worker goes */
+	proxy_worker_free(pw);
+	proxy_global_free(pg);
+	l4_worker_release(&pl4);
+	rte_free(nw);
+	free(doc8001);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -786,6 +892,7 @@ int main(void)
 		cmocka_unit_test(test_local_tcp_hooks),
 		cmocka_unit_test(test_steering),
 		cmocka_unit_test(test_health_across_swaps),
+		cmocka_unit_test(test_listeners_follow_generation),
 	};
 
 	test_eal_init();
