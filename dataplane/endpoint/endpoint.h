@@ -37,7 +37,8 @@
  *
  * Threads. Workers (any number at once, lock-free, no allocation): ep_admit,
  * ep_connect_ok, ep_connect_failed, ep_conn_closed, ep_usable. The health checker
- * (one thread per endpoint, usually the control thread): ep_health_report. The
+ * (one reporter per probe: the worker that wins its in-flight flag):
+ * ep_health_report. The
  * control thread: ep_group_init and everything named ep_registry_*.
  */
 #ifndef MESHDP_ENDPOINT_H

@@ -761,6 +761,8 @@ static void test_health_across_swaps(void **state)
 		if (unhealthy_at == 0 && down->health == EP_HEALTH_UNHEALTHY)
 			unhealthy_at = t;
 	}
+	print_message("    unhealthy after %u ms (%u probes), %u answers counted\n",
+		      (unsigned int)unhealthy_at, down_probes, answered);
 	assert_true(down_probes >= 3);
 	assert_int_not_equal(unhealthy_at, 0);
 	assert_true(unhealthy_at <= 1000 * 3 + 1000);
@@ -773,6 +775,76 @@ static void test_health_across_swaps(void **state)
 	cfg_snapshot_free(cur);
 	l4_global_free(hg);
 	net_worker_release(nw);
+}
+
+/* ---- connect results across swaps ---- */
+
+static const char doc_ej[] =
+	"{\"version\": 1, \"mode\": \"mesh\","
+	" \"interfaces\": [{\"name\": \"c\", \"port\": \"p0\", \"ipv4\": [\"10.10.1.1/24\"]},"
+	"  {\"name\": \"s\", \"port\": \"p1\", \"ipv4\": [\"10.10.2.1/24\"]}],"
+	" \"flows\": {\"capacity\": 4096},"
+	" \"mesh\": {\"prefixes\": [\"10.10.0.0/16\", \"10.30.0.0/24\"]},"
+	" \"workloads\": [{\"name\": \"fe\", \"namespace\": \"shop\", \"service\": \"fe\","
+	"   \"prefixes\": [\"10.10.1.2/32\"]}],"
+	" \"services\": ["
+	"  {\"name\": \"ej\", \"namespace\": \"shop\", \"vip\": \"10.30.0.60\","
+	"   \"ports\": [{\"port\": 80, \"target_port\": 8080}],"
+	"   \"endpoints\": [{\"address\": \"10.10.2.31\"}],"
+	"   \"breaker\": {\"consecutive_failures\": 2, \"base_ejection_ms\": 10000,"
+	"    \"max_ejection_percent\": 100},"
+	"   \"health\": {\"interval_ms\": 0}}],"
+	" \"policies\": [{\"name\": \"a\", \"action\": \"allow\", \"from\": {\"namespace\":"
+	"   \"shop\", \"service\": \"fe\"}, \"to\": {\"service\": \"ej\"}}]}";
+
+/*
+ * Connects refused after a config swap still count towards ejection: each SYN
+ * goes out under one snapshot and its RST comes back under the next (a swap
+ * between every packet), and two refusals in a row eject the endpoint.
+ */
+static void test_connect_failures_across_swaps(void **state)
+{
+	struct l4_global *eg = l4_global_create(1);
+	struct cfg_snapshot *cur = NULL, *next;
+	struct stats_block est;
+	struct l4_worker ew;
+	struct cfg_error err;
+	struct rte_mbuf *m;
+
+	(void)state;
+	memset(&est, 0, sizeof(est));
+	assert_non_null(eg);
+	assert_int_equal(l4_worker_init(&ew, eg, &est, 0, 1, 1024, SOCKET_ID_ANY), 0);
+	for (uint64_t gen = 1; gen <= 5; gen++) {
+		const uint16_t cport = (uint16_t)(46000 + (gen + 1) / 2);
+
+		if (cfg_compile(doc_ej, sizeof(doc_ej) - 1, ports, 2, snap, &next, &err) != 0)
+			fail_msg("%s", err.msg);
+		assert_int_equal(l4_bind(eg, next, err.msg, sizeof(err.msg)), 0);
+		next->generation = gen;
+		if (cur != NULL) {
+			cfg_snapshot_free(cur);
+			l4_after_publish(eg);
+		}
+		cur = next;
+		if (gen == 5)
+			break;
+		if (gen % 2 == 1) { /* the SYN */
+			m = pkt(IPPROTO_TCP, "10.10.1.2", cport, "10.30.0.60", 80,
+				RTE_TCP_SYN_FLAG);
+			assert_int_equal(l4_input(&ew, cur, m, rte_rdtsc()), NET_CHECK_OK);
+		} else { /* its RST, one swap later */
+			m = pkt(IPPROTO_TCP, "10.10.2.31", 8080, "10.10.1.2", cport,
+				RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+			assert_int_equal(l4_input(&ew, cur, m, rte_rdtsc()), NET_CHECK_OK);
+		}
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(est.c[STAT_L4_CONNECTS_FAILED], 2);
+	assert_int_equal(ep_breaker_state(cur->services[0].endpoints[0].rt), EP_EJECTED);
+	l4_worker_release(&ew);
+	cfg_snapshot_free(cur);
+	l4_global_free(eg);
 }
 
 /* ---- listeners across swaps: objects from the control thread, generations ---- */
@@ -892,6 +964,7 @@ int main(void)
 		cmocka_unit_test(test_local_tcp_hooks),
 		cmocka_unit_test(test_steering),
 		cmocka_unit_test(test_health_across_swaps),
+		cmocka_unit_test(test_connect_failures_across_swaps),
 		cmocka_unit_test(test_listeners_follow_generation),
 	};
 
