@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <inttypes.h>
+#include <jansson.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_ip.h>
@@ -777,6 +779,75 @@ static void test_health_across_swaps(void **state)
 	net_worker_release(nw);
 }
 
+/*
+ * The health scan is budgeted: with 1000 endpoints all due, one l4_timer() call
+ * sends at most 256 probes (the rest follow in the next calls of the pass).
+ */
+static void test_health_scan_budget(void **state)
+{
+	const uint64_t hz = rte_get_tsc_hz(), t0 = rte_rdtsc();
+	struct l4_global *hg = l4_global_create(1);
+	struct cfg_snapshot *s2 = NULL;
+	struct rte_mempool *hpool;
+	struct neigh_table *neigh;
+	struct net_worker *nw;
+	struct l4_worker hw;
+	struct stats_block hst;
+	struct cfg_error err;
+	uint64_t sent = 0, most = 0;
+	json_t *j = json_loads(doc_hc, 0, NULL), *eps = json_array(), *sv;
+	char *text;
+
+	(void)state;
+	memset(&hst, 0, sizeof(hst));
+	assert_non_null(hg);
+	assert_non_null(j);
+	for (int i = 0; i < 1000; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.10.2.%d", 10 + i % 200);
+		json_array_append_new(
+			eps, json_pack("{s:s, s:i}", "address", a, "port", 8000 + i / 200));
+	}
+	sv = json_array_get(json_object_get(j, "services"), 0);
+	json_object_set_new(sv, "endpoints", eps);
+	json_object_set_new(sv, "lb", json_string("round_robin"));
+	text = json_dumps(j, 0);
+	json_decref(j);
+	assert_non_null(text);
+	if (cfg_compile(text, strlen(text), ports, 2, NULL, &s2, &err) != 0)
+		fail_msg("%s", err.msg);
+	free(text);
+	assert_int_equal(l4_bind(hg, s2, err.msg, sizeof(err.msg)), 0);
+	s2->generation = 1;
+	assert_int_equal(net_fixture_create("l4hb", 2047, 64, &hpool, &neigh, &nw), 0);
+	assert_int_equal(net_worker_init(nw, &hst, neigh, hpool, hz, 1000), 0);
+	assert_int_equal(l4_worker_init(&hw, hg, &hst, 0, 1, 1024, SOCKET_ID_ANY), 0);
+	/* the first pass schedules every endpoint within one interval (1 s) */
+	for (int i = 0; i < 8; i++)
+		l4_timer(&hw, nw, s2, t0);
+	/* two intervals later all are due */
+	for (int i = 0; i < 6; i++) {
+		uint64_t before = hst.c[STAT_L4_HEALTH_PROBES];
+
+		l4_timer(&hw, nw, s2, t0 + 2 * hz);
+		most = RTE_MAX(most, hst.c[STAT_L4_HEALTH_PROBES] - before);
+		for (uint16_t p = 0; p < 2; p++) {
+			for (uint16_t k = 0; k < nw->out[p].n; k++)
+				rte_pktmbuf_free(nw->out[p].pkts[k]);
+			nw->out[p].n = 0;
+		}
+	}
+	sent = hst.c[STAT_L4_HEALTH_PROBES];
+	print_message("    %" PRIu64 " probes, at most %" PRIu64 " in one call\n", sent, most);
+	assert_int_equal(most, 256);
+	assert_int_equal(sent, 1 + 1000); /* endpoint 0 at t0, then the whole pass */
+	l4_worker_release(&hw);
+	net_worker_release(nw);
+	cfg_snapshot_free(s2);
+	l4_global_free(hg);
+}
+
 /* ---- connect results across swaps ---- */
 
 static const char doc_ej[] =
@@ -964,6 +1035,7 @@ int main(void)
 		cmocka_unit_test(test_local_tcp_hooks),
 		cmocka_unit_test(test_steering),
 		cmocka_unit_test(test_health_across_swaps),
+		cmocka_unit_test(test_health_scan_budget),
 		cmocka_unit_test(test_connect_failures_across_swaps),
 		cmocka_unit_test(test_listeners_follow_generation),
 	};
