@@ -189,34 +189,22 @@ int main(int argc, char **argv)
 		goto out_ports;
 	}
 	l4 = l4_global_create((uint16_t)workers.n);
-	if (l4 == NULL || l4_bind(l4, snap, err, sizeof(err)) != 0) {
-		LOG(ERR, "config %s: %s", config_path ? config_path : "(embedded default)",
-		    l4 ? err : "out of memory");
-		cfg_snapshot_free(snap);
-		goto out_l4;
+	if (l4 == NULL) {
+		LOG(ERR, "L4 path: out of memory");
+		goto out_snap;
 	}
-	cfg_publish(snap);
-	LOG(INFO, "config %s live, generation %" PRIu64,
-	    config_path ? config_path : "(embedded default)", cfg_live->generation);
-
-	neigh = neigh_create("neigh", cfg_live->startup.neigh_capacity, (int)rte_socket_id());
+	neigh = neigh_create("neigh", snap->startup.neigh_capacity, (int)rte_socket_id());
 	if (neigh == NULL) {
 		LOG(ERR, "neighbour cache: %s", rte_strerror(rte_errno));
-		goto out_config;
+		goto out_snap;
 	}
+	/* the workers exist before the first snapshot is bound: their proxies'
+	 * listener objects are bound to it like to every later one */
 	rc = worker_set_init(&workers, workers.n, port_ids, profile.n_ports, neigh, pool, l4,
-			     cfg_live->startup.flow_capacity, cfg_live->startup.tcp_capacity);
+			     snap->startup.flow_capacity, snap->startup.tcp_capacity);
 	if (rc != 0) {
 		LOG(ERR, "workers: %s", strerror(-rc));
-		goto out_neigh;
-	}
-	if (cfg_live->startup.admin_listen[0] != '\0') {
-		admin = admin_start(cfg_live->startup.admin_listen, &workers, ports,
-				    profile.n_ports, neigh, err, sizeof(err));
-		if (admin == NULL) {
-			LOG(ERR, "admin %s: %s", cfg_live->startup.admin_listen, err);
-			goto out_workers;
-		}
+		goto out_snap;
 	}
 	ctx = (struct control_ctx){
 		.workers = &workers,
@@ -229,6 +217,23 @@ int main(int argc, char **argv)
 		.command_sets = meshdp_command_sets,
 		.n_command_sets = meshdp_n_command_sets,
 	};
+	if (control_bind(&ctx, snap, NULL, err, sizeof(err)) != 0) {
+		LOG(ERR, "config %s: %s", config_path ? config_path : "(embedded default)", err);
+		goto out_snap;
+	}
+	cfg_publish(snap);
+	snap = NULL;
+	LOG(INFO, "config %s live, generation %" PRIu64,
+	    config_path ? config_path : "(embedded default)", cfg_live->generation);
+
+	if (cfg_live->startup.admin_listen[0] != '\0') {
+		admin = admin_start(cfg_live->startup.admin_listen, &workers, ports,
+				    profile.n_ports, neigh, err, sizeof(err));
+		if (admin == NULL) {
+			LOG(ERR, "admin %s: %s", cfg_live->startup.admin_listen, err);
+			goto out_config;
+		}
+	}
 	control = control_open(&ctx);
 	if (control == NULL) {
 		LOG(ERR, "control socket %s: %s", cfg_live->startup.control_socket,
@@ -259,14 +264,14 @@ out_control:
 	control_close(control);
 out_admin:
 	admin_stop(admin);
-out_workers:
-	worker_set_free(&workers);
-out_neigh:
-	neigh_free(neigh);
 out_config:
-	/* Workers are stopped: no reader is left, the live snapshot can go. */
+	/* Workers are stopped (or never ran): no reader is left, the live snapshot
+	 * can go, before the workers and the L4 state its runtime objects use. */
 	cfg_snapshot_free(rcu_xchg_pointer(&cfg_live, NULL));
-out_l4:
+out_snap:
+	cfg_snapshot_free(snap); /* compiled, not published */
+	worker_set_free(&workers);
+	neigh_free(neigh);
 	l4_global_free(l4);
 out_ports:
 	port_stop_all(ports, profile.n_ports);

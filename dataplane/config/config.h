@@ -473,6 +473,10 @@ struct cfg_snapshot {
 	 */
 	void *l4_rt;
 	void (*l4_rt_free)(struct cfg_snapshot *snap);
+	/* The proxies' listener objects, one per worker and listener, built by the
+	 * control thread before publish (proxy_bind()); freed the same way. */
+	void *proxy_rt;
+	void (*proxy_rt_free)(struct cfg_snapshot *snap);
 };
 
 struct cfg_error {

@@ -1565,6 +1565,10 @@ int cfg_l4_compile(struct cfg_snapshot *snap, const json_t *root, const struct c
 
 void cfg_l4_free(struct cfg_snapshot *snap)
 {
+	if (snap->proxy_rt_free != NULL) {
+		snap->proxy_rt_free(snap);
+		snap->proxy_rt_free = NULL;
+	}
 	if (snap->l4_rt_free != NULL) {
 		snap->l4_rt_free(snap);
 		snap->l4_rt_free = NULL;

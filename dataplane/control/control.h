@@ -7,10 +7,11 @@
  * serves the Unix control socket (JSON requests, ctl/ctl.h has the protocol;
  * peer credentials checked with SO_PEERCRED), applies neighbour events posted by
  * workers, ages the neighbour cache and reclaims removed entries after a grace
- * period. Config changes (apply, rollback, tune) compile a new snapshot, bind
- * the L4 path's runtime objects to it (l4_bind) and publish it with
- * cfg_publish(); every 100 ms the L4 path's Maglev tables follow endpoint
- * health and ejections (l4_control_tick).
+ * period. Config changes (apply, rollback, tune) and config validate compile a
+ * new snapshot and bind the runtime objects to it (control_bind(): the L4
+ * path's, l4_bind, and the proxies' listener objects, proxy_bind); apply
+ * publishes it with cfg_publish(), validate frees it. Every 100 ms the L4 path's
+ * Maglev tables follow endpoint health and ejections (l4_control_tick).
  *
  * Commands: each subsystem keeps its own commands next to its code, as a
  * struct control_cmd_set (e.g. l4_commands in dataplane/l4/l4_commands.c), and
@@ -85,6 +86,15 @@ struct control_ctx {
 	const struct control_cmd_set *const *command_sets;
 	unsigned int n_command_sets;
 };
+
+/**
+ * Control thread, after cfg_compile() and before cfg_publish(): bind every
+ * runtime object to @p snap (L4 path, listener objects; @p prev the live
+ * snapshot or NULL). On error @p snap must be freed (cfg_snapshot_free()
+ * releases what was bound). @return 0 or a negative errno with @p err filled.
+ */
+int control_bind(const struct control_ctx *ctx, struct cfg_snapshot *snap,
+		 const struct cfg_snapshot *prev, char *err, size_t errlen);
 
 /**
  * Open the control socket named in the live snapshot's startup settings

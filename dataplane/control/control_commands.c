@@ -31,9 +31,27 @@ static json_t *control_status(struct control *c, json_t *req, const struct contr
 		"neighbours", (json_int_t)(c->ctx.neigh ? neigh_count(c->ctx.neigh) : 0)));
 }
 
-/* Compile @p text against the running ports and live snapshot. */
-static json_t *control_compile(struct control *c, const char *cmd, const char *text, size_t len,
-			       struct cfg_snapshot **out)
+int control_bind(const struct control_ctx *ctx, struct cfg_snapshot *snap,
+		 const struct cfg_snapshot *prev, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (ctx->l4 != NULL)
+		rc = l4_bind(ctx->l4, snap, err, errlen);
+	if (rc == 0 && ctx->workers != NULL && ctx->workers->proxy != NULL)
+		rc = proxy_bind(ctx->workers->proxy, snap, prev, err, errlen);
+	return rc;
+}
+
+/*
+ * Every step of a config change but the publish: compile @p text against the
+ * running ports and live snapshot, then bind the runtime objects to it
+ * (control_bind()). config validate (which frees the result) and apply (which
+ * publishes it) both come through here, so a document that validates applies.
+ * @return the reply error, or NULL and *@p out (the caller owns it).
+ */
+static json_t *control_build(struct control *c, const char *cmd, const char *text, size_t len,
+			     struct cfg_snapshot **out)
 {
 	struct cfg_error err = {{0}};
 	int rc;
@@ -46,17 +64,21 @@ static json_t *control_compile(struct control *c, const char *cmd, const char *t
 		return ctl_reply_error("%s", err.msg[0] ? err.msg : "invalid configuration");
 	if (rc < 0)
 		return ctl_reply_error("%s: %s", cmd, strerror(-rc));
+	if (control_bind(&c->ctx, *out, cfg_live, err.msg, sizeof(err.msg)) != 0) {
+		cfg_snapshot_free(*out);
+		*out = NULL;
+		return ctl_reply_error("%s", err.msg);
+	}
 	return NULL;
 }
 
 /*
- * Publish @p snap and remember the configuration it replaces as the rollback
- * target. @return the reply error or NULL.
+ * Publish @p snap (from control_build()) and remember the configuration it
+ * replaces as the rollback target. @return the reply error or NULL.
  */
 static json_t *control_publish(struct control *c, struct cfg_snapshot *snap, const char *cmd,
 			       const struct control_peer *peer)
 {
-	char err[CFG_ERROR_MAX];
 	const struct cfg_snapshot *live = cfg_live;
 	char *prev = NULL;
 	size_t prev_len = 0;
@@ -70,11 +92,6 @@ static json_t *control_publish(struct control *c, struct cfg_snapshot *snap, con
 		}
 		memcpy(prev, live->text, prev_len);
 		prev[prev_len] = '\0';
-	}
-	if (c->ctx.l4 != NULL && l4_bind(c->ctx.l4, snap, err, sizeof(err)) != 0) {
-		cfg_snapshot_free(snap);
-		free(prev);
-		return ctl_reply_error("%s", err);
 	}
 	cfg_publish(snap);
 	if (c->ctx.l4 != NULL)
@@ -98,7 +115,7 @@ static json_t *control_cfg_validate(struct control *c, json_t *req, const struct
 	text = control_arg_string(req, "config.validate", "text", &len, &err);
 	if (text == NULL)
 		return err;
-	err = control_compile(c, "config.validate", text, len, &snap);
+	err = control_build(c, "config.validate", text, len, &snap);
 	if (err != NULL)
 		return err;
 	cfg_snapshot_free(snap);
@@ -111,7 +128,7 @@ static json_t *control_apply_text(struct control *c, const char *cmd, const char
 	struct cfg_snapshot *snap = NULL;
 	json_t *err;
 
-	err = control_compile(c, cmd, text, len, &snap);
+	err = control_build(c, cmd, text, len, &snap);
 	if (err == NULL)
 		err = control_publish(c, snap, cmd, peer);
 	if (err != NULL) {

@@ -481,6 +481,8 @@ static void control_neigh_work(struct control *c, int64_t now_ms)
 	}
 	if (c->ctx.l4 != NULL)
 		l4_control_tick(c->ctx.l4, snap);
+	if (c->ctx.workers != NULL)
+		proxy_reclaim(c->ctx.workers->proxy);
 }
 
 int control_run(struct control *c, volatile sig_atomic_t *stop)

@@ -254,8 +254,8 @@ void ep_group_init(struct ep_group *g, struct ep_state *const *states, uint32_t 
 struct ep_reg_entry {
 	struct ep_state state; /* first: the allocation is 64-byte aligned */
 	struct ep_reg_entry *next;
-	uint64_t seen; /* build generation that last used it */
-	bool retiring; /* unused and idle at the last sweep: freed at the next one */
+	uint32_t refs; /* snapshots that bound it */
+	bool retiring; /* unreferenced and idle at the last sweep: freed at the next one */
 	char *key;
 };
 
@@ -263,7 +263,12 @@ struct ep_registry {
 	struct ep_reg_entry **slots;
 	uint32_t n_slots; /* a power of two */
 	uint32_t count;
-	uint64_t gen;
+	/* probe slots: how many states use each; the unused ones on a stack */
+	uint32_t probe_slots;
+	uint32_t *probe_use;  /* [probe_slots] */
+	uint32_t *probe_free; /* [probe_slots]: a stack of unused slots */
+	uint32_t n_probe_free;
+	uint32_t probe_share; /* all in use: the next slot to share, round robin */
 };
 
 static uint64_t ep_key_hash(const char *key)
@@ -277,24 +282,48 @@ static uint64_t ep_key_hash(const char *key)
 	return h;
 }
 
-struct ep_registry *ep_registry_create(void)
+struct ep_registry *ep_registry_create(uint32_t probe_slots)
 {
 	struct ep_registry *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
 		return NULL;
 	r->n_slots = 64;
+	r->probe_slots = probe_slots ? probe_slots : 1;
 	r->slots = calloc(r->n_slots, sizeof(*r->slots));
-	if (r->slots == NULL) {
-		free(r);
+	r->probe_use = calloc(r->probe_slots, sizeof(*r->probe_use));
+	r->probe_free = calloc(r->probe_slots, sizeof(*r->probe_free));
+	if (r->slots == NULL || r->probe_use == NULL || r->probe_free == NULL) {
+		ep_registry_free(r);
 		return NULL;
 	}
-	r->gen = 1;
+	/* lowest slots first */
+	for (uint32_t i = 0; i < r->probe_slots; i++)
+		r->probe_free[i] = r->probe_slots - 1 - i;
+	r->n_probe_free = r->probe_slots;
 	return r;
 }
 
-static void ep_entry_free(struct ep_reg_entry *e)
+static uint32_t ep_probe_slot_take(struct ep_registry *r)
 {
+	uint32_t slot;
+
+	if (r->n_probe_free > 0) {
+		slot = r->probe_free[--r->n_probe_free];
+	} else {
+		slot = r->probe_share;
+		r->probe_share = (r->probe_share + 1) % r->probe_slots;
+	}
+	r->probe_use[slot]++;
+	return slot;
+}
+
+static void ep_entry_free(struct ep_registry *r, struct ep_reg_entry *e)
+{
+	uint32_t slot = e->state.probe.slot;
+
+	if (--r->probe_use[slot] == 0)
+		r->probe_free[r->n_probe_free++] = slot;
 	free(e->key);
 	free(e);
 }
@@ -303,23 +332,20 @@ void ep_registry_free(struct ep_registry *r)
 {
 	if (r == NULL)
 		return;
-	for (uint32_t i = 0; i < r->n_slots; i++) {
+	for (uint32_t i = 0; r->slots != NULL && i < r->n_slots; i++) {
 		struct ep_reg_entry *e = r->slots[i];
 
 		while (e != NULL) {
 			struct ep_reg_entry *next = e->next;
 
-			ep_entry_free(e);
+			ep_entry_free(r, e);
 			e = next;
 		}
 	}
 	free(r->slots);
+	free(r->probe_use);
+	free(r->probe_free);
 	free(r);
-}
-
-void ep_registry_begin_build(struct ep_registry *r)
-{
-	r->gen++;
 }
 
 static void ep_registry_grow(struct ep_registry *r)
@@ -359,7 +385,8 @@ struct ep_state *ep_registry_get(struct ep_registry *r, const char *key)
 	b = (uint32_t)(ep_key_hash(key) & (r->n_slots - 1));
 	for (e = r->slots[b]; e != NULL; e = e->next) {
 		if (strcmp(e->key, key) == 0) {
-			e->seen = r->gen;
+			e->refs++;
+			e->retiring = false;
 			return &e->state;
 		}
 	}
@@ -372,13 +399,23 @@ struct ep_state *ep_registry_get(struct ep_registry *r, const char *key)
 		free(e);
 		return NULL;
 	}
-	e->seen = r->gen;
+	e->refs = 1;
+	e->state.probe.slot = ep_probe_slot_take(r);
 	e->next = r->slots[b];
 	r->slots[b] = e;
 	r->count++;
 	if (r->count > r->n_slots)
 		ep_registry_grow(r);
 	return &e->state;
+}
+
+void ep_registry_put(struct ep_registry *r, struct ep_state *s)
+{
+	struct ep_reg_entry *e = (struct ep_reg_entry *)s; /* the state comes first */
+
+	if (r == NULL || s == NULL || e->refs == 0)
+		return;
+	e->refs--;
 }
 
 unsigned int ep_registry_sweep(struct ep_registry *r)
@@ -392,22 +429,21 @@ unsigned int ep_registry_sweep(struct ep_registry *r)
 
 		while (*pp != NULL) {
 			struct ep_reg_entry *e = *pp;
+			const bool idle = e->refs == 0 &&
+					  __atomic_load_n(&e->state.active, __ATOMIC_ACQUIRE) == 0;
 
-			/* Flows hold states by pointer (active counts them): an unused
-			 * state is freed only once it is idle, and only at the sweep
-			 * after the one that saw it idle, so a worker still returning
-			 * from its last ep_conn_closed() is past it by then. */
-			if (e->seen == r->gen ||
-			    __atomic_load_n(&e->state.active, __ATOMIC_ACQUIRE) != 0 ||
-			    !e->retiring) {
-				e->retiring =
-					e->seen != r->gen &&
-					__atomic_load_n(&e->state.active, __ATOMIC_ACQUIRE) == 0;
+			/* Flows hold states by pointer (active counts them): an
+			 * unreferenced state is freed only once it is idle, and only
+			 * at the sweep after the one that saw it idle, so a worker
+			 * still returning from its last ep_conn_closed() is past it
+			 * by then. */
+			if (!idle || !e->retiring) {
+				e->retiring = idle;
 				pp = &e->next;
 				continue;
 			}
 			*pp = e->next;
-			ep_entry_free(e);
+			ep_entry_free(r, e);
 			r->count--;
 			freed++;
 		}
@@ -436,7 +472,7 @@ bool ep_registry_has_unused(const struct ep_registry *r)
 		return false;
 	for (uint32_t i = 0; i < r->n_slots; i++)
 		for (const struct ep_reg_entry *e = r->slots[i]; e != NULL; e = e->next)
-			if (e->seen != r->gen)
+			if (e->refs == 0)
 				return true;
 	return false;
 }

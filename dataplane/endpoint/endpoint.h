@@ -28,9 +28,17 @@
  * ep_connect_ok() or ep_connect_failed() (timeouts count as failures), and an
  * established one released by ep_conn_closed().
  *
+ * Active health checks keep their schedule and the probe in flight in the state
+ * too (struct ep_probe), so that a config swap that keeps the endpoint keeps both:
+ * the next probe stays due when it was, and the answer to a probe sent before the
+ * swap is still matched. The L4 path sends the probes (dataplane/l4); the
+ * registry only gives each state a probe slot (the source port offset of its
+ * probes) that stays the same while the state lives.
+ *
  * Threads. Workers (any number at once, lock-free, no allocation): ep_admit,
  * ep_connect_ok, ep_connect_failed, ep_conn_closed, ep_usable. The health checker
- * (one thread per endpoint, usually the control thread): ep_health_report. The
+ * (one reporter per probe: the worker that wins its in-flight flag):
+ * ep_health_report. The
  * control thread: ep_group_init and everything named ep_registry_*.
  */
 #ifndef MESHDP_ENDPOINT_H
@@ -72,12 +80,28 @@ struct ep_limits {
 };
 
 /**
+ * The active health check of one endpoint. Written by the prober (one worker:
+ * next_tsc, sent_tsc, seq, then inflight 0 -> 1 with a release store) and by
+ * whoever reports the probe's result (inflight 1 -> 0 by compare-and-swap, so
+ * exactly one reporter wins). slot: set by the registry when the state is
+ * created, read-only after.
+ */
+struct ep_probe {
+	uint64_t next_tsc; /* prober: when the next probe is due; 0: not scheduled yet */
+	uint64_t sent_tsc; /* prober: when the probe in flight left */
+	uint32_t seq;	   /* prober: its ISN; the answer acks seq + 1 */
+	uint32_t inflight; /* 1 while a probe waits for its answer or its timeout */
+	uint32_t slot;	   /* 0 .. probe_slots - 1 of ep_registry_create() */
+};
+
+/**
  * Shared state of one endpoint. Zeroed = closed, health unknown, idle.
  * Line 1, workers (atomic read-modify-write): active, pending,
  *   consecutive_failures, ejections, breaker.
  * Line 2, the health checker (single writer, atomic stores; workers load):
  *   health, health_ok, health_fail.
  * Line 3, workers (relaxed fetch_add; meshctl and metrics read): totals.
+ * Line 4, the active health check (struct ep_probe).
  * Read fields with the accessors or __atomic loads.
  */
 struct ep_state {
@@ -94,6 +118,8 @@ struct ep_state {
 	uint64_t total_connections __attribute__((aligned(64))); /* admitted */
 	uint64_t total_failures;				 /* failed connects */
 	uint64_t total_ejections;
+
+	struct ep_probe probe __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 
 /**
@@ -160,33 +186,41 @@ void ep_group_init(struct ep_group *g, struct ep_state *const *states, uint32_t 
 
 struct ep_registry;
 
-/** Control thread: an empty registry. @return NULL on ENOMEM. */
-struct ep_registry *ep_registry_create(void);
+/**
+ * Control thread: an empty registry whose states get probe slots 0 ..
+ * @p probe_slots - 1 (each a slot of its own while there are free ones, shared
+ * round robin beyond; at least 1). @return NULL on ENOMEM.
+ */
+struct ep_registry *ep_registry_create(uint32_t probe_slots);
 
 /** Control thread: free the registry and every state in it (no reader may be left). */
 void ep_registry_free(struct ep_registry *r);
 
-/** Control thread: start marking the states the next config build uses. */
-void ep_registry_begin_build(struct ep_registry *r);
-
 /**
  * Control thread: the state for @p key ("service/10.0.0.1:80"), existing or new
- * and zeroed, marked as used by the current build. The pointer stays valid until a
- * sweep that follows a build not using it. @return NULL on ENOMEM or a NULL/empty key.
+ * and zeroed (with a probe slot), with one more reference: each snapshot that
+ * binds the state holds one, dropped by ep_registry_put() when the snapshot is
+ * freed. The pointer stays valid while a reference or a flow (active) holds it.
+ * @return NULL on ENOMEM or a NULL/empty key.
  */
 struct ep_state *ep_registry_get(struct ep_registry *r, const char *key);
 
+/** Control thread: drop a reference of ep_registry_get(). NULL: nothing. */
+void ep_registry_put(struct ep_registry *r, struct ep_state *s);
+
 /**
- * Control thread: free the states the last build did not use and no flow holds
- * (active == 0). A state is freed at the second sweep that finds it unused and
- * idle, so consecutive sweeps must be a grace period apart (synchronize_rcu()):
- * begin_build(); get() per endpoint; publish; synchronize_rcu(); sweep(); and
- * while ep_registry_has_unused(): synchronize_rcu(); sweep() from time to time.
+ * Control thread: free the states nobody references and no flow holds
+ * (active == 0). A state is freed at the second sweep that finds it so, so
+ * consecutive sweeps must be a grace period apart (synchronize_rcu()): a
+ * snapshot's references are dropped when it is freed, after its grace period;
+ * then while ep_registry_has_unused(): synchronize_rcu(); sweep() from time to
+ * time. A snapshot that was bound but never published (config validate) only
+ * adds and drops references, so it changes nothing the live one uses.
  * @return states freed.
  */
 unsigned int ep_registry_sweep(struct ep_registry *r);
 
-/** Control thread: are there states the last build did not use (waiting to be freed)? */
+/** Control thread: are there states nobody references (waiting to be freed)? */
 bool ep_registry_has_unused(const struct ep_registry *r);
 
 /** Control thread: call @p fn for each state (meshctl). Order unspecified. */

@@ -30,8 +30,9 @@
 #define L4_PICK_TRIES	  8u /* endpoints tried when the first choice refuses */
 #define L4_EXPIRE_BUDGET  256u
 #define L4_LIMIT_SOURCES  65536u
-#define L4_HEALTH_TICK_US 10000u
-#define L4_BURST	  64u /* packets per l4_input_burst() call, at most (NET_BURST) */
+#define L4_HEALTH_TICK_US 10000u /* a pass over the endpoints starts at most this often */
+#define L4_HEALTH_BUDGET  256u	 /* endpoints one l4_timer() call looks at */
+#define L4_BURST	  64u	 /* packets per l4_input_burst() call, at most (NET_BURST) */
 #define L4_HANDOFF_RING	  4096u
 #define L4_HANDOFF_BURST  32u
 
@@ -51,10 +52,6 @@
 #define L4_FLOW_ACTIVE	0x10 /* counted in the endpoint's active connections */
 #define L4_FLOW_DNAT	0x20 /* DNAT rewrite held in the entry: nat_*[0] endpoint, [1] VIP */
 
-/* struct flow_entry.user: the low byte of the generation of the snapshot whose
- * service index e->service is. A connect result that arrives after a swap is
- * still counted, but does not move the breaker (its limits may have changed). */
-
 #include "l4_internal.h"
 
 struct l4_global *l4_global_create(uint16_t n_workers)
@@ -63,7 +60,7 @@ struct l4_global *l4_global_create(uint16_t n_workers)
 
 	if (g == NULL)
 		return NULL;
-	g->eps = ep_registry_create();
+	g->eps = ep_registry_create(L4_HC_PORT_SLOTS);
 	if (g->eps == NULL) {
 		free(g);
 		return NULL;
@@ -119,18 +116,27 @@ static void l4_svc_rt_free(struct l4_svc_rt *rt)
 	free(rt->eps);
 	free(rt->usable);
 	free(rt->rr);
-	free(rt->probes);
 }
 
+/* Frees what l4_bind() built and drops the snapshot's references to endpoint
+ * states (they stay in the registry while another snapshot or a flow holds them). */
 static void l4_rt_free(struct cfg_snapshot *snap)
 {
 	struct l4_snap_rt *srt = snap->l4_rt;
 
 	if (srt == NULL)
 		return;
-	for (uint32_t i = 0; i < srt->n_services; i++)
+	for (uint32_t i = 0; i < srt->n_services; i++) {
+		for (uint32_t k = 0; srt->svc[i].eps != NULL && k < snap->services[i].n_endpoints;
+		     k++)
+			ep_registry_put(srt->g->eps, srt->svc[i].eps[k]);
 		l4_svc_rt_free(&srt->svc[i]);
+	}
+	for (uint32_t i = 0; i < snap->n_listeners; i++)
+		ep_registry_put(srt->g->eps, snap->listeners[i].rt);
 	rte_free(srt->svc);
+	free(srt->hc_first);
+	free(srt->hc_next);
 	rte_hash_free(srt->ep_hash);
 	rte_hash_free(srt->vip_addrs);
 	free(srt->snat);
@@ -199,7 +205,7 @@ static int l4_bind_limits(struct l4_global *g, const struct cfg_snapshot *snap,
 }
 
 static int l4_bind_service(struct l4_global *g, struct cfg_snapshot *snap, struct cfg_service *sv,
-			   struct l4_svc_rt *rt)
+			   struct l4_svc_rt *rt, char *err, size_t errlen)
 {
 	const uint64_t now = rte_rdtsc();
 	uint32_t n = sv->n_endpoints;
@@ -209,10 +215,9 @@ static int l4_bind_service(struct l4_global *g, struct cfg_snapshot *snap, struc
 	rt->eps = calloc(n, sizeof(*rt->eps));
 	rt->usable = calloc(n, 1);
 	rt->rr = calloc((size_t)n * g->n_workers, sizeof(*rt->rr));
-	rt->probes = calloc(n, sizeof(*rt->probes));
 	rt->maglev = calloc(1, sizeof(*rt->maglev));
 	if (rt->backends == NULL || rt->eps == NULL || rt->usable == NULL || rt->rr == NULL ||
-	    rt->probes == NULL || rt->maglev == NULL)
+	    rt->maglev == NULL)
 		return -ENOMEM;
 	rt->limits = (struct ep_limits){
 		.max_connections = sv->breaker.max_connections,
@@ -235,17 +240,43 @@ static int l4_bind_service(struct l4_global *g, struct cfg_snapshot *snap, struc
 		rt->usable[i] = ep_usable(rt->eps[i], now);
 		rt->backends[i] = (struct lb_backend){
 			.key = ep->key, .weight = ep->weight, .usable = rt->usable[i]};
-		/* spread the first probes over one interval */
-		rt->probes[i].next_tsc = now + (n ? rt->hc_interval_tsc * i / n : 0);
 	}
 	ep_group_init(&rt->group, rt->eps, n);
 	if (sv->lb == CFG_LB_MAGLEV) {
 		rc = lb_maglev_build(rt->maglev, sv->maglev_size, rt->backends, (uint16_t)n);
+		if (rc == -EINVAL)
+			snprintf(err, errlen,
+				 "service %s: cannot build its Maglev table (maglev_size %u for %u "
+				 "endpoints; expected a prime of at least the endpoint count)",
+				 sv->key, sv->maglev_size, n);
 		if (rc != 0)
 			return rc;
 	}
 	sv->rt = rt;
-	return l4_bind_limits(g, snap, sv, rt);
+	rc = l4_bind_limits(g, snap, sv, rt);
+	if (rc == -EINVAL)
+		snprintf(err, errlen, "service %s: a rate limit the token bucket cannot hold",
+			 sv->key);
+	return rc;
+}
+
+/* Health answers name their endpoint by probe slot (the destination port):
+ * chain the snapshot's endpoints by the slot of their state. */
+static int l4_bind_health(const struct cfg_snapshot *snap, struct l4_snap_rt *srt)
+{
+	srt->hc_first = malloc(sizeof(*srt->hc_first) * L4_HC_PORT_SLOTS);
+	srt->hc_next = malloc(sizeof(*srt->hc_next) * RTE_MAX(snap->n_endpoints, 1u));
+	if (srt->hc_first == NULL || srt->hc_next == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < L4_HC_PORT_SLOTS; i++)
+		srt->hc_first[i] = UINT32_MAX;
+	for (uint32_t i = snap->n_endpoints; i-- > 0;) {
+		const struct ep_state *st = snap->endpoints[i].rt;
+
+		srt->hc_next[i] = srt->hc_first[st->probe.slot];
+		srt->hc_first[st->probe.slot] = i;
+	}
+	return 0;
 }
 
 /* VIP addresses, for refusing undeclared ports the way their service says. */
@@ -329,7 +360,6 @@ int l4_bind(struct l4_global *g, struct cfg_snapshot *snap, char *err, size_t er
 	int rc;
 
 	snprintf(err, errlen, "out of memory binding the L4 path");
-	ep_registry_begin_build(g->eps);
 	if (snap->mode != CFG_MODE_MESH && snap->n_services == 0)
 		return 0; /* nothing of the L4 path runs */
 	srt = calloc(1, sizeof(*srt));
@@ -356,7 +386,7 @@ int l4_bind(struct l4_global *g, struct cfg_snapshot *snap, char *err, size_t er
 	snap->l4_rt = srt;
 	snap->l4_rt_free = l4_rt_free;
 	for (uint32_t i = 0; i < snap->n_services; i++) {
-		rc = l4_bind_service(g, snap, &snap->services[i], &srt->svc[i]);
+		rc = l4_bind_service(g, snap, &snap->services[i], &srt->svc[i], err, errlen);
 		if (rc != 0)
 			return rc; /* the caller frees the snapshot, which frees srt */
 	}
@@ -370,6 +400,8 @@ int l4_bind(struct l4_global *g, struct cfg_snapshot *snap, char *err, size_t er
 			return -ENOMEM;
 	}
 	rc = l4_bind_vips(snap, srt);
+	if (rc == 0)
+		rc = l4_bind_health(snap, srt);
 	if (rc != 0)
 		return rc;
 	return g->n_workers > 1 ? l4_bind_steering(snap, srt) : 0;
@@ -786,21 +818,32 @@ static const struct flow_timeouts *l4_timeouts(const struct l4_worker *lw,
 	return srt != NULL ? &srt->to : &lw->to;
 }
 
-/* The service runtime a flow was created under, if that snapshot is still live. */
-static struct l4_svc_rt *l4_flow_svc(const struct cfg_snapshot *snap, const struct flow_entry *e)
+/*
+ * The runtime of service @p service in @p snap if its endpoint @p endpoint is
+ * still @p ep (NULL when not): a connect result that arrives after a config swap
+ * moves the breaker under the new snapshot's limits as long as the endpoint kept
+ * its place. The state is alive (the flow or connection holds it), so no other
+ * endpoint's state can have its address.
+ */
+static struct l4_svc_rt *l4_svc_of(const struct cfg_snapshot *snap, uint32_t service,
+				   uint32_t endpoint, const struct ep_state *ep)
 {
 	const struct l4_snap_rt *srt = snap->l4_rt;
+	struct l4_svc_rt *rt;
 
-	if (srt == NULL || e->user != (uint8_t)snap->generation || e->service >= srt->n_services)
+	if (srt == NULL || service >= srt->n_services)
 		return NULL;
-	return &srt->svc[e->service];
+	rt = &srt->svc[service];
+	if (endpoint >= snap->services[service].n_endpoints || rt->eps[endpoint] != ep)
+		return NULL;
+	return rt;
 }
 
 static void l4_connect_result(struct l4_worker *lw, const struct cfg_snapshot *snap,
 			      struct flow_entry *e, bool ok, uint64_t now)
 {
 	static const struct ep_limits no_ejection; /* all 0: outlier detection off */
-	struct l4_svc_rt *rt = l4_flow_svc(snap, e);
+	struct l4_svc_rt *rt = l4_svc_of(snap, e->service, e->endpoint, e->ep);
 	const bool probe = e->flags & L4_FLOW_PROBE;
 
 	e->flags &= (uint8_t) ~(L4_FLOW_PENDING | L4_FLOW_PROBE);
@@ -979,7 +1022,6 @@ static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_
 	e->ep = rt->eps[idx];
 	e->service = (uint32_t)ref.service;
 	e->endpoint = idx;
-	e->user = (uint8_t)snap->generation;
 	e->flags = L4_FLOW_NAT | L4_FLOW_SERVICE | L4_FLOW_ACTIVE |
 		   (adm == EP_ADMIT_PROBE ? L4_FLOW_PROBE : 0) |
 		   (p->ip->next_proto_id == IPPROTO_TCP ? L4_FLOW_PENDING : 0);
@@ -1232,11 +1274,15 @@ static __rte_always_inline enum stats_id l4_established(struct l4_worker *lw,
 							uint8_t dir, uint64_t now_tsc)
 {
 	if (dir == FLOW_DIR_FWD && (e->flags & L4_FLOW_SERVICE)) {
-		/* packets-per-second limits hold for established flows too */
-		struct l4_svc_rt *rt = l4_flow_svc(snap, e);
+		/* packets-per-second limits hold for established flows too (the
+		 * flags first: the endpoint check reads two more lines) */
+		const struct l4_snap_rt *srt = snap->l4_rt;
+		struct l4_svc_rt *rt =
+			srt != NULL && e->service < srt->n_services ? &srt->svc[e->service] : NULL;
 		bool reset;
 
 		if (rt != NULL && (rt->limit_svc_pkt || rt->limit_src_pkt) &&
+		    l4_svc_of(snap, e->service, e->endpoint, e->ep) == rt &&
 		    !l4_limits_admit(lw, rt, p, false, now_tsc, &reset))
 			return STAT_DROP_L4_RATE_LIMITED;
 	}
@@ -1473,7 +1519,7 @@ enum stats_id l4_upstream_open(struct l4_worker *lw, const struct cfg_snapshot *
 			       : STAT_DROP_L4_NO_ENDPOINT;
 	up->ep = rt->eps[idx];
 	up->service = service;
-	up->generation = (uint8_t)snap->generation;
+	up->endpoint = idx;
 	up->probe = adm == EP_ADMIT_PROBE;
 	memcpy(&up->addr, sv->endpoints[idx].addr, 4);
 	up->port =
@@ -1486,11 +1532,7 @@ void l4_upstream_result(struct l4_worker *lw, const struct cfg_snapshot *snap,
 			struct l4_upstream *up, bool ok, uint64_t now_tsc)
 {
 	static const struct ep_limits no_ejection;
-	const struct l4_snap_rt *srt = snap->l4_rt;
-	struct l4_svc_rt *rt = srt != NULL && up->generation == (uint8_t)snap->generation &&
-					       up->service < srt->n_services
-				       ? &srt->svc[up->service]
-				       : NULL;
+	struct l4_svc_rt *rt = l4_svc_of(snap, up->service, up->endpoint, up->ep);
 
 	if (up->ep == NULL)
 		return;
@@ -1708,9 +1750,12 @@ enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mb
 
 /* ---- active health checks (SM-DR26): SYN, then SYN-ACK (healthy) or RST ---- */
 
-static uint16_t l4_hc_port(const struct cfg_snapshot *snap, const struct cfg_endpoint *ep)
+/* The probe source port of an endpoint: its state's slot, the same across swaps. */
+static uint16_t l4_hc_port(const struct cfg_endpoint *ep)
 {
-	return (uint16_t)(L4_HC_PORT_BASE + (uint32_t)(ep - snap->endpoints) % L4_HC_PORT_SLOTS);
+	const struct ep_state *st = ep->rt;
+
+	return (uint16_t)(L4_HC_PORT_BASE + st->probe.slot);
 }
 
 static uint16_t l4_hc_target_port(const struct cfg_service *sv, const struct cfg_endpoint *ep)
@@ -1737,37 +1782,45 @@ static uint32_t l4_source_for(const struct cfg_snapshot *snap, uint32_t dst)
 static enum stats_id l4_health_answer(struct l4_worker *lw, const struct cfg_snapshot *snap,
 				      struct l4_pkt *p, struct rte_mbuf *m)
 {
+	const struct l4_snap_rt *srt = snap->l4_rt;
 	const struct rte_tcp_hdr *t = p->l4;
-	uint16_t dport = rte_be_to_cpu_16(l4_rd16(p->dport));
-	const struct cfg_endpoint *ep;
-	const struct cfg_service *sv;
-	struct l4_svc_rt *rt;
-	struct l4_probe *pr;
-	uint32_t idx, addr, one = 1;
-	bool ok, answer;
+	const uint16_t dport = rte_be_to_cpu_16(l4_rd16(p->dport));
+	const uint16_t sport = rte_be_to_cpu_16(l4_rd16(p->sport));
+	const bool answer = (t->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG)) != 0;
+	const uint32_t ack = rte_be_to_cpu_32(t->recv_ack);
+	bool mine = false;
 
-	if (dport < L4_HC_PORT_BASE || dport >= L4_HC_PORT_BASE + L4_HC_PORT_SLOTS)
+	if (dport < L4_HC_PORT_BASE || dport >= L4_HC_PORT_BASE + L4_HC_PORT_SLOTS || srt == NULL ||
+	    srt->hc_first == NULL)
 		return L4_NOT_MINE;
-	/* the slot names an endpoint; the answer must come from it */
-	for (idx = dport - L4_HC_PORT_BASE; idx < snap->n_endpoints; idx += L4_HC_PORT_SLOTS) {
-		ep = &snap->endpoints[idx];
-		sv = &snap->services[ep->service];
+	/* the slot names the endpoints whose probes use the port; the answer must
+	 * come from one of them and acknowledge its probe in flight (which may have
+	 * been sent under an earlier snapshot: the probe lives in the state) */
+	for (uint32_t i = srt->hc_first[dport - L4_HC_PORT_BASE]; i != UINT32_MAX;
+	     i = srt->hc_next[i]) {
+		const struct cfg_endpoint *ep = &snap->endpoints[i];
+		const struct cfg_service *sv = &snap->services[ep->service];
+		struct ep_state *st = ep->rt;
+		struct l4_svc_rt *rt = sv->rt;
+		uint32_t addr, one = 1;
+		bool ok;
+
 		memcpy(&addr, ep->addr, 4);
-		if (addr == p->ip->src_addr &&
-		    rte_be_to_cpu_16(l4_rd16(p->sport)) == l4_hc_target_port(sv, ep))
-			break;
-	}
-	if (idx >= snap->n_endpoints || (rt = sv->rt) == NULL)
-		return L4_NOT_MINE;
-	pr = &rt->probes[ep - sv->endpoints];
-	answer = (t->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG)) != 0 &&
-		 rte_be_to_cpu_32(t->recv_ack) == __atomic_load_n(&pr->seq, __ATOMIC_RELAXED) + 1;
-	if (answer && __atomic_compare_exchange_n(&pr->inflight, &one, 0, false, __ATOMIC_ACQ_REL,
-						  __ATOMIC_RELAXED)) {
+		if (addr != p->ip->src_addr || sport != l4_hc_target_port(sv, ep))
+			continue;
+		mine = true;
+		if (!answer || rt == NULL ||
+		    ack != __atomic_load_n(&st->probe.seq, __ATOMIC_RELAXED) + 1 ||
+		    !__atomic_compare_exchange_n(&st->probe.inflight, &one, 0, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			continue;
 		ok = !(t->tcp_flags & RTE_TCP_RST_FLAG);
-		ep_health_report(ep->rt, &rt->limits, ok);
+		ep_health_report(st, &rt->limits, ok);
 		stats_inc(lw->stats, ok ? STAT_L4_HEALTH_OK : STAT_L4_HEALTH_FAILED);
+		break;
 	}
+	if (!mine)
+		return L4_NOT_MINE;
 	/* Anything else from the endpoint to a probe port (a late SYN-ACK, a
 	 * challenge ACK) is answered like a closed port would be, with a reset,
 	 * so the endpoint does not keep a half-open connection; and the SYN-ACK
@@ -1780,7 +1833,7 @@ static enum stats_id l4_health_answer(struct l4_worker *lw, const struct cfg_sna
 
 static void l4_health_send(struct net_worker *nw, const struct cfg_snapshot *snap,
 			   const struct cfg_service *sv, const struct cfg_endpoint *ep,
-			   struct l4_probe *pr, uint64_t now)
+			   struct ep_probe *pr, uint64_t now)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(nw->pool);
 	struct rte_ipv4_hdr *ip;
@@ -1806,7 +1859,7 @@ static void l4_health_send(struct net_worker *nw, const struct cfg_snapshot *sna
 	ip->src_addr = l4_source_for(snap, dst);
 	ip->dst_addr = dst;
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	t->src_port = rte_cpu_to_be_16(l4_hc_port(snap, ep));
+	t->src_port = rte_cpu_to_be_16(l4_hc_port(ep));
 	t->dst_port = rte_cpu_to_be_16(l4_hc_target_port(sv, ep));
 	t->sent_seq = rte_cpu_to_be_32(pr->seq);
 	t->data_off = (sizeof(*t) / 4) << 4;
@@ -1819,33 +1872,56 @@ static void l4_health_send(struct net_worker *nw, const struct cfg_snapshot *sna
 	net_output4(nw, snap, m, now);
 }
 
-/* Worker 0: time out probes in flight, send the ones that are due. */
-static void l4_health_tick(struct l4_worker *lw, struct net_worker *nw,
+/* Worker 0, endpoint @p i of @p snap: time out its probe in flight, send the next
+ * one when it is due. */
+static void l4_health_visit(struct l4_worker *lw, struct net_worker *nw,
+			    const struct cfg_snapshot *snap, uint32_t i, uint64_t now)
+{
+	const struct cfg_endpoint *ep = &snap->endpoints[i];
+	const struct cfg_service *sv = &snap->services[ep->service];
+	struct l4_svc_rt *rt = sv->rt;
+	struct ep_state *st = ep->rt;
+	struct ep_probe *pr = &st->probe;
+	uint32_t one = 1;
+
+	if (rt == NULL || rt->hc_interval_tsc == 0 || sv->family != 4)
+		return;
+	if (now - pr->sent_tsc > rt->hc_timeout_tsc &&
+	    __atomic_compare_exchange_n(&pr->inflight, &one, 0, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_RELAXED)) {
+		ep_health_report(st, &rt->limits, false);
+		stats_inc(lw->stats, STAT_L4_HEALTH_FAILED);
+	}
+	/* a new endpoint: spread the first probes over one interval; an interval
+	 * that became shorter applies at once */
+	if (pr->next_tsc == 0 || (int64_t)(pr->next_tsc - now) > (int64_t)rt->hc_interval_tsc)
+		pr->next_tsc = now + rt->hc_interval_tsc * i / RTE_MAX(snap->n_endpoints, 1u);
+	if ((int64_t)(now - pr->next_tsc) < 0 || __atomic_load_n(&pr->inflight, __ATOMIC_ACQUIRE))
+		return;
+	pr->next_tsc = now + rt->hc_interval_tsc;
+	l4_health_send(nw, snap, sv, ep, pr, now);
+}
+
+/*
+ * Worker 0: a pass over the snapshot's endpoints starts every L4_HEALTH_TICK_US
+ * and looks at L4_HEALTH_BUDGET endpoints per call, so that a large snapshot
+ * does not stall the worker. The cursor is an index into whatever snapshot is
+ * live: after a swap the pass goes on in the new array (an endpoint may wait
+ * for the next pass, its schedule is in its state).
+ */
+static void l4_health_scan(struct l4_worker *lw, struct net_worker *nw,
 			   const struct cfg_snapshot *snap, uint64_t now)
 {
-	for (uint32_t s = 0; s < snap->n_services; s++) {
-		const struct cfg_service *sv = &snap->services[s];
-		struct l4_svc_rt *rt = sv->rt;
+	uint32_t budget = L4_HEALTH_BUDGET;
 
-		if (rt == NULL || rt->hc_interval_tsc == 0)
-			continue;
-		for (uint32_t i = 0; i < sv->n_endpoints; i++) {
-			struct l4_probe *pr = &rt->probes[i];
-			uint32_t one = 1;
-
-			if (now - pr->sent_tsc > rt->hc_timeout_tsc &&
-			    __atomic_compare_exchange_n(&pr->inflight, &one, 0, false,
-							__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-				ep_health_report(rt->eps[i], &rt->limits, false);
-				stats_inc(lw->stats, STAT_L4_HEALTH_FAILED);
-			}
-			if ((int64_t)(now - pr->next_tsc) < 0 ||
-			    __atomic_load_n(&pr->inflight, __ATOMIC_ACQUIRE))
-				continue;
-			pr->next_tsc = now + rt->hc_interval_tsc;
-			l4_health_send(nw, snap, sv, &sv->endpoints[i], pr, now);
-		}
+	if (lw->health_cursor >= snap->n_endpoints) {
+		if ((int64_t)(now - lw->next_health_tsc) < 0)
+			return;
+		lw->next_health_tsc = now + lw->tsc_hz / (1000000 / L4_HEALTH_TICK_US);
+		lw->health_cursor = 0;
 	}
+	while (lw->health_cursor < snap->n_endpoints && budget-- > 0)
+		l4_health_visit(lw, nw, snap, lw->health_cursor++, now);
 }
 
 void l4_timer(struct l4_worker *lw, struct net_worker *nw, const struct cfg_snapshot *snap,
@@ -1859,9 +1935,6 @@ void l4_timer(struct l4_worker *lw, struct net_worker *nw, const struct cfg_snap
 	n = flow_expire(lw->flows, now_tsc, L4_EXPIRE_BUDGET, l4_on_expire, &x);
 	if (n != 0)
 		stats_add(lw->stats, STAT_L4_FLOWS_EXPIRED, n);
-	if (lw->worker_id != 0 || snap->mode != CFG_MODE_MESH ||
-	    (int64_t)(now_tsc - lw->next_health_tsc) < 0)
-		return;
-	lw->next_health_tsc = now_tsc + lw->tsc_hz / (1000000 / L4_HEALTH_TICK_US);
-	l4_health_tick(lw, nw, snap, now_tsc);
+	if (lw->worker_id == 0 && snap->mode == CFG_MODE_MESH && snap->l4_rt != NULL)
+		l4_health_scan(lw, nw, snap, now_tsc);
 }

@@ -48,7 +48,8 @@ struct l4_worker {
 	struct flow_timeouts to;
 	uint64_t tsc_hz;
 	uint64_t next_expire_tsc;
-	uint64_t next_health_tsc;
+	uint64_t next_health_tsc; /* worker 0: when the next pass of health checks starts */
+	uint32_t health_cursor;	  /* worker 0: the next endpoint of the pass */
 	uint16_t worker_id;
 	uint16_t n_workers;
 	uint16_t snat_cursor;
@@ -121,7 +122,7 @@ enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mb
 unsigned int l4_handoff_poll(struct l4_worker *lw, struct net_worker *nw,
 			     const struct cfg_snapshot *snap, uint64_t now_tsc);
 
-/** Worker periodic work: flow expiry (bounded), health probes (worker 0). */
+/** Worker periodic work: flow expiry and health probes (worker 0), each bounded per call. */
 void l4_timer(struct l4_worker *lw, struct net_worker *nw, const struct cfg_snapshot *snap,
 	      uint64_t now_tsc);
 
@@ -131,7 +132,7 @@ void l4_timer(struct l4_worker *lw, struct net_worker *nw, const struct cfg_snap
 struct l4_upstream {
 	struct ep_state *ep; /* NULL: nothing admitted */
 	uint32_t service;    /* index in the snapshot it was admitted under */
-	uint8_t generation;  /* that snapshot's (low byte), for the connect result */
+	uint32_t endpoint;   /* the endpoint's index in that service */
 	bool probe;	     /* a half-open probe of an ejected endpoint */
 	uint32_t addr;	     /* the endpoint, network order */
 	uint16_t port;	     /* network order */

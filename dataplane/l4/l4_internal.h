@@ -18,16 +18,6 @@
 #include "../limit/limit.h"
 #include "l4.h"
 
-/* A health check in flight for one endpoint. Written by the worker that sends
- * probes (worker 0) and, for the in-flight flag, by whichever worker sees the
- * answer (compare-and-swap decides who reports). */
-struct l4_probe {
-	uint64_t next_tsc; /* worker 0: when to send the next probe */
-	uint64_t sent_tsc; /* worker 0 */
-	uint32_t seq;	   /* worker 0: our ISN, the answer must ack seq + 1 */
-	uint32_t inflight; /* CAS 1 -> 0 by the reporter */
-};
-
 /* One worker's shares of a service's packet-rate buckets (see limit.h): written
  * by that worker only, a cache line apart from the other workers'. */
 struct l4_limit_share {
@@ -46,7 +36,6 @@ struct l4_svc_rt {
 	int64_t *rr;	       /* [n_workers][n]: smooth WRR state per worker */
 	struct ep_group group; /* ejected count: workers (atomic) */
 	struct ep_limits limits;
-	struct l4_probe *probes;  /* [n] */
 	uint64_t hc_interval_tsc; /* 0: no active checks */
 	uint64_t hc_timeout_tsc;
 	struct limit_bucket svc_conn; /* service-scope buckets: workers (CAS) */
@@ -71,6 +60,13 @@ struct l4_snap_rt {
 	/* VIP address (IPv4, network order) -> 1 + index of a service on it: TCP
 	 * to a VIP's undeclared port is reset when that service says so. */
 	struct rte_hash *vip_addrs;
+	/* Health answers: endpoints by the probe slot of their state (the answer's
+	 * destination port - L4_HC_PORT_BASE). hc_first[slot] and hc_next[i] are
+	 * indexes into snap->endpoints, UINT32_MAX ends a chain. The schedule and
+	 * the probe in flight live in the endpoint's state, not here, so that they
+	 * survive config swaps. */
+	uint32_t *hc_first; /* [L4_HC_PORT_SLOTS] */
+	uint32_t *hc_next;  /* [snap->n_endpoints] */
 };
 
 /* Key of l4_snap_rt.ep_hash; zeroed before filling. */

@@ -11,9 +11,13 @@
  * side's send buffer drains), half-close in each direction, a connect
  * timeout, an idle timeout and a per-listener connection limit.
  *
- * Listeners follow the live config: when a snapshot adds, changes or removes
- * a listener, the worker's TCP listeners follow at its next loop iteration;
- * sessions already accepted keep running to their end (drain).
+ * Listeners follow the live config: the control thread builds each worker's
+ * listener objects (and their TCP listeners) when it binds a snapshot
+ * (proxy_bind(), before publish), handing unchanged ones on from the running
+ * snapshot; at its next loop iteration a worker that sees a new generation
+ * starts the snapshot's new listeners and stops those it no longer has, without
+ * allocating or logging. Sessions already accepted keep running to their end
+ * (drain).
  *
  * Threads: a struct proxy_worker belongs to one worker lcore. IPv4 only (the
  * mesh data path is IPv4-only; IPv6 listeners are accepted by config and
@@ -34,6 +38,7 @@
 #include "../tcp/tcp.h"
 
 struct proxy_worker;
+struct proxy_global;
 
 /**
  * Create a worker's proxy and its TCP stack of @p tcp_capacity connections,
@@ -50,6 +55,31 @@ struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker
 
 /** Abort every connection and free everything (after the worker stopped). */
 void proxy_worker_free(struct proxy_worker *pw);
+
+/**
+ * Control thread: what binds listener objects for the workers' proxies
+ * @p pw[0 .. n-1] (worker i's at index i). @return NULL on ENOMEM.
+ */
+struct proxy_global *proxy_global_create(struct proxy_worker *const *pw, unsigned int n);
+
+/** Control thread: free it, after every snapshot bound with it was freed. */
+void proxy_global_free(struct proxy_global *pg);
+
+/**
+ * Control thread, after cfg_compile() and before cfg_publish(): build each
+ * worker's listener objects for @p snap, keeping those of @p prev (the live
+ * snapshot, or NULL) for listeners that did not change. cfg_snapshot_free()
+ * releases them; a snapshot bound and freed without publish (config validate)
+ * changes nothing the workers use. @return 0 or -ENOMEM (@p err says so).
+ */
+int proxy_bind(struct proxy_global *pg, struct cfg_snapshot *snap, const struct cfg_snapshot *prev,
+	       char *err, size_t errlen);
+
+/**
+ * Control thread, from time to time: free the listener objects no snapshot
+ * holds whose workers are done with them (their last session ended).
+ */
+void proxy_reclaim(struct proxy_global *pg);
 
 /**
  * Worker, at the top of each loop iteration: the snapshot and clock the

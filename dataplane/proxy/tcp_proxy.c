@@ -23,20 +23,59 @@ _Static_assert((int)CFG_TCP_CC_NEWRENO == (int)TCP_CC_NEWRENO &&
 		       (int)CFG_TCP_CC_CUBIC == (int)TCP_CC_CUBIC,
 	       "config and tcp agree on the congestion control values");
 
-/* A listener as this worker runs it. Sessions point at it, so one that the
- * config dropped lives on (retired) until its last session ends. */
+/* Lifecycle of a listener object (struct proxy_listener.state). */
+enum proxy_listener_state {
+	PROXY_LISTENER_FRESH = 0, /* built, never started */
+	PROXY_LISTENER_RUNNING,	  /* started by its worker: listening, or retired with sessions */
+	PROXY_LISTENER_DONE,	  /* its worker is done with it for good */
+};
+
+/*
+ * A listener as one worker runs it. The control thread builds it (with its TCP
+ * listener object) when it binds a snapshot, and hands the same object on to the
+ * next snapshot while the listener does not change, so the worker only starts
+ * and stops listeners at a swap, never allocates, frees or logs. Sessions point
+ * at it, so one that the config dropped lives on (retired) until its last
+ * session ends. Written by the control thread before publish (everything above
+ * "worker"), then read-only but for the fields marked.
+ */
 struct proxy_listener {
 	char name[CFG_NAME_MAX];
 	struct proxy_worker *pw;
-	struct tcp_listener *tl; /* NULL once retired */
+	struct tcp_listener *tl;
 	uint8_t family;
 	uint8_t addr[16];
 	uint16_t port;
 	struct tcp_params params;
-	uint32_t active; /* sessions of this worker */
 	uint64_t connect_timeout_us;
 	uint64_t idle_timeout_us; /* 0: none */
-	LIST_ENTRY(proxy_listener) link;
+	/* control thread: snapshots that hold it; a link in proxy_global.orphans
+	 * once none does while its worker still runs it */
+	uint32_t refs;
+	LIST_ENTRY(proxy_listener) orphan;
+	/* its worker: enum proxy_listener_state (release stores; the control
+	 * thread frees the object once no snapshot holds it and it is not RUNNING) */
+	uint32_t state;
+	bool listening;			 /* worker: started and not retired */
+	uint32_t active;		 /* worker: sessions */
+	uint64_t want_gen;		 /* worker: the last generation whose snapshot has it */
+	LIST_ENTRY(proxy_listener) link; /* worker: in pw->listeners while RUNNING */
+};
+
+/* Per snapshot (proxy_bind()): the listener objects and what the proxies need
+ * of the snapshot besides. */
+struct proxy_snap_rt {
+	struct proxy_global *pg;
+	uint32_t n_listeners;
+	uint32_t n_snat;	       /* > PROXY_SNAT_MAX: more than fit */
+	uint32_t snat[PROXY_SNAT_MAX]; /* full-NAT source addresses (distinct), network order */
+	struct proxy_listener *pl[];   /* [worker * n_listeners + listener]; NULL: not served */
+};
+
+struct proxy_global {
+	unsigned int n_workers;
+	struct proxy_worker **pw; /* [n_workers] */
+	LIST_HEAD(, proxy_listener) orphans;
 };
 
 struct proxy_session {
@@ -58,15 +97,15 @@ struct proxy_worker {
 	struct l4_worker *lw;
 	struct stats_block *stats;
 	struct rte_mempool *sessions;
-	const struct cfg_snapshot *snap;  /* this loop iteration's */
-	const struct cfg_snapshot *bound; /* the snapshot the listeners follow */
+	const struct cfg_snapshot *snap; /* this loop iteration's */
+	/* the generation of the snapshot the listeners follow: a snapshot is
+	 * recognised by its generation, as a new one may sit at the address of an
+	 * old one this worker slept through; 0: none yet */
+	uint64_t bound_gen;
 	uint64_t now_tsc;
 	uint64_t tsc_per_us;
 	uint16_t worker_id;
-	LIST_HEAD(, proxy_listener) listeners;
-	/* the bound snapshot's full-NAT source addresses (distinct), network order */
-	uint32_t n_snat; /* > PROXY_SNAT_MAX: more than fit */
-	uint32_t snat[PROXY_SNAT_MAX];
+	LIST_HEAD(, proxy_listener) listeners; /* started (listening or retired) */
 };
 
 static uint64_t proxy_us(const struct proxy_worker *pw, uint64_t tsc)
@@ -110,6 +149,8 @@ static bool proxy_port_orphan(const struct proxy_worker *pw, const struct rte_mb
 {
 	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, const struct rte_ipv4_hdr *);
 	const uint32_t ihl = (uint32_t)(ip->version_ihl & 0xf) * 4;
+	const struct proxy_snap_rt *rt = pw->snap->proxy_rt;
+	const uint32_t n_snat = rt != NULL ? rt->n_snat : 0;
 	const struct rte_tcp_hdr *th;
 	uint16_t port;
 
@@ -119,10 +160,10 @@ static bool proxy_port_orphan(const struct proxy_worker *pw, const struct rte_mb
 	port = rte_be_to_cpu_16(th->dst_port);
 	if (port < PROXY_PORT_MIN || port > PROXY_PORT_MAX)
 		return false;
-	if (pw->n_snat > PROXY_SNAT_MAX)
+	if (n_snat > PROXY_SNAT_MAX)
 		return false; /* too many to tell: leave it to the L4 path */
-	for (uint32_t i = 0; i < pw->n_snat; i++)
-		if (pw->snat[i] == ip->dst_addr)
+	for (uint32_t i = 0; i < n_snat; i++)
+		if (rt->snat[i] == ip->dst_addr)
 			return false;
 	return true;
 }
@@ -158,9 +199,9 @@ static void proxy_session_end(struct proxy_session *s)
 	l4_upstream_close(&s->ups);
 	l4_listener_release(s->slot);
 	s->pl->active--;
-	if (s->pl->tl == NULL && s->pl->active == 0) {
+	if (!s->pl->listening && s->pl->active == 0) {
 		LIST_REMOVE(s->pl, link);
-		rte_free(s->pl);
+		__atomic_store_n(&s->pl->state, PROXY_LISTENER_DONE, __ATOMIC_RELEASE);
 	}
 	stats_inc(pw->stats, STAT_PROXY_SESSIONS_CLOSED);
 	rte_mempool_put(pw->sessions, s);
@@ -317,7 +358,7 @@ static int proxy_accepted(struct tcp_conn *c, void *arg)
 
 	tcp_conn_get_info(c, &ci);
 	li = cfg_listener_lookup(snap, 4, &ci.laddr.v4, rte_cpu_to_be_16(ci.lport));
-	if (li < 0 || pl->tl == NULL) {
+	if (li < 0 || !pl->listening) {
 		stats_inc(pw->stats, STAT_PROXY_REFUSED_NO_LISTENER);
 		return -1;
 	}
@@ -391,100 +432,238 @@ static void proxy_params(const struct cfg_listener *cl, struct tcp_params *p)
 	p->keepalive_probes = cl->tcp.keepalive_probes;
 }
 
+/* Worker: stop listening; the object stays in pw->listeners while sessions run. */
 static void proxy_listener_retire(struct proxy_listener *pl)
 {
-	tcp_unlisten(pl->tl);
-	pl->tl = NULL;
+	tcp_listener_stop(pl->tl);
+	pl->listening = false;
 	if (pl->active == 0) {
 		LIST_REMOVE(pl, link);
-		rte_free(pl);
+		__atomic_store_n(&pl->state, PROXY_LISTENER_DONE, __ATOMIC_RELEASE);
 	}
 }
 
-static struct proxy_listener *proxy_listener_find(struct proxy_worker *pw, const char *name)
+/*
+ * Worker: bring the running listeners in line with @p snap, whose objects the
+ * control thread built (proxy_bind()): retire those it does not have, start its
+ * new ones. Pointers only: no allocation, no free, no log line.
+ */
+static void proxy_follow(struct proxy_worker *pw, const struct cfg_snapshot *snap)
 {
-	struct proxy_listener *pl;
+	const struct proxy_snap_rt *rt = snap->proxy_rt;
+	const uint32_t n = rt != NULL ? rt->n_listeners : 0;
+	struct proxy_listener *const *mine = rt != NULL ? &rt->pl[pw->worker_id * n] : NULL;
+	struct proxy_listener *pl, *next;
 
-	LIST_FOREACH(pl, &pw->listeners, link)
-	if (pl->tl != NULL && strcmp(pl->name, name) == 0)
-		return pl;
-	return NULL;
+	for (uint32_t i = 0; i < n; i++)
+		if (mine[i] != NULL)
+			mine[i]->want_gen = snap->generation;
+	for (pl = LIST_FIRST(&pw->listeners); pl != NULL; pl = next) {
+		next = LIST_NEXT(pl, link);
+		if (pl->listening && pl->want_gen != snap->generation)
+			proxy_listener_retire(pl);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		pl = mine[i];
+		if (pl == NULL ||
+		    __atomic_load_n(&pl->state, __ATOMIC_RELAXED) != PROXY_LISTENER_FRESH)
+			continue;
+		if (tcp_listener_start(pw->tcp, pl->tl) != 0) {
+			stats_inc(pw->stats, STAT_PROXY_LISTEN_FAILED);
+			__atomic_store_n(&pl->state, PROXY_LISTENER_DONE, __ATOMIC_RELEASE);
+			continue;
+		}
+		pl->listening = true;
+		__atomic_store_n(&pl->state, PROXY_LISTENER_RUNNING, __ATOMIC_RELEASE);
+		LIST_INSERT_HEAD(&pw->listeners, pl, link);
+	}
+	pw->bound_gen = snap->generation;
 }
 
-/* Bring the running listeners in line with @p snap. */
-static void proxy_bind(struct proxy_worker *pw, const struct cfg_snapshot *snap)
+/* ---- the control thread's side ---- */
+
+static void proxy_listener_free(struct proxy_listener *pl)
+{
+	tcp_listener_free(pl->tl);
+	rte_free(pl);
+}
+
+/* Is @p pl (built for listener @p cl) what @p cl asks for now? */
+static bool proxy_listener_same(const struct proxy_listener *pl, const struct cfg_listener *cl)
+{
+	struct tcp_params p;
+
+	proxy_params(cl, &p);
+	return strcmp(cl->name, pl->name) == 0 && cl->family == pl->family &&
+	       memcmp(cl->addr, pl->addr, 16) == 0 && cl->port == pl->port &&
+	       memcmp(&p, &pl->params, sizeof(p)) == 0 &&
+	       (uint64_t)cl->connect_timeout_ms * 1000 == pl->connect_timeout_us &&
+	       (uint64_t)cl->idle_timeout_s * 1000000 == pl->idle_timeout_us;
+}
+
+static struct proxy_listener *proxy_listener_build(struct proxy_worker *pw,
+						   const struct cfg_listener *cl)
+{
+	struct proxy_listener *pl = rte_zmalloc("proxy_listener", sizeof(*pl), 0);
+	struct tcp_addr a = {.family = 4};
+
+	if (pl == NULL)
+		return NULL;
+	memcpy(pl->name, cl->name, sizeof(pl->name));
+	pl->pw = pw;
+	pl->family = cl->family;
+	memcpy(pl->addr, cl->addr, 16);
+	pl->port = cl->port;
+	proxy_params(cl, &pl->params);
+	pl->connect_timeout_us = (uint64_t)cl->connect_timeout_ms * 1000;
+	pl->idle_timeout_us = (uint64_t)cl->idle_timeout_s * 1000000;
+	memcpy(&a.v4, cl->addr, 4);
+	pl->tl = tcp_listener_create(&a, cl->port, &pl->params, &proxy_listener_cbs, pl);
+	if (pl->tl == NULL) {
+		rte_free(pl);
+		return NULL;
+	}
+	return pl;
+}
+
+/* Control thread: free the orphans their workers are done with. */
+static void proxy_reclaim_orphans(struct proxy_global *pg)
 {
 	struct proxy_listener *pl, *next;
 
-	/* retire what the config no longer has, or has on another address */
-	for (pl = LIST_FIRST(&pw->listeners); pl != NULL; pl = next) {
-		bool keep = false;
-
-		next = LIST_NEXT(pl, link);
-		if (pl->tl == NULL)
+	for (pl = LIST_FIRST(&pg->orphans); pl != NULL; pl = next) {
+		next = LIST_NEXT(pl, orphan);
+		if (__atomic_load_n(&pl->state, __ATOMIC_ACQUIRE) == PROXY_LISTENER_RUNNING)
 			continue;
-		for (uint32_t i = 0; i < snap->n_listeners && !keep; i++) {
-			const struct cfg_listener *cl = &snap->listeners[i];
-			struct tcp_params p;
-
-			proxy_params(cl, &p);
-			keep = strcmp(cl->name, pl->name) == 0 && cl->family == pl->family &&
-			       memcmp(cl->addr, pl->addr, 16) == 0 && cl->port == pl->port &&
-			       memcmp(&p, &pl->params, sizeof(p)) == 0;
-		}
-		if (!keep)
-			proxy_listener_retire(pl);
+		LIST_REMOVE(pl, orphan);
+		proxy_listener_free(pl);
 	}
-	for (uint32_t i = 0; i < snap->n_listeners; i++) {
-		const struct cfg_listener *cl = &snap->listeners[i];
-		struct tcp_addr a = {.family = cl->family};
+}
 
-		pl = proxy_listener_find(pw, cl->name);
-		if (pl == NULL) {
-			if (cl->family != 4) {
-				if (pw->worker_id == 0)
-					LOG(WARNING, "listener %s: IPv6 is not served yet",
-					    cl->name);
-				continue;
-			}
-			pl = rte_zmalloc("proxy_listener", sizeof(*pl), 0);
-			if (pl == NULL)
-				continue;
-			memcpy(pl->name, cl->name, sizeof(pl->name));
-			pl->pw = pw;
-			pl->family = cl->family;
-			memcpy(pl->addr, cl->addr, 16);
-			pl->port = cl->port;
-			proxy_params(cl, &pl->params);
-			memcpy(&a.v4, cl->addr, 4);
-			pl->tl = tcp_listen(pw->tcp, &a, cl->port, &pl->params, &proxy_listener_cbs,
-					    pl);
-			if (pl->tl == NULL) {
-				rte_free(pl);
-				continue;
-			}
-			LIST_INSERT_HEAD(&pw->listeners, pl, link);
+/* cfg_snapshot_free(): drop the snapshot's hold on its listener objects. A
+ * grace period has passed since it was live, so no worker can start one now. */
+static void proxy_rt_free(struct cfg_snapshot *snap)
+{
+	struct proxy_snap_rt *rt = snap->proxy_rt;
+
+	if (rt == NULL)
+		return;
+	for (uint32_t i = 0; i < rt->pg->n_workers * rt->n_listeners; i++) {
+		struct proxy_listener *pl = rt->pl[i];
+
+		if (pl == NULL || --pl->refs > 0)
+			continue;
+		if (__atomic_load_n(&pl->state, __ATOMIC_ACQUIRE) == PROXY_LISTENER_RUNNING)
+			LIST_INSERT_HEAD(&rt->pg->orphans, pl, orphan);
+		else
+			proxy_listener_free(pl);
+	}
+	proxy_reclaim_orphans(rt->pg);
+	free(rt);
+	snap->proxy_rt = NULL;
+}
+
+/* The listener of @p prev whose objects @p cl can keep using, or -1. */
+static int32_t proxy_prev_listener(const struct cfg_snapshot *prev, const struct cfg_listener *cl)
+{
+	const struct proxy_snap_rt *prt = prev != NULL ? prev->proxy_rt : NULL;
+
+	for (uint32_t j = 0; prt != NULL && j < prt->n_listeners; j++)
+		if (prt->pl[j] != NULL && proxy_listener_same(prt->pl[j], cl))
+			return (int32_t)j;
+	return -1;
+}
+
+int proxy_bind(struct proxy_global *pg, struct cfg_snapshot *snap, const struct cfg_snapshot *prev,
+	       char *err, size_t errlen)
+{
+	const uint32_t n = snap->n_listeners;
+	struct proxy_snap_rt *rt;
+
+	rt = calloc(1, sizeof(*rt) + sizeof(rt->pl[0]) * pg->n_workers * n);
+	if (rt == NULL)
+		goto nomem;
+	rt->pg = pg;
+	rt->n_listeners = n;
+	snap->proxy_rt = rt;
+	snap->proxy_rt_free = proxy_rt_free;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct cfg_listener *cl = &snap->listeners[i];
+		const int32_t j = proxy_prev_listener(prev, cl);
+		bool known = false;
+
+		if (cl->family != 4) {
+			for (uint32_t k = 0; prev != NULL && k < prev->n_listeners; k++)
+				known |= prev->listeners[k].family == cl->family &&
+					 strcmp(prev->listeners[k].name, cl->name) == 0;
+			if (!known)
+				LOG(WARNING, "listener %s: IPv6 is not served yet", cl->name);
+			continue;
 		}
-		pl->connect_timeout_us = (uint64_t)cl->connect_timeout_ms * 1000;
-		pl->idle_timeout_us = (uint64_t)cl->idle_timeout_s * 1000000;
+		for (unsigned int w = 0; w < pg->n_workers; w++) {
+			const struct proxy_snap_rt *prt = j >= 0 ? prev->proxy_rt : NULL;
+			struct proxy_listener *pl =
+				prt != NULL ? prt->pl[w * prt->n_listeners + (uint32_t)j] : NULL;
+
+			if (pl == NULL && (pl = proxy_listener_build(pg->pw[w], cl)) == NULL)
+				goto nomem; /* the caller frees the snapshot, which frees rt */
+			pl->refs++;
+			rt->pl[w * n + i] = pl;
+		}
 	}
 	/* the addresses whose ports may be full-NAT flows' */
-	pw->n_snat = 0;
-	for (uint32_t i = 0; i < snap->n_services && pw->n_snat <= PROXY_SNAT_MAX; i++)
-		for (uint32_t k = 0; k < snap->services[i].n_snat && pw->n_snat <= PROXY_SNAT_MAX;
+	for (uint32_t i = 0; i < snap->n_services && rt->n_snat <= PROXY_SNAT_MAX; i++)
+		for (uint32_t k = 0; k < snap->services[i].n_snat && rt->n_snat <= PROXY_SNAT_MAX;
 		     k++) {
 			uint32_t a, j;
 
 			memcpy(&a, snap->services[i].snat[k], 4);
-			for (j = 0; j < pw->n_snat && pw->snat[j] != a; j++)
+			for (j = 0; j < rt->n_snat && rt->snat[j] != a; j++)
 				;
-			if (j < pw->n_snat)
+			if (j < rt->n_snat)
 				continue;
-			if (pw->n_snat < PROXY_SNAT_MAX)
-				pw->snat[pw->n_snat] = a;
-			pw->n_snat++;
+			if (rt->n_snat < PROXY_SNAT_MAX)
+				rt->snat[rt->n_snat] = a;
+			rt->n_snat++;
 		}
-	pw->bound = snap;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory building the listeners");
+	return -ENOMEM;
+}
+
+struct proxy_global *proxy_global_create(struct proxy_worker *const *pw, unsigned int n)
+{
+	struct proxy_global *pg = calloc(1, sizeof(*pg));
+
+	if (pg == NULL || (pg->pw = calloc(n ? n : 1, sizeof(*pg->pw))) == NULL) {
+		free(pg);
+		return NULL;
+	}
+	memcpy(pg->pw, pw, n * sizeof(*pw));
+	pg->n_workers = n;
+	LIST_INIT(&pg->orphans);
+	return pg;
+}
+
+void proxy_global_free(struct proxy_global *pg)
+{
+	struct proxy_listener *pl;
+
+	if (pg == NULL)
+		return;
+	while ((pl = LIST_FIRST(&pg->orphans)) != NULL) {
+		LIST_REMOVE(pl, orphan);
+		proxy_listener_free(pl);
+	}
+	free(pg->pw);
+	free(pg);
+}
+
+void proxy_reclaim(struct proxy_global *pg)
+{
+	if (pg != NULL)
+		proxy_reclaim_orphans(pg);
 }
 
 /* ---- the worker's side ---- */
@@ -561,10 +740,17 @@ void proxy_worker_free(struct proxy_worker *pw)
 	pw->lw->local_tcp = NULL;
 	pw->lw->local_tcp_icmp = NULL;
 	pw->snap = NULL;
+	/* the listener objects are the control thread's: stop them before the
+	 * stack goes, and mark them done (freed with the snapshots holding them) */
+	LIST_FOREACH(pl, &pw->listeners, link)
+	if (pl->listening) {
+		tcp_listener_stop(pl->tl);
+		pl->listening = false;
+	}
 	tcp_stack_free(pw->tcp); /* closed callbacks end the sessions */
 	while ((pl = LIST_FIRST(&pw->listeners)) != NULL) {
 		LIST_REMOVE(pl, link);
-		rte_free(pl);
+		__atomic_store_n(&pl->state, PROXY_LISTENER_DONE, __ATOMIC_RELEASE);
 	}
 	rte_mempool_free(pw->sessions);
 	rte_free(pw);
@@ -574,8 +760,8 @@ void proxy_begin(struct proxy_worker *pw, const struct cfg_snapshot *snap, uint6
 {
 	pw->snap = snap;
 	pw->now_tsc = now_tsc;
-	if (unlikely(snap != pw->bound))
-		proxy_bind(pw, snap);
+	if (unlikely(snap->generation != pw->bound_gen))
+		proxy_follow(pw, snap);
 }
 
 void proxy_timer(struct proxy_worker *pw, uint64_t now_tsc)

@@ -250,8 +250,24 @@ struct tcp_listener *tcp_listen(struct tcp_stack *ts, const struct tcp_addr *add
 				const struct tcp_params *params, const struct tcp_callbacks *cb,
 				void *arg);
 
-/** Stop accepting; established connections of the listener live on. */
+/** Stop accepting and free the listener; established connections of the listener live on. */
 void tcp_unlisten(struct tcp_listener *l);
+
+/*
+ * tcp_listen() in two steps, for a listener built on one thread (the control
+ * thread, which may allocate) and started on the stack's own (which should not):
+ * create allocates a listener that listens nowhere; start (the stack's thread,
+ * no allocation) makes @p ts accept on it: -EEXIST when @p ts listens on that
+ * address and port already, -EALREADY when it is started; stop (the stack's
+ * thread) ends accepting, the listener's connections live on and forget it;
+ * free (any thread) releases a listener that is not started.
+ */
+struct tcp_listener *tcp_listener_create(const struct tcp_addr *addr, uint16_t port,
+					 const struct tcp_params *params,
+					 const struct tcp_callbacks *cb, void *arg);
+int tcp_listener_start(struct tcp_stack *ts, struct tcp_listener *l);
+void tcp_listener_stop(struct tcp_listener *l);
+void tcp_listener_free(struct tcp_listener *l);
 
 /**
  * Active open from @p laddr to @p raddr:@p rport. The local port comes from

@@ -399,24 +399,16 @@ void tcp_conn_apply_params(struct tcp_conn *c, const struct tcp_params *p)
 	c->cc.algo = p->cc;
 }
 
-struct tcp_listener *tcp_listen(struct tcp_stack *ts, const struct tcp_addr *addr, uint16_t port,
-				const struct tcp_params *params, const struct tcp_callbacks *cb,
-				void *arg)
+struct tcp_listener *tcp_listener_create(const struct tcp_addr *addr, uint16_t port,
+					 const struct tcp_params *params,
+					 const struct tcp_callbacks *cb, void *arg)
 {
-	struct tcp_listener *l;
+	struct tcp_listener *l = rte_zmalloc("tcp_listener", sizeof(*l), 0);
 
-	LIST_FOREACH(l, &ts->listeners, link)
-	if (l->port == rte_cpu_to_be_16(port) && l->addr.family == addr->family &&
-	    memcmp(&l->addr, addr, sizeof(*addr)) == 0) {
-		rte_errno = EEXIST;
-		return NULL;
-	}
-	l = rte_zmalloc("tcp_listener", sizeof(*l), 0);
 	if (l == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	l->ts = ts;
 	l->addr = *addr;
 	l->port = rte_cpu_to_be_16(port);
 	if (params != NULL)
@@ -425,16 +417,33 @@ struct tcp_listener *tcp_listen(struct tcp_stack *ts, const struct tcp_addr *add
 		l->params.syn_backlog = TCP_BACKLOG_DEFAULT;
 	l->cb = cb;
 	l->arg = arg;
-	LIST_INSERT_HEAD(&ts->listeners, l, link);
 	return l;
 }
 
-void tcp_unlisten(struct tcp_listener *l)
+int tcp_listener_start(struct tcp_stack *ts, struct tcp_listener *l)
+{
+	struct tcp_listener *o;
+
+	if (l->ts != NULL)
+		return -EALREADY;
+	LIST_FOREACH(o, &ts->listeners, link)
+	if (o->port == l->port && o->addr.family == l->addr.family &&
+	    memcmp(&o->addr, &l->addr, sizeof(l->addr)) == 0)
+		return -EEXIST;
+	l->ts = ts;
+	l->half_open = 0;
+	LIST_INSERT_HEAD(&ts->listeners, l, link);
+	return 0;
+}
+
+void tcp_listener_stop(struct tcp_listener *l)
 {
 	const void *key;
 	void *data;
 	uint32_t it = 0;
 
+	if (l->ts == NULL)
+		return;
 	/* connections keep running; they just forget the listener */
 	while (rte_hash_iterate(l->ts->conns, &key, &data, &it) >= 0) {
 		struct tcp_conn *c = data;
@@ -447,7 +456,36 @@ void tcp_unlisten(struct tcp_listener *l)
 		}
 	}
 	LIST_REMOVE(l, link);
+	l->ts = NULL;
+}
+
+void tcp_listener_free(struct tcp_listener *l)
+{
 	rte_free(l);
+}
+
+struct tcp_listener *tcp_listen(struct tcp_stack *ts, const struct tcp_addr *addr, uint16_t port,
+				const struct tcp_params *params, const struct tcp_callbacks *cb,
+				void *arg)
+{
+	struct tcp_listener *l = tcp_listener_create(addr, port, params, cb, arg);
+	int rc;
+
+	if (l == NULL)
+		return NULL;
+	rc = tcp_listener_start(ts, l);
+	if (rc != 0) {
+		tcp_listener_free(l);
+		rte_errno = -rc;
+		return NULL;
+	}
+	return l;
+}
+
+void tcp_unlisten(struct tcp_listener *l)
+{
+	tcp_listener_stop(l);
+	tcp_listener_free(l);
 }
 
 int tcp_stack_set_ports(struct tcp_stack *ts, const uint16_t *ports, uint32_t n)

@@ -205,7 +205,7 @@ int worker_set_init(struct worker_set *ws, unsigned int n, const uint16_t *port_
 	}
 
 	memset(ws, 0, sizeof(*ws));
-	if (n == 0 || n_ports > CFG_MAX_PORTS)
+	if (n == 0 || n > RTE_MAX_LCORE || n_ports > CFG_MAX_PORTS)
 		return -EINVAL;
 	ws->w = rte_zmalloc("workers", sizeof(*ws->w) * n, RTE_CACHE_LINE_SIZE);
 	ws->stats = rte_zmalloc("worker_stats", sizeof(*ws->stats) * n, RTE_CACHE_LINE_SIZE);
@@ -254,6 +254,17 @@ int worker_set_init(struct worker_set *ws, unsigned int n, const uint16_t *port_
 		worker_set_free(ws);
 		return -ENODEV;
 	}
+	{
+		struct proxy_worker *pws[RTE_MAX_LCORE];
+
+		for (i = 0; i < n; i++)
+			pws[i] = ws->w[i].proxy;
+		ws->proxy = proxy_global_create(pws, n);
+	}
+	if (ws->proxy == NULL) {
+		worker_set_free(ws);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -289,6 +300,7 @@ void worker_set_free(struct worker_set *ws)
 		proxy_worker_free(ws->w[i].proxy);
 		l4_worker_release(&ws->w[i].l4);
 	}
+	proxy_global_free(ws->proxy);
 	rte_free(ws->w);
 	rte_free(ws->stats);
 	memset(ws, 0, sizeof(*ws));

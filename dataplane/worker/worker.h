@@ -80,14 +80,16 @@ struct worker {
 /** All workers, their counters in one array so that summing reads them in order. */
 struct worker_set {
 	unsigned int n;
-	struct worker *w;	   /* [n] */
-	struct stats_block *stats; /* [n], w[i].net.stats == &stats[i] */
+	struct worker *w;	    /* [n] */
+	struct stats_block *stats;  /* [n], w[i].net.stats == &stats[i] */
+	struct proxy_global *proxy; /* binds the proxies' listener objects to snapshots */
 };
 
 /**
  * Allocate @p n workers on the EAL worker lcores, each owning queue i of every
  * port in @p port_ids, a flow table of @p flow_capacity flows for the L4
- * path and a TCP stack of @p tcp_capacity connections for the proxies. Control thread, before the ports start.
+ * path and a TCP stack of @p tcp_capacity connections for the proxies (and
+ * ws->proxy, to bind their listeners to snapshots). Control thread, before the ports start.
  * @return 0 or a negative errno.
  */
 int worker_set_init(struct worker_set *ws, unsigned int n, const uint16_t *port_ids,
@@ -100,7 +102,7 @@ int worker_set_launch(struct worker_set *ws);
 /** Ask every worker to stop and wait for them; releases what they held. */
 void worker_set_stop(struct worker_set *ws);
 
-/** Free the set (after worker_set_stop()). */
+/** Free the set (after worker_set_stop(), and after every snapshot bound with ws->proxy). */
 void worker_set_free(struct worker_set *ws);
 
 /**

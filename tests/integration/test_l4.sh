@@ -2,8 +2,9 @@
 # The L4 service path with real peers (tests/data/l4-mesh.json, lib_l4.sh):
 # weighted Maglev split, DNAT and full-NAT, SM-DR1/2/8 refusals, a rate limit,
 # a backend killed (ejected, no new connections) and restarted (back through
-# the half-open probe and health checks), nmap against the VIP, and 100 config
-# swaps under wrk with zero errors.
+# the half-open probe and health checks), nmap against the VIP, a backend killed
+# during config swaps every 50 ms (still marked unhealthy in time), and 100
+# config swaps under wrk with zero errors.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 
@@ -94,6 +95,54 @@ echo "    b2 back: $out"
 # 4 of them below, less 15 that may pass b2 by (the other clients at
 # concurrency 16) while its half-open probe is in flight: at least 139.
 [ "$(count "$out" b2)" -ge 139 ] || it_fail "b2 did not get its share back: $out"
+
+it_log "config apply every 50 ms: a backend killed meanwhile is still marked unhealthy in time"
+# Health checks keep their schedule and probes in flight across swaps (they live
+# in the endpoint state): every endpoint is probed each interval however often
+# the config changes. Worst case from the kill: the next probe one interval
+# (600 ms) later fails (a reset from the closed port, or the 500 ms timeout), the
+# one after it makes unhealthy_threshold (2): interval x threshold + the timeout
+# = 1.7 s; the bound adds one interval for the polling and the loaded machine.
+it_ctl --json config show | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])' >"$IT_WORK/hc.json"
+b2_health() {
+	it_ctl --json endpoints | "$IT_PY" -c '
+import json, sys
+for e in json.load(sys.stdin):
+    if e["service"] == "shop/web" and e["address"].startswith("10.10.2.12"):
+        print(e["health"])'
+}
+[ "$(b2_health)" = healthy ] || it_fail "b2 is not healthy before the swaps: $(b2_health)"
+swaps_before=$(it_ctl --json status | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
+(
+	while :; do
+		it_ctl config apply "$IT_WORK/hc.json" >/dev/null || exit 1
+		sleep 0.05
+	done
+) &
+swap_pid=$!
+sleep 1 # swaps are going on
+it_stop_backend b2
+t0=$(date +%s%N)
+state=""
+while [ $(($(date +%s%N) - t0)) -lt 4000000000 ]; do
+	state=$(b2_health)
+	[ "$state" = unhealthy ] && break
+	sleep 0.1
+done
+elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
+kill "$swap_pid" 2>/dev/null
+wait "$swap_pid" 2>/dev/null || true # killed: 143
+swaps=$(($(it_ctl --json status | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["generation"])') - swaps_before))
+it_log "    b2 $state after $elapsed_ms ms, $swaps config swaps in all"
+[ "$state" = unhealthy ] || it_fail "b2 was not marked unhealthy within 4 s of swaps every 50 ms"
+[ "$elapsed_ms" -le 2300 ] || it_fail "b2 took $elapsed_ms ms to be marked unhealthy (bound 2300 ms)"
+[ "$swaps" -ge 20 ] || it_fail "only $swaps config swaps happened"
+it_start_backend b2
+for _ in $(seq 1 50); do
+	[ "$(b2_health)" = healthy ] && break
+	sleep 0.1
+done
+[ "$(b2_health)" = healthy ] || it_fail "b2 did not come back healthy"
 
 it_log "100 config swaps during wrk through the VIP: zero errors"
 it_ctl --json config show | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])' >"$IT_WORK/a.json"

@@ -717,6 +717,50 @@ static void test_daemon_config_cycle(void **state)
 	free(second);
 }
 
+/*
+ * A document that compiles but cannot be bound (a Maglev table smaller than its
+ * service's endpoint count, which only building the table finds out): validate
+ * refuses it with the same error as apply, and nothing changes.
+ */
+static void test_daemon_validate_binds(void **state)
+{
+	json_t *j = json_loads(cfg_default_text(), 0, NULL);
+	json_t *svc, *eps = json_array();
+	json_int_t g0;
+	char *text;
+	json_t *r;
+
+	(void)state;
+	assert_non_null(j);
+	json_object_set_new(json_object_get(j, "control"), "socket", json_string(dmn.path));
+	json_object_set_new(j, "mode", json_string("mesh"));
+	for (int i = 0; i < 300; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.10.2.%d", 10 + i % 200);
+		json_array_append_new(
+			eps, json_pack("{s:s, s:i}", "address", a, "port", 8080 + i / 200));
+	}
+	svc = json_pack("{s:s, s:s, s:s, s:[{s:i}], s:i, s:o, s:{s:i}}", "name", "big", "namespace",
+			"shop", "vip", "10.30.0.50", "ports", "port", 80, "maglev_size", 251,
+			"endpoints", eps, "health", "interval_ms", 0);
+	json_object_set_new(j, "services", json_pack("[o]", svc));
+	text = json_dumps(j, 0);
+	json_decref(j);
+	assert_non_null(text);
+	r = expect_ok(json_pack("{s:s}", "cmd", "config.show"));
+	g0 = result_int(r, "generation");
+	json_decref(r);
+	expect_error(json_pack("{s:s, s:s}", "cmd", "config.validate", "text", text),
+		     "service shop/big: cannot build its Maglev table");
+	expect_error(json_pack("{s:s, s:s}", "cmd", "config.apply", "text", text),
+		     "service shop/big: cannot build its Maglev table");
+	r = expect_ok(json_pack("{s:s}", "cmd", "status"));
+	assert_int_equal(result_int(r, "generation"), g0);
+	json_decref(r);
+	free(text);
+}
+
 static void test_daemon_log_level(void **state)
 {
 	json_t *r;
@@ -1175,6 +1219,7 @@ int main(void)
 		cmocka_unit_test(test_daemon_registry),
 		cmocka_unit_test(test_daemon_bad_requests),
 		cmocka_unit_test(test_daemon_config_cycle),
+		cmocka_unit_test(test_daemon_validate_binds),
 		cmocka_unit_test(test_daemon_log_level),
 		cmocka_unit_test(test_daemon_framing),
 		cmocka_unit_test(test_daemon_l4_views),

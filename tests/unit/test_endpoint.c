@@ -358,35 +358,37 @@ static void count_walk(const char *key, const struct ep_state *s, void *arg)
 
 static void test_registry(void **state)
 {
-	struct ep_registry *r = ep_registry_create();
-	struct ep_state *a, *b, *again;
+	struct ep_registry *r = ep_registry_create(4096);
+	struct ep_state *a, *b, *c, *again, *many[1000];
 	char key[64];
 	int walked = 0;
 
 	(void)state;
 	assert_non_null(r);
-	ep_registry_begin_build(r);
+	/* snapshot 1 binds .1 and .2 */
 	a = ep_registry_get(r, "web/10.0.0.1:80");
 	b = ep_registry_get(r, "web/10.0.0.2:80");
 	assert_non_null(a);
 	assert_non_null(b);
 	assert_ptr_not_equal(a, b);
-	assert_ptr_equal(ep_registry_get(r, "web/10.0.0.1:80"), a);
 	assert_int_equal((uintptr_t)a % 64, 0);
 	assert_int_equal(a->active, 0);
 	a->active = 5;
 	a->total_ejections = 7;
 	assert_int_equal(ep_registry_sweep(r), 0);
 
-	/* Second build keeps .1, drops .2, adds .3. */
-	ep_registry_begin_build(r);
+	/* snapshot 2 keeps .1, drops .2, adds .3; then snapshot 1 is freed */
 	again = ep_registry_get(r, "web/10.0.0.1:80");
-	assert_non_null(ep_registry_get(r, "web/10.0.0.3:80"));
+	c = ep_registry_get(r, "web/10.0.0.3:80");
+	assert_non_null(c);
 	assert_ptr_equal(again, a);
 	assert_int_equal(again->active, 5);
 	assert_int_equal(again->total_ejections, 7);
 	assert_int_equal(ep_registry_count(r), 3);
-	/* .2 is unused and idle: retired by one sweep, freed by the next */
+	assert_false(ep_registry_has_unused(r));
+	ep_registry_put(r, a);
+	ep_registry_put(r, b);
+	/* .2 is unreferenced and idle: retired by one sweep, freed by the next */
 	assert_true(ep_registry_has_unused(r));
 	assert_int_equal(ep_registry_sweep(r), 0);
 	assert_int_equal(ep_registry_count(r), 3);
@@ -397,38 +399,84 @@ static void test_registry(void **state)
 	assert_int_equal(walked, 2);
 
 	/* A key that comes back after being swept starts from zero. */
-	ep_registry_begin_build(r);
 	b = ep_registry_get(r, "web/10.0.0.2:80");
 	assert_int_equal(b->total_ejections, 0);
+	ep_registry_put(r, b);
 
 	/* Many keys: the table grows and keeps every state where it was. */
-	ep_registry_begin_build(r);
 	for (int i = 0; i < 1000; i++) {
 		snprintf(key, sizeof(key), "svc%d/10.9.%d.%d:443", i % 7, i / 256, i % 256);
-		assert_non_null(ep_registry_get(r, key));
+		many[i] = ep_registry_get(r, key);
+		assert_non_null(many[i]);
 	}
 	assert_ptr_equal(ep_registry_get(r, "web/10.0.0.1:80"), a);
+	ep_registry_put(r, a);
+	ep_registry_put(r, c);
 	assert_int_equal(ep_registry_sweep(r), 0);
 	assert_int_equal(ep_registry_sweep(r), 2); /* .2 and .3 */
 	assert_int_equal(ep_registry_count(r), 1001);
 
-	/* An unused state that flows still hold (active) stays until they are gone. */
-	ep_registry_begin_build(r);
+	/* A snapshot that is bound and freed without being published (config
+	 * validate) takes and drops references: nothing the live one holds goes. */
 	assert_ptr_equal(ep_registry_get(r, "web/10.0.0.1:80"), a);
-	b = ep_registry_get(r, "svc0/10.9.0.0:443");
-	b->active = 1;
-	ep_registry_begin_build(r);
+	ep_registry_put(r, a);
+	assert_int_equal(ep_registry_sweep(r), 0);
+	assert_int_equal(ep_registry_sweep(r), 0);
 	assert_ptr_equal(ep_registry_get(r, "web/10.0.0.1:80"), a);
+	assert_int_equal(a->total_ejections, 7);
+	ep_registry_put(r, a);
+
+	/* An unreferenced state that flows still hold (active) stays until they are gone. */
+	many[0]->active = 1;
+	for (int i = 0; i < 1000; i++)
+		ep_registry_put(r, many[i]);
 	assert_int_equal(ep_registry_sweep(r), 0);
 	assert_int_equal(ep_registry_sweep(r), 999); /* every svc key but the held one */
 	assert_int_equal(ep_registry_sweep(r), 0);
 	assert_int_equal(ep_registry_count(r), 2);
-	b->active = 0;
+	many[0]->active = 0;
 	assert_int_equal(ep_registry_sweep(r), 0);
 	assert_int_equal(ep_registry_sweep(r), 1);
 	assert_int_equal(ep_registry_count(r), 1);
 	assert_null(ep_registry_get(r, NULL));
 	assert_null(ep_registry_get(r, ""));
+	ep_registry_free(r);
+}
+
+/* Probe slots: one of its own per state while there are free ones, shared round
+ * robin beyond, the same for the state's whole life, and given back with it. */
+static void test_probe_slots(void **state)
+{
+	struct ep_registry *r = ep_registry_create(4);
+	struct ep_state *s[6], *again;
+	char key[32];
+
+	(void)state;
+	assert_non_null(r);
+	for (int i = 0; i < 6; i++) {
+		snprintf(key, sizeof(key), "svc/10.0.0.%d:80", i);
+		s[i] = ep_registry_get(r, key);
+		assert_non_null(s[i]);
+	}
+	for (uint32_t i = 0; i < 4; i++)
+		assert_int_equal(s[i]->probe.slot, i); /* lowest free slot first */
+	assert_int_equal(s[4]->probe.slot, 0);	       /* then shared in turn */
+	assert_int_equal(s[5]->probe.slot, 1);
+	/* found again (a later snapshot): the same state, the same slot */
+	again = ep_registry_get(r, "svc/10.0.0.2:80");
+	assert_ptr_equal(again, s[2]);
+	assert_int_equal(again->probe.slot, 2);
+	ep_registry_put(r, again);
+	/* .3 goes: its slot (its alone) is free for the next new state; .1's slot
+	 * is still .5's when .1 goes */
+	ep_registry_put(r, s[3]);
+	ep_registry_put(r, s[1]);
+	assert_int_equal(ep_registry_sweep(r), 0);
+	assert_int_equal(ep_registry_sweep(r), 2);
+	again = ep_registry_get(r, "svc/10.0.0.9:80");
+	assert_int_equal(again->probe.slot, 3);
+	again = ep_registry_get(r, "svc/10.0.0.10:80");
+	assert_int_equal(again->probe.slot, 2); /* shared again, round robin */
 	ep_registry_free(r);
 }
 
@@ -443,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_half_open_race),
 		cmocka_unit_test(test_no_over_admission),
 		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_probe_slots),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

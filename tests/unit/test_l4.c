@@ -25,7 +25,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <inttypes.h>
+#include <jansson.h>
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_ip.h>
 #include <rte_jhash.h>
 #include <rte_mbuf.h>
@@ -35,6 +38,8 @@
 #include "dataplane/config/config.h"
 #include "dataplane/endpoint/endpoint.h"
 #include "dataplane/l4/l4.h"
+#include "dataplane/proxy/proxy.h"
+#include "net_fixture.h"
 #include "test_eal.h"
 
 static const struct cfg_port_info ports[] = {
@@ -745,6 +750,394 @@ static void test_steering_burst(void **state)
 	l4_global_free(g2);
 }
 
+/* ---- health checks across config swaps (own snapshots, synthetic clock) ---- */
+
+static const char doc_hc[] =
+	"{\"version\": 1, \"mode\": \"mesh\","
+	" \"interfaces\": [{\"name\": \"c\", \"port\": \"p0\", \"ipv4\": [\"10.10.1.1/24\"]},"
+	"  {\"name\": \"s\", \"port\": \"p1\", \"ipv4\": [\"10.10.2.1/24\"]}],"
+	" \"mesh\": {\"prefixes\": [\"10.10.0.0/16\", \"10.30.0.0/24\"]},"
+	" \"services\": ["
+	"  {\"name\": \"hc\", \"namespace\": \"shop\", \"vip\": \"10.30.0.40\","
+	"   \"ports\": [{\"port\": 80, \"target_port\": 8080}],"
+	"   \"endpoints\": [{\"address\": \"10.10.2.21\"}, {\"address\": \"10.10.2.22\"}],"
+	"   \"health\": {\"interval_ms\": 1000, \"timeout_ms\": 500,"
+	"    \"healthy_threshold\": 1, \"unhealthy_threshold\": 3}}]}";
+
+struct hc_probe {
+	uint16_t sport;
+	uint32_t seq;
+	uint64_t gen; /* the snapshot it was sent under */
+};
+
+/* The health probes worker 0 queued on port 1 (the endpoints' side), by
+ * destination: up (10.10.2.21) and down (10.10.2.22); frees every frame. */
+static void hc_collect(struct net_worker *nw, uint64_t gen, struct hc_probe *up, bool *up_sent,
+		       unsigned int *down_probes)
+{
+	for (uint16_t i = 0; i < nw->out[1].n; i++) {
+		struct rte_mbuf *f = nw->out[1].pkts[i];
+		const struct rte_ipv4_hdr *ip =
+			rte_pktmbuf_mtod_offset(f, const struct rte_ipv4_hdr *, 14);
+		const struct rte_tcp_hdr *t = (const struct rte_tcp_hdr *)(ip + 1);
+
+		if (rte_pktmbuf_data_len(f) >= 14 + sizeof(*ip) + sizeof(*t) &&
+		    ip->next_proto_id == IPPROTO_TCP && t->tcp_flags == RTE_TCP_SYN_FLAG) {
+			if (ip->dst_addr == ip4("10.10.2.21")) {
+				up->sport = rte_be_to_cpu_16(t->src_port);
+				up->seq = rte_be_to_cpu_32(t->sent_seq);
+				up->gen = gen;
+				*up_sent = true;
+			} else if (ip->dst_addr == ip4("10.10.2.22")) {
+				(*down_probes)++;
+			}
+		}
+		rte_pktmbuf_free(f);
+	}
+	nw->out[1].n = 0;
+	for (uint16_t i = 0; i < nw->out[0].n; i++)
+		rte_pktmbuf_free(nw->out[0].pkts[i]);
+	nw->out[0].n = 0;
+}
+
+static struct cfg_snapshot *hc_swap(struct l4_global *hg, struct cfg_snapshot *cur)
+{
+	struct cfg_snapshot *next = NULL;
+	struct cfg_error err;
+
+	/* compiled against the running one: it shares its FIBs (the test EAL is small) */
+	if (cfg_compile(doc_hc, sizeof(doc_hc) - 1, ports, 2, cur, &next, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(l4_bind(hg, next, err.msg, sizeof(err.msg)), 0);
+	next->generation = cur != NULL ? cur->generation + 1 : 1;
+	if (cur != NULL) {
+		cfg_snapshot_free(cur); /* "after the grace period" */
+		l4_after_publish(hg);
+	}
+	return next;
+}
+
+/*
+ * A config swap every 50 ms (synthetic time, 5 s): the endpoint that never
+ * answers is still marked unhealthy within interval x unhealthy_threshold + one
+ * interval, and the other one's answers, each given after the swap that followed
+ * its probe, are all counted (the probe in flight survives the swap).
+ */
+static void test_health_across_swaps(void **state)
+{
+	static const struct rte_ether_addr mac = {{0x02, 0, 0, 0, 0, 0x21}};
+	const uint64_t hz = rte_get_tsc_hz(), ms = hz / 1000, t0 = rte_rdtsc();
+	struct l4_global *hg = l4_global_create(1);
+	struct rte_mempool *hpool;
+	struct neigh_table *neigh;
+	struct net_worker *nw;
+	struct l4_worker hw;
+	struct stats_block hst;
+	struct cfg_snapshot *cur = NULL;
+	struct neigh_key k;
+	struct hc_probe up = {0};
+	bool up_sent = false;
+	unsigned int down_probes = 0, answered = 0;
+	uint64_t unhealthy_at = 0;
+
+	(void)state;
+	memset(&hst, 0, sizeof(hst));
+	assert_non_null(hg);
+	assert_int_equal(net_fixture_create("l4hc", 1023, 64, &hpool, &neigh, &nw), 0);
+	assert_int_equal(net_worker_init(nw, &hst, neigh, hpool, hz, 1000), 0);
+	neigh_key4(&k, 1, 0, ip4("10.10.2.21"));
+	assert_int_equal(neigh_update(neigh, &k, &mac, t0), 0);
+	neigh_key4(&k, 1, 0, ip4("10.10.2.22"));
+	assert_int_equal(neigh_update(neigh, &k, &mac, t0), 0);
+	cur = hc_swap(hg, NULL);
+	assert_int_equal(l4_worker_init(&hw, hg, &hst, 0, 1, 1024, SOCKET_ID_ANY), 0);
+	for (uint64_t t = 1; t <= 5000; t++) {
+		const uint64_t now = t0 + t * ms;
+		const struct ep_state *down;
+
+		if (t % 50 == 0)
+			cur = hc_swap(hg, cur);
+		/* the up endpoint answers its probe once a swap has come between */
+		if (up_sent && up.gen != cur->generation) {
+			struct rte_mbuf *m = pkt(IPPROTO_TCP, "10.10.2.21", 8080, "10.10.2.1",
+						 up.sport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
+			struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(iph(m) + 1);
+
+			th->recv_ack = rte_cpu_to_be_32(up.seq + 1);
+			th->cksum = 0;
+			th->cksum = rte_ipv4_udptcp_cksum(iph(m), th);
+			/* answered with a reset (the check is over), not a flow */
+			assert_int_equal(l4_input(&hw, cur, m, now), NET_CHECK_OK);
+			rte_pktmbuf_free(m);
+			up_sent = false;
+			answered++;
+		}
+		l4_timer(&hw, nw, cur, now);
+		hc_collect(nw, cur->generation, &up, &up_sent, &down_probes);
+		down = cur->services[0].endpoints[1].rt;
+		if (unhealthy_at == 0 && down->health == EP_HEALTH_UNHEALTHY)
+			unhealthy_at = t;
+	}
+	print_message("    unhealthy after %u ms (%u probes), %u answers counted\n",
+		      (unsigned int)unhealthy_at, down_probes, answered);
+	assert_true(down_probes >= 3);
+	assert_int_not_equal(unhealthy_at, 0);
+	assert_true(unhealthy_at <= 1000 * 3 + 1000);
+	/* the up endpoint: probed every interval, every answer counted */
+	assert_true(answered >= 4);
+	assert_int_equal(hst.c[STAT_L4_HEALTH_OK], answered);
+	assert_int_equal(((const struct ep_state *)cur->services[0].endpoints[0].rt)->health,
+			 EP_HEALTH_HEALTHY);
+	l4_worker_release(&hw);
+	cfg_snapshot_free(cur);
+	l4_global_free(hg);
+	net_worker_release(nw);
+}
+
+/*
+ * The health scan is budgeted: with 1000 endpoints all due, one l4_timer() call
+ * sends at most 256 probes (the rest follow in the next calls of the pass).
+ */
+static void test_health_scan_budget(void **state)
+{
+	const uint64_t hz = rte_get_tsc_hz(), t0 = rte_rdtsc();
+	struct l4_global *hg = l4_global_create(1);
+	struct cfg_snapshot *s2 = NULL;
+	struct rte_mempool *hpool;
+	struct neigh_table *neigh;
+	struct net_worker *nw;
+	struct l4_worker hw;
+	struct stats_block hst;
+	struct cfg_error err;
+	uint64_t sent = 0, most = 0;
+	json_t *j = json_loads(doc_hc, 0, NULL), *eps = json_array(), *sv;
+	char *text;
+
+	(void)state;
+	memset(&hst, 0, sizeof(hst));
+	assert_non_null(hg);
+	assert_non_null(j);
+	for (int i = 0; i < 1000; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.10.2.%d", 10 + i % 200);
+		json_array_append_new(
+			eps, json_pack("{s:s, s:i}", "address", a, "port", 8000 + i / 200));
+	}
+	sv = json_array_get(json_object_get(j, "services"), 0);
+	json_object_set_new(sv, "endpoints", eps);
+	json_object_set_new(sv, "lb", json_string("round_robin"));
+	text = json_dumps(j, 0);
+	json_decref(j);
+	assert_non_null(text);
+	if (cfg_compile(text, strlen(text), ports, 2, NULL, &s2, &err) != 0)
+		fail_msg("%s", err.msg);
+	free(text);
+	assert_int_equal(l4_bind(hg, s2, err.msg, sizeof(err.msg)), 0);
+	s2->generation = 1;
+	assert_int_equal(net_fixture_create("l4hb", 2047, 64, &hpool, &neigh, &nw), 0);
+	assert_int_equal(net_worker_init(nw, &hst, neigh, hpool, hz, 1000), 0);
+	assert_int_equal(l4_worker_init(&hw, hg, &hst, 0, 1, 1024, SOCKET_ID_ANY), 0);
+	/* the first pass schedules every endpoint within one interval (1 s) */
+	for (int i = 0; i < 8; i++)
+		l4_timer(&hw, nw, s2, t0);
+	/* two intervals later all are due */
+	for (int i = 0; i < 6; i++) {
+		uint64_t before = hst.c[STAT_L4_HEALTH_PROBES];
+
+		l4_timer(&hw, nw, s2, t0 + 2 * hz);
+		most = RTE_MAX(most, hst.c[STAT_L4_HEALTH_PROBES] - before);
+		for (uint16_t p = 0; p < 2; p++) {
+			for (uint16_t k = 0; k < nw->out[p].n; k++)
+				rte_pktmbuf_free(nw->out[p].pkts[k]);
+			nw->out[p].n = 0;
+		}
+	}
+	sent = hst.c[STAT_L4_HEALTH_PROBES];
+	print_message("    %" PRIu64 " probes, at most %" PRIu64 " in one call\n", sent, most);
+	assert_int_equal(most, 256);
+	assert_int_equal(sent, 1 + 1000); /* endpoint 0 at t0, then the whole pass */
+	l4_worker_release(&hw);
+	net_worker_release(nw);
+	cfg_snapshot_free(s2);
+	l4_global_free(hg);
+}
+
+/* ---- connect results across swaps ---- */
+
+static const char doc_ej[] =
+	"{\"version\": 1, \"mode\": \"mesh\","
+	" \"interfaces\": [{\"name\": \"c\", \"port\": \"p0\", \"ipv4\": [\"10.10.1.1/24\"]},"
+	"  {\"name\": \"s\", \"port\": \"p1\", \"ipv4\": [\"10.10.2.1/24\"]}],"
+	" \"flows\": {\"capacity\": 4096},"
+	" \"mesh\": {\"prefixes\": [\"10.10.0.0/16\", \"10.30.0.0/24\"]},"
+	" \"workloads\": [{\"name\": \"fe\", \"namespace\": \"shop\", \"service\": \"fe\","
+	"   \"prefixes\": [\"10.10.1.2/32\"]}],"
+	" \"services\": ["
+	"  {\"name\": \"ej\", \"namespace\": \"shop\", \"vip\": \"10.30.0.60\","
+	"   \"ports\": [{\"port\": 80, \"target_port\": 8080}],"
+	"   \"endpoints\": [{\"address\": \"10.10.2.31\"}],"
+	"   \"breaker\": {\"consecutive_failures\": 2, \"base_ejection_ms\": 10000,"
+	"    \"max_ejection_percent\": 100},"
+	"   \"health\": {\"interval_ms\": 0}}],"
+	" \"policies\": [{\"name\": \"a\", \"action\": \"allow\", \"from\": {\"namespace\":"
+	"   \"shop\", \"service\": \"fe\"}, \"to\": {\"service\": \"ej\"}}]}";
+
+/*
+ * Connects refused after a config swap still count towards ejection: each SYN
+ * goes out under one snapshot and its RST comes back under the next (a swap
+ * between every packet), and two refusals in a row eject the endpoint.
+ */
+static void test_connect_failures_across_swaps(void **state)
+{
+	struct fx *f = *state;
+	struct l4_global *eg = l4_global_create(1);
+	struct cfg_snapshot *cur = NULL, *next;
+	struct stats_block est;
+	struct l4_worker ew;
+	struct cfg_error err;
+	struct rte_mbuf *m;
+
+	memset(&est, 0, sizeof(est));
+	assert_non_null(eg);
+	assert_int_equal(l4_worker_init(&ew, eg, &est, 0, 1, 1024, SOCKET_ID_ANY), 0);
+	for (uint64_t gen = 1; gen <= 5; gen++) {
+		const uint16_t cport = (uint16_t)(46000 + (gen + 1) / 2);
+
+		if (cfg_compile(doc_ej, sizeof(doc_ej) - 1, ports, 2, f->snap, &next, &err) != 0)
+			fail_msg("%s", err.msg);
+		assert_int_equal(l4_bind(eg, next, err.msg, sizeof(err.msg)), 0);
+		next->generation = gen;
+		if (cur != NULL) {
+			cfg_snapshot_free(cur);
+			l4_after_publish(eg);
+		}
+		cur = next;
+		if (gen == 5)
+			break;
+		if (gen % 2 == 1) { /* the SYN */
+			m = pkt(IPPROTO_TCP, "10.10.1.2", cport, "10.30.0.60", 80,
+				RTE_TCP_SYN_FLAG);
+			assert_int_equal(l4_input(&ew, cur, m, f->now), NET_CHECK_OK);
+		} else { /* its RST, one swap later */
+			m = pkt(IPPROTO_TCP, "10.10.2.31", 8080, "10.10.1.2", cport,
+				RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG);
+			assert_int_equal(l4_input(&ew, cur, m, f->now), NET_CHECK_OK);
+		}
+		rte_pktmbuf_free(m);
+	}
+	assert_int_equal(est.c[STAT_L4_CONNECTS_FAILED], 2);
+	assert_int_equal(ep_breaker_state(cur->services[0].endpoints[0].rt), EP_EJECTED);
+	l4_worker_release(&ew);
+	cfg_snapshot_free(cur);
+	l4_global_free(eg);
+}
+
+/* ---- listeners across swaps: objects from the control thread, generations ---- */
+
+/* Does @p pw's stack listen on 10.10.1.1:@p port? (A second listener there is refused.) */
+static bool listening_on(struct proxy_worker *pw, uint16_t port)
+{
+	static const struct tcp_callbacks none;
+	struct tcp_addr a = {.family = 4};
+	struct tcp_listener *l;
+
+	a.v4 = ip4("10.10.1.1");
+	l = tcp_listen(proxy_tcp_stack(pw), &a, port, NULL, &none, NULL);
+	if (l == NULL) {
+		assert_int_equal(rte_errno, EEXIST);
+		return true;
+	}
+	tcp_unlisten(l);
+	return false;
+}
+
+static struct cfg_snapshot *px_snapshot(const struct cfg_snapshot *base, struct proxy_global *pg,
+					const char *text, const struct cfg_snapshot *prev,
+					uint64_t generation)
+{
+	struct cfg_snapshot *s2 = NULL;
+	struct cfg_error err;
+
+	if (cfg_compile(text, strlen(text), ports, 2, base, &s2, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(proxy_bind(pg, s2, prev, err.msg, sizeof(err.msg)), 0);
+	s2->generation = generation;
+	return s2;
+}
+
+/*
+ * The worker's listeners follow the snapshot's generation, not its address: a
+ * new snapshot that sits where the old one was (a worker that slept through
+ * the free and the next compile can meet that) still moves the listener from
+ * port 8000 to 8001. The listener objects come from proxy_bind() on this
+ * (the control) thread; the worker only starts and stops them.
+ */
+static void test_listeners_follow_generation(void **state)
+{
+	struct fx *f = *state;
+	static const uint8_t secret[16];
+	struct net_worker *nw = rte_zmalloc("px_nw", sizeof(*nw), RTE_CACHE_LINE_SIZE);
+	char *doc8001 = strdup(doc), *p8000;
+	struct cfg_snapshot *a, *b, *c, tmp;
+	struct proxy_global *pg;
+	struct proxy_worker *pw;
+	struct stats_block pst;
+	struct l4_worker pl4;
+
+	memset(&pst, 0, sizeof(pst));
+	assert_non_null(nw);
+	assert_non_null(doc8001);
+	p8000 = strstr(doc8001, "\"port\": 8000");
+	assert_non_null(p8000);
+	memcpy(p8000, "\"port\": 8001", 12);
+	nw->pool = pool;
+	nw->stats = &pst;
+	nw->tsc_hz = rte_get_tsc_hz();
+	assert_int_equal(l4_worker_init(&pl4, f->g, &pst, 0, 1, 1024, SOCKET_ID_ANY), 0);
+	pw = proxy_worker_create(nw, &pl4, &pst, 0, 64, SOCKET_ID_ANY, secret, 0);
+	assert_non_null(pw);
+	pg = proxy_global_create(&pw, 1);
+	assert_non_null(pg);
+
+	a = px_snapshot(f->snap, pg, doc, NULL, 1);
+	assert_false(listening_on(pw, 8000)); /* built, not started */
+	proxy_begin(pw, a, f->now);
+	assert_true(listening_on(pw, 8000));
+
+	/* generation 2 at generation 1's address */
+	b = px_snapshot(f->snap, pg, doc8001, a, 2);
+	tmp = *a;
+	*a = *b;
+	*b = tmp;
+	proxy_begin(pw, a, f->now);
+	assert_false(listening_on(pw, 8000));
+	assert_true(listening_on(pw, 8001));
+	/* the same generation again: nothing moves */
+	proxy_begin(pw, a, f->now);
+	assert_true(listening_on(pw, 8001));
+
+	/* an unchanged listener keeps its object: generation 3 starts nothing new */
+	c = px_snapshot(f->snap, pg, doc8001, a, 3);
+	cfg_snapshot_free(b); /* generation 1's content: its 8000 object goes */
+	proxy_begin(pw, c, f->now);
+	assert_true(listening_on(pw, 8001));
+	assert_int_equal(pst.c[STAT_PROXY_LISTEN_FAILED], 0);
+	/* a snapshot bound and freed without publish (validate) changes nothing */
+	cfg_snapshot_free(px_snapshot(f->snap, pg, doc, c, 0));
+	proxy_begin(pw, c, f->now);
+	assert_true(listening_on(pw, 8001));
+	assert_false(listening_on(pw, 8000));
+
+	cfg_snapshot_free(a);
+	cfg_snapshot_free(c); /* its object is running: an orphan until the worker goes */
+	proxy_worker_free(pw);
+	proxy_global_free(pg);
+	l4_worker_release(&pl4);
+	rte_free(nw);
+	free(doc8001);
+}
+
 int main(void)
 {
 #define FX_TEST(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
@@ -759,6 +1152,10 @@ int main(void)
 		FX_TEST(test_local_tcp_hooks),
 		FX_TEST(test_steering),
 		FX_TEST(test_steering_burst),
+		cmocka_unit_test(test_health_across_swaps),
+		cmocka_unit_test(test_health_scan_budget),
+		FX_TEST(test_connect_failures_across_swaps),
+		FX_TEST(test_listeners_follow_generation),
 	};
 
 	test_eal_init();
