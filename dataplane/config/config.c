@@ -17,8 +17,6 @@
 
 #include "config_internal.h"
 
-#define GOT_LEN 96
-
 /* Defaults for omitted fields; docs/CONFIG.md lists the same values. */
 #define DEF_NODE_NAME	   "meshdp"
 #define DEF_CONTROL_SOCKET "/run/meshdp/meshdp.sock"
@@ -48,276 +46,6 @@ struct compile_ctx {
 	uint32_t max_entries;
 	uint32_t max_nexthops;
 };
-
-int cfg_fail(struct cfg_error *err, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(err->msg, sizeof(err->msg), "%s: ", path);
-
-	if (n < 0 || (size_t)n >= sizeof(err->msg))
-		return -EINVAL;
-	va_start(ap, fmt);
-	vsnprintf(err->msg + n, sizeof(err->msg) - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-/* Quote a string for a message: printable ASCII kept, the rest escaped, long ones cut. */
-static void quote(const char *s, char *buf, size_t size)
-{
-	size_t o = 0;
-
-	buf[o++] = '"';
-	for (; *s != '\0' && o + 8 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c >= 0x20 && c < 0x7f) {
-			buf[o++] = (char)c;
-		} else {
-			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-		}
-	}
-	if (*s != '\0') {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-}
-
-/* What a JSON value is, for the "got ..." half of a message. */
-static const char *describe(const json_t *v, char *buf, size_t size)
-{
-	if (v == NULL)
-		return "nothing";
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		quote(json_string_value(v), buf, size);
-		return buf;
-	case JSON_INTEGER:
-		snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		return buf;
-	case JSON_REAL:
-		snprintf(buf, size, "%g", json_real_value(v));
-		return buf;
-	case JSON_TRUE:
-		return "true";
-	case JSON_FALSE:
-		return "false";
-	case JSON_NULL:
-		return "null";
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	}
-	return "an unknown value";
-}
-
-int cfg_fail_got(struct cfg_error *err, const char *path, const char *expected, const json_t *v)
-{
-	char got[GOT_LEN];
-
-	return cfg_fail(err, path, "expected %s, got %s", expected, describe(v, got, sizeof(got)));
-}
-
-/* "$.a" + "b" -> "$.a.b"; keys are sanitised so a path is always printable. */
-void cfg_path_key(char *out, const char *parent, const char *key)
-{
-	char k[48];
-	size_t i;
-
-	for (i = 0; key[i] != '\0' && i < sizeof(k) - 1; i++)
-		k[i] = key[i] > 0x20 && key[i] < 0x7f ? key[i] : '?';
-	k[i] = '\0';
-	snprintf(out, CFG_JPATH_LEN, "%s.%s", parent, k);
-}
-
-void cfg_path_index(char *out, const char *parent, size_t i)
-{
-	/* Paths are short; a cut one still names the section. */
-	if (snprintf(out, CFG_JPATH_LEN, "%s[%zu]", parent, i) >= CFG_JPATH_LEN)
-		out[CFG_JPATH_LEN - 1] = '\0';
-}
-
-/* Refuse any member of @p obj not in @p known (NULL-terminated). */
-int cfg_check_keys(const json_t *obj, const char *path, const char *const *known,
-		   struct cfg_error *err)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach((json_t *)obj, key, v)
-	{
-		char list[256] = "";
-		char p[CFG_JPATH_LEN];
-		size_t o = 0;
-		bool ok = false;
-
-		for (const char *const *k = known; *k != NULL; k++) {
-			if (strcmp(key, *k) == 0)
-				ok = true;
-			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s",
-					      k == known ? "" : ", ", *k);
-			if (o >= sizeof(list))
-				o = sizeof(list) - 1;
-		}
-		if (!ok) {
-			cfg_path_key(p, path, key);
-			return cfg_fail(err, p, "unknown field; expected one of: %s", list);
-		}
-	}
-	return 0;
-}
-
-/* An optional object member; *out is NULL when absent. */
-int cfg_get_section(const json_t *parent, const char *key, const char *path, json_t **out,
-		    struct cfg_error *err)
-{
-	json_t *v = json_object_get(parent, key);
-	char p[CFG_JPATH_LEN];
-
-	*out = NULL;
-	if (v == NULL)
-		return 0;
-	cfg_path_key(p, path, key);
-	if (!json_is_object(v))
-		return cfg_fail_got(err, p, "an object", v);
-	*out = v;
-	return 0;
-}
-
-int cfg_get_u32(const json_t *obj, const char *key, const char *path, uint32_t min, uint32_t max,
-		uint32_t def, uint32_t *out, struct cfg_error *err)
-{
-	json_t *v = json_object_get(obj, key);
-	char p[CFG_JPATH_LEN];
-	char expected[64];
-
-	*out = def;
-	if (v == NULL)
-		return 0;
-	if (json_is_integer(v) && json_integer_value(v) >= (json_int_t)min &&
-	    json_integer_value(v) <= (json_int_t)max) {
-		*out = (uint32_t)json_integer_value(v);
-		return 0;
-	}
-	cfg_path_key(p, path, key);
-	snprintf(expected, sizeof(expected), "an integer in %" PRIu32 "..%" PRIu32, min, max);
-	return cfg_fail_got(err, p, expected, v);
-}
-
-int cfg_get_u16(const json_t *obj, const char *key, const char *path, uint16_t min, uint16_t max,
-		uint16_t def, uint16_t *out, struct cfg_error *err)
-{
-	uint32_t v;
-	int rc = cfg_get_u32(obj, key, path, min, max, def, &v, err);
-
-	*out = (uint16_t)v;
-	return rc;
-}
-
-/* An optional string that fits in @p size bytes with its NUL. *present tells if it was given. */
-static int get_str(const json_t *obj, const char *key, const char *path, char *buf, size_t size,
-		   const char *def, bool *present, struct cfg_error *err)
-{
-	json_t *v = json_object_get(obj, key);
-	char p[CFG_JPATH_LEN];
-	char expected[64];
-
-	if (present != NULL)
-		*present = v != NULL;
-	if (v == NULL) {
-		snprintf(buf, size, "%s", def);
-		return 0;
-	}
-	cfg_path_key(p, path, key);
-	if (!json_is_string(v))
-		return cfg_fail_got(err, p, "a string", v);
-	if (strlen(json_string_value(v)) >= size) {
-		snprintf(expected, sizeof(expected), "a string of at most %zu characters",
-			 size - 1);
-		return cfg_fail_got(err, p, expected, v);
-	}
-	snprintf(buf, size, "%s", json_string_value(v));
-	return 0;
-}
-
-/* Names (node, interfaces, groups): 1..31 of [A-Za-z0-9_.-]. */
-bool cfg_valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n >= CFG_NAME_MAX)
-		return false;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-'))
-			return false;
-	return true;
-}
-
-int cfg_get_name(const json_t *obj, const char *key, const char *path, char *buf, const char *def,
-		 bool required, struct cfg_error *err)
-{
-	json_t *v = json_object_get(obj, key);
-	char p[CFG_JPATH_LEN];
-
-	cfg_path_key(p, path, key);
-	if (v == NULL && required)
-		return cfg_fail(err, p, "required field missing; expected %s", CFG_NAME_EXPECTED);
-	if (v == NULL) {
-		snprintf(buf, CFG_NAME_MAX, "%s", def);
-		return 0;
-	}
-	if (!json_is_string(v) || !cfg_valid_name(json_string_value(v)))
-		return cfg_fail_got(err, p, CFG_NAME_EXPECTED, v);
-	snprintf(buf, CFG_NAME_MAX, "%s", json_string_value(v));
-	return 0;
-}
-
-/* "ADDR/LEN" with LEN in 0..max, strictly decimal. */
-bool cfg_parse_prefix(const char *s, int af, void *addr, uint8_t *len)
-{
-	const char *slash = strchr(s, '/');
-	unsigned int max = af == AF_INET ? 32 : 128;
-	char buf[INET6_ADDRSTRLEN + 1];
-	unsigned int v = 0;
-	int digits = 0;
-
-	if (slash == NULL || slash == s || (size_t)(slash - s) >= sizeof(buf))
-		return false;
-	memcpy(buf, s, (size_t)(slash - s));
-	buf[slash - s] = '\0';
-	if (inet_pton(af, buf, addr) != 1)
-		return false;
-	for (const char *d = slash + 1; *d != '\0'; d++) {
-		if (*d < '0' || *d > '9' || ++digits > 3)
-			return false;
-		v = v * 10 + (unsigned int)(*d - '0');
-	}
-	if (digits == 0 || v > max)
-		return false;
-	*len = (uint8_t)v;
-	return true;
-}
-
-uint32_t cfg_mask4(uint8_t len)
-{
-	return len == 0 ? 0 : htonl(~0u << (32 - len));
-}
-
-void cfg_mask6(uint8_t out[16], const uint8_t in[16], uint8_t len)
-{
-	for (unsigned int i = 0; i < 16; i++) {
-		unsigned int bits = len > i * 8 ? len - i * 8 : 0;
-
-		out[i] = bits >= 8 ? in[i] : (uint8_t)(in[i] & (0xff00 >> bits));
-	}
-}
 
 static bool in_prefix4(uint32_t a, const struct cfg_prefix4 *p)
 {
@@ -448,10 +176,10 @@ static int parse_top(struct compile_ctx *c, const json_t *root, const struct cfg
 	if ((rc = cfg_get_section(root, "control", "$", &control, err)) != 0 ||
 	    (control != NULL &&
 	     (rc = cfg_check_keys(control, "$.control", control_keys, err)) != 0) ||
-	    (rc = get_str(control, "socket", "$.control", s->startup.control_socket, CFG_PATH_MAX,
-			  DEF_CONTROL_SOCKET, NULL, err)) != 0 ||
-	    (rc = get_str(control, "group", "$.control", s->startup.control_group, CFG_NAME_MAX, "",
-			  NULL, err)) != 0)
+	    (rc = cfg_get_str(control, "socket", "$.control", s->startup.control_socket,
+			      CFG_PATH_MAX, DEF_CONTROL_SOCKET, NULL, err)) != 0 ||
+	    (rc = cfg_get_str(control, "group", "$.control", s->startup.control_group, CFG_NAME_MAX,
+			      "", NULL, err)) != 0)
 		return rc;
 	if (s->startup.control_socket[0] != '/')
 		return cfg_fail_got(err, "$.control.socket", "an absolute path",
@@ -462,8 +190,8 @@ static int parse_top(struct compile_ctx *c, const json_t *root, const struct cfg
 
 	if ((rc = cfg_get_section(root, "admin", "$", &admin, err)) != 0 ||
 	    (admin != NULL && (rc = cfg_check_keys(admin, "$.admin", admin_keys, err)) != 0) ||
-	    (rc = get_str(admin, "listen", "$.admin", s->startup.admin_listen,
-			  sizeof(s->startup.admin_listen), DEF_ADMIN_LISTEN, NULL, err)) != 0)
+	    (rc = cfg_get_str(admin, "listen", "$.admin", s->startup.admin_listen,
+			      sizeof(s->startup.admin_listen), DEF_ADMIN_LISTEN, NULL, err)) != 0)
 		return rc;
 	if (!valid_listen(s->startup.admin_listen))
 		return cfg_fail_got(
