@@ -58,15 +58,6 @@
 
 /* Terminating proxy listeners (docs/CONFIG.md "listeners"). */
 #define CFG_MAX_LISTENERS 256
-/*
- * Local ports the L4 path keeps for itself (dataplane/l4/l4.c, which config
- * cannot include): replies to L4_HC_PORT_BASE (61000) and up on a local address
- * are taken as active health-check answers, so a listener port stays below it;
- * full-NAT source ports are L4_SNAT_PORT_MIN (1024) .. 60999 on every snat
- * address, so a listener on a snat address stays below 1024. Keep in step with l4.c.
- */
-#define CFG_LISTENER_PORT_MAX 60999
-#define CFG_SNAT_PORT_MIN     1024
 
 /** A port as the port layer brought it up; config refers to ports by name. */
 struct cfg_port_info {
@@ -325,17 +316,9 @@ enum cfg_listener_type {
 	CFG_LISTENER_TCP_PROXY, /* terminate TCP, open a connection to the cluster, relay bytes */
 };
 
-/* Congestion control of a listener's connections: the values of enum tcp_cc_algo
- * (dataplane/tcp/tcp.h: TCP_CC_NEWRENO = 0, TCP_CC_CUBIC = 1), which config must
- * not include. Whoever includes both can static_assert that they agree. */
-enum cfg_tcp_cc {
-	CFG_TCP_CC_NEWRENO = 0,
-	CFG_TCP_CC_CUBIC = 1,
-};
-
 /** Per-listener TCP options, applied to both the client and the upstream connection. */
 struct cfg_listener_tcp {
-	uint8_t congestion;	       /* enum cfg_tcp_cc */
+	uint8_t congestion;	       /* enum tcp_cc_algo (dataplane/tcp/tcp.h) */
 	bool nodelay;		       /* true: no Nagle */
 	bool ecn;		       /* RFC 3168 ECN: asked for upstream, accepted from clients */
 	uint32_t rcvbuf;	       /* bytes, receive buffer per connection */
@@ -355,7 +338,7 @@ struct cfg_listener {
 	uint8_t type;		 /* enum cfg_listener_type */
 	uint8_t family;		 /* 4 or 6 */
 	uint8_t addr[16];	 /* one of our interface addresses; IPv4 in addr[0..3] */
-	uint16_t port;		 /* host byte order, 1..CFG_LISTENER_PORT_MAX */
+	uint16_t port;		 /* host byte order, below the L4 path's own ports (l4.h) */
 	uint32_t service;	 /* "cluster": index into snap->services */
 	uint8_t service_port;	 /* index into that service's ports[] (a TCP port) */
 	/* That port's target_port (host byte order): the upstream port for endpoints
@@ -417,10 +400,11 @@ struct cfg_snapshot {
 	struct cfg_route *routes; /* every FIB entry, for meshctl routes */
 	struct rte_fib *fib4;
 	struct rte_fib6 *fib6;
-	/* Who frees fib4/fib6: a snapshot whose routes and next hops equal the
-	 * previous one's shares its FIBs (a swap that changes no route costs no
-	 * FIB rebuild); the last snapshot to go frees them. Control thread only. */
-	struct cfg_fibs *fibs;
+	/* Who frees fib4/fib6 (dataplane/net/net_config.c): a snapshot whose routes
+	 * and next hops equal the previous one's shares its FIBs (a swap that
+	 * changes no route costs no FIB rebuild); the last snapshot to go frees
+	 * them. Control thread only. */
+	struct net_fibs *fibs;
 
 	char *text; /* the document this was compiled from (config show, rollback) */
 	size_t text_len;
@@ -479,6 +463,63 @@ struct cfg_error {
 	char msg[CFG_ERROR_MAX]; /* "$.path: expected ..., got ..." */
 };
 
+/* ---- Config sections ---- */
+
+struct json_t; /* jansson's; a section's code includes config_json.h */
+
+/** What a section compiles against besides the document. */
+struct cfg_compile_ctx {
+	const struct cfg_port_info *ports; /* the ports that exist; interfaces name them */
+	unsigned int n_ports;
+	const struct cfg_snapshot *prev; /* the running snapshot, NULL at startup */
+};
+
+#define CFG_MAX_SECTIONS 16
+#define CFG_MAX_TOP_KEYS 64 /* top-level members of all sections together */
+
+/**
+ * One subsystem's part of the document. The subsystem validates and compiles
+ * the top-level members it owns into its part of the snapshot; config parses
+ * the JSON, refuses members no section owns, runs the sections in table order
+ * and owns the snapshot's lifecycle. A section may read what the sections
+ * before it compiled (listeners name services, services' snat addresses must
+ * be interface addresses), never what comes after.
+ *
+ * cfg_compile() calls every compile() in order, then every finish() in order;
+ * cfg_snapshot_free() calls every free() in reverse order, so a section's free
+ * still sees the parts of the sections before it. Control thread only.
+ */
+struct cfg_section {
+	const char *name;	 /* "net", "l4" ... for messages */
+	const char *const *keys; /* top-level members it owns, NULL-terminated */
+	/**
+	 * Validate and compile the section's members of @p root (a JSON object)
+	 * into @p snap.
+	 * @return 0, -ENOMEM, or -EINVAL with @p err filled (the message names the JSON path).
+	 */
+	int (*compile)(struct cfg_snapshot *snap, const struct json_t *root,
+		       const struct cfg_compile_ctx *ctx, struct cfg_error *err);
+	/**
+	 * Optional: once every section compiled, build what is costly to build
+	 * (the FIBs), or share it with @p prev when the section is unchanged.
+	 * A document refused by any compile() never gets here.
+	 */
+	int (*finish)(struct cfg_snapshot *snap, const struct cfg_snapshot *prev,
+		      struct cfg_error *err);
+	/** Free the section's part; safe on a part compiled halfway (or not at all). */
+	void (*free)(struct cfg_snapshot *snap);
+};
+
+/**
+ * Set the sections every later cfg_compile() runs, in order, after config's own
+ * (version, node, control, admin, neighbour, tune). Called once at start, by
+ * main() and by the test fixtures (dataplane/sections.c has the daemon's table);
+ * @p sections must outlive every snapshot. Control thread only.
+ * @return 0; -EINVAL for more than CFG_MAX_SECTIONS sections, more than
+ *         CFG_MAX_TOP_KEYS top-level members, or a member two sections claim.
+ */
+int cfg_sections_set(const struct cfg_section *const *sections, unsigned int n);
+
 /** The live snapshot. Written only by cfg_publish(); read through cfg_snapshot_get(). */
 extern struct cfg_snapshot *cfg_live;
 
@@ -498,8 +539,9 @@ const char *cfg_default_text(void);
  * Validate @p text and compile it into a new snapshot.
  * @param ports the ports that exist (from the port layer); interfaces name them.
  * @param prev the running snapshot or NULL at startup: startup-only settings must match it.
+ * Runs config's own section and then those of cfg_sections_set().
  * @return 0 and *out on success (caller owns it); -EINVAL with @p err filled on bad
- *         config; -ENOMEM on allocation failure.
+ *         config (or when no sections were set); -ENOMEM on allocation failure.
  */
 int cfg_compile(const char *text, size_t len, const struct cfg_port_info *ports,
 		unsigned int n_ports, const struct cfg_snapshot *prev, struct cfg_snapshot **out,
@@ -604,22 +646,6 @@ static inline int32_t cfg_listener_lookup(const struct cfg_snapshot *snap, uint8
 		return -1;
 	return (int32_t)(uintptr_t)data;
 }
-
-/** @return the workload whose prefixes hold source @p addr (longest prefix), -1: none. */
-int cfg_workload_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
-
-/**
- * @return the external service that holds destination @p addr (longest prefix first)
- *         and lists @p port_be (network byte order) for @p proto; -1: none.
- */
-int cfg_external_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr,
-		    uint16_t port_be, uint8_t proto);
-
-/** @return whether @p addr is inside the mesh's prefixes ($.mesh.prefixes). */
-bool cfg_in_mesh(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
-
-/** @return whether @p addr is inside $.control_plane.prefixes. */
-bool cfg_in_control_plane(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
 
 /**
  * The policy mask of @p workload (-1: unknown source) towards column @p col

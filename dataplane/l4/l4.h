@@ -38,6 +38,40 @@
 #include "../net/net.h"
 #include "../stats/stats.h"
 
+/*
+ * Source ports the node uses itself on its local addresses: full-NAT takes
+ * L4_SNAT_PORT_MIN..L4_HC_PORT_BASE-1 on every snat address (split among
+ * workers), active health checks L4_HC_PORT_BASE.. (one per endpoint slot). So
+ * a listener port stays below L4_HC_PORT_BASE, and below L4_SNAT_PORT_MIN on a
+ * snat address (dataplane/proxy/proxy_config.c refuses others).
+ */
+#define L4_SNAT_PORT_MIN 1024u
+#define L4_HC_PORT_BASE	 61000u
+
+/**
+ * The config section of the L4 service data path (mode, mesh, control_plane,
+ * workloads, services, external_services, policies, limits, flows;
+ * dataplane/l4/l4_config.c). Registered in dataplane/sections.c after
+ * net_cfg_section, whose interfaces it checks VIPs and snat addresses against.
+ */
+extern const struct cfg_section l4_cfg_section;
+
+/** @return the workload whose prefixes hold source @p addr (longest prefix), -1: none. */
+int cfg_workload_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
+
+/**
+ * @return the external service that holds destination @p addr (longest prefix first)
+ *         and lists @p port_be (network byte order) for @p proto; -1: none.
+ */
+int cfg_external_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr,
+		    uint16_t port_be, uint8_t proto);
+
+/** @return whether @p addr is inside the mesh's prefixes ($.mesh.prefixes). */
+bool cfg_in_mesh(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
+
+/** @return whether @p addr is inside $.control_plane.prefixes. */
+bool cfg_in_control_plane(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
+
 struct l4_global;
 
 /** Per-worker state of the L4 path. */

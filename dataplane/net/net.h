@@ -24,6 +24,7 @@
 #ifndef MESHDP_NET_H
 #define MESHDP_NET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_ip.h>
@@ -126,5 +127,16 @@ enum stats_id net_ipv4_check(const struct rte_ipv4_hdr *ip, uint32_t len, int hw
 
 /** Validate an IPv6 header of @p len bytes available. */
 enum stats_id net_ipv6_check(const struct rte_ipv6_hdr *ip, uint32_t len);
+
+/**
+ * The config section of L3 ($.interfaces, $.routes; dataplane/net/net_config.c):
+ * fills the snapshot's ifaces, port_iface, vlan_ifaces, nexthops, routes and
+ * FIBs. Registered in dataplane/sections.c; later sections may use
+ * net_is_own_address() on the snapshot it compiled.
+ */
+extern const struct cfg_section net_cfg_section;
+
+/** Whether @p a (4 or 16 bytes) is one of the snapshot's interface addresses. Control thread. */
+bool net_is_own_address(const struct cfg_snapshot *s, uint8_t family, const void *a);
 
 #endif

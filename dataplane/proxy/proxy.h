@@ -61,4 +61,11 @@ void proxy_timer(struct proxy_worker *pw, uint64_t now_tsc);
 /** The worker's TCP stack (meshctl tcp conns / stats, read by its own worker). */
 struct tcp_stack *proxy_tcp_stack(struct proxy_worker *pw);
 
+/**
+ * The config section of the terminating proxy ($.tcp, $.listeners;
+ * dataplane/proxy/proxy_config.c). Registered in dataplane/sections.c after
+ * l4_cfg_section: a listener's cluster is one of its services.
+ */
+extern const struct cfg_section proxy_cfg_section;
+
 #endif
