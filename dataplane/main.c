@@ -25,6 +25,7 @@
 #include "log/log.h"
 #include "neigh/neigh.h"
 #include "port/port.h"
+#include "sections.h"
 #include "worker/worker.h"
 
 static volatile sig_atomic_t main_stop;
@@ -101,6 +102,8 @@ int main(int argc, char **argv)
 	bool no_huge = false;
 	size_t len;
 	int opt, rc, status = 1;
+
+	meshdp_sections_register();
 
 	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (opt) {

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * config: declarative JSON configuration, strict validation, and the immutable
- * snapshot that the workers read.
+ * snapshot that the workers read. config parses the document, owns the
+ * snapshot's lifecycle and compiles its own members (version, node, control,
+ * admin, neighbour, tune); every other part is compiled by the subsystem that
+ * owns it, behind struct cfg_section ("Config sections" below; the table is
+ * dataplane/sections.c): interfaces and routes by net, services and policies by
+ * l4, listeners by proxy. Section code reads JSON through config_json.h.
  *
  * Life of a configuration (docs/ARCHITECTURE.md has the picture):
- *   text --cfg_compile()--> struct cfg_snapshot (validated, FIBs built)
+ *   text --cfg_compile()--> struct cfg_snapshot (every section validated and
+ *                           compiled, FIBs built)
  *        --cfg_publish()--> live: one rcu_xchg_pointer(); the old snapshot is
  *                           freed after synchronize_rcu(), i.e. once every
  *                           worker has passed a QSBR quiescent state.
@@ -40,33 +46,8 @@
 #define CFG_ERROR_MAX	 512
 #define CFG_TEXT_MAX	 (1u << 20) /* largest accepted config document */
 
-/* L4 service data path limits (docs/CONFIG.md). */
-#define CFG_MAX_SERVICES      1024
-#define CFG_MAX_SVC_PORTS     16    /* per service; policy port masks are 32 bits */
-#define CFG_MAX_SVC_ENDPOINTS 1024  /* per service */
-#define CFG_MAX_ENDPOINTS     65536 /* all services together */
-#define CFG_MAX_LABELS	      8
-#define CFG_LABEL_MAX	      32 /* label key or value, with its NUL */
-#define CFG_MAX_SNAT	      16
-#define CFG_MAX_WORKLOADS     1024
-#define CFG_MAX_EXTERNALS     256
-#define CFG_MAX_EXT_PORTS     32
-#define CFG_MAX_L4_PREFIXES   64 /* per workload, external service, mesh, control_plane */
-#define CFG_MAX_POLICIES      4096
-#define CFG_MAX_LIMITS	      1024
-#define CFG_KEY_MAX	      128 /* "<namespace>/<service>/[<address>]:<port>" */
-
-/* Terminating proxy listeners (docs/CONFIG.md "listeners"). */
+/* Terminating proxy listeners (docs/CONFIG.md "listeners"; proxy_config.c). */
 #define CFG_MAX_LISTENERS 256
-/*
- * Local ports the L4 path keeps for itself (dataplane/l4/l4.c, which config
- * cannot include): replies to L4_HC_PORT_BASE (61000) and up on a local address
- * are taken as active health-check answers, so a listener port stays below it;
- * full-NAT source ports are L4_SNAT_PORT_MIN (1024) .. 60999 on every snat
- * address, so a listener on a snat address stays below 1024. Keep in step with l4.c.
- */
-#define CFG_LISTENER_PORT_MAX 60999
-#define CFG_SNAT_PORT_MIN     1024
 
 /** A port as the port layer brought it up; config refers to ports by name. */
 struct cfg_port_info {
@@ -166,33 +147,17 @@ struct cfg_startup {
 	uint32_t tcp_capacity;	/* tcp.capacity: TCP stack connections per worker */
 };
 
-/* ---- L4 service data path (docs/CONFIG.md "L4 services") ---- */
+/*
+ * Types of the L4 and proxy parts that stay here, with reasons: the snapshot
+ * holds mode, flows and tcp by value (a pointer would cost the fast path a
+ * load); mode is read by net as well as l4; listeners are compiled by proxy but
+ * read by l4 too (local TCP steering, connection admission), and l4 cannot
+ * include proxy.h. The L4-only types are in dataplane/l4/l4.h.
+ */
 
 enum cfg_mode {
 	CFG_MODE_ROUTER, /* plain L3 forwarding; policies are not enforced */
 	CFG_MODE_MESH,	 /* the L4 path enforces policies (SM-DR1/2) and egress (SM-DR8) */
-};
-
-enum cfg_lb {
-	CFG_LB_MAGLEV,
-	CFG_LB_ROUND_ROBIN,
-	CFG_LB_LEAST_CONNECTIONS,
-};
-
-enum cfg_nat {
-	CFG_NAT_DNAT,	 /* rewrite the destination only; the client address is kept */
-	CFG_NAT_FULLNAT, /* also rewrite the source to one of the service's snat addresses */
-};
-
-/** What to do with a packet the L4 path refuses (no endpoint, limit, policy). */
-enum cfg_reject {
-	CFG_REJECT_DROP,
-	CFG_REJECT_RESET, /* TCP RST (ICMP port unreachable for UDP) */
-};
-
-enum cfg_limit_scope {
-	CFG_LIMIT_SOURCE,  /* one bucket per source address */
-	CFG_LIMIT_SERVICE, /* one bucket for the whole service */
 };
 
 /** An address or prefix of either family. IPv4 lives in addr[0..3], the rest is zero. */
@@ -200,113 +165,6 @@ struct cfg_prefix {
 	uint8_t family; /* 4 or 6 */
 	uint8_t len;	/* prefix length; 32 / 128 for a single address */
 	uint8_t addr[16];
-};
-
-struct cfg_service_port {
-	uint16_t port;	      /* the VIP port, host byte order */
-	uint16_t target_port; /* endpoint port for endpoints without their own */
-	uint8_t protocol;     /* IPPROTO_TCP or IPPROTO_UDP */
-};
-
-struct cfg_label {
-	char key[CFG_LABEL_MAX];
-	char value[CFG_LABEL_MAX];
-};
-
-/** L4 circuit breaker settings of a service (plain numbers; ms as configured). */
-struct cfg_breaker {
-	uint32_t max_connections;
-	uint32_t max_pending;
-	uint32_t consecutive_failures; /* connect failures in a row that eject an endpoint */
-	uint32_t base_ejection_ms;     /* ejection time = base * number of ejections */
-	uint32_t max_ejection_percent; /* 0..100 of the service's endpoints at once */
-};
-
-/** Active health checks of a service's endpoints. */
-struct cfg_health {
-	uint32_t interval_ms; /* 0: no active checks */
-	uint32_t timeout_ms;
-	uint32_t healthy_threshold;
-	uint32_t unhealthy_threshold;
-	uint16_t port; /* 0: the endpoint's port */
-};
-
-struct cfg_endpoint {
-	uint8_t family; /* the service's */
-	uint8_t addr[16];
-	uint16_t port;	  /* 0: each service port's target_port */
-	uint16_t weight;  /* 1..1000 */
-	uint32_t service; /* index into snap->services */
-	uint8_t n_labels;
-	struct cfg_label labels[CFG_MAX_LABELS];
-	/* "<namespace>/<service>/<address>:<port>" ("[v6]:port"; port "*" when 0):
-	 * stable across snapshots, for state that must survive a swap. */
-	char key[CFG_KEY_MAX];
-	void *rt; /* runtime state; see struct cfg_snapshot.l4_rt */
-};
-
-struct cfg_service {
-	char name[CFG_NAME_MAX]; /* unique among services */
-	char ns[CFG_NAME_MAX];	 /* "namespace" */
-	char key[CFG_KEY_MAX];	 /* "<namespace>/<name>", stable across snapshots */
-	uint8_t family;		 /* of the VIP, the endpoints and the snat addresses */
-	uint8_t vip[16];
-	uint8_t n_ports;
-	struct cfg_service_port ports[CFG_MAX_SVC_PORTS];
-	uint8_t lb;	      /* enum cfg_lb */
-	uint8_t nat;	      /* enum cfg_nat */
-	uint8_t reject;	      /* enum cfg_reject */
-	uint32_t maglev_size; /* prime, 251..655373 */
-	uint8_t n_snat;
-	uint8_t snat[CFG_MAX_SNAT][16]; /* full-NAT source addresses (local addresses) */
-	uint32_t n_endpoints;
-	struct cfg_endpoint *endpoints; /* into snap->endpoints */
-	struct cfg_breaker breaker;
-	struct cfg_health health;
-	int32_t limit_source;  /* index into snap->limits of the "source" limit, -1: none */
-	int32_t limit_service; /* the "service" limit, -1: none */
-	void *rt;	       /* runtime state; see struct cfg_snapshot.l4_rt */
-};
-
-/** Which source addresses belong to which namespace / service account. */
-struct cfg_workload {
-	char name[CFG_NAME_MAX];
-	char ns[CFG_NAME_MAX];
-	char service[CFG_NAME_MAX]; /* the workload's own service account / name */
-	uint8_t n_prefixes;
-	struct cfg_prefix prefixes[CFG_MAX_L4_PREFIXES];
-};
-
-/** A destination outside the mesh that policies may allow (SM-DR8). */
-struct cfg_external {
-	char name[CFG_NAME_MAX];
-	uint8_t protocol; /* IPPROTO_TCP or IPPROTO_UDP */
-	uint8_t n_prefixes;
-	uint8_t n_ports;
-	struct cfg_prefix prefixes[CFG_MAX_L4_PREFIXES];
-	uint16_t ports[CFG_MAX_EXT_PORTS]; /* host byte order */
-};
-
-/** A policy as written; decisions come from the precomputed snap->policy matrix. */
-struct cfg_policy {
-	char name[CFG_NAME_MAX];
-	bool deny;
-	char from_ns[CFG_NAME_MAX];	 /* "*" = any */
-	char from_service[CFG_NAME_MAX]; /* "*" = any */
-	bool to_external;		 /* target is snap->externals[target], else services */
-	uint32_t target;
-	uint32_t port_mask; /* bit i: the target's ports[i] */
-};
-
-struct cfg_limit {
-	char name[CFG_NAME_MAX];
-	uint32_t service;	    /* index into snap->services */
-	uint8_t scope;		    /* enum cfg_limit_scope */
-	uint8_t reject;		    /* enum cfg_reject: "action" */
-	uint32_t connections_per_s; /* 0: no connection bucket */
-	uint32_t packets_per_s;	    /* 0: no packet bucket */
-	uint32_t connections_burst; /* "burst", or connections_per_s when omitted */
-	uint32_t packets_burst;	    /* "burst", or packets_per_s when omitted */
 };
 
 /** Flow table settings (seconds as configured; the flow table converts). */
@@ -325,17 +183,9 @@ enum cfg_listener_type {
 	CFG_LISTENER_TCP_PROXY, /* terminate TCP, open a connection to the cluster, relay bytes */
 };
 
-/* Congestion control of a listener's connections: the values of enum tcp_cc_algo
- * (dataplane/tcp/tcp.h: TCP_CC_NEWRENO = 0, TCP_CC_CUBIC = 1), which config must
- * not include. Whoever includes both can static_assert that they agree. */
-enum cfg_tcp_cc {
-	CFG_TCP_CC_NEWRENO = 0,
-	CFG_TCP_CC_CUBIC = 1,
-};
-
 /** Per-listener TCP options, applied to both the client and the upstream connection. */
 struct cfg_listener_tcp {
-	uint8_t congestion;	       /* enum cfg_tcp_cc */
+	uint8_t congestion;	       /* enum tcp_cc_algo (dataplane/tcp/tcp.h) */
 	bool nodelay;		       /* true: no Nagle */
 	bool ecn;		       /* RFC 3168 ECN: asked for upstream, accepted from clients */
 	uint32_t rcvbuf;	       /* bytes, receive buffer per connection */
@@ -355,7 +205,7 @@ struct cfg_listener {
 	uint8_t type;		 /* enum cfg_listener_type */
 	uint8_t family;		 /* 4 or 6 */
 	uint8_t addr[16];	 /* one of our interface addresses; IPv4 in addr[0..3] */
-	uint16_t port;		 /* host byte order, 1..CFG_LISTENER_PORT_MAX */
+	uint16_t port;		 /* host byte order, below the L4 path's own ports (l4.h) */
 	uint32_t service;	 /* "cluster": index into snap->services */
 	uint8_t service_port;	 /* index into that service's ports[] (a TCP port) */
 	/* That port's target_port (host byte order): the upstream port for endpoints
@@ -368,29 +218,14 @@ struct cfg_listener {
 	void *rt; /* runtime state (the node-wide connection count); see l4_bind() */
 };
 
-/**
- * One (external service, prefix) pair. An external-service RIB node's next hop
- * is the index of the first entry for its prefix; next chains the other
- * external services with the same prefix (-1 ends the chain).
- */
-struct cfg_ext_entry {
-	uint32_t external;
-	int32_t next;
-};
-
-/** Key of the VIP hash; built zeroed so padding and the unused IPv6 bytes are 0. */
-struct cfg_vip_key {
-	uint8_t addr[16]; /* IPv4: addr[0..3], network byte order */
-	uint16_t port_be;
-	uint8_t proto;
-	uint8_t family;
-};
-
-/** What cfg_service_lookup() returns. */
-struct cfg_service_ref {
-	int32_t service; /* index into snap->services, -1: not a VIP */
-	int32_t port;	 /* index into that service's ports[], -1 with service -1 */
-};
+/* The L4 part of the snapshot: defined in dataplane/l4/l4.h, compiled by l4_config.c. */
+struct cfg_service;
+struct cfg_endpoint;
+struct cfg_workload;
+struct cfg_external;
+struct cfg_policy;
+struct cfg_limit;
+struct cfg_ext_entry;
 
 struct cfg_snapshot {
 	uint64_t generation; /* set by cfg_publish(), 0 before */
@@ -399,6 +234,7 @@ struct cfg_snapshot {
 	struct cfg_neigh neigh;
 	struct cfg_startup startup;
 
+	/* ---- the net section (dataplane/net/net_config.c) ---- */
 	uint16_t n_ifaces;
 	struct cfg_iface ifaces[CFG_MAX_IFACES];
 	/* port_id -> untagged interface index + 1 (0: none) */
@@ -417,17 +253,19 @@ struct cfg_snapshot {
 	struct cfg_route *routes; /* every FIB entry, for meshctl routes */
 	struct rte_fib *fib4;
 	struct rte_fib6 *fib6;
-	/* Who frees fib4/fib6: a snapshot whose routes and next hops equal the
-	 * previous one's shares its FIBs (a swap that changes no route costs no
-	 * FIB rebuild); the last snapshot to go frees them. Control thread only. */
-	struct cfg_fibs *fibs;
+	/* Who frees fib4/fib6 (dataplane/net/net_config.c): a snapshot whose routes
+	 * and next hops equal the previous one's shares its FIBs (a swap that
+	 * changes no route costs no FIB rebuild); the last snapshot to go frees
+	 * them. Control thread only. */
+	struct net_fibs *fibs;
 
 	char *text; /* the document this was compiled from (config show, rollback) */
 	size_t text_len;
 
 	/*
-	 * L4 service data path. All of it is empty (and mode is CFG_MODE_ROUTER)
-	 * for a document without the L4 sections. Arrays are in document order.
+	 * ---- the L4 section (dataplane/l4/l4_config.c; the types in l4.h) ----
+	 * All of it is empty (and mode is CFG_MODE_ROUTER) for a document without
+	 * the L4 members. Arrays are in document order.
 	 */
 	enum cfg_mode mode;
 	struct cfg_flows flows;
@@ -443,18 +281,13 @@ struct cfg_snapshot {
 	struct cfg_policy *policies;
 	uint32_t n_limits;
 	struct cfg_limit *limits;
-	struct cfg_tcp tcp;
-	uint32_t n_listeners;
-	struct cfg_listener *listeners;
 	uint32_t n_mesh_prefixes;
 	struct cfg_prefix *mesh_prefixes;
 	uint32_t n_cp_prefixes;
 	struct cfg_prefix *cp_prefixes;
 
-	/* Lookups for a flow's first packet; use the cfg_* helpers below. */
+	/* Lookups for a flow's first packet; use the helpers in l4.h. */
 	struct rte_hash *vip_hash; /* struct cfg_vip_key -> service << 16 | port index */
-	/* struct cfg_vip_key (proto IPPROTO_TCP) -> listener index; NULL without listeners */
-	struct rte_hash *listener_hash;
 	struct rte_rib *wl_rib4, *ext_rib4, *mesh_rib4, *cp_rib4; /* NULL when empty */
 	struct rte_rib6 *wl_rib6, *ext_rib6, *mesh_rib6, *cp_rib6;
 	struct cfg_ext_entry *ext_entries; /* ext_rib next hops point here */
@@ -468,11 +301,18 @@ struct cfg_snapshot {
 	 * Runtime objects of the L4 path (Maglev tables, endpoint state). The
 	 * control thread fills l4_rt, l4_rt_free and each service's and endpoint's
 	 * rt after cfg_compile() and before cfg_publish(); nobody writes them after
-	 * publish. cfg_snapshot_free() calls l4_rt_free(snap), when set, before it
-	 * frees anything else, so the callback still sees services and endpoints.
+	 * publish. The L4 section's free() calls l4_rt_free(snap), when set, before
+	 * it frees anything else, so the callback still sees services and endpoints.
 	 */
 	void *l4_rt;
 	void (*l4_rt_free)(struct cfg_snapshot *snap);
+
+	/* ---- the proxy section (dataplane/proxy/proxy_config.c) ---- */
+	struct cfg_tcp tcp;
+	uint32_t n_listeners;
+	struct cfg_listener *listeners;
+	/* struct cfg_vip_key (proto IPPROTO_TCP) -> listener index; NULL without listeners */
+	struct rte_hash *listener_hash;
 	/* The proxies' listener objects, one per worker and listener, built by the
 	 * control thread before publish (proxy_bind()); freed the same way. */
 	void *proxy_rt;
@@ -482,6 +322,63 @@ struct cfg_snapshot {
 struct cfg_error {
 	char msg[CFG_ERROR_MAX]; /* "$.path: expected ..., got ..." */
 };
+
+/* ---- Config sections ---- */
+
+struct json_t; /* jansson's; a section's code includes config_json.h */
+
+/** What a section compiles against besides the document. */
+struct cfg_compile_ctx {
+	const struct cfg_port_info *ports; /* the ports that exist; interfaces name them */
+	unsigned int n_ports;
+	const struct cfg_snapshot *prev; /* the running snapshot, NULL at startup */
+};
+
+#define CFG_MAX_SECTIONS 16
+#define CFG_MAX_TOP_KEYS 64 /* top-level members of all sections together */
+
+/**
+ * One subsystem's part of the document. The subsystem validates and compiles
+ * the top-level members it owns into its part of the snapshot; config parses
+ * the JSON, refuses members no section owns, runs the sections in table order
+ * and owns the snapshot's lifecycle. A section may read what the sections
+ * before it compiled (listeners name services, services' snat addresses must
+ * be interface addresses), never what comes after.
+ *
+ * cfg_compile() calls every compile() in order, then every finish() in order;
+ * cfg_snapshot_free() calls every free() in reverse order, so a section's free
+ * still sees the parts of the sections before it. Control thread only.
+ */
+struct cfg_section {
+	const char *name;	 /* "net", "l4" ... for messages */
+	const char *const *keys; /* top-level members it owns, NULL-terminated */
+	/**
+	 * Validate and compile the section's members of @p root (a JSON object)
+	 * into @p snap.
+	 * @return 0, -ENOMEM, or -EINVAL with @p err filled (the message names the JSON path).
+	 */
+	int (*compile)(struct cfg_snapshot *snap, const struct json_t *root,
+		       const struct cfg_compile_ctx *ctx, struct cfg_error *err);
+	/**
+	 * Optional: once every section compiled, build what is costly to build
+	 * (the FIBs), or share it with @p prev when the section is unchanged.
+	 * A document refused by any compile() never gets here.
+	 */
+	int (*finish)(struct cfg_snapshot *snap, const struct cfg_snapshot *prev,
+		      struct cfg_error *err);
+	/** Free the section's part; safe on a part compiled halfway (or not at all). */
+	void (*free)(struct cfg_snapshot *snap);
+};
+
+/**
+ * Set the sections every later cfg_compile() runs, in order, after config's own
+ * (version, node, control, admin, neighbour, tune). Called once at start, by
+ * main() and by the test fixtures (dataplane/sections.c has the daemon's table);
+ * @p sections must outlive every snapshot. Control thread only.
+ * @return 0; -EINVAL for more than CFG_MAX_SECTIONS sections, more than
+ *         CFG_MAX_TOP_KEYS top-level members, or a member two sections claim.
+ */
+int cfg_sections_set(const struct cfg_section *const *sections, unsigned int n);
 
 /** The live snapshot. Written only by cfg_publish(); read through cfg_snapshot_get(). */
 extern struct cfg_snapshot *cfg_live;
@@ -502,8 +399,9 @@ const char *cfg_default_text(void);
  * Validate @p text and compile it into a new snapshot.
  * @param ports the ports that exist (from the port layer); interfaces name them.
  * @param prev the running snapshot or NULL at startup: startup-only settings must match it.
+ * Runs config's own section and then those of cfg_sections_set().
  * @return 0 and *out on success (caller owns it); -EINVAL with @p err filled on bad
- *         config; -ENOMEM on allocation failure.
+ *         config (or when no sections were set); -ENOMEM on allocation failure.
  */
 int cfg_compile(const char *text, size_t len, const struct cfg_port_info *ports,
 		unsigned int n_ports, const struct cfg_snapshot *prev, struct cfg_snapshot **out,
@@ -549,133 +447,6 @@ static inline const struct cfg_iface *cfg_iface_of(const struct cfg_snapshot *sn
 		if (snap->vlan_ifaces[i].port_id == port_id && snap->vlan_ifaces[i].vlan == vlan)
 			return &snap->ifaces[snap->vlan_ifaces[i].iface];
 	return NULL;
-}
-
-/**
- * The service whose VIP is @p addr:@p port_be/@p proto, for a flow's first packet.
- * @param family 4 or 6
- * @param addr 4 bytes (IPv4) or 16 bytes (IPv6), network byte order
- * @param port_be destination port, network byte order
- * @param proto IPPROTO_TCP or IPPROTO_UDP
- * @return the service and port index, or service -1. Any thread.
- */
-static inline struct cfg_service_ref cfg_service_lookup(const struct cfg_snapshot *snap,
-							uint8_t family, const void *addr,
-							uint16_t port_be, uint8_t proto)
-{
-	struct cfg_service_ref ref = {.service = -1, .port = -1};
-	struct cfg_vip_key key;
-	void *data;
-
-	if (snap->vip_hash == NULL)
-		return ref;
-	memset(&key, 0, sizeof(key));
-	memcpy(key.addr, addr, family == 4 ? 4 : 16);
-	key.port_be = port_be;
-	key.proto = proto;
-	key.family = family;
-	if (rte_hash_lookup_data(snap->vip_hash, &key, &data) < 0)
-		return ref;
-	ref.service = (int32_t)((uintptr_t)data >> 16);
-	ref.port = (int32_t)((uintptr_t)data & 0xffff);
-	return ref;
-}
-
-/**
- * The listener on local @p addr:@p port_be (TCP), for a segment to one of our
- * addresses. A separate hash from the VIP hash, with the same key: the two key
- * spaces cannot meet (a VIP is never an interface address, a listener always
- * is), and a miss costs nothing when the snapshot has no listeners.
- * @param family 4 or 6
- * @param addr 4 bytes (IPv4) or 16 bytes (IPv6), network byte order
- * @param port_be destination port, network byte order
- * @return the index into snap->listeners, or -1. Any thread.
- */
-static inline int32_t cfg_listener_lookup(const struct cfg_snapshot *snap, uint8_t family,
-					  const void *addr, uint16_t port_be)
-{
-	struct cfg_vip_key key;
-	void *data;
-
-	if (snap->listener_hash == NULL)
-		return -1;
-	memset(&key, 0, sizeof(key));
-	memcpy(key.addr, addr, family == 4 ? 4 : 16);
-	key.port_be = port_be;
-	key.proto = IPPROTO_TCP;
-	key.family = family;
-	if (rte_hash_lookup_data(snap->listener_hash, &key, &data) < 0)
-		return -1;
-	return (int32_t)(uintptr_t)data;
-}
-
-/** @return the workload whose prefixes hold source @p addr (longest prefix), -1: none. */
-int cfg_workload_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
-
-/**
- * @return the external service that holds destination @p addr (longest prefix first)
- *         and lists @p port_be (network byte order) for @p proto; -1: none.
- */
-int cfg_external_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr,
-		    uint16_t port_be, uint8_t proto);
-
-/** @return whether @p addr is inside the mesh's prefixes ($.mesh.prefixes). */
-bool cfg_in_mesh(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
-
-/** @return whether @p addr is inside $.control_plane.prefixes. */
-bool cfg_in_control_plane(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
-
-/**
- * The policy mask of @p workload (-1: unknown source) towards column @p col
- * (a service index, or n_services + an external index): bit i allows the
- * target's ports[i]. 0 for anything out of range. With the port index from
- * cfg_service_lookup() this is the O(1) form of cfg_policy_allows_service().
- */
-static inline uint32_t cfg_policy_mask(const struct cfg_snapshot *snap, int workload, uint32_t col)
-{
-	if (unlikely(snap->policy == NULL || workload < -1 || workload >= (int)snap->n_workloads ||
-		     col >= snap->policy_cols))
-		return 0;
-	return snap->policy[(uint32_t)(workload + 1) * snap->policy_cols + col];
-}
-
-/**
- * Whether the policies let @p workload (-1: a source in no workload) reach
- * @p service on its port @p port (host byte order). Deny rules override allow
- * rules; nothing is allowed without an allow rule. Callers apply it in
- * CFG_MODE_MESH only.
- */
-static inline bool cfg_policy_allows_service(const struct cfg_snapshot *snap, int workload,
-					     int service, uint16_t port)
-{
-	const struct cfg_service *sv;
-	uint32_t mask;
-
-	if (service < 0 || (uint32_t)service >= snap->n_services)
-		return false;
-	sv = &snap->services[service];
-	mask = cfg_policy_mask(snap, workload, (uint32_t)service);
-	for (uint8_t i = 0; i < sv->n_ports; i++)
-		if (sv->ports[i].port == port)
-			return (mask >> i) & 1;
-	return false;
-}
-
-/** Like cfg_policy_allows_service(), for external service @p external and its port @p port. */
-static inline bool cfg_policy_allows_external(const struct cfg_snapshot *snap, int workload,
-					      int external, uint16_t port)
-{
-	const struct cfg_external *ext;
-	uint32_t mask;
-
-	if (external < 0 || (uint32_t)external >= snap->n_externals)
-		return false;
-	ext = &snap->externals[external];
-	mask = cfg_policy_mask(snap, workload, snap->n_services + (uint32_t)external);
-	for (uint8_t i = 0; i < ext->n_ports; i++)
-		if (ext->ports[i] == port)
-			return (mask >> i) & 1;
-	return false;
 }
 
 #endif

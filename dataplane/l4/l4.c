@@ -21,10 +21,6 @@
 #include "../log/log.h"
 #include "l4.h"
 
-/* Source ports the node uses itself: full-NAT takes 1024..L4_HC_PORT_BASE-1 (split
- * among workers), active health checks L4_HC_PORT_BASE.. (one per endpoint slot). */
-#define L4_SNAT_PORT_MIN  1024u
-#define L4_HC_PORT_BASE	  61000u
 #define L4_HC_PORT_SLOTS  4096u
 #define L4_SNAT_TRIES	  64u
 #define L4_PICK_TRIES	  8u /* endpoints tried when the first choice refuses */

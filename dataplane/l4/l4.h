@@ -38,6 +38,326 @@
 #include "../net/net.h"
 #include "../stats/stats.h"
 
+/*
+ * Source ports the node uses itself on its local addresses: full-NAT takes
+ * L4_SNAT_PORT_MIN..L4_HC_PORT_BASE-1 on every snat address (split among
+ * workers), active health checks L4_HC_PORT_BASE.. (one per endpoint slot). So
+ * a listener port stays below L4_HC_PORT_BASE, and below L4_SNAT_PORT_MIN on a
+ * snat address (dataplane/proxy/proxy_config.c refuses others).
+ */
+#define L4_SNAT_PORT_MIN 1024u
+#define L4_HC_PORT_BASE	 61000u
+
+/**
+ * The config section of the L4 service data path (mode, mesh, control_plane,
+ * workloads, services, external_services, policies, limits, flows;
+ * dataplane/l4/l4_config.c). Registered in dataplane/sections.c after
+ * net_cfg_section, whose interfaces it checks VIPs and snat addresses against.
+ */
+extern const struct cfg_section l4_cfg_section;
+
+/*
+ * The L4 part of the snapshot (struct cfg_snapshot's services, endpoints,
+ * workloads, externals, policies, limits, the VIP hash and the policy matrix),
+ * compiled by l4_config.c. The snapshot holds the arrays directly, so the fast
+ * path reaches them with no extra load.
+ */
+/* L4 service data path limits (docs/CONFIG.md). */
+#define CFG_MAX_SERVICES      1024
+#define CFG_MAX_SVC_PORTS     16    /* per service; policy port masks are 32 bits */
+#define CFG_MAX_SVC_ENDPOINTS 1024  /* per service */
+#define CFG_MAX_ENDPOINTS     65536 /* all services together */
+#define CFG_MAX_LABELS	      8
+#define CFG_LABEL_MAX	      32 /* label key or value, with its NUL */
+#define CFG_MAX_SNAT	      16
+#define CFG_MAX_WORKLOADS     1024
+#define CFG_MAX_EXTERNALS     256
+#define CFG_MAX_EXT_PORTS     32
+#define CFG_MAX_L4_PREFIXES   64 /* per workload, external service, mesh, control_plane */
+#define CFG_MAX_POLICIES      4096
+#define CFG_MAX_LIMITS	      1024
+#define CFG_KEY_MAX	      128 /* "<namespace>/<service>/[<address>]:<port>" */
+
+enum cfg_lb {
+	CFG_LB_MAGLEV,
+	CFG_LB_ROUND_ROBIN,
+	CFG_LB_LEAST_CONNECTIONS,
+};
+
+enum cfg_nat {
+	CFG_NAT_DNAT,	 /* rewrite the destination only; the client address is kept */
+	CFG_NAT_FULLNAT, /* also rewrite the source to one of the service's snat addresses */
+};
+
+/** What to do with a packet the L4 path refuses (no endpoint, limit, policy). */
+enum cfg_reject {
+	CFG_REJECT_DROP,
+	CFG_REJECT_RESET, /* TCP RST (ICMP port unreachable for UDP) */
+};
+
+enum cfg_limit_scope {
+	CFG_LIMIT_SOURCE,  /* one bucket per source address */
+	CFG_LIMIT_SERVICE, /* one bucket for the whole service */
+};
+
+struct cfg_service_port {
+	uint16_t port;	      /* the VIP port, host byte order */
+	uint16_t target_port; /* endpoint port for endpoints without their own */
+	uint8_t protocol;     /* IPPROTO_TCP or IPPROTO_UDP */
+};
+
+struct cfg_label {
+	char key[CFG_LABEL_MAX];
+	char value[CFG_LABEL_MAX];
+};
+
+/** L4 circuit breaker settings of a service (plain numbers; ms as configured). */
+struct cfg_breaker {
+	uint32_t max_connections;
+	uint32_t max_pending;
+	uint32_t consecutive_failures; /* connect failures in a row that eject an endpoint */
+	uint32_t base_ejection_ms;     /* ejection time = base * number of ejections */
+	uint32_t max_ejection_percent; /* 0..100 of the service's endpoints at once */
+};
+
+/** Active health checks of a service's endpoints. */
+struct cfg_health {
+	uint32_t interval_ms; /* 0: no active checks */
+	uint32_t timeout_ms;
+	uint32_t healthy_threshold;
+	uint32_t unhealthy_threshold;
+	uint16_t port; /* 0: the endpoint's port */
+};
+
+struct cfg_endpoint {
+	uint8_t family; /* the service's */
+	uint8_t addr[16];
+	uint16_t port;	  /* 0: each service port's target_port */
+	uint16_t weight;  /* 1..1000 */
+	uint32_t service; /* index into snap->services */
+	uint8_t n_labels;
+	struct cfg_label labels[CFG_MAX_LABELS];
+	/* "<namespace>/<service>/<address>:<port>" ("[v6]:port"; port "*" when 0):
+	 * stable across snapshots, for state that must survive a swap. */
+	char key[CFG_KEY_MAX];
+	void *rt; /* runtime state; see struct cfg_snapshot.l4_rt */
+};
+
+struct cfg_service {
+	char name[CFG_NAME_MAX]; /* unique among services */
+	char ns[CFG_NAME_MAX];	 /* "namespace" */
+	char key[CFG_KEY_MAX];	 /* "<namespace>/<name>", stable across snapshots */
+	uint8_t family;		 /* of the VIP, the endpoints and the snat addresses */
+	uint8_t vip[16];
+	uint8_t n_ports;
+	struct cfg_service_port ports[CFG_MAX_SVC_PORTS];
+	uint8_t lb;	      /* enum cfg_lb */
+	uint8_t nat;	      /* enum cfg_nat */
+	uint8_t reject;	      /* enum cfg_reject */
+	uint32_t maglev_size; /* prime, 251..655373 */
+	uint8_t n_snat;
+	uint8_t snat[CFG_MAX_SNAT][16]; /* full-NAT source addresses (local addresses) */
+	uint32_t n_endpoints;
+	struct cfg_endpoint *endpoints; /* into snap->endpoints */
+	struct cfg_breaker breaker;
+	struct cfg_health health;
+	int32_t limit_source;  /* index into snap->limits of the "source" limit, -1: none */
+	int32_t limit_service; /* the "service" limit, -1: none */
+	void *rt;	       /* runtime state; see struct cfg_snapshot.l4_rt */
+};
+
+/** Which source addresses belong to which namespace / service account. */
+struct cfg_workload {
+	char name[CFG_NAME_MAX];
+	char ns[CFG_NAME_MAX];
+	char service[CFG_NAME_MAX]; /* the workload's own service account / name */
+	uint8_t n_prefixes;
+	struct cfg_prefix prefixes[CFG_MAX_L4_PREFIXES];
+};
+
+/** A destination outside the mesh that policies may allow (SM-DR8). */
+struct cfg_external {
+	char name[CFG_NAME_MAX];
+	uint8_t protocol; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t n_prefixes;
+	uint8_t n_ports;
+	struct cfg_prefix prefixes[CFG_MAX_L4_PREFIXES];
+	uint16_t ports[CFG_MAX_EXT_PORTS]; /* host byte order */
+};
+
+/** A policy as written; decisions come from the precomputed snap->policy matrix. */
+struct cfg_policy {
+	char name[CFG_NAME_MAX];
+	bool deny;
+	char from_ns[CFG_NAME_MAX];	 /* "*" = any */
+	char from_service[CFG_NAME_MAX]; /* "*" = any */
+	bool to_external;		 /* target is snap->externals[target], else services */
+	uint32_t target;
+	uint32_t port_mask; /* bit i: the target's ports[i] */
+};
+
+struct cfg_limit {
+	char name[CFG_NAME_MAX];
+	uint32_t service;	    /* index into snap->services */
+	uint8_t scope;		    /* enum cfg_limit_scope */
+	uint8_t reject;		    /* enum cfg_reject: "action" */
+	uint32_t connections_per_s; /* 0: no connection bucket */
+	uint32_t packets_per_s;	    /* 0: no packet bucket */
+	uint32_t connections_burst; /* "burst", or connections_per_s when omitted */
+	uint32_t packets_burst;	    /* "burst", or packets_per_s when omitted */
+};
+
+/**
+ * One (external service, prefix) pair. An external-service RIB node's next hop
+ * is the index of the first entry for its prefix; next chains the other
+ * external services with the same prefix (-1 ends the chain).
+ */
+struct cfg_ext_entry {
+	uint32_t external;
+	int32_t next;
+};
+
+/** Key of the VIP hash; built zeroed so padding and the unused IPv6 bytes are 0. */
+struct cfg_vip_key {
+	uint8_t addr[16]; /* IPv4: addr[0..3], network byte order */
+	uint16_t port_be;
+	uint8_t proto;
+	uint8_t family;
+};
+
+/** What cfg_service_lookup() returns. */
+struct cfg_service_ref {
+	int32_t service; /* index into snap->services, -1: not a VIP */
+	int32_t port;	 /* index into that service's ports[], -1 with service -1 */
+};
+
+/**
+ * The service whose VIP is @p addr:@p port_be/@p proto, for a flow's first packet.
+ * @param family 4 or 6
+ * @param addr 4 bytes (IPv4) or 16 bytes (IPv6), network byte order
+ * @param port_be destination port, network byte order
+ * @param proto IPPROTO_TCP or IPPROTO_UDP
+ * @return the service and port index, or service -1. Any thread.
+ */
+static inline struct cfg_service_ref cfg_service_lookup(const struct cfg_snapshot *snap,
+							uint8_t family, const void *addr,
+							uint16_t port_be, uint8_t proto)
+{
+	struct cfg_service_ref ref = {.service = -1, .port = -1};
+	struct cfg_vip_key key;
+	void *data;
+
+	if (snap->vip_hash == NULL)
+		return ref;
+	memset(&key, 0, sizeof(key));
+	memcpy(key.addr, addr, family == 4 ? 4 : 16);
+	key.port_be = port_be;
+	key.proto = proto;
+	key.family = family;
+	if (rte_hash_lookup_data(snap->vip_hash, &key, &data) < 0)
+		return ref;
+	ref.service = (int32_t)((uintptr_t)data >> 16);
+	ref.port = (int32_t)((uintptr_t)data & 0xffff);
+	return ref;
+}
+
+/**
+ * The listener on local @p addr:@p port_be (TCP), for a segment to one of our
+ * addresses. A separate hash from the VIP hash, with the same key: the two key
+ * spaces cannot meet (a VIP is never an interface address, a listener always
+ * is), and a miss costs nothing when the snapshot has no listeners.
+ * @param family 4 or 6
+ * @param addr 4 bytes (IPv4) or 16 bytes (IPv6), network byte order
+ * @param port_be destination port, network byte order
+ * @return the index into snap->listeners, or -1. Any thread.
+ */
+static inline int32_t cfg_listener_lookup(const struct cfg_snapshot *snap, uint8_t family,
+					  const void *addr, uint16_t port_be)
+{
+	struct cfg_vip_key key;
+	void *data;
+
+	if (snap->listener_hash == NULL)
+		return -1;
+	memset(&key, 0, sizeof(key));
+	memcpy(key.addr, addr, family == 4 ? 4 : 16);
+	key.port_be = port_be;
+	key.proto = IPPROTO_TCP;
+	key.family = family;
+	if (rte_hash_lookup_data(snap->listener_hash, &key, &data) < 0)
+		return -1;
+	return (int32_t)(uintptr_t)data;
+}
+
+/**
+ * The policy mask of @p workload (-1: unknown source) towards column @p col
+ * (a service index, or n_services + an external index): bit i allows the
+ * target's ports[i]. 0 for anything out of range. With the port index from
+ * cfg_service_lookup() this is the O(1) form of cfg_policy_allows_service().
+ */
+static inline uint32_t cfg_policy_mask(const struct cfg_snapshot *snap, int workload, uint32_t col)
+{
+	if (unlikely(snap->policy == NULL || workload < -1 || workload >= (int)snap->n_workloads ||
+		     col >= snap->policy_cols))
+		return 0;
+	return snap->policy[(uint32_t)(workload + 1) * snap->policy_cols + col];
+}
+
+/**
+ * Whether the policies let @p workload (-1: a source in no workload) reach
+ * @p service on its port @p port (host byte order). Deny rules override allow
+ * rules; nothing is allowed without an allow rule. Callers apply it in
+ * CFG_MODE_MESH only.
+ */
+static inline bool cfg_policy_allows_service(const struct cfg_snapshot *snap, int workload,
+					     int service, uint16_t port)
+{
+	const struct cfg_service *sv;
+	uint32_t mask;
+
+	if (service < 0 || (uint32_t)service >= snap->n_services)
+		return false;
+	sv = &snap->services[service];
+	mask = cfg_policy_mask(snap, workload, (uint32_t)service);
+	for (uint8_t i = 0; i < sv->n_ports; i++)
+		if (sv->ports[i].port == port)
+			return (mask >> i) & 1;
+	return false;
+}
+
+/** Like cfg_policy_allows_service(), for external service @p external and its port @p port. */
+static inline bool cfg_policy_allows_external(const struct cfg_snapshot *snap, int workload,
+					      int external, uint16_t port)
+{
+	const struct cfg_external *ext;
+	uint32_t mask;
+
+	if (external < 0 || (uint32_t)external >= snap->n_externals)
+		return false;
+	ext = &snap->externals[external];
+	mask = cfg_policy_mask(snap, workload, snap->n_services + (uint32_t)external);
+	for (uint8_t i = 0; i < ext->n_ports; i++)
+		if (ext->ports[i] == port)
+			return (mask >> i) & 1;
+	return false;
+}
+
+/** @return the workload whose prefixes hold source @p addr (longest prefix), -1: none. */
+int cfg_workload_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
+
+/**
+ * @return the external service that holds destination @p addr (longest prefix first)
+ *         and lists @p port_be (network byte order) for @p proto; -1: none.
+ */
+int cfg_external_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr,
+		    uint16_t port_be, uint8_t proto);
+
+/** @return whether @p addr is inside the mesh's prefixes ($.mesh.prefixes). */
+bool cfg_in_mesh(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
+
+/** @return whether @p addr is inside $.control_plane.prefixes. */
+bool cfg_in_control_plane(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
+
 struct l4_global;
 
 /** Per-worker state of the L4 path. */

@@ -24,6 +24,7 @@
 #ifndef MESHDP_NET_H
 #define MESHDP_NET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_ip.h>
@@ -135,5 +136,15 @@ struct control_cmd_set;
 
 /** meshctl routes (net_commands.c; control thread). */
 extern const struct control_cmd_set net_commands;
+/**
+ * The config section of L3 ($.interfaces, $.routes; dataplane/net/net_config.c):
+ * fills the snapshot's ifaces, port_iface, vlan_ifaces, nexthops, routes and
+ * FIBs. Registered in dataplane/sections.c; later sections may use
+ * net_is_own_address() on the snapshot it compiled.
+ */
+extern const struct cfg_section net_cfg_section;
+
+/** Whether @p a (4 or 16 bytes) is one of the snapshot's interface addresses. Control thread. */
+bool net_is_own_address(const struct cfg_snapshot *s, uint8_t family, const void *a);
 
 #endif

@@ -97,5 +97,11 @@ struct control_cmd_set;
 
 /** meshctl tcp stats, tcp conns (proxy_commands.c; control thread). */
 extern const struct control_cmd_set proxy_commands;
+/**
+ * The config section of the terminating proxy ($.tcp, $.listeners;
+ * dataplane/proxy/proxy_config.c). Registered in dataplane/sections.c after
+ * l4_cfg_section: a listener's cluster is one of its services.
+ */
+extern const struct cfg_section proxy_cfg_section;
 
 #endif

@@ -16,12 +16,8 @@
 #include "proxy.h"
 
 #define PROXY_PORT_MIN 32768u /* upstream source ports (below the health-check range) */
-#define PROXY_PORT_MAX 60999u
+#define PROXY_PORT_MAX (L4_HC_PORT_BASE - 1u)
 #define PROXY_SNAT_MAX 64u /* full-NAT source addresses remembered for RST decisions */
-
-_Static_assert((int)CFG_TCP_CC_NEWRENO == (int)TCP_CC_NEWRENO &&
-		       (int)CFG_TCP_CC_CUBIC == (int)TCP_CC_CUBIC,
-	       "config and tcp agree on the congestion control values");
 
 /* Lifecycle of a listener object (struct proxy_listener.state). */
 enum proxy_listener_state {

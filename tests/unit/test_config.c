@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "dataplane/config/config.h"
+#include "dataplane/l4/l4.h"
 #include "config_fixture.h"
 #include "test_eal.h"
 

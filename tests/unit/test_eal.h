@@ -2,7 +2,8 @@
 /*
  * EAL set-up shared by the unit tests: no hugepages, no PCI, no shared config,
  * a file prefix of its own so tests may run beside a live meshdp.
- * (--in-memory cannot be combined with --no-huge.)
+ * (--in-memory cannot be combined with --no-huge.) It also hands config the
+ * daemon's sections (dataplane/sections.c), as main() does.
  */
 #ifndef MESHDP_TEST_EAL_H
 #define MESHDP_TEST_EAL_H
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+
+#include "dataplane/sections.h"
 
 static inline void test_eal_init(void)
 {
@@ -25,6 +28,7 @@ static inline void test_eal_init(void)
 		fprintf(stderr, "rte_eal_init failed\n");
 		exit(1);
 	}
+	meshdp_sections_register();
 }
 
 #endif

@@ -20,6 +20,8 @@
 #include <cmocka.h>
 
 #include "dataplane/config/config.h"
+#include "dataplane/l4/l4.h"
+#include "dataplane/tcp/tcp.h"
 #include "config_fixture.h"
 #include "test_eal.h"
 
@@ -83,7 +85,7 @@ static void test_two_listeners(void **state)
 	assert_int_equal(l->connect_timeout_ms, 5000);
 	assert_int_equal(l->idle_timeout_s, 3600);
 	assert_int_equal(l->max_connections, 0);
-	assert_int_equal(l->tcp.congestion, CFG_TCP_CC_CUBIC);
+	assert_int_equal(l->tcp.congestion, TCP_CC_CUBIC);
 	assert_true(l->tcp.nodelay);
 	assert_false(l->tcp.ecn);
 	assert_int_equal(l->tcp.rcvbuf, 262144);
@@ -103,7 +105,7 @@ static void test_two_listeners(void **state)
 	assert_int_equal(l->connect_timeout_ms, 250);
 	assert_int_equal(l->idle_timeout_s, 0);
 	assert_int_equal(l->max_connections, 100);
-	assert_int_equal(l->tcp.congestion, CFG_TCP_CC_NEWRENO);
+	assert_int_equal(l->tcp.congestion, TCP_CC_NEWRENO);
 	assert_false(l->tcp.nodelay);
 	assert_true(l->tcp.ecn);
 	assert_int_equal(l->tcp.rcvbuf, 4096);
@@ -142,7 +144,7 @@ static void test_defaults(void **state)
 	assert_int_equal(s->listeners[0].service, 2);
 	assert_int_equal(s->listeners[0].service_port, 0);
 	assert_int_equal(s->listeners[0].target_port, 9090);
-	assert_int_equal(s->listeners[0].tcp.congestion, CFG_TCP_CC_CUBIC);
+	assert_int_equal(s->listeners[0].tcp.congestion, TCP_CC_CUBIC);
 	cfg_snapshot_free(s);
 }
 

@@ -1,13 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * config: the snapshot's FIBs, lookups, publishing (QSBR) and cfg_with_tune().
- *
- * FIB sizing. rte_fib DIR24_8 and rte_fib6 TRIE both keep a 2^24-entry first
- * level; with 2-byte next hops (CFG_MAX_NEXTHOPS = 2^15 - 1) that is 32 MiB
- * each, 64 MiB per snapshot and 128 MiB while a swap holds two snapshots. The
- * second-level (tbl8) groups are sized from the configuration itself: one per
- * IPv4 prefix longer than /24, and (len - 24) / 8 rounded up per IPv6 prefix,
- * so a small config costs no more than the first level.
+ * config: the snapshot's lifecycle (free, publish with QSBR), its FIB lookups
+ * and cfg_with_tune(). The FIBs themselves are built by the net section
+ * (dataplane/net/net_config.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,131 +20,15 @@
 
 #include "config_internal.h"
 
-#define TBL8_MAX    32767u /* a tbl8 index must fit the 15 value bits of a 2-byte entry */
-#define TBL8_SLACK  8u
 #define LOOKUP_STEP 64u
 
 struct cfg_snapshot *cfg_live;
-
-/* Makes FIB names unique across snapshots; control thread only. */
-static unsigned int cfg_fib_seq;
-
-/* The FIBs of one or more snapshots with identical routes. */
-struct cfg_fibs {
-	struct rte_fib *fib4;
-	struct rte_fib6 *fib6;
-	unsigned int refs; /* snapshots using them; control thread only */
-};
-
-/* Same FIB contents: the same entries pointing at the same next hops. */
-static bool cfg_fib_same(const struct cfg_snapshot *a, const struct cfg_snapshot *b)
-{
-	return b != NULL && b->fibs != NULL && a->n_routes == b->n_routes &&
-	       a->n_nexthops == b->n_nexthops &&
-	       memcmp(a->routes, b->routes, a->n_routes * sizeof(*a->routes)) == 0 &&
-	       memcmp(a->nexthops, b->nexthops, a->n_nexthops * sizeof(*a->nexthops)) == 0;
-}
-
-static void cfg_fibs_put(struct cfg_fibs *f)
-{
-	if (f == NULL || --f->refs != 0)
-		return;
-	rte_fib_free(f->fib4);
-	rte_fib6_free(f->fib6);
-	free(f);
-}
-
-int cfg_fib_build(struct cfg_snapshot *snap, const struct cfg_snapshot *prev, struct cfg_error *err)
-{
-	struct rte_fib_conf c4;
-	struct rte_fib6_conf c6;
-	uint32_t n4 = 0, n6 = 0, tbl8_4 = TBL8_SLACK, tbl8_6 = TBL8_SLACK;
-	char name[32];
-	unsigned int seq;
-
-	if (cfg_fib_same(snap, prev)) {
-		snap->fibs = prev->fibs;
-		snap->fibs->refs++;
-		snap->fib4 = prev->fib4;
-		snap->fib6 = prev->fib6;
-		return 0;
-	}
-	snap->fibs = calloc(1, sizeof(*snap->fibs));
-	if (snap->fibs == NULL)
-		return -ENOMEM;
-	snap->fibs->refs = 1;
-	seq = cfg_fib_seq++;
-	for (uint32_t i = 0; i < snap->n_routes; i++) {
-		const struct cfg_route *r = &snap->routes[i];
-
-		if (r->family == 4) {
-			n4++;
-			tbl8_4 += r->dst4.len > 24;
-		} else {
-			n6++;
-			tbl8_6 += r->dst6.len > 24 ? (r->dst6.len - 24u + 7u) / 8u : 0;
-		}
-	}
-
-	memset(&c4, 0, sizeof(c4));
-	c4.type = RTE_FIB_DIR24_8;
-	c4.default_nh = 0;
-	c4.max_routes = (int)(n4 + TBL8_SLACK);
-	c4.dir24_8.nh_sz = RTE_FIB_DIR24_8_2B;
-	c4.dir24_8.num_tbl8 = RTE_MIN(tbl8_4, TBL8_MAX);
-	snprintf(name, sizeof(name), "cfg4_%u", seq);
-	snap->fib4 = snap->fibs->fib4 = rte_fib_create(name, SOCKET_ID_ANY, &c4);
-	if (snap->fib4 == NULL)
-		return rte_errno == ENOMEM ? -ENOMEM
-					   : cfg_fail(err, "$", "cannot create the IPv4 FIB: %s",
-						      rte_strerror(rte_errno));
-
-	memset(&c6, 0, sizeof(c6));
-	c6.type = RTE_FIB6_TRIE;
-	c6.default_nh = 0;
-	c6.max_routes = (int)(n6 + TBL8_SLACK);
-	c6.trie.nh_sz = RTE_FIB6_TRIE_2B;
-	c6.trie.num_tbl8 = RTE_MIN(tbl8_6, TBL8_MAX);
-	snprintf(name, sizeof(name), "cfg6_%u", seq);
-	snap->fib6 = snap->fibs->fib6 = rte_fib6_create(name, SOCKET_ID_ANY, &c6);
-	if (snap->fib6 == NULL)
-		return rte_errno == ENOMEM ? -ENOMEM
-					   : cfg_fail(err, "$", "cannot create the IPv6 FIB: %s",
-						      rte_strerror(rte_errno));
-
-	for (uint32_t i = 0; i < snap->n_routes; i++) {
-		const struct cfg_route *r = &snap->routes[i];
-		char pfx[INET6_ADDRSTRLEN];
-		int rc;
-
-		if (r->family == 4)
-			rc = rte_fib_add(snap->fib4, rte_be_to_cpu_32(r->dst4.addr), r->dst4.len,
-					 r->nexthop);
-		else
-			rc = rte_fib6_add(snap->fib6, r->dst6.addr, r->dst6.len, r->nexthop);
-		if (rc == 0)
-			continue;
-		if (r->family == 4)
-			inet_ntop(AF_INET, &r->dst4.addr, pfx, sizeof(pfx));
-		else
-			inet_ntop(AF_INET6, r->dst6.addr, pfx, sizeof(pfx));
-		return cfg_fail(err, "$.routes",
-				"cannot add %s/%u to the IPv%u FIB (%s); expected fewer or shorter "
-				"prefixes",
-				pfx, r->family == 4 ? r->dst4.len : r->dst6.len, r->family,
-				strerror(-rc));
-	}
-	return 0;
-}
 
 void cfg_snapshot_free(struct cfg_snapshot *snap)
 {
 	if (snap == NULL)
 		return;
-	cfg_l4_free(snap);
-	cfg_fibs_put(snap->fibs);
-	free(snap->nexthops);
-	free(snap->routes);
+	cfg_sections_free(snap);
 	free(snap->text);
 	/* Poison: a reader that kept the pointer past its grace period sees
 	 * generation 0 and text NULL instead of plausible data. */

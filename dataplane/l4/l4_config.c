@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * config: the L4 service data path sections (mode, mesh, control_plane,
- * workloads, services, external_services, policies, limits, flows) and the
- * terminating proxy's (tcp, listeners), validated as strictly as the rest of
- * the document, and the per-snapshot lookups the L4 path uses for a flow's
- * first packet: the VIP and listener hashes, the workload / external / mesh /
- * control-plane RIBs and the precomputed policy matrix.
+ * l4: the config section of the L4 service data path (mode, mesh,
+ * control_plane, workloads, services, external_services, policies, limits,
+ * flows; struct cfg_section l4_cfg_section), validated as strictly as the rest
+ * of the document, and the per-snapshot lookups the L4 path uses for a flow's
+ * first packet: the VIP hash, the workload / external / mesh / control-plane
+ * RIBs and the precomputed policy matrix.
  *
- * docs/CONFIG.md ("L4 services", "Terminating TCP proxy") is the schema this
- * file enforces. Control thread only, except the lookup functions at the end
- * (any thread holding the snapshot).
+ * docs/CONFIG.md ("L4 services") is the schema this file enforces. Control
+ * thread only, except the lookup functions at the end (any thread holding the
+ * snapshot).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,7 +26,8 @@
 #include <rte_rib.h>
 #include <rte_rib6.h>
 
-#include "config_internal.h"
+#include "../config/config_json.h"
+#include "l4.h"
 
 /* Defaults for omitted fields; docs/CONFIG.md lists the same values. */
 #define DEF_MAGLEV_SIZE	     65537
@@ -50,23 +51,11 @@
 #define DEF_UDP_S	     30
 #define DEF_UDP_ASSURED_S    180
 #define DEF_ICMP_S	     30
-#define DEF_TCP_CAPACITY     65536
-#define DEF_CONNECT_MS	     5000
-#define DEF_IDLE_TIMEOUT_S   3600
-#define DEF_TCP_BUF	     262144
-#define DEF_SYN_BACKLOG	     1024
-#define DEF_KA_IDLE_S	     7200 /* keepalive: Linux's tcp_keepalive_* defaults */
-#define DEF_KA_INTERVAL_S    75
-#define DEF_KA_PROBES	     9
 #define RATE_MAX	     100000000u
 #define BURST_MAX	     1000000000u
 
-#define PORT_EXPECTED "an integer in 1..65535"
-#define ADDR_EXPECTED "an IPv4 or IPv6 address (a.b.c.d or x:x::x)"
-#define CIDR_EXPECTED "an IPv4 or IPv6 prefix (a.b.c.d/len or x:x::/len)"
-
 /* Makes RIB and hash names unique across snapshots; control thread only. */
-static unsigned int cfg_l4_seq;
+static unsigned int l4_cfg_seq;
 
 struct l4_ctx {
 	struct cfg_snapshot *s;
@@ -79,166 +68,6 @@ static const uint8_t proto_values[] = {IPPROTO_TCP, IPPROTO_UDP};
 
 /* ---- JSON helpers ---- */
 
-/* An optional (or required) string member that is one of @p names; *out its index. */
-static int get_enum(const json_t *obj, const char *key, const char *path, const char *const *names,
-		    uint8_t def, bool required, uint8_t *out, struct cfg_error *err)
-{
-	json_t *v = json_object_get(obj, key);
-	char p[CFG_JPATH_LEN], expected[128];
-	size_t o = 0, n = 0;
-
-	*out = def;
-	while (names[n] != NULL)
-		n++;
-	for (size_t i = 0; v != NULL && json_is_string(v) && i < n; i++) {
-		if (strcmp(json_string_value(v), names[i]) == 0) {
-			*out = (uint8_t)i;
-			return 0;
-		}
-	}
-	for (size_t i = 0; i < n && o < sizeof(expected); i++)
-		o += (size_t)snprintf(expected + o, sizeof(expected) - o, "%s\"%s\"",
-				      i == 0	   ? ""
-				      : i + 1 == n ? " or "
-						   : ", ",
-				      names[i]);
-	cfg_path_key(p, path, key);
-	if (v == NULL && !required)
-		return 0;
-	if (v == NULL)
-		return cfg_fail(err, p, "required field missing; expected %s", expected);
-	return cfg_fail_got(err, p, expected, v);
-}
-
-/* An array member of min..max entries; *out NULL when absent and not required. */
-static int get_array(const json_t *obj, const char *key, const char *path, size_t min, size_t max,
-		     bool required, const char *what, json_t **out, struct cfg_error *err)
-{
-	json_t *v = json_object_get(obj, key);
-	char p[CFG_JPATH_LEN], expected[128];
-
-	*out = NULL;
-	cfg_path_key(p, path, key);
-	snprintf(expected, sizeof(expected), "an array of %zu..%zu %s", min, max, what);
-	if (v == NULL)
-		return required ? cfg_fail(err, p, "required field missing; expected %s", expected)
-				: 0;
-	if (!json_is_array(v))
-		return cfg_fail_got(err, p, expected, v);
-	if (json_array_size(v) < min || json_array_size(v) > max)
-		return cfg_fail(err, p, "expected %s, got %zu", expected, json_array_size(v));
-	*out = v;
-	return 0;
-}
-
-/* Item @p i of array @p arr at @p path must be an object. */
-static int get_item(const json_t *arr, size_t i, const char *path, const char *what,
-		    const char *const *keys, json_t **out, char *ipath, struct cfg_error *err)
-{
-	json_t *o = json_array_get(arr, i);
-
-	cfg_path_index(ipath, path, i);
-	*out = o;
-	if (!json_is_object(o))
-		return cfg_fail_got(err, ipath, what, o);
-	return cfg_check_keys(o, ipath, keys, err);
-}
-
-/* A name that must differ from the name of every earlier entry of the same array. */
-static int get_unique_name(const json_t *obj, const char *path, char *buf, const void *base,
-			   size_t stride, size_t n_before, const char *what, struct cfg_error *err)
-{
-	char p[CFG_JPATH_LEN], expected[80];
-	int rc = cfg_get_name(obj, "name", path, buf, "", true, err);
-
-	if (rc != 0)
-		return rc;
-	for (size_t j = 0; j < n_before; j++) {
-		if (strcmp((const char *)base + j * stride, buf) == 0) {
-			cfg_path_key(p, path, "name");
-			snprintf(expected, sizeof(expected), "a name no other %s has", what);
-			return cfg_fail_got(err, p, expected, json_object_get(obj, "name"));
-		}
-	}
-	return 0;
-}
-
-static bool unicast4(const uint8_t a[4])
-{
-	return a[0] != 0 && a[0] != 127 && a[0] < 224;
-}
-
-static bool unicast6(const uint8_t a[16])
-{
-	struct in6_addr x; /* a copy: @p a need not be aligned for in6_addr */
-
-	memcpy(&x, a, sizeof(x));
-	return a[0] != 0xff && !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80) &&
-	       !IN6_IS_ADDR_UNSPECIFIED(&x) && !IN6_IS_ADDR_LOOPBACK(&x);
-}
-
-/*
- * A unicast address. @p want 0 accepts either family; 4 or 6 demands that one,
- * and @p like says why ("like the vip").
- */
-static int parse_addr(const json_t *v, const char *path, uint8_t want, const char *like,
-		      uint8_t *family, uint8_t addr[16], struct cfg_error *err)
-{
-	char expected[96];
-	uint8_t f;
-
-	memset(addr, 0, 16);
-	if (want != 0)
-		snprintf(expected, sizeof(expected), "an IPv%u address (%s), %s", want,
-			 want == 4 ? "a.b.c.d" : "x:x::x", like);
-	else
-		snprintf(expected, sizeof(expected), "%s", ADDR_EXPECTED);
-	if (!json_is_string(v))
-		return cfg_fail_got(err, path, expected, v);
-	f = strchr(json_string_value(v), ':') != NULL ? 6 : 4;
-	if (inet_pton(f == 4 ? AF_INET : AF_INET6, json_string_value(v), addr) != 1 ||
-	    (want != 0 && f != want))
-		return cfg_fail_got(err, path, expected, v);
-	if (f == 4 ? !unicast4(addr) : !unicast6(addr))
-		return cfg_fail_got(err, path,
-				    "a unicast address (not 0/8, 127/8, multicast, reserved, ::, "
-				    "::1 or link-local)",
-				    v);
-	*family = f;
-	return 0;
-}
-
-/* "ADDR/LEN" of either family with no host bits set. */
-static int parse_cidr(const json_t *v, const char *path, struct cfg_prefix *out,
-		      struct cfg_error *err)
-{
-	uint8_t net[16] = {0};
-	char want[CFG_JPATH_LEN + 48], s[INET6_ADDRSTRLEN];
-
-	memset(out, 0, sizeof(*out));
-	if (!json_is_string(v))
-		return cfg_fail_got(err, path, CIDR_EXPECTED, v);
-	out->family = strchr(json_string_value(v), ':') != NULL ? 6 : 4;
-	if (!cfg_parse_prefix(json_string_value(v), out->family == 4 ? AF_INET : AF_INET6,
-			      out->addr, &out->len))
-		return cfg_fail_got(err, path, CIDR_EXPECTED, v);
-	if (out->family == 4) {
-		uint32_t a;
-
-		memcpy(&a, out->addr, 4);
-		a &= cfg_mask4(out->len);
-		memcpy(net, &a, 4);
-	} else {
-		cfg_mask6(net, out->addr, out->len);
-	}
-	if (memcmp(net, out->addr, 16) != 0) {
-		inet_ntop(out->family == 4 ? AF_INET : AF_INET6, net, s, sizeof(s));
-		snprintf(want, sizeof(want), "a prefix with no host bits set (%s/%u)", s, out->len);
-		return cfg_fail_got(err, path, want, v);
-	}
-	return 0;
-}
-
 static int parse_cidrs(const json_t *obj, const char *path, bool required, struct cfg_prefix *out,
 		       uint8_t *n, struct cfg_error *err)
 {
@@ -248,14 +77,14 @@ static int parse_cidrs(const json_t *obj, const char *path, bool required, struc
 	int rc;
 
 	*n = 0;
-	if ((rc = get_array(obj, "prefixes", path, required ? 1 : 0, CFG_MAX_L4_PREFIXES, required,
-			    "prefixes", &arr, err)) != 0)
+	if ((rc = cfg_get_array(obj, "prefixes", path, required ? 1 : 0, CFG_MAX_L4_PREFIXES,
+				required, "prefixes", &arr, err)) != 0)
 		return rc;
 	cfg_path_key(p, path, "prefixes");
 	json_array_foreach(arr, i, v)
 	{
 		cfg_path_index(pp, p, i);
-		if ((rc = parse_cidr(v, pp, &out[i], err)) != 0)
+		if ((rc = cfg_parse_cidr(v, pp, &out[i], err)) != 0)
 			return rc;
 		for (size_t j = 0; j < i; j++)
 			if (memcmp(&out[j], &out[i], sizeof(out[i])) == 0)
@@ -264,22 +93,6 @@ static int parse_cidrs(const json_t *obj, const char *path, bool required, struc
 		(*n)++;
 	}
 	return 0;
-}
-
-static int parse_port(const json_t *v, const char *path, uint16_t *out, struct cfg_error *err)
-{
-	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 65535)
-		return cfg_fail_got(err, path, PORT_EXPECTED, v);
-	*out = (uint16_t)json_integer_value(v);
-	return 0;
-}
-
-static void fmt_addr(char *buf, size_t size, uint8_t family, const uint8_t addr[16])
-{
-	char s[INET6_ADDRSTRLEN];
-
-	inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, s, sizeof(s));
-	snprintf(buf, size, family == 4 ? "%s" : "[%s]", s);
 }
 
 /* An endpoint's port for keys and messages: "*" (every service port) when 0. */
@@ -449,8 +262,8 @@ static int parse_workloads(struct l4_ctx *c, const json_t *root)
 	size_t i;
 	int rc;
 
-	if ((rc = get_array(root, "workloads", "$", 0, CFG_MAX_WORKLOADS, false, "workloads", &arr,
-			    c->err)) != 0 ||
+	if ((rc = cfg_get_array(root, "workloads", "$", 0, CFG_MAX_WORKLOADS, false, "workloads",
+				&arr, c->err)) != 0 ||
 	    arr == NULL || json_array_size(arr) == 0)
 		return rc;
 	s->workloads = calloc(json_array_size(arr), sizeof(*s->workloads));
@@ -460,10 +273,10 @@ static int parse_workloads(struct l4_ctx *c, const json_t *root)
 		struct cfg_workload *w = &s->workloads[i];
 		char path[CFG_JPATH_LEN];
 
-		if ((rc = get_item(arr, i, "$.workloads", "a workload object", keys, &o, path,
-				   c->err)) != 0 ||
-		    (rc = get_unique_name(o, path, w->name, s->workloads, sizeof(*w), i, "workload",
-					  c->err)) != 0 ||
+		if ((rc = cfg_get_item(arr, i, "$.workloads", "a workload object", keys, &o, path,
+				       c->err)) != 0 ||
+		    (rc = cfg_get_unique_name(o, path, w->name, s->workloads, sizeof(*w), i,
+					      "workload", c->err)) != 0 ||
 		    (rc = cfg_get_name(o, "namespace", path, w->ns, "", true, c->err)) != 0 ||
 		    (rc = cfg_get_name(o, "service", path, w->service, "", true, c->err)) != 0 ||
 		    (rc = parse_cidrs(o, path, true, w->prefixes, &w->n_prefixes, c->err)) != 0)
@@ -507,8 +320,8 @@ static int parse_service_ports(struct l4_ctx *c, const json_t *o, const char *pa
 	json_t *arr, *po;
 	int rc;
 
-	if ((rc = get_array(o, "ports", path, 1, CFG_MAX_SVC_PORTS, true, "ports", &arr, c->err)) !=
-	    0)
+	if ((rc = cfg_get_array(o, "ports", path, 1, CFG_MAX_SVC_PORTS, true, "ports", &arr,
+				c->err)) != 0)
 		return rc;
 	cfg_path_key(pp, path, "ports");
 	for (size_t i = 0; i < json_array_size(arr); i++) {
@@ -516,15 +329,16 @@ static int parse_service_ports(struct l4_ctx *c, const json_t *o, const char *pa
 		char kp[CFG_JPATH_LEN];
 		uint8_t proto;
 
-		if ((rc = get_item(arr, i, pp, "a port object", keys, &po, ip, c->err)) != 0)
+		if ((rc = cfg_get_item(arr, i, pp, "a port object", keys, &po, ip, c->err)) != 0)
 			return rc;
 		cfg_path_key(kp, ip, "port");
 		if (json_object_get(po, "port") == NULL)
 			return cfg_fail(c->err, kp, "required field missing; expected %s",
-					PORT_EXPECTED);
-		if ((rc = parse_port(json_object_get(po, "port"), kp, &sp->port, c->err)) != 0 ||
-		    (rc = get_enum(po, "protocol", ip, proto_names, 0, false, &proto, c->err)) !=
+					CFG_PORT_EXPECTED);
+		if ((rc = cfg_parse_port(json_object_get(po, "port"), kp, &sp->port, c->err)) !=
 			    0 ||
+		    (rc = cfg_get_enum(po, "protocol", ip, proto_names, 0, false, &proto,
+				       c->err)) != 0 ||
 		    (rc = cfg_get_u16(po, "target_port", ip, 1, 65535, sp->port, &sp->target_port,
 				      c->err)) != 0)
 			return rc;
@@ -554,7 +368,7 @@ static int add_vips(struct l4_ctx *c, uint32_t idx)
 			uintptr_t d = (uintptr_t)data;
 
 			snprintf(path, sizeof(path), "$.services[%u].ports[%u]", idx, i);
-			fmt_addr(a, sizeof(a), sv->family, sv->vip);
+			cfg_fmt_addr(a, sizeof(a), sv->family, sv->vip);
 			return cfg_fail(c->err, path,
 					"expected a VIP, port and protocol no other service uses, "
 					"got %s:%u/%s (also $.services[%u].ports[%u])",
@@ -585,19 +399,19 @@ static int parse_snat(struct l4_ctx *c, const json_t *o, const char *path, struc
 					    arr);
 		return 0;
 	}
-	if ((rc = get_array(o, "snat", path, 1, CFG_MAX_SNAT, true,
-			    "local addresses (required for \"nat\": \"fullnat\")", &arr, c->err)) !=
-	    0)
+	if ((rc = cfg_get_array(o, "snat", path, 1, CFG_MAX_SNAT, true,
+				"local addresses (required for \"nat\": \"fullnat\")", &arr,
+				c->err)) != 0)
 		return rc;
 	json_array_foreach(arr, i, v)
 	{
 		uint8_t f;
 
 		cfg_path_index(ip, pp, i);
-		if ((rc = parse_addr(v, ip, sv->family, "like the vip", &f, sv->snat[i], c->err)) !=
-		    0)
+		if ((rc = cfg_parse_addr(v, ip, sv->family, "like the vip", &f, sv->snat[i],
+					 c->err)) != 0)
 			return rc;
-		if (!cfg_is_own_address(c->s, f, sv->snat[i]))
+		if (!net_is_own_address(c->s, f, sv->snat[i]))
 			return cfg_fail_got(c->err, ip,
 					    "an address of one of our interfaces (replies must "
 					    "come back to this node)",
@@ -655,8 +469,8 @@ static int parse_endpoints(struct l4_ctx *c, const json_t *o, const char *path,
 	json_t *arr, *eo;
 	int rc;
 
-	if ((rc = get_array(o, "endpoints", path, 1, CFG_MAX_SVC_ENDPOINTS, true, "endpoints", &arr,
-			    c->err)) != 0)
+	if ((rc = cfg_get_array(o, "endpoints", path, 1, CFG_MAX_SVC_ENDPOINTS, true, "endpoints",
+				&arr, c->err)) != 0)
 		return rc;
 	cfg_path_key(pp, path, "endpoints");
 	sv->endpoints = &s->endpoints[s->n_endpoints];
@@ -666,15 +480,16 @@ static int parse_endpoints(struct l4_ctx *c, const json_t *o, const char *path,
 		json_t *addr;
 		uint8_t f;
 
-		if ((rc = get_item(arr, i, pp, "an endpoint object", keys, &eo, ip, c->err)) != 0)
+		if ((rc = cfg_get_item(arr, i, pp, "an endpoint object", keys, &eo, ip, c->err)) !=
+		    0)
 			return rc;
 		cfg_path_key(kp, ip, "address");
 		addr = json_object_get(eo, "address");
 		if (addr == NULL)
 			return cfg_fail(c->err, kp, "required field missing; expected %s",
-					ADDR_EXPECTED);
-		if ((rc = parse_addr(addr, kp, sv->family, "like the vip", &f, ep->addr, c->err)) !=
-			    0 ||
+					CFG_ADDR_EXPECTED);
+		if ((rc = cfg_parse_addr(addr, kp, sv->family, "like the vip", &f, ep->addr,
+					 c->err)) != 0 ||
 		    (rc = cfg_get_u16(eo, "port", ip, 1, 65535, 0, &ep->port, c->err)) != 0 ||
 		    (rc = cfg_get_u16(eo, "weight", ip, 1, 1000, 1, &ep->weight, c->err)) != 0 ||
 		    (rc = parse_labels(c, eo, ip, ep)) != 0)
@@ -689,14 +504,14 @@ static int parse_endpoints(struct l4_ctx *c, const json_t *o, const char *path,
 			if (memcmp(o2->addr, ep->addr, 16) != 0 ||
 			    (o2->port != ep->port && o2->port != 0 && ep->port != 0))
 				continue;
-			fmt_addr(a, sizeof(a), f, ep->addr);
+			cfg_fmt_addr(a, sizeof(a), f, ep->addr);
 			return cfg_fail(c->err, ip,
 					"expected an address and port no other endpoint of this "
 					"service has, got %s:%s (also %s[%zu]; an endpoint without "
 					"\"port\" uses every port)",
 					a, port_str(ep->port, ps, sizeof(ps)), pp, j);
 		}
-		fmt_addr(a, sizeof(a), f, ep->addr);
+		cfg_fmt_addr(a, sizeof(a), f, ep->addr);
 		snprintf(ep->key, sizeof(ep->key), "%s/%s/%s:%s", sv->ns, sv->name, a,
 			 port_str(ep->port, ps, sizeof(ps)));
 		sv->n_endpoints++;
@@ -775,10 +590,10 @@ static int parse_service(struct l4_ctx *c, const json_t *arr, uint32_t i)
 
 	sv->limit_source = -1;
 	sv->limit_service = -1;
-	if ((rc = get_item(arr, i, "$.services", "a service object", keys, &o, path, c->err)) !=
+	if ((rc = cfg_get_item(arr, i, "$.services", "a service object", keys, &o, path, c->err)) !=
 		    0 ||
-	    (rc = get_unique_name(o, path, sv->name, s->services, sizeof(*sv), i, "service",
-				  c->err)) != 0 ||
+	    (rc = cfg_get_unique_name(o, path, sv->name, s->services, sizeof(*sv), i, "service",
+				      c->err)) != 0 ||
 	    (rc = cfg_get_name(o, "namespace", path, sv->ns, "", true, c->err)) != 0)
 		return rc;
 	snprintf(sv->key, sizeof(sv->key), "%s/%s", sv->ns, sv->name);
@@ -786,19 +601,21 @@ static int parse_service(struct l4_ctx *c, const json_t *arr, uint32_t i)
 	cfg_path_key(pp, path, "vip");
 	vip = json_object_get(o, "vip");
 	if (vip == NULL)
-		return cfg_fail(c->err, pp, "required field missing; expected %s", ADDR_EXPECTED);
-	if ((rc = parse_addr(vip, pp, 0, NULL, &sv->family, sv->vip, c->err)) != 0)
+		return cfg_fail(c->err, pp, "required field missing; expected %s",
+				CFG_ADDR_EXPECTED);
+	if ((rc = cfg_parse_addr(vip, pp, 0, NULL, &sv->family, sv->vip, c->err)) != 0)
 		return rc;
-	if (cfg_is_own_address(s, sv->family, sv->vip))
+	if (net_is_own_address(s, sv->family, sv->vip))
 		return cfg_fail_got(c->err, pp,
 				    "an address that is not one of our interface addresses", vip);
 
 	if ((rc = parse_service_ports(c, o, path, sv)) != 0 || (rc = add_vips(c, i)) != 0 ||
-	    (rc = get_enum(o, "lb", path, lb_names, CFG_LB_MAGLEV, false, &sv->lb, c->err)) != 0 ||
-	    (rc = get_enum(o, "nat", path, nat_names, CFG_NAT_DNAT, false, &sv->nat, c->err)) !=
+	    (rc = cfg_get_enum(o, "lb", path, lb_names, CFG_LB_MAGLEV, false, &sv->lb, c->err)) !=
 		    0 ||
-	    (rc = get_enum(o, "reject", path, reject_names, CFG_REJECT_DROP, false, &sv->reject,
-			   c->err)) != 0 ||
+	    (rc = cfg_get_enum(o, "nat", path, nat_names, CFG_NAT_DNAT, false, &sv->nat, c->err)) !=
+		    0 ||
+	    (rc = cfg_get_enum(o, "reject", path, reject_names, CFG_REJECT_DROP, false, &sv->reject,
+			       c->err)) != 0 ||
 	    (rc = cfg_get_u32(o, "maglev_size", path, MAGLEV_MIN, MAGLEV_MAX, DEF_MAGLEV_SIZE,
 			      &sv->maglev_size, c->err)) != 0)
 		return rc;
@@ -822,8 +639,8 @@ static int parse_services(struct l4_ctx *c, const json_t *root)
 	json_t *arr;
 	int rc;
 
-	if ((rc = get_array(root, "services", "$", 0, CFG_MAX_SERVICES, false, "services", &arr,
-			    c->err)) != 0 ||
+	if ((rc = cfg_get_array(root, "services", "$", 0, CFG_MAX_SERVICES, false, "services", &arr,
+				c->err)) != 0 ||
 	    arr == NULL || json_array_size(arr) == 0)
 		return rc;
 	n = json_array_size(arr);
@@ -866,8 +683,8 @@ static int parse_externals(struct l4_ctx *c, const json_t *root)
 	json_t *arr, *o, *ports, *v;
 	int rc;
 
-	if ((rc = get_array(root, "external_services", "$", 0, CFG_MAX_EXTERNALS, false,
-			    "external services", &arr, c->err)) != 0 ||
+	if ((rc = cfg_get_array(root, "external_services", "$", 0, CFG_MAX_EXTERNALS, false,
+				"external services", &arr, c->err)) != 0 ||
 	    arr == NULL || json_array_size(arr) == 0)
 		return rc;
 	s->externals = calloc(json_array_size(arr), sizeof(*s->externals));
@@ -879,22 +696,22 @@ static int parse_externals(struct l4_ctx *c, const json_t *root)
 		uint8_t proto;
 		size_t k;
 
-		if ((rc = get_item(arr, i, "$.external_services", "an external service object",
-				   keys, &o, path, c->err)) != 0 ||
-		    (rc = get_unique_name(o, path, e->name, s->externals, sizeof(*e), i,
-					  "external service", c->err)) != 0 ||
+		if ((rc = cfg_get_item(arr, i, "$.external_services", "an external service object",
+				       keys, &o, path, c->err)) != 0 ||
+		    (rc = cfg_get_unique_name(o, path, e->name, s->externals, sizeof(*e), i,
+					      "external service", c->err)) != 0 ||
 		    (rc = parse_cidrs(o, path, true, e->prefixes, &e->n_prefixes, c->err)) != 0 ||
-		    (rc = get_array(o, "ports", path, 1, CFG_MAX_EXT_PORTS, true, "ports", &ports,
-				    c->err)) != 0 ||
-		    (rc = get_enum(o, "protocol", path, proto_names, 0, false, &proto, c->err)) !=
-			    0)
+		    (rc = cfg_get_array(o, "ports", path, 1, CFG_MAX_EXT_PORTS, true, "ports",
+					&ports, c->err)) != 0 ||
+		    (rc = cfg_get_enum(o, "protocol", path, proto_names, 0, false, &proto,
+				       c->err)) != 0)
 			return rc;
 		e->protocol = proto_values[proto];
 		cfg_path_key(pp, path, "ports");
 		json_array_foreach(ports, k, v)
 		{
 			cfg_path_index(ip, pp, k);
-			if ((rc = parse_port(v, ip, &e->ports[k], c->err)) != 0)
+			if ((rc = cfg_parse_port(v, ip, &e->ports[k], c->err)) != 0)
 				return rc;
 			for (size_t j = 0; j < k; j++)
 				if (e->ports[j] == e->ports[k])
@@ -1041,8 +858,8 @@ static int parse_policy_to(struct l4_ctx *c, const json_t *o, const char *path,
 		for (uint8_t k = 0; k < n_tports; k++)
 			tports[k] = s->services[p->target].ports[k].port;
 	}
-	if ((rc = get_array(to, "ports", tp, 1, CFG_MAX_EXT_PORTS, false, "ports", &ports,
-			    c->err)) != 0)
+	if ((rc = cfg_get_array(to, "ports", tp, 1, CFG_MAX_EXT_PORTS, false, "ports", &ports,
+				c->err)) != 0)
 		return rc;
 	if (ports == NULL) {
 		p->port_mask = n_tports >= 32 ? UINT32_MAX : (1u << n_tports) - 1;
@@ -1059,7 +876,7 @@ static int parse_policy_to(struct l4_ctx *c, const json_t *o, const char *path,
 		char expected[260];
 
 		cfg_path_index(ip, kp, i);
-		if ((rc = parse_port(v, ip, &port, c->err)) != 0)
+		if ((rc = cfg_parse_port(v, ip, &port, c->err)) != 0)
 			return rc;
 		for (uint8_t k = 0; k < n_tports; k++)
 			if (tports[k] == port)
@@ -1081,8 +898,8 @@ static int parse_policies(struct l4_ctx *c, const json_t *root)
 	json_t *arr, *o;
 	int rc;
 
-	if ((rc = get_array(root, "policies", "$", 0, CFG_MAX_POLICIES, false, "policies", &arr,
-			    c->err)) != 0 ||
+	if ((rc = cfg_get_array(root, "policies", "$", 0, CFG_MAX_POLICIES, false, "policies", &arr,
+				c->err)) != 0 ||
 	    arr == NULL || json_array_size(arr) == 0)
 		return rc;
 	s->policies = calloc(json_array_size(arr), sizeof(*s->policies));
@@ -1093,11 +910,12 @@ static int parse_policies(struct l4_ctx *c, const json_t *root)
 		char path[CFG_JPATH_LEN];
 		uint8_t action;
 
-		if ((rc = get_item(arr, i, "$.policies", "a policy object", keys, &o, path,
-				   c->err)) != 0 ||
-		    (rc = get_unique_name(o, path, p->name, s->policies, sizeof(*p), i, "policy",
-					  c->err)) != 0 ||
-		    (rc = get_enum(o, "action", path, actions, 0, true, &action, c->err)) != 0 ||
+		if ((rc = cfg_get_item(arr, i, "$.policies", "a policy object", keys, &o, path,
+				       c->err)) != 0 ||
+		    (rc = cfg_get_unique_name(o, path, p->name, s->policies, sizeof(*p), i,
+					      "policy", c->err)) != 0 ||
+		    (rc = cfg_get_enum(o, "action", path, actions, 0, true, &action, c->err)) !=
+			    0 ||
 		    (rc = parse_policy_from(c, o, path, p)) != 0 ||
 		    (rc = parse_policy_to(c, o, path, p)) != 0)
 			return rc;
@@ -1163,8 +981,8 @@ static int parse_limits(struct l4_ctx *c, const json_t *root)
 	json_t *arr, *o, *v;
 	int rc;
 
-	if ((rc = get_array(root, "limits", "$", 0, CFG_MAX_LIMITS, false, "limits", &arr,
-			    c->err)) != 0 ||
+	if ((rc = cfg_get_array(root, "limits", "$", 0, CFG_MAX_LIMITS, false, "limits", &arr,
+				c->err)) != 0 ||
 	    arr == NULL || json_array_size(arr) == 0)
 		return rc;
 	s->limits = calloc(json_array_size(arr), sizeof(*s->limits));
@@ -1177,10 +995,10 @@ static int parse_limits(struct l4_ctx *c, const json_t *root)
 		int32_t *slot;
 		uint32_t burst;
 
-		if ((rc = get_item(arr, i, "$.limits", "a limit object", keys, &o, path, c->err)) !=
-			    0 ||
-		    (rc = get_unique_name(o, path, l->name, s->limits, sizeof(*l), i, "limit",
-					  c->err)) != 0)
+		if ((rc = cfg_get_item(arr, i, "$.limits", "a limit object", keys, &o, path,
+				       c->err)) != 0 ||
+		    (rc = cfg_get_unique_name(o, path, l->name, s->limits, sizeof(*l), i, "limit",
+					      c->err)) != 0)
 			return rc;
 		cfg_path_key(pp, path, "service");
 		v = json_object_get(o, "service");
@@ -1194,8 +1012,9 @@ static int parse_limits(struct l4_ctx *c, const json_t *root)
 		if (sv == NULL)
 			return cfg_fail_got(c->err, pp, "the name of a service in $.services", v);
 		l->service = (uint32_t)(sv - s->services);
-		if ((rc = get_enum(o, "scope", path, scopes, 0, true, &l->scope, c->err)) != 0 ||
-		    (rc = get_enum(o, "action", path, actions, 0, false, &l->reject, c->err)) !=
+		if ((rc = cfg_get_enum(o, "scope", path, scopes, 0, true, &l->scope, c->err)) !=
+			    0 ||
+		    (rc = cfg_get_enum(o, "action", path, actions, 0, false, &l->reject, c->err)) !=
 			    0 ||
 		    (rc = cfg_get_u32(o, "connections_per_s", path, 0, RATE_MAX, 0,
 				      &l->connections_per_s, c->err)) != 0 ||
@@ -1235,7 +1054,8 @@ static int parse_mode_flows(struct l4_ctx *c, const json_t *root, const struct c
 	uint8_t mode;
 	int rc;
 
-	if ((rc = get_enum(root, "mode", "$", modes, CFG_MODE_ROUTER, false, &mode, c->err)) != 0)
+	if ((rc = cfg_get_enum(root, "mode", "$", modes, CFG_MODE_ROUTER, false, &mode, c->err)) !=
+	    0)
 		return rc;
 	c->s->mode = mode;
 	if ((rc = cfg_get_section(root, "flows", "$", &flows, c->err)) != 0 ||
@@ -1264,292 +1084,13 @@ static int parse_mode_flows(struct l4_ctx *c, const json_t *root, const struct c
 	return 0;
 }
 
-/* $.tcp: the TCP stack's own settings (the per-listener ones are in $.listeners[].tcp). */
-static int parse_tcp(struct l4_ctx *c, const json_t *root, const struct cfg_snapshot *prev)
+static int l4_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
+			  const struct cfg_compile_ctx *ctx, struct cfg_error *err)
 {
-	static const char *const keys[] = {"capacity", NULL};
-	json_t *tcp;
+	struct l4_ctx c = {.s = snap, .err = err, .seq = l4_cfg_seq++};
 	int rc;
 
-	if ((rc = cfg_get_section(root, "tcp", "$", &tcp, c->err)) != 0 ||
-	    (tcp != NULL && (rc = cfg_check_keys(tcp, "$.tcp", keys, c->err)) != 0) ||
-	    (rc = cfg_get_u32(tcp, "capacity", "$.tcp", 1024, 16777216, DEF_TCP_CAPACITY,
-			      &c->s->tcp.capacity, c->err)) != 0)
-		return rc;
-	c->s->startup.tcp_capacity = c->s->tcp.capacity;
-	if (prev != NULL && prev->startup.tcp_capacity != c->s->tcp.capacity)
-		return cfg_fail(c->err, "$.tcp.capacity",
-				"cannot change while running (restart meshdp to change it)");
-	return 0;
-}
-
-/* An optional boolean member, @p def when absent. */
-static int get_bool(const json_t *obj, const char *key, const char *path, bool def, bool *out,
-		    struct cfg_error *err)
-{
-	json_t *v = json_object_get(obj, key);
-	char p[CFG_JPATH_LEN];
-
-	*out = def;
-	if (v == NULL)
-		return 0;
-	if (!json_is_boolean(v)) {
-		cfg_path_key(p, path, key);
-		return cfg_fail_got(err, p, "true or false", v);
-	}
-	*out = json_is_true(v);
-	return 0;
-}
-
-/* $.listeners[i].tcp; every field optional, keepalive off unless "keepalive" is given. */
-static int parse_listener_tcp(struct l4_ctx *c, const json_t *o, const char *path,
-			      struct cfg_listener_tcp *t)
-{
-	static const char *const keys[] = {"congestion", "nodelay",	"ecn",	     "rcvbuf",
-					   "sndbuf",	 "syn_backlog", "keepalive", NULL};
-	static const char *const kkeys[] = {"idle_s", "interval_s", "probes", NULL};
-	/* Index = enum cfg_tcp_cc. */
-	static const char *const cc_names[] = {"newreno", "cubic", NULL};
-	char tp[CFG_JPATH_LEN], kp[CFG_JPATH_LEN];
-	json_t *tcp, *ka;
-	int rc;
-
-	cfg_path_key(tp, path, "tcp");
-	cfg_path_key(kp, tp, "keepalive");
-	if ((rc = cfg_get_section(o, "tcp", path, &tcp, c->err)) != 0 ||
-	    (tcp != NULL && (rc = cfg_check_keys(tcp, tp, keys, c->err)) != 0) ||
-	    (rc = get_enum(tcp, "congestion", tp, cc_names, CFG_TCP_CC_CUBIC, false, &t->congestion,
-			   c->err)) != 0 ||
-	    (rc = get_bool(tcp, "nodelay", tp, true, &t->nodelay, c->err)) != 0 ||
-	    (rc = get_bool(tcp, "ecn", tp, false, &t->ecn, c->err)) != 0 ||
-	    (rc = cfg_get_u32(tcp, "rcvbuf", tp, 4096, 67108864, DEF_TCP_BUF, &t->rcvbuf,
-			      c->err)) != 0 ||
-	    (rc = cfg_get_u32(tcp, "sndbuf", tp, 4096, 67108864, DEF_TCP_BUF, &t->sndbuf,
-			      c->err)) != 0 ||
-	    (rc = cfg_get_u32(tcp, "syn_backlog", tp, 1, 1048576, DEF_SYN_BACKLOG, &t->syn_backlog,
-			      c->err)) != 0 ||
-	    (tcp != NULL && (rc = cfg_get_section(tcp, "keepalive", tp, &ka, c->err)) != 0))
-		return rc;
-	if (tcp == NULL || ka == NULL)
-		return 0;
-	if ((rc = cfg_check_keys(ka, kp, kkeys, c->err)) != 0 ||
-	    (rc = cfg_get_u32(ka, "idle_s", kp, 1, 86400, DEF_KA_IDLE_S, &t->keepalive_idle_s,
-			      c->err)) != 0 ||
-	    (rc = cfg_get_u32(ka, "interval_s", kp, 1, 3600, DEF_KA_INTERVAL_S,
-			      &t->keepalive_interval_s, c->err)) != 0 ||
-	    (rc = cfg_get_u32(ka, "probes", kp, 1, 255, DEF_KA_PROBES, &t->keepalive_probes,
-			      c->err)) != 0)
-		return rc;
-	return 0;
-}
-
-/*
- * "cluster" ("<namespace>/<name>" or a service name) and "cluster_port" (one of
- * that service's TCP ports; default its first TCP port).
- */
-static int parse_listener_cluster(struct l4_ctx *c, const json_t *o, const char *path,
-				  struct cfg_listener *l)
-{
-	const struct cfg_snapshot *s = c->s;
-	const struct cfg_service *sv = NULL;
-	char pp[CFG_JPATH_LEN], list[CFG_MAX_SVC_PORTS * 7],
-		expected[sizeof(list) + CFG_KEY_MAX + 32];
-	json_t *v = json_object_get(o, "cluster");
-	const char *name;
-	size_t n = 0;
-	int first = -1;
-	uint16_t port;
-	int rc;
-
-	cfg_path_key(pp, path, "cluster");
-	if (v == NULL)
-		return cfg_fail(c->err, pp,
-				"required field missing; expected the name or "
-				"\"<namespace>/<name>\" of a service in $.services");
-	name = json_is_string(v) ? json_string_value(v) : "";
-	for (uint32_t k = 0; k < s->n_services && sv == NULL; k++)
-		if (strcmp(strchr(name, '/') != NULL ? s->services[k].key : s->services[k].name,
-			   name) == 0)
-			sv = &s->services[k];
-	if (sv == NULL)
-		return cfg_fail_got(c->err, pp,
-				    "the name or \"<namespace>/<name>\" of a service in $.services",
-				    v);
-	l->service = (uint32_t)(sv - s->services);
-	list[0] = '\0';
-	for (uint8_t k = 0; k < sv->n_ports; k++) {
-		if (sv->ports[k].protocol != IPPROTO_TCP)
-			continue;
-		if (first < 0)
-			first = k;
-		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%u", n == 0 ? "" : ", ",
-				      sv->ports[k].port);
-	}
-	if (first < 0)
-		return cfg_fail_got(c->err, pp, "a service with a TCP port (this one has UDP only)",
-				    v);
-	if ((rc = cfg_get_u16(o, "cluster_port", path, 1, 65535, sv->ports[first].port, &port,
-			      c->err)) != 0)
-		return rc;
-	for (uint8_t k = 0; k < sv->n_ports; k++) {
-		if (sv->ports[k].protocol == IPPROTO_TCP && sv->ports[k].port == port) {
-			l->service_port = k;
-			l->target_port = sv->ports[k].target_port;
-			return 0;
-		}
-	}
-	cfg_path_key(pp, path, "cluster_port");
-	snprintf(expected, sizeof(expected), "a TCP port of service %s (%s)", sv->key, list);
-	return cfg_fail_got(c->err, pp, expected, json_object_get(o, "cluster_port"));
-}
-
-/*
- * "address" and "port": a local address, a port below the health-check range,
- * below the full-NAT source ports on a snat address, and a pair no other
- * listener (or service VIP) has. Adds the pair to the listener hash.
- */
-static int parse_listener_addr(struct l4_ctx *c, const json_t *o, const char *path, uint32_t idx)
-{
-	struct cfg_snapshot *s = c->s;
-	struct cfg_listener *l = &s->listeners[idx];
-	char ap[CFG_JPATH_LEN], pp[CFG_JPATH_LEN], a[INET6_ADDRSTRLEN + 2], expected[96];
-	json_t *addr = json_object_get(o, "address"), *v;
-	struct cfg_vip_key key;
-	void *data;
-	int rc;
-
-	cfg_path_key(ap, path, "address");
-	cfg_path_key(pp, path, "port");
-	if (addr == NULL)
-		return cfg_fail(c->err, ap, "required field missing; expected %s", ADDR_EXPECTED);
-	if ((rc = parse_addr(addr, ap, 0, NULL, &l->family, l->addr, c->err)) != 0)
-		return rc;
-	if (!cfg_is_own_address(s, l->family, l->addr))
-		return cfg_fail_got(c->err, ap, "an address of one of our interfaces", addr);
-	snprintf(expected, sizeof(expected),
-		 "an integer in 1..%u (%u and up are the node's health-check source ports)",
-		 CFG_LISTENER_PORT_MAX, CFG_LISTENER_PORT_MAX + 1);
-	v = json_object_get(o, "port");
-	if (v == NULL)
-		return cfg_fail(c->err, pp, "required field missing; expected %s", expected);
-	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-	    json_integer_value(v) > CFG_LISTENER_PORT_MAX)
-		return cfg_fail_got(c->err, pp, expected, v);
-	l->port = (uint16_t)json_integer_value(v);
-	for (uint32_t k = 0; k < s->n_services && l->port >= CFG_SNAT_PORT_MIN; k++) {
-		const struct cfg_service *sv = &s->services[k];
-
-		for (uint8_t j = 0; sv->family == l->family && j < sv->n_snat; j++)
-			if (memcmp(sv->snat[j], l->addr, 16) == 0)
-				return cfg_fail(
-					c->err, pp,
-					"expected a port below %u on a full-NAT source address "
-					"(%u..%u are full-NAT source ports of "
-					"$.services[%u].snat[%u]), "
-					"got %u",
-					CFG_SNAT_PORT_MIN, CFG_SNAT_PORT_MIN, CFG_LISTENER_PORT_MAX,
-					k, j, l->port);
-	}
-	fmt_addr(a, sizeof(a), l->family, l->addr);
-	/* Unreachable while VIPs may not be interface addresses; kept should that change. */
-	if (s->vip_hash != NULL) {
-		struct cfg_service_ref ref =
-			cfg_service_lookup(s, l->family, l->addr, htons(l->port), IPPROTO_TCP);
-
-		if (ref.service >= 0)
-			return cfg_fail(c->err, path,
-					"expected an address and port no service VIP uses, got "
-					"%s:%u/tcp (also $.services[%d].ports[%d])",
-					a, l->port, ref.service, ref.port);
-	}
-	memset(&key, 0, sizeof(key));
-	memcpy(key.addr, l->addr, 16);
-	key.port_be = htons(l->port);
-	key.proto = IPPROTO_TCP;
-	key.family = l->family;
-	if (rte_hash_lookup_data(s->listener_hash, &key, &data) >= 0)
-		return cfg_fail(c->err, path,
-				"expected an address and port no other listener uses, got %s:%u "
-				"(also $.listeners[%u])",
-				a, l->port, (unsigned int)(uintptr_t)data);
-	rc = rte_hash_add_key_data(s->listener_hash, &key, (void *)(uintptr_t)idx);
-	return rc == 0 ? 0 : rc == -ENOMEM || rc == -ENOSPC ? -ENOMEM : rc;
-}
-
-static int parse_listeners(struct l4_ctx *c, const json_t *root)
-{
-	static const char *const keys[] = {"name",
-					   "type",
-					   "address",
-					   "port",
-					   "cluster",
-					   "cluster_port",
-					   "connect_timeout_ms",
-					   "idle_timeout_s",
-					   "max_connections",
-					   "tcp",
-					   NULL};
-	/* Index = enum cfg_listener_type. */
-	static const char *const types[] = {"tcp_proxy", NULL};
-	struct cfg_snapshot *s = c->s;
-	struct rte_hash_parameters hp = {0};
-	char name[RTE_HASH_NAMESIZE];
-	json_t *arr, *o;
-	size_t n;
-	int rc;
-
-	if ((rc = get_array(root, "listeners", "$", 0, CFG_MAX_LISTENERS, false, "listeners", &arr,
-			    c->err)) != 0 ||
-	    arr == NULL || json_array_size(arr) == 0)
-		return rc;
-	n = json_array_size(arr);
-	s->listeners = calloc(n, sizeof(*s->listeners));
-	if (s->listeners == NULL)
-		return -ENOMEM;
-	snprintf(name, sizeof(name), "clsn_%u", c->seq);
-	hp.name = name;
-	hp.entries = RTE_MAX(64u, (uint32_t)n * 2);
-	hp.key_len = sizeof(struct cfg_vip_key);
-	hp.hash_func = rte_jhash;
-	hp.socket_id = SOCKET_ID_ANY;
-	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-	s->listener_hash = rte_hash_create(&hp);
-	if (s->listener_hash == NULL)
-		return rte_errno == ENOMEM
-			       ? -ENOMEM
-			       : cfg_fail(c->err, "$", "cannot create the listener hash: %s",
-					  rte_strerror(rte_errno));
-	for (uint32_t i = 0; i < n; i++) {
-		struct cfg_listener *l = &s->listeners[i];
-		char path[CFG_JPATH_LEN];
-
-		if ((rc = get_item(arr, i, "$.listeners", "a listener object", keys, &o, path,
-				   c->err)) != 0 ||
-		    (rc = get_unique_name(o, path, l->name, s->listeners, sizeof(*l), i, "listener",
-					  c->err)) != 0 ||
-		    (rc = get_enum(o, "type", path, types, 0, true, &l->type, c->err)) != 0 ||
-		    (rc = parse_listener_addr(c, o, path, i)) != 0 ||
-		    (rc = parse_listener_cluster(c, o, path, l)) != 0 ||
-		    (rc = cfg_get_u32(o, "connect_timeout_ms", path, 1, 600000, DEF_CONNECT_MS,
-				      &l->connect_timeout_ms, c->err)) != 0 ||
-		    (rc = cfg_get_u32(o, "idle_timeout_s", path, 0, 86400, DEF_IDLE_TIMEOUT_S,
-				      &l->idle_timeout_s, c->err)) != 0 ||
-		    (rc = cfg_get_u32(o, "max_connections", path, 0, 16777216, 0,
-				      &l->max_connections, c->err)) != 0 ||
-		    (rc = parse_listener_tcp(c, o, path, &l->tcp)) != 0)
-			return rc;
-		s->n_listeners++;
-	}
-	return 0;
-}
-
-int cfg_l4_compile(struct cfg_snapshot *snap, const json_t *root, const struct cfg_snapshot *prev,
-		   struct cfg_error *err)
-{
-	struct l4_ctx c = {.s = snap, .err = err, .seq = cfg_l4_seq++};
-	int rc;
-
-	if ((rc = parse_mode_flows(&c, root, prev)) != 0 ||
+	if ((rc = parse_mode_flows(&c, root, ctx->prev)) != 0 ||
 	    (rc = parse_prefix_section(&c, root, "mesh", "msh", &snap->n_mesh_prefixes,
 				       &snap->mesh_prefixes, &snap->mesh_rib4, &snap->mesh_rib6)) !=
 		    0 ||
@@ -1557,13 +1098,13 @@ int cfg_l4_compile(struct cfg_snapshot *snap, const json_t *root, const struct c
 				       &snap->cp_prefixes, &snap->cp_rib4, &snap->cp_rib6)) != 0 ||
 	    (rc = parse_workloads(&c, root)) != 0 || (rc = parse_services(&c, root)) != 0 ||
 	    (rc = parse_externals(&c, root)) != 0 || (rc = parse_policies(&c, root)) != 0 ||
-	    (rc = parse_limits(&c, root)) != 0 || (rc = parse_tcp(&c, root, prev)) != 0 ||
-	    (rc = parse_listeners(&c, root)) != 0)
+	    (rc = parse_limits(&c, root)) != 0)
 		return rc;
 	return build_policy(snap);
 }
 
-void cfg_l4_free(struct cfg_snapshot *snap)
+/* The runtime objects (l4_rt_free) go first: they still see services and endpoints. */
+static void l4_cfg_free(struct cfg_snapshot *snap)
 {
 	if (snap->proxy_rt_free != NULL) {
 		snap->proxy_rt_free(snap);
@@ -1574,7 +1115,6 @@ void cfg_l4_free(struct cfg_snapshot *snap)
 		snap->l4_rt_free = NULL;
 	}
 	rte_hash_free(snap->vip_hash);
-	rte_hash_free(snap->listener_hash);
 	if (snap->wl_rib4 != NULL)
 		rte_rib_free(snap->wl_rib4);
 	if (snap->ext_rib4 != NULL)
@@ -1597,12 +1137,22 @@ void cfg_l4_free(struct cfg_snapshot *snap)
 	free(snap->externals);
 	free(snap->policies);
 	free(snap->limits);
-	free(snap->listeners);
 	free(snap->mesh_prefixes);
 	free(snap->cp_prefixes);
 	free(snap->ext_entries);
 	free(snap->policy);
 }
+
+static const char *const l4_cfg_keys[] = {
+	"mode",	    "mesh",   "control_plane", "workloads", "services", "external_services",
+	"policies", "limits", "flows",	       NULL};
+
+const struct cfg_section l4_cfg_section = {
+	.name = "l4",
+	.keys = l4_cfg_keys,
+	.compile = l4_cfg_compile,
+	.free = l4_cfg_free,
+};
 
 /* ---- lookups (any thread that holds the snapshot) ---- */
 
