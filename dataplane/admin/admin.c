@@ -232,7 +232,7 @@ static void admin_services(struct admin_buf *b, const struct cfg_snapshot *snap)
 	const uint32_t n_svc = snap ? snap->n_services : 0;
 	const uint32_t n_ep = snap ? snap->n_endpoints : 0;
 	const uint64_t now = rte_rdtsc();
-	char svc[2 * CFG_KEY_MAX], ep[2 * CFG_KEY_MAX];
+	char svc[2 * L4_KEY_MAX], ep[2 * L4_KEY_MAX];
 	struct l4_ep_view *views = NULL;
 	struct l4_svc_view sv;
 
@@ -267,8 +267,8 @@ static void admin_services(struct admin_buf *b, const struct cfg_snapshot *snap)
 		admin_header(b, admin_ep_metrics[m].name, admin_ep_metrics[m].type,
 			     admin_ep_metrics[m].help);
 		for (uint32_t i = 0; i < n_ep; i++) {
-			const struct cfg_endpoint *e = &snap->endpoints[i];
-			const struct cfg_service *s = &snap->services[e->service];
+			const struct l4_endpoint *e = &snap->endpoints[i];
+			const struct l4_service *s = &snap->services[e->service];
 			size_t n = strlen(s->key);
 
 			if (e->rt == NULL)

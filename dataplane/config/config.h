@@ -219,13 +219,13 @@ struct cfg_listener {
 };
 
 /* The L4 part of the snapshot: defined in dataplane/l4/l4.h, compiled by l4_config.c. */
-struct cfg_service;
-struct cfg_endpoint;
-struct cfg_workload;
-struct cfg_external;
-struct cfg_policy;
-struct cfg_limit;
-struct cfg_ext_entry;
+struct l4_service;
+struct l4_endpoint;
+struct l4_workload;
+struct l4_external;
+struct l4_policy;
+struct l4_limit;
+struct l4_ext_entry;
 
 struct cfg_snapshot {
 	uint64_t generation; /* set by cfg_publish(), 0 before */
@@ -270,27 +270,27 @@ struct cfg_snapshot {
 	enum cfg_mode mode;
 	struct cfg_flows flows;
 	uint32_t n_services;
-	struct cfg_service *services;
+	struct l4_service *services;
 	uint32_t n_endpoints;
-	struct cfg_endpoint *endpoints; /* all services' endpoints, service by service */
+	struct l4_endpoint *endpoints; /* all services' endpoints, service by service */
 	uint32_t n_workloads;
-	struct cfg_workload *workloads;
+	struct l4_workload *workloads;
 	uint32_t n_externals;
-	struct cfg_external *externals;
+	struct l4_external *externals;
 	uint32_t n_policies;
-	struct cfg_policy *policies;
+	struct l4_policy *policies;
 	uint32_t n_limits;
-	struct cfg_limit *limits;
+	struct l4_limit *limits;
 	uint32_t n_mesh_prefixes;
 	struct cfg_prefix *mesh_prefixes;
 	uint32_t n_cp_prefixes;
 	struct cfg_prefix *cp_prefixes;
 
 	/* Lookups for a flow's first packet; use the helpers in l4.h. */
-	struct rte_hash *vip_hash; /* struct cfg_vip_key -> service << 16 | port index */
+	struct rte_hash *vip_hash; /* struct l4_vip_key -> service << 16 | port index */
 	struct rte_rib *wl_rib4, *ext_rib4, *mesh_rib4, *cp_rib4; /* NULL when empty */
 	struct rte_rib6 *wl_rib6, *ext_rib6, *mesh_rib6, *cp_rib6;
-	struct cfg_ext_entry *ext_entries; /* ext_rib next hops point here */
+	struct l4_ext_entry *ext_entries; /* ext_rib next hops point here */
 	/* Policy decisions: row workload + 1 (row 0: unknown source), column a service,
 	 * then n_services + an external service; each cell a mask over the target's
 	 * ports[] (bit i allows ports[i]). */
@@ -311,7 +311,7 @@ struct cfg_snapshot {
 	struct cfg_tcp tcp;
 	uint32_t n_listeners;
 	struct cfg_listener *listeners;
-	/* struct cfg_vip_key (proto IPPROTO_TCP) -> listener index; NULL without listeners */
+	/* struct l4_vip_key (proto IPPROTO_TCP) -> listener index; NULL without listeners */
 	struct rte_hash *listener_hash;
 	/* The proxies' listener objects, one per worker and listener, built by the
 	 * control thread before publish (proxy_bind()); freed the same way. */

@@ -146,14 +146,14 @@ static uint64_t l4_ms_tsc(const struct l4_global *g, uint64_t ms)
 }
 
 static int l4_bind_limits(struct l4_global *g, const struct cfg_snapshot *snap,
-			  const struct cfg_service *sv, struct l4_svc_rt *rt)
+			  const struct l4_service *sv, struct l4_svc_rt *rt)
 {
 	char name[32];
 
 	if (sv->limit_service >= 0) {
-		const struct cfg_limit *l = &snap->limits[sv->limit_service];
+		const struct l4_limit *l = &snap->limits[sv->limit_service];
 
-		rt->limit_svc_reset = l->reject == CFG_REJECT_RESET;
+		rt->limit_svc_reset = l->reject == L4_REJECT_RESET;
 		if (l->connections_per_s != 0) {
 			rt->limit_svc_conn = true;
 			if (limit_rate_init(&rt->svc_conn_rate, l->connections_per_s,
@@ -168,9 +168,9 @@ static int l4_bind_limits(struct l4_global *g, const struct cfg_snapshot *snap,
 		}
 	}
 	if (sv->limit_source >= 0) {
-		const struct cfg_limit *l = &snap->limits[sv->limit_source];
+		const struct l4_limit *l = &snap->limits[sv->limit_source];
 
-		rt->limit_src_reset = l->reject == CFG_REJECT_RESET;
+		rt->limit_src_reset = l->reject == L4_REJECT_RESET;
 		if (l->connections_per_s != 0) {
 			rt->limit_src_conn = true;
 			if (limit_rate_init(&rt->src_conn_rate, l->connections_per_s,
@@ -200,7 +200,7 @@ static int l4_bind_limits(struct l4_global *g, const struct cfg_snapshot *snap,
 	return 0;
 }
 
-static int l4_bind_service(struct l4_global *g, struct cfg_snapshot *snap, struct cfg_service *sv,
+static int l4_bind_service(struct l4_global *g, struct cfg_snapshot *snap, struct l4_service *sv,
 			   struct l4_svc_rt *rt, char *err, size_t errlen)
 {
 	const uint64_t now = rte_rdtsc();
@@ -227,7 +227,7 @@ static int l4_bind_service(struct l4_global *g, struct cfg_snapshot *snap, struc
 	rt->hc_interval_tsc = l4_ms_tsc(g, sv->health.interval_ms);
 	rt->hc_timeout_tsc = l4_ms_tsc(g, sv->health.timeout_ms);
 	for (uint32_t i = 0; i < n; i++) {
-		struct cfg_endpoint *ep = &sv->endpoints[i];
+		struct l4_endpoint *ep = &sv->endpoints[i];
 
 		rt->eps[i] = ep_registry_get(g->eps, ep->key);
 		if (rt->eps[i] == NULL)
@@ -238,7 +238,7 @@ static int l4_bind_service(struct l4_global *g, struct cfg_snapshot *snap, struc
 			.key = ep->key, .weight = ep->weight, .usable = rt->usable[i]};
 	}
 	ep_group_init(&rt->group, rt->eps, n);
-	if (sv->lb == CFG_LB_MAGLEV) {
+	if (sv->lb == L4_LB_MAGLEV) {
 		rc = lb_maglev_build(rt->maglev, sv->maglev_size, rt->backends, (uint16_t)n);
 		if (rc == -EINVAL)
 			snprintf(err, errlen,
@@ -327,7 +327,7 @@ static int l4_bind_steering(const struct cfg_snapshot *snap, struct l4_snap_rt *
 	if (srt->ep_hash == NULL || srt->snat == NULL)
 		return -ENOMEM;
 	for (uint32_t s = 0; s < snap->n_services; s++) {
-		const struct cfg_service *sv = &snap->services[s];
+		const struct l4_service *sv = &snap->services[s];
 
 		if (sv->family != 4)
 			continue;
@@ -335,7 +335,7 @@ static int l4_bind_steering(const struct cfg_snapshot *snap, struct l4_snap_rt *
 			memcpy(&srt->snat[srt->n_snat++], sv->snat[i], 4);
 		for (uint32_t e = 0; e < sv->n_endpoints; e++) {
 			for (uint8_t k = 0; k < sv->n_ports; k++) {
-				const struct cfg_endpoint *ep = &sv->endpoints[e];
+				const struct l4_endpoint *ep = &sv->endpoints[e];
 				struct l4_ep_key key = {0};
 
 				memcpy(&key.addr, ep->addr, 4);
@@ -388,7 +388,7 @@ int l4_bind(struct l4_global *g, struct cfg_snapshot *snap, char *err, size_t er
 	}
 	/* each listener's connection count, node-wide, kept across swaps by name */
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
-		char key[CFG_KEY_MAX];
+		char key[L4_KEY_MAX];
 
 		snprintf(key, sizeof(key), "listener/%s", snap->listeners[i].name);
 		snap->listeners[i].rt = ep_registry_get(g->eps, key);
@@ -418,7 +418,7 @@ void l4_control_tick(struct l4_global *g, const struct cfg_snapshot *snap)
 	if (srt == NULL)
 		return;
 	for (uint32_t s = 0; s < srt->n_services && n_old < RTE_DIM(old); s++) {
-		const struct cfg_service *sv = &snap->services[s];
+		const struct l4_service *sv = &snap->services[s];
 		struct l4_svc_rt *rt = &srt->svc[s];
 		struct lb_maglev *fresh;
 		bool changed = false;
@@ -430,7 +430,7 @@ void l4_control_tick(struct l4_global *g, const struct cfg_snapshot *snap)
 			rt->usable[i] = u;
 			rt->backends[i].usable = u;
 		}
-		if (!changed || sv->lb != CFG_LB_MAGLEV)
+		if (!changed || sv->lb != L4_LB_MAGLEV)
 			continue;
 		fresh = calloc(1, sizeof(*fresh));
 		if (fresh == NULL || lb_maglev_build(fresh, sv->maglev_size, rt->backends,
@@ -703,21 +703,21 @@ static enum stats_id l4_refuse(struct l4_worker *lw, struct l4_pkt *p, struct rt
 }
 
 /* An endpoint for a new connection whose 5-tuple hashes to @p h (Maglev's key). */
-static uint16_t l4_pick(struct l4_worker *lw, const struct cfg_service *sv, struct l4_svc_rt *rt,
+static uint16_t l4_pick(struct l4_worker *lw, const struct l4_service *sv, struct l4_svc_rt *rt,
 			uint32_t h, uint32_t attempt)
 {
 	uint16_t n = (uint16_t)sv->n_endpoints;
 
 	switch (sv->lb) {
-	case CFG_LB_MAGLEV: {
+	case L4_LB_MAGLEV: {
 		const struct lb_maglev *mg = rcu_dereference(rt->maglev);
 
 		return lb_maglev_lookup(mg, h + attempt * 0x9e3779b9u);
 	}
-	case CFG_LB_ROUND_ROBIN:
+	case L4_LB_ROUND_ROBIN:
 		return lb_pick_rr(&rt->rr[(size_t)lw->worker_id * n], rt->backends, n);
 	default: {
-		uint32_t active[CFG_MAX_SVC_ENDPOINTS];
+		uint32_t active[L4_MAX_SVC_ENDPOINTS];
 
 		for (uint16_t i = 0; i < n; i++)
 			active[i] = __atomic_load_n(&rt->eps[i]->active, __ATOMIC_RELAXED);
@@ -731,7 +731,7 @@ static uint16_t l4_pick(struct l4_worker *lw, const struct cfg_service *sv, stru
  * up to L4_PICK_TRIES choices. @return the endpoint's index, or LB_NONE with
  * the last refusal in *adm.
  */
-static uint16_t l4_admit(struct l4_worker *lw, const struct cfg_service *sv, struct l4_svc_rt *rt,
+static uint16_t l4_admit(struct l4_worker *lw, const struct l4_service *sv, struct l4_svc_rt *rt,
 			 uint32_t hash, uint64_t now, enum ep_admit *adm)
 {
 	*adm = EP_REFUSE_EJECTED;
@@ -953,14 +953,14 @@ static int l4_flow_insert(struct l4_worker *lw, const struct cfg_snapshot *snap,
 
 /* A new flow to service @p ref: policy, limits, endpoint, NAT, insert. */
 static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_snapshot *snap,
-					 struct cfg_service_ref ref, struct l4_pkt *p,
+					 struct l4_service_ref ref, struct l4_pkt *p,
 					 struct rte_mbuf *m, uint64_t now)
 {
-	const struct cfg_service *sv = &snap->services[ref.service];
+	const struct l4_service *sv = &snap->services[ref.service];
 	struct l4_svc_rt *rt = sv->rt;
-	const struct cfg_service_port *sp = &sv->ports[ref.port];
-	const bool reset = sv->reject == CFG_REJECT_RESET;
-	int workload = cfg_workload_of(snap, 4, &p->ip->src_addr);
+	const struct l4_service_port *sp = &sv->ports[ref.port];
+	const bool reset = sv->reject == L4_REJECT_RESET;
+	int workload = l4_workload_of(snap, 4, &p->ip->src_addr);
 	struct flow_tuple4 fwd, rev;
 	struct flow_entry *e;
 	enum ep_admit adm = EP_REFUSE_EJECTED;
@@ -969,7 +969,7 @@ static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_
 	uint32_t eaddr;
 	int rc;
 
-	if (!((cfg_policy_mask(snap, workload, (uint32_t)ref.service) >> ref.port) & 1))
+	if (!((l4_policy_mask(snap, workload, (uint32_t)ref.service) >> ref.port) & 1))
 		return l4_refuse(lw, p, m, STAT_DROP_L4_POLICY_DENIED, reset);
 	if (p->ip->next_proto_id == IPPROTO_TCP &&
 	    (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
@@ -994,7 +994,7 @@ static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_
 							 : sp->target_port);
 	flow_tuple4(&fwd, p->ip->src_addr, p->ip->dst_addr, l4_rd16(p->sport), l4_rd16(p->dport),
 		    p->ip->next_proto_id, 0);
-	if (sv->nat == CFG_NAT_FULLNAT) {
+	if (sv->nat == L4_NAT_FULLNAT) {
 		uint32_t snat;
 
 		memcpy(&snat, sv->snat[lw->snat_cursor % sv->n_snat], 4);
@@ -1021,7 +1021,7 @@ static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_
 	e->flags = L4_FLOW_NAT | L4_FLOW_SERVICE | L4_FLOW_ACTIVE |
 		   (adm == EP_ADMIT_PROBE ? L4_FLOW_PROBE : 0) |
 		   (p->ip->next_proto_id == IPPROTO_TCP ? L4_FLOW_PENDING : 0);
-	if (sv->nat == CFG_NAT_DNAT) {
+	if (sv->nat == L4_NAT_DNAT) {
 		e->flags |= L4_FLOW_DNAT;
 		e->nat_addr[0] = eaddr;
 		e->nat_port[0] = eport;
@@ -1046,7 +1046,7 @@ static bool l4_vip_resets(const struct cfg_snapshot *snap, const struct l4_pkt *
 	if (srt == NULL || srt->vip_addrs == NULL ||
 	    rte_hash_lookup_data(srt->vip_addrs, &p->ip->dst_addr, &data) < 0)
 		return false;
-	return snap->services[(uintptr_t)data - 1].reject == CFG_REJECT_RESET;
+	return snap->services[(uintptr_t)data - 1].reject == L4_REJECT_RESET;
 }
 
 static enum stats_id l4_new_other_flow(struct l4_worker *lw, const struct cfg_snapshot *snap,
@@ -1057,20 +1057,20 @@ static enum stats_id l4_new_other_flow(struct l4_worker *lw, const struct cfg_sn
 	struct flow_entry *e;
 	int workload, ext, rc;
 
-	if (cfg_in_control_plane(snap, 4, &p->ip->src_addr) ||
-	    cfg_in_control_plane(snap, 4, &p->ip->dst_addr)) {
+	if (l4_in_control_plane(snap, 4, &p->ip->src_addr) ||
+	    l4_in_control_plane(snap, 4, &p->ip->dst_addr)) {
 		stats_inc(lw->stats, STAT_L4_CONTROL_PLANE);
 		return NET_CHECK_OK;
 	}
-	if (cfg_in_mesh(snap, 4, &p->ip->dst_addr)) /* SM-DR1: mesh traffic goes through services */
+	if (l4_in_mesh(snap, 4, &p->ip->dst_addr)) /* SM-DR1: mesh traffic goes through services */
 		return l4_refuse(lw, p, m, STAT_DROP_L4_UNDECLARED, l4_vip_resets(snap, p));
 	/* SM-DR8: leaving the mesh needs an external service and a policy */
 	if (p->sport == NULL || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
 		return STAT_DROP_L4_EGRESS_DENIED;
-	ext = cfg_external_of(snap, 4, &p->ip->dst_addr, l4_rd16(p->dport), proto);
-	workload = cfg_workload_of(snap, 4, &p->ip->src_addr);
+	ext = l4_external_of(snap, 4, &p->ip->dst_addr, l4_rd16(p->dport), proto);
+	workload = l4_workload_of(snap, 4, &p->ip->src_addr);
 	if (ext < 0 ||
-	    !cfg_policy_allows_external(snap, workload, ext, rte_be_to_cpu_16(l4_rd16(p->dport))))
+	    !l4_policy_allows_external(snap, workload, ext, rte_be_to_cpu_16(l4_rd16(p->dport))))
 		return STAT_DROP_L4_EGRESS_DENIED;
 	if (proto == IPPROTO_TCP &&
 	    (p->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
@@ -1229,8 +1229,8 @@ static enum stats_id l4_portless(struct l4_worker *lw, const struct cfg_snapshot
 
 	if (parsed != 0) {
 		/* fragments and truncated headers: only control-plane traffic passes */
-		if (cfg_in_control_plane(snap, 4, &p->ip->src_addr) ||
-		    cfg_in_control_plane(snap, 4, &p->ip->dst_addr))
+		if (l4_in_control_plane(snap, 4, &p->ip->src_addr) ||
+		    l4_in_control_plane(snap, 4, &p->ip->dst_addr))
 			return NET_CHECK_OK;
 		return STAT_DROP_L4_FRAGMENT;
 	}
@@ -1243,8 +1243,8 @@ static enum stats_id l4_portless(struct l4_worker *lw, const struct cfg_snapshot
 		return r;
 	/* no ports: ICMP other than echo, other protocols. Control-plane
 	 * traffic and ICMP to the node pass; the rest is undeclared. */
-	if (cfg_in_control_plane(snap, 4, &p->ip->src_addr) ||
-	    cfg_in_control_plane(snap, 4, &p->ip->dst_addr) ||
+	if (l4_in_control_plane(snap, 4, &p->ip->src_addr) ||
+	    l4_in_control_plane(snap, 4, &p->ip->dst_addr) ||
 	    (p->ip->next_proto_id == IPPROTO_ICMP && l4_is_local(snap, p->ip->dst_addr)))
 		return NET_CHECK_OK;
 	return STAT_DROP_L4_UNDECLARED;
@@ -1313,7 +1313,7 @@ static __rte_noinline enum stats_id l4_decide(struct l4_worker *lw, const struct
 					      struct flow_entry *e, uint8_t dir, uint64_t now_tsc,
 					      bool *changed)
 {
-	struct cfg_service_ref ref;
+	struct l4_service_ref ref;
 	uint64_t flows_before;
 	enum stats_id r;
 
@@ -1335,8 +1335,7 @@ static __rte_noinline enum stats_id l4_decide(struct l4_worker *lw, const struct
 			return r;
 	}
 	flows_before = flow_table_count(lw->flows);
-	ref = cfg_service_lookup(snap, 4, &p->ip->dst_addr, l4_rd16(p->dport),
-				 p->ip->next_proto_id);
+	ref = l4_service_lookup(snap, 4, &p->ip->dst_addr, l4_rd16(p->dport), p->ip->next_proto_id);
 	if (ref.service >= 0)
 		r = l4_new_service_flow(lw, snap, ref, p, m, now_tsc);
 	else if (p->ip->next_proto_id == IPPROTO_ICMP && l4_is_local(snap, p->ip->dst_addr))
@@ -1371,7 +1370,7 @@ static void l4_owners(const struct l4_worker *lw, const struct cfg_snapshot *sna
 		      const struct l4_steer *st, uint16_t n, uint16_t *owner)
 {
 	const struct l4_snap_rt *srt = snap->l4_rt;
-	struct cfg_vip_key vk[L4_BURST];
+	struct l4_vip_key vk[L4_BURST];
 	struct l4_ep_key ek[L4_BURST];
 	const void *kp[L4_BURST];
 	void *data[L4_BURST];
@@ -1495,14 +1494,14 @@ enum stats_id l4_upstream_open(struct l4_worker *lw, const struct cfg_snapshot *
 			       uint32_t client, uint16_t client_port, uint32_t local,
 			       uint16_t local_port, uint64_t now_tsc, struct l4_upstream *up)
 {
-	const struct cfg_service *sv = &snap->services[service];
+	const struct l4_service *sv = &snap->services[service];
 	struct l4_svc_rt *rt = sv->rt;
-	int workload = cfg_workload_of(snap, 4, &client);
+	int workload = l4_workload_of(snap, 4, &client);
 	enum ep_admit adm;
 	uint16_t idx;
 
 	memset(up, 0, sizeof(*up));
-	if (!((cfg_policy_mask(snap, workload, service) >> port_idx) & 1))
+	if (!((l4_policy_mask(snap, workload, service) >> port_idx) & 1))
 		return STAT_DROP_L4_POLICY_DENIED;
 	if (rt == NULL || sv->family != 4)
 		return STAT_DROP_L4_NO_ENDPOINT;
@@ -1747,14 +1746,14 @@ enum stats_id l4_input(void *ctx, const struct cfg_snapshot *snap, struct rte_mb
 /* ---- active health checks (SM-DR26): SYN, then SYN-ACK (healthy) or RST ---- */
 
 /* The probe source port of an endpoint: its state's slot, the same across swaps. */
-static uint16_t l4_hc_port(const struct cfg_endpoint *ep)
+static uint16_t l4_hc_port(const struct l4_endpoint *ep)
 {
 	const struct ep_state *st = ep->rt;
 
 	return (uint16_t)(L4_HC_PORT_BASE + st->probe.slot);
 }
 
-static uint16_t l4_hc_target_port(const struct cfg_service *sv, const struct cfg_endpoint *ep)
+static uint16_t l4_hc_target_port(const struct l4_service *sv, const struct l4_endpoint *ep)
 {
 	if (sv->health.port != 0)
 		return sv->health.port;
@@ -1794,8 +1793,8 @@ static enum stats_id l4_health_answer(struct l4_worker *lw, const struct cfg_sna
 	 * been sent under an earlier snapshot: the probe lives in the state) */
 	for (uint32_t i = srt->hc_first[dport - L4_HC_PORT_BASE]; i != UINT32_MAX;
 	     i = srt->hc_next[i]) {
-		const struct cfg_endpoint *ep = &snap->endpoints[i];
-		const struct cfg_service *sv = &snap->services[ep->service];
+		const struct l4_endpoint *ep = &snap->endpoints[i];
+		const struct l4_service *sv = &snap->services[ep->service];
 		struct ep_state *st = ep->rt;
 		struct l4_svc_rt *rt = sv->rt;
 		uint32_t addr, one = 1;
@@ -1828,7 +1827,7 @@ static enum stats_id l4_health_answer(struct l4_worker *lw, const struct cfg_sna
 }
 
 static void l4_health_send(struct net_worker *nw, const struct cfg_snapshot *snap,
-			   const struct cfg_service *sv, const struct cfg_endpoint *ep,
+			   const struct l4_service *sv, const struct l4_endpoint *ep,
 			   struct ep_probe *pr, uint64_t now)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(nw->pool);
@@ -1873,8 +1872,8 @@ static void l4_health_send(struct net_worker *nw, const struct cfg_snapshot *sna
 static void l4_health_visit(struct l4_worker *lw, struct net_worker *nw,
 			    const struct cfg_snapshot *snap, uint32_t i, uint64_t now)
 {
-	const struct cfg_endpoint *ep = &snap->endpoints[i];
-	const struct cfg_service *sv = &snap->services[ep->service];
+	const struct l4_endpoint *ep = &snap->endpoints[i];
+	const struct l4_service *sv = &snap->services[ep->service];
 	struct l4_svc_rt *rt = sv->rt;
 	struct ep_state *st = ep->rt;
 	struct ep_probe *pr = &st->probe;

@@ -63,56 +63,56 @@ extern const struct cfg_section l4_cfg_section;
  * path reaches them with no extra load.
  */
 /* L4 service data path limits (docs/CONFIG.md). */
-#define CFG_MAX_SERVICES      1024
-#define CFG_MAX_SVC_PORTS     16    /* per service; policy port masks are 32 bits */
-#define CFG_MAX_SVC_ENDPOINTS 1024  /* per service */
-#define CFG_MAX_ENDPOINTS     65536 /* all services together */
-#define CFG_MAX_LABELS	      8
-#define CFG_LABEL_MAX	      32 /* label key or value, with its NUL */
-#define CFG_MAX_SNAT	      16
-#define CFG_MAX_WORKLOADS     1024
-#define CFG_MAX_EXTERNALS     256
-#define CFG_MAX_EXT_PORTS     32
-#define CFG_MAX_L4_PREFIXES   64 /* per workload, external service, mesh, control_plane */
-#define CFG_MAX_POLICIES      4096
-#define CFG_MAX_LIMITS	      1024
-#define CFG_KEY_MAX	      128 /* "<namespace>/<service>/[<address>]:<port>" */
+#define L4_MAX_SERVICES	     1024
+#define L4_MAX_SVC_PORTS     16	   /* per service; policy port masks are 32 bits */
+#define L4_MAX_SVC_ENDPOINTS 1024  /* per service */
+#define L4_MAX_ENDPOINTS     65536 /* all services together */
+#define L4_MAX_LABELS	     8
+#define L4_LABEL_MAX	     32 /* label key or value, with its NUL */
+#define L4_MAX_SNAT	     16
+#define L4_MAX_WORKLOADS     1024
+#define L4_MAX_EXTERNALS     256
+#define L4_MAX_EXT_PORTS     32
+#define L4_MAX_PREFIXES	     64 /* per workload, external service, mesh, control_plane */
+#define L4_MAX_POLICIES	     4096
+#define L4_MAX_LIMITS	     1024
+#define L4_KEY_MAX	     128 /* "<namespace>/<service>/[<address>]:<port>" */
 
-enum cfg_lb {
-	CFG_LB_MAGLEV,
-	CFG_LB_ROUND_ROBIN,
-	CFG_LB_LEAST_CONNECTIONS,
+enum l4_lb {
+	L4_LB_MAGLEV,
+	L4_LB_ROUND_ROBIN,
+	L4_LB_LEAST_CONNECTIONS,
 };
 
-enum cfg_nat {
-	CFG_NAT_DNAT,	 /* rewrite the destination only; the client address is kept */
-	CFG_NAT_FULLNAT, /* also rewrite the source to one of the service's snat addresses */
+enum l4_nat {
+	L4_NAT_DNAT,	/* rewrite the destination only; the client address is kept */
+	L4_NAT_FULLNAT, /* also rewrite the source to one of the service's snat addresses */
 };
 
 /** What to do with a packet the L4 path refuses (no endpoint, limit, policy). */
-enum cfg_reject {
-	CFG_REJECT_DROP,
-	CFG_REJECT_RESET, /* TCP RST (ICMP port unreachable for UDP) */
+enum l4_reject {
+	L4_REJECT_DROP,
+	L4_REJECT_RESET, /* TCP RST (ICMP port unreachable for UDP) */
 };
 
-enum cfg_limit_scope {
-	CFG_LIMIT_SOURCE,  /* one bucket per source address */
-	CFG_LIMIT_SERVICE, /* one bucket for the whole service */
+enum l4_limit_scope {
+	L4_LIMIT_SOURCE,  /* one bucket per source address */
+	L4_LIMIT_SERVICE, /* one bucket for the whole service */
 };
 
-struct cfg_service_port {
+struct l4_service_port {
 	uint16_t port;	      /* the VIP port, host byte order */
 	uint16_t target_port; /* endpoint port for endpoints without their own */
 	uint8_t protocol;     /* IPPROTO_TCP or IPPROTO_UDP */
 };
 
-struct cfg_label {
-	char key[CFG_LABEL_MAX];
-	char value[CFG_LABEL_MAX];
+struct l4_label {
+	char key[L4_LABEL_MAX];
+	char value[L4_LABEL_MAX];
 };
 
 /** L4 circuit breaker settings of a service (plain numbers; ms as configured). */
-struct cfg_breaker {
+struct l4_breaker {
 	uint32_t max_connections;
 	uint32_t max_pending;
 	uint32_t consecutive_failures; /* connect failures in a row that eject an endpoint */
@@ -121,7 +121,7 @@ struct cfg_breaker {
 };
 
 /** Active health checks of a service's endpoints. */
-struct cfg_health {
+struct l4_health {
 	uint32_t interval_ms; /* 0: no active checks */
 	uint32_t timeout_ms;
 	uint32_t healthy_threshold;
@@ -129,64 +129,64 @@ struct cfg_health {
 	uint16_t port; /* 0: the endpoint's port */
 };
 
-struct cfg_endpoint {
+struct l4_endpoint {
 	uint8_t family; /* the service's */
 	uint8_t addr[16];
 	uint16_t port;	  /* 0: each service port's target_port */
 	uint16_t weight;  /* 1..1000 */
 	uint32_t service; /* index into snap->services */
 	uint8_t n_labels;
-	struct cfg_label labels[CFG_MAX_LABELS];
+	struct l4_label labels[L4_MAX_LABELS];
 	/* "<namespace>/<service>/<address>:<port>" ("[v6]:port"; port "*" when 0):
 	 * stable across snapshots, for state that must survive a swap. */
-	char key[CFG_KEY_MAX];
+	char key[L4_KEY_MAX];
 	void *rt; /* runtime state; see struct cfg_snapshot.l4_rt */
 };
 
-struct cfg_service {
+struct l4_service {
 	char name[CFG_NAME_MAX]; /* unique among services */
 	char ns[CFG_NAME_MAX];	 /* "namespace" */
-	char key[CFG_KEY_MAX];	 /* "<namespace>/<name>", stable across snapshots */
+	char key[L4_KEY_MAX];	 /* "<namespace>/<name>", stable across snapshots */
 	uint8_t family;		 /* of the VIP, the endpoints and the snat addresses */
 	uint8_t vip[16];
 	uint8_t n_ports;
-	struct cfg_service_port ports[CFG_MAX_SVC_PORTS];
-	uint8_t lb;	      /* enum cfg_lb */
-	uint8_t nat;	      /* enum cfg_nat */
-	uint8_t reject;	      /* enum cfg_reject */
+	struct l4_service_port ports[L4_MAX_SVC_PORTS];
+	uint8_t lb;	      /* enum l4_lb */
+	uint8_t nat;	      /* enum l4_nat */
+	uint8_t reject;	      /* enum l4_reject */
 	uint32_t maglev_size; /* prime, 251..655373 */
 	uint8_t n_snat;
-	uint8_t snat[CFG_MAX_SNAT][16]; /* full-NAT source addresses (local addresses) */
+	uint8_t snat[L4_MAX_SNAT][16]; /* full-NAT source addresses (local addresses) */
 	uint32_t n_endpoints;
-	struct cfg_endpoint *endpoints; /* into snap->endpoints */
-	struct cfg_breaker breaker;
-	struct cfg_health health;
+	struct l4_endpoint *endpoints; /* into snap->endpoints */
+	struct l4_breaker breaker;
+	struct l4_health health;
 	int32_t limit_source;  /* index into snap->limits of the "source" limit, -1: none */
 	int32_t limit_service; /* the "service" limit, -1: none */
 	void *rt;	       /* runtime state; see struct cfg_snapshot.l4_rt */
 };
 
 /** Which source addresses belong to which namespace / service account. */
-struct cfg_workload {
+struct l4_workload {
 	char name[CFG_NAME_MAX];
 	char ns[CFG_NAME_MAX];
 	char service[CFG_NAME_MAX]; /* the workload's own service account / name */
 	uint8_t n_prefixes;
-	struct cfg_prefix prefixes[CFG_MAX_L4_PREFIXES];
+	struct cfg_prefix prefixes[L4_MAX_PREFIXES];
 };
 
 /** A destination outside the mesh that policies may allow (SM-DR8). */
-struct cfg_external {
+struct l4_external {
 	char name[CFG_NAME_MAX];
 	uint8_t protocol; /* IPPROTO_TCP or IPPROTO_UDP */
 	uint8_t n_prefixes;
 	uint8_t n_ports;
-	struct cfg_prefix prefixes[CFG_MAX_L4_PREFIXES];
-	uint16_t ports[CFG_MAX_EXT_PORTS]; /* host byte order */
+	struct cfg_prefix prefixes[L4_MAX_PREFIXES];
+	uint16_t ports[L4_MAX_EXT_PORTS]; /* host byte order */
 };
 
 /** A policy as written; decisions come from the precomputed snap->policy matrix. */
-struct cfg_policy {
+struct l4_policy {
 	char name[CFG_NAME_MAX];
 	bool deny;
 	char from_ns[CFG_NAME_MAX];	 /* "*" = any */
@@ -196,11 +196,11 @@ struct cfg_policy {
 	uint32_t port_mask; /* bit i: the target's ports[i] */
 };
 
-struct cfg_limit {
+struct l4_limit {
 	char name[CFG_NAME_MAX];
 	uint32_t service;	    /* index into snap->services */
-	uint8_t scope;		    /* enum cfg_limit_scope */
-	uint8_t reject;		    /* enum cfg_reject: "action" */
+	uint8_t scope;		    /* enum l4_limit_scope */
+	uint8_t reject;		    /* enum l4_reject: "action" */
 	uint32_t connections_per_s; /* 0: no connection bucket */
 	uint32_t packets_per_s;	    /* 0: no packet bucket */
 	uint32_t connections_burst; /* "burst", or connections_per_s when omitted */
@@ -212,21 +212,21 @@ struct cfg_limit {
  * is the index of the first entry for its prefix; next chains the other
  * external services with the same prefix (-1 ends the chain).
  */
-struct cfg_ext_entry {
+struct l4_ext_entry {
 	uint32_t external;
 	int32_t next;
 };
 
 /** Key of the VIP hash; built zeroed so padding and the unused IPv6 bytes are 0. */
-struct cfg_vip_key {
+struct l4_vip_key {
 	uint8_t addr[16]; /* IPv4: addr[0..3], network byte order */
 	uint16_t port_be;
 	uint8_t proto;
 	uint8_t family;
 };
 
-/** What cfg_service_lookup() returns. */
-struct cfg_service_ref {
+/** What l4_service_lookup() returns. */
+struct l4_service_ref {
 	int32_t service; /* index into snap->services, -1: not a VIP */
 	int32_t port;	 /* index into that service's ports[], -1 with service -1 */
 };
@@ -239,12 +239,12 @@ struct cfg_service_ref {
  * @param proto IPPROTO_TCP or IPPROTO_UDP
  * @return the service and port index, or service -1. Any thread.
  */
-static inline struct cfg_service_ref cfg_service_lookup(const struct cfg_snapshot *snap,
-							uint8_t family, const void *addr,
-							uint16_t port_be, uint8_t proto)
+static inline struct l4_service_ref l4_service_lookup(const struct cfg_snapshot *snap,
+						      uint8_t family, const void *addr,
+						      uint16_t port_be, uint8_t proto)
 {
-	struct cfg_service_ref ref = {.service = -1, .port = -1};
-	struct cfg_vip_key key;
+	struct l4_service_ref ref = {.service = -1, .port = -1};
+	struct l4_vip_key key;
 	void *data;
 
 	if (snap->vip_hash == NULL)
@@ -271,10 +271,10 @@ static inline struct cfg_service_ref cfg_service_lookup(const struct cfg_snapsho
  * @param port_be destination port, network byte order
  * @return the index into snap->listeners, or -1. Any thread.
  */
-static inline int32_t cfg_listener_lookup(const struct cfg_snapshot *snap, uint8_t family,
-					  const void *addr, uint16_t port_be)
+static inline int32_t l4_listener_lookup(const struct cfg_snapshot *snap, uint8_t family,
+					 const void *addr, uint16_t port_be)
 {
-	struct cfg_vip_key key;
+	struct l4_vip_key key;
 	void *data;
 
 	if (snap->listener_hash == NULL)
@@ -293,9 +293,9 @@ static inline int32_t cfg_listener_lookup(const struct cfg_snapshot *snap, uint8
  * The policy mask of @p workload (-1: unknown source) towards column @p col
  * (a service index, or n_services + an external index): bit i allows the
  * target's ports[i]. 0 for anything out of range. With the port index from
- * cfg_service_lookup() this is the O(1) form of cfg_policy_allows_service().
+ * l4_service_lookup() this is the O(1) form of l4_policy_allows_service().
  */
-static inline uint32_t cfg_policy_mask(const struct cfg_snapshot *snap, int workload, uint32_t col)
+static inline uint32_t l4_policy_mask(const struct cfg_snapshot *snap, int workload, uint32_t col)
 {
 	if (unlikely(snap->policy == NULL || workload < -1 || workload >= (int)snap->n_workloads ||
 		     col >= snap->policy_cols))
@@ -309,33 +309,33 @@ static inline uint32_t cfg_policy_mask(const struct cfg_snapshot *snap, int work
  * rules; nothing is allowed without an allow rule. Callers apply it in
  * CFG_MODE_MESH only.
  */
-static inline bool cfg_policy_allows_service(const struct cfg_snapshot *snap, int workload,
-					     int service, uint16_t port)
+static inline bool l4_policy_allows_service(const struct cfg_snapshot *snap, int workload,
+					    int service, uint16_t port)
 {
-	const struct cfg_service *sv;
+	const struct l4_service *sv;
 	uint32_t mask;
 
 	if (service < 0 || (uint32_t)service >= snap->n_services)
 		return false;
 	sv = &snap->services[service];
-	mask = cfg_policy_mask(snap, workload, (uint32_t)service);
+	mask = l4_policy_mask(snap, workload, (uint32_t)service);
 	for (uint8_t i = 0; i < sv->n_ports; i++)
 		if (sv->ports[i].port == port)
 			return (mask >> i) & 1;
 	return false;
 }
 
-/** Like cfg_policy_allows_service(), for external service @p external and its port @p port. */
-static inline bool cfg_policy_allows_external(const struct cfg_snapshot *snap, int workload,
-					      int external, uint16_t port)
+/** Like l4_policy_allows_service(), for external service @p external and its port @p port. */
+static inline bool l4_policy_allows_external(const struct cfg_snapshot *snap, int workload,
+					     int external, uint16_t port)
 {
-	const struct cfg_external *ext;
+	const struct l4_external *ext;
 	uint32_t mask;
 
 	if (external < 0 || (uint32_t)external >= snap->n_externals)
 		return false;
 	ext = &snap->externals[external];
-	mask = cfg_policy_mask(snap, workload, snap->n_services + (uint32_t)external);
+	mask = l4_policy_mask(snap, workload, snap->n_services + (uint32_t)external);
 	for (uint8_t i = 0; i < ext->n_ports; i++)
 		if (ext->ports[i] == port)
 			return (mask >> i) & 1;
@@ -343,20 +343,20 @@ static inline bool cfg_policy_allows_external(const struct cfg_snapshot *snap, i
 }
 
 /** @return the workload whose prefixes hold source @p addr (longest prefix), -1: none. */
-int cfg_workload_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
+int l4_workload_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
 
 /**
  * @return the external service that holds destination @p addr (longest prefix first)
  *         and lists @p port_be (network byte order) for @p proto; -1: none.
  */
-int cfg_external_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr,
-		    uint16_t port_be, uint8_t proto);
+int l4_external_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr,
+		   uint16_t port_be, uint8_t proto);
 
 /** @return whether @p addr is inside the mesh's prefixes ($.mesh.prefixes). */
-bool cfg_in_mesh(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
+bool l4_in_mesh(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
 
 /** @return whether @p addr is inside $.control_plane.prefixes. */
-bool cfg_in_control_plane(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
+bool l4_in_control_plane(const struct cfg_snapshot *snap, uint8_t family, const void *addr);
 
 struct l4_global;
 
@@ -535,10 +535,10 @@ struct l4_svc_view {
  * RCU reader between rcu_thread_online() and rcu_thread_offline().
  * @return 0; -ENOENT when the snapshot was not bound (l4_bind()).
  */
-int l4_endpoint_view(const struct cfg_endpoint *ep, uint64_t now_tsc, struct l4_ep_view *out);
+int l4_endpoint_view(const struct l4_endpoint *ep, uint64_t now_tsc, struct l4_ep_view *out);
 
 /** Like l4_endpoint_view(), for a service's totals. @return 0 or -ENOENT. */
-int l4_service_view(const struct cfg_service *sv, uint64_t now_tsc, struct l4_svc_view *out);
+int l4_service_view(const struct l4_service *sv, uint64_t now_tsc, struct l4_svc_view *out);
 
 /** "unknown", "healthy", "unhealthy"; "?" out of range. */
 const char *l4_health_name(unsigned int health);

@@ -16,9 +16,9 @@
 #include "l4.h"
 
 static const char *const l4_cmd_lb_names[] = {
-	[CFG_LB_MAGLEV] = "maglev",
-	[CFG_LB_ROUND_ROBIN] = "round_robin",
-	[CFG_LB_LEAST_CONNECTIONS] = "least_connections",
+	[L4_LB_MAGLEV] = "maglev",
+	[L4_LB_ROUND_ROBIN] = "round_robin",
+	[L4_LB_LEAST_CONNECTIONS] = "least_connections",
 };
 
 static const char *l4_cmd_proto_name(uint8_t proto, char *buf, size_t len)
@@ -36,7 +36,7 @@ static const char *l4_cmd_proto_name(uint8_t proto, char *buf, size_t len)
 }
 
 /* An endpoint's name within its service: its key without "<namespace>/<service>/". */
-static const char *l4_cmd_ep_name(const struct cfg_service *sv, const struct cfg_endpoint *ep)
+static const char *l4_cmd_ep_name(const struct l4_service *sv, const struct l4_endpoint *ep)
 {
 	size_t n = strlen(sv->key);
 
@@ -83,7 +83,7 @@ static json_t *l4_cmd_services(struct control *c, json_t *req, const struct cont
 	(void)req;
 	(void)peer;
 	for (uint32_t s = 0; snap != NULL && s < snap->n_services; s++) {
-		const struct cfg_service *sv = &snap->services[s];
+		const struct l4_service *sv = &snap->services[s];
 		json_t *ports = json_array(), *limits = json_array();
 		char vip[INET6_ADDRSTRLEN], pbuf[8];
 		struct l4_svc_view v;
@@ -110,7 +110,7 @@ static json_t *l4_cmd_services(struct control *c, json_t *req, const struct cont
 				  "service", sv->key, "name", sv->name, "namespace", sv->ns, "vip",
 				  vip, "ports", ports, "lb",
 				  sv->lb < RTE_DIM(l4_cmd_lb_names) ? l4_cmd_lb_names[sv->lb] : "?",
-				  "nat", sv->nat == CFG_NAT_FULLNAT ? "fullnat" : "dnat",
+				  "nat", sv->nat == L4_NAT_FULLNAT ? "fullnat" : "dnat",
 				  "endpoints", (json_int_t)v.n_endpoints, "usable",
 				  (json_int_t)v.usable, "active", (json_int_t)v.active, "limits",
 				  limits));
@@ -118,7 +118,7 @@ static json_t *l4_cmd_services(struct control *c, json_t *req, const struct cont
 	return ctl_reply_ok(arr);
 }
 
-static json_t *l4_cmd_endpoint_json(const struct cfg_service *sv, const struct cfg_endpoint *ep,
+static json_t *l4_cmd_endpoint_json(const struct l4_service *sv, const struct l4_endpoint *ep,
 				    uint64_t now)
 {
 	json_t *labels = json_object();
@@ -157,7 +157,7 @@ static json_t *l4_cmd_endpoints(struct control *c, json_t *req, const struct con
 		return err;
 	arr = json_array();
 	for (uint32_t s = 0; snap != NULL && s < snap->n_services; s++) {
-		const struct cfg_service *sv = &snap->services[s];
+		const struct l4_service *sv = &snap->services[s];
 
 		if (only >= 0 && (uint32_t)only != s)
 			continue;
@@ -178,14 +178,14 @@ static json_t *l4_cmd_breakers(struct control *c, json_t *req, const struct cont
 	(void)req;
 	(void)peer;
 	for (uint32_t s = 0; snap != NULL && s < snap->n_services; s++) {
-		const struct cfg_service *sv = &snap->services[s];
-		const struct cfg_breaker *b = &sv->breaker;
+		const struct l4_service *sv = &snap->services[s];
+		const struct l4_breaker *b = &sv->breaker;
 		json_t *eps = json_array();
 		struct l4_svc_view sview;
 
 		l4_service_view(sv, now, &sview);
 		for (uint32_t i = 0; i < sv->n_endpoints; i++) {
-			const struct cfg_endpoint *ep = &sv->endpoints[i];
+			const struct l4_endpoint *ep = &sv->endpoints[i];
 			struct l4_ep_view v;
 
 			l4_endpoint_view(ep, now, &v);
@@ -223,13 +223,13 @@ static json_t *l4_cmd_limits(struct control *c, json_t *req, const struct contro
 	(void)req;
 	(void)peer;
 	for (uint32_t i = 0; snap != NULL && i < snap->n_limits; i++) {
-		const struct cfg_limit *l = &snap->limits[i];
-		const struct cfg_service *sv =
+		const struct l4_limit *l = &snap->limits[i];
+		const struct l4_service *sv =
 			l->service < snap->n_services ? &snap->services[l->service] : NULL;
 		json_t *sources = json_null();
 		struct l4_svc_view v;
 
-		if (sv != NULL && l->scope == CFG_LIMIT_SOURCE &&
+		if (sv != NULL && l->scope == L4_LIMIT_SOURCE &&
 		    l4_service_view(sv, now, &v) == 0 && v.limit_sources >= 0) {
 			json_decref(sources);
 			sources = json_integer(v.limit_sources);
@@ -237,12 +237,12 @@ static json_t *l4_cmd_limits(struct control *c, json_t *req, const struct contro
 		json_array_append_new(
 			arr, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:o}", "name",
 				       l->name, "service", sv ? sv->key : "?", "scope",
-				       l->scope == CFG_LIMIT_SOURCE ? "source" : "service",
+				       l->scope == L4_LIMIT_SOURCE ? "source" : "service",
 				       "connections_per_s", (json_int_t)l->connections_per_s,
 				       "connections_burst", (json_int_t)l->connections_burst,
 				       "packets_per_s", (json_int_t)l->packets_per_s,
 				       "packets_burst", (json_int_t)l->packets_burst, "action",
-				       l->reject == CFG_REJECT_RESET ? "reset" : "drop", "sources",
+				       l->reject == L4_REJECT_RESET ? "reset" : "drop", "sources",
 				       sources));
 	}
 	return ctl_reply_ok(arr);
@@ -255,7 +255,7 @@ static json_t *l4_cmd_flow_json(const struct cfg_snapshot *snap, unsigned int wo
 	char fwd_src[INET6_ADDRSTRLEN + 8], fwd_dst[INET6_ADDRSTRLEN + 8];
 	char rev_src[INET6_ADDRSTRLEN + 8], rev_dst[INET6_ADDRSTRLEN + 8];
 	char fwd[2 * sizeof(fwd_src) + 4], rev[2 * sizeof(rev_src) + 4], pbuf[8];
-	const struct cfg_service *sv = NULL;
+	const struct l4_service *sv = NULL;
 	json_t *jsvc = json_null(), *jext = json_null(), *jep = json_null();
 
 	control_addr_port(f->fwd.family, f->fwd.src, f->fwd.sport, fwd_src, sizeof(fwd_src));

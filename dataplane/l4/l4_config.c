@@ -77,8 +77,8 @@ static int parse_cidrs(const json_t *obj, const char *path, bool required, struc
 	int rc;
 
 	*n = 0;
-	if ((rc = cfg_get_array(obj, "prefixes", path, required ? 1 : 0, CFG_MAX_L4_PREFIXES,
-				required, "prefixes", &arr, err)) != 0)
+	if ((rc = cfg_get_array(obj, "prefixes", path, required ? 1 : 0, L4_MAX_PREFIXES, required,
+				"prefixes", &arr, err)) != 0)
 		return rc;
 	cfg_path_key(p, path, "prefixes");
 	json_array_foreach(arr, i, v)
@@ -120,7 +120,7 @@ static bool valid_label(const char *s, bool key)
 {
 	size_t n = strlen(s);
 
-	if (n >= CFG_LABEL_MAX || (key && n == 0))
+	if (n >= L4_LABEL_MAX || (key && n == 0))
 		return false;
 	for (; *s != '\0'; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
@@ -224,7 +224,7 @@ static int parse_prefix_section(struct l4_ctx *c, const json_t *root, const char
 				struct rte_rib **r4, struct rte_rib6 **r6)
 {
 	static const char *const keys[] = {"prefixes", NULL};
-	struct cfg_prefix pfx[CFG_MAX_L4_PREFIXES];
+	struct cfg_prefix pfx[L4_MAX_PREFIXES];
 	char path[CFG_JPATH_LEN];
 	uint32_t n4 = 0, n6 = 0;
 	json_t *sec;
@@ -262,7 +262,7 @@ static int parse_workloads(struct l4_ctx *c, const json_t *root)
 	size_t i;
 	int rc;
 
-	if ((rc = cfg_get_array(root, "workloads", "$", 0, CFG_MAX_WORKLOADS, false, "workloads",
+	if ((rc = cfg_get_array(root, "workloads", "$", 0, L4_MAX_WORKLOADS, false, "workloads",
 				&arr, c->err)) != 0 ||
 	    arr == NULL || json_array_size(arr) == 0)
 		return rc;
@@ -270,7 +270,7 @@ static int parse_workloads(struct l4_ctx *c, const json_t *root)
 	if (s->workloads == NULL)
 		return -ENOMEM;
 	for (i = 0; i < json_array_size(arr); i++) {
-		struct cfg_workload *w = &s->workloads[i];
+		struct l4_workload *w = &s->workloads[i];
 		char path[CFG_JPATH_LEN];
 
 		if ((rc = cfg_get_item(arr, i, "$.workloads", "a workload object", keys, &o, path,
@@ -313,19 +313,19 @@ static int parse_workloads(struct l4_ctx *c, const json_t *root)
 }
 
 static int parse_service_ports(struct l4_ctx *c, const json_t *o, const char *path,
-			       struct cfg_service *sv)
+			       struct l4_service *sv)
 {
 	static const char *const keys[] = {"port", "protocol", "target_port", NULL};
 	char pp[CFG_JPATH_LEN], ip[CFG_JPATH_LEN];
 	json_t *arr, *po;
 	int rc;
 
-	if ((rc = cfg_get_array(o, "ports", path, 1, CFG_MAX_SVC_PORTS, true, "ports", &arr,
+	if ((rc = cfg_get_array(o, "ports", path, 1, L4_MAX_SVC_PORTS, true, "ports", &arr,
 				c->err)) != 0)
 		return rc;
 	cfg_path_key(pp, path, "ports");
 	for (size_t i = 0; i < json_array_size(arr); i++) {
-		struct cfg_service_port *sp = &sv->ports[i];
+		struct l4_service_port *sp = &sv->ports[i];
 		char kp[CFG_JPATH_LEN];
 		uint8_t proto;
 
@@ -351,10 +351,10 @@ static int parse_service_ports(struct l4_ctx *c, const json_t *o, const char *pa
 /* VIP:port:protocol into the VIP hash; a second service (or port) with the same is refused. */
 static int add_vips(struct l4_ctx *c, uint32_t idx)
 {
-	const struct cfg_service *sv = &c->s->services[idx];
+	const struct l4_service *sv = &c->s->services[idx];
 
 	for (uint8_t i = 0; i < sv->n_ports; i++) {
-		struct cfg_vip_key key;
+		struct l4_vip_key key;
 		char path[CFG_JPATH_LEN], a[INET6_ADDRSTRLEN + 2];
 		void *data;
 		int rc;
@@ -384,7 +384,7 @@ static int add_vips(struct l4_ctx *c, uint32_t idx)
 	return 0;
 }
 
-static int parse_snat(struct l4_ctx *c, const json_t *o, const char *path, struct cfg_service *sv)
+static int parse_snat(struct l4_ctx *c, const json_t *o, const char *path, struct l4_service *sv)
 {
 	char pp[CFG_JPATH_LEN], ip[CFG_JPATH_LEN];
 	json_t *arr = json_object_get(o, "snat");
@@ -393,13 +393,13 @@ static int parse_snat(struct l4_ctx *c, const json_t *o, const char *path, struc
 	int rc;
 
 	cfg_path_key(pp, path, "snat");
-	if (sv->nat == CFG_NAT_DNAT) {
+	if (sv->nat == L4_NAT_DNAT) {
 		if (arr != NULL)
 			return cfg_fail_got(c->err, pp, "no \"snat\" without \"nat\": \"fullnat\"",
 					    arr);
 		return 0;
 	}
-	if ((rc = cfg_get_array(o, "snat", path, 1, CFG_MAX_SNAT, true,
+	if ((rc = cfg_get_array(o, "snat", path, 1, L4_MAX_SNAT, true,
 				"local addresses (required for \"nat\": \"fullnat\")", &arr,
 				c->err)) != 0)
 		return rc;
@@ -425,8 +425,7 @@ static int parse_snat(struct l4_ctx *c, const json_t *o, const char *path, struc
 	return 0;
 }
 
-static int parse_labels(struct l4_ctx *c, const json_t *o, const char *path,
-			struct cfg_endpoint *ep)
+static int parse_labels(struct l4_ctx *c, const json_t *o, const char *path, struct l4_endpoint *ep)
 {
 	char pp[CFG_JPATH_LEN], kp[CFG_JPATH_LEN];
 	json_t *labels, *v;
@@ -437,12 +436,12 @@ static int parse_labels(struct l4_ctx *c, const json_t *o, const char *path,
 	cfg_path_key(pp, path, "labels");
 	if (!json_is_object(labels))
 		return cfg_fail_got(c->err, pp, "an object of labels", labels);
-	if (json_object_size(labels) > CFG_MAX_LABELS)
-		return cfg_fail(c->err, pp, "expected at most %d labels, got %zu", CFG_MAX_LABELS,
+	if (json_object_size(labels) > L4_MAX_LABELS)
+		return cfg_fail(c->err, pp, "expected at most %d labels, got %zu", L4_MAX_LABELS,
 				json_object_size(labels));
 	json_object_foreach(labels, key, v)
 	{
-		struct cfg_label *l = &ep->labels[ep->n_labels];
+		struct l4_label *l = &ep->labels[ep->n_labels];
 
 		cfg_path_key(kp, pp, key);
 		if (!valid_label(key, true))
@@ -461,7 +460,7 @@ static int parse_labels(struct l4_ctx *c, const json_t *o, const char *path,
 }
 
 static int parse_endpoints(struct l4_ctx *c, const json_t *o, const char *path,
-			   struct cfg_service *sv, uint32_t idx)
+			   struct l4_service *sv, uint32_t idx)
 {
 	static const char *const keys[] = {"address", "port", "weight", "labels", NULL};
 	struct cfg_snapshot *s = c->s;
@@ -469,13 +468,13 @@ static int parse_endpoints(struct l4_ctx *c, const json_t *o, const char *path,
 	json_t *arr, *eo;
 	int rc;
 
-	if ((rc = cfg_get_array(o, "endpoints", path, 1, CFG_MAX_SVC_ENDPOINTS, true, "endpoints",
+	if ((rc = cfg_get_array(o, "endpoints", path, 1, L4_MAX_SVC_ENDPOINTS, true, "endpoints",
 				&arr, c->err)) != 0)
 		return rc;
 	cfg_path_key(pp, path, "endpoints");
 	sv->endpoints = &s->endpoints[s->n_endpoints];
 	for (size_t i = 0; i < json_array_size(arr); i++) {
-		struct cfg_endpoint *ep = &sv->endpoints[i];
+		struct l4_endpoint *ep = &sv->endpoints[i];
 		char a[INET6_ADDRSTRLEN + 2], ps[8];
 		json_t *addr;
 		uint8_t f;
@@ -499,7 +498,7 @@ static int parse_endpoints(struct l4_ctx *c, const json_t *o, const char *path,
 		/* One address may serve several explicit ports; an endpoint without a port
 		 * serves every service port, so it collides with any other of its address. */
 		for (size_t j = 0; j < i; j++) {
-			const struct cfg_endpoint *o2 = &sv->endpoints[j];
+			const struct l4_endpoint *o2 = &sv->endpoints[j];
 
 			if (memcmp(o2->addr, ep->addr, 16) != 0 ||
 			    (o2->port != ep->port && o2->port != 0 && ep->port != 0))
@@ -521,7 +520,7 @@ static int parse_endpoints(struct l4_ctx *c, const json_t *o, const char *path,
 }
 
 static int parse_breaker_health(struct l4_ctx *c, const json_t *o, const char *path,
-				struct cfg_service *sv)
+				struct l4_service *sv)
 {
 	static const char *const bkeys[] = {"max_connections",	    "max_pending",
 					    "consecutive_failures", "base_ejection_ms",
@@ -529,8 +528,8 @@ static int parse_breaker_health(struct l4_ctx *c, const json_t *o, const char *p
 	static const char *const hkeys[] = {
 		"interval_ms",	       "timeout_ms", "healthy_threshold",
 		"unhealthy_threshold", "port",	     NULL};
-	struct cfg_breaker *b = &sv->breaker;
-	struct cfg_health *h = &sv->health;
+	struct l4_breaker *b = &sv->breaker;
+	struct l4_health *h = &sv->health;
 	char bp[CFG_JPATH_LEN], hp[CFG_JPATH_LEN];
 	json_t *bo, *ho;
 	int rc;
@@ -583,7 +582,7 @@ static int parse_service(struct l4_ctx *c, const json_t *arr, uint32_t i)
 	static const char *const nat_names[] = {"dnat", "fullnat", NULL};
 	static const char *const reject_names[] = {"drop", "reset", NULL};
 	struct cfg_snapshot *s = c->s;
-	struct cfg_service *sv = &s->services[i];
+	struct l4_service *sv = &s->services[i];
 	char path[CFG_JPATH_LEN], pp[CFG_JPATH_LEN];
 	json_t *o, *vip;
 	int rc;
@@ -610,11 +609,11 @@ static int parse_service(struct l4_ctx *c, const json_t *arr, uint32_t i)
 				    "an address that is not one of our interface addresses", vip);
 
 	if ((rc = parse_service_ports(c, o, path, sv)) != 0 || (rc = add_vips(c, i)) != 0 ||
-	    (rc = cfg_get_enum(o, "lb", path, lb_names, CFG_LB_MAGLEV, false, &sv->lb, c->err)) !=
+	    (rc = cfg_get_enum(o, "lb", path, lb_names, L4_LB_MAGLEV, false, &sv->lb, c->err)) !=
 		    0 ||
-	    (rc = cfg_get_enum(o, "nat", path, nat_names, CFG_NAT_DNAT, false, &sv->nat, c->err)) !=
+	    (rc = cfg_get_enum(o, "nat", path, nat_names, L4_NAT_DNAT, false, &sv->nat, c->err)) !=
 		    0 ||
-	    (rc = cfg_get_enum(o, "reject", path, reject_names, CFG_REJECT_DROP, false, &sv->reject,
+	    (rc = cfg_get_enum(o, "reject", path, reject_names, L4_REJECT_DROP, false, &sv->reject,
 			       c->err)) != 0 ||
 	    (rc = cfg_get_u32(o, "maglev_size", path, MAGLEV_MIN, MAGLEV_MAX, DEF_MAGLEV_SIZE,
 			      &sv->maglev_size, c->err)) != 0)
@@ -639,17 +638,17 @@ static int parse_services(struct l4_ctx *c, const json_t *root)
 	json_t *arr;
 	int rc;
 
-	if ((rc = cfg_get_array(root, "services", "$", 0, CFG_MAX_SERVICES, false, "services", &arr,
+	if ((rc = cfg_get_array(root, "services", "$", 0, L4_MAX_SERVICES, false, "services", &arr,
 				c->err)) != 0 ||
 	    arr == NULL || json_array_size(arr) == 0)
 		return rc;
 	n = json_array_size(arr);
 	for (size_t i = 0; i < n; i++)
 		total += json_array_size(json_object_get(json_array_get(arr, i), "endpoints"));
-	if (total > CFG_MAX_ENDPOINTS)
+	if (total > L4_MAX_ENDPOINTS)
 		return cfg_fail(c->err, "$.services",
 				"expected at most %d endpoints in all services, got %zu",
-				CFG_MAX_ENDPOINTS, total);
+				L4_MAX_ENDPOINTS, total);
 	s->services = calloc(n, sizeof(*s->services));
 	s->endpoints = calloc(total > 0 ? total : 1, sizeof(*s->endpoints));
 	if (s->services == NULL || s->endpoints == NULL)
@@ -657,8 +656,8 @@ static int parse_services(struct l4_ctx *c, const json_t *root)
 
 	snprintf(name, sizeof(name), "cvip_%u", c->seq);
 	hp.name = name;
-	hp.entries = RTE_MAX(64u, (uint32_t)n * CFG_MAX_SVC_PORTS);
-	hp.key_len = sizeof(struct cfg_vip_key);
+	hp.entries = RTE_MAX(64u, (uint32_t)n * L4_MAX_SVC_PORTS);
+	hp.key_len = sizeof(struct l4_vip_key);
 	hp.hash_func = rte_jhash;
 	hp.socket_id = SOCKET_ID_ANY;
 	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
@@ -683,7 +682,7 @@ static int parse_externals(struct l4_ctx *c, const json_t *root)
 	json_t *arr, *o, *ports, *v;
 	int rc;
 
-	if ((rc = cfg_get_array(root, "external_services", "$", 0, CFG_MAX_EXTERNALS, false,
+	if ((rc = cfg_get_array(root, "external_services", "$", 0, L4_MAX_EXTERNALS, false,
 				"external services", &arr, c->err)) != 0 ||
 	    arr == NULL || json_array_size(arr) == 0)
 		return rc;
@@ -691,7 +690,7 @@ static int parse_externals(struct l4_ctx *c, const json_t *root)
 	if (s->externals == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_array_size(arr); i++) {
-		struct cfg_external *e = &s->externals[i];
+		struct l4_external *e = &s->externals[i];
 		char path[CFG_JPATH_LEN], pp[CFG_JPATH_LEN], ip[CFG_JPATH_LEN];
 		uint8_t proto;
 		size_t k;
@@ -701,7 +700,7 @@ static int parse_externals(struct l4_ctx *c, const json_t *root)
 		    (rc = cfg_get_unique_name(o, path, e->name, s->externals, sizeof(*e), i,
 					      "external service", c->err)) != 0 ||
 		    (rc = parse_cidrs(o, path, true, e->prefixes, &e->n_prefixes, c->err)) != 0 ||
-		    (rc = cfg_get_array(o, "ports", path, 1, CFG_MAX_EXT_PORTS, true, "ports",
+		    (rc = cfg_get_array(o, "ports", path, 1, L4_MAX_EXT_PORTS, true, "ports",
 					&ports, c->err)) != 0 ||
 		    (rc = cfg_get_enum(o, "protocol", path, proto_names, 0, false, &proto,
 				       c->err)) != 0)
@@ -756,7 +755,7 @@ static bool wl_has(const struct cfg_snapshot *s, const char *ns, const char *ser
 }
 
 static int parse_policy_from(struct l4_ctx *c, const json_t *o, const char *path,
-			     struct cfg_policy *p)
+			     struct l4_policy *p)
 {
 	static const char *const keys[] = {"namespace", "service", NULL};
 	char fp[CFG_JPATH_LEN], kp[CFG_JPATH_LEN];
@@ -806,14 +805,13 @@ static int parse_policy_from(struct l4_ctx *c, const json_t *o, const char *path
 	return 0;
 }
 
-static int parse_policy_to(struct l4_ctx *c, const json_t *o, const char *path,
-			   struct cfg_policy *p)
+static int parse_policy_to(struct l4_ctx *c, const json_t *o, const char *path, struct l4_policy *p)
 {
 	static const char *const keys[] = {"service", "external", "ports", NULL};
 	const struct cfg_snapshot *s = c->s;
 	char tp[CFG_JPATH_LEN], kp[CFG_JPATH_LEN], ip[CFG_JPATH_LEN], list[200];
 	json_t *to, *svc, *ext, *ports, *v;
-	uint16_t tports[CFG_MAX_EXT_PORTS];
+	uint16_t tports[L4_MAX_EXT_PORTS];
 	uint8_t n_tports;
 	size_t i, o2 = 0;
 	int rc;
@@ -858,7 +856,7 @@ static int parse_policy_to(struct l4_ctx *c, const json_t *o, const char *path,
 		for (uint8_t k = 0; k < n_tports; k++)
 			tports[k] = s->services[p->target].ports[k].port;
 	}
-	if ((rc = cfg_get_array(to, "ports", tp, 1, CFG_MAX_EXT_PORTS, false, "ports", &ports,
+	if ((rc = cfg_get_array(to, "ports", tp, 1, L4_MAX_EXT_PORTS, false, "ports", &ports,
 				c->err)) != 0)
 		return rc;
 	if (ports == NULL) {
@@ -898,7 +896,7 @@ static int parse_policies(struct l4_ctx *c, const json_t *root)
 	json_t *arr, *o;
 	int rc;
 
-	if ((rc = cfg_get_array(root, "policies", "$", 0, CFG_MAX_POLICIES, false, "policies", &arr,
+	if ((rc = cfg_get_array(root, "policies", "$", 0, L4_MAX_POLICIES, false, "policies", &arr,
 				c->err)) != 0 ||
 	    arr == NULL || json_array_size(arr) == 0)
 		return rc;
@@ -906,7 +904,7 @@ static int parse_policies(struct l4_ctx *c, const json_t *root)
 	if (s->policies == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_array_size(arr); i++) {
-		struct cfg_policy *p = &s->policies[i];
+		struct l4_policy *p = &s->policies[i];
 		char path[CFG_JPATH_LEN];
 		uint8_t action;
 
@@ -947,14 +945,14 @@ static int build_policy(struct cfg_snapshot *s)
 		return -ENOMEM;
 	}
 	for (uint32_t i = 0; i < s->n_policies; i++) {
-		const struct cfg_policy *p = &s->policies[i];
+		const struct l4_policy *p = &s->policies[i];
 		uint32_t col = p->to_external ? s->n_services + p->target : p->target;
 		bool any_ns = strcmp(p->from_ns, "*") == 0;
 		bool any_svc = strcmp(p->from_service, "*") == 0;
 		uint32_t *m = p->deny ? deny : s->policy;
 
 		for (uint32_t r = 0; r < rows; r++) {
-			const struct cfg_workload *w = r > 0 ? &s->workloads[r - 1] : NULL;
+			const struct l4_workload *w = r > 0 ? &s->workloads[r - 1] : NULL;
 			bool match = w == NULL ? any_ns && any_svc
 					       : (any_ns || strcmp(p->from_ns, w->ns) == 0) &&
 							 (any_svc ||
@@ -981,7 +979,7 @@ static int parse_limits(struct l4_ctx *c, const json_t *root)
 	json_t *arr, *o, *v;
 	int rc;
 
-	if ((rc = cfg_get_array(root, "limits", "$", 0, CFG_MAX_LIMITS, false, "limits", &arr,
+	if ((rc = cfg_get_array(root, "limits", "$", 0, L4_MAX_LIMITS, false, "limits", &arr,
 				c->err)) != 0 ||
 	    arr == NULL || json_array_size(arr) == 0)
 		return rc;
@@ -989,9 +987,9 @@ static int parse_limits(struct l4_ctx *c, const json_t *root)
 	if (s->limits == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_array_size(arr); i++) {
-		struct cfg_limit *l = &s->limits[i];
+		struct l4_limit *l = &s->limits[i];
 		char path[CFG_JPATH_LEN], pp[CFG_JPATH_LEN];
-		struct cfg_service *sv = NULL;
+		struct l4_service *sv = NULL;
 		int32_t *slot;
 		uint32_t burst;
 
@@ -1028,7 +1026,7 @@ static int parse_limits(struct l4_ctx *c, const json_t *root)
 					"0, got neither");
 		l->connections_burst = burst != 0 ? burst : l->connections_per_s;
 		l->packets_burst = burst != 0 ? burst : l->packets_per_s;
-		slot = l->scope == CFG_LIMIT_SOURCE ? &sv->limit_source : &sv->limit_service;
+		slot = l->scope == L4_LIMIT_SOURCE ? &sv->limit_source : &sv->limit_service;
 		if (*slot >= 0) {
 			cfg_path_key(pp, path, "scope");
 			return cfg_fail(c->err, pp,
@@ -1179,7 +1177,7 @@ static bool rib_lpm(struct rte_rib *r4, struct rte_rib6 *r6, uint8_t family, con
 	return n6 != NULL && rte_rib6_get_nh(n6, nh) == 0;
 }
 
-int cfg_workload_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr)
+int l4_workload_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr)
 {
 	uint64_t nh;
 	void *node;
@@ -1189,8 +1187,8 @@ int cfg_workload_of(const struct cfg_snapshot *snap, uint8_t family, const void 
 	return (int)(nh >> 8);
 }
 
-int cfg_external_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr,
-		    uint16_t port_be, uint8_t proto)
+int l4_external_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr,
+		   uint16_t port_be, uint8_t proto)
 {
 	uint16_t port = ntohs(port_be);
 	uint64_t nh;
@@ -1201,7 +1199,7 @@ int cfg_external_of(const struct cfg_snapshot *snap, uint8_t family, const void 
 	/* Longest prefix first; a less specific one may list the port. */
 	while (node != NULL) {
 		for (int32_t e = (int32_t)nh; e >= 0; e = snap->ext_entries[e].next) {
-			const struct cfg_external *x =
+			const struct l4_external *x =
 				&snap->externals[snap->ext_entries[e].external];
 
 			if (x->protocol != proto)
@@ -1223,7 +1221,7 @@ int cfg_external_of(const struct cfg_snapshot *snap, uint8_t family, const void 
 	return -1;
 }
 
-bool cfg_in_mesh(const struct cfg_snapshot *snap, uint8_t family, const void *addr)
+bool l4_in_mesh(const struct cfg_snapshot *snap, uint8_t family, const void *addr)
 {
 	uint64_t nh;
 	void *node;
@@ -1231,7 +1229,7 @@ bool cfg_in_mesh(const struct cfg_snapshot *snap, uint8_t family, const void *ad
 	return rib_lpm(snap->mesh_rib4, snap->mesh_rib6, family, addr, &nh, &node);
 }
 
-bool cfg_in_control_plane(const struct cfg_snapshot *snap, uint8_t family, const void *addr)
+bool l4_in_control_plane(const struct cfg_snapshot *snap, uint8_t family, const void *addr)
 {
 	uint64_t nh;
 	void *node;

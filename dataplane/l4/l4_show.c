@@ -43,7 +43,7 @@ const char *l4_breaker_name(unsigned int breaker)
 	return breaker < RTE_DIM(names) ? names[breaker] : "?";
 }
 
-int l4_endpoint_view(const struct cfg_endpoint *ep, uint64_t now_tsc, struct l4_ep_view *out)
+int l4_endpoint_view(const struct l4_endpoint *ep, uint64_t now_tsc, struct l4_ep_view *out)
 {
 	const struct ep_state *s = ep->rt;
 	uint64_t until;
@@ -69,7 +69,7 @@ int l4_endpoint_view(const struct cfg_endpoint *ep, uint64_t now_tsc, struct l4_
 	return 0;
 }
 
-int l4_service_view(const struct cfg_service *sv, uint64_t now_tsc, struct l4_svc_view *out)
+int l4_service_view(const struct l4_service *sv, uint64_t now_tsc, struct l4_svc_view *out)
 {
 	const struct l4_svc_rt *rt = sv->rt;
 
@@ -116,12 +116,12 @@ static int l4_dump_one(const struct flow_entry *e, void *arg)
 	fi.service = -1;
 	fi.external = -1;
 	if (e->ep != NULL)
-		fi.service = cfg_service_lookup(x->snap, fi.fwd.family, fi.fwd.dst, fi.fwd.dport,
-						fi.fwd.proto)
+		fi.service = l4_service_lookup(x->snap, fi.fwd.family, fi.fwd.dst, fi.fwd.dport,
+					       fi.fwd.proto)
 				     .service;
 	else if (fi.fwd.proto == IPPROTO_TCP || fi.fwd.proto == IPPROTO_UDP)
-		fi.external = cfg_external_of(x->snap, fi.fwd.family, fi.fwd.dst, fi.fwd.dport,
-					      fi.fwd.proto);
+		fi.external = l4_external_of(x->snap, fi.fwd.family, fi.fwd.dst, fi.fwd.dport,
+					     fi.fwd.proto);
 	if (x->service >= 0 && fi.service != x->service)
 		return 0;
 	if (x->n == x->max)

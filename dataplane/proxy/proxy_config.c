@@ -3,7 +3,7 @@
  * proxy: the config section of the terminating proxy ($.tcp, the TCP stack's
  * own settings, and $.listeners; struct cfg_section proxy_cfg_section),
  * validated as strictly as the rest of the document, and the listener hash
- * (cfg_listener_lookup() in config.h) the L4 path offers local TCP segments by.
+ * (l4_listener_lookup() in config.h) the L4 path offers local TCP segments by.
  * Listeners name services, so the section runs after the L4 one.
  *
  * docs/CONFIG.md ("Terminating TCP proxy") is the schema this file enforces.
@@ -120,9 +120,9 @@ static int parse_listener_cluster(struct proxy_cfg_ctx *c, const json_t *o, cons
 				  struct cfg_listener *l)
 {
 	const struct cfg_snapshot *s = c->s;
-	const struct cfg_service *sv = NULL;
-	char pp[CFG_JPATH_LEN], list[CFG_MAX_SVC_PORTS * 7],
-		expected[sizeof(list) + CFG_KEY_MAX + 32];
+	const struct l4_service *sv = NULL;
+	char pp[CFG_JPATH_LEN], list[L4_MAX_SVC_PORTS * 7],
+		expected[sizeof(list) + L4_KEY_MAX + 32];
 	json_t *v = json_object_get(o, "cluster");
 	const char *name;
 	size_t n = 0;
@@ -184,7 +184,7 @@ static int parse_listener_addr(struct proxy_cfg_ctx *c, const json_t *o, const c
 	struct cfg_listener *l = &s->listeners[idx];
 	char ap[CFG_JPATH_LEN], pp[CFG_JPATH_LEN], a[INET6_ADDRSTRLEN + 2], expected[96];
 	json_t *addr = json_object_get(o, "address"), *v;
-	struct cfg_vip_key key;
+	struct l4_vip_key key;
 	void *data;
 	int rc;
 
@@ -208,7 +208,7 @@ static int parse_listener_addr(struct proxy_cfg_ctx *c, const json_t *o, const c
 		return cfg_fail_got(c->err, pp, expected, v);
 	l->port = (uint16_t)json_integer_value(v);
 	for (uint32_t k = 0; k < s->n_services && l->port >= L4_SNAT_PORT_MIN; k++) {
-		const struct cfg_service *sv = &s->services[k];
+		const struct l4_service *sv = &s->services[k];
 
 		for (uint8_t j = 0; sv->family == l->family && j < sv->n_snat; j++)
 			if (memcmp(sv->snat[j], l->addr, 16) == 0)
@@ -224,8 +224,8 @@ static int parse_listener_addr(struct proxy_cfg_ctx *c, const json_t *o, const c
 	cfg_fmt_addr(a, sizeof(a), l->family, l->addr);
 	/* Unreachable while VIPs may not be interface addresses; kept should that change. */
 	if (s->vip_hash != NULL) {
-		struct cfg_service_ref ref =
-			cfg_service_lookup(s, l->family, l->addr, htons(l->port), IPPROTO_TCP);
+		struct l4_service_ref ref =
+			l4_service_lookup(s, l->family, l->addr, htons(l->port), IPPROTO_TCP);
 
 		if (ref.service >= 0)
 			return cfg_fail(c->err, path,
@@ -280,7 +280,7 @@ static int parse_listeners(struct proxy_cfg_ctx *c, const json_t *root)
 	snprintf(name, sizeof(name), "clsn_%u", c->seq);
 	hp.name = name;
 	hp.entries = RTE_MAX(64u, (uint32_t)n * 2);
-	hp.key_len = sizeof(struct cfg_vip_key);
+	hp.key_len = sizeof(struct l4_vip_key);
 	hp.hash_func = rte_jhash;
 	hp.socket_id = SOCKET_ID_ANY;
 	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;

@@ -353,7 +353,7 @@ static int proxy_accepted(struct tcp_conn *c, void *arg)
 	int32_t li;
 
 	tcp_conn_get_info(c, &ci);
-	li = cfg_listener_lookup(snap, 4, &ci.laddr.v4, rte_cpu_to_be_16(ci.lport));
+	li = l4_listener_lookup(snap, 4, &ci.laddr.v4, rte_cpu_to_be_16(ci.lport));
 	if (li < 0 || !pl->listening) {
 		stats_inc(pw->stats, STAT_PROXY_REFUSED_NO_LISTENER);
 		return -1;

@@ -84,7 +84,7 @@ static const char full_doc[] = HEAD
 	"'burst': 500, 'action': 'reset'}], "
 	"'flows': {'capacity': 4096, 'timeouts_s': {'syn': 5, 'udp': 60}}}";
 
-static void assert_ref(struct cfg_service_ref r, int service, int port)
+static void assert_ref(struct l4_service_ref r, int service, int port)
 {
 	assert_int_equal(r.service, service);
 	assert_int_equal(r.port, port);
@@ -93,7 +93,7 @@ static void assert_ref(struct cfg_service_ref r, int service, int port)
 static void test_full_document(void **state)
 {
 	struct cfg_snapshot *s = compile_ok(full_doc);
-	const struct cfg_service *cart, *cart6;
+	const struct l4_service *cart, *cart6;
 
 	(void)state;
 	assert_int_equal(s->mode, CFG_MODE_MESH);
@@ -137,9 +137,9 @@ static void test_full_document(void **state)
 	assert_null(cart->rt);
 
 	assert_int_equal(cart6->family, 6);
-	assert_int_equal(cart6->lb, CFG_LB_ROUND_ROBIN);
-	assert_int_equal(cart6->nat, CFG_NAT_FULLNAT);
-	assert_int_equal(cart6->reject, CFG_REJECT_RESET);
+	assert_int_equal(cart6->lb, L4_LB_ROUND_ROBIN);
+	assert_int_equal(cart6->nat, L4_NAT_FULLNAT);
+	assert_int_equal(cart6->reject, L4_REJECT_RESET);
 	assert_int_equal(cart6->maglev_size, 251);
 	assert_int_equal(cart6->n_snat, 1);
 	assert_memory_equal(cart6->snat[0], a6("fd00:10:2::1"), 16);
@@ -158,13 +158,13 @@ static void test_full_document(void **state)
 	assert_int_equal(cart6->limit_service, -1);
 
 	assert_int_equal(s->limits[0].service, 0);
-	assert_int_equal(s->limits[0].scope, CFG_LIMIT_SOURCE);
-	assert_int_equal(s->limits[0].reject, CFG_REJECT_DROP);
+	assert_int_equal(s->limits[0].scope, L4_LIMIT_SOURCE);
+	assert_int_equal(s->limits[0].reject, L4_REJECT_DROP);
 	assert_int_equal(s->limits[0].connections_per_s, 100);
 	assert_int_equal(s->limits[0].connections_burst, 100);
 	assert_int_equal(s->limits[0].packets_per_s, 0);
-	assert_int_equal(s->limits[1].scope, CFG_LIMIT_SERVICE);
-	assert_int_equal(s->limits[1].reject, CFG_REJECT_RESET);
+	assert_int_equal(s->limits[1].scope, L4_LIMIT_SERVICE);
+	assert_int_equal(s->limits[1].reject, L4_REJECT_RESET);
 	assert_int_equal(s->limits[1].packets_burst, 500);
 	assert_int_equal(s->limits[1].connections_burst, 500);
 
@@ -182,19 +182,19 @@ static void test_service_lookup(void **state)
 	struct cfg_snapshot *s = compile_ok(full_doc);
 
 	(void)state;
-	assert_ref(cfg_service_lookup(s, 4, a4("10.96.0.10"), htons(80), IPPROTO_TCP), 0, 0);
-	assert_ref(cfg_service_lookup(s, 4, a4("10.96.0.10"), htons(443), IPPROTO_TCP), 0, 1);
-	assert_ref(cfg_service_lookup(s, 4, a4("10.96.0.10"), htons(53), IPPROTO_UDP), 0, 2);
+	assert_ref(l4_service_lookup(s, 4, a4("10.96.0.10"), htons(80), IPPROTO_TCP), 0, 0);
+	assert_ref(l4_service_lookup(s, 4, a4("10.96.0.10"), htons(443), IPPROTO_TCP), 0, 1);
+	assert_ref(l4_service_lookup(s, 4, a4("10.96.0.10"), htons(53), IPPROTO_UDP), 0, 2);
 	/* Wrong protocol, wrong port, wrong address, wrong family. */
-	assert_ref(cfg_service_lookup(s, 4, a4("10.96.0.10"), htons(53), IPPROTO_TCP), -1, -1);
-	assert_ref(cfg_service_lookup(s, 4, a4("10.96.0.10"), htons(81), IPPROTO_TCP), -1, -1);
-	assert_ref(cfg_service_lookup(s, 4, a4("10.96.0.10"), 80, IPPROTO_TCP), -1, -1);
-	assert_ref(cfg_service_lookup(s, 4, a4("10.96.0.11"), htons(80), IPPROTO_TCP), -1, -1);
-	assert_ref(cfg_service_lookup(s, 6, a6("fd00:96::10"), htons(80), IPPROTO_TCP), 1, 0);
-	assert_ref(cfg_service_lookup(s, 6, a6("fd00:96::10"), htons(80), IPPROTO_UDP), -1, -1);
-	assert_ref(cfg_service_lookup(s, 6, a6("fd00:96::11"), htons(80), IPPROTO_TCP), -1, -1);
+	assert_ref(l4_service_lookup(s, 4, a4("10.96.0.10"), htons(53), IPPROTO_TCP), -1, -1);
+	assert_ref(l4_service_lookup(s, 4, a4("10.96.0.10"), htons(81), IPPROTO_TCP), -1, -1);
+	assert_ref(l4_service_lookup(s, 4, a4("10.96.0.10"), 80, IPPROTO_TCP), -1, -1);
+	assert_ref(l4_service_lookup(s, 4, a4("10.96.0.11"), htons(80), IPPROTO_TCP), -1, -1);
+	assert_ref(l4_service_lookup(s, 6, a6("fd00:96::10"), htons(80), IPPROTO_TCP), 1, 0);
+	assert_ref(l4_service_lookup(s, 6, a6("fd00:96::10"), htons(80), IPPROTO_UDP), -1, -1);
+	assert_ref(l4_service_lookup(s, 6, a6("fd00:96::11"), htons(80), IPPROTO_TCP), -1, -1);
 	/* The IPv4 VIP's bytes as an IPv6 address are not the VIP. */
-	assert_ref(cfg_service_lookup(s, 6, a4("10.96.0.10"), htons(80), IPPROTO_TCP), -1, -1);
+	assert_ref(l4_service_lookup(s, 6, a4("10.96.0.10"), htons(80), IPPROTO_TCP), -1, -1);
 	cfg_snapshot_free(s);
 }
 
@@ -204,38 +204,38 @@ static void test_prefix_lookups(void **state)
 
 	(void)state;
 	/* Workloads: longest prefix wins. */
-	assert_int_equal(cfg_workload_of(s, 4, a4("10.10.1.5")), 0);
-	assert_int_equal(cfg_workload_of(s, 4, a4("10.10.1.200")), 1);
-	assert_int_equal(cfg_workload_of(s, 4, a4("10.10.1.127")), 0);
-	assert_int_equal(cfg_workload_of(s, 4, a4("10.10.3.1")), 2);
-	assert_int_equal(cfg_workload_of(s, 4, a4("10.10.4.1")), -1);
-	assert_int_equal(cfg_workload_of(s, 6, a6("fd00:10:1::5")), 0);
-	assert_int_equal(cfg_workload_of(s, 6, a6("fd00:10:2::5")), -1);
+	assert_int_equal(l4_workload_of(s, 4, a4("10.10.1.5")), 0);
+	assert_int_equal(l4_workload_of(s, 4, a4("10.10.1.200")), 1);
+	assert_int_equal(l4_workload_of(s, 4, a4("10.10.1.127")), 0);
+	assert_int_equal(l4_workload_of(s, 4, a4("10.10.3.1")), 2);
+	assert_int_equal(l4_workload_of(s, 4, a4("10.10.4.1")), -1);
+	assert_int_equal(l4_workload_of(s, 6, a6("fd00:10:1::5")), 0);
+	assert_int_equal(l4_workload_of(s, 6, a6("fd00:10:2::5")), -1);
 
 	/* External services: prefix, then port and protocol, falling back to shorter prefixes. */
-	assert_int_equal(cfg_external_of(s, 4, a4("140.82.112.5"), htons(443), IPPROTO_TCP), 0);
-	assert_int_equal(cfg_external_of(s, 4, a4("140.82.127.255"), htons(22), IPPROTO_TCP), 1);
-	assert_int_equal(cfg_external_of(s, 4, a4("140.82.112.5"), htons(443), IPPROTO_UDP), -1);
-	assert_int_equal(cfg_external_of(s, 4, a4("140.82.112.5"), htons(80), IPPROTO_TCP), 3);
-	assert_int_equal(cfg_external_of(s, 4, a4("140.82.112.5"), htons(8443), IPPROTO_TCP), -1);
-	assert_int_equal(cfg_external_of(s, 4, a4("140.82.128.1"), htons(443), IPPROTO_TCP), -1);
-	assert_int_equal(cfg_external_of(s, 4, a4("8.8.8.8"), htons(53), IPPROTO_UDP), 2);
-	assert_int_equal(cfg_external_of(s, 4, a4("8.8.8.8"), htons(53), IPPROTO_TCP), -1);
-	assert_int_equal(cfg_external_of(s, 4, a4("8.8.4.4"), htons(53), IPPROTO_UDP), -1);
-	assert_int_equal(cfg_external_of(s, 4, a4("1.1.1.1"), htons(8080), IPPROTO_TCP), 3);
-	assert_int_equal(cfg_external_of(s, 6, a6("2001:4860:4860::8888"), htons(53), IPPROTO_UDP),
+	assert_int_equal(l4_external_of(s, 4, a4("140.82.112.5"), htons(443), IPPROTO_TCP), 0);
+	assert_int_equal(l4_external_of(s, 4, a4("140.82.127.255"), htons(22), IPPROTO_TCP), 1);
+	assert_int_equal(l4_external_of(s, 4, a4("140.82.112.5"), htons(443), IPPROTO_UDP), -1);
+	assert_int_equal(l4_external_of(s, 4, a4("140.82.112.5"), htons(80), IPPROTO_TCP), 3);
+	assert_int_equal(l4_external_of(s, 4, a4("140.82.112.5"), htons(8443), IPPROTO_TCP), -1);
+	assert_int_equal(l4_external_of(s, 4, a4("140.82.128.1"), htons(443), IPPROTO_TCP), -1);
+	assert_int_equal(l4_external_of(s, 4, a4("8.8.8.8"), htons(53), IPPROTO_UDP), 2);
+	assert_int_equal(l4_external_of(s, 4, a4("8.8.8.8"), htons(53), IPPROTO_TCP), -1);
+	assert_int_equal(l4_external_of(s, 4, a4("8.8.4.4"), htons(53), IPPROTO_UDP), -1);
+	assert_int_equal(l4_external_of(s, 4, a4("1.1.1.1"), htons(8080), IPPROTO_TCP), 3);
+	assert_int_equal(l4_external_of(s, 6, a6("2001:4860:4860::8888"), htons(53), IPPROTO_UDP),
 			 2);
-	assert_int_equal(cfg_external_of(s, 6, a6("2001:4860:4860::8844"), htons(53), IPPROTO_UDP),
+	assert_int_equal(l4_external_of(s, 6, a6("2001:4860:4860::8844"), htons(53), IPPROTO_UDP),
 			 -1);
 
-	assert_true(cfg_in_mesh(s, 4, a4("10.10.2.10")));
-	assert_false(cfg_in_mesh(s, 4, a4("10.11.0.1")));
-	assert_true(cfg_in_mesh(s, 6, a6("fd00:10:2::10")));
-	assert_false(cfg_in_mesh(s, 6, a6("fd01::1")));
-	assert_true(cfg_in_control_plane(s, 4, a4("10.10.9.9")));
-	assert_false(cfg_in_control_plane(s, 4, a4("10.10.8.1")));
-	assert_true(cfg_in_control_plane(s, 6, a6("fd00:99::1")));
-	assert_false(cfg_in_control_plane(s, 6, a6("fd00:98::1")));
+	assert_true(l4_in_mesh(s, 4, a4("10.10.2.10")));
+	assert_false(l4_in_mesh(s, 4, a4("10.11.0.1")));
+	assert_true(l4_in_mesh(s, 6, a6("fd00:10:2::10")));
+	assert_false(l4_in_mesh(s, 6, a6("fd01::1")));
+	assert_true(l4_in_control_plane(s, 4, a4("10.10.9.9")));
+	assert_false(l4_in_control_plane(s, 4, a4("10.10.8.1")));
+	assert_true(l4_in_control_plane(s, 6, a6("fd00:99::1")));
+	assert_false(l4_in_control_plane(s, 6, a6("fd00:98::1")));
 	cfg_snapshot_free(s);
 }
 
@@ -248,46 +248,46 @@ static void test_policy_matrix(void **state)
 
 	(void)state;
 	/* Namespace shop, any service, may use every port of cart. */
-	assert_true(cfg_policy_allows_service(s, WEB, CART, 80));
-	assert_true(cfg_policy_allows_service(s, WEB, CART, 443));
-	assert_true(cfg_policy_allows_service(s, WEB, CART, 53));
-	assert_false(cfg_policy_allows_service(s, WEB, CART, 9999));
+	assert_true(l4_policy_allows_service(s, WEB, CART, 80));
+	assert_true(l4_policy_allows_service(s, WEB, CART, 443));
+	assert_true(l4_policy_allows_service(s, WEB, CART, 53));
+	assert_false(l4_policy_allows_service(s, WEB, CART, 9999));
 	/* The deny (listed first) overrides the allow, on its port only. */
-	assert_true(cfg_policy_allows_service(s, CANARY, CART, 80));
-	assert_false(cfg_policy_allows_service(s, CANARY, CART, 443));
-	assert_true(cfg_policy_allows_service(s, CANARY, CART, 53));
+	assert_true(l4_policy_allows_service(s, CANARY, CART, 80));
+	assert_false(l4_policy_allows_service(s, CANARY, CART, 443));
+	assert_true(l4_policy_allows_service(s, CANARY, CART, 53));
 	/* "*"/"*" reaches everyone, the unknown source included; nothing else does. */
-	assert_false(cfg_policy_allows_service(s, BATCH, CART, 80));
-	assert_true(cfg_policy_allows_service(s, BATCH, CART, 53));
-	assert_true(cfg_policy_allows_service(s, UNKNOWN, CART, 53));
-	assert_false(cfg_policy_allows_service(s, UNKNOWN, CART, 80));
-	assert_true(cfg_policy_allows_service(s, BATCH, CART6, 80));
-	assert_false(cfg_policy_allows_service(s, WEB, CART6, 80));
-	assert_false(cfg_policy_allows_service(s, UNKNOWN, CART6, 80));
+	assert_false(l4_policy_allows_service(s, BATCH, CART, 80));
+	assert_true(l4_policy_allows_service(s, BATCH, CART, 53));
+	assert_true(l4_policy_allows_service(s, UNKNOWN, CART, 53));
+	assert_false(l4_policy_allows_service(s, UNKNOWN, CART, 80));
+	assert_true(l4_policy_allows_service(s, BATCH, CART6, 80));
+	assert_false(l4_policy_allows_service(s, WEB, CART6, 80));
+	assert_false(l4_policy_allows_service(s, UNKNOWN, CART6, 80));
 	/* Externals: wildcard namespace, specific service. */
-	assert_true(cfg_policy_allows_external(s, WEB, GITHUB, 443));
-	assert_false(cfg_policy_allows_external(s, CANARY, GITHUB, 443));
-	assert_false(cfg_policy_allows_external(s, UNKNOWN, GITHUB, 443));
-	assert_false(cfg_policy_allows_external(s, WEB, GITHUB_SSH, 22));
-	assert_false(cfg_policy_allows_external(s, WEB, DNS, 53));
+	assert_true(l4_policy_allows_external(s, WEB, GITHUB, 443));
+	assert_false(l4_policy_allows_external(s, CANARY, GITHUB, 443));
+	assert_false(l4_policy_allows_external(s, UNKNOWN, GITHUB, 443));
+	assert_false(l4_policy_allows_external(s, WEB, GITHUB_SSH, 22));
+	assert_false(l4_policy_allows_external(s, WEB, DNS, 53));
 	/* Per-port restriction on an external. */
-	assert_true(cfg_policy_allows_external(s, BATCH, WEB_OUT, 8080));
-	assert_false(cfg_policy_allows_external(s, BATCH, WEB_OUT, 80));
+	assert_true(l4_policy_allows_external(s, BATCH, WEB_OUT, 8080));
+	assert_false(l4_policy_allows_external(s, BATCH, WEB_OUT, 80));
 	/* Index form and out-of-range arguments. */
-	assert_int_equal(cfg_policy_mask(s, CANARY, CART), 0x5);
-	assert_int_equal(cfg_policy_mask(s, BATCH, s->n_services + WEB_OUT), 0x2);
-	assert_int_equal(cfg_policy_mask(s, 3, CART), 0);
-	assert_int_equal(cfg_policy_mask(s, -2, CART), 0);
-	assert_false(cfg_policy_allows_service(s, WEB, 2, 80));
-	assert_false(cfg_policy_allows_service(s, WEB, -1, 80));
-	assert_false(cfg_policy_allows_external(s, WEB, 4, 443));
+	assert_int_equal(l4_policy_mask(s, CANARY, CART), 0x5);
+	assert_int_equal(l4_policy_mask(s, BATCH, s->n_services + WEB_OUT), 0x2);
+	assert_int_equal(l4_policy_mask(s, 3, CART), 0);
+	assert_int_equal(l4_policy_mask(s, -2, CART), 0);
+	assert_false(l4_policy_allows_service(s, WEB, 2, 80));
+	assert_false(l4_policy_allows_service(s, WEB, -1, 80));
+	assert_false(l4_policy_allows_external(s, WEB, 4, 443));
 	cfg_snapshot_free(s);
 }
 
 static void test_defaults_and_router_mode(void **state)
 {
 	struct cfg_snapshot *s = compile_ok(HEAD "}");
-	const struct cfg_service *sv;
+	const struct l4_service *sv;
 
 	(void)state;
 	assert_int_equal(s->mode, CFG_MODE_ROUTER);
@@ -304,20 +304,20 @@ static void test_defaults_and_router_mode(void **state)
 	assert_int_equal(s->flows.udp_s, 30);
 	assert_int_equal(s->flows.udp_assured_s, 180);
 	assert_int_equal(s->flows.icmp_s, 30);
-	assert_ref(cfg_service_lookup(s, 4, a4("10.96.0.10"), htons(80), IPPROTO_TCP), -1, -1);
-	assert_int_equal(cfg_workload_of(s, 4, a4("10.10.1.5")), -1);
-	assert_int_equal(cfg_external_of(s, 4, a4("8.8.8.8"), htons(53), IPPROTO_UDP), -1);
-	assert_false(cfg_in_mesh(s, 4, a4("10.10.1.5")));
-	assert_false(cfg_in_control_plane(s, 6, a6("fd00::1")));
-	assert_false(cfg_policy_allows_service(s, -1, 0, 80));
+	assert_ref(l4_service_lookup(s, 4, a4("10.96.0.10"), htons(80), IPPROTO_TCP), -1, -1);
+	assert_int_equal(l4_workload_of(s, 4, a4("10.10.1.5")), -1);
+	assert_int_equal(l4_external_of(s, 4, a4("8.8.8.8"), htons(53), IPPROTO_UDP), -1);
+	assert_false(l4_in_mesh(s, 4, a4("10.10.1.5")));
+	assert_false(l4_in_control_plane(s, 6, a6("fd00::1")));
+	assert_false(l4_policy_allows_service(s, -1, 0, 80));
 	cfg_snapshot_free(s);
 
 	s = compile_ok(HEAD ", 'services': [" SVC "]}");
 	sv = &s->services[0];
 	assert_int_equal(s->mode, CFG_MODE_ROUTER);
-	assert_int_equal(sv->lb, CFG_LB_MAGLEV);
-	assert_int_equal(sv->nat, CFG_NAT_DNAT);
-	assert_int_equal(sv->reject, CFG_REJECT_DROP);
+	assert_int_equal(sv->lb, L4_LB_MAGLEV);
+	assert_int_equal(sv->nat, L4_NAT_DNAT);
+	assert_int_equal(sv->reject, L4_REJECT_DROP);
 	assert_int_equal(sv->maglev_size, 65537);
 	assert_int_equal(sv->n_snat, 0);
 	assert_int_equal(sv->ports[0].protocol, IPPROTO_TCP);
@@ -339,8 +339,8 @@ static void test_defaults_and_router_mode(void **state)
 	assert_int_equal(sv->limit_service, -1);
 	/* No policies: the matrix exists and allows nothing. */
 	assert_non_null(s->policy);
-	assert_false(cfg_policy_allows_service(s, -1, 0, 80));
-	assert_ref(cfg_service_lookup(s, 4, a4("10.96.0.10"), htons(80), IPPROTO_TCP), 0, 0);
+	assert_false(l4_policy_allows_service(s, -1, 0, 80));
+	assert_ref(l4_service_lookup(s, 4, a4("10.96.0.10"), htons(80), IPPROTO_TCP), 0, 0);
 	cfg_snapshot_free(s);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * config (proxy sections): $.listeners and $.tcp compile into the documented
- * struct values (defaults and explicit ones), cfg_listener_lookup() finds a
+ * struct values (defaults and explicit ones), l4_listener_lookup() finds a
  * listener by local address and port and nothing else, every refusal names
  * its JSON path, and tcp.capacity is startup-only.
  * Documents are written with single quotes and turned into JSON by json_of().
@@ -125,7 +125,7 @@ static void test_defaults(void **state)
 	assert_int_equal(s->n_listeners, 0);
 	assert_null(s->listeners);
 	assert_null(s->listener_hash);
-	assert_int_equal(cfg_listener_lookup(s, 4, a4("10.10.1.1"), htons(8000)), -1);
+	assert_int_equal(l4_listener_lookup(s, 4, a4("10.10.1.1"), htons(8000)), -1);
 	assert_int_equal(s->tcp.capacity, 65536);
 	assert_int_equal(s->startup.tcp_capacity, 65536);
 	cfg_snapshot_free(s);
@@ -153,20 +153,20 @@ static void test_lookup(void **state)
 	struct cfg_snapshot *s = compile_ok(two_doc);
 
 	(void)state;
-	assert_int_equal(cfg_listener_lookup(s, 4, a4("10.10.1.1"), htons(8000)), 0);
-	assert_int_equal(cfg_listener_lookup(s, 6, a6("fd00:10:1::1"), htons(9443)), 1);
+	assert_int_equal(l4_listener_lookup(s, 4, a4("10.10.1.1"), htons(8000)), 0);
+	assert_int_equal(l4_listener_lookup(s, 6, a6("fd00:10:1::1"), htons(9443)), 1);
 	/* Wrong port, port in host byte order, wrong address, the other family. */
-	assert_int_equal(cfg_listener_lookup(s, 4, a4("10.10.1.1"), htons(8001)), -1);
-	assert_int_equal(cfg_listener_lookup(s, 4, a4("10.10.1.1"), 8000), -1);
-	assert_int_equal(cfg_listener_lookup(s, 4, a4("10.10.2.1"), htons(8000)), -1);
-	assert_int_equal(cfg_listener_lookup(s, 6, a6("fd00:10:1::1"), htons(8000)), -1);
-	assert_int_equal(cfg_listener_lookup(s, 4, a6("fd00:10:1::1"), htons(9443)), -1);
+	assert_int_equal(l4_listener_lookup(s, 4, a4("10.10.1.1"), htons(8001)), -1);
+	assert_int_equal(l4_listener_lookup(s, 4, a4("10.10.1.1"), 8000), -1);
+	assert_int_equal(l4_listener_lookup(s, 4, a4("10.10.2.1"), htons(8000)), -1);
+	assert_int_equal(l4_listener_lookup(s, 6, a6("fd00:10:1::1"), htons(8000)), -1);
+	assert_int_equal(l4_listener_lookup(s, 4, a6("fd00:10:1::1"), htons(9443)), -1);
 	/* The IPv4 address's bytes as an IPv6 address are not the listener. */
-	assert_int_equal(cfg_listener_lookup(s, 6, a4("10.10.1.1"), htons(8000)), -1);
+	assert_int_equal(l4_listener_lookup(s, 6, a4("10.10.1.1"), htons(8000)), -1);
 	/* A listener is not a VIP, and a VIP is not a listener. */
-	assert_int_equal(
-		cfg_service_lookup(s, 4, a4("10.10.1.1"), htons(8000), IPPROTO_TCP).service, -1);
-	assert_int_equal(cfg_listener_lookup(s, 4, a4("10.96.0.10"), htons(80)), -1);
+	assert_int_equal(l4_service_lookup(s, 4, a4("10.10.1.1"), htons(8000), IPPROTO_TCP).service,
+			 -1);
+	assert_int_equal(l4_listener_lookup(s, 4, a4("10.96.0.10"), htons(80)), -1);
 	cfg_snapshot_free(s);
 }
 
