@@ -370,9 +370,12 @@ struct cfg_section {
  * Set the sections every later cfg_compile() runs, in order, after config's own
  * (version, node, control, admin, neighbour, tune). Called once at start, by
  * main() and by the test fixtures (dataplane/sections.c has the daemon's table);
- * @p sections must outlive every snapshot. Control thread only.
- * @return 0; -EINVAL for more than CFG_MAX_SECTIONS sections, more than
- *         CFG_MAX_TOP_KEYS top-level members, or a member two sections claim.
+ * @p sections must outlive every snapshot, and no snapshot compiled with
+ * another table may still live (cfg_snapshot_free() runs the current table's
+ * free()s). Control thread only.
+ * @return 0; -EINVAL (and no sections set) for more than CFG_MAX_SECTIONS
+ *         sections, more than CFG_MAX_TOP_KEYS top-level members, a member two
+ *         sections claim, or a section without keys, compile() or free().
  */
 int cfg_sections_set(const struct cfg_section *const *sections, unsigned int n);
 

@@ -552,6 +552,8 @@ static void test_sections(void **state)
 	const struct cfg_section *const table[] = {&net_cfg_section, &fake_a, &l4_cfg_section,
 						   &proxy_cfg_section, &fake_b};
 	const struct cfg_section *const twice[] = {&net_cfg_section, &fake_a, &fake_a};
+	const struct cfg_section no_free = {"no_free", fake_b_keys, fake_b_compile, NULL, NULL};
+	const struct cfg_section *const nofree[] = {&net_cfg_section, &no_free};
 	struct cfg_snapshot *s;
 	char doc[1024];
 
@@ -579,7 +581,9 @@ static void test_sections(void **state)
 		     "expected one of: version, node, control, admin, neighbour, tune, "
 		     "interfaces, routes, a, mode");
 
-	/* A member claimed twice: refused, and nothing compiles until a table is set. */
+	/* A section without free(), or a member claimed twice: refused, and nothing
+	 * compiles until a table is set. */
+	assert_int_equal(cfg_sections_set(nofree, 2), -EINVAL);
 	assert_int_equal(cfg_sections_set(twice, 3), -EINVAL);
 	expect_error("{'version': 1}", "$", "no config sections are set");
 	meshdp_sections_register();
