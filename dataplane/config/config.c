@@ -212,17 +212,20 @@ int cfg_sections_set(const struct cfg_section *const *sections, unsigned int n)
 {
 	unsigned int k = 0;
 
+	/* A refused table leaves none: cfg_compile() refuses until a good one is set. */
+	cfg_n_sections = 0;
+	cfg_top_keys[0] = NULL;
 	if (n > CFG_MAX_SECTIONS || (n > 0 && sections == NULL))
 		return -EINVAL;
 	for (const char *const *key = core_keys; *key != NULL; key++)
 		cfg_top_keys[k++] = *key;
 	for (unsigned int i = 0; i < n; i++) {
+		if (sections[i] == NULL || sections[i]->keys == NULL ||
+		    sections[i]->compile == NULL || sections[i]->free == NULL)
+			goto refuse;
 		for (const char *const *key = sections[i]->keys; *key != NULL; key++) {
-			if (k == CFG_MAX_TOP_KEYS || top_key_known(*key, k)) {
-				cfg_n_sections = 0;
-				cfg_top_keys[0] = NULL;
-				return -EINVAL;
-			}
+			if (k == CFG_MAX_TOP_KEYS || top_key_known(*key, k))
+				goto refuse;
 			cfg_top_keys[k++] = *key;
 		}
 	}
@@ -230,6 +233,9 @@ int cfg_sections_set(const struct cfg_section *const *sections, unsigned int n)
 	cfg_sections = sections;
 	cfg_n_sections = n;
 	return 0;
+refuse:
+	cfg_top_keys[0] = NULL;
+	return -EINVAL;
 }
 
 void cfg_sections_free(struct cfg_snapshot *snap)

@@ -301,8 +301,9 @@ struct cfg_snapshot {
 	 * Runtime objects of the L4 path (Maglev tables, endpoint state). The
 	 * control thread fills l4_rt, l4_rt_free and each service's and endpoint's
 	 * rt after cfg_compile() and before cfg_publish(); nobody writes them after
-	 * publish. The L4 section's free() calls l4_rt_free(snap), when set, before
-	 * it frees anything else, so the callback still sees services and endpoints.
+	 * publish. cfg_snapshot_free() calls proxy_rt_free(snap) and then
+	 * l4_rt_free(snap), when set, before any section frees its part, so the
+	 * callbacks still see services, endpoints and listeners.
 	 */
 	void *l4_rt;
 	void (*l4_rt_free)(struct cfg_snapshot *snap);
@@ -314,7 +315,7 @@ struct cfg_snapshot {
 	/* struct l4_vip_key (proto IPPROTO_TCP) -> listener index; NULL without listeners */
 	struct rte_hash *listener_hash;
 	/* The proxies' listener objects, one per worker and listener, built by the
-	 * control thread before publish (proxy_bind()); freed the same way. */
+	 * control thread before publish (proxy_bind()); freed like l4_rt. */
 	void *proxy_rt;
 	void (*proxy_rt_free)(struct cfg_snapshot *snap);
 };
@@ -374,9 +375,12 @@ struct cfg_section {
  * Set the sections every later cfg_compile() runs, in order, after config's own
  * (version, node, control, admin, neighbour, tune). Called once at start, by
  * main() and by the test fixtures (dataplane/sections.c has the daemon's table);
- * @p sections must outlive every snapshot. Control thread only.
- * @return 0; -EINVAL for more than CFG_MAX_SECTIONS sections, more than
- *         CFG_MAX_TOP_KEYS top-level members, or a member two sections claim.
+ * @p sections must outlive every snapshot, and no snapshot compiled with
+ * another table may still live (cfg_snapshot_free() runs the current table's
+ * free()s). Control thread only.
+ * @return 0; -EINVAL (and no sections set) for more than CFG_MAX_SECTIONS
+ *         sections, more than CFG_MAX_TOP_KEYS top-level members, a member two
+ *         sections claim, or a section without keys, compile() or free().
  */
 int cfg_sections_set(const struct cfg_section *const *sections, unsigned int n);
 

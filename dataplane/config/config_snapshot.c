@@ -28,6 +28,13 @@ void cfg_snapshot_free(struct cfg_snapshot *snap)
 {
 	if (snap == NULL)
 		return;
+	/* Runtime objects first, while every section's data is intact: listener
+	 * objects, then the L4 path's (which holds endpoint-state references in
+	 * services, endpoints and listeners alike). */
+	if (snap->proxy_rt_free != NULL)
+		snap->proxy_rt_free(snap);
+	if (snap->l4_rt_free != NULL)
+		snap->l4_rt_free(snap);
 	cfg_sections_free(snap);
 	free(snap->text);
 	/* Poison: a reader that kept the pointer past its grace period sees

@@ -1101,17 +1101,8 @@ static int l4_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 	return build_policy(snap);
 }
 
-/* The runtime objects (l4_rt_free) go first: they still see services and endpoints. */
 static void l4_cfg_free(struct cfg_snapshot *snap)
 {
-	if (snap->proxy_rt_free != NULL) {
-		snap->proxy_rt_free(snap);
-		snap->proxy_rt_free = NULL;
-	}
-	if (snap->l4_rt_free != NULL) {
-		snap->l4_rt_free(snap);
-		snap->l4_rt_free = NULL;
-	}
 	rte_hash_free(snap->vip_hash);
 	if (snap->wl_rib4 != NULL)
 		rte_rib_free(snap->wl_rib4);

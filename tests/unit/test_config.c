@@ -17,7 +17,9 @@
 #include <cmocka.h>
 
 #include "dataplane/config/config.h"
+#include "dataplane/config/config_json.h"
 #include "dataplane/l4/l4.h"
+#include "dataplane/proxy/proxy.h"
 #include "config_fixture.h"
 #include "test_eal.h"
 
@@ -469,6 +471,125 @@ static void test_l4_sections(void **state)
 		     "unknown field; expected one of: version");
 }
 
+/* Two sections of the test's own around the daemon's, to watch the driver call them. */
+static char section_calls[64];
+
+static void section_call(const char *what)
+{
+	strncat(section_calls, what, sizeof(section_calls) - strlen(section_calls) - 1);
+}
+
+static int fake_compile(const char *tag, const char *key, const struct json_t *root,
+			struct cfg_error *err)
+{
+	const json_t *v = json_object_get(root, key);
+	char path[CFG_JPATH_LEN];
+
+	section_call(tag);
+	cfg_path_key(path, "$", key);
+	if (v != NULL && !json_is_integer(v))
+		return cfg_fail_got(err, path, "an integer", v);
+	return 0;
+}
+
+static int fake_a_compile(struct cfg_snapshot *snap, const struct json_t *root,
+			  const struct cfg_compile_ctx *ctx, struct cfg_error *err)
+{
+	/* Sections run after the ones before them in the table: net filled the interfaces. */
+	assert_int_equal(snap->n_ifaces, 1);
+	assert_non_null(ctx->ports);
+	return fake_compile("Ac", "a", root, err);
+}
+
+static int fake_b_compile(struct cfg_snapshot *snap, const struct json_t *root,
+			  const struct cfg_compile_ctx *ctx, struct cfg_error *err)
+{
+	(void)ctx;
+	assert_int_equal(snap->n_services, 1); /* and l4 the services */
+	return fake_compile("Bc", "b", root, err);
+}
+
+static int fake_a_finish(struct cfg_snapshot *snap, const struct cfg_snapshot *prev,
+			 struct cfg_error *err)
+{
+	(void)snap, (void)prev, (void)err;
+	section_call("Af");
+	return 0;
+}
+
+static void fake_a_free(struct cfg_snapshot *snap)
+{
+	(void)snap;
+	section_call("Ax");
+}
+
+static void fake_b_free(struct cfg_snapshot *snap)
+{
+	(void)snap;
+	section_call("Bx");
+}
+
+static const char *const fake_a_keys[] = {"a", NULL};
+static const char *const fake_b_keys[] = {"b", NULL};
+static const struct cfg_section fake_a = {"fake_a", fake_a_keys, fake_a_compile, fake_a_finish,
+					  fake_a_free};
+static const struct cfg_section fake_b = {"fake_b", fake_b_keys, fake_b_compile, NULL, fake_b_free};
+
+#define SECTIONS_DOC                                                                   \
+	"{'version': 1, 'interfaces': [{'name': 'i0', 'port': 'p0', 'ipv4': "          \
+	"['10.0.0.1/24']}], 'services': [{'name': 'web', 'namespace': 'demo', 'vip': " \
+	"'10.9.0.1', 'ports': [{'port': 80, 'protocol': 'tcp'}], 'endpoints': "        \
+	"[{'address': '10.0.0.2'}]}], %s}"
+
+/*
+ * The driver runs the sections in table order (compile, then finish), frees
+ * them in reverse order (also after a refusal halfway), owns the top-level
+ * members of the table's union only, and refuses a table that claims a member
+ * twice.
+ */
+static void test_sections(void **state)
+{
+	const struct cfg_section *const table[] = {&net_cfg_section, &fake_a, &l4_cfg_section,
+						   &proxy_cfg_section, &fake_b};
+	const struct cfg_section *const twice[] = {&net_cfg_section, &fake_a, &fake_a};
+	const struct cfg_section no_free = {"no_free", fake_b_keys, fake_b_compile, NULL, NULL};
+	const struct cfg_section *const nofree[] = {&net_cfg_section, &no_free};
+	struct cfg_snapshot *s;
+	char doc[1024];
+
+	(void)state;
+	/* The daemon's table does not know "a". */
+	snprintf(doc, sizeof(doc), SECTIONS_DOC, "'a': 1");
+	expect_error(doc, "$.a", "unknown field; expected one of: version");
+
+	assert_int_equal(cfg_sections_set(table, 5), 0);
+	section_calls[0] = '\0';
+	snprintf(doc, sizeof(doc), SECTIONS_DOC, "'a': 1, 'b': 2");
+	s = compile_ok(doc);
+	assert_string_equal(section_calls, "AcBcAf");
+	cfg_snapshot_free(s);
+	assert_string_equal(section_calls, "AcBcAfBxAx");
+
+	/* Refused by the last section: no finish, and every section's free runs. */
+	section_calls[0] = '\0';
+	snprintf(doc, sizeof(doc), SECTIONS_DOC, "'a': 1, 'b': 'x'");
+	expect_error(doc, "$.b", "expected an integer, got \"x\"");
+	assert_string_equal(section_calls, "AcBcBxAx");
+
+	/* The top-level check names config's members, then each section's in table order. */
+	expect_error("{'version': 1, 'zz': 1}", "$.zz",
+		     "expected one of: version, node, control, admin, neighbour, tune, "
+		     "interfaces, routes, a, mode");
+
+	/* A section without free(), or a member claimed twice: refused, and nothing
+	 * compiles until a table is set. */
+	assert_int_equal(cfg_sections_set(nofree, 2), -EINVAL);
+	assert_int_equal(cfg_sections_set(twice, 3), -EINVAL);
+	expect_error("{'version': 1}", "$", "no config sections are set");
+	meshdp_sections_register();
+	cfg_snapshot_free(compile_ok("{'version': 1}"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_oversized_and_invalid),
 		cmocka_unit_test(test_with_tune),
 		cmocka_unit_test(test_l4_sections),
+		cmocka_unit_test(test_sections),
 	};
 
 	test_eal_init();
