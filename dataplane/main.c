@@ -18,14 +18,13 @@
 #include <rte_mempool.h>
 
 #include "admin/admin.h"
-#include "commands.h"
+#include "subsystems.h"
 #include "config/config.h"
 #include "control/control.h"
 #include "l4/l4.h"
 #include "log/log.h"
 #include "neigh/neigh.h"
 #include "port/port.h"
-#include "sections.h"
 #include "worker/worker.h"
 
 static volatile sig_atomic_t main_stop;
@@ -217,9 +216,8 @@ int main(int argc, char **argv)
 		.l4 = l4,
 		.profile_name = profile.name,
 		.config_source = config_path ? config_path : "embedded default",
-		.command_sets = meshdp_command_sets,
-		.n_command_sets = meshdp_n_command_sets,
 	};
+	ctx.command_sets = meshdp_command_sets(&ctx.n_command_sets);
 	if (control_bind(&ctx, snap, NULL, err, sizeof(err)) != 0) {
 		LOG(ERR, "config %s: %s", config_path ? config_path : "(embedded default)", err);
 		goto out_snap;

@@ -5,7 +5,7 @@
  * snapshot's lifecycle and compiles its own members (version, node, control,
  * admin, neighbour, tune); every other part is compiled by the subsystem that
  * owns it, behind struct cfg_section ("Config sections" below; the table is
- * dataplane/sections.c): interfaces and routes by net, services and policies by
+ * dataplane/subsystems.c): interfaces and routes by net, services and policies by
  * l4, listeners by proxy. Section code reads JSON through config_json.h.
  *
  * Life of a configuration (docs/ARCHITECTURE.md has the picture):
@@ -374,7 +374,7 @@ struct cfg_section {
 /**
  * Set the sections every later cfg_compile() runs, in order, after config's own
  * (version, node, control, admin, neighbour, tune). Called once at start, by
- * main() and by the test fixtures (dataplane/sections.c has the daemon's table);
+ * main() and by the test fixtures (dataplane/subsystems.c has the daemon's table);
  * @p sections must outlive every snapshot, and no snapshot compiled with
  * another table may still live (cfg_snapshot_free() runs the current table's
  * free()s). Control thread only.

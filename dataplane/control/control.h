@@ -15,7 +15,7 @@
  *
  * Commands: each subsystem keeps its own commands next to its code, as a
  * struct control_cmd_set (e.g. l4_commands in dataplane/l4/l4_commands.c), and
- * the daemon's list of sets (dataplane/commands.c) is given to control_open()
+ * the daemon's list of sets (dataplane/subsystems.c) is given to control_open()
  * (HAProxy's cli_register_kw, with one explicit table instead of
  * constructors). The server finds a request's handler by its "cmd" name; the
  * control plane's own commands (status, config.*, log.level, tune, help) are in

@@ -51,7 +51,7 @@
 /**
  * The config section of the L4 service data path (mode, mesh, control_plane,
  * workloads, services, external_services, policies, limits, flows;
- * dataplane/l4/l4_config.c). Registered in dataplane/sections.c after
+ * dataplane/l4/l4_config.c). Registered in dataplane/subsystems.c after
  * net_cfg_section, whose interfaces it checks VIPs and snat addresses against.
  */
 extern const struct cfg_section l4_cfg_section;

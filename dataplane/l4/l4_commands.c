@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The L4 path's control commands (meshctl services, endpoints, breakers,
- * limits, flows), registered as l4_commands (dataplane/commands.c). They read
+ * limits, flows), registered as l4_commands (dataplane/subsystems.c). They read
  * the live snapshot and the endpoint state through l4_show.c's views; flows
  * asks every worker for its table through its mailbox (control_dump()).
  * Control thread.

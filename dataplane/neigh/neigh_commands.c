@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The neighbour cache's control command (meshctl neigh), registered as
- * neigh_commands (dataplane/commands.c). Entries are read as workers read
+ * neigh_commands (dataplane/subsystems.c). Entries are read as workers read
  * them (relaxed atomics): each field is exact, an entry is not one instant's.
  * Control thread.
  */

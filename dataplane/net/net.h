@@ -139,7 +139,7 @@ extern const struct control_cmd_set net_commands;
 /**
  * The config section of L3 ($.interfaces, $.routes; dataplane/net/net_config.c):
  * fills the snapshot's ifaces, port_iface, vlan_ifaces, nexthops, routes and
- * FIBs. Registered in dataplane/sections.c; later sections may use
+ * FIBs. Registered in dataplane/subsystems.c; later sections may use
  * net_is_own_address() on the snapshot it compiled.
  */
 extern const struct cfg_section net_cfg_section;

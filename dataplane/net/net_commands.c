@@ -2,7 +2,7 @@
 /*
  * The L2/L3 path's control command (meshctl routes): every entry of the live
  * snapshot's compiled routing table, registered as net_commands
- * (dataplane/commands.c). Control thread.
+ * (dataplane/subsystems.c). Control thread.
  */
 #include <arpa/inet.h>
 #include <stdio.h>

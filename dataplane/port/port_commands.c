@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The ports' control command (meshctl ports): each port with its link state
- * and ethdev counters, registered as port_commands (dataplane/commands.c).
+ * and ethdev counters, registered as port_commands (dataplane/subsystems.c).
  * Control thread.
  */
 #include <string.h>

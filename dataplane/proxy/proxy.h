@@ -99,7 +99,7 @@ struct control_cmd_set;
 extern const struct control_cmd_set proxy_commands;
 /**
  * The config section of the terminating proxy ($.tcp, $.listeners;
- * dataplane/proxy/proxy_config.c). Registered in dataplane/sections.c after
+ * dataplane/proxy/proxy_config.c). Registered in dataplane/subsystems.c after
  * l4_cfg_section: a listener's cluster is one of its services.
  */
 extern const struct cfg_section proxy_cfg_section;

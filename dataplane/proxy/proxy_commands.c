@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The TCP stack's control commands (meshctl tcp stats, tcp conns), registered
- * as proxy_commands (dataplane/commands.c). They live with the proxy, which
+ * as proxy_commands (dataplane/subsystems.c). They live with the proxy, which
  * owns each worker's stack (proxy_tcp_stack()), so that dataplane/tcp stays
  * an I/O-free library that knows nothing of the control socket. State counts
  * are read here with relaxed loads (worker_tcp_state_counts()); connections

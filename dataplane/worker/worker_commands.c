@@ -2,7 +2,7 @@
 /*
  * The workers' control command (meshctl stats): every counter summed over
  * the workers' blocks, and each worker's non-zero ones, registered as
- * worker_commands (dataplane/commands.c). Counters are read with relaxed
+ * worker_commands (dataplane/subsystems.c). Counters are read with relaxed
  * loads while the workers run. Control thread.
  */
 #include "../control/control.h"

@@ -21,7 +21,7 @@
 #include <rte_tcp.h>
 
 #include "ctl/ctl.h"
-#include "dataplane/commands.h"
+#include "dataplane/subsystems.h"
 #include "dataplane/control/control.h"
 #include "dataplane/endpoint/endpoint.h"
 #include "dataplane/log/log.h"
@@ -422,6 +422,8 @@ static char *config_text(const char *path, const char *node)
 static int daemon_setup(void **state)
 {
 	struct cfg_snapshot *snap = NULL;
+	const struct control_cmd_set *const *sets;
+	unsigned int n_sets;
 	struct cfg_error err;
 	char *text;
 
@@ -453,10 +455,11 @@ static int daemon_setup(void **state)
 	dmn.l4 = l4_global_create(1);
 	if (dmn.l4 == NULL)
 		return -1;
-	assert_true(meshdp_n_command_sets < RTE_DIM(daemon_sets));
-	for (unsigned int i = 0; i < meshdp_n_command_sets; i++)
-		daemon_sets[i] = meshdp_command_sets[i];
-	daemon_sets[meshdp_n_command_sets] = &test_commands;
+	sets = meshdp_command_sets(&n_sets);
+	assert_true(n_sets < RTE_DIM(daemon_sets));
+	for (unsigned int i = 0; i < n_sets; i++)
+		daemon_sets[i] = sets[i];
+	daemon_sets[n_sets] = &test_commands;
 	dmn.ctx = (struct control_ctx){.workers = &dmn.ws,
 				       .ports = dmn.ports,
 				       .n_ports = 2,
@@ -465,7 +468,7 @@ static int daemon_setup(void **state)
 				       .profile_name = "unit",
 				       .config_source = "embedded default",
 				       .command_sets = daemon_sets,
-				       .n_command_sets = meshdp_n_command_sets + 1};
+				       .n_command_sets = n_sets + 1};
 	dmn.c = control_open(&dmn.ctx);
 	if (dmn.c == NULL) {
 		perror("control_open");

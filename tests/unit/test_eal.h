@@ -3,7 +3,7 @@
  * EAL set-up shared by the unit tests: no hugepages, no PCI, no shared config,
  * a file prefix of its own so tests may run beside a live meshdp.
  * (--in-memory cannot be combined with --no-huge.) It also hands config the
- * daemon's sections (dataplane/sections.c), as main() does.
+ * daemon's sections (dataplane/subsystems.c), as main() does.
  */
 #ifndef MESHDP_TEST_EAL_H
 #define MESHDP_TEST_EAL_H
@@ -14,7 +14,7 @@
 
 #include <rte_eal.h>
 
-#include "dataplane/sections.h"
+#include "dataplane/subsystems.h"
 
 static inline void test_eal_init(void)
 {

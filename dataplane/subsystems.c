@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The subsystems table (subsystems.h). Rows are in config compile order: a
+ * section may use what the sections before it compiled (L4 checks VIPs and
+ * snat addresses against the interfaces, listeners name services).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rte_common.h>
+
+#include "config/config.h"
+#include "control/control.h"
+#include "l4/l4.h"
+#include "neigh/neigh.h"
+#include "net/net.h"
+#include "port/port.h"
+#include "proxy/proxy.h"
+#include "subsystems.h"
+#include "worker/worker.h"
+
+/* A subsystem's row: its part of the document and its commands (NULL: none). */
+struct subsystem {
+	const struct cfg_section *section;
+	const struct control_cmd_set *commands;
+};
+
+static const struct subsystem subsystems[] = {
+	{NULL, &control_commands},	       /* status, config.*, log.level, tune, help */
+	{NULL, &worker_commands},	       /* stats */
+	{NULL, &port_commands},		       /* ports */
+	{NULL, &neigh_commands},	       /* neigh */
+	{&net_cfg_section, &net_commands},     /* $.interfaces, $.routes; routes */
+	{&l4_cfg_section, &l4_commands},       /* $.mode, services, policies ...; services ... */
+	{&proxy_cfg_section, &proxy_commands}, /* $.tcp, $.listeners; tcp_stats, tcp_conns */
+};
+
+/* The table's columns, as config and control take them. */
+static const struct cfg_section *sections[RTE_DIM(subsystems)];
+static const struct control_cmd_set *command_sets[RTE_DIM(subsystems)];
+static unsigned int n_sections, n_command_sets;
+
+static void subsystems_split(void)
+{
+	if (n_command_sets != 0)
+		return;
+	for (unsigned int i = 0; i < RTE_DIM(subsystems); i++) {
+		if (subsystems[i].section != NULL)
+			sections[n_sections++] = subsystems[i].section;
+		if (subsystems[i].commands != NULL)
+			command_sets[n_command_sets++] = subsystems[i].commands;
+	}
+}
+
+void meshdp_sections_register(void)
+{
+	subsystems_split();
+	/* Only a table with a member claimed twice is refused: a build error in effect. */
+	if (cfg_sections_set(sections, n_sections) != 0) {
+		fprintf(stderr, "meshdp: the config section table claims a member twice\n");
+		abort();
+	}
+}
+
+const struct control_cmd_set *const *meshdp_command_sets(unsigned int *n)
+{
+	subsystems_split();
+	*n = n_command_sets;
+	return command_sets;
+}
