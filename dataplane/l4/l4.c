@@ -32,6 +32,7 @@
 #define L4_LIMIT_SOURCES  65536u
 #define L4_HEALTH_TICK_US 10000u
 #define L4_BURST	  64u /* packets per l4_input_burst() call, at most (NET_BURST) */
+#define L4_STEER_BULK_MIN 4u  /* steering's table lookups go in bulk from this many keys */
 #define L4_HANDOFF_RING	  4096u
 #define L4_HANDOFF_BURST  32u
 
@@ -1361,8 +1362,15 @@ static void l4_owners(const struct l4_worker *lw, const struct cfg_snapshot *sna
 		kp[nv] = &vk[nv];
 		vi[nv++] = i;
 	}
-	if (nv != 0 && snap->vip_hash != NULL)
+	/* in bulk when the burst is worth it: below L4_STEER_BULK_MIN keys the bulk
+	 * call's fixed cost is more than the single lookups' */
+	if (nv >= L4_STEER_BULK_MIN && snap->vip_hash != NULL)
 		rte_hash_lookup_bulk_data(snap->vip_hash, kp, nv, &hits, data);
+	else if (snap->vip_hash != NULL)
+		for (uint16_t j = 0; j < nv; j++)
+			hits |= (uint64_t)(rte_hash_lookup_data(snap->vip_hash, kp[j], &data[j]) >=
+					   0)
+				<< j;
 	for (uint16_t j = 0; j < nv; j++) {
 		const uint16_t i = vi[j];
 
@@ -1380,8 +1388,11 @@ static void l4_owners(const struct l4_worker *lw, const struct cfg_snapshot *sna
 	}
 	if (ne == 0)
 		return;
-	if (srt != NULL && srt->ep_hash != NULL)
+	if (srt != NULL && srt->ep_hash != NULL && ne >= L4_STEER_BULK_MIN)
 		rte_hash_lookup_bulk(srt->ep_hash, kp, ne, pos);
+	else if (srt != NULL && srt->ep_hash != NULL)
+		for (uint16_t j = 0; j < ne; j++)
+			pos[j] = rte_hash_lookup(srt->ep_hash, kp[j]);
 	else
 		for (uint16_t j = 0; j < ne; j++)
 			pos[j] = -ENOENT;
