@@ -47,7 +47,7 @@
  * The capacity is an atomic reservation counter, so "full" is exact except when
  * the LIMIT_PROBE_MAX slots from a key's home are all taken (-ENOSPC too). A
  * reader that meets a busy slot with its own tag uses that slot's buckets (with
- * a 29-bit tag, another source shares them only while both are being inserted
+ * a 28-bit tag, another source shares them only while both are being inserted
  * at the same instant). Two workers inserting the same new source while the
  * control thread reclaims a slot on its probe path can both insert it: the
  * second copy is never found again and expires (at most one extra packet).
