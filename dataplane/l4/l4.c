@@ -29,6 +29,7 @@
 #define L4_HEALTH_TICK_US 10000u /* a pass over the endpoints starts at most this often */
 #define L4_HEALTH_BUDGET  256u	 /* endpoints one l4_timer() call looks at */
 #define L4_BURST	  64u	 /* packets per l4_input_burst() call, at most (NET_BURST) */
+#define L4_STEER_BULK_MIN 4u	 /* steering's table lookups go in bulk from this many keys */
 #define L4_HANDOFF_RING	  4096u
 #define L4_HANDOFF_BURST  32u
 
@@ -1375,7 +1376,11 @@ static void l4_owners(const struct l4_worker *lw, const struct cfg_snapshot *sna
 	const void *kp[L4_BURST];
 	void *data[L4_BURST];
 	int32_t pos[L4_BURST];
-	uint16_t vi[L4_BURST], ei[L4_BURST], nv = 0, ne = 0;
+	/* packets to look up (vi, ei) and their key among the distinct ones (vof, eof):
+	 * a run of packets of one VIP or one endpoint, as a burst mostly is, costs
+	 * one lookup */
+	uint16_t vi[L4_BURST], vof[L4_BURST], ei[L4_BURST], eof[L4_BURST];
+	uint16_t nv = 0, nvk = 0, ne = 0, nek = 0;
 	uint64_t hits = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -1394,45 +1399,66 @@ static void l4_owners(const struct l4_worker *lw, const struct cfg_snapshot *sna
 			owner[i] = (uint16_t)((dp - L4_SNAT_PORT_MIN) % lw->n_workers);
 			continue;
 		}
-		memset(&vk[nv], 0, sizeof(vk[nv]));
-		memcpy(vk[nv].addr, &st[i].dst, 4);
-		vk[nv].port_be = st[i].dport;
-		vk[nv].proto = st[i].proto;
-		vk[nv].family = 4;
-		kp[nv] = &vk[nv];
+		if (nv == 0 || st[vi[nv - 1]].dst != st[i].dst ||
+		    st[vi[nv - 1]].dport != st[i].dport || st[vi[nv - 1]].proto != st[i].proto) {
+			memset(&vk[nvk], 0, sizeof(vk[nvk]));
+			memcpy(vk[nvk].addr, &st[i].dst, 4);
+			vk[nvk].port_be = st[i].dport;
+			vk[nvk].proto = st[i].proto;
+			vk[nvk].family = 4;
+			kp[nvk] = &vk[nvk];
+			nvk++;
+		}
+		vof[nv] = nvk - 1;
 		vi[nv++] = i;
 	}
-	if (nv != 0 && snap->vip_hash != NULL)
-		rte_hash_lookup_bulk_data(snap->vip_hash, kp, nv, &hits, data);
+	/* in bulk when the burst is worth it: below L4_STEER_BULK_MIN keys the bulk
+	 * call's fixed cost is more than the single lookups' */
+	if (nvk >= L4_STEER_BULK_MIN && snap->vip_hash != NULL)
+		rte_hash_lookup_bulk_data(snap->vip_hash, kp, nvk, &hits, data);
+	else if (snap->vip_hash != NULL)
+		for (uint16_t k = 0; k < nvk; k++)
+			hits |= (uint64_t)(rte_hash_lookup_data(snap->vip_hash, kp[k], &data[k]) >=
+					   0)
+				<< k;
 	for (uint16_t j = 0; j < nv; j++) {
 		const uint16_t i = vi[j];
 
-		if ((hits >> j) & 1) {
+		if ((hits >> vof[j]) & 1) {
 			owner[i] = (uint16_t)(rte_jhash_2words(st[i].src, st[i].sport, 0) %
 					      lw->n_workers);
 			continue;
 		}
-		memset(&ek[ne], 0, sizeof(ek[ne]));
-		ek[ne].addr = st[i].src;
-		ek[ne].port = st[i].sport;
-		ek[ne].proto = st[i].proto;
-		kp[ne] = &ek[ne];
+		if (ne == 0 || st[ei[ne - 1]].src != st[i].src ||
+		    st[ei[ne - 1]].sport != st[i].sport || st[ei[ne - 1]].proto != st[i].proto) {
+			memset(&ek[nek], 0, sizeof(ek[nek]));
+			ek[nek].addr = st[i].src;
+			ek[nek].port = st[i].sport;
+			ek[nek].proto = st[i].proto;
+			kp[nek] = &ek[nek];
+			nek++;
+		}
+		eof[ne] = nek - 1;
 		ei[ne++] = i;
 	}
 	if (ne == 0)
 		return;
-	if (srt != NULL && srt->ep_hash != NULL)
-		rte_hash_lookup_bulk(srt->ep_hash, kp, ne, pos);
+	if (srt != NULL && srt->ep_hash != NULL && nek >= L4_STEER_BULK_MIN)
+		rte_hash_lookup_bulk(srt->ep_hash, kp, nek, pos);
+	else if (srt != NULL && srt->ep_hash != NULL)
+		for (uint16_t k = 0; k < nek; k++)
+			pos[k] = rte_hash_lookup(srt->ep_hash, kp[k]);
 	else
-		for (uint16_t j = 0; j < ne; j++)
-			pos[j] = -ENOENT;
+		for (uint16_t k = 0; k < nek; k++)
+			pos[k] = -ENOENT;
 	for (uint16_t j = 0; j < ne; j++) {
 		const struct l4_steer *t = &st[ei[j]];
 
 		owner[ei[j]] =
-			(uint16_t)((pos[j] >= 0 ? rte_jhash_2words(t->dst, t->dport, 0)
-						: rte_jhash_2words(t->src, t->sport, 0) ^
-							  rte_jhash_2words(t->dst, t->dport, 0)) %
+			(uint16_t)((pos[eof[j]] >= 0
+					    ? rte_jhash_2words(t->dst, t->dport, 0)
+					    : rte_jhash_2words(t->src, t->sport, 0) ^
+						      rte_jhash_2words(t->dst, t->dport, 0)) %
 				   lw->n_workers);
 	}
 }

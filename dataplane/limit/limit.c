@@ -220,31 +220,6 @@ static inline uint32_t limit_hash(const struct limit_table *t, const struct limi
 	return rte_jhash_32b(w, RTE_DIM(w), t->seed);
 }
 
-/* A worker cache's slot for @p key: a multiplicative mix of the key's words, far
- * cheaper than the table's hash (a collision only costs the slower path). */
-static inline uint32_t limit_cache_slot(const struct limit_key *key)
-{
-	uint32_t w[sizeof(*key) / 4], x = 0;
-
-	memcpy(w, key, sizeof(w));
-	for (unsigned int i = 0; i < RTE_DIM(w); i++)
-		x = (x ^ w[i]) * 0x9e3779b1u;
-	return x >> (32 - __builtin_ctz(LIMIT_CACHE_SLOTS));
-}
-
-/* Keys are equal: five 32-bit compares, inline (a memcmp call costs more). */
-static inline bool limit_key_eq(const struct limit_key *a, const struct limit_key *b)
-{
-	uint32_t x[sizeof(*a) / 4], y[sizeof(*b) / 4];
-	uint32_t d = 0;
-
-	memcpy(x, a, sizeof(x));
-	memcpy(y, b, sizeof(y));
-	for (unsigned int i = 0; i < RTE_DIM(x); i++)
-		d |= x[i] ^ y[i];
-	return d == 0;
-}
-
 /* The tag a claimed slot carries: the hash's upper bits, never 0. */
 static inline uint32_t limit_tag(uint32_t h)
 {
@@ -350,9 +325,9 @@ int limit_table_take(struct limit_table *t, const struct limit_key *key, enum li
 	return limit_take_tat(&sl->tat[kind], r, now_tsc, n) ? 1 : 0;
 }
 
-int limit_table_take_share(struct limit_table *t, struct limit_src_cache *c,
-			   const struct limit_key *key, const struct limit_rate_tsc *r,
-			   uint64_t now_tsc)
+int limit_table_refill_share(struct limit_table *t, struct limit_src_cache *c,
+			     const struct limit_key *key, const struct limit_rate_tsc *r,
+			     uint64_t now_tsc)
 {
 	struct limit_src_share *e;
 	struct limit_slot *sl;
@@ -364,6 +339,7 @@ int limit_table_take_share(struct limit_table *t, struct limit_src_cache *c,
 		return -EINVAL;
 	e = &c->e[limit_cache_slot(key)];
 	mine = limit_key_eq(&e->key, key);
+	/* (from limit_table_take_share() the first case never holds: it spent the unit) */
 	if (likely(mine) && e->tokens != 0) {
 		e->tokens--;
 		return 1;

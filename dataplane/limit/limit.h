@@ -47,7 +47,7 @@
  * The capacity is an atomic reservation counter, so "full" is exact except when
  * the LIMIT_PROBE_MAX slots from a key's home are all taken (-ENOSPC too). A
  * reader that meets a busy slot with its own tag uses that slot's buckets (with
- * a 29-bit tag, another source shares them only while both are being inserted
+ * a 28-bit tag, another source shares them only while both are being inserted
  * at the same instant). Two workers inserting the same new source while the
  * control thread reclaims a slot on its probe path can both insert it: the
  * second copy is never found again and expires (at most one extra packet).
@@ -57,6 +57,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 /** Fraction bits of the fixed-point TSC times in a bucket. */
 #define LIMIT_FRAC_BITS 8
@@ -197,16 +198,59 @@ struct limit_src_cache {
 	struct limit_src_share e[LIMIT_CACHE_SLOTS];
 };
 
+/** A worker cache's slot for @p key: a multiplicative mix of the key's words,
+ * far cheaper than the table's hash (a collision only costs the slower path). */
+static inline uint32_t limit_cache_slot(const struct limit_key *key)
+{
+	uint32_t w[sizeof(*key) / 4], x = 0;
+
+	memcpy(w, key, sizeof(w));
+	for (unsigned int i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		x = (x ^ w[i]) * 0x9e3779b1u;
+	return x >> (32 - __builtin_ctz(LIMIT_CACHE_SLOTS));
+}
+
+/** Keys are equal: five 32-bit compares, inline (a memcmp call costs more). */
+static inline bool limit_key_eq(const struct limit_key *a, const struct limit_key *b)
+{
+	uint32_t x[sizeof(*a) / 4], y[sizeof(*b) / 4];
+	uint32_t d = 0;
+
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	for (unsigned int i = 0; i < sizeof(x) / sizeof(x[0]); i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
+/**
+ * limit_table_take_share()'s slow path (the cache holds no unit for @p key):
+ * for that function only, and for tests.
+ */
+int limit_table_refill_share(struct limit_table *t, struct limit_src_cache *c,
+			     const struct limit_key *key, const struct limit_rate_tsc *r,
+			     uint64_t now_tsc);
+
 /**
  * The worker that owns @p c: take one unit of @p key's LIMIT_PKT bucket (rate
  * @p r) through the worker's share: from the cache when it holds a unit for the
- * source, else from the table: a batch when the source already had the cache
- * slot, one unit when it takes the slot over (the previous source's units go
- * back to its bucket). Returns as limit_table_take().
+ * source (inline, no shared write), else from the table: a batch when the
+ * source already had the cache slot, one unit when it takes the slot over (the
+ * previous source's units go back to its bucket). Returns as limit_table_take().
  */
-int limit_table_take_share(struct limit_table *t, struct limit_src_cache *c,
-			   const struct limit_key *key, const struct limit_rate_tsc *r,
-			   uint64_t now_tsc);
+static inline int limit_table_take_share(struct limit_table *t, struct limit_src_cache *c,
+					 const struct limit_key *key,
+					 const struct limit_rate_tsc *r, uint64_t now_tsc)
+{
+	struct limit_src_share *e = &c->e[limit_cache_slot(key)];
+
+	/* a cached key was valid when it went in: equal means valid */
+	if (__builtin_expect(e->tokens != 0 && limit_key_eq(&e->key, key), 1)) {
+		e->tokens--;
+		return 1;
+	}
+	return limit_table_refill_share(t, c, key, r, now_tsc);
+}
 
 /**
  * Control thread: remove the sources whose bucket has been full for at least

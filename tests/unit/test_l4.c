@@ -644,24 +644,49 @@ static void test_local_tcp_hooks(void **state)
 	assert_int_equal(local_icmp_calls, 2);
 }
 
+/* Two workers on a snapshot of their own (test_steering*). */
+struct two_workers {
+	struct l4_global *g;
+	struct stats_block st[2];
+	struct l4_worker w[2];
+	struct cfg_snapshot *s;
+};
+
+static void two_workers_init(struct two_workers *t, const struct cfg_snapshot *base)
+{
+	struct cfg_error err;
+
+	memset(t, 0, sizeof(*t));
+	t->g = l4_global_create(2);
+	assert_non_null(t->g);
+	/* compiled against the first snapshot: it shares its FIBs (the test EAL is small) */
+	assert_int_equal(cfg_compile(doc, sizeof(doc) - 1, ports, 2, base, &t->s, &err), 0);
+	assert_int_equal(l4_bind(t->g, t->s, err.msg, sizeof(err.msg)), 0);
+	for (uint16_t i = 0; i < 2; i++)
+		assert_int_equal(
+			l4_worker_init(&t->w[i], t->g, &t->st[i], i, 2, 4096, SOCKET_ID_ANY), 0);
+}
+
+static void two_workers_free(struct two_workers *t)
+{
+	for (uint16_t i = 0; i < 2; i++)
+		l4_worker_release(&t->w[i]);
+	cfg_snapshot_free(t->s);
+	l4_global_free(t->g); /* frees what waits in the rings */
+}
+
 static void test_steering(void **state)
 {
 	struct fx *f = *state;
-	struct l4_global *g2 = l4_global_create(2);
-	struct stats_block st2[2];
-	struct l4_worker w2[2];
-	struct cfg_snapshot *s2 = NULL;
-	struct cfg_error err;
+	struct two_workers tw;
+	struct stats_block *st2 = tw.st;
+	struct l4_worker *w2 = tw.w;
+	struct cfg_snapshot *s2;
 	struct rte_mbuf *m;
 	int owner = -1;
 
-	memset(st2, 0, sizeof(st2));
-	assert_non_null(g2);
-	/* compiled against the first snapshot: it shares its FIBs (the test EAL is small) */
-	assert_int_equal(cfg_compile(doc, sizeof(doc) - 1, ports, 2, f->snap, &s2, &err), 0);
-	assert_int_equal(l4_bind(g2, s2, err.msg, sizeof(err.msg)), 0);
-	for (uint16_t i = 0; i < 2; i++)
-		assert_int_equal(l4_worker_init(&w2[i], g2, &st2[i], i, 2, 4096, SOCKET_ID_ANY), 0);
+	two_workers_init(&tw, f->snap);
+	s2 = tw.s;
 	/* the request: one worker keeps it (the owner), the other hands it over */
 	for (int i = 0; i < 2; i++) {
 		m = pkt(IPPROTO_TCP, "10.10.1.2", 45000, "10.30.0.10", 80, RTE_TCP_SYN_FLAG);
@@ -691,10 +716,7 @@ static void test_steering(void **state)
 	/* the owner's ring holds exactly what the other worker passed on */
 	assert_int_equal(st2[1 - owner].c[STAT_L4_HANDOFF_OUT], 3);
 	assert_int_equal(st2[owner].c[STAT_L4_HANDOFF_OUT], 0);
-	for (uint16_t i = 0; i < 2; i++)
-		l4_worker_release(&w2[i]);
-	cfg_snapshot_free(s2);
-	l4_global_free(g2); /* frees what waits in the rings */
+	two_workers_free(&tw);
 }
 
 /*
@@ -705,49 +727,52 @@ static void test_steering(void **state)
  */
 static void test_steering_burst(void **state)
 {
-	enum { N = 48 };
 	struct fx *f = *state;
-	struct l4_global *g2 = l4_global_create(2);
-	struct stats_block st2[2];
-	struct l4_worker w2[2];
-	struct cfg_snapshot *s2 = NULL;
-	struct cfg_error err;
+	enum { N = 48 };
+	struct two_workers tw;
 	struct rte_mbuf *m[N];
 	enum stats_id v[N];
 	uint32_t nh[N];
-	unsigned int mine = 0;
+	unsigned int mine = 0, theirs = 0;
 
-	memset(st2, 0, sizeof(st2));
-	assert_non_null(g2);
-	assert_int_equal(cfg_compile(doc, sizeof(doc) - 1, ports, 2, f->snap, &s2, &err), 0);
-	assert_int_equal(l4_bind(g2, s2, err.msg, sizeof(err.msg)), 0);
-	for (uint16_t i = 0; i < 2; i++)
-		assert_int_equal(l4_worker_init(&w2[i], g2, &st2[i], i, 2, 4096, SOCKET_ID_ANY), 0);
-	for (int i = 0; i < N; i++)
-		m[i] = pkt(IPPROTO_TCP, "10.10.1.2", (uint16_t)(46000 + i), "10.30.0.10", 80,
-			   RTE_TCP_SYN_FLAG);
-	l4_input_burst(&w2[0], s2, m, N, v, nh, f->now);
+	two_workers_init(&tw, f->snap);
+	/* requests to the VIP, runs of them, then each one's reply from the
+	 * endpoint (DNAT: the owner is by the client's address and port too) */
 	for (int i = 0; i < N; i++) {
-		uint16_t owner = (uint16_t)(rte_jhash_2words(inet_addr("10.10.1.2"),
-							     htons((uint16_t)(46000 + i)), 0) %
-					    2);
+		uint16_t cport = (uint16_t)(46000 + i / 2);
+
+		if (i % 2 == 0 || i < N / 2)
+			m[i] = pkt(IPPROTO_TCP, "10.10.1.2", (uint16_t)(46000 + i), "10.30.0.10",
+				   80, RTE_TCP_SYN_FLAG);
+		else
+			m[i] = pkt(IPPROTO_TCP, "10.10.2.11", 8080, "10.10.1.2", cport,
+				   RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG);
+	}
+	l4_input_burst(&tw.w[0], tw.s, m, N, v, nh, f->now);
+	for (int i = 0; i < N; i++) {
+		const bool reply = !(i % 2 == 0 || i < N / 2);
+		const uint16_t cport = reply ? (uint16_t)(46000 + i / 2) : (uint16_t)(46000 + i);
+		uint16_t owner =
+			(uint16_t)(rte_jhash_2words(inet_addr("10.10.1.2"), htons(cport), 0) % 2);
 
 		if (owner == 1) {
 			assert_int_equal(v[i], NET_L4_CONSUMED);
+			theirs++;
 			continue;
 		}
-		assert_int_equal(v[i], NET_CHECK_OK);
-		assert_int_equal(nh[i], NET_NH_UNKNOWN);
-		assert_int_not_equal(iph(m[i])->dst_addr, ip4("10.30.0.10")); /* DNATed */
+		assert_int_not_equal(v[i], NET_L4_CONSUMED);
+		if (!reply) {
+			assert_int_equal(v[i], NET_CHECK_OK);
+			assert_int_equal(nh[i], NET_NH_UNKNOWN);
+			/* DNATed */
+			assert_int_not_equal(iph(m[i])->dst_addr, ip4("10.30.0.10"));
+		}
 		mine++;
 		rte_pktmbuf_free(m[i]);
 	}
-	assert_true(mine > 0 && mine < N);
-	assert_int_equal(st2[0].c[STAT_L4_HANDOFF_OUT], N - mine);
-	for (uint16_t i = 0; i < 2; i++)
-		l4_worker_release(&w2[i]);
-	cfg_snapshot_free(s2);
-	l4_global_free(g2);
+	assert_true(mine > 0 && theirs > 0);
+	assert_int_equal(tw.st[0].c[STAT_L4_HANDOFF_OUT], theirs);
+	two_workers_free(&tw);
 }
 
 /* ---- health checks across config swaps (own snapshots, synthetic clock) ---- */
