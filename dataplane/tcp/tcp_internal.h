@@ -496,7 +496,6 @@ struct tcp_conn {
 	struct tcp_ooo ooo;
 	struct tcp_mq sndq;	     /* unacknowledged and unsent data */
 	struct tcp_mq rcvq;	     /* in-order data not yet taken by the user */
-	uint8_t guard_pad[128];
 	struct rte_mbuf *snd_cursor; /* the sndq mbuf holding snd_nxt's byte (NULL: none) */
 	uint32_t snd_cursor_seq;     /* sequence number of snd_cursor's first byte */
 };
