@@ -3,7 +3,7 @@
 # default config and profile (two TAP ports, no NIC, hugepages if reserved, else
 # --no-huge), join a client and a server namespace through it, and show ping
 # (IPv4, IPv6) and curl to a real nginx through the data plane.
-# Usage: sudo tools/demo.sh [--once]   (--once: stop after the show instead of waiting)
+# Usage: tools/demo.sh [--once]   (--once: stop after the show instead of waiting)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 once=false
@@ -44,7 +44,7 @@ if $once; then
 	it_stop_meshdp
 	exit 0
 fi
-step "meshdp is running. Try: sudo ip netns exec $IT_NS_C curl http://10.10.2.2/ ; sudo $IT_MESHCTL stats"
+step "meshdp is running. Try: ip netns exec $IT_NS_C curl http://10.10.2.2/ ; $IT_MESHCTL stats"
 echo "Press Ctrl-C to stop meshdp and remove the namespaces."
 trap 'echo; echo stopping; exit 0' INT TERM
 while kill -0 "$IT_MESHDP_PID" 2>/dev/null; do sleep 1; done

@@ -21,8 +21,16 @@
  * (endpoint state lives in a registry keyed by stable names).
  *
  * Threads: struct l4_worker belongs to one worker; l4_bind() / l4_control_*()
- * run on the control thread. IPv4 only for now; IPv6 services are refused by
- * config compile... (see docs/ARCHITECTURE.md for what is partial).
+ * run on the control thread.
+ *
+ * IPv4 only for now. IPv6 services, workloads and external services compile
+ * (config validation is family-aware and meshctl lists them), but nothing
+ * reaches them: l4_bind() builds no balancer or steering entry for a service
+ * whose family is not 4, the L4 hook sees IPv4 packets only, and net refuses
+ * to forward IPv6 in mesh mode (drop_ipv6_mesh_unsupported) so that IPv6
+ * cannot bypass the policies; a tcp_proxy listener whose cluster is an IPv6
+ * service refuses its clients (drop_l4_no_endpoint). docs/ARCHITECTURE.md
+ * lists what else is partial.
  */
 #ifndef MESHDP_L4_H
 #define MESHDP_L4_H
