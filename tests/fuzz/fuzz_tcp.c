@@ -14,9 +14,16 @@
  * stack as the script decides.
  *
  * Checked after every step: the per-state counts add up to the connections
- * the table holds. At the end the stacks are freed and every mbuf must be back
+ * the table holds. Checked continuously, a byte-stream oracle: every byte of
+ * every stream is a function of its sequence number and ports (fz_byte()),
+ * whoever puts it on the wire: the user's tcp_send(), a forged segment or raw
+ * header bytes; every byte tcp_recv() hands to the user must be the one of
+ * its place in the stream (irs + 1 + bytes taken so far), so that a byte
+ * lost, repeated, moved or corrupted anywhere (collapse into the tail of a
+ * queue, pruning, the out-of-order queue) aborts the run. At the end the stacks are freed and every mbuf must be back
  * in the pool; anything else aborts. A run is deterministic (rte_srand()).
  */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -90,7 +97,20 @@ struct slot {
 	struct tcp_conn *c;
 	uint8_t mode;
 	int stack;
+	uint64_t tx, rx; /* bytes tcp_send() took, bytes tcp_recv() gave */
 };
+
+/* The byte at sequence number @p seq of the stream from port @p sport to port
+ * @p dport (host order). */
+static uint8_t fz_byte(uint32_t seq, uint16_t sport, uint16_t dport)
+{
+	uint32_t x = seq * 2654435761u ^ ((uint32_t)sport << 16 | dport) * 40503u;
+
+	x ^= x >> 15;
+	x *= 0x2c1b3c6du;
+	x ^= x >> 12;
+	return (uint8_t)(x >> 24);
+}
 
 struct tsrec {
 	uint8_t from;
@@ -255,32 +275,76 @@ static struct slot *slot_new(int stack, uint8_t mode)
 		if (W.slots[i].c == NULL) {
 			W.slots[i].mode = mode;
 			W.slots[i].stack = stack;
+			W.slots[i].tx = 0;
+			W.slots[i].rx = 0;
 			return &W.slots[i];
 		}
 	return NULL;
 }
 
-static void send_bytes(struct tcp_conn *c, uint32_t n)
+/* Queue @p n bytes of the slot's stream (the next ones after what it sent). */
+static void send_bytes(struct slot *s, uint32_t n)
 {
 	struct rte_mbuf *head = NULL;
+	struct tcp_conn_info i;
+	uint32_t seq;
+	int r;
 
+	tcp_conn_get_info(s->c, &i);
+	seq = i.iss + 1 + (uint32_t)s->tx;
 	while (n > 0) {
 		uint32_t k = RTE_MIN(n, 1800u);
 		struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
-		char *p;
+		uint8_t *p;
 
 		if (m == NULL)
 			break;
-		p = rte_pktmbuf_append(m, (uint16_t)k);
-		memset(p, (int)(k & 0xff), k);
+		p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)k);
+		for (uint32_t j = 0; j < k; j++)
+			p[j] = fz_byte(seq++, i.lport, i.rport);
 		if (head == NULL)
 			head = m;
-		else if (rte_pktmbuf_chain(head, m) != 0)
+		else if (rte_pktmbuf_chain(head, m) != 0) {
 			rte_pktmbuf_free(m);
+			break;
+		}
 		n -= k;
 	}
-	if (head != NULL)
-		(void)tcp_send(c, head);
+	if (head != NULL && (r = tcp_send(s->c, head)) > 0)
+		s->tx += (uint32_t)r;
+}
+
+/* The oracle: what tcp_recv() gave @p s is the next part of its stream. Frees @p m. */
+static void take(struct slot *s, struct rte_mbuf *m)
+{
+	struct tcp_conn_info i;
+	uint32_t seq, segs = 0, len = 0;
+
+	if (m == NULL)
+		return;
+	tcp_conn_get_info(s->c, &i);
+	seq = i.irs + 1 + (uint32_t)s->rx;
+	for (struct rte_mbuf *x = m; x != NULL; x = x->next, segs++) {
+		const uint8_t *p = rte_pktmbuf_mtod(x, const uint8_t *);
+
+		for (uint16_t k = 0; k < x->data_len; k++, seq++)
+			if (p[k] != fz_byte(seq, i.rport, i.lport)) {
+				fprintf(stderr,
+					"stream %u -> %u: byte %" PRIu64
+					" (seq %u) is %u, not %u\n",
+					i.rport, i.lport, s->rx + len + k, seq, p[k],
+					fz_byte(seq, i.rport, i.lport));
+				abort();
+			}
+		len += x->data_len;
+	}
+	if (len != m->pkt_len || segs != m->nb_segs) {
+		fprintf(stderr, "tcp_recv: pkt_len %u nb_segs %u for %u bytes in %u\n", m->pkt_len,
+			m->nb_segs, len, segs);
+		abort();
+	}
+	s->rx += len;
+	rte_pktmbuf_free(m);
 }
 
 static int cb_accepted(struct tcp_conn *c, void *arg)
@@ -296,7 +360,7 @@ static int cb_accepted(struct tcp_conn *c, void *arg)
 	s->c = c;
 	tcp_set_arg(c, s);
 	if (s->mode & M_SEND_ACC)
-		send_bytes(c, 300);
+		send_bytes(s, 300);
 	return 0;
 }
 
@@ -304,8 +368,9 @@ static void cb_connected(struct tcp_conn *c, void *arg)
 {
 	struct slot *s = arg;
 
+	(void)c;
 	if (s->mode & M_SEND_ACC)
-		send_bytes(c, 500);
+		send_bytes(s, 500);
 }
 
 static void cb_readable(struct tcp_conn *c, void *arg)
@@ -316,7 +381,7 @@ static void cb_readable(struct tcp_conn *c, void *arg)
 		struct rte_mbuf *m;
 
 		while ((m = tcp_recv(c, 4000)) != NULL)
-			rte_pktmbuf_free(m);
+			take(s, m);
 		if (s->mode & M_ABORT_RD) {
 			tcp_abort(c);
 			s->c = NULL;
@@ -334,7 +399,7 @@ static void cb_writable(struct tcp_conn *c, void *arg)
 	struct slot *s = arg;
 
 	if (s->mode & M_WRITE)
-		send_bytes(c, RTE_MIN(tcp_send_space(c), 3000u));
+		send_bytes(s, RTE_MIN(tcp_send_space(c), 3000u));
 }
 
 static void cb_timer(struct tcp_conn *c, void *arg)
@@ -498,7 +563,7 @@ static struct rte_mbuf *segment(const struct tcp_conn_info *i, uint32_t seq, uin
 	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hl + payload));
 	memset(p, 0, hl + payload);
 	for (uint32_t k = 0; k < payload; k++)
-		p[hl + k] = (uint8_t)k;
+		p[hl + k] = fz_byte(seq + k, i->rport, i->lport);
 	th = (struct rte_tcp_hdr *)(p + ipl);
 	th->src_port = rte_cpu_to_be_16(i->rport);
 	th->dst_port = rte_cpu_to_be_16(i->lport);
@@ -632,6 +697,16 @@ static void op_raw(struct in *in)
 	th = rte_pktmbuf_mtod_offset(m, uint8_t *, ipl);
 	for (unsigned int k = 4; k < 20u + len; k++)
 		th[k] = u8(in); /* ports kept: it reaches the connection */
+	{
+		/* whatever the header says, the payload is the stream's own */
+		uint32_t seq = (uint32_t)th[4] << 24 | (uint32_t)th[5] << 16 |
+			       (uint32_t)th[6] << 8 | th[7];
+
+		const unsigned int thl = (th[12] >> 4) * 4u;
+
+		for (unsigned int k = RTE_MAX(thl, 20u); k < 20u + len; k++)
+			th[k] = fz_byte(seq + k - thl, i.rport, i.lport);
+	}
 	if (ipl == 20) {
 		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
 
@@ -776,12 +851,10 @@ static void op_user(struct in *in, uint8_t what)
 		return;
 	switch (what) {
 	case 0:
-		send_bytes(s->c, (uint32_t)b * 40);
+		send_bytes(s, (uint32_t)b * 40);
 		break;
 	case 1: {
-		struct rte_mbuf *m = tcp_recv(s->c, (uint32_t)b * 64);
-
-		rte_pktmbuf_free(m);
+		take(s, tcp_recv(s->c, (uint32_t)b * 64));
 		break;
 	}
 	case 2:
