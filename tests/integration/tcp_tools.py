@@ -15,6 +15,14 @@
       all open for SECONDS, then close them all with FIN. Prints JSON: how many
       got their answer, how many were still answering a second request just
       before the close (the connection held), and failures.
+  tcp_tools.py sink PORT
+      Accept connections with a 4 KB receive buffer and never read: the
+      sender's window closes at once (the slow upstream of a memory flood).
+  tcp_tools.py flood ADDR PORT N inorder|ooo
+      Open a connection to ADDR:PORT with the kernel, take its sequence numbers
+      (TCP_REPAIR, which also keeps the kernel quiet), then send N 1-byte
+      segments from a raw socket: in order, or every other byte after a
+      missing first one (out of order, nothing contiguous). Prints JSON.
 """
 import asyncio
 import hashlib
@@ -22,7 +30,9 @@ import json
 import random
 import socket
 import socketserver
+import struct
 import sys
+import time
 
 CHUNK = 1 << 16
 
@@ -152,6 +162,55 @@ async def hold(addr, port, n, seconds):
     return res
 
 
+def sink(port):
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # inherited by accepted sockets
+    srv.bind(("0.0.0.0", port))
+    srv.listen(16)
+    held = []
+    while True:
+        c, _ = srv.accept()
+        held.append(c)  # never read
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+TCP_REPAIR, TCP_REPAIR_QUEUE, TCP_QUEUE_SEQ = 19, 20, 21
+TCP_RECV_QUEUE, TCP_SEND_QUEUE = 1, 2
+
+
+def flood(addr, port, n, mode):
+    s = socket.create_connection((addr, port), timeout=5)
+    src, sport = s.getsockname()
+    s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+    s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)
+    snd = struct.unpack("I", s.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ, 4))[0]
+    s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE)
+    rcv = struct.unpack("I", s.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ, 4))[0]
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    sa, da = socket.inet_aton(src), socket.inet_aton(addr)
+    t0 = time.time()
+    for k in range(n):
+        seq = (snd + (k if mode == "inorder" else 1 + 2 * k)) & 0xFFFFFFFF
+        payload = bytes([k & 0xFF])
+        th = struct.pack("!HHIIBBHHH", sport, port, seq, rcv, 5 << 4, 0x18, 65535, 0, 0)
+        c = csum(sa + da + struct.pack("!BBH", 0, 6, 21) + th + payload)
+        th = th[:16] + struct.pack("!H", c) + th[18:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 41, k & 0xFFFF, 0x4000, 64, 6, 0, sa, da)
+        raw.sendto(ip + th + payload, (addr, 0))
+        if k % 256 == 255:
+            time.sleep(0.002)  # the tap's queue holds about a thousand frames
+    return {"sent": n, "mode": mode, "seconds": round(time.time() - t0, 2), "sock": s}
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "bulk-server":
@@ -161,6 +220,12 @@ def main():
         r = (up if cmd == "up" else down)(addr, port, n, seed)
         print(json.dumps(r))
         sys.exit(0 if r["ok"] else 1)
+    elif cmd == "sink":
+        sink(int(sys.argv[2]))
+    elif cmd == "flood":
+        r = flood(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+        r.pop("sock")  # closed in repair mode: silently, meshdp keeps its side
+        print(json.dumps(r))
     elif cmd == "hold":
         addr, port, n, seconds = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
         print(json.dumps(asyncio.run(hold(addr, port, n, seconds))))
