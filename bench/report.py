@@ -422,6 +422,29 @@ def t_section(res, L):
                 rss["start"] / 1024, rss["all_open"] / 1024, rss["peak"] / 1024,
                 t["rss_bytes_per_conn_pair"], t["wall_s"]))
     L.append("")
+    fl = t.get("flood")
+    if fl and fl["conns"] > 0:
+        L.append("Memory per connection under a 1-byte flood: %d connections whose reader "
+                 "never reads get %s forged 1-byte segments each at the server, in order, "
+                 "then %d others out of order (every other byte after a missing first one); "
+                 "the buffer memory the server's stack holds (mbuf header + whole data room "
+                 "per mbuf held, tcp.h \"Memory\") and the pool's mbufs in use, per "
+                 "connection. Before the memory bounds each byte held one mbuf (2,304 B): "
+                 "%s B per connection for these floods." % (
+                     fl["conns"], format(fl["segments_per_conn"], ","), fl["conns"],
+                     format(fl["segments_per_conn"] * 2304, ",")))
+        L.append("")
+        L.append("| flood | memory / conn | mbufs / conn | refused / conn | collapsed / conn "
+                 "| stack peak (limit) |")
+        L.append("|---|---:|---:|---:|---:|---|")
+        for name in ("in_order", "out_of_order"):
+            f = fl[name]
+            L.append("| %s | **%s B** | %.1f | %s | %s | %s (%s) B |" % (
+                name.replace("_", " "), format(round(f["mem_bytes_per_conn"]), ","),
+                f["mbufs_per_conn"], format(round(f["refused_per_conn"]), ","),
+                format(round(f["collapsed_per_conn"]), ","), format(f["stack_peak"], ","),
+                format(fl["mem_limit"], ",")))
+        L.append("")
     L.append("Handshakes/s is a CPU figure: both stacks on one core, 3 segments each built "
              "(headers, options, checksums), parsed, checksum-checked and looked up; no I/O. "
              "Connect failures %d, unmatched segments %d, SYN cookies %d." % (

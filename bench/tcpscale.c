@@ -31,7 +31,15 @@
  *   - handshakes per second, both stacks on this one core (3 segments each,
  *     each built, checksummed, parsed and looked up): a CPU cost, not a
  *     network figure;
- *   - the process's RSS (VmRSS, VmHWM) at each step and the wall time.
+ *   - the process's RSS (VmRSS, VmHWM) at each step and the wall time;
+ *   - memory per connection under a 1-byte flood (--flood-conns F,
+ *     --flood-segs S): after the idle phase, S forged 1-byte segments to B on
+ *     each of F connections whose reader never reads, in order on F of them,
+ *     then out of order (every other byte after a missing first one) on F
+ *     others; per connection: the buffer memory B's stack holds (tcp_mem_get(),
+ *     truesize), the mbufs of the pool in use, and what was refused. The
+ *     stacks' output is discarded meanwhile (no ACKs back to A, whose
+ *     sequence numbers the forged bytes do not follow).
  * One JSON object on stdout; EAL logs on stderr.
  *
  *   meshdp-tcpscale --no-huge -m 4096 -l 0 --no-pci -- --conns 1000000
@@ -56,6 +64,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_memzone.h>
+#include <rte_tcp.h>
 #include <rte_mempool.h>
 
 #include "dataplane/stats/stats.h"
@@ -72,6 +81,7 @@ struct ts_opts {
 	uint32_t slack;
 	uint32_t ports; /* local ports per client address */
 	uint32_t idle_s;
+	uint32_t flood_conns, flood_segs;
 	bool free; /* time tcp_stack_free() (quadratic in 22.11's iterator restart) */
 };
 
@@ -445,12 +455,95 @@ static void ts_print_side(const struct ts_side *sd, const struct ts_opts *o, uin
 	printf("}}");
 }
 
+/* A 1-byte segment to B from A's connection @p i at sequence @p seq. */
+static struct rte_mbuf *ts_forge(const struct tcp_conn_info *i, uint32_t seq)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(L.pool);
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *th;
+
+	if (m == NULL)
+		return NULL;
+	if (rte_pktmbuf_append(m, sizeof(*ip) + sizeof(*th) + 1) == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	ip = rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *);
+	th = (struct rte_tcp_hdr *)(ip + 1);
+	memset(ip, 0, sizeof(*ip) + sizeof(*th) + 1);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*th) + 1));
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_TCP;
+	ip->src_addr = i->laddr.v4;
+	ip->dst_addr = i->raddr.v4;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	th->src_port = rte_cpu_to_be_16(i->lport);
+	th->dst_port = rte_cpu_to_be_16(i->rport);
+	th->sent_seq = rte_cpu_to_be_32(seq);
+	th->recv_ack = rte_cpu_to_be_32(i->rcv_nxt);
+	th->data_off = 5 << 4;
+	th->tcp_flags = RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG;
+	th->rx_win = rte_cpu_to_be_16(65535);
+	*(uint8_t *)(th + 1) = (uint8_t)seq;
+	th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+	return m;
+}
+
+struct ts_flood {
+	uint64_t mem, peak, mbufs, refused, collapsed;
+};
+
+/* o->flood_segs 1-byte segments on each of @p n connections of @p conns. */
+static void ts_flood_run(const struct tcp_conn_info *conns, uint32_t n, uint32_t segs, bool ooo,
+			 struct ts_flood *r)
+{
+	struct tcp_mem_info before, after;
+	uint64_t mbufs = rte_mempool_in_use_count(L.pool);
+	const enum stats_id refused = ooo ? STAT_DROP_TCP_OOO_MEMORY : STAT_DROP_TCP_RCV_MEMORY;
+	uint64_t refused0 = stats[1].c[refused] + stats[1].c[STAT_DROP_TCP_OUT_OF_WINDOW];
+	uint64_t collapsed0 = stats[1].c[STAT_TCP_RCV_COLLAPSED];
+
+	tcp_mem_get(L.st[1], &before);
+	for (uint32_t c = 0; c < n; c++)
+		for (uint32_t k = 0; k < segs; k++) {
+			struct rte_mbuf *m =
+				ts_forge(&conns[c], conns[c].snd_nxt + (ooo ? 1 + 2 * k : k));
+
+			if (m != NULL && !tcp_input(L.st[1], m, now_us))
+				rte_pktmbuf_free(m);
+		}
+	tcp_mem_get(L.st[1], &after);
+	r->mem = after.used - before.used;
+	r->peak = after.peak;
+	r->mbufs = rte_mempool_in_use_count(L.pool) - mbufs;
+	r->refused = stats[1].c[refused] + stats[1].c[STAT_DROP_TCP_OUT_OF_WINDOW] - refused0;
+	r->collapsed = stats[1].c[STAT_TCP_RCV_COLLAPSED] - collapsed0;
+}
+
+static void ts_flood_print(const char *name, const struct ts_flood *r, uint32_t n, uint32_t segs,
+			   const struct rte_mempool *pool)
+{
+	printf("   \"%s\": {\"segments\": %" PRIu64 ", \"mem_bytes_per_conn\": %.0f"
+	       ", \"mbufs_per_conn\": %.1f, \"mbuf_bytes_per_conn\": %.0f"
+	       ", \"refused_per_conn\": %.0f, \"collapsed_per_conn\": %.0f, \"stack_peak\": "
+	       "%" PRIu64 "}",
+	       name, (uint64_t)n * segs, n ? (double)r->mem / n : 0, n ? (double)r->mbufs / n : 0,
+	       n ? (double)r->mbufs * pool->elt_size / n : 0, n ? (double)r->refused / n : 0,
+	       n ? (double)r->collapsed / n : 0, r->peak);
+}
+
 static int ts_parse(int argc, char **argv, struct ts_opts *o)
 {
 	static const struct option longopts[] = {
-		{"conns", required_argument, NULL, 'c'}, {"slack", required_argument, NULL, 's'},
-		{"ports", required_argument, NULL, 'p'}, {"idle-s", required_argument, NULL, 'i'},
-		{"free", no_argument, NULL, 'f'},	 {NULL, 0, NULL, 0},
+		{"conns", required_argument, NULL, 'c'},
+		{"slack", required_argument, NULL, 's'},
+		{"ports", required_argument, NULL, 'p'},
+		{"idle-s", required_argument, NULL, 'i'},
+		{"free", no_argument, NULL, 'f'},
+		{"flood-conns", required_argument, NULL, 'F'},
+		{"flood-segs", required_argument, NULL, 'S'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -458,6 +551,8 @@ static int ts_parse(int argc, char **argv, struct ts_opts *o)
 	o->slack = 4096;
 	o->ports = 16384;
 	o->idle_s = 10;
+	o->flood_conns = 16;
+	o->flood_segs = 40000;
 	optind = 1;
 	o->free = false;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -491,9 +586,16 @@ static int ts_parse(int argc, char **argv, struct ts_opts *o)
 		case 'i':
 			o->idle_s = (uint32_t)v;
 			break;
+		case 'F':
+			o->flood_conns = (uint32_t)v;
+			break;
+		case 'S':
+			o->flood_segs = (uint32_t)v;
+			break;
 		default:
 			fprintf(stderr, "usage: meshdp-tcpscale [EAL args] -- [--conns N] "
-					"[--slack N] [--ports N] [--idle-s S] [--free]\n");
+					"[--slack N] [--ports N] [--idle-s S] [--free] "
+					"[--flood-conns F] [--flood-segs S]\n");
 			return -EINVAL;
 		}
 	}
@@ -507,6 +609,8 @@ int main(int argc, char **argv)
 	uint32_t states[2][TCP_STATE_MAX];
 	uint64_t rss_start, rss_created, rss_open, t0, cycles, failed = 0, idle_segs, mbufs_idle;
 	uint64_t hs_segs;
+	struct ts_flood flood[2] = {{0}};
+	uint32_t flood_n;
 	double wall0, wall_hs, wall_idle;
 	struct rte_mempool *pool;
 	struct ts_opts o;
@@ -528,9 +632,10 @@ int main(int argc, char **argv)
 	cap = o.conns + o.slack;
 	now_us = ts_clock_us();
 	rss_start = ts_status_kb("VmRSS");
-	/* handshakes need a few mbufs at a time; idle connections hold none */
-	pool = rte_pktmbuf_pool_create("ts_mbufs", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-				       (int)rte_socket_id());
+	/* handshakes need a few mbufs at a time; idle connections hold none; a
+	 * flooded one at most its bound (2 x 256 KiB + 16 KiB of truesize: 235) */
+	pool = rte_pktmbuf_pool_create("ts_mbufs", 4095 + 2 * o.flood_conns * 240, 0, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (pool == NULL) {
 		fprintf(stderr, "meshdp-tcpscale: mbuf pool: %s\n", rte_strerror(rte_errno));
 		rte_eal_cleanup();
@@ -586,6 +691,34 @@ int main(int argc, char **argv)
 	tcp_state_counts(L.st[0], states[0]);
 	tcp_state_counts(L.st[1], states[1]);
 
+	/* the flood: in order on the first F connections, out of order on the next F */
+	flood_n = RTE_MIN(2 * o.flood_conns, (uint32_t)n_connected) / 2;
+	if (flood_n > 0) {
+		struct tcp_conn_info *conns =
+			rte_malloc("ts_flood", sizeof(*conns) * 2 * flood_n, 0);
+		uint32_t cursor = 0, got = 0;
+
+		if (conns == NULL) {
+			fprintf(stderr, "meshdp-tcpscale: no memory for the flood\n");
+			rte_eal_cleanup();
+			return 1;
+		}
+		while (got < 2 * flood_n) {
+			uint32_t k =
+				tcp_conns_dump(L.st[0], conns + got, 2 * flood_n - got, &cursor);
+
+			if (k == 0)
+				break;
+			got += k;
+		}
+		flood_n = got / 2;
+		L.discard = true;
+		ts_flood_run(conns, flood_n, o.flood_segs, false, &flood[0]);
+		ts_flood_run(conns + flood_n, flood_n, o.flood_segs, true, &flood[1]);
+		L.discard = false;
+		rte_free(conns);
+	}
+
 	printf("{\"tsc_hz\": %" PRIu64 ", \"conns\": %" PRIu32 ", \"slack\": %" PRIu32
 	       ", \"capacity\": %" PRIu32 ", \"created\": true,\n"
 	       "  \"client_addresses\": %" PRIu32 ", \"ports_per_address\": %" PRIu32 ",\n",
@@ -612,6 +745,13 @@ int main(int argc, char **argv)
 	       ", \"all_open\": %" PRIu64 ", \"after_idle\": %" PRIu64 ", \"peak\": %" PRIu64
 	       "},\n",
 	       rss_start, rss_created, rss_open, ts_status_kb("VmRSS"), ts_status_kb("VmHWM"));
+	printf("  \"flood\": {\"conns\": %" PRIu32 ", \"segments_per_conn\": %" PRIu32
+	       ", \"mem_limit\": %" PRIu64 ",\n",
+	       flood_n, o.flood_segs, (uint64_t)pool->size * pool->elt_size / 2);
+	ts_flood_print("in_order", &flood[0], flood_n, o.flood_segs, pool);
+	printf(",\n");
+	ts_flood_print("out_of_order", &flood[1], flood_n, o.flood_segs, pool);
+	printf("},\n");
 	printf("  \"rss_bytes_per_conn_pair\": %.1f,\n",
 	       (double)(ts_status_kb("VmRSS") - rss_start) * 1024 / o.conns);
 	ts_print_side(&side[0], &o, cap, states[0][TCP_ESTABLISHED], states[0]);
