@@ -46,7 +46,8 @@
  *
  * Buffers: a connection's receive queue and send queue are lists of mbufs
  * (m->next links, one segment each). Received payload stays in the mbuf it
- * arrived in (its headers cut off with rte_pktmbuf_adj); data passed to
+ * arrived in (its headers cut off with rte_pktmbuf_adj), unless it is small
+ * and copied into the queue's tail (Memory, below); data passed to
  * tcp_send() is kept as it is and transmitted through indirect mbufs attached
  * to it, so a retransmission copies nothing either. tcp_recv() hands the
  * received mbufs themselves to the caller, ready to be passed to tcp_send()
@@ -58,8 +59,8 @@
  *   - A segment smaller than half its buffer is copied into the tail room of
  *     the last mbuf of the receive or send queue when it fits (Linux's
  *     tcp_collapse), and its mbuf goes back to the pool at once: a flood of
- *     1-byte segments costs about one mbuf per 2 KB. Full-sized segments are
- *     never copied.
+ *     1-byte segments costs about one mbuf per 2 KB. Segments that fill half
+ *     their buffer or more (full-sized ones in 2 KB mbufs) are never copied.
  *   - Per connection, the receive side (in order + out of order) holds at
  *     most 2 x rcvbuf + 16 KB of memory and 32768 mbufs, the send queue at
  *     most 2 x sndbuf + 16 KB (tcp_send_space() says 0 beyond).
@@ -278,7 +279,9 @@ void tcp_set_arg(struct tcp_conn *c, void *arg);
 
 /**
  * Queue @p m (an mbuf chain; pkt_len bytes of payload) for sending. The stack
- * owns @p m afterwards in every case. @return bytes accepted (pkt_len) or
+ * owns @p m afterwards in every case, and may write into the tail room of
+ * the queue's last buffer (small data is copied there), so @p m must not
+ * share its buffers with anything the caller keeps. @return bytes accepted (pkt_len) or
  * -EPIPE (connection shut down for writing: @p m freed) ; the send buffer
  * limit is soft: a call is accepted whenever tcp_send_space() > 0.
  */
