@@ -164,7 +164,8 @@ void tcp_stack_free(struct tcp_stack *ts)
 	rte_free(ts);
 }
 
-void tcp_mq_append(struct tcp_mq *q, struct rte_mbuf *head, struct rte_mbuf *tail, uint32_t bytes)
+void tcp_mq_append(struct tcp_mq *q, struct rte_mbuf *head, struct rte_mbuf *tail, uint32_t bytes,
+		   uint32_t segs, uint32_t mem)
 {
 	if (head == NULL)
 		return;
@@ -175,23 +176,8 @@ void tcp_mq_append(struct tcp_mq *q, struct rte_mbuf *head, struct rte_mbuf *tai
 		q->head = head;
 	q->tail = tail;
 	q->bytes += bytes;
-	for (struct rte_mbuf *m = head; m != NULL; m = m->next) {
-		q->mem += tcp_truesize(m);
-		q->nsegs++;
-	}
-}
-
-void tcp_mq_unlink_head(struct tcp_mq *q)
-{
-	struct rte_mbuf *m = q->head;
-
-	q->head = m->next;
-	if (q->head == NULL)
-		q->tail = NULL;
-	q->bytes -= m->data_len;
-	q->mem -= tcp_truesize(m);
-	q->nsegs--;
-	m->next = NULL;
+	q->nsegs += segs;
+	q->mem += mem;
 }
 
 void tcp_mq_purge(struct tcp_mq *q)
@@ -209,11 +195,8 @@ void tcp_mq_purge(struct tcp_mq *q)
 	memset(q, 0, sizeof(*q));
 }
 
-void tcp_mem_charge(struct tcp_stack *ts, int64_t delta)
+void tcp_mem_note(struct tcp_stack *ts, uint64_t used)
 {
-	uint64_t used = ts->mem_used + (uint64_t)delta;
-
-	__atomic_store_n(&ts->mem_used, used, __ATOMIC_RELAXED);
 	if (used > ts->mem_peak)
 		__atomic_store_n(&ts->mem_peak, used, __ATOMIC_RELAXED);
 	if (!ts->in_pressure && used >= ts->mem_pressure) {
@@ -553,14 +536,18 @@ void tcp_set_arg(struct tcp_conn *c, void *arg)
 
 uint32_t tcp_send_space(const struct tcp_conn *c)
 {
-	uint32_t bytes, mem;
+	uint32_t bytes;
 
 	if (c->flags & TCP_F_FIN_QUEUED)
 		return 0;
 	bytes = c->sndq.bytes < c->sndbuf ? c->sndbuf - c->sndq.bytes : 0;
-	/* the memory room in payload terms, at the factor tcp_snd_mem_max() allows */
-	mem = c->sndq.mem < tcp_snd_mem_max(c) ? (tcp_snd_mem_max(c) - c->sndq.mem) / 2 : 0;
-	return RTE_MIN(bytes, mem);
+	/* the memory room in payload terms, at the factor tcp_snd_mem_max()
+	 * allows; smaller than the bytes' only when mem > 2 x bytes + slack */
+	if (unlikely(c->sndq.mem > 2 * c->sndq.bytes + TCP_MEM_SLACK))
+		bytes = RTE_MIN(bytes, c->sndq.mem < tcp_snd_mem_max(c)
+					       ? (tcp_snd_mem_max(c) - c->sndq.mem) / 2
+					       : 0);
+	return bytes;
 }
 
 int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
@@ -602,7 +589,7 @@ int tcp_send(struct tcp_conn *c, struct rte_mbuf *m)
 			}
 			continue;
 		}
-		tcp_mq_append(&c->sndq, seg, seg, seg->data_len);
+		tcp_mq_append(&c->sndq, seg, seg, seg->data_len, 1, tcp_truesize(seg));
 		if (c->snd_cursor == NULL) {
 			/* snd_nxt was at the end of the queue: it now points into the new data */
 			c->snd_cursor = seg;

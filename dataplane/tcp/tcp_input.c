@@ -503,7 +503,7 @@ static void tcp_readable(struct tcp_conn *c)
  * may fill the stack only up to the low-water mark: the rest is kept for
  * in-order data, which the windows announced promise and readers consume.
  */
-static bool tcp_rcv_room(struct tcp_conn *c, uint32_t need, uint32_t segs, uint32_t seq)
+static bool tcp_rcv_make_room(struct tcp_conn *c, uint32_t need, uint32_t segs, uint32_t seq)
 {
 	struct tcp_stack *ts = c->ts;
 	const uint64_t cap = seq == c->rcv_nxt ? ts->mem_limit : ts->mem_pressure;
@@ -525,6 +525,18 @@ static bool tcp_rcv_room(struct tcp_conn *c, uint32_t need, uint32_t segs, uint3
 	stats_inc(ts->stats, STAT_TCP_OOO_PRUNED);
 	tcp_mem_charge(ts, -(int64_t)freed);
 	return true;
+}
+
+static inline bool tcp_rcv_room(struct tcp_conn *c, uint32_t need, uint32_t segs, uint32_t seq)
+{
+	const struct tcp_stack *ts = c->ts;
+
+	/* the common case: far from every limit */
+	if (likely(tcp_rcv_mem(c) + need <= tcp_rcv_mem_max(c) &&
+		   ts->mem_used + need <= ts->mem_pressure &&
+		   c->rcvq.nsegs + c->ooo.nsegs + segs <= TCP_RCV_SEGS_MAX))
+		return true;
+	return tcp_rcv_make_room(c, need, segs, seq);
 }
 
 /*
@@ -602,26 +614,25 @@ static void tcp_data_input(struct tcp_conn *c, struct rte_mbuf *m, struct tcp_se
 			c->flags |= TCP_F_ACK_NOW;
 			return;
 		} else {
-			tcp_mq_append(&c->rcvq, m, tail, len);
+			tcp_mq_append(&c->rcvq, m, tail, len, segs, need);
 			tcp_mem_charge(ts, need);
 		}
 		c->rcv_nxt += len;
 		stats_add(ts->stats, STAT_TCP_BYTES_IN, len);
 		if (had_ooo) {
-			uint32_t mem = c->ooo.mem;
+			uint32_t mem = c->ooo.mem, moved = 0, n = 0;
 
 			mh = tcp_ooo_take(&c->ooo, c->rcv_nxt, &more, &mt);
+			for (struct rte_mbuf *x = mh; x != NULL; x = x->next, n++)
+				moved += tcp_truesize(x);
 			if (mh != NULL) {
-				/* the queue's memory moves along: the stack's total
-				 * changes only by what tcp_ooo_take() dropped */
-				tcp_mq_append(&c->rcvq, mh, mt, more);
+				tcp_mq_append(&c->rcvq, mh, mt, more, n, moved);
 				c->rcv_nxt += more;
 				stats_add(ts->stats, STAT_TCP_BYTES_IN, more);
 			}
-			mem -= c->ooo.mem;
-			for (struct rte_mbuf *x = mh; x != NULL; x = x->next)
-				mem -= tcp_truesize(x);
-			tcp_mem_charge(ts, -(int64_t)mem);
+			/* the queue's memory moves along: the stack's total changes
+			 * only by what tcp_ooo_take() dropped */
+			tcp_mem_charge(ts, -(int64_t)(mem - c->ooo.mem - moved));
 			c->flags |= TCP_F_ACK_NOW; /* a gap filled: tell the sender at once */
 		}
 		/* RFC 1122 4.2.3.2 / RFC 5681 4.2: ACK every second full segment,

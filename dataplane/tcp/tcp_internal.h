@@ -569,13 +569,35 @@ struct tcp_conn *tcp_conn_lookup(struct tcp_stack *ts, const struct tcp_tuple *t
 struct tcp_listener *tcp_listener_find(struct tcp_stack *ts, const struct tcp_tuple *t);
 /** Set up a connection's windows and options from @p p. */
 void tcp_conn_apply_params(struct tcp_conn *c, const struct tcp_params *p);
-/** Append the list @p head .. @p tail (@p bytes of payload) to @p q. */
-void tcp_mq_append(struct tcp_mq *q, struct rte_mbuf *head, struct rte_mbuf *tail, uint32_t bytes);
+/** Append the list @p head .. @p tail (@p bytes of payload, @p segs mbufs, @p mem truesize) to @p q. */
+void tcp_mq_append(struct tcp_mq *q, struct rte_mbuf *head, struct rte_mbuf *tail, uint32_t bytes,
+		   uint32_t segs, uint32_t mem);
 void tcp_mq_purge(struct tcp_mq *q);
-/** Take @p m (one segment) off the head of @p q: its payload and memory leave the counts. */
-void tcp_mq_unlink_head(struct tcp_mq *q);
-/** The stack's buffer memory changed by @p delta bytes (counted, peak, pressure). */
-void tcp_mem_charge(struct tcp_stack *ts, int64_t delta);
+/** Take the head mbuf (one segment) off @p q: its payload and memory leave the counts. */
+static inline void tcp_mq_unlink_head(struct tcp_mq *q)
+{
+	struct rte_mbuf *m = q->head;
+
+	q->head = m->next;
+	if (q->head == NULL)
+		q->tail = NULL;
+	q->bytes -= m->data_len;
+	q->mem -= tcp_truesize(m);
+	q->nsegs--;
+	m->next = NULL;
+}
+/** A new peak, or the low-water mark crossed (counted): tcp_mem_charge()'s slow part. */
+void tcp_mem_note(struct tcp_stack *ts, uint64_t used);
+/** The stack's buffer memory changed by @p delta bytes. */
+static inline void tcp_mem_charge(struct tcp_stack *ts, int64_t delta)
+{
+	uint64_t used = ts->mem_used + (uint64_t)delta;
+
+	__atomic_store_n(&ts->mem_used, used, __ATOMIC_RELAXED);
+	if (unlikely(used > ts->mem_peak ||
+		     (ts->in_pressure ? used < ts->mem_limit / 2 : used >= ts->mem_pressure)))
+		tcp_mem_note(ts, used);
+}
 /** Memory (truesize) the receive side of @p c holds: in order and out of order. */
 static inline uint32_t tcp_rcv_mem(const struct tcp_conn *c)
 {

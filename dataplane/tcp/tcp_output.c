@@ -35,12 +35,14 @@ uint32_t tcp_rcv_window(const struct tcp_conn *c)
 	uint32_t max = (c->flags & TCP_F_WSCALE) ? 65535u << c->rcv_wscale : 65535u;
 
 	/* what memory remains, in payload at the factor tcp_rcv_mem_max()
-	 * allows: the connection's, and the stack's below its low-water mark */
-	win = RTE_MIN(win, mem < tcp_rcv_mem_max(c) ? (tcp_rcv_mem_max(c) - mem) / 2 : 0);
-	if (ts->mem_used < ts->mem_pressure)
-		win = (uint32_t)RTE_MIN((uint64_t)win, (ts->mem_pressure - ts->mem_used) / 2);
-	else
-		win = 0;
+	 * allows: the connection's (smaller than the bytes' only when mem > 2 x
+	 * used + slack), and the stack's below its low-water mark */
+	if (unlikely(mem > 2 * used + TCP_MEM_SLACK))
+		win = RTE_MIN(win, mem < tcp_rcv_mem_max(c) ? (tcp_rcv_mem_max(c) - mem) / 2 : 0);
+	if (unlikely(ts->mem_used + 2 * (uint64_t)win > ts->mem_pressure))
+		win = ts->mem_used < ts->mem_pressure
+			      ? (uint32_t)((ts->mem_pressure - ts->mem_used) / 2)
+			      : 0;
 
 	/* receiver SWS avoidance (RFC 1122 4.2.3.3): no window smaller than a
 	 * segment or half the buffer is offered */
