@@ -206,8 +206,8 @@ def flood(addr, port, n, mode):
         th = th[:16] + struct.pack("!H", c) + th[18:]
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 41, k & 0xFFFF, 0x4000, 64, 6, 0, sa, da)
         raw.sendto(ip + th + payload, (addr, 0))
-        if k % 256 == 255:
-            time.sleep(0.002)  # the tap's queue holds about a thousand frames
+        if k % 64 == 63:
+            time.sleep(0.003)  # under 20,000 a second: what meshdp's tap port takes without loss
     return {"sent": n, "mode": mode, "seconds": round(time.time() - t0, 2), "sock": s}
 
 
