@@ -21,11 +21,18 @@
 #include "../log/log.h"
 #include "l4.h"
 
-#define L4_HC_PORT_SLOTS 4096u
-#define L4_SNAT_TRIES	 64u
-#define L4_PICK_TRIES	 8u /* endpoints tried when the first choice refuses */
-#define L4_EXPIRE_BUDGET 256u
-#define L4_LIMIT_SOURCES 65536u
+#define L4_HC_PORT_SLOTS  4096u
+#define L4_SNAT_TRIES	  64u
+#define L4_PICK_TRIES	  8u /* endpoints tried when the first choice refuses */
+#define L4_EXPIRE_BUDGET  256u
+#define L4_LIMIT_SOURCES  65536u
+#define L4_HEALTH_TICK_US 10000u /* a pass over the endpoints starts at most this often */
+#define L4_HEALTH_BUDGET  256u	 /* endpoints one l4_timer() call looks at */
+#define L4_BURST	  64u	 /* packets per l4_input_burst() call, at most (NET_BURST) */
+#define L4_STEER_BULK_MIN 4u	 /* steering's table lookups go in bulk from this many keys */
+#define L4_HANDOFF_RING	  4096u
+#define L4_HANDOFF_BURST  32u
+
 /*
  * Per-source limit tables are swept once a second (l4_control_tick()): a source
  * whose buckets have all been full for L4_LIMIT_IDLE_MS is removed, and its slot
@@ -41,12 +48,6 @@
  */
 #define L4_LIMIT_SWEEP_MS 1000u
 #define L4_LIMIT_IDLE_MS  1000u
-#define L4_HEALTH_TICK_US 10000u /* a pass over the endpoints starts at most this often */
-#define L4_HEALTH_BUDGET  256u	 /* endpoints one l4_timer() call looks at */
-#define L4_BURST	  64u	 /* packets per l4_input_burst() call, at most (NET_BURST) */
-#define L4_STEER_BULK_MIN 4u	 /* steering's table lookups go in bulk from this many keys */
-#define L4_HANDOFF_RING	  4096u
-#define L4_HANDOFF_BURST  32u
 
 /*
  * "Not for this handler": what l4_reset(), l4_icmp_error() and
