@@ -480,7 +480,7 @@ static void control_neigh_work(struct control *c, int64_t now_ms)
 		neigh_reclaim(c->ctx.neigh);
 	}
 	if (c->ctx.l4 != NULL)
-		l4_control_tick(c->ctx.l4, snap);
+		l4_control_tick(c->ctx.l4, snap, rte_rdtsc());
 	if (c->ctx.workers != NULL)
 		proxy_reclaim(c->ctx.workers->proxy);
 }

@@ -34,6 +34,22 @@
 #define L4_HANDOFF_BURST  32u
 
 /*
+ * Per-source limit tables are swept once a second (l4_control_tick()): a source
+ * whose buckets have all been full for L4_LIMIT_IDLE_MS is removed, and its slot
+ * is free for a new source after the grace period that follows. Removing a full
+ * bucket loses nothing (a source seen again starts with a full bucket, exactly
+ * what it had), so the idle time is not about correctness: it only keeps a
+ * source that comes back within a second (a client within its rate) from being
+ * removed and inserted again at every sweep. Any longer would only make the table
+ * slower to give slots back after a flood of one-shot (spoofed) sources: as it
+ * is, a source's slot is free at most its bucket's refill time + 2 s after its
+ * last packet, so new sources are refused (l4_limit_table_full) only while they
+ * arrive faster than about L4_LIMIT_SOURCES per 2 s plus refill time.
+ */
+#define L4_LIMIT_SWEEP_MS 1000u
+#define L4_LIMIT_IDLE_MS  1000u
+
+/*
  * "Not for this handler": what l4_reset(), l4_icmp_error() and
  * l4_health_answer() return to let the caller go on. Distinct from every
  * stats_id and from NET_L4_CONSUMED (which is STAT_MAX): a handler that
@@ -409,12 +425,49 @@ void l4_after_publish(struct l4_global *g)
 	ep_registry_sweep(g->eps);
 }
 
-void l4_control_tick(struct l4_global *g, const struct cfg_snapshot *snap)
+/*
+ * Control thread, at most every L4_LIMIT_SWEEP_MS: remove the idle sources of
+ * every per-source table. @return sources removed; their slots wait for
+ * l4_limits_reclaim() after a grace period.
+ *
+ * Workers may still hold such a source: a slot they found before the removal
+ * stays valid memory until the reclaim (the grace period waits for them), and
+ * their share caches (struct limit_src_cache) hold a copy of the key and units
+ * already taken from the bucket, never a pointer into the table. Units held for
+ * a removed source are spent from the cache as before, or, when the cache slot
+ * goes to another source, given back to nothing (the source is gone; giving
+ * back to its full bucket would have been a no-op too). A source seen again
+ * after its removal is inserted with full buckets: what it had.
+ */
+static unsigned int l4_limits_expire(struct l4_global *g, const struct l4_snap_rt *srt,
+				     uint64_t now)
+{
+	unsigned int n = 0;
+
+	if ((int64_t)(now - g->limit_sweep_at) < 0)
+		return 0;
+	g->limit_sweep_at = now + l4_ms_tsc(g, L4_LIMIT_SWEEP_MS);
+	for (uint32_t s = 0; s < srt->n_services; s++)
+		if (srt->svc[s].src_table != NULL)
+			n += limit_table_expire(srt->svc[s].src_table, now,
+						l4_ms_tsc(g, L4_LIMIT_IDLE_MS));
+	return n;
+}
+
+/* Control thread, a grace period after l4_limits_expire(): free the slots. */
+static void l4_limits_reclaim(const struct l4_snap_rt *srt)
+{
+	for (uint32_t s = 0; s < srt->n_services; s++)
+		if (srt->svc[s].src_table != NULL)
+			limit_table_reclaim(srt->svc[s].src_table);
+}
+
+void l4_control_tick(struct l4_global *g, const struct cfg_snapshot *snap, uint64_t now)
 {
 	const struct l4_snap_rt *srt = snap->l4_rt;
 	struct lb_maglev *old[64];
-	unsigned int n_old = 0;
-	const uint64_t now = rte_rdtsc();
+	unsigned int n_old = 0, n_expired;
+	bool sweep;
 
 	if (srt == NULL)
 		return;
@@ -443,19 +496,23 @@ void l4_control_tick(struct l4_global *g, const struct cfg_snapshot *snap)
 		old[n_old++] = rcu_xchg_pointer(&rt->maglev, fresh);
 		LOG(INFO, "service %s: endpoints changed usability, Maglev table rebuilt", sv->key);
 	}
-	if (n_old == 0) {
-		/* endpoint state left by a config change: free it once idle */
-		if (ep_registry_has_unused(g->eps)) {
-			synchronize_rcu();
-			ep_registry_sweep(g->eps);
-		}
+	n_expired = l4_limits_expire(g, srt, now);
+	/* endpoint state left by a config change: freed once idle, at the second
+	 * sweep that finds it so (consecutive sweeps a grace period apart) */
+	sweep = ep_registry_has_unused(g->eps);
+	if (n_old == 0 && n_expired == 0 && !sweep)
 		return;
-	}
+	/* one grace period for all of it: no worker still reads an old Maglev table,
+	 * a removed source's slot or an endpoint state the last sweep marked */
 	synchronize_rcu();
 	for (unsigned int i = 0; i < n_old; i++) {
 		lb_maglev_free(old[i]);
 		free(old[i]);
 	}
+	if (n_expired != 0)
+		l4_limits_reclaim(srt);
+	if (sweep)
+		ep_registry_sweep(g->eps);
 }
 
 /* ---- worker ---- */

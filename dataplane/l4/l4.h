@@ -414,10 +414,13 @@ int l4_bind(struct l4_global *g, struct cfg_snapshot *snap, char *err, size_t er
 void l4_after_publish(struct l4_global *g);
 
 /**
- * Control thread, every ~100 ms: rebuild the Maglev tables of services whose
- * endpoints' usability changed (health, ejection) and publish them by RCU.
+ * Control thread, every ~100 ms, with @p now the TSC: rebuild the Maglev tables
+ * of services whose endpoints' usability changed (health, ejection) and publish
+ * them by RCU; once a second, remove from the per-source limit tables the
+ * sources whose buckets have been full for a second and free their slots; free
+ * endpoint state no snapshot or flow uses. At most one synchronize_rcu() per call.
  */
-void l4_control_tick(struct l4_global *g, const struct cfg_snapshot *snap);
+void l4_control_tick(struct l4_global *g, const struct cfg_snapshot *snap, uint64_t now);
 
 /** Worker set-up (control thread, before launch). @return 0 or a negative errno. */
 int l4_worker_init(struct l4_worker *lw, struct l4_global *g, struct stats_block *stats,

@@ -41,7 +41,9 @@ struct l4_svc_rt {
 	struct limit_bucket svc_conn; /* service-scope buckets: workers (CAS) */
 	struct limit_bucket svc_pkt;
 	struct limit_rate_tsc svc_conn_rate, svc_pkt_rate, src_conn_rate, src_pkt_rate;
-	struct limit_table *src_table; /* per-source buckets, NULL without a source limit */
+	/* per-source buckets, NULL without a source limit; l4_control_tick() removes
+	 * idle sources */
+	struct limit_table *src_table;
 	struct l4_limit_share *shares; /* [n_workers] with a packet limit, else NULL */
 	bool limit_svc_conn, limit_svc_pkt, limit_src_conn, limit_src_pkt;
 	uint8_t limit_svc_reset, limit_src_reset;
@@ -84,7 +86,8 @@ struct l4_global {
 	/* Hand-off: a worker that receives a packet of a flow another worker
 	 * owns passes the whole frame to it (multi-producer, single-consumer). */
 	struct rte_ring *handoff[RTE_MAX_LCORE];
-	uint64_t handoff_flag; /* mbuf dynflag: "already handed off once" */
+	uint64_t handoff_flag;	 /* mbuf dynflag: "already handed off once" */
+	uint64_t limit_sweep_at; /* control thread: TSC of the next per-source limit sweep */
 };
 
 #endif

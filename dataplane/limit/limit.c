@@ -374,6 +374,9 @@ unsigned int limit_table_expire(struct limit_table *t, uint64_t now_tsc, uint64_
 
 	if (idle_tsc >= (1ull << (63 - LIMIT_FRAC_BITS)))
 		return 0; /* longer than the clock can tell apart: nothing is that idle */
+	if (__atomic_load_n(&t->n_live, __ATOMIC_RELAXED) == 0)
+		return 0; /* an idle table costs no scan (a source being published now
+			   * is seen at the next call) */
 	for (uint32_t pos = 0; pos <= t->mask; pos++) {
 		struct limit_slot *sl = &t->slots[pos];
 		uint32_t st = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);

@@ -51,6 +51,9 @@
  * at the same instant). Two workers inserting the same new source while the
  * control thread reclaims a slot on its probe path can both insert it: the
  * second copy is never found again and expires (at most one extra packet).
+ * Sources leave the table only by limit_table_expire() and, a grace period
+ * later, limit_table_reclaim(): the table does not age itself. meshdp's control
+ * thread does both once a second (l4_control_tick()), for sources idle a second.
  */
 #ifndef MESHDP_LIMIT_H
 #define MESHDP_LIMIT_H
@@ -253,9 +256,14 @@ static inline int limit_table_take_share(struct limit_table *t, struct limit_src
 }
 
 /**
- * Control thread: remove the sources whose bucket has been full for at least
- * @p idle_tsc (TAT <= now - idle). Their slots stay reserved until
- * limit_table_reclaim(). @return sources removed.
+ * Control thread: remove the sources whose buckets have all been full for at
+ * least @p idle_tsc (TAT <= now - idle). Their slots stay reserved until
+ * limit_table_reclaim(), so call that (after a grace period) before the next
+ * expire. Removing a full bucket loses nothing: a source seen again is inserted
+ * with full buckets. Workers may go on using a removed slot they found before
+ * (stable until reclaim) and the units their share caches hold for it (the
+ * cache holds a copy of the key, never a slot). Scans the whole table unless
+ * it holds no source. @return sources removed.
  */
 unsigned int limit_table_expire(struct limit_table *t, uint64_t now_tsc, uint64_t idle_tsc);
 

@@ -52,9 +52,9 @@ static const char doc[] =
 	" \"interfaces\": [{\"name\": \"c\", \"port\": \"p0\", \"ipv4\": [\"10.10.1.1/24\"]},"
 	"  {\"name\": \"s\", \"port\": \"p1\", \"ipv4\": [\"10.10.2.1/24\"]}],"
 	" \"flows\": {\"capacity\": 4096, \"timeouts_s\": {\"syn\": 2}},"
-	" \"mesh\": {\"prefixes\": [\"10.10.0.0/16\", \"10.30.0.0/24\"]},"
+	" \"mesh\": {\"prefixes\": [\"10.10.0.0/16\", \"10.30.0.0/24\", \"10.40.0.0/15\"]},"
 	" \"workloads\": [{\"name\": \"fe\", \"namespace\": \"shop\", \"service\": \"fe\","
-	"   \"prefixes\": [\"10.10.1.2/32\"]}],"
+	"   \"prefixes\": [\"10.10.1.2/32\", \"10.40.0.0/15\"]}],"
 	" \"services\": ["
 	"  {\"name\": \"web\", \"namespace\": \"shop\", \"vip\": \"10.30.0.10\","
 	"   \"ports\": [{\"port\": 80, \"target_port\": 8080}], \"reject\": \"reset\","
@@ -475,6 +475,84 @@ static void test_source_packet_limit(void **state)
 	fx_advance_ms(f, 1000);
 	assert_int_equal(datagram(f, 5354), NET_CHECK_OK);
 	assert_int_equal(datagram(f, 5353), STAT_DROP_L4_RATE_LIMITED);
+}
+
+/* A datagram to "fn" from source number @p i (< 2^17) of 10.40.0.0/15. */
+static enum stats_id datagram_from(struct fx *f, uint32_t i)
+{
+	char src[16];
+	struct rte_mbuf *m;
+	enum stats_id r;
+
+	snprintf(src, sizeof(src), "10.%u.%u.%u", 40 + (i >> 16), (i >> 8) & 255, i & 255);
+	m = pkt(IPPROTO_UDP, src, 5353, "10.30.0.30", 53, 0);
+	r = run(f, m);
+	rte_pktmbuf_free(m);
+	return r;
+}
+
+/* Sources in fn's per-source limit table. */
+static int64_t fn_sources(struct fx *f)
+{
+	struct l4_svc_view v;
+
+	assert_string_equal(f->snap->services[1].key, "shop/fn");
+	assert_int_equal(l4_service_view(&f->snap->services[1], f->now, &v), 0);
+	return v.limit_sources;
+}
+
+static void test_source_table_expiry(void **state)
+{
+	struct fx *f = *state;
+	uint64_t full;
+	uint32_t i = 0;
+
+	/* Fill fn's per-source table (the product's 65536 sources) from one-shot
+	 * sources: each is admitted (a new source's bucket is full) and leaves a
+	 * bucket that refills in 1 s. The endpoint's breaker (1024 connections) and
+	 * the flow table (4096) fill long before: those datagrams are admitted by the
+	 * limit and then refused by the breaker or for want of a flow. A new
+	 * source can also be refused a little before the table is full, when its
+	 * probe window is full (limit.h). */
+	for (; fn_sources(f) < 65536 && i < (1u << 17); i++) {
+		enum stats_id r = datagram_from(f, i);
+
+		assert_true(r == NET_CHECK_OK || r == STAT_DROP_L4_BREAKER_OPEN ||
+			    r == STAT_DROP_L4_FLOW_TABLE_FULL || r == STAT_DROP_L4_RATE_LIMITED);
+	}
+	assert_int_equal(fn_sources(f), 65536);
+	assert_int_equal(f->stats.c[STAT_DROP_L4_RATE_LIMITED],
+			 f->stats.c[STAT_L4_LIMIT_TABLE_FULL]);
+	/* full: a new source is refused, counted as such */
+	full = f->stats.c[STAT_L4_LIMIT_TABLE_FULL];
+	assert_int_equal(datagram_from(f, i), STAT_DROP_L4_RATE_LIMITED);
+	assert_int_equal(f->stats.c[STAT_L4_LIMIT_TABLE_FULL], full + 1);
+	/* the tick removes nobody whose bucket is not full yet (refills at +1 s)... */
+	l4_control_tick(f->g, f->snap, f->now);
+	assert_int_equal(fn_sources(f), 65536);
+	/* ...nor one full for less than the idle time (a second) */
+	fx_advance_ms(f, 1500);
+	l4_control_tick(f->g, f->snap, f->now);
+	assert_int_equal(fn_sources(f), 65536);
+	assert_int_equal(datagram_from(f, i), STAT_DROP_L4_RATE_LIMITED);
+	assert_int_equal(f->stats.c[STAT_L4_LIMIT_TABLE_FULL], full + 2);
+	/* a tick within the sweep period does not scan again */
+	fx_advance_ms(f, 900);
+	l4_control_tick(f->g, f->snap, f->now);
+	assert_int_equal(fn_sources(f), 65536);
+	/* at the next sweep every source has been full for over a second: all go,
+	 * and new sources are admitted again, the table no longer full */
+	fx_advance_ms(f, 100);
+	l4_control_tick(f->g, f->snap, f->now);
+	assert_int_equal(fn_sources(f), 0);
+	for (uint32_t k = 0; k < 100; k++)
+		assert_int_not_equal(datagram_from(f, i + k), STAT_DROP_L4_RATE_LIMITED);
+	assert_int_equal(f->stats.c[STAT_L4_LIMIT_TABLE_FULL], full + 2);
+	assert_int_equal(fn_sources(f), 100);
+	/* a source that was removed comes back with a full bucket: its burst of 4 */
+	for (int k = 0; k < 4; k++)
+		assert_int_not_equal(datagram_from(f, 0), STAT_DROP_L4_RATE_LIMITED);
+	assert_int_equal(datagram_from(f, 0), STAT_DROP_L4_RATE_LIMITED);
 }
 
 /* The endpoint 10.10.2.11:8080 answers the connect from @p sport with @p flags. */
@@ -1172,6 +1250,7 @@ int main(void)
 		FX_TEST(test_refusals),
 		FX_TEST(test_rate_limit),
 		FX_TEST(test_source_packet_limit),
+		FX_TEST(test_source_table_expiry),
 		FX_TEST(test_connect_failures_eject),
 		FX_TEST(test_expiry_releases),
 		FX_TEST(test_local_tcp_hooks),

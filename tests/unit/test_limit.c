@@ -425,6 +425,75 @@ static void test_src_shares(void **state)
 	limit_table_free(t);
 }
 
+/* Expiry of a source a worker's cache still holds units for: the cache holds a
+ * copy of the key, never a slot, so the worker spends those units (taken from
+ * the bucket before it was removed) without touching the table, the source
+ * comes back with a full bucket, and a cache slot taken over from a removed
+ * source gives its units back to nothing. */
+static void test_src_share_expired(void **state)
+{
+	struct limit_table *t = limit_table_create("srcexp", 2, SOCKET_ID_ANY);
+	static struct limit_src_cache c;
+	struct limit_rate_tsc r;
+	struct limit_key a, b, d;
+	const struct limit_src_share *e;
+	unsigned int ok = 0;
+	uint64_t now = HZ;
+
+	(void)state;
+	assert_non_null(t);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(limit_rate_init(&r, 1000, 256, HZ), 0);
+	assert_int_equal(limit_rate_shares(&r, 1), 32);
+	key_n(&a, 1);
+	key_n(&b, 2);
+	/* one unit at first sight, then a batch of 32: 33 taken, 31 held */
+	assert_int_equal(limit_table_take_share(t, &c, &a, &r, now), 1);
+	assert_int_equal(limit_table_take_share(t, &c, &a, &r, now), 1);
+	e = cached(&c, &a);
+	assert_non_null(e);
+	assert_int_equal(e->tokens, 31);
+	/* the bucket is full again at +33 ms and idle a second after that */
+	assert_int_equal(limit_table_expire(t, now + 1000 * MS, HZ), 0);
+	now += 1040 * MS;
+	assert_int_equal(limit_table_expire(t, now, HZ), 1);
+	assert_int_equal(limit_table_reclaim(t), 1);
+	assert_int_equal(limit_table_count(t), 0);
+	/* the freed slot goes to another source; the worker spends its 31 units of
+	 * a from its cache, a not in the table */
+	assert_int_equal(limit_table_take(t, &b, LIMIT_PKT, &r, now, 256), 1);
+	for (int i = 0; i < 31; i++)
+		assert_int_equal(limit_table_take_share(t, &c, &a, &r, now), 1);
+	assert_int_equal(limit_table_count(t), 1);
+	/* then a is back in the table with full buckets: its burst, no more */
+	while (limit_table_take_share(t, &c, &a, &r, now) == 1)
+		ok++;
+	assert_int_equal(ok, 256);
+	assert_int_equal(limit_table_count(t), 2);
+
+	/* Refilled: the worker takes a batch for a again (31 held), both sources go
+	 * idle and are removed, then a source with a's cache slot takes it over. */
+	now += 10 * HZ;
+	assert_int_equal(limit_table_take_share(t, &c, &a, &r, now), 1);
+	assert_int_equal(cached(&c, &a)->tokens, 31);
+	now += 2 * HZ;
+	assert_int_equal(limit_table_expire(t, now, HZ), 2);
+	assert_int_equal(limit_table_reclaim(t), 2);
+	for (uint32_t n = 3;; n++) {
+		assert_true(n < 100000);
+		key_n(&d, n);
+		if (limit_cache_slot(&d) == limit_cache_slot(&a))
+			break;
+	}
+	assert_int_equal(limit_table_take_share(t, &c, &d, &r, now), 1);
+	assert_null(cached(&c, &a)); /* a's 31 units had no bucket to go back to */
+	assert_int_equal(limit_table_count(t), 1);
+	/* a, seen again, has a full bucket */
+	assert_int_equal(limit_table_take(t, &a, LIMIT_PKT, &r, now, 256), 1);
+	assert_int_equal(limit_table_take(t, &a, LIMIT_PKT, &r, now, 1), 0);
+	limit_table_free(t);
+}
+
 /* Two threads (not EAL lcores, not registered: the insert needs neither) race
  * to insert the same new sources; each ends up once. */
 struct racer {
@@ -527,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_shares_two_workers),
 		cmocka_unit_test(test_shares_small_burst),
 		cmocka_unit_test(test_src_shares),
+		cmocka_unit_test(test_src_share_expired),
 		cmocka_unit_test(test_table_race_same_keys),
 		cmocka_unit_test(test_table_churn),
 	};
