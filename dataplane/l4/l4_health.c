@@ -13,8 +13,6 @@
 
 #include "l4_internal.h"
 
-/* ---- active health checks (SM-DR26): SYN, then SYN-ACK (healthy) or RST ---- */
-
 /* The probe source port of an endpoint: its state's slot, the same across swaps. */
 static uint16_t l4_hc_port(const struct l4_endpoint *ep)
 {

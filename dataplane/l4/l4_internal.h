@@ -170,6 +170,8 @@ struct l4_steer {
 	int8_t local; /* dst is the node's (FIB): 1, 0, or -1 not looked up yet */
 };
 
+/* ---- called across the files of the L4 path, by the file that defines them ---- */
+
 /* l4_nat.c */
 enum stats_id l4_reset(struct l4_pkt *p, struct rte_mbuf *m);
 
@@ -204,6 +206,8 @@ enum stats_id l4_health_answer(struct l4_worker *lw, const struct cfg_snapshot *
 			       struct l4_pkt *p, struct rte_mbuf *m);
 void l4_health_scan(struct l4_worker *lw, struct net_worker *nw, const struct cfg_snapshot *snap,
 		    uint64_t now);
+
+/* ---- the per-packet path: inlined wherever it is used (l4.c, l4_flow.c) ---- */
 
 /* 16-bit fields of packed headers, which may sit at any alignment. */
 #define L4_FIELD(hdr, type, member) ((uint8_t *)(hdr) + offsetof(type, member))
