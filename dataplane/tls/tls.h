@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tls: OpenSSL 3 over the per-worker userspace TCP stack (dataplane/tcp).
+ *
+ * A struct tls_ctx wraps an SSL_CTX: built on the control thread (it may
+ * allocate), role server or client, then shared read-only by every worker. A
+ * struct tls_conn is one TLS connection on top of one struct tcp_conn, owned by
+ * the worker whose stack holds the TCP connection. Its BIO (tls_bio.c) works
+ * on mbuf chains: the read side consumes the ciphertext mbufs tcp_recv()
+ * hands over (OpenSSL's record layer reads them in place of a socket buffer),
+ * the write side fills mbufs of the worker's pool (whole data room) with the
+ * records OpenSSL produces and tcp_send()s them after each SSL call.
+ *
+ * The API mirrors tcp.h so that a proxy can drive either: callbacks
+ * (handshake done, readable, writable, closed), tls_recv() returns plaintext
+ * as an mbuf chain, tls_send() takes one, tls_send_space(), tls_recv_eof(),
+ * tls_shutdown() (close_notify then FIN), tls_close(), tls_abort().
+ *
+ * Implements (partial where noted):
+ *   RFC 8446  TLS 1.3, RFC 5246 TLS 1.2 (minimum configurable, never below 1.2);
+ *             no renegotiation (RFC 5746: refused with a no_renegotiation
+ *             alert), no compression, server cipher preference, AEAD suites
+ *   RFC 7301  ALPN; RFC 6066 SNI (a server ctx holds several identities by
+ *             SNI, each with its own mTLS policy, and a default)
+ *   RFC 5077 / RFC 8446 4.6.1  stateless session tickets under keys the control
+ *             thread rotates (current + previous; no server-side session cache)
+ *   SPIFFE X.509-SVID peer identity (the URI SAN), allowed-peer lists, secure
+ *             naming for clients (the server's SPIFFE ID must be the expected one)
+ *
+ * Memory: SSL_MODE_RELEASE_BUFFERS, so an idle connection holds no record
+ * buffer; the tls_conn itself comes from the worker's mempool; the SSL object
+ * is OpenSSL's heap (SSL_new() at accept / connect).
+ *
+ * Threads: a tls_ctx is immutable after tls_ctx_create() (control thread) and
+ * used by all workers; the ticket keys are the only thing that changes, through
+ * an RCU pointer (tls_tickets_rotate(), control thread; read by the workers'
+ * ticket callback without locks). A tls_worker and its connections belong to
+ * one worker lcore; callbacks run there, from inside tcp callbacks or an API
+ * call, and may call any API function, including closing the connection.
+ */
+#ifndef MESHDP_TLS_H
+#define MESHDP_TLS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <rte_mbuf.h>
+
+#include "../stats/stats.h"
+#include "../tcp/tcp.h"
+
+struct tls_ctx;
+struct tls_conn;
+struct tls_worker;
+
+/** The longest SPIFFE ID kept for a peer (longer ones are refused). */
+#define TLS_ID_MAX 256
+/** SHA-256 of an identity's leaf certificate (DER). */
+#define TLS_FP_LEN 32
+
+enum tls_role {
+	TLS_ROLE_SERVER = 0,
+	TLS_ROLE_CLIENT,
+};
+
+/** A server's client-certificate policy (as Istio's PeerAuthentication modes). */
+enum tls_mtls {
+	TLS_MTLS_STRICT = 0, /* a client certificate is required */
+	TLS_MTLS_PERMISSIVE, /* TLS with or without one, or plaintext (first byte not 0x16) */
+	TLS_MTLS_DISABLE,    /* no client certificate asked for */
+};
+
+/** Why a connection ended (the closed callback's @p reason). */
+enum tls_close_reason {
+	TLS_CLOSE_NORMAL = 0, /* close_notify (or FIN) both ways, TCP closed normally */
+	TLS_CLOSE_HANDSHAKE,  /* the handshake failed (counted by reason) */
+	TLS_CLOSE_PROTOCOL,   /* a bad record or alert after the handshake */
+	TLS_CLOSE_TCP,	      /* the TCP connection failed (RST, timeout, ...) */
+};
+
+/** One identity of a ctx and the policy that goes with it (a server's SNI entry). */
+struct tls_policy_conf {
+	/* SNI names this entry answers ("*.example" matches one label); none for
+	 * the default */
+	const char *const *names;
+	uint32_t n_names;
+	/* the local identity; references are taken (the caller keeps its own) */
+	X509 *leaf;
+	STACK_OF(X509) * chain; /* intermediates, may be NULL */
+	EVP_PKEY *key;
+	uint8_t fingerprint[TLS_FP_LEN]; /* of this identity (struct secret.fingerprint) */
+	enum tls_mtls mtls;		 /* server only */
+	/* server: SPIFFE IDs allowed to connect, exact or a prefix ending in '/'
+	 * or "/" "*" (a trust domain or a namespace); none: any verified peer */
+	const char *const *allowed_peers;
+	uint32_t n_allowed_peers;
+};
+
+/** What tls_ctx_create() builds. */
+struct tls_ctx_conf {
+	enum tls_role role;
+	uint16_t min_version; /* TLS1_2_VERSION or TLS1_3_VERSION; 0: 1.2 */
+	/* ALPN protocols in preference order (server: the ones it accepts) */
+	const char *const *alpn;
+	uint32_t n_alpn;
+	struct tls_policy_conf def;	   /* a client's identity: leaf and key may be NULL */
+	const struct tls_policy_conf *sni; /* server: identities selected by SNI */
+	uint32_t n_sni;
+	X509_STORE *trust; /* the trust bundle peers chain to (a reference is taken) */
+	/* client: the SNI sent (NULL: none) and the SPIFFE ID the server must
+	 * present (secure naming; NULL: any verified identity) */
+	const char *server_name;
+	const char *expected_peer;
+	uint32_t drain_window_s; /* rotation: connections close within this (0: 30) */
+};
+
+/**
+ * Build a ctx. Control thread. @return the ctx or NULL with @p err filled
+ * (OpenSSL's reason, or which field is wrong).
+ */
+struct tls_ctx *tls_ctx_create(const struct tls_ctx_conf *conf, char *err, size_t errlen);
+
+/** Free a ctx no connection uses any more (control thread). NULL is fine. */
+void tls_ctx_free(struct tls_ctx *ctx);
+
+/** The default identity's fingerprint (what connections are established with). */
+const uint8_t *tls_ctx_fingerprint(const struct tls_ctx *ctx);
+
+/**
+ * Replace the session ticket keys (current becomes previous; tickets under
+ * older keys are refused, the client does a full handshake). Control thread;
+ * the first call (or tls_ctx_create(), which calls it when no key exists)
+ * makes the first key. Waits for an RCU grace period before freeing the
+ * oldest set. @return 0 or -ENOMEM / -EIO (no randomness).
+ */
+int tls_tickets_rotate(void);
+
+/** The TLS callbacks. closed is required, the rest optional. */
+struct tls_callbacks {
+	/** The handshake completed (or a permissive server saw plaintext); the
+	 * peer's identity is known (tls_conn_info()). Return non-zero to refuse
+	 * the connection (closed follows with TLS_CLOSE_HANDSHAKE). */
+	int (*handshake_done)(struct tls_conn *c, void *arg);
+	/** Plaintext may be waiting, or the peer closed (tls_recv_eof()). */
+	void (*readable)(struct tls_conn *c, void *arg);
+	/** tls_send_space(), zero before, is not any more (also at handshake done). */
+	void (*writable)(struct tls_conn *c, void *arg);
+	/** The user timer (tls_set_timer()) fired. */
+	void (*timer)(struct tls_conn *c, void *arg);
+	/** The connection is over; the handle is dead when this returns. Not
+	 * called after tls_close() or tls_abort(). */
+	void (*closed)(struct tls_conn *c, void *arg, enum tls_close_reason reason);
+};
+
+/**
+ * Create a worker's TLS state: @p capacity connections, records sent in mbufs
+ * of @p pool, counters into @p stats. Control thread. @return NULL with
+ * rte_errno set.
+ */
+struct tls_worker *tls_worker_create(uint16_t worker_id, uint32_t capacity, int socket_id,
+				     struct rte_mempool *pool, struct stats_block *stats);
+
+/** Free it; every connection must be gone (tcp_stack_free() closes them first). */
+void tls_worker_free(struct tls_worker *tw);
+
+/** Worker: the clock (microseconds, the TCP stack's) for the timers that follow. */
+void tls_worker_clock(struct tls_worker *tw, uint64_t now_us);
+
+/**
+ * The TCP callbacks a TLS connection runs on: a listener for TLS passes these
+ * with its own @p accepted, whose body calls tls_accept(); tls_connect() uses
+ * them itself.
+ */
+void tls_tcp_callbacks(struct tcp_callbacks *cb, int (*accepted)(struct tcp_conn *, void *));
+
+/**
+ * Server side: run TLS on @p tc (just accepted; call from the accepted
+ * callback). Worker. @return the connection, or NULL (pool empty: counted;
+ * the caller refuses @p tc).
+ */
+struct tls_conn *tls_accept(struct tls_worker *tw, const struct tls_ctx *ctx, struct tcp_conn *tc,
+			    const struct tls_callbacks *cb, void *arg);
+
+/**
+ * Client side: tcp_connect() and a TLS handshake over it (arguments as
+ * tcp_connect()). Worker. @return the connection or NULL with rte_errno.
+ */
+struct tls_conn *tls_connect(struct tls_worker *tw, const struct tls_ctx *ctx, struct tcp_stack *ts,
+			     const struct tcp_addr *laddr, const struct tcp_addr *raddr,
+			     uint16_t rport, const struct tcp_params *params,
+			     const struct tls_callbacks *cb, void *arg, uint64_t now_us);
+
+/** Set the user argument passed to the callbacks. */
+void tls_set_arg(struct tls_conn *c, void *arg);
+
+/**
+ * Encrypt and queue the plaintext chain @p m. Owns @p m in every case.
+ * @return bytes accepted (pkt_len), -EAGAIN before the handshake completed
+ * (tls_send_space() is 0 then), -EPIPE after tls_shutdown() or an error.
+ */
+int tls_send(struct tls_conn *c, struct rte_mbuf *m);
+
+/** Plaintext bytes tls_send() may queue now (0 until the handshake is done). */
+uint32_t tls_send_space(const struct tls_conn *c);
+
+/**
+ * Up to about @p max bytes of plaintext as an mbuf chain (NULL: none now). A
+ * bad record ends the connection (counted; the closed callback runs later,
+ * from the stack, with TLS_CLOSE_PROTOCOL).
+ */
+struct rte_mbuf *tls_recv(struct tls_conn *c, uint32_t max);
+
+/** True once the peer's close_notify (or its FIN) arrived and all before it was taken. */
+bool tls_recv_eof(const struct tls_conn *c);
+
+/** Half-close: close_notify, then FIN. Reading goes on. */
+void tls_shutdown(struct tls_conn *c);
+
+/** close_notify, FIN, and forget: no callback runs after this, the handle is dead. */
+void tls_close(struct tls_conn *c);
+
+/** RST now; no callback runs after this, the handle is dead. */
+void tls_abort(struct tls_conn *c);
+
+/** One-shot user timer @p delay_us from now (replaces the previous one); 0 cancels. */
+void tls_set_timer(struct tls_conn *c, uint64_t delay_us);
+
+/** The TCP connection underneath (addresses, tcp_conn_get_info()). */
+struct tcp_conn *tls_tcp(const struct tls_conn *c);
+
+/** What later layers (authorization, logs, meshctl tls conns) know of a connection. */
+struct tls_conn_info {
+	char peer_id[TLS_ID_MAX]; /* the peer's SPIFFE ID; "" without a certificate */
+	char peer_serial[41];	  /* the peer certificate's serial, hex; "" without one */
+	int64_t peer_not_after;	  /* unix seconds; 0 without a certificate */
+	char local_serial[41];	  /* the serial of the identity the connection was made with */
+	int64_t local_not_after;
+	uint8_t fingerprint[TLS_FP_LEN]; /* of that identity */
+	char alpn[32];			 /* "" when none was agreed */
+	char sni[128];			 /* the server name asked for; "" when none */
+	const char *version;		 /* "TLSv1.3", "TLSv1.2", "plaintext" (permissive) */
+	const char *cipher;		 /* "" before the handshake or plaintext */
+	enum tls_role role;
+	bool established; /* handshake done */
+	bool plaintext;	  /* a permissive server's plaintext client */
+	bool resumed;	  /* session resumed from a ticket */
+	bool draining;	  /* scheduled to close (rotation or expiry) */
+	uint64_t age_us;  /* since tls_accept() / tls_connect() */
+};
+
+/** Fill @p info for @p c. */
+void tls_conn_info(const struct tls_conn *c, struct tls_conn_info *info);
+
+/**
+ * Up to @p max connections of the worker from position @p *cursor (0 to start;
+ * updated). Worker (or a command run for it). @return how many were written.
+ */
+uint32_t tls_conns_dump(struct tls_worker *tw, struct tls_conn_info *out, uint32_t max,
+			uint32_t *cursor);
+
+#endif
