@@ -17,6 +17,7 @@
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mempool.h>
+#include <rte_random.h>
 #include <urcu-qsbr.h>
 
 #include "tls_internal.h"
@@ -557,6 +558,48 @@ static void tls_fail_later(struct tls_conn *c, int why)
 		tcp_set_timer(c->tcp, TLS_FAIL_NOW_US);
 }
 
+/* The TCP user timer at the earlier of the user's deadline and the drain one. */
+static void tls_timer_arm(struct tls_conn *c)
+{
+	const uint64_t now = c->tw->now_us;
+	uint64_t at = c->user_at;
+
+	if (c->tcp == NULL || c->state == TLS_ST_FAILED)
+		return;
+	if (c->drain_at != 0 && (at == 0 || c->drain_at < at))
+		at = c->drain_at;
+	tcp_set_timer(c->tcp, at == 0 ? 0 : at > now ? at - now : 1);
+}
+
+/* Close @p c gracefully at @p at (if no earlier drain is set), counted in @p stat. */
+static void tls_drain_at(struct tls_conn *c, uint64_t at, enum stats_id stat)
+{
+	if (c->drain_at != 0 && c->drain_at <= at)
+		return;
+	c->drain_at = at;
+	c->drain_stat = (uint16_t)stat;
+	tls_timer_arm(c);
+}
+
+/* Established: close before either certificate expires, within the drain window. */
+static void tls_expiry_arm(struct tls_conn *c)
+{
+	int64_t exp = c->pol->not_after, left;
+	uint64_t lead;
+
+	if (c->peer_not_after != 0 && (exp == 0 || c->peer_not_after < exp))
+		exp = c->peer_not_after;
+	if (exp == 0)
+		return;
+	left = exp - c->tw->unix_now;
+	lead = 1000000 + rte_rand_max(c->ctx->drain_window_us);
+	if (left <= 0 || (uint64_t)left * 1000000 <= lead)
+		tls_drain_at(c, c->tw->now_us + 1, STAT_TLS_EXPIRY_CLOSED);
+	else
+		tls_drain_at(c, c->tw->now_us + (uint64_t)left * 1000000 - lead,
+			     STAT_TLS_EXPIRY_CLOSED);
+}
+
 /* What a failed SSL call's error queue says, as a counter. */
 static int tls_classify(struct tls_conn *c, int err, bool handshake)
 {
@@ -609,6 +652,7 @@ static void tls_established(struct tls_conn *c)
 		stats_inc(c->tw->stats, STAT_TLS_HANDSHAKES);
 		if (SSL_session_reused(c->ssl))
 			stats_inc(c->tw->stats, STAT_TLS_RESUMED);
+		tls_expiry_arm(c);
 	}
 	if (c->cb->handshake_done != NULL && c->cb->handshake_done(c, c->arg) != 0) {
 		if (!c->dead)
@@ -702,11 +746,28 @@ static void tls_tcp_timer(struct tcp_conn *t, void *arg)
 	struct tls_conn *c = arg;
 
 	(void)t;
+	const uint64_t now = c->tw->now_us;
+
 	c->depth++;
-	if (c->state == TLS_ST_FAILED)
+	if (c->state == TLS_ST_FAILED) {
 		tls_fail(c, -1, TLS_CLOSE_PROTOCOL);
-	else if (c->cb->timer != NULL)
-		c->cb->timer(c, c->arg);
+		goto out;
+	}
+	if (c->drain_at != 0 && now >= c->drain_at) {
+		c->drain_at = 0;
+		if (c->state == TLS_ST_ESTABLISHED && !c->shut) {
+			stats_inc(c->tw->stats, (enum stats_id)c->drain_stat);
+			tls_shutdown(c); /* close_notify, FIN: the peer closes its side */
+		}
+	}
+	if (c->user_at != 0 && now >= c->user_at) {
+		c->user_at = 0;
+		if (c->cb->timer != NULL)
+			c->cb->timer(c, c->arg);
+	}
+	if (!c->dead)
+		tls_timer_arm(c);
+out:
 	tls_leave(c);
 }
 
@@ -994,8 +1055,8 @@ void tls_abort(struct tls_conn *c)
 
 void tls_set_timer(struct tls_conn *c, uint64_t delay_us)
 {
-	if (c->tcp != NULL && c->state != TLS_ST_FAILED)
-		tcp_set_timer(c->tcp, delay_us);
+	c->user_at = delay_us != 0 ? c->tw->now_us + delay_us : 0;
+	tls_timer_arm(c);
 }
 
 struct tcp_conn *tls_tcp(const struct tls_conn *c)
@@ -1032,6 +1093,7 @@ void tls_conn_info(const struct tls_conn *c, struct tls_conn_info *info)
 	info->version = info->plaintext ? "plaintext" : SSL_get_version(c->ssl);
 	info->cipher = c->ssl != NULL && info->established ? SSL_get_cipher_name(c->ssl) : "";
 	info->resumed = c->ssl != NULL && SSL_session_reused(c->ssl);
+	info->draining = c->drain_at != 0 && c->drain_stat == STAT_TLS_ROTATION_CLOSED;
 	info->age_us = c->tw->now_us - c->start_us;
 }
 
@@ -1090,7 +1152,32 @@ void tls_worker_free(struct tls_worker *tw)
 	rte_free(tw);
 }
 
-void tls_worker_clock(struct tls_worker *tw, uint64_t now_us)
+void tls_worker_begin(struct tls_worker *tw, const struct cfg_snapshot *snap, uint64_t now_us)
 {
+	tw->snap = snap;
 	tw->now_us = now_us;
+	tw->unix_now = (int64_t)time(NULL);
+}
+
+uint32_t tls_worker_rotate(struct tls_worker *tw, const struct tls_ctx *old,
+			   const struct tls_ctx *now)
+{
+	struct tls_conn *c;
+	uint32_t n = 0;
+
+	LIST_FOREACH(c, &tw->conns_list, link)
+	{
+		const struct tls_policy *p = &now->def;
+
+		if (c->ctx != old || c->dead || c->state != TLS_ST_ESTABLISHED)
+			continue;
+		if (c->pol != &old->def && (uint32_t)(c->pol - old->sni) < now->n_sni)
+			p = &now->sni[c->pol - old->sni];
+		if (memcmp(p->fingerprint, c->pol->fingerprint, TLS_FP_LEN) == 0)
+			continue;
+		tls_drain_at(c, tw->now_us + 1 + rte_rand_max(now->drain_window_us),
+			     STAT_TLS_ROTATION_CLOSED);
+		n++;
+	}
+	return n;
 }

@@ -51,6 +51,7 @@
 #include "../stats/stats.h"
 #include "../tcp/tcp.h"
 
+struct cfg_snapshot;
 struct tls_ctx;
 struct tls_conn;
 struct tls_worker;
@@ -165,8 +166,23 @@ struct tls_worker *tls_worker_create(uint16_t worker_id, uint32_t capacity, int 
 /** Free it; every connection must be gone (tcp_stack_free() closes them first). */
 void tls_worker_free(struct tls_worker *tw);
 
-/** Worker: the clock (microseconds, the TCP stack's) for the timers that follow. */
-void tls_worker_clock(struct tls_worker *tw, uint64_t now_us);
+/**
+ * Worker, at the top of each loop iteration (and before driving the TCP stack):
+ * the snapshot peers are verified against (its trust bundles) and the clock
+ * (microseconds, the TCP stack's) the timers run on.
+ */
+void tls_worker_begin(struct tls_worker *tw, const struct cfg_snapshot *snap, uint64_t now_us);
+
+/**
+ * Worker: the identities of @p old were replaced by those of @p now (the same
+ * listener or cluster, rebuilt). Each established connection of @p old whose
+ * identity (the default, or the same SNI entry) has another fingerprint in
+ * @p now is scheduled to close gracefully (close_notify, then FIN) at a random
+ * point within @p now's drain window (SM-DR14; counted tls_rotation_closed).
+ * @return the connections scheduled.
+ */
+uint32_t tls_worker_rotate(struct tls_worker *tw, const struct tls_ctx *old,
+			   const struct tls_ctx *now);
 
 /**
  * The TCP callbacks a TLS connection runs on: a listener for TLS passes these
@@ -224,7 +240,13 @@ void tls_close(struct tls_conn *c);
 /** RST now; no callback runs after this, the handle is dead. */
 void tls_abort(struct tls_conn *c);
 
-/** One-shot user timer @p delay_us from now (replaces the previous one); 0 cancels. */
+/**
+ * One-shot user timer @p delay_us from now (replaces the previous one); 0
+ * cancels. (The TCP connection's timer is the TLS layer's: it also carries the
+ * rotation and expiry deadlines.) Established connections close gracefully a
+ * random time within the drain window before their own or the peer's
+ * certificate expires (tls_expiry_closed).
+ */
 void tls_set_timer(struct tls_conn *c, uint64_t delay_us);
 
 /** The TCP connection underneath (addresses, tcp_conn_get_info()). */

@@ -8,6 +8,7 @@
 
 #include <sys/queue.h>
 
+#include "../config/config.h"
 #include "tls.h"
 
 /* One identity and its policy (the default, or an SNI entry's). */
@@ -56,14 +57,16 @@ struct tls_conn {
 	/* records OpenSSL wrote since the last flush (tls_bio_flush()) */
 	struct rte_mbuf *tx, *tx_last;
 	uint64_t start_us;
-	uint64_t user_at;   /* user timer deadline (0: none) */
-	enum stats_id fail; /* why the handshake failed, when a callback knew */
-	uint8_t state;	    /* enum tls_conn_state */
-	uint8_t depth;	    /* nesting of entries from the TCP stack */
-	bool dead;	    /* closed by the user inside a callback: free at depth 0 */
-	bool eof;	    /* close_notify or FIN received */
-	bool shut;	    /* tls_shutdown() done */
-	bool blocked;	    /* tls_send_space() said 0: call writable when it no longer does */
+	uint64_t user_at;    /* user timer deadline, tw->now_us time (0: none) */
+	uint64_t drain_at;   /* close gracefully then (rotation, expiry; 0: never) */
+	uint16_t drain_stat; /* the counter that closing then counts in */
+	enum stats_id fail;  /* why the handshake failed, when a callback knew */
+	uint8_t state;	     /* enum tls_conn_state */
+	uint8_t depth;	     /* nesting of entries from the TCP stack */
+	bool dead;	     /* closed by the user inside a callback: free at depth 0 */
+	bool eof;	     /* close_notify or FIN received */
+	bool shut;	     /* tls_shutdown() done */
+	bool blocked;	     /* tls_send_space() said 0: call writable when it no longer does */
 	char peer_id[TLS_ID_MAX];
 	int64_t peer_not_after;
 	LIST_ENTRY(tls_conn) link; /* tw->conns */
@@ -73,7 +76,9 @@ struct tls_worker {
 	struct rte_mempool *pool;  /* mbufs for records */
 	struct rte_mempool *conns; /* struct tls_conn */
 	struct stats_block *stats;
+	const struct cfg_snapshot *snap; /* this loop iteration's (peers verify against it) */
 	uint64_t now_us;
+	int64_t unix_now; /* seconds, at the top of the iteration */
 	uint16_t worker_id;
 	LIST_HEAD(, tls_conn) conns_list;
 	uint8_t scratch[16384]; /* plaintext gathered for one SSL_write (tls_send()) */

@@ -134,14 +134,20 @@ struct ident {
 	uint8_t fp[TLS_FP_LEN];
 };
 
-static void make_ident(struct ident *id, const char *spiffe, X509 *issuer, EVP_PKEY *ikey)
+static void make_ident_for(struct ident *id, const char *spiffe, X509 *issuer, EVP_PKEY *ikey,
+			   long lifetime_s)
 {
 	unsigned int n = TLS_FP_LEN;
 
 	id->key = EVP_EC_gen("P-256");
 	assert_non_null(id->key);
-	id->leaf = make_cert(id->key, "leaf", spiffe, issuer, ikey, false, -60, 3600);
+	id->leaf = make_cert(id->key, "leaf", spiffe, issuer, ikey, false, -60, lifetime_s);
 	X509_digest(id->leaf, EVP_sha256(), id->fp, &n);
+}
+
+static void make_ident(struct ident *id, const char *spiffe, X509 *issuer, EVP_PKEY *ikey)
+{
+	make_ident_for(id, spiffe, issuer, ikey, 3600);
 }
 
 static void free_ident(struct ident *id)
@@ -246,8 +252,8 @@ static void run(uint64_t us)
 	uint64_t end = S.now + us;
 
 	do {
-		tls_worker_clock(S.tw[0], S.now);
-		tls_worker_clock(S.tw[1], S.now);
+		tls_worker_begin(S.tw[0], NULL, S.now);
+		tls_worker_begin(S.tw[1], NULL, S.now);
 		while (deliver() > 0)
 			;
 		S.now += 100;
@@ -461,6 +467,8 @@ struct srv_opts {
 	const char *const *allowed;
 	uint32_t n_allowed;
 	bool sni;
+	uint32_t drain_window_s;
+	const struct ident *id; /* NULL: srv_id */
 };
 
 static void policy_of(struct tls_policy_conf *p, const struct ident *id)
@@ -483,7 +491,8 @@ static void make_server(const struct srv_opts *o)
 	};
 	char err[256];
 
-	policy_of(&conf.def, &srv_id);
+	conf.drain_window_s = o->drain_window_s;
+	policy_of(&conf.def, o->id != NULL ? o->id : &srv_id);
 	conf.def.mtls = o->mtls;
 	conf.def.allowed_peers = o->allowed;
 	conf.def.n_allowed_peers = o->n_allowed;
@@ -941,6 +950,70 @@ static void test_ticket_resumption_and_rotation(void **state)
 	close_both();
 }
 
+static void test_rotation_cycles_connections(void **state)
+{
+	const struct srv_opts o = {.mtls = TLS_MTLS_STRICT, .drain_window_s = 2};
+	struct srv_opts o2 = o;
+	struct tls_ctx *old;
+	struct ident srv2;
+	char serial[41];
+
+	(void)state;
+	make_ident(&srv2, ID_SERVER, ca, ca_key); /* the same identity, a new certificate */
+	make_server(&o);
+	make_client(&cli_id, ID_SERVER, NULL, NULL, 0);
+	connect_a();
+	run(10000);
+	assert_true(apps[0].done);
+	snprintf(serial, sizeof(serial), "%s", apps[0].info.peer_serial);
+	/* the listener is rebuilt with the new certificate */
+	old = srv_ctx;
+	o2.id = &srv2;
+	make_server(&o2);
+	assert_int_equal(tls_worker_rotate(S.tw[1], old, old), 0); /* same fingerprints */
+	assert_int_equal(tls_worker_rotate(S.tw[1], old, srv_ctx), 1);
+	run(500000);
+	assert_false(apps[0].eof); /* not before a random point in the window... */
+	run(2000000);
+	assert_true(apps[0].eof); /* ...and within it: close_notify, then FIN */
+	assert_int_equal(stat(1, STAT_TLS_ROTATION_CLOSED), 1);
+	assert_int_equal(stat(0, STAT_TLS_CLOSE_NOTIFY_RECEIVED), 1);
+	close_both();
+	/* a new connection presents the new certificate */
+	memset(apps, 0, sizeof(apps));
+	connect_a();
+	run(10000);
+	assert_true(apps[0].done);
+	assert_string_not_equal(apps[0].info.peer_serial, serial);
+	assert_memory_equal(apps[1].info.fingerprint, srv2.fp, TLS_FP_LEN);
+	close_both();
+	tls_ctx_free(old);
+	free_ident(&srv2);
+}
+
+static void test_closed_before_expiry(void **state)
+{
+	struct ident short_id;
+	struct srv_opts o = {.mtls = TLS_MTLS_STRICT, .drain_window_s = 1};
+
+	(void)state;
+	make_ident_for(&short_id, ID_SERVER, ca, ca_key, 8); /* expires in 8 s */
+	o.id = &short_id;
+	make_server(&o);
+	make_client(&cli_id, ID_SERVER, NULL, NULL, 0);
+	connect_a();
+	run(10000);
+	assert_true(apps[0].done);
+	run(5000000);
+	assert_false(apps[0].eof);
+	/* closed 1 to 2 s before the server's certificate expires */
+	run(3000000);
+	assert_true(apps[0].eof);
+	assert_int_equal(stat(1, STAT_TLS_EXPIRY_CLOSED), 1);
+	close_both();
+	free_ident(&short_id);
+}
+
 static void test_ctx_refuses_bad_conf(void **state)
 {
 	struct tls_ctx_conf conf = {.role = TLS_ROLE_SERVER, .min_version = TLS1_1_VERSION};
@@ -978,6 +1051,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_permissive_plaintext, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ticket_resumption_and_rotation, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_cycles_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_closed_before_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctx_refuses_bad_conf, setup, teardown),
 	};
 	int rc;
