@@ -16,6 +16,7 @@
 #include "net/net.h"
 #include "port/port.h"
 #include "proxy/proxy.h"
+#include "secrets/secrets.h"
 #include "subsystems.h"
 #include "worker/worker.h"
 
@@ -26,10 +27,12 @@ struct subsystem {
 };
 
 static const struct subsystem subsystems[] = {
-	{NULL, &control_commands},	       /* status, config.*, log.level, tune, help */
-	{NULL, &worker_commands},	       /* stats */
-	{NULL, &port_commands},		       /* ports */
-	{NULL, &neigh_commands},	       /* neigh */
+	{NULL, &control_commands}, /* status, config.*, log.level, tune, help */
+	{NULL, &worker_commands},  /* stats */
+	{NULL, &port_commands},	   /* ports */
+	{NULL, &neigh_commands},   /* neigh */
+	/* $.secrets (before proxy: listeners' tls blocks name secrets); secret.* */
+	{&secrets_cfg_section, &secrets_commands},
 	{&net_cfg_section, &net_commands},     /* $.interfaces, $.routes; routes */
 	{&l4_cfg_section, &l4_commands},       /* $.mode, services, policies ...; services ... */
 	{&proxy_cfg_section, &proxy_commands}, /* $.tcp, $.listeners; tcp_stats, tcp_conns */

@@ -318,6 +318,9 @@ struct cfg_snapshot {
 	 * control thread before publish (proxy_bind()); freed like l4_rt. */
 	void *proxy_rt;
 	void (*proxy_rt_free)(struct cfg_snapshot *snap);
+
+	/* ---- the secrets section (dataplane/secrets/secrets_config.c): identities, bundles ---- */
+	struct secrets_snap *secrets; /* NULL without $.secrets; read through secrets.h */
 };
 
 struct cfg_error {

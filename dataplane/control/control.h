@@ -157,6 +157,16 @@ void control_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len);
 void control_addr_port(uint8_t family, const uint8_t *addr, uint16_t port_be, char *buf,
 		       size_t len);
 
+/**
+ * Compile, bind and publish @p text as config.apply does (the configuration it
+ * replaces becomes the rollback target), for commands that change the live
+ * configuration (tune, meshctl secret apply). @p extra (taken; may be NULL) is
+ * the reply's result object, given "generation".
+ * @return the reply: {"ok": true} with the result, or the compile's error.
+ */
+json_t *control_apply_text(struct control *c, const char *cmd, const char *text, size_t len,
+			   const struct control_peer *peer, json_t *extra);
+
 /** The control plane's own commands (control_commands.c). */
 extern const struct control_cmd_set control_commands;
 

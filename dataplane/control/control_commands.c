@@ -122,8 +122,8 @@ static json_t *control_cfg_validate(struct control *c, json_t *req, const struct
 	return ctl_reply_ok(json_pack("{s:b}", "valid", 1));
 }
 
-static json_t *control_apply_text(struct control *c, const char *cmd, const char *text, size_t len,
-				  const struct control_peer *peer, json_t *extra)
+json_t *control_apply_text(struct control *c, const char *cmd, const char *text, size_t len,
+			   const struct control_peer *peer, json_t *extra)
 {
 	struct cfg_snapshot *snap = NULL;
 	json_t *err;
