@@ -13,7 +13,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/x509v3.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 #include <rte_mempool.h>
@@ -121,57 +120,42 @@ static int tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_C
 
 /* ---- peer identity ---- */
 
+/* Each refusal of secrets_verify_peer() has its counter. */
+static const uint16_t tls_peer_stat[SECRETS_PEER_RESULT_MAX] = {
+	[SECRETS_PEER_OK] = STAT_TLS_HANDSHAKES, /* unused */
+	[SECRETS_PEER_NO_CERT] = STAT_TLS_PEER_NO_CERT,
+	[SECRETS_PEER_NO_URI_SAN] = STAT_TLS_PEER_NO_URI_SAN,
+	[SECRETS_PEER_MULTIPLE_URI_SAN] = STAT_TLS_PEER_MULTIPLE_URI_SAN,
+	[SECRETS_PEER_BAD_SPIFFE_ID] = STAT_TLS_PEER_BAD_SPIFFE_ID,
+	[SECRETS_PEER_UNKNOWN_TRUST_DOMAIN] = STAT_TLS_PEER_UNKNOWN_TRUST_DOMAIN,
+	[SECRETS_PEER_CA_LEAF] = STAT_TLS_PEER_CA_LEAF,
+	[SECRETS_PEER_SELF_SIGNED] = STAT_TLS_PEER_SELF_SIGNED,
+	[SECRETS_PEER_UNTRUSTED] = STAT_TLS_PEER_UNTRUSTED,
+	[SECRETS_PEER_EXPIRED] = STAT_TLS_PEER_EXPIRED,
+	[SECRETS_PEER_NOT_YET_VALID] = STAT_TLS_PEER_NOT_YET_VALID,
+	[SECRETS_PEER_LIFETIME] = STAT_TLS_PEER_LIFETIME,
+};
+
 /*
- * The SPIFFE ID of @p x: its one URI SAN, which must start with spiffe://.
- * @return 0, or -1 with @p id empty (none, two, or too long).
+ * Verify the peer's certificate @p leaf (with the chain it sent) as a SPIFFE
+ * X.509-SVID against the worker's snapshot; fills c->peer_*. @return -1 when
+ * it is one, or the counter that says why not (its reason counted too).
  */
-static int tls_spiffe_id(X509 *x, char *id, size_t size)
+static int tls_peer_verify(struct tls_conn *c, X509 *leaf, STACK_OF(X509) * chain)
 {
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	int n_uri = 0;
+	struct secrets_peer peer;
+	enum secrets_peer_result r;
 
-	id[0] = '\0';
-	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		const unsigned char *s;
-		int len;
-
-		if (g->type != GEN_URI)
-			continue;
-		n_uri++;
-		s = ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
-		len = ASN1_STRING_length(g->d.uniformResourceIdentifier);
-		if (len > 9 && (size_t)len < size && memcmp(s, "spiffe://", 9) == 0 &&
-		    memchr(s, '\0', (size_t)len) == NULL) {
-			memcpy(id, s, (size_t)len);
-			id[len] = '\0';
-		}
+	r = secrets_verify_peer(c->tw->snap, leaf, chain, c->tw->unix_now, &peer);
+	if (r != SECRETS_PEER_OK) {
+		if ((unsigned int)r < SECRETS_PEER_RESULT_MAX)
+			stats_inc(c->tw->stats, (enum stats_id)tls_peer_stat[r]);
+		return STAT_TLS_HS_FAIL_CERT;
 	}
-	GENERAL_NAMES_free(gens);
-	if (n_uri != 1)
-		id[0] = '\0';
-	return id[0] != '\0' ? 0 : -1;
-}
-
-static int64_t tls_not_after(const X509 *x)
-{
-	struct tm tm;
-
-	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
-		return 0;
-	return (int64_t)timegm(&tm);
-}
-
-static void tls_serial_hex(const X509 *x, char *out, size_t size)
-{
-	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
-	const unsigned char *p = ASN1_STRING_get0_data(sn);
-	int len = ASN1_STRING_length(sn);
-	size_t o = 0;
-
-	out[0] = '\0';
-	for (int i = 0; i < len && o + 3 <= size; i++)
-		o += (size_t)snprintf(out + o, size - o, "%02x", p[i]);
+	snprintf(c->peer_id, sizeof(c->peer_id), "%s", peer.spiffe_id);
+	snprintf(c->peer_serial, sizeof(c->peer_serial), "%s", peer.serial);
+	c->peer_not_after = peer.not_after;
+	return -1;
 }
 
 /* Does @p id match @p pattern (exact, or a prefix ending in '/' or "/" "*")? */
@@ -187,39 +171,31 @@ static bool tls_id_match(const char *pattern, const char *id)
 }
 
 /*
- * Is the peer (@p leaf, NULL without a certificate) acceptable under @p c's
- * policy? Fills c->peer_id and peer_not_after. @return -1 when it is, or the
- * counter that says why not.
+ * Is the peer (verified, c->peer_id; "" without a certificate) acceptable
+ * under @p c's policy? @return -1 when it is, or the counter that says why not.
  */
-static int tls_peer_check(struct tls_conn *c, X509 *leaf)
+static int tls_peer_policy(const struct tls_conn *c)
 {
 	const struct tls_policy *p = c->pol;
 
-	c->peer_id[0] = '\0';
-	c->peer_not_after = 0;
-	if (leaf != NULL) {
-		if (tls_spiffe_id(leaf, c->peer_id, sizeof(c->peer_id)) != 0)
-			return STAT_TLS_HS_FAIL_CERT;
-		c->peer_not_after = tls_not_after(leaf);
-	}
 	if (c->ctx->role == TLS_ROLE_CLIENT) {
-		if (leaf == NULL)
+		if (c->peer_id[0] == '\0')
 			return STAT_TLS_HS_FAIL_CERT;
 		if (c->ctx->expected_peer != NULL && strcmp(c->ctx->expected_peer, c->peer_id) != 0)
 			return STAT_TLS_HS_FAIL_SECURE_NAME;
 		return -1;
 	}
-	if (leaf == NULL && p->mtls == TLS_MTLS_STRICT)
+	if (c->peer_id[0] == '\0' && p->mtls == TLS_MTLS_STRICT)
 		return STAT_TLS_HS_FAIL_NO_CLIENT_CERT;
 	if (p->n_allowed == 0)
 		return -1;
-	for (uint32_t i = 0; leaf != NULL && i < p->n_allowed; i++)
+	for (uint32_t i = 0; c->peer_id[0] != '\0' && i < p->n_allowed; i++)
 		if (tls_id_match(p->allowed[i], c->peer_id))
 			return -1;
 	return STAT_TLS_HS_FAIL_PEER_NOT_ALLOWED;
 }
 
-/* SSL_CTX_set_cert_verify_callback: the chain to the trust bundle, then the policy. */
+/* SSL_CTX_set_cert_verify_callback: the SVID rules (dataplane/secrets), then the policy. */
 static int tls_verify_cb(X509_STORE_CTX *xs, void *arg)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
@@ -227,14 +203,14 @@ static int tls_verify_cb(X509_STORE_CTX *xs, void *arg)
 	int why;
 
 	(void)arg;
-	if (X509_verify_cert(xs) != 1) {
-		c->fail = STAT_TLS_HS_FAIL_CERT;
-		return 0;
-	}
-	why = tls_peer_check(c, X509_STORE_CTX_get0_cert(xs));
+	why = tls_peer_verify(c, X509_STORE_CTX_get0_cert(xs), X509_STORE_CTX_get0_untrusted(xs));
+	if (why < 0)
+		why = tls_peer_policy(c);
 	if (why >= 0) {
 		c->fail = (enum stats_id)why;
-		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+		X509_STORE_CTX_set_error(xs, why == STAT_TLS_HS_FAIL_CERT
+						     ? X509_V_ERR_CERT_UNTRUSTED
+						     : X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
 	}
 	return 1;
@@ -351,6 +327,30 @@ static void tls_policy_fini(struct tls_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/*
+ * The session ID context of an identity of ctx @p conf: SHA-256 of the ctx's
+ * name, the identity's fingerprint and its mTLS mode, so that every worker's
+ * copy of a listener resumes the others' sessions and no other ctx or
+ * identity does. (Allowed peers are checked again on every resumption.)
+ */
+static int tls_sid_ctx(const struct tls_ctx_conf *conf, const struct tls_policy_conf *pc,
+		       unsigned char sid[SSL_MAX_SID_CTX_LENGTH])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	const uint8_t mode = (uint8_t)pc->mtls;
+	unsigned int n = 0;
+	int ok;
+
+	ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+	     EVP_DigestUpdate(md, conf->name != NULL ? conf->name : "",
+			      strlen(conf->name != NULL ? conf->name : "") + 1) == 1 &&
+	     EVP_DigestUpdate(md, pc->secret->fingerprint, TLS_FP_LEN) == 1 &&
+	     EVP_DigestUpdate(md, &mode, 1) == 1 && EVP_DigestFinal_ex(md, sid, &n) == 1 &&
+	     n == SSL_MAX_SID_CTX_LENGTH;
+	EVP_MD_CTX_free(md);
+	return ok ? 0 : -1;
+}
+
 /* An SSL_CTX with the settings every ctx shares, and @p pc's identity. */
 static int tls_policy_init(struct tls_ctx *ctx, const struct tls_ctx_conf *conf,
 			   const struct tls_policy_conf *pc, struct tls_policy *p, char *err,
@@ -362,7 +362,6 @@ static int tls_policy_init(struct tls_ctx *ctx, const struct tls_ctx_conf *conf,
 	SSL_CTX *s;
 
 	p->mtls = pc->mtls;
-	memcpy(p->fingerprint, pc->fingerprint, TLS_FP_LEN);
 	p->n_names = pc->n_names;
 	p->n_allowed = pc->n_allowed_peers;
 	if ((p->names = tls_strv_dup(pc->names, pc->n_names)) == NULL ||
@@ -374,8 +373,8 @@ static int tls_policy_init(struct tls_ctx *ctx, const struct tls_ctx_conf *conf,
 		snprintf(err, errlen, "minimum version must be TLS 1.2 or 1.3");
 		return -EINVAL;
 	}
-	if (server && (pc->leaf == NULL || pc->key == NULL)) {
-		snprintf(err, errlen, "a server needs a certificate and a key");
+	if (server && pc->secret == NULL) {
+		snprintf(err, errlen, "a server needs an identity");
 		return -EINVAL;
 	}
 	s = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
@@ -398,11 +397,9 @@ static int tls_policy_init(struct tls_ctx *ctx, const struct tls_ctx_conf *conf,
 	}
 	SSL_CTX_set_cert_verify_callback(s, tls_verify_cb, ctx);
 	SSL_CTX_set_info_callback(s, tls_info_cb);
-	if (conf->trust != NULL)
-		SSL_CTX_set1_cert_store(s, conf->trust);
 	if (server) {
 		/* a session resumes only on the identity and policy it was made under */
-		if (RAND_bytes(sid, sizeof(sid)) != 1 ||
+		if (tls_sid_ctx(conf, pc, sid) != 0 ||
 		    SSL_CTX_set_session_id_context(s, sid, sizeof(sid)) != 1 ||
 		    SSL_CTX_set_tlsext_ticket_key_evp_cb(s, tls_ticket_cb) != 1 ||
 		    SSL_CTX_set_num_tickets(s, 1) != 1) {
@@ -417,13 +414,16 @@ static int tls_policy_init(struct tls_ctx *ctx, const struct tls_ctx_conf *conf,
 		tls_err(err, errlen, "ALPN");
 		return -EINVAL;
 	}
-	if (pc->leaf != NULL) {
-		if (SSL_CTX_use_cert_and_key(s, pc->leaf, pc->key, pc->chain, 1) != 1) {
+	if (pc->secret != NULL) {
+		const struct secret *sec = pc->secret;
+
+		if (SSL_CTX_use_cert_and_key(s, sec->leaf, sec->key, sec->chain, 1) != 1) {
 			tls_err(err, errlen, "certificate and key");
 			return -EINVAL;
 		}
-		tls_serial_hex(pc->leaf, p->serial, sizeof(p->serial));
-		p->not_after = tls_not_after(pc->leaf);
+		memcpy(p->fingerprint, sec->fingerprint, TLS_FP_LEN);
+		snprintf(p->serial, sizeof(p->serial), "%s", sec->serial);
+		p->not_after = sec->not_after;
 	}
 	return 0;
 }
@@ -642,7 +642,15 @@ static int tls_classify(struct tls_conn *c, int err, bool handshake)
 static void tls_established(struct tls_conn *c)
 {
 	if (c->state == TLS_ST_HANDSHAKE) {
-		const int why = tls_peer_check(c, SSL_get0_peer_certificate(c->ssl));
+		X509 *peer = SSL_get0_peer_certificate(c->ssl);
+		int why = -1;
+
+		/* a resumed session's peer was not verified in this handshake: now,
+		 * against today's bundles and clock */
+		if (peer != NULL && SSL_session_reused(c->ssl))
+			why = tls_peer_verify(c, peer, SSL_get_peer_cert_chain(c->ssl));
+		if (why < 0)
+			why = tls_peer_policy(c);
 
 		if (why >= 0) {
 			tls_fail(c, why, TLS_CLOSE_HANDSHAKE);
@@ -1066,7 +1074,6 @@ struct tcp_conn *tls_tcp(const struct tls_conn *c)
 
 void tls_conn_info(const struct tls_conn *c, struct tls_conn_info *info)
 {
-	X509 *peer = c->ssl != NULL ? SSL_get0_peer_certificate(c->ssl) : NULL;
 	const unsigned char *alpn = NULL;
 	unsigned int alpn_len = 0;
 	const char *sni =
@@ -1074,8 +1081,7 @@ void tls_conn_info(const struct tls_conn *c, struct tls_conn_info *info)
 
 	memset(info, 0, sizeof(*info));
 	snprintf(info->peer_id, sizeof(info->peer_id), "%s", c->peer_id);
-	if (peer != NULL)
-		tls_serial_hex(peer, info->peer_serial, sizeof(info->peer_serial));
+	snprintf(info->peer_serial, sizeof(info->peer_serial), "%s", c->peer_serial);
 	info->peer_not_after = c->peer_not_after;
 	snprintf(info->local_serial, sizeof(info->local_serial), "%s", c->pol->serial);
 	info->local_not_after = c->pol->not_after;

@@ -24,8 +24,10 @@
  *             SNI, each with its own mTLS policy, and a default)
  *   RFC 5077 / RFC 8446 4.6.1  stateless session tickets under keys the control
  *             thread rotates (current + previous; no server-side session cache)
- *   SPIFFE X.509-SVID peer identity (the URI SAN), allowed-peer lists, secure
- *             naming for clients (the server's SPIFFE ID must be the expected one)
+ *   SPIFFE X.509-SVID peers, verified by secrets_verify_peer() (dataplane/
+ *             secrets) against the worker's snapshot, each refusal counted by
+ *             its reason (tls_peer_*); allowed-peer lists; secure naming for
+ *             clients (the server's SPIFFE ID must be the expected one)
  *
  * Memory: SSL_MODE_RELEASE_BUFFERS, so an idle connection holds no record
  * buffer; the tls_conn itself comes from the worker's mempool; the SSL object
@@ -52,6 +54,7 @@
 #include "../tcp/tcp.h"
 
 struct cfg_snapshot;
+struct secret;
 struct tls_ctx;
 struct tls_conn;
 struct tls_worker;
@@ -87,29 +90,30 @@ struct tls_policy_conf {
 	 * the default */
 	const char *const *names;
 	uint32_t n_names;
-	/* the local identity; references are taken (the caller keeps its own) */
-	X509 *leaf;
-	STACK_OF(X509) * chain; /* intermediates, may be NULL */
-	EVP_PKEY *key;
-	uint8_t fingerprint[TLS_FP_LEN]; /* of this identity (struct secret.fingerprint) */
-	enum tls_mtls mtls;		 /* server only */
+	/* the local identity (dataplane/secrets; a client's may be NULL): the ctx
+	 * takes references on its OpenSSL objects and copies the rest */
+	const struct secret *secret;
+	enum tls_mtls mtls; /* server only */
 	/* server: SPIFFE IDs allowed to connect, exact or a prefix ending in '/'
 	 * or "/" "*" (a trust domain or a namespace); none: any verified peer */
 	const char *const *allowed_peers;
 	uint32_t n_allowed_peers;
 };
 
-/** What tls_ctx_create() builds. */
+/** What tls_ctx_create() builds. Peers are verified against the trust bundles of
+ * the snapshot the worker runs with (secrets_verify_peer()). */
 struct tls_ctx_conf {
 	enum tls_role role;
+	/* names the ctx: sessions resume only on a ctx of the same name and
+	 * identity (every worker's copy of a listener has the same) */
+	const char *name;
 	uint16_t min_version; /* TLS1_2_VERSION or TLS1_3_VERSION; 0: 1.2 */
 	/* ALPN protocols in preference order (server: the ones it accepts) */
 	const char *const *alpn;
 	uint32_t n_alpn;
-	struct tls_policy_conf def;	   /* a client's identity: leaf and key may be NULL */
+	struct tls_policy_conf def;	   /* the default identity */
 	const struct tls_policy_conf *sni; /* server: identities selected by SNI */
 	uint32_t n_sni;
-	X509_STORE *trust; /* the trust bundle peers chain to (a reference is taken) */
 	/* client: the SNI sent (NULL: none) and the SPIFFE ID the server must
 	 * present (secure naming; NULL: any verified identity) */
 	const char *server_name;
@@ -255,9 +259,9 @@ struct tcp_conn *tls_tcp(const struct tls_conn *c);
 /** What later layers (authorization, logs, meshctl tls conns) know of a connection. */
 struct tls_conn_info {
 	char peer_id[TLS_ID_MAX]; /* the peer's SPIFFE ID; "" without a certificate */
-	char peer_serial[41];	  /* the peer certificate's serial, hex; "" without one */
+	char peer_serial[64];	  /* the peer certificate's serial, hex; "" without one */
 	int64_t peer_not_after;	  /* unix seconds; 0 without a certificate */
-	char local_serial[41];	  /* the serial of the identity the connection was made with */
+	char local_serial[64];	  /* the serial of the identity the connection was made with */
 	int64_t local_not_after;
 	uint8_t fingerprint[TLS_FP_LEN]; /* of that identity */
 	char alpn[32];			 /* "" when none was agreed */

@@ -9,6 +9,7 @@
 #include <sys/queue.h>
 
 #include "../config/config.h"
+#include "../secrets/secrets.h"
 #include "tls.h"
 
 /* One identity and its policy (the default, or an SNI entry's). */
@@ -20,7 +21,7 @@ struct tls_policy {
 	char **allowed;
 	uint32_t n_allowed;
 	uint8_t fingerprint[TLS_FP_LEN];
-	char serial[41];
+	char serial[64];
 	int64_t not_after; /* 0: no identity (a client without a certificate) */
 };
 
@@ -68,6 +69,7 @@ struct tls_conn {
 	bool shut;	     /* tls_shutdown() done */
 	bool blocked;	     /* tls_send_space() said 0: call writable when it no longer does */
 	char peer_id[TLS_ID_MAX];
+	char peer_serial[64];
 	int64_t peer_not_after;
 	LIST_ENTRY(tls_conn) link; /* tw->conns */
 };

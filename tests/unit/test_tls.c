@@ -15,17 +15,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_tcp.h>
 
+#include "dataplane/config/config.h"
+#include "dataplane/secrets/secrets.h"
 #include "dataplane/stats/stats.h"
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/tls/tls.h"
@@ -115,6 +120,15 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, const char *uri, X509 *iss
 				      : "critical,digitalSignature");
 	X509_add_ext(x, e, -1);
 	X509_EXTENSION_free(e);
+	/* X509_V_FLAG_X509_STRICT (secrets_verify_peer()) wants key identifiers */
+	e = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_key_identifier, "hash");
+	X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	if (issuer != NULL) {
+		e = X509V3_EXT_conf_nid(NULL, &v3, NID_authority_key_identifier, "keyid:always");
+		X509_add_ext(x, e, -1);
+		X509_EXTENSION_free(e);
+	}
 	if (uri != NULL) {
 		snprintf(san, sizeof(san), "URI:%s", uri);
 		e = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
@@ -132,6 +146,7 @@ struct ident {
 	EVP_PKEY *key;
 	X509 *leaf;
 	uint8_t fp[TLS_FP_LEN];
+	struct secret sec; /* as the secrets section would compile it */
 };
 
 static void make_ident_for(struct ident *id, const char *spiffe, X509 *issuer, EVP_PKEY *ikey,
@@ -143,6 +158,14 @@ static void make_ident_for(struct ident *id, const char *spiffe, X509 *issuer, E
 	assert_non_null(id->key);
 	id->leaf = make_cert(id->key, "leaf", spiffe, issuer, ikey, false, -60, lifetime_s);
 	X509_digest(id->leaf, EVP_sha256(), id->fp, &n);
+	memset(&id->sec, 0, sizeof(id->sec));
+	snprintf(id->sec.spiffe_id, sizeof(id->sec.spiffe_id), "%s", spiffe);
+	id->sec.leaf = id->leaf;
+	id->sec.key = id->key;
+	id->sec.not_after = (int64_t)time(NULL) + lifetime_s;
+	snprintf(id->sec.serial, sizeof(id->sec.serial), "%02lx",
+		 ASN1_INTEGER_get(X509_get0_serialNumber(id->leaf)));
+	memcpy(id->sec.fingerprint, id->fp, TLS_FP_LEN);
 }
 
 static void make_ident(struct ident *id, const char *spiffe, X509 *issuer, EVP_PKEY *ikey)
@@ -161,7 +184,37 @@ static void free_ident(struct ident *id)
 #define ID_API	  "spiffe://td.test/ns/web/sa/api"
 
 static struct ident srv_id, cli_id, api_id, rogue_id;
-static X509_STORE *trust;
+/* a snapshot whose secrets section holds td.test's bundle (ca): what peers are
+ * verified against */
+static struct cfg_snapshot *snap;
+
+/* Compile {"secrets": {"trust_domains": [td.test: ca]}} from a PEM file in a
+ * scratch directory. */
+static struct cfg_snapshot *make_snapshot(void)
+{
+	char dir[] = "/tmp/test_tls.XXXXXX", pem[64], doc[512];
+	struct cfg_snapshot *out = NULL;
+	struct cfg_error err;
+	FILE *f;
+
+	if (mkdtemp(dir) == NULL)
+		return NULL;
+	snprintf(pem, sizeof(pem), "%s/ca.pem", dir);
+	f = fopen(pem, "w");
+	if (f == NULL)
+		return NULL;
+	PEM_write_X509(f, ca);
+	fclose(f);
+	snprintf(doc, sizeof(doc),
+		 "{\"version\": 1, \"secrets\": {\"trust_domains\": "
+		 "[{\"name\": \"td.test\", \"bundle\": \"%s\"}]}}",
+		 pem);
+	if (cfg_compile(doc, strlen(doc), NULL, 0, NULL, &out, &err) != 0)
+		fprintf(stderr, "test_tls: the snapshot: %s\n", err.msg);
+	unlink(pem);
+	rmdir(dir);
+	return out;
+}
 
 /* ---- the link and the stacks ---- */
 
@@ -252,8 +305,8 @@ static void run(uint64_t us)
 	uint64_t end = S.now + us;
 
 	do {
-		tls_worker_begin(S.tw[0], NULL, S.now);
-		tls_worker_begin(S.tw[1], NULL, S.now);
+		tls_worker_begin(S.tw[0], snap, S.now);
+		tls_worker_begin(S.tw[1], snap, S.now);
 		while (deliver() > 0)
 			;
 		S.now += 100;
@@ -473,9 +526,7 @@ struct srv_opts {
 
 static void policy_of(struct tls_policy_conf *p, const struct ident *id)
 {
-	p->leaf = id->leaf;
-	p->key = id->key;
-	memcpy(p->fingerprint, id->fp, TLS_FP_LEN);
+	p->secret = &id->sec;
 }
 
 static void make_server(const struct srv_opts *o)
@@ -487,7 +538,7 @@ static void make_server(const struct srv_opts *o)
 		.min_version = o->min_version,
 		.alpn = o->alpn,
 		.n_alpn = o->n_alpn,
-		.trust = trust,
+		.name = "test-listener",
 	};
 	char err[256];
 
@@ -513,7 +564,7 @@ static void make_client(const struct ident *id, const char *expected, const char
 		.role = TLS_ROLE_CLIENT,
 		.alpn = alpn,
 		.n_alpn = n_alpn,
-		.trust = trust,
+		.name = "test-cluster",
 		.server_name = sni,
 		.expected_peer = expected,
 	};
@@ -799,6 +850,7 @@ static void test_untrusted_client_refused(void **state)
 	run(100000);
 	assert_false(apps[1].done);
 	assert_int_equal(stat(1, STAT_TLS_HS_FAIL_CERT), 1);
+	assert_int_equal(stat(1, STAT_TLS_PEER_UNTRUSTED), 1); /* secrets_verify_peer()'s reason */
 	if (apps[0].c != NULL)
 		tls_abort(apps[0].c);
 }
@@ -956,7 +1008,7 @@ static void test_rotation_cycles_connections(void **state)
 	struct srv_opts o2 = o;
 	struct tls_ctx *old;
 	struct ident srv2;
-	char serial[41];
+	char serial[64];
 
 	(void)state;
 	make_ident(&srv2, ID_SERVER, ca, ca_key); /* the same identity, a new certificate */
@@ -972,10 +1024,10 @@ static void test_rotation_cycles_connections(void **state)
 	make_server(&o2);
 	assert_int_equal(tls_worker_rotate(S.tw[1], old, old), 0); /* same fingerprints */
 	assert_int_equal(tls_worker_rotate(S.tw[1], old, srv_ctx), 1);
-	run(500000);
-	assert_false(apps[0].eof); /* not before a random point in the window... */
-	run(2000000);
-	assert_true(apps[0].eof); /* ...and within it: close_notify, then FIN */
+	/* at a random point of the 2 s window: close_notify, then FIN */
+	for (unsigned int i = 0; i < 21 && !apps[0].eof; i++)
+		run(100000);
+	assert_true(apps[0].eof);
 	assert_int_equal(stat(1, STAT_TLS_ROTATION_CLOSED), 1);
 	assert_int_equal(stat(0, STAT_TLS_CLOSE_NOTIFY_RECEIVED), 1);
 	close_both();
@@ -1014,21 +1066,73 @@ static void test_closed_before_expiry(void **state)
 	free_ident(&short_id);
 }
 
+/* Each bad client certificate is refused with its own counter (secrets_verify_peer()). */
+static void test_bad_client_certs(void **state)
+{
+	static const struct {
+		const char *uri;
+		bool is_ca, self_signed;
+		long from_s, to_s;
+		enum stats_id stat;
+	} bad[] = {
+		{ID_CLIENT, false, false, -7200, -3600, STAT_TLS_PEER_EXPIRED},
+		{ID_CLIENT, false, false, 3600, 7200, STAT_TLS_PEER_NOT_YET_VALID},
+		{NULL, false, false, -60, 3600, STAT_TLS_PEER_NO_URI_SAN},
+		{ID_CLIENT ",URI:spiffe://td.test/ns/b/sa/y", false, false, -60, 3600,
+		 STAT_TLS_PEER_MULTIPLE_URI_SAN},
+		{"spiffe://other.test/ns/app/sa/client", false, false, -60, 3600,
+		 STAT_TLS_PEER_UNKNOWN_TRUST_DOMAIN},
+		{ID_CLIENT, true, false, -60, 3600, STAT_TLS_PEER_CA_LEAF},
+		{ID_CLIENT, false, true, -60, 3600, STAT_TLS_PEER_SELF_SIGNED},
+	};
+
+	(void)state;
+	make_server(&strict);
+	for (unsigned int k = 0; k < RTE_DIM(bad); k++) {
+		struct ident id = {.key = EVP_EC_gen("P-256")};
+
+		id.leaf = make_cert(id.key, "bad", bad[k].uri, bad[k].self_signed ? NULL : ca,
+				    bad[k].self_signed ? NULL : ca_key, bad[k].is_ca, bad[k].from_s,
+				    bad[k].to_s);
+		id.sec.leaf = id.leaf;
+		id.sec.key = id.key;
+		memset(apps, 0, sizeof(apps));
+		make_client(&id, ID_SERVER, NULL, NULL, 0);
+		connect_a();
+		run(100000);
+		assert_false(apps[1].done);
+		assert_true(apps[0].closed);
+		if (stat(1, bad[k].stat) != 1)
+			fail_msg("bad certificate %u: %s is %lu", k, stats_name(bad[k].stat),
+				 (unsigned long)stat(1, bad[k].stat));
+		assert_int_equal(stat(1, STAT_TLS_HS_FAIL_CERT), k + 1);
+		close_both();
+		tls_ctx_free(cli_ctx);
+		cli_ctx = NULL;
+		free_ident(&id);
+	}
+	assert_int_equal(stat(1, STAT_TLS_HANDSHAKES), 0);
+}
+
 static void test_ctx_refuses_bad_conf(void **state)
 {
 	struct tls_ctx_conf conf = {.role = TLS_ROLE_SERVER, .min_version = TLS1_1_VERSION};
 	char err[256];
 
 	(void)state;
+	struct secret bad = srv_id.sec;
+
 	policy_of(&conf.def, &srv_id);
 	assert_null(tls_ctx_create(&conf, err, sizeof(err)));
 	assert_non_null(strstr(err, "1.2 or 1.3"));
 	conf.min_version = 0;
-	conf.def.key = cli_id.key; /* not the leaf's key */
+	bad.key = cli_id.key; /* not the leaf's key */
+	conf.def.secret = &bad;
 	assert_null(tls_ctx_create(&conf, err, sizeof(err)));
 	assert_non_null(strstr(err, "certificate and key"));
-	conf.def.leaf = NULL;
+	conf.def.secret = NULL;
 	assert_null(tls_ctx_create(&conf, err, sizeof(err)));
+	assert_non_null(strstr(err, "needs an identity"));
 }
 
 int main(void)
@@ -1053,6 +1157,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_cycles_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closed_before_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_client_certs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctx_refuses_bad_conf, setup, teardown),
 	};
 	int rc;
@@ -1072,10 +1177,11 @@ int main(void)
 	make_ident(&cli_id, ID_CLIENT, ca, ca_key);
 	make_ident(&api_id, ID_API, ca, ca_key);
 	make_ident(&rogue_id, ID_CLIENT, ca2, ca2_key);
-	trust = X509_STORE_new();
-	X509_STORE_add_cert(trust, ca);
+	snap = make_snapshot();
+	if (snap == NULL)
+		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	X509_STORE_free(trust);
+	cfg_snapshot_free(snap);
 	free_ident(&srv_id);
 	free_ident(&cli_id);
 	free_ident(&api_id);
