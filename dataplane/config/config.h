@@ -318,6 +318,8 @@ struct cfg_snapshot {
 	 * control thread before publish (proxy_bind()); freed like l4_rt. */
 	void *proxy_rt;
 	void (*proxy_rt_free)(struct cfg_snapshot *snap);
+	/* listeners' tls blocks (dataplane/tls/tls_config.c; freed by the proxy section) */
+	void *tls_cfg;
 
 	/* ---- the secrets section (dataplane/secrets/secrets_config.c): identities, bundles ---- */
 	struct secrets_snap *secrets; /* NULL without $.secrets; read through secrets.h */

@@ -24,6 +24,7 @@
 #include <rte_memory.h>
 
 #include "../config/config_json.h"
+#include "../tls/tls.h"
 #include "proxy.h"
 
 /* Defaults for omitted fields; docs/CONFIG.md lists the same values. */
@@ -259,6 +260,7 @@ static int parse_listeners(struct proxy_cfg_ctx *c, const json_t *root)
 					   "idle_timeout_s",
 					   "max_connections",
 					   "tcp",
+					   "tls",
 					   NULL};
 	/* Index = enum cfg_listener_type. */
 	static const char *const types[] = {"tcp_proxy", NULL};
@@ -307,7 +309,8 @@ static int parse_listeners(struct proxy_cfg_ctx *c, const json_t *root)
 				      &l->idle_timeout_s, c->err)) != 0 ||
 		    (rc = cfg_get_u32(o, "max_connections", path, 0, 16777216, 0,
 				      &l->max_connections, c->err)) != 0 ||
-		    (rc = parse_listener_tcp(c, o, path, &l->tcp)) != 0)
+		    (rc = parse_listener_tcp(c, o, path, &l->tcp)) != 0 ||
+		    (rc = tls_cfg_listener(s, i, o, path, c->err)) != 0)
 			return rc;
 		s->n_listeners++;
 	}
@@ -327,6 +330,7 @@ static int proxy_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 
 static void proxy_cfg_free(struct cfg_snapshot *snap)
 {
+	tls_cfg_free(snap);
 	rte_hash_free(snap->listener_hash);
 	free(snap->listeners);
 }

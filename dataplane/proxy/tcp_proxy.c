@@ -13,6 +13,7 @@
 #include <rte_tcp.h>
 
 #include "../log/log.h"
+#include "../tls/tls.h"
 #include "proxy.h"
 
 #define PROXY_PORT_MIN 32768u /* upstream source ports (below the health-check range) */
@@ -39,6 +40,7 @@ struct proxy_listener {
 	char name[CFG_NAME_MAX];
 	struct proxy_worker *pw;
 	struct tcp_listener *tl;
+	struct tls_ctx *tls; /* the listener's tls block, built with it; NULL: plain TCP */
 	uint8_t family;
 	uint8_t addr[16];
 	uint16_t port;
@@ -74,11 +76,17 @@ struct proxy_global {
 	LIST_HEAD(, proxy_listener) orphans;
 };
 
+/* One side of a session: a TCP connection, or a TLS one; both NULL once over. */
+struct proxy_end {
+	struct tcp_conn *tcp;
+	struct tls_conn *tls;
+};
+
 struct proxy_session {
 	struct proxy_worker *pw;
 	struct proxy_listener *pl;
-	struct tcp_conn *down; /* the client's connection; NULL once over */
-	struct tcp_conn *up;   /* to the endpoint; NULL before the connect and once over */
+	struct proxy_end down; /* the client's connection */
+	struct proxy_end up;   /* to the endpoint; none before the connect */
 	struct l4_upstream ups;
 	void *slot;	  /* the listener's node-wide connection count (l4_listener_admit) */
 	uint64_t last_us; /* the last byte moved either way */
@@ -89,6 +97,7 @@ struct proxy_session {
 
 struct proxy_worker {
 	struct tcp_stack *tcp;
+	struct tls_worker *tls;
 	struct net_worker *nw;
 	struct l4_worker *lw;
 	struct stats_block *stats;
@@ -188,6 +197,57 @@ static bool proxy_local_tcp_icmp(void *ctx, const void *quoted, uint32_t len, ui
 
 /* ---- sessions ---- */
 
+static bool proxy_end_open(const struct proxy_end *e)
+{
+	return e->tcp != NULL || e->tls != NULL;
+}
+
+static uint32_t proxy_end_space(const struct proxy_end *e)
+{
+	return e->tls != NULL ? tls_send_space(e->tls) : tcp_send_space(e->tcp);
+}
+
+static struct rte_mbuf *proxy_end_recv(struct proxy_end *e, uint32_t max)
+{
+	return e->tls != NULL ? tls_recv(e->tls, max) : tcp_recv(e->tcp, max);
+}
+
+static int proxy_end_send(struct proxy_end *e, struct rte_mbuf *m)
+{
+	return e->tls != NULL ? tls_send(e->tls, m) : tcp_send(e->tcp, m);
+}
+
+static bool proxy_end_eof(const struct proxy_end *e)
+{
+	return e->tls != NULL ? tls_recv_eof(e->tls) : tcp_recv_eof(e->tcp);
+}
+
+static void proxy_end_shutdown(struct proxy_end *e)
+{
+	if (e->tls != NULL)
+		tls_shutdown(e->tls);
+	else
+		tcp_shutdown(e->tcp);
+}
+
+static void proxy_end_abort(struct proxy_end *e)
+{
+	if (e->tls != NULL)
+		tls_abort(e->tls);
+	else if (e->tcp != NULL)
+		tcp_abort(e->tcp);
+	e->tls = NULL;
+	e->tcp = NULL;
+}
+
+static void proxy_end_set_timer(struct proxy_end *e, uint64_t us)
+{
+	if (e->tls != NULL)
+		tls_set_timer(e->tls, us);
+	else
+		tcp_set_timer(e->tcp, us);
+}
+
 static void proxy_session_end(struct proxy_session *s)
 {
 	struct proxy_worker *pw = s->pw;
@@ -206,41 +266,39 @@ static void proxy_session_end(struct proxy_session *s)
 /* Both connections gone: the session is over. */
 static void proxy_session_maybe_end(struct proxy_session *s)
 {
-	if (s->down == NULL && s->up == NULL)
+	if (!proxy_end_open(&s->down) && !proxy_end_open(&s->up))
 		proxy_session_end(s);
 }
 
 /* Abort what is left of a session (RST both ways) and end it. */
 static void proxy_session_abort(struct proxy_session *s)
 {
-	if (s->down != NULL)
-		tcp_abort(s->down);
-	if (s->up != NULL)
-		tcp_abort(s->up);
-	s->down = s->up = NULL;
+	proxy_end_abort(&s->down);
+	proxy_end_abort(&s->up);
 	proxy_session_end(s);
 }
 
 /*
  * Move what @p from received to @p to, as far as @p to's send buffer takes
- * it; pass the FIN on once everything before it went. @return bytes moved.
+ * it; pass the FIN (or close_notify) on once everything before it went.
+ * @return bytes moved.
  */
-static uint32_t proxy_splice(struct proxy_session *s, struct tcp_conn *from, struct tcp_conn *to,
+static uint32_t proxy_splice(struct proxy_session *s, struct proxy_end *from, struct proxy_end *to,
 			     bool *fin_passed)
 {
 	uint32_t moved = 0, space;
 	struct rte_mbuf *m;
 
-	while ((space = tcp_send_space(to)) > 0 && (m = tcp_recv(from, space)) != NULL) {
+	while ((space = proxy_end_space(to)) > 0 && (m = proxy_end_recv(from, space)) != NULL) {
 		uint32_t len = m->pkt_len;
 
-		if (tcp_send(to, m) < 0)
+		if (proxy_end_send(to, m) < 0)
 			break;
 		moved += len;
 	}
-	if (!*fin_passed && tcp_recv_eof(from)) {
+	if (!*fin_passed && proxy_end_eof(from)) {
 		*fin_passed = true;
-		tcp_shutdown(to);
+		proxy_end_shutdown(to);
 	}
 	if (moved > 0)
 		s->last_us = proxy_us(s->pw, s->pw->now_tsc);
@@ -249,11 +307,11 @@ static uint32_t proxy_splice(struct proxy_session *s, struct tcp_conn *from, str
 
 static void proxy_pump(struct proxy_session *s)
 {
-	if (s->down == NULL || s->up == NULL || !s->up_ready)
+	if (!proxy_end_open(&s->down) || !proxy_end_open(&s->up) || !s->up_ready)
 		return;
-	proxy_splice(s, s->down, s->up, &s->down_fin);
-	if (s->down != NULL && s->up != NULL)
-		proxy_splice(s, s->up, s->down, &s->up_fin);
+	proxy_splice(s, &s->down, &s->up, &s->down_fin);
+	if (proxy_end_open(&s->down) && proxy_end_open(&s->up))
+		proxy_splice(s, &s->up, &s->down, &s->up_fin);
 }
 
 static void proxy_readable(struct tcp_conn *c, void *arg)
@@ -275,20 +333,21 @@ static void proxy_connected(struct tcp_conn *c, void *arg)
 
 	(void)c;
 	s->up_ready = true;
-	tcp_set_timer(s->up, 0);
+	proxy_end_set_timer(&s->up, 0);
 	stats_inc(pw->stats, STAT_PROXY_UPSTREAM_CONNECTED);
 	l4_upstream_result(pw->lw, pw->snap, &s->ups, true, pw->now_tsc);
 	s->last_us = proxy_us(pw, pw->now_tsc);
 	proxy_pump(s);
 }
 
-static void proxy_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason reason)
+/* One connection of @p s is over (@p failed: not by a clean close). */
+static void proxy_end_closed(struct proxy_session *s, bool is_up, bool failed)
 {
-	struct proxy_session *s = arg;
 	struct proxy_worker *pw = s->pw;
 
-	if (c == s->up) {
-		s->up = NULL;
+	if (is_up) {
+		s->up.tcp = NULL;
+		s->up.tls = NULL;
 		if (!s->up_ready) {
 			/* the connect failed: refused, timed out, unreachable */
 			stats_inc(pw->stats, STAT_PROXY_UPSTREAM_FAILED);
@@ -296,9 +355,10 @@ static void proxy_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason re
 				l4_upstream_result(pw->lw, pw->snap, &s->ups, false, pw->now_tsc);
 		}
 	} else {
-		s->down = NULL;
+		s->down.tcp = NULL;
+		s->down.tls = NULL;
 	}
-	if (reason != TCP_CLOSE_NORMAL) {
+	if (failed) {
 		/* one side failed: the other learns it the same way (RST) */
 		proxy_session_abort(s);
 		return;
@@ -306,28 +366,41 @@ static void proxy_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason re
 	proxy_session_maybe_end(s);
 }
 
-/* The user timer: the connect timeout on up, the idle timeout on down. */
-static void proxy_timer_fired(struct tcp_conn *c, void *arg)
+static void proxy_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason reason)
 {
 	struct proxy_session *s = arg;
+
+	proxy_end_closed(s, c == s->up.tcp, reason != TCP_CLOSE_NORMAL);
+}
+
+/* The user timer: the connect timeout on up, the idle timeout on down. */
+static void proxy_session_timer(struct proxy_session *s, bool is_up)
+{
 	struct proxy_worker *pw = s->pw;
 	uint64_t now = proxy_us(pw, pw->now_tsc);
 
-	if (c == s->up && !s->up_ready) {
+	if (is_up && !s->up_ready) {
 		stats_inc(pw->stats, STAT_PROXY_CONNECT_TIMEOUTS);
 		stats_inc(pw->stats, STAT_PROXY_UPSTREAM_FAILED);
 		l4_upstream_result(pw->lw, pw->snap, &s->ups, false, pw->now_tsc);
 		proxy_session_abort(s);
 		return;
 	}
-	if (c == s->down && s->pl->idle_timeout_us != 0) {
+	if (!is_up && s->pl->idle_timeout_us != 0) {
 		if (now - s->last_us >= s->pl->idle_timeout_us) {
 			stats_inc(pw->stats, STAT_PROXY_IDLE_TIMEOUTS);
 			proxy_session_abort(s);
 			return;
 		}
-		tcp_set_timer(c, s->last_us + s->pl->idle_timeout_us - now);
+		proxy_end_set_timer(&s->down, s->last_us + s->pl->idle_timeout_us - now);
 	}
+}
+
+static void proxy_timer_fired(struct tcp_conn *c, void *arg)
+{
+	struct proxy_session *s = arg;
+
+	proxy_session_timer(s, c == s->up.tcp);
 }
 
 static const struct tcp_callbacks proxy_session_cbs = {
@@ -338,17 +411,106 @@ static const struct tcp_callbacks proxy_session_cbs = {
 	.closed = proxy_closed,
 };
 
-/* A client connection completed its handshake on listener @p arg. */
+/*
+ * Open the session's upstream connection (the client's, @p ci, is
+ * established: for TLS, its handshake is done). @return 0, or -1 with the
+ * session ended but for the client connection, which the caller refuses.
+ */
+static int proxy_session_connect(struct proxy_session *s, const struct tcp_conn_info *ci)
+{
+	struct proxy_worker *pw = s->pw;
+	const struct cfg_snapshot *snap = pw->snap;
+	struct proxy_listener *pl = s->pl;
+	const struct cfg_listener *cl;
+	struct tcp_addr laddr = {.family = 4}, raddr = {.family = 4};
+	enum stats_id why;
+	int32_t li;
+
+	li = l4_listener_lookup(snap, 4, &ci->laddr.v4, rte_cpu_to_be_16(ci->lport));
+	if (li < 0) {
+		stats_inc(pw->stats, STAT_PROXY_REFUSED_NO_LISTENER);
+		return -1;
+	}
+	cl = &snap->listeners[li];
+	why = l4_upstream_open(pw->lw, snap, cl->service, cl->service_port, cl->target_port,
+			       ci->raddr.v4, rte_cpu_to_be_16(ci->rport), ci->laddr.v4,
+			       rte_cpu_to_be_16(ci->lport), pw->now_tsc, &s->ups);
+	if (why != NET_CHECK_OK || s->ups.source == 0) {
+		stats_inc(pw->stats, why != NET_CHECK_OK ? why : STAT_PROXY_UPSTREAM_FAILED);
+		return -1;
+	}
+	laddr.v4 = s->ups.source;
+	raddr.v4 = s->ups.addr;
+	s->up.tcp = tcp_connect(pw->tcp, &laddr, &raddr, rte_be_to_cpu_16(s->ups.port), &pl->params,
+				&proxy_session_cbs, s, proxy_us(pw, pw->now_tsc));
+	if (s->up.tcp == NULL) {
+		stats_inc(pw->stats, STAT_PROXY_UPSTREAM_FAILED);
+		l4_upstream_result(pw->lw, snap, &s->ups, false, pw->now_tsc);
+		return -1;
+	}
+	tcp_set_timer(s->up.tcp, pl->connect_timeout_us);
+	s->last_us = proxy_us(pw, pw->now_tsc);
+	return 0;
+}
+
+/* ---- sessions of TLS listeners: the client's side is a tls_conn ---- */
+
+static int proxy_tls_done(struct tls_conn *c, void *arg)
+{
+	struct proxy_session *s = arg;
+	struct tcp_conn_info ci;
+
+	tcp_conn_get_info(tls_tcp(c), &ci);
+	if (proxy_session_connect(s, &ci) != 0) {
+		s->down.tls = NULL;
+		proxy_session_end(s);
+		return -1; /* the TLS layer closes the client's connection */
+	}
+	return 0;
+}
+
+static void proxy_tls_readable(struct tls_conn *c, void *arg)
+{
+	(void)c;
+	proxy_pump(arg);
+}
+
+static void proxy_tls_writable(struct tls_conn *c, void *arg)
+{
+	(void)c;
+	proxy_pump(arg);
+}
+
+static void proxy_tls_timer(struct tls_conn *c, void *arg)
+{
+	struct proxy_session *s = arg;
+
+	proxy_session_timer(s, c == s->up.tls);
+}
+
+static void proxy_tls_closed(struct tls_conn *c, void *arg, enum tls_close_reason reason)
+{
+	struct proxy_session *s = arg;
+
+	proxy_end_closed(s, c == s->up.tls, reason != TLS_CLOSE_NORMAL);
+}
+
+static const struct tls_callbacks proxy_tls_cbs = {
+	.handshake_done = proxy_tls_done,
+	.readable = proxy_tls_readable,
+	.writable = proxy_tls_writable,
+	.timer = proxy_tls_timer,
+	.closed = proxy_tls_closed,
+};
+
+/* A client connection completed its TCP handshake on listener @p arg. */
 static int proxy_accepted(struct tcp_conn *c, void *arg)
 {
 	struct proxy_listener *pl = arg;
 	struct proxy_worker *pw = pl->pw;
 	const struct cfg_snapshot *snap = pw->snap;
-	const struct cfg_listener *cl;
 	struct proxy_session *s;
 	struct tcp_conn_info ci;
-	struct tcp_addr laddr = {.family = 4}, raddr = {.family = 4};
-	enum stats_id why;
 	void *slot;
 	int32_t li;
 
@@ -358,8 +520,7 @@ static int proxy_accepted(struct tcp_conn *c, void *arg)
 		stats_inc(pw->stats, STAT_PROXY_REFUSED_NO_LISTENER);
 		return -1;
 	}
-	cl = &snap->listeners[li];
-	slot = l4_listener_admit(cl);
+	slot = l4_listener_admit(&snap->listeners[li]);
 	if (slot == NULL) {
 		stats_inc(pw->stats, STAT_PROXY_REFUSED_LIMIT);
 		return -1;
@@ -373,34 +534,27 @@ static int proxy_accepted(struct tcp_conn *c, void *arg)
 	s->slot = slot;
 	s->pw = pw;
 	s->pl = pl;
-	s->down = c;
 	pl->active++;
 	stats_inc(pw->stats, STAT_PROXY_SESSIONS);
-	tcp_set_arg(c, s);
-	why = l4_upstream_open(pw->lw, snap, cl->service, cl->service_port, cl->target_port,
-			       ci.raddr.v4, rte_cpu_to_be_16(ci.rport), ci.laddr.v4,
-			       rte_cpu_to_be_16(ci.lport), pw->now_tsc, &s->ups);
-	if (why != NET_CHECK_OK || s->ups.source == 0) {
-		stats_inc(pw->stats, why != NET_CHECK_OK ? why : STAT_PROXY_UPSTREAM_FAILED);
-		s->down = NULL;
-		proxy_session_end(s);
-		return -1; /* the stack resets the client */
+	if (pl->tls != NULL) {
+		/* the upstream connection waits for the client's identity */
+		s->down.tls = tls_accept(pw->tls, pl->tls, c, &proxy_tls_cbs, s);
+		if (s->down.tls == NULL) {
+			proxy_session_end(s);
+			return -1;
+		}
+	} else {
+		s->down.tcp = c;
+		tcp_set_arg(c, s);
+		if (proxy_session_connect(s, &ci) != 0) {
+			s->down.tcp = NULL;
+			proxy_session_end(s);
+			return -1; /* the stack resets the client */
+		}
 	}
-	laddr.v4 = s->ups.source;
-	raddr.v4 = s->ups.addr;
-	s->up = tcp_connect(pw->tcp, &laddr, &raddr, rte_be_to_cpu_16(s->ups.port), &pl->params,
-			    &proxy_session_cbs, s, proxy_us(pw, pw->now_tsc));
-	if (s->up == NULL) {
-		stats_inc(pw->stats, STAT_PROXY_UPSTREAM_FAILED);
-		l4_upstream_result(pw->lw, snap, &s->ups, false, pw->now_tsc);
-		s->down = NULL;
-		proxy_session_end(s);
-		return -1;
-	}
-	tcp_set_timer(s->up, pl->connect_timeout_us);
 	s->last_us = proxy_us(pw, pw->now_tsc);
 	if (pl->idle_timeout_us != 0)
-		tcp_set_timer(c, pl->idle_timeout_us);
+		proxy_end_set_timer(&s->down, pl->idle_timeout_us);
 	return 0;
 }
 
@@ -411,6 +565,10 @@ static const struct tcp_callbacks proxy_listener_cbs = {
 	.timer = proxy_timer_fired,
 	.closed = proxy_closed,
 };
+
+/* A TLS listener's: the TLS layer's TCP callbacks, with proxy_accepted().
+ * Filled once (proxy_global_create(), control thread, before any worker runs). */
+static struct tcp_callbacks proxy_tls_listener_cbs;
 
 /* ---- listeners ---- */
 
@@ -456,8 +614,15 @@ static void proxy_follow(struct proxy_worker *pw, const struct cfg_snapshot *sna
 			mine[i]->want_gen = snap->generation;
 	for (pl = LIST_FIRST(&pw->listeners); pl != NULL; pl = next) {
 		next = LIST_NEXT(pl, link);
-		if (pl->listening && pl->want_gen != snap->generation)
-			proxy_listener_retire(pl);
+		if (!pl->listening || pl->want_gen == snap->generation)
+			continue;
+		/* rebuilt with other identities (SM-DR14): its connections close
+		 * within the new object's drain window */
+		for (uint32_t i = 0; pl->tls != NULL && i < n; i++)
+			if (mine[i] != NULL && mine[i]->tls != NULL &&
+			    strcmp(mine[i]->name, pl->name) == 0)
+				tls_worker_rotate(pw->tls, pl->tls, mine[i]->tls);
+		proxy_listener_retire(pl);
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		pl = mine[i];
@@ -481,12 +646,15 @@ static void proxy_follow(struct proxy_worker *pw, const struct cfg_snapshot *sna
 static void proxy_listener_free(struct proxy_listener *pl)
 {
 	tcp_listener_free(pl->tl);
+	tls_ctx_free(pl->tls);
 	rte_free(pl);
 }
 
-/* Is @p pl (built for listener @p cl) what @p cl asks for now? */
-static bool proxy_listener_same(const struct proxy_listener *pl, const struct cfg_listener *cl)
+/* Is @p pl what listener @p i of @p snap asks for now (its tls block and identities too)? */
+static bool proxy_listener_same(const struct proxy_listener *pl, const struct cfg_snapshot *snap,
+				uint32_t i)
 {
+	const struct cfg_listener *cl = &snap->listeners[i];
 	struct tcp_params p;
 
 	proxy_params(cl, &p);
@@ -494,17 +662,21 @@ static bool proxy_listener_same(const struct proxy_listener *pl, const struct cf
 	       memcmp(cl->addr, pl->addr, 16) == 0 && cl->port == pl->port &&
 	       memcmp(&p, &pl->params, sizeof(p)) == 0 &&
 	       (uint64_t)cl->connect_timeout_ms * 1000 == pl->connect_timeout_us &&
-	       (uint64_t)cl->idle_timeout_s * 1000000 == pl->idle_timeout_us;
+	       (uint64_t)cl->idle_timeout_s * 1000000 == pl->idle_timeout_us &&
+	       tls_ctx_same_listener(pl->tls, snap, i);
 }
 
-static struct proxy_listener *proxy_listener_build(struct proxy_worker *pw,
-						   const struct cfg_listener *cl)
+/* Build worker @p pw's object for listener @p i of @p snap. @return 0 or -errno (@p err says why). */
+static int proxy_listener_build(struct proxy_worker *pw, const struct cfg_snapshot *snap,
+				uint32_t i, struct proxy_listener **out, char *err, size_t errlen)
 {
+	const struct cfg_listener *cl = &snap->listeners[i];
 	struct proxy_listener *pl = rte_zmalloc("proxy_listener", sizeof(*pl), 0);
 	struct tcp_addr a = {.family = 4};
+	int rc;
 
 	if (pl == NULL)
-		return NULL;
+		return -ENOMEM;
 	memcpy(pl->name, cl->name, sizeof(pl->name));
 	pl->pw = pw;
 	pl->family = cl->family;
@@ -513,13 +685,21 @@ static struct proxy_listener *proxy_listener_build(struct proxy_worker *pw,
 	proxy_params(cl, &pl->params);
 	pl->connect_timeout_us = (uint64_t)cl->connect_timeout_ms * 1000;
 	pl->idle_timeout_us = (uint64_t)cl->idle_timeout_s * 1000000;
-	memcpy(&a.v4, cl->addr, 4);
-	pl->tl = tcp_listener_create(&a, cl->port, &pl->params, &proxy_listener_cbs, pl);
-	if (pl->tl == NULL) {
+	if ((rc = tls_ctx_for_listener(snap, i, cl->name, &pl->tls, err, errlen)) != 0) {
 		rte_free(pl);
-		return NULL;
+		return rc;
 	}
-	return pl;
+	memcpy(&a.v4, cl->addr, 4);
+	pl->tl = tcp_listener_create(
+		&a, cl->port, &pl->params,
+		pl->tls != NULL ? &proxy_tls_listener_cbs : &proxy_listener_cbs, pl);
+	if (pl->tl == NULL) {
+		tls_ctx_free(pl->tls);
+		rte_free(pl);
+		return -ENOMEM;
+	}
+	*out = pl;
+	return 0;
 }
 
 /* Control thread: free the orphans their workers are done with. */
@@ -559,13 +739,14 @@ static void proxy_rt_free(struct cfg_snapshot *snap)
 	snap->proxy_rt = NULL;
 }
 
-/* The listener of @p prev whose objects @p cl can keep using, or -1. */
-static int32_t proxy_prev_listener(const struct cfg_snapshot *prev, const struct cfg_listener *cl)
+/* The listener of @p prev whose objects listener @p i of @p snap can keep using, or -1. */
+static int32_t proxy_prev_listener(const struct cfg_snapshot *prev, const struct cfg_snapshot *snap,
+				   uint32_t i)
 {
 	const struct proxy_snap_rt *prt = prev != NULL ? prev->proxy_rt : NULL;
 
 	for (uint32_t j = 0; prt != NULL && j < prt->n_listeners; j++)
-		if (prt->pl[j] != NULL && proxy_listener_same(prt->pl[j], cl))
+		if (prt->pl[j] != NULL && proxy_listener_same(prt->pl[j], snap, i))
 			return (int32_t)j;
 	return -1;
 }
@@ -585,7 +766,7 @@ int proxy_bind(struct proxy_global *pg, struct cfg_snapshot *snap, const struct 
 	snap->proxy_rt_free = proxy_rt_free;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct cfg_listener *cl = &snap->listeners[i];
-		const int32_t j = proxy_prev_listener(prev, cl);
+		const int32_t j = proxy_prev_listener(prev, snap, i);
 		bool known = false;
 
 		if (cl->family != 4) {
@@ -601,8 +782,18 @@ int proxy_bind(struct proxy_global *pg, struct cfg_snapshot *snap, const struct 
 			struct proxy_listener *pl =
 				prt != NULL ? prt->pl[w * prt->n_listeners + (uint32_t)j] : NULL;
 
-			if (pl == NULL && (pl = proxy_listener_build(pg->pw[w], cl)) == NULL)
-				goto nomem; /* the caller frees the snapshot, which frees rt */
+			if (pl == NULL) {
+				char why[200];
+				int rc = proxy_listener_build(pg->pw[w], snap, i, &pl, why,
+							      sizeof(why));
+
+				if (rc == -ENOMEM)
+					goto nomem; /* the caller frees the snapshot, which frees rt */
+				if (rc != 0) {
+					snprintf(err, errlen, "$.listeners[%u].tls: %s", i, why);
+					return rc;
+				}
+			}
 			pl->refs++;
 			rt->pl[w * n + i] = pl;
 		}
@@ -637,6 +828,7 @@ struct proxy_global *proxy_global_create(struct proxy_worker *const *pw, unsigne
 		return NULL;
 	}
 	memcpy(pg->pw, pw, n * sizeof(*pw));
+	tls_tcp_callbacks(&proxy_tls_listener_cbs, proxy_accepted);
 	pg->n_workers = n;
 	LIST_INIT(&pg->orphans);
 	return pg;
@@ -705,8 +897,9 @@ struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker
 	conf.secret = secret;
 	conf.now_us = proxy_us(pw, rte_rdtsc());
 	pw->tcp = pw->sessions != NULL ? tcp_stack_create(&conf) : NULL;
+	pw->tls = tls_worker_create(worker_id, tcp_capacity, socket_id, nw->pool, stats);
 	ports = rte_malloc("proxy_ports", sizeof(*ports) * n_ports, 0);
-	if (pw->tcp == NULL || ports == NULL) {
+	if (pw->tcp == NULL || pw->tls == NULL || ports == NULL) {
 		rte_free(ports);
 		proxy_worker_free(pw);
 		rte_errno = ENOMEM;
@@ -743,7 +936,8 @@ void proxy_worker_free(struct proxy_worker *pw)
 		tcp_listener_stop(pl->tl);
 		pl->listening = false;
 	}
-	tcp_stack_free(pw->tcp); /* closed callbacks end the sessions */
+	tcp_stack_free(pw->tcp); /* closed callbacks end the sessions and their TLS */
+	tls_worker_free(pw->tls);
 	while ((pl = LIST_FIRST(&pw->listeners)) != NULL) {
 		LIST_REMOVE(pl, link);
 		__atomic_store_n(&pl->state, PROXY_LISTENER_DONE, __ATOMIC_RELEASE);
@@ -756,6 +950,7 @@ void proxy_begin(struct proxy_worker *pw, const struct cfg_snapshot *snap, uint6
 {
 	pw->snap = snap;
 	pw->now_tsc = now_tsc;
+	tls_worker_begin(pw->tls, snap, proxy_us(pw, now_tsc));
 	if (unlikely(snap->generation != pw->bound_gen))
 		proxy_follow(pw, snap);
 }
@@ -763,6 +958,7 @@ void proxy_begin(struct proxy_worker *pw, const struct cfg_snapshot *snap, uint6
 void proxy_timer(struct proxy_worker *pw, uint64_t now_tsc)
 {
 	pw->now_tsc = now_tsc;
+	tls_worker_begin(pw->tls, pw->snap, proxy_us(pw, now_tsc));
 	tcp_timer(pw->tcp, proxy_us(pw, now_tsc));
 }
 

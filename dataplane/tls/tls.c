@@ -494,6 +494,7 @@ void tls_ctx_free(struct tls_ctx *ctx)
 	free(ctx->alpn_wire);
 	free(ctx->server_name);
 	free(ctx->expected_peer);
+	free(ctx->conf);
 	free(ctx);
 }
 
@@ -663,8 +664,12 @@ static void tls_established(struct tls_conn *c)
 		tls_expiry_arm(c);
 	}
 	if (c->cb->handshake_done != NULL && c->cb->handshake_done(c, c->arg) != 0) {
-		if (!c->dead)
-			tls_fail(c, -1, TLS_CLOSE_HANDSHAKE);
+		if (!c->dead) { /* refused by the user: RST, and no more callbacks */
+			c->state = TLS_ST_FAILED;
+			tcp_abort(c->tcp);
+			c->tcp = NULL;
+			c->dead = true;
+		}
 		return;
 	}
 	if (!c->dead && c->cb->writable != NULL)

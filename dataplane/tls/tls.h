@@ -50,6 +50,7 @@
 #include <openssl/x509.h>
 #include <rte_mbuf.h>
 
+#include "../config/config.h"
 #include "../stats/stats.h"
 #include "../tcp/tcp.h"
 
@@ -146,7 +147,8 @@ int tls_tickets_rotate(void);
 struct tls_callbacks {
 	/** The handshake completed (or a permissive server saw plaintext); the
 	 * peer's identity is known (tls_conn_info()). Return non-zero to refuse
-	 * the connection (closed follows with TLS_CLOSE_HANDSHAKE). */
+	 * the connection: it is reset, and no callback runs after (as a TCP
+	 * accepted callback's refusal). */
 	int (*handshake_done)(struct tls_conn *c, void *arg);
 	/** Plaintext may be waiting, or the peer closed (tls_recv_eof()). */
 	void (*readable)(struct tls_conn *c, void *arg);
@@ -285,5 +287,67 @@ void tls_conn_info(const struct tls_conn *c, struct tls_conn_info *info);
  */
 uint32_t tls_conns_dump(struct tls_worker *tw, struct tls_conn_info *out, uint32_t max,
 			uint32_t *cursor);
+
+/* ---- listener config ($.listeners[].tls; tls_config.c, control thread) ---- */
+
+#define TLS_CFG_MAX_SNI	  8  /* SNI entries of a listener */
+#define TLS_CFG_MAX_NAMES 8  /* server names of an SNI entry */
+#define TLS_CFG_MAX_PEERS 16 /* allowed_peers of a listener or an SNI entry */
+#define TLS_CFG_MAX_ALPN  8
+#define TLS_CFG_NAME_LEN  128
+
+/** One identity of a listener's tls block (the default, or an SNI entry). */
+struct tls_cfg_policy {
+	char secret[CFG_NAME_MAX]; /* $.secrets.identities[].name */
+	uint8_t n_names;
+	char names[TLS_CFG_MAX_NAMES][TLS_CFG_NAME_LEN];
+	uint8_t mtls; /* enum tls_mtls */
+	uint8_t n_allowed;
+	char allowed[TLS_CFG_MAX_PEERS][TLS_ID_MAX];
+};
+
+/** A listener's tls block, as compiled (zeroed first: equal blocks are memcmp-equal). */
+struct tls_server_conf {
+	uint16_t min_version; /* TLS1_2_VERSION or TLS1_3_VERSION */
+	uint8_t n_alpn;
+	char alpn[TLS_CFG_MAX_ALPN][32];
+	uint32_t drain_window_s;
+	struct tls_cfg_policy def;
+	uint8_t n_sni;
+	struct tls_cfg_policy sni[TLS_CFG_MAX_SNI];
+};
+
+struct json_t;
+
+/**
+ * Parse the optional "tls" member of listener @p idx (object @p listener at
+ * @p path) into @p snap (the secrets it names must be in @p snap: the secrets
+ * section compiles first). Control thread, from the proxy section's compile.
+ * @return 0, -EINVAL with @p err naming the field, or -ENOMEM.
+ */
+int tls_cfg_listener(struct cfg_snapshot *snap, uint32_t idx, const struct json_t *listener,
+		     const char *path, struct cfg_error *err);
+
+/** Listener @p idx's tls block in @p snap, or NULL (plain TCP). */
+const struct tls_server_conf *tls_cfg_listener_get(const struct cfg_snapshot *snap, uint32_t idx);
+
+/** Free what tls_cfg_listener() added to @p snap (the proxy section's free). */
+void tls_cfg_free(struct cfg_snapshot *snap);
+
+/**
+ * Build the server ctx of listener @p idx of @p snap, named @p name (NULL
+ * into @p *out when it has no tls block). Control thread. @return 0 or a
+ * negative errno with @p err filled.
+ */
+int tls_ctx_for_listener(const struct cfg_snapshot *snap, uint32_t idx, const char *name,
+			 struct tls_ctx **out, char *err, size_t errlen);
+
+/**
+ * Is @p ctx (NULL: none) what listener @p idx of @p snap asks for: the same
+ * tls block, and identities with the same fingerprints? A listener whose
+ * identity was rotated is a changed listener. Control thread.
+ */
+bool tls_ctx_same_listener(const struct tls_ctx *ctx, const struct cfg_snapshot *snap,
+			   uint32_t idx);
 
 #endif

@@ -34,7 +34,8 @@ struct tls_ctx {
 	uint64_t drain_window_us;
 	struct tls_policy def;
 	uint32_t n_sni;
-	struct tls_policy *sni; /* [n_sni] */
+	struct tls_policy *sni;	      /* [n_sni] */
+	struct tls_server_conf *conf; /* the block it was built from (tls_ctx_for_listener()) */
 };
 
 enum tls_conn_state {
