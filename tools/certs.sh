@@ -11,6 +11,12 @@
 #       a leaf of OUTDIR's CA, valid H hours from now (default 12):
 #       OUTDIR/NAME.pem (the certificate; no intermediates) and OUTDIR/NAME.key.
 #       --client / --server: that extendedKeyUsage only (default both).
+#       When OUTDIR is an intermediate CA's directory (below), NAME.pem holds the
+#       leaf and then the intermediate.
+#   tools/certs.sh OUTDIR intermediate NAME [--hours H]
+#       an intermediate CA signed by OUTDIR's CA (CA:TRUE, pathlen:0), valid H
+#       hours (default 168), in directory OUTDIR/NAME: make leaves with
+#       `certs.sh OUTDIR/NAME leaf ...`. OUTDIR/ca.pem stays the bundle.
 #   tools/certs.sh OUTDIR bad
 #       one of each bad certificate, in OUTDIR/bad/KIND.pem and KIND.key (the CA
 #       is made first when OUTDIR has none); each has a URI SAN of the CA's
@@ -155,6 +161,10 @@ make_leaf() {
 		sign "$ca" "$o.csr" "$o.pem" "$5" "$6" "$ext"
 	fi
 	rm -f "$ext" "$o.csr"
+	# below an intermediate, the chain follows the leaf
+	if [ "$ca" != self ] && [ -f "$ca/chain.pem" ]; then
+		cat "$ca/chain.pem" >>"$o.pem"
+	fi
 	echo "$o.pem"
 }
 
@@ -163,6 +173,7 @@ need_ca() { [ -f "$out/ca.pem" ] || die "$out has no CA: run certs.sh $out first
 mode=ca
 [ $# -ge 1 ] && [ "$1" = leaf ] && mode=leaf
 [ $# -ge 1 ] && [ "$1" = bad ] && mode=bad
+[ $# -ge 1 ] && [ "$1" = intermediate ] && mode=intermediate
 
 case $mode in
 ca)
@@ -205,6 +216,43 @@ leaf)
 	done
 	[[ $hours =~ ^[0-9]+$ ]] && [ "$hours" -ge 1 ] || die "--hours: '$hours' is not a positive integer"
 	make_leaf "$out" "$out/$name" "$name" "$sans" 0 "$hours" "$eku"
+	;;
+intermediate)
+	shift
+	[ $# -ge 1 ] || die "usage: certs.sh OUTDIR intermediate NAME [--hours H]"
+	need_ca
+	name=$1 hours=168
+	shift
+	[[ $name =~ ^[A-Za-z0-9._-]+$ ]] || die "'$name' is not a directory name"
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--hours) hours=${2:?--hours needs a number}; shift ;;
+		*) die "unknown argument '$1'" ;;
+		esac
+		shift
+	done
+	[[ $hours =~ ^[0-9]+$ ]] && [ "$hours" -ge 1 ] || die "--hours: '$hours' is not a positive integer"
+	sub=$out/$name td=$(cat "$out/trust_domain") alg=$(cat "$out/key_alg")
+	mkdir -p "$sub"
+	ca_conf "$sub"
+	newkey "$sub/ca.key" "$alg"
+	ext=$(mktemp)
+	cat >"$ext" <<EOF
+[ext]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = URI:spiffe://$td
+EOF
+	openssl req -new -config "$sub/.ca/ca.cnf" -key "$sub/ca.key" \
+		-subj "/O=meshdp/CN=$td intermediate $name" -out "$sub/ca.csr"
+	sign "$out" "$sub/ca.csr" "$sub/ca.pem" 0 "$hours" "$ext"
+	rm -f "$ext" "$sub/ca.csr"
+	cp "$sub/ca.pem" "$sub/chain.pem"
+	echo "$td" >"$sub/trust_domain"
+	echo "$alg" >"$sub/key_alg"
+	echo "$sub/ca.pem"
 	;;
 bad)
 	[ $# -eq 1 ] || die "usage: certs.sh OUTDIR bad"

@@ -55,6 +55,9 @@ static int group_setup(void **state)
 	    run("%s %s leaf edge spiffe://cluster.local/ns/shop/sa/edge --dns edge.test >/dev/null",
 		CERTS_SH, dir) != 0 ||
 	    run("%s %s bad >/dev/null", CERTS_SH, dir) != 0 ||
+	    run("%s %s intermediate int >/dev/null", CERTS_SH, dir) != 0 ||
+	    run("%s %s/int leaf api spiffe://cluster.local/ns/shop/sa/api >/dev/null", CERTS_SH,
+		dir) != 0 ||
 	    run("%s %s/rsa --trust-domain rsa.test --rsa >/dev/null", CERTS_SH, dir) != 0 ||
 	    run("%s %s/rsa leaf web spiffe://rsa.test/ns/web/sa/web --server >/dev/null", CERTS_SH,
 		dir) != 0)
@@ -263,6 +266,38 @@ static void test_trust_domain_own_bundle(void **state)
 	/* signed by other.test's CA but claiming cluster.local */
 	expect_error(two_td_doc("foreign-ca"), "$.secrets.identities[0]",
 		     "does not chain to the bundle of trust domain 'cluster.local'");
+}
+
+/* A leaf under an intermediate: the chain travels with it, the bundle is the root only. */
+static void test_intermediate_chain(void **state)
+{
+	struct cfg_snapshot *s = compile_ok(doc("int/api.pem", "int/api.key", ""));
+	const struct secret *sec = secrets_find(s, "edge");
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	X509 *leaf = load_cert("int/api.pem"), *inter = load_cert("int/ca.pem");
+	int64_t now = (int64_t)time(NULL);
+	char d[1024];
+
+	(void)state;
+	assert_int_equal(sk_X509_num(sec->chain), 1);
+	assert_int_equal(X509_cmp(sk_X509_value(sec->chain, 0), inter), 0);
+	assert_string_equal(sec->spiffe_id, "spiffe://cluster.local/ns/shop/sa/api");
+	/* a peer that sends only its leaf does not chain; with the intermediate it does */
+	assert_int_equal(secrets_verify_peer(s, leaf, NULL, now, NULL), SECRETS_PEER_UNTRUSTED);
+	assert_true(sk_X509_push(untrusted, inter) > 0);
+	assert_int_equal(secrets_verify_peer(s, leaf, untrusted, now, NULL), SECRETS_PEER_OK);
+	cfg_snapshot_free(s);
+
+	/* No partial chains (SM-DR12): an intermediate as the bundle is no root. */
+	snprintf(d, sizeof(d),
+		 "{'version': 1, 'secrets': {'identities': [{'name': 'api', 'cert': "
+		 "'%s/int/api.pem', 'key': '%s/int/api.key'}], 'trust_domains': [{'name': "
+		 "'cluster.local', 'bundle': '%s/int/ca.pem'}]}}",
+		 dir, dir, dir);
+	expect_error(d, "$.secrets.identities[0]",
+		     "does not chain to the bundle of trust domain 'cluster.local'");
+	sk_X509_pop_free(untrusted, X509_free);
+	X509_free(leaf);
 }
 
 static void test_lifetime_refuse_warn(void **state)
@@ -646,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_good_identity),
 		cmocka_unit_test(test_bad_identities),
 		cmocka_unit_test(test_trust_domain_own_bundle),
+		cmocka_unit_test(test_intermediate_chain),
 		cmocka_unit_test(test_lifetime_refuse_warn),
 		cmocka_unit_test(test_document_errors),
 		cmocka_unit_test(test_spiffe_ids),
