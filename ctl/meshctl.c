@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl.h"
 
@@ -54,6 +55,13 @@ static void meshctl_usage(FILE *out)
 		"  config apply FILE       validate and make a configuration live\n"
 		"  config show             print the live configuration\n"
 		"  config rollback         go back to the configuration before the last change\n"
+		"  secret list             identities (SPIFFE ID, serial, expiry, source) and\n"
+		"                          trust domains\n"
+		"  secret apply NAME --cert FILE --key FILE\n"
+		"                          replace identity NAME's certificate chain and key\n"
+		"                          (kept in memory; refused whole if it fails a check)\n"
+		"  secret bundle TD --bundle FILE\n"
+		"                          replace trust domain TD's bundle of CA certificates\n"
 		"  log level [LEVEL]       show or set the log level (emerg .. debug)\n"
 		"  tune KEY=VALUE          change one live knob (rx_burst, tx_burst, drain_us,\n"
 		"                          idle, idle_polls, idle_sleep_us)\n"
@@ -593,6 +601,42 @@ static void meshctl_print_commands(const json_t *r)
 	meshctl_table(r, keys, heads, 4);
 }
 
+/* Unix seconds as "2026-12-03T21:58:20Z". */
+static void meshctl_time(json_int_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, t);
+}
+
+static void meshctl_print_secrets(const json_t *r)
+{
+	static const char *const keys[] = {"name", "spiffe_id", "serial", "expires", "source"};
+	static const char *const heads[] = {"NAME", "SPIFFE ID", "SERIAL", "NOT AFTER", "SOURCE"};
+	static const char *const tkeys[] = {"name", "certificates", "source"};
+	static const char *const theads[] = {"TRUST DOMAIN", "CERTIFICATES", "SOURCE"};
+	json_t *rows = json_array(), *row;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "secrets"), i, row)
+	{
+		json_t *out = json_deep_copy(row);
+		char t[32];
+
+		meshctl_time(meshctl_int(row, "not_after"), t, sizeof(t));
+		json_object_set_new(out, "expires", json_string(t));
+		json_array_append_new(rows, out);
+	}
+	meshctl_table(rows, keys, heads, sizeof(keys) / sizeof(keys[0]));
+	json_decref(rows);
+	printf("\n");
+	meshctl_table(json_object_get(r, "trust_domains"), tkeys, theads, 3);
+	printf("\nmax_lifetime_hours %" JSON_INTEGER_FORMAT ", on_long_lifetime %s\n",
+	       meshctl_int(r, "max_lifetime_hours"), meshctl_str(r, "on_long_lifetime"));
+}
+
 /* ---------------------------------------------------------------- commands */
 
 enum meshctl_cmd {
@@ -615,7 +659,93 @@ enum meshctl_cmd {
 	MESHCTL_LOG_LEVEL,
 	MESHCTL_TUNE,
 	MESHCTL_COMMANDS,
+	MESHCTL_SECRET_LIST,
+	MESHCTL_SECRET_APPLY,
+	MESHCTL_SECRET_BUNDLE,
 };
+
+/*
+ * Put file @p path's text as member @p key of @p req. @return 0, or an exit
+ * code with a message printed.
+ */
+static int meshctl_add_file(json_t *req, const char *key, const char *path)
+{
+	size_t len = 0;
+	char *text = meshctl_read_file(path, &len);
+	json_t *v;
+
+	if (text == NULL)
+		return MESHCTL_EXIT_REFUSED;
+	v = json_stringn(text, len);
+	free(text);
+	if (v == NULL) {
+		fprintf(stderr, "meshctl: %s is not PEM text\n", path);
+		return MESHCTL_EXIT_REFUSED;
+	}
+	json_object_set_new(req, key, v);
+	return MESHCTL_EXIT_OK;
+}
+
+/*
+ * "secret list", "secret apply NAME --cert F --key F", "secret bundle TD
+ * --bundle F": meshctl reads the files and sends their PEM text.
+ * @return exit code (0: *req set).
+ */
+static int meshctl_build_secret(int argc, char **argv, enum meshctl_cmd *cmd, json_t **req)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+	const char *cert = NULL, *key = NULL, *bundle = NULL;
+	bool apply = strcmp(sub, "apply") == 0;
+	int rc;
+
+	if (strcmp(sub, "list") == 0) {
+		if (argc != 2)
+			return meshctl_usage_error("secret list takes no arguments");
+		*cmd = MESHCTL_SECRET_LIST;
+		*req = json_pack("{s:s}", "cmd", "secret.list");
+		return MESHCTL_EXIT_OK;
+	}
+	if (!apply && strcmp(sub, "bundle") != 0)
+		return meshctl_usage_error("secret: expected 'secret list', 'secret apply NAME "
+					   "--cert FILE --key FILE' or 'secret bundle TD --bundle "
+					   "FILE'");
+	if (argc < 3 || argv[2][0] == '-')
+		return meshctl_usage_error("secret %s: expected %s first", sub,
+					   apply ? "the identity's NAME" : "the trust domain TD");
+	for (int i = 3; i < argc; i++) {
+		const char **dst = NULL;
+
+		if (apply && strcmp(argv[i], "--cert") == 0)
+			dst = &cert;
+		else if (apply && strcmp(argv[i], "--key") == 0)
+			dst = &key;
+		else if (!apply && strcmp(argv[i], "--bundle") == 0)
+			dst = &bundle;
+		if (dst == NULL || i + 1 >= argc)
+			return meshctl_usage_error(
+				"secret %s: unexpected argument '%s' (expected "
+				"%s)",
+				sub, argv[i], apply ? "--cert FILE --key FILE" : "--bundle FILE");
+		*dst = argv[++i];
+	}
+	if (apply ? cert == NULL || key == NULL : bundle == NULL)
+		return meshctl_usage_error("secret %s: expected %s", sub,
+					   apply ? "--cert FILE and --key FILE" : "--bundle FILE");
+	*cmd = apply ? MESHCTL_SECRET_APPLY : MESHCTL_SECRET_BUNDLE;
+	*req = json_pack("{s:s, s:s}", "cmd", apply ? "secret.apply" : "secret.bundle",
+			 apply ? "name" : "trust_domain", argv[2]);
+	if (*req == NULL)
+		return MESHCTL_EXIT_OK; /* not UTF-8: reported by the caller */
+	rc = apply ? meshctl_add_file(*req, "cert", cert)
+		   : meshctl_add_file(*req, "bundle", bundle);
+	if (rc == MESHCTL_EXIT_OK && apply)
+		rc = meshctl_add_file(*req, "key", key);
+	if (rc != MESHCTL_EXIT_OK) {
+		json_decref(*req);
+		*req = NULL;
+	}
+	return rc;
+}
 
 /* "tcp stats" / "tcp conns [--state S] [--limit N]". @return exit code (0: *req set). */
 static int meshctl_build_tcp(int argc, char **argv, enum meshctl_cmd *cmd, json_t **req)
@@ -737,6 +867,11 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 		*cmd = flows ? MESHCTL_FLOWS : MESHCTL_ENDPOINTS;
 	} else if (strcmp(c, "tcp") == 0) {
 		int rc = meshctl_build_tcp(argc, argv, cmd, req);
+
+		if (rc != MESHCTL_EXIT_OK)
+			return rc;
+	} else if (strcmp(c, "secret") == 0) {
+		int rc = meshctl_build_secret(argc, argv, cmd, req);
 
 		if (rc != MESHCTL_EXIT_OK)
 			return rc;
@@ -891,6 +1026,24 @@ static void meshctl_print(enum meshctl_cmd cmd, const json_t *r, const struct me
 		break;
 	case MESHCTL_COMMANDS:
 		meshctl_print_commands(r);
+		break;
+	case MESHCTL_SECRET_LIST:
+		meshctl_print_secrets(r);
+		break;
+	case MESHCTL_SECRET_APPLY: {
+		const json_t *sec = json_object_get(r, "secret");
+		char t[32];
+
+		meshctl_time(meshctl_int(sec, "not_after"), t, sizeof(t));
+		printf("%s: %s serial %s, not after %s: generation %" JSON_INTEGER_FORMAT
+		       " is live\n",
+		       meshctl_str(sec, "name"), meshctl_str(sec, "spiffe_id"),
+		       meshctl_str(sec, "serial"), t, json_integer_value(gen));
+		break;
+	}
+	case MESHCTL_SECRET_BUNDLE:
+		printf("bundle replaced: generation %" JSON_INTEGER_FORMAT " is live\n",
+		       json_integer_value(gen));
 		break;
 	}
 }

@@ -257,11 +257,12 @@ static enum secrets_peer_result secrets_check_chain(const struct secrets_td *t, 
 	X509_VERIFY_PARAM *param;
 	int ok, err;
 
-	if (ctx == NULL || X509_STORE_CTX_init(ctx, t->store, leaf, untrusted) != 1) {
+	if (ctx == NULL || X509_STORE_CTX_init(ctx, NULL, leaf, untrusted) != 1) {
 		X509_STORE_CTX_free(ctx);
 		WHY("cannot verify the certificate chain: out of memory");
 		return SECRETS_PEER_UNTRUSTED;
 	}
+	X509_STORE_CTX_set0_trusted_stack(ctx, t->roots);
 	param = X509_STORE_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
 	X509_VERIFY_PARAM_clear_flags(param, X509_V_FLAG_PARTIAL_CHAIN);

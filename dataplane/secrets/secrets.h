@@ -109,7 +109,8 @@ struct secrets_peer {
 /**
  * Verify a peer's presented chain as a SPIFFE X.509-SVID against @p snap's
  * trust bundle for the trust domain of its URI SAN. Any thread: no shared
- * mutable state (OpenSSL's X509_STORE is safe for concurrent verification).
+ * mutable state, no lock (the bundle is each verification's trusted stack,
+ * not an X509_STORE). Allocates an X509_STORE_CTX for the call.
  * @param leaf the peer's certificate (NULL: none was sent)
  * @param untrusted the intermediates it sent after the leaf (may be NULL)
  * @param now unix seconds the validity windows are checked at

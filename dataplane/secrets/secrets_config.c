@@ -168,10 +168,8 @@ static int secrets_parse_td(struct secrets_cfg_ctx *c, const json_t *o, const ch
 		return -EINVAL;
 	rc = -EINVAL;
 	certs = sk_X509_new_null();
-	t->store = X509_STORE_new();
 	md = EVP_MD_CTX_new();
-	if (certs == NULL || t->store == NULL || md == NULL ||
-	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+	if (certs == NULL || md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -194,8 +192,7 @@ static int secrets_parse_td(struct secrets_cfg_ctx *c, const json_t *o, const ch
 			goto out;
 		}
 		len = i2d_X509(x, &der);
-		if (len <= 0 || EVP_DigestUpdate(md, der, (size_t)len) != 1 ||
-		    X509_STORE_add_cert(t->store, x) != 1) {
+		if (len <= 0 || EVP_DigestUpdate(md, der, (size_t)len) != 1) {
 			OPENSSL_free(der);
 			cfg_fail(c->err, bp, "%s: certificate %d: %s", file, k + 1,
 				 secrets_ssl_error(e, sizeof(e)));
@@ -203,8 +200,9 @@ static int secrets_parse_td(struct secrets_cfg_ctx *c, const json_t *o, const ch
 		}
 		OPENSSL_free(der);
 	}
-	X509_STORE_set_flags(t->store, X509_V_FLAG_X509_STRICT);
 	EVP_DigestFinal_ex(md, t->fingerprint, NULL);
+	t->roots = certs;
+	certs = NULL;
 	t->n_certs = (uint32_t)n;
 	rc = 0;
 out:
@@ -401,7 +399,7 @@ static void secrets_cfg_free(struct cfg_snapshot *snap)
 		EVP_PKEY_free(ss->ids[i].key);
 	}
 	for (uint32_t i = 0; i < ss->n_tds; i++)
-		X509_STORE_free(ss->tds[i].store);
+		sk_X509_pop_free(ss->tds[i].roots, X509_free);
 	free(ss->ids);
 	free(ss->tds);
 	free(ss);

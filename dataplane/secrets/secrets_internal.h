@@ -22,7 +22,11 @@
 /** A trust domain's bundle: the roots its SVIDs chain to. */
 struct secrets_td {
 	char name[SECRETS_ID_MAX];
-	X509_STORE *store; /* the bundle's certificates, X509_V_FLAG_X509_STRICT */
+	/* The bundle's certificates, handed to each verification as its trusted
+	 * stack (X509_STORE_CTX_set0_trusted_stack): unlike an X509_STORE's
+	 * lookups, which take the store's lock, reading it shares nothing that is
+	 * written, so workers verify side by side. */
+	STACK_OF(X509) * roots;
 	uint32_t n_certs;
 	uint8_t source;		 /* enum secrets_source */
 	uint8_t fingerprint[32]; /* SHA-256 over the bundle's certificates' DER, in order */
