@@ -50,6 +50,8 @@ static void meshctl_usage(FILE *out)
 		"  tcp stats               TCP connections by state (total and per worker) and\n"
 		"                          the TCP stack's counters\n"
 		"  tcp conns [--state S] [--limit N]\n"
+		"  tls conns [--limit N]   TLS connections: peer SPIFFE ID, its certificate's\n"
+		"                          serial and expiry, age, the identity's serial\n"
 		"                          every worker's TCP connections (default at most 100)\n"
 		"  config validate FILE    check a configuration without applying it\n"
 		"  config apply FILE       validate and make a configuration live\n"
@@ -593,6 +595,36 @@ static void meshctl_print_tcp_conns(const json_t *r)
 		printf("(more connections than shown: raise --limit or filter with --state)\n");
 }
 
+static void meshctl_print_tls_conns(const json_t *r)
+{
+	static const char *const keys[] = {"worker",  "role", "remote", "peer_id", "peer_serial",
+					   "expires", "age",  "serial", "version"};
+	static const char *const heads[] = {"WORKER", "ROLE",	     "REMOTE",
+					    "PEER",   "PEER SERIAL", "PEER EXPIRES",
+					    "AGE",    "OUR SERIAL",  "VERSION"};
+	json_t *rows = json_array(), *row;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "conns"), i, row)
+	{
+		json_t *out = json_deep_copy(row);
+		const time_t t = (time_t)meshctl_int(row, "peer_not_after");
+		char exp[32] = "-", age[32];
+		struct tm tm;
+
+		if (t != 0 && gmtime_r(&t, &tm) != NULL)
+			strftime(exp, sizeof(exp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(age, sizeof(age), "%" JSON_INTEGER_FORMAT " s", meshctl_int(row, "age_s"));
+		json_object_set_new(out, "expires", json_string(exp));
+		json_object_set_new(out, "age", json_string(age));
+		json_array_append_new(rows, out);
+	}
+	meshctl_table(rows, keys, heads, sizeof(keys) / sizeof(keys[0]));
+	json_decref(rows);
+	if (json_is_true(json_object_get(r, "truncated")))
+		printf("(more connections than shown: raise --limit)\n");
+}
+
 static void meshctl_print_commands(const json_t *r)
 {
 	static const char *const keys[] = {"cmd", "subsystem", "changes_state", "help"};
@@ -652,6 +684,7 @@ enum meshctl_cmd {
 	MESHCTL_FLOWS,
 	MESHCTL_TCP_STATS,
 	MESHCTL_TCP_CONNS,
+	MESHCTL_TLS_CONNS,
 	MESHCTL_CFG_VALIDATE,
 	MESHCTL_CFG_APPLY,
 	MESHCTL_CFG_SHOW,
@@ -870,6 +903,28 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 
 		if (rc != MESHCTL_EXIT_OK)
 			return rc;
+	} else if (strcmp(c, "tls") == 0) {
+		if (argc < 2 || strcmp(argv[1], "conns") != 0)
+			return meshctl_usage_error("tls: expected 'tls conns'");
+		*cmd = MESHCTL_TLS_CONNS;
+		*req = json_pack("{s:s}", "cmd", "tls_conns");
+		if (argc == 4 && strcmp(argv[2], "--limit") == 0) {
+			char *end;
+			long v = strtol(argv[3], &end, 10);
+
+			if (end == argv[3] || *end != '\0' || v < 1 || v > 10000) {
+				json_decref(*req);
+				*req = NULL;
+				return meshctl_usage_error(
+					"tls conns: --limit '%s' is not a number in 1..10000",
+					argv[3]);
+			}
+			json_object_set_new(*req, "limit", json_integer(v));
+		} else if (argc != 2) {
+			json_decref(*req);
+			*req = NULL;
+			return meshctl_usage_error("tls conns: expected --limit N or nothing");
+		}
 	} else if (strcmp(c, "secret") == 0) {
 		int rc = meshctl_build_secret(argc, argv, cmd, req);
 
@@ -996,6 +1051,9 @@ static void meshctl_print(enum meshctl_cmd cmd, const json_t *r, const struct me
 		break;
 	case MESHCTL_TCP_CONNS:
 		meshctl_print_tcp_conns(r);
+		break;
+	case MESHCTL_TLS_CONNS:
+		meshctl_print_tls_conns(r);
 		break;
 	case MESHCTL_CFG_VALIDATE:
 		printf("configuration is valid\n");

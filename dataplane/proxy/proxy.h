@@ -93,10 +93,23 @@ void proxy_timer(struct proxy_worker *pw, uint64_t now_tsc);
 /** The worker's TCP stack (meshctl tcp conns / stats, read by its own worker). */
 struct tcp_stack *proxy_tcp_stack(struct proxy_worker *pw);
 
+struct tls_conn_info;
+
+/**
+ * Worker (its mailbox, for meshctl tls conns): up to @p max of its TLS
+ * connections into @p out; @p more says whether some did not fit (@p pw NULL:
+ * none). @return how many were written.
+ */
+unsigned int proxy_tls_conns(struct proxy_worker *pw, struct tls_conn_info *out, unsigned int max,
+			     bool *more);
+
 struct control_cmd_set;
 
 /** meshctl tcp stats, tcp conns (proxy_commands.c; control thread). */
 extern const struct control_cmd_set proxy_commands;
+/** meshctl tls conns (tls_commands.c; control thread): the TLS layer has no
+ * control socket of its own, as dataplane/tcp has none. */
+extern const struct control_cmd_set tls_commands;
 /**
  * The config section of the terminating proxy ($.tcp, $.listeners;
  * dataplane/proxy/proxy_config.c). Registered in dataplane/subsystems.c after

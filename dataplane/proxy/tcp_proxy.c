@@ -966,3 +966,17 @@ struct tcp_stack *proxy_tcp_stack(struct proxy_worker *pw)
 {
 	return pw->tcp;
 }
+
+unsigned int proxy_tls_conns(struct proxy_worker *pw, struct tls_conn_info *out, unsigned int max,
+			     bool *more)
+{
+	struct tls_conn_info spare;
+	uint32_t cursor = 0, n;
+
+	*more = false;
+	if (pw == NULL)
+		return 0;
+	n = tls_conns_dump(pw->tls, out, max, &cursor);
+	*more = n == max && tls_conns_dump(pw->tls, &spare, 1, &cursor) == 1;
+	return n;
+}

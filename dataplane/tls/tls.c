@@ -1106,6 +1106,15 @@ void tls_conn_info(const struct tls_conn *c, struct tls_conn_info *info)
 	info->resumed = c->ssl != NULL && SSL_session_reused(c->ssl);
 	info->draining = c->drain_at != 0 && c->drain_stat == STAT_TLS_ROTATION_CLOSED;
 	info->age_us = c->tw->now_us - c->start_us;
+	if (c->tcp != NULL) {
+		struct tcp_conn_info ti;
+
+		tcp_conn_get_info(c->tcp, &ti);
+		info->laddr = ti.laddr;
+		info->raddr = ti.raddr;
+		info->lport = ti.lport;
+		info->rport = ti.rport;
+	}
 }
 
 uint32_t tls_conns_dump(struct tls_worker *tw, struct tls_conn_info *out, uint32_t max,

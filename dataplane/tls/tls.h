@@ -271,11 +271,13 @@ struct tls_conn_info {
 	const char *version;		 /* "TLSv1.3", "TLSv1.2", "plaintext" (permissive) */
 	const char *cipher;		 /* "" before the handshake or plaintext */
 	enum tls_role role;
-	bool established; /* handshake done */
-	bool plaintext;	  /* a permissive server's plaintext client */
-	bool resumed;	  /* session resumed from a ticket */
-	bool draining;	  /* scheduled to close (rotation or expiry) */
-	uint64_t age_us;  /* since tls_accept() / tls_connect() */
+	bool established;	      /* handshake done */
+	bool plaintext;		      /* a permissive server's plaintext client */
+	bool resumed;		      /* session resumed from a ticket */
+	bool draining;		      /* scheduled to close (rotation or expiry) */
+	uint64_t age_us;	      /* since tls_accept() / tls_connect() */
+	struct tcp_addr laddr, raddr; /* of the TCP connection (family 0 once it is gone) */
+	uint16_t lport, rport;	      /* host order */
 };
 
 /** Fill @p info for @p c. */

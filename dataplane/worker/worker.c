@@ -101,6 +101,9 @@ void worker_mailbox_serve(struct worker *w, const struct cfg_snapshot *snap, uin
 	case WORKER_REQ_TCP_CONNS:
 		mb->count = worker_tcp_conns(w, mb->filter, mb->out, mb->max, &more);
 		break;
+	case WORKER_REQ_TLS_CONNS:
+		mb->count = proxy_tls_conns(w->proxy, mb->out, mb->max, &more);
+		break;
 	default:
 		mb->count = 0;
 		break;

@@ -36,6 +36,7 @@
 enum worker_req_kind {
 	WORKER_REQ_FLOWS,     /* l4_flows_dump(): struct l4_flow_info records */
 	WORKER_REQ_TCP_CONNS, /* the proxy's TCP stack: struct tcp_conn_info records */
+	WORKER_REQ_TLS_CONNS, /* the proxy's TLS connections: struct tls_conn_info records */
 };
 
 /** Flow-table slots a worker's loop iteration visits for a flow listing. */
