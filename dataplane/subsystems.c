@@ -33,6 +33,7 @@ static const struct subsystem subsystems[] = {
 	{&net_cfg_section, &net_commands},     /* $.interfaces, $.routes; routes */
 	{&l4_cfg_section, &l4_commands},       /* $.mode, services, policies ...; services ... */
 	{&proxy_cfg_section, &proxy_commands}, /* $.tcp, $.listeners; tcp_stats, tcp_conns */
+	{&proxy_cluster_section, NULL},	       /* $.clusters */
 };
 
 /* The table's columns, as config and control take them. */

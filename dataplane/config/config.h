@@ -181,6 +181,7 @@ struct cfg_tcp {
 
 enum cfg_listener_type {
 	CFG_LISTENER_TCP_PROXY, /* terminate TCP, open a connection to the cluster, relay bytes */
+	CFG_LISTENER_HTTP,	/* HTTP/1.1: routes pick a cluster per request (proxy_internal.h) */
 };
 
 /** Per-listener TCP options, applied to both the client and the upstream connection. */
@@ -318,6 +319,8 @@ struct cfg_snapshot {
 	 * control thread before publish (proxy_bind()); freed like l4_rt. */
 	void *proxy_rt;
 	void (*proxy_rt_free)(struct cfg_snapshot *snap);
+	/* HTTP listeners' options and $.clusters (dataplane/proxy/proxy_internal.h) */
+	void *proxy_l7;
 };
 
 struct cfg_error {

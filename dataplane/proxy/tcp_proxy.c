@@ -588,6 +588,8 @@ int proxy_bind(struct proxy_global *pg, struct cfg_snapshot *snap, const struct 
 		const int32_t j = proxy_prev_listener(prev, cl);
 		bool known = false;
 
+		if (cl->type != CFG_LISTENER_TCP_PROXY)
+			continue; /* the HTTP engine is not built yet */
 		if (cl->family != 4) {
 			for (uint32_t k = 0; prev != NULL && k < prev->n_listeners; k++)
 				known |= prev->listeners[k].family == cl->family &&
