@@ -13,66 +13,8 @@
 #include <rte_tcp.h>
 
 #include "../log/log.h"
-#include "proxy.h"
+#include "proxy_internal.h"
 
-#define PROXY_PORT_MIN 32768u /* upstream source ports (below the health-check range) */
-#define PROXY_PORT_MAX (L4_HC_PORT_BASE - 1u)
-#define PROXY_SNAT_MAX 64u /* full-NAT source addresses remembered for RST decisions */
-
-/* Lifecycle of a listener object (struct proxy_listener.state). */
-enum proxy_listener_state {
-	PROXY_LISTENER_FRESH = 0, /* built, never started */
-	PROXY_LISTENER_RUNNING,	  /* started by its worker: listening, or retired with sessions */
-	PROXY_LISTENER_DONE,	  /* its worker is done with it for good */
-};
-
-/*
- * A listener as one worker runs it. The control thread builds it (with its TCP
- * listener object) when it binds a snapshot, and hands the same object on to the
- * next snapshot while the listener does not change, so the worker only starts
- * and stops listeners at a swap, never allocates, frees or logs. Sessions point
- * at it, so one that the config dropped lives on (retired) until its last
- * session ends. Written by the control thread before publish (everything above
- * "worker"), then read-only but for the fields marked.
- */
-struct proxy_listener {
-	char name[CFG_NAME_MAX];
-	struct proxy_worker *pw;
-	struct tcp_listener *tl;
-	uint8_t family;
-	uint8_t addr[16];
-	uint16_t port;
-	struct tcp_params params;
-	uint64_t connect_timeout_us;
-	uint64_t idle_timeout_us; /* 0: none */
-	/* control thread: snapshots that hold it; a link in proxy_global.orphans
-	 * once none does while its worker still runs it */
-	uint32_t refs;
-	LIST_ENTRY(proxy_listener) orphan;
-	/* its worker: enum proxy_listener_state (release stores; the control
-	 * thread frees the object once no snapshot holds it and it is not RUNNING) */
-	uint32_t state;
-	bool listening;			 /* worker: started and not retired */
-	uint32_t active;		 /* worker: sessions */
-	uint64_t want_gen;		 /* worker: the last generation whose snapshot has it */
-	LIST_ENTRY(proxy_listener) link; /* worker: in pw->listeners while RUNNING */
-};
-
-/* Per snapshot (proxy_bind()): the listener objects and what the proxies need
- * of the snapshot besides. */
-struct proxy_snap_rt {
-	struct proxy_global *pg;
-	uint32_t n_listeners;
-	uint32_t n_snat;	       /* > PROXY_SNAT_MAX: more than fit */
-	uint32_t snat[PROXY_SNAT_MAX]; /* full-NAT source addresses (distinct), network order */
-	struct proxy_listener *pl[];   /* [worker * n_listeners + listener]; NULL: not served */
-};
-
-struct proxy_global {
-	unsigned int n_workers;
-	struct proxy_worker **pw; /* [n_workers] */
-	LIST_HEAD(, proxy_listener) orphans;
-};
 
 struct proxy_session {
 	struct proxy_worker *pw;
@@ -86,28 +28,6 @@ struct proxy_session {
 	bool down_fin;	  /* the client's FIN was passed on (shutdown of up) */
 	bool up_fin;	  /* the endpoint's FIN was passed on */
 };
-
-struct proxy_worker {
-	struct tcp_stack *tcp;
-	struct net_worker *nw;
-	struct l4_worker *lw;
-	struct stats_block *stats;
-	struct rte_mempool *sessions;
-	const struct cfg_snapshot *snap; /* this loop iteration's */
-	/* the generation of the snapshot the listeners follow: a snapshot is
-	 * recognised by its generation, as a new one may sit at the address of an
-	 * old one this worker slept through; 0: none yet */
-	uint64_t bound_gen;
-	uint64_t now_tsc;
-	uint64_t tsc_per_us;
-	uint16_t worker_id;
-	LIST_HEAD(, proxy_listener) listeners; /* started (listening or retired) */
-};
-
-static uint64_t proxy_us(const struct proxy_worker *pw, uint64_t tsc)
-{
-	return tsc / pw->tsc_per_us;
-}
 
 /* The TCP stack's output: route the segment like any packet this node sends. */
 static void proxy_output(void *ctx, struct rte_mbuf *m)
@@ -194,11 +114,7 @@ static void proxy_session_end(struct proxy_session *s)
 
 	l4_upstream_close(&s->ups);
 	l4_listener_release(s->slot);
-	s->pl->active--;
-	if (!s->pl->listening && s->pl->active == 0) {
-		LIST_REMOVE(s->pl, link);
-		__atomic_store_n(&s->pl->state, PROXY_LISTENER_DONE, __ATOMIC_RELEASE);
-	}
+	proxy_listener_put(s->pl);
 	stats_inc(pw->stats, STAT_PROXY_SESSIONS_CLOSED);
 	rte_mempool_put(pw->sessions, s);
 }
@@ -221,12 +137,7 @@ static void proxy_session_abort(struct proxy_session *s)
 	proxy_session_end(s);
 }
 
-/*
- * Move what @p from received to @p to, as far as @p to's send buffer takes
- * it; pass the FIN on once everything before it went. @return bytes moved.
- */
-static uint32_t proxy_splice(struct proxy_session *s, struct tcp_conn *from, struct tcp_conn *to,
-			     bool *fin_passed)
+uint32_t proxy_move(struct tcp_conn *from, struct tcp_conn *to, bool *fin_passed)
 {
 	uint32_t moved = 0, space;
 	struct rte_mbuf *m;
@@ -242,6 +153,14 @@ static uint32_t proxy_splice(struct proxy_session *s, struct tcp_conn *from, str
 		*fin_passed = true;
 		tcp_shutdown(to);
 	}
+	return moved;
+}
+
+static uint32_t proxy_splice(struct proxy_session *s, struct tcp_conn *from, struct tcp_conn *to,
+			     bool *fin_passed)
+{
+	uint32_t moved = proxy_move(from, to, fin_passed);
+
 	if (moved > 0)
 		s->last_us = proxy_us(s->pw, s->pw->now_tsc);
 	return moved;
@@ -484,13 +403,31 @@ static void proxy_listener_free(struct proxy_listener *pl)
 	rte_free(pl);
 }
 
-/* Is @p pl (built for listener @p cl) what @p cl asks for now? */
-static bool proxy_listener_same(const struct proxy_listener *pl, const struct cfg_listener *cl)
+/* The HTTP options listener @p li of @p snap is built with (zero for a tcp_proxy one). */
+static void proxy_http_opts_of(const struct cfg_snapshot *snap, uint32_t li,
+			       struct proxy_http_opts *h)
 {
+	const struct proxy_l7_cfg *l7 = snap->proxy_l7;
+
+	memset(h, 0, sizeof(*h));
+	if (snap->listeners[li].type != CFG_LISTENER_HTTP)
+		return;
+	*h = l7->http[li];
+	h->route_config_idx = -1; /* looked up by name per request: indexes change */
+}
+
+/* Is @p pl (built for listener @p li of @p snap) what that listener asks for now? */
+static bool proxy_listener_same(const struct proxy_listener *pl, const struct cfg_snapshot *snap,
+				uint32_t li)
+{
+	const struct cfg_listener *cl = &snap->listeners[li];
+	struct proxy_http_opts h;
 	struct tcp_params p;
 
 	proxy_params(cl, &p);
+	proxy_http_opts_of(snap, li, &h);
 	return strcmp(cl->name, pl->name) == 0 && cl->family == pl->family &&
+	       cl->type == pl->type && memcmp(&h, &pl->http, sizeof(h)) == 0 &&
 	       memcmp(cl->addr, pl->addr, 16) == 0 && cl->port == pl->port &&
 	       memcmp(&p, &pl->params, sizeof(p)) == 0 &&
 	       (uint64_t)cl->connect_timeout_ms * 1000 == pl->connect_timeout_us &&
@@ -498,8 +435,9 @@ static bool proxy_listener_same(const struct proxy_listener *pl, const struct cf
 }
 
 static struct proxy_listener *proxy_listener_build(struct proxy_worker *pw,
-						   const struct cfg_listener *cl)
+						   const struct cfg_snapshot *snap, uint32_t li)
 {
+	const struct cfg_listener *cl = &snap->listeners[li];
 	struct proxy_listener *pl = rte_zmalloc("proxy_listener", sizeof(*pl), 0);
 	struct tcp_addr a = {.family = 4};
 
@@ -510,11 +448,16 @@ static struct proxy_listener *proxy_listener_build(struct proxy_worker *pw,
 	pl->family = cl->family;
 	memcpy(pl->addr, cl->addr, 16);
 	pl->port = cl->port;
+	pl->type = cl->type;
+	proxy_http_opts_of(snap, li, &pl->http);
 	proxy_params(cl, &pl->params);
 	pl->connect_timeout_us = (uint64_t)cl->connect_timeout_ms * 1000;
 	pl->idle_timeout_us = (uint64_t)cl->idle_timeout_s * 1000000;
 	memcpy(&a.v4, cl->addr, 4);
-	pl->tl = tcp_listener_create(&a, cl->port, &pl->params, &proxy_listener_cbs, pl);
+	pl->tl = tcp_listener_create(&a, cl->port, &pl->params,
+				     cl->type == CFG_LISTENER_HTTP ? &hp_listener_cbs
+								   : &proxy_listener_cbs,
+				     pl);
 	if (pl->tl == NULL) {
 		rte_free(pl);
 		return NULL;
@@ -555,17 +498,19 @@ static void proxy_rt_free(struct cfg_snapshot *snap)
 			proxy_listener_free(pl);
 	}
 	proxy_reclaim_orphans(rt->pg);
+	free(rt->clusters);
 	free(rt);
 	snap->proxy_rt = NULL;
 }
 
-/* The listener of @p prev whose objects @p cl can keep using, or -1. */
-static int32_t proxy_prev_listener(const struct cfg_snapshot *prev, const struct cfg_listener *cl)
+/* The listener of @p prev whose objects listener @p li of @p snap can keep using, or -1. */
+static int32_t proxy_prev_listener(const struct cfg_snapshot *prev, const struct cfg_snapshot *snap,
+				   uint32_t li)
 {
 	const struct proxy_snap_rt *prt = prev != NULL ? prev->proxy_rt : NULL;
 
 	for (uint32_t j = 0; prt != NULL && j < prt->n_listeners; j++)
-		if (prt->pl[j] != NULL && proxy_listener_same(prt->pl[j], cl))
+		if (prt->pl[j] != NULL && proxy_listener_same(prt->pl[j], snap, li))
 			return (int32_t)j;
 	return -1;
 }
@@ -583,13 +528,13 @@ int proxy_bind(struct proxy_global *pg, struct cfg_snapshot *snap, const struct 
 	rt->n_listeners = n;
 	snap->proxy_rt = rt;
 	snap->proxy_rt_free = proxy_rt_free;
+	if (hp_bind(pg, rt, snap) != 0)
+		goto nomem;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct cfg_listener *cl = &snap->listeners[i];
-		const int32_t j = proxy_prev_listener(prev, cl);
+		const int32_t j = proxy_prev_listener(prev, snap, i);
 		bool known = false;
 
-		if (cl->type != CFG_LISTENER_TCP_PROXY)
-			continue; /* the HTTP engine is not built yet */
 		if (cl->family != 4) {
 			for (uint32_t k = 0; prev != NULL && k < prev->n_listeners; k++)
 				known |= prev->listeners[k].family == cl->family &&
@@ -603,7 +548,7 @@ int proxy_bind(struct proxy_global *pg, struct cfg_snapshot *snap, const struct 
 			struct proxy_listener *pl =
 				prt != NULL ? prt->pl[w * prt->n_listeners + (uint32_t)j] : NULL;
 
-			if (pl == NULL && (pl = proxy_listener_build(pg->pw[w], cl)) == NULL)
+			if (pl == NULL && (pl = proxy_listener_build(pg->pw[w], snap, i)) == NULL)
 				goto nomem; /* the caller frees the snapshot, which frees rt */
 			pl->refs++;
 			rt->pl[w * n + i] = pl;
@@ -654,6 +599,7 @@ void proxy_global_free(struct proxy_global *pg)
 		LIST_REMOVE(pl, orphan);
 		proxy_listener_free(pl);
 	}
+	hp_global_free(pg);
 	free(pg->pw);
 	free(pg);
 }
@@ -707,8 +653,9 @@ struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker
 	conf.secret = secret;
 	conf.now_us = proxy_us(pw, rte_rdtsc());
 	pw->tcp = pw->sessions != NULL ? tcp_stack_create(&conf) : NULL;
+	pw->http = hp_worker_create(pw, tcp_capacity, socket_id);
 	ports = rte_malloc("proxy_ports", sizeof(*ports) * n_ports, 0);
-	if (pw->tcp == NULL || ports == NULL) {
+	if (pw->tcp == NULL || pw->http == NULL || ports == NULL) {
 		rte_free(ports);
 		proxy_worker_free(pw);
 		rte_errno = ENOMEM;
@@ -746,6 +693,7 @@ void proxy_worker_free(struct proxy_worker *pw)
 		pl->listening = false;
 	}
 	tcp_stack_free(pw->tcp); /* closed callbacks end the sessions */
+	hp_worker_free(pw->http);
 	while ((pl = LIST_FIRST(&pw->listeners)) != NULL) {
 		LIST_REMOVE(pl, link);
 		__atomic_store_n(&pl->state, PROXY_LISTENER_DONE, __ATOMIC_RELEASE);
