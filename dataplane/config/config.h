@@ -318,6 +318,9 @@ struct cfg_snapshot {
 	 * control thread before publish (proxy_bind()); freed like l4_rt. */
 	void *proxy_rt;
 	void (*proxy_rt_free)(struct cfg_snapshot *snap);
+
+	/* ---- the router section (dataplane/router/router_config.c; router.h) ---- */
+	void *router; /* struct router_table: route configs, the service key hash */
 };
 
 struct cfg_error {
