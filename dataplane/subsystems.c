@@ -16,6 +16,7 @@
 #include "net/net.h"
 #include "port/port.h"
 #include "proxy/proxy.h"
+#include "router/router.h"
 #include "subsystems.h"
 #include "worker/worker.h"
 
@@ -32,6 +33,7 @@ static const struct subsystem subsystems[] = {
 	{NULL, &neigh_commands},	       /* neigh */
 	{&net_cfg_section, &net_commands},     /* $.interfaces, $.routes; routes */
 	{&l4_cfg_section, &l4_commands},       /* $.mode, services, policies ...; services ... */
+	{&router_cfg_section, &router_commands}, /* $.route_configs; http_routes, http_route_test */
 	{&proxy_cfg_section, &proxy_commands}, /* $.tcp, $.listeners; tcp_stats, tcp_conns */
 	{&proxy_cluster_section, NULL},	       /* $.clusters */
 };

@@ -321,6 +321,9 @@ struct cfg_snapshot {
 	void (*proxy_rt_free)(struct cfg_snapshot *snap);
 	/* HTTP listeners' options and $.clusters (dataplane/proxy/proxy_internal.h) */
 	void *proxy_l7;
+
+	/* ---- the router section (dataplane/router/router_config.c; router.h) ---- */
+	void *router; /* struct router_table: route configs, the service key hash */
 };
 
 struct cfg_error {

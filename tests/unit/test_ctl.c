@@ -624,8 +624,8 @@ static void test_daemon_registry(void **state)
 		}
 	}
 	assert_int_equal(json_array_size(res), total);
-	/* the daemon's 19 commands and the test's */
-	assert_int_equal(total, 20);
+	/* the daemon's 21 commands (2 of them the router's) and the test's */
+	assert_int_equal(total, 22);
 	json_array_foreach(res, i, e)
 	{
 		const char *name = json_string_value(json_object_get(e, "cmd"));
