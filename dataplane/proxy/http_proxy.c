@@ -38,7 +38,9 @@
  * struct hp_worker and everything it points to belongs to one worker, but
  * struct hp_cluster_rt (shared atomics) and the listener objects (tcp_proxy.c).
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,16 +53,16 @@
 #include "../router/router.h"
 #include "proxy_internal.h"
 
-#define HP_SCRATCH	   8192	       /* per parser: head lines split across mbufs */
-#define HP_RX_MAX	   (64 * 1024) /* client bytes read ahead of what goes up */
-#define HP_RETRY_BODY	   (64 * 1024) /* largest body kept for retries */
-#define HP_ARENA	   2048	       /* strings a request copies from its route */
-#define HP_RESP_EDITS	   (2 * ROUTER_MAX_HEADER_EDITS)
-#define HP_REQ_EDITS	   (4 * ROUTER_MAX_HEADER_EDITS + 8)
-#define HP_POOL_BUCKETS	   1024u
-#define HP_LOCAL_BODY_MAX  ROUTER_BODY_MAX
-#define HP_XFF_MAX	   512
-#define HP_REQUEST_ID_LEN  36
+#define HP_SCRATCH	  8192	      /* per parser: head lines split across mbufs */
+#define HP_RX_MAX	  (64 * 1024) /* client bytes read ahead of what goes up */
+#define HP_RETRY_BODY	  (64 * 1024) /* largest body kept for retries */
+#define HP_ARENA	  2048	      /* strings a request copies from its route */
+#define HP_RESP_EDITS	  (2 * ROUTER_MAX_HEADER_EDITS)
+#define HP_REQ_EDITS	  (4 * ROUTER_MAX_HEADER_EDITS + 8)
+#define HP_POOL_BUCKETS	  1024u
+#define HP_LOCAL_BODY_MAX ROUTER_BODY_MAX
+#define HP_XFF_MAX	  512
+#define HP_REQUEST_ID_LEN 36
 
 /* Envoy's response flags, kept per request for the counters. */
 #define HP_RF_UH  0x001u /* no healthy upstream */
@@ -116,8 +118,8 @@ struct hp_upconn {
 	uint32_t addr;	      /* the endpoint, network order */
 	uint16_t port;	      /* network order */
 	bool connected;
-	bool fin_passed; /* tunnels: the endpoint's FIN was passed on */
-	uint32_t requests; /* requests it carried */
+	bool fin_passed;	    /* tunnels: the endpoint's FIN was passed on */
+	uint32_t requests;	    /* requests it carried */
 	LIST_ENTRY(hp_upconn) link; /* idle: in its pool bucket; else in the free list */
 };
 
@@ -127,17 +129,17 @@ struct hp_session {
 	struct proxy_listener *pl;
 	void *slot; /* the listener's node-wide connection count */
 	struct tcp_conn *down;
-	struct hp_upconn *up; /* the try's connection */
-	uint8_t state;	      /* enum hp_state */
+	struct hp_upconn *up;	/* the try's connection */
+	uint8_t state;		/* enum hp_state */
 	uint32_t client, local; /* network order */
 	uint16_t client_port, local_port;
-	uint64_t last_us;     /* the last byte moved either way */
+	uint64_t last_us;	/* the last byte moved either way */
 	uint64_t head_start_us; /* the first byte of the head in progress (request_timeout_ms) */
-	bool close_after;     /* close the client connection after this response */
-	bool down_fin_passed; /* tunnels: the client's FIN was passed on */
-	bool busy;	      /* hp_process() runs for it */
-	bool again;	      /* something happened while it ran: go round once more */
-	uint32_t gen;	      /* bumped when the session ends (kept across reuse) */
+	bool close_after;	/* close the client connection after this response */
+	bool down_fin_passed;	/* tunnels: the client's FIN was passed on */
+	bool busy;		/* hp_process() runs for it */
+	bool again;		/* something happened while it ran: go round once more */
+	uint32_t gen;		/* bumped when the session ends (kept across reuse) */
 
 	/* from the client: byte 0 is the next unconsumed byte of the request */
 	struct rte_mbuf *rx;
@@ -388,27 +390,51 @@ static int hp_put(struct rte_mempool *pool, struct rte_mbuf **m, const void *p, 
 static const char *hp_reason(unsigned int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 307: return "Temporary Redirect";
-	case 308: return "Permanent Redirect";
-	case 400: return "Bad Request";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Payload Too Large";
-	case 414: return "URI Too Long";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
+	case 200:
+		return "OK";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 307:
+		return "Temporary Redirect";
+	case 308:
+		return "Permanent Redirect";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Payload Too Large";
+	case 414:
+		return "URI Too Long";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return status < 300   ? "OK"
+		       : status < 400 ? "Redirect"
+		       : status < 500 ? "Client Error"
+				      : "Server Error";
 	}
 }
 
@@ -460,7 +486,8 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 	stats_inc(hp_stats(hw), STAT_HTTP_LOCAL_RESPONSES);
 	hp_count_response(hw, status, true);
 	if (n < 0 || (size_t)n >= sizeof(head) || hp_put(hw->pool, &m, head, (uint32_t)n) != 0 ||
-	    (body_len > 0 && s->method != HTTP_M_HEAD && hp_put(hw->pool, &m, body, body_len) != 0)) {
+	    (body_len > 0 && s->method != HTTP_M_HEAD &&
+	     hp_put(hw->pool, &m, body, body_len) != 0)) {
 		rte_pktmbuf_free(m);
 		stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
 		tcp_abort(s->down);
@@ -584,7 +611,8 @@ static bool hp_can_retry(struct hp_session *s, enum hp_fail why, unsigned int st
 		uint32_t active = __atomic_load_n(&s->crt->rq_active, __ATOMIC_RELAXED);
 		uint32_t b = (uint32_t)((uint64_t)active * s->budget.budget_percent / 100);
 
-		allowed = RTE_MIN(allowed, RTE_MAX(b, s->budget.min_retry_concurrency));
+		b = RTE_MAX(b, s->budget.min_retry_concurrency);
+		allowed = RTE_MIN(allowed, b);
 	}
 	if (hp_atomic_inc(&s->crt->rq_retries) > allowed) {
 		hp_atomic_dec(&s->crt->rq_retries);
@@ -998,7 +1026,8 @@ static void hp_pump_response(struct hp_session *s)
 		if (m != NULL)
 			tcp_send(s->down, m);
 		if (r == 1) {
-			if (s->urx != NULL) { /* bytes after the response: not a connection to reuse */
+			if (s->urx !=
+			    NULL) { /* bytes after the response: not a connection to reuse */
 				rte_pktmbuf_free(s->urx);
 				s->urx = NULL;
 				s->resp_close = true;
@@ -1025,6 +1054,18 @@ eof:
 	hp_session_end(s); /* the response was cut short: the client learns it by RST */
 }
 
+/* Read what the client sent, up to HP_RX_MAX ahead. */
+static void hp_read_down(struct hp_session *s)
+{
+	uint32_t have = s->rx != NULL ? s->rx->pkt_len : 0;
+	struct rte_mbuf *m;
+
+	if (have < HP_RX_MAX && (m = tcp_recv(s->down, HP_RX_MAX - have)) != NULL) {
+		hp_chain_append(&s->rx, m);
+		s->last_us = hp_now(s->hw);
+	}
+}
+
 /* The client's side of a try: head (and body so far) first, then the body as it comes. */
 static void hp_pump_request(struct hp_session *s)
 {
@@ -1038,7 +1079,11 @@ static void hp_pump_request(struct hp_session *s)
 		tcp_send(c, s->out);
 		s->out = NULL;
 	}
-	while (!s->req_body_done && s->rx != NULL && tcp_send_space(c) > 0) {
+	for (;;) {
+		/* read again each round: a drained rx may be all that held the client back */
+		hp_read_down(s);
+		if (s->req_body_done || s->rx == NULL || tcp_send_space(c) == 0)
+			break;
 		r = http_parse_body(&s->req, s->rx, 0, &o, NULL, 0);
 		if (r < 0) {
 			stats_inc(hp_stats(hw), STAT_HTTP_BAD_REQUESTS);
@@ -1048,8 +1093,8 @@ static void hp_pump_request(struct hp_session *s)
 					hp_upconn_abort(s->up);
 					s->up = NULL;
 				}
-				hp_local_reply(s, (unsigned int)http_error_status(r), "bad request\n",
-					       12, NULL, true);
+				hp_local_reply(s, (unsigned int)http_error_status(r),
+					       "bad request\n", 12, NULL, true);
 			} else {
 				hp_session_end(s);
 			}
@@ -1063,9 +1108,11 @@ static void hp_pump_request(struct hp_session *s)
 		}
 		if (m != NULL)
 			tcp_send(c, m);
-		if (r == 1)
+		if (r == 1) {
 			s->req_body_done = true;
-		else if (o.raw == 0)
+			break;
+		}
+		if (o.raw == 0)
 			break;
 	}
 }
@@ -1111,8 +1158,8 @@ static void hp_req_edits(const struct router_headers *h, struct http_view *rm,
 
 		if (!a->append && ed->nremove < HP_REQ_EDITS)
 			rm[ed->nremove++] = (struct http_view){a->name.p, a->name.len};
-		add[ed->nadd++] = (struct http_header){{a->name.p, a->name.len},
-						       {a->value.p, a->value.len}};
+		add[ed->nadd++] =
+			(struct http_header){{a->name.p, a->name.len}, {a->value.p, a->value.len}};
 	}
 }
 
@@ -1135,7 +1182,8 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 
 	hp_req_edits(&r->request_headers, rm, add, &ed);
 	hp_req_edits(&r->vhost->request_headers, rm, add, &ed);
-	n = router_rewrite_path(r, msg->path, path, ROUTER_STR_MAX * 2);
+	n = router_rewrite_path(r, (struct router_str){msg->path.p, msg->path.len}, path,
+				ROUTER_STR_MAX * 2);
 	if (n < 0)
 		return n;
 	if (n > 0) {
@@ -1175,7 +1223,8 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 		/* a version 4 UUID (RFC 9562 5.4) */
 		snprintf(rid, sizeof(rid), "%08x-%04x-4%03x-%04x-%04x%08x", a, b >> 16, b & 0xfff,
 			 (c >> 16 & 0x3fff) | 0x8000, c & 0xffff, d);
-		add[ed.nadd++] = (struct http_header){{"x-request-id", 12}, {rid, HP_REQUEST_ID_LEN}};
+		add[ed.nadd++] =
+			(struct http_header){{"x-request-id", 12}, {rid, HP_REQUEST_ID_LEN}};
 	}
 	if (msg->flags & HTTP_F_UPGRADE) {
 		ed.keep_upgrade = true;
@@ -1282,7 +1331,8 @@ static void hp_route(struct hp_session *s)
 	s->head_start_us = 0;
 	for (uint16_t i = 0; i < msg->nheaders; i++) {
 		hdrs[i][0] = (struct router_str){msg->headers[i].name.p, msg->headers[i].name.len};
-		hdrs[i][1] = (struct router_str){msg->headers[i].value.p, msg->headers[i].value.len};
+		hdrs[i][1] =
+			(struct router_str){msg->headers[i].value.p, msg->headers[i].value.len};
 	}
 	rq = (struct router_request){
 		.method = {msg->method_name.p, msg->method_name.len},
@@ -1304,7 +1354,8 @@ static void hp_route(struct hp_session *s)
 		if (n < 0)
 			n = -500;
 	}
-	if (r != NULL && (r->action == ROUTER_ACTION_CLUSTER || r->action == ROUTER_ACTION_WEIGHTED)) {
+	if (r != NULL &&
+	    (r->action == ROUTER_ACTION_CLUSTER || r->action == ROUTER_ACTION_WEIGHTED)) {
 		err = hp_write_request(s, r, &head);
 		if (err != 0) {
 			stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
@@ -1341,18 +1392,6 @@ static void hp_route(struct hp_session *s)
 }
 
 /* ---- the session's driver ---- */
-
-/* Read what the client sent, up to HP_RX_MAX ahead. */
-static void hp_read_down(struct hp_session *s)
-{
-	uint32_t have = s->rx != NULL ? s->rx->pkt_len : 0;
-	struct rte_mbuf *m;
-
-	if (have < HP_RX_MAX && (m = tcp_recv(s->down, HP_RX_MAX - have)) != NULL) {
-		hp_chain_append(&s->rx, m);
-		s->last_us = hp_now(s->hw);
-	}
-}
 
 /* HP_HEAD: parse the next request head. @return true to go on (a request started). */
 static bool hp_step_head(struct hp_session *s)
@@ -1423,10 +1462,8 @@ static void hp_process(struct hp_session *s)
 			hp_step_head(s);
 			break;
 		case HP_UPSTREAM:
-			if (s->down != NULL && s->up != NULL && s->up->connected) {
-				hp_read_down(s);
+			if (s->down != NULL && s->up != NULL && s->up->connected)
 				hp_pump_request(s);
-			}
 			if (hp_alive(s, gen) && s->state == HP_UPSTREAM && s->up != NULL &&
 			    s->up->connected)
 				hp_pump_response(s);
@@ -1477,7 +1514,8 @@ static void hp_down_timer(struct tcp_conn *c, void *arg)
 		hp_local_error(s, 504, HP_RF_UT, "upstream request timeout");
 	} else if (s->state == HP_WAIT && now >= s->wake_us) {
 		hp_try_start(s);
-	} else if (s->state == HP_HEAD && s->head_start_us != 0 && pl->http.request_timeout_ms != 0 &&
+	} else if (s->state == HP_HEAD && s->head_start_us != 0 &&
+		   pl->http.request_timeout_ms != 0 &&
 		   now >= s->head_start_us + pl->http.request_timeout_ms * 1000ull) {
 		stats_inc(hp_stats(hw), STAT_HTTP_REQUEST_HEAD_TIMEOUTS);
 		s->req_body_done = false;

@@ -24,6 +24,7 @@
 #include <rte_memory.h>
 
 #include "../config/config_json.h"
+#include "../router/router.h"
 #include "proxy_internal.h"
 
 /* Defaults for omitted fields; docs/CONFIG.md lists the same values. */
@@ -249,8 +250,8 @@ static int parse_listener_addr(struct proxy_cfg_ctx *c, const json_t *o, const c
 }
 
 /*
- * An HTTP listener's "route_config" (the name of one of $.route_configs,
- * resolved once every section compiled) and its "http" options. Its clusters
+ * An HTTP listener's "route_config" (the name of one of $.route_configs: the
+ * router's section runs before this one) and its "http" options. Its clusters
  * come from the routes, so it has no "cluster" of its own.
  */
 static int parse_listener_http(struct proxy_cfg_ctx *c, const json_t *o, const char *path,
@@ -294,7 +295,12 @@ static int parse_listener_http(struct proxy_cfg_ctx *c, const json_t *o, const c
 			      "meshdp", NULL, c->err)) != 0)
 		return rc;
 	h->max_request_headers = kb * 1024;
-	h->route_config_idx = -1;
+	h->route_config_idx = router_route_config_find(c->s, h->route_config);
+	if (h->route_config_idx < 0) {
+		cfg_path_key(pp, path, "route_config");
+		return cfg_fail_got(c->err, pp, "the name of one of $.route_configs",
+				    json_object_get(o, "route_config"));
+	}
 	return 0;
 }
 

@@ -123,10 +123,10 @@ struct proxy_listener {
 struct proxy_snap_rt {
 	struct proxy_global *pg;
 	uint32_t n_listeners;
-	uint32_t n_snat;	       /* > PROXY_SNAT_MAX: more than fit */
-	uint32_t snat[PROXY_SNAT_MAX]; /* full-NAT source addresses (distinct), network order */
+	uint32_t n_snat;		 /* > PROXY_SNAT_MAX: more than fit */
+	uint32_t snat[PROXY_SNAT_MAX];	 /* full-NAT source addresses (distinct), network order */
 	struct hp_cluster_rt **clusters; /* [n_services]: request counts of each (http_proxy.c) */
-	struct proxy_listener *pl[];   /* [worker * n_listeners + listener]; NULL: not served */
+	struct proxy_listener *pl[];	 /* [worker * n_listeners + listener]; NULL: not served */
 };
 
 struct proxy_global {
@@ -135,7 +135,6 @@ struct proxy_global {
 	LIST_HEAD(, proxy_listener) orphans;
 	struct hp_cluster_rt *clusters; /* every service key ever bound (http_proxy.c) */
 };
-
 
 struct proxy_worker {
 	struct tcp_stack *tcp;

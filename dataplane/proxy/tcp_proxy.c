@@ -15,7 +15,6 @@
 #include "../log/log.h"
 #include "proxy_internal.h"
 
-
 struct proxy_session {
 	struct proxy_worker *pw;
 	struct proxy_listener *pl;
@@ -454,10 +453,9 @@ static struct proxy_listener *proxy_listener_build(struct proxy_worker *pw,
 	pl->connect_timeout_us = (uint64_t)cl->connect_timeout_ms * 1000;
 	pl->idle_timeout_us = (uint64_t)cl->idle_timeout_s * 1000000;
 	memcpy(&a.v4, cl->addr, 4);
-	pl->tl = tcp_listener_create(&a, cl->port, &pl->params,
-				     cl->type == CFG_LISTENER_HTTP ? &hp_listener_cbs
-								   : &proxy_listener_cbs,
-				     pl);
+	pl->tl = tcp_listener_create(
+		&a, cl->port, &pl->params,
+		cl->type == CFG_LISTENER_HTTP ? &hp_listener_cbs : &proxy_listener_cbs, pl);
 	if (pl->tl == NULL) {
 		rte_free(pl);
 		return NULL;

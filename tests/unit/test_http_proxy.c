@@ -19,13 +19,15 @@
 #include "config_fixture.h"
 #include "test_eal.h"
 
-#define HEAD                                                                               \
-	"{'version': 1, 'interfaces': [{'name': 'client', 'port': 'p0', 'ipv4': "          \
-	"['10.10.1.1/24']}, {'name': 'server', 'port': 'p1', 'ipv4': ['10.10.2.1/24']}], " \
-	"'services': [{'name': 'web', 'namespace': 'shop', 'vip': '10.96.0.10', 'ports': " \
-	"[{'port': 80}], 'endpoints': [{'address': '10.10.2.10'}]}, {'name': 'api', "      \
-	"'namespace': 'shop', 'vip': '10.96.0.11', 'ports': [{'port': 80}], 'endpoints': " \
-	"[{'address': '10.10.2.11'}]}]"
+#define HEAD                                                                                  \
+	"{'version': 1, 'interfaces': [{'name': 'client', 'port': 'p0', 'ipv4': "             \
+	"['10.10.1.1/24']}, {'name': 'server', 'port': 'p1', 'ipv4': ['10.10.2.1/24']}], "    \
+	"'services': [{'name': 'web', 'namespace': 'shop', 'vip': '10.96.0.10', 'ports': "    \
+	"[{'port': 80}], 'endpoints': [{'address': '10.10.2.10'}]}, {'name': 'api', "         \
+	"'namespace': 'shop', 'vip': '10.96.0.11', 'ports': [{'port': 80}], 'endpoints': "    \
+	"[{'address': '10.10.2.11'}]}], 'route_configs': [{'name': 'main', 'virtual_hosts': " \
+	"[{'name': 'all', 'domains': ['*'], 'routes': [{'match': {'prefix': '/'}, "           \
+	"'cluster': 'web'}]}]}]"
 #define HLSN_OPEN                                                                 \
 	"{'name': 'edge', 'type': 'http', 'address': '10.10.1.1', 'port': 8000, " \
 	"'route_config': 'main'"
@@ -73,6 +75,10 @@ static void test_http_listener_errors(void **state)
 	(void)state;
 	expect_error(LSNS("{'name': 'edge', 'type': 'http', 'address': '10.10.1.1', 'port': 8000}"),
 		     "$.listeners[0].route_config", "required field missing");
+	expect_error(LSNS("{'name': 'edge', 'type': 'http', 'address': '10.10.1.1', 'port': 8000, "
+			  "'route_config': 'other'}"),
+		     "$.listeners[0].route_config",
+		     "the name of one of $.route_configs, got \"other\"");
 	expect_error(LSNS(HLSN_OPEN ", 'cluster': 'web'}"), "$.listeners[0].cluster",
 		     "expected no cluster on an http listener");
 	expect_error(LSNS(HLSN_OPEN ", 'http': {'xff': 'prepend'}}"), "$.listeners[0].http.xff",
