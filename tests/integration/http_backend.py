@@ -8,7 +8,9 @@ http_backend.py NAME PORT
   GET  /blob?n=N        N bytes of a fixed pseudo-random stream (content-length);
                         &chunked=1 sends them chunked
   GET  /fail?key=K&n=N  503 for the first N requests with key K, then 200 "ok K"
-  GET  /slow?on=NAME&ms=M  sleeps M ms first when this backend is NAME, then 200 NAME
+  GET  /slow?on=NAME&ms=M  sleeps M ms first when this backend is NAME (or NAME is all),
+                        then 200 NAME
+  GET  /ws              with Upgrade: 101 Switching Protocols, then echoes bytes until EOF
   GET  /headers         the request head as received (to check the proxy's edits)
 """
 import hashlib
@@ -91,9 +93,21 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self.reply(200, f"ok {q['key']} after {seen}\n".encode())
         elif url.path == "/slow":
-            if q.get("on") == NAME:
+            if q.get("on") in (NAME, "all"):
                 time.sleep(int(q.get("ms", "1000")) / 1000)
             self.reply(200, f"{NAME}\n".encode())
+        elif url.path == "/ws" and self.headers.get("upgrade"):
+            self.send_response(101)
+            self.send_header("upgrade", self.headers["upgrade"])
+            self.send_header("connection", "upgrade")
+            self.end_headers()
+            self.wfile.flush()
+            while True:
+                data = self.connection.recv(65536)
+                if not data:
+                    break
+                self.connection.sendall(data)
+            self.close_connection = True
         elif url.path == "/headers":
             self.reply(200, (self.requestline + "\n" + str(self.headers)).encode())
         else:

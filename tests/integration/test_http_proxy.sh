@@ -148,6 +148,78 @@ it_log "the policy refuses a client no policy allows (403)"
 out=$(it_in_client curl -s -m 5 --interface 10.10.1.3 -o /dev/null -w "%{http_code}" "$PROXY/")
 [ "$out" = 403 ] || fail "rogue client: $out"
 
+it_log "pipelined requests on one connection are answered in order"
+out=$(it_in_client "$IT_PY" - <<'PY'
+import socket
+s = socket.create_connection(("10.10.1.1", 8080), timeout=5)
+req = b"GET %s HTTP/1.1\r\nhost: shop.example\r\n%s\r\n"
+s.sendall(req % (b"/app/name", b"") + req % (b"/direct", b"") + req % (b"/app/name", b"connection: close\r\n"))
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+bodies = [p.split(b"\r\n\r\n", 1)[1].split(b" ")[0].strip() for p in data.split(b"HTTP/1.1 200 OK")[1:]]
+print(b" ".join(bodies).decode())
+PY
+)
+[[ "$out" =~ ^b[12]\ hello\ b[12]$ ]] || fail "pipelined responses: $out"
+
+it_log "Upgrade (WebSocket-style): after 101 the connections are spliced both ways"
+out=$(it_in_client "$IT_PY" - <<'PY'
+import socket
+s = socket.create_connection(("10.10.1.1", 8080), timeout=5)
+s.sendall(b"GET /app/ws HTTP/1.1\r\nhost: shop.example\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n")
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+s.sendall(b"ping-12345")
+echo = b""
+while len(echo) < 10:
+    echo += s.recv(100)
+print(head.split(b"\r\n")[0].decode(), echo.decode())
+PY
+)
+[ "$out" = "HTTP/1.1 101 Switching Protocols ping-12345" ] || fail "upgrade: $out"
+[ "$(it_stat http_upgrades)" -ge 1 ] || fail "http_upgrades not counted"
+
+it_log "CONNECT is refused (405) on a listener without allow_connect"
+out=$(it_in_client "$IT_PY" - <<'PY'
+import socket
+s = socket.create_connection(("10.10.1.1", 8080), timeout=5)
+s.sendall(b"CONNECT 10.10.2.11:80 HTTP/1.1\r\nhost: 10.10.2.11:80\r\n\r\n")
+print(s.recv(4096).split(b"\r\n")[0].decode())
+PY
+)
+[ "$out" = "HTTP/1.1 405 Method Not Allowed" ] || fail "CONNECT: $out"
+
+it_log "fault injection: an abort (418) and a 300 ms delay"
+out=$(c -o /dev/null -w "%{http_code}" "$PROXY/fault/abort")
+[ "$out" = 418 ] || fail "fault abort: $out"
+out=$(c -o /dev/null -w "%{http_code} %{time_total}" "$PROXY/fault/delay")
+"$IT_PY" -c 'import sys; c, t = sys.argv[1].split(); sys.exit(0 if c == "200" and float(t) >= 0.3 else 1)' "$out" || fail "fault delay: $out"
+
+it_log "the route timeout (300 ms) answers 504 before a slow backend does"
+before=$(it_stat http_upstream_rq_timeout)
+out=$(c -o /dev/null -w "%{http_code} %{time_total}" "$PROXY/timeout/slow?on=all&ms=2000")
+"$IT_PY" -c 'import sys; c, t = sys.argv[1].split(); sys.exit(0 if c == "504" and 0.25 < float(t) < 1.5 else 1)' "$out" || fail "route timeout: $out"
+[ "$(it_stat http_upstream_rq_timeout)" -eq $((before + 1)) ] || fail "http_upstream_rq_timeout not counted"
+
+it_log "the cluster's max_requests (2) answers 503 UO to the requests beyond it"
+before=$(it_stat http_rq_overflow)
+lpids=
+for i in 1 2 3 4 5; do
+	c -o "$IT_WORK/limited.$i" -w "%{http_code}" "$PROXY/limited/slow?on=all&ms=1500" >"$IT_WORK/limited.$i.code" &
+	lpids="$lpids $!"
+	sleep 0.1
+done
+wait $lpids
+codes=$(cat "$IT_WORK"/limited.*.code | sort | tr '\n' ' ')
+echo "    $codes"
+[ "$codes" = "200 200 503 503 503 " ] || fail "max_requests 2 of 5 at once: $codes"
+[ "$(it_stat http_rq_overflow)" -eq $((before + 3)) ] || fail "http_rq_overflow: $(($(it_stat http_rq_overflow) - before)), want 3"
+
 diag
 it_log "every local response counted by class"
 [ "$(it_stat http_local_responses)" -eq $(($(it_stat http_local_2xx) + $(it_stat http_local_3xx) + $(it_stat http_local_4xx) + $(it_stat http_local_5xx))) ] || fail "local responses by class do not add up"
