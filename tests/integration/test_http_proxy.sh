@@ -210,7 +210,7 @@ it_log "the cluster's max_requests (2) answers 503 UO to the requests beyond it"
 before=$(it_stat http_rq_overflow)
 lpids=
 for i in 1 2 3 4 5; do
-	c -o "$IT_WORK/limited.$i" -w "%{http_code}" "$PROXY/limited/slow?on=all&ms=1500" >"$IT_WORK/limited.$i.code" &
+	c -o "$IT_WORK/limited.$i" -w "%{http_code}\n" "$PROXY/limited/slow?on=all&ms=1500" >"$IT_WORK/limited.$i.code" &
 	lpids="$lpids $!"
 	sleep 0.1
 done
