@@ -353,17 +353,17 @@ static int parse_request_line(struct http_parser *p, const char *s, uint32_t n)
 	if (e == n || s[e] != ' ') {
 		if (e < n && s[e] == '\r')
 			return fail(p, HTTP_E_BARE_CR);
-		return fail(p, e == t ? HTTP_E_BAD_REQUEST_LINE : HTTP_E_BAD_TARGET);
+		return fail(p, e == t || e == n ? HTTP_E_BAD_REQUEST_LINE : HTTP_E_BAD_TARGET);
 	}
 	if (e == t)
 		return fail(p, HTTP_E_BAD_REQUEST_LINE);
 	m->target = (struct http_view){s + t, e - t};
 	const char *v = s + e + 1;
 	uint32_t vn = n - e - 1;
-	if (memchr(v, ' ', vn))
-		return fail(p, HTTP_E_BAD_REQUEST_LINE);
 	if (memchr(v, '\r', vn))
 		return fail(p, HTTP_E_BARE_CR);
+	if (memchr(v, ' ', vn))
+		return fail(p, HTTP_E_BAD_REQUEST_LINE);
 	int r = parse_version(p, v, vn);
 	if (r)
 		return r;
@@ -374,16 +374,15 @@ static int parse_status_line(struct http_parser *p, const char *s, uint32_t n)
 {
 	struct http_msg *m = &p->msg;
 
-	if (n < 12 || s[8] != ' ') {
-		if (memchr(s, '\r', n))
-			return fail(p, HTTP_E_BARE_CR);
-		if (n >= 8 && (n == 8 || s[8] == ' ' || memchr(s, ' ', n) != s + 8))
-			return fail(p, HTTP_E_BAD_VERSION);
+	if (memchr(s, '\r', n))
+		return fail(p, HTTP_E_BARE_CR);
+	if (n < 8)
 		return fail(p, HTTP_E_BAD_STATUS_LINE);
-	}
 	int r = parse_version(p, s, 8);
 	if (r)
 		return r;
+	if (n < 12 || s[8] != ' ')
+		return fail(p, HTTP_E_BAD_STATUS_LINE);
 	if (s[9] < '1' || s[9] > '5' || s[10] < '0' || s[10] > '9' || s[11] < '0' || s[11] > '9')
 		return fail(p, HTTP_E_BAD_STATUS_LINE);
 	m->status = (uint16_t)((s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0'));
@@ -395,7 +394,7 @@ static int parse_status_line(struct http_parser *p, const char *s, uint32_t n)
 		return fail(p, HTTP_E_BAD_STATUS_LINE);
 	uint32_t e = span(s, 13, n, C_FVAL);
 	if (e != n)
-		return fail(p, s[e] == '\r' ? HTTP_E_BARE_CR : HTTP_E_CTL_CHAR);
+		return fail(p, HTTP_E_CTL_CHAR);
 	m->reason = (struct http_view){s + 13, n - 13};
 	return 0;
 }
@@ -639,6 +638,8 @@ static int head_done(struct http_parser *p)
 	m->head_len = p->pos - p->msg_off;
 	p->remaining = m->content_length;
 	p->cstate = CS_SIZE0;
+	p->cline = 0;
+	p->ctrailer = 0;
 	p->state = (m->framing == HTTP_BODY_NONE) ? ST_START : ST_BODY;
 	return 1;
 }

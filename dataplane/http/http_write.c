@@ -149,7 +149,9 @@ int http_write_head(const struct http_msg *msg, const struct http_edit *ed,
 			wr_view(&w, ed->path);
 		} else if (msg->target_form == HTTP_TARGET_ABSOLUTE) {
 			wr_view(&w, msg->path);
-			if (msg->query.p > msg->path.p || msg->query.len) {
+			/* the '?' when the target had one (query then points into it) */
+			if (msg->query.p > msg->target.p &&
+			    msg->query.p <= msg->target.p + msg->target.len) {
 				WR_LIT(&w, "?");
 				wr_view(&w, msg->query);
 			}
