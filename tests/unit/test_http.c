@@ -883,7 +883,7 @@ static void test_write_request(void **state)
 static void test_write_roundtrip(void **state)
 {
 	(void)state;
-	static const char *const heads[] = {
+	const char *const heads[] = {
 		split_cases[0].in,
 		"POST /c HTTP/1.0\r\nContent-Length: 0\r\nX-Empty:\r\n\r\n",
 		"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
