@@ -869,6 +869,26 @@ static void test_write_request(void **state)
 	rte_pktmbuf_free(out);
 	free(s);
 
+	/* more Connection options than gathered at once: the fields they name go all the same */
+	static char many[2048];
+	int k = sprintf(many, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close");
+	for (int i = 0; i < 20; i++)
+		k += sprintf(many + k, ", x-%d", i);
+	k += sprintf(many + k, "\r\nConnection: x-last\r\n");
+	for (int i = 0; i < 20; i++)
+		k += sprintf(many + k, "X-%d: v\r\n", i);
+	sprintf(many + k, "X-Last: v\r\nX-Kept: v\r\n\r\n");
+	struct http_parser q2;
+	struct rte_mbuf *m3;
+	struct http_edit hop = {.drop_hop_by_hop = true};
+	assert_int_equal(head1(&q2, HTTP_REQUEST, NULL, many, &m3), 1);
+	assert_int_equal(http_write_head(&q2.msg, &hop, pool, &out), 0);
+	s = flatten(out, &n);
+	assert_string_equal(s, "GET / HTTP/1.1\r\nHost: h\r\nX-Kept: v\r\n\r\n");
+	free(s);
+	rte_pktmbuf_free(out);
+	rte_pktmbuf_free(m3);
+
 	/* an edit with CRLF in it is refused */
 	static const struct http_header evil[] = {{{"x", 1}, {"a\r\nInjected: 1", 14}}};
 	struct http_edit bad = {.add = evil, .nadd = 1};
