@@ -34,7 +34,7 @@
  *              responses to HEAD, 1xx, 204, 304 have no body, 2xx to CONNECT
  *              and 101 make a tunnel, otherwise a response without framing
  *              runs until close
- *   RFC 9112 7.1   chunked coding: chunk-size (hex, at most 2^60), chunk-ext
+ *   RFC 9112 7.1   chunked coding: chunk-size (hex, below 2^60), chunk-ext
  *              (7.1.1: BWS ";" BWS token [BWS "=" BWS token / quoted-string]),
  *              CRLF after each chunk's data, last-chunk, trailer section (7.1.2,
  *              fields checked as header fields, then forwarded or dropped
@@ -61,10 +61,13 @@
  *   loop: chain = received data not yet consumed, starting at byte off
  *     r = http_parse_head(&p, chain, off);   // 0: need more, 1: head, <0: error
  *     on 1: p.msg is the head; body from off + p.msg.head_len, framed by
- *           p.msg.framing; then repeatedly
- *       r = http_parse_body(&p, chain, body_off, &out);  // out.raw bytes consumed
+ *           p.msg.framing (forward or rewrite the head now: its views point
+ *           into the chain); then, as data comes,
+ *       r = http_parse_body(&p, chain, body_off, &out, NULL, 0);
+ *           // out.raw bytes after body_off are this message's: forward them
  *       until r == 1: the next message starts at body_off + out.raw
  *     on < 0: answer http_error_status(r) (requests) and close.
+ *   at the peer's FIN: http_parse_eof(&p).
  * Between calls the caller may append mbufs to the chain (or data to its last
  * mbuf), never change or free bytes already fed that belong to the message in
  * progress.
