@@ -251,7 +251,6 @@ struct http_parser {
 	uint8_t err;	     /* the refusal, once refused */
 	uint8_t cstate;	     /* chunked decoder state */
 	uint8_t te_state;    /* Transfer-Encoding members seen so far */
-	uint8_t nlines_lead; /* empty lines skipped before the start line */
 	uint32_t msg_off;    /* the message's start, in the chain */
 	/* scan position: the mbuf holding byte pos, and the chain offset of its first byte */
 	struct rte_mbuf *cur;

@@ -737,10 +737,8 @@ static int head_line(struct http_parser *p, const char *s, uint32_t n)
 		return fail(p, HTTP_E_BARE_LF);
 	n--;
 	if (p->msg.version == 0) { /* the start line not yet seen */
-		if (n == 0) {
-			p->nlines_lead++; /* RFC 9112 2.2: empty lines before it */
-			return 0;
-		}
+		if (n == 0)
+			return 0; /* RFC 9112 2.2: an empty line before it is skipped */
 		if (p->kind == HTTP_REQUEST)
 			return parse_request_line(p, s, n);
 		return parse_status_line(p, s, n);
@@ -796,7 +794,6 @@ static void start_message(struct http_parser *p, struct rte_mbuf *chain, uint32_
 	memset(m->known, HTTP_NO_HEADER, sizeof(m->known));
 	p->scratch_used = 0;
 	p->te_state = 0;
-	p->nlines_lead = 0;
 	p->msg_off = off;
 	p->cur = chain;
 	p->cur_base = 0;
@@ -846,7 +843,17 @@ int http_parse_head(struct http_parser *p, struct rte_mbuf *chain, uint32_t off)
 		if (p->line_off >= p->cur_base) {
 			s = d + (p->line_off - p->cur_base);
 		} else {
-			s = gather(p, n);
+			/* the line started in an earlier mbuf (line_m, once moved to it) */
+			while (p->line_off >= p->line_base + p->line_m->data_len) {
+				p->line_base += p->line_m->data_len;
+				p->line_m = p->line_m->next;
+			}
+			if (p->line_off - p->line_base + n <=
+			    p->line_m->data_len) /* all but the LF */
+				s = rte_pktmbuf_mtod_offset(p->line_m, const char *,
+							    p->line_off - p->line_base);
+			else
+				s = gather(p, n);
 			if (!s)
 				return fail(p, HTTP_E_SCRATCH_FULL);
 		}
