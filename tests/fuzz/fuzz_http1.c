@@ -8,7 +8,8 @@
  * consumed bytes dropped as a proxy does) three ways: whole (one mbuf per
  * 2000 bytes), cut at random places, and one byte per mbuf (streams up to 4
  * KiB). Checked: every view of every head lies inside the mbufs or the
- * scratch, every mbuf returns to the pool, and the three verdicts (every field
+ * scratch, every head written back with http_write_head() parses again to the
+ * same fields, every mbuf returns to the pool, and the three verdicts (every field
  * of every message, the bodies, the refusal) are identical; anything else
  * aborts.
  */
@@ -47,9 +48,12 @@ static char *run(enum http_kind kind, enum http_method req, const struct http_li
 	struct hfx_result r;
 
 	hfx_run(pool, kind, req, lim, d, n, c, nc, &out, &r);
-	if (!r.views_ok || !r.leak_ok) {
+	if (!r.views_ok || !r.write_ok || !r.leak_ok) {
 		fprintf(stderr, "fuzz_http1: %s\n%s\n",
-			!r.views_ok ? "a view outside the input" : "mbuf leak", out.p);
+			!r.views_ok   ? "a view outside the input"
+			: !r.write_ok ? "a head written back parses differently"
+				      : "mbuf leak",
+			out.p);
 		abort();
 	}
 	return out.p;

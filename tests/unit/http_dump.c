@@ -59,7 +59,7 @@ static int dump(struct rte_mempool *pool, const char *arg)
 	hfx_run(pool, kind, req, NULL, buf, n, NULL, 0, &out, &r);
 	printf("%s\t%s\n", path, out.p);
 	free(out.p);
-	return r.views_ok && r.leak_ok ? 0 : -1;
+	return r.views_ok && r.write_ok && r.leak_ok ? 0 : -1;
 }
 
 int main(int argc, char **argv)

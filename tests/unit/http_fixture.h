@@ -11,7 +11,8 @@
  *     "framing":"none","keep_alive":true,"flags":["expect"],"body":"..."}],
  *    "error":null,"status":0}
  * "error" names the refusal (http_error_name()) and "status" its answer.
- * The views of every head are checked to lie inside the mbufs or the scratch.
+ * The views of every head are checked to lie inside the mbufs or the scratch,
+ * and every head is written back (http_write_head(), no edit) and parsed again.
  */
 #ifndef MESHDP_HTTP_FIXTURE_H
 #define MESHDP_HTTP_FIXTURE_H
@@ -166,12 +167,52 @@ static inline void hfx_head(struct hfx_buf *b, const struct http_msg *m)
 	hfx_puts(b, "]");
 }
 
+/*
+ * The serializer's round trip: @p m written with no edit parses back to the
+ * same head (origin, authority and asterisk forms: an absolute-form target is
+ * written in origin form on purpose). @return false when it does not.
+ */
+static inline bool hfx_roundtrip(struct rte_mempool *pool, enum http_kind kind,
+				 enum http_method req, const struct http_limits *lim,
+				 const struct http_msg *m)
+{
+	static char scratch2[HFX_SCRATCH];
+	struct hfx_buf a = {0}, b = {0};
+	struct rte_mbuf *out;
+	bool ok;
+
+	if (m->target_form == HTTP_TARGET_ABSOLUTE)
+		return true;
+	if (http_write_head(m, NULL, pool, &out))
+		return false;
+	struct http_parser *q = malloc(sizeof(*q));
+	if (!q)
+		abort();
+	/* the written head may be longer than the parsed one (": " after each name) */
+	struct http_limits big = lim ? *lim : (struct http_limits){0};
+	big.max_head = big.max_start_line = HFX_SCRATCH;
+	http_parser_init(q, kind, &big, scratch2, sizeof(scratch2), NULL);
+	http_parser_set_request(q, req);
+	ok = http_parse_head(q, out, 0) == 1 && q->msg.head_len == out->pkt_len;
+	if (ok) {
+		hfx_head(&a, m);
+		hfx_head(&b, &q->msg);
+		ok = strcmp(a.p, b.p) == 0;
+	}
+	free(a.p);
+	free(b.p);
+	free(q);
+	rte_pktmbuf_free(out);
+	return ok;
+}
+
 /* the result of a run, beside its JSON */
 struct hfx_result {
 	int err;	    /* 0 or -HTTP_E_x */
 	unsigned int nmsgs; /* heads parsed */
 	unsigned int split_lines;
 	bool views_ok; /* every view inside the input / scratch */
+	bool write_ok; /* every head written with no edit parses back the same */
 	bool leak_ok;  /* every mbuf back in the pool at the end */
 };
 
@@ -224,7 +265,7 @@ static inline void hfx_run(struct rte_mempool *pool, enum http_kind kind, enum h
 
 	if (!p)
 		abort();
-	*res = (struct hfx_result){.views_ok = true};
+	*res = (struct hfx_result){.views_ok = true, .write_ok = true};
 	http_parser_init(p, kind, lim, scratch, sizeof(scratch), NULL);
 	http_parser_set_request(p, req);
 	hfx_puts(out, "{\"messages\":[");
@@ -249,6 +290,8 @@ static inline void hfx_run(struct rte_mempool *pool, enum http_kind kind, enum h
 					break;
 				if (!hfx_msg_ok(chain, scratch, &p->msg))
 					res->views_ok = false;
+				if (!hfx_roundtrip(pool, kind, req, lim, &p->msg))
+					res->write_ok = false;
 				hfx_puts(out, res->nmsgs ? "," : "");
 				hfx_head(out, &p->msg);
 				res->nmsgs++;

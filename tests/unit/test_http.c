@@ -43,6 +43,7 @@ static char *verdict(enum http_kind kind, enum http_method req, const uint8_t *d
 
 	hfx_run(pool, kind, req, NULL, d, n, cuts, ncuts, &out, &r);
 	assert_true(r.views_ok);
+	assert_true(r.write_ok);
 	assert_true(r.leak_ok);
 	if (res)
 		*res = r;
