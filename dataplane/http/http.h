@@ -288,8 +288,8 @@ void http_parser_set_request(struct http_parser *p, enum http_method m);
  * byte once: the parser remembers where it stopped.
  * @return 0 more data needed; 1 the head is complete in p->msg (body at
  * @p off + p->msg.head_len); -HTTP_E_x refused (counted; the parser must be
- * re-initialised to be used again); -EINVAL inside a body (call
- * http_parse_body() until it returns 1 first).
+ * re-initialised to be used again). Called again once the head is parsed
+ * (in its body) it returns 1 again.
  */
 int http_parse_head(struct http_parser *p, struct rte_mbuf *chain, uint32_t off);
 
@@ -301,7 +301,8 @@ int http_parse_head(struct http_parser *p, struct rte_mbuf *chain, uint32_t off)
  * they are used up: call again from @p off + out->raw).
  * @return 1 the message ended (the next one starts at @p off + out->raw;
  * the parser is ready for http_parse_head()); 0 the body goes on (all of the
- * input consumed, or the slices are full); -HTTP_E_x refused (chunked).
+ * input consumed, or the slices are full; also before the head is complete);
+ * -HTTP_E_x refused (chunked).
  */
 int http_parse_body(struct http_parser *p, struct rte_mbuf *chain, uint32_t off,
 		    struct http_body_out *out, struct http_slice *slices, uint32_t max_slices);

@@ -5,7 +5,6 @@
  * from a copy in the scratch), chunked bodies by a byte state machine for the
  * size lines and trailers and by counts for the data. See http.h.
  */
-#include <errno.h>
 #include <string.h>
 
 #include <rte_branch_prediction.h>
@@ -809,7 +808,7 @@ int http_parse_head(struct http_parser *p, struct rte_mbuf *chain, uint32_t off)
 	if (unlikely(p->state == ST_ERROR))
 		return -(int)p->err;
 	if (p->state == ST_BODY)
-		return -EINVAL;
+		return 1; /* the head is parsed already: p->msg */
 	if (p->state == ST_START) {
 		if (!chain)
 			return 0;
@@ -1131,7 +1130,7 @@ int http_parse_body(struct http_parser *p, struct rte_mbuf *chain, uint32_t off,
 	if (unlikely(p->state == ST_ERROR))
 		return -(int)p->err;
 	if (p->state != ST_BODY)
-		return p->state == ST_START ? 1 : -EINVAL;
+		return p->state == ST_START ? 1 : 0; /* in a head: no body byte yet */
 	if (!chain)
 		return 0;
 	switch (p->msg.framing) {

@@ -160,6 +160,8 @@ static void test_chunked_request(void **state)
 	struct http_body_out bo;
 	assert_int_equal(head1(&p, HTTP_REQUEST, NULL, in, &m), 1);
 	uint32_t body = p.msg.head_len;
+	assert_int_equal(http_parse_head(&p, m, 0), 1); /* again, in the body: the same head */
+	assert_int_equal(p.msg.head_len, body);
 	assert_int_equal(http_parse_body(&p, m, body, &bo, NULL, 0), 1);
 	assert_int_equal(bo.data, 11);
 	assert_true(bo.trailer_done);
@@ -795,12 +797,16 @@ static void test_incremental(void **state)
 	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
 
 	http_parser_init(&p, HTTP_REQUEST, NULL, scratch, sizeof(scratch), NULL);
+	struct http_body_out bo;
+	assert_int_equal(http_parse_body(&p, m, 0, &bo, NULL, 0), 1); /* no message yet */
 	for (uint32_t i = 0; i < sizeof(req) - 1; i++) {
 		*rte_pktmbuf_mtod_offset(m, char *, i) = req[i];
 		m->data_len++;
 		m->pkt_len++;
 		int r = http_parse_head(&p, m, 0);
 		assert_int_equal(r, i == sizeof(req) - 2 ? 1 : 0);
+		if (r == 0) /* inside the head: no body byte */
+			assert_int_equal(http_parse_body(&p, m, 0, &bo, NULL, 0), 0);
 	}
 	assert_int_equal(p.msg.split_lines, 0);
 	assert_true(view_is(p.msg.headers[0].value, "h"));
