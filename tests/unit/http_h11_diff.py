@@ -83,6 +83,12 @@ KNOWN = {
     "resp_te_http10.GET.resp": ("http_te_in_http10", STRICT + "Transfer-Encoding in an HTTP/1.0 response (RFC 9112 "
     "6.1)"),
     "resp_cl_and_te.GET.resp": ("http_cl_and_te", STRICT + "Content-Length with Transfer-Encoding in a response"),
+    "crlf_between_requests.req": (None, "h11 refuses, meshdp accepts: a CRLF after a body, "
+                                  "before the next request line (RFC 9112 2.2: a server SHOULD "
+                                  "ignore it; clients that end a POST body with CRLF exist)"),
+    "http12.req": (None, "meshdp reports HTTP/1.2 as 1.1, the version it is handled as "
+                   "(RFC 9112 2.3: a higher minor version is treated as the highest known); "
+                   "h11 reports it as it came"),
     # persistence
     "http10_keep_alive.req": (None, "h11 never keeps HTTP/1.0 connections alive; meshdp honours "
     "'Connection: keep-alive' (RFC 9112 9.3), so it reads the second request h11 ignores"),

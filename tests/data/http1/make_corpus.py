@@ -26,6 +26,8 @@ C = {
     "options_asterisk.req": b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n",
     "method_other.req": b"PURGE /cache HTTP/1.1\r\nHost: h\r\n\r\n",
     "http10.req": b"GET / HTTP/1.0\r\n\r\n",
+    "http12.req": b"GET / HTTP/1.2\r\nHost: h\r\n\r\n",
+    "crlf_between_requests.req": P + b"Content-Length: 2\r\n\r\nok\r\n" + G2,
     "http10_keep_alive.req": b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n",
     "http11_close.req": H + b"Connection: close\r\n\r\n" + G2,
     "post_length.req": P + b"Content-Length: 11\r\n\r\nhello world",
