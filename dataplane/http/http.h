@@ -10,7 +10,8 @@
  * Implements (strict: where the RFCs let a recipient be lenient, we refuse):
  *   RFC 9112 2.1, 2.2  message format; CRLF line endings only (a bare LF or a
  *              bare CR is refused); empty lines before a request line are
- *              skipped (2.2, within the start line limit); a line starting
+ *              skipped (2.2, within the head limit), before a status line
+ *              refused; a line starting
  *              with SP / HTAB after the start line (obs-fold, 5.2) is refused
  *   RFC 9112 3     request line: method SP request-target SP HTTP-version,
  *              single spaces; 3.2 the four target forms (origin, absolute,

@@ -736,8 +736,8 @@ static int head_line(struct http_parser *p, const char *s, uint32_t n)
 		return fail(p, HTTP_E_BARE_LF);
 	n--;
 	if (p->msg.version == 0) { /* the start line not yet seen */
-		if (n == 0)
-			return 0; /* RFC 9112 2.2: an empty line before it is skipped */
+		if (n == 0) /* RFC 9112 2.2: a server skips empty lines before a request line */
+			return p->kind == HTTP_REQUEST ? 0 : fail(p, HTTP_E_BAD_STATUS_LINE);
 		if (p->kind == HTTP_REQUEST)
 			return parse_request_line(p, s, n);
 		return parse_status_line(p, s, n);

@@ -525,6 +525,7 @@ static const struct bad_case bad_cases[] = {
 	RS("HTTP/1.1 200 O\x01K\r\n\r\n", CTL_CHAR),
 	RS("HTTP/1.1  200 OK\r\n\r\n", BAD_STATUS_LINE),
 	RS("HTTP/1.1\r\n\r\n", BAD_STATUS_LINE),
+	RS("\r\nHTTP/1.1 200 OK\r\n\r\n", BAD_STATUS_LINE), /* empty lines: requests only */
 	RS("HTTP/1.x 200 OK\r\n\r\n", BAD_VERSION),
 	RS("HTTP/1.1 200 OK\rX\r\n\r\n", BARE_CR),
 	RS("HTTP/3.0 200 OK\r\n\r\n", UNSUPPORTED_VERSION),

@@ -133,6 +133,7 @@ C = {
     "resp_te_http10.GET.resp": b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     "resp_cl_and_te.GET.resp": b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
     b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "resp_leading_crlf.GET.resp": b"\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
     "resp_obs_fold.GET.resp": b"HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",
 }
 
