@@ -36,67 +36,94 @@ LIMIT = 60 * 1024  # meshdp's default head limit; h11's is 16 KiB
 STRICT = "meshdp refuses, h11 accepts: "
 KNOWN = {
     # line endings and bytes
-    "bare_lf_request_line.req": ("http_bare_lf", STRICT + "a bare LF ends a line (RFC 9112 2.2 lets a recipient "
-    "accept it; a proxy must not, another hop may split lines differently)"),
-    "bare_lf_header.req": ("http_bare_lf", STRICT + "a bare LF ends a header line (RFC 9112 2.2)"),
-    "ctl_in_value.req": ("http_ctl_char", STRICT + "a control byte (0x01) in a field value: not field-vchar "
-    "(RFC 9110 5.5); h11 only refuses NUL and whitespace controls"),
-    "del_in_value.req": ("http_ctl_char", STRICT + "DEL (0x7f) in a field value (RFC 9110 5.5)"),
-    "obs_fold.req": ("http_obs_fold", STRICT + "obs-fold: h11 unfolds it, RFC 9112 5.2 lets a server refuse "
-    "with 400, and a proxy must not forward it"),
+    "bare_lf_request_line.req": ("http_bare_lf",
+        STRICT + "a bare LF ends a line (RFC 9112 2.2 lets a recipient accept it; a proxy must "
+        "not, another hop may split lines differently)"),
+    "bare_lf_header.req": ("http_bare_lf",
+        STRICT + "a bare LF ends a header line (RFC 9112 2.2)"),
+    "ctl_in_value.req": ("http_ctl_char",
+        STRICT + "a control byte (0x01) in a field value: not field-vchar (RFC 9110 5.5); h11 only "
+        "refuses NUL and whitespace controls"),
+    "del_in_value.req": ("http_ctl_char",
+        STRICT + "DEL (0x7f) in a field value (RFC 9110 5.5)"),
+    "obs_fold.req": ("http_obs_fold",
+        STRICT + "obs-fold: h11 unfolds it, RFC 9112 5.2 lets a server refuse with 400, and a "
+        "proxy must not forward it"),
     # framing
-    "cl_and_te.req": ("http_cl_and_te", STRICT + "Content-Length with Transfer-Encoding: h11 lets chunked win, "
-    "RFC 9112 6.3 point 3 says such a message ought to be handled as an error (smuggling)"),
-    "te_and_cl.req": ("http_cl_and_te", STRICT + "Transfer-Encoding with Content-Length (the other order)"),
-    "cl_duplicate_equal.req": ("http_dup_content_length", STRICT + "two equal Content-Length lines: h11 merges them, "
-    "RFC 9112 6.3 point 5 allows refusing any list"),
-    "cl_list_equal.req": ("http_dup_content_length", STRICT + "Content-Length: 5, 5 (the same, as a list)"),
-    "te_http10.req": ("http_te_in_http10", STRICT + "Transfer-Encoding in HTTP/1.0: RFC 9112 6.1 says the framing "
-    "is faulty"),
-    "te_trailing_space.req": ("http_bad_transfer_encoding", STRICT + "'chunked ' with a trailing space: obfuscation that "
-    "other hops read differently (OWS is legal, refusing it is safer)"),
-    "chunk_ext_empty.req": ("http_bad_chunk_ext", STRICT + "'5;' an empty chunk-ext name (RFC 9112 7.1.1 grammar); "
-    "h11 accepts anything after ';'"),
-    "chunk_ext_bad_value.req": ("http_bad_chunk_ext", STRICT + "'5;a=' an empty chunk-ext value (RFC 9112 7.1.1)"),
-    "chunk_ext_ctl.req": ("http_bad_chunk_ext", STRICT + "a control byte in a chunk extension (RFC 9112 7.1.1)"),
-    "head_too_large.req": ("http_head_too_large", STRICT + "a head of 62 KiB: h11 applies its size limit only to a "
-    "head still incomplete, meshdp to every head (431)"),
-    "resp_obs_fold.GET.resp": ("http_obs_fold", STRICT + "obs-fold in a response (RFC 9112 5.2: a user agent "
-    "may unfold it, a proxy must not forward it)"),
-    "get_leading_crlf.req": (None, "h11 refuses, meshdp accepts: an empty line before the request "
-    "line, which RFC 9112 2.2 says a server SHOULD ignore (a client's stray CRLF after a body)"),
+    "cl_and_te.req": ("http_cl_and_te",
+        STRICT + "Content-Length with Transfer-Encoding: h11 lets chunked win, RFC 9112 6.3 point "
+        "3 says such a message ought to be handled as an error (smuggling)"),
+    "te_and_cl.req": ("http_cl_and_te",
+        STRICT + "Transfer-Encoding with Content-Length (the other order)"),
+    "cl_duplicate_equal.req": ("http_dup_content_length",
+        STRICT + "two equal Content-Length lines: h11 merges them, RFC 9112 6.3 point 5 allows "
+        "refusing any list"),
+    "cl_list_equal.req": ("http_dup_content_length",
+        STRICT + "Content-Length: 5, 5 (the same, as a list)"),
+    "te_http10.req": ("http_te_in_http10",
+        STRICT + "Transfer-Encoding in HTTP/1.0: RFC 9112 6.1 says the framing is faulty"),
+    "te_trailing_space.req": ("http_bad_transfer_encoding",
+        STRICT + "'chunked ' with a trailing space: obfuscation that other hops read differently "
+        "(OWS is legal, refusing it is safer)"),
+    "chunk_ext_empty.req": ("http_bad_chunk_ext",
+        STRICT + "'5;' an empty chunk-ext name (RFC 9112 7.1.1 grammar); h11 accepts anything "
+        "after ';'"),
+    "chunk_ext_bad_value.req": ("http_bad_chunk_ext",
+        STRICT + "'5;a=' an empty chunk-ext value (RFC 9112 7.1.1)"),
+    "chunk_ext_ctl.req": ("http_bad_chunk_ext",
+        STRICT + "a control byte in a chunk extension (RFC 9112 7.1.1)"),
+    "head_too_large.req": ("http_head_too_large",
+        STRICT + "a head of 62 KiB: h11 applies its size limit only to a head still incomplete, "
+        "meshdp to every head (431)"),
+    "resp_obs_fold.GET.resp": ("http_obs_fold",
+        STRICT + "obs-fold in a response (RFC 9112 5.2: a user agent may unfold it, a proxy must "
+        "not forward it)"),
+    "get_leading_crlf.req": (None,
+        "h11 refuses, meshdp accepts: an empty line before the request line, which RFC "
+        "9112 2.2 says a server SHOULD ignore (a client's stray CRLF after a body)"),
     # targets, versions, Host
-    "target_fragment.req": ("http_bad_target", STRICT + "'#' in the request target: RFC 9112 3.2 has no fragment"),
-    "target_asterisk_get.req": ("http_bad_target", STRICT + "'*' with GET: asterisk-form is for OPTIONS only "
-    "(RFC 9112 3.2.4)"),
-    "target_no_slash.req": ("http_bad_target", STRICT + "a target in none of the four forms of RFC 9112 3.2"),
-    "target_userinfo.req": ("http_bad_target", STRICT + "userinfo in an absolute-form target (RFC 9110 4.2.4: a "
-    "recipient should treat it as an error)"),
-    "connect_origin_form.req": ("http_bad_target", STRICT + "CONNECT with an origin-form target (RFC 9112 3.2.3: "
-    "authority-form only)"),
-    "version_2.req": ("http_unsupported_version", STRICT + "HTTP/2.0 on an HTTP/1 connection: 505 (RFC 9110 15.6.6), h11 "
-    "accepts any DIGIT.DIGIT"),
-    "host_space.req": ("http_bad_host", STRICT + "a Host with a space: not uri-host [':' port] (RFC 9110 7.2)"),
-    "host_slash.req": ("http_bad_host", STRICT + "a Host with '/': not uri-host [':' port] (RFC 9110 7.2)"),
-    "resp_status_600.GET.resp": ("http_bad_status_line", STRICT + "status 600: RFC 9110 15 defines 100-599; h11 takes "
-    "up to 999"),
-    "resp_te_http10.GET.resp": ("http_te_in_http10", STRICT + "Transfer-Encoding in an HTTP/1.0 response (RFC 9112 "
-    "6.1)"),
-    "resp_cl_and_te.GET.resp": ("http_cl_and_te", STRICT + "Content-Length with Transfer-Encoding in a response"),
-    "crlf_between_requests.req": (None, "h11 refuses, meshdp accepts: a CRLF after a body, "
-                                  "before the next request line (RFC 9112 2.2: a server SHOULD "
-                                  "ignore it; clients that end a POST body with CRLF exist)"),
-    "http12.req": (None, "meshdp reports HTTP/1.2 as 1.1, the version it is handled as "
-                   "(RFC 9112 2.3: a higher minor version is treated as the highest known); "
-                   "h11 reports it as it came"),
+    "target_fragment.req": ("http_bad_target",
+        STRICT + "'#' in the request target: RFC 9112 3.2 has no fragment"),
+    "target_asterisk_get.req": ("http_bad_target",
+        STRICT + "'*' with GET: asterisk-form is for OPTIONS only (RFC 9112 3.2.4)"),
+    "target_no_slash.req": ("http_bad_target",
+        STRICT + "a target in none of the four forms of RFC 9112 3.2"),
+    "target_userinfo.req": ("http_bad_target",
+        STRICT + "userinfo in an absolute-form target (RFC 9110 4.2.4: a recipient should treat it "
+        "as an error)"),
+    "connect_origin_form.req": ("http_bad_target",
+        STRICT + "CONNECT with an origin-form target (RFC 9112 3.2.3: authority-form only)"),
+    "version_2.req": ("http_unsupported_version",
+        STRICT + "HTTP/2.0 on an HTTP/1 connection: 505 (RFC 9110 15.6.6), h11 accepts any "
+        "DIGIT.DIGIT"),
+    "host_space.req": ("http_bad_host",
+        STRICT + "a Host with a space: not uri-host [':' port] (RFC 9110 7.2)"),
+    "host_slash.req": ("http_bad_host",
+        STRICT + "a Host with '/': not uri-host [':' port] (RFC 9110 7.2)"),
+    "resp_status_600.GET.resp": ("http_bad_status_line",
+        STRICT + "status 600: RFC 9110 15 defines 100-599; h11 takes up to 999"),
+    "resp_te_http10.GET.resp": ("http_te_in_http10",
+        STRICT + "Transfer-Encoding in an HTTP/1.0 response (RFC 9112 6.1)"),
+    "resp_cl_and_te.GET.resp": ("http_cl_and_te",
+        STRICT + "Content-Length with Transfer-Encoding in a response"),
+    "crlf_between_requests.req": (None,
+        "h11 refuses, meshdp accepts: a CRLF after a body, before the next request line "
+        "(RFC 9112 2.2: a server SHOULD ignore it; clients that end a POST body with CRLF "
+        "exist)"),
+    "http12.req": (None,
+        "meshdp reports HTTP/1.2 as 1.1, the version it is handled as (RFC 9112 2.3: a "
+        "higher minor version is treated as the highest known); h11 reports it as it came"),
     # persistence
-    "http10_keep_alive.req": (None, "h11 never keeps HTTP/1.0 connections alive; meshdp honours "
-    "'Connection: keep-alive' (RFC 9112 9.3), so it reads the second request h11 ignores"),
+    "http10_keep_alive.req": (None,
+        "h11 never keeps HTTP/1.0 connections alive; meshdp honours 'Connection: keep- "
+        "alive' (RFC 9112 9.3), so it reads the second request h11 ignores"),
     # transfer codings in responses
-    "resp_gzip_chunked.GET.resp": (None, "h11 supports no transfer coding but chunked; meshdp "
-    "forwards 'gzip, chunked' response bodies (chunked last: RFC 9112 6.3 point 4)"),
-    "resp_gzip_close.GET.resp": (None, "h11 supports no transfer coding but chunked; meshdp reads a "
-    "response whose last coding is not chunked until close (RFC 9112 6.3 point 4)"),
+    "resp_gzip_chunked.GET.resp": (None,
+        "h11 supports no transfer coding but chunked; meshdp forwards 'gzip, chunked' "
+        "response bodies (chunked last: RFC 9112 6.3 point 4)"),
+    "resp_gzip_close.GET.resp": (None,
+        "h11 supports no transfer coding but chunked; meshdp reads a response whose last "
+        "coding is not chunked until close (RFC 9112 6.3 point 4)"),
 }
 
 
@@ -272,7 +299,8 @@ def main():
                 n, ours["error"], KNOWN[n][0], diff))
             failures += 1
         elif not diff and n in KNOWN:
-            print("FAIL %s: listed as a known disagreement but both agree (%s)" % (n, ours["error"]))
+            print("FAIL %s: listed as a known disagreement but both agree (%s)" % (
+                n, ours["error"]))
             failures += 1
         else:
             print("ok   %s%s" % (n, " (known: %s)" % diff if diff else ""))
