@@ -10,7 +10,8 @@
  * Implements (strict: where the RFCs let a recipient be lenient, we refuse):
  *   RFC 9112 2.1, 2.2  message format; CRLF line endings only (a bare LF or a
  *              bare CR is refused); empty lines before a request line are
- *              skipped (2.2, within the start line limit); a line starting
+ *              skipped (2.2, within the head limit), before a status line
+ *              refused; a line starting
  *              with SP / HTAB after the start line (obs-fold, 5.2) is refused
  *   RFC 9112 3     request line: method SP request-target SP HTTP-version,
  *              single spaces; 3.2 the four target forms (origin, absolute,
@@ -34,7 +35,7 @@
  *              responses to HEAD, 1xx, 204, 304 have no body, 2xx to CONNECT
  *              and 101 make a tunnel, otherwise a response without framing
  *              runs until close
- *   RFC 9112 7.1   chunked coding: chunk-size (hex, at most 2^60), chunk-ext
+ *   RFC 9112 7.1   chunked coding: chunk-size (hex, below 2^60), chunk-ext
  *              (7.1.1: BWS ";" BWS token [BWS "=" BWS token / quoted-string]),
  *              CRLF after each chunk's data, last-chunk, trailer section (7.1.2,
  *              fields checked as header fields, then forwarded or dropped
@@ -61,10 +62,13 @@
  *   loop: chain = received data not yet consumed, starting at byte off
  *     r = http_parse_head(&p, chain, off);   // 0: need more, 1: head, <0: error
  *     on 1: p.msg is the head; body from off + p.msg.head_len, framed by
- *           p.msg.framing; then repeatedly
- *       r = http_parse_body(&p, chain, body_off, &out);  // out.raw bytes consumed
+ *           p.msg.framing (forward or rewrite the head now: its views point
+ *           into the chain); then, as data comes,
+ *       r = http_parse_body(&p, chain, body_off, &out, NULL, 0);
+ *           // out.raw bytes after body_off are this message's: forward them
  *       until r == 1: the next message starts at body_off + out.raw
  *     on < 0: answer http_error_status(r) (requests) and close.
+ *   at the peer's FIN: http_parse_eof(&p).
  * Between calls the caller may append mbufs to the chain (or data to its last
  * mbuf), never change or free bytes already fed that belong to the message in
  * progress.
@@ -227,14 +231,16 @@ struct http_slice {
 
 /** What one http_parse_body() call found. */
 struct http_body_out {
-	uint64_t
-		raw; /* bytes of the input consumed, framing included (forward these as they are) */
+	uint64_t raw;	   /* input consumed, framing included (forward it as it came) */
 	uint64_t data;	   /* of those, body data (chunk payload; all of them for other framings) */
 	uint32_t nslices;  /* slices filled (when slices were asked for) */
 	bool trailer_done; /* chunked: the trailer section ended (with the message) */
 };
 
-/** One parser per connection direction. Opaque state; read only .msg. */
+/**
+ * One parser per connection direction (about 3.4 KB, most of it msg.headers).
+ * Opaque state; read only .msg.
+ */
 struct http_parser {
 	struct http_msg msg;
 	/* private below */
@@ -245,11 +251,10 @@ struct http_parser {
 	uint32_t scratch_cap, scratch_used;
 	enum http_method req_method; /* responses: the request's method */
 	uint8_t state;
-	uint8_t err;	     /* the refusal, once refused */
-	uint8_t cstate;	     /* chunked decoder state */
-	uint8_t te_state;    /* Transfer-Encoding members seen so far */
-	uint8_t nlines_lead; /* empty lines skipped before the start line */
-	uint32_t msg_off;    /* the message's start, in the chain */
+	uint8_t err;	  /* the refusal, once refused */
+	uint8_t cstate;	  /* chunked decoder state */
+	uint8_t te_state; /* Transfer-Encoding members seen so far */
+	uint32_t msg_off; /* the message's start, in the chain */
 	/* scan position: the mbuf holding byte pos, and the chain offset of its first byte */
 	struct rte_mbuf *cur;
 	uint32_t cur_base;
@@ -284,7 +289,8 @@ void http_parser_set_request(struct http_parser *p, enum http_method m);
  * byte once: the parser remembers where it stopped.
  * @return 0 more data needed; 1 the head is complete in p->msg (body at
  * @p off + p->msg.head_len); -HTTP_E_x refused (counted; the parser must be
- * re-initialised to be used again).
+ * re-initialised to be used again). Called again once the head is parsed
+ * (in its body) it returns 1 again.
  */
 int http_parse_head(struct http_parser *p, struct rte_mbuf *chain, uint32_t off);
 
@@ -296,7 +302,8 @@ int http_parse_head(struct http_parser *p, struct rte_mbuf *chain, uint32_t off)
  * they are used up: call again from @p off + out->raw).
  * @return 1 the message ended (the next one starts at @p off + out->raw;
  * the parser is ready for http_parse_head()); 0 the body goes on (all of the
- * input consumed, or the slices are full); -HTTP_E_x refused (chunked).
+ * input consumed, or the slices are full; also before the head is complete);
+ * -HTTP_E_x refused (chunked).
  */
 int http_parse_body(struct http_parser *p, struct rte_mbuf *chain, uint32_t off,
 		    struct http_body_out *out, struct http_slice *slices, uint32_t max_slices);

@@ -5,23 +5,24 @@
  * from a copy in the scratch), chunked bodies by a byte state machine for the
  * size lines and trailers and by counts for the data. See http.h.
  */
-#include <errno.h>
 #include <string.h>
 
 #include <rte_branch_prediction.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+#ifdef __SSSE3__
+#include <tmmintrin.h>
+#endif
 
 #include "http.h"
+#include "http_internal.h"
 
 /* ---- character classes (RFC 9110 5.6.2, 5.5; RFC 3986) ---- */
 
-#define C_TCHAR	 0x01 /* token */
-#define C_VCHAR	 0x02 /* request target: VCHAR */
-#define C_FVAL	 0x04 /* field value: VCHAR, obs-text, SP, HTAB */
-#define C_HOST	 0x08 /* Host: reg-name, IP literal, ':' port */
-#define C_QDTEXT 0x10 /* quoted-string text: HTAB, SP, VCHAR but '"' and '\\', obs-text */
-#define C_WS	 0x20 /* SP, HTAB */
-
-static uint8_t cls[256];
+uint8_t http_cls[256];
+/* tchar as a nibble table for pshufb: bit h of tchar_lo[l] says byte 0xhl is a tchar (h < 8) */
+static uint8_t tchar_lo[16] __attribute__((aligned(16)));
 
 static void __attribute__((constructor)) http_cls_init(void)
 {
@@ -41,18 +42,103 @@ static void __attribute__((constructor)) http_cls_init(void)
 			f |= C_QDTEXT;
 		if (c == ' ' || c == '\t')
 			f |= C_WS;
-		cls[c] = f;
+		http_cls[c] = f;
+		if ((f & C_TCHAR) && c < 0x80)
+			tchar_lo[c & 15] |= (uint8_t)(1u << (c >> 4));
 	}
 }
 
 static inline uint32_t span(const char *s, uint32_t i, uint32_t n, uint8_t bit)
 {
-	while (i + 4 <= n && (cls[(uint8_t)s[i]] & cls[(uint8_t)s[i + 1]] & cls[(uint8_t)s[i + 2]] &
-			      cls[(uint8_t)s[i + 3]] & bit))
+	while (i + 4 <= n && (http_cls[(uint8_t)s[i]] & http_cls[(uint8_t)s[i + 1]] &
+			      http_cls[(uint8_t)s[i + 2]] & http_cls[(uint8_t)s[i + 3]] & bit))
 		i += 4;
-	while (i < n && (cls[(uint8_t)s[i]] & bit))
+	while (i < n && (http_cls[(uint8_t)s[i]] & bit))
 		i++;
 	return i;
+}
+
+/*
+ * The runs of a line 16 bytes at a time (SSE2 is part of x86-64; SSSE3 for
+ * tchar): the first byte at or after @p i (before @p n) outside the class.
+ * BAD16(x) is the mask of the bytes of x outside it. The last, partial block
+ * is read as the 16 bytes that end at @p n when the line [0, n) is that long
+ * (never a byte outside it), else by the table.
+ */
+#define SPAN16(s, i, n, BAD16, bit)                                                               \
+	do {                                                                                      \
+		for (; (i) + 16 <= (n); (i) += 16) {                                              \
+			__m128i x_ = _mm_loadu_si128((const __m128i *)(const void *)((s) + (i))); \
+			unsigned int m_ = (unsigned int)_mm_movemask_epi8(BAD16(x_));             \
+			if (m_)                                                                   \
+				return (i) + (uint32_t)__builtin_ctz(m_);                         \
+		}                                                                                 \
+		if ((i) < (n) && (n) >= 16) {                                                     \
+			__m128i x_ =                                                              \
+				_mm_loadu_si128((const __m128i *)(const void *)((s) + (n)-16));   \
+			unsigned int m_ = (unsigned int)_mm_movemask_epi8(BAD16(x_));             \
+			m_ &= ~((1u << ((i) - ((n)-16))) - 1);                                    \
+			return m_ ? (n)-16 + (uint32_t)__builtin_ctz(m_) : (n);                   \
+		}                                                                                 \
+		return span((s), (i), (n), (bit));                                                \
+	} while (0)
+
+#ifdef __SSE2__
+/* not VCHAR, obs-text, SP, HTAB: <= 0x1f but HTAB, or DEL */
+static inline __m128i bad_fval(__m128i x)
+{
+	__m128i bad = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
+	bad = _mm_andnot_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(9)), bad);
+	return _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+}
+
+/* not VCHAR: <= 0x20 or >= 0x7f */
+static inline __m128i bad_vchar(__m128i x)
+{
+	return _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x20)), x),
+			    _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x7f)), x));
+}
+#endif
+
+static inline uint32_t span_fval(const char *s, uint32_t i, uint32_t n)
+{
+#ifdef __SSE2__
+	SPAN16(s, i, n, bad_fval, C_FVAL);
+#else
+	return span(s, i, n, C_FVAL);
+#endif
+}
+
+static inline uint32_t span_vchar(const char *s, uint32_t i, uint32_t n)
+{
+#ifdef __SSE2__
+	SPAN16(s, i, n, bad_vchar, C_VCHAR);
+#else
+	return span(s, i, n, C_VCHAR);
+#endif
+}
+
+#ifdef __SSSE3__
+/* not tchar: a nibble lookup (pshufb) in tchar_lo, bytes >= 0x80 map to no row */
+static inline __m128i bad_tchar(__m128i x)
+{
+	const __m128i lo_tbl = _mm_load_si128((const __m128i *)(const void *)tchar_lo);
+	const __m128i hi_bit =
+		_mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, (char)128, 0, 0, 0, 0, 0, 0, 0, 0);
+	const __m128i nib = _mm_set1_epi8(15);
+	__m128i rows = _mm_shuffle_epi8(lo_tbl, _mm_and_si128(x, nib));
+	__m128i bit = _mm_shuffle_epi8(hi_bit, _mm_and_si128(_mm_srli_epi16(x, 4), nib));
+	return _mm_cmpeq_epi8(_mm_and_si128(rows, bit), _mm_setzero_si128());
+}
+#endif
+
+static inline uint32_t span_tchar(const char *s, uint32_t i, uint32_t n)
+{
+#ifdef __SSSE3__
+	SPAN16(s, i, n, bad_tchar, C_TCHAR);
+#else
+	return span(s, i, n, C_TCHAR);
+#endif
 }
 
 static inline int lower(int c)
@@ -256,7 +342,7 @@ static bool authority_ok(const char *s, uint32_t n)
 	if (n == 0)
 		return false;
 	for (uint32_t i = 0; i < n; i++)
-		if (!(cls[(uint8_t)s[i]] & C_HOST))
+		if (!(http_cls[(uint8_t)s[i]] & C_HOST))
 			return false;
 	return true;
 }
@@ -336,12 +422,12 @@ static int parse_target(struct http_parser *p, const char *s, uint32_t n)
 static int parse_request_line(struct http_parser *p, const char *s, uint32_t n)
 {
 	struct http_msg *m = &p->msg;
-	uint32_t i = span(s, 0, n, C_TCHAR);
+	uint32_t i = span_tchar(s, 0, n);
 
 	if (i == n || s[i] != ' ') {
 		if (i < n && s[i] == '\r')
 			return fail(p, HTTP_E_BARE_CR);
-		if (i < n && (cls[(uint8_t)s[i]] & C_VCHAR) && i > 0)
+		if (i < n && (http_cls[(uint8_t)s[i]] & C_VCHAR) && i > 0)
 			return fail(p, HTTP_E_BAD_METHOD);
 		return fail(p, HTTP_E_BAD_REQUEST_LINE);
 	}
@@ -349,21 +435,21 @@ static int parse_request_line(struct http_parser *p, const char *s, uint32_t n)
 		return fail(p, HTTP_E_BAD_REQUEST_LINE);
 	m->method_name = (struct http_view){s, i};
 	m->method = method_of(s, i);
-	uint32_t t = i + 1, e = span(s, t, n, C_VCHAR);
+	uint32_t t = i + 1, e = span_vchar(s, t, n);
 	if (e == n || s[e] != ' ') {
 		if (e < n && s[e] == '\r')
 			return fail(p, HTTP_E_BARE_CR);
-		return fail(p, e == t ? HTTP_E_BAD_REQUEST_LINE : HTTP_E_BAD_TARGET);
+		return fail(p, e == t || e == n ? HTTP_E_BAD_REQUEST_LINE : HTTP_E_BAD_TARGET);
 	}
 	if (e == t)
 		return fail(p, HTTP_E_BAD_REQUEST_LINE);
 	m->target = (struct http_view){s + t, e - t};
 	const char *v = s + e + 1;
 	uint32_t vn = n - e - 1;
-	if (memchr(v, ' ', vn))
-		return fail(p, HTTP_E_BAD_REQUEST_LINE);
 	if (memchr(v, '\r', vn))
 		return fail(p, HTTP_E_BARE_CR);
+	if (memchr(v, ' ', vn))
+		return fail(p, HTTP_E_BAD_REQUEST_LINE);
 	int r = parse_version(p, v, vn);
 	if (r)
 		return r;
@@ -374,16 +460,15 @@ static int parse_status_line(struct http_parser *p, const char *s, uint32_t n)
 {
 	struct http_msg *m = &p->msg;
 
-	if (n < 12 || s[8] != ' ') {
-		if (memchr(s, '\r', n))
-			return fail(p, HTTP_E_BARE_CR);
-		if (n >= 8 && (n == 8 || s[8] == ' ' || memchr(s, ' ', n) != s + 8))
-			return fail(p, HTTP_E_BAD_VERSION);
+	if (memchr(s, '\r', n))
+		return fail(p, HTTP_E_BARE_CR);
+	if (n < 8)
 		return fail(p, HTTP_E_BAD_STATUS_LINE);
-	}
 	int r = parse_version(p, s, 8);
 	if (r)
 		return r;
+	if (n < 12 || s[8] != ' ')
+		return fail(p, HTTP_E_BAD_STATUS_LINE);
 	if (s[9] < '1' || s[9] > '5' || s[10] < '0' || s[10] > '9' || s[11] < '0' || s[11] > '9')
 		return fail(p, HTTP_E_BAD_STATUS_LINE);
 	m->status = (uint16_t)((s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0'));
@@ -393,9 +478,9 @@ static int parse_status_line(struct http_parser *p, const char *s, uint32_t n)
 	}
 	if (s[12] != ' ')
 		return fail(p, HTTP_E_BAD_STATUS_LINE);
-	uint32_t e = span(s, 13, n, C_FVAL);
+	uint32_t e = span_fval(s, 13, n);
 	if (e != n)
-		return fail(p, s[e] == '\r' ? HTTP_E_BARE_CR : HTTP_E_CTL_CHAR);
+		return fail(p, HTTP_E_CTL_CHAR);
 	m->reason = (struct http_view){s + 13, n - 13};
 	return 0;
 }
@@ -414,9 +499,9 @@ static bool list_next(struct http_view v, uint32_t *i, struct http_view *tok)
 	while (e < v.len && v.p[e] != ',')
 		e++;
 	*i = e + 1;
-	while (s < e && (cls[(uint8_t)v.p[s]] & C_WS))
+	while (s < e && (http_cls[(uint8_t)v.p[s]] & C_WS))
 		s++;
-	while (e > s && (cls[(uint8_t)v.p[e - 1]] & C_WS))
+	while (e > s && (http_cls[(uint8_t)v.p[e - 1]] & C_WS))
 		e--;
 	*tok = (struct http_view){v.p + s, e - s};
 	return true;
@@ -438,11 +523,11 @@ static int parse_te(struct http_parser *p, struct http_view v, bool trailing_ws)
 		}
 		struct http_view name = {tok.p, k};
 		/* a coding after chunked, chunked twice (RFC 9112 6.1), identity (removed) */
-		if ((p->te_state & TE_CHUNKED) || http_view_eq_nocase(name, "identity", 8)) {
+		if ((p->te_state & TE_CHUNKED) || (k == 8 && http_name_is(name.p, "identity", 8))) {
 			err = HTTP_E_BAD_TRANSFER_ENCODING;
 			break;
 		}
-		if (http_view_eq_nocase(name, "chunked", 7)) {
+		if (k == 7 && http_name_is(name.p, "chunked", 7)) {
 			if (k != tok.len) { /* chunked takes no parameters */
 				err = HTTP_E_BAD_TRANSFER_ENCODING;
 				break;
@@ -451,7 +536,7 @@ static int parse_te(struct http_parser *p, struct http_view v, bool trailing_ws)
 		} else {
 			/* transfer-parameters: ; name=value, not interpreted */
 			for (uint32_t j = k; j < tok.len; j++)
-				if (!(cls[(uint8_t)tok.p[j]] & (C_TCHAR | C_WS)) &&
+				if (!(http_cls[(uint8_t)tok.p[j]] & (C_TCHAR | C_WS)) &&
 				    tok.p[j] != ';' && tok.p[j] != '=' && tok.p[j] != '"') {
 					err = HTTP_E_BAD_TRANSFER_ENCODING;
 					break;
@@ -485,36 +570,35 @@ static void parse_connection(struct http_msg *m, struct http_view v)
 	uint32_t it = 0;
 
 	while (list_next(v, &it, &tok)) {
-		if (http_view_eq_nocase(tok, "close", 5))
+		if (tok.len == 5 && http_name_is(tok.p, "close", 5))
 			m->flags |= HTTP_F_CONN_CLOSE;
-		else if (http_view_eq_nocase(tok, "keep-alive", 10))
+		else if (tok.len == 10 && http_name_is(tok.p, "keep-alive", 10))
 			m->flags |= HTTP_F_CONN_KEEP_ALIVE;
-		else if (http_view_eq_nocase(tok, "upgrade", 7))
+		else if (tok.len == 7 && http_name_is(tok.p, "upgrade", 7))
 			m->flags |= HTTP_F_CONN_UPGRADE;
 	}
 }
 
-static int known_of(const char *s, uint32_t n)
+/* which of msg.known[] a header name (tchar) is, or -1 */
+static inline int known_of(const char *s, uint32_t n)
 {
-	struct http_view v = {s, n};
 	switch (n) {
 	case 2:
-		return http_view_eq_nocase(v, "te", 2) ? HTTP_H_TE : -1;
+		return http_name_is(s, "te", 2) ? HTTP_H_TE : -1;
 	case 4:
-		return http_view_eq_nocase(v, "host", 4) ? HTTP_H_HOST : -1;
+		return http_name_is(s, "host", 4) ? HTTP_H_HOST : -1;
 	case 6:
-		return http_view_eq_nocase(v, "expect", 6) ? HTTP_H_EXPECT : -1;
+		return http_name_is(s, "expect", 6) ? HTTP_H_EXPECT : -1;
 	case 7:
-		return http_view_eq_nocase(v, "upgrade", 7) ? HTTP_H_UPGRADE : -1;
+		return http_name_is(s, "upgrade", 7) ? HTTP_H_UPGRADE : -1;
 	case 10:
-		if (lower(s[0]) == 'c')
-			return http_view_eq_nocase(v, "connection", 10) ? HTTP_H_CONNECTION : -1;
-		return http_view_eq_nocase(v, "keep-alive", 10) ? HTTP_H_KEEP_ALIVE : -1;
+		if ((s[0] | 0x20) == 'c')
+			return http_name_is(s, "connection", 10) ? HTTP_H_CONNECTION : -1;
+		return http_name_is(s, "keep-alive", 10) ? HTTP_H_KEEP_ALIVE : -1;
 	case 14:
-		return http_view_eq_nocase(v, "content-length", 14) ? HTTP_H_CONTENT_LENGTH : -1;
+		return http_name_is(s, "content-length", 14) ? HTTP_H_CONTENT_LENGTH : -1;
 	case 17:
-		return http_view_eq_nocase(v, "transfer-encoding", 17) ? HTTP_H_TRANSFER_ENCODING
-								       : -1;
+		return http_name_is(s, "transfer-encoding", 17) ? HTTP_H_TRANSFER_ENCODING : -1;
 	}
 	return -1;
 }
@@ -523,16 +607,16 @@ static int parse_header_line(struct http_parser *p, const char *s, uint32_t n)
 {
 	struct http_msg *m = &p->msg;
 
-	if (cls[(uint8_t)s[0]] & C_WS)
+	if (http_cls[(uint8_t)s[0]] & C_WS)
 		return fail(p, HTTP_E_OBS_FOLD);
-	uint32_t i = span(s, 0, n, C_TCHAR);
+	uint32_t i = span_tchar(s, 0, n);
 	if (i == n || s[i] != ':') {
 		if (i == 0)
 			return fail(p, i < n && s[i] == '\r' ? HTTP_E_BARE_CR
 							     : HTTP_E_BAD_HEADER_NAME);
 		if (i == n)
 			return fail(p, HTTP_E_NO_COLON);
-		if (cls[(uint8_t)s[i]] & C_WS)
+		if (http_cls[(uint8_t)s[i]] & C_WS)
 			return fail(p, HTTP_E_WS_BEFORE_COLON);
 		if (s[i] == '\r')
 			return fail(p, HTTP_E_BARE_CR);
@@ -541,12 +625,12 @@ static int parse_header_line(struct http_parser *p, const char *s, uint32_t n)
 	if (i == 0)
 		return fail(p, HTTP_E_BAD_HEADER_NAME);
 	uint32_t v = i + 1;
-	while (v < n && (cls[(uint8_t)s[v]] & C_WS))
+	while (v < n && (http_cls[(uint8_t)s[v]] & C_WS))
 		v++;
-	uint32_t e = span(s, v, n, C_FVAL);
+	uint32_t e = span_fval(s, v, n);
 	if (e != n)
 		return fail(p, s[e] == '\r' ? HTTP_E_BARE_CR : HTTP_E_CTL_CHAR);
-	while (e > v && (cls[(uint8_t)s[e - 1]] & C_WS))
+	while (e > v && (http_cls[(uint8_t)s[e - 1]] & C_WS))
 		e--;
 	if (m->nheaders >= p->lim.max_headers)
 		return fail(p, HTTP_E_TOO_MANY_HEADERS);
@@ -557,7 +641,7 @@ static int parse_header_line(struct http_parser *p, const char *s, uint32_t n)
 		if (m->known[HTTP_H_HOST] != HTTP_NO_HEADER)
 			return fail(p, HTTP_E_BAD_HOST);
 		for (uint32_t j = 0; j < value.len; j++)
-			if (!(cls[(uint8_t)value.p[j]] & C_HOST))
+			if (!(http_cls[(uint8_t)value.p[j]] & C_HOST))
 				return fail(p, HTTP_E_BAD_HOST);
 		break;
 	case HTTP_H_CONTENT_LENGTH:
@@ -570,7 +654,7 @@ static int parse_header_line(struct http_parser *p, const char *s, uint32_t n)
 		parse_connection(m, value);
 		break;
 	case HTTP_H_EXPECT:
-		if (http_view_eq_nocase(value, "100-continue", 12))
+		if (value.len == 12 && http_name_is(value.p, "100-continue", 12))
 			m->flags |= HTTP_F_EXPECT_CONTINUE;
 		break;
 	}
@@ -639,6 +723,8 @@ static int head_done(struct http_parser *p)
 	m->head_len = p->pos - p->msg_off;
 	p->remaining = m->content_length;
 	p->cstate = CS_SIZE0;
+	p->cline = 0;
+	p->ctrailer = 0;
 	p->state = (m->framing == HTTP_BODY_NONE) ? ST_START : ST_BODY;
 	return 1;
 }
@@ -650,10 +736,8 @@ static int head_line(struct http_parser *p, const char *s, uint32_t n)
 		return fail(p, HTTP_E_BARE_LF);
 	n--;
 	if (p->msg.version == 0) { /* the start line not yet seen */
-		if (n == 0) {
-			p->nlines_lead++; /* RFC 9112 2.2: empty lines before it */
-			return 0;
-		}
+		if (n == 0) /* RFC 9112 2.2: a server skips empty lines before a request line */
+			return p->kind == HTTP_REQUEST ? 0 : fail(p, HTTP_E_BAD_STATUS_LINE);
 		if (p->kind == HTTP_REQUEST)
 			return parse_request_line(p, s, n);
 		return parse_status_line(p, s, n);
@@ -709,7 +793,6 @@ static void start_message(struct http_parser *p, struct rte_mbuf *chain, uint32_
 	memset(m->known, HTTP_NO_HEADER, sizeof(m->known));
 	p->scratch_used = 0;
 	p->te_state = 0;
-	p->nlines_lead = 0;
 	p->msg_off = off;
 	p->cur = chain;
 	p->cur_base = 0;
@@ -725,7 +808,7 @@ int http_parse_head(struct http_parser *p, struct rte_mbuf *chain, uint32_t off)
 	if (unlikely(p->state == ST_ERROR))
 		return -(int)p->err;
 	if (p->state == ST_BODY)
-		return -EINVAL;
+		return 1; /* the head is parsed already: p->msg */
 	if (p->state == ST_START) {
 		if (!chain)
 			return 0;
@@ -759,7 +842,17 @@ int http_parse_head(struct http_parser *p, struct rte_mbuf *chain, uint32_t off)
 		if (p->line_off >= p->cur_base) {
 			s = d + (p->line_off - p->cur_base);
 		} else {
-			s = gather(p, n);
+			/* the line started in an earlier mbuf (line_m, once moved to it) */
+			while (p->line_off >= p->line_base + p->line_m->data_len) {
+				p->line_base += p->line_m->data_len;
+				p->line_m = p->line_m->next;
+			}
+			if (p->line_off - p->line_base + n <=
+			    p->line_m->data_len) /* all but the LF */
+				s = rte_pktmbuf_mtod_offset(p->line_m, const char *,
+							    p->line_off - p->line_base);
+			else
+				s = gather(p, n);
 			if (!s)
 				return fail(p, HTTP_E_SCRATCH_FULL);
 		}
@@ -849,7 +942,7 @@ static int hexval(uint8_t c)
 /* one byte of a chunk-size line or the trailer section: 0 go on, 1 the message ended, < 0 refused */
 static int chunk_byte(struct http_parser *p, uint8_t c)
 {
-	uint8_t k = cls[c];
+	uint8_t k = http_cls[c];
 	int h;
 
 	if (p->cstate <= CS_SIZE_LF) {
@@ -1037,7 +1130,7 @@ int http_parse_body(struct http_parser *p, struct rte_mbuf *chain, uint32_t off,
 	if (unlikely(p->state == ST_ERROR))
 		return -(int)p->err;
 	if (p->state != ST_BODY)
-		return p->state == ST_START ? 1 : -EINVAL;
+		return p->state == ST_START ? 1 : 0; /* in a head: no body byte yet */
 	if (!chain)
 		return 0;
 	switch (p->msg.framing) {

@@ -10,24 +10,40 @@
 #include <rte_branch_prediction.h>
 
 #include "http.h"
+#include "http_internal.h"
 
-/* sequential writes into a chain of mbufs from one pool */
+/*
+ * Sequential writes into a chain of mbufs from one pool: ptr / room are the
+ * free tail of the last mbuf, whose data_len (and the head's pkt_len) are
+ * brought up to date when it is left and by wr_end().
+ */
 struct wr {
 	struct rte_mempool *pool;
 	struct rte_mbuf *head, *tail;
+	char *ptr;
+	uint32_t room;
 	bool oom;
 };
 
-static void wr_put(struct wr *w, const char *s, uint32_t n)
+static void wr_close_tail(struct wr *w)
+{
+	if (w->tail) {
+		uint16_t used = (uint16_t)(w->ptr - rte_pktmbuf_mtod(w->tail, char *));
+		w->head->pkt_len += used - w->tail->data_len;
+		w->tail->data_len = used;
+	}
+}
+
+static void wr_grow(struct wr *w, const char *s, uint32_t n)
 {
 	while (n && !w->oom) {
-		uint16_t room = w->tail ? rte_pktmbuf_tailroom(w->tail) : 0;
-		if (room == 0) {
+		if (w->room == 0) {
 			struct rte_mbuf *m = rte_pktmbuf_alloc(w->pool);
 			if (unlikely(!m)) {
 				w->oom = true;
 				return;
 			}
+			wr_close_tail(w);
 			if (w->tail) {
 				w->tail->next = m;
 				w->head->nb_segs++;
@@ -35,15 +51,39 @@ static void wr_put(struct wr *w, const char *s, uint32_t n)
 				w->head = m;
 			}
 			w->tail = m;
+			w->ptr = rte_pktmbuf_mtod(m, char *);
+			w->room = rte_pktmbuf_tailroom(m);
 			continue;
 		}
-		uint32_t k = RTE_MIN(n, (uint32_t)room);
-		memcpy(rte_pktmbuf_mtod_offset(w->tail, char *, w->tail->data_len), s, k);
-		w->tail->data_len += k;
-		w->head->pkt_len += k;
+		uint32_t k = RTE_MIN(n, w->room);
+		memcpy(w->ptr, s, k);
+		w->ptr += k;
+		w->room -= k;
 		s += k;
 		n -= k;
 	}
+}
+
+static inline void wr_put(struct wr *w, const char *s, uint32_t n)
+{
+	if (likely(n <= w->room)) {
+		memcpy(w->ptr, s, n);
+		w->ptr += n;
+		w->room -= n;
+		return;
+	}
+	wr_grow(w, s, n);
+}
+
+/* the chain written, lengths set; NULL (everything freed) when an allocation failed */
+static struct rte_mbuf *wr_end(struct wr *w)
+{
+	wr_close_tail(w);
+	if (unlikely(w->oom)) {
+		rte_pktmbuf_free(w->head);
+		return NULL;
+	}
+	return w->head;
 }
 
 static inline void wr_view(struct wr *w, struct http_view v)
@@ -63,57 +103,94 @@ static bool view_clean(struct http_view v)
 
 static bool token_ok(struct http_view v)
 {
-	static const char extra[] = "!#$%&'*+-.^_`|~";
 	if (!v.len)
 		return false;
-	for (uint32_t i = 0; i < v.len; i++) {
-		char c = v.p[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c && strchr(extra, c))))
+	for (uint32_t i = 0; i < v.len; i++)
+		if (!(http_cls[(uint8_t)v.p[i]] & C_TCHAR))
 			return false;
-	}
 	return true;
 }
 
-/* is @p name one of the comma-separated tokens of a Connection header of @p msg? */
-static bool named_by_connection(const struct http_msg *msg, struct http_view name)
+/* a header name of a parsed message (tchar) is @p lc (lower case) */
+static inline bool is(struct http_view name, const char *lc, uint32_t len)
 {
-	for (int i = http_msg_find(msg, "connection", 10, 0); i >= 0;
-	     i = http_msg_find(msg, "connection", 10, (uint32_t)i + 1)) {
-		struct http_view v = msg->headers[i].value;
-		uint32_t s = 0;
-		while (s < v.len) {
-			uint32_t e = s;
-			while (e < v.len && v.p[e] != ',')
-				e++;
-			uint32_t a = s, b = e;
-			while (a < b && (v.p[a] == ' ' || v.p[a] == '\t'))
-				a++;
-			while (b > a && (v.p[b - 1] == ' ' || v.p[b - 1] == '\t'))
-				b--;
-			if (http_view_eq_nocase(name, v.p + a, b - a))
-				return true;
-			s = e + 1;
-		}
+	return name.len == len && http_name_is(name.p, lc, len);
+}
+
+/*
+ * The options of a message's Connection headers other than close, keep-alive
+ * and upgrade, gathered once per head written (the fields they name are
+ * hop-by-hop); beyond CONN_TOKENS_MAX the headers are searched again.
+ */
+#define CONN_TOKENS_MAX 16
+
+struct conn_tokens {
+	struct http_view t[CONN_TOKENS_MAX];
+	uint32_t n;
+	bool overflow;
+};
+
+/* calls f(tok, arg) for each non-empty member of a comma-separated list until f says true */
+static bool list_any(struct http_view v, bool (*f)(struct http_view tok, void *arg), void *arg)
+{
+	for (uint32_t s = 0; s <= v.len;) {
+		uint32_t e = s;
+		while (e < v.len && v.p[e] != ',')
+			e++;
+		uint32_t a = s, b = e;
+		while (a < b && (v.p[a] == ' ' || v.p[a] == '\t'))
+			a++;
+		while (b > a && (v.p[b - 1] == ' ' || v.p[b - 1] == '\t'))
+			b--;
+		if (b > a && f((struct http_view){v.p + a, b - a}, arg))
+			return true;
+		s = e + 1;
 	}
 	return false;
 }
 
-static bool hop_by_hop(const struct http_msg *msg, const struct http_edit *ed,
-		       struct http_view name)
+static bool gather_token(struct http_view tok, void *arg)
 {
-	static const struct {
-		const char *s;
-		uint32_t n;
-	} hop[] = {{"connection", 10}, {"keep-alive", 10}, {"proxy-connection", 16},
-		   {"te", 2},	       {"trailer", 7},	   {"upgrade", 7}};
-	for (unsigned int i = 0; i < RTE_DIM(hop); i++)
-		if (http_view_eq_nocase(name, hop[i].s, hop[i].n))
-			return !(i == 5 && ed->keep_upgrade);
-	if (http_view_eq_nocase(name, "transfer-encoding", 17) ||
-	    http_view_eq_nocase(name, "content-length", 14))
+	struct conn_tokens *ct = arg;
+	if (is(tok, "close", 5) || is(tok, "keep-alive", 10) || is(tok, "upgrade", 7))
 		return false;
-	return named_by_connection(msg, name);
+	if (ct->n < CONN_TOKENS_MAX)
+		ct->t[ct->n++] = tok;
+	else
+		ct->overflow = true;
+	return false;
+}
+
+static bool token_names(struct http_view tok, void *arg)
+{
+	const struct http_view *name = arg;
+	return http_view_eq_nocase(*name, tok.p, tok.len);
+}
+
+static void conn_tokens(const struct http_msg *msg, struct conn_tokens *ct)
+{
+	ct->n = 0;
+	ct->overflow = false;
+	if (msg->known[HTTP_H_CONNECTION] == HTTP_NO_HEADER)
+		return;
+	for (uint32_t i = msg->known[HTTP_H_CONNECTION]; i < msg->nheaders; i++)
+		if (is(msg->headers[i].name, "connection", 10))
+			list_any(msg->headers[i].value, gather_token, ct);
+}
+
+static bool named_by_connection(const struct http_msg *msg, const struct conn_tokens *ct,
+				struct http_view name)
+{
+	for (uint32_t i = 0; i < ct->n; i++)
+		if (http_view_eq_nocase(name, ct->t[i].p, ct->t[i].len))
+			return true;
+	if (!ct->overflow)
+		return false;
+	for (int i = http_msg_find(msg, "connection", 10, 0); i >= 0;
+	     i = http_msg_find(msg, "connection", 10, (uint32_t)i + 1))
+		if (list_any(msg->headers[i].value, token_names, &name))
+			return true;
+	return false;
 }
 
 static bool removed(const struct http_edit *ed, struct http_view name)
@@ -124,11 +201,39 @@ static bool removed(const struct http_edit *ed, struct http_view name)
 	return false;
 }
 
+/* the hop-by-hop fields of RFC 9110 7.6.1 (Transfer-Encoding and Content-Length stay) */
+static bool hop_by_hop(const struct http_msg *msg, const struct http_edit *ed,
+		       const struct conn_tokens *ct, struct http_view name)
+{
+	switch (name.len) {
+	case 2:
+		if (is(name, "te", 2))
+			return true;
+		break;
+	case 7:
+		if (is(name, "trailer", 7))
+			return true;
+		if (is(name, "upgrade", 7))
+			return !ed->keep_upgrade;
+		break;
+	case 10:
+		if (is(name, "connection", 10) || is(name, "keep-alive", 10))
+			return true;
+		break;
+	case 16:
+		if (is(name, "proxy-connection", 16))
+			return true;
+		break;
+	}
+	return (ct->n || ct->overflow) && named_by_connection(msg, ct, name);
+}
+
 int http_write_head(const struct http_msg *msg, const struct http_edit *ed,
 		    struct rte_mempool *pool, struct rte_mbuf **out)
 {
 	static const struct http_edit none;
 	struct wr w = {.pool = pool};
+	struct conn_tokens ct = {0};
 	char buf[8];
 
 	if (!ed)
@@ -149,7 +254,9 @@ int http_write_head(const struct http_msg *msg, const struct http_edit *ed,
 			wr_view(&w, ed->path);
 		} else if (msg->target_form == HTTP_TARGET_ABSOLUTE) {
 			wr_view(&w, msg->path);
-			if (msg->query.p > msg->path.p || msg->query.len) {
+			/* the '?' when the target had one (query then points into it) */
+			if (msg->query.p > msg->target.p &&
+			    msg->query.p <= msg->target.p + msg->target.len) {
 				WR_LIT(&w, "?");
 				wr_view(&w, msg->query);
 			}
@@ -180,11 +287,14 @@ int http_write_head(const struct http_msg *msg, const struct http_edit *ed,
 		wr_view(&w, msg->reason);
 		WR_LIT(&w, "\r\n");
 	}
+	if (ed->drop_hop_by_hop)
+		conn_tokens(msg, &ct);
 	for (uint32_t i = 0; i < msg->nheaders; i++) {
 		const struct http_header *h = &msg->headers[i];
 		if (new_host && msg->known[HTTP_H_HOST] == i)
 			continue;
-		if (removed(ed, h->name) || (ed->drop_hop_by_hop && hop_by_hop(msg, ed, h->name)))
+		if ((ed->nremove && removed(ed, h->name)) ||
+		    (ed->drop_hop_by_hop && hop_by_hop(msg, ed, &ct, h->name)))
 			continue;
 		wr_view(&w, h->name);
 		WR_LIT(&w, ": ");
@@ -198,12 +308,8 @@ int http_write_head(const struct http_msg *msg, const struct http_edit *ed,
 		WR_LIT(&w, "\r\n");
 	}
 	WR_LIT(&w, "\r\n");
-	if (unlikely(w.oom)) {
-		rte_pktmbuf_free(w.head);
-		return -ENOMEM;
-	}
-	*out = w.head;
-	return 0;
+	*out = wr_end(&w);
+	return *out ? 0 : -ENOMEM;
 }
 
 uint32_t http_chunk_header(char *buf, uint64_t len, bool after_data)
@@ -250,11 +356,9 @@ int http_chain_split(struct rte_mbuf *chain, uint32_t n, struct rte_mempool *poo
 	} else {
 		struct wr w = {.pool = pool};
 		wr_put(&w, rte_pktmbuf_mtod_offset(m, const char *, k), m->data_len - k);
-		if (unlikely(w.oom)) {
-			rte_pktmbuf_free(w.head);
+		r = wr_end(&w);
+		if (unlikely(!r))
 			return -ENOMEM;
-		}
-		r = w.head;
 		w.tail->next = m->next;
 		m->data_len = (uint16_t)k;
 	}
