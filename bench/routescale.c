@@ -8,7 +8,9 @@
  * paths ("/e/<i>") and prefixes ("/p/<i>/"), all to one cluster, through
  * cfg_compile() as the daemon does, and then looks up requests that hit the
  * first route, the middle one, the last one, and none (404), each
- * --lookups times. Reported per case: nanoseconds per router_select() (TSC),
+ * --lookups times (--case NAME: that case only). --any-case makes every route
+ * case-insensitive: such routes stay out of the path index, so this is the
+ * cost of the linear walk (Envoy's) on the same table. Reported per case: nanoseconds per router_select() (TSC),
  * and the route found (checked). Under callgrind
  * (`valgrind --tool=callgrind --toggle-collect=router_select`), the
  * instructions of router_select() over the calls give the lookup cost without
@@ -36,9 +38,9 @@ static const struct cfg_port_info rs_ports[] = {
 };
 
 /* The document for @p n routes (malloc'd). */
-static char *rs_doc(uint32_t n)
+static char *rs_doc(uint32_t n, bool any_case)
 {
-	size_t cap = 4096 + (size_t)n * 96, o = 0;
+	size_t cap = 4096 + (size_t)n * 128, o = 0;
 	char *d = malloc(cap);
 
 	if (d == NULL)
@@ -52,9 +54,11 @@ static char *rs_doc(uint32_t n)
 		"\"virtual_hosts\": [{\"name\": \"vh\", \"domains\": [\"*\"], \"routes\": [");
 	for (uint32_t i = 0; i < n; i++)
 		o += (size_t)snprintf(d + o, cap - o,
-				      "%s{\"match\": {\"%s\": \"/%c/%u%s\"}, \"cluster\": \"web\"}",
+				      "%s{\"match\": {\"%s\": \"/%c/%u%s\"%s}, \"cluster\": "
+				      "\"web\"}",
 				      i ? ", " : "", i % 2 ? "prefix" : "path", i % 2 ? 'p' : 'e',
-				      i, i % 2 ? "/" : "");
+				      i, i % 2 ? "/" : "",
+				      any_case ? ", \"case_sensitive\": false" : "");
 	snprintf(d + o, cap - o, "]}]}]}");
 	return d;
 }
@@ -65,11 +69,18 @@ struct rs_case {
 	int32_t want; /* route index, -1: none */
 };
 
-static int rs_run(uint32_t n, uint64_t lookups, struct router_worker *rw, bool first)
+struct rs_opts {
+	uint64_t lookups;
+	const char *only; /* a case's name, NULL: all */
+	bool any_case;
+};
+
+static int rs_run(uint32_t n, const struct rs_opts *o, struct router_worker *rw, bool first)
 {
 	struct cfg_snapshot *snap = NULL;
 	struct cfg_error err;
-	char *doc = rs_doc(n);
+	char *doc = rs_doc(n, o->any_case);
+	bool comma = false;
 	struct rs_case cases[4] = {
 		{"first", "/e/0", 0},
 		{"middle", "", (int32_t)(n / 2)},
@@ -93,6 +104,8 @@ static int rs_run(uint32_t n, uint64_t lookups, struct router_worker *rw, bool f
 	}
 	printf("%s{\"routes\": %u, \"cases\": [", first ? "" : ", ", n);
 	for (unsigned int k = 0; k < 4; k++) {
+		if (o->only != NULL && strcmp(o->only, cases[k].name) != 0)
+			continue;
 		struct router_request rq = {
 			.method = {"GET", 3},
 			.host = {"h.example", 9},
@@ -101,7 +114,7 @@ static int rs_run(uint32_t n, uint64_t lookups, struct router_worker *rw, bool f
 		const struct router_route *r = NULL;
 		uint64_t t0 = rte_rdtsc_precise(), t1;
 
-		for (uint64_t j = 0; j < lookups; j++)
+		for (uint64_t j = 0; j < o->lookups; j++)
 			r = router_select(snap, 0, &rq, rw);
 		t1 = rte_rdtsc_precise();
 		if ((r == NULL ? -1 : (int32_t)r->index) != cases[k].want) {
@@ -111,8 +124,9 @@ static int rs_run(uint32_t n, uint64_t lookups, struct router_worker *rw, bool f
 			return -1;
 		}
 		printf("%s{\"case\": \"%s\", \"path\": \"%s\", \"ns_per_select\": %.1f}",
-		       k ? ", " : "", cases[k].name, cases[k].path,
-		       (double)(t1 - t0) * 1e9 / (double)rte_get_tsc_hz() / (double)lookups);
+		       comma ? ", " : "", cases[k].name, cases[k].path,
+		       (double)(t1 - t0) * 1e9 / (double)rte_get_tsc_hz() / (double)o->lookups);
+		comma = true;
 	}
 	printf("]}");
 	cfg_snapshot_free(snap);
@@ -123,10 +137,12 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"routes", required_argument, NULL, 'r'},
 					     {"lookups", required_argument, NULL, 'n'},
+					     {"case", required_argument, NULL, 'c'},
+					     {"any-case", no_argument, NULL, 'a'},
 					     {NULL, 0, NULL, 0}};
 	uint32_t sizes[RS_MAX_SIZES] = {10, 100, 1000};
 	unsigned int n_sizes = 3;
-	uint64_t lookups = 100000;
+	struct rs_opts o = {.lookups = 100000};
 	struct router_worker *rw;
 	int eal = rte_eal_init(argc, argv), c, rc = 0;
 
@@ -149,19 +165,27 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'n':
-			lookups = strtoull(optarg, NULL, 10);
+			o.lookups = strtoull(optarg, NULL, 10);
+			break;
+		case 'c':
+			o.only = optarg;
+			break;
+		case 'a':
+			o.any_case = true;
 			break;
 		default:
 			fprintf(stderr, "usage: meshdp-routescale [EAL] -- [--routes N,...] "
-					"[--lookups N]\n");
+					"[--lookups N] [--case first|middle|last|none] "
+					"[--any-case]\n");
 			return 2;
 		}
 	}
 	meshdp_sections_register();
 	rw = router_worker_create(NULL);
-	if (rw == NULL || lookups == 0)
+	if (rw == NULL || o.lookups == 0)
 		return 1;
-	printf("{\"lookups\": %" PRIu64 ", \"sizes\": [", lookups);
+	printf("{\"lookups\": %" PRIu64 ", \"any_case\": %s, \"sizes\": [", o.lookups,
+	       o.any_case ? "true" : "false");
 	for (unsigned int i = 0; i < n_sizes && rc == 0; i++) {
 		if (sizes[i] < 2 || sizes[i] > ROUTER_MAX_ROUTES) {
 			fprintf(stderr, "routescale: %u routes: expected 2..%u\n", sizes[i],
@@ -169,7 +193,7 @@ int main(int argc, char **argv)
 			rc = -1;
 			break;
 		}
-		rc = rs_run(sizes[i], lookups, rw, i == 0);
+		rc = rs_run(sizes[i], &o, rw, i == 0);
 	}
 	printf("]}\n");
 	router_worker_free(rw);

@@ -107,27 +107,18 @@ int router_cluster_resolve(const struct cfg_snapshot *snap, const char *key, uin
 
 struct router_str router_host_strip_port(struct router_str host)
 {
-	uint32_t colon = UINT32_MAX;
+	uint32_t i = host.len;
 
-	if (host.len > 0 && host.p[0] == '[') {
-		for (uint32_t i = 1; i < host.len; i++)
-			if (host.p[i] == ']')
-				return (struct router_str){host.p, i + 1};
+	/* from the end: the port's digits, then its ':' */
+	while (i > 0 && host.p[i - 1] >= '0' && host.p[i - 1] <= '9')
+		i--;
+	if (i == 0 || host.p[i - 1] != ':')
 		return host;
-	}
-	for (uint32_t i = 0; i < host.len; i++) {
-		if (host.p[i] != ':')
-			continue;
-		if (colon != UINT32_MAX)
-			return host; /* a bare IPv6 address: no port to strip */
-		colon = i;
-	}
-	if (colon == UINT32_MAX)
-		return host;
-	for (uint32_t i = colon + 1; i < host.len; i++)
-		if (host.p[i] < '0' || host.p[i] > '9')
-			return host;
-	return (struct router_str){host.p, colon};
+	i--;
+	if (host.p[0] == '[')
+		return i > 0 && host.p[i - 1] == ']' ? (struct router_str){host.p, i} : host;
+	/* a bare IPv6 address has no port to strip */
+	return memchr(host.p, ':', i) == NULL ? (struct router_str){host.p, i} : host;
 }
 
 const struct router_vhost *router_vhost_select(const struct cfg_snapshot *snap, uint32_t rc,
@@ -141,7 +132,7 @@ const struct router_vhost *router_vhost_select(const struct cfg_snapshot *snap, 
 	d = cfg->domains;
 	host = router_host_strip_port(host);
 	if (likely(host.len > 0 && host.len <= ROUTER_HOST_MAX)) {
-		uint32_t h = router_hash(host.p, host.len, true);
+		uint32_t h = d->n_exact != 0 ? router_hash(host.p, host.len, true) : 0;
 
 		for (uint32_t slot = h & d->exact_mask; d->exact[slot].vhost != UINT32_MAX;
 		     slot = (slot + 1) & d->exact_mask) {

@@ -1233,6 +1233,7 @@ static int rc_domain_tables(struct rc_ctx *c, const char *path, struct router_co
 	for (uint32_t i = 0; i < slots; i++)
 		exact[i].vhost = UINT32_MAX;
 	d->exact_mask = slots - 1;
+	d->n_exact = n_exact;
 	for (uint32_t i = 0; i < n; i++) {
 		struct router_str s = all[i].d;
 

@@ -66,6 +66,7 @@ struct router_domain_ent {
 };
 
 struct router_domains {
+	uint32_t n_exact;    /* exact domains; 0: the lookup skips the hash */
 	uint32_t exact_mask; /* the exact table has exact_mask + 1 slots (a power of two) */
 	const struct router_domain_ent *exact;
 	uint32_t n_suffix; /* "*x": longest x first */
