@@ -634,10 +634,21 @@ static void meshctl_http_action(const json_t *rt, char *buf, size_t len)
 
 	buf[0] = '\0';
 	if (strcmp(action, "redirect") == 0) {
-		snprintf(buf, len, "redirect %" JSON_INTEGER_FORMAT " %s%s%s%s%s",
-			 meshctl_int(rd, "code"), meshctl_str(rd, "scheme"),
-			 *meshctl_str(rd, "scheme") != '\0' ? "://" : "", meshctl_str(rd, "host"),
-			 meshctl_str(rd, "path"), meshctl_str(rd, "prefix_rewrite"));
+		static const char *const keys[] = {"scheme", "host", "port", "path",
+						   "prefix_rewrite"};
+
+		o = (size_t)snprintf(buf, len, "redirect %" JSON_INTEGER_FORMAT,
+				     meshctl_int(rd, "code"));
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]) && o < len; k++) {
+			const json_t *v = json_object_get(rd, keys[k]);
+
+			if (json_is_string(v) && json_string_length(v) != 0)
+				o += (size_t)snprintf(buf + o, len - o, " %s %s", keys[k],
+						      json_string_value(v));
+			else if (json_is_integer(v) && json_integer_value(v) != 0)
+				o += (size_t)snprintf(buf + o, len - o, " %s %" JSON_INTEGER_FORMAT,
+						      keys[k], json_integer_value(v));
+		}
 		return;
 	}
 	if (strcmp(action, "direct_response") == 0) {
