@@ -107,27 +107,18 @@ int router_cluster_resolve(const struct cfg_snapshot *snap, const char *key, uin
 
 struct router_str router_host_strip_port(struct router_str host)
 {
-	uint32_t colon = UINT32_MAX;
+	uint32_t i = host.len;
 
-	if (host.len > 0 && host.p[0] == '[') {
-		for (uint32_t i = 1; i < host.len; i++)
-			if (host.p[i] == ']')
-				return (struct router_str){host.p, i + 1};
+	/* from the end: the port's digits, then its ':' */
+	while (i > 0 && host.p[i - 1] >= '0' && host.p[i - 1] <= '9')
+		i--;
+	if (i == 0 || host.p[i - 1] != ':')
 		return host;
-	}
-	for (uint32_t i = 0; i < host.len; i++) {
-		if (host.p[i] != ':')
-			continue;
-		if (colon != UINT32_MAX)
-			return host; /* a bare IPv6 address: no port to strip */
-		colon = i;
-	}
-	if (colon == UINT32_MAX)
-		return host;
-	for (uint32_t i = colon + 1; i < host.len; i++)
-		if (host.p[i] < '0' || host.p[i] > '9')
-			return host;
-	return (struct router_str){host.p, colon};
+	i--;
+	if (host.p[0] == '[')
+		return i > 0 && host.p[i - 1] == ']' ? (struct router_str){host.p, i} : host;
+	/* a bare IPv6 address has no port to strip */
+	return memchr(host.p, ':', i) == NULL ? (struct router_str){host.p, i} : host;
 }
 
 const struct router_vhost *router_vhost_select(const struct cfg_snapshot *snap, uint32_t rc,
@@ -141,7 +132,7 @@ const struct router_vhost *router_vhost_select(const struct cfg_snapshot *snap, 
 	d = cfg->domains;
 	host = router_host_strip_port(host);
 	if (likely(host.len > 0 && host.len <= ROUTER_HOST_MAX)) {
-		uint32_t h = router_hash(host.p, host.len, true);
+		uint32_t h = d->n_exact != 0 ? router_hash(host.p, host.len, true) : 0;
 
 		for (uint32_t slot = h & d->exact_mask; d->exact[slot].vhost != UINT32_MAX;
 		     slot = (slot + 1) & d->exact_mask) {
@@ -254,11 +245,10 @@ static bool router_query_cond(const struct router_cond *c, struct router_str q,
 	return found != c->invert;
 }
 
-static bool router_route_matches(const struct router_match *m, const struct router_request *req,
-				 struct router_worker *rw)
+/* Every condition but the path's. */
+static bool router_rest_matches(const struct router_match *m, const struct router_request *req,
+				struct router_worker *rw)
 {
-	if (!router_path_match(m, req->path, rw))
-		return false;
 	if (m->n_methods != 0) {
 		uint32_t i;
 
@@ -278,6 +268,86 @@ static bool router_route_matches(const struct router_match *m, const struct rout
 	return true;
 }
 
+bool router_route_match(const struct router_route *r, const struct router_request *req,
+			struct router_worker *rw)
+{
+	return router_path_match(r->match, req->path, rw) && router_rest_matches(r->match, req, rw);
+}
+
+/* A run of route indices (ascending) whose path condition holds, or may (check). */
+struct router_ix_cur {
+	const uint32_t *p, *end;
+	bool check_path;
+};
+
+/* The routes of @p key in table @p t (none: nothing added). */
+static inline void router_ix_find(const struct router_index *ix, const struct router_ix_ent *t,
+				  uint32_t mask, const char *key, uint32_t len, uint32_t h,
+				  struct router_ix_cur *cur, unsigned int *n)
+{
+	for (uint32_t slot = h & mask; t[slot].n != 0; slot = (slot + 1) & mask) {
+		if (t[slot].hash == h && t[slot].key.len == len &&
+		    memcmp(t[slot].key.p, key, len) == 0) {
+			cur[*n].p = ix->idx + t[slot].first;
+			cur[*n].end = cur[*n].p + t[slot].n;
+			cur[*n].check_path = false;
+			(*n)++;
+			return;
+		}
+	}
+}
+
+/*
+ * router_select() on a virtual host with a path index: one pass of the hash
+ * over the path gives the exact path's routes and each indexed prefix length's;
+ * with the other routes, they are tried in document order (a merge of the
+ * ascending runs), so the first match is the linear walk's.
+ */
+static const struct router_route *router_select_index(const struct router_vhost *vh,
+						      const struct router_request *req,
+						      struct router_worker *rw)
+{
+	const struct router_index *ix = vh->path_index;
+	struct router_ix_cur cur[ROUTER_INDEX_MAX_LENS + 2];
+	struct router_str path = req->path;
+	uint32_t h = router_hash(NULL, 0, false), li = 0, end, maxp;
+	unsigned int n = 0;
+
+	maxp = ix->n_lens != 0 ? ix->lens[ix->n_lens - 1] : 0;
+	maxp = maxp < path.len ? maxp : path.len;
+	end = path.len <= ix->max_exact ? path.len : maxp;
+	for (uint32_t i = 0;; i++) {
+		/* h is the hash of path[0, i) */
+		if (li < ix->n_lens && ix->lens[li] == i) {
+			router_ix_find(ix, ix->prefix, ix->prefix_mask, path.p, i, h, cur, &n);
+			li++;
+		}
+		if (i == end)
+			break;
+		h = (h ^ (uint8_t)path.p[i]) * 16777619u;
+	}
+	if (path.len <= ix->max_exact)
+		router_ix_find(ix, ix->exact, ix->exact_mask, path.p, path.len, h, cur, &n);
+	if (ix->n_other != 0)
+		cur[n++] = (struct router_ix_cur){ix->other, ix->other + ix->n_other, true};
+	for (;;) {
+		unsigned int best = n;
+		uint32_t bi = UINT32_MAX;
+		const struct router_route *r;
+
+		for (unsigned int k = 0; k < n; k++)
+			if (cur[k].p < cur[k].end && *cur[k].p < bi)
+				best = k, bi = *cur[k].p;
+		if (best == n)
+			return NULL;
+		cur[best].p++;
+		r = &vh->routes[bi];
+		if (cur[best].check_path ? router_route_match(r, req, rw)
+					 : router_rest_matches(r->match, req, rw))
+			return r;
+	}
+}
+
 const struct router_route *router_select(const struct cfg_snapshot *snap, uint32_t rc,
 					 const struct router_request *req, struct router_worker *rw)
 {
@@ -287,9 +357,16 @@ const struct router_route *router_select(const struct cfg_snapshot *snap, uint32
 		router_count(rw, STAT_ROUTER_NO_VHOST);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < vh->n_routes; i++)
-		if (router_route_matches(vh->routes[i].match, req, rw))
-			return &vh->routes[i];
+	if (vh->path_index != NULL) {
+		const struct router_route *r = router_select_index(vh, req, rw);
+
+		if (r != NULL)
+			return r;
+	} else {
+		for (uint32_t i = 0; i < vh->n_routes; i++)
+			if (router_route_match(&vh->routes[i], req, rw))
+				return &vh->routes[i];
+	}
 	router_count(rw, STAT_ROUTER_NO_ROUTE);
 	return NULL;
 }

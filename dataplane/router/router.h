@@ -24,7 +24,12 @@
  *      never matches an empty part ("*.a.b" does not match ".a.b").
  *   2. the virtual host's routes in document order; the first whose every
  *      condition holds wins. No virtual host or no route: NULL (the caller
- *      answers 404).
+ *      answers 404). A virtual host of ROUTER_INDEX_MIN routes or more gets a
+ *      path index, with the same result: case-sensitive exact paths in a hash,
+ *      case-sensitive prefixes in a hash per distinct prefix length (at most
+ *      ROUTER_INDEX_MAX_LENS lengths), the other routes in a list; a lookup
+ *      hashes the path once, collects the routes whose path condition holds
+ *      from each, and tries them in document order.
  * Path conditions see the path without the query; header names compare
  * case-insensitively, values and query parameters byte for byte (no
  * percent-decoding); a header or query condition holds when some instance of
@@ -67,6 +72,8 @@
 #define ROUTER_KEY_MAX		  128	   /* a cluster key, l4_service.key (L4_KEY_MAX) */
 #define ROUTER_PERCENT_SCALE	  1000000u /* fault percentages are stored per million */
 #define ROUTER_DEFAULT_TIMEOUT_MS 15000
+#define ROUTER_INDEX_MIN	  16 /* routes in a virtual host from which the path index is built */
+#define ROUTER_INDEX_MAX_LENS	  32 /* distinct prefix lengths the index takes; more: listed */
 
 /** A byte string: a view, not NUL-terminated unless said. */
 struct router_str {
@@ -172,6 +179,7 @@ struct router_direct {
 };
 
 struct router_match; /* private: router_internal.h */
+struct router_index; /* private: router_internal.h */
 struct router_vhost;
 
 /** One route: its match (private) and its action and policies (read by the proxy). */
@@ -207,6 +215,7 @@ struct router_vhost {
 	struct router_headers request_headers;
 	struct router_headers response_headers;
 	const struct router_config *config;
+	const struct router_index *path_index; /* private: a long route list's index; NULL: none */
 };
 
 /** A route config's retry budget: retries at once <= max(min, percent of active requests). */

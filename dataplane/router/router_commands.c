@@ -181,7 +181,7 @@ static json_t *router_cmd_routes(struct control *c, json_t *req, const struct co
 {
 	const struct cfg_snapshot *snap = cfg_live;
 	const struct router_table *t = router_table_of(snap);
-	json_t *v = json_object_get(req, "name"), *arr = json_array();
+	json_t *v = json_object_get(req, "name"), *arr;
 	const char *name = NULL;
 
 	(void)c;
@@ -193,6 +193,7 @@ static json_t *router_cmd_routes(struct control *c, json_t *req, const struct co
 		if (router_route_config_find(snap, name) < 0)
 			return ctl_reply_error("http_routes: no route config named '%.64s'", name);
 	}
+	arr = json_array();
 	for (uint32_t i = 0; t != NULL && i < t->n_configs; i++)
 		if (name == NULL || strcmp(name, t->configs[i].name) == 0)
 			json_array_append_new(arr, router_cmd_config_json(&t->configs[i]));

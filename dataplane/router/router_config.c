@@ -976,6 +976,136 @@ static int rc_route(struct rc_ctx *c, const json_t *o, const char *path, struct 
 	return 0;
 }
 
+/* ---- the path index ---- */
+
+/* Whether route @p r goes into the index's table of @p kind (EXACT or PREFIX). */
+static bool rc_ix_in(const struct router_route *r, uint8_t kind, bool prefixes)
+{
+	return r->match->case_sensitive && r->match->path_kind == kind &&
+	       (kind == ROUTER_PATH_EXACT || prefixes);
+}
+
+/* The slot of @p key in a table of @p mask + 1 slots: its own, or the empty one it would take. */
+static uint32_t rc_ix_slot(const struct router_ix_ent *t, uint32_t mask, struct router_str key,
+			   uint32_t h)
+{
+	uint32_t slot = h & mask;
+
+	while (t[slot].n != 0 && !(t[slot].hash == h && t[slot].key.len == key.len &&
+				   memcmp(t[slot].key.p, key.p, key.len) == 0))
+		slot = (slot + 1) & mask;
+	return slot;
+}
+
+/*
+ * The hash table of the routes of @p kind: each distinct path a slot, its
+ * routes in idx[*o ..) in document order. @return 0 or -ENOMEM.
+ */
+static int rc_ix_table(struct rc_ctx *c, const struct router_vhost *vh, uint8_t kind, bool prefixes,
+		       uint32_t *mask, const struct router_ix_ent **out, uint32_t *idx, uint32_t *o)
+{
+	uint32_t n = 0, slots = 4, *fill;
+	struct router_ix_ent *t;
+
+	for (uint32_t i = 0; i < vh->n_routes; i++)
+		n += rc_ix_in(&vh->routes[i], kind, prefixes);
+	while (slots < 2 * n)
+		slots *= 2;
+	t = ra_alloc(c->t, slots * sizeof(*t));
+	fill = calloc(slots, sizeof(*fill));
+	if (t == NULL || fill == NULL) {
+		free(fill);
+		return -ENOMEM;
+	}
+	*mask = slots - 1;
+	/* count the routes of each key, then give each key its run of idx[] */
+	for (uint32_t i = 0; i < vh->n_routes; i++) {
+		const struct router_route *r = &vh->routes[i];
+		uint32_t h, slot;
+
+		if (!rc_ix_in(r, kind, prefixes))
+			continue;
+		h = router_hash(r->match->path.p, r->match->path.len, false);
+		slot = rc_ix_slot(t, *mask, r->match->path, h);
+		t[slot].key = r->match->path;
+		t[slot].hash = h;
+		t[slot].n++;
+	}
+	for (uint32_t k = 0; k < slots; k++) {
+		t[k].first = *o;
+		*o += t[k].n;
+	}
+	for (uint32_t i = 0; i < vh->n_routes; i++) {
+		const struct router_route *r = &vh->routes[i];
+		uint32_t slot;
+
+		if (!rc_ix_in(r, kind, prefixes))
+			continue;
+		slot = rc_ix_slot(t, *mask, r->match->path,
+				  router_hash(r->match->path.p, r->match->path.len, false));
+		idx[t[slot].first + fill[slot]++] = i;
+	}
+	free(fill);
+	*out = t;
+	return 0;
+}
+
+static int rc_u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The path index of a virtual host with ROUTER_INDEX_MIN routes or more. */
+static int rc_index(struct rc_ctx *c, struct router_vhost *vh)
+{
+	struct router_index *ix;
+	uint32_t *lens, *idx, *other, n_lens = 0, o = 0;
+	bool prefixes;
+	int rc;
+
+	if (vh->n_routes < ROUTER_INDEX_MIN)
+		return 0;
+	ix = ra_alloc(c->t, sizeof(*ix));
+	lens = ra_alloc(c->t, vh->n_routes * sizeof(*lens));
+	idx = ra_alloc(c->t, vh->n_routes * sizeof(*idx));
+	other = ra_alloc(c->t, vh->n_routes * sizeof(*other));
+	if (ix == NULL || lens == NULL || idx == NULL || other == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < vh->n_routes; i++) {
+		const struct router_match *m = vh->routes[i].match;
+
+		if (m->case_sensitive && m->path_kind == ROUTER_PATH_PREFIX)
+			lens[n_lens++] = m->path.len;
+		if (m->case_sensitive && m->path_kind == ROUTER_PATH_EXACT &&
+		    m->path.len > ix->max_exact)
+			ix->max_exact = m->path.len;
+	}
+	qsort(lens, n_lens, sizeof(*lens), rc_u32_cmp);
+	for (uint32_t i = 0; i < n_lens; i++)
+		if (ix->n_lens == 0 || lens[ix->n_lens - 1] != lens[i])
+			lens[ix->n_lens++] = lens[i];
+	/* too many lengths to hash the path at each: the prefixes are listed instead */
+	prefixes = ix->n_lens <= ROUTER_INDEX_MAX_LENS;
+	if (!prefixes)
+		ix->n_lens = 0;
+	ix->lens = lens;
+	if ((rc = rc_ix_table(c, vh, ROUTER_PATH_EXACT, prefixes, &ix->exact_mask, &ix->exact, idx,
+			      &o)) != 0 ||
+	    (rc = rc_ix_table(c, vh, ROUTER_PATH_PREFIX, prefixes, &ix->prefix_mask, &ix->prefix,
+			      idx, &o)) != 0)
+		return rc;
+	for (uint32_t i = 0; i < vh->n_routes; i++)
+		if (!rc_ix_in(&vh->routes[i], ROUTER_PATH_EXACT, prefixes) &&
+		    !rc_ix_in(&vh->routes[i], ROUTER_PATH_PREFIX, prefixes))
+			other[ix->n_other++] = i;
+	ix->other = other;
+	ix->idx = idx;
+	vh->path_index = ix;
+	return 0;
+}
+
 /* ---- virtual hosts and domains ---- */
 
 /* One domain as written, for the duplicate check and the tables. */
@@ -1103,6 +1233,7 @@ static int rc_domain_tables(struct rc_ctx *c, const char *path, struct router_co
 	for (uint32_t i = 0; i < slots; i++)
 		exact[i].vhost = UINT32_MAX;
 	d->exact_mask = slots - 1;
+	d->n_exact = n_exact;
 	for (uint32_t i = 0; i < n; i++) {
 		struct router_str s = all[i].d;
 
@@ -1188,7 +1319,7 @@ static int rc_vhost(struct rc_ctx *c, const json_t *o, const char *path, struct 
 			return rc;
 		vh->n_routes++;
 	}
-	return 0;
+	return rc_index(c, vh);
 }
 
 static int rc_retry_budget(struct rc_ctx *c, const json_t *o, const char *path,

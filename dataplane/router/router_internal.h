@@ -66,6 +66,7 @@ struct router_domain_ent {
 };
 
 struct router_domains {
+	uint32_t n_exact;    /* exact domains; 0: the lookup skips the hash */
 	uint32_t exact_mask; /* the exact table has exact_mask + 1 slots (a power of two) */
 	const struct router_domain_ent *exact;
 	uint32_t n_suffix; /* "*x": longest x first */
@@ -80,6 +81,30 @@ struct router_chunk {
 	struct router_chunk *next;
 	size_t used, size;
 	max_align_t data[];
+};
+
+/**
+ * A key of the path index: an exact path, or a prefix; its routes are
+ * index->idx[first .. first + n), ascending (document order). n 0: empty slot.
+ */
+struct router_ix_ent {
+	struct router_str key;
+	uint32_t hash; /* router_hash(key, case-sensitive) */
+	uint32_t first, n;
+};
+
+/** The path index of a virtual host (router.h, "Matching"). */
+struct router_index {
+	uint32_t exact_mask; /* exact_mask + 1 slots */
+	const struct router_ix_ent *exact;
+	uint32_t max_exact; /* the longest exact path: longer paths skip the exact table */
+	uint32_t prefix_mask;
+	const struct router_ix_ent *prefix; /* keyed by the prefix (its length is in the key) */
+	uint32_t n_lens;
+	const uint32_t *lens; /* the distinct prefix lengths, ascending */
+	uint32_t n_other;
+	const uint32_t *other; /* routes in neither table (regex, case-insensitive), ascending */
+	const uint32_t *idx;
 };
 
 /** The snapshot's router part (cfg_snapshot.router). */
@@ -120,6 +145,13 @@ static inline const struct router_table *router_table_of(const struct cfg_snapsh
 {
 	return snap->router;
 }
+
+/*
+ * router.c: whether every condition of @p r holds for @p req (the linear
+ * walk's test, which the path index must agree with; the tests compare them).
+ */
+bool router_route_match(const struct router_route *r, const struct router_request *req,
+			struct router_worker *rw);
 
 /* router.c: the regex of a condition or a path against @p s, as router_select() runs it. */
 bool router_regex_match(const struct router_regex *re, struct router_str s,

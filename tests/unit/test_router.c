@@ -23,6 +23,7 @@
 #include "dataplane/control/control.h"
 #include "dataplane/l4/l4.h"
 #include "dataplane/router/router.h"
+#include "dataplane/router/router_internal.h"
 #include "config_fixture.h"
 #include "test_eal.h"
 
@@ -332,45 +333,49 @@ static void test_route_order(void **state)
 
 static void test_domains(void **state)
 {
-	struct cfg_snapshot *s =
-		compile_ok(RC(
-			"{'name': 'exact', 'domains': ['www.shop.example', 'Shop.Example', "
-			"'[fd00::1]', "
-			"'10.0.0.1'], 'routes': [" RT(
-				"{'prefix': '/'}") "]}, "
-						   "{'name': 'sfx', 'domains': ['*.shop.example'], "
-						   "'routes': [" RT(
-							   "{'prefix': '/'}") "]}, "
-									      "{'name': "
-									      "'sfx_long', "
-									      "'domains': "
-									      "['*.eu.shop.example'"
-									      "], 'routes': [" RT(
-										      "{'prefix': "
-										      "'/'}") "]}, "
+	struct cfg_snapshot *s = compile_ok(RC(
+		"{'name': 'exact', 'domains': ['www.shop.example', 'Shop.Example', "
+		"'[fd00::1]', "
+		"'10.0.0.1'], 'routes': [" RT(
+			"{'prefix': '/'}") "]}, "
+					   "{'name': 'sfx', 'domains': ['*.shop.example'], "
+					   "'routes': [" RT(
+						   "{'prefix': '/'}") "]}, "
+								      "{'name': "
+								      "'sfx_long', "
+								      "'domains': "
+								      "['*.eu.shop.example'"
+								      "], 'routes': [" RT(
+									      "{'prefix': "
+									      "'/'}") "]}, "
+										      "{'"
+										      "name"
+										      "': "
+										      "'das"
+										      "h', "
+										      "'dom"
+										      "ains"
+										      "': "
+										      "['*-"
+										      "api."
+										      "exam"
+										      "ple'"
+										      "], "
+										      "'rou"
+										      "tes'"
+										      ": "
+										      "[" RT(
 											      "{'"
-											      "name"
-											      "': "
-											      "'das"
-											      "h', "
-											      "'dom"
-											      "ains"
-											      "': "
-											      "['*-"
-											      "api."
-											      "exam"
-											      "ple'"
-											      "], "
-											      "'rou"
-											      "tes'"
-											      ": "
-											      "[" RT("{'prefix': '/'}") "]}, "
-															"{'name': 'pfx', 'domains': ['shop.*', 'www.*'], 'routes': [" RT(
-																"{'prefix': '/'}") "]}, "
-																		   "{'name': 'pfx_long', 'domains': ['shop.eu.*'], 'routes': [" RT(
-																			   "{'prefix': '/'}") "]}, "
-																					      "{'name': 'star', 'domains': ['*'], 'routes': [" RT(
-																						      "{'prefix': '/'}") "]}"));
+											      "pref"
+											      "ix':"
+											      " '/"
+											      "'}") "]}, "
+												    "{'name': 'pfx', 'domains': ['shop.*', 'www.*'], 'routes': [" RT(
+													    "{'prefix': '/'}") "]}, "
+															       "{'name': 'pfx_long', 'domains': ['shop.eu.*'], 'routes': [" RT(
+																       "{'prefix': '/'}") "]}, "
+																			  "{'name': 'star', 'domains': ['*'], 'routes': [" RT(
+																				  "{'prefix': '/'}") "]}"));
 
 	(void)state;
 	/* exact, case-insensitive, port stripped */
@@ -442,52 +447,77 @@ static void test_host_strip_port(void **state)
 
 static void test_conditions(void **state)
 {
-	struct cfg_snapshot *s = compile_ok(RC(VH(
-		RTN("post", "{'prefix': '/m', 'methods': ['POST', 'PUT']}") ", " RTN("canary", "{'"
-											       "pre"
-											       "fix"
-											       "': "
-											       "'/"
-											       "h',"
-											       " '"
-											       "hea"
-											       "der"
-											       "s':"
-											       " [{"
-											       "'na"
-											       "me'"
-											       ": "
-											       "'X-"
-											       "Can"
-											       "ary"
-											       "', "
-											       "'ex"
-											       "act"
-											       "': "
-											       "'1'"
-											       "}]"
-											       "}") ", " RTN("tok", "{'prefix': '/h', 'headers': [{'name': 'authorization', 'prefix': 'Bearer '}, {'name': 'x-id', 'regex': '^[0-9]+$'}]}") ", " RTN(
-			"nodbg",
-			"{'prefix': '/h', 'headers': [{'name': 'x-debug', 'present': true, "
-			"'invert': true}]}") ", " RTN("q",
-						      "{'prefix': '/q', 'query': [{'name': "
-						      "'debug', 'exact': '1'}, {'name': 'v', "
-						      "'present': true}]}") ", " RTN("qre",
-										     "{'prefix': "
-										     "'/q', "
-										     "'query': "
-										     "[{'name': "
-										     "'id', "
-										     "'regex': "
-										     "'^a'}, "
-										     "{'name': "
-										     "'x', "
-										     "'prefix': "
-										     "'p', "
-										     "'invert': "
-										     "true}]}") ","
-												" " RTN("rest",
-													"{'prefix': '/'}"))));
+	struct cfg_snapshot *s = compile_ok(RC(VH(RTN("post", "{'prefix': '/m', 'methods': "
+							      "['POST', 'PUT']}") ", " RTN(
+		"canary",
+		"{'"
+		"pre"
+		"fix"
+		"': "
+		"'/"
+		"h',"
+		" '"
+		"hea"
+		"der"
+		"s':"
+		" [{"
+		"'na"
+		"me'"
+		": "
+		"'X-"
+		"Can"
+		"ary"
+		"', "
+		"'ex"
+		"act"
+		"': "
+		"'1'"
+		"}]"
+		"}") ", " RTN("tok", "{'prefix': '/h', 'headers': [{'name': 'authorization', "
+				     "'prefix': 'Bearer '}, {'name': 'x-id', 'regex': "
+				     "'^[0-9]+$'}]}") ", " RTN("nodbg",
+							       "{'prefix': '/h', 'headers': "
+							       "[{'name': 'x-debug', 'present': "
+							       "true, "
+							       "'invert': true}]}") ", " RTN("q",
+											     "{'"
+											     "prefi"
+											     "x': "
+											     "'/"
+											     "q', "
+											     "'quer"
+											     "y': "
+											     "[{'"
+											     "name'"
+											     ": "
+											     "'debu"
+											     "g', "
+											     "'exac"
+											     "t': "
+											     "'1'},"
+											     " {'"
+											     "name'"
+											     ": "
+											     "'v', "
+											     "'pres"
+											     "ent':"
+											     " true"
+											     "}]}") ", " RTN("qre",
+													     "{'prefix': "
+													     "'/q', "
+													     "'query': "
+													     "[{'name': "
+													     "'id', "
+													     "'regex': "
+													     "'^a'}, "
+													     "{'name': "
+													     "'x', "
+													     "'prefix': "
+													     "'p', "
+													     "'invert': "
+													     "true}]}") ","
+															" " RTN("rest",
+																"{'prefix': '/'}"))));
 	static const struct router_str h_canary[][2] = {{S("x-other"), S("1")},
 							{S("x-CANARY"), S("1")}};
 	static const struct router_str h_canary2[][2] = {{S("X-Canary"), S("2")},
@@ -813,6 +843,177 @@ static void test_swap(void **state)
 	cfg_snapshot_free(a);
 	assert_string_equal(sel(b, "h", "/x")->name, "two");
 	cfg_snapshot_free(b);
+}
+
+/* Path segments the random tables and requests are made of: they share prefixes. */
+static const char *const seg[] = {"a", "ab", "api", "b", "A", "Api", "v1", "x"};
+
+static const char *rnd_seg(uint32_t *x)
+{
+	return seg[xs(x) % (sizeof(seg) / sizeof(seg[0]))];
+}
+
+/* "/<seg>/<seg>..." of 1..3 segments, with a trailing '/' at random, into @p buf. */
+static void rnd_path(uint32_t *x, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (uint32_t k = 0, n = 1 + xs(x) % 3; k < n; k++)
+		o += (size_t)snprintf(buf + o, len - o, "/%s", rnd_seg(x));
+	if (xs(x) % 2)
+		snprintf(buf + o, len - o, "/");
+}
+
+/*
+ * A table of @p n random routes (exact and prefix paths with either case
+ * rule, regexes, methods, a header condition), for @p requests random
+ * requests: router_select() (through the path index) must choose the route
+ * the linear walk chooses. @p long_prefixes adds prefixes of 40 lengths, more
+ * than the index hashes (ROUTER_INDEX_MAX_LENS): they are then listed.
+ */
+static void check_index_agrees(uint32_t seed, uint32_t n, bool long_prefixes, uint32_t requests)
+{
+	size_t cap = 256 + (size_t)n * 200, o;
+	char *doc = malloc(cap), path[64];
+	struct cfg_snapshot *s = NULL;
+	struct cfg_error err;
+	const struct router_vhost *vh;
+	uint32_t x = seed, hits = 0;
+
+	assert_non_null(doc);
+	o = (size_t)snprintf(doc, cap, "%s",
+			     RC_OPEN "{'name': 'shop', 'virtual_hosts': "
+				     "[{'name': 'all', 'domains': ['*'], 'routes': [");
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t kind = xs(&x) % 8;
+
+		if (long_prefixes && i < 40) {
+			char p[48];
+
+			memset(p, 'a', sizeof(p));
+			p[0] = '/';
+			p[i + 2] = '\0';
+			o += (size_t)snprintf(doc + o, cap - o, "%s{'match': {'prefix': '%s'",
+					      i ? ", " : "", p);
+		} else if (kind == 7) {
+			o += (size_t)snprintf(doc + o, cap - o, "%s{'match': {'regex': '^/%s/'",
+					      i ? ", " : "", rnd_seg(&x));
+		} else {
+			rnd_path(&x, path, sizeof(path));
+			o += (size_t)snprintf(doc + o, cap - o, "%s{'match': {'%s': '%s'%s",
+					      i ? ", " : "", kind % 2 ? "prefix" : "path", path,
+					      kind == 5 || kind == 6 ? ", 'case_sensitive': false"
+								     : "");
+		}
+		if (xs(&x) % 4 == 0)
+			o += (size_t)snprintf(doc + o, cap - o, ", 'methods': ['POST']");
+		if (xs(&x) % 4 == 0)
+			o += (size_t)snprintf(doc + o, cap - o,
+					      ", 'headers': [{'name': 'x-h', 'exact': '1'}]");
+		o += (size_t)snprintf(doc + o, cap - o, "}, 'cluster': 'web'}");
+	}
+	snprintf(doc + o, cap - o, "]}]}" RC_CLOSE);
+	for (size_t i = 0; doc[i] != '\0'; i++)
+		doc[i] = doc[i] == '\'' ? '"' : doc[i];
+	if (compile_json(doc, NULL, &s, &err) != 0) {
+		print_error("%s\n", err.msg);
+		fail();
+	}
+	free(doc);
+	vh = &router_config_get(s, 0)->vhosts[0];
+	assert_int_equal(vh->n_routes, n);
+	assert_non_null(vh->path_index);
+	for (uint32_t q = 0; q < requests; q++) {
+		static const struct router_str hdr[][2] = {{S("X-H"), S("1")}};
+		struct router_request rq;
+		const struct router_route *r, *want = NULL;
+
+		if (long_prefixes && xs(&x) % 4 == 0) {
+			memset(path, 'a', sizeof(path));
+			path[0] = '/';
+			path[1 + xs(&x) % 50] = '\0';
+		} else {
+			rnd_path(&x, path, sizeof(path));
+		}
+		rq = req(xs(&x) % 2 ? "GET" : "POST", "h", path);
+		if (xs(&x) % 2) {
+			rq.headers = hdr;
+			rq.n_headers = 1;
+		}
+		for (uint32_t i = 0; i < vh->n_routes && want == NULL; i++)
+			if (router_route_match(&vh->routes[i], &rq, rw))
+				want = &vh->routes[i];
+		r = router_select(s, 0, &rq, rw);
+		if (r != want) {
+			print_error("seed %u, %s %s: route %d, the linear walk's %d\n", seed,
+				    rq.method.p, path, r ? (int)r->index : -1,
+				    want ? (int)want->index : -1);
+			fail();
+		}
+		hits += r != NULL;
+	}
+	/* the tables are dense enough that most requests match something */
+	assert_true(hits > requests / 2);
+	cfg_snapshot_free(s);
+}
+
+static void test_index_agrees(void **state)
+{
+	(void)state;
+	for (uint32_t seed = 1; seed <= 8; seed++)
+		check_index_agrees(seed * 2654435761u, 16 + seed * 40, false, 5000);
+	check_index_agrees(7, 300, true, 20000);
+}
+
+/* The index's shape: exact and prefix routes hashed, the rest listed. */
+static void test_index_shape(void **state)
+{
+	struct cfg_snapshot
+		*
+			s =
+				compile_ok(RC(VH(RT("{'path': '/e1'}") ", " RT("{'path': '/e1'}") ", " RT("{'path': '/e2'}") ", " RT(
+					"{'prefix': '/p'}") ", " RT("{'prefix': '/p/'}") ", " RT("{"
+												 "'"
+												 "p"
+												 "r"
+												 "e"
+												 "f"
+												 "i"
+												 "x"
+												 "'"
+												 ":"
+												 " "
+												 "'"
+												 "/"
+												 "q"
+												 "/"
+												 "'"
+												 "}") ", " RT("{'prefix': '/P', 'case_sensitive': false}") ", " RT("{'regex': 'x'}") ", " RT("{'path': '/a'}") ", " RT("{'path': '/b'}") ", " RT("{'path': '/c'}") ", " RT("{'path': '/d'}") ", " RT("{'path': '/e'}") ", " RT("{'path': '/f'}") ", " RT("{'path': '/g'}") ", " RT("{'path': '/h'}"))));
+	const struct router_vhost *vh = &router_config_get(s, 0)->vhosts[0];
+	const struct router_index *ix = vh->path_index;
+
+	(void)state;
+	assert_int_equal(vh->n_routes, ROUTER_INDEX_MIN);
+	assert_non_null(ix);
+	assert_int_equal(ix->n_lens, 2); /* 2 and 3 */
+	assert_int_equal(ix->lens[0], 2);
+	assert_int_equal(ix->lens[1], 3);
+	assert_int_equal(ix->max_exact, 3);
+	assert_int_equal(ix->n_other, 2);
+	assert_int_equal(ix->other[0], 6);
+	assert_int_equal(ix->other[1], 7);
+	assert_int_equal(sel(s, "h", "/e1")->index, 0);
+	assert_int_equal(sel(s, "h", "/p/x")->index, 3);
+	assert_int_equal(sel(s, "h", "/q/x")->index, 5);
+	assert_int_equal(sel(s, "h", "/Px")->index, 6);
+	assert_int_equal(sel(s, "h", "/zx")->index, 7);
+	assert_int_equal(sel(s, "h", "/h")->index, 15);
+	assert_null(sel(s, "h", "/z"));
+	cfg_snapshot_free(s);
+	/* a short list: no index */
+	s = compile_ok(RC(VH(RT("{'path': '/e1'}") ", " RT("{'path': '/e1'}"))));
+	assert_null(router_config_get(s, 0)->vhosts[0].path_index);
+	cfg_snapshot_free(s);
 }
 
 /* A route config "shop" with one virtual host for "*" holding route @p r. */
@@ -1312,6 +1513,7 @@ int main(void)
 		cmocka_unit_test(test_weighted),	 cmocka_unit_test(test_rewrite),
 		cmocka_unit_test(test_redirect),	 cmocka_unit_test(test_retry_helpers),
 		cmocka_unit_test(test_cluster_resolve),	 cmocka_unit_test(test_swap),
+		cmocka_unit_test(test_index_agrees),	 cmocka_unit_test(test_index_shape),
 		cmocka_unit_test(test_errors_structure), cmocka_unit_test(test_errors_domains),
 		cmocka_unit_test(test_errors_match),	 cmocka_unit_test(test_errors_actions),
 		cmocka_unit_test(test_errors_policies),	 cmocka_unit_test(test_commands),
