@@ -220,6 +220,30 @@ echo "    $codes"
 [ "$codes" = "200 200 503 503 503 " ] || fail "max_requests 2 of 5 at once: $codes"
 [ "$(it_stat http_rq_overflow)" -eq $((before + 3)) ] || fail "http_rq_overflow: $(($(it_stat http_rq_overflow) - before)), want 3"
 
+it_log "routes swapped every 100 ms during a wrk run: no error, no non-2xx, both route tables served"
+sed 's/hello from meshdp/hello again/' "$IT_L4_CONFIG" >"$IT_WORK/swap.json"
+cp "$IT_L4_CONFIG" "$IT_WORK/orig.json"
+gen0=$(it_ctl --json status | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
+it_in_client wrk -t 2 -c 16 -d 4s "$PROXY/" >"$IT_WORK/wrk-swap" 2>&1 &
+wpid=$!
+swaps=0
+while kill -0 $wpid 2>/dev/null; do
+	f=$IT_WORK/orig.json
+	[ $((swaps % 2)) -eq 0 ] && f=$IT_WORK/swap.json
+	it_ctl config apply "$f" >/dev/null || fail "config apply failed"
+	swaps=$((swaps + 1))
+	sleep 0.1
+done
+wait $wpid || true
+sed 's/^/    /' "$IT_WORK/wrk-swap"
+gen1=$(it_ctl --json status | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["generation"])')
+echo "    $swaps swaps, generation $gen0 -> $gen1"
+grep -q "Requests/sec" "$IT_WORK/wrk-swap" || fail "wrk did not run"
+grep -q "Socket errors\|Non-2xx" "$IT_WORK/wrk-swap" && fail "errors during the route swaps"
+[ $((gen1 - gen0)) -ge 20 ] || fail "only $((gen1 - gen0)) swaps went live"
+body=$(c "$PROXY/direct")
+[ "$body" = "hello from meshdp" ] || [ "$body" = "hello again" ] || fail "direct response after the swaps: $body"
+
 diag
 it_log "every local response counted by class"
 [ "$(it_stat http_local_responses)" -eq $(($(it_stat http_local_2xx) + $(it_stat http_local_3xx) + $(it_stat http_local_4xx) + $(it_stat http_local_5xx))) ] || fail "local responses by class do not add up"
