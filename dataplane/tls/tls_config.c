@@ -156,6 +156,8 @@ int tls_cfg_listener(struct cfg_snapshot *snap, uint32_t idx, const json_t *list
 	if (t == NULL)
 		return 0;
 	cfg_path_key(tp, path, "tls");
+	if (snap->listeners[idx].type != CFG_LISTENER_TCP_PROXY)
+		return cfg_fail(err, tp, "only a tcp_proxy listener terminates TLS (for now)");
 	if (!json_is_object(t))
 		return cfg_fail_got(err, tp, "a tls object", t);
 	if (tc == NULL && (snap->tls_cfg = tc = calloc(1, sizeof(*tc))) == NULL)
