@@ -60,8 +60,8 @@ static int cluster_service(const struct cfg_snapshot *s, const json_t *o, const 
 			    "the name or \"<namespace>/<name>\" of a service in $.services", v);
 }
 
-static int parse_cluster(const json_t *o, const char *path, struct proxy_cluster *c,
-			 struct cfg_error *err)
+static int parse_cluster(const struct cfg_snapshot *snap, const json_t *o, const char *path,
+			 struct proxy_cluster *c, struct cfg_error *err)
 {
 	static const char *const bkeys[] = {"max_requests", "max_pending_requests", "max_retries",
 					    NULL};
@@ -96,7 +96,8 @@ static int parse_cluster(const json_t *o, const char *path, struct proxy_cluster
 	    (rc = cfg_get_u32(pool, "max_requests_per_connection", pp, 0, CLUSTER_LIMIT_MAX, 0,
 			      &c->max_requests_per_connection, err)) != 0 ||
 	    (rc = cfg_get_u32(pool, "idle_timeout_s", pp, 1, 86400, DEF_POOL_IDLE_S,
-			      &c->idle_timeout_s, err)) != 0)
+			      &c->idle_timeout_s, err)) != 0 ||
+	    (rc = tls_cfg_parse_client(o, path, snap, &c->tls, err)) != 0)
 		return rc;
 	return 0;
 }
@@ -104,8 +105,8 @@ static int parse_cluster(const json_t *o, const char *path, struct proxy_cluster
 static int proxy_cluster_compile(struct cfg_snapshot *snap, const json_t *root,
 				 const struct cfg_compile_ctx *ctx, struct cfg_error *err)
 {
-	static const char *const keys[] = {"service", "circuit_breakers", "outlier_detection",
-					   "pool", NULL};
+	static const char *const keys[] = {
+		"service", "circuit_breakers", "outlier_detection", "pool", "tls", NULL};
 	struct proxy_l7_cfg *l7 = snap->proxy_l7;
 	bool *seen;
 	json_t *arr, *o;
@@ -139,7 +140,7 @@ static int proxy_cluster_compile(struct cfg_snapshot *snap, const json_t *root,
 			break;
 		}
 		seen[sv] = true;
-		if ((rc = parse_cluster(o, path, &l7->by_service[sv], err)) != 0)
+		if ((rc = parse_cluster(snap, o, path, &l7->by_service[sv], err)) != 0)
 			break;
 		l7->n_clusters++;
 	}

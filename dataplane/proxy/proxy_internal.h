@@ -59,6 +59,7 @@ struct proxy_cluster {
 	uint32_t max_idle_per_endpoint;	      /* idle connections kept; 0: none kept */
 	uint32_t max_requests_per_connection; /* 0: unlimited */
 	uint32_t idle_timeout_s;	      /* an idle pooled connection is closed after */
+	struct tls_client_conf tls;	      /* TLS to the endpoints (tcp_proxy listeners) */
 };
 
 struct proxy_l7_cfg {
@@ -98,7 +99,8 @@ struct proxy_listener {
 	char name[CFG_NAME_MAX];
 	struct proxy_worker *pw;
 	struct tcp_listener *tl;
-	struct tls_ctx *tls; /* the listener's tls block, built with it; NULL: plain TCP */
+	struct tls_ctx *tls;	/* the listener's tls block, built with it; NULL: plain TCP */
+	struct tls_ctx *up_tls; /* its cluster's tls block (origination); NULL: plain TCP */
 	uint8_t family;
 	uint8_t addr[16];
 	uint16_t port;

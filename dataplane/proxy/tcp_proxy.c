@@ -252,18 +252,23 @@ static void proxy_writable(struct tcp_conn *c, void *arg)
 	proxy_pump(arg);
 }
 
-static void proxy_connected(struct tcp_conn *c, void *arg)
+/* The upstream connection is ready (TCP established; with TLS, the handshake done). */
+static void proxy_up_ready(struct proxy_session *s)
 {
-	struct proxy_session *s = arg;
 	struct proxy_worker *pw = s->pw;
 
-	(void)c;
 	s->up_ready = true;
 	proxy_end_set_timer(&s->up, 0);
 	stats_inc(pw->stats, STAT_PROXY_UPSTREAM_CONNECTED);
 	l4_upstream_result(pw->lw, pw->snap, &s->ups, true, pw->now_tsc);
 	s->last_us = proxy_us(pw, pw->now_tsc);
 	proxy_pump(s);
+}
+
+static void proxy_connected(struct tcp_conn *c, void *arg)
+{
+	(void)c;
+	proxy_up_ready(arg);
 }
 
 /* One connection of @p s is over (@p failed: not by a clean close). */
@@ -337,6 +342,8 @@ static const struct tcp_callbacks proxy_session_cbs = {
 	.closed = proxy_closed,
 };
 
+static const struct tls_callbacks proxy_tls_cbs;
+
 /*
  * Open the session's upstream connection (the client's, @p ci, is
  * established: for TLS, its handshake is done). @return 0, or -1 with the
@@ -367,14 +374,20 @@ static int proxy_session_connect(struct proxy_session *s, const struct tcp_conn_
 	}
 	laddr.v4 = s->ups.source;
 	raddr.v4 = s->ups.addr;
-	s->up.tcp = tcp_connect(pw->tcp, &laddr, &raddr, rte_be_to_cpu_16(s->ups.port), &pl->params,
-				&proxy_session_cbs, s, proxy_us(pw, pw->now_tsc));
-	if (s->up.tcp == NULL) {
+	if (pl->up_tls != NULL) /* origination: the endpoint must be the cluster's identity */
+		s->up.tls = tls_connect(pw->tls, pl->up_tls, pw->tcp, &laddr, &raddr,
+					rte_be_to_cpu_16(s->ups.port), &pl->params, &proxy_tls_cbs,
+					s, proxy_us(pw, pw->now_tsc));
+	else
+		s->up.tcp =
+			tcp_connect(pw->tcp, &laddr, &raddr, rte_be_to_cpu_16(s->ups.port),
+				    &pl->params, &proxy_session_cbs, s, proxy_us(pw, pw->now_tsc));
+	if (!proxy_end_open(&s->up)) {
 		stats_inc(pw->stats, STAT_PROXY_UPSTREAM_FAILED);
 		l4_upstream_result(pw->lw, snap, &s->ups, false, pw->now_tsc);
 		return -1;
 	}
-	tcp_set_timer(s->up.tcp, pl->connect_timeout_us);
+	proxy_end_set_timer(&s->up, pl->connect_timeout_us); /* TCP and TLS handshakes */
 	s->last_us = proxy_us(pw, pw->now_tsc);
 	return 0;
 }
@@ -385,6 +398,11 @@ static int proxy_tls_done(struct tls_conn *c, void *arg)
 {
 	struct proxy_session *s = arg;
 	struct tcp_conn_info ci;
+
+	if (c == s->up.tls) {
+		proxy_up_ready(s);
+		return 0;
+	}
 
 	tcp_conn_get_info(tls_tcp(c), &ci);
 	if (proxy_session_connect(s, &ci) != 0) {
@@ -544,10 +562,14 @@ static void proxy_follow(struct proxy_worker *pw, const struct cfg_snapshot *sna
 			continue;
 		/* rebuilt with other identities (SM-DR14): its connections close
 		 * within the new object's drain window */
-		for (uint32_t i = 0; pl->tls != NULL && i < n; i++)
-			if (mine[i] != NULL && mine[i]->tls != NULL &&
-			    strcmp(mine[i]->name, pl->name) == 0)
+		for (uint32_t i = 0; i < n; i++) {
+			if (mine[i] == NULL || strcmp(mine[i]->name, pl->name) != 0)
+				continue;
+			if (pl->tls != NULL && mine[i]->tls != NULL)
 				tls_worker_rotate(pw->tls, pl->tls, mine[i]->tls);
+			if (pl->up_tls != NULL && mine[i]->up_tls != NULL)
+				tls_worker_rotate(pw->tls, pl->up_tls, mine[i]->up_tls);
+		}
 		proxy_listener_retire(pl);
 	}
 	for (uint32_t i = 0; i < n; i++) {
@@ -573,6 +595,7 @@ static void proxy_listener_free(struct proxy_listener *pl)
 {
 	tcp_listener_free(pl->tl);
 	tls_ctx_free(pl->tls);
+	tls_ctx_free(pl->up_tls);
 	rte_free(pl);
 }
 
@@ -587,6 +610,18 @@ static void proxy_http_opts_of(const struct cfg_snapshot *snap, uint32_t li,
 		return;
 	*h = l7->http[li];
 	h->route_config_idx = -1; /* looked up by name per request: indexes change */
+}
+
+/* The tls block of listener @p li's cluster (disabled: none, or an HTTP listener). */
+static const struct tls_client_conf *proxy_up_tls_conf(const struct cfg_snapshot *snap, uint32_t li)
+{
+	static const struct tls_client_conf none;
+	const struct proxy_l7_cfg *l7 = snap->proxy_l7;
+	const struct cfg_listener *cl = &snap->listeners[li];
+
+	if (cl->type != CFG_LISTENER_TCP_PROXY || l7 == NULL || l7->by_service == NULL)
+		return &none;
+	return &l7->by_service[cl->service].tls;
 }
 
 /* Is @p pl (built for listener @p li of @p snap) what that listener asks for now? */
@@ -605,7 +640,8 @@ static bool proxy_listener_same(const struct proxy_listener *pl, const struct cf
 	       memcmp(&p, &pl->params, sizeof(p)) == 0 &&
 	       (uint64_t)cl->connect_timeout_ms * 1000 == pl->connect_timeout_us &&
 	       (uint64_t)cl->idle_timeout_s * 1000000 == pl->idle_timeout_us &&
-	       tls_ctx_same_listener(pl->tls, snap, li);
+	       tls_ctx_same_listener(pl->tls, snap, li) &&
+	       tls_ctx_same_cluster(pl->up_tls, snap, proxy_up_tls_conf(snap, li));
 }
 
 /* Build worker @p pw's object for listener @p li of @p snap. @return 0 or -errno (@p err says why). */
@@ -629,7 +665,11 @@ static int proxy_listener_build(struct proxy_worker *pw, const struct cfg_snapsh
 	proxy_params(cl, &pl->params);
 	pl->connect_timeout_us = (uint64_t)cl->connect_timeout_ms * 1000;
 	pl->idle_timeout_us = (uint64_t)cl->idle_timeout_s * 1000000;
-	if ((rc = tls_ctx_for_listener(snap, li, cl->name, &pl->tls, err, errlen)) != 0) {
+	if ((rc = tls_ctx_for_listener(snap, li, cl->name, &pl->tls, err, errlen)) != 0 ||
+	    (rc = tls_ctx_for_cluster(snap, proxy_up_tls_conf(snap, li),
+				      snap->services[cl->service].key, &pl->up_tls, err, errlen)) !=
+		    0) {
+		tls_ctx_free(pl->tls);
 		rte_free(pl);
 		return rc;
 	}
@@ -641,6 +681,7 @@ static int proxy_listener_build(struct proxy_worker *pw, const struct cfg_snapsh
 				     pl);
 	if (pl->tl == NULL) {
 		tls_ctx_free(pl->tls);
+		tls_ctx_free(pl->up_tls);
 		rte_free(pl);
 		return -ENOMEM;
 	}
@@ -739,7 +780,7 @@ int proxy_bind(struct proxy_global *pg, struct cfg_snapshot *snap, const struct 
 				if (rc == -ENOMEM)
 					goto nomem; /* the caller frees the snapshot, which frees rt */
 				if (rc != 0) {
-					snprintf(err, errlen, "$.listeners[%u].tls: %s", i, why);
+					snprintf(err, errlen, "$.listeners[%u] (TLS): %s", i, why);
 					return rc;
 				}
 			}

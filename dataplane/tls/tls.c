@@ -495,6 +495,7 @@ void tls_ctx_free(struct tls_ctx *ctx)
 	free(ctx->server_name);
 	free(ctx->expected_peer);
 	free(ctx->conf);
+	free(ctx->cconf);
 	free(ctx);
 }
 

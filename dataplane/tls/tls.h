@@ -319,7 +319,39 @@ struct tls_server_conf {
 	struct tls_cfg_policy sni[TLS_CFG_MAX_SNI];
 };
 
+/** A cluster's tls block ($.clusters[].tls): TLS origination to its endpoints. */
+struct tls_client_conf {
+	bool enabled;
+	char secret[CFG_NAME_MAX];	    /* the client identity; "": none */
+	char expected_peer[TLS_ID_MAX];	    /* the endpoints' SPIFFE ID (secure naming) */
+	char server_name[TLS_CFG_NAME_LEN]; /* SNI sent; "": none */
+	uint16_t min_version;
+	uint8_t n_alpn;
+	char alpn[TLS_CFG_MAX_ALPN][32];
+	uint32_t drain_window_s;
+};
+
 struct json_t;
+
+/**
+ * Parse the optional "tls" member of cluster object @p cluster (at @p path)
+ * into @p out (zeroed first; enabled when present). Control thread, from the
+ * clusters section. @return 0 or -EINVAL with @p err naming the field.
+ */
+int tls_cfg_parse_client(const struct json_t *cluster, const char *path,
+			 const struct cfg_snapshot *snap, struct tls_client_conf *out,
+			 struct cfg_error *err);
+
+/**
+ * Build the client ctx of @p c (a cluster's block in @p snap), named @p name;
+ * NULL into @p *out when @p c is not enabled. @return 0 or -errno, @p err filled.
+ */
+int tls_ctx_for_cluster(const struct cfg_snapshot *snap, const struct tls_client_conf *c,
+			const char *name, struct tls_ctx **out, char *err, size_t errlen);
+
+/** Is @p ctx (NULL: none) what @p c of @p snap asks for (block and identity)? */
+bool tls_ctx_same_cluster(const struct tls_ctx *ctx, const struct cfg_snapshot *snap,
+			  const struct tls_client_conf *c);
 
 /**
  * Parse the optional "tls" member of listener @p idx (object @p listener at

@@ -34,8 +34,9 @@ struct tls_ctx {
 	uint64_t drain_window_us;
 	struct tls_policy def;
 	uint32_t n_sni;
-	struct tls_policy *sni;	      /* [n_sni] */
-	struct tls_server_conf *conf; /* the block it was built from (tls_ctx_for_listener()) */
+	struct tls_policy *sni;	       /* [n_sni] */
+	struct tls_server_conf *conf;  /* the block it was built from (tls_ctx_for_listener()) */
+	struct tls_client_conf *cconf; /* or the cluster's (tls_ctx_for_cluster()) */
 };
 
 enum tls_conn_state {
