@@ -7,12 +7,14 @@
 # without a client certificate refused; every bad certificate of `certs.sh bad`
 # refused with its own counter; a permissive listener taking plaintext; allowed
 # peers; origination to an mTLS nginx (ssl_verify_client on) with a cluster's
-# identity, and secure naming refusing an upstream of another identity; and a rotated identity (meshctl secret apply) cycling a live
+# identity, and secure naming refusing an upstream of another identity; and a rotated identity
+# (meshctl secret apply) cycling 200 live connections within the drain window (meshctl secret apply) cycling a live
 # connection within the drain window, new handshakes presenting the new serial.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 PKI=$IT_WORK/pki
 PROXY=10.10.1.1
+CONNS=${IT_TLS_CONNS:-200} # long-lived connections cycled by the rotation
 certs=$IT_ROOT/tools/certs.sh
 "$certs" "$PKI" >/dev/null
 "$certs" "$PKI" leaf edge spiffe://cluster.local/ns/shop/sa/edge --dns edge.test >/dev/null
@@ -179,8 +181,22 @@ print("    %d TLS connection(s) listed, the held one: %s" % (len(conns), ok[:1])
 sys.exit(0 if ok else 1)
 PY
 it_ctl tls conns | head -3
+it_log "$CONNS more long-lived mTLS connections, each with a request answered through the listener"
+mkfifo "$IT_WORK/go"
+it_in_client "$IT_PY" "$(dirname "$0")/tls_clients.py" "$PROXY" 8443 "$CONNS" "$PKI/ca.pem" \
+	"$PKI/frontend.pem" "$PKI/frontend.key" 8 <"$IT_WORK/go" >"$IT_WORK/clients.out" 2>&1 &
+clients=$!
+exec 9>"$IT_WORK/go"
+it_wait_for "$CONNS clients connected" 60 grep -q ready "$IT_WORK/clients.out"
 t0=$SECONDS
 it_ctl secret apply edge --cert "$PKI/edge2.pem" --key "$PKI/edge2.key" >/dev/null || it_fail "secret apply refused"
+echo go >&9
+exec 9>&-
+wait $clients || it_fail "the clients failed: $(cat "$IT_WORK/clients.out")"
+out=$(tail -n 1 "$IT_WORK/clients.out")
+echo "    $out"
+"$IT_PY" -c 'import json,sys; r=json.loads(sys.argv[1]); n=r["n"]; sys.exit(0 if r["answered"] == n and r["closed"] == n and r["close_notify"] == n and r["max_s"] <= 4.5 else 1)' "$out" ||
+	{ diag; it_fail "not every connection answered, then closed with close_notify within the 3 s window: $out"; }
 for _ in $(seq 1 16); do
 	[ -f "$IT_WORK/held.rc" ] && break
 	sleep 0.5
@@ -188,7 +204,7 @@ done
 [ -f "$IT_WORK/held.rc" ] || { diag; it_fail "the held connection was not closed within 8 s of the rotation"; }
 elapsed=$((SECONDS - t0))
 [ "$elapsed" -le 5 ] || it_fail "the held connection closed after $elapsed s (window 3 s)"
-[ "$(it_stat tls_rotation_closed)" -ge 1 ] || { diag; it_fail "tls_rotation_closed not counted"; }
+[ "$(it_stat tls_rotation_closed)" -ge $((CONNS + 1)) ] || { diag; it_fail "tls_rotation_closed is $(it_stat tls_rotation_closed), expected $((CONNS + 1)) or more"; }
 kill $held 2>/dev/null || true
 grep -q "$(serial_of "$PKI/edge2.pem")" <<<"$(sclient 8444 -showcerts | openssl x509 -noout -serial)" ||
 	it_fail "a new connection does not present the new serial"
