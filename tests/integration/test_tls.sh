@@ -7,9 +7,10 @@
 # without a client certificate refused; every bad certificate of `certs.sh bad`
 # refused with its own counter; a permissive listener taking plaintext; allowed
 # peers; origination to an mTLS nginx (ssl_verify_client on) with a cluster's
-# identity, and secure naming refusing an upstream of another identity; and a rotated identity
-# (meshctl secret apply) cycling 200 live connections within the drain window (meshctl secret apply) cycling a live
-# connection within the drain window, new handshakes presenting the new serial.
+# identity, and secure naming refusing an upstream of another identity;
+# meshctl tls conns; and a rotated identity (meshctl secret apply) cycling a
+# held connection and $IT_TLS_CONNS (200) more, each closed with close_notify
+# within the 3 s drain window, new handshakes presenting the new serial.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 PKI=$IT_WORK/pki
