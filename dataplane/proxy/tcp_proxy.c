@@ -944,6 +944,7 @@ void proxy_begin(struct proxy_worker *pw, const struct cfg_snapshot *snap, uint6
 	pw->snap = snap;
 	pw->now_tsc = now_tsc;
 	tls_worker_begin(pw->tls, snap, proxy_us(pw, now_tsc));
+	tls_worker_poll(pw->tls);
 	if (unlikely(snap->generation != pw->bound_gen))
 		proxy_follow(pw, snap);
 }

@@ -120,6 +120,10 @@ struct tls_ctx_conf {
 	const char *server_name;
 	const char *expected_peer;
 	uint32_t drain_window_s; /* rotation: connections close within this (0: 30) */
+	bool async; /* SSL_MODE_ASYNC: handshakes may be taken by an offload (tls_worker_poll()) */
+	/* the OpenSSL property query of the ctx's algorithms (an offload provider:
+	 * "?provider=qatprovider"); NULL: the defaults */
+	const char *propq;
 };
 
 /**
@@ -178,6 +182,13 @@ void tls_worker_free(struct tls_worker *tw);
  * (microseconds, the TCP stack's) the timers run on.
  */
 void tls_worker_begin(struct tls_worker *tw, const struct cfg_snapshot *snap, uint64_t now_us);
+
+/**
+ * Worker, each loop iteration: resume the handshakes an async offload took
+ * (SSL_MODE_ASYNC, a ctx with tls_ctx_conf.async: SSL_ERROR_WANT_ASYNC parks
+ * them), so an offload engine or provider never blocks the worker.
+ */
+void tls_worker_poll(struct tls_worker *tw);
 
 /**
  * Worker: the identities of @p old were replaced by those of @p now (the same
@@ -314,6 +325,7 @@ struct tls_server_conf {
 	uint8_t n_alpn;
 	char alpn[TLS_CFG_MAX_ALPN][32];
 	uint32_t drain_window_s;
+	bool async; /* "async_offload": SSL_MODE_ASYNC (tls_worker_poll()) */
 	struct tls_cfg_policy def;
 	uint8_t n_sni;
 	struct tls_cfg_policy sni[TLS_CFG_MAX_SNI];

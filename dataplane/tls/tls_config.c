@@ -100,8 +100,9 @@ static int tls_cfg_policy(const struct cfg_snapshot *snap, const json_t *o, cons
 static int tls_cfg_parse(const struct cfg_snapshot *snap, const json_t *t, const char *path,
 			 struct tls_server_conf *c, struct cfg_error *err)
 {
-	static const char *const keys[] = {"secret", "sni",	      "min_version",	"alpn",
-					   "mtls",   "allowed_peers", "drain_window_s", NULL};
+	static const char *const keys[] = {"secret",	     "sni",	      "min_version",
+					   "alpn",	     "mtls",	      "allowed_peers",
+					   "drain_window_s", "async_offload", NULL};
 	static const char *const sni_keys[] = {"names", "secret", "mtls", "allowed_peers", NULL};
 	static const char *const versions[] = {"1.2", "1.3", NULL};
 	char np[CFG_JPATH_LEN], ip[CFG_JPATH_LEN];
@@ -113,6 +114,7 @@ static int tls_cfg_parse(const struct cfg_snapshot *snap, const json_t *t, const
 	    (rc = cfg_get_enum(t, "min_version", path, versions, 0, false, &v, err)) != 0 ||
 	    (rc = cfg_get_u32(t, "drain_window_s", path, 1, 86400, TLS_DEF_DRAIN_WINDOW_S,
 			      &c->drain_window_s, err)) != 0 ||
+	    (rc = cfg_get_bool(t, "async_offload", path, false, &c->async, err)) != 0 ||
 	    (rc = tls_cfg_strings(t, "alpn", path, TLS_CFG_MAX_ALPN, &c->alpn[0][0],
 				  sizeof(c->alpn[0]), &c->n_alpn, NULL,
 				  "an ALPN protocol name of 1..31 bytes (\"h2\", \"http/1.1\")",
@@ -231,6 +233,7 @@ int tls_ctx_for_listener(const struct cfg_snapshot *snap, uint32_t idx, const ch
 		return 0;
 	conf.min_version = c->min_version;
 	conf.drain_window_s = c->drain_window_s;
+	conf.async = c->async;
 	for (uint8_t i = 0; i < c->n_alpn; i++)
 		alpn[i] = c->alpn[i];
 	conf.alpn = alpn;

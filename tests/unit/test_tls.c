@@ -36,6 +36,7 @@
 #include "dataplane/tls/tls.h"
 #include "dataplane/tls/tls_internal.h" /* the SSL object, for renegotiation and version caps */
 #include "config_fixture.h"
+#include "tls_pause_provider.h"
 #include "test_eal.h"
 
 #define LINK_MAX 16384
@@ -246,6 +247,7 @@ struct sim {
 	unsigned int n[2];
 	uint64_t now;
 	int corrupt_next; /* > 0: flip a payload byte of the next data segment from A */
+	bool poll;	  /* the loop polls parked async handshakes (tls_worker_poll()) */
 };
 
 static struct sim S;
@@ -327,6 +329,10 @@ static void run(uint64_t us)
 	do {
 		tls_worker_begin(S.tw[0], snap, S.now);
 		tls_worker_begin(S.tw[1], snap, S.now);
+		if (S.poll) {
+			tls_worker_poll(S.tw[0]);
+			tls_worker_poll(S.tw[1]);
+		}
 		while (deliver() > 0)
 			;
 		S.now += 100;
@@ -542,6 +548,7 @@ struct srv_opts {
 	bool sni;
 	uint32_t drain_window_s;
 	const struct ident *id; /* NULL: srv_id */
+	bool async;
 };
 
 static void policy_of(struct tls_policy_conf *p, const struct ident *id)
@@ -563,6 +570,8 @@ static void make_server(const struct srv_opts *o)
 	char err[256];
 
 	conf.drain_window_s = o->drain_window_s;
+	conf.async = o->async;
+	conf.propq = o->async ? "?provider=pause" : NULL;
 	policy_of(&conf.def, o->id != NULL ? o->id : &srv_id);
 	conf.def.mtls = o->mtls;
 	conf.def.allowed_peers = o->allowed;
@@ -1134,6 +1143,54 @@ static void test_bad_client_certs(void **state)
 	assert_int_equal(stat(1, STAT_TLS_HANDSHAKES), 0);
 }
 
+/*
+ * SSL_MODE_ASYNC: the server's signature is taken by a provider that pauses
+ * its job (as an offload card); the handshake is parked, and completes only
+ * once the worker polls it. Last in the list: the provider is unloaded after.
+ */
+static void test_async_offload(void **state)
+{
+	struct srv_opts o = {.mtls = TLS_MTLS_STRICT, .async = true};
+	OSSL_PROVIDER *prov = pause_provider_load();
+	struct ident ed = {.key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")};
+	unsigned int n = TLS_FP_LEN;
+
+	(void)state;
+	assert_non_null(prov);
+	assert_non_null(ed.key);
+	ed.leaf = make_cert(ed.key, "ed", ID_SERVER, ca, ca_key, false, -60, 3600);
+	X509_digest(ed.leaf, EVP_sha256(), ed.fp, &n);
+	ed.sec.leaf = ed.leaf;
+	ed.sec.key = ed.key;
+	memcpy(ed.sec.fingerprint, ed.fp, TLS_FP_LEN);
+	o.id = &ed;
+	make_server(&o); /* its signatures from the pausing provider (propq) */
+	make_client(&cli_id, ID_SERVER, NULL, NULL, 0);
+	connect_a();
+	run(20000);
+	/* the server's CertificateVerify waits for the "card": parked, not polled */
+	assert_int_equal(pause_count, 1);
+	assert_int_equal(stat(1, STAT_TLS_ASYNC_PARKED), 1);
+	assert_false(apps[0].done || apps[1].done);
+	S.poll = true;
+	run(20000);
+	assert_true(apps[0].done && apps[1].done);
+	assert_string_equal(apps[0].info.peer_id, ID_SERVER);
+	assert_true(pause_signs >= 1);
+	apps[0].tx_total = apps[1].tx_total = 100000;
+	app_push(&apps[0]);
+	app_push(&apps[1]);
+	run(200000);
+	assert_int_equal(apps[1].rx, 100000);
+	assert_int_equal(apps[0].rx, 100000);
+	assert_false(apps[0].bad_data || apps[1].bad_data);
+	close_both();
+	tls_ctx_free(srv_ctx);
+	srv_ctx = NULL;
+	free_ident(&ed);
+	OSSL_PROVIDER_unload(prov);
+}
+
 /* ---- the listeners' and clusters' tls blocks ---- */
 
 static const char *tls_doc(const char *tls, const char *clusters)
@@ -1270,6 +1327,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_client_certs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctx_refuses_bad_conf, setup, teardown),
 		cmocka_unit_test(test_listener_tls_config),
+		cmocka_unit_test_setup_teardown(test_async_offload, setup, teardown),
 	};
 	int rc;
 
