@@ -144,9 +144,10 @@ static json_t *secrets_cmd_list(struct control *c, json_t *req, const struct con
 	for (unsigned int id = 0; id < SECRETS_STAT_MAX; id++)
 		json_object_set_new(counters, secrets_stat_name(id),
 				    json_integer((json_int_t)secrets_stat(id)));
+	/* Without $.secrets there is no lifetime policy to show: "section": false. */
 	return ctl_reply_ok(
-		json_pack("{s:o, s:o, s:I, s:s, s:o}", "secrets", ids, "trust_domains", tds,
-			  "max_lifetime_hours",
+		json_pack("{s:b, s:o, s:o, s:I, s:s, s:o}", "section", ss != NULL, "secrets", ids,
+			  "trust_domains", tds, "max_lifetime_hours",
 			  (json_int_t)(ss != NULL ? ss->max_lifetime_hours : 0), "on_long_lifetime",
 			  ss == NULL || ss->refuse_long ? "refuse" : "warn", "counters", counters));
 }
