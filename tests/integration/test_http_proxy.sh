@@ -147,6 +147,15 @@ out=$(c -w " %{http_code}" "$PROXY/fail?key=a&n=2")
 out=$(c -w " %{http_code}" "$PROXY/fail?key=b&n=9")
 [ "${out##* }" = 503 ] || fail "a backend failing more often than the retries: $out"
 
+it_log "a backend closing without an answer: retried on reset, else 503 UC"
+out=$(c -w " %{http_code}" "$PROXY/drop?key=a&n=2")
+[ "$out" = "ok a after 2
+ 200" ] || fail "dropping backend: $out"
+uc=$(it_stat http_rf_uc)
+out=$(c -w " %{http_code}" "$PROXY/drop?key=b&n=5")
+[ "${out##* }" = 503 ] || fail "a backend dropping more often than the retries: $out"
+[ "$(it_stat http_rf_uc)" -eq $((uc + 1)) ] || fail "flag UC not counted"
+
 it_log "a slow backend: the per-try timeout ends the try, the retry goes to the other host"
 timeouts=$(it_stat http_upstream_rq_retry)
 for i in 1 2 3 4; do
