@@ -412,7 +412,6 @@ static void proxy_http_opts_of(const struct cfg_snapshot *snap, uint32_t li,
 	if (snap->listeners[li].type != CFG_LISTENER_HTTP)
 		return;
 	*h = l7->http[li];
-	h->route_config_idx = -1; /* looked up by name per request: indexes change */
 }
 
 static bool proxy_http_opts_same(const struct proxy_http_opts *a, const struct proxy_http_opts *b)
