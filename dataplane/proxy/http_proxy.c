@@ -60,11 +60,14 @@
 #define HP_RESP_EDITS	  (2 * ROUTER_MAX_HEADER_EDITS)
 #define HP_REQ_EDITS	  (4 * ROUTER_MAX_HEADER_EDITS + 8)
 #define HP_POOL_BUCKETS	  1024u
-#define HP_LOCAL_BODY_MAX ROUTER_BODY_MAX
 #define HP_XFF_MAX	  512
 #define HP_REQUEST_ID_LEN 36
 
-/* Envoy's response flags, kept per request for the counters. */
+/*
+ * Envoy's response flags, gathered in the request and counted when it ends
+ * (http_rf_<flag>: requests that ended with that flag), one bit per entry of
+ * hp_rf_stats[].
+ */
 #define HP_RF_UH  0x001u /* no healthy upstream */
 #define HP_RF_UF  0x002u /* upstream connect failure */
 #define HP_RF_UO  0x004u /* upstream overflow (circuit breaker) */
@@ -76,6 +79,12 @@
 #define HP_RF_FI  0x100u /* fault injected (abort) */
 #define HP_RF_DI  0x200u /* delay injected */
 #define HP_RF_UPE 0x400u /* upstream protocol error (bad response) */
+
+static const enum stats_id hp_rf_stats[] = {
+	STAT_HTTP_RF_UH, STAT_HTTP_RF_UF, STAT_HTTP_RF_UO,  STAT_HTTP_RF_URX,
+	STAT_HTTP_RF_UT, STAT_HTTP_RF_UC, STAT_HTTP_RF_DC,  STAT_HTTP_RF_NR,
+	STAT_HTTP_RF_FI, STAT_HTTP_RF_DI, STAT_HTTP_RF_UPE,
+};
 
 enum hp_state {
 	HP_HEAD,     /* waiting for (or parsing) a request head */
@@ -164,7 +173,6 @@ struct hp_session {
 	uint32_t flags;	      /* HP_RF_* */
 	bool retrying;	      /* a retry holds rq_retries */
 	bool pending;	      /* the try holds rq_pending (no connection yet) */
-	uint32_t prev_addr;   /* the last try's endpoint (previous_hosts) */
 	struct l4_upstream ups;
 	struct rte_mbuf *held; /* head + whole body, for retries; NULL: not retriable */
 	struct rte_mbuf *out;  /* what the try sends first (head, and the body so far) */
@@ -517,6 +525,9 @@ static void hp_local_error(struct hp_session *s, unsigned int status, uint32_t f
 /* Give back what the request held: breaker counts, admission, kept mbufs. */
 static void hp_release_request(struct hp_session *s)
 {
+	for (uint32_t i = 0; s->flags != 0 && i < RTE_DIM(hp_rf_stats); i++)
+		if (s->flags & (1u << i))
+			stats_inc(hp_stats(s->hw), hp_rf_stats[i]);
 	if (s->crt != NULL) {
 		hp_atomic_dec(&s->crt->rq_active);
 		if (s->pending)
@@ -771,7 +782,6 @@ static void hp_try_start(struct hp_session *s)
 		hp_local_error(s, 503, HP_RF_UH, "no healthy upstream");
 		return;
 	}
-	s->prev_addr = s->ups.addr;
 	if (s->held != NULL) {
 		rte_pktmbuf_free(s->out);
 		s->out = rte_pktmbuf_copy(s->held, hw->pool, 0, UINT32_MAX);
@@ -940,6 +950,8 @@ static bool hp_response_head(struct hp_session *s)
 		hp_try_failed(s, HP_FAIL_STATUS, status);
 		return false;
 	}
+	if (s->attempt > 1 && router_retry_status(&s->retry, status))
+		s->flags |= HP_RF_URX; /* the last try's answer goes to the client */
 	hp_try_result(s, hp_outlier_failure(s, HP_FAIL_STATUS, status));
 	if (s->pending) {
 		hp_atomic_dec(&s->crt->rq_pending);
@@ -988,8 +1000,11 @@ static void hp_pump_response(struct hp_session *s)
 			s->last_us = hp_now(hw);
 		}
 		if (!s->resp_started) {
-			if (s->urx == NULL)
-				break;
+			if (s->urx == NULL) {
+				if (tcp_recv_eof(u->c)) /* closed before a byte of response */
+					goto eof;
+				return;
+			}
 			r = http_parse_head(&s->resp, s->urx, 0);
 			if (r < 0) {
 				stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_BAD_RESPONSE);
@@ -1038,7 +1053,6 @@ static void hp_pump_response(struct hp_session *s)
 		if (tcp_send_space(s->down) == 0)
 			return; /* the client's writable callback goes on */
 	}
-	return;
 eof:
 	if (!s->resp_started) {
 		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RESET_BEFORE_RESPONSE);
@@ -1542,7 +1556,7 @@ static void hp_down_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason 
 	s->down = NULL;
 	if (s->state == HP_TUNNEL && reason == TCP_CLOSE_NORMAL && s->up != NULL)
 		return; /* the endpoint's side finishes on its own */
-	if (s->state != HP_HEAD || s->rx != NULL) {
+	if (s->state != HP_TUNNEL && (s->state != HP_HEAD || s->rx != NULL)) {
 		s->flags |= HP_RF_DC;
 		stats_inc(hp_stats(s->hw), STAT_HTTP_DOWNSTREAM_RQ_RESET);
 	}
@@ -1705,11 +1719,10 @@ static const struct tcp_callbacks hp_up_cbs = {
 
 /* ---- set-up ---- */
 
-struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacity, int socket_id)
+struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacity)
 {
 	struct hp_worker *hw = calloc(1, sizeof(*hw));
 
-	(void)socket_id;
 	if (hw == NULL)
 		return NULL;
 	hw->pw = pw;

@@ -296,8 +296,8 @@ static int parse_listener_http(struct proxy_cfg_ctx *c, const json_t *o, const c
 			      "meshdp", NULL, c->err)) != 0)
 		return rc;
 	h->max_request_headers = kb * 1024;
-	h->route_config_idx = router_route_config_find(c->s, h->route_config);
-	if (h->route_config_idx < 0) {
+	/* checked here, looked up by name per request (indexes change across swaps) */
+	if (router_route_config_find(c->s, h->route_config) < 0) {
 		cfg_path_key(pp, path, "route_config");
 		return cfg_fail_got(c->err, pp, "the name of one of $.route_configs",
 				    json_object_get(o, "route_config"));

@@ -31,7 +31,6 @@ enum proxy_xff {
 /** $.listeners[i].http, and the route_config of an HTTP listener. */
 struct proxy_http_opts {
 	char route_config[CFG_NAME_MAX];
-	int32_t route_config_idx;     /* the router's index of it; -1: not resolved */
 	uint32_t max_request_headers; /* bytes of a request head */
 	uint32_t request_timeout_ms;  /* a whole request head must arrive within; 0: none */
 	uint8_t xff;		      /* enum proxy_xff */
@@ -106,7 +105,7 @@ struct proxy_listener {
 	uint16_t port;
 	uint8_t type; /* enum cfg_listener_type */
 	struct tcp_params params;
-	struct proxy_http_opts http; /* CFG_LISTENER_HTTP (route_config_idx unused) */
+	struct proxy_http_opts http; /* CFG_LISTENER_HTTP */
 	uint64_t connect_timeout_us;
 	uint64_t idle_timeout_us; /* 0: none */
 	/* control thread: snapshots that hold it; a link in proxy_global.orphans
@@ -189,7 +188,7 @@ int hp_bind(struct proxy_global *pg, struct proxy_snap_rt *rt, const struct cfg_
 /* Control thread: free the request counts (no snapshot left). */
 void hp_global_free(struct proxy_global *pg);
 /* Control thread: the HTTP engine of @p pw (its sessions, upstream connections, pool). */
-struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacity, int socket_id);
+struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacity);
 /* After the worker's TCP stack was freed (its closed callbacks ended every session). */
 void hp_worker_free(struct hp_worker *hw);
 /* The callbacks of an HTTP listener's TCP listener. */

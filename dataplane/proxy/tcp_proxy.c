@@ -609,7 +609,15 @@ static void proxy_http_opts_of(const struct cfg_snapshot *snap, uint32_t li,
 	if (snap->listeners[li].type != CFG_LISTENER_HTTP)
 		return;
 	*h = l7->http[li];
-	h->route_config_idx = -1; /* looked up by name per request: indexes change */
+}
+
+static bool proxy_http_opts_same(const struct proxy_http_opts *a, const struct proxy_http_opts *b)
+{
+	return strcmp(a->route_config, b->route_config) == 0 &&
+	       a->max_request_headers == b->max_request_headers &&
+	       a->request_timeout_ms == b->request_timeout_ms && a->xff == b->xff &&
+	       a->allow_connect == b->allow_connect && a->request_id == b->request_id &&
+	       strcmp(a->server_name, b->server_name) == 0;
 }
 
 /* The tls block of listener @p li's cluster (disabled: none, or an HTTP listener). */
@@ -635,7 +643,7 @@ static bool proxy_listener_same(const struct proxy_listener *pl, const struct cf
 	proxy_params(cl, &p);
 	proxy_http_opts_of(snap, li, &h);
 	return strcmp(cl->name, pl->name) == 0 && cl->family == pl->family &&
-	       cl->type == pl->type && memcmp(&h, &pl->http, sizeof(h)) == 0 &&
+	       cl->type == pl->type && proxy_http_opts_same(&h, &pl->http) &&
 	       memcmp(cl->addr, pl->addr, 16) == 0 && cl->port == pl->port &&
 	       memcmp(&p, &pl->params, sizeof(p)) == 0 &&
 	       (uint64_t)cl->connect_timeout_ms * 1000 == pl->connect_timeout_us &&
@@ -889,7 +897,7 @@ struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker
 	conf.now_us = proxy_us(pw, rte_rdtsc());
 	pw->tcp = pw->sessions != NULL ? tcp_stack_create(&conf) : NULL;
 	pw->tls = tls_worker_create(worker_id, tcp_capacity, socket_id, nw->pool, stats);
-	pw->http = hp_worker_create(pw, tcp_capacity, socket_id);
+	pw->http = hp_worker_create(pw, tcp_capacity);
 	ports = rte_malloc("proxy_ports", sizeof(*ports) * n_ports, 0);
 	if (pw->tcp == NULL || pw->tls == NULL || pw->http == NULL || ports == NULL) {
 		rte_free(ports);
