@@ -60,11 +60,14 @@
 #define HP_RESP_EDITS	  (2 * ROUTER_MAX_HEADER_EDITS)
 #define HP_REQ_EDITS	  (4 * ROUTER_MAX_HEADER_EDITS + 8)
 #define HP_POOL_BUCKETS	  1024u
-#define HP_LOCAL_BODY_MAX ROUTER_BODY_MAX
 #define HP_XFF_MAX	  512
 #define HP_REQUEST_ID_LEN 36
 
-/* Envoy's response flags, kept per request for the counters. */
+/*
+ * Envoy's response flags, gathered in the request and counted when it ends
+ * (http_rf_<flag>: requests that ended with that flag), one bit per entry of
+ * hp_rf_stats[].
+ */
 #define HP_RF_UH  0x001u /* no healthy upstream */
 #define HP_RF_UF  0x002u /* upstream connect failure */
 #define HP_RF_UO  0x004u /* upstream overflow (circuit breaker) */
@@ -76,6 +79,12 @@
 #define HP_RF_FI  0x100u /* fault injected (abort) */
 #define HP_RF_DI  0x200u /* delay injected */
 #define HP_RF_UPE 0x400u /* upstream protocol error (bad response) */
+
+static const enum stats_id hp_rf_stats[] = {
+	STAT_HTTP_RF_UH, STAT_HTTP_RF_UF, STAT_HTTP_RF_UO,  STAT_HTTP_RF_URX,
+	STAT_HTTP_RF_UT, STAT_HTTP_RF_UC, STAT_HTTP_RF_DC,  STAT_HTTP_RF_NR,
+	STAT_HTTP_RF_FI, STAT_HTTP_RF_DI, STAT_HTTP_RF_UPE,
+};
 
 enum hp_state {
 	HP_HEAD,     /* waiting for (or parsing) a request head */
@@ -517,6 +526,9 @@ static void hp_local_error(struct hp_session *s, unsigned int status, uint32_t f
 /* Give back what the request held: breaker counts, admission, kept mbufs. */
 static void hp_release_request(struct hp_session *s)
 {
+	for (uint32_t i = 0; s->flags != 0 && i < RTE_DIM(hp_rf_stats); i++)
+		if (s->flags & (1u << i))
+			stats_inc(hp_stats(s->hw), hp_rf_stats[i]);
 	if (s->crt != NULL) {
 		hp_atomic_dec(&s->crt->rq_active);
 		if (s->pending)
@@ -940,6 +952,8 @@ static bool hp_response_head(struct hp_session *s)
 		hp_try_failed(s, HP_FAIL_STATUS, status);
 		return false;
 	}
+	if (s->attempt > 1 && router_retry_status(&s->retry, status))
+		s->flags |= HP_RF_URX; /* the last try's answer goes to the client */
 	hp_try_result(s, hp_outlier_failure(s, HP_FAIL_STATUS, status));
 	if (s->pending) {
 		hp_atomic_dec(&s->crt->rq_pending);
@@ -1542,7 +1556,7 @@ static void hp_down_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason 
 	s->down = NULL;
 	if (s->state == HP_TUNNEL && reason == TCP_CLOSE_NORMAL && s->up != NULL)
 		return; /* the endpoint's side finishes on its own */
-	if (s->state != HP_HEAD || s->rx != NULL) {
+	if (s->state != HP_TUNNEL && (s->state != HP_HEAD || s->rx != NULL)) {
 		s->flags |= HP_RF_DC;
 		stats_inc(hp_stats(s->hw), STAT_HTTP_DOWNSTREAM_RQ_RESET);
 	}
@@ -1705,11 +1719,10 @@ static const struct tcp_callbacks hp_up_cbs = {
 
 /* ---- set-up ---- */
 
-struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacity, int socket_id)
+struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacity)
 {
 	struct hp_worker *hw = calloc(1, sizeof(*hw));
 
-	(void)socket_id;
 	if (hw == NULL)
 		return NULL;
 	hw->pw = pw;

@@ -184,7 +184,7 @@ int hp_bind(struct proxy_global *pg, struct proxy_snap_rt *rt, const struct cfg_
 /* Control thread: free the request counts (no snapshot left). */
 void hp_global_free(struct proxy_global *pg);
 /* Control thread: the HTTP engine of @p pw (its sessions, upstream connections, pool). */
-struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacity, int socket_id);
+struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacity);
 /* After the worker's TCP stack was freed (its closed callbacks ended every session). */
 void hp_worker_free(struct hp_worker *hw);
 /* The callbacks of an HTTP listener's TCP listener. */

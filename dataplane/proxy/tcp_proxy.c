@@ -651,7 +651,7 @@ struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker
 	conf.secret = secret;
 	conf.now_us = proxy_us(pw, rte_rdtsc());
 	pw->tcp = pw->sessions != NULL ? tcp_stack_create(&conf) : NULL;
-	pw->http = hp_worker_create(pw, tcp_capacity, socket_id);
+	pw->http = hp_worker_create(pw, tcp_capacity);
 	ports = rte_malloc("proxy_ports", sizeof(*ports) * n_ports, 0);
 	if (pw->tcp == NULL || pw->http == NULL || ports == NULL) {
 		rte_free(ports);

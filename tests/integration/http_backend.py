@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """An HTTP/1.1 backend for test_http_proxy.sh (keep-alive, one thread per connection).
 
-http_backend.py NAME PORT
+http_backend.py NAME PORT        serve
+http_backend.py --stream-sha N   print the sha256 of what /stream?n=N sends
 
   GET  /name            NAME and the client's address (and its x-forwarded-for)
-  POST /sha             the sha256 of the request body (content-length or chunked)
+  POST /sha             the sha256 of the request body (content-length or chunked; PUT too)
   GET  /blob?n=N        N bytes of a fixed pseudo-random stream (content-length);
                         &chunked=1 sends them chunked
+  GET  /stream?n=N      N bytes of stream_block(0), stream_block(1)... (content-length),
+                        written as they are made (for transfers larger than memory)
   GET  /fail?key=K&n=N  503 for the first N requests with key K, then 200 "ok K"
   GET  /slow?on=NAME&ms=M  sleeps M ms first when this backend is NAME (or NAME is all),
                         then 200 NAME
@@ -22,13 +25,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 NAME = sys.argv[1]
-PORT = int(sys.argv[2])
 FAILS = {}
 LOCK = threading.Lock()
 
 
 def blob(n):
     return random.Random(12345).randbytes(n)
+
+
+BLOCK = 1 << 20
+
+
+def stream_block(i):
+    """Block i of /stream (1 MiB): what the test hashes on its side too."""
+    return random.Random(i).randbytes(BLOCK)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -45,26 +55,40 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def body(self):
+    def body(self, h):
+        """Feed the request body to h.update(), piece by piece."""
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            out = bytearray()
             while True:
                 size = int(self.rfile.readline().split(b";")[0], 16)
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
-                    return bytes(out)
-                out += self.rfile.read(size)
+                    return
+                while size > 0:
+                    part = self.rfile.read(min(size, BLOCK))
+                    if not part:
+                        raise ConnectionError("body cut short")
+                    h.update(part)
+                    size -= len(part)
                 self.rfile.readline()
-        return self.rfile.read(int(self.headers.get("content-length", "0")))
+        left = int(self.headers.get("content-length", "0"))
+        while left > 0:
+            part = self.rfile.read(min(left, BLOCK))
+            if not part:
+                raise ConnectionError("body cut short")
+            h.update(part)
+            left -= len(part)
 
     def do_POST(self):
-        data = self.body()
+        h = hashlib.sha256()
+        self.body(h)
         url = urlsplit(self.path)
         if url.path == "/sha":
-            self.reply(200, (hashlib.sha256(data).hexdigest() + "\n").encode())
+            self.reply(200, (h.hexdigest() + "\n").encode())
         else:
             self.reply(404, b"no such path\n")
+
+    do_PUT = do_POST
 
     def do_GET(self):
         url = urlsplit(self.path)
@@ -84,6 +108,17 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
             else:
                 self.reply(200, data)
+        elif url.path == "/stream":
+            n = int(q["n"])
+            self.send_response(200)
+            self.send_header("content-length", str(n))
+            self.end_headers()
+            i = 0
+            while n > 0:
+                part = stream_block(i)[:n]
+                self.wfile.write(part)
+                n -= len(part)
+                i += 1
         elif url.path == "/fail":
             with LOCK:
                 seen = FAILS.get(q["key"], 0)
@@ -114,6 +149,19 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(404, b"no such path\n")
 
 
+def stream_sha(n):
+    h, i = hashlib.sha256(), 0
+    while n > 0:
+        part = stream_block(i)[:n]
+        h.update(part)
+        n -= len(part)
+        i += 1
+    return h.hexdigest()
+
+
+if NAME == "--stream-sha":
+    print(stream_sha(int(sys.argv[2])))
+    sys.exit(0)
 ThreadingHTTPServer.daemon_threads = True
 ThreadingHTTPServer.allow_reuse_address = True
-ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()
+ThreadingHTTPServer(("0.0.0.0", int(sys.argv[2])), Handler).serve_forever()

@@ -7,12 +7,17 @@
 # a direct response, a redirect, a 404, a smuggling attempt refused with 400
 # while another connection is served, retries hiding a failing backend, a
 # slow backend cut by the per-try timeout (the retry goes to the other host),
-# a dead endpoint ejected, the policy refusing a client (403).
+# a dead endpoint ejected, the policy refusing a client (403), pipelining,
+# Upgrade, CONNECT refused, fault injection, the route timeout, the cluster's
+# max_requests, route swaps during a wrk run.
+#
+# IT_HTTP_BYTES (default 200 MB): bytes each way of the large transfer.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 IT_L4_CONFIG=$IT_ROOT/tests/data/http-proxy.json
 BACKEND=$(dirname "$0")/http_backend.py
 PROXY=http://10.10.1.1:8080
+BYTES=${IT_HTTP_BYTES:-200000000}
 
 diag() { it_ctl stats | grep -v " 0$" | grep -E "http_|proxy_|drop_|alloc|router" >&2 || true; }
 fail() { diag; it_fail "$@"; }
@@ -62,6 +67,20 @@ got=$(c "$PROXY/app/blob?n=5000000" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "download (content-length): sha $got, want $want"
 got=$(c "$PROXY/app/blob?n=5000000&chunked=1" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] || fail "download (chunked): sha $got, want $want"
+
+it_log "$BYTES bytes each way, sha256 checked end to end (upload streamed with content-length, download streamed)"
+head -c "$BYTES" /dev/urandom >"$IT_WORK/big.bin"
+want=$(sha256sum <"$IT_WORK/big.bin" | cut -d' ' -f1)
+t0=$(date +%s.%N)
+got=$(it_in_client curl -s -m 300 -T "$IT_WORK/big.bin" -X POST "$PROXY/app/sha" || true)
+t1=$(date +%s.%N)
+[ "$got" = "$want" ] || fail "large upload: sha $got, want $want"
+rm -f "$IT_WORK/big.bin"
+want=$("$IT_PY" "$BACKEND" --stream-sha "$BYTES")
+got=$(it_in_client curl -s -m 300 "$PROXY/app/stream?n=$BYTES" | sha256sum | cut -d' ' -f1)
+t2=$(date +%s.%N)
+[ "$got" = "$want" ] || fail "large download: sha $got, want $want"
+echo "    up in $(echo "$t1 - $t0" | bc) s, down in $(echo "$t2 - $t1" | bc) s (with the checksum on this side)"
 
 it_log "keep-alive: requests on one client connection reuse pooled upstream connections"
 reused=$(it_stat http_pool_reused)
