@@ -50,7 +50,7 @@
 # slack), T_MEM_MB (4096, tcpscale's --no-huge -m), X_DURATION (s, 10, each wrk and
 # iperf3 run), X_CONNS (32, wrk's connections), X_TARGETS ("meshdp socat haproxy fwd"),
 # H_DURATION (s, 10, each wrk run of h), H_CONNS (64), H_LAT_CONNS (4),
-# H_SUBSTRATES ("afpacket tap afxdp"), H_PERF (1: perf record -e cpu-clock on
+# H_SUBSTRATES ("afpacket tap"; afxdp too, see bench/README.md), H_PERF (1: perf record -e cpu-clock on
 # the SUT core during each meshdp tiny run, report of the worker thread's symbols),
 # P_FLOWS (C_FLOWS: (p)'s flows, all created before the profile's counters are
 # zeroed), P_WORKERS (1; 2: (p) with two workers sharing the SUT core, for steering),
@@ -93,7 +93,7 @@ X_TARGETS=${X_TARGETS:-"meshdp socat haproxy fwd"}
 H_DURATION=${H_DURATION:-10}
 H_CONNS=${H_CONNS:-64}
 H_LAT_CONNS=${H_LAT_CONNS:-4}
-H_SUBSTRATES=${H_SUBSTRATES:-"afpacket tap afxdp"}
+H_SUBSTRATES=${H_SUBSTRATES:-"afpacket tap"}
 H_PERF=${H_PERF:-1}
 MEMIF=${MEMIF:-copy}
 TWO_WORKERS=${TWO_WORKERS:-1}
@@ -1036,6 +1036,10 @@ h_meshdp_start() {
 	ip netns del $H_NS_N 2>/dev/null || true
 	h_profile "$s" >"$run/h-profile-$s.json"
 	h_config >"$run/h-config.json"
+	# libxdp keeps its dispatcher program in bpffs
+	if [ "$s" = afxdp ] && ! grep -q ' /sys/fs/bpf bpf ' /proc/mounts; then
+		mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+	fi
 	if [ "$s" != tap ]; then
 		ip netns add $H_NS_N
 		ip link add mdph0 netns $H_NS_N type veth peer name hp0 netns $H_NS_C
@@ -1073,8 +1077,8 @@ h_meshdp_start() {
 	fi
 	# peers put whole checksums in their frames (AF_PACKET / AF_XDP hand meshdp what
 	# the kernel built; see tests/integration/test_afpacket.sh)
-	ip netns exec $H_NS_C ethtool -K hp0 tx off >/dev/null
-	ip netns exec $H_NS_S ethtool -K hp1 tx off >/dev/null
+	ip netns exec $H_NS_C ethtool -K hp0 tx off gso off gro off >/dev/null
+	ip netns exec $H_NS_S ethtool -K hp1 tx off gso off gro off >/dev/null
 	ip -n $H_NS_S link set hp1 master br0
 	ip -n $H_NS_S link set hp1 up
 	ip -n $H_NS_C link set hp0 up
