@@ -541,7 +541,7 @@ def h_section(res, L):
             v = r.get("lat", {}).get("latency_ms", {})
             if t == "direct" or not v:
                 continue
-            L.append("* %s: p50 +%.0f us, p99 +%.0f us" % (
+            L.append("* %s: p50 %+.0f us, p99 %+.0f us" % (
                 t, (v.get("p50", 0) - d.get("p50", 0)) * 1e3, (v.get("p99", 0) - d.get("p99", 0)) * 1e3))
     L.append("")
     L.append("meshdp's worker per window (busy share of its cycles, frames per request, drops):")
@@ -554,6 +554,14 @@ def h_section(res, L):
                          "retransmits %s, drops %s" % (
                              t, test, m["busy_pct"], m["tsc_ghz"], m.get("frames_per_request"),
                              m["http_pool_connects"], m["tcp_retransmits"], m["drops"] or "none"))
+    for t, lines in h.get("perf", {}).items():
+        L.append("")
+        L.append("perf (cpu-clock on the worker's core, -c %s tiny run), %s's worker thread, "
+                 "share of its samples by object and symbol:" % (h["conns"], t))
+        L.append("")
+        L.append("```")
+        L.extend(lines)
+        L.append("```")
     for a in h.get("answers", []):
         if not a.startswith(("meshdp", "nginx", "haproxy", "direct")) or len(a.split()) < 2:
             L.append("* not answering: %s" % a)
@@ -978,7 +986,15 @@ def main():
                        key=lambda n: (not n.startswith("meshdp"), n))
         res["scenarios"]["h"] = {"name": NAMES["h"], "conns": o.h_conns,
                                  "lat_conns": o.h_lat_conns, "duration": o.h_duration,
-                                 "versions": hv, "results": h_collect(o.run, names)}
+                                 "versions": hv, "results": h_collect(o.run, names),
+                                 "perf": {}}
+        for n in names:
+            try:
+                with open(os.path.join(o.run, "h-%s-tiny.perf.txt" % n)) as f:
+                    lines = [x.rstrip() for x in f if x.strip() and not x.startswith("#")]
+                res["scenarios"]["h"]["perf"][n] = lines[:25]
+            except OSError:
+                pass
         try:
             with open(os.path.join(o.run, "h-check.txt")) as f:
                 res["scenarios"]["h"]["answers"] = f.read().strip().split("\n")

@@ -1253,8 +1253,8 @@ h_run() { # h_run TARGET TEST CONNS PATH
 	[ -z "$sut_pid" ] || mdp_sample "$out-s2.txt"
 	if [ -n "$perf_pid" ]; then
 		wait "$perf_pid" || true
-		perf report -i "$out.perf" --no-children --comm lcore-worker-1 --sort sym -g none \
-			--percent-limit 0.5 --stdio >"$out.perf.txt" 2>/dev/null || true
+		perf report -i "$out.perf" --no-children --comm rte-worker-1 --percentage relative \
+			--sort dso,sym -g none --percent-limit 0.5 --stdio >"$out.perf.txt" 2>/dev/null || true
 	fi
 	sleep 1
 }
