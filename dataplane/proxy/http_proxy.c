@@ -173,7 +173,6 @@ struct hp_session {
 	uint32_t flags;	      /* HP_RF_* */
 	bool retrying;	      /* a retry holds rq_retries */
 	bool pending;	      /* the try holds rq_pending (no connection yet) */
-	uint32_t prev_addr;   /* the last try's endpoint (previous_hosts) */
 	struct l4_upstream ups;
 	struct rte_mbuf *held; /* head + whole body, for retries; NULL: not retriable */
 	struct rte_mbuf *out;  /* what the try sends first (head, and the body so far) */
@@ -783,7 +782,6 @@ static void hp_try_start(struct hp_session *s)
 		hp_local_error(s, 503, HP_RF_UH, "no healthy upstream");
 		return;
 	}
-	s->prev_addr = s->ups.addr;
 	if (s->held != NULL) {
 		rte_pktmbuf_free(s->out);
 		s->out = rte_pktmbuf_copy(s->held, hw->pool, 0, UINT32_MAX);
@@ -1002,8 +1000,11 @@ static void hp_pump_response(struct hp_session *s)
 			s->last_us = hp_now(hw);
 		}
 		if (!s->resp_started) {
-			if (s->urx == NULL)
-				break;
+			if (s->urx == NULL) {
+				if (tcp_recv_eof(u->c)) /* closed before a byte of response */
+					goto eof;
+				return;
+			}
 			r = http_parse_head(&s->resp, s->urx, 0);
 			if (r < 0) {
 				stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_BAD_RESPONSE);
@@ -1052,7 +1053,6 @@ static void hp_pump_response(struct hp_session *s)
 		if (tcp_send_space(s->down) == 0)
 			return; /* the client's writable callback goes on */
 	}
-	return;
 eof:
 	if (!s->resp_started) {
 		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RESET_BEFORE_RESPONSE);

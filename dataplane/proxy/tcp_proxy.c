@@ -415,6 +415,15 @@ static void proxy_http_opts_of(const struct cfg_snapshot *snap, uint32_t li,
 	h->route_config_idx = -1; /* looked up by name per request: indexes change */
 }
 
+static bool proxy_http_opts_same(const struct proxy_http_opts *a, const struct proxy_http_opts *b)
+{
+	return strcmp(a->route_config, b->route_config) == 0 &&
+	       a->max_request_headers == b->max_request_headers &&
+	       a->request_timeout_ms == b->request_timeout_ms && a->xff == b->xff &&
+	       a->allow_connect == b->allow_connect && a->request_id == b->request_id &&
+	       strcmp(a->server_name, b->server_name) == 0;
+}
+
 /* Is @p pl (built for listener @p li of @p snap) what that listener asks for now? */
 static bool proxy_listener_same(const struct proxy_listener *pl, const struct cfg_snapshot *snap,
 				uint32_t li)
@@ -426,7 +435,7 @@ static bool proxy_listener_same(const struct proxy_listener *pl, const struct cf
 	proxy_params(cl, &p);
 	proxy_http_opts_of(snap, li, &h);
 	return strcmp(cl->name, pl->name) == 0 && cl->family == pl->family &&
-	       cl->type == pl->type && memcmp(&h, &pl->http, sizeof(h)) == 0 &&
+	       cl->type == pl->type && proxy_http_opts_same(&h, &pl->http) &&
 	       memcmp(cl->addr, pl->addr, 16) == 0 && cl->port == pl->port &&
 	       memcmp(&p, &pl->params, sizeof(p)) == 0 &&
 	       (uint64_t)cl->connect_timeout_ms * 1000 == pl->connect_timeout_us &&

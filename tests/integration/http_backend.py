@@ -11,6 +11,8 @@ http_backend.py --stream-sha N   print the sha256 of what /stream?n=N sends
   GET  /stream?n=N      N bytes of stream_block(0), stream_block(1)... (content-length),
                         written as they are made (for transfers larger than memory)
   GET  /fail?key=K&n=N  503 for the first N requests with key K, then 200 "ok K"
+  GET  /drop?key=K&n=N  closes the connection without an answer for the first N requests
+                        with key K, then 200 "ok K"
   GET  /slow?on=NAME&ms=M  sleeps M ms first when this backend is NAME (or NAME is all),
                         then 200 NAME
   GET  /ws              with Upgrade: 101 Switching Protocols, then echoes bytes until EOF
@@ -127,6 +129,15 @@ class Handler(BaseHTTPRequestHandler):
                 self.reply(503, b"failing on purpose\n")
             else:
                 self.reply(200, f"ok {q['key']} after {seen}\n".encode())
+        elif url.path == "/drop":
+            with LOCK:
+                seen = FAILS.get("drop/" + q["key"], 0)
+                FAILS["drop/" + q["key"]] = seen + 1
+            if seen < int(q["n"]):
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            self.reply(200, f"ok {q['key']} after {seen}\n".encode())
         elif url.path == "/slow":
             if q.get("on") in (NAME, "all"):
                 time.sleep(int(q.get("ms", "1000")) / 1000)

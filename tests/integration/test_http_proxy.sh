@@ -124,6 +124,18 @@ grep -q "Socket errors" <<<"$out" && fail "wrk saw socket errors"
 grep -q "Non-2xx" <<<"$out" && fail "wrk saw non-2xx responses"
 grep -q "Requests/sec" <<<"$out" || fail "wrk did not run"
 
+# (tcp_tools.py hold sends "Host: x", a domain of the virtual host; the web
+# service's breaker admits 30,000 requests per endpoint: with the
+# default 1,024 / 128 pending the excess would be answered 503 UO, as it should)
+it_log "10,000 keep-alive client connections held at once, each answered twice"
+cx=$(it_stat http_downstream_cx)
+rq=$(it_stat http_responses_2xx)
+out=$(ip netns exec "$IT_NS_C" bash -c "ulimit -n \$(ulimit -Hn) && exec $IT_PY $(dirname "$0")/tcp_tools.py hold 10.10.1.1 8080 10000 5")
+echo "    $out; client connections +$(($(it_stat http_downstream_cx) - cx)), 2xx +$(($(it_stat http_responses_2xx) - rq)), upstream connects $(it_stat http_pool_connects)"
+[ "$out" = '{"answered": 10000, "held": 10000, "failed": 0}' ] || fail "10,000 keep-alive connections: $out"
+[ $(($(it_stat http_downstream_cx) - cx)) -eq 10000 ] || fail "not 10,000 client connections"
+[ $(($(it_stat http_responses_2xx) - rq)) -eq 20000 ] || fail "not 20,000 answers"
+
 it_log "a weighted split 90/10 over 1,000 requests"
 out=$(c "$PROXY/split?[1-1000]" | cut -d' ' -f1 | sort | uniq -c | tr '\n' ' ')
 echo "    $out"
@@ -146,6 +158,15 @@ out=$(c -w " %{http_code}" "$PROXY/fail?key=a&n=2")
 [ $(($(it_stat http_upstream_rq_retry) - retries)) -eq 2 ] || fail "retries: $(($(it_stat http_upstream_rq_retry) - retries)), want 2"
 out=$(c -w " %{http_code}" "$PROXY/fail?key=b&n=9")
 [ "${out##* }" = 503 ] || fail "a backend failing more often than the retries: $out"
+
+it_log "a backend closing without an answer: retried on reset, else 503 UC"
+out=$(c -w " %{http_code}" "$PROXY/drop?key=a&n=2")
+[ "$out" = "ok a after 2
+ 200" ] || fail "dropping backend: $out"
+uc=$(it_stat http_rf_uc)
+out=$(c -w " %{http_code}" "$PROXY/drop?key=b&n=5")
+[ "${out##* }" = 503 ] || fail "a backend dropping more often than the retries: $out"
+[ "$(it_stat http_rf_uc)" -eq $((uc + 1)) ] || fail "flag UC not counted"
 
 it_log "a slow backend: the per-try timeout ends the try, the retry goes to the other host"
 timeouts=$(it_stat http_upstream_rq_retry)
