@@ -198,6 +198,29 @@ static int rc_get_percent(struct rc_ctx *c, const json_t *o, const char *key, co
 	return 0;
 }
 
+/*
+ * Exactly one of the members @p names (NULL-terminated) of @p o: *@p k its
+ * index. @p expected lists them ("one of prefix, path, regex").
+ */
+static int rc_one_of(struct rc_ctx *c, const json_t *o, const char *path, const char *const *names,
+		     const char *expected, uint8_t *k)
+{
+	char p[CFG_JPATH_LEN];
+	const char *given = NULL;
+
+	for (uint8_t i = 0; names[i] != NULL; i++) {
+		if (json_object_get(o, names[i]) == NULL)
+			continue;
+		cfg_path_key(p, path, names[i]);
+		if (given != NULL)
+			return cfg_fail(c->err, p, "expected %s, got both %s and %s", expected,
+					given, names[i]);
+		given = names[i];
+		*k = i;
+	}
+	return given != NULL ? 0 : cfg_fail(c->err, path, "expected %s; got none", expected);
+}
+
 /* ---- regexes ---- */
 
 /* Compile @p text (@p caseless: PCRE2_CASELESS) into @p re; JIT if the platform allows. */
@@ -254,21 +277,10 @@ static int rc_cond(struct rc_ctx *c, const json_t *o, const char *path, bool hea
 			     header ? rc_valid_token : rc_valid_value, header, &cd->name)) != 0 ||
 	    (rc = cfg_get_bool(o, "invert", path, false, &cd->invert, c->err)) != 0)
 		return rc;
-	for (uint8_t k = 0; kinds[k] != NULL; k++) {
-		if (json_object_get(o, kinds[k]) == NULL)
-			continue;
-		cfg_path_key(p, path, kinds[k]);
-		if (given != NULL)
-			return cfg_fail(c->err, p,
-					"expected one of exact, prefix, regex, present, got "
-					"both %s and %s",
-					given, kinds[k]);
-		given = kinds[k];
-		cd->kind = k;
-	}
-	if (given == NULL)
-		return cfg_fail(c->err, path,
-				"expected one of exact, prefix, regex, present; got none");
+	if ((rc = rc_one_of(c, o, path, kinds, "one of exact, prefix, regex, present",
+			    &cd->kind)) != 0)
+		return rc;
+	given = kinds[cd->kind];
 	cfg_path_key(p, path, given);
 	switch (cd->kind) {
 	case ROUTER_COND_EXACT:
@@ -380,19 +392,9 @@ static int rc_match(struct rc_ctx *c, const json_t *ro, const char *rpath, struc
 	if ((m = ra_alloc(c->t, sizeof(*m))) == NULL)
 		return -ENOMEM;
 	r->match = m;
-	for (uint8_t k = 0; kinds[k] != NULL; k++) {
-		if (json_object_get(o, kinds[k]) == NULL)
-			continue;
-		cfg_path_key(p, path, kinds[k]);
-		if (given != NULL)
-			return cfg_fail(c->err, p,
-					"expected one of prefix, path, regex, got both %s and %s",
-					given, kinds[k]);
-		given = kinds[k];
-		m->path_kind = k;
-	}
-	if (given == NULL)
-		return cfg_fail(c->err, path, "expected one of prefix, path, regex; got none");
+	if ((rc = rc_one_of(c, o, path, kinds, "one of prefix, path, regex", &m->path_kind)) != 0)
+		return rc;
+	given = kinds[m->path_kind];
 	if ((rc = cfg_get_bool(o, "case_sensitive", path, true, &m->case_sensitive, c->err)) != 0)
 		return rc;
 	cfg_path_key(p, path, given);
@@ -881,22 +883,11 @@ static int rc_route(struct rc_ctx *c, const json_t *o, const char *path, struct 
 	if ((rc = cfg_get_name(o, "name", path, r->name, "", false, c->err)) != 0 ||
 	    (rc = rc_match(c, o, path, r)) != 0)
 		return rc;
-	for (uint8_t k = 0; actions[k] != NULL; k++) {
-		if (json_object_get(o, actions[k]) == NULL)
-			continue;
-		cfg_path_key(p, path, actions[k]);
-		if (given != NULL)
-			return cfg_fail(c->err, p,
-					"expected one action (cluster, weighted_clusters, redirect "
-					"or direct_response), got both %s and %s",
-					given, actions[k]);
-		given = actions[k];
-		r->action = k;
-	}
-	if (given == NULL)
-		return cfg_fail(c->err, path,
-				"expected one action: cluster, weighted_clusters, redirect or "
-				"direct_response; got none");
+	if ((rc = rc_one_of(c, o, path, actions,
+			    "one action: cluster, weighted_clusters, redirect or direct_response",
+			    &r->action)) != 0)
+		return rc;
+	given = actions[r->action];
 	if (r->action != ROUTER_ACTION_WEIGHTED && json_object_get(o, "total_weight") != NULL) {
 		cfg_path_key(p, path, "total_weight");
 		return cfg_fail(c->err, p, "expected only with weighted_clusters");

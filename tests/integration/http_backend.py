@@ -11,6 +11,7 @@ http_backend.py --stream-sha N   print the sha256 of what /stream?n=N sends
   GET  /stream?n=N      N bytes of stream_block(0), stream_block(1)... (content-length),
                         written as they are made (for transfers larger than memory)
   GET  /fail?key=K&n=N  503 for the first N requests with key K, then 200 "ok K"
+                        (&ms=M: each answer after M ms)
   GET  /drop?key=K&n=N  closes the connection without an answer for the first N requests
                         with key K, then 200 "ok K"
   GET  /slow?on=NAME&ms=M  sleeps M ms first when this backend is NAME (or NAME is all),
@@ -125,6 +126,7 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 seen = FAILS.get(q["key"], 0)
                 FAILS[q["key"]] = seen + 1
+            time.sleep(int(q.get("ms", "0")) / 1000)
             if seen < int(q["n"]):
                 self.reply(503, b"failing on purpose\n")
             else:

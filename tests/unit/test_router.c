@@ -364,18 +364,17 @@ static void test_domains(void **state)
 										      "'rou"
 										      "tes'"
 										      ": "
-										      "[" RT(
-											      "{'"
-											      "pref"
-											      "ix':"
-											      " '/"
-											      "'}") "]}, "
-												    "{'name': 'pfx', 'domains': ['shop.*', 'www.*'], 'routes': [" RT(
-													    "{'prefix': '/'}") "]}, "
-															       "{'name': 'pfx_long', 'domains': ['shop.eu.*'], 'routes': [" RT(
-																       "{'prefix': '/'}") "]}, "
-																			  "{'name': 'star', 'domains': ['*'], 'routes': [" RT(
-																				  "{'prefix': '/'}") "]}"));
+										      "[" RT("{'"
+											     "pref"
+											     "ix':"
+											     " '/"
+											     "'}") "]}, "
+												   "{'name': 'pfx', 'domains': ['shop.*', 'www.*'], 'routes': [" RT(
+													   "{'prefix': '/'}") "]}, "
+															      "{'name': 'pfx_long', 'domains': ['shop.eu.*'], 'routes': [" RT(
+																      "{'prefix': '/'}") "]}, "
+																			 "{'name': 'star', 'domains': ['*'], 'routes': [" RT(
+																				 "{'prefix': '/'}") "]}"));
 
 	(void)state;
 	/* exact, case-insensitive, port stripped */
@@ -447,77 +446,87 @@ static void test_host_strip_port(void **state)
 
 static void test_conditions(void **state)
 {
-	struct cfg_snapshot *s = compile_ok(RC(VH(RTN("post", "{'prefix': '/m', 'methods': "
-							      "['POST', 'PUT']}") ", " RTN(
-		"canary",
-		"{'"
-		"pre"
-		"fix"
-		"': "
-		"'/"
-		"h',"
-		" '"
-		"hea"
-		"der"
-		"s':"
-		" [{"
-		"'na"
-		"me'"
-		": "
-		"'X-"
-		"Can"
-		"ary"
-		"', "
-		"'ex"
-		"act"
-		"': "
-		"'1'"
-		"}]"
-		"}") ", " RTN("tok", "{'prefix': '/h', 'headers': [{'name': 'authorization', "
-				     "'prefix': 'Bearer '}, {'name': 'x-id', 'regex': "
-				     "'^[0-9]+$'}]}") ", " RTN("nodbg",
-							       "{'prefix': '/h', 'headers': "
-							       "[{'name': 'x-debug', 'present': "
-							       "true, "
-							       "'invert': true}]}") ", " RTN("q",
-											     "{'"
-											     "prefi"
-											     "x': "
-											     "'/"
-											     "q', "
-											     "'quer"
-											     "y': "
-											     "[{'"
-											     "name'"
-											     ": "
-											     "'debu"
-											     "g', "
-											     "'exac"
-											     "t': "
-											     "'1'},"
-											     " {'"
-											     "name'"
-											     ": "
-											     "'v', "
-											     "'pres"
-											     "ent':"
-											     " true"
-											     "}]}") ", " RTN("qre",
-													     "{'prefix': "
-													     "'/q', "
-													     "'query': "
-													     "[{'name': "
-													     "'id', "
-													     "'regex': "
-													     "'^a'}, "
-													     "{'name': "
-													     "'x', "
-													     "'prefix': "
-													     "'p', "
-													     "'invert': "
-													     "true}]}") ","
-															" " RTN("rest",
-																"{'prefix': '/'}"))));
+	struct cfg_snapshot *s = compile_ok(RC(VH(RTN(
+		"post",
+		"{'prefix': '/m', 'methods': "
+		"['POST', 'PUT']}") ", " RTN("canary",
+					     "{'"
+					     "pre"
+					     "fix"
+					     "': "
+					     "'/"
+					     "h',"
+					     " '"
+					     "hea"
+					     "der"
+					     "s':"
+					     " [{"
+					     "'na"
+					     "me'"
+					     ": "
+					     "'X-"
+					     "Can"
+					     "ary"
+					     "', "
+					     "'ex"
+					     "act"
+					     "': "
+					     "'1'"
+					     "}]"
+					     "}") ", " RTN("tok",
+							   "{'prefix': '/h', 'headers': [{'name': "
+							   "'authorization', "
+							   "'prefix': 'Bearer '}, {'name': 'x-id', "
+							   "'regex': "
+							   "'^[0-9]+$'}]}") ", " RTN("nodbg",
+										     "{'prefix': "
+										     "'/h', "
+										     "'headers': "
+										     "[{'name': "
+										     "'x-debug', "
+										     "'present': "
+										     "true, "
+										     "'invert': "
+										     "true}]}") ","
+												" " RTN("q",
+													"{'"
+													"prefi"
+													"x': "
+													"'/"
+													"q', "
+													"'quer"
+													"y': "
+													"[{'"
+													"name'"
+													": "
+													"'debu"
+													"g', "
+													"'exac"
+													"t': "
+													"'1'},"
+													" {'"
+													"name'"
+													": "
+													"'v', "
+													"'pres"
+													"ent':"
+													" true"
+													"}]}") ", " RTN("qre",
+															"{'prefix': "
+															"'/q', "
+															"'query': "
+															"[{'name': "
+															"'id', "
+															"'regex': "
+															"'^a'}, "
+															"{'name': "
+															"'x', "
+															"'prefix': "
+															"'p', "
+															"'invert': "
+															"true}]}") ","
+																   " " RTN("rest",
+																	   "{'prefix': '/'}"))));
 	static const struct router_str h_canary[][2] = {{S("x-other"), S("1")},
 							{S("x-CANARY"), S("1")}};
 	static const struct router_str h_canary2[][2] = {{S("X-Canary"), S("2")},
@@ -1174,8 +1183,8 @@ static void test_errors_actions(void **state)
 	expect_error(ONE("{'match': {'prefix': '/'}, 'cluster': 'web', 'direct_response': "
 			 "{'status': 200}}"),
 		     R0 ".direct_response",
-		     "expected one action (cluster, weighted_clusters, redirect or "
-		     "direct_response), got both cluster and direct_response");
+		     "expected one action: cluster, weighted_clusters, redirect or "
+		     "direct_response, got both cluster and direct_response");
 	/* clusters */
 	expect_error(ONE("{'match': {'prefix': '/'}, 'cluster': 'nope'}"), R0 ".cluster",
 		     "expected the name or \"<namespace>/<name>\" of a service in $.services, got "
