@@ -31,6 +31,7 @@ NAMES = {
     "p": "callgrind profile of meshdp's worker on (c) traffic",
     "t": "TCP connection scale (meshdp-tcpscale)",
     "x": "tcp_proxy vs the kernel (socat, HAProxy, forwarding)",
+    "h": "HTTP/1.1 proxying: meshdp's http listener vs nginx and HAProxy",
 }
 MEMIF_MODES = {
     "copy": "MEMIF=copy: the server under test (testpmd or meshdp) is the memif server and "
@@ -440,6 +441,131 @@ def x_collect(run, targets):
     return out
 
 
+
+def h_cpu_parse(path):
+    """cpu_parse plus the backend's CPU seconds (h's .cpu files have one more column)."""
+    r = cpu_parse(path)
+    try:
+        with open(path) as f:
+            a, b = [[float(x) for x in line.split()] for line in f.read().split("\n")[:2]]
+        r["backend_cpu_s"] = round((b[4] - a[4]) / os.sysconf("SC_CLK_TCK"), 2)
+    except (OSError, ValueError, IndexError, TypeError):
+        pass
+    return r
+
+
+def h_collect(run, targets):
+    """Per target and test (tiny, 10k, lat): wrk's figures, CPU per request from
+    /proc, and for meshdp its busy cycles per request (TSC Hz from the worker's
+    busy + idle cycles over the window, which account for every cycle)."""
+    out = {}
+    for t in targets:
+        r = {}
+        for test in ("idle", "tiny", "10k", "lat"):
+            base = os.path.join(run, "h-%s-%s" % (t, test))
+            v = {} if test == "idle" else wrk_parse(base + ".txt")
+            if v is None:
+                continue
+            if test != "idle":
+                v["cpu"] = h_cpu_parse(base + ".cpu")
+            req = v.get("requests")
+            cpu = v.get("cpu") or {}
+            if req and cpu.get("proxy_cpu_s"):
+                v["proc_cpu_us_per_request"] = round(cpu["proxy_cpu_s"] * 1e6 / req, 1)
+            if req and cpu.get("backend_cpu_s"):
+                v["backend_cpu_us_per_request"] = round(cpu["backend_cpu_s"] * 1e6 / req, 1)
+            s1, s2 = sample(base + "-s1.txt"), sample(base + "-s2.txt")
+            if s1 and s2 and s2[0] > s1[0]:
+                d = counter_delta(s1, s2)
+                busy, idle = d.get("worker_busy_cycles", 0), d.get("worker_idle_cycles", 0)
+                hz = (busy + idle) / (s2[0] - s1[0])
+                m = {k: d.get(k, 0) for k in (
+                    "http_requests", "http_responses_2xx", "http_pool_connects",
+                    "http_pool_reused", "tcp_retransmits", "worker_busy_cycles",
+                    "worker_idle_cycles", "worker_idle_sleeps", "rx_frames", "tx_frames")}
+                m["tsc_ghz"] = round(hz / 1e9, 3)
+                m["busy_pct"] = round(100 * busy / (busy + idle), 2) if busy + idle else None
+                m["drops"] = {k: x for k, x in d.items() if k.startswith("drop_") and x}
+                if m["http_requests"]:
+                    m["busy_us_per_request"] = round(busy / hz * 1e6 / m["http_requests"], 2)
+                    m["frames_per_request"] = round(
+                        (m["rx_frames"] + m["tx_frames"]) / m["http_requests"], 1)
+                v["meshdp"] = m
+            if v:
+                r[test] = v
+        if r:
+            out[t] = r
+    return out
+
+
+def h_section(res, L):
+    h = res["scenarios"]["h"]
+    R = h["results"]
+    L.append("")
+    L.append("## (h) %s" % h["name"])
+    L.append("")
+    L.append("wrk -t 1 -d %s s, keep-alive, -c %s (/ is a 19-byte body, /10k 10,240 bytes) and "
+             "-c %s for the latency row (a closed loop: its rate is what %s connections "
+             "give, shown as a share of the -c %s rate); one nginx backend. CPU per request: "
+             "/proc utime+stime of the proxy (meshdp: the whole process, idle polls and "
+             "sleeps' wake-ups included) and, for meshdp, its worker's busy cycles. "
+             "Versions: %s." % (h["duration"], h["conns"], h["lat_conns"], h["lat_conns"],
+                                h["conns"], "; ".join(h.get("versions", []))))
+    L.append("")
+    L.append("| target | body | requests/s | p50 ms | p99 ms | proxy CPU us/req (/proc) "
+             "| meshdp busy us/req | backend CPU us/req | errors |")
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for t, r in R.items():
+        for test, label in (("tiny", "19 B"), ("10k", "10 KB"), ("lat", "19 B, -c %s" % h["lat_conns"])):
+            v = r.get(test)
+            if not v or "requests_per_s" not in v:
+                continue
+            lat = v.get("latency_ms", {})
+            m = v.get("meshdp", {})
+            rate = "%.0f" % v["requests_per_s"]
+            if test == "lat" and r.get("tiny", {}).get("requests_per_s"):
+                rate += " (%.2f)" % (v["requests_per_s"] / r["tiny"]["requests_per_s"])
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %d |"
+                     % (t, label, rate, fmt(lat.get("p50"), ".3f"), fmt(lat.get("p99"), ".3f"),
+                        fmt(v.get("proc_cpu_us_per_request"), ".1f"),
+                        fmt(m.get("busy_us_per_request"), ".1f"),
+                        fmt(v.get("backend_cpu_us_per_request"), ".1f"),
+                        v.get("socket_errors", 0) + v.get("non_2xx", 0)))
+    d = R.get("direct", {}).get("lat", {}).get("latency_ms", {})
+    if d:
+        L.append("")
+        L.append("Added latency at -c %s (the target's p50 / p99 minus the backend's "
+                 "directly, through the kernel forwarding namespace):" % h["lat_conns"])
+        L.append("")
+        for t, r in R.items():
+            v = r.get("lat", {}).get("latency_ms", {})
+            if t == "direct" or not v:
+                continue
+            L.append("* %s: p50 %+.0f us, p99 %+.0f us" % (
+                t, (v.get("p50", 0) - d.get("p50", 0)) * 1e3, (v.get("p99", 0) - d.get("p99", 0)) * 1e3))
+    L.append("")
+    L.append("meshdp's worker per window (busy share of its cycles, frames per request, drops):")
+    L.append("")
+    for t, r in R.items():
+        for test, v in r.items():
+            m = v.get("meshdp")
+            if m:
+                L.append("* %s %s: busy %s %% of %s GHz, %s frames/request, pool connects %s, "
+                         "retransmits %s, drops %s" % (
+                             t, test, m["busy_pct"], m["tsc_ghz"], m.get("frames_per_request"),
+                             m["http_pool_connects"], m["tcp_retransmits"], m["drops"] or "none"))
+    for t, lines in h.get("perf", {}).items():
+        L.append("")
+        L.append("perf (cpu-clock on the worker's core, -c %s tiny run), %s's worker thread, "
+                 "share of its samples by object and symbol:" % (h["conns"], t))
+        L.append("")
+        L.append("```")
+        L.extend(lines)
+        L.append("```")
+    for a in h.get("answers", []):
+        if not a.startswith(("meshdp", "nginx", "haproxy", "direct")) or len(a.split()) < 2:
+            L.append("* not answering: %s" % a)
+
 def t_section(res, L):
     t = res["scenarios"]["t"]["result"] or {}
     T = TCP_TARGETS
@@ -684,6 +810,9 @@ def main():
     ap.add_argument("--x-conns", default="32")
     ap.add_argument("--x-duration", default="10")
     ap.add_argument("--x-targets", default="meshdp socat haproxy fwd")
+    ap.add_argument("--h-conns", default="64")
+    ap.add_argument("--h-lat-conns", default="4")
+    ap.add_argument("--h-duration", default="10")
     ap.add_argument("--memif", default="copy", choices=("copy", "zero-copy"))
     o = ap.parse_args()
     sizes = [int(s) for s in o.sizes.split()]
@@ -845,6 +974,33 @@ def main():
         except OSError:
             pass
 
+    if "h" in ran:
+        hv = []
+        try:
+            with open(os.path.join(o.run, "h-versions.txt")) as f:
+                hv = [line.strip() for line in f if line.strip()]
+        except OSError:
+            pass
+        names = sorted({f[2:].rsplit("-", 1)[0] for f in os.listdir(o.run)
+                        if f.startswith("h-") and f.endswith("-tiny.txt")},
+                       key=lambda n: (not n.startswith("meshdp"), n))
+        res["scenarios"]["h"] = {"name": NAMES["h"], "conns": o.h_conns,
+                                 "lat_conns": o.h_lat_conns, "duration": o.h_duration,
+                                 "versions": hv, "results": h_collect(o.run, names),
+                                 "perf": {}}
+        for n in names:
+            try:
+                with open(os.path.join(o.run, "h-%s-tiny.perf.txt" % n)) as f:
+                    lines = [x.rstrip() for x in f if x.strip() and not x.startswith("#")]
+                res["scenarios"]["h"]["perf"][n] = lines[:25]
+            except OSError:
+                pass
+        try:
+            with open(os.path.join(o.run, "h-check.txt")) as f:
+                res["scenarios"]["h"]["answers"] = f.read().strip().split("\n")
+        except OSError:
+            pass
+
     L = []
     L.append("# meshdp bench, %s" % o.tag)
     L.append("")
@@ -956,6 +1112,8 @@ def main():
         t_section(res, L)
     if "x" in ran:
         x_section(res, L)
+    if "h" in ran:
+        h_section(res, L)
     if res.get("targets_tcp"):
         L.append("")
         L.append("## Targets (issue 5, point 6)")

@@ -20,6 +20,12 @@
 #      (TCP mode) in a netns joined by veths, and kernel forwarding without a
 #      proxy; wrk (new connection per request, then keep-alive) and iperf3 both
 #      ways against each, one after the other
+#   h  HTTP/1.1 keep-alive proxying: meshdp's http listener (one meshdp per
+#      substrate in H_SUBSTRATES: afpacket, tap, afxdp), nginx (proxy_pass,
+#      upstream keepalive) and HAProxy 2.6 (mode http), one worker each, to one
+#      nginx backend, and the backend directly; wrk -c H_CONNS for / (19 bytes)
+#      and /10k, -c H_LAT_CONNS for latency; CPU per request (meshdp: its busy
+#      cycles; everyone: /proc utime+stime)
 # MEMIF=zero-copy runs a, b, c, e and p with the system under test (testpmd or
 # meshdp) as a zero-copy memif client (its mbufs are the shared memory, no copy
 # on its side) and the generator as the server, which copies; the SUT starts
@@ -43,6 +49,9 @@
 # --no-huge -m), P_SECONDS (8), T_CONNS (1000000), T_SLACK (4096, capacity = conns +
 # slack), T_MEM_MB (4096, tcpscale's --no-huge -m), X_DURATION (s, 10, each wrk and
 # iperf3 run), X_CONNS (32, wrk's connections), X_TARGETS ("meshdp socat haproxy fwd"),
+# H_DURATION (s, 10, each wrk run of h), H_CONNS (64), H_LAT_CONNS (4),
+# H_SUBSTRATES ("afpacket tap"; afxdp too, see bench/README.md), H_PERF (1: perf record -e cpu-clock on
+# the SUT core during each meshdp tiny run, report of the worker thread's symbols),
 # P_FLOWS (C_FLOWS: (p)'s flows, all created before the profile's counters are
 # zeroed), P_WORKERS (1; 2: (p) with two workers sharing the SUT core, for steering),
 # P_LIMIT ("", service or source: (p) with a packet-rate limit of that scope on
@@ -81,6 +90,11 @@ T_MEM_MB=${T_MEM_MB:-4096}
 X_DURATION=${X_DURATION:-10}
 X_CONNS=${X_CONNS:-32}
 X_TARGETS=${X_TARGETS:-"meshdp socat haproxy fwd"}
+H_DURATION=${H_DURATION:-10}
+H_CONNS=${H_CONNS:-64}
+H_LAT_CONNS=${H_LAT_CONNS:-4}
+H_SUBSTRATES=${H_SUBSTRATES:-"afpacket tap"}
+H_PERF=${H_PERF:-1}
 MEMIF=${MEMIF:-copy}
 TWO_WORKERS=${TWO_WORKERS:-1}
 P_WORKERS=${P_WORKERS:-1}
@@ -115,6 +129,13 @@ case " ${scenarios[*]} " in
 *" a "*) command -v dpdk-testpmd >/dev/null || die "dpdk-testpmd not found (apt-get install dpdk)" ;;
 esac
 case " ${scenarios[*]} " in
+*" h "*)
+	for t in nginx haproxy wrk curl ethtool taskset; do
+		command -v $t >/dev/null || die "$t not found (scenario h; tools/deps.sh bench)"
+	done
+	;;
+esac
+case " ${scenarios[*]} " in
 *" x "*)
 	for t in nginx iperf3 wrk socat ethtool; do
 		command -v $t >/dev/null || die "$t not found (scenario x)"
@@ -142,6 +163,7 @@ x_up=0
 cleanup() {
 	stop_sut
 	[ $x_up = 0 ] || x_cleanup
+	[ $h_up = 0 ] || h_cleanup
 	rm -rf "$sockdir"
 }
 trap cleanup EXIT
@@ -155,7 +177,7 @@ nohuge=0
 nr=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
 free_pages=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
 if [ $memif = 0 ]; then
-	mem_note="no hugepages used (t and x run --no-huge)"
+	mem_note="no hugepages used (t, x and h run --no-huge)"
 	free_pages=1024
 elif [ "${free_pages:-0}" -lt 1024 ]; then
 	if grep -q hugetlbfs /proc/mounts && [ -w "$nr" ]; then
@@ -898,6 +920,386 @@ scenario_x() {
 	x_cleanup
 }
 
+# Scenario h: HTTP/1.1 keep-alive proxying, meshdp's http listener vs nginx and
+# HAProxy as reverse proxies, one worker / process each, in one run:
+#
+#   netns mdph-client               proxy                                   netns mdph-server (br0)
+#   hp0  10.71.1.2  <-H_SUBSTRATE-> p0 10.71.1.1 [meshdp http :8080] p1 10.71.2.1 <--> hp1 --+
+#   hk-c 10.71.3.2  <-veth-> hk0 10.71.3.1 [netns mdph-kproxy] hk1 10.71.2.20 <-veth-> hs-k --+- br0
+#                            HAProxy :8081, nginx proxy :8082, ip_forward ("direct")          |
+#                                        netns mdph-b1: eth0 10.71.2.11, nginx :80     hs-b --+
+#
+# meshdp's ports: net_tap (the TAPs moved into the namespaces), or net_af_packet
+# / net_af_xdp (copy mode) on the ends of veth pairs in a namespace of meshdp's
+# own (mdph-node), one meshdp per substrate in H_SUBSTRATES. CPU: meshdp's
+# worker (EAL pins its lcore), HAProxy (taskset) and the nginx proxy's worker
+# (worker_cpu_affinity) on core SUT_CORE; wrk (taskset) and the nginx backend
+# on core GEN_CORE, where meshdp's main lcore sleeps.
+H_NS_C=mdph-client H_NS_S=mdph-server H_NS_K=mdph-kproxy H_NS_B=mdph-b1 H_NS_N=mdph-node
+h_pids=()
+h_up=0
+h_cleanup() {
+	local p f
+	set +e
+	for p in "${h_pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	h_pids=()
+	for f in "$run"/h-nginx-b/nginx.pid "$run"/h-nginx-p/nginx.pid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
+	for ns in $H_NS_C $H_NS_S $H_NS_K $H_NS_B $H_NS_N; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	h_up=0
+	set -e
+}
+
+h_profile() { # h_profile SUBSTRATE
+	local d0 d1 a0 a1
+	case $1 in
+	tap)
+		d0=net_tap0 d1=net_tap1 a0="iface=mdph0" a1="iface=mdph1"
+		;;
+	afpacket)
+		d0=net_af_packet0 d1=net_af_packet1
+		a0="iface=mdph0,qpairs=1,blocksz=4096,framesz=2048,framecnt=2048"
+		a1="iface=mdph1,qpairs=1,blocksz=4096,framesz=2048,framecnt=2048"
+		;;
+	afxdp)
+		d0=net_af_xdp0 d1=net_af_xdp1 a0="iface=mdph0,force_copy=1,busy_budget=0" a1="iface=mdph1,force_copy=1,busy_budget=0"
+		;;
+	esac
+	cat <<EOP
+{
+	"profile": "h-$1",
+	"description": "scenario h: $d0 / $d1 for the http listener bench",
+	"eal": { "lcores": "$GEN_CORE,$SUT_CORE", "main_lcore": $GEN_CORE, "file_prefix": "mdpbench-h", "args": ["--no-pci"] },
+	"memory": { "hugepages": "auto", "no_huge_mb": 1024, "mbufs": 32768, "mbuf_cache": 256 },
+	"ports": [
+		{ "name": "p0", "device": "$d0", "devargs": "$a0", "rx_desc": 1024, "tx_desc": 1024$([ "$1" != tap ] || echo ', "rss": true, "rx_checksum": true') },
+		{ "name": "p1", "device": "$d1", "devargs": "$a1", "rx_desc": 1024, "tx_desc": 1024$([ "$1" != tap ] || echo ', "rss": true, "rx_checksum": true') }
+	]
+}
+EOP
+}
+
+# As tests/data/http-proxy.json, one route to one backend with an upstream pool;
+# the worker sleeps when idle (it shares the machine), as the tests' documents do.
+h_config() {
+	cat <<EOC
+{
+	"version": 1,
+	"node": { "name": "meshdp-bench-h" },
+	"control": { "socket": "$sockdir/meshdp.sock" },
+	"admin": { "listen": "" },
+	"mode": "mesh",
+	"interfaces": [
+		{ "name": "client", "port": "p0", "ipv4": ["10.71.1.1/24"] },
+		{ "name": "server", "port": "p1", "ipv4": ["10.71.2.1/24"] }
+	],
+	"mesh": { "prefixes": ["10.71.0.0/16"] },
+	"workloads": [
+		{ "name": "client", "namespace": "bench", "service": "client", "prefixes": ["10.71.1.2/32"] }
+	],
+	"services": [
+		{ "name": "web", "namespace": "bench", "vip": "10.71.9.10",
+		  "ports": [ { "port": 80, "protocol": "tcp" } ], "endpoints": [ { "address": "10.71.2.11" } ],
+		  "breaker": { "max_connections": 1000000, "max_pending": 1000000, "max_ejection_percent": 0 },
+		  "health": { "interval_ms": 0 } }
+	],
+	"policies": [
+		{ "name": "client-web", "action": "allow", "from": { "namespace": "bench", "service": "client" }, "to": { "service": "web" } }
+	],
+	"route_configs": [
+		{ "name": "main", "virtual_hosts": [ { "name": "any", "domains": ["*"],
+		  "routes": [ { "name": "web", "match": { "prefix": "/" }, "cluster": "bench/web" } ] } ] }
+	],
+	"clusters": [
+		{ "service": "bench/web", "pool": { "max_idle_per_endpoint": 256, "idle_timeout_s": 60 } }
+	],
+	"tcp": { "capacity": 65536 },
+	"listeners": [
+		{ "name": "http", "type": "http", "address": "10.71.1.1", "port": 8080, "route_config": "main",
+		  "connect_timeout_ms": 2000, "idle_timeout_s": 120 }
+	],
+	"flows": { "capacity": 65536 },
+	"tune": { "rx_burst": 32, "tx_burst": 32, "drain_us": 100, "idle": "sleep", "idle_polls": 2000, "idle_sleep_us": 50 }
+}
+EOC
+}
+
+# h_meshdp_start SUBSTRATE: the meshdp of that substrate, its client-side and
+# server-side kernel peers (hp0 in the client namespace, hp1 on the bridge).
+h_meshdp_start() {
+	local s=$1 wrap=() ifc
+	ip netns del $H_NS_N 2>/dev/null || true
+	h_profile "$s" >"$run/h-profile-$s.json"
+	h_config >"$run/h-config.json"
+	# libxdp keeps its dispatcher program in bpffs
+	if [ "$s" = afxdp ] && ! grep -q ' /sys/fs/bpf bpf ' /proc/mounts; then
+		mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+	fi
+	if [ "$s" != tap ]; then
+		ip netns add $H_NS_N
+		ip link add mdph0 netns $H_NS_N type veth peer name hp0 netns $H_NS_C
+		ip link add mdph1 netns $H_NS_N type veth peer name hp1 netns $H_NS_S
+		for ifc in mdph0 mdph1; do
+			ip netns exec $H_NS_N sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=1"
+			ip -n $H_NS_N link set "$ifc" up
+		done
+		wrap=(ip netns exec $H_NS_N)
+	fi
+	"${wrap[@]}" "$meshdp" --profile "$run/h-profile-$s.json" --config "$run/h-config.json" \
+		--no-huge >"$run/meshdp-h-$s.log" 2>&1 &
+	sut_pid=$!
+	for _ in $(seq 100); do
+		"$meshctl" --socket "$sockdir/meshdp.sock" --timeout 500 status >/dev/null 2>&1 && break
+		if ! kill -0 $sut_pid 2>/dev/null; then
+			echo "bench: (h) meshdp on $s exited, see $run/meshdp-h-$s.log" >&2
+			sut_pid=
+			return 1
+		fi
+		sleep 0.2
+	done
+	if [ "$s" = tap ]; then
+		for ifc in mdph0 mdph1; do
+			for _ in $(seq 100); do
+				ip link show "$ifc" >/dev/null 2>&1 && break
+				sleep 0.1
+			done
+		done
+		ip link set mdph0 netns $H_NS_C name hp0
+		ip link set mdph1 netns $H_NS_S name hp1
+		# net_tap gives the kernel end the port's own MAC
+		ip -n $H_NS_C link set hp0 address 02:00:0a:47:01:02
+		ip -n $H_NS_S link set hp1 address 02:00:0a:47:02:fe
+	fi
+	# peers put whole checksums in their frames (AF_PACKET / AF_XDP hand meshdp what
+	# the kernel built; see tests/integration/test_afpacket.sh)
+	ip netns exec $H_NS_C ethtool -K hp0 tx off gso off gro off >/dev/null
+	ip netns exec $H_NS_S ethtool -K hp1 tx off gso off gro off >/dev/null
+	ip -n $H_NS_S link set hp1 master br0
+	ip -n $H_NS_S link set hp1 up
+	ip -n $H_NS_C link set hp0 up
+	ip -n $H_NS_C addr add 10.71.1.2/24 dev hp0
+}
+
+h_meshdp_stop() {
+	stop_sut
+	ip -n $H_NS_C link del hp0 2>/dev/null || true
+	ip -n $H_NS_S link del hp1 2>/dev/null || true
+	ip netns del $H_NS_N 2>/dev/null || true
+}
+
+h_topology() {
+	h_up=1
+	for ns in $H_NS_C $H_NS_S $H_NS_K $H_NS_B; do
+		ip netns del "$ns" 2>/dev/null || true
+		ip netns add "$ns"
+		ip -n "$ns" link set lo up
+	done
+	ip -n $H_NS_S link add br0 type bridge
+	ip -n $H_NS_S link set br0 up
+	ip link add hs-b netns $H_NS_S type veth peer name eth0 netns $H_NS_B
+	ip -n $H_NS_S link set hs-b master br0
+	ip -n $H_NS_S link set hs-b up
+	ip netns exec $H_NS_B ethtool -K eth0 tx off >/dev/null
+	x_ns_addr $H_NS_B eth0 10.71.2.11/24 10.71.2.1
+	ip -n $H_NS_B route add 10.71.3.0/24 via 10.71.2.20
+	ip link add hk-c netns $H_NS_C type veth peer name hk0 netns $H_NS_K
+	ip link add hs-k netns $H_NS_S type veth peer name hk1 netns $H_NS_K
+	ip -n $H_NS_S link set hs-k master br0
+	ip -n $H_NS_S link set hs-k up
+	x_ns_addr $H_NS_C hk-c 10.71.3.2/24
+	x_ns_addr $H_NS_K hk0 10.71.3.1/24
+	x_ns_addr $H_NS_K hk1 10.71.2.20/24
+	ip netns exec $H_NS_K sysctl -qw net.ipv4.ip_forward=1
+	ip -n $H_NS_C route add 10.71.2.11/32 via 10.71.3.1
+}
+
+# The backend (nginx, one worker, on GEN_CORE): a tiny body at /, 10 KB at /10k;
+# the kernel proxies in mdph-kproxy, one worker / thread each, on SUT_CORE.
+h_servers() {
+	local d=$run/h-nginx-b p=$run/h-nginx-p
+	mkdir -p "$d/www" "$p"
+	head -c 10240 /dev/zero | tr '\0' x >"$d/www/10k"
+	cat >"$d/nginx.conf" <<EOF
+daemon on;
+worker_processes 1;
+worker_cpu_affinity $(printf '1%*s' "$GEN_CORE" '' | tr ' ' 0);
+worker_rlimit_nofile 65536;
+user root;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 16384; }
+http {
+	access_log off;
+	client_body_temp_path $d;
+	proxy_temp_path $d;
+	fastcgi_temp_path $d;
+	uwsgi_temp_path $d;
+	scgi_temp_path $d;
+	keepalive_requests 1000000;
+	keepalive_timeout 300s;
+	server {
+		listen 80 reuseport backlog=4096;
+		location = /10k { root $d/www; }
+		location / { return 200 "hello from mdph-b1\n"; }
+	}
+}
+EOF
+	ip netns exec $H_NS_B nginx -c "$d/nginx.conf"
+	cat >"$p/nginx.conf" <<EOF
+daemon on;
+worker_processes 1;
+worker_cpu_affinity $(printf '1%*s' "$SUT_CORE" '' | tr ' ' 0);
+worker_rlimit_nofile 65536;
+user root;
+pid $p/nginx.pid;
+error_log $p/error.log;
+events { worker_connections 16384; }
+http {
+	access_log off;
+	client_body_temp_path $p;
+	proxy_temp_path $p;
+	fastcgi_temp_path $p;
+	uwsgi_temp_path $p;
+	scgi_temp_path $p;
+	keepalive_requests 1000000;
+	keepalive_timeout 300s;
+	upstream web {
+		server 10.71.2.11:80;
+		keepalive 256;
+		keepalive_requests 1000000;
+	}
+	server {
+		listen 10.71.3.1:8082 reuseport backlog=4096;
+		location / {
+			proxy_pass http://web;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_buffering on;
+		}
+	}
+}
+EOF
+	ip netns exec $H_NS_K nginx -c "$p/nginx.conf"
+	cat >"$run/h-haproxy.cfg" <<EOF
+global
+	maxconn 4000
+	nbthread 1
+defaults
+	mode http
+	option http-keep-alive
+	http-reuse always
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+	timeout http-keep-alive 300s
+frontend web
+	bind 10.71.3.1:8081
+	default_backend web
+backend web
+	server b1 10.71.2.11:80
+EOF
+	ip netns exec $H_NS_K taskset -c "$SUT_CORE" haproxy -f "$run/h-haproxy.cfg" -db >"$run/h-haproxy.log" 2>&1 &
+	h_haproxy_pid=$!
+	h_pids+=($!)
+	h_nginx_b_pid=$(pgrep -P "$(cat "$d/nginx.pid")" | head -1)
+	h_nginx_p_pid=$(pgrep -P "$(cat "$p/nginx.pid")" | head -1)
+	{
+		haproxy -v 2>/dev/null | head -1 || true
+		nginx -v 2>&1 || true
+		wrk --version 2>&1 | head -1 || true
+		uname -r
+	} >"$run/h-versions.txt"
+}
+
+# h_target TARGET: url (host:port) and the PID whose CPU is the proxy's.
+h_target() {
+	case $1 in
+	meshdp-*) h_url=10.71.1.1:8080 h_pid=$sut_pid ;;
+	nginx) h_url=10.71.3.1:8082 h_pid=$h_nginx_p_pid ;;
+	haproxy) h_url=10.71.3.1:8081 h_pid=$h_haproxy_pid ;;
+	direct) h_url=10.71.2.11:80 h_pid= ;;
+	esac
+}
+
+# /proc CPU line: time, machine busy/total jiffies, the proxy's and the backend's
+# utime+stime (x_cpu's format plus the backend's column).
+h_cpu() { # h_cpu PID
+	local line b=0
+	line=$(x_cpu "$1")
+	[ ! -r "/proc/$h_nginx_b_pid/stat" ] || b=$(awk '{ print $14 + $15 }' "/proc/$h_nginx_b_pid/stat")
+	echo "$line $b"
+}
+
+h_run() { # h_run TARGET TEST CONNS PATH
+	local t=$1 test=$2 c=$3 path=$4 out=$run/h-$1-$2
+	h_target "$t"
+	h_cpu "$h_pid" >"$out.cpu"
+	[ -z "$sut_pid" ] || mdp_sample "$out-s1.txt"
+	local perf_pid=
+	if [ "$H_PERF" = 1 ] && [ -n "$sut_pid" ] && [ "$test" = tiny ]; then
+		# the worker's samples (user and kernel: the substrate's system calls), on its core
+		perf record -q -e cpu-clock -C "$SUT_CORE" -g -o "$out.perf" -- sleep "$H_DURATION" \
+			>"$out.perf.log" 2>&1 &
+		perf_pid=$!
+	fi
+	ip netns exec $H_NS_C taskset -c "$GEN_CORE" wrk -c "$c" -t 1 -d "${H_DURATION}s" --latency \
+		"http://$h_url$path" >"$out.txt" 2>"$out.err" || echo "failed: wrk $t $test" >>"$out.err"
+	h_cpu "$h_pid" >>"$out.cpu"
+	[ -z "$sut_pid" ] || mdp_sample "$out-s2.txt"
+	if [ -n "$perf_pid" ]; then
+		wait "$perf_pid" || true
+		perf report -i "$out.perf" --no-children --comm rte-worker-1 --percentage relative \
+			--sort dso,sym -g none --percent-limit 0.5 --stdio >"$out.perf.txt" 2>/dev/null || true
+	fi
+	sleep 1
+}
+
+h_runs() { # h_runs TARGET: the tiny, 10 KB and latency rows of one target
+	local t=$1 ok=0
+	h_target "$t"
+	for _ in $(seq 20); do
+		ip netns exec $H_NS_C curl -sf -m 2 "http://$h_url/" >/dev/null 2>&1 && ok=1 && break
+		sleep 0.5
+	done
+	echo "$t $(ip netns exec $H_NS_C curl -s -m 2 "http://$h_url/" 2>&1 | head -1)" >>"$run/h-check.txt"
+	if [ $ok = 0 ]; then
+		echo "bench: (h) $t does not answer, skipped" >&2
+		return 0
+	fi
+	echo "bench: (h) $t: wrk -c $H_CONNS tiny and 10 KB, -c $H_LAT_CONNS for latency (${H_DURATION} s each)" >&2
+	[ -z "$sut_pid" ] || mdp_sample "$run/h-$t-idle-s1.txt"
+	[ -z "$sut_pid" ] || { sleep 2; mdp_sample "$run/h-$t-idle-s2.txt"; }
+	h_run "$t" tiny "$H_CONNS" /
+	h_run "$t" 10k "$H_CONNS" /10k
+	h_run "$t" lat "$H_LAT_CONNS" /
+}
+
+scenario_h() {
+	local s
+	: >"$run/h-check.txt"
+	h_topology
+	h_servers
+	sleep 1
+	for s in $H_SUBSTRATES; do
+		if h_meshdp_start "$s"; then
+			h_runs "meshdp-$s"
+			"$meshctl" --socket "$sockdir/meshdp.sock" --json stats >"$run/h-meshdp-$s-stats-end.json" || true
+		else
+			echo "meshdp-$s did not start: $(tail -3 "$run/meshdp-h-$s.log" | tr '\n' ' ')" >>"$run/h-check.txt"
+		fi
+		h_meshdp_stop
+	done
+	for t in nginx haproxy direct; do
+		h_runs "$t"
+	done
+	h_cleanup
+}
+
 t_start=$(date +%s)
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 date_tag=$(date -u +%Y-%m-%dT%H%M%SZ)
@@ -966,8 +1368,13 @@ for sc in "${scenarios[@]}"; do
 		scenario_x
 		ran+=(x)
 		;;
+	h)
+		echo "bench: (h) HTTP/1.1 proxying: meshdp's http listener vs nginx and HAProxy" >&2
+		scenario_h
+		ran+=(h)
+		;;
 	*)
-		die "unknown scenario '$sc' (a b c d e f p t x)"
+		die "unknown scenario '$sc' (a b c d e f h p t x)"
 		;;
 	esac
 done
@@ -979,6 +1386,7 @@ python3 "$here/report.py" --run "$run" --out "$OUT" --tag "$date_tag" --sizes "$
 	--lat-rate "$LAT_RATE" --flows "$FLOWS" --memory "$mem_note" --seconds "$t_total" \
 	--load "$load_start $load_end" --c-flows "$C_FLOWS" --d-flows "$D_FLOWS" \
 	--x-conns "$X_CONNS" --x-duration "$X_DURATION" --x-targets "$X_TARGETS" \
+	--h-conns "$H_CONNS" --h-lat-conns "$H_LAT_CONNS" --h-duration "$H_DURATION" \
 	--memif "$MEMIF" \
 	--ran "${ran[*]}" --command "$([ "$MEMIF" = copy ] || echo "MEMIF=$MEMIF ")bench/run.sh ${*:-}"
 echo "bench: logs in $run" >&2

@@ -26,24 +26,29 @@ static int worker_stopping;
  * net's output array for the port is full does net drop, counted as
  * drop_tx_full, so a stuck port holds at most NET_OUT_MAX frames.
  */
-static void worker_flush(struct worker *w, uint16_t port_id)
+static uint16_t worker_flush(struct worker *w, uint16_t port_id)
 {
 	struct net_out *o = &w->net.out[port_id];
 	uint16_t sent;
 
 	if (o->n == 0)
-		return;
+		return 0;
 	sent = rte_eth_tx_burst(port_id, w->queue_id, o->pkts, o->n);
 	stats_add(w->net.stats, STAT_TX_FRAMES, sent);
 	if (sent != o->n)
 		memmove(o->pkts, &o->pkts[sent], (o->n - sent) * sizeof(o->pkts[0]));
 	o->n -= sent;
+	return sent;
 }
 
-static void worker_flush_all(struct worker *w)
+/* @return the frames the ports took */
+static unsigned int worker_flush_all(struct worker *w)
 {
+	unsigned int sent = 0;
+
 	for (uint16_t i = 0; i < w->n_ports; i++)
-		worker_flush(w, w->port_ids[i]);
+		sent += worker_flush(w, w->port_ids[i]);
+	return sent;
 }
 
 /*
@@ -116,6 +121,14 @@ void worker_mailbox_serve(struct worker *w, const struct cfg_snapshot *snap, uin
 /*
  * The poll loop. One iteration is one QSBR quiescent state: the snapshot pointer
  * read at its top is not used after rcu_quiescent_state(), and not while offline.
+ *
+ * Busy CPU accounting: the TSC read at the top of an iteration closes the
+ * previous one, whose cycles go to worker_busy_cycles when it received or
+ * sent a frame, else to worker_idle_cycles (sleeps are idle: the cycles up
+ * to a sleep are charged before it, one more TSC read). Timer work that
+ * sends nothing counts as idle; timer work that queues frames is busy by the
+ * flush that sends them. Busy CPU per request = delta busy / TSC Hz / delta
+ * requests.
  */
 static int worker_main(void *arg)
 {
@@ -123,6 +136,8 @@ static int worker_main(void *arg)
 	struct rte_mbuf *pkts[256];
 	const uint64_t hz = rte_get_tsc_hz();
 	uint64_t last_drain = rte_rdtsc();
+	uint64_t prev = last_drain;
+	bool busy = false;
 	uint32_t idle = 0;
 
 	rcu_register_thread();
@@ -131,8 +146,11 @@ static int worker_main(void *arg)
 		const struct cfg_snapshot *snap = cfg_snapshot_get();
 		const struct cfg_tune *tune = &snap->tune;
 		const uint64_t now = rte_rdtsc();
-		unsigned int got = 0;
+		unsigned int got = 0, sent = 0;
 
+		stats_add(w->net.stats, busy ? STAT_WORKER_BUSY_CYCLES : STAT_WORKER_IDLE_CYCLES,
+			  now - prev);
+		prev = now;
 		proxy_begin(w->proxy, snap, now);
 
 		for (uint16_t i = 0; i < w->n_ports; i++) {
@@ -157,7 +175,7 @@ static int worker_main(void *arg)
 			proxy_timer(w->proxy, now);
 			if (unlikely(__atomic_load_n(&w->mbox.req, __ATOMIC_RELAXED) == 1))
 				worker_mailbox_serve(w, snap, now);
-			worker_flush_all(w);
+			sent = worker_flush_all(w);
 			last_drain = now;
 		} else {
 			/* Under load, wait for full TX bursts; when the RX side saw
@@ -167,10 +185,11 @@ static int worker_main(void *arg)
 
 			for (uint16_t i = 0; i < w->n_ports; i++)
 				if (w->net.out[w->port_ids[i]].n >= want)
-					worker_flush(w, w->port_ids[i]);
+					sent += worker_flush(w, w->port_ids[i]);
 		}
 
 		stats_inc(w->net.stats, STAT_WORKER_LOOPS);
+		busy = got != 0 || sent != 0;
 		if (got != 0) {
 			idle = 0;
 		} else if (tune->idle == CFG_IDLE_SLEEP && ++idle >= tune->idle_polls) {
@@ -178,7 +197,13 @@ static int worker_main(void *arg)
 
 			/* Send what waits before sleeping (queued frames and
 			 * packets waiting for a next hop hold no snapshot). */
-			worker_flush_all(w);
+			if (worker_flush_all(w) != 0 || busy) {
+				const uint64_t t = rte_rdtsc();
+
+				stats_add(w->net.stats, STAT_WORKER_BUSY_CYCLES, t - prev);
+				prev = t;
+			}
+			busy = false; /* the sleep is idle */
 			rcu_thread_offline();
 			usleep(sleep_us);
 			rcu_thread_online();

@@ -10,7 +10,9 @@
  * rcu_quiescent_state().
  * When the tune says CFG_IDLE_SLEEP, idle_polls empty iterations put the worker
  * RCU-offline for idle_sleep_us. The loop counts itself in the worker's stats
- * (worker_loops, worker_idle_sleeps), so busy/idle ratios show in meshctl stats.
+ * (worker_loops, worker_idle_sleeps) and its TSC cycles as busy (the iteration
+ * received or sent a frame) or idle (worker_busy_cycles, worker_idle_cycles),
+ * so busy/idle ratios and busy CPU per request show in meshctl stats.
  *
  * Threads: worker_main() runs on its worker lcore; worker_stop() and the read
  * accessors run on the control thread (or the admin HTTP thread).
