@@ -43,8 +43,8 @@ show "$IT_MESHCTL" config apply tools/demo-mesh.json
 it_wait_healthy shop/reviews-v1 shop/reviews-v2
 show "$IT_MESHCTL" http routes shop
 
-step "a 90/10 canary: 50 requests to /reviews (reviews-v1 is b1 + b2, reviews-v2 is b3)"
-show tally 50 http://10.10.1.1/reviews
+step "a 90/10 canary: 100 requests to /reviews (reviews-v1 is b1 + b2, reviews-v2 is b3)"
+show tally 100 http://10.10.1.1/reviews
 
 step "retries hide a dead endpoint: ratings' third endpoint (b3:8081) refuses every connection"
 show tally 9 http://10.10.1.1/ratings
