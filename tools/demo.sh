@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The meshdp demo: install what is missing, build, start meshdp on the embedded
 # default config and profile (two TAP ports, no NIC, hugepages if reserved, else
-# --no-huge), join a client and a server namespace through it, and show ping
-# (IPv4, IPv6) and curl to a real nginx through the data plane.
+# --no-huge), join a client namespace and three backend namespaces (nginx in
+# each, answering its own name) through it, show plain routing, then swap in the
+# mesh config (tools/demo-mesh.json) live and show the mesh at work: an HTTP
+# listener with a 90/10 canary split, retries hiding a dead endpoint, and
+# refused requests (a workload no policy allows, a smuggling attempt, direct
+# access to a backend).
 # Usage: tools/demo.sh [--once]   (--once: stop after the show instead of waiting)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,30 +17,51 @@ tools/deps.sh demo
 export MESHDP_BUILD=${MESHDP_BUILD:-$PWD/build}
 tools/build.sh "$MESHDP_BUILD" >/dev/null
 source tests/integration/lib.sh
+source tests/integration/lib_l4.sh
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
+client() { ip netns exec "$IT_NS_C" "$@"; }
+rogue() { ip netns exec "$IT_NS_C" "$@" --interface 10.10.1.3; }
+# tally N URL: N requests from the frontend workload, answers counted by backend
+tally()
+{
+	for _ in $(seq "$1"); do client curl -s -m 5 "$2" | cut -d' ' -f1; done | sort | uniq -c
+}
 
-step "starting meshdp (embedded profile: TAP ports mdp0, mdp1; embedded config)"
+step "starting meshdp on the embedded default config (TAP ports mdp0, mdp1; router mode)"
 it_start_meshdp
-it_topology_tap
-it_start_nginx
+it_topology_backends
 show "$IT_MESHCTL" status
 
-step "client (netns $IT_NS_C, 10.10.1.2) pings the node and the server through it"
-show ip netns exec "$IT_NS_C" ping -c 2 -i 0.3 10.10.1.1
-show ip netns exec "$IT_NS_C" ping -c 2 -i 0.3 10.10.2.2
-show ip netns exec "$IT_NS_C" ping -6 -c 2 -i 0.3 fd00:10:2::2
-show ip netns exec "$IT_NS_C" traceroute -n -w 1 -q 1 10.20.0.1
+step "router mode: the client (netns $IT_NS_C, 10.10.1.2) reaches a backend directly"
+show client ping -c 2 -i 0.3 10.10.2.11
+show client curl -sS http://10.10.2.11/
 
-step "curl to nginx in netns $IT_NS_S, through meshdp"
-show ip netns exec "$IT_NS_C" curl -sS http://10.10.2.2/
-show ip netns exec "$IT_NS_C" curl -sS "http://[fd00:10:2::2]/"
+step "swapping in the mesh config live: services, policies, an HTTP listener on 10.10.1.1:80"
+show "$IT_MESHCTL" config apply tools/demo-mesh.json
+it_wait_healthy shop/reviews-v1 shop/reviews-v2
+show "$IT_MESHCTL" http routes shop
 
-step "what meshdp saw"
-show "$IT_MESHCTL" neigh
-show "$IT_MESHCTL" routes
-show "$IT_MESHCTL" stats
+step "a 90/10 canary: 100 requests to /reviews (reviews-v1 is b1 + b2, reviews-v2 is b3)"
+show tally 100 http://10.10.1.1/reviews
+
+step "retries hide a dead endpoint: ratings' third endpoint (b3:8081) refuses every connection"
+show tally 9 http://10.10.1.1/ratings
+show "$IT_MESHCTL" endpoints --service shop/ratings
+"$IT_MESHCTL" stats | grep -E "http_upstream_rq_retry|http_rf_|proxy_upstream_failed" || true
+
+step "refused: the rogue workload (10.10.1.3) has no policy to reviews (403)"
+show rogue curl -s -o /dev/null -w '%{http_code}\n' http://10.10.1.1/reviews
+step "refused: a request with both Content-Length and Transfer-Encoding (smuggling, 400)"
+client timeout 3 bash -c 'exec 3<>/dev/tcp/10.10.1.1/80
+printf "POST /reviews HTTP/1.1\r\nHost: shop\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" >&3
+head -1 <&3' || true
+step "refused: in mesh mode the backends are reachable only through services"
+show client curl -sS -m 2 -o /dev/null -w '%{http_code}\n' http://10.10.2.11/ || true
+
+step "what meshdp counted"
+"$IT_MESHCTL" stats | grep -E "^(http_|router_|proxy_|l4_policy|drop_l4)" || true
 echo "Prometheus metrics: curl http://127.0.0.1:9901/metrics"
 
 if $once; then
@@ -44,7 +69,7 @@ if $once; then
 	it_stop_meshdp
 	exit 0
 fi
-step "meshdp is running. Try: ip netns exec $IT_NS_C curl http://10.10.2.2/ ; $IT_MESHCTL stats"
+step "meshdp is running. Try: ip netns exec $IT_NS_C curl http://10.10.1.1/reviews ; $IT_MESHCTL stats"
 echo "Press Ctrl-C to stop meshdp and remove the namespaces."
 trap 'echo; echo stopping; exit 0' INT TERM
 while kill -0 "$IT_MESHDP_PID" 2>/dev/null; do sleep 1; done

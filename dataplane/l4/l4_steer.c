@@ -163,7 +163,7 @@ unsigned int l4_handoff_poll(struct l4_worker *lw, struct net_worker *nw,
 	struct rte_ring *r = lw->g != NULL ? lw->g->handoff[lw->worker_id] : NULL;
 	unsigned int n;
 
-	if (r == NULL)
+	if (r == NULL || lw->n_workers <= 1) /* nobody hands off to a lone worker */
 		return 0;
 	n = rte_ring_sc_dequeue_burst(r, (void **)pkts, L4_HANDOFF_BURST, NULL);
 	for (unsigned int i = 0; i < n; i++)
