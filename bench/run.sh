@@ -91,6 +91,7 @@ S_CONNS=${S_CONNS:-64}
 S_ROWS=${S_ROWS:-"ecdsa-tls-1.3 ecdsa-mtls-1.3 rsa-tls-1.3 rsa-mtls-1.3 ecdsa-tls-1.2"}
 S_BULK_MB=${S_BULK_MB:-1024}
 S_IDLE=${S_IDLE:-4000}
+S_PERF=${S_PERF:-1}
 MEMIF=${MEMIF:-copy}
 TWO_WORKERS=${TWO_WORKERS:-1}
 P_WORKERS=${P_WORKERS:-1}
@@ -1130,7 +1131,7 @@ s_idle() {
 }
 
 scenario_s() {
-	local t row alg m v port cert
+	local t row alg m v port cert perf_pid
 	X_NS_C=mdps-client X_NS_S=mdps-server X_NS_K=mdps-kproxy X_NS_B=mdps-b1
 	X_TAP0=mdps0 X_TAP1=mdps1 X_PREFIX=mdpbench-s
 	echo "bench: (s) openssl speed on core $SUT_CORE" >&2
@@ -1168,8 +1169,22 @@ scenario_s() {
 		for t in meshdp nginx; do
 			s_target "$t"
 			echo "bench: (s) handshakes $row against $t (${S_DURATION} s)" >&2
+			perf_pid=
+			if [ "$S_PERF" = 1 ] && [ "$row" = "${S_ROWS%% *}" ] && command -v perf >/dev/null; then
+				# where meshdp's cycles go in the first row (software clock: no PMU in this VM)
+				perf record -e cpu-clock -F 2000 -g -p "$s_pid" -o "$run/s-perf-$t.data" \
+					-- sleep "$S_DURATION" >"$run/s-perf-$t.log" 2>&1 &
+				perf_pid=$!
+			fi
 			s_run "hs-$row-$t" "$t" "$tlsgen" --connect "$s_host:$port" --conns "$S_CONNS" \
 				--duration "$S_DURATION" --warmup 1 --tls "$v" "${cert[@]}"
+			if [ -n "$perf_pid" ]; then
+				wait "$perf_pid" || true
+				perf report -i "$run/s-perf-$t.data" --no-children --sort comm,dso --stdio \
+					2>/dev/null | grep -v '^#' | grep -v '^$' | head -20 >"$run/s-perf-$t-dso.txt" || true
+				perf report -i "$run/s-perf-$t.data" --no-children --sort comm,dso,symbol -g none \
+					--stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 >"$run/s-perf-$t-sym.txt" || true
+			fi
 		done
 	done
 	for t in meshdp nginx plain; do
@@ -1278,6 +1293,6 @@ python3 "$here/report.py" --run "$run" --out "$OUT" --tag "$date_tag" --sizes "$
 	--lat-rate "$LAT_RATE" --flows "$FLOWS" --memory "$mem_note" --seconds "$t_total" \
 	--load "$load_start $load_end" --c-flows "$C_FLOWS" --d-flows "$D_FLOWS" \
 	--x-conns "$X_CONNS" --x-duration "$X_DURATION" --x-targets "$X_TARGETS" \
-	--memif "$MEMIF" \
+	--memif "$MEMIF" --s-rows "$S_ROWS" --s-conns "$S_CONNS" --s-speed "$S_SPEED" \
 	--ran "${ran[*]}" --command "$([ "$MEMIF" = copy ] || echo "MEMIF=$MEMIF ")bench/run.sh ${*:-}"
 echo "bench: logs in $run" >&2

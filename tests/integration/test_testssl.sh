@@ -27,9 +27,16 @@ it_in_client timeout 10 openssl s_client -connect "$PROXY:$PORT" -CAfile "$PKI/c
 # CRIME, BREACH, POODLE, fallback SCSV, SWEET32, FREAK, DROWN, LOGJAM, BEAST,
 # LUCKY13, RC4). --ip and --nodns none: no lookups; the system's openssl (the
 # package's bundled one is not used); no colours, no questions.
+# testssl probes its openssl's options with `s_client -connect invalid.`: with
+# the host's resolver unreachable from the namespace each probe waits for DNS
+# time-outs. A resolv.conf naming the namespace's own loopback (nothing listens:
+# refused at once), bind-mounted in a mount namespace of testssl's own, makes
+# every lookup fail fast.
+echo "nameserver 127.0.0.1" >"$IT_WORK/resolv.conf"
 it_log "testssl -p -s -f -P -U against $PROXY:$PORT"
 start=$SECONDS
-it_in_client timeout 300 testssl --quiet --color 0 --warnings off --nodns none --ip "$PROXY" \
+it_in_client unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' sh \
+	"$IT_WORK/resolv.conf" timeout 300 testssl --quiet --color 0 --warnings off --nodns none --ip "$PROXY" \
 	--openssl /usr/bin/openssl --connect-timeout 5 --openssl-timeout 5 \
 	-p -s -f -P -U --jsonfile "$IT_WORK/testssl-out.json" "$PROXY:$PORT" >"$IT_WORK/testssl.txt" 2>&1 ||
 	true # testssl's exit status counts findings of any severity: the JSON is judged below
