@@ -722,6 +722,13 @@ def s_collect(run, rows):
             res["idle"][t] = {"held": g["held"], "rss_before": rss["rss_before"],
                               "rss_held": rss["rss_held"],
                               "bytes_per_conn": (rss["rss_held"] - rss["rss_before"]) / g["held"]}
+    try:
+        with open(os.path.join(run, "s-stime.out")) as f:
+            m = re.search(r"(\d+) connections in (\d+) real seconds", f.read())
+        if m:
+            res["s_time_new_per_s"] = int(m.group(1)) / int(m.group(2))
+    except OSError:
+        pass
     res["perf"] = {}
     for t in ("meshdp", "nginx"):
         for k in ("dso", "sym"):
@@ -782,6 +789,11 @@ def s_section(res, L):
              "or socket system calls included) per second of wall time; hs per CPU-s: the run's "
              "handshakes per second of that CPU time. Generator errors: %s."
              % ("; ".join(errs) or "none"))
+    if s.get("s_time_new_per_s"):
+        L.append("`openssl s_time -new` (one connection at a time) against meshdp's ECDSA "
+                 "one-way listener: %.0f handshakes/s, against meshdp-tlsgen's %s."
+                 % (s["s_time_new_per_s"], fmt(s["rows"][0].get("meshdp", {}).get("gen", {})
+                                                .get("rate") if s["rows"] else None, ",.0f")))
     for r in s["rows"]:
         c = r.get("meshdp", {}).get("counters")
         if c:
@@ -898,7 +910,7 @@ def main():
     ap.add_argument("--x-targets", default="meshdp socat haproxy fwd")
     ap.add_argument("--memif", default="copy", choices=("copy", "zero-copy"))
     ap.add_argument("--s-rows", default="")
-    ap.add_argument("--s-conns", default="64")
+    ap.add_argument("--s-conns", default="128")
     ap.add_argument("--s-speed", default="3")
     o = ap.parse_args()
     sizes = [int(s) for s in o.sizes.split()]

@@ -52,7 +52,11 @@
 # P_LIMIT ("", service or source: (p) with a packet-rate limit of that scope on
 # the UDP service, far above the offered rate, for the limit's admission path),
 # OUT (bench/results), GEN_CORE (0), SUT_CORE (1), TWO_WORKERS (1: c and d also
-# run with two workers sharing the SUT core, see scenario_two; 0: not).
+# run with two workers sharing the SUT core, see scenario_two; 0: not),
+# S_SPEED (s, 3: openssl speed per test), S_DURATION (s, 8, each handshake run),
+# S_CONNS (128, concurrent handshakes), S_ROWS ("ecdsa-tls-1.3 ecdsa-mtls-1.3
+# rsa-tls-1.3 rsa-mtls-1.3 ecdsa-tls-1.2": key-auth-version), S_BULK_MB (256),
+# S_IDLE (4000, idle TLS connections held), S_PERF (1: perf profile of the first row).
 # Writes OUT/<date>.md and OUT/<date>.json (and the logs of the run in a temp dir).
 set -euo pipefail
 
@@ -87,9 +91,9 @@ X_CONNS=${X_CONNS:-32}
 X_TARGETS=${X_TARGETS:-"meshdp socat haproxy fwd"}
 S_SPEED=${S_SPEED:-3}
 S_DURATION=${S_DURATION:-8}
-S_CONNS=${S_CONNS:-64}
+S_CONNS=${S_CONNS:-128}
 S_ROWS=${S_ROWS:-"ecdsa-tls-1.3 ecdsa-mtls-1.3 rsa-tls-1.3 rsa-mtls-1.3 ecdsa-tls-1.2"}
-S_BULK_MB=${S_BULK_MB:-1024}
+S_BULK_MB=${S_BULK_MB:-256}
 S_IDLE=${S_IDLE:-4000}
 S_PERF=${S_PERF:-1}
 MEMIF=${MEMIF:-copy}
@@ -950,6 +954,8 @@ s_port() { # s_port ecdsa|rsa tls|mtls
 	echo $p
 }
 
+# The worker sleeps after 200 empty polls (not (x)'s 2000): its CPU time is then
+# mostly work, to compare with nginx's, which sleeps in epoll_wait at once.
 s_config() {
 	local d=$run/s-pki l= alg m
 	for alg in ecdsa rsa; do
@@ -990,7 +996,7 @@ s_config() {
 		  "idle_timeout_s": 600 }
 	],
 	"flows": { "capacity": 262144 },
-	"tune": { "rx_burst": 32, "tx_burst": 32, "drain_us": 100, "idle": "sleep", "idle_polls": 2000, "idle_sleep_us": 50 },
+	"tune": { "rx_burst": 32, "tx_burst": 32, "drain_us": 100, "idle": "sleep", "idle_polls": 200, "idle_sleep_us": 50 },
 	"secrets": {
 		"identities": [
 			{ "name": "ecdsa", "cert": "$d/ecdsa/server.pem", "key": "$d/ecdsa/server.key" },
@@ -1180,13 +1186,16 @@ scenario_s() {
 				--duration "$S_DURATION" --warmup 1 --tls "$v" "${cert[@]}"
 			if [ -n "$perf_pid" ]; then
 				wait "$perf_pid" || true
-				perf report -i "$run/s-perf-$t.data" --no-children --sort comm,dso --stdio \
+				perf report -i "$run/s-perf-$t.data" --no-children --sort comm,dso -g none --stdio \
 					2>/dev/null | grep -v '^#' | grep -v '^$' | head -20 >"$run/s-perf-$t-dso.txt" || true
 				perf report -i "$run/s-perf-$t.data" --no-children --sort comm,dso,symbol -g none \
 					--stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 >"$run/s-perf-$t-sym.txt" || true
 			fi
 		done
 	done
+	# the stock single-connection client, for comparison with meshdp-tlsgen's rate
+	echo "bench: (s) openssl s_time -new against meshdp (${S_DURATION} s)" >&2
+	s_run stime meshdp openssl s_time -connect 10.70.1.1:8443 -new -time "$S_DURATION"
 	for t in meshdp nginx plain; do
 		echo "bench: (s) bulk: ${S_BULK_MB} MB through $t" >&2
 		if [ $t = plain ]; then

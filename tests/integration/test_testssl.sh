@@ -51,12 +51,12 @@ bad = [f for f in findings if f["severity"] in ("MEDIUM", "HIGH", "CRITICAL")]
 problems = [f for f in findings if f["id"] == "scanProblem" or f["severity"] == "FATAL"]
 # The checks this test exists for must have run and said what they found.
 wanted = ["SSLv2", "SSLv3", "TLS1", "TLS1_1", "TLS1_2", "TLS1_3", "cipherlist_NULL",
-          "cipherlist_aNULL", "cipherlist_EXPORT", "cipherlist_3DES_IDEA", "FS",
+          "cipherlist_aNULL", "cipherlist_EXPORT", "cipherlist_3DES_IDEA", "PFS",
           "heartbleed", "CCS", "ticketbleed", "ROBOT", "secure_renego",
           "secure_client_renego", "CRIME_TLS", "POODLE_SSL", "fallback_SCSV", "SWEET32",
           "FREAK", "DROWN", "LOGJAM", "BEAST", "LUCKY13", "RC4"]
 missing = [i for i in wanted if i not in by_id]
-for f in bad + problems:
+for f in bad + problems + [f for f in findings if f["severity"] == "WARN"]:
     print("  %-8s %-24s %s" % (f["severity"], f["id"], f["finding"]))
 for i in missing:
     print("  missing  %s (the check did not run)" % i)
@@ -72,7 +72,7 @@ n = {}
 for f in findings:
     n[f["severity"]] = n.get(f["severity"], 0) + 1
 print("  %d findings by severity: %s" % (len(findings), ", ".join("%s %d" % kv for kv in sorted(n.items()))))
-for i in ("secure_renego", "secure_client_renego", "TLS1_3", "FS", "cipher_order"):
+for i in ("secure_renego", "secure_client_renego", "TLS1_3", "PFS", "cipher_order"):
     if i in by_id:
         print("  %-24s %s" % (i, by_id[i]["finding"]))
 sys.exit(1 if bad or problems or missing else 0)
