@@ -53,6 +53,10 @@ static void meshctl_usage(FILE *out)
 		"  tls conns [--limit N]   TLS connections: peer SPIFFE ID, its certificate's\n"
 		"                          serial and expiry, age, the identity's serial\n"
 		"                          every worker's TCP connections (default at most 100)\n"
+		"  http routes [NAME]      the compiled HTTP route configs (virtual hosts,\n"
+		"                          domains, routes, actions)\n"
+		"  http route-test CONFIG HOST PATH [METHOD] [-H NAME:VALUE]...\n"
+		"                          the route route config CONFIG picks for a request\n"
 		"  config validate FILE    check a configuration without applying it\n"
 		"  config apply FILE       validate and make a configuration live\n"
 		"  config show             print the live configuration\n"
@@ -671,6 +675,149 @@ static void meshctl_print_secrets(const json_t *r)
 
 /* ---------------------------------------------------------------- commands */
 
+/* "prefix /api/ GET,POST +2 headers +1 query": a route's match on one line. */
+static void meshctl_http_match(const json_t *m, char *buf, size_t len)
+{
+	static const char *const kinds[] = {"prefix", "path", "regex"};
+	size_t o = 0;
+	size_t i;
+	json_t *v;
+
+	buf[0] = '\0';
+	for (size_t k = 0; k < 3; k++)
+		if (json_object_get(m, kinds[k]) != NULL)
+			o += (size_t)snprintf(buf + o, len - o, "%s %s", kinds[k],
+					      meshctl_str(m, kinds[k]));
+	if (o < len && json_is_false(json_object_get(m, "case_sensitive")))
+		o += (size_t)snprintf(buf + o, len - o, " (any case)");
+	json_array_foreach(json_object_get(m, "methods"), i, v) if (o < len) o += (size_t)snprintf(
+		buf + o, len - o, "%s%s", i == 0 ? " " : ",", json_string_value(v));
+	if (o < len && json_array_size(json_object_get(m, "headers")) != 0)
+		o += (size_t)snprintf(buf + o, len - o, " +%zu headers",
+				      json_array_size(json_object_get(m, "headers")));
+	if (o < len && json_array_size(json_object_get(m, "query")) != 0)
+		snprintf(buf + o, len - o, " +%zu query",
+			 json_array_size(json_object_get(m, "query")));
+}
+
+/* "shop/web:80 90, shop/web2:80 10", "redirect 301 https://...", "direct 200 (3 bytes)". */
+static void meshctl_http_action(const json_t *rt, char *buf, size_t len)
+{
+	const char *action = meshctl_str(rt, "action");
+	const json_t *rd = json_object_get(rt, "redirect");
+	size_t o = 0, i;
+	json_t *c;
+
+	buf[0] = '\0';
+	if (strcmp(action, "redirect") == 0) {
+		static const char *const keys[] = {"scheme", "host", "port", "path",
+						   "prefix_rewrite"};
+
+		o = (size_t)snprintf(buf, len, "redirect %" JSON_INTEGER_FORMAT,
+				     meshctl_int(rd, "code"));
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]) && o < len; k++) {
+			const json_t *v = json_object_get(rd, keys[k]);
+
+			if (json_is_string(v) && json_string_length(v) != 0)
+				o += (size_t)snprintf(buf + o, len - o, " %s %s", keys[k],
+						      json_string_value(v));
+			else if (json_is_integer(v) && json_integer_value(v) != 0)
+				o += (size_t)snprintf(buf + o, len - o, " %s %" JSON_INTEGER_FORMAT,
+						      keys[k], json_integer_value(v));
+		}
+		return;
+	}
+	if (strcmp(action, "direct_response") == 0) {
+		const json_t *d = json_object_get(rt, "direct_response");
+
+		snprintf(buf, len,
+			 "direct %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT " bytes)",
+			 meshctl_int(d, "status"), meshctl_int(d, "body_bytes"));
+		return;
+	}
+	json_array_foreach(json_object_get(rt, "clusters"), i, c)
+	{
+		if (o >= len)
+			break;
+		o += (size_t)snprintf(buf + o, len - o, "%s%s:%" JSON_INTEGER_FORMAT, i ? ", " : "",
+				      meshctl_str(c, "cluster"), meshctl_int(c, "port"));
+		if (strcmp(action, "weighted_clusters") == 0 && o < len)
+			o += (size_t)snprintf(buf + o, len - o, " %" JSON_INTEGER_FORMAT,
+					      meshctl_int(c, "weight"));
+	}
+	if (o < len && *meshctl_str(rt, "prefix_rewrite") != '\0')
+		o += (size_t)snprintf(buf + o, len - o, " rewrite %s",
+				      meshctl_str(rt, "prefix_rewrite"));
+	if (o < len && json_object_get(rt, "retry_policy") != NULL)
+		snprintf(buf + o, len - o, " retries %" JSON_INTEGER_FORMAT,
+			 meshctl_int(json_object_get(rt, "retry_policy"), "num_retries"));
+}
+
+static void meshctl_print_http_routes(const json_t *r)
+{
+	size_t i, j, k;
+	json_t *cfg, *vh, *rt, *d;
+
+	json_array_foreach(json_object_get(r, "route_configs"), i, cfg)
+	{
+		const json_t *b = json_object_get(cfg, "retry_budget");
+
+		printf("%sroute config %s", i ? "\n" : "", meshctl_str(cfg, "name"));
+		if (json_is_object(b))
+			printf(" (retry budget %" JSON_INTEGER_FORMAT
+			       "%%, at least %" JSON_INTEGER_FORMAT ")",
+			       meshctl_int(b, "budget_percent"),
+			       meshctl_int(b, "min_retry_concurrency"));
+		printf("\n");
+		json_array_foreach(json_object_get(cfg, "virtual_hosts"), j, vh)
+		{
+			printf("  virtual host %s:", meshctl_str(vh, "name"));
+			json_array_foreach(json_object_get(vh, "domains"), k, d)
+				printf("%s%s", k ? ", " : " ", json_string_value(d));
+			printf("\n");
+			json_array_foreach(json_object_get(vh, "routes"), k, rt)
+			{
+				char m[512], a[512];
+
+				meshctl_http_match(json_object_get(rt, "match"), m, sizeof(m));
+				meshctl_http_action(rt, a, sizeof(a));
+				printf("    %-3zu %-12s %-40s -> %s\n", k,
+				       *meshctl_str(rt, "name") ? meshctl_str(rt, "name") : "-", m,
+				       a);
+			}
+		}
+	}
+	printf("%sregexes: %" JSON_INTEGER_FORMAT " (%" JSON_INTEGER_FORMAT " without JIT)\n",
+	       json_array_size(json_object_get(r, "route_configs")) ? "\n" : "",
+	       meshctl_int(r, "regexes"), meshctl_int(r, "regexes_interpreted"));
+}
+
+static void meshctl_print_http_route_test(const json_t *r)
+{
+	const json_t *rt = json_object_get(r, "route");
+	char m[512], a[512];
+
+	printf("virtual host  %s\n", json_is_string(json_object_get(r, "virtual_host"))
+					     ? meshctl_str(r, "virtual_host")
+					     : "- (none)");
+	if (!json_is_object(rt)) {
+		printf("route         - (%s: 404)\n", meshctl_str(r, "reason"));
+		return;
+	}
+	meshctl_http_match(json_object_get(rt, "match"), m, sizeof(m));
+	meshctl_http_action(rt, a, sizeof(a));
+	printf("route         %" JSON_INTEGER_FORMAT " %s\n", meshctl_int(rt, "index"),
+	       *meshctl_str(rt, "name") ? meshctl_str(rt, "name") : "");
+	printf("match         %s\n", m);
+	printf("action        %s\n", a);
+	if (json_object_get(r, "upstream_path") != NULL)
+		printf("upstream path %s\n", meshctl_str(r, "upstream_path"));
+	if (json_object_get(r, "status") != NULL)
+		printf("status        %" JSON_INTEGER_FORMAT "\n", meshctl_int(r, "status"));
+	if (json_is_string(json_object_get(r, "location")))
+		printf("location      %s\n", meshctl_str(r, "location"));
+}
+
 enum meshctl_cmd {
 	MESHCTL_STATUS,
 	MESHCTL_STATS,
@@ -685,6 +832,8 @@ enum meshctl_cmd {
 	MESHCTL_TCP_STATS,
 	MESHCTL_TCP_CONNS,
 	MESHCTL_TLS_CONNS,
+	MESHCTL_HTTP_ROUTES,
+	MESHCTL_HTTP_ROUTE_TEST,
 	MESHCTL_CFG_VALIDATE,
 	MESHCTL_CFG_APPLY,
 	MESHCTL_CFG_SHOW,
@@ -832,6 +981,71 @@ static int meshctl_build_tcp(int argc, char **argv, enum meshctl_cmd *cmd, json_
 	return MESHCTL_EXIT_OK;
 }
 
+/*
+ * "http routes [NAME]" / "http route-test CONFIG HOST PATH [METHOD] [-H NAME:VALUE]...".
+ * @return exit code (0: *req set, NULL when an argument is not UTF-8).
+ */
+static int meshctl_build_http(int argc, char **argv, enum meshctl_cmd *cmd, json_t **req)
+{
+	const char *sub = argc > 1 ? argv[1] : "";
+	json_t *headers;
+	int pos = 0;
+
+	if (strcmp(sub, "routes") == 0) {
+		if (argc > 3)
+			return meshctl_usage_error("http routes takes at most one NAME");
+		*cmd = MESHCTL_HTTP_ROUTES;
+		*req = argc == 3 ? json_pack("{s:s, s:s}", "cmd", "http_routes", "name", argv[2])
+				 : json_pack("{s:s}", "cmd", "http_routes");
+		return MESHCTL_EXIT_OK;
+	}
+	if (strcmp(sub, "route-test") != 0)
+		return meshctl_usage_error("http: expected 'http routes' or 'http route-test'");
+	*cmd = MESHCTL_HTTP_ROUTE_TEST;
+	*req = json_pack("{s:s}", "cmd", "http_route_test");
+	headers = json_array();
+	for (int i = 2; *req != NULL && i < argc; i++) {
+		static const char *const keys[] = {"config", "host", "path", "method"};
+		json_t *v;
+
+		if (strcmp(argv[i], "-H") == 0) {
+			if (++i == argc || strchr(argv[i], ':') == NULL) {
+				json_decref(*req);
+				json_decref(headers);
+				*req = NULL;
+				return meshctl_usage_error("http route-test: -H needs NAME:VALUE");
+			}
+			v = json_string(argv[i]);
+			if (v == NULL || json_array_append_new(headers, v) != 0)
+				goto not_utf8;
+			continue;
+		}
+		if (pos == 4) {
+			json_decref(*req);
+			json_decref(headers);
+			*req = NULL;
+			return meshctl_usage_error("http route-test: unexpected argument '%s'",
+						   argv[i]);
+		}
+		v = json_string(argv[i]);
+		if (v == NULL || json_object_set_new(*req, keys[pos++], v) != 0)
+			goto not_utf8;
+	}
+	if (pos < 3) {
+		json_decref(*req);
+		json_decref(headers);
+		*req = NULL;
+		return meshctl_usage_error("http route-test needs CONFIG HOST PATH");
+	}
+	json_object_set_new(*req, "headers", headers);
+	return MESHCTL_EXIT_OK;
+not_utf8: /* reported by the caller */
+	json_decref(*req);
+	json_decref(headers);
+	*req = NULL;
+	return MESHCTL_EXIT_OK;
+}
+
 /* Build the request for argv[0..argc). @return exit code (0: *req set). */
 static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum meshctl_cmd *cmd,
 			 json_t **req)
@@ -898,6 +1112,11 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 			}
 		}
 		*cmd = flows ? MESHCTL_FLOWS : MESHCTL_ENDPOINTS;
+	} else if (strcmp(c, "http") == 0) {
+		int rc = meshctl_build_http(argc, argv, cmd, req);
+
+		if (rc != MESHCTL_EXIT_OK)
+			return rc;
 	} else if (strcmp(c, "tcp") == 0) {
 		int rc = meshctl_build_tcp(argc, argv, cmd, req);
 
@@ -1054,6 +1273,12 @@ static void meshctl_print(enum meshctl_cmd cmd, const json_t *r, const struct me
 		break;
 	case MESHCTL_TLS_CONNS:
 		meshctl_print_tls_conns(r);
+		break;
+	case MESHCTL_HTTP_ROUTES:
+		meshctl_print_http_routes(r);
+		break;
+	case MESHCTL_HTTP_ROUTE_TEST:
+		meshctl_print_http_route_test(r);
 		break;
 	case MESHCTL_CFG_VALIDATE:
 		printf("configuration is valid\n");

@@ -17,6 +17,7 @@
 #include "port/port.h"
 #include "proxy/proxy.h"
 #include "secrets/secrets.h"
+#include "router/router.h"
 #include "subsystems.h"
 #include "worker/worker.h"
 
@@ -35,8 +36,10 @@ static const struct subsystem subsystems[] = {
 	{&secrets_cfg_section, &secrets_commands},
 	{&net_cfg_section, &net_commands},     /* $.interfaces, $.routes; routes */
 	{&l4_cfg_section, &l4_commands},       /* $.mode, services, policies ...; services ... */
+	{&router_cfg_section, &router_commands}, /* $.route_configs; http_routes, http_route_test */
 	{&proxy_cfg_section, &proxy_commands}, /* $.tcp, $.listeners; tcp_stats, tcp_conns */
 	{NULL, &tls_commands},		       /* tls_conns */
+	{&proxy_cluster_section, NULL},	       /* $.clusters */
 };
 
 /* The table's columns, as config and control take them. */

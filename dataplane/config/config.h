@@ -181,6 +181,7 @@ struct cfg_tcp {
 
 enum cfg_listener_type {
 	CFG_LISTENER_TCP_PROXY, /* terminate TCP, open a connection to the cluster, relay bytes */
+	CFG_LISTENER_HTTP,	/* HTTP/1.1: routes pick a cluster per request (proxy_internal.h) */
 };
 
 /** Per-listener TCP options, applied to both the client and the upstream connection. */
@@ -323,6 +324,11 @@ struct cfg_snapshot {
 
 	/* ---- the secrets section (dataplane/secrets/secrets_config.c): identities, bundles ---- */
 	struct secrets_snap *secrets; /* NULL without $.secrets; read through secrets.h */
+	/* HTTP listeners' options and $.clusters (dataplane/proxy/proxy_internal.h) */
+	void *proxy_l7;
+
+	/* ---- the router section (dataplane/router/router_config.c; router.h) ---- */
+	void *router; /* struct router_table: route configs, the service key hash */
 };
 
 struct cfg_error {

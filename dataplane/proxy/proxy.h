@@ -116,5 +116,10 @@ extern const struct control_cmd_set tls_commands;
  * l4_cfg_section: a listener's cluster is one of its services.
  */
 extern const struct cfg_section proxy_cfg_section;
+/**
+ * $.clusters, the L7 options of services (dataplane/proxy/proxy_cluster.c).
+ * Registered after proxy_cfg_section.
+ */
+extern const struct cfg_section proxy_cluster_section;
 
 #endif

@@ -24,8 +24,9 @@
 #include <rte_memory.h>
 
 #include "../config/config_json.h"
+#include "../router/router.h"
 #include "../tls/tls.h"
-#include "proxy.h"
+#include "proxy_internal.h"
 
 /* Defaults for omitted fields; docs/CONFIG.md lists the same values. */
 #define DEF_TCP_CAPACITY   65536
@@ -36,6 +37,7 @@
 #define DEF_KA_IDLE_S	   7200 /* keepalive: Linux's tcp_keepalive_* defaults */
 #define DEF_KA_INTERVAL_S  75
 #define DEF_KA_PROBES	   9
+#define DEF_HTTP_HDR_KB	   60 /* Envoy's max_request_headers_kb */
 
 /* A listener port stays below the L4 path's health-check source ports (l4.h). */
 #define PROXY_LISTENER_PORT_MAX (L4_HC_PORT_BASE - 1u)
@@ -248,6 +250,61 @@ static int parse_listener_addr(struct proxy_cfg_ctx *c, const json_t *o, const c
 	return rc == 0 ? 0 : rc == -ENOMEM || rc == -ENOSPC ? -ENOMEM : rc;
 }
 
+/*
+ * An HTTP listener's "route_config" (the name of one of $.route_configs: the
+ * router's section runs before this one) and its "http" options. Its clusters
+ * come from the routes, so it has no "cluster" of its own.
+ */
+static int parse_listener_http(struct proxy_cfg_ctx *c, const json_t *o, const char *path,
+			       uint32_t idx)
+{
+	static const char *const keys[] = {"max_request_headers_kb",
+					   "request_timeout_ms",
+					   "allow_connect",
+					   "xff",
+					   "request_id",
+					   "server_name",
+					   NULL};
+	/* Index = enum proxy_xff. */
+	static const char *const xffs[] = {"append", "overwrite", "none", NULL};
+	struct proxy_http_opts *h = &((struct proxy_l7_cfg *)c->s->proxy_l7)->http[idx];
+	char hp[CFG_JPATH_LEN], pp[CFG_JPATH_LEN];
+	uint32_t kb;
+	json_t *ho;
+	int rc;
+
+	cfg_path_key(hp, path, "http");
+	if (json_object_get(o, "cluster") != NULL || json_object_get(o, "cluster_port") != NULL) {
+		cfg_path_key(pp, path,
+			     json_object_get(o, "cluster") != NULL ? "cluster" : "cluster_port");
+		return cfg_fail(c->err, pp,
+				"expected no cluster on an http listener (its routes, in "
+				"route_config, name the clusters)");
+	}
+	if ((rc = cfg_get_name(o, "route_config", path, h->route_config, "", true, c->err)) != 0 ||
+	    (rc = cfg_get_section(o, "http", path, &ho, c->err)) != 0 ||
+	    (ho != NULL && (rc = cfg_check_keys(ho, hp, keys, c->err)) != 0) ||
+	    (rc = cfg_get_u32(ho, "max_request_headers_kb", hp, 1, 96, DEF_HTTP_HDR_KB, &kb,
+			      c->err)) != 0 ||
+	    (rc = cfg_get_u32(ho, "request_timeout_ms", hp, 0, 600000, 0, &h->request_timeout_ms,
+			      c->err)) != 0 ||
+	    (rc = cfg_get_bool(ho, "allow_connect", hp, false, &h->allow_connect, c->err)) != 0 ||
+	    (rc = cfg_get_enum(ho, "xff", hp, xffs, PROXY_XFF_APPEND, false, &h->xff, c->err)) !=
+		    0 ||
+	    (rc = cfg_get_bool(ho, "request_id", hp, true, &h->request_id, c->err)) != 0 ||
+	    (rc = cfg_get_str(ho, "server_name", hp, h->server_name, sizeof(h->server_name),
+			      "meshdp", NULL, c->err)) != 0)
+		return rc;
+	h->max_request_headers = kb * 1024;
+	h->route_config_idx = router_route_config_find(c->s, h->route_config);
+	if (h->route_config_idx < 0) {
+		cfg_path_key(pp, path, "route_config");
+		return cfg_fail_got(c->err, pp, "the name of one of $.route_configs",
+				    json_object_get(o, "route_config"));
+	}
+	return 0;
+}
+
 static int parse_listeners(struct proxy_cfg_ctx *c, const json_t *root)
 {
 	static const char *const keys[] = {"name",
@@ -261,10 +318,13 @@ static int parse_listeners(struct proxy_cfg_ctx *c, const json_t *root)
 					   "max_connections",
 					   "tcp",
 					   "tls",
+					   "route_config",
+					   "http",
 					   NULL};
 	/* Index = enum cfg_listener_type. */
-	static const char *const types[] = {"tcp_proxy", NULL};
+	static const char *const types[] = {"tcp_proxy", "http", NULL};
 	struct cfg_snapshot *s = c->s;
+	struct proxy_l7_cfg *l7 = s->proxy_l7;
 	struct rte_hash_parameters hp = {0};
 	char name[RTE_HASH_NAMESIZE];
 	json_t *arr, *o;
@@ -277,8 +337,10 @@ static int parse_listeners(struct proxy_cfg_ctx *c, const json_t *root)
 		return rc;
 	n = json_array_size(arr);
 	s->listeners = calloc(n, sizeof(*s->listeners));
-	if (s->listeners == NULL)
+	l7->http = calloc(n, sizeof(*l7->http));
+	if (s->listeners == NULL || l7->http == NULL)
 		return -ENOMEM;
+	l7->n_listeners = (uint32_t)n;
 	snprintf(name, sizeof(name), "clsn_%u", c->seq);
 	hp.name = name;
 	hp.entries = RTE_MAX(64u, (uint32_t)n * 2);
@@ -302,7 +364,9 @@ static int parse_listeners(struct proxy_cfg_ctx *c, const json_t *root)
 					      "listener", c->err)) != 0 ||
 		    (rc = cfg_get_enum(o, "type", path, types, 0, true, &l->type, c->err)) != 0 ||
 		    (rc = parse_listener_addr(c, o, path, i)) != 0 ||
-		    (rc = parse_listener_cluster(c, o, path, l)) != 0 ||
+		    (rc = l->type == CFG_LISTENER_HTTP
+				  ? parse_listener_http(c, o, path, i)
+				  : parse_listener_cluster(c, o, path, l)) != 0 ||
 		    (rc = cfg_get_u32(o, "connect_timeout_ms", path, 1, 600000, DEF_CONNECT_MS,
 				      &l->connect_timeout_ms, c->err)) != 0 ||
 		    (rc = cfg_get_u32(o, "idle_timeout_s", path, 0, 86400, DEF_IDLE_TIMEOUT_S,
@@ -323,6 +387,9 @@ static int proxy_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 	struct proxy_cfg_ctx c = {.s = snap, .err = err, .seq = proxy_cfg_seq++};
 	int rc;
 
+	snap->proxy_l7 = calloc(1, sizeof(struct proxy_l7_cfg));
+	if (snap->proxy_l7 == NULL)
+		return -ENOMEM;
 	if ((rc = parse_tcp(&c, root, ctx->prev)) != 0)
 		return rc;
 	return parse_listeners(&c, root);
@@ -330,9 +397,15 @@ static int proxy_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 
 static void proxy_cfg_free(struct cfg_snapshot *snap)
 {
+	struct proxy_l7_cfg *l7 = snap->proxy_l7;
+
 	tls_cfg_free(snap);
 	rte_hash_free(snap->listener_hash);
 	free(snap->listeners);
+	if (l7 != NULL)
+		free(l7->http);
+	free(l7);
+	snap->proxy_l7 = NULL;
 }
 
 static const char *const proxy_cfg_keys[] = {"tcp", "listeners", NULL};

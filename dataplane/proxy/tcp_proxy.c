@@ -13,68 +13,7 @@
 #include <rte_tcp.h>
 
 #include "../log/log.h"
-#include "../tls/tls.h"
-#include "proxy.h"
-
-#define PROXY_PORT_MIN 32768u /* upstream source ports (below the health-check range) */
-#define PROXY_PORT_MAX (L4_HC_PORT_BASE - 1u)
-#define PROXY_SNAT_MAX 64u /* full-NAT source addresses remembered for RST decisions */
-
-/* Lifecycle of a listener object (struct proxy_listener.state). */
-enum proxy_listener_state {
-	PROXY_LISTENER_FRESH = 0, /* built, never started */
-	PROXY_LISTENER_RUNNING,	  /* started by its worker: listening, or retired with sessions */
-	PROXY_LISTENER_DONE,	  /* its worker is done with it for good */
-};
-
-/*
- * A listener as one worker runs it. The control thread builds it (with its TCP
- * listener object) when it binds a snapshot, and hands the same object on to the
- * next snapshot while the listener does not change, so the worker only starts
- * and stops listeners at a swap, never allocates, frees or logs. Sessions point
- * at it, so one that the config dropped lives on (retired) until its last
- * session ends. Written by the control thread before publish (everything above
- * "worker"), then read-only but for the fields marked.
- */
-struct proxy_listener {
-	char name[CFG_NAME_MAX];
-	struct proxy_worker *pw;
-	struct tcp_listener *tl;
-	struct tls_ctx *tls; /* the listener's tls block, built with it; NULL: plain TCP */
-	uint8_t family;
-	uint8_t addr[16];
-	uint16_t port;
-	struct tcp_params params;
-	uint64_t connect_timeout_us;
-	uint64_t idle_timeout_us; /* 0: none */
-	/* control thread: snapshots that hold it; a link in proxy_global.orphans
-	 * once none does while its worker still runs it */
-	uint32_t refs;
-	LIST_ENTRY(proxy_listener) orphan;
-	/* its worker: enum proxy_listener_state (release stores; the control
-	 * thread frees the object once no snapshot holds it and it is not RUNNING) */
-	uint32_t state;
-	bool listening;			 /* worker: started and not retired */
-	uint32_t active;		 /* worker: sessions */
-	uint64_t want_gen;		 /* worker: the last generation whose snapshot has it */
-	LIST_ENTRY(proxy_listener) link; /* worker: in pw->listeners while RUNNING */
-};
-
-/* Per snapshot (proxy_bind()): the listener objects and what the proxies need
- * of the snapshot besides. */
-struct proxy_snap_rt {
-	struct proxy_global *pg;
-	uint32_t n_listeners;
-	uint32_t n_snat;	       /* > PROXY_SNAT_MAX: more than fit */
-	uint32_t snat[PROXY_SNAT_MAX]; /* full-NAT source addresses (distinct), network order */
-	struct proxy_listener *pl[];   /* [worker * n_listeners + listener]; NULL: not served */
-};
-
-struct proxy_global {
-	unsigned int n_workers;
-	struct proxy_worker **pw; /* [n_workers] */
-	LIST_HEAD(, proxy_listener) orphans;
-};
+#include "proxy_internal.h"
 
 /* One side of a session: a TCP connection, or a TLS one; both NULL once over. */
 struct proxy_end {
@@ -94,29 +33,6 @@ struct proxy_session {
 	bool down_fin;	  /* the client's FIN was passed on (shutdown of up) */
 	bool up_fin;	  /* the endpoint's FIN was passed on */
 };
-
-struct proxy_worker {
-	struct tcp_stack *tcp;
-	struct tls_worker *tls;
-	struct net_worker *nw;
-	struct l4_worker *lw;
-	struct stats_block *stats;
-	struct rte_mempool *sessions;
-	const struct cfg_snapshot *snap; /* this loop iteration's */
-	/* the generation of the snapshot the listeners follow: a snapshot is
-	 * recognised by its generation, as a new one may sit at the address of an
-	 * old one this worker slept through; 0: none yet */
-	uint64_t bound_gen;
-	uint64_t now_tsc;
-	uint64_t tsc_per_us;
-	uint16_t worker_id;
-	LIST_HEAD(, proxy_listener) listeners; /* started (listening or retired) */
-};
-
-static uint64_t proxy_us(const struct proxy_worker *pw, uint64_t tsc)
-{
-	return tsc / pw->tsc_per_us;
-}
 
 /* The TCP stack's output: route the segment like any packet this node sends. */
 static void proxy_output(void *ctx, struct rte_mbuf *m)
@@ -254,11 +170,7 @@ static void proxy_session_end(struct proxy_session *s)
 
 	l4_upstream_close(&s->ups);
 	l4_listener_release(s->slot);
-	s->pl->active--;
-	if (!s->pl->listening && s->pl->active == 0) {
-		LIST_REMOVE(s->pl, link);
-		__atomic_store_n(&s->pl->state, PROXY_LISTENER_DONE, __ATOMIC_RELEASE);
-	}
+	proxy_listener_put(s->pl);
 	stats_inc(pw->stats, STAT_PROXY_SESSIONS_CLOSED);
 	rte_mempool_put(pw->sessions, s);
 }
@@ -283,8 +195,7 @@ static void proxy_session_abort(struct proxy_session *s)
  * it; pass the FIN (or close_notify) on once everything before it went.
  * @return bytes moved.
  */
-static uint32_t proxy_splice(struct proxy_session *s, struct proxy_end *from, struct proxy_end *to,
-			     bool *fin_passed)
+static uint32_t proxy_end_move(struct proxy_end *from, struct proxy_end *to, bool *fin_passed)
 {
 	uint32_t moved = 0, space;
 	struct rte_mbuf *m;
@@ -300,6 +211,21 @@ static uint32_t proxy_splice(struct proxy_session *s, struct proxy_end *from, st
 		*fin_passed = true;
 		proxy_end_shutdown(to);
 	}
+	return moved;
+}
+
+uint32_t proxy_move(struct tcp_conn *from, struct tcp_conn *to, bool *fin_passed)
+{
+	struct proxy_end f = {.tcp = from}, t = {.tcp = to};
+
+	return proxy_end_move(&f, &t, fin_passed);
+}
+
+static uint32_t proxy_splice(struct proxy_session *s, struct proxy_end *from, struct proxy_end *to,
+			     bool *fin_passed)
+{
+	uint32_t moved = proxy_end_move(from, to, fin_passed);
+
 	if (moved > 0)
 		s->last_us = proxy_us(s->pw, s->pw->now_tsc);
 	return moved;
@@ -326,18 +252,23 @@ static void proxy_writable(struct tcp_conn *c, void *arg)
 	proxy_pump(arg);
 }
 
-static void proxy_connected(struct tcp_conn *c, void *arg)
+/* The upstream connection is ready (TCP established; with TLS, the handshake done). */
+static void proxy_up_ready(struct proxy_session *s)
 {
-	struct proxy_session *s = arg;
 	struct proxy_worker *pw = s->pw;
 
-	(void)c;
 	s->up_ready = true;
 	proxy_end_set_timer(&s->up, 0);
 	stats_inc(pw->stats, STAT_PROXY_UPSTREAM_CONNECTED);
 	l4_upstream_result(pw->lw, pw->snap, &s->ups, true, pw->now_tsc);
 	s->last_us = proxy_us(pw, pw->now_tsc);
 	proxy_pump(s);
+}
+
+static void proxy_connected(struct tcp_conn *c, void *arg)
+{
+	(void)c;
+	proxy_up_ready(arg);
 }
 
 /* One connection of @p s is over (@p failed: not by a clean close). */
@@ -411,6 +342,8 @@ static const struct tcp_callbacks proxy_session_cbs = {
 	.closed = proxy_closed,
 };
 
+static const struct tls_callbacks proxy_tls_cbs;
+
 /*
  * Open the session's upstream connection (the client's, @p ci, is
  * established: for TLS, its handshake is done). @return 0, or -1 with the
@@ -441,14 +374,20 @@ static int proxy_session_connect(struct proxy_session *s, const struct tcp_conn_
 	}
 	laddr.v4 = s->ups.source;
 	raddr.v4 = s->ups.addr;
-	s->up.tcp = tcp_connect(pw->tcp, &laddr, &raddr, rte_be_to_cpu_16(s->ups.port), &pl->params,
-				&proxy_session_cbs, s, proxy_us(pw, pw->now_tsc));
-	if (s->up.tcp == NULL) {
+	if (pl->up_tls != NULL) /* origination: the endpoint must be the cluster's identity */
+		s->up.tls = tls_connect(pw->tls, pl->up_tls, pw->tcp, &laddr, &raddr,
+					rte_be_to_cpu_16(s->ups.port), &pl->params, &proxy_tls_cbs,
+					s, proxy_us(pw, pw->now_tsc));
+	else
+		s->up.tcp =
+			tcp_connect(pw->tcp, &laddr, &raddr, rte_be_to_cpu_16(s->ups.port),
+				    &pl->params, &proxy_session_cbs, s, proxy_us(pw, pw->now_tsc));
+	if (!proxy_end_open(&s->up)) {
 		stats_inc(pw->stats, STAT_PROXY_UPSTREAM_FAILED);
 		l4_upstream_result(pw->lw, snap, &s->ups, false, pw->now_tsc);
 		return -1;
 	}
-	tcp_set_timer(s->up.tcp, pl->connect_timeout_us);
+	proxy_end_set_timer(&s->up, pl->connect_timeout_us); /* TCP and TLS handshakes */
 	s->last_us = proxy_us(pw, pw->now_tsc);
 	return 0;
 }
@@ -459,6 +398,11 @@ static int proxy_tls_done(struct tls_conn *c, void *arg)
 {
 	struct proxy_session *s = arg;
 	struct tcp_conn_info ci;
+
+	if (c == s->up.tls) {
+		proxy_up_ready(s);
+		return 0;
+	}
 
 	tcp_conn_get_info(tls_tcp(c), &ci);
 	if (proxy_session_connect(s, &ci) != 0) {
@@ -618,10 +562,14 @@ static void proxy_follow(struct proxy_worker *pw, const struct cfg_snapshot *sna
 			continue;
 		/* rebuilt with other identities (SM-DR14): its connections close
 		 * within the new object's drain window */
-		for (uint32_t i = 0; pl->tls != NULL && i < n; i++)
-			if (mine[i] != NULL && mine[i]->tls != NULL &&
-			    strcmp(mine[i]->name, pl->name) == 0)
+		for (uint32_t i = 0; i < n; i++) {
+			if (mine[i] == NULL || strcmp(mine[i]->name, pl->name) != 0)
+				continue;
+			if (pl->tls != NULL && mine[i]->tls != NULL)
 				tls_worker_rotate(pw->tls, pl->tls, mine[i]->tls);
+			if (pl->up_tls != NULL && mine[i]->up_tls != NULL)
+				tls_worker_rotate(pw->tls, pl->up_tls, mine[i]->up_tls);
+		}
 		proxy_listener_retire(pl);
 	}
 	for (uint32_t i = 0; i < n; i++) {
@@ -647,30 +595,60 @@ static void proxy_listener_free(struct proxy_listener *pl)
 {
 	tcp_listener_free(pl->tl);
 	tls_ctx_free(pl->tls);
+	tls_ctx_free(pl->up_tls);
 	rte_free(pl);
 }
 
-/* Is @p pl what listener @p i of @p snap asks for now (its tls block and identities too)? */
-static bool proxy_listener_same(const struct proxy_listener *pl, const struct cfg_snapshot *snap,
-				uint32_t i)
+/* The HTTP options listener @p li of @p snap is built with (zero for a tcp_proxy one). */
+static void proxy_http_opts_of(const struct cfg_snapshot *snap, uint32_t li,
+			       struct proxy_http_opts *h)
 {
-	const struct cfg_listener *cl = &snap->listeners[i];
+	const struct proxy_l7_cfg *l7 = snap->proxy_l7;
+
+	memset(h, 0, sizeof(*h));
+	if (snap->listeners[li].type != CFG_LISTENER_HTTP)
+		return;
+	*h = l7->http[li];
+	h->route_config_idx = -1; /* looked up by name per request: indexes change */
+}
+
+/* The tls block of listener @p li's cluster (disabled: none, or an HTTP listener). */
+static const struct tls_client_conf *proxy_up_tls_conf(const struct cfg_snapshot *snap, uint32_t li)
+{
+	static const struct tls_client_conf none;
+	const struct proxy_l7_cfg *l7 = snap->proxy_l7;
+	const struct cfg_listener *cl = &snap->listeners[li];
+
+	if (cl->type != CFG_LISTENER_TCP_PROXY || l7 == NULL || l7->by_service == NULL)
+		return &none;
+	return &l7->by_service[cl->service].tls;
+}
+
+/* Is @p pl (built for listener @p li of @p snap) what that listener asks for now? */
+static bool proxy_listener_same(const struct proxy_listener *pl, const struct cfg_snapshot *snap,
+				uint32_t li)
+{
+	const struct cfg_listener *cl = &snap->listeners[li];
+	struct proxy_http_opts h;
 	struct tcp_params p;
 
 	proxy_params(cl, &p);
+	proxy_http_opts_of(snap, li, &h);
 	return strcmp(cl->name, pl->name) == 0 && cl->family == pl->family &&
+	       cl->type == pl->type && memcmp(&h, &pl->http, sizeof(h)) == 0 &&
 	       memcmp(cl->addr, pl->addr, 16) == 0 && cl->port == pl->port &&
 	       memcmp(&p, &pl->params, sizeof(p)) == 0 &&
 	       (uint64_t)cl->connect_timeout_ms * 1000 == pl->connect_timeout_us &&
 	       (uint64_t)cl->idle_timeout_s * 1000000 == pl->idle_timeout_us &&
-	       tls_ctx_same_listener(pl->tls, snap, i);
+	       tls_ctx_same_listener(pl->tls, snap, li) &&
+	       tls_ctx_same_cluster(pl->up_tls, snap, proxy_up_tls_conf(snap, li));
 }
 
-/* Build worker @p pw's object for listener @p i of @p snap. @return 0 or -errno (@p err says why). */
+/* Build worker @p pw's object for listener @p li of @p snap. @return 0 or -errno (@p err says why). */
 static int proxy_listener_build(struct proxy_worker *pw, const struct cfg_snapshot *snap,
-				uint32_t i, struct proxy_listener **out, char *err, size_t errlen)
+				uint32_t li, struct proxy_listener **out, char *err, size_t errlen)
 {
-	const struct cfg_listener *cl = &snap->listeners[i];
+	const struct cfg_listener *cl = &snap->listeners[li];
 	struct proxy_listener *pl = rte_zmalloc("proxy_listener", sizeof(*pl), 0);
 	struct tcp_addr a = {.family = 4};
 	int rc;
@@ -682,19 +660,28 @@ static int proxy_listener_build(struct proxy_worker *pw, const struct cfg_snapsh
 	pl->family = cl->family;
 	memcpy(pl->addr, cl->addr, 16);
 	pl->port = cl->port;
+	pl->type = cl->type;
+	proxy_http_opts_of(snap, li, &pl->http);
 	proxy_params(cl, &pl->params);
 	pl->connect_timeout_us = (uint64_t)cl->connect_timeout_ms * 1000;
 	pl->idle_timeout_us = (uint64_t)cl->idle_timeout_s * 1000000;
-	if ((rc = tls_ctx_for_listener(snap, i, cl->name, &pl->tls, err, errlen)) != 0) {
+	if ((rc = tls_ctx_for_listener(snap, li, cl->name, &pl->tls, err, errlen)) != 0 ||
+	    (rc = tls_ctx_for_cluster(snap, proxy_up_tls_conf(snap, li),
+				      snap->services[cl->service].key, &pl->up_tls, err, errlen)) !=
+		    0) {
+		tls_ctx_free(pl->tls);
 		rte_free(pl);
 		return rc;
 	}
 	memcpy(&a.v4, cl->addr, 4);
-	pl->tl = tcp_listener_create(
-		&a, cl->port, &pl->params,
-		pl->tls != NULL ? &proxy_tls_listener_cbs : &proxy_listener_cbs, pl);
+	pl->tl = tcp_listener_create(&a, cl->port, &pl->params,
+				     cl->type == CFG_LISTENER_HTTP ? &hp_listener_cbs
+				     : pl->tls != NULL		   ? &proxy_tls_listener_cbs
+								   : &proxy_listener_cbs,
+				     pl);
 	if (pl->tl == NULL) {
 		tls_ctx_free(pl->tls);
+		tls_ctx_free(pl->up_tls);
 		rte_free(pl);
 		return -ENOMEM;
 	}
@@ -735,18 +722,19 @@ static void proxy_rt_free(struct cfg_snapshot *snap)
 			proxy_listener_free(pl);
 	}
 	proxy_reclaim_orphans(rt->pg);
+	free(rt->clusters);
 	free(rt);
 	snap->proxy_rt = NULL;
 }
 
-/* The listener of @p prev whose objects listener @p i of @p snap can keep using, or -1. */
+/* The listener of @p prev whose objects listener @p li of @p snap can keep using, or -1. */
 static int32_t proxy_prev_listener(const struct cfg_snapshot *prev, const struct cfg_snapshot *snap,
-				   uint32_t i)
+				   uint32_t li)
 {
 	const struct proxy_snap_rt *prt = prev != NULL ? prev->proxy_rt : NULL;
 
 	for (uint32_t j = 0; prt != NULL && j < prt->n_listeners; j++)
-		if (prt->pl[j] != NULL && proxy_listener_same(prt->pl[j], snap, i))
+		if (prt->pl[j] != NULL && proxy_listener_same(prt->pl[j], snap, li))
 			return (int32_t)j;
 	return -1;
 }
@@ -764,6 +752,8 @@ int proxy_bind(struct proxy_global *pg, struct cfg_snapshot *snap, const struct 
 	rt->n_listeners = n;
 	snap->proxy_rt = rt;
 	snap->proxy_rt_free = proxy_rt_free;
+	if (hp_bind(pg, rt, snap) != 0)
+		goto nomem;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct cfg_listener *cl = &snap->listeners[i];
 		const int32_t j = proxy_prev_listener(prev, snap, i);
@@ -790,7 +780,7 @@ int proxy_bind(struct proxy_global *pg, struct cfg_snapshot *snap, const struct 
 				if (rc == -ENOMEM)
 					goto nomem; /* the caller frees the snapshot, which frees rt */
 				if (rc != 0) {
-					snprintf(err, errlen, "$.listeners[%u].tls: %s", i, why);
+					snprintf(err, errlen, "$.listeners[%u] (TLS): %s", i, why);
 					return rc;
 				}
 			}
@@ -844,6 +834,7 @@ void proxy_global_free(struct proxy_global *pg)
 		LIST_REMOVE(pl, orphan);
 		proxy_listener_free(pl);
 	}
+	hp_global_free(pg);
 	free(pg->pw);
 	free(pg);
 }
@@ -898,8 +889,9 @@ struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker
 	conf.now_us = proxy_us(pw, rte_rdtsc());
 	pw->tcp = pw->sessions != NULL ? tcp_stack_create(&conf) : NULL;
 	pw->tls = tls_worker_create(worker_id, tcp_capacity, socket_id, nw->pool, stats);
+	pw->http = hp_worker_create(pw, tcp_capacity, socket_id);
 	ports = rte_malloc("proxy_ports", sizeof(*ports) * n_ports, 0);
-	if (pw->tcp == NULL || pw->tls == NULL || ports == NULL) {
+	if (pw->tcp == NULL || pw->tls == NULL || pw->http == NULL || ports == NULL) {
 		rte_free(ports);
 		proxy_worker_free(pw);
 		rte_errno = ENOMEM;
@@ -937,6 +929,7 @@ void proxy_worker_free(struct proxy_worker *pw)
 		pl->listening = false;
 	}
 	tcp_stack_free(pw->tcp); /* closed callbacks end the sessions and their TLS */
+	hp_worker_free(pw->http);
 	tls_worker_free(pw->tls);
 	while ((pl = LIST_FIRST(&pw->listeners)) != NULL) {
 		LIST_REMOVE(pl, link);
@@ -951,6 +944,7 @@ void proxy_begin(struct proxy_worker *pw, const struct cfg_snapshot *snap, uint6
 	pw->snap = snap;
 	pw->now_tsc = now_tsc;
 	tls_worker_begin(pw->tls, snap, proxy_us(pw, now_tsc));
+	tls_worker_poll(pw->tls);
 	if (unlikely(snap->generation != pw->bound_gen))
 		proxy_follow(pw, snap);
 }

@@ -377,7 +377,7 @@ static int tls_policy_init(struct tls_ctx *ctx, const struct tls_ctx_conf *conf,
 		snprintf(err, errlen, "a server needs an identity");
 		return -EINVAL;
 	}
-	s = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+	s = SSL_CTX_new_ex(NULL, conf->propq, server ? TLS_server_method() : TLS_client_method());
 	if (s == NULL) {
 		tls_err(err, errlen, "SSL_CTX_new");
 		return -ENOMEM;
@@ -385,7 +385,7 @@ static int tls_policy_init(struct tls_ctx *ctx, const struct tls_ctx_conf *conf,
 	p->sctx = s;
 	SSL_CTX_set_options(s, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 				       SSL_OP_CIPHER_SERVER_PREFERENCE);
-	SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_mode(s, SSL_MODE_RELEASE_BUFFERS | (conf->async ? SSL_MODE_ASYNC : 0));
 	SSL_CTX_set_session_cache_mode(s, SSL_SESS_CACHE_OFF);
 	if (SSL_CTX_set_min_proto_version(s, minv) != 1 ||
 	    SSL_CTX_set_max_proto_version(s, TLS1_3_VERSION) != 1 ||
@@ -495,6 +495,7 @@ void tls_ctx_free(struct tls_ctx *ctx)
 	free(ctx->server_name);
 	free(ctx->expected_peer);
 	free(ctx->conf);
+	free(ctx->cconf);
 	free(ctx);
 }
 
@@ -507,6 +508,8 @@ const uint8_t *tls_ctx_fingerprint(const struct tls_ctx *ctx)
 
 static void tls_conn_free(struct tls_conn *c)
 {
+	if (c->parked)
+		LIST_REMOVE(c, park);
 	SSL_free(c->ssl); /* and its BIO */
 	tls_bio_drop(c);
 	LIST_REMOVE(c, link);
@@ -690,6 +693,15 @@ static void tls_handshake(struct tls_conn *c)
 		return;
 	}
 	err = SSL_get_error(c->ssl, rc);
+	if (err == SSL_ERROR_WANT_ASYNC) {
+		/* an offload (engine or provider) took the job: poll it each loop */
+		if (!c->parked) {
+			c->parked = true;
+			LIST_INSERT_HEAD(&c->tw->parked, c, park);
+			stats_inc(c->tw->stats, STAT_TLS_ASYNC_PARKED);
+		}
+		return;
+	}
 	if ((err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) &&
 	    !(c->tcp != NULL && tcp_recv_eof(c->tcp) && c->rx == NULL))
 		return;
@@ -1093,7 +1105,7 @@ void tls_conn_info(const struct tls_conn *c, struct tls_conn_info *info)
 	memcpy(info->fingerprint, c->pol->fingerprint, TLS_FP_LEN);
 	if (c->ssl != NULL)
 		SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
-	if (alpn_len < sizeof(info->alpn)) {
+	if (alpn_len > 0 && alpn_len < sizeof(info->alpn)) {
 		memcpy(info->alpn, alpn, alpn_len);
 		info->alpn[alpn_len] = '\0';
 	}
@@ -1152,6 +1164,7 @@ struct tls_worker *tls_worker_create(uint16_t worker_id, uint32_t capacity, int 
 	tw->stats = stats;
 	tw->worker_id = worker_id;
 	LIST_INIT(&tw->conns_list);
+	LIST_INIT(&tw->parked);
 	snprintf(name, sizeof(name), "tls_c%u", worker_id);
 	tw->conns = rte_mempool_create(
 		name, capacity, sizeof(struct tls_conn), 0, 0, NULL, NULL, NULL, NULL, socket_id,
@@ -1177,6 +1190,29 @@ void tls_worker_begin(struct tls_worker *tw, const struct cfg_snapshot *snap, ui
 	tw->snap = snap;
 	tw->now_us = now_us;
 	tw->unix_now = (int64_t)time(NULL);
+}
+
+void tls_worker_poll(struct tls_worker *tw)
+{
+	LIST_HEAD(, tls_conn) todo = LIST_HEAD_INITIALIZER(todo);
+	struct tls_conn *c;
+
+	if (LIST_EMPTY(&tw->parked))
+		return;
+	/* this round's: a callback may free any of them (tls_conn_free() unlinks
+	 * it from whichever list it is on); those parked again wait for the next */
+	while ((c = LIST_FIRST(&tw->parked)) != NULL) {
+		LIST_REMOVE(c, park);
+		LIST_INSERT_HEAD(&todo, c, park);
+	}
+	while ((c = LIST_FIRST(&todo)) != NULL) {
+		LIST_REMOVE(c, park);
+		c->parked = false;
+		c->depth++;
+		if (c->state == TLS_ST_HANDSHAKE && !c->dead)
+			tls_handshake(c); /* resumes the paused job; parks it again if not done */
+		tls_leave(c);
+	}
 }
 
 uint32_t tls_worker_rotate(struct tls_worker *tw, const struct tls_ctx *old,

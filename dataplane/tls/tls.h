@@ -120,6 +120,10 @@ struct tls_ctx_conf {
 	const char *server_name;
 	const char *expected_peer;
 	uint32_t drain_window_s; /* rotation: connections close within this (0: 30) */
+	bool async; /* SSL_MODE_ASYNC: handshakes may be taken by an offload (tls_worker_poll()) */
+	/* the OpenSSL property query of the ctx's algorithms (an offload provider:
+	 * "?provider=qatprovider"); NULL: the defaults */
+	const char *propq;
 };
 
 /**
@@ -178,6 +182,13 @@ void tls_worker_free(struct tls_worker *tw);
  * (microseconds, the TCP stack's) the timers run on.
  */
 void tls_worker_begin(struct tls_worker *tw, const struct cfg_snapshot *snap, uint64_t now_us);
+
+/**
+ * Worker, each loop iteration: resume the handshakes an async offload took
+ * (SSL_MODE_ASYNC, a ctx with tls_ctx_conf.async: SSL_ERROR_WANT_ASYNC parks
+ * them), so an offload engine or provider never blocks the worker.
+ */
+void tls_worker_poll(struct tls_worker *tw);
 
 /**
  * Worker: the identities of @p old were replaced by those of @p now (the same
@@ -314,12 +325,45 @@ struct tls_server_conf {
 	uint8_t n_alpn;
 	char alpn[TLS_CFG_MAX_ALPN][32];
 	uint32_t drain_window_s;
+	bool async; /* "async_offload": SSL_MODE_ASYNC (tls_worker_poll()) */
 	struct tls_cfg_policy def;
 	uint8_t n_sni;
 	struct tls_cfg_policy sni[TLS_CFG_MAX_SNI];
 };
 
+/** A cluster's tls block ($.clusters[].tls): TLS origination to its endpoints. */
+struct tls_client_conf {
+	bool enabled;
+	char secret[CFG_NAME_MAX];	    /* the client identity; "": none */
+	char expected_peer[TLS_ID_MAX];	    /* the endpoints' SPIFFE ID (secure naming) */
+	char server_name[TLS_CFG_NAME_LEN]; /* SNI sent; "": none */
+	uint16_t min_version;
+	uint8_t n_alpn;
+	char alpn[TLS_CFG_MAX_ALPN][32];
+	uint32_t drain_window_s;
+};
+
 struct json_t;
+
+/**
+ * Parse the optional "tls" member of cluster object @p cluster (at @p path)
+ * into @p out (zeroed first; enabled when present). Control thread, from the
+ * clusters section. @return 0 or -EINVAL with @p err naming the field.
+ */
+int tls_cfg_parse_client(const struct json_t *cluster, const char *path,
+			 const struct cfg_snapshot *snap, struct tls_client_conf *out,
+			 struct cfg_error *err);
+
+/**
+ * Build the client ctx of @p c (a cluster's block in @p snap), named @p name;
+ * NULL into @p *out when @p c is not enabled. @return 0 or -errno, @p err filled.
+ */
+int tls_ctx_for_cluster(const struct cfg_snapshot *snap, const struct tls_client_conf *c,
+			const char *name, struct tls_ctx **out, char *err, size_t errlen);
+
+/** Is @p ctx (NULL: none) what @p c of @p snap asks for (block and identity)? */
+bool tls_ctx_same_cluster(const struct tls_ctx *ctx, const struct cfg_snapshot *snap,
+			  const struct tls_client_conf *c);
 
 /**
  * Parse the optional "tls" member of listener @p idx (object @p listener at

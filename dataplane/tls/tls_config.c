@@ -100,8 +100,9 @@ static int tls_cfg_policy(const struct cfg_snapshot *snap, const json_t *o, cons
 static int tls_cfg_parse(const struct cfg_snapshot *snap, const json_t *t, const char *path,
 			 struct tls_server_conf *c, struct cfg_error *err)
 {
-	static const char *const keys[] = {"secret", "sni",	      "min_version",	"alpn",
-					   "mtls",   "allowed_peers", "drain_window_s", NULL};
+	static const char *const keys[] = {"secret",	     "sni",	      "min_version",
+					   "alpn",	     "mtls",	      "allowed_peers",
+					   "drain_window_s", "async_offload", NULL};
 	static const char *const sni_keys[] = {"names", "secret", "mtls", "allowed_peers", NULL};
 	static const char *const versions[] = {"1.2", "1.3", NULL};
 	char np[CFG_JPATH_LEN], ip[CFG_JPATH_LEN];
@@ -113,6 +114,7 @@ static int tls_cfg_parse(const struct cfg_snapshot *snap, const json_t *t, const
 	    (rc = cfg_get_enum(t, "min_version", path, versions, 0, false, &v, err)) != 0 ||
 	    (rc = cfg_get_u32(t, "drain_window_s", path, 1, 86400, TLS_DEF_DRAIN_WINDOW_S,
 			      &c->drain_window_s, err)) != 0 ||
+	    (rc = cfg_get_bool(t, "async_offload", path, false, &c->async, err)) != 0 ||
 	    (rc = tls_cfg_strings(t, "alpn", path, TLS_CFG_MAX_ALPN, &c->alpn[0][0],
 				  sizeof(c->alpn[0]), &c->n_alpn, NULL,
 				  "an ALPN protocol name of 1..31 bytes (\"h2\", \"http/1.1\")",
@@ -156,6 +158,8 @@ int tls_cfg_listener(struct cfg_snapshot *snap, uint32_t idx, const json_t *list
 	if (t == NULL)
 		return 0;
 	cfg_path_key(tp, path, "tls");
+	if (snap->listeners[idx].type != CFG_LISTENER_TCP_PROXY)
+		return cfg_fail(err, tp, "only a tcp_proxy listener terminates TLS (for now)");
 	if (!json_is_object(t))
 		return cfg_fail_got(err, tp, "a tls object", t);
 	if (tc == NULL && (snap->tls_cfg = tc = calloc(1, sizeof(*tc))) == NULL)
@@ -229,6 +233,7 @@ int tls_ctx_for_listener(const struct cfg_snapshot *snap, uint32_t idx, const ch
 		return 0;
 	conf.min_version = c->min_version;
 	conf.drain_window_s = c->drain_window_s;
+	conf.async = c->async;
 	for (uint8_t i = 0; i < c->n_alpn; i++)
 		alpn[i] = c->alpn[i];
 	conf.alpn = alpn;
@@ -273,4 +278,106 @@ bool tls_ctx_same_listener(const struct tls_ctx *ctx, const struct cfg_snapshot 
 		if (!tls_cfg_same_secret(snap, &c->sni[i], ctx->sni[i].fingerprint))
 			return false;
 	return true;
+}
+
+/* ---- clusters' tls blocks: origination ---- */
+
+int tls_cfg_parse_client(const json_t *cluster, const char *path, const struct cfg_snapshot *snap,
+			 struct tls_client_conf *out, struct cfg_error *err)
+{
+	static const char *const keys[] = {"secret",	  "expected_peer",  "server_name", "alpn",
+					   "min_version", "drain_window_s", NULL};
+	static const char *const versions[] = {"1.2", "1.3", NULL};
+	const json_t *t = json_object_get(cluster, "tls");
+	char tp[CFG_JPATH_LEN], kp[CFG_JPATH_LEN];
+	bool has_secret;
+	uint8_t v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (t == NULL)
+		return 0;
+	cfg_path_key(tp, path, "tls");
+	if (!json_is_object(t))
+		return cfg_fail_got(err, tp, "a tls object", t);
+	if ((rc = cfg_check_keys(t, tp, keys, err)) != 0 ||
+	    (rc = cfg_get_str(t, "secret", tp, out->secret, sizeof(out->secret), "", &has_secret,
+			      err)) != 0 ||
+	    (rc = cfg_get_str(t, "expected_peer", tp, out->expected_peer,
+			      sizeof(out->expected_peer), "", NULL, err)) != 0 ||
+	    (rc = cfg_get_str(t, "server_name", tp, out->server_name, sizeof(out->server_name), "",
+			      NULL, err)) != 0 ||
+	    (rc = cfg_get_enum(t, "min_version", tp, versions, 0, false, &v, err)) != 0 ||
+	    (rc = cfg_get_u32(t, "drain_window_s", tp, 1, 86400, TLS_DEF_DRAIN_WINDOW_S,
+			      &out->drain_window_s, err)) != 0 ||
+	    (rc = tls_cfg_strings(t, "alpn", tp, TLS_CFG_MAX_ALPN, &out->alpn[0][0],
+				  sizeof(out->alpn[0]), &out->n_alpn, NULL,
+				  "an ALPN protocol name of 1..31 bytes (\"h2\", \"http/1.1\")",
+				  err)) != 0)
+		return rc;
+	out->min_version = v == 1 ? TLS1_3_VERSION : TLS1_2_VERSION;
+	cfg_path_key(kp, tp, "expected_peer");
+	if (!tls_cfg_spiffe_pattern(out->expected_peer) || strchr(out->expected_peer, '*') != NULL)
+		return cfg_fail(err, kp,
+				"required; expected the SPIFFE ID the endpoints present "
+				"(\"spiffe://<trust-domain>/<path>\"), got \"%s\"",
+				out->expected_peer);
+	cfg_path_key(kp, tp, "secret");
+	if (has_secret && secrets_find(snap, out->secret) == NULL)
+		return cfg_fail(err, kp,
+				"expected the name of an identity in $.secrets.identities, "
+				"got \"%s\"",
+				out->secret);
+	cfg_path_key(kp, tp, "server_name");
+	if (out->server_name[0] != '\0' && !tls_cfg_server_name(out->server_name))
+		return cfg_fail(err, kp, "expected a server name, got \"%s\"", out->server_name);
+	out->enabled = true;
+	return 0;
+}
+
+int tls_ctx_for_cluster(const struct cfg_snapshot *snap, const struct tls_client_conf *c,
+			const char *name, struct tls_ctx **out, char *err, size_t errlen)
+{
+	const char *alpn[TLS_CFG_MAX_ALPN];
+	struct tls_ctx_conf conf = {.role = TLS_ROLE_CLIENT, .name = name};
+	struct tls_ctx *ctx;
+
+	*out = NULL;
+	if (!c->enabled)
+		return 0;
+	for (uint8_t i = 0; i < c->n_alpn; i++)
+		alpn[i] = c->alpn[i];
+	conf.alpn = alpn;
+	conf.n_alpn = c->n_alpn;
+	conf.min_version = c->min_version;
+	conf.drain_window_s = c->drain_window_s;
+	conf.expected_peer = c->expected_peer;
+	conf.server_name = c->server_name[0] != '\0' ? c->server_name : NULL;
+	conf.def.secret = c->secret[0] != '\0' ? secrets_find(snap, c->secret) : NULL;
+	ctx = tls_ctx_create(&conf, err, errlen);
+	if (ctx == NULL)
+		return -EINVAL;
+	if ((ctx->cconf = malloc(sizeof(*c))) == NULL) {
+		tls_ctx_free(ctx);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(ctx->cconf, c, sizeof(*c));
+	*out = ctx;
+	return 0;
+}
+
+bool tls_ctx_same_cluster(const struct tls_ctx *ctx, const struct cfg_snapshot *snap,
+			  const struct tls_client_conf *c)
+{
+	const struct secret *s;
+
+	if (ctx == NULL || !c->enabled)
+		return ctx == NULL && !c->enabled;
+	if (ctx->cconf == NULL || memcmp(ctx->cconf, c, sizeof(*c)) != 0)
+		return false;
+	if (c->secret[0] == '\0')
+		return true;
+	s = secrets_find(snap, c->secret);
+	return s != NULL && memcmp(s->fingerprint, ctx->def.fingerprint, TLS_FP_LEN) == 0;
 }

@@ -34,8 +34,9 @@ struct tls_ctx {
 	uint64_t drain_window_us;
 	struct tls_policy def;
 	uint32_t n_sni;
-	struct tls_policy *sni;	      /* [n_sni] */
-	struct tls_server_conf *conf; /* the block it was built from (tls_ctx_for_listener()) */
+	struct tls_policy *sni;	       /* [n_sni] */
+	struct tls_server_conf *conf;  /* the block it was built from (tls_ctx_for_listener()) */
+	struct tls_client_conf *cconf; /* or the cluster's (tls_ctx_for_cluster()) */
 };
 
 enum tls_conn_state {
@@ -73,6 +74,8 @@ struct tls_conn {
 	char peer_serial[64];
 	int64_t peer_not_after;
 	LIST_ENTRY(tls_conn) link; /* tw->conns */
+	LIST_ENTRY(tls_conn) park; /* tw->parked, while parked */
+	bool parked;		   /* a handshake step waits for an async job */
 };
 
 struct tls_worker {
@@ -84,7 +87,8 @@ struct tls_worker {
 	int64_t unix_now; /* seconds, at the top of the iteration */
 	uint16_t worker_id;
 	LIST_HEAD(, tls_conn) conns_list;
-	uint8_t scratch[16384]; /* plaintext gathered for one SSL_write (tls_send()) */
+	LIST_HEAD(, tls_conn) parked; /* handshakes waiting for an async job (tls_worker_poll()) */
+	uint8_t scratch[16384];	      /* plaintext gathered for one SSL_write (tls_send()) */
 };
 
 /* tls_bio.c: the BIO on mbuf chains. */

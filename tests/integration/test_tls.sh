@@ -6,12 +6,16 @@
 # a client certificate through the listener to the nginx backends; mTLS strict
 # without a client certificate refused; every bad certificate of `certs.sh bad`
 # refused with its own counter; a permissive listener taking plaintext; allowed
-# peers; and a rotated identity (meshctl secret apply) cycling a live
-# connection within the drain window, new handshakes presenting the new serial.
+# peers; origination to an mTLS nginx (ssl_verify_client on) with a cluster's
+# identity, and secure naming refusing an upstream of another identity;
+# meshctl tls conns; and a rotated identity (meshctl secret apply) cycling a
+# held connection and $IT_TLS_CONNS (200) more, each closed with close_notify
+# within the 3 s drain window, new handshakes presenting the new serial.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 PKI=$IT_WORK/pki
 PROXY=10.10.1.1
+CONNS=${IT_TLS_CONNS:-200} # long-lived connections cycled by the rotation
 certs=$IT_ROOT/tools/certs.sh
 "$certs" "$PKI" >/dev/null
 "$certs" "$PKI" leaf edge spiffe://cluster.local/ns/shop/sa/edge --dns edge.test >/dev/null
@@ -19,6 +23,7 @@ certs=$IT_ROOT/tools/certs.sh
 "$certs" "$PKI" leaf api spiffe://cluster.local/ns/shop/sa/api --dns api.test >/dev/null
 "$certs" "$PKI" leaf frontend spiffe://cluster.local/ns/shop/sa/frontend --client >/dev/null
 "$certs" "$PKI" leaf outsider spiffe://cluster.local/ns/other/sa/x --client >/dev/null
+"$certs" "$PKI" leaf web spiffe://cluster.local/ns/shop/sa/web --server --dns web.test >/dev/null
 "$certs" "$PKI" bad >/dev/null
 sed "s|@PKI@|$PKI|g" "$IT_ROOT/tests/data/tls-proxy.json" >"$IT_WORK/tls-proxy.json"
 
@@ -45,6 +50,41 @@ counter_is() { [ "$(it_stat "$1")" -eq "$2" ]; }
 it_start_meshdp --config "$IT_WORK/tls-proxy.json"
 it_topology_backends
 it_wait_healthy shop/web
+# an mTLS upstream: nginx in mdp-b1 on 8443 with the web identity, client
+# certificates required and verified by the trust domain's CA
+mkdir -p "$IT_WORK/tls-nginx"
+cat >"$IT_WORK/tls-nginx/nginx.conf" <<NGINX
+daemon on;
+worker_processes 1;
+user root;
+pid $IT_WORK/tls-nginx/nginx.pid;
+error_log $IT_WORK/tls-nginx/error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $IT_WORK/tls-nginx;
+	proxy_temp_path $IT_WORK/tls-nginx;
+	fastcgi_temp_path $IT_WORK/tls-nginx;
+	uwsgi_temp_path $IT_WORK/tls-nginx;
+	scgi_temp_path $IT_WORK/tls-nginx;
+	server {
+		listen 8443 ssl;
+		ssl_certificate $PKI/web.pem;
+		ssl_certificate_key $PKI/web.key;
+		ssl_client_certificate $PKI/ca.pem;
+		ssl_verify_client on;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		location / { return 200 "mtls \$ssl_client_verify \$ssl_server_name\n"; }
+	}
+}
+NGINX
+ip netns exec mdp-b1 nginx -c "$IT_WORK/tls-nginx/nginx.conf"
+tls_cleanup()
+{
+	[ -f "$IT_WORK/tls-nginx/nginx.pid" ] && kill "$(cat "$IT_WORK/tls-nginx/nginx.pid")" 2>/dev/null
+	it_l4_cleanup
+}
+trap tls_cleanup EXIT
 
 it_log "openssl s_client, TLS 1.3: the listener's identity, verified by the CA"
 out=$(sclient 8444 -tls1_3)
@@ -113,6 +153,16 @@ grep -q "^b[123] " <<<"$out" || it_fail "unexpected plaintext answer: $out"
 [ "$(it_stat tls_permissive_plaintext)" -ge 1 ] || it_fail "tls_permissive_plaintext not counted"
 out=$(curl_tls 8445) || it_fail "TLS without a certificate to the permissive listener failed: $out"
 
+it_log "origination: plaintext in, mTLS to nginx (ssl_verify_client on) with the cluster's identity and SNI"
+# nginx answers TLS on 8443 (curl's exit 7 is "could not connect")
+nginx_tls_up() { ip netns exec mdp-b1 curl -sk -o /dev/null https://127.0.0.1:8443/ || [ $? -ne 7 ]; }
+it_wait_for "the mTLS nginx serving" 10 nginx_tls_up
+out=$(it_in_client curl -sS -m 5 "http://$PROXY:8450/") || { diag; it_fail "curl through the originating listener failed: $out"; }
+[ "$out" = "mtls SUCCESS web.test" ] || it_fail "nginx did not verify meshdp's client certificate: $out"
+
+it_log "secure naming: an upstream presenting another identity than the cluster expects is refused"
+expect_refused tls_hs_fail_secure_name it_in_client curl -sS -m 5 "http://$PROXY:8451/"
+
 it_log "rotation: a live connection is closed within the drain window (3 s), new ones see the new serial"
 hs=$(it_stat tls_handshakes)
 # -quiet implies -ign_eof: the connection stays open until the server ends it
@@ -132,8 +182,22 @@ print("    %d TLS connection(s) listed, the held one: %s" % (len(conns), ok[:1])
 sys.exit(0 if ok else 1)
 PY
 it_ctl tls conns | head -3
+it_log "$CONNS more long-lived mTLS connections, each with a request answered through the listener"
+mkfifo "$IT_WORK/go"
+it_in_client "$IT_PY" "$(dirname "$0")/tls_clients.py" "$PROXY" 8443 "$CONNS" "$PKI/ca.pem" \
+	"$PKI/frontend.pem" "$PKI/frontend.key" 8 <"$IT_WORK/go" >"$IT_WORK/clients.out" 2>&1 &
+clients=$!
+exec 9>"$IT_WORK/go"
+it_wait_for "$CONNS clients connected" 60 grep -q ready "$IT_WORK/clients.out"
 t0=$SECONDS
 it_ctl secret apply edge --cert "$PKI/edge2.pem" --key "$PKI/edge2.key" >/dev/null || it_fail "secret apply refused"
+echo go >&9
+exec 9>&-
+wait $clients || it_fail "the clients failed: $(cat "$IT_WORK/clients.out")"
+out=$(tail -n 1 "$IT_WORK/clients.out")
+echo "    $out"
+"$IT_PY" -c 'import json,sys; r=json.loads(sys.argv[1]); n=r["n"]; sys.exit(0 if r["answered"] == n and r["closed"] == n and r["close_notify"] == n and r["max_s"] <= 4.5 else 1)' "$out" ||
+	{ diag; it_fail "not every connection answered, then closed with close_notify within the 3 s window: $out"; }
 for _ in $(seq 1 16); do
 	[ -f "$IT_WORK/held.rc" ] && break
 	sleep 0.5
@@ -141,7 +205,7 @@ done
 [ -f "$IT_WORK/held.rc" ] || { diag; it_fail "the held connection was not closed within 8 s of the rotation"; }
 elapsed=$((SECONDS - t0))
 [ "$elapsed" -le 5 ] || it_fail "the held connection closed after $elapsed s (window 3 s)"
-[ "$(it_stat tls_rotation_closed)" -ge 1 ] || { diag; it_fail "tls_rotation_closed not counted"; }
+[ "$(it_stat tls_rotation_closed)" -ge $((CONNS + 1)) ] || { diag; it_fail "tls_rotation_closed is $(it_stat tls_rotation_closed), expected $((CONNS + 1)) or more"; }
 kill $held 2>/dev/null || true
 grep -q "$(serial_of "$PKI/edge2.pem")" <<<"$(sclient 8444 -showcerts | openssl x509 -noout -serial)" ||
 	it_fail "a new connection does not present the new serial"

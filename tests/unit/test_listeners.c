@@ -213,8 +213,8 @@ static void test_listener_errors(void **state)
 		     "a name no other listener has, got \"edge\"");
 	expect_error(WITH("{'name': 'edge'}"), "$.listeners[0].type",
 		     "required field missing; expected \"tcp_proxy\"");
-	expect_error(WITH("{'name': 'edge', 'type': 'http'}"), "$.listeners[0].type",
-		     "expected \"tcp_proxy\", got \"http\"");
+	expect_error(WITH("{'name': 'edge', 'type': 'grpc'}"), "$.listeners[0].type",
+		     "expected \"tcp_proxy\" or \"http\", got \"grpc\"");
 
 	/* address, port */
 	expect_error(WITH("{'name': 'edge', 'type': 'tcp_proxy'}"), "$.listeners[0].address",

@@ -35,6 +35,8 @@
 #include "dataplane/tcp/tcp.h"
 #include "dataplane/tls/tls.h"
 #include "dataplane/tls/tls_internal.h" /* the SSL object, for renegotiation and version caps */
+#include "config_fixture.h"
+#include "tls_pause_provider.h"
 #include "test_eal.h"
 
 #define LINK_MAX 16384
@@ -188,31 +190,50 @@ static struct ident srv_id, cli_id, api_id, rogue_id;
  * verified against */
 static struct cfg_snapshot *snap;
 
-/* Compile {"secrets": {"trust_domains": [td.test: ca]}} from a PEM file in a
- * scratch directory. */
-static struct cfg_snapshot *make_snapshot(void)
+/* A scratch directory with the CA's and the server identity's PEM files (the
+ * secrets section reads files), removed at the end. */
+static char pki_dir[] = "/tmp/test_tls.XXXXXX";
+
+static void pki_write(const char *name, X509 *x, EVP_PKEY *key)
 {
-	char dir[] = "/tmp/test_tls.XXXXXX", pem[64], doc[512];
-	struct cfg_snapshot *out = NULL;
-	struct cfg_error err;
+	char path[96];
 	FILE *f;
 
-	if (mkdtemp(dir) == NULL)
-		return NULL;
-	snprintf(pem, sizeof(pem), "%s/ca.pem", dir);
-	f = fopen(pem, "w");
-	if (f == NULL)
-		return NULL;
-	PEM_write_X509(f, ca);
+	snprintf(path, sizeof(path), "%s/%s", pki_dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	if (x != NULL)
+		PEM_write_X509(f, x);
+	else
+		PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
 	fclose(f);
+}
+
+static void pki_remove(void)
+{
+	static const char *const names[] = {"ca.pem", "srv.pem", "srv.key"};
+	char path[96];
+
+	for (unsigned int i = 0; i < RTE_DIM(names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pki_dir, names[i]);
+		unlink(path);
+	}
+	rmdir(pki_dir);
+}
+
+/* Compile {"secrets": {"trust_domains": [td.test: ca]}}. */
+static struct cfg_snapshot *make_snapshot(void)
+{
+	char doc[512];
+	struct cfg_snapshot *out = NULL;
+	struct cfg_error err;
+
 	snprintf(doc, sizeof(doc),
 		 "{\"version\": 1, \"secrets\": {\"trust_domains\": "
-		 "[{\"name\": \"td.test\", \"bundle\": \"%s\"}]}}",
-		 pem);
+		 "[{\"name\": \"td.test\", \"bundle\": \"%s/ca.pem\"}]}}",
+		 pki_dir);
 	if (cfg_compile(doc, strlen(doc), NULL, 0, NULL, &out, &err) != 0)
 		fprintf(stderr, "test_tls: the snapshot: %s\n", err.msg);
-	unlink(pem);
-	rmdir(dir);
 	return out;
 }
 
@@ -226,6 +247,7 @@ struct sim {
 	unsigned int n[2];
 	uint64_t now;
 	int corrupt_next; /* > 0: flip a payload byte of the next data segment from A */
+	bool poll;	  /* the loop polls parked async handshakes (tls_worker_poll()) */
 };
 
 static struct sim S;
@@ -307,6 +329,10 @@ static void run(uint64_t us)
 	do {
 		tls_worker_begin(S.tw[0], snap, S.now);
 		tls_worker_begin(S.tw[1], snap, S.now);
+		if (S.poll) {
+			tls_worker_poll(S.tw[0]);
+			tls_worker_poll(S.tw[1]);
+		}
 		while (deliver() > 0)
 			;
 		S.now += 100;
@@ -522,6 +548,7 @@ struct srv_opts {
 	bool sni;
 	uint32_t drain_window_s;
 	const struct ident *id; /* NULL: srv_id */
+	bool async;
 };
 
 static void policy_of(struct tls_policy_conf *p, const struct ident *id)
@@ -543,6 +570,8 @@ static void make_server(const struct srv_opts *o)
 	char err[256];
 
 	conf.drain_window_s = o->drain_window_s;
+	conf.async = o->async;
+	conf.propq = o->async ? "?provider=pause" : NULL;
 	policy_of(&conf.def, o->id != NULL ? o->id : &srv_id);
 	conf.def.mtls = o->mtls;
 	conf.def.allowed_peers = o->allowed;
@@ -1114,6 +1143,144 @@ static void test_bad_client_certs(void **state)
 	assert_int_equal(stat(1, STAT_TLS_HANDSHAKES), 0);
 }
 
+/*
+ * SSL_MODE_ASYNC: the server's signature is taken by a provider that pauses
+ * its job (as an offload card); the handshake is parked, and completes only
+ * once the worker polls it. Last in the list: the provider is unloaded after.
+ */
+static void test_async_offload(void **state)
+{
+	struct srv_opts o = {.mtls = TLS_MTLS_STRICT, .async = true};
+	OSSL_PROVIDER *prov = pause_provider_load();
+	struct ident ed = {.key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")};
+	unsigned int n = TLS_FP_LEN;
+
+	(void)state;
+	assert_non_null(prov);
+	assert_non_null(ed.key);
+	ed.leaf = make_cert(ed.key, "ed", ID_SERVER, ca, ca_key, false, -60, 3600);
+	X509_digest(ed.leaf, EVP_sha256(), ed.fp, &n);
+	ed.sec.leaf = ed.leaf;
+	ed.sec.key = ed.key;
+	memcpy(ed.sec.fingerprint, ed.fp, TLS_FP_LEN);
+	o.id = &ed;
+	make_server(&o); /* its signatures from the pausing provider (propq) */
+	make_client(&cli_id, ID_SERVER, NULL, NULL, 0);
+	connect_a();
+	run(20000);
+	/* the server's CertificateVerify waits for the "card": parked, not polled */
+	assert_int_equal(pause_count, 1);
+	assert_int_equal(stat(1, STAT_TLS_ASYNC_PARKED), 1);
+	assert_false(apps[0].done || apps[1].done);
+	S.poll = true;
+	run(20000);
+	assert_true(apps[0].done && apps[1].done);
+	assert_string_equal(apps[0].info.peer_id, ID_SERVER);
+	assert_true(pause_signs >= 1);
+	apps[0].tx_total = apps[1].tx_total = 100000;
+	app_push(&apps[0]);
+	app_push(&apps[1]);
+	run(200000);
+	assert_int_equal(apps[1].rx, 100000);
+	assert_int_equal(apps[0].rx, 100000);
+	assert_false(apps[0].bad_data || apps[1].bad_data);
+	close_both();
+	tls_ctx_free(srv_ctx);
+	srv_ctx = NULL;
+	free_ident(&ed);
+	OSSL_PROVIDER_unload(prov);
+}
+
+/* ---- the listeners' and clusters' tls blocks ---- */
+
+static const char *tls_doc(const char *tls, const char *clusters)
+{
+	static char doc[8192];
+
+	snprintf(doc, sizeof(doc),
+		 "{'version': 1, 'interfaces': [{'name': 'client', 'port': 'p0', 'ipv4': "
+		 "['10.10.1.1/24']}, {'name': 'server', 'port': 'p1', 'ipv4': ['10.10.2.1/24']}], "
+		 "'services': [{'name': 'web', 'namespace': 'shop', 'vip': '10.96.0.10', 'ports': "
+		 "[{'port': 80}], 'endpoints': [{'address': '10.10.2.10'}]}], "
+		 "'secrets': {'identities': [{'name': 'edge', 'cert': '%s/srv.pem', 'key': "
+		 "'%s/srv.key'}], 'trust_domains': [{'name': 'td.test', 'bundle': '%s/ca.pem'}]}, "
+		 "'listeners': [{'name': 'edge', 'type': 'tcp_proxy', 'address': '10.10.1.1', "
+		 "'port': 8443, 'cluster': 'shop/web'%s%s}]%s%s}",
+		 pki_dir, pki_dir, pki_dir, tls != NULL ? ", 'tls': " : "", tls != NULL ? tls : "",
+		 clusters != NULL ? ", 'clusters': " : "", clusters != NULL ? clusters : "");
+	return doc;
+}
+
+static void test_listener_tls_config(void **state)
+{
+	struct cfg_snapshot *s, *s2;
+	const struct tls_server_conf *c;
+	struct tls_ctx *ctx;
+	char err[256];
+
+	(void)state;
+	s = compile_ok(
+		tls_doc("{'secret': 'edge', 'alpn': ['h2'], 'min_version': '1.3', "
+			"'allowed_peers': ['spiffe://td.test/ns/app/*'], 'drain_window_s': 5, "
+			"'sni': [{'names': ['api.test', '*.api.test'], 'secret': 'edge', "
+			"'mtls': 'disable'}]}",
+			NULL));
+	c = tls_cfg_listener_get(s, 0);
+	assert_non_null(c);
+	assert_string_equal(c->def.secret, "edge");
+	assert_int_equal(c->def.mtls, TLS_MTLS_STRICT);
+	assert_int_equal(c->min_version, TLS1_3_VERSION);
+	assert_int_equal(c->n_alpn, 1);
+	assert_int_equal(c->drain_window_s, 5);
+	assert_int_equal(c->n_sni, 1);
+	assert_int_equal(c->sni[0].n_names, 2);
+	assert_int_equal(c->sni[0].mtls, TLS_MTLS_DISABLE);
+	assert_int_equal(c->sni[0].n_allowed, 1); /* inherited */
+	assert_int_equal(tls_ctx_for_listener(s, 0, "edge", &ctx, err, sizeof(err)), 0);
+	assert_non_null(ctx);
+	assert_memory_equal(tls_ctx_fingerprint(ctx), srv_id.fp, TLS_FP_LEN);
+	assert_true(tls_ctx_same_listener(ctx, s, 0));
+	s2 = compile_ok(tls_doc("{'secret': 'edge', 'alpn': ['http/1.1']}", NULL));
+	assert_false(tls_ctx_same_listener(ctx, s2, 0)); /* another block: a changed listener */
+	tls_ctx_free(ctx);
+	cfg_snapshot_free(s2);
+	cfg_snapshot_free(s);
+	s = compile_ok(tls_doc(NULL, NULL)); /* no block: plain TCP */
+	assert_null(tls_cfg_listener_get(s, 0));
+	assert_int_equal(tls_ctx_for_listener(s, 0, "edge", &ctx, err, sizeof(err)), 0);
+	assert_null(ctx);
+	assert_true(tls_ctx_same_listener(NULL, s, 0));
+	cfg_snapshot_free(s);
+	s = compile_ok(tls_doc(NULL, "[{'service': 'shop/web', 'tls': {'secret': 'edge', "
+				     "'expected_peer': 'spiffe://td.test/ns/web/sa/server', "
+				     "'server_name': 'web.test'}}]"));
+	cfg_snapshot_free(s);
+
+	expect_error(tls_doc("{'alpn': ['h2']}", NULL), "$.listeners[0].tls.secret",
+		     "required field missing");
+	expect_error(tls_doc("{'secret': 'nope'}", NULL), "$.listeners[0].tls.secret",
+		     "an identity in $.secrets.identities, got \"nope\"");
+	expect_error(tls_doc("{'secret': 'edge', 'mtls': 'maybe'}", NULL),
+		     "$.listeners[0].tls.mtls", "\"strict\"");
+	expect_error(tls_doc("{'secret': 'edge', 'min_version': '1.1'}", NULL),
+		     "$.listeners[0].tls.min_version", "got \"1.1\"");
+	expect_error(tls_doc("{'secret': 'edge', 'allowed_peers': ['web']}", NULL),
+		     "$.listeners[0].tls.allowed_peers[0]", "a SPIFFE ID");
+	expect_error(tls_doc("{'secret': 'edge', 'sni': [{'secret': 'edge'}]}", NULL),
+		     "$.listeners[0].tls.sni[0].names", "required field missing");
+	expect_error(
+		tls_doc("{'secret': 'edge', 'sni': [{'names': ['a b'], 'secret': 'edge'}]}", NULL),
+		"$.listeners[0].tls.sni[0].names[0]", "a server name");
+	expect_error(tls_doc("{'secret': 'edge', 'colour': 1}", NULL), "$.listeners[0].tls.colour",
+		     "unknown field");
+	expect_error(tls_doc("'strict'", NULL), "$.listeners[0].tls", "a tls object");
+	expect_error(tls_doc(NULL, "[{'service': 'shop/web', 'tls': {'secret': 'edge'}}]"),
+		     "$.clusters[0].tls.expected_peer", "required");
+	expect_error(tls_doc(NULL, "[{'service': 'shop/web', 'tls': {'secret': 'nope', "
+				   "'expected_peer': 'spiffe://td.test/ns/web/sa/server'}}]"),
+		     "$.clusters[0].tls.secret", "got \"nope\"");
+}
+
 static void test_ctx_refuses_bad_conf(void **state)
 {
 	struct tls_ctx_conf conf = {.role = TLS_ROLE_SERVER, .min_version = TLS1_1_VERSION};
@@ -1159,6 +1326,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_closed_before_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_client_certs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctx_refuses_bad_conf, setup, teardown),
+		cmocka_unit_test(test_listener_tls_config),
+		cmocka_unit_test_setup_teardown(test_async_offload, setup, teardown),
 	};
 	int rc;
 
@@ -1177,11 +1346,17 @@ int main(void)
 	make_ident(&cli_id, ID_CLIENT, ca, ca_key);
 	make_ident(&api_id, ID_API, ca, ca_key);
 	make_ident(&rogue_id, ID_CLIENT, ca2, ca2_key);
+	if (mkdtemp(pki_dir) == NULL)
+		return 1;
+	pki_write("ca.pem", ca, NULL);
+	pki_write("srv.pem", srv_id.leaf, NULL);
+	pki_write("srv.key", NULL, srv_id.key);
 	snap = make_snapshot();
 	if (snap == NULL)
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	cfg_snapshot_free(snap);
+	pki_remove();
 	free_ident(&srv_id);
 	free_ident(&cli_id);
 	free_ident(&api_id);

@@ -1,0 +1,1785 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * http_proxy: the engine of listeners of type "http" (HTTP/1.1, plaintext).
+ *
+ * A session is one client connection. Its requests are served one after
+ * another, in order (pipelined ones wait in the session's receive chain):
+ *   head parsed (dataplane/http) -> route (dataplane/router): 404, direct
+ *   response, redirect, fault abort answered here; else the route's cluster
+ *   (a service) and its policies are copied into the session (a request
+ *   outlives the loop iteration whose snapshot it was routed under; the
+ *   service is re-resolved by its stable key at every try) -> the head is
+ *   re-serialized with the route's edits, x-forwarded-for and x-request-id
+ *   -> a try: the service's balancer, breaker and health pick an endpoint
+ *   (l4_upstream_open(), so the policy matrix must allow the client as for
+ *   tcp_proxy), an idle connection to it from the worker's pool or a new
+ *   one -> head and body go up (the body's mbufs move as they came, framing
+ *   included), the response head comes back, edited, and its body moves
+ *   down the same way; each direction is read only as fast as the other
+ *   side's send buffer drains -> the upstream connection returns to the
+ *   pool when both sides allow it, and the next request is parsed.
+ * A try fails by connect failure, reset before the response, per-try
+ * timeout or a retriable status; the route's retry policy then schedules the
+ * next try after an exponential back-off with jitter, within the route
+ * timeout, the retry budget and the cluster's max_retries. Only requests whose
+ * whole body had arrived with the head and is at most HP_RETRY_BODY bytes are
+ * retried (a copy of head and body is kept until the response starts).
+ *
+ * Endpoint admission is per request: the endpoint's breaker counts active
+ * requests (so the service's least_connections balancer is least-request),
+ * a request that fails as the cluster's outlier_detection says feeds the
+ * endpoint's consecutive failures (ejection), any other result closes that
+ * count. Request-level breakers (max_requests, max_pending_requests,
+ * max_retries) are node-wide atomics per cluster (struct hp_cluster_rt).
+ *
+ * Objects: sessions and upstream connections come from per-worker free lists
+ * filled at start (the control thread allocates them); response heads and
+ * local responses are written into mbufs of the port's pool. Threads: a
+ * struct hp_worker and everything it points to belongs to one worker, but
+ * struct hp_cluster_rt (shared atomics) and the listener objects (tcp_proxy.c).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "../http/http.h"
+#include "../router/router.h"
+#include "proxy_internal.h"
+
+#define HP_SCRATCH	  8192	      /* per parser: head lines split across mbufs */
+#define HP_RX_MAX	  (64 * 1024) /* client bytes read ahead of what goes up */
+#define HP_RETRY_BODY	  (64 * 1024) /* largest body kept for retries */
+#define HP_ARENA	  2048	      /* strings a request copies from its route */
+#define HP_RESP_EDITS	  (2 * ROUTER_MAX_HEADER_EDITS)
+#define HP_REQ_EDITS	  (4 * ROUTER_MAX_HEADER_EDITS + 8)
+#define HP_POOL_BUCKETS	  1024u
+#define HP_LOCAL_BODY_MAX ROUTER_BODY_MAX
+#define HP_XFF_MAX	  512
+#define HP_REQUEST_ID_LEN 36
+
+/* Envoy's response flags, kept per request for the counters. */
+#define HP_RF_UH  0x001u /* no healthy upstream */
+#define HP_RF_UF  0x002u /* upstream connect failure */
+#define HP_RF_UO  0x004u /* upstream overflow (circuit breaker) */
+#define HP_RF_URX 0x008u /* retries exhausted (or refused by budget / max_retries) */
+#define HP_RF_UT  0x010u /* upstream request timeout */
+#define HP_RF_UC  0x020u /* upstream connection termination */
+#define HP_RF_DC  0x040u /* downstream connection termination */
+#define HP_RF_NR  0x080u /* no route */
+#define HP_RF_FI  0x100u /* fault injected (abort) */
+#define HP_RF_DI  0x200u /* delay injected */
+#define HP_RF_UPE 0x400u /* upstream protocol error (bad response) */
+
+enum hp_state {
+	HP_HEAD,     /* waiting for (or parsing) a request head */
+	HP_WAIT,     /* a fault delay or a retry back-off runs (the session timer) */
+	HP_UPSTREAM, /* a try: connecting, sending, waiting for or forwarding the response */
+	HP_TUNNEL,   /* after 101 or a 2xx to CONNECT: bytes both ways */
+};
+
+/* Why a try failed (hp_try_failed()). */
+enum hp_fail {
+	HP_FAIL_CONNECT, /* connect refused, unreachable or timed out */
+	HP_FAIL_RESET,	 /* the connection ended before a whole response head */
+	HP_FAIL_TIMEOUT, /* the per-try timeout */
+	HP_FAIL_STATUS,	 /* a retriable status */
+	HP_FAIL_PROTO,	 /* a response the codec refused */
+};
+
+/*
+ * Node-wide request counts of one cluster (a service by key), for its
+ * circuit breakers and the retry budget. Created by the control thread at
+ * proxy_bind() for each service, kept by key for the life of the process (a
+ * request in flight may hold it across swaps), written by every worker
+ * (atomics).
+ */
+struct hp_cluster_rt {
+	uint32_t rq_active;  /* requests routed to it and not finished */
+	uint32_t rq_pending; /* of those, waiting for an upstream connection */
+	uint32_t rq_retries; /* retries in flight */
+	char key[L4_KEY_MAX];
+	struct hp_cluster_rt *next; /* control thread: the list in the global */
+} __attribute__((aligned(64)));
+
+struct hp_session;
+
+/* An upstream connection: serving a session's try, or idle in the pool. */
+struct hp_upconn {
+	struct hp_worker *hw;
+	struct tcp_conn *c;
+	struct hp_session *s; /* NULL: idle in the pool */
+	uint32_t addr;	      /* the endpoint, network order */
+	uint16_t port;	      /* network order */
+	bool connected;
+	bool fin_passed;	    /* tunnels: the endpoint's FIN was passed on */
+	uint32_t requests;	    /* requests it carried */
+	LIST_ENTRY(hp_upconn) link; /* idle: in its pool bucket; else in the free list */
+};
+
+/* One client connection and the request it serves. */
+struct hp_session {
+	struct hp_worker *hw;
+	struct proxy_listener *pl;
+	void *slot; /* the listener's node-wide connection count */
+	struct tcp_conn *down;
+	struct hp_upconn *up;	/* the try's connection */
+	uint8_t state;		/* enum hp_state */
+	uint32_t client, local; /* network order */
+	uint16_t client_port, local_port;
+	uint64_t last_us;	/* the last byte moved either way */
+	uint64_t head_start_us; /* the first byte of the head in progress (request_timeout_ms) */
+	bool close_after;	/* close the client connection after this response */
+	bool down_fin_passed;	/* tunnels: the client's FIN was passed on */
+	bool busy;		/* hp_process() runs for it */
+	bool again;		/* something happened while it ran: go round once more */
+	uint32_t gen;		/* bumped when the session ends (kept across reuse) */
+
+	/* from the client: byte 0 is the next unconsumed byte of the request */
+	struct rte_mbuf *rx;
+	struct http_parser req;
+	bool req_body_done;
+	enum http_method method;
+
+	/* the request's route, copied */
+	char cluster_key[ROUTER_KEY_MAX];
+	uint16_t cluster_port;
+	struct hp_cluster_rt *crt; /* NULL: not routed to a cluster */
+	uint8_t outlier;	   /* enum proxy_outlier of the cluster */
+	uint32_t pool_max_idle, pool_max_requests;
+	uint64_t pool_idle_us;
+	struct router_retry retry;
+	struct router_retry_budget budget;
+	uint32_t max_retries; /* the cluster's breakers */
+	uint32_t max_pending;
+	uint64_t deadline_us; /* route timeout; 0: none */
+	uint64_t wake_us;     /* HP_WAIT: when the next try starts */
+	uint32_t attempt;     /* tries started */
+	uint32_t flags;	      /* HP_RF_* */
+	bool retrying;	      /* a retry holds rq_retries */
+	bool pending;	      /* the try holds rq_pending (no connection yet) */
+	uint32_t prev_addr;   /* the last try's endpoint (previous_hosts) */
+	struct l4_upstream ups;
+	struct rte_mbuf *held; /* head + whole body, for retries; NULL: not retriable */
+	struct rte_mbuf *out;  /* what the try sends first (head, and the body so far) */
+	uint32_t n_resp_add, n_resp_remove;
+	struct http_header resp_add[HP_RESP_EDITS];
+	struct http_view resp_remove[HP_RESP_EDITS];
+	uint32_t arena_used;
+	char arena[HP_ARENA];
+
+	/* from the endpoint */
+	struct rte_mbuf *urx;
+	struct http_parser resp;
+	bool resp_started; /* a response head (not 1xx) went to the client */
+	bool resp_close;   /* the response runs until close or says close */
+
+	char req_scratch[HP_SCRATCH];
+	char resp_scratch[HP_SCRATCH];
+	LIST_ENTRY(hp_session) link; /* in the free list */
+};
+
+struct hp_worker {
+	struct proxy_worker *pw;
+	struct router_worker *rw;
+	struct rte_mempool *pool; /* mbufs for heads and local responses */
+	struct hp_session *sessions;
+	struct hp_upconn *upconns;
+	uint32_t n_sessions, n_upconns;
+	LIST_HEAD(, hp_session) free_sessions;
+	LIST_HEAD(, hp_upconn) free_upconns;
+	LIST_HEAD(, hp_upconn) idle[HP_POOL_BUCKETS];
+	uint64_t rng;
+};
+
+/* ---- small helpers ---- */
+
+static uint64_t hp_now(const struct hp_worker *hw)
+{
+	return proxy_us(hw->pw, hw->pw->now_tsc);
+}
+
+static struct stats_block *hp_stats(const struct hp_worker *hw)
+{
+	return hw->pw->stats;
+}
+
+/* xorshift64*: weighted splits, fault percentages, jitter, request ids. */
+static uint32_t hp_rand(struct hp_worker *hw)
+{
+	uint64_t x = hw->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	hw->rng = x;
+	return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
+}
+
+static uint32_t hp_atomic_inc(uint32_t *v)
+{
+	return __atomic_add_fetch(v, 1, __ATOMIC_RELAXED);
+}
+
+static void hp_atomic_dec(uint32_t *v)
+{
+	__atomic_sub_fetch(v, 1, __ATOMIC_RELAXED);
+}
+
+/* Append chain @p m to *@p chain. */
+static void hp_chain_append(struct rte_mbuf **chain, struct rte_mbuf *m)
+{
+	struct rte_mbuf *last;
+
+	if (*chain == NULL) {
+		*chain = m;
+		return;
+	}
+	last = rte_pktmbuf_lastseg(*chain);
+	last->next = m;
+	(*chain)->pkt_len += m->pkt_len;
+	(*chain)->nb_segs = (uint16_t)((*chain)->nb_segs + m->nb_segs);
+}
+
+/*
+ * Take the first @p n bytes of *@p chain as a chain of their own (*@p chain
+ * keeps the rest, NULL when nothing is left). @return it (NULL for n 0 or
+ * when out of mbufs: nothing changed then, *@p err -ENOMEM).
+ */
+static struct rte_mbuf *hp_chain_take(struct hp_worker *hw, struct rte_mbuf **chain, uint32_t n,
+				      int *err)
+{
+	struct rte_mbuf *head = *chain, *rest = NULL;
+
+	*err = 0;
+	if (n == 0 || head == NULL)
+		return NULL;
+	if (n >= head->pkt_len) {
+		*chain = NULL;
+		return head;
+	}
+	if ((*err = http_chain_split(head, n, hw->pool, &rest)) != 0)
+		return NULL;
+	*chain = rest;
+	return head;
+}
+
+/* Copy @p len bytes into the session's arena. @return the copy, NULL when it is full. */
+static const char *hp_arena_put(struct hp_session *s, const char *p, uint32_t len)
+{
+	char *d;
+
+	if (s->arena_used + len > sizeof(s->arena))
+		return NULL;
+	d = s->arena + s->arena_used;
+	memcpy(d, p, len);
+	s->arena_used += len;
+	return d;
+}
+
+/* ---- sessions and upstream connections: free lists ---- */
+
+static struct hp_upconn *hp_upconn_get(struct hp_worker *hw)
+{
+	struct hp_upconn *u = LIST_FIRST(&hw->free_upconns);
+
+	if (u == NULL)
+		return NULL;
+	LIST_REMOVE(u, link);
+	memset(u, 0, sizeof(*u));
+	u->hw = hw;
+	return u;
+}
+
+static void hp_upconn_put(struct hp_upconn *u)
+{
+	LIST_INSERT_HEAD(&u->hw->free_upconns, u, link);
+}
+
+static uint32_t hp_bucket(uint32_t addr, uint16_t port)
+{
+	return (rte_be_to_cpu_32(addr) * 2654435761u ^ port) % HP_POOL_BUCKETS;
+}
+
+/* An idle pooled connection to @p addr:@p port (network order), taken out of the pool. */
+static struct hp_upconn *hp_pool_take(struct hp_worker *hw, uint32_t addr, uint16_t port)
+{
+	struct hp_upconn *u;
+
+	LIST_FOREACH(u, &hw->idle[hp_bucket(addr, port)], link)
+	if (u->addr == addr && u->port == port) {
+		LIST_REMOVE(u, link);
+		return u;
+	}
+	return NULL;
+}
+
+/* Close an upstream connection gracefully (FIN) and recycle the object. */
+static void hp_upconn_close(struct hp_upconn *u)
+{
+	tcp_close(u->c);
+	hp_upconn_put(u);
+}
+
+/* Reset an upstream connection (RST) and recycle the object. */
+static void hp_upconn_abort(struct hp_upconn *u)
+{
+	tcp_abort(u->c);
+	hp_upconn_put(u);
+}
+
+/*
+ * The try is over and @p u may serve another request: keep it idle in the
+ * pool (its endpoint's bucket) unless the pool for that endpoint is full.
+ */
+static void hp_pool_put(struct hp_session *s, struct hp_upconn *u)
+{
+	struct hp_worker *hw = s->hw;
+	uint32_t n = 0;
+	struct hp_upconn *o;
+
+	LIST_FOREACH(o, &hw->idle[hp_bucket(u->addr, u->port)], link)
+	n += o->addr == u->addr && o->port == u->port;
+	if (n >= s->pool_max_idle ||
+	    (s->pool_max_requests != 0 && u->requests >= s->pool_max_requests)) {
+		hp_upconn_close(u);
+		return;
+	}
+	u->s = NULL;
+	tcp_set_timer(u->c, s->pool_idle_us);
+	LIST_INSERT_HEAD(&hw->idle[hp_bucket(u->addr, u->port)], u, link);
+}
+
+/* ---- local responses ---- */
+
+/* Write @p len bytes at the end of chain *@p m, adding mbufs from @p pool. @return 0 or -ENOMEM. */
+static int hp_put(struct rte_mempool *pool, struct rte_mbuf **m, const void *p, uint32_t len)
+{
+	const uint8_t *src = p;
+
+	while (len > 0) {
+		struct rte_mbuf *last = *m != NULL ? rte_pktmbuf_lastseg(*m) : NULL;
+		uint32_t room = last != NULL ? rte_pktmbuf_tailroom(last) : 0, n;
+		char *d;
+
+		if (room == 0) {
+			struct rte_mbuf *nm = rte_pktmbuf_alloc(pool);
+
+			if (nm == NULL)
+				return -ENOMEM;
+			hp_chain_append(m, nm);
+			continue;
+		}
+		n = RTE_MIN(room, len);
+		d = rte_pktmbuf_append(last, (uint16_t)n);
+		memcpy(d, src, n);
+		if (last != *m)
+			(*m)->pkt_len += n;
+		src += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static const char *hp_reason(unsigned int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 307:
+		return "Temporary Redirect";
+	case 308:
+		return "Permanent Redirect";
+	case 400:
+		return "Bad Request";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Payload Too Large";
+	case 414:
+		return "URI Too Long";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return status < 300   ? "OK"
+		       : status < 400 ? "Redirect"
+		       : status < 500 ? "Client Error"
+				      : "Server Error";
+	}
+}
+
+/* A response went to the client: count it by class. */
+static void hp_count_response(struct hp_worker *hw, unsigned int status, bool local)
+{
+	static const enum stats_id all[] = {STAT_HTTP_RESPONSES_1XX, STAT_HTTP_RESPONSES_2XX,
+					    STAT_HTTP_RESPONSES_3XX, STAT_HTTP_RESPONSES_4XX,
+					    STAT_HTTP_RESPONSES_5XX};
+	static const enum stats_id mine[] = {STAT_HTTP_LOCAL_2XX, STAT_HTTP_LOCAL_2XX,
+					     STAT_HTTP_LOCAL_3XX, STAT_HTTP_LOCAL_4XX,
+					     STAT_HTTP_LOCAL_5XX}; /* the proxy makes no 1xx */
+	unsigned int k = status / 100;
+
+	if (k < 1 || k > 5)
+		return;
+	stats_inc(hp_stats(hw), all[k - 1]);
+	if (local)
+		stats_inc(hp_stats(hw), mine[k - 1]);
+}
+
+static void hp_session_end(struct hp_session *s);
+static void hp_request_done(struct hp_session *s);
+static void hp_process(struct hp_session *s);
+
+/*
+ * Answer the request in progress here: @p status, @p body, an optional
+ * Location. The connection closes after it when the request asked so, when
+ * @p close, or when the request's body was not read (it would be taken for
+ * the next request).
+ */
+static void hp_local_reply(struct hp_session *s, unsigned int status, const char *body,
+			   uint32_t body_len, const char *location, bool close)
+{
+	struct hp_worker *hw = s->hw;
+	struct rte_mbuf *m = NULL;
+	char head[512 + 2048];
+	int n;
+
+	close = close || s->close_after || !s->req_body_done;
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 %u %s\r\ncontent-length: %u\r\ncontent-type: text/plain\r\n"
+		     "%s%s%s%s%s%s%s\r\n",
+		     status, hp_reason(status), body_len,
+		     s->pl->http.server_name[0] != '\0' ? "server: " : "", s->pl->http.server_name,
+		     s->pl->http.server_name[0] != '\0' ? "\r\n" : "",
+		     location != NULL ? "location: " : "", location != NULL ? location : "",
+		     location != NULL ? "\r\n" : "", close ? "connection: close\r\n" : "");
+	stats_inc(hp_stats(hw), STAT_HTTP_LOCAL_RESPONSES);
+	hp_count_response(hw, status, true);
+	if (n < 0 || (size_t)n >= sizeof(head) || hp_put(hw->pool, &m, head, (uint32_t)n) != 0 ||
+	    (body_len > 0 && s->method != HTTP_M_HEAD &&
+	     hp_put(hw->pool, &m, body, body_len) != 0)) {
+		rte_pktmbuf_free(m);
+		stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
+		tcp_abort(s->down);
+		s->down = NULL;
+		hp_session_end(s);
+		return;
+	}
+	tcp_send(s->down, m);
+	s->last_us = hp_now(hw);
+	s->close_after = close;
+	hp_request_done(s);
+}
+
+/* A local error status with a one-line body naming it. */
+static void hp_local_error(struct hp_session *s, unsigned int status, uint32_t flag,
+			   const char *what)
+{
+	char body[96];
+	int n = snprintf(body, sizeof(body), "%s\n", what);
+
+	s->flags |= flag;
+	hp_local_reply(s, status, body, (uint32_t)n, NULL, false);
+}
+
+/* ---- the request's end ---- */
+
+/* Give back what the request held: breaker counts, admission, kept mbufs. */
+static void hp_release_request(struct hp_session *s)
+{
+	if (s->crt != NULL) {
+		hp_atomic_dec(&s->crt->rq_active);
+		if (s->pending)
+			hp_atomic_dec(&s->crt->rq_pending);
+		if (s->retrying)
+			hp_atomic_dec(&s->crt->rq_retries);
+	}
+	s->crt = NULL;
+	s->pending = s->retrying = false;
+	l4_upstream_close(&s->ups);
+	if (s->up != NULL) {
+		hp_upconn_abort(s->up);
+		s->up = NULL;
+	}
+	rte_pktmbuf_free(s->held);
+	rte_pktmbuf_free(s->out);
+	rte_pktmbuf_free(s->urx);
+	s->held = s->out = s->urx = NULL;
+	s->arena_used = s->n_resp_add = s->n_resp_remove = 0;
+	s->attempt = s->flags = 0;
+	s->deadline_us = s->wake_us = 0;
+	s->resp_started = s->resp_close = false;
+}
+
+/* The session is over: both connections are gone (or go now, by RST). */
+static void hp_session_end(struct hp_session *s)
+{
+	struct hp_worker *hw = s->hw;
+
+	hp_release_request(s);
+	if (s->down != NULL)
+		tcp_abort(s->down);
+	s->down = NULL;
+	rte_pktmbuf_free(s->rx);
+	s->rx = NULL;
+	l4_listener_release(s->slot);
+	proxy_listener_put(s->pl);
+	s->gen++;
+	stats_inc(hp_stats(hw), STAT_HTTP_DOWNSTREAM_CX_CLOSED);
+	LIST_INSERT_HEAD(&hw->free_sessions, s, link);
+}
+
+/*
+ * The request is answered (its response went to the client whole): the next
+ * one may be parsed, or the connection closes after what was queued.
+ */
+static void hp_request_done(struct hp_session *s)
+{
+	hp_release_request(s);
+	s->state = HP_HEAD;
+	s->head_start_us = 0;
+	if (s->close_after) {
+		tcp_close(s->down);
+		s->down = NULL;
+		hp_session_end(s);
+		return;
+	}
+	hp_process(s);
+}
+
+/* ---- tries ---- */
+
+static void hp_try_start(struct hp_session *s);
+
+/* May the failed try be retried? Counts the refusals of the budget and max_retries. */
+static bool hp_can_retry(struct hp_session *s, enum hp_fail why, unsigned int status)
+{
+	struct hp_worker *hw = s->hw;
+	const struct router_retry *rp = &s->retry;
+	uint32_t allowed;
+
+	if (s->held == NULL || s->attempt > rp->num_retries)
+		return false;
+	switch (why) {
+	case HP_FAIL_STATUS:
+		if (!router_retry_status(rp, status))
+			return false;
+		break;
+	case HP_FAIL_CONNECT:
+		if (!router_retry_on_failure(rp, true))
+			return false;
+		break;
+	default:
+		if (!router_retry_on_failure(rp, false))
+			return false;
+		break;
+	}
+	if (s->retrying)
+		return true; /* holds its retry slot from the first retry on */
+	allowed = s->max_retries;
+	if (s->budget.enabled) {
+		uint32_t active = __atomic_load_n(&s->crt->rq_active, __ATOMIC_RELAXED);
+		uint32_t b = (uint32_t)((uint64_t)active * s->budget.budget_percent / 100);
+
+		b = RTE_MAX(b, s->budget.min_retry_concurrency);
+		allowed = RTE_MIN(allowed, b);
+	}
+	if (hp_atomic_inc(&s->crt->rq_retries) > allowed) {
+		hp_atomic_dec(&s->crt->rq_retries);
+		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RQ_RETRY_OVERFLOW);
+		s->flags |= HP_RF_URX;
+		return false;
+	}
+	s->retrying = true;
+	return true;
+}
+
+/* Does this result count against the endpoint (outlier detection)? */
+static bool hp_outlier_failure(const struct hp_session *s, enum hp_fail why, unsigned int status)
+{
+	switch (why) {
+	case HP_FAIL_CONNECT:
+		return true;
+	case HP_FAIL_STATUS:
+		if (s->outlier == PROXY_OUTLIER_5XX)
+			return status >= 500;
+		return s->outlier == PROXY_OUTLIER_GATEWAY && status >= 502 && status <= 504;
+	default:
+		return s->outlier != PROXY_OUTLIER_CONNECT;
+	}
+}
+
+/* Tell the endpoint's breaker how the try went. */
+static void hp_try_result(struct hp_session *s, bool failed)
+{
+	struct proxy_worker *pw = s->hw->pw;
+
+	if (s->ups.ep == NULL || pw->snap == NULL)
+		return;
+	l4_upstream_result(pw->lw, pw->snap, &s->ups, !failed, pw->now_tsc);
+	if (failed)
+		s->ups.ep = NULL; /* a failure releases the admission */
+}
+
+/* The session timer: the earliest of the deadlines that apply now. */
+static void hp_arm(struct hp_session *s)
+{
+	const struct proxy_listener *pl = s->pl;
+	uint64_t now = hp_now(s->hw), next = UINT64_MAX;
+
+	if (s->down == NULL)
+		return;
+	if (pl->idle_timeout_us != 0)
+		next = s->last_us + pl->idle_timeout_us;
+	if (s->state == HP_HEAD && s->head_start_us != 0 && pl->http.request_timeout_ms != 0)
+		next = RTE_MIN(next, s->head_start_us + pl->http.request_timeout_ms * 1000ull);
+	if ((s->state == HP_UPSTREAM || s->state == HP_WAIT) && s->deadline_us != 0)
+		next = RTE_MIN(next, s->deadline_us);
+	if (s->state == HP_WAIT)
+		next = RTE_MIN(next, s->wake_us);
+	if (next == UINT64_MAX)
+		tcp_set_timer(s->down, 0);
+	else
+		tcp_set_timer(s->down, next > now ? next - now : 1);
+}
+
+/*
+ * The try failed before a response reached the client: retry when the
+ * policy allows, else answer with the status Envoy would.
+ */
+static void hp_try_failed(struct hp_session *s, enum hp_fail why, unsigned int status)
+{
+	struct hp_worker *hw = s->hw;
+	uint64_t now = hp_now(hw);
+
+	if (s->up != NULL) {
+		hp_upconn_abort(s->up);
+		s->up = NULL;
+	}
+	if (s->pending) {
+		hp_atomic_dec(&s->crt->rq_pending);
+		s->pending = false;
+	}
+	rte_pktmbuf_free(s->urx);
+	s->urx = NULL;
+	rte_pktmbuf_free(s->out);
+	s->out = NULL;
+	hp_try_result(s, hp_outlier_failure(s, why, status));
+	l4_upstream_close(&s->ups);
+	if (hp_can_retry(s, why, status)) {
+		uint32_t ms = router_retry_backoff_ms(&s->retry, s->attempt, hp_rand(hw));
+
+		s->wake_us = now + (uint64_t)ms * 1000;
+		if (s->deadline_us == 0 || s->wake_us < s->deadline_us) {
+			stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RQ_RETRY);
+			s->state = HP_WAIT;
+			hp_arm(s);
+			return;
+		}
+	} else if (s->attempt > 1) {
+		s->flags |= HP_RF_URX;
+	}
+	switch (why) {
+	case HP_FAIL_CONNECT:
+		hp_local_error(s, 503, HP_RF_UF, "upstream connect error");
+		break;
+	case HP_FAIL_TIMEOUT:
+		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RQ_PER_TRY_TIMEOUT);
+		hp_local_error(s, 504, HP_RF_UT, "upstream request timeout");
+		break;
+	case HP_FAIL_PROTO:
+		hp_local_error(s, 502, HP_RF_UPE, "upstream protocol error");
+		break;
+	default: /* a reset; a retriable status is forwarded when it is not retried */
+		hp_local_error(s, 503, HP_RF_UC,
+			       "upstream connect error or disconnect/reset before headers");
+		break;
+	}
+}
+
+static const struct tcp_callbacks hp_up_cbs;
+
+/* Start a try: re-resolve the cluster, pick and admit an endpoint, take or open a connection. */
+static void hp_try_start(struct hp_session *s)
+{
+	struct hp_worker *hw = s->hw;
+	struct proxy_worker *pw = hw->pw;
+	const struct cfg_snapshot *snap = pw->snap;
+	struct tcp_addr laddr = {.family = 4}, raddr = {.family = 4};
+	uint16_t cport = s->client_port, target_port;
+	struct hp_upconn *u;
+	enum stats_id why;
+	uint32_t service;
+	uint8_t port_idx;
+
+	s->attempt++;
+	s->state = HP_UPSTREAM;
+	if (router_cluster_resolve(snap, s->cluster_key, s->cluster_port, &service, &port_idx,
+				   &target_port) != 0) {
+		stats_inc(hp_stats(hw), STAT_HTTP_NO_HEALTHY_UPSTREAM);
+		hp_local_error(s, 503, HP_RF_UH, "no healthy upstream");
+		return;
+	}
+	/* another host for a retry: the balancer's hash sees another client port */
+	if (s->attempt > 1 && s->retry.previous_hosts)
+		cport = (uint16_t)(cport ^ rte_cpu_to_be_16((uint16_t)(s->attempt * 40503u)));
+	why = l4_upstream_open(pw->lw, snap, service, port_idx, target_port, s->client, cport,
+			       s->local, s->local_port, pw->now_tsc, &s->ups);
+	if (why == STAT_DROP_L4_POLICY_DENIED) {
+		stats_inc(hp_stats(hw), STAT_HTTP_POLICY_DENIED);
+		hp_local_error(s, 403, 0, "RBAC: access denied");
+		return;
+	}
+	if (why == STAT_DROP_L4_BREAKER_OPEN) {
+		stats_inc(hp_stats(hw), STAT_HTTP_RQ_OVERFLOW);
+		hp_local_error(s, 503, HP_RF_UO, "upstream overflow");
+		return;
+	}
+	if (why != NET_CHECK_OK || s->ups.source == 0) {
+		l4_upstream_close(&s->ups);
+		stats_inc(hp_stats(hw), STAT_HTTP_NO_HEALTHY_UPSTREAM);
+		hp_local_error(s, 503, HP_RF_UH, "no healthy upstream");
+		return;
+	}
+	s->prev_addr = s->ups.addr;
+	if (s->held != NULL) {
+		rte_pktmbuf_free(s->out);
+		s->out = rte_pktmbuf_copy(s->held, hw->pool, 0, UINT32_MAX);
+		if (s->out == NULL) {
+			stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
+			hp_try_result(s, false);
+			hp_local_error(s, 503, 0, "out of buffers");
+			return;
+		}
+	}
+	http_parser_init(&s->resp, HTTP_RESPONSE, NULL, s->resp_scratch, sizeof(s->resp_scratch),
+			 hp_stats(hw));
+	http_parser_set_request(&s->resp, s->method);
+	s->resp_started = s->resp_close = false;
+	stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RQ);
+	u = hp_pool_take(hw, s->ups.addr, s->ups.port);
+	if (u != NULL) {
+		stats_inc(hp_stats(hw), STAT_HTTP_POOL_REUSED);
+		u->s = s;
+		u->requests++;
+		s->up = u;
+		tcp_set_timer(u->c, s->retry.per_try_timeout_ms * 1000ull);
+		hp_process(s);
+		return;
+	}
+	/* a request waiting for a connection is pending (max_pending_requests) */
+	s->pending = true;
+	if (hp_atomic_inc(&s->crt->rq_pending) > s->max_pending && s->max_pending != 0) {
+		stats_inc(hp_stats(hw), STAT_HTTP_RQ_OVERFLOW);
+		hp_try_result(s, false);
+		hp_local_error(s, 503, HP_RF_UO, "upstream overflow");
+		return;
+	}
+	u = hp_upconn_get(hw);
+	if (u == NULL) {
+		stats_inc(hp_stats(hw), STAT_HTTP_RQ_OVERFLOW);
+		hp_try_result(s, false);
+		hp_local_error(s, 503, HP_RF_UO, "upstream overflow");
+		return;
+	}
+	laddr.v4 = s->ups.source;
+	raddr.v4 = s->ups.addr;
+	u->s = s;
+	u->addr = s->ups.addr;
+	u->port = s->ups.port;
+	u->requests = 1;
+	u->c = tcp_connect(pw->tcp, &laddr, &raddr, rte_be_to_cpu_16(s->ups.port), &s->pl->params,
+			   &hp_up_cbs, u, hp_now(hw));
+	if (u->c == NULL) {
+		hp_upconn_put(u);
+		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_CX_CONNECT_FAIL);
+		hp_try_failed(s, HP_FAIL_CONNECT, 0);
+		return;
+	}
+	s->up = u;
+	stats_inc(hp_stats(hw), STAT_HTTP_POOL_CONNECTS);
+	tcp_set_timer(u->c, s->pl->connect_timeout_us);
+}
+
+/* ---- the response ---- */
+
+/* The response is whole at the client: the connection goes back to the pool or closes. */
+static void hp_response_done(struct hp_session *s)
+{
+	struct hp_upconn *u = s->up;
+	bool reuse = !s->resp_close && s->req_body_done && s->urx == NULL &&
+		     (s->resp.msg.flags & HTTP_F_KEEP_ALIVE) && !tcp_recv_eof(u->c);
+
+	s->up = NULL;
+	if (reuse)
+		hp_pool_put(s, u);
+	else
+		hp_upconn_close(u);
+	hp_request_done(s);
+}
+
+/* Write the final response head, edited, to the client. @return 0 or -ENOMEM. */
+static int hp_send_response_head(struct hp_session *s, bool tunnel)
+{
+	struct hp_worker *hw = s->hw;
+	const struct http_msg *msg = &s->resp.msg;
+	struct http_header add[HP_RESP_EDITS + 1];
+	struct http_edit ed = {0};
+	struct rte_mbuf *m;
+	uint32_t n = s->n_resp_add;
+	int rc;
+
+	s->resp_close = msg->framing == HTTP_BODY_CLOSE;
+	if (s->resp_close)
+		s->close_after = true;
+	memcpy(add, s->resp_add, n * sizeof(add[0]));
+	if (tunnel)
+		add[n++] = (struct http_header){{"connection", 10}, {"upgrade", 7}};
+	else if (s->close_after)
+		add[n++] = (struct http_header){{"connection", 10}, {"close", 5}};
+	ed.remove = s->resp_remove;
+	ed.nremove = s->n_resp_remove;
+	ed.add = add;
+	ed.nadd = n;
+	ed.drop_hop_by_hop = true;
+	ed.keep_upgrade = tunnel;
+	if ((rc = http_write_head(msg, &ed, hw->pool, &m)) != 0)
+		return rc;
+	tcp_send(s->down, m);
+	hp_count_response(hw, msg->status, false);
+	return 0;
+}
+
+/* Bytes both ways after a 101 (or a 2xx to CONNECT), as tcp_proxy splices them. */
+static void hp_tunnel_pump(struct hp_session *s)
+{
+	if (s->down != NULL && s->up != NULL) {
+		if (proxy_move(s->down, s->up->c, &s->down_fin_passed) > 0)
+			s->last_us = hp_now(s->hw);
+		if (proxy_move(s->up->c, s->down, &s->up->fin_passed) > 0)
+			s->last_us = hp_now(s->hw);
+	}
+}
+
+/* Enter the tunnel: what came with the heads goes first. */
+static void hp_tunnel_start(struct hp_session *s)
+{
+	stats_inc(hp_stats(s->hw), STAT_HTTP_UPGRADES);
+	s->state = HP_TUNNEL;
+	tcp_set_timer(s->up->c, 0);
+	if (s->urx != NULL) {
+		tcp_send(s->down, s->urx);
+		s->urx = NULL;
+	}
+	if (s->rx != NULL) {
+		tcp_send(s->up->c, s->rx);
+		s->rx = NULL;
+	}
+	hp_try_result(s, false);
+	hp_tunnel_pump(s);
+}
+
+/*
+ * A response head arrived (r == 1 from the parser): 1xx passes through,
+ * a retriable status may start the next try, a final one goes to the client.
+ * @return true when the caller may go on with the body.
+ */
+static bool hp_response_head(struct hp_session *s)
+{
+	struct hp_worker *hw = s->hw;
+	const struct http_msg *msg = &s->resp.msg;
+	unsigned int status = msg->status;
+	struct rte_mbuf *head;
+	int err;
+
+	if (status < 200 && msg->framing != HTTP_BODY_TUNNEL) {
+		/* 100 Continue and friends: to the client as they came, then the next head */
+		head = hp_chain_take(hw, &s->urx, msg->head_len, &err);
+		if (head == NULL) {
+			hp_try_failed(s, HP_FAIL_PROTO, 0);
+			return false;
+		}
+		tcp_send(s->down, head);
+		hp_count_response(hw, status, false);
+		http_parser_init(&s->resp, HTTP_RESPONSE, NULL, s->resp_scratch,
+				 sizeof(s->resp_scratch), hp_stats(hw));
+		http_parser_set_request(&s->resp, s->method);
+		return true;
+	}
+	if (hp_can_retry(s, HP_FAIL_STATUS, status)) {
+		hp_try_failed(s, HP_FAIL_STATUS, status);
+		return false;
+	}
+	hp_try_result(s, hp_outlier_failure(s, HP_FAIL_STATUS, status));
+	if (s->pending) {
+		hp_atomic_dec(&s->crt->rq_pending);
+		s->pending = false;
+	}
+	tcp_set_timer(s->up->c, 0);
+	rte_pktmbuf_free(s->held); /* the response starts: no more tries */
+	s->held = NULL;
+	if (hp_send_response_head(s, msg->framing == HTTP_BODY_TUNNEL) != 0) {
+		stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
+		hp_try_failed(s, HP_FAIL_PROTO, 0);
+		return false;
+	}
+	s->resp_started = true;
+	head = hp_chain_take(hw, &s->urx, msg->head_len, &err);
+	rte_pktmbuf_free(head);
+	if (err != 0) {
+		hp_session_end(s);
+		return false;
+	}
+	if (msg->framing == HTTP_BODY_TUNNEL) {
+		hp_tunnel_start(s);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The endpoint's side of a try: read the response (as fast as the client's
+ * send buffer drains once the body flows), parse, forward.
+ */
+static void hp_pump_response(struct hp_session *s)
+{
+	struct hp_worker *hw = s->hw;
+	struct hp_upconn *u = s->up;
+	struct http_body_out o;
+	struct rte_mbuf *m;
+	int r, err;
+
+	for (;;) {
+		uint32_t space = s->resp_started ? tcp_send_space(s->down) : HP_RX_MAX;
+		uint32_t have = s->urx != NULL ? s->urx->pkt_len : 0;
+
+		if (space > have && (m = tcp_recv(u->c, space - have)) != NULL) {
+			hp_chain_append(&s->urx, m);
+			s->last_us = hp_now(hw);
+		}
+		if (!s->resp_started) {
+			if (s->urx == NULL)
+				break;
+			r = http_parse_head(&s->resp, s->urx, 0);
+			if (r < 0) {
+				stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_BAD_RESPONSE);
+				hp_try_failed(s, HP_FAIL_PROTO, 0);
+				return;
+			}
+			if (r == 0) {
+				if (tcp_recv_eof(u->c) && tcp_recv_queued(u->c) == 0)
+					goto eof;
+				return;
+			}
+			if (!hp_response_head(s))
+				return;
+			u = s->up;
+			continue;
+		}
+		if (s->urx == NULL) {
+			if (tcp_recv_eof(u->c) && tcp_recv_queued(u->c) == 0)
+				goto eof;
+			return;
+		}
+		r = http_parse_body(&s->resp, s->urx, 0, &o, NULL, 0);
+		if (r < 0) {
+			stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_BAD_RESPONSE);
+			hp_session_end(s); /* part of the response went: reset both */
+			return;
+		}
+		m = hp_chain_take(hw, &s->urx, (uint32_t)o.raw, &err);
+		if (err != 0) {
+			stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
+			hp_session_end(s);
+			return;
+		}
+		if (m != NULL)
+			tcp_send(s->down, m);
+		if (r == 1) {
+			if (s->urx !=
+			    NULL) { /* bytes after the response: not a connection to reuse */
+				rte_pktmbuf_free(s->urx);
+				s->urx = NULL;
+				s->resp_close = true;
+			}
+			hp_response_done(s);
+			return;
+		}
+		if (tcp_send_space(s->down) == 0)
+			return; /* the client's writable callback goes on */
+	}
+	return;
+eof:
+	if (!s->resp_started) {
+		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RESET_BEFORE_RESPONSE);
+		hp_try_failed(s, HP_FAIL_RESET, 0);
+		return;
+	}
+	if (http_parse_eof(&s->resp) == 1) {
+		s->resp_close = true;
+		hp_response_done(s);
+		return;
+	}
+	stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_BAD_RESPONSE);
+	hp_session_end(s); /* the response was cut short: the client learns it by RST */
+}
+
+/* Read what the client sent, up to HP_RX_MAX ahead. */
+static void hp_read_down(struct hp_session *s)
+{
+	uint32_t have = s->rx != NULL ? s->rx->pkt_len : 0;
+	struct rte_mbuf *m;
+
+	if (have < HP_RX_MAX && (m = tcp_recv(s->down, HP_RX_MAX - have)) != NULL) {
+		hp_chain_append(&s->rx, m);
+		s->last_us = hp_now(s->hw);
+	}
+}
+
+/* The client's side of a try: head (and body so far) first, then the body as it comes. */
+static void hp_pump_request(struct hp_session *s)
+{
+	struct hp_worker *hw = s->hw;
+	struct tcp_conn *c = s->up->c;
+	struct http_body_out o;
+	struct rte_mbuf *m;
+	int r, err;
+
+	if (s->out != NULL) {
+		tcp_send(c, s->out);
+		s->out = NULL;
+	}
+	for (;;) {
+		/* read again each round: a drained rx may be all that held the client back */
+		hp_read_down(s);
+		if (s->req_body_done || s->rx == NULL || tcp_send_space(c) == 0)
+			break;
+		r = http_parse_body(&s->req, s->rx, 0, &o, NULL, 0);
+		if (r < 0) {
+			stats_inc(hp_stats(hw), STAT_HTTP_BAD_REQUESTS);
+			if (!s->resp_started) {
+				s->close_after = true;
+				if (s->up != NULL) {
+					hp_upconn_abort(s->up);
+					s->up = NULL;
+				}
+				hp_local_reply(s, (unsigned int)http_error_status(r),
+					       "bad request\n", 12, NULL, true);
+			} else {
+				hp_session_end(s);
+			}
+			return;
+		}
+		m = hp_chain_take(hw, &s->rx, (uint32_t)o.raw, &err);
+		if (err != 0) {
+			stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
+			hp_session_end(s);
+			return;
+		}
+		if (m != NULL)
+			tcp_send(c, m);
+		if (r == 1) {
+			s->req_body_done = true;
+			break;
+		}
+		if (o.raw == 0)
+			break;
+	}
+}
+
+/* ---- the request head: route, edits, body ---- */
+
+/* Copy a route's (or virtual host's) response edits into the session. */
+static void hp_copy_resp_edits(struct hp_session *s, const struct router_headers *h)
+{
+	for (uint32_t i = 0; i < h->n_remove && s->n_resp_remove < HP_RESP_EDITS; i++) {
+		const char *p = hp_arena_put(s, h->remove[i].p, h->remove[i].len);
+
+		if (p == NULL) {
+			stats_inc(hp_stats(s->hw), STAT_HTTP_EDITS_DROPPED);
+			continue;
+		}
+		s->resp_remove[s->n_resp_remove++] = (struct http_view){p, h->remove[i].len};
+	}
+	for (uint32_t i = 0; i < h->n_add && s->n_resp_add < HP_RESP_EDITS; i++) {
+		const struct router_header_add *a = &h->add[i];
+		const char *n = hp_arena_put(s, a->name.p, a->name.len);
+		const char *v = n != NULL ? hp_arena_put(s, a->value.p, a->value.len) : NULL;
+
+		if (v == NULL || (!a->append && s->n_resp_remove >= HP_RESP_EDITS)) {
+			stats_inc(hp_stats(s->hw), STAT_HTTP_EDITS_DROPPED);
+			continue;
+		}
+		if (!a->append)
+			s->resp_remove[s->n_resp_remove++] = (struct http_view){n, a->name.len};
+		s->resp_add[s->n_resp_add++] =
+			(struct http_header){{n, a->name.len}, {v, a->value.len}};
+	}
+}
+
+/* The request edits of one router_headers into @p ed's arrays (sized HP_REQ_EDITS). */
+static void hp_req_edits(const struct router_headers *h, struct http_view *rm,
+			 struct http_header *add, struct http_edit *ed)
+{
+	for (uint32_t i = 0; i < h->n_remove && ed->nremove < HP_REQ_EDITS; i++)
+		rm[ed->nremove++] = (struct http_view){h->remove[i].p, h->remove[i].len};
+	for (uint32_t i = 0; i < h->n_add && ed->nadd < HP_REQ_EDITS; i++) {
+		const struct router_header_add *a = &h->add[i];
+
+		if (!a->append && ed->nremove < HP_REQ_EDITS)
+			rm[ed->nremove++] = (struct http_view){a->name.p, a->name.len};
+		add[ed->nadd++] =
+			(struct http_header){{a->name.p, a->name.len}, {a->value.p, a->value.len}};
+	}
+}
+
+/*
+ * Write the request head for the cluster: the route's rewrites and edits,
+ * x-forwarded-for, x-request-id, no hop-by-hop fields, HTTP/1.1 (the pool
+ * keeps connections alive). @return 0 and *@p out, or a negative errno.
+ */
+static int hp_write_request(struct hp_session *s, const struct router_route *r,
+			    struct rte_mbuf **out)
+{
+	const struct http_msg *msg = &s->req.msg;
+	const struct proxy_http_opts *h = &s->pl->http;
+	struct http_view rm[HP_REQ_EDITS + 2];
+	struct http_header add[HP_REQ_EDITS + 3];
+	struct http_edit ed = {.remove = rm, .add = add};
+	char path[ROUTER_STR_MAX * 2 + 2], xff[HP_XFF_MAX], rid[HP_REQUEST_ID_LEN + 1];
+	char client[INET_ADDRSTRLEN];
+	int n;
+
+	hp_req_edits(&r->request_headers, rm, add, &ed);
+	hp_req_edits(&r->vhost->request_headers, rm, add, &ed);
+	n = router_rewrite_path(r, (struct router_str){msg->path.p, msg->path.len}, path,
+				ROUTER_STR_MAX * 2);
+	if (n < 0)
+		return n;
+	if (n > 0) {
+		if (msg->query.len > 0 && (size_t)n + 1 + msg->query.len < sizeof(path)) {
+			path[n++] = '?';
+			memcpy(path + n, msg->query.p, msg->query.len);
+			n += (int)msg->query.len;
+		}
+		ed.path = (struct http_view){path, (uint32_t)n};
+	}
+	if (r->host_rewrite.len > 0)
+		ed.authority = (struct http_view){r->host_rewrite.p, r->host_rewrite.len};
+	if (h->xff != PROXY_XFF_NONE) {
+		uint32_t len = 0;
+
+		inet_ntop(AF_INET, &s->client, client, sizeof(client));
+		for (int i = http_msg_find(msg, "x-forwarded-for", 15, 0);
+		     h->xff == PROXY_XFF_APPEND && i >= 0;
+		     i = http_msg_find(msg, "x-forwarded-for", 15, (uint32_t)i + 1)) {
+			const struct http_view *v = &msg->headers[i].value;
+
+			if (len + v->len + 2 + sizeof(client) >= sizeof(xff))
+				break; /* too long to keep: the client's own address at least */
+			memcpy(xff + len, v->p, v->len);
+			len += v->len;
+			xff[len++] = ',';
+			xff[len++] = ' ';
+		}
+		len += (uint32_t)snprintf(xff + len, sizeof(xff) - len, "%s", client);
+		rm[ed.nremove++] = (struct http_view){"x-forwarded-for", 15};
+		add[ed.nadd++] = (struct http_header){{"x-forwarded-for", 15}, {xff, len}};
+	}
+	if (h->request_id && http_msg_find(msg, "x-request-id", 12, 0) < 0) {
+		uint32_t a = hp_rand(s->hw), b = hp_rand(s->hw), c = hp_rand(s->hw),
+			 d = hp_rand(s->hw);
+
+		/* a version 4 UUID (RFC 9562 5.4) */
+		snprintf(rid, sizeof(rid), "%08x-%04x-4%03x-%04x-%04x%08x", a, b >> 16, b & 0xfff,
+			 (c >> 16 & 0x3fff) | 0x8000, c & 0xffff, d);
+		add[ed.nadd++] =
+			(struct http_header){{"x-request-id", 12}, {rid, HP_REQUEST_ID_LEN}};
+	}
+	if (msg->flags & HTTP_F_UPGRADE) {
+		ed.keep_upgrade = true;
+		add[ed.nadd++] = (struct http_header){{"connection", 10}, {"upgrade", 7}};
+	}
+	ed.drop_hop_by_hop = true;
+	ed.version = 11;
+	return http_write_head(msg, &ed, s->hw->pool, out);
+}
+
+/* The route sends the request to a cluster: copy what the tries need, write the head, take the body. */
+static void hp_to_cluster(struct hp_session *s, const struct router_route *r, struct rte_mbuf *head)
+{
+	struct hp_worker *hw = s->hw;
+	const struct cfg_snapshot *snap = hw->pw->snap;
+	const struct proxy_snap_rt *rt = snap->proxy_rt;
+	const struct proxy_l7_cfg *l7 = snap->proxy_l7;
+	const struct router_cluster *rc = router_pick_cluster(r, hp_rand(hw));
+	const struct proxy_cluster *cl;
+	struct rte_mbuf *body = NULL;
+	struct http_body_out o;
+	uint64_t now = hp_now(hw);
+	int rb = 1, err;
+
+	cl = &l7->by_service[rc->service];
+	snprintf(s->cluster_key, sizeof(s->cluster_key), "%s", rc->key);
+	s->cluster_port = rc->port;
+	s->crt = rt->clusters[rc->service];
+	s->outlier = cl->outlier;
+	s->pool_max_idle = cl->max_idle_per_endpoint;
+	s->pool_max_requests = cl->max_requests_per_connection;
+	s->pool_idle_us = (uint64_t)cl->idle_timeout_s * 1000000;
+	s->max_retries = cl->max_retries;
+	s->max_pending = cl->max_pending_requests;
+	s->retry = r->retry;
+	s->budget = r->vhost->config->retry_budget;
+	s->deadline_us = r->timeout_ms != 0 ? now + (uint64_t)r->timeout_ms * 1000 : 0;
+	hp_copy_resp_edits(s, &r->response_headers);
+	hp_copy_resp_edits(s, &r->vhost->response_headers);
+	if (hp_atomic_inc(&s->crt->rq_active) > cl->max_requests && cl->max_requests != 0) {
+		rte_pktmbuf_free(head);
+		stats_inc(hp_stats(hw), STAT_HTTP_RQ_OVERFLOW);
+		hp_local_error(s, 503, HP_RF_UO, "upstream overflow");
+		return;
+	}
+	/* the body that came with the head: whole and small, it is kept for retries */
+	if (!s->req_body_done) {
+		rb = http_parse_body(&s->req, s->rx, 0, &o, NULL, 0);
+		if (rb < 0) {
+			rte_pktmbuf_free(head);
+			stats_inc(hp_stats(hw), STAT_HTTP_BAD_REQUESTS);
+			hp_local_reply(s, (unsigned int)http_error_status(rb), "bad request\n", 12,
+				       NULL, true);
+			return;
+		}
+		body = hp_chain_take(hw, &s->rx, (uint32_t)o.raw, &err);
+		if (err != 0) {
+			rte_pktmbuf_free(head);
+			stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
+			hp_local_error(s, 503, 0, "out of buffers");
+			return;
+		}
+		s->req_body_done = rb == 1;
+	}
+	if (body != NULL)
+		hp_chain_append(&head, body);
+	if (rb == 1 && s->retry.num_retries > 0 && head->pkt_len <= HP_RETRY_BODY + 65536)
+		s->held = head;
+	else
+		s->out = head;
+	if (router_fault_hit(r->fault.abort_ppm, hp_rand(hw))) {
+		stats_inc(hp_stats(hw), STAT_HTTP_FAULT_ABORTS);
+		hp_local_error(s, r->fault.abort_status, HP_RF_FI, "fault filter abort");
+		return;
+	}
+	if (router_fault_hit(r->fault.delay_ppm, hp_rand(hw))) {
+		stats_inc(hp_stats(hw), STAT_HTTP_FAULT_DELAYS);
+		s->flags |= HP_RF_DI;
+		s->state = HP_WAIT;
+		s->wake_us = now + (uint64_t)r->fault.delay_ms * 1000;
+		return;
+	}
+	hp_try_start(s);
+}
+
+/* A whole request head is in s->req.msg: route it and act. */
+static void hp_route(struct hp_session *s)
+{
+	struct hp_worker *hw = s->hw;
+	const struct cfg_snapshot *snap = hw->pw->snap;
+	const struct http_msg *msg = &s->req.msg;
+	struct router_str hdrs[HTTP_MAX_HEADERS][2];
+	struct router_request rq;
+	const struct router_route *r = NULL;
+	struct rte_mbuf *head = NULL, *old;
+	char loc[2048];
+	int32_t rc;
+	int n = 0, err;
+
+	stats_inc(hp_stats(hw), STAT_HTTP_REQUESTS);
+	s->method = msg->method;
+	s->close_after = !(msg->flags & HTTP_F_KEEP_ALIVE);
+	s->req_body_done = msg->framing == HTTP_BODY_NONE;
+	s->head_start_us = 0;
+	for (uint16_t i = 0; i < msg->nheaders; i++) {
+		hdrs[i][0] = (struct router_str){msg->headers[i].name.p, msg->headers[i].name.len};
+		hdrs[i][1] =
+			(struct router_str){msg->headers[i].value.p, msg->headers[i].value.len};
+	}
+	rq = (struct router_request){
+		.method = {msg->method_name.p, msg->method_name.len},
+		.host = {msg->authority.p, msg->authority.len},
+		.path = {msg->path.p, msg->path.len},
+		.query = {msg->query.p, msg->query.len},
+		.headers = (const struct router_str(*)[2])hdrs,
+		.n_headers = msg->nheaders,
+	};
+	rc = router_route_config_find(snap, s->pl->http.route_config);
+	if ((msg->flags & HTTP_F_CONNECT) && !s->pl->http.allow_connect) {
+		stats_inc(hp_stats(hw), STAT_HTTP_CONNECT_REFUSED);
+		n = -405;
+	} else if (rc >= 0) {
+		r = router_select(snap, (uint32_t)rc, &rq, hw->rw);
+	}
+	if (r != NULL && r->action == ROUTER_ACTION_REDIRECT) {
+		n = router_redirect_location(r, &rq, "http", loc, sizeof(loc));
+		if (n < 0)
+			n = -500;
+	}
+	if (r != NULL &&
+	    (r->action == ROUTER_ACTION_CLUSTER || r->action == ROUTER_ACTION_WEIGHTED)) {
+		err = hp_write_request(s, r, &head);
+		if (err != 0) {
+			stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
+			n = -500;
+		}
+	}
+	/* the head's bytes (and the views into them) are done with */
+	old = hp_chain_take(hw, &s->rx, msg->head_len, &err);
+	rte_pktmbuf_free(old);
+	if (err != 0) {
+		rte_pktmbuf_free(head);
+		stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
+		hp_session_end(s);
+		return;
+	}
+	if (n == -405) {
+		hp_local_error(s, 405, 0, "CONNECT is not allowed on this listener");
+	} else if (n == -500) {
+		rte_pktmbuf_free(head);
+		hp_local_error(s, 500, 0, "internal error");
+	} else if (r == NULL) {
+		stats_inc(hp_stats(hw), STAT_HTTP_NO_ROUTE);
+		hp_local_error(s, 404, HP_RF_NR, "no route");
+	} else if (r->action == ROUTER_ACTION_DIRECT) {
+		stats_inc(hp_stats(hw), STAT_HTTP_DIRECT_RESPONSES);
+		hp_local_reply(s, r->direct.status, r->direct.body.p, r->direct.body.len, NULL,
+			       false);
+	} else if (r->action == ROUTER_ACTION_REDIRECT) {
+		stats_inc(hp_stats(hw), STAT_HTTP_REDIRECTS);
+		hp_local_reply(s, r->redirect.code, "", 0, loc, false);
+	} else {
+		hp_to_cluster(s, r, head);
+	}
+}
+
+/* ---- the session's driver ---- */
+
+/* HP_HEAD: parse the next request head. @return true to go on (a request started). */
+static bool hp_step_head(struct hp_session *s)
+{
+	struct hp_worker *hw = s->hw;
+	int r;
+
+	hp_read_down(s);
+	if (s->rx == NULL) {
+		if (tcp_recv_eof(s->down)) { /* between requests: a clean close */
+			tcp_close(s->down);
+			s->down = NULL;
+			hp_session_end(s);
+		}
+		return false;
+	}
+	if (s->head_start_us == 0) {
+		s->head_start_us = hp_now(hw);
+		http_parser_init(&s->req, HTTP_REQUEST,
+				 &(struct http_limits){.max_head = s->pl->http.max_request_headers},
+				 s->req_scratch, sizeof(s->req_scratch), hp_stats(hw));
+	}
+	r = http_parse_head(&s->req, s->rx, 0);
+	if (r == 0 && tcp_recv_eof(s->down))
+		r = http_parse_eof(&s->req) < 0 ? -HTTP_E_TRUNCATED : 0;
+	if (r == 0) {
+		if (tcp_recv_eof(s->down)) {
+			tcp_close(s->down);
+			s->down = NULL;
+			hp_session_end(s);
+		}
+		return false;
+	}
+	if (r < 0) {
+		stats_inc(hp_stats(hw), STAT_HTTP_BAD_REQUESTS);
+		s->method = HTTP_M_OTHER;
+		s->req_body_done = false; /* the stream is lost: close after the answer */
+		hp_local_error(s, (unsigned int)http_error_status(r), 0, http_error_name(r));
+		return false;
+	}
+	hp_route(s);
+	return false;
+}
+
+static bool hp_alive(const struct hp_session *s, uint32_t gen)
+{
+	return s->gen == gen;
+}
+
+/*
+ * Drive the session as far as it goes now. Every callback comes here; a
+ * callback that arrives while it runs (a send that completes a connect...)
+ * is folded into the running call.
+ */
+static void hp_process(struct hp_session *s)
+{
+	uint32_t gen = s->gen;
+
+	if (s->busy) {
+		s->again = true;
+		return;
+	}
+	s->busy = true;
+	do {
+		s->again = false;
+		switch (s->state) {
+		case HP_HEAD:
+			hp_step_head(s);
+			break;
+		case HP_UPSTREAM:
+			if (s->down != NULL && s->up != NULL && s->up->connected)
+				hp_pump_request(s);
+			if (hp_alive(s, gen) && s->state == HP_UPSTREAM && s->up != NULL &&
+			    s->up->connected)
+				hp_pump_response(s);
+			break;
+		case HP_TUNNEL:
+			hp_tunnel_pump(s);
+			break;
+		default:
+			break;
+		}
+	} while (hp_alive(s, gen) && s->again);
+	if (!hp_alive(s, gen))
+		return;
+	s->busy = false;
+	hp_arm(s);
+}
+
+/* ---- callbacks: the client's connection ---- */
+
+static void hp_down_event(struct tcp_conn *c, void *arg)
+{
+	(void)c;
+	hp_process(arg);
+}
+
+/* The session timer: route timeout, back-off or fault delay over, head timeout, idle timeout. */
+static void hp_down_timer(struct tcp_conn *c, void *arg)
+{
+	struct hp_session *s = arg;
+	struct hp_worker *hw = s->hw;
+	const struct proxy_listener *pl = s->pl;
+	uint64_t now = hp_now(hw);
+	uint32_t gen = s->gen;
+
+	(void)c;
+	if ((s->state == HP_UPSTREAM || s->state == HP_WAIT) && s->deadline_us != 0 &&
+	    now >= s->deadline_us) {
+		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RQ_TIMEOUT);
+		if (s->resp_started) {
+			hp_session_end(s); /* part of the response went: reset both */
+			return;
+		}
+		if (s->up != NULL) {
+			hp_upconn_abort(s->up);
+			s->up = NULL;
+		}
+		hp_try_result(s, s->outlier != PROXY_OUTLIER_CONNECT);
+		hp_local_error(s, 504, HP_RF_UT, "upstream request timeout");
+	} else if (s->state == HP_WAIT && now >= s->wake_us) {
+		hp_try_start(s);
+	} else if (s->state == HP_HEAD && s->head_start_us != 0 &&
+		   pl->http.request_timeout_ms != 0 &&
+		   now >= s->head_start_us + pl->http.request_timeout_ms * 1000ull) {
+		stats_inc(hp_stats(hw), STAT_HTTP_REQUEST_HEAD_TIMEOUTS);
+		s->req_body_done = false;
+		hp_local_error(s, 408, 0, "request timeout");
+	} else if (pl->idle_timeout_us != 0 && now >= s->last_us + pl->idle_timeout_us) {
+		stats_inc(hp_stats(hw), STAT_HTTP_IDLE_TIMEOUTS);
+		if (s->state == HP_HEAD && s->rx == NULL) {
+			tcp_close(s->down);
+			s->down = NULL;
+		}
+		hp_session_end(s);
+		return;
+	}
+	if (hp_alive(s, gen))
+		hp_process(s);
+}
+
+/* The client's connection is over (closed by the client, reset, timed out). */
+static void hp_down_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason reason)
+{
+	struct hp_session *s = arg;
+
+	(void)c;
+	s->down = NULL;
+	if (s->state == HP_TUNNEL && reason == TCP_CLOSE_NORMAL && s->up != NULL)
+		return; /* the endpoint's side finishes on its own */
+	if (s->state != HP_HEAD || s->rx != NULL) {
+		s->flags |= HP_RF_DC;
+		stats_inc(hp_stats(s->hw), STAT_HTTP_DOWNSTREAM_RQ_RESET);
+	}
+	hp_session_end(s);
+}
+
+/* A client connection completed its handshake on HTTP listener @p arg. */
+static int hp_accepted(struct tcp_conn *c, void *arg)
+{
+	struct proxy_listener *pl = arg;
+	struct proxy_worker *pw = pl->pw;
+	struct hp_worker *hw = pw->http;
+	struct tcp_conn_info ci;
+	struct hp_session *s;
+	void *slot;
+	int32_t li;
+	uint32_t gen;
+
+	tcp_conn_get_info(c, &ci);
+	li = l4_listener_lookup(pw->snap, 4, &ci.laddr.v4, rte_cpu_to_be_16(ci.lport));
+	if (li < 0 || !pl->listening) {
+		stats_inc(pw->stats, STAT_PROXY_REFUSED_NO_LISTENER);
+		return -1;
+	}
+	slot = l4_listener_admit(&pw->snap->listeners[li]);
+	if (slot == NULL) {
+		stats_inc(pw->stats, STAT_PROXY_REFUSED_LIMIT);
+		return -1;
+	}
+	s = LIST_FIRST(&hw->free_sessions);
+	if (s == NULL) {
+		l4_listener_release(slot);
+		stats_inc(pw->stats, STAT_PROXY_REFUSED_LIMIT);
+		return -1;
+	}
+	LIST_REMOVE(s, link);
+	gen = s->gen;
+	memset(s, 0, offsetof(struct hp_session, req_scratch));
+	s->gen = gen;
+	s->hw = hw;
+	s->pl = pl;
+	s->slot = slot;
+	s->down = c;
+	s->state = HP_HEAD;
+	s->client = ci.raddr.v4;
+	s->client_port = rte_cpu_to_be_16(ci.rport);
+	s->local = ci.laddr.v4;
+	s->local_port = rte_cpu_to_be_16(ci.lport);
+	s->last_us = hp_now(hw);
+	pl->active++;
+	stats_inc(pw->stats, STAT_HTTP_DOWNSTREAM_CX);
+	tcp_set_arg(c, s);
+	hp_arm(s);
+	return 0;
+}
+
+const struct tcp_callbacks hp_listener_cbs = {
+	.accepted = hp_accepted,
+	.readable = hp_down_event,
+	.writable = hp_down_event,
+	.timer = hp_down_timer,
+	.closed = hp_down_closed,
+};
+
+/* ---- callbacks: upstream connections ---- */
+
+static void hp_up_connected(struct tcp_conn *c, void *arg)
+{
+	struct hp_upconn *u = arg;
+	struct hp_session *s = u->s;
+
+	(void)c;
+	u->connected = true;
+	if (s->pending) {
+		hp_atomic_dec(&s->crt->rq_pending);
+		s->pending = false;
+	}
+	tcp_set_timer(u->c, s->retry.per_try_timeout_ms * 1000ull);
+	hp_process(s);
+}
+
+static void hp_up_event(struct tcp_conn *c, void *arg)
+{
+	struct hp_upconn *u = arg;
+
+	if (u->s != NULL) {
+		hp_process(u->s);
+		return;
+	}
+	/* idle in the pool: the endpoint closes it, or sends what nobody asked for */
+	if (tcp_recv_queued(c) > 0 || tcp_recv_eof(c)) {
+		stats_inc(hp_stats(u->hw), STAT_HTTP_POOL_IDLE_CLOSED);
+		LIST_REMOVE(u, link);
+		hp_upconn_close(u);
+	}
+}
+
+/* The connect timeout, the per-try timeout, or a pooled connection's idle timeout. */
+static void hp_up_timer(struct tcp_conn *c, void *arg)
+{
+	struct hp_upconn *u = arg;
+	struct hp_session *s = u->s;
+
+	(void)c;
+	if (s == NULL) {
+		stats_inc(hp_stats(u->hw), STAT_HTTP_POOL_IDLE_CLOSED);
+		LIST_REMOVE(u, link);
+		hp_upconn_close(u);
+		return;
+	}
+	if (!u->connected) {
+		stats_inc(hp_stats(u->hw), STAT_HTTP_UPSTREAM_CX_CONNECT_FAIL);
+		hp_try_failed(s, HP_FAIL_CONNECT, 0);
+	} else {
+		hp_try_failed(s, HP_FAIL_TIMEOUT, 0);
+	}
+}
+
+static void hp_up_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason reason)
+{
+	struct hp_upconn *u = arg;
+	struct hp_session *s = u->s;
+
+	(void)c;
+	if (s == NULL) { /* idle in the pool */
+		stats_inc(hp_stats(u->hw), STAT_HTTP_POOL_IDLE_CLOSED);
+		LIST_REMOVE(u, link);
+		hp_upconn_put(u);
+		return;
+	}
+	s->up = NULL;
+	hp_upconn_put(u);
+	if (s->hw->pw->snap == NULL) { /* the worker is being freed */
+		hp_session_end(s);
+		return;
+	}
+	if (s->state == HP_TUNNEL) {
+		if (reason != TCP_CLOSE_NORMAL || s->down == NULL)
+			hp_session_end(s);
+		return;
+	}
+	if (!u->connected) {
+		stats_inc(hp_stats(s->hw), STAT_HTTP_UPSTREAM_CX_CONNECT_FAIL);
+		hp_try_failed(s, HP_FAIL_CONNECT, 0);
+	} else if (!s->resp_started) {
+		stats_inc(hp_stats(s->hw), STAT_HTTP_UPSTREAM_RESET_BEFORE_RESPONSE);
+		hp_try_failed(s, HP_FAIL_RESET, 0);
+	} else {
+		hp_session_end(s); /* the response was cut: the client learns it by RST */
+	}
+}
+
+static const struct tcp_callbacks hp_up_cbs = {
+	.connected = hp_up_connected,
+	.readable = hp_up_event,
+	.writable = hp_up_event,
+	.timer = hp_up_timer,
+	.closed = hp_up_closed,
+};
+
+/* ---- set-up ---- */
+
+struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacity, int socket_id)
+{
+	struct hp_worker *hw = calloc(1, sizeof(*hw));
+
+	(void)socket_id;
+	if (hw == NULL)
+		return NULL;
+	hw->pw = pw;
+	hw->pool = pw->nw->pool;
+	hw->rng = rte_rdtsc() | 1;
+	hw->n_sessions = tcp_capacity / 2 + 1;
+	hw->n_upconns = tcp_capacity / 2 + 1;
+	/* calloc: pages are touched only as sessions get used */
+	hw->sessions = calloc(hw->n_sessions, sizeof(*hw->sessions));
+	hw->upconns = calloc(hw->n_upconns, sizeof(*hw->upconns));
+	hw->rw = router_worker_create(pw->stats);
+	if (hw->sessions == NULL || hw->upconns == NULL || hw->rw == NULL) {
+		hp_worker_free(hw);
+		return NULL;
+	}
+	LIST_INIT(&hw->free_sessions);
+	LIST_INIT(&hw->free_upconns);
+	for (uint32_t i = 0; i < HP_POOL_BUCKETS; i++)
+		LIST_INIT(&hw->idle[i]);
+	for (uint32_t i = hw->n_sessions; i-- > 0;)
+		LIST_INSERT_HEAD(&hw->free_sessions, &hw->sessions[i], link);
+	for (uint32_t i = hw->n_upconns; i-- > 0;)
+		LIST_INSERT_HEAD(&hw->free_upconns, &hw->upconns[i], link);
+	return hw;
+}
+
+void hp_worker_free(struct hp_worker *hw)
+{
+	if (hw == NULL)
+		return;
+	router_worker_free(hw->rw);
+	free(hw->sessions);
+	free(hw->upconns);
+	free(hw);
+}
+
+/* ---- the control thread's side: cluster counts by key ---- */
+
+int hp_bind(struct proxy_global *pg, struct proxy_snap_rt *rt, const struct cfg_snapshot *snap)
+{
+	rt->clusters = calloc(snap->n_services ? snap->n_services : 1, sizeof(*rt->clusters));
+	if (rt->clusters == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < snap->n_services; i++) {
+		struct hp_cluster_rt *c;
+
+		for (c = pg->clusters; c != NULL; c = c->next)
+			if (strcmp(c->key, snap->services[i].key) == 0)
+				break;
+		if (c == NULL) {
+			c = aligned_alloc(64, sizeof(*c));
+			if (c == NULL)
+				return -ENOMEM;
+			memset(c, 0, sizeof(*c));
+			snprintf(c->key, sizeof(c->key), "%s", snap->services[i].key);
+			c->next = pg->clusters;
+			pg->clusters = c;
+		}
+		rt->clusters[i] = c;
+	}
+	return 0;
+}
+
+void hp_global_free(struct proxy_global *pg)
+{
+	struct hp_cluster_rt *c, *next;
+
+	for (c = pg->clusters; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	pg->clusters = NULL;
+}

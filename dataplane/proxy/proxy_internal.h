@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * proxy private: the L7 part of the snapshot (HTTP listener options and
+ * $.clusters, in snap->proxy_l7), and what the files of dataplane/proxy share
+ * at run time (listener objects, the worker's proxy). Only files of
+ * dataplane/proxy include this header.
+ */
+#ifndef MESHDP_PROXY_INTERNAL_H
+#define MESHDP_PROXY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <rte_mempool.h>
+
+#include "../tls/tls.h"
+#include "proxy.h"
+
+/* ---- config: snap->proxy_l7 (proxy_config.c, proxy_cluster.c) ---- */
+
+/** What an HTTP listener does with x-forwarded-for. */
+enum proxy_xff {
+	PROXY_XFF_APPEND,    /* add the client's address to what the client sent */
+	PROXY_XFF_OVERWRITE, /* replace it with the client's address */
+	PROXY_XFF_NONE,	     /* leave the header as the client sent it */
+};
+
+#define PROXY_SERVER_NAME_MAX 64
+
+/** $.listeners[i].http, and the route_config of an HTTP listener. */
+struct proxy_http_opts {
+	char route_config[CFG_NAME_MAX];
+	int32_t route_config_idx;     /* the router's index of it; -1: not resolved */
+	uint32_t max_request_headers; /* bytes of a request head */
+	uint32_t request_timeout_ms;  /* a whole request head must arrive within; 0: none */
+	uint8_t xff;		      /* enum proxy_xff */
+	bool allow_connect;	      /* CONNECT is refused (405) unless set */
+	bool request_id;	      /* add x-request-id when the client sent none */
+	char server_name[PROXY_SERVER_NAME_MAX]; /* "server" of local responses; "": none */
+};
+
+/** What fails a request for the endpoint's breaker (outlier detection). */
+enum proxy_outlier {
+	PROXY_OUTLIER_GATEWAY, /* connect failures, resets, timeouts, 502 / 503 / 504 */
+	PROXY_OUTLIER_5XX,     /* those and every other 5xx */
+	PROXY_OUTLIER_CONNECT, /* connect failures only, as a tcp_proxy listener */
+};
+
+/** $.clusters[i]: the L7 options of one service (defaults for a service without). */
+struct proxy_cluster {
+	uint32_t service; /* index into snap->services */
+	/* circuit_breakers, per node (0: no limit) */
+	uint32_t max_requests;	       /* requests in flight to the cluster */
+	uint32_t max_pending_requests; /* requests waiting for an upstream connection */
+	uint32_t max_retries;	       /* retries in flight */
+	uint8_t outlier;	       /* enum proxy_outlier */
+	/* pool, per worker and endpoint */
+	uint32_t max_idle_per_endpoint;	      /* idle connections kept; 0: none kept */
+	uint32_t max_requests_per_connection; /* 0: unlimited */
+	uint32_t idle_timeout_s;	      /* an idle pooled connection is closed after */
+	struct tls_client_conf tls;	      /* TLS to the endpoints (tcp_proxy listeners) */
+};
+
+struct proxy_l7_cfg {
+	uint32_t n_listeners;
+	struct proxy_http_opts *http; /* [n_listeners]; meaningful for HTTP listeners */
+	uint32_t n_clusters;	      /* entries in $.clusters */
+	/* [n_services]: each service's cluster entry, the defaults for one without */
+	struct proxy_cluster *by_service;
+};
+
+/** The defaults of a cluster entry (a service without one gets these). */
+void proxy_cluster_defaults(struct proxy_cluster *c, uint32_t service);
+
+/* ---- run time, shared by tcp_proxy.c and http_proxy.c ---- */
+
+#define PROXY_PORT_MIN 32768u /* upstream source ports (below the health-check range) */
+#define PROXY_PORT_MAX (L4_HC_PORT_BASE - 1u)
+#define PROXY_SNAT_MAX 64u /* full-NAT source addresses remembered for RST decisions */
+
+/* Lifecycle of a listener object (struct proxy_listener.state). */
+enum proxy_listener_state {
+	PROXY_LISTENER_FRESH = 0, /* built, never started */
+	PROXY_LISTENER_RUNNING,	  /* started by its worker: listening, or retired with sessions */
+	PROXY_LISTENER_DONE,	  /* its worker is done with it for good */
+};
+
+/*
+ * A listener as one worker runs it. The control thread builds it (with its TCP
+ * listener object) when it binds a snapshot, and hands the same object on to the
+ * next snapshot while the listener does not change, so the worker only starts
+ * and stops listeners at a swap, never allocates, frees or logs. Sessions point
+ * at it, so one that the config dropped lives on (retired) until its last
+ * session ends. Written by the control thread before publish (everything above
+ * "worker"), then read-only but for the fields marked.
+ */
+struct proxy_listener {
+	char name[CFG_NAME_MAX];
+	struct proxy_worker *pw;
+	struct tcp_listener *tl;
+	struct tls_ctx *tls;	/* the listener's tls block, built with it; NULL: plain TCP */
+	struct tls_ctx *up_tls; /* its cluster's tls block (origination); NULL: plain TCP */
+	uint8_t family;
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t type; /* enum cfg_listener_type */
+	struct tcp_params params;
+	struct proxy_http_opts http; /* CFG_LISTENER_HTTP (route_config_idx unused) */
+	uint64_t connect_timeout_us;
+	uint64_t idle_timeout_us; /* 0: none */
+	/* control thread: snapshots that hold it; a link in proxy_global.orphans
+	 * once none does while its worker still runs it */
+	uint32_t refs;
+	LIST_ENTRY(proxy_listener) orphan;
+	/* its worker: enum proxy_listener_state (release stores; the control
+	 * thread frees the object once no snapshot holds it and it is not RUNNING) */
+	uint32_t state;
+	bool listening;			 /* worker: started and not retired */
+	uint32_t active;		 /* worker: sessions */
+	uint64_t want_gen;		 /* worker: the last generation whose snapshot has it */
+	LIST_ENTRY(proxy_listener) link; /* worker: in pw->listeners while RUNNING */
+};
+
+/* Per snapshot (proxy_bind()): the listener objects and what the proxies need
+ * of the snapshot besides. */
+struct proxy_snap_rt {
+	struct proxy_global *pg;
+	uint32_t n_listeners;
+	uint32_t n_snat;		 /* > PROXY_SNAT_MAX: more than fit */
+	uint32_t snat[PROXY_SNAT_MAX];	 /* full-NAT source addresses (distinct), network order */
+	struct hp_cluster_rt **clusters; /* [n_services]: request counts of each (http_proxy.c) */
+	struct proxy_listener *pl[];	 /* [worker * n_listeners + listener]; NULL: not served */
+};
+
+struct proxy_global {
+	unsigned int n_workers;
+	struct proxy_worker **pw; /* [n_workers] */
+	LIST_HEAD(, proxy_listener) orphans;
+	struct hp_cluster_rt *clusters; /* every service key ever bound (http_proxy.c) */
+};
+
+struct proxy_worker {
+	struct tcp_stack *tcp;
+	struct tls_worker *tls; /* the TLS connections of the stack (dataplane/tls) */
+	struct net_worker *nw;
+	struct l4_worker *lw;
+	struct stats_block *stats;
+	struct rte_mempool *sessions;
+	const struct cfg_snapshot *snap; /* this loop iteration's */
+	/* the generation of the snapshot the listeners follow: a snapshot is
+	 * recognised by its generation, as a new one may sit at the address of an
+	 * old one this worker slept through; 0: none yet */
+	uint64_t bound_gen;
+	uint64_t now_tsc;
+	uint64_t tsc_per_us;
+	uint16_t worker_id;
+	LIST_HEAD(, proxy_listener) listeners; /* started (listening or retired) */
+	struct hp_worker *http;		       /* the HTTP listeners' engine (http_proxy.c) */
+};
+
+static inline uint64_t proxy_us(const struct proxy_worker *pw, uint64_t tsc)
+{
+	return tsc / pw->tsc_per_us;
+}
+
+/* Worker: a session of @p pl ended; a retired listener is done with its last one. */
+static inline void proxy_listener_put(struct proxy_listener *pl)
+{
+	pl->active--;
+	if (!pl->listening && pl->active == 0) {
+		LIST_REMOVE(pl, link);
+		__atomic_store_n(&pl->state, PROXY_LISTENER_DONE, __ATOMIC_RELEASE);
+	}
+}
+
+/*
+ * tcp_proxy.c: move what @p from received to @p to, as far as @p to's send
+ * buffer takes it (back-pressure: the rest waits in @p from's receive queue);
+ * pass the FIN on once everything before it went. @return bytes moved.
+ */
+uint32_t proxy_move(struct tcp_conn *from, struct tcp_conn *to, bool *fin_passed);
+
+/* http_proxy.c */
+struct hp_worker;
+struct hp_cluster_rt;
+/* Control thread, in proxy_bind(): each service's request counts, by key. @return 0 or -ENOMEM. */
+int hp_bind(struct proxy_global *pg, struct proxy_snap_rt *rt, const struct cfg_snapshot *snap);
+/* Control thread: free the request counts (no snapshot left). */
+void hp_global_free(struct proxy_global *pg);
+/* Control thread: the HTTP engine of @p pw (its sessions, upstream connections, pool). */
+struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacity, int socket_id);
+/* After the worker's TCP stack was freed (its closed callbacks ended every session). */
+void hp_worker_free(struct hp_worker *hw);
+/* The callbacks of an HTTP listener's TCP listener. */
+extern const struct tcp_callbacks hp_listener_cbs;
+
+#endif

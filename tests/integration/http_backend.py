@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""An HTTP/1.1 backend for test_http_proxy.sh (keep-alive, one thread per connection).
+
+http_backend.py NAME PORT
+
+  GET  /name            NAME and the client's address (and its x-forwarded-for)
+  POST /sha             the sha256 of the request body (content-length or chunked)
+  GET  /blob?n=N        N bytes of a fixed pseudo-random stream (content-length);
+                        &chunked=1 sends them chunked
+  GET  /fail?key=K&n=N  503 for the first N requests with key K, then 200 "ok K"
+  GET  /slow?on=NAME&ms=M  sleeps M ms first when this backend is NAME (or NAME is all),
+                        then 200 NAME
+  GET  /ws              with Upgrade: 101 Switching Protocols, then echoes bytes until EOF
+  GET  /headers         the request head as received (to check the proxy's edits)
+"""
+import hashlib
+import random
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+NAME = sys.argv[1]
+PORT = int(sys.argv[2])
+FAILS = {}
+LOCK = threading.Lock()
+
+
+def blob(n):
+    return random.Random(12345).randbytes(n)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body, headers=()):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def body(self):
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            out = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(out)
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("content-length", "0")))
+
+    def do_POST(self):
+        data = self.body()
+        url = urlsplit(self.path)
+        if url.path == "/sha":
+            self.reply(200, (hashlib.sha256(data).hexdigest() + "\n").encode())
+        else:
+            self.reply(404, b"no such path\n")
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path == "/name":
+            xff = self.headers.get("x-forwarded-for", "-")
+            self.reply(200, f"{NAME} {self.client_address[0]} {xff}\n".encode())
+        elif url.path == "/blob":
+            data = blob(int(q["n"]))
+            if q.get("chunked"):
+                self.send_response(200)
+                self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
+                for i in range(0, len(data), 10000):
+                    part = data[i:i + 10000]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.write(b"0\r\n\r\n")
+            else:
+                self.reply(200, data)
+        elif url.path == "/fail":
+            with LOCK:
+                seen = FAILS.get(q["key"], 0)
+                FAILS[q["key"]] = seen + 1
+            if seen < int(q["n"]):
+                self.reply(503, b"failing on purpose\n")
+            else:
+                self.reply(200, f"ok {q['key']} after {seen}\n".encode())
+        elif url.path == "/slow":
+            if q.get("on") in (NAME, "all"):
+                time.sleep(int(q.get("ms", "1000")) / 1000)
+            self.reply(200, f"{NAME}\n".encode())
+        elif url.path == "/ws" and self.headers.get("upgrade"):
+            self.send_response(101)
+            self.send_header("upgrade", self.headers["upgrade"])
+            self.send_header("connection", "upgrade")
+            self.end_headers()
+            self.wfile.flush()
+            while True:
+                data = self.connection.recv(65536)
+                if not data:
+                    break
+                self.connection.sendall(data)
+            self.close_connection = True
+        elif url.path == "/headers":
+            self.reply(200, (self.requestline + "\n" + str(self.headers)).encode())
+        else:
+            self.reply(404, b"no such path\n")
+
+
+ThreadingHTTPServer.daemon_threads = True
+ThreadingHTTPServer.allow_reuse_address = True
+ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()
