@@ -785,9 +785,10 @@ def s_section(res, L):
             if r.get(t, {}).get("gen") and r[t]["gen"]["errors"]]
     L.append("")
     L.append("hs/s: handshakes the generator completed per second of its window; CPU %%: the "
-             "server process's CPU time over the run (`/proc/PID/stat`, user + system, the TAP "
-             "or socket system calls included) per second of wall time; hs per CPU-s: the run's "
-             "handshakes per second of that CPU time. Generator errors: %s."
+             "server's CPU time over the run (`/proc/TID/stat`, user + system, the TAP or socket "
+             "system calls included: meshdp's worker thread, nginx's worker process) per second "
+             "of wall time; hs per CPU-s: the run's handshakes per second of that CPU time. "
+             "Generator errors: %s."
              % ("; ".join(errs) or "none"))
     if s.get("s_time_new_per_s"):
         L.append("`openssl s_time -new` (one connection at a time) against meshdp's ECDSA "

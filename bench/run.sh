@@ -1089,9 +1089,9 @@ EONGINX
 	} >"$run/s-versions.txt"
 }
 
-s_target() { # s_target meshdp|nginx: sets s_host, s_pid (the process whose CPU time counts)
+s_target() { # s_target meshdp|nginx: sets s_host, s_pid (the process or thread whose CPU time counts)
 	case $1 in
-	meshdp) s_host=10.70.1.1 s_pid=$sut_pid ;;
+	meshdp) s_host=10.70.1.1 s_pid=$s_worker ;;
 	nginx) s_host=10.70.3.1 s_pid=$s_nginx_worker ;;
 	esac
 }
@@ -1137,7 +1137,7 @@ s_idle() {
 }
 
 scenario_s() {
-	local t row alg m v port cert perf_pid
+	local t row alg m v port cert perf_pid perf_target
 	X_NS_C=mdps-client X_NS_S=mdps-server X_NS_K=mdps-kproxy X_NS_B=mdps-b1
 	X_TAP0=mdps0 X_TAP1=mdps1 X_PREFIX=mdpbench-s
 	echo "bench: (s) openssl speed on core $SUT_CORE" >&2
@@ -1156,6 +1156,9 @@ scenario_s() {
 	done
 	x_topology
 	s_servers
+	# meshdp's CPU time is its worker thread's (the control thread runs on GEN_CORE)
+	s_worker=$(grep -l '^rte-worker' /proc/$sut_pid/task/*/comm | head -1 | cut -d/ -f5)
+	[ -n "$s_worker" ] || die "(s) meshdp's worker thread not found"
 	sleep 2
 	ulimit -n "$(ulimit -Hn)" # meshdp-tlsgen holds S_IDLE descriptors
 	: >"$run/s-check.txt"
@@ -1175,22 +1178,17 @@ scenario_s() {
 		for t in meshdp nginx; do
 			s_target "$t"
 			echo "bench: (s) handshakes $row against $t (${S_DURATION} s)" >&2
-			perf_pid=
+			perf_pid= perf_target=$s_pid
+			[ "$t" != meshdp ] || perf_target=$sut_pid # the whole process: every thread's share
 			if [ "$S_PERF" = 1 ] && [ "$row" = "${S_ROWS%% *}" ] && command -v perf >/dev/null; then
 				# where meshdp's cycles go in the first row (software clock: no PMU in this VM)
-				perf record -e cpu-clock -F 2000 -g -p "$s_pid" -o "$run/s-perf-$t.data" \
+				perf record -e cpu-clock -F 2000 -g -p "$perf_target" -o "$run/s-perf-$t.data" \
 					-- sleep "$S_DURATION" >"$run/s-perf-$t.log" 2>&1 &
 				perf_pid=$!
 			fi
 			s_run "hs-$row-$t" "$t" "$tlsgen" --connect "$s_host:$port" --conns "$S_CONNS" \
 				--duration "$S_DURATION" --warmup 1 --tls "$v" "${cert[@]}"
-			if [ -n "$perf_pid" ]; then
-				wait "$perf_pid" || true
-				perf report -i "$run/s-perf-$t.data" --no-children --sort comm,dso -g none --stdio \
-					2>/dev/null | grep -v '^#' | grep -v '^$' | head -20 >"$run/s-perf-$t-dso.txt" || true
-				perf report -i "$run/s-perf-$t.data" --no-children --sort comm,dso,symbol -g none \
-					--stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40 >"$run/s-perf-$t-sym.txt" || true
-			fi
+			[ -z "$perf_pid" ] || wait "$perf_pid" || true
 		done
 	done
 	# the stock single-connection client, for comparison with meshdp-tlsgen's rate
@@ -1214,6 +1212,16 @@ scenario_s() {
 	"$meshctl" --socket "$sockdir/meshdp.sock" --json stats >"$run/s-stats-end.json" || true
 	stop_sut
 	x_cleanup
+	for t in meshdp nginx; do
+		[ -s "$run/s-perf-$t.data" ] || continue
+		s_perf_report "$t" comm,dso 20 >"$run/s-perf-$t-dso.txt" || true
+		s_perf_report "$t" comm,dso,symbol 40 >"$run/s-perf-$t-sym.txt" || true
+	done
+}
+
+s_perf_report() { # s_perf_report TARGET SORT LINES: perf's table, without comments
+	perf report -i "$run/s-perf-$1.data" --no-children --sort "$2" -g none --stdio \
+		</dev/null 2>/dev/null | grep -v '^#' | grep -v '^$' | head -"$3"
 }
 
 t_start=$(date +%s)
