@@ -1137,7 +1137,7 @@ s_idle() {
 }
 
 scenario_s() {
-	local t row alg m v port cert perf_pid perf_target
+	local t row alg m v port cert perf_pid perf_target f
 	X_NS_C=mdps-client X_NS_S=mdps-server X_NS_K=mdps-kproxy X_NS_B=mdps-b1
 	X_TAP0=mdps0 X_TAP1=mdps1 X_PREFIX=mdpbench-s
 	echo "bench: (s) openssl speed on core $SUT_CORE" >&2
@@ -1157,7 +1157,13 @@ scenario_s() {
 	x_topology
 	s_servers
 	# meshdp's CPU time is its worker thread's (the control thread runs on GEN_CORE)
-	s_worker=$(grep -l '^rte-worker' /proc/$sut_pid/task/*/comm | head -1 | cut -d/ -f5)
+	s_worker=
+	for f in /proc/"$sut_pid"/task/*/comm; do
+		if grep -q '^rte-worker' "$f"; then
+			s_worker=$(basename "$(dirname "$f")")
+			break
+		fi
+	done
 	[ -n "$s_worker" ] || die "(s) meshdp's worker thread not found"
 	sleep 2
 	ulimit -n "$(ulimit -Hn)" # meshdp-tlsgen holds S_IDLE descriptors
