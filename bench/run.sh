@@ -1091,7 +1091,7 @@ EONGINX
 
 s_target() { # s_target meshdp|nginx: sets s_host, s_pid (the process or thread whose CPU time counts)
 	case $1 in
-	meshdp) s_host=10.70.1.1 s_pid=$s_worker ;;
+	meshdp) s_host=10.70.1.1 s_pid=$sut_pid/task/$s_worker ;; # /proc/TID/stat sums the process
 	nginx) s_host=10.70.3.1 s_pid=$s_nginx_worker ;;
 	esac
 }
