@@ -653,9 +653,14 @@ static void meshctl_print_secrets(const json_t *r)
 	static const char *const heads[] = {"NAME", "SPIFFE ID", "SERIAL", "NOT AFTER", "SOURCE"};
 	static const char *const tkeys[] = {"name", "certificates", "source"};
 	static const char *const theads[] = {"TRUST DOMAIN", "CERTIFICATES", "SOURCE"};
-	json_t *rows = json_array(), *row;
+	json_t *rows, *row;
 	size_t i;
 
+	if (!json_is_true(json_object_get(r, "section"))) {
+		printf("no $.secrets in the live configuration\n");
+		return;
+	}
+	rows = json_array();
 	json_array_foreach(json_object_get(r, "secrets"), i, row)
 	{
 		json_t *out = json_deep_copy(row);

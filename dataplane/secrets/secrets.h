@@ -114,9 +114,14 @@ struct secrets_peer {
  * @param leaf the peer's certificate (NULL: none was sent)
  * @param untrusted the intermediates it sent after the leaf (may be NULL)
  * @param now unix seconds the validity windows are checked at
- * @param out filled on SECRETS_PEER_OK (may be NULL); its spiffe_id also on
- *        SECRETS_PEER_UNKNOWN_TRUST_DOMAIN and later refusals, for log lines
- * @return SECRETS_PEER_OK or the first rule the chain breaks
+ * @param out filled on SECRETS_PEER_OK (may be NULL); spiffe_id and serial
+ *        also on the refusals after the URI SAN checks, for log lines
+ * @return SECRETS_PEER_OK or the first rule the chain breaks, checked in this
+ *         order: no_cert; no_uri_san, multiple_uri_san, bad_spiffe_id;
+ *         ca_leaf; self_signed; unknown_trust_domain; the leaf's window
+ *         (not_yet_valid, expired); the chain to the bundle (untrusted, or
+ *         expired / not_yet_valid for a certificate of the chain); lifetime
+ *         (only when $.secrets.on_long_lifetime is "refuse")
  */
 enum secrets_peer_result secrets_verify_peer(const struct cfg_snapshot *snap, X509 *leaf,
 					     STACK_OF(X509) * untrusted, int64_t now,

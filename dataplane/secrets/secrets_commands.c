@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../control/control.h"
+#include "../log/log.h"
 #include "secrets_internal.h"
 
 static json_t *secrets_hex_json(const uint8_t *b, size_t n)
@@ -45,6 +46,7 @@ static json_t *secrets_cmd_override(struct control *c, const char *cmd, enum sec
 {
 	const struct cfg_snapshot *live = cfg_live;
 	struct secrets_pem old = {NULL, NULL};
+	const struct secret *sec;
 	json_t *reply, *ok;
 	char *text;
 	int rc;
@@ -68,13 +70,22 @@ static json_t *secrets_cmd_override(struct control *c, const char *cmd, enum sec
 	if (reply == NULL || !json_is_true(ok)) {
 		secrets_override_restore(kind, name, &old);
 		secrets_stat_inc(SECRETS_STAT_API_REFUSED);
+		LOG(WARNING, "%s %s by uid %u refused, the running one stays: %s", cmd, name,
+		    (unsigned int)peer->uid,
+		    reply != NULL && json_is_string(json_object_get(reply, "error"))
+			    ? json_string_value(json_object_get(reply, "error"))
+			    : "out of memory");
 		return reply;
 	}
 	secrets_pem_free(&old);
 	secrets_stat_inc(SECRETS_STAT_API_APPLIED);
-	if (kind == SECRETS_KIND_IDENTITY && secrets_find(cfg_live, name) != NULL)
+	sec = kind == SECRETS_KIND_IDENTITY ? secrets_find(cfg_live, name) : NULL;
+	if (sec != NULL) {
+		LOG(NOTICE, "%s: identity %s is %s serial %s, not after %" PRId64, cmd, name,
+		    sec->spiffe_id, sec->serial, sec->not_after);
 		json_object_set_new(json_object_get(reply, "result"), "secret",
-				    secrets_secret_json(secrets_find(cfg_live, name)));
+				    secrets_secret_json(sec));
+	}
 	return reply;
 }
 
@@ -144,9 +155,10 @@ static json_t *secrets_cmd_list(struct control *c, json_t *req, const struct con
 	for (unsigned int id = 0; id < SECRETS_STAT_MAX; id++)
 		json_object_set_new(counters, secrets_stat_name(id),
 				    json_integer((json_int_t)secrets_stat(id)));
+	/* Without $.secrets there is no lifetime policy to show: "section": false. */
 	return ctl_reply_ok(
-		json_pack("{s:o, s:o, s:I, s:s, s:o}", "secrets", ids, "trust_domains", tds,
-			  "max_lifetime_hours",
+		json_pack("{s:b, s:o, s:o, s:I, s:s, s:o}", "section", ss != NULL, "secrets", ids,
+			  "trust_domains", tds, "max_lifetime_hours",
 			  (json_int_t)(ss != NULL ? ss->max_lifetime_hours : 0), "on_long_lifetime",
 			  ss == NULL || ss->refuse_long ? "refuse" : "warn", "counters", counters));
 }

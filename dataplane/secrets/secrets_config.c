@@ -250,12 +250,12 @@ static int secrets_read_identity(struct secrets_cfg_ctx *c, const json_t *o, con
 	n = secrets_read_certs(bio, certs);
 	BIO_free(bio);
 	if (n <= 0) {
+		char why[320];
+
 		sk_X509_pop_free(certs, X509_free);
-		return secrets_refuse(c, ov != NULL ? path : cp, s, file,
-				      n < 0 ? "expected a PEM certificate chain, leaf first: "
-					      "cannot parse it"
-					    : "expected a PEM certificate chain, leaf first: none "
-					      "found");
+		snprintf(why, sizeof(why), "expected a PEM certificate chain, leaf first: %s",
+			 n < 0 ? secrets_ssl_error(e, sizeof(e)) : "none found");
+		return secrets_refuse(c, ov != NULL ? path : cp, s, file, why);
 	}
 	s->leaf = sk_X509_shift(certs);
 	s->chain = certs;

@@ -7,7 +7,7 @@ build=$(cd "$1" && pwd)
 asan=${2:-}
 shift 2 || shift $#
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(demo ping ping_hugepages memif afpacket malformed control http_routes metrics download_swap l4 l4_2workers tcp_proxy tcp_proxy_2workers tcp_flood secrets tls testssl shutdown)
+[ ${#tests[@]} -gt 0 ] || tests=(demo ping ping_hugepages memif afpacket malformed control http_routes metrics download_swap l4 l4_2workers tcp_proxy tcp_proxy_2workers tcp_flood secrets tls tls_2workers testssl shutdown)
 logs=$build/integration-logs
 mkdir -p "$logs"
 pass=0
@@ -73,6 +73,7 @@ for t in "${tests[@]}"; do
 	demo) run_one "$t" "$here/../../tools/demo.sh" --once ;;
 	l4_2workers) run_one "$t" IT_L4_PROFILE="$here/../data/tap-2workers.json" "$here/test_l4.sh" ;;
 	tcp_proxy_2workers) run_one "$t" IT_TCP_PROFILE="$here/../data/tap-2workers.json" "$here/test_tcp_proxy.sh" ;;
+	tls_2workers) run_one "$t" IT_TLS_PROFILE="$here/../data/tap-2workers.json" "$here/test_tls.sh" ;;
 	*) run_one "$t" "$here/test_$t.sh" ;;
 	esac
 done

@@ -22,6 +22,11 @@ secret_field()
 }
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 
+it_log "without \$.secrets"
+it_ctl secret list | grep -qF 'no $.secrets in the live configuration' || it_fail "secret list without secrets: $(it_ctl secret list)"
+out=$(it_ctl secret apply edge --cert "$IT_WORK/pki/edge.pem" --key "$IT_WORK/pki/edge.key" 2>&1) && it_fail "secret apply without \$.secrets was accepted"
+grep -qF "no identity 'edge'" <<<"$out" || it_fail "secret apply without secrets: $out"
+
 it_log "a document with \$.secrets: the identity loads from its files"
 it_ctl --json config show | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])' >"$IT_WORK/base.json"
 "$IT_PY" - "$IT_WORK" <<'PY'
@@ -70,10 +75,12 @@ check_refused self-signed "self-signed"
 check_refused long-lifetime "over \$.secrets.max_lifetime_hours 24"
 check_refused key-mismatch "the key does not match the certificate"
 [ "$(gen)" -eq "$g1" ] || it_fail "a refused secret changed the generation"
+grep -qF 'secret.apply edge by uid 0 refused, the running one stays: $.secrets.identities[0]: certificate is self-signed' "$IT_WORK/meshdp.log" || it_fail "no log line for a refused secret"
+grep -qF "secret.apply: identity edge is spiffe://cluster.local/ns/shop/sa/edge serial $(serial_of "$IT_WORK/pki/edge2.pem")" "$IT_WORK/meshdp.log" || it_fail "no log line for the rotation"
 [ "$(secret_field edge serial)" = "$(serial_of "$IT_WORK/pki/edge2.pem")" ] || it_fail "a refused secret replaced the running one"
 out=$(it_ctl secret apply nope --cert "$IT_WORK/pki/edge.pem" --key "$IT_WORK/pki/edge.key" 2>&1) && it_fail "secret apply of an unknown identity was accepted"
 grep -qF "no identity 'nope'" <<<"$out" || it_fail "unknown identity: $out"
-it_ctl --json secret list | "$IT_PY" -c 'import json,sys; c=json.load(sys.stdin)["counters"]; assert c["secrets_api_refused"] == 13 and c["secrets_api_applied"] == 1, c' || it_fail "secret list's counters are wrong"
+it_ctl --json secret list | "$IT_PY" -c 'import json,sys; c=json.load(sys.stdin)["counters"]; assert c["secrets_api_refused"] == 14 and c["secrets_api_applied"] == 1, c' || it_fail "secret list's counters are wrong"
 
 it_log "secret bundle"
 out=$(it_ctl secret bundle other.test --bundle "$IT_WORK/pki/other/ca.pem" 2>&1) && it_fail "a bundle for an unknown trust domain was accepted"

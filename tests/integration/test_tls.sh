@@ -47,7 +47,7 @@ expect_refused()
 }
 counter_is() { [ "$(it_stat "$1")" -eq "$2" ]; }
 
-it_start_meshdp --config "$IT_WORK/tls-proxy.json"
+it_start_meshdp ${IT_TLS_PROFILE:+--profile "$IT_TLS_PROFILE"} --config "$IT_WORK/tls-proxy.json"
 it_topology_backends
 it_wait_healthy shop/web
 # an mTLS upstream: nginx in mdp-b1 on 8443 with the web identity, client

@@ -347,6 +347,13 @@ static void test_document_errors(void **state)
 		     "expected a PEM private key");
 	expect_error(doc("edge.key", "edge.key", ""), "$.secrets.identities[0].cert",
 		     "expected a PEM certificate chain");
+	/* a certificate block that is no DER certificate */
+	assert_int_equal(run("printf -- '-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END "
+			     "CERTIFICATE-----\\n' >%s/garbage.pem",
+			     dir),
+			 0);
+	expect_error(doc("garbage.pem", "edge.key", ""), "$.secrets.identities[0].cert",
+		     "expected a PEM certificate chain, leaf first: error:");
 	expect_error(doc("edge.pem", "edge.key", "'colour': 1, "), "$.secrets.colour", NULL);
 	/* a bundle of a leaf, a bundle with a bad name, one named twice */
 	snprintf(d, sizeof(d),
