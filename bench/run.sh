@@ -957,7 +957,7 @@ s_port() { # s_port ecdsa|rsa tls|mtls
 # The worker sleeps after 200 empty polls (not (x)'s 2000): its CPU time is then
 # mostly work, to compare with nginx's, which sleeps in epoll_wait at once.
 s_config() {
-	local d=$run/s-pki l= alg m
+	local d=$run/s-pki l='' alg m
 	for alg in ecdsa rsa; do
 		for m in tls mtls; do
 			l="$l
@@ -1184,7 +1184,7 @@ scenario_s() {
 		for t in meshdp nginx; do
 			s_target "$t"
 			echo "bench: (s) handshakes $row against $t (${S_DURATION} s)" >&2
-			perf_pid= perf_target=$s_pid
+			perf_pid='' perf_target=$s_pid
 			[ "$t" != meshdp ] || perf_target=$sut_pid # the whole process: every thread's share
 			if [ "$S_PERF" = 1 ] && [ "$row" = "${S_ROWS%% *}" ] && command -v perf >/dev/null; then
 				# where meshdp's cycles go in the first row (software clock: no PMU in this VM)
