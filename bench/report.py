@@ -31,6 +31,7 @@ NAMES = {
     "p": "callgrind profile of meshdp's worker on (c) traffic",
     "t": "TCP connection scale (meshdp-tcpscale)",
     "x": "tcp_proxy vs the kernel (socat, HAProxy, forwarding)",
+    "s": "TLS: handshakes/s vs openssl speed and nginx, bulk, idle bytes",
     "h": "HTTP/1.1 proxying: meshdp's http listener vs nginx and HAProxy",
 }
 MEMIF_MODES = {
@@ -764,6 +765,230 @@ def x_section(res, L):
              "(load average above). Only the ratios measured in this run mean something.")
 
 
+# Issue 10, point 8.
+TLS_TARGETS = {
+    "hs_fraction_of_bound": 0.9,   # handshakes per CPU-second of the server / openssl speed bound
+    "idle_tls_bytes": 8192,        # per idle TLS connection on top of the TCP connection
+}
+S_ROW_NAMES = {"ecdsa": "ECDSA P-256", "rsa": "RSA-2048", "tls": "one-way", "mtls": "mTLS"}
+
+
+def s_speed(path):
+    """openssl speed's rates: rsa2048 and ecdsa p256 sign/verify per s, X25519 ops per s."""
+    out = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                w = line.split()
+                if line.startswith("rsa 2048 bits"):
+                    out["rsa_sign"], out["rsa_verify"] = float(w[-2]), float(w[-1])
+                elif "ecdsa (nistp256)" in line:
+                    out["ecdsa_sign"], out["ecdsa_verify"] = float(w[-2]), float(w[-1])
+                elif "ecdh (X25519)" in line:
+                    out["x25519"] = float(w[-1])
+    except OSError:
+        pass
+    return out
+
+
+def s_bound(speed, alg, mtls):
+    """Full handshakes/s one core can do on the server's public-key work alone:
+    1 / (1/sign + 1/ecdh [+ 2/verify with mTLS: the client's CertificateVerify and
+    the CA's signature on the client's leaf])."""
+    try:
+        t = 1 / speed[alg + "_sign"] + 1 / speed["x25519"]
+        if mtls:
+            t += 2 / speed[alg + "_verify"]
+    except (KeyError, ZeroDivisionError):
+        return None
+    return 1 / t
+
+
+def s_collect(run, rows):
+    speed = s_speed(os.path.join(run, "s-speed.txt"))
+    res = {"speed": speed, "rows": [], "bulk": {}, "idle": {}}
+    for row in rows:
+        alg, m, v = row.split("-")
+        r = {"row": row, "alg": alg, "mtls": m == "mtls", "tls": v,
+             "bound": s_bound(speed, alg, m == "mtls")}
+        for t in ("meshdp", "nginx"):
+            name = "hs-%s-%s" % (row, t)
+            g = load(os.path.join(run, "s-%s.out" % name))
+            cpu = cpu_parse(os.path.join(run, "s-%s.cpu" % name))
+            e = {"gen": g, "cpu": cpu}
+            if g and cpu and cpu["proxy_cpu_s"] > 0:
+                # the generator's count over the whole run (warm-up included), as the CPU time
+                e["per_cpu_s"] = g["total"] / cpu["proxy_cpu_s"]
+                if r["bound"]:
+                    e["fraction"] = e["per_cpu_s"] / r["bound"]
+                    e["rate_fraction"] = g["rate"] / r["bound"]
+            if t == "meshdp":
+                s1 = sample(os.path.join(run, "s-%s-s1.txt" % name))
+                s2 = sample(os.path.join(run, "s-%s-s2.txt" % name))
+                if s1 and s2:
+                    d = counter_delta(s1, s2)
+                    e["counters"] = {k: v for k, v in d.items()
+                                     if v and (k.startswith("tls_") or k.startswith("drop_")
+                                               or k in ("proxy_upstream_failed", "worker_loops",
+                                                        "tcp_conns_accepted"))}
+            r[t] = e
+        res["rows"].append(r)
+    for t in ("meshdp", "nginx", "plain"):
+        try:
+            with open(os.path.join(run, "s-bulk-%s.out" % t)) as f:
+                bps, secs = [float(x) for x in f.read().split()[:2]]
+        except (OSError, ValueError):
+            continue
+        cpu = cpu_parse(os.path.join(run, "s-bulk-%s.cpu" % t))
+        res["bulk"][t] = {"gbit_s": bps * 8 / 1e9, "seconds": secs, "cpu": cpu}
+    for t in ("meshdp", "nginx"):
+        g = load(os.path.join(run, "s-idle-%s.out" % t))
+        rss = load(os.path.join(run, "s-idle-%s.rss" % t))
+        if g and rss and g.get("held"):
+            res["idle"][t] = {"held": g["held"], "rss_before": rss["rss_before"],
+                              "rss_held": rss["rss_held"],
+                              "bytes_per_conn": (rss["rss_held"] - rss["rss_before"]) / g["held"]}
+    try:
+        with open(os.path.join(run, "s-stime.out")) as f:
+            m = re.search(r"(\d+) connections in (\d+) real seconds", f.read())
+        if m:
+            res["s_time_new_per_s"] = int(m.group(1)) / int(m.group(2))
+    except OSError:
+        pass
+    res["perf"] = {}
+    for t in ("meshdp", "nginx"):
+        for k in ("dso", "sym"):
+            try:
+                with open(os.path.join(run, "s-perf-%s-%s.txt" % (t, k))) as f:
+                    res["perf"].setdefault(t, {})[k] = [x.rstrip() for x in f if x.strip()]
+            except OSError:
+                pass
+    try:
+        with open(os.path.join(run, "s-versions.txt")) as f:
+            res["versions"] = [line.strip() for line in f if line.strip()]
+    except OSError:
+        pass
+    return res
+
+
+def s_section(res, L):
+    s = res["scenarios"]["s"]
+    sp = s["speed"]
+    L.append("")
+    L.append("## (s) TLS: handshakes vs openssl speed and nginx, bulk, idle bytes")
+    L.append("")
+    L.append("meshdp: tcp_proxy listeners with a `tls` block, one worker on the server core "
+             "(TAP ports); nginx: `stream` with `listen ... ssl`, one worker process on the "
+             "same core (veths). Clients: meshdp-tlsgen on the other core, %s concurrent full "
+             "handshakes (no resumption), each closed after its handshake. %s."
+             % (s.get("conns"), "; ".join(s.get("versions", []))))
+    L.append("")
+    L.append("`openssl speed -seconds %s ecdsap256 rsa2048 ecdhx25519` on the server core: "
+             "ECDSA P-256 sign %s/s, verify %s/s; RSA-2048 sign %s/s, verify %s/s; X25519 %s/s. "
+             "Bound = 1 / (1/sign + 1/X25519 [+ 2/verify for mTLS]) per core."
+             % (s.get("speed_seconds"), fmt(sp.get("ecdsa_sign"), ".0f"),
+                fmt(sp.get("ecdsa_verify"), ".0f"), fmt(sp.get("rsa_sign"), ".0f"),
+                fmt(sp.get("rsa_verify"), ".0f"), fmt(sp.get("x25519"), ".0f")))
+    L.append("")
+    L.append("| certificate | auth | TLS | bound/s | meshdp hs/s | meshdp CPU % | meshdp hs per CPU-s "
+             "| / bound | nginx hs/s | nginx CPU % | nginx hs per CPU-s | / bound | meshdp / nginx "
+             "per CPU-s |")
+    L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in s["rows"]:
+        cells = []
+        for t in ("meshdp", "nginx"):
+            e = r.get(t, {})
+            g, cpu = e.get("gen") or {}, e.get("cpu") or {}
+            cells += [fmt(g.get("rate"), ",.0f"), fmt(cpu.get("proxy_cpu_pct"), ".0f"),
+                      fmt(e.get("per_cpu_s"), ",.0f"), fmt(e.get("fraction"), ".2f")]
+        a, b = r.get("meshdp", {}).get("per_cpu_s"), r.get("nginx", {}).get("per_cpu_s")
+        L.append("| %s | %s | %s | %s | %s | %s |" % (
+            S_ROW_NAMES[r["alg"]], S_ROW_NAMES["mtls" if r["mtls"] else "tls"], r["tls"],
+            fmt(r["bound"], ",.0f"), " | ".join(cells), fmt(a / b if a and b else None, ".2f")))
+    errs = ["%s %s: %d errors (%s)" % (r["row"], t, r[t]["gen"]["errors"],
+                                       r[t]["gen"]["first_error"])
+            for r in s["rows"] for t in ("meshdp", "nginx")
+            if r.get(t, {}).get("gen") and r[t]["gen"]["errors"]]
+    L.append("")
+    L.append("hs/s: handshakes the generator completed per second of its window; CPU %%: the "
+             "server's CPU time over the run (`/proc/TID/stat`, user + system, the TAP or socket "
+             "system calls included: meshdp's worker thread, nginx's worker process) per second "
+             "of wall time; hs per CPU-s: the run's handshakes per second of that CPU time. "
+             "Generator errors: %s."
+             % ("; ".join(errs) or "none"))
+    if s.get("s_time_new_per_s"):
+        L.append("`openssl s_time -new` (one connection at a time) against meshdp's ECDSA "
+                 "one-way listener: %.0f handshakes/s, against meshdp-tlsgen's %s."
+                 % (s["s_time_new_per_s"], fmt(s["rows"][0].get("meshdp", {}).get("gen", {})
+                                                .get("rate") if s["rows"] else None, ",.0f")))
+    for r in s["rows"]:
+        c = r.get("meshdp", {}).get("counters")
+        if c:
+            L.append("* %s meshdp counters: %s" % (r["row"], ", ".join(
+                "%s %d" % kv for kv in sorted(c.items()))))
+    if s["bulk"]:
+        L.append("")
+        L.append("| bulk download, curl, one connection | Gbit/s | seconds | server CPU % |")
+        L.append("|---|---:|---:|---:|")
+        for t, label in (("meshdp", "meshdp tcp_proxy, TLS 1.3 (ECDSA)"),
+                         ("nginx", "nginx stream ssl, TLS 1.3 (ECDSA)"),
+                         ("plain", "meshdp tcp_proxy, no TLS")):
+            b = s["bulk"].get(t)
+            if b:
+                L.append("| %s | %.2f | %.2f | %s |" % (label, b["gbit_s"], b["seconds"],
+                                                       fmt((b["cpu"] or {}).get("proxy_cpu_pct"),
+                                                           ".0f")))
+    if s["idle"]:
+        L.append("")
+        L.append("| idle TLS connections held | connections | RSS before | RSS held | bytes per "
+                 "connection |")
+        L.append("|---|---:|---:|---:|---:|")
+        for t in ("meshdp", "nginx"):
+            i = s["idle"].get(t)
+            if i:
+                L.append("| %s | %d | %d | %d | %.0f |" % (t, i["held"], i["rss_before"],
+                                                          i["rss_held"], i["bytes_per_conn"]))
+        L.append("")
+        L.append("RSS delta of the server process with the connections held after their "
+                 "handshakes (ECDSA, one-way, TLS 1.3), each also holding an upstream TCP "
+                 "connection to the backend. meshdp's TCP connection slots are preallocated "
+                 "(a mempool laid out at start), so its delta is what TLS (OpenSSL's heap: the "
+                 "SSL object and its session) adds on top of the TCP connection; nginx's "
+                 "includes its connection and buffer structures.")
+    for t in ("meshdp", "nginx"):
+        p = s.get("perf", {}).get(t)
+        if not p:
+            continue
+        L.append("")
+        L.append("Where %s's cycles go in the %s row (`perf record -e cpu-clock -g -p PID` over "
+                 "the run; share of samples by thread and object, then by symbol):"
+                 % (t, s["rows"][0]["row"] if s["rows"] else "first"))
+        L.append("")
+        L.append("```")
+        L.extend(p.get("dso", [])[:12])
+        L.append("")
+        L.extend(p.get("sym", [])[:25])
+        L.append("```")
+    L.append("")
+    L.append("| target | measured | wanted | |")
+    L.append("|---|---:|---:|---|")
+    for r in s["rows"]:
+        f = r.get("meshdp", {}).get("fraction")
+        a, b = r.get("meshdp", {}).get("per_cpu_s"), r.get("nginx", {}).get("per_cpu_s")
+        if f is not None:
+            L.append("| %s handshakes per CPU-s / bound | %.2f | >= %.2f | %s |" % (
+                r["row"], f, TLS_TARGETS["hs_fraction_of_bound"],
+                "met" if f >= TLS_TARGETS["hs_fraction_of_bound"] else "missed"))
+        if a and b:
+            L.append("| %s handshakes per CPU-s / nginx's | %.2f | > 1 | %s |" % (
+                r["row"], a / b, "met" if a > b else "missed"))
+    i = s["idle"].get("meshdp")
+    if i:
+        L.append("| bytes per idle TLS connection on top of TCP | %.0f | <= %d | %s |" % (
+            i["bytes_per_conn"], TLS_TARGETS["idle_tls_bytes"],
+            "met" if i["bytes_per_conn"] <= TLS_TARGETS["idle_tls_bytes"] else "missed"))
+
+
 def plot(res, out, tag):
     """Rate vs frame size of a, b and c as OUT/TAG.png with gnuplot (gnuplot-nox);
     returns the file name, or None without gnuplot or with fewer than two sizes."""
@@ -814,6 +1039,9 @@ def main():
     ap.add_argument("--h-lat-conns", default="4")
     ap.add_argument("--h-duration", default="10")
     ap.add_argument("--memif", default="copy", choices=("copy", "zero-copy"))
+    ap.add_argument("--s-rows", default="")
+    ap.add_argument("--s-conns", default="128")
+    ap.add_argument("--s-speed", default="3")
     o = ap.parse_args()
     sizes = [int(s) for s in o.sizes.split()]
     ran = o.ran.split()
@@ -1001,6 +1229,10 @@ def main():
         except OSError:
             pass
 
+    if "s" in ran:
+        res["scenarios"]["s"] = dict(name=NAMES["s"], conns=o.s_conns, speed_seconds=o.s_speed,
+                                     **s_collect(o.run, o.s_rows.split()))
+
     L = []
     L.append("# meshdp bench, %s" % o.tag)
     L.append("")
@@ -1112,6 +1344,8 @@ def main():
         t_section(res, L)
     if "x" in ran:
         x_section(res, L)
+    if "s" in ran:
+        s_section(res, L)
     if "h" in ran:
         h_section(res, L)
     if res.get("targets_tcp"):

@@ -15,6 +15,10 @@
 #      --no-huge, a few seconds): top functions by instructions, for the report
 #   t  TCP connection scale (meshdp-tcpscale): T_CONNS established connections
 #      between two in-process stacks; bytes per idle connection, handshakes/s, RSS
+#   s  TLS on tcp_proxy listeners vs nginx (stream, ssl): full handshakes/s (ECDSA
+#      P-256 and RSA-2048, one-way and mTLS, TLS 1.3 and 1.2) beside the
+#      `openssl speed` bound measured in the run, bulk download, bytes per idle
+#      TLS connection; netns mdps-*, TAP mdps0/mdps1
 #   x  tcp_proxy vs the kernel: a namespace topology of its own (TAP mdpb0/mdpb1,
 #      netns mdpb-*), nginx + iperf3 behind meshdp's tcp_proxy, socat and HAProxy
 #      (TCP mode) in a netns joined by veths, and kernel forwarding without a
@@ -57,7 +61,11 @@
 # P_LIMIT ("", service or source: (p) with a packet-rate limit of that scope on
 # the UDP service, far above the offered rate, for the limit's admission path),
 # OUT (bench/results), GEN_CORE (0), SUT_CORE (1), TWO_WORKERS (1: c and d also
-# run with two workers sharing the SUT core, see scenario_two; 0: not).
+# run with two workers sharing the SUT core, see scenario_two; 0: not),
+# S_SPEED (s, 3: openssl speed per test), S_DURATION (s, 8, each handshake run),
+# S_CONNS (128, concurrent handshakes), S_ROWS ("ecdsa-tls-1.3 ecdsa-mtls-1.3
+# rsa-tls-1.3 rsa-mtls-1.3 ecdsa-tls-1.2": key-auth-version), S_BULK_MB (256),
+# S_IDLE (4000, idle TLS connections held), S_PERF (1: perf profile of the first row).
 # Writes OUT/<date>.md and OUT/<date>.json (and the logs of the run in a temp dir).
 set -euo pipefail
 
@@ -90,6 +98,13 @@ T_MEM_MB=${T_MEM_MB:-4096}
 X_DURATION=${X_DURATION:-10}
 X_CONNS=${X_CONNS:-32}
 X_TARGETS=${X_TARGETS:-"meshdp socat haproxy fwd"}
+S_SPEED=${S_SPEED:-3}
+S_DURATION=${S_DURATION:-8}
+S_CONNS=${S_CONNS:-128}
+S_ROWS=${S_ROWS:-"ecdsa-tls-1.3 ecdsa-mtls-1.3 rsa-tls-1.3 rsa-mtls-1.3 ecdsa-tls-1.2"}
+S_BULK_MB=${S_BULK_MB:-256}
+S_IDLE=${S_IDLE:-4000}
+S_PERF=${S_PERF:-1}
 H_DURATION=${H_DURATION:-10}
 H_CONNS=${H_CONNS:-64}
 H_LAT_CONNS=${H_LAT_CONNS:-4}
@@ -104,10 +119,11 @@ mdp_lcores= mdp_main= mdp_limits=
 
 if [ -n "${BIN:-}" ]; then
 	meshdp=$BIN/meshdp meshctl=$BIN/meshctl gen=$BIN/meshdp-gen flowscale=$BIN/meshdp-flowscale
-	tcpscale=$BIN/meshdp-tcpscale
+	tcpscale=$BIN/meshdp-tcpscale tlsgen=$BIN/meshdp-tlsgen
 else
 	meshdp=$BUILD/dataplane/meshdp meshctl=$BUILD/ctl/meshctl gen=$BUILD/bench/meshdp-gen
 	flowscale=$BUILD/bench/meshdp-flowscale tcpscale=$BUILD/bench/meshdp-tcpscale
+	tlsgen=$BUILD/bench/meshdp-tlsgen
 fi
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(a b)
@@ -139,6 +155,14 @@ case " ${scenarios[*]} " in
 *" x "*)
 	for t in nginx iperf3 wrk socat ethtool; do
 		command -v $t >/dev/null || die "$t not found (scenario x)"
+	done
+	;;
+esac
+case " ${scenarios[*]} " in
+*" s "*)
+	[ -x "$tlsgen" ] || die "$tlsgen not built (ninja -C $BUILD)"
+	for t in nginx openssl curl ethtool taskset; do
+		command -v $t >/dev/null || die "$t not found (scenario s)"
 	done
 	;;
 esac
@@ -625,6 +649,7 @@ scenario_t() {
 #                            ip_forward (client route 10.70.2.11/32 via it: "fwd")    xs-b1 --+
 #                                                         netns mdpb-b1: eth0 10.70.2.11, nginx :80, iperf3 -s :5201
 X_NS_C=mdpb-client X_NS_S=mdpb-server X_NS_K=mdpb-kproxy X_NS_B=mdpb-b1
+X_TAP0=mdpb0 X_TAP1=mdpb1 X_PREFIX=mdpbench-x # (s) sets its own, so that it runs beside (x)
 x_pids=()
 x_cleanup() {
 	local p
@@ -646,12 +671,12 @@ x_profile() {
 	cat <<EOP
 {
 	"profile": "tap-bench",
-	"description": "drivers-config/tap.json with the bench's own interfaces (mdpb0, mdpb1) and file prefix",
-	"eal": { "lcores": "$GEN_CORE,$SUT_CORE", "main_lcore": $GEN_CORE, "file_prefix": "mdpbench-x", "args": ["--no-pci"] },
+	"description": "drivers-config/tap.json with the bench's own interfaces ($X_TAP0, $X_TAP1) and file prefix",
+	"eal": { "lcores": "$GEN_CORE,$SUT_CORE", "main_lcore": $GEN_CORE, "file_prefix": "$X_PREFIX", "args": ["--no-pci"] },
 	"memory": { "hugepages": "auto", "no_huge_mb": 1024, "mbufs": 16384, "mbuf_cache": 256 },
 	"ports": [
-		{ "name": "p0", "device": "net_tap0", "devargs": "iface=mdpb0", "rx_desc": 1024, "tx_desc": 1024, "rss": true, "rx_checksum": true },
-		{ "name": "p1", "device": "net_tap1", "devargs": "iface=mdpb1", "rx_desc": 1024, "tx_desc": 1024, "rss": true, "rx_checksum": true }
+		{ "name": "p0", "device": "net_tap0", "devargs": "iface=$X_TAP0", "rx_desc": 1024, "tx_desc": 1024, "rss": true, "rx_checksum": true },
+		{ "name": "p1", "device": "net_tap1", "devargs": "iface=$X_TAP1", "rx_desc": 1024, "tx_desc": 1024, "rss": true, "rx_checksum": true }
 	]
 }
 EOP
@@ -717,21 +742,21 @@ x_topology() {
 		ip netns del "$ns" 2>/dev/null || true
 		ip netns add "$ns"
 	done
-	for ifc in mdpb0 mdpb1; do
+	for ifc in $X_TAP0 $X_TAP1; do
 		for _ in $(seq 100); do
 			ip link show "$ifc" >/dev/null 2>&1 && break
 			sleep 0.1
 		done
 	done
-	ip link set mdpb0 netns $X_NS_C
-	ip link set mdpb1 netns $X_NS_S
+	ip link set $X_TAP0 netns $X_NS_C
+	ip link set $X_TAP1 netns $X_NS_S
 	# net_tap gives the kernel end the port's own MAC: hosts (and the bridge port) get their own
-	ip -n $X_NS_C link set mdpb0 address 02:00:0a:46:01:02
-	ip -n $X_NS_S link set mdpb1 address 02:00:0a:46:02:fe
-	x_ns_addr $X_NS_C mdpb0 10.70.1.2/24 10.70.1.1
+	ip -n $X_NS_C link set $X_TAP0 address 02:00:0a:46:01:02
+	ip -n $X_NS_S link set $X_TAP1 address 02:00:0a:46:02:fe
+	x_ns_addr $X_NS_C $X_TAP0 10.70.1.2/24 10.70.1.1
 	ip -n $X_NS_S link add br0 type bridge
-	ip -n $X_NS_S link set mdpb1 master br0
-	ip -n $X_NS_S link set mdpb1 up
+	ip -n $X_NS_S link set $X_TAP1 master br0
+	ip -n $X_NS_S link set $X_TAP1 up
 	ip -n $X_NS_S link set br0 up
 	ip -n $X_NS_S link set lo up
 	# the backend
@@ -1300,6 +1325,313 @@ scenario_h() {
 	h_cleanup
 }
 
+# (s): TLS on tcp_proxy listeners vs nginx's stream module terminating TLS in
+# front of the same backend, on (x)'s topology under names of its own (netns
+# mdps-*, TAP mdps0/mdps1), so that it can run beside (x) and the integration
+# tests. meshdp's worker and nginx's one worker process on SUT_CORE, the
+# clients (meshdp-tlsgen, curl) and the backend nginx on GEN_CORE.
+#   crypto bound: `openssl speed -seconds S_SPEED ecdsap256 rsa2048 ecdhx25519`
+#     on SUT_CORE, in the same run;
+#   handshakes: meshdp-tlsgen, S_CONNS concurrent full handshakes for
+#     S_DURATION s, for each row of S_ROWS (key-mtls-version), against each server;
+#   bulk: curl downloads S_BULK_MB over TLS through each (and through a plain
+#     tcp_proxy listener of the same meshdp);
+#   idle: S_IDLE connections held after their handshakes: RSS delta / S_IDLE.
+# Every run reads the server process's CPU time (/proc/PID/stat) around it.
+s_pki() {
+	local d=$run/s-pki
+	"$root/tools/certs.sh" "$d/ecdsa" >/dev/null
+	"$root/tools/certs.sh" "$d/ecdsa" leaf server spiffe://cluster.local/ns/bench/sa/web --server --dns web.bench >/dev/null
+	"$root/tools/certs.sh" "$d/ecdsa" leaf client spiffe://cluster.local/ns/bench/sa/client --client >/dev/null
+	"$root/tools/certs.sh" "$d/rsa" --trust-domain rsa.local --rsa >/dev/null
+	"$root/tools/certs.sh" "$d/rsa" leaf server spiffe://rsa.local/ns/bench/sa/web --server --dns web.bench >/dev/null
+	"$root/tools/certs.sh" "$d/rsa" leaf client spiffe://rsa.local/ns/bench/sa/client --client >/dev/null
+}
+
+# The ports of both servers: 8443 ECDSA one-way, 8444 ECDSA mTLS, 8445 RSA one-way, 8446 RSA mTLS.
+s_port() { # s_port ecdsa|rsa tls|mtls
+	local p=8443
+	[ "$1" = ecdsa ] || p=$((p + 2))
+	[ "$2" = tls ] || p=$((p + 1))
+	echo $p
+}
+
+# The worker sleeps after 200 empty polls (not (x)'s 2000): its CPU time is then
+# mostly work, to compare with nginx's, which sleeps in epoll_wait at once.
+s_config() {
+	local d=$run/s-pki l='' alg m
+	for alg in ecdsa rsa; do
+		for m in tls mtls; do
+			l="$l
+		{ \"name\": \"$alg-$m\", \"type\": \"tcp_proxy\", \"address\": \"10.70.1.1\", \"port\": $(s_port $alg $m),
+		  \"cluster\": \"bench/web\", \"idle_timeout_s\": 600,
+		  \"tls\": { \"secret\": \"$alg\", \"mtls\": \"$([ $m = tls ] && echo disable || echo strict)\" } },"
+		done
+	done
+	cat <<EOC
+{
+	"version": 1,
+	"node": { "name": "meshdp-bench-s" },
+	"control": { "socket": "$sockdir/meshdp.sock" },
+	"admin": { "listen": "" },
+	"mode": "mesh",
+	"interfaces": [
+		{ "name": "client", "port": "p0", "ipv4": ["10.70.1.1/24"] },
+		{ "name": "server", "port": "p1", "ipv4": ["10.70.2.1/24"] }
+	],
+	"mesh": { "prefixes": ["10.70.0.0/16"] },
+	"workloads": [
+		{ "name": "client", "namespace": "bench", "service": "client", "prefixes": ["10.70.1.2/32"] }
+	],
+	"services": [
+		{ "name": "web", "namespace": "bench", "vip": "10.70.9.10",
+		  "ports": [ { "port": 80, "protocol": "tcp" } ], "endpoints": [ { "address": "10.70.2.11" } ],
+		  "breaker": { "max_connections": 1000000, "max_pending": 1000000, "max_ejection_percent": 0 },
+		  "health": { "interval_ms": 0 } }
+	],
+	"policies": [
+		{ "name": "client-web", "action": "allow", "from": { "namespace": "bench", "service": "client" }, "to": { "service": "web" } }
+	],
+	"tcp": { "capacity": 131072 },
+	"listeners": [$l
+		{ "name": "plain", "type": "tcp_proxy", "address": "10.70.1.1", "port": 8080, "cluster": "bench/web",
+		  "idle_timeout_s": 600 }
+	],
+	"flows": { "capacity": 262144 },
+	"tune": { "rx_burst": 32, "tx_burst": 32, "drain_us": 100, "idle": "sleep", "idle_polls": 200, "idle_sleep_us": 50 },
+	"secrets": {
+		"identities": [
+			{ "name": "ecdsa", "cert": "$d/ecdsa/server.pem", "key": "$d/ecdsa/server.key" },
+			{ "name": "rsa", "cert": "$d/rsa/server.pem", "key": "$d/rsa/server.key" }
+		],
+		"trust_domains": [
+			{ "name": "cluster.local", "bundle": "$d/ecdsa/ca.pem" },
+			{ "name": "rsa.local", "bundle": "$d/rsa/ca.pem" }
+		]
+	}
+}
+EOC
+}
+
+# nginx: the backend (one worker on GEN_CORE) serving a 19-byte answer and
+# S_BULK_MB at /big, and the TLS terminator (stream module, one worker on
+# SUT_CORE) in the kernel proxies' namespace, with the same certificates and
+# ports as meshdp's listeners, proxying to the same backend.
+s_servers() {
+	local d=$run/s-nginx k=$run/s-nginx-tls pk=$run/s-pki alg m mod
+	mkdir -p "$d" "$k"
+	truncate -s "${S_BULK_MB}M" "$d/big"
+	cat >"$d/nginx.conf" <<EONGINX
+daemon on;
+worker_processes 1;
+worker_rlimit_nofile 65536;
+user root;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 32768; }
+http {
+	access_log off;
+	client_body_temp_path $d;
+	proxy_temp_path $d;
+	fastcgi_temp_path $d;
+	uwsgi_temp_path $d;
+	scgi_temp_path $d;
+	sendfile on;
+	server {
+		listen 80 reuseport backlog=4096;
+		location = /big { alias $d/big; }
+		location / { return 200 "hello from mdps-b1\n"; }
+	}
+}
+EONGINX
+	ip netns exec $X_NS_B nginx -c "$d/nginx.conf"
+	mod=/usr/lib/nginx/modules/ngx_stream_module.so
+	[ -f $mod ] || die "nginx's stream module missing (apt-get install libnginx-mod-stream)"
+	{
+		echo "load_module $mod;"
+		cat <<EONGINX
+daemon on;
+worker_processes 1;
+worker_rlimit_nofile 65536;
+user root;
+pid $k/nginx.pid;
+error_log $k/error.log;
+events { worker_connections 32768; }
+stream {
+	ssl_protocols TLSv1.2 TLSv1.3;
+	ssl_session_cache off;
+	proxy_connect_timeout 5s;
+EONGINX
+		for alg in ecdsa rsa; do
+			for m in tls mtls; do
+				echo "	server {"
+				echo "		listen 10.70.3.1:$(s_port $alg $m) ssl backlog=4096;"
+				echo "		ssl_certificate $pk/$alg/server.pem; ssl_certificate_key $pk/$alg/server.key;"
+				[ $m = tls ] || echo "		ssl_verify_client on; ssl_client_certificate $pk/$alg/ca.pem;"
+				echo "		proxy_pass 10.70.2.11:80;"
+				echo "	}"
+			done
+		done
+		echo "}"
+	} >"$k/nginx.conf"
+	ip netns exec $X_NS_K nginx -c "$k/nginx.conf"
+	for _ in $(seq 50); do
+		[ -s "$k/nginx.pid" ] && [ -s "$d/nginx.pid" ] && break
+		sleep 0.1
+	done
+	x_pids+=("$(cat "$d/nginx.pid")" "$(cat "$k/nginx.pid")")
+	s_nginx_worker=$(pgrep -P "$(cat "$k/nginx.pid")" | head -1)
+	[ -n "$s_nginx_worker" ] || die "(s) nginx's TLS worker not found, see $k/error.log"
+	taskset -pc "$SUT_CORE" "$s_nginx_worker" >/dev/null
+	taskset -pc "$GEN_CORE" "$(pgrep -P "$(cat "$d/nginx.pid")" | head -1)" >/dev/null
+	{
+		nginx -v 2>&1 | head -1
+		openssl version
+		uname -r
+	} >"$run/s-versions.txt"
+}
+
+s_target() { # s_target meshdp|nginx: sets s_host, s_pid (the process or thread whose CPU time counts)
+	case $1 in
+	meshdp) s_host=10.70.1.1 s_pid=$sut_pid/task/$s_worker ;; # /proc/TID/stat sums the process
+	nginx) s_host=10.70.3.1 s_pid=$s_nginx_worker ;;
+	esac
+}
+
+s_rss() { awk '/^VmRSS/ { print $2 * 1024 }' "/proc/$1/status"; }
+
+s_run() { # s_run NAME TARGET CMD...: CMD in the client netns on GEN_CORE, CPU and counters around it
+	local name=$1 t=$2
+	shift 2
+	s_target "$t"
+	x_cpu "$s_pid" >"$run/s-$name.cpu"
+	[ "$t" != meshdp ] || mdp_sample "$run/s-$name-s1.txt"
+	ip netns exec $X_NS_C taskset -c "$GEN_CORE" "$@" >"$run/s-$name.out" 2>"$run/s-$name.err" ||
+		echo "failed: $*" >>"$run/s-$name.err"
+	x_cpu "$s_pid" >>"$run/s-$name.cpu"
+	[ "$t" != meshdp ] || mdp_sample "$run/s-$name-s2.txt"
+	sleep 0.5
+}
+
+# s_idle TARGET: S_IDLE connections held idle after their handshakes (ECDSA,
+# one-way, TLS 1.3): the server's RSS before and with them held.
+s_idle() {
+	local t=$1 g rss0 rss1
+	s_target "$t"
+	sleep 1
+	rss0=$(s_rss "$s_pid")
+	ip netns exec $X_NS_C taskset -c "$GEN_CORE" "$tlsgen" --connect "$s_host:8443" \
+		--hold "$S_IDLE" --conns 64 >"$run/s-idle-$t.out" 2>"$run/s-idle-$t.err" &
+	g=$!
+	for _ in $(seq 600); do
+		[ -s "$run/s-idle-$t.out" ] && break
+		kill -0 $g 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 2 # the upstream connections settle; nothing else moves
+	rss1=$(s_rss "$s_pid")
+	[ "$t" != meshdp ] ||
+		"$meshctl" --socket "$sockdir/meshdp.sock" --json stats >"$run/s-idle-$t-stats.json" || true
+	kill -TERM $g 2>/dev/null || true
+	wait $g 2>/dev/null || true
+	printf '{"rss_before": %s, "rss_held": %s}\n' "$rss0" "$rss1" >"$run/s-idle-$t.rss"
+	sleep 2
+}
+
+scenario_s() {
+	local t row alg m v port cert perf_pid perf_target f
+	X_NS_C=mdps-client X_NS_S=mdps-server X_NS_K=mdps-kproxy X_NS_B=mdps-b1
+	X_TAP0=mdps0 X_TAP1=mdps1 X_PREFIX=mdpbench-s
+	echo "bench: (s) openssl speed on core $SUT_CORE" >&2
+	taskset -c "$SUT_CORE" openssl speed -seconds "$S_SPEED" ecdsap256 rsa2048 ecdhx25519 \
+		>"$run/s-speed.txt" 2>"$run/s-speed.err"
+	s_pki
+	x_profile >"$run/s-profile.json"
+	s_config >"$run/s-config.json"
+	"$meshdp" --profile "$run/s-profile.json" --config "$run/s-config.json" --no-huge \
+		>"$run/meshdp-s.log" 2>&1 &
+	sut_pid=$!
+	for _ in $(seq 100); do
+		"$meshctl" --socket "$sockdir/meshdp.sock" --timeout 500 status >/dev/null 2>&1 && break
+		kill -0 $sut_pid 2>/dev/null || die "meshdp exited, see $run/meshdp-s.log"
+		sleep 0.2
+	done
+	x_topology
+	s_servers
+	# meshdp's CPU time is its worker thread's (the control thread runs on GEN_CORE)
+	s_worker=
+	for f in /proc/"$sut_pid"/task/*/comm; do
+		if grep -q '^rte-worker' "$f"; then
+			s_worker=$(basename "$(dirname "$f")")
+			break
+		fi
+	done
+	[ -n "$s_worker" ] || die "(s) meshdp's worker thread not found"
+	sleep 2
+	ulimit -n "$(ulimit -Hn)" # meshdp-tlsgen holds S_IDLE descriptors
+	: >"$run/s-check.txt"
+	for t in meshdp nginx; do
+		s_target "$t"
+		for _ in $(seq 20); do
+			ip netns exec $X_NS_C curl -skf -m 2 "https://$s_host:8443/" >/dev/null 2>&1 && break
+			sleep 0.5
+		done
+		echo "$t $(ip netns exec $X_NS_C curl -sk -m 2 "https://$s_host:8443/" 2>&1)" >>"$run/s-check.txt"
+	done
+	for row in $S_ROWS; do
+		IFS=- read -r alg m v <<<"$row"
+		port=$(s_port "$alg" "$m")
+		cert=()
+		[ "$m" = tls ] || cert=(--cert "$run/s-pki/$alg/client.pem" --key "$run/s-pki/$alg/client.key")
+		for t in meshdp nginx; do
+			s_target "$t"
+			echo "bench: (s) handshakes $row against $t (${S_DURATION} s)" >&2
+			perf_pid='' perf_target=$s_pid
+			[ "$t" != meshdp ] || perf_target=$sut_pid # the whole process: every thread's share
+			if [ "$S_PERF" = 1 ] && [ "$row" = "${S_ROWS%% *}" ] && command -v perf >/dev/null; then
+				# where meshdp's cycles go in the first row (software clock: no PMU in this VM)
+				perf record -e cpu-clock -F 2000 -g -p "$perf_target" -o "$run/s-perf-$t.data" \
+					-- sleep "$S_DURATION" >"$run/s-perf-$t.log" 2>&1 &
+				perf_pid=$!
+			fi
+			s_run "hs-$row-$t" "$t" "$tlsgen" --connect "$s_host:$port" --conns "$S_CONNS" \
+				--duration "$S_DURATION" --warmup 1 --tls "$v" "${cert[@]}"
+			[ -z "$perf_pid" ] || wait "$perf_pid" || true
+		done
+	done
+	# the stock single-connection client, for comparison with meshdp-tlsgen's rate
+	echo "bench: (s) openssl s_time -new against meshdp (${S_DURATION} s)" >&2
+	s_run stime meshdp openssl s_time -connect 10.70.1.1:8443 -new -time "$S_DURATION"
+	for t in meshdp nginx plain; do
+		echo "bench: (s) bulk: ${S_BULK_MB} MB through $t" >&2
+		if [ $t = plain ]; then
+			s_run "bulk-$t" meshdp curl -s -o /dev/null -w '%{speed_download} %{time_total}\n' \
+				"http://10.70.1.1:8080/big"
+		else
+			s_target "$t"
+			s_run "bulk-$t" "$t" curl -sk --http1.1 -o /dev/null \
+				-w '%{speed_download} %{time_total}\n' "https://$s_host:8443/big"
+		fi
+	done
+	for t in meshdp nginx; do
+		echo "bench: (s) $S_IDLE idle TLS connections held on $t" >&2
+		s_idle "$t"
+	done
+	"$meshctl" --socket "$sockdir/meshdp.sock" --json stats >"$run/s-stats-end.json" || true
+	stop_sut
+	x_cleanup
+	for t in meshdp nginx; do
+		[ -s "$run/s-perf-$t.data" ] || continue
+		s_perf_report "$t" comm,dso 20 >"$run/s-perf-$t-dso.txt" || true
+		s_perf_report "$t" comm,dso,symbol 40 >"$run/s-perf-$t-sym.txt" || true
+	done
+}
+
+s_perf_report() { # s_perf_report TARGET SORT LINES: perf's table, without comments
+	perf report -i "$run/s-perf-$1.data" --no-children --sort "$2" -g none --stdio \
+		</dev/null 2>/dev/null | grep -v '^#' | grep -v '^$' | head -"$3"
+}
+
 t_start=$(date +%s)
 load_start=$(cut -d' ' -f1 /proc/loadavg)
 date_tag=$(date -u +%Y-%m-%dT%H%M%SZ)
@@ -1373,8 +1705,13 @@ for sc in "${scenarios[@]}"; do
 		scenario_h
 		ran+=(h)
 		;;
+	s)
+		echo "bench: (s) TLS: handshakes/s vs openssl speed and nginx, bulk, idle bytes" >&2
+		scenario_s
+		ran+=(s)
+		;;
 	*)
-		die "unknown scenario '$sc' (a b c d e f h p t x)"
+		die "unknown scenario '$sc' (a b c d e f h p s t x)"
 		;;
 	esac
 done
@@ -1387,6 +1724,6 @@ python3 "$here/report.py" --run "$run" --out "$OUT" --tag "$date_tag" --sizes "$
 	--load "$load_start $load_end" --c-flows "$C_FLOWS" --d-flows "$D_FLOWS" \
 	--x-conns "$X_CONNS" --x-duration "$X_DURATION" --x-targets "$X_TARGETS" \
 	--h-conns "$H_CONNS" --h-lat-conns "$H_LAT_CONNS" --h-duration "$H_DURATION" \
-	--memif "$MEMIF" \
+	--memif "$MEMIF" --s-rows "$S_ROWS" --s-conns "$S_CONNS" --s-speed "$S_SPEED" \
 	--ran "${ran[*]}" --command "$([ "$MEMIF" = copy ] || echo "MEMIF=$MEMIF ")bench/run.sh ${*:-}"
 echo "bench: logs in $run" >&2

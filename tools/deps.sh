@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages meshdp needs, only those missing (idempotent).
 # Usage: tools/deps.sh [build|demo|test|bench]   (default: test; bench adds what
-# bench/run.sh uses beyond the tests: valgrind for (p), HAProxy for (x), gnuplot)
+# bench/run.sh uses beyond the tests: valgrind for (p), HAProxy for (x), gnuplot, nginx's stream module for (s))
 set -euo pipefail
 
 build=(meson ninja-build pkg-config gcc python3 dpdk dpdk-dev libdpdk-dev liburcu-dev
@@ -9,7 +9,7 @@ build=(meson ninja-build pkg-config gcc python3 dpdk dpdk-dev libdpdk-dev liburc
 demo=(iproute2 iputils-ping traceroute curl nginx-light openssl ethtool)
 test=(python3-scapy procps coreutils util-linux ethtool socat nmap wrk clang libclang-rt-14-dev
 	hping3 iperf3 python3-h11 testssl.sh)
-bench=(valgrind haproxy gnuplot-nox)
+bench=(valgrind haproxy gnuplot-nox libnginx-mod-stream)
 
 case "${1:-test}" in
 build) want=("${build[@]}") ;;
