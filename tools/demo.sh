@@ -20,6 +20,10 @@ source tests/integration/lib.sh
 source tests/integration/lib_l4.sh
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# expect WHAT CONDITION...: the demo says when the mesh did not do what it shows
+# (and exits non-zero at the end, which is what makes it a test in CI)
+wrong=0
+expect() { local what=$1; shift; "$@" || { echo "demo: NOT AS EXPECTED: $what" >&2; wrong=$((wrong + 1)); }; }
 show() { printf '$ %s\n' "$*"; "$@"; }
 client() { ip netns exec "$IT_NS_C" "$@"; }
 rogue() { ip netns exec "$IT_NS_C" "$@" --interface 10.10.1.3; }
@@ -44,19 +48,29 @@ it_wait_healthy shop/reviews-v1 shop/reviews-v2
 show "$IT_MESHCTL" http routes shop
 
 step "a 90/10 canary: 100 requests to /reviews (reviews-v1 is b1 + b2, reviews-v2 is b3)"
-show tally 100 http://10.10.1.1/reviews
+printf '$ tally 100 http://10.10.1.1/reviews\n'
+split=$(tally 100 http://10.10.1.1/reviews)
+echo "$split"
+count() { awk -v b="$1" '$2 == b { n = $1 } END { print n + 0 }' <<<"$split"; }
+expect "the canary split is about 90/10" test "$(($(count b1) + $(count b2)))" -ge 75 -a "$(count b3)" -ge 1
 
 step "retries hide a dead endpoint: ratings' third endpoint (b3:8081) refuses every connection"
-show tally 9 http://10.10.1.1/ratings
+printf '$ tally 9 http://10.10.1.1/ratings\n'
+split=$(tally 9 http://10.10.1.1/ratings)
+echo "$split"
+expect "every request to ratings answered by b1 or b2" test "$(($(count b1) + $(count b2)))" -eq 9
 show "$IT_MESHCTL" endpoints --service shop/ratings
 "$IT_MESHCTL" stats | grep -E "http_upstream_rq_retry|http_rf_|proxy_upstream_failed" || true
 
 step "refused: the rogue workload (10.10.1.3) has no policy to reviews (403)"
-show rogue curl -s -o /dev/null -w '%{http_code}\n' http://10.10.1.1/reviews
+code=$(rogue curl -s -o /dev/null -w '%{http_code}' http://10.10.1.1/reviews)
+echo "$code"
+expect "the rogue workload refused with 403" test "$code" = 403
 step "refused: a request with both Content-Length and Transfer-Encoding (smuggling, 400)"
 client timeout 3 bash -c 'exec 3<>/dev/tcp/10.10.1.1/80
 printf "POST /reviews HTTP/1.1\r\nHost: shop\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" >&3
-head -1 <&3' || true
+head -1 <&3' | tee "$IT_WORK/smuggle.txt" || true
+expect "the smuggling attempt refused with 400" grep -q "^HTTP/1.1 400" "$IT_WORK/smuggle.txt"
 step "refused: in mesh mode the backends are reachable only through services"
 show client curl -sS -m 2 -o /dev/null -w '%{http_code}\n' http://10.10.2.11/ || true
 
@@ -67,8 +81,9 @@ echo "Prometheus metrics: curl http://127.0.0.1:9901/metrics"
 if $once; then
 	step "stopping (--once)"
 	it_stop_meshdp
-	exit 0
+	exit $((wrong > 0))
 fi
+[ "$wrong" -eq 0 ] || echo "demo: $wrong step(s) not as expected (above)" >&2
 step "meshdp is running. Try: ip netns exec $IT_NS_C curl http://10.10.1.1/reviews ; $IT_MESHCTL stats"
 echo "Press Ctrl-C to stop meshdp and remove the namespaces."
 trap 'echo; echo stopping; exit 0' INT TERM
