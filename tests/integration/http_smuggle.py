@@ -11,9 +11,10 @@ client namespace by test_http_smuggling.sh).
       answer, whether the proxy closed the connection after it, how many
       responses came back, and which WATCH counters moved (by how much) from
       just before the case to just after its answer (STATS-CMD prints
-      `meshctl --json stats`). Then one line {keepalive: {requests, ok, bad}}:
-      the GETs sent, those answered 200 by a backend (body "bN ..."), and the
-      first few that were not.
+      `meshctl --json stats`). Then one line {keepalive: {requests, ok, bad,
+      after_cases}}: the GETs sent, those answered 200 by a backend (body
+      "bN ..."), the first few that were not, and the GETs answered after the
+      last case.
 
 Every case ends with a smuggled second request, GET /direct (a direct response
 of the route table, "hello from meshdp"): had the proxy framed the first
@@ -128,26 +129,25 @@ def read_response(f):
 
 
 def keepalive(addr, port, stop, result):
-    """GET / on one connection until STOP is set: each must be 200 from a backend."""
+    """GET / on one connection until STOP is set: each must be 200 from a backend.
+    RESULT is kept up to date: requests sent, ok, the first few bad answers."""
     s = socket.create_connection((addr, port), timeout=5)
     f = s.makefile("rb")
-    n = ok = 0
-    bad = []
+    result.update(requests=0, ok=0, bad=[])
     while not stop.is_set():
-        n += 1
+        result["requests"] += 1
         try:
             s.sendall(GET + b"\r\n")
             status, body = read_response(f)
         except OSError as e:
-            bad.append(str(e))
+            result["bad"].append(str(e))
             break
         if status == 200 and re.match(rb"b[123] ", body):
-            ok += 1
-        elif len(bad) < 5:
-            bad.append("%d %r" % (status, body[:40]))
+            result["ok"] += 1
+        elif len(result["bad"]) < 5:
+            result["bad"].append("%d %r" % (status, body[:40]))
         time.sleep(0.01)
     s.close()
-    result.update(requests=n, ok=ok, bad=bad)
 
 
 def counters(cmd):
@@ -166,6 +166,11 @@ def run(addr, port, stats_cmd, watch):
         after = counters(stats_cmd)
         moved = {k: after[k] - before[k] for k in watch if after[k] != before[k]}
         print(json.dumps({"case": name, **r, "counters": moved}), flush=True)
+    # the connection is still served after the last case
+    mark, deadline = ka["ok"], time.monotonic() + 3
+    while ka["ok"] == mark and t.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ka["after_cases"] = ka["ok"] - mark
     stop.set()
     t.join()
     print(json.dumps({"keepalive": ka}), flush=True)

@@ -78,7 +78,8 @@ done <<<"$EXPECT"
 
 ka=$(jq -c 'select(.keepalive) | .keepalive' "$IT_WORK/results")
 echo "    keep-alive: $ka; upstream requests $upstream"
-[ "$(jq .requests <<<"$ka")" -ge 20 ] || it_http_fail "too few keep-alive GETs: $ka"
+[ "$(jq .requests <<<"$ka")" -ge 10 ] || it_http_fail "too few keep-alive GETs: $ka"
+[ "$(jq .after_cases <<<"$ka")" -ge 1 ] || it_http_fail "the keep-alive connection not served after the cases: $ka"
 [ "$(jq .ok <<<"$ka")" = "$(jq .requests <<<"$ka")" ] || it_http_fail "a keep-alive GET failed: $ka"
 [ "$upstream" = "$(jq .ok <<<"$ka")" ] ||
 	it_http_fail "upstream requests $upstream, the keep-alive GETs $(jq .ok <<<"$ka"): a case reached a backend"
