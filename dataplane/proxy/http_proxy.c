@@ -1386,6 +1386,8 @@ static void hp_route(struct hp_session *s)
 		return;
 	}
 	if (n == -405) {
+		/* what follows a refused CONNECT is the client's tunnel, never a request */
+		s->close_after = true;
 		hp_local_error(s, 405, 0, "CONNECT is not allowed on this listener");
 	} else if (n == -500) {
 		rte_pktmbuf_free(head);
