@@ -72,6 +72,10 @@ static uint16_t l4_pick(struct l4_worker *lw, const struct l4_service *sv, struc
 			h = o->hash;
 		r = l4_mix64(o->rand + attempt * 0x9e3779b97f4a7c15ull);
 	}
+	/* only a Maglev service has a table (a swap may have changed the service
+	 * since the caller chose the policy) */
+	if (policy == L4_PICK_MAGLEV && sv->lb != L4_LB_MAGLEV)
+		policy = l4_policy_of(sv);
 	switch (policy) {
 	case L4_PICK_MAGLEV: {
 		const struct lb_maglev *mg = rcu_dereference(rt->maglev);
