@@ -14,6 +14,26 @@
 
 #define PROXY_HASH_SEED 0x68617368u /* "hash" */
 
+/*
+ * FNV-1a over the bytes, then murmur3's finalizer (Maglev maps the hash by its
+ * high bits). Byte by byte: rte_jhash reads whole words, past the end of a
+ * view that ends the received data.
+ */
+static uint32_t proxy_hash_bytes(const char *p, uint32_t len)
+{
+	uint32_t h = 2166136261u ^ PROXY_HASH_SEED;
+
+	for (uint32_t i = 0; i < len; i++) {
+		h ^= (uint8_t)p[i];
+		h *= 16777619u;
+	}
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	return h ^ (h >> 16);
+}
+
 static bool proxy_ows(char c)
 {
 	return c == ' ' || c == '\t';
@@ -86,7 +106,7 @@ bool proxy_request_hash(const struct proxy_cluster *cl, const struct http_msg *m
 			return true;
 		}
 		if (proxy_hash_value(hp, msg, &v)) {
-			*hash = rte_jhash(v.p, v.len, PROXY_HASH_SEED);
+			*hash = proxy_hash_bytes(v.p, v.len);
 			return true;
 		}
 	}
