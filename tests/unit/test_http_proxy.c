@@ -2,7 +2,9 @@
 /*
  * proxy (L7): HTTP listeners' options and $.clusters compile into the
  * documented values (defaults and explicit ones), and every refusal names its
- * JSON path. Documents are written with single quotes (json_of()).
+ * JSON path; clusters' lb_policy and hash_policy, the Cookie header parsing
+ * and the request hashes the hash_policy gives. Documents are written with
+ * single quotes (json_of()).
  */
 #include <setjmp.h>
 #include <stdarg.h>
