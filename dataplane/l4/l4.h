@@ -470,20 +470,41 @@ struct l4_upstream {
 	uint32_t source;     /* our address towards it, network order; 0: no route */
 };
 
+/** How l4_upstream_open() chooses an endpoint instead of the service's own "lb". */
+enum l4_pick_policy {
+	L4_PICK_SERVICE,       /* the service's lb */
+	L4_PICK_MAGLEV,	       /* the service's Maglev table (a service with lb "maglev") */
+	L4_PICK_ROUND_ROBIN,   /* smooth weighted round robin, per worker */
+	L4_PICK_LEAST_REQUEST, /* power of two choices over the endpoints' active counts */
+	L4_PICK_RANDOM,
+};
+
+/** The balancer's input for one upstream connection (l4_upstream_open()). */
+struct l4_pick_opts {
+	uint8_t policy; /* enum l4_pick_policy */
+	bool hashed;	/* Maglev: look up @hash, not the connection's 5-tuple hash */
+	uint32_t hash;
+	uint64_t rand; /* random bits for L4_PICK_LEAST_REQUEST and L4_PICK_RANDOM */
+};
+
 /**
  * Admit an upstream connection for a client (@p client, @p client_port) that
  * reached us on @p local:@p local_port, to service @p service's port index
  * @p port_idx (upstream port: the endpoint's, else @p target_port): the
  * client's workload must be allowed to that port (SM-DR2), then the service's
  * balancer picks and the endpoint's breaker admits (as for a VIP flow).
- * Addresses and ports in network order but @p target_port (host order).
+ * @p pick (NULL: the service's lb, keyed by the connection's 5-tuple) overrides
+ * the balancer or its hash input, e.g. for an HTTP cluster's lb_policy and
+ * hash_policy. Addresses and ports in network order but @p target_port (host
+ * order).
  * @return NET_CHECK_OK with @p up filled, or the drop reason (policy denied,
  * no endpoint, breaker open).
  */
 enum stats_id l4_upstream_open(struct l4_worker *lw, const struct cfg_snapshot *snap,
 			       uint32_t service, uint8_t port_idx, uint16_t target_port,
 			       uint32_t client, uint16_t client_port, uint32_t local,
-			       uint16_t local_port, uint64_t now_tsc, struct l4_upstream *up);
+			       uint16_t local_port, const struct l4_pick_opts *pick,
+			       uint64_t now_tsc, struct l4_upstream *up);
 
 /** The upstream connect succeeded or failed: feeds the breaker and outlier ejection. */
 void l4_upstream_result(struct l4_worker *lw, const struct cfg_snapshot *snap,

@@ -29,20 +29,72 @@ static enum stats_id l4_refuse(struct l4_worker *lw, struct l4_pkt *p, struct rt
 	return why;
 }
 
-/* An endpoint for a new connection whose 5-tuple hashes to @p h (Maglev's key). */
+/* The service's lb as a pick policy. */
+static enum l4_pick_policy l4_policy_of(const struct l4_service *sv)
+{
+	switch (sv->lb) {
+	case L4_LB_MAGLEV:
+		return L4_PICK_MAGLEV;
+	case L4_LB_ROUND_ROBIN:
+		return L4_PICK_ROUND_ROBIN;
+	default:
+		return L4_PICK_SERVICE; /* least connections: the service's own */
+	}
+}
+
+/* murmur3's 64-bit finalizer: the random bits of try @p attempt. */
+static uint64_t l4_mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
+/*
+ * An endpoint for a new connection whose 5-tuple hashes to @p h (Maglev's key),
+ * or as @p o says (NULL: the service's lb); @p attempt: the choice's number
+ * (the breaker refused the ones before).
+ */
 static uint16_t l4_pick(struct l4_worker *lw, const struct l4_service *sv, struct l4_svc_rt *rt,
-			uint32_t h, uint32_t attempt)
+			uint32_t h, const struct l4_pick_opts *o, uint32_t attempt)
 {
 	uint16_t n = (uint16_t)sv->n_endpoints;
+	enum l4_pick_policy policy = l4_policy_of(sv);
+	uint64_t r = 0;
+	uint16_t first, second;
 
-	switch (sv->lb) {
-	case L4_LB_MAGLEV: {
+	if (o != NULL) {
+		if (o->policy != L4_PICK_SERVICE)
+			policy = o->policy;
+		if (o->hashed)
+			h = o->hash;
+		r = l4_mix64(o->rand + attempt * 0x9e3779b97f4a7c15ull);
+	}
+	/* only a Maglev service has a table (a swap may have changed the service
+	 * since the caller chose the policy) */
+	if (policy == L4_PICK_MAGLEV && sv->lb != L4_LB_MAGLEV)
+		policy = l4_policy_of(sv);
+	switch (policy) {
+	case L4_PICK_MAGLEV: {
 		const struct lb_maglev *mg = rcu_dereference(rt->maglev);
 
 		return lb_maglev_lookup(mg, h + attempt * 0x9e3779b9u);
 	}
-	case L4_LB_ROUND_ROBIN:
+	case L4_PICK_ROUND_ROBIN:
 		return lb_pick_rr(&rt->rr[(size_t)lw->worker_id * n], rt->backends, n);
+	case L4_PICK_RANDOM:
+		return lb_pick_two(rt->backends, n, r, &second);
+	case L4_PICK_LEAST_REQUEST:
+		first = lb_pick_two(rt->backends, n, r, &second);
+		if (first != LB_NONE &&
+		    lb_less_loaded(__atomic_load_n(&rt->eps[second]->active, __ATOMIC_RELAXED),
+				   rt->backends[second].weight,
+				   __atomic_load_n(&rt->eps[first]->active, __ATOMIC_RELAXED),
+				   rt->backends[first].weight))
+			return second;
+		return first;
 	default: {
 		uint32_t active[L4_MAX_SVC_ENDPOINTS];
 
@@ -59,11 +111,11 @@ static uint16_t l4_pick(struct l4_worker *lw, const struct l4_service *sv, struc
  * the last refusal in *adm.
  */
 uint16_t l4_admit(struct l4_worker *lw, const struct l4_service *sv, struct l4_svc_rt *rt,
-		  uint32_t hash, uint64_t now, enum ep_admit *adm)
+		  uint32_t hash, const struct l4_pick_opts *pick, uint64_t now, enum ep_admit *adm)
 {
 	*adm = EP_REFUSE_EJECTED;
 	for (uint32_t t = 0; t < L4_PICK_TRIES; t++) {
-		uint16_t idx = l4_pick(lw, sv, rt, hash, t);
+		uint16_t idx = l4_pick(lw, sv, rt, hash, pick, t);
 
 		if (idx == LB_NONE || idx >= sv->n_endpoints)
 			break;
@@ -238,7 +290,7 @@ static enum stats_id l4_new_service_flow(struct l4_worker *lw, const struct cfg_
 	idx = l4_admit(lw, sv, rt,
 		       lb_flow_hash4(p->ip->src_addr, p->ip->dst_addr, l4_rd16(p->sport),
 				     l4_rd16(p->dport), p->ip->next_proto_id),
-		       now, &adm);
+		       NULL, now, &adm);
 	if (idx == LB_NONE)
 		return l4_refuse(lw, p, m,
 				 adm == EP_REFUSE_MAX_CONN || adm == EP_REFUSE_MAX_PENDING

@@ -177,7 +177,7 @@ enum stats_id l4_reset(struct l4_pkt *p, struct rte_mbuf *m);
 
 /* l4_flow.c */
 uint16_t l4_admit(struct l4_worker *lw, const struct l4_service *sv, struct l4_svc_rt *rt,
-		  uint32_t hash, uint64_t now, enum ep_admit *adm);
+		  uint32_t hash, const struct l4_pick_opts *pick, uint64_t now, enum ep_admit *adm);
 bool l4_limits_admit(struct l4_worker *lw, struct l4_svc_rt *rt, const struct l4_pkt *p,
 		     bool new_conn, uint64_t now, bool *reset);
 void l4_connect_result(struct l4_worker *lw, const struct cfg_snapshot *snap, struct flow_entry *e,

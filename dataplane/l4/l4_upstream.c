@@ -13,7 +13,8 @@
 enum stats_id l4_upstream_open(struct l4_worker *lw, const struct cfg_snapshot *snap,
 			       uint32_t service, uint8_t port_idx, uint16_t target_port,
 			       uint32_t client, uint16_t client_port, uint32_t local,
-			       uint16_t local_port, uint64_t now_tsc, struct l4_upstream *up)
+			       uint16_t local_port, const struct l4_pick_opts *pick,
+			       uint64_t now_tsc, struct l4_upstream *up)
 {
 	const struct l4_service *sv = &snap->services[service];
 	struct l4_svc_rt *rt = sv->rt;
@@ -27,8 +28,8 @@ enum stats_id l4_upstream_open(struct l4_worker *lw, const struct cfg_snapshot *
 	if (rt == NULL || sv->family != 4)
 		return STAT_DROP_L4_NO_ENDPOINT;
 	idx = l4_admit(lw, sv, rt,
-		       lb_flow_hash4(client, local, client_port, local_port, IPPROTO_TCP), now_tsc,
-		       &adm);
+		       lb_flow_hash4(client, local, client_port, local_port, IPPROTO_TCP), pick,
+		       now_tsc, &adm);
 	if (idx == LB_NONE)
 		return adm == EP_REFUSE_MAX_CONN || adm == EP_REFUSE_MAX_PENDING
 			       ? STAT_DROP_L4_BREAKER_OPEN

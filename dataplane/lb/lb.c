@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * lb: weighted Maglev tables, smooth weighted round robin, least connections.
+ * lb: weighted Maglev tables, smooth weighted round robin, least connections,
+ * random and power-of-two choices.
  * See lb.h for the contracts and references.
  *
  * Maglev fill: the usable backends are sorted by key, so a backend's rank and
@@ -217,6 +218,35 @@ uint16_t lb_pick_rr(int64_t *current, const struct lb_backend *b, uint16_t n)
 	return best;
 }
 
+/* The first usable backend at or after @p start (wrapping), other than @p skip; LB_NONE: none. */
+static uint16_t lb_usable_from(const struct lb_backend *b, uint16_t n, uint16_t start,
+			       uint16_t skip)
+{
+	for (uint16_t k = 0; k < n; k++) {
+		uint16_t i = (uint16_t)((start + k) % n);
+
+		if (i != skip && b[i].usable && b[i].weight != 0)
+			return i;
+	}
+	return LB_NONE;
+}
+
+uint16_t lb_pick_two(const struct lb_backend *b, uint16_t n, uint64_t r, uint16_t *second)
+{
+	uint16_t first;
+
+	*second = LB_NONE;
+	if (b == NULL || n == 0 || n > LB_MAX_BACKENDS)
+		return LB_NONE;
+	first = lb_usable_from(b, n, (uint16_t)((uint32_t)r % n), LB_NONE);
+	if (first == LB_NONE)
+		return LB_NONE;
+	*second = lb_usable_from(b, n, (uint16_t)((uint32_t)(r >> 32) % n), first);
+	if (*second == LB_NONE)
+		*second = first;
+	return first;
+}
+
 uint16_t lb_pick_least(const struct lb_backend *b, const uint32_t *active, uint16_t n)
 {
 	uint16_t best = LB_NONE;
@@ -235,11 +265,9 @@ uint16_t lb_pick_least(const struct lb_backend *b, const uint32_t *active, uint1
 			best_active = a;
 			continue;
 		}
-		/* a / w_i < best_active / w_best, exactly */
-		uint64_t lhs = a * b[best].weight;
-		uint64_t rhs = best_active * b[i].weight;
-
-		if (lhs < rhs || (lhs == rhs && b[i].weight > b[best].weight)) {
+		if (lb_less_loaded(a, b[i].weight, best_active, b[best].weight) ||
+		    (!lb_less_loaded(best_active, b[best].weight, a, b[i].weight) &&
+		     b[i].weight > b[best].weight)) {
 			best = i;
 			best_active = a;
 		}

@@ -101,6 +101,26 @@ static inline uint16_t lb_maglev_lookup(const struct lb_maglev *m, uint32_t hash
 uint16_t lb_pick_rr(int64_t *current, const struct lb_backend *b, uint16_t n);
 
 /**
+ * Whether backend a (@p active_a connections, weight @p w_a) is less loaded than
+ * backend b: active_a / w_a < active_b / w_b, compared exactly by cross-multiplication.
+ */
+static inline bool lb_less_loaded(uint64_t active_a, uint32_t w_a, uint64_t active_b, uint32_t w_b)
+{
+	return active_a * w_b < active_b * w_a;
+}
+
+/**
+ * Two usable, nonzero-weight backends drawn from the random bits @p r (the low
+ * and the high 32 bits each choose a start, then the first usable backend from
+ * there is taken, so one that follows unusable ones is drawn more often), for
+ * random picks and the power of two choices (M. Mitzenmacher, "The Power of Two
+ * Choices in Randomized Load Balancing", 2001). *@p second is another backend
+ * than the returned one when two are usable, the same one when only one is.
+ * @return the first backend, or LB_NONE (*@p second too) if none is usable.
+ */
+uint16_t lb_pick_two(const struct lb_backend *b, uint16_t n, uint64_t r, uint16_t *second);
+
+/**
  * Least connections: the usable backend with the smallest active[i] / weight
  * (compared exactly, by cross-multiplication); ties go to the larger weight, then
  * the lower index. @p active is read with relaxed atomic loads.

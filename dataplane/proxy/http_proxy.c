@@ -174,8 +174,9 @@ struct hp_session {
 	bool retrying;	      /* a retry holds rq_retries */
 	bool pending;	      /* the try holds rq_pending (no connection yet) */
 	struct l4_upstream ups;
-	struct rte_mbuf *held; /* head + whole body, for retries; NULL: not retriable */
-	struct rte_mbuf *out;  /* what the try sends first (head, and the body so far) */
+	struct l4_pick_opts pick; /* the cluster's lb_policy, the request's hash_policy hash */
+	struct rte_mbuf *held;	  /* head + whole body, for retries; NULL: not retriable */
+	struct rte_mbuf *out;	  /* what the try sends first (head, and the body so far) */
 	uint32_t n_resp_add, n_resp_remove;
 	struct http_header resp_add[HP_RESP_EDITS];
 	struct http_view resp_remove[HP_RESP_EDITS];
@@ -748,6 +749,7 @@ static void hp_try_start(struct hp_session *s)
 	const struct cfg_snapshot *snap = pw->snap;
 	struct tcp_addr laddr = {.family = 4}, raddr = {.family = 4};
 	uint16_t cport = s->client_port, target_port;
+	struct l4_pick_opts pick;
 	struct hp_upconn *u;
 	enum stats_id why;
 	uint32_t service;
@@ -761,11 +763,16 @@ static void hp_try_start(struct hp_session *s)
 		hp_local_error(s, 503, HP_RF_UH, "no healthy upstream");
 		return;
 	}
-	/* another host for a retry: the balancer's hash sees another client port */
-	if (s->attempt > 1 && s->retry.previous_hosts)
+	/* another host for a retry: the balancer's hash sees another client port (or
+	 * another request hash) */
+	pick = s->pick;
+	pick.rand = (uint64_t)hp_rand(hw) << 32 | hp_rand(hw);
+	if (s->attempt > 1 && s->retry.previous_hosts) {
 		cport = (uint16_t)(cport ^ rte_cpu_to_be_16((uint16_t)(s->attempt * 40503u)));
+		pick.hash += s->attempt * 0x9e3779b1u;
+	}
 	why = l4_upstream_open(pw->lw, snap, service, port_idx, target_port, s->client, cport,
-			       s->local, s->local_port, pw->now_tsc, &s->ups);
+			       s->local, s->local_port, &pick, pw->now_tsc, &s->ups);
 	if (why == STAT_DROP_L4_POLICY_DENIED) {
 		stats_inc(hp_stats(hw), STAT_HTTP_POLICY_DENIED);
 		hp_local_error(s, 403, 0, "RBAC: access denied");
@@ -1249,14 +1256,17 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 	return http_write_head(msg, &ed, s->hw->pool, out);
 }
 
-/* The route sends the request to a cluster: copy what the tries need, write the head, take the body. */
-static void hp_to_cluster(struct hp_session *s, const struct router_route *r, struct rte_mbuf *head)
+/*
+ * The route sends the request to cluster @p rc (s->pick set by hp_route()): copy
+ * what the tries need, write the head, take the body.
+ */
+static void hp_to_cluster(struct hp_session *s, const struct router_route *r,
+			  const struct router_cluster *rc, struct rte_mbuf *head)
 {
 	struct hp_worker *hw = s->hw;
 	const struct cfg_snapshot *snap = hw->pw->snap;
 	const struct proxy_snap_rt *rt = snap->proxy_rt;
 	const struct proxy_l7_cfg *l7 = snap->proxy_l7;
-	const struct router_cluster *rc = router_pick_cluster(r, hp_rand(hw));
 	const struct proxy_cluster *cl;
 	struct rte_mbuf *body = NULL;
 	struct http_body_out o;
@@ -1333,6 +1343,8 @@ static void hp_route(struct hp_session *s)
 	struct router_str hdrs[HTTP_MAX_HEADERS][2];
 	struct router_request rq;
 	const struct router_route *r = NULL;
+	const struct router_cluster *rcl = NULL;
+	const struct proxy_cluster *cl;
 	struct rte_mbuf *head = NULL, *old;
 	char loc[2048];
 	int32_t rc;
@@ -1370,6 +1382,11 @@ static void hp_route(struct hp_session *s)
 	}
 	if (r != NULL &&
 	    (r->action == ROUTER_ACTION_CLUSTER || r->action == ROUTER_ACTION_WEIGHTED)) {
+		/* the cluster now: its hash_policy reads the head, whose views go below */
+		rcl = router_pick_cluster(r, hp_rand(hw));
+		cl = &((const struct proxy_l7_cfg *)snap->proxy_l7)->by_service[rcl->service];
+		s->pick = (struct l4_pick_opts){.policy = cl->lb_policy};
+		s->pick.hashed = proxy_request_hash(cl, msg, s->client, &s->pick.hash);
 		err = hp_write_request(s, r, &head);
 		if (err != 0) {
 			stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
@@ -1403,7 +1420,7 @@ static void hp_route(struct hp_session *s)
 		stats_inc(hp_stats(hw), STAT_HTTP_REDIRECTS);
 		hp_local_reply(s, r->redirect.code, "", 0, loc, false);
 	} else {
-		hp_to_cluster(s, r, head);
+		hp_to_cluster(s, r, rcl, head);
 	}
 }
 

@@ -4,15 +4,18 @@
  * the L7 options of the services that HTTP routes send requests to, as Envoy's
  * cluster or Istio's DestinationRule trafficPolicy: request-level circuit
  * breakers, what counts as a failure for the endpoint's breaker (outlier
- * detection), and the per-worker upstream connection pool. Endpoints, health,
- * balancer and ejection times stay the service's ($.services[].lb, .breaker,
- * .health; dataplane/l4). A service without an entry gets the defaults.
+ * detection), the per-worker upstream connection pool, and the balancer of
+ * HTTP requests (lb_policy, hash_policy; proxy_hash.c hashes requests).
+ * Endpoints, health, ejection times and the Maglev table stay the service's
+ * ($.services[].lb, .breaker, .health; dataplane/l4). A service without an
+ * entry gets the defaults.
  *
  * Registered in dataplane/subsystems.c after proxy_cfg_section, which
  * allocates snap->proxy_l7. docs/CONFIG.md ("Clusters") is the schema. Control
  * thread only.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +63,101 @@ static int cluster_service(const struct cfg_snapshot *s, const json_t *o, const 
 			    "the name or \"<namespace>/<name>\" of a service in $.services", v);
 }
 
+/* An HTTP token (RFC 9110 5.6.2): a header or cookie name. */
+static bool cluster_token(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("!#$%&'*+-.^_`|~", *s) != NULL))
+			return false;
+	return true;
+}
+
+/* $.clusters[i].hash_policy: [{"header": N} | {"cookie": N} | {"source_ip": true}, ...]. */
+static int parse_hash_policy(const json_t *o, const char *path, struct proxy_cluster *c,
+			     struct cfg_error *err)
+{
+	static const char *const hkeys[] = {"header", "cookie", "source_ip", NULL};
+	char ap[CFG_JPATH_LEN];
+	json_t *arr, *h;
+	int rc;
+
+	cfg_path_key(ap, path, "hash_policy");
+	rc = cfg_get_array(o, "hash_policy", path, 1, PROXY_HASH_MAX, false, "hash policies", &arr,
+			   err);
+	for (size_t i = 0; rc == 0 && arr != NULL && i < json_array_size(arr); i++) {
+		struct proxy_hash_policy *hp = &c->hash[i];
+		char ip[CFG_JPATH_LEN], kp[CFG_JPATH_LEN];
+		const char *key;
+		json_t *v;
+
+		if ((rc = cfg_get_item(arr, i, ap, "a hash policy object", hkeys, &h, ip, err)) !=
+		    0)
+			return rc;
+		if (json_object_size(h) != 1)
+			return cfg_fail(err, ip,
+					"expected exactly one of \"header\", \"cookie\" or "
+					"\"source_ip\"");
+		key = json_object_iter_key(json_object_iter(h));
+		v = json_object_get(h, key);
+		cfg_path_key(kp, ip, key);
+		if (strcmp(key, "source_ip") == 0) {
+			if (!json_is_true(v))
+				return cfg_fail_got(err, kp, "true", v);
+			hp->kind = PROXY_HASH_SOURCE_IP;
+		} else {
+			hp->kind =
+				strcmp(key, "header") == 0 ? PROXY_HASH_HEADER : PROXY_HASH_COOKIE;
+			if (!json_is_string(v) || !cluster_token(json_string_value(v)) ||
+			    strlen(json_string_value(v)) >= sizeof(hp->name))
+				return cfg_fail_got(
+					err, kp,
+					hp->kind == PROXY_HASH_HEADER
+						? "a header name (an HTTP token of 1..63 bytes)"
+						: "a cookie name (an HTTP token of 1..63 bytes)",
+					v);
+			snprintf(hp->name, sizeof(hp->name), "%s", json_string_value(v));
+			hp->len = (uint8_t)strlen(hp->name);
+		}
+		c->n_hash++;
+	}
+	return rc;
+}
+
+/* $.clusters[i].lb_policy and .hash_policy; a consistent hash needs the service's Maglev table. */
+static int parse_balancer(const struct cfg_snapshot *snap, const json_t *o, const char *path,
+			  struct proxy_cluster *c, struct cfg_error *err)
+{
+	/* Index + 1 = enum l4_pick_policy. */
+	static const char *const policies[] = {"maglev", "round_robin", "least_request", "random",
+					       NULL};
+	bool maglev_svc = snap->services[c->service].lb == L4_LB_MAGLEV;
+	char lp[CFG_JPATH_LEN], hp[CFG_JPATH_LEN];
+	uint8_t p;
+	int rc;
+
+	cfg_path_key(lp, path, "lb_policy");
+	cfg_path_key(hp, path, "hash_policy");
+	if ((rc = cfg_get_enum(o, "lb_policy", path, policies, UINT8_MAX, false, &p, err)) != 0)
+		return rc;
+	c->lb_policy = p == UINT8_MAX ? L4_PICK_SERVICE : (uint8_t)(p + 1);
+	if (c->lb_policy == L4_PICK_MAGLEV && !maglev_svc)
+		return cfg_fail(err, lp,
+				"\"maglev\" uses the service's Maglev table: service %s needs "
+				"\"lb\": \"maglev\"",
+				snap->services[c->service].key);
+	if ((rc = parse_hash_policy(o, path, c, err)) != 0)
+		return rc;
+	if (c->n_hash > 0 &&
+	    !(c->lb_policy == L4_PICK_MAGLEV || (c->lb_policy == L4_PICK_SERVICE && maglev_svc)))
+		return cfg_fail(err, hp,
+				"a hash policy needs a consistent hash: lb_policy \"maglev\" or "
+				"no lb_policy on a service with \"lb\": \"maglev\"");
+	return 0;
+}
+
 static int parse_cluster(const struct cfg_snapshot *snap, const json_t *o, const char *path,
 			 struct proxy_cluster *c, struct cfg_error *err)
 {
@@ -97,7 +195,8 @@ static int parse_cluster(const struct cfg_snapshot *snap, const json_t *o, const
 			      &c->max_requests_per_connection, err)) != 0 ||
 	    (rc = cfg_get_u32(pool, "idle_timeout_s", pp, 1, 86400, DEF_POOL_IDLE_S,
 			      &c->idle_timeout_s, err)) != 0 ||
-	    (rc = tls_cfg_parse_client(o, path, snap, &c->tls, err)) != 0)
+	    (rc = tls_cfg_parse_client(o, path, snap, &c->tls, err)) != 0 ||
+	    (rc = parse_balancer(snap, o, path, c, err)) != 0)
 		return rc;
 	return 0;
 }
@@ -106,7 +205,8 @@ static int proxy_cluster_compile(struct cfg_snapshot *snap, const json_t *root,
 				 const struct cfg_compile_ctx *ctx, struct cfg_error *err)
 {
 	static const char *const keys[] = {
-		"service", "circuit_breakers", "outlier_detection", "pool", "tls", NULL};
+		"service", "circuit_breakers", "outlier_detection", "pool",
+		"tls",	   "lb_policy",	       "hash_policy",	    NULL};
 	struct proxy_l7_cfg *l7 = snap->proxy_l7;
 	bool *seen;
 	json_t *arr, *o;

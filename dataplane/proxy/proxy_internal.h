@@ -14,6 +14,7 @@
 
 #include <rte_mempool.h>
 
+#include "../http/http.h"
 #include "../tls/tls.h"
 #include "proxy.h"
 
@@ -46,6 +47,23 @@ enum proxy_outlier {
 	PROXY_OUTLIER_CONNECT, /* connect failures only, as a tcp_proxy listener */
 };
 
+/** What a hash_policy entry hashes. */
+enum proxy_hash_kind {
+	PROXY_HASH_HEADER,    /* the first value of a request header */
+	PROXY_HASH_COOKIE,    /* the value of a cookie in the Cookie header(s) */
+	PROXY_HASH_SOURCE_IP, /* the client's address */
+};
+
+#define PROXY_HASH_MAX	    4  /* hash_policy entries */
+#define PROXY_HASH_NAME_MAX 64 /* a header or cookie name, with its NUL */
+
+/** One $.clusters[i].hash_policy entry. */
+struct proxy_hash_policy {
+	uint8_t kind; /* enum proxy_hash_kind */
+	uint8_t len;  /* of name */
+	char name[PROXY_HASH_NAME_MAX];
+};
+
 /** $.clusters[i]: the L7 options of one service (defaults for a service without). */
 struct proxy_cluster {
 	uint32_t service; /* index into snap->services */
@@ -59,6 +77,12 @@ struct proxy_cluster {
 	uint32_t max_requests_per_connection; /* 0: unlimited */
 	uint32_t idle_timeout_s;	      /* an idle pooled connection is closed after */
 	struct tls_client_conf tls;	      /* TLS to the endpoints (tcp_proxy listeners) */
+	/* the balancer of HTTP requests: lb_policy (enum l4_pick_policy; L4_PICK_SERVICE:
+	 * the service's lb) and hash_policy (the first entry the request has gives
+	 * the Maglev hash; none: the connection's 5-tuple) */
+	uint8_t lb_policy;
+	uint8_t n_hash;
+	struct proxy_hash_policy hash[PROXY_HASH_MAX];
 };
 
 struct proxy_l7_cfg {
@@ -71,6 +95,24 @@ struct proxy_l7_cfg {
 
 /** The defaults of a cluster entry (a service without one gets these). */
 void proxy_cluster_defaults(struct proxy_cluster *c, uint32_t service);
+
+/**
+ * The value of cookie @p name (@p nlen bytes, compared exactly) in a Cookie
+ * header value @p p of @p len bytes: "name=value" pairs separated by ';' and
+ * optional whitespace (RFC 6265 section 5.4, leniently). No allocation; *@p out
+ * points into @p p. @return true when found.
+ */
+bool proxy_cookie_find(const char *p, uint32_t len, const char *name, uint32_t nlen,
+		       struct http_view *out);
+
+/**
+ * The hash_policy of @p cl applied to request @p msg from @p client (network
+ * order): the hash of the first entry the request carries (a header, a
+ * cookie in any Cookie header, the source address). Any thread, no allocation.
+ * @return true with *@p hash set; false when no entry applies.
+ */
+bool proxy_request_hash(const struct proxy_cluster *cl, const struct http_msg *msg, uint32_t client,
+			uint32_t *hash);
 
 /* ---- run time, shared by tcp_proxy.c and http_proxy.c ---- */
 

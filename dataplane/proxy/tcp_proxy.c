@@ -367,7 +367,7 @@ static int proxy_session_connect(struct proxy_session *s, const struct tcp_conn_
 	cl = &snap->listeners[li];
 	why = l4_upstream_open(pw->lw, snap, cl->service, cl->service_port, cl->target_port,
 			       ci->raddr.v4, rte_cpu_to_be_16(ci->rport), ci->laddr.v4,
-			       rte_cpu_to_be_16(ci->lport), pw->now_tsc, &s->ups);
+			       rte_cpu_to_be_16(ci->lport), NULL, pw->now_tsc, &s->ups);
 	if (why != NET_CHECK_OK || s->ups.source == 0) {
 		stats_inc(pw->stats, why != NET_CHECK_OK ? why : STAT_PROXY_UPSTREAM_FAILED);
 		return -1;

@@ -2,7 +2,9 @@
 /*
  * proxy (L7): HTTP listeners' options and $.clusters compile into the
  * documented values (defaults and explicit ones), and every refusal names its
- * JSON path. Documents are written with single quotes (json_of()).
+ * JSON path; clusters' lb_policy and hash_policy, the Cookie header parsing
+ * and the request hashes the hash_policy gives. Documents are written with
+ * single quotes (json_of()).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -149,6 +151,157 @@ static void test_cluster_errors(void **state)
 		     "$.clusters[0].circuit_breakers.max_requests", "got -1");
 }
 
+static void test_cluster_balancer(void **state)
+{
+	struct cfg_snapshot *s = compile_ok(HEAD "}");
+	const struct proxy_cluster *c;
+
+	(void)state;
+	/* no entry: the service's lb, no hash policy */
+	assert_int_equal(l7_of(s)->by_service[0].lb_policy, L4_PICK_SERVICE);
+	assert_int_equal(l7_of(s)->by_service[0].n_hash, 0);
+	cfg_snapshot_free(s);
+
+	s = compile_ok(
+		CLUSTERS("{'service': 'web', 'lb_policy': 'maglev', 'hash_policy': "
+			 "[{'header': 'x-user'}, {'cookie': 'session'}, {'source_ip': true}]}, "
+			 "{'service': 'api', 'lb_policy': 'least_request'}"));
+	c = &l7_of(s)->by_service[0];
+	assert_int_equal(c->lb_policy, L4_PICK_MAGLEV);
+	assert_int_equal(c->n_hash, 3);
+	assert_int_equal(c->hash[0].kind, PROXY_HASH_HEADER);
+	assert_string_equal(c->hash[0].name, "x-user");
+	assert_int_equal(c->hash[0].len, 6);
+	assert_int_equal(c->hash[1].kind, PROXY_HASH_COOKIE);
+	assert_string_equal(c->hash[1].name, "session");
+	assert_int_equal(c->hash[2].kind, PROXY_HASH_SOURCE_IP);
+	assert_int_equal(l7_of(s)->by_service[1].lb_policy, L4_PICK_LEAST_REQUEST);
+	cfg_snapshot_free(s);
+
+	/* the service's Maglev (its default lb) with a hash policy and no lb_policy */
+	s = compile_ok(CLUSTERS("{'service': 'web', 'hash_policy': [{'cookie': 'sid'}]}, "
+				"{'service': 'api', 'lb_policy': 'random'}"));
+	assert_int_equal(l7_of(s)->by_service[0].lb_policy, L4_PICK_SERVICE);
+	assert_int_equal(l7_of(s)->by_service[0].n_hash, 1);
+	assert_int_equal(l7_of(s)->by_service[1].lb_policy, L4_PICK_RANDOM);
+	cfg_snapshot_free(s);
+	s = compile_ok(CLUSTERS("{'service': 'web', 'lb_policy': 'round_robin'}"));
+	assert_int_equal(l7_of(s)->by_service[0].lb_policy, L4_PICK_ROUND_ROBIN);
+	cfg_snapshot_free(s);
+}
+
+/* A round-robin service: like HEAD with "lb": "round_robin" on shop/web. */
+#define RR_HEAD                                                                         \
+	"{'version': 1, 'interfaces': [{'name': 'server', 'port': 'p1', 'ipv4': "       \
+	"['10.10.2.1/24']}], 'services': [{'name': 'web', 'namespace': 'shop', 'vip': " \
+	"'10.96.0.10', 'lb': 'round_robin', 'ports': [{'port': 80}], 'endpoints': "     \
+	"[{'address': '10.10.2.10'}]}], 'clusters': ["
+
+static void test_cluster_balancer_errors(void **state)
+{
+	(void)state;
+	expect_error(CLUSTERS("{'service': 'web', 'lb_policy': 'ring_hash'}"),
+		     "$.clusters[0].lb_policy", "got \"ring_hash\"");
+	expect_error(CLUSTERS("{'service': 'web', 'hash_policy': []}"), "$.clusters[0].hash_policy",
+		     "1..4");
+	expect_error(
+		CLUSTERS("{'service': 'web', 'hash_policy': [{'header': 'a'}, {'header': 'b'}, "
+			 "{'header': 'c'}, {'header': 'd'}, {'header': 'e'}]}"),
+		"$.clusters[0].hash_policy", "1..4");
+	expect_error(
+		CLUSTERS("{'service': 'web', 'hash_policy': [{'header': 'a', 'cookie': 'b'}]}"),
+		"$.clusters[0].hash_policy[0]", "exactly one of");
+	expect_error(CLUSTERS("{'service': 'web', 'hash_policy': [{'query': 'a'}]}"),
+		     "$.clusters[0].hash_policy[0].query", "unknown field");
+	expect_error(CLUSTERS("{'service': 'web', 'hash_policy': [{'header': 'x user'}]}"),
+		     "$.clusters[0].hash_policy[0].header", "a header name");
+	expect_error(CLUSTERS("{'service': 'web', 'hash_policy': [{'cookie': ''}]}"),
+		     "$.clusters[0].hash_policy[0].cookie", "a cookie name");
+	expect_error(CLUSTERS("{'service': 'web', 'hash_policy': [{'source_ip': false}]}"),
+		     "$.clusters[0].hash_policy[0].source_ip", "expected true");
+	expect_error(CLUSTERS("{'service': 'web', 'lb_policy': 'least_request', "
+			      "'hash_policy': [{'header': 'x-user'}]}"),
+		     "$.clusters[0].hash_policy", "needs a consistent hash");
+	expect_error(RR_HEAD "{'service': 'web', 'lb_policy': 'maglev'}]}",
+		     "$.clusters[0].lb_policy", "needs \"lb\": \"maglev\"");
+	expect_error(RR_HEAD "{'service': 'web', 'hash_policy': [{'source_ip': true}]}]}",
+		     "$.clusters[0].hash_policy", "needs a consistent hash");
+}
+
+static void test_cookie_find(void **state)
+{
+	static const char h[] = "a=1; session=abc;  x=; sessionx=no;bare; session2 = q ";
+	struct http_view v;
+
+	(void)state;
+	assert_true(proxy_cookie_find(h, sizeof(h) - 1, "session", 7, &v));
+	assert_int_equal(v.len, 3);
+	assert_memory_equal(v.p, "abc", 3);
+	assert_true(proxy_cookie_find(h, sizeof(h) - 1, "a", 1, &v));
+	assert_int_equal(v.len, 1);
+	assert_memory_equal(v.p, "1", 1);
+	assert_true(proxy_cookie_find(h, sizeof(h) - 1, "x", 1, &v));
+	assert_int_equal(v.len, 0);
+	assert_true(proxy_cookie_find(h, sizeof(h) - 1, "session2", 8, &v));
+	assert_int_equal(v.len, 1);
+	assert_memory_equal(v.p, "q", 1);
+	assert_false(proxy_cookie_find(h, sizeof(h) - 1, "bare", 4, &v));
+	assert_false(proxy_cookie_find(h, sizeof(h) - 1, "Session", 7, &v)); /* names are exact */
+	assert_false(proxy_cookie_find(h, sizeof(h) - 1, "sess", 4, &v));
+	assert_false(proxy_cookie_find("", 0, "a", 1, &v));
+	/* the length bounds the search: "a=1" cut before its value still has "a" */
+	assert_true(proxy_cookie_find(h, 2, "a", 1, &v));
+	assert_int_equal(v.len, 0);
+}
+
+static void hdr(struct http_msg *m, const char *name, const char *value)
+{
+	m->headers[m->nheaders++] = (struct http_header){{name, (uint32_t)strlen(name)},
+							 {value, (uint32_t)strlen(value)}};
+}
+
+static void test_request_hash(void **state)
+{
+	struct cfg_snapshot *s = compile_ok(CLUSTERS(
+		"{'service': 'web', 'hash_policy': [{'header': 'x-user'}, {'cookie': 'session'}]}, "
+		"{'service': 'api', 'hash_policy': [{'cookie': 'session'}, {'source_ip': true}]}"));
+	const struct proxy_cluster *web = &l7_of(s)->by_service[0];
+	const struct proxy_cluster *api = &l7_of(s)->by_service[1];
+	struct http_msg a = {0}, b = {0}, c = {0}, none = {0};
+	uint32_t ha, hb, hc, h2;
+
+	(void)state;
+	hdr(&a, "Host", "web");
+	hdr(&a, "X-User", "alice"); /* names in any case */
+	hdr(&b, "x-user", "bob");
+	hdr(&c, "cookie", "theme=dark");
+	hdr(&c, "Cookie", "session=alice; lang=en"); /* a second Cookie header */
+	assert_true(proxy_request_hash(web, &a, 0x0a0a0102, &ha));
+	assert_true(proxy_request_hash(web, &b, 0x0a0a0102, &hb));
+	assert_true(proxy_request_hash(web, &c, 0x0a0a0102, &hc));
+	assert_int_not_equal(ha, hb);
+	/* the hash is the value's: the same from another client, and the cookie
+	 * "alice" hashes as the header "alice" */
+	assert_true(proxy_request_hash(web, &a, 0x0a0a0199, &h2));
+	assert_int_equal(ha, h2);
+	assert_int_equal(ha, hc);
+	/* the first entry present wins: x-user before the cookie */
+	hdr(&b, "cookie", "session=alice");
+	assert_true(proxy_request_hash(web, &b, 0, &h2));
+	assert_int_equal(h2, hb);
+	/* nothing present: no hash (the 5-tuple then) */
+	assert_false(proxy_request_hash(web, &none, 0x0a0a0102, &h2));
+	/* source_ip as the fallback: by client address */
+	assert_true(proxy_request_hash(api, &none, 0x0a0a0102, &h2));
+	assert_true(proxy_request_hash(api, &none, 0x0a0a0102, &hb));
+	assert_int_equal(h2, hb);
+	assert_true(proxy_request_hash(api, &none, 0x0a0a0103, &hb));
+	assert_int_not_equal(h2, hb);
+	assert_true(proxy_request_hash(api, &c, 0x0a0a0103, &hb));
+	assert_int_equal(hb, hc);
+	cfg_snapshot_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +309,10 @@ int main(void)
 		cmocka_unit_test(test_http_listener_errors),
 		cmocka_unit_test(test_clusters),
 		cmocka_unit_test(test_cluster_errors),
+		cmocka_unit_test(test_cluster_balancer),
+		cmocka_unit_test(test_cluster_balancer_errors),
+		cmocka_unit_test(test_cookie_find),
+		cmocka_unit_test(test_request_hash),
 	};
 
 	test_eal_init();

@@ -68,6 +68,10 @@ static const char doc[] =
 	"   \"health\": {\"interval_ms\": 0}},"
 	"  {\"name\": \"lim\", \"namespace\": \"shop\", \"vip\": \"10.30.0.20\","
 	"   \"ports\": [{\"port\": 80}], \"endpoints\": [{\"address\": \"10.10.2.13\"}],"
+	"   \"health\": {\"interval_ms\": 0}},"
+	"  {\"name\": \"multi\", \"namespace\": \"shop\", \"vip\": \"10.30.0.40\","
+	"   \"ports\": [{\"port\": 80}], \"endpoints\": [{\"address\": \"10.10.2.21\"},"
+	"    {\"address\": \"10.10.2.22\"}, {\"address\": \"10.10.2.23\"}],"
 	"   \"health\": {\"interval_ms\": 0}}],"
 	" \"external_services\": [{\"name\": \"partner\", \"prefixes\": [\"198.51.100.10/32\"],"
 	"   \"ports\": [443]}],"
@@ -79,7 +83,9 @@ static const char doc[] =
 	"  {\"name\": \"c\", \"action\": \"allow\", \"from\": {\"namespace\": \"shop\","
 	"   \"service\": \"fe\"}, \"to\": {\"service\": \"lim\"}},"
 	"  {\"name\": \"d\", \"action\": \"allow\", \"from\": {\"namespace\": \"shop\","
-	"   \"service\": \"fe\"}, \"to\": {\"external\": \"partner\"}}],"
+	"   \"service\": \"fe\"}, \"to\": {\"external\": \"partner\"}},"
+	"  {\"name\": \"e\", \"action\": \"allow\", \"from\": {\"namespace\": \"shop\","
+	"   \"service\": \"fe\"}, \"to\": {\"service\": \"multi\"}}],"
 	" \"limits\": [{\"name\": \"l\", \"service\": \"lim\", \"scope\": \"service\","
 	"   \"connections_per_s\": 1, \"burst\": 2, \"action\": \"drop\"},"
 	"  {\"name\": \"s\", \"service\": \"fn\", \"scope\": \"source\","
@@ -267,6 +273,78 @@ static int fx_teardown(void **state)
 	/* every mbuf is back: a test that leaked one would starve the ones after it */
 	assert_int_equal(rte_mempool_in_use_count(pool), 0);
 	return 0;
+}
+
+/* l4_upstream_open() to service "multi" (index 3, three endpoints) from fe's 10.10.1.2:@p cport. */
+static int upstream(struct fx *f, uint16_t cport, const struct l4_pick_opts *o)
+{
+	struct l4_upstream up;
+	enum stats_id why = l4_upstream_open(&f->lw, f->snap, 3, 0, 80, ip4("10.10.1.2"),
+					     rte_cpu_to_be_16(cport), ip4("10.10.1.1"),
+					     rte_cpu_to_be_16(8000), o, f->now, &up);
+
+	assert_int_equal(why, NET_CHECK_OK);
+	assert_int_equal(up.service, 3);
+	l4_upstream_result(&f->lw, f->snap, &up, true, f->now); /* no longer pending */
+	l4_upstream_close(&up);
+	return (int)up.endpoint;
+}
+
+/* The pick options: a request hash decides a Maglev pick whatever the 5-tuple;
+ * least_request never takes the busiest of three; round robin and random. */
+static void test_upstream_pick(void **state)
+{
+	struct fx *f = *state;
+	const struct l4_service *sv = &f->snap->services[3];
+	struct l4_pick_opts o = {.policy = L4_PICK_SERVICE, .hashed = true, .hash = 12345};
+	unsigned int seen[3] = {0}, hashes[3] = {0};
+	int first;
+
+	assert_string_equal(sv->key, "shop/multi");
+	/* the 5-tuple alone spreads over the three */
+	for (uint16_t p = 0; p < 300; p++)
+		seen[upstream(f, (uint16_t)(40000 + p), NULL)]++;
+	assert_true(seen[0] > 0 && seen[1] > 0 && seen[2] > 0);
+	/* one hash: one endpoint, whatever the client port */
+	first = upstream(f, 40000, &o);
+	for (uint16_t p = 1; p < 100; p++)
+		assert_int_equal(upstream(f, (uint16_t)(40000 + p), &o), first);
+	/* other hashes reach the others */
+	for (uint32_t h = 0; h < 300; h++) {
+		o.hash = h * 0x9e3779b1u;
+		hashes[upstream(f, 40000, &o)]++;
+	}
+	assert_true(hashes[0] > 0 && hashes[1] > 0 && hashes[2] > 0);
+
+	/* least_request: endpoint 0 busy, so two choices never take it */
+	struct ep_state *busy = sv->endpoints[0].rt;
+
+	__atomic_add_fetch(&busy->active, 50, __ATOMIC_RELAXED);
+	memset(seen, 0, sizeof(seen));
+	o = (struct l4_pick_opts){.policy = L4_PICK_LEAST_REQUEST};
+	for (uint64_t k = 0; k < 300; k++) {
+		o.rand = k * 0x9e3779b97f4a7c15ull;
+		seen[upstream(f, 40000, &o)]++;
+	}
+	assert_int_equal(seen[0], 0);
+	assert_true(seen[1] > 50 && seen[2] > 50);
+	/* random takes it as often as the others, within reason */
+	memset(seen, 0, sizeof(seen));
+	o.policy = L4_PICK_RANDOM;
+	for (uint64_t k = 0; k < 300; k++) {
+		o.rand = k * 0x9e3779b97f4a7c15ull;
+		seen[upstream(f, 40000, &o)]++;
+	}
+	assert_true(seen[0] > 50 && seen[1] > 50 && seen[2] > 50);
+	__atomic_sub_fetch(&busy->active, 50, __ATOMIC_RELAXED);
+	/* round robin: each in turn */
+	memset(seen, 0, sizeof(seen));
+	o.policy = L4_PICK_ROUND_ROBIN;
+	for (uint16_t k = 0; k < 30; k++)
+		seen[upstream(f, 40000, &o)]++;
+	assert_int_equal(seen[0], 10);
+	assert_int_equal(seen[1], 10);
+	assert_int_equal(seen[2], 10);
 }
 
 static void test_dnat_both_ways(void **state)
@@ -1246,6 +1324,7 @@ int main(void)
 {
 #define FX_TEST(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
 	const struct CMUnitTest tests[] = {
+		FX_TEST(test_upstream_pick),
 		FX_TEST(test_dnat_both_ways),
 		FX_TEST(test_fullnat_udp),
 		FX_TEST(test_refusals),

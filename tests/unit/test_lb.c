@@ -297,6 +297,47 @@ static void test_least_conn(void **state)
 	assert_int_equal(lb_pick_least(b, NULL, 3), LB_NONE);
 }
 
+/* Two distinct usable draws, both from the usable ones, spread over all of them. */
+static void test_pick_two(void **state)
+{
+	struct lb_backend b[4] = {{"a", 1, true}, {"b", 1, false}, {"c", 0, true}, {"d", 2, true}};
+	uint32_t seen[4] = {0};
+	uint16_t second;
+
+	(void)state;
+	for (uint64_t k = 0; k < 1000; k++) {
+		uint64_t r = (k * 0x9e3779b97f4a7c15ull) ^ (k << 40);
+		uint16_t first = lb_pick_two(b, 4, r, &second);
+
+		assert_true(first == 0 || first == 3);
+		assert_true(second == 0 || second == 3);
+		assert_int_not_equal(first, second);
+		seen[first]++;
+	}
+	assert_true(seen[0] > 100 && seen[3] > 100);
+	assert_int_equal(seen[1] + seen[2], 0);
+	/* the start draws: low bits 1 -> "b" unusable, "c" zero weight -> "d"; high bits 0 -> "a" */
+	assert_int_equal(lb_pick_two(b, 4, 1, &second), 3);
+	assert_int_equal(second, 0);
+	/* one usable: both draws are it; none: LB_NONE */
+	b[0].usable = false;
+	assert_int_equal(lb_pick_two(b, 4, 12345, &second), 3);
+	assert_int_equal(second, 3);
+	b[3].usable = false;
+	assert_int_equal(lb_pick_two(b, 4, 12345, &second), LB_NONE);
+	assert_int_equal(second, LB_NONE);
+	assert_int_equal(lb_pick_two(b, 0, 1, &second), LB_NONE);
+}
+
+static void test_less_loaded(void **state)
+{
+	(void)state;
+	assert_true(lb_less_loaded(1, 1, 2, 1));
+	assert_false(lb_less_loaded(2, 1, 2, 1)); /* equal: not less */
+	assert_true(lb_less_loaded(5, 5, 2, 1));  /* 1 < 2 */
+	assert_false(lb_less_loaded(3, 1, 5, 2)); /* 3 > 2.5 */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +352,8 @@ int main(void)
 		cmocka_unit_test(test_flow_hash),
 		cmocka_unit_test(test_smooth_wrr),
 		cmocka_unit_test(test_least_conn),
+		cmocka_unit_test(test_pick_two),
+		cmocka_unit_test(test_less_loaded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
