@@ -150,9 +150,9 @@ struct hp_session {
 	bool close_after;	  /* close the client connection after this response */
 	bool down_fin_passed;	  /* tunnels: the client's FIN was passed on */
 	bool busy;		  /* hp_process() runs for it */
-	char peer_id[TLS_ID_MAX]; /* the client's SPIFFE ID (TLS listeners); "": none */
 	bool again;		  /* something happened while it ran: go round once more */
 	uint32_t gen;		  /* bumped when the session ends (kept across reuse) */
+	char peer_id[TLS_ID_MAX]; /* the client's SPIFFE ID (TLS listeners); "": none */
 
 	/* from the client: byte 0 is the next unconsumed byte of the request */
 	struct rte_mbuf *rx;
@@ -885,7 +885,8 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 	s->resp_close = msg->framing == HTTP_BODY_CLOSE;
 	if (s->resp_close)
 		s->close_after = true;
-	hp_drain_check(s);
+	if (!tunnel)
+		hp_drain_check(s);
 	memcpy(add, s->resp_add, n * sizeof(add[0]));
 	if (tunnel)
 		add[n++] = (struct http_header){{"connection", 10}, {"upgrade", 7}};
