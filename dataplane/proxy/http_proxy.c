@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * http_proxy: the engine of listeners of type "http" (HTTP/1.1, plaintext).
+ * http_proxy: the engine of listeners of type "http" (HTTP/1.1; over TLS when
+ * the listener has a tls block: the client's side is a struct proxy_end, as a
+ * tcp_proxy session's, its SPIFFE ID goes up as x-forwarded-client-cert, and a
+ * connection whose identity rotated closes at a request boundary).
  *
  * A session is one client connection. Its requests are served one after
  * another, in order (pipelined ones wait in the session's receive chain):
@@ -136,19 +139,20 @@ struct hp_upconn {
 struct hp_session {
 	struct hp_worker *hw;
 	struct proxy_listener *pl;
-	void *slot; /* the listener's node-wide connection count */
-	struct tcp_conn *down;
+	void *slot;		/* the listener's node-wide connection count */
+	struct proxy_end down;	/* the client's connection (TCP, or TLS on a tls listener) */
 	struct hp_upconn *up;	/* the try's connection */
 	uint8_t state;		/* enum hp_state */
 	uint32_t client, local; /* network order */
 	uint16_t client_port, local_port;
-	uint64_t last_us;	/* the last byte moved either way */
-	uint64_t head_start_us; /* the first byte of the head in progress (request_timeout_ms) */
-	bool close_after;	/* close the client connection after this response */
-	bool down_fin_passed;	/* tunnels: the client's FIN was passed on */
-	bool busy;		/* hp_process() runs for it */
-	bool again;		/* something happened while it ran: go round once more */
-	uint32_t gen;		/* bumped when the session ends (kept across reuse) */
+	uint64_t last_us;	  /* the last byte moved either way */
+	uint64_t head_start_us;	  /* the first byte of the head in progress (request_timeout_ms) */
+	bool close_after;	  /* close the client connection after this response */
+	bool down_fin_passed;	  /* tunnels: the client's FIN was passed on */
+	bool busy;		  /* hp_process() runs for it */
+	bool again;		  /* something happened while it ran: go round once more */
+	uint32_t gen;		  /* bumped when the session ends (kept across reuse) */
+	char peer_id[TLS_ID_MAX]; /* the client's SPIFFE ID (TLS listeners); "": none */
 
 	/* from the client: byte 0 is the next unconsumed byte of the request */
 	struct rte_mbuf *rx;
@@ -470,6 +474,18 @@ static void hp_request_done(struct hp_session *s);
 static void hp_process(struct hp_session *s);
 
 /*
+ * A TLS client connection whose identity rotated (or expires) closes after the
+ * response in flight, which says "connection: close" when its head is still to go.
+ */
+static void hp_drain_check(struct hp_session *s)
+{
+	if (!s->close_after && s->down.tls != NULL && tls_draining(s->down.tls)) {
+		s->close_after = true;
+		stats_inc(hp_stats(s->hw), STAT_HTTP_TLS_DRAIN_CLOSED);
+	}
+}
+
+/*
  * Answer the request in progress here: @p status, @p body, an optional
  * Location. The connection closes after it when the request asked so, when
  * @p close, or when the request's body was not read (it would be taken for
@@ -483,6 +499,7 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 	char head[512 + 2048];
 	int n;
 
+	hp_drain_check(s);
 	close = close || s->close_after || !s->req_body_done;
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %u %s\r\ncontent-length: %u\r\ncontent-type: text/plain\r\n"
@@ -499,12 +516,11 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 	     hp_put(hw->pool, &m, body, body_len) != 0)) {
 		rte_pktmbuf_free(m);
 		stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
-		tcp_abort(s->down);
-		s->down = NULL;
+		proxy_end_abort(&s->down);
 		hp_session_end(s);
 		return;
 	}
-	tcp_send(s->down, m);
+	proxy_end_send(&s->down, m);
 	s->last_us = hp_now(hw);
 	s->close_after = close;
 	hp_request_done(s);
@@ -559,9 +575,7 @@ static void hp_session_end(struct hp_session *s)
 	struct hp_worker *hw = s->hw;
 
 	hp_release_request(s);
-	if (s->down != NULL)
-		tcp_abort(s->down);
-	s->down = NULL;
+	proxy_end_abort(&s->down);
 	rte_pktmbuf_free(s->rx);
 	s->rx = NULL;
 	l4_listener_release(s->slot);
@@ -581,8 +595,7 @@ static void hp_request_done(struct hp_session *s)
 	s->state = HP_HEAD;
 	s->head_start_us = 0;
 	if (s->close_after) {
-		tcp_close(s->down);
-		s->down = NULL;
+		proxy_end_close(&s->down);
 		hp_session_end(s);
 		return;
 	}
@@ -669,7 +682,7 @@ static void hp_arm(struct hp_session *s)
 	const struct proxy_listener *pl = s->pl;
 	uint64_t now = hp_now(s->hw), next = UINT64_MAX;
 
-	if (s->down == NULL)
+	if (!proxy_end_open(&s->down))
 		return;
 	if (pl->idle_timeout_us != 0)
 		next = s->last_us + pl->idle_timeout_us;
@@ -680,9 +693,9 @@ static void hp_arm(struct hp_session *s)
 	if (s->state == HP_WAIT)
 		next = RTE_MIN(next, s->wake_us);
 	if (next == UINT64_MAX)
-		tcp_set_timer(s->down, 0);
+		proxy_end_set_timer(&s->down, 0);
 	else
-		tcp_set_timer(s->down, next > now ? next - now : 1);
+		proxy_end_set_timer(&s->down, next > now ? next - now : 1);
 }
 
 /*
@@ -879,6 +892,8 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 	s->resp_close = msg->framing == HTTP_BODY_CLOSE;
 	if (s->resp_close)
 		s->close_after = true;
+	if (!tunnel)
+		hp_drain_check(s);
 	memcpy(add, s->resp_add, n * sizeof(add[0]));
 	if (tunnel)
 		add[n++] = (struct http_header){{"connection", 10}, {"upgrade", 7}};
@@ -892,7 +907,7 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 	ed.keep_upgrade = tunnel;
 	if ((rc = http_write_head(msg, &ed, hw->pool, &m)) != 0)
 		return rc;
-	tcp_send(s->down, m);
+	proxy_end_send(&s->down, m);
 	hp_count_response(hw, msg->status, false);
 	return 0;
 }
@@ -900,10 +915,12 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 /* Bytes both ways after a 101 (or a 2xx to CONNECT), as tcp_proxy splices them. */
 static void hp_tunnel_pump(struct hp_session *s)
 {
-	if (s->down != NULL && s->up != NULL) {
-		if (proxy_move(s->down, s->up->c, &s->down_fin_passed) > 0)
+	if (proxy_end_open(&s->down) && s->up != NULL) {
+		struct proxy_end up = {.tcp = s->up->c};
+
+		if (proxy_end_move(&s->down, &up, &s->down_fin_passed) > 0)
 			s->last_us = hp_now(s->hw);
-		if (proxy_move(s->up->c, s->down, &s->up->fin_passed) > 0)
+		if (proxy_end_move(&up, &s->down, &s->up->fin_passed) > 0)
 			s->last_us = hp_now(s->hw);
 	}
 }
@@ -915,7 +932,7 @@ static void hp_tunnel_start(struct hp_session *s)
 	s->state = HP_TUNNEL;
 	tcp_set_timer(s->up->c, 0);
 	if (s->urx != NULL) {
-		tcp_send(s->down, s->urx);
+		proxy_end_send(&s->down, s->urx);
 		s->urx = NULL;
 	}
 	if (s->rx != NULL) {
@@ -946,7 +963,7 @@ static bool hp_response_head(struct hp_session *s)
 			hp_try_failed(s, HP_FAIL_PROTO, 0);
 			return false;
 		}
-		tcp_send(s->down, head);
+		proxy_end_send(&s->down, head);
 		hp_count_response(hw, status, false);
 		http_parser_init(&s->resp, HTTP_RESPONSE, NULL, s->resp_scratch,
 				 sizeof(s->resp_scratch), hp_stats(hw));
@@ -999,7 +1016,7 @@ static void hp_pump_response(struct hp_session *s)
 	int r, err;
 
 	for (;;) {
-		uint32_t space = s->resp_started ? tcp_send_space(s->down) : HP_RX_MAX;
+		uint32_t space = s->resp_started ? proxy_end_space(&s->down) : HP_RX_MAX;
 		uint32_t have = s->urx != NULL ? s->urx->pkt_len : 0;
 
 		if (space > have && (m = tcp_recv(u->c, space - have)) != NULL) {
@@ -1046,7 +1063,7 @@ static void hp_pump_response(struct hp_session *s)
 			return;
 		}
 		if (m != NULL)
-			tcp_send(s->down, m);
+			proxy_end_send(&s->down, m);
 		if (r == 1) {
 			if (s->urx !=
 			    NULL) { /* bytes after the response: not a connection to reuse */
@@ -1057,7 +1074,7 @@ static void hp_pump_response(struct hp_session *s)
 			hp_response_done(s);
 			return;
 		}
-		if (tcp_send_space(s->down) == 0)
+		if (proxy_end_space(&s->down) == 0)
 			return; /* the client's writable callback goes on */
 	}
 eof:
@@ -1081,7 +1098,7 @@ static void hp_read_down(struct hp_session *s)
 	uint32_t have = s->rx != NULL ? s->rx->pkt_len : 0;
 	struct rte_mbuf *m;
 
-	if (have < HP_RX_MAX && (m = tcp_recv(s->down, HP_RX_MAX - have)) != NULL) {
+	if (have < HP_RX_MAX && (m = proxy_end_recv(&s->down, HP_RX_MAX - have)) != NULL) {
 		hp_chain_append(&s->rx, m);
 		s->last_us = hp_now(s->hw);
 	}
@@ -1195,10 +1212,10 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 	const struct http_msg *msg = &s->req.msg;
 	const struct proxy_http_opts *h = &s->pl->http;
 	struct http_view rm[HP_REQ_EDITS + 2];
-	struct http_header add[HP_REQ_EDITS + 3];
+	struct http_header add[HP_REQ_EDITS + 4];
 	struct http_edit ed = {.remove = rm, .add = add};
 	char path[ROUTER_STR_MAX * 2 + 2], xff[HP_XFF_MAX], rid[HP_REQUEST_ID_LEN + 1];
-	char client[INET_ADDRSTRLEN];
+	char client[INET_ADDRSTRLEN], xfcc[TLS_ID_MAX + 4];
 	int n;
 
 	hp_req_edits(&r->request_headers, rm, add, &ed);
@@ -1236,6 +1253,15 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 		len += (uint32_t)snprintf(xff + len, sizeof(xff) - len, "%s", client);
 		rm[ed.nremove++] = (struct http_view){"x-forwarded-for", 15};
 		add[ed.nadd++] = (struct http_header){{"x-forwarded-for", 15}, {xff, len}};
+	}
+	if (s->pl->tls != NULL) {
+		/* Envoy's SANITIZE_SET: never the client's own, the verified peer's URI */
+		rm[ed.nremove++] = (struct http_view){"x-forwarded-client-cert", 23};
+		if (s->peer_id[0] != '\0') {
+			n = snprintf(xfcc, sizeof(xfcc), "URI=%s", s->peer_id);
+			add[ed.nadd++] = (struct http_header){{"x-forwarded-client-cert", 23},
+							      {xfcc, (uint32_t)n}};
+		}
 	}
 	if (h->request_id && http_msg_find(msg, "x-request-id", 12, 0) < 0) {
 		uint32_t a = hp_rand(s->hw), b = hp_rand(s->hw), c = hp_rand(s->hw),
@@ -1376,7 +1402,8 @@ static void hp_route(struct hp_session *s)
 		r = router_select(snap, (uint32_t)rc, &rq, hw->rw);
 	}
 	if (r != NULL && r->action == ROUTER_ACTION_REDIRECT) {
-		n = router_redirect_location(r, &rq, "http", loc, sizeof(loc));
+		n = router_redirect_location(r, &rq, s->pl->tls != NULL ? "https" : "http", loc,
+					     sizeof(loc));
 		if (n < 0)
 			n = -500;
 	}
@@ -1434,9 +1461,8 @@ static bool hp_step_head(struct hp_session *s)
 
 	hp_read_down(s);
 	if (s->rx == NULL) {
-		if (tcp_recv_eof(s->down)) { /* between requests: a clean close */
-			tcp_close(s->down);
-			s->down = NULL;
+		if (proxy_end_eof(&s->down)) { /* between requests: a clean close */
+			proxy_end_close(&s->down);
 			hp_session_end(s);
 		}
 		return false;
@@ -1448,12 +1474,11 @@ static bool hp_step_head(struct hp_session *s)
 				 s->req_scratch, sizeof(s->req_scratch), hp_stats(hw));
 	}
 	r = http_parse_head(&s->req, s->rx, 0);
-	if (r == 0 && tcp_recv_eof(s->down))
+	if (r == 0 && proxy_end_eof(&s->down))
 		r = http_parse_eof(&s->req) < 0 ? -HTTP_E_TRUNCATED : 0;
 	if (r == 0) {
-		if (tcp_recv_eof(s->down)) {
-			tcp_close(s->down);
-			s->down = NULL;
+		if (proxy_end_eof(&s->down)) {
+			proxy_end_close(&s->down);
 			hp_session_end(s);
 		}
 		return false;
@@ -1495,7 +1520,7 @@ static void hp_process(struct hp_session *s)
 			hp_step_head(s);
 			break;
 		case HP_UPSTREAM:
-			if (s->down != NULL && s->up != NULL && s->up->connected)
+			if (proxy_end_open(&s->down) && s->up != NULL && s->up->connected)
 				hp_pump_request(s);
 			if (hp_alive(s, gen) && s->state == HP_UPSTREAM && s->up != NULL &&
 			    s->up->connected)
@@ -1556,8 +1581,7 @@ static void hp_down_timer(struct tcp_conn *c, void *arg)
 	} else if (pl->idle_timeout_us != 0 && now >= s->last_us + pl->idle_timeout_us) {
 		stats_inc(hp_stats(hw), STAT_HTTP_IDLE_TIMEOUTS);
 		if (s->state == HP_HEAD && s->rx == NULL) {
-			tcp_close(s->down);
-			s->down = NULL;
+			proxy_end_close(&s->down);
 		}
 		hp_session_end(s);
 		return;
@@ -1566,14 +1590,11 @@ static void hp_down_timer(struct tcp_conn *c, void *arg)
 		hp_process(s);
 }
 
-/* The client's connection is over (closed by the client, reset, timed out). */
-static void hp_down_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason reason)
+/* The client's connection is over (closed by the client, reset, timed out; @p normal: by FIN). */
+static void hp_down_gone(struct hp_session *s, bool normal)
 {
-	struct hp_session *s = arg;
-
-	(void)c;
-	s->down = NULL;
-	if (s->state == HP_TUNNEL && reason == TCP_CLOSE_NORMAL && s->up != NULL)
+	s->down = (struct proxy_end){0};
+	if (s->state == HP_TUNNEL && normal && s->up != NULL)
 		return; /* the endpoint's side finishes on its own */
 	if (s->state != HP_TUNNEL && (s->state != HP_HEAD || s->rx != NULL)) {
 		s->flags |= HP_RF_DC;
@@ -1582,7 +1603,72 @@ static void hp_down_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason 
 	hp_session_end(s);
 }
 
-/* A client connection completed its handshake on HTTP listener @p arg. */
+static void hp_down_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason reason)
+{
+	(void)c;
+	hp_down_gone(arg, reason == TCP_CLOSE_NORMAL);
+}
+
+/* ---- callbacks: the client's TLS connection (listeners with a tls block) ---- */
+
+/* The handshake is done: keep the client's SPIFFE ID for the requests. */
+static int hp_down_tls_done(struct tls_conn *c, void *arg)
+{
+	struct hp_session *s = arg;
+	struct tls_conn_info ti;
+
+	tls_conn_info(c, &ti);
+	memcpy(s->peer_id, ti.peer_id, sizeof(s->peer_id));
+	return 0; /* the TLS layer's writable callback drives the session */
+}
+
+static void hp_down_tls_event(struct tls_conn *c, void *arg)
+{
+	(void)c;
+	hp_process(arg);
+}
+
+static void hp_down_tls_timer(struct tls_conn *c, void *arg)
+{
+	hp_down_timer(tls_tcp(c), arg);
+}
+
+/*
+ * The connection's identity was rotated (or its certificate expires) and its
+ * drain point came: close now between requests, else after the response in
+ * flight (SM-DR14: HTTP closes at a request boundary).
+ */
+static void hp_down_tls_drain(struct tls_conn *c, void *arg)
+{
+	struct hp_session *s = arg;
+
+	if (!s->busy && s->state == HP_HEAD && s->rx == NULL) {
+		stats_inc(hp_stats(s->hw), STAT_HTTP_TLS_DRAIN_CLOSED);
+		proxy_end_close(&s->down);
+		hp_session_end(s);
+	} else if (s->state == HP_TUNNEL) {
+		tls_shutdown(c); /* no request boundary in a tunnel: close_notify, FIN */
+	} else {
+		hp_drain_check(s);
+	}
+}
+
+static void hp_down_tls_closed(struct tls_conn *c, void *arg, enum tls_close_reason reason)
+{
+	(void)c;
+	hp_down_gone(arg, reason == TLS_CLOSE_NORMAL);
+}
+
+static const struct tls_callbacks hp_down_tls_cbs = {
+	.handshake_done = hp_down_tls_done,
+	.readable = hp_down_tls_event,
+	.writable = hp_down_tls_event,
+	.timer = hp_down_tls_timer,
+	.drain = hp_down_tls_drain,
+	.closed = hp_down_tls_closed,
+};
+
+/* A client connection completed its TCP handshake on HTTP listener @p arg. */
 static int hp_accepted(struct tcp_conn *c, void *arg)
 {
 	struct proxy_listener *pl = arg;
@@ -1618,7 +1704,18 @@ static int hp_accepted(struct tcp_conn *c, void *arg)
 	s->hw = hw;
 	s->pl = pl;
 	s->slot = slot;
-	s->down = c;
+	if (pl->tls != NULL) {
+		/* requests wait for the handshake: tls_recv() has nothing before */
+		s->down.tls = tls_accept(pw->tls, pl->tls, c, &hp_down_tls_cbs, s);
+		if (s->down.tls == NULL) {
+			l4_listener_release(slot);
+			LIST_INSERT_HEAD(&hw->free_sessions, s, link);
+			return -1; /* counted by the TLS layer */
+		}
+	} else {
+		s->down.tcp = c;
+		tcp_set_arg(c, s);
+	}
 	s->state = HP_HEAD;
 	s->client = ci.raddr.v4;
 	s->client_port = rte_cpu_to_be_16(ci.rport);
@@ -1627,7 +1724,6 @@ static int hp_accepted(struct tcp_conn *c, void *arg)
 	s->last_us = hp_now(hw);
 	pl->active++;
 	stats_inc(pw->stats, STAT_HTTP_DOWNSTREAM_CX);
-	tcp_set_arg(c, s);
 	hp_arm(s);
 	return 0;
 }
@@ -1639,6 +1735,13 @@ const struct tcp_callbacks hp_listener_cbs = {
 	.timer = hp_down_timer,
 	.closed = hp_down_closed,
 };
+
+struct tcp_callbacks hp_tls_listener_cbs;
+
+void hp_callbacks_init(void)
+{
+	tls_tcp_callbacks(&hp_tls_listener_cbs, hp_accepted);
+}
 
 /* ---- callbacks: upstream connections ---- */
 
@@ -1713,7 +1816,7 @@ static void hp_up_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason re
 		return;
 	}
 	if (s->state == HP_TUNNEL) {
-		if (reason != TCP_CLOSE_NORMAL || s->down == NULL)
+		if (reason != TCP_CLOSE_NORMAL || !proxy_end_open(&s->down))
 			hp_session_end(s);
 		return;
 	}

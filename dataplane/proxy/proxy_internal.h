@@ -215,12 +215,83 @@ static inline void proxy_listener_put(struct proxy_listener *pl)
 	}
 }
 
+/* One side of a session: a TCP connection, or a TLS one; both NULL once over.
+ * tcp_proxy's sessions and the HTTP engine's client side drive either through
+ * these. */
+struct proxy_end {
+	struct tcp_conn *tcp;
+	struct tls_conn *tls;
+};
+
+static inline bool proxy_end_open(const struct proxy_end *e)
+{
+	return e->tcp != NULL || e->tls != NULL;
+}
+
+static inline uint32_t proxy_end_space(const struct proxy_end *e)
+{
+	return e->tls != NULL ? tls_send_space(e->tls) : tcp_send_space(e->tcp);
+}
+
+static inline struct rte_mbuf *proxy_end_recv(struct proxy_end *e, uint32_t max)
+{
+	return e->tls != NULL ? tls_recv(e->tls, max) : tcp_recv(e->tcp, max);
+}
+
+static inline int proxy_end_send(struct proxy_end *e, struct rte_mbuf *m)
+{
+	return e->tls != NULL ? tls_send(e->tls, m) : tcp_send(e->tcp, m);
+}
+
+static inline bool proxy_end_eof(const struct proxy_end *e)
+{
+	return e->tls != NULL ? tls_recv_eof(e->tls) : tcp_recv_eof(e->tcp);
+}
+
+static inline void proxy_end_shutdown(struct proxy_end *e)
+{
+	if (e->tls != NULL)
+		tls_shutdown(e->tls);
+	else
+		tcp_shutdown(e->tcp);
+}
+
+static inline void proxy_end_abort(struct proxy_end *e)
+{
+	if (e->tls != NULL)
+		tls_abort(e->tls);
+	else if (e->tcp != NULL)
+		tcp_abort(e->tcp);
+	e->tls = NULL;
+	e->tcp = NULL;
+}
+
+static inline void proxy_end_set_timer(struct proxy_end *e, uint64_t us)
+{
+	if (e->tls != NULL)
+		tls_set_timer(e->tls, us);
+	else
+		tcp_set_timer(e->tcp, us);
+}
+
+/* close_notify (TLS), FIN and forget: no callback runs after this. */
+static inline void proxy_end_close(struct proxy_end *e)
+{
+	if (e->tls != NULL)
+		tls_close(e->tls);
+	else if (e->tcp != NULL)
+		tcp_close(e->tcp);
+	e->tls = NULL;
+	e->tcp = NULL;
+}
+
 /*
  * tcp_proxy.c: move what @p from received to @p to, as far as @p to's send
  * buffer takes it (back-pressure: the rest waits in @p from's receive queue);
- * pass the FIN on once everything before it went. @return bytes moved.
+ * pass the FIN (or close_notify) on once everything before it went.
+ * @return bytes moved.
  */
-uint32_t proxy_move(struct tcp_conn *from, struct tcp_conn *to, bool *fin_passed);
+uint32_t proxy_end_move(struct proxy_end *from, struct proxy_end *to, bool *fin_passed);
 
 /* http_proxy.c */
 struct hp_worker;
@@ -235,5 +306,10 @@ struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacit
 void hp_worker_free(struct hp_worker *hw);
 /* The callbacks of an HTTP listener's TCP listener. */
 extern const struct tcp_callbacks hp_listener_cbs;
+/* The callbacks of an HTTP listener with a tls block (the TLS layer's, with the
+ * engine's accept), filled by hp_callbacks_init() (control thread, once, before
+ * any worker runs). */
+extern struct tcp_callbacks hp_tls_listener_cbs;
+void hp_callbacks_init(void);
 
 #endif

@@ -15,12 +15,6 @@
 #include "../log/log.h"
 #include "proxy_internal.h"
 
-/* One side of a session: a TCP connection, or a TLS one; both NULL once over. */
-struct proxy_end {
-	struct tcp_conn *tcp;
-	struct tls_conn *tls;
-};
-
 struct proxy_session {
 	struct proxy_worker *pw;
 	struct proxy_listener *pl;
@@ -113,57 +107,6 @@ static bool proxy_local_tcp_icmp(void *ctx, const void *quoted, uint32_t len, ui
 
 /* ---- sessions ---- */
 
-static bool proxy_end_open(const struct proxy_end *e)
-{
-	return e->tcp != NULL || e->tls != NULL;
-}
-
-static uint32_t proxy_end_space(const struct proxy_end *e)
-{
-	return e->tls != NULL ? tls_send_space(e->tls) : tcp_send_space(e->tcp);
-}
-
-static struct rte_mbuf *proxy_end_recv(struct proxy_end *e, uint32_t max)
-{
-	return e->tls != NULL ? tls_recv(e->tls, max) : tcp_recv(e->tcp, max);
-}
-
-static int proxy_end_send(struct proxy_end *e, struct rte_mbuf *m)
-{
-	return e->tls != NULL ? tls_send(e->tls, m) : tcp_send(e->tcp, m);
-}
-
-static bool proxy_end_eof(const struct proxy_end *e)
-{
-	return e->tls != NULL ? tls_recv_eof(e->tls) : tcp_recv_eof(e->tcp);
-}
-
-static void proxy_end_shutdown(struct proxy_end *e)
-{
-	if (e->tls != NULL)
-		tls_shutdown(e->tls);
-	else
-		tcp_shutdown(e->tcp);
-}
-
-static void proxy_end_abort(struct proxy_end *e)
-{
-	if (e->tls != NULL)
-		tls_abort(e->tls);
-	else if (e->tcp != NULL)
-		tcp_abort(e->tcp);
-	e->tls = NULL;
-	e->tcp = NULL;
-}
-
-static void proxy_end_set_timer(struct proxy_end *e, uint64_t us)
-{
-	if (e->tls != NULL)
-		tls_set_timer(e->tls, us);
-	else
-		tcp_set_timer(e->tcp, us);
-}
-
 static void proxy_session_end(struct proxy_session *s)
 {
 	struct proxy_worker *pw = s->pw;
@@ -195,7 +138,7 @@ static void proxy_session_abort(struct proxy_session *s)
  * it; pass the FIN (or close_notify) on once everything before it went.
  * @return bytes moved.
  */
-static uint32_t proxy_end_move(struct proxy_end *from, struct proxy_end *to, bool *fin_passed)
+uint32_t proxy_end_move(struct proxy_end *from, struct proxy_end *to, bool *fin_passed)
 {
 	uint32_t moved = 0, space;
 	struct rte_mbuf *m;
@@ -212,13 +155,6 @@ static uint32_t proxy_end_move(struct proxy_end *from, struct proxy_end *to, boo
 		proxy_end_shutdown(to);
 	}
 	return moved;
-}
-
-uint32_t proxy_move(struct tcp_conn *from, struct tcp_conn *to, bool *fin_passed)
-{
-	struct proxy_end f = {.tcp = from}, t = {.tcp = to};
-
-	return proxy_end_move(&f, &t, fin_passed);
 }
 
 static uint32_t proxy_splice(struct proxy_session *s, struct proxy_end *from, struct proxy_end *to,
@@ -682,11 +618,13 @@ static int proxy_listener_build(struct proxy_worker *pw, const struct cfg_snapsh
 		return rc;
 	}
 	memcpy(&a.v4, cl->addr, 4);
-	pl->tl = tcp_listener_create(&a, cl->port, &pl->params,
-				     cl->type == CFG_LISTENER_HTTP ? &hp_listener_cbs
-				     : pl->tls != NULL		   ? &proxy_tls_listener_cbs
-								   : &proxy_listener_cbs,
-				     pl);
+	pl->tl = tcp_listener_create(
+		&a, cl->port, &pl->params,
+		cl->type == CFG_LISTENER_HTTP
+			? (pl->tls != NULL ? &hp_tls_listener_cbs : &hp_listener_cbs)
+		: pl->tls != NULL ? &proxy_tls_listener_cbs
+				  : &proxy_listener_cbs,
+		pl);
 	if (pl->tl == NULL) {
 		tls_ctx_free(pl->tls);
 		tls_ctx_free(pl->up_tls);
@@ -827,6 +765,7 @@ struct proxy_global *proxy_global_create(struct proxy_worker *const *pw, unsigne
 	}
 	memcpy(pg->pw, pw, n * sizeof(*pw));
 	tls_tcp_callbacks(&proxy_tls_listener_cbs, proxy_accepted);
+	hp_callbacks_init();
 	pg->n_workers = n;
 	LIST_INIT(&pg->orphans);
 	return pg;

@@ -782,7 +782,11 @@ static void tls_tcp_timer(struct tcp_conn *t, void *arg)
 		c->drain_at = 0;
 		if (c->state == TLS_ST_ESTABLISHED && !c->shut) {
 			stats_inc(c->tw->stats, (enum stats_id)c->drain_stat);
-			tls_shutdown(c); /* close_notify, FIN: the peer closes its side */
+			c->drain_due = true;
+			if (c->cb->drain != NULL)
+				c->cb->drain(c, c->arg); /* the user closes at its boundary */
+			else
+				tls_shutdown(c); /* close_notify, FIN: the peer closes its side */
 		}
 	}
 	if (c->user_at != 0 && now >= c->user_at) {
@@ -1089,6 +1093,11 @@ struct tcp_conn *tls_tcp(const struct tls_conn *c)
 	return c->tcp;
 }
 
+bool tls_draining(const struct tls_conn *c)
+{
+	return c->drain_due || (c->drain_at != 0 && c->drain_stat == STAT_TLS_ROTATION_CLOSED);
+}
+
 void tls_conn_info(const struct tls_conn *c, struct tls_conn_info *info)
 {
 	const unsigned char *alpn = NULL;
@@ -1116,7 +1125,7 @@ void tls_conn_info(const struct tls_conn *c, struct tls_conn_info *info)
 	info->version = info->plaintext ? "plaintext" : SSL_get_version(c->ssl);
 	info->cipher = c->ssl != NULL && info->established ? SSL_get_cipher_name(c->ssl) : "";
 	info->resumed = c->ssl != NULL && SSL_session_reused(c->ssl);
-	info->draining = c->drain_at != 0 && c->drain_stat == STAT_TLS_ROTATION_CLOSED;
+	info->draining = tls_draining(c);
 	info->age_us = c->tw->now_us - c->start_us;
 	if (c->tcp != NULL) {
 		struct tcp_conn_info ti;

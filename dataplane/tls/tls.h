@@ -160,6 +160,11 @@ struct tls_callbacks {
 	void (*writable)(struct tls_conn *c, void *arg);
 	/** The user timer (tls_set_timer()) fired. */
 	void (*timer)(struct tls_conn *c, void *arg);
+	/** Optional: the connection's drain point (rotation, certificate expiry)
+	 * came. With it, closing is the user's (an HTTP layer closes at a request
+	 * boundary, tls_draining() is true from now on); without, the TLS layer
+	 * shuts the connection down itself (close_notify, then FIN). */
+	void (*drain)(struct tls_conn *c, void *arg);
 	/** The connection is over; the handle is dead when this returns. Not
 	 * called after tls_close() or tls_abort(). */
 	void (*closed)(struct tls_conn *c, void *arg, enum tls_close_reason reason);
@@ -244,6 +249,13 @@ uint32_t tls_send_space(const struct tls_conn *c);
  * from the stack, with TLS_CLOSE_PROTOCOL).
  */
 struct rte_mbuf *tls_recv(struct tls_conn *c, uint32_t max);
+
+/**
+ * True once @p c is to close: its identity was replaced (tls_worker_rotate()
+ * scheduled it) or its drain point came. A request layer answers the next
+ * response with "connection: close".
+ */
+bool tls_draining(const struct tls_conn *c);
 
 /** True once the peer's close_notify (or its FIN) arrived and all before it was taken. */
 bool tls_recv_eof(const struct tls_conn *c);

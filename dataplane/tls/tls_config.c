@@ -158,8 +158,6 @@ int tls_cfg_listener(struct cfg_snapshot *snap, uint32_t idx, const json_t *list
 	if (t == NULL)
 		return 0;
 	cfg_path_key(tp, path, "tls");
-	if (snap->listeners[idx].type != CFG_LISTENER_TCP_PROXY)
-		return cfg_fail(err, tp, "only a tcp_proxy listener terminates TLS (for now)");
 	if (!json_is_object(t))
 		return cfg_fail_got(err, tp, "a tls object", t);
 	if (tc == NULL && (snap->tls_cfg = tc = calloc(1, sizeof(*tc))) == NULL)
@@ -176,8 +174,20 @@ int tls_cfg_listener(struct cfg_snapshot *snap, uint32_t idx, const json_t *list
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -ENOMEM;
 	tc->listener[idx] = c;
-	rc = tls_cfg_parse(snap, t, tp, c, err);
-	return rc;
+	if ((rc = tls_cfg_parse(snap, t, tp, c, err)) != 0 ||
+	    snap->listeners[idx].type != CFG_LISTENER_HTTP)
+		return rc;
+	/* the HTTP engine speaks HTTP/1.1 only (for now): what it advertises */
+	for (uint8_t i = 0; i < c->n_alpn; i++)
+		if (strcmp(c->alpn[i], "http/1.1") != 0) {
+			char ap[CFG_JPATH_LEN];
+
+			cfg_path_key(ap, tp, "alpn");
+			return cfg_fail(err, ap, "an http listener speaks \"http/1.1\" only");
+		}
+	c->n_alpn = 1;
+	snprintf(c->alpn[0], sizeof(c->alpn[0]), "http/1.1");
+	return 0;
 }
 
 const struct tls_server_conf *tls_cfg_listener_get(const struct cfg_snapshot *snap, uint32_t idx)

@@ -70,6 +70,7 @@ struct tls_conn {
 	bool eof;	     /* close_notify or FIN received */
 	bool shut;	     /* tls_shutdown() done */
 	bool blocked;	     /* tls_send_space() said 0: call writable when it no longer does */
+	bool drain_due;	     /* the drain point came (tls_draining()) */
 	char peer_id[TLS_ID_MAX];
 	char peer_serial[64];
 	int64_t peer_not_after;

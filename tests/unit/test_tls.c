@@ -360,7 +360,8 @@ struct app {
 	bool shutdown_after;
 	bool close_on_eof;
 	bool bad_data;
-	bool hold; /* do not read */
+	bool hold;    /* do not read */
+	bool drained; /* the drain callback ran */
 };
 
 static struct app apps[2];
@@ -470,6 +471,26 @@ static const struct tls_callbacks app_cbs = {
 	.closed = cb_closed,
 };
 
+static void cb_drain(struct tls_conn *c, void *arg)
+{
+	struct app *a = arg;
+
+	assert_true(tls_draining(c));
+	a->drained = true;
+}
+
+/* A request layer's callbacks: closing at the drain point is the user's. */
+static const struct tls_callbacks app_drain_cbs = {
+	.handshake_done = cb_done,
+	.readable = cb_readable,
+	.writable = cb_writable,
+	.drain = cb_drain,
+	.closed = cb_closed,
+};
+
+/* What the server side's connections run with (app_cbs but in the drain test). */
+static const struct tls_callbacks *srv_cbs = &app_cbs;
+
 static const struct tcp_addr addr_a = {.family = 4, .v4 = RTE_BE32(RTE_IPV4(10, 0, 0, 1))};
 static const struct tcp_addr addr_b = {.family = 4, .v4 = RTE_BE32(RTE_IPV4(10, 0, 0, 2))};
 
@@ -478,7 +499,7 @@ static struct tls_ctx *srv_ctx, *cli_ctx;
 static int srv_accepted(struct tcp_conn *tc, void *arg)
 {
 	(void)arg;
-	apps[1].c = tls_accept(S.tw[1], srv_ctx, tc, &app_cbs, &apps[1]);
+	apps[1].c = tls_accept(S.tw[1], srv_ctx, tc, srv_cbs, &apps[1]);
 	return apps[1].c != NULL ? 0 : -1;
 }
 
@@ -1072,6 +1093,46 @@ static void test_rotation_cycles_connections(void **state)
 	free_ident(&srv2);
 }
 
+/*
+ * With a drain callback (the HTTP engine's), the TLS layer says the connection
+ * is draining from the rotation on and leaves the close to the user at the
+ * drain point: no close_notify of its own.
+ */
+static void test_rotation_drain_callback(void **state)
+{
+	const struct srv_opts o = {.mtls = TLS_MTLS_STRICT, .drain_window_s = 1};
+	struct srv_opts o2 = o;
+	struct tls_ctx *old;
+	struct ident srv2;
+
+	(void)state;
+	make_ident(&srv2, ID_SERVER, ca, ca_key);
+	srv_cbs = &app_drain_cbs;
+	make_server(&o);
+	make_client(&cli_id, ID_SERVER, NULL, NULL, 0);
+	connect_a();
+	run(10000);
+	assert_true(apps[0].done && apps[1].done);
+	assert_false(tls_draining(apps[1].c));
+	old = srv_ctx;
+	o2.id = &srv2;
+	make_server(&o2);
+	assert_int_equal(tls_worker_rotate(S.tw[1], old, srv_ctx), 1);
+	assert_true(tls_draining(apps[1].c)); /* the next response says connection: close */
+	assert_false(tls_draining(apps[0].c));
+	for (unsigned int i = 0; i < 12 && !apps[1].drained; i++)
+		run(100000);
+	assert_true(apps[1].drained);
+	assert_int_equal(stat(1, STAT_TLS_ROTATION_CLOSED), 1);
+	run(100000);
+	assert_false(apps[0].eof); /* still open: the user closes at its boundary */
+	assert_int_equal(stat(0, STAT_TLS_CLOSE_NOTIFY_RECEIVED), 0);
+	srv_cbs = &app_cbs;
+	close_both();
+	tls_ctx_free(old);
+	free_ident(&srv2);
+}
+
 static void test_closed_before_expiry(void **state)
 {
 	struct ident short_id;
@@ -1211,6 +1272,43 @@ static const char *tls_doc(const char *tls, const char *clusters)
 	return doc;
 }
 
+/* tls_doc() with the listener of type http (an HTTPS listener). */
+static const char *http_tls_doc(const char *tls)
+{
+	static const char tcp[] = "'type': 'tcp_proxy'", cl[] = ", 'cluster': 'shop/web'";
+	static char doc[8192];
+	const char *d = tls_doc(tls, NULL);
+	const char *t = strstr(d, tcp);
+	const char *c = strstr(d, cl);
+
+	assert_non_null(t);
+	assert_non_null(c);
+	/* the listener's type and route config, and a route config for it */
+	snprintf(doc, sizeof(doc),
+		 "%.*s'type': 'http'%.*s, 'route_config': 'main'%.*s, 'route_configs': "
+		 "[{'name': 'main', 'virtual_hosts': [{'name': 'all', 'domains': ['*'], "
+		 "'routes': [{'match': {'prefix': '/'}, 'cluster': 'web'}]}]}]}",
+		 (int)(t - d), d, (int)(c - t - (int)strlen(tcp)), t + strlen(tcp),
+		 (int)strlen(c + strlen(cl)) - 1, c + strlen(cl));
+	return doc;
+}
+
+/* An http listener terminates TLS too; it advertises http/1.1 (only) by ALPN. */
+static void test_http_listener_tls_config(void **state)
+{
+	struct cfg_snapshot *s;
+	const struct tls_server_conf *c;
+
+	(void)state;
+	s = compile_ok(http_tls_doc("{'secret': 'edge', 'mtls': 'permissive'}"));
+	c = tls_cfg_listener_get(s, 0);
+	assert_non_null(c);
+	assert_int_equal(c->def.mtls, TLS_MTLS_PERMISSIVE);
+	assert_int_equal(c->n_alpn, 1);
+	assert_string_equal(c->alpn[0], "http/1.1");
+	cfg_snapshot_free(s);
+}
+
 static void test_listener_tls_config(void **state)
 {
 	struct cfg_snapshot *s, *s2;
@@ -1256,6 +1354,8 @@ static void test_listener_tls_config(void **state)
 				     "'server_name': 'web.test'}}]"));
 	cfg_snapshot_free(s);
 
+	expect_error(http_tls_doc("{'secret': 'edge', 'alpn': ['http/1.1', 'h2']}"),
+		     "$.listeners[0].tls.alpn", "\"http/1.1\" only");
 	expect_error(tls_doc("{'alpn': ['h2']}", NULL), "$.listeners[0].tls.secret",
 		     "required field missing");
 	expect_error(tls_doc("{'secret': 'nope'}", NULL), "$.listeners[0].tls.secret",
@@ -1323,10 +1423,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ticket_resumption_and_rotation, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_rotation_cycles_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_drain_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closed_before_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_client_certs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctx_refuses_bad_conf, setup, teardown),
 		cmocka_unit_test(test_listener_tls_config),
+		cmocka_unit_test(test_http_listener_tls_config),
 		cmocka_unit_test_setup_teardown(test_async_offload, setup, teardown),
 	};
 	int rc;
