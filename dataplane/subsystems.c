@@ -34,12 +34,12 @@ static const struct subsystem subsystems[] = {
 	{NULL, &neigh_commands},   /* neigh */
 	/* $.secrets (before proxy: listeners' tls blocks name secrets); secret.* */
 	{&secrets_cfg_section, &secrets_commands},
-	{&net_cfg_section, &net_commands},     /* $.interfaces, $.routes; routes */
-	{&l4_cfg_section, &l4_commands},       /* $.mode, services, policies ...; services ... */
+	{&net_cfg_section, &net_commands},	 /* $.interfaces, $.routes; routes */
+	{&l4_cfg_section, &l4_commands},	 /* $.mode, services, policies ...; services ... */
 	{&router_cfg_section, &router_commands}, /* $.route_configs; http_routes, http_route_test */
-	{&proxy_cfg_section, &proxy_commands}, /* $.tcp, $.listeners; tcp_stats, tcp_conns */
-	{NULL, &tls_commands},		       /* tls_conns */
-	{&proxy_cluster_section, NULL},	       /* $.clusters */
+	{&proxy_cfg_section, &proxy_commands},	 /* $.tcp, $.listeners; tcp_stats, tcp_conns */
+	{NULL, &tls_commands},			 /* tls_conns */
+	{&proxy_cluster_section, NULL},		 /* $.clusters */
 };
 
 /* The table's columns, as config and control take them. */
