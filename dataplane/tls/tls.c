@@ -1198,12 +1198,17 @@ void tls_worker_begin(struct tls_worker *tw, const struct cfg_snapshot *snap, ui
 {
 	tw->snap = snap;
 	tw->now_us = now_us;
-	tw->unix_now = (int64_t)time(NULL);
+	/* certificate times are wall-clock seconds: read the clock once a second
+	 * of the worker's own clock, not once per loop iteration */
+	if (now_us >= tw->unix_next_us) {
+		tw->unix_now = (int64_t)time(NULL);
+		tw->unix_next_us = now_us + 1000000;
+	}
 }
 
 void tls_worker_poll(struct tls_worker *tw)
 {
-	LIST_HEAD(, tls_conn) todo = LIST_HEAD_INITIALIZER(todo);
+	LIST_HEAD(, tls_conn) round = LIST_HEAD_INITIALIZER(round);
 	struct tls_conn *c;
 
 	if (LIST_EMPTY(&tw->parked))
@@ -1212,9 +1217,9 @@ void tls_worker_poll(struct tls_worker *tw)
 	 * it from whichever list it is on); those parked again wait for the next */
 	while ((c = LIST_FIRST(&tw->parked)) != NULL) {
 		LIST_REMOVE(c, park);
-		LIST_INSERT_HEAD(&todo, c, park);
+		LIST_INSERT_HEAD(&round, c, park);
 	}
-	while ((c = LIST_FIRST(&todo)) != NULL) {
+	while ((c = LIST_FIRST(&round)) != NULL) {
 		LIST_REMOVE(c, park);
 		c->parked = false;
 		c->depth++;

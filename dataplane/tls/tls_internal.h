@@ -85,7 +85,8 @@ struct tls_worker {
 	struct stats_block *stats;
 	const struct cfg_snapshot *snap; /* this loop iteration's (peers verify against it) */
 	uint64_t now_us;
-	int64_t unix_now; /* seconds, at the top of the iteration */
+	int64_t unix_now;      /* wall-clock seconds, refreshed once a second */
+	uint64_t unix_next_us; /* now_us at which unix_now is read again */
 	uint16_t worker_id;
 	LIST_HEAD(, tls_conn) conns_list;
 	LIST_HEAD(, tls_conn) parked; /* handshakes waiting for an async job (tls_worker_poll()) */
