@@ -9,6 +9,7 @@
 
 #include <rte_common.h>
 
+#include "audit/audit.h"
 #include "config/config.h"
 #include "control/control.h"
 #include "l4/l4.h"
@@ -40,6 +41,7 @@ static const struct subsystem subsystems[] = {
 	{&proxy_cfg_section, &proxy_commands},	 /* $.tcp, $.listeners; tcp_stats, tcp_conns */
 	{NULL, &tls_commands},			 /* tls_conns */
 	{&proxy_cluster_section, NULL},		 /* $.clusters */
+	{NULL, &audit_commands},		 /* audit */
 };
 
 /* The table's columns, as config and control take them. */

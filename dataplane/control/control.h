@@ -158,6 +158,18 @@ void control_addr_port(uint8_t family, const uint8_t *addr, uint16_t port_be, ch
 		       size_t len);
 
 /**
+ * Every step of a config change but the publish: compile @p text against the
+ * running ports and live snapshot, then bind the runtime objects to it
+ * (control_bind()). config validate (which frees the result) and apply (which
+ * publishes it) both come through here, so a document that validates applies;
+ * so does meshctl audit FILE.
+ * @return the error reply to command @p cmd, or NULL and *@p out (the caller
+ *         owns it; cfg_snapshot_free()).
+ */
+json_t *control_build(struct control *c, const char *cmd, const char *text, size_t len,
+		      struct cfg_snapshot **out);
+
+/**
  * Compile, bind and publish @p text as config.apply does (the configuration it
  * replaces becomes the rollback target), for commands that change the live
  * configuration (tune, meshctl secret apply). @p extra (taken; may be NULL) is
