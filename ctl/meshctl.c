@@ -61,6 +61,9 @@ static void meshctl_usage(FILE *out)
 		"                          the route route config CONFIG picks for a request\n"
 		"  config validate FILE    check a configuration without applying it\n"
 		"  config apply FILE       validate and make a configuration live\n"
+		"  config apply --namespace NS FILE\n"
+		"                          replace namespace NS's services, workloads, policies\n"
+		"                          and clusters by FILE's (an operator's change)\n"
 		"  config show             print the live configuration\n"
 		"  config rollback         go back to the configuration before the last change\n"
 		"  secret list             identities (SPIFFE ID, serial, expiry, source) and\n"
@@ -858,6 +861,7 @@ enum meshctl_cmd {
 	MESHCTL_HTTP_ROUTE_TEST,
 	MESHCTL_CFG_VALIDATE,
 	MESHCTL_CFG_APPLY,
+	MESHCTL_CFG_APPLY_NS,
 	MESHCTL_CFG_SHOW,
 	MESHCTL_CFG_ROLLBACK,
 	MESHCTL_LOG_LEVEL,
@@ -1183,7 +1187,23 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 	} else if (strcmp(c, "config") == 0) {
 		const char *sub = argc > 1 ? argv[1] : "";
 
-		if (strcmp(sub, "validate") == 0 || strcmp(sub, "apply") == 0) {
+		if (strcmp(sub, "apply") == 0 && argc > 2 && strcmp(argv[2], "--namespace") == 0) {
+			if (argc != 5)
+				return meshctl_usage_error(
+					"config apply --namespace needs NS and FILE");
+			*cmd = MESHCTL_CFG_APPLY_NS;
+			*req = json_pack("{s:s, s:s}", "cmd", "config.apply_namespace", "namespace",
+					 argv[3]);
+			if (*req != NULL) {
+				int rc = meshctl_add_file(*req, "text", argv[4]);
+
+				if (rc != MESHCTL_EXIT_OK) {
+					json_decref(*req);
+					*req = NULL;
+					return rc;
+				}
+			}
+		} else if (strcmp(sub, "validate") == 0 || strcmp(sub, "apply") == 0) {
 			size_t len = 0;
 			char *text;
 
@@ -1208,8 +1228,9 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 			*req = json_pack("{s:s}", "cmd",
 					 sub[0] == 's' ? "config.show" : "config.rollback");
 		} else {
-			return meshctl_usage_error(
-				"config: expected validate FILE, apply FILE, show or rollback");
+			return meshctl_usage_error("config: expected validate FILE, apply "
+						   "[--namespace NS] FILE, show or "
+						   "rollback");
 		}
 	} else if (strcmp(c, "log") == 0) {
 		if (argc < 2 || strcmp(argv[1], "level") != 0 || argc > 3)
@@ -1322,6 +1343,12 @@ static void meshctl_print(enum meshctl_cmd cmd, const json_t *r, const struct me
 		break;
 	case MESHCTL_CFG_APPLY:
 		printf("applied: generation %" JSON_INTEGER_FORMAT " is live\n",
+		       json_integer_value(gen));
+		break;
+	case MESHCTL_CFG_APPLY_NS:
+		printf("namespace %s: %" JSON_INTEGER_FORMAT
+		       " entries applied: generation %" JSON_INTEGER_FORMAT " is live\n",
+		       meshctl_str(r, "namespace"), meshctl_int(r, "entries"),
 		       json_integer_value(gen));
 		break;
 	case MESHCTL_CFG_SHOW:

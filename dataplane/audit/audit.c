@@ -110,9 +110,9 @@ static void audit_core(const struct cfg_snapshot *snap, struct audit_report *r)
 	if (st->control_group[0] == '\0')
 		audit_finding(r, "SM-DR28", AUDIT_PASS, "$.control.group",
 			      "only root may use the control socket %s", st->control_socket);
-	else
+	else if (snap->roles == NULL)
 		audit_finding(r, "SM-DR28", AUDIT_WARN, "$.control.group",
-			      "every member of group %s may run every command on %s: no role "
+			      "every member of group %s may run every command on %s: no $.roles "
 			      "limits what each may change",
 			      st->control_group, st->control_socket);
 }

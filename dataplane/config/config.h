@@ -329,6 +329,9 @@ struct cfg_snapshot {
 
 	/* ---- the router section (dataplane/router/router_config.c; router.h) ---- */
 	void *router; /* struct router_table: route configs, the service key hash */
+
+	/* ---- the roles section (dataplane/roles/roles_config.c): control-socket roles ---- */
+	struct roles_snap *roles; /* NULL without $.roles: every admitted peer is admin */
 };
 
 struct cfg_error {
