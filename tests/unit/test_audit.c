@@ -235,6 +235,23 @@ static void test_router_mode(void **state)
 	cfg_snapshot_free(snap);
 }
 
+/* $.roles answers SM-DR28 for a control group; without an audit_log file, a WARN. */
+static void test_roles(void **state)
+{
+	struct cfg_snapshot *snap;
+	json_t *r = audit_of(json_of("{'version': 1, 'control': {'group': 'daemon'}, 'roles': "
+				     "{'bindings': [{'uid': 1001, 'role': 'operator', 'scope': "
+				     "['shop']}, {'user': 'root', 'role': 'admin'}]}}"),
+			     &snap);
+
+	(void)state;
+	assert_int_equal(count(r, "SM-DR28", "WARN", "$.control.group"), 0);
+	assert_int_equal(count(r, "SM-DR28", "PASS", "$.roles.bindings"), 1);
+	assert_int_equal(count(r, "SM-DR28", "WARN", "$.roles.audit_log"), 1);
+	json_decref(r);
+	cfg_snapshot_free(snap);
+}
+
 static int probe_compile(struct cfg_snapshot *snap, const struct json_t *root,
 			 const struct cfg_compile_ctx *ctx, struct cfg_error *err)
 {
@@ -289,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_compliant),
 		cmocka_unit_test(test_weak),
 		cmocka_unit_test(test_router_mode),
+		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_unknown_requirement),
 	};
 
