@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "fleet.h"
 
 #define MESHCTL_EXIT_OK		 0
 #define MESHCTL_EXIT_REFUSED	 1
@@ -79,6 +80,12 @@ static void meshctl_usage(FILE *out)
 		"  audit [FILE]            the live configuration (or FILE, not applied) checked\n"
 		"                          against NIST SP 800-204A: PASS / WARN / FAIL per\n"
 		"                          requirement with the reason and the config path\n"
+		"  etcd                    the etcd client: endpoint, applied and seen revisions,\n"
+		"                          refusals, reconnects\n"
+		"  fleet publish --endpoints URL[,URL...] --prefix P FILE\n"
+		"                          put FILE as the fleet document P/config in etcd\n"
+		"  fleet status --endpoints URL[,URL...] --prefix P\n"
+		"                          each node's report of the revision it applied\n"
 		"  commands                the daemon's commands: the subsystem that registered\n"
 		"                          each, whether it changes state, its help\n"
 		"\n"
@@ -778,6 +785,83 @@ static void meshctl_print_audit(const json_t *r)
 	       meshctl_int(r, "pass"), meshctl_int(r, "warn"), meshctl_int(r, "fail"));
 }
 
+/*
+ * "fleet publish ... FILE" and "fleet status ...": meshctl talks to etcd, not to
+ * the daemon. @return the exit status.
+ */
+static int meshctl_fleet(int argc, char **argv, const struct meshctl_opts *o)
+{
+	const char *endpoints = NULL, *prefix = NULL, *file = NULL;
+	bool publish = argc > 1 && strcmp(argv[1], "publish") == 0;
+	char err[512];
+
+	if (argc < 2 || (!publish && strcmp(argv[1], "status") != 0))
+		return meshctl_usage_error("fleet: expected publish or status");
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--endpoints") == 0 && i + 1 < argc)
+			endpoints = argv[++i];
+		else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
+			prefix = argv[++i];
+		else if (publish && file == NULL && argv[i][0] != '-')
+			file = argv[i];
+		else
+			return meshctl_usage_error("fleet %s: unexpected '%s'", argv[1], argv[i]);
+	}
+	if (endpoints == NULL || prefix == NULL || (publish && file == NULL))
+		return meshctl_usage_error("fleet %s needs --endpoints, --prefix%s", argv[1],
+					   publish ? " and FILE" : "");
+	if (publish) {
+		size_t len = 0;
+		char *text = meshctl_read_file(file, &len);
+		json_t *doc;
+		long long rev;
+
+		if (text == NULL)
+			return MESHCTL_EXIT_REFUSED;
+		doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+		if (!json_is_object(doc)) {
+			fprintf(stderr, "meshctl: %s is not a JSON object\n", file);
+			json_decref(doc);
+			free(text);
+			return MESHCTL_EXIT_REFUSED;
+		}
+		json_decref(doc);
+		rev = fleet_publish(endpoints, prefix, text, len, err, sizeof(err));
+		free(text);
+		if (rev < 0) {
+			fprintf(stderr, "meshctl: %s\n", err);
+			return MESHCTL_EXIT_UNREACHABLE;
+		}
+		if (o->json)
+			printf("{\"revision\": %lld}\n", rev);
+		else
+			printf("published %s/config: revision %lld\n", prefix, rev);
+		return MESHCTL_EXIT_OK;
+	}
+	json_t *st = fleet_status(endpoints, prefix, err, sizeof(err));
+	static const char *const keys[] = {"node",   "revision",	"result", "generation",
+					   "source", "applied_unix_ms", "error"};
+	static const char *const heads[] = {"NODE",   "REVISION",   "RESULT", "GENERATION",
+					    "SOURCE", "APPLIED_MS", "ERROR"};
+
+	if (st == NULL) {
+		fprintf(stderr, "meshctl: %s\n", err);
+		return MESHCTL_EXIT_UNREACHABLE;
+	}
+	if (o->json) {
+		char *s = json_dumps(st, JSON_INDENT(2));
+
+		printf("%s\n", s != NULL ? s : "");
+		free(s);
+	} else {
+		printf("fleet document %s/config: revision %" JSON_INTEGER_FORMAT "\n", prefix,
+		       meshctl_int(st, "revision"));
+		meshctl_table(json_object_get(st, "nodes"), keys, heads, 7);
+	}
+	json_decref(st);
+	return MESHCTL_EXIT_OK;
+}
+
 static void meshctl_print_http_routes(const json_t *r)
 {
 	size_t i, j, k;
@@ -871,6 +955,7 @@ enum meshctl_cmd {
 	MESHCTL_SECRET_APPLY,
 	MESHCTL_SECRET_BUNDLE,
 	MESHCTL_AUDIT,
+	MESHCTL_ETCD,
 };
 
 /*
@@ -1238,6 +1323,11 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 		*cmd = MESHCTL_LOG_LEVEL;
 		*req = argc == 3 ? json_pack("{s:s, s:s}", "cmd", "log.level", "level", argv[2])
 				 : json_pack("{s:s}", "cmd", "log.level");
+	} else if (strcmp(c, "etcd") == 0) {
+		if (argc != 1)
+			return meshctl_usage_error("etcd takes no arguments");
+		*cmd = MESHCTL_ETCD;
+		*req = json_pack("{s:s}", "cmd", "etcd");
 	} else if (strcmp(c, "audit") == 0) {
 		if (argc > 2)
 			return meshctl_usage_error("audit takes at most one FILE");
@@ -1395,6 +1485,19 @@ static void meshctl_print(enum meshctl_cmd cmd, const json_t *r, const struct me
 	case MESHCTL_AUDIT:
 		meshctl_print_audit(r);
 		break;
+	case MESHCTL_ETCD: {
+		const char *key;
+		json_t *v;
+
+		json_object_foreach((json_t *)r, key, v)
+		{
+			char cell[256];
+
+			meshctl_cell(v, cell, sizeof(cell));
+			printf("%-17s %s\n", key, cell);
+		}
+		break;
+	}
 	}
 }
 
@@ -1438,6 +1541,8 @@ int main(int argc, char **argv)
 	}
 	if (i >= argc)
 		return meshctl_usage_error("no command given");
+	if (strcmp(argv[i], "fleet") == 0)
+		return meshctl_fleet(argc - i, argv + i, &o);
 	rc = meshctl_build(argc - i, argv + i, &o, &cmd, &req);
 	if (rc != MESHCTL_EXIT_OK)
 		return rc;

@@ -11,6 +11,7 @@
 
 #include "audit/audit.h"
 #include "config/config.h"
+#include "etcd/etcd.h"
 #include "control/control.h"
 #include "l4/l4.h"
 #include "neigh/neigh.h"
@@ -44,6 +45,7 @@ static const struct subsystem subsystems[] = {
 	{&proxy_cluster_section, NULL},		 /* $.clusters */
 	{&roles_cfg_section, &roles_commands},	 /* $.roles; config.apply_namespace */
 	{NULL, &audit_commands},		 /* audit */
+	{&etcd_cfg_section, &etcd_commands},	 /* $.etcd; etcd (and the client's hand-off) */
 };
 
 /* The table's columns, as config and control take them. */

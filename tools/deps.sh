@@ -5,10 +5,10 @@
 set -euo pipefail
 
 build=(meson ninja-build pkg-config gcc python3 dpdk dpdk-dev libdpdk-dev liburcu-dev
-	libjansson-dev libmicrohttpd-dev libcmocka-dev libssl-dev libpcre2-dev)
+	libjansson-dev libmicrohttpd-dev libcmocka-dev libssl-dev libpcre2-dev libcurl4-openssl-dev)
 demo=(iproute2 iputils-ping traceroute curl nginx-light openssl ethtool)
 test=(python3-scapy procps coreutils util-linux ethtool socat nmap wrk clang libclang-rt-14-dev
-	hping3 iperf3 python3-h11 testssl.sh)
+	hping3 iperf3 python3-h11 testssl.sh etcd-server etcd-client)
 bench=(valgrind haproxy gnuplot-nox libnginx-mod-stream)
 
 case "${1:-test}" in
@@ -38,4 +38,8 @@ apt-get install -y -q --no-install-recommends "${missing[@]}"
 # nginx-light's package starts a system nginx on port 80; meshdp's demo and tests run their own.
 if printf '%s\n' "${missing[@]}" | grep -qx nginx-light; then
 	systemctl disable --now nginx >/dev/null 2>&1 || service nginx stop >/dev/null 2>&1 || true
+fi
+# etcd-server's package may start a system etcd on 2379; the fleet test runs its own cluster.
+if printf '%s\n' "${missing[@]}" | grep -qx etcd-server; then
+	systemctl disable --now etcd >/dev/null 2>&1 || service etcd stop >/dev/null 2>&1 || true
 fi

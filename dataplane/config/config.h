@@ -332,6 +332,9 @@ struct cfg_snapshot {
 
 	/* ---- the roles section (dataplane/roles/roles_config.c): control-socket roles ---- */
 	struct roles_snap *roles; /* NULL without $.roles: every admitted peer is admin */
+
+	/* ---- the etcd section (dataplane/etcd/etcd_config.c): the fleet's config source ---- */
+	struct etcd_conf *etcd; /* NULL without $.etcd */
 };
 
 struct cfg_error {

@@ -71,11 +71,16 @@ struct control_cmd {
 	const char *help;   /* one line, shown by "help" */
 };
 
-/** The commands of one subsystem. */
+/** The commands of one subsystem, and its other work on the control thread. */
 struct control_cmd_set {
 	const char *subsystem; /* e.g. "l4": names the set in "help" and in errors */
 	const struct control_cmd *cmds;
 	unsigned int n;
+	/* Optional: called every turn of the control loop (about once a millisecond;
+	 * it must not block), e.g. to apply what a subsystem's own thread handed over. */
+	void (*tick)(struct control *c, int64_t now_ms);
+	/* Optional: called by control_close(), before the socket closes. */
+	void (*close)(struct control *c);
 };
 
 /**

@@ -548,6 +548,9 @@ int control_run(struct control *c, volatile sig_atomic_t *stop)
 				c->clients[n++] = c->clients[i];
 		c->n_clients = n;
 		control_neigh_work(c, now);
+		for (i = 0; i < c->ctx.n_command_sets; i++)
+			if (c->ctx.command_sets[i]->tick != NULL)
+				c->ctx.command_sets[i]->tick(c, now);
 	}
 	return 0;
 }
@@ -556,6 +559,9 @@ void control_close(struct control *c)
 {
 	if (c == NULL)
 		return;
+	for (unsigned int i = 0; i < c->ctx.n_command_sets; i++)
+		if (c->ctx.command_sets[i]->close != NULL)
+			c->ctx.command_sets[i]->close(c);
 	for (unsigned int i = 0; i < c->n_clients; i++)
 		control_client_free(&c->clients[i]);
 	close(c->lfd);
