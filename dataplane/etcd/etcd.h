@@ -11,10 +11,9 @@
  * talks to etcd's v3 JSON gateway with libcurl: it reads the fleet key, then
  * watches it from the next revision, and on a failure moves to the next
  * endpoint after an exponential back-off. Each new revision is handed to the
- * control thread, which applies the node's own members of the live document
- * (node, control, admin, etcd, interfaces, routes, neighbour, tune, flows,
- * tcp) together
- * with the fleet document's through control_apply_text(), the path
+ * control thread, which applies the live document's node members (node,
+ * control, admin, etcd, interfaces, routes, neighbour, tune, flows, tcp) with
+ * the fleet document's others through control_apply_text(), the path
  * config.apply takes; revisions that arrive while one is being applied are
  * coalesced to the newest. The thread then writes the node's status key
  * (applied or refused, with the error) and, for an applied revision, the local

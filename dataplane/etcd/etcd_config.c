@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../audit/audit.h"
 #include "../config/config_json.h"
 #include "etcd.h"
 
@@ -104,6 +105,22 @@ static int etcd_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 	return 0;
 }
 
+/* SM-DR25: the configuration comes from a replicated store. */
+static void etcd_audit(const struct cfg_snapshot *snap, struct audit_report *r)
+{
+	const struct etcd_conf *e = snap->etcd;
+
+	if (e == NULL)
+		return;
+	audit_finding(r, "SM-DR25", e->n_endpoints >= 3 ? AUDIT_PASS : AUDIT_WARN, "$.etcd",
+		      "the fleet's configuration comes from etcd (%s/config) through %u "
+		      "endpoint%s%s; the last applied revision is cached %s",
+		      e->prefix, e->n_endpoints, e->n_endpoints == 1 ? "" : "s",
+		      e->n_endpoints >= 3 ? ""
+					  : " (fewer than 3: one member's failure stops updates)",
+		      e->cache[0] != '\0' ? e->cache : "nowhere (no $.etcd.cache)");
+}
+
 static void etcd_cfg_free(struct cfg_snapshot *snap)
 {
 	free(snap->etcd);
@@ -117,4 +134,5 @@ const struct cfg_section etcd_cfg_section = {
 	.keys = etcd_cfg_keys,
 	.compile = etcd_cfg_compile,
 	.free = etcd_cfg_free,
+	.audit = etcd_audit,
 };
