@@ -112,7 +112,7 @@ static void etcd_audit(const struct cfg_snapshot *snap, struct audit_report *r)
 
 	if (e == NULL)
 		return;
-	audit_finding(r, "SM-DR25", e->n_endpoints >= 3 ? AUDIT_PASS : AUDIT_WARN, "$.etcd",
+	audit_finding(r, "SM-DR25", e->n_endpoints > 1 ? AUDIT_PASS : AUDIT_WARN, "$.etcd",
 		      "the fleet's configuration comes from etcd (%s/config) through %u "
 		      "endpoint%s%s; the last applied revision is cached %s",
 		      e->prefix, e->n_endpoints, e->n_endpoints == 1 ? "" : "s",
