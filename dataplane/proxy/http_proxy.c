@@ -161,6 +161,7 @@ struct hp_session {
 	enum http_method method;
 
 	/* the request's route, copied */
+	int32_t egress_ext; /* egress listeners: the external service of the Host; else -1 */
 	char cluster_key[ROUTER_KEY_MAX];
 	uint16_t cluster_port;
 	struct hp_cluster_rt *crt; /* NULL: not routed to a cluster */
@@ -530,7 +531,7 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 static void hp_local_error(struct hp_session *s, unsigned int status, uint32_t flag,
 			   const char *what)
 {
-	char body[96];
+	char body[160];
 	int n = snprintf(body, sizeof(body), "%s\n", what);
 
 	s->flags |= flag;
@@ -800,6 +801,16 @@ static void hp_try_start(struct hp_session *s)
 		l4_upstream_close(&s->ups);
 		stats_inc(hp_stats(hw), STAT_HTTP_NO_HEALTHY_UPSTREAM);
 		hp_local_error(s, 503, HP_RF_UH, "no healthy upstream");
+		return;
+	}
+	if (s->egress_ext >= 0 &&
+	    !l4_external_has_addr(snap, (uint32_t)s->egress_ext, 4, &s->ups.addr)) {
+		/* an egress gateway reaches only the addresses the Host's service declares */
+		l4_upstream_close(&s->ups);
+		stats_inc(hp_stats(hw), STAT_HTTP_EGRESS_UNDECLARED_ENDPOINT);
+		hp_local_error(s, 502, HP_RF_NR,
+			       "egress: the cluster's endpoint is not an address of the "
+			       "external service that declares this host");
 		return;
 	}
 	if (s->held != NULL) {
@@ -1360,6 +1371,45 @@ static void hp_to_cluster(struct hp_session *s, const struct router_route *r,
 	hp_try_start(s);
 }
 
+/*
+ * Egress listeners (outbound_policy registry_only, Istio's REGISTRY_ONLY): the
+ * external service that declares the request's host and port (the
+ * authority's, else the scheme's default), in s->egress_ext. @return 0, or -1
+ * after writing the refusal's body into @p why (@p len bytes) and counting it.
+ */
+static int hp_egress_check(struct hp_session *s, struct router_str authority, char *why, size_t len)
+{
+	struct router_str host = router_host_strip_port(authority);
+	uint32_t port = s->pl->tls != NULL ? 443 : 80;
+	int e;
+
+	if (host.len < authority.len) {
+		port = 0;
+		for (uint32_t i = host.len + 1; i < authority.len && port <= 65535; i++)
+			port = port * 10 + (uint32_t)(authority.p[i] - '0');
+		if (host.len + 1 == authority.len || port > 65535)
+			port = 0; /* no external service declares port 0 */
+	}
+	e = l4_external_by_host(s->hw->pw->snap, host.p, host.len, (uint16_t)port);
+	if (e >= 0) {
+		s->egress_ext = e;
+		return 0;
+	}
+	if (e == L4_EXT_PORT_UNKNOWN) {
+		stats_inc(hp_stats(s->hw), STAT_HTTP_EGRESS_UNDECLARED_PORT);
+		snprintf(why, len,
+			 "egress: port %u of host \"%.*s\" is not declared by any external "
+			 "service\n",
+			 port, (int)RTE_MIN(host.len, 200u), host.p);
+	} else {
+		stats_inc(hp_stats(s->hw), STAT_HTTP_EGRESS_UNDECLARED_HOST);
+		snprintf(why, len,
+			 "egress: host \"%.*s\" is not declared by any external service\n",
+			 (int)RTE_MIN(host.len, 200u), host.p);
+	}
+	return -1;
+}
+
 /* A whole request head is in s->req.msg: route it and act. */
 static void hp_route(struct hp_session *s)
 {
@@ -1377,6 +1427,7 @@ static void hp_route(struct hp_session *s)
 	int n = 0, err;
 
 	stats_inc(hp_stats(hw), STAT_HTTP_REQUESTS);
+	s->egress_ext = -1;
 	s->method = msg->method;
 	s->close_after = !(msg->flags & HTTP_F_KEEP_ALIVE);
 	s->req_body_done = msg->framing == HTTP_BODY_NONE;
@@ -1398,6 +1449,9 @@ static void hp_route(struct hp_session *s)
 	if ((msg->flags & HTTP_F_CONNECT) && !s->pl->http.allow_connect) {
 		stats_inc(hp_stats(hw), STAT_HTTP_CONNECT_REFUSED);
 		n = -405;
+	} else if (s->pl->http.outbound == PROXY_OUTBOUND_REGISTRY_ONLY &&
+		   hp_egress_check(s, rq.host, loc, sizeof(loc)) != 0) {
+		n = -502;
 	} else if (rc >= 0) {
 		r = router_select(snap, (uint32_t)rc, &rq, hw->rw);
 	}
@@ -1433,6 +1487,9 @@ static void hp_route(struct hp_session *s)
 		/* what follows a refused CONNECT is the client's tunnel, never a request */
 		s->close_after = true;
 		hp_local_error(s, 405, 0, "CONNECT is not allowed on this listener");
+	} else if (n == -502) {
+		s->flags |= HP_RF_NR;
+		hp_local_reply(s, 502, loc, (uint32_t)strlen(loc), NULL, false);
 	} else if (n == -500) {
 		rte_pktmbuf_free(head);
 		hp_local_error(s, 500, 0, "internal error");

@@ -201,7 +201,7 @@ static void test_cluster_balancer_errors(void **state)
 {
 	(void)state;
 	expect_error(CLUSTERS("{'service': 'web', 'lb_policy': 'ring_hash'}"),
-		     "$.clusters[0].lb_policy", "got \"ring_hash\"");
+		     "$.clusters[0].lb_policy", "\"maglev\" is the consistent hash");
 	expect_error(CLUSTERS("{'service': 'web', 'hash_policy': []}"), "$.clusters[0].hash_policy",
 		     "1..4");
 	expect_error(
