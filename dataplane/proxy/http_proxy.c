@@ -158,6 +158,7 @@ struct hp_session {
 	struct rte_mbuf *rx;
 	struct http_parser req;
 	bool req_body_done;
+	bool http10; /* the request is HTTP/1.0: so is the framing of its response */
 	enum http_method method;
 
 	/* the request's route, copied */
@@ -193,6 +194,7 @@ struct hp_session {
 	struct http_parser resp;
 	bool resp_started; /* a response head (not 1xx) went to the client */
 	bool resp_close;   /* the response runs until close or says close */
+	bool dechunk; /* a chunked response to an HTTP/1.0 client: its data only, until close */
 
 	char req_scratch[HP_SCRATCH];
 	char resp_scratch[HP_SCRATCH];
@@ -509,7 +511,10 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 		     s->pl->http.server_name[0] != '\0' ? "server: " : "", s->pl->http.server_name,
 		     s->pl->http.server_name[0] != '\0' ? "\r\n" : "",
 		     location != NULL ? "location: " : "", location != NULL ? location : "",
-		     location != NULL ? "\r\n" : "", close ? "connection: close\r\n" : "");
+		     location != NULL ? "\r\n" : "",
+		     close	 ? "connection: close\r\n"
+		     : s->http10 ? "connection: keep-alive\r\n"
+				 : "");
 	stats_inc(hp_stats(hw), STAT_HTTP_LOCAL_RESPONSES);
 	hp_count_response(hw, status, true);
 	if (n < 0 || (size_t)n >= sizeof(head) || hp_put(hw->pool, &m, head, (uint32_t)n) != 0 ||
@@ -567,7 +572,7 @@ static void hp_release_request(struct hp_session *s)
 	s->arena_used = s->n_resp_add = s->n_resp_remove = 0;
 	s->attempt = s->flags = 0;
 	s->deadline_us = s->wake_us = 0;
-	s->resp_started = s->resp_close = false;
+	s->resp_started = s->resp_close = s->dechunk = false;
 }
 
 /* The session is over: both connections are gone (or go now, by RST). */
@@ -826,7 +831,7 @@ static void hp_try_start(struct hp_session *s)
 	http_parser_init(&s->resp, HTTP_RESPONSE, NULL, s->resp_scratch, sizeof(s->resp_scratch),
 			 hp_stats(hw));
 	http_parser_set_request(&s->resp, s->method);
-	s->resp_started = s->resp_close = false;
+	s->resp_started = s->resp_close = s->dechunk = false;
 	stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RQ);
 	u = hp_pool_take(hw, s->ups.addr, s->ups.port);
 	if (u != NULL) {
@@ -895,12 +900,20 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 	struct hp_worker *hw = s->hw;
 	const struct http_msg *msg = &s->resp.msg;
 	struct http_header add[HP_RESP_EDITS + 1];
+	struct http_view rm[HP_RESP_EDITS + 1];
 	struct http_edit ed = {0};
 	struct rte_mbuf *m;
-	uint32_t n = s->n_resp_add;
+	uint32_t n = s->n_resp_add, nrm = s->n_resp_remove;
 	int rc;
 
 	s->resp_close = msg->framing == HTTP_BODY_CLOSE;
+	memcpy(rm, s->resp_remove, nrm * sizeof(rm[0]));
+	/* HTTP/1.0 has no chunked coding (RFC 9112 7.1): the data alone, delimited by the close */
+	s->dechunk = s->http10 && msg->framing == HTTP_BODY_CHUNKED;
+	if (s->dechunk) { /* the upstream connection may still be reused */
+		rm[nrm++] = (struct http_view){"transfer-encoding", 17};
+		s->close_after = true;
+	}
 	if (s->resp_close)
 		s->close_after = true;
 	if (!tunnel)
@@ -910,8 +923,10 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 		add[n++] = (struct http_header){{"connection", 10}, {"upgrade", 7}};
 	else if (s->close_after)
 		add[n++] = (struct http_header){{"connection", 10}, {"close", 5}};
-	ed.remove = s->resp_remove;
-	ed.nremove = s->n_resp_remove;
+	else if (s->http10) /* a 1.0 client takes the connection as closing without it */
+		add[n++] = (struct http_header){{"connection", 10}, {"keep-alive", 10}};
+	ed.remove = rm;
+	ed.nremove = nrm;
 	ed.add = add;
 	ed.nadd = n;
 	ed.drop_hop_by_hop = true;
@@ -974,8 +989,12 @@ static bool hp_response_head(struct hp_session *s)
 			hp_try_failed(s, HP_FAIL_PROTO, 0);
 			return false;
 		}
-		proxy_end_send(&s->down, head);
-		hp_count_response(hw, status, false);
+		if (s->http10) { /* never a 1xx to an HTTP/1.0 client (RFC 9110 15.2) */
+			rte_pktmbuf_free(head);
+		} else {
+			proxy_end_send(&s->down, head);
+			hp_count_response(hw, status, false);
+		}
 		http_parser_init(&s->resp, HTTP_RESPONSE, NULL, s->resp_scratch,
 				 sizeof(s->resp_scratch), hp_stats(hw));
 		http_parser_set_request(&s->resp, s->method);
@@ -1015,6 +1034,29 @@ static bool hp_response_head(struct hp_session *s)
 }
 
 /*
+ * The chunk data of the @p o->raw bytes at the front of *@p chain (@p slices:
+ * where they are), copied into a chain of their own; the bytes are dropped
+ * from *@p chain. @return it (NULL when no data: *@p err 0, or out of mbufs).
+ */
+static struct rte_mbuf *hp_dechunk(struct hp_worker *hw, struct rte_mbuf **chain,
+				   const struct http_body_out *o, const struct http_slice *slices,
+				   int *err)
+{
+	struct rte_mbuf *out = NULL, *raw;
+
+	*err = http_slices_copy(slices, o->nslices, hw->pool, &out);
+	if (*err == 0) {
+		raw = hp_chain_take(hw, chain, (uint32_t)o->raw, err);
+		rte_pktmbuf_free(raw);
+	}
+	if (*err != 0) {
+		rte_pktmbuf_free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/*
  * The endpoint's side of a try: read the response (as fast as the client's
  * send buffer drains once the body flows), parse, forward.
  */
@@ -1022,6 +1064,7 @@ static void hp_pump_response(struct hp_session *s)
 {
 	struct hp_worker *hw = s->hw;
 	struct hp_upconn *u = s->up;
+	struct http_slice slices[32];
 	struct http_body_out o;
 	struct rte_mbuf *m;
 	int r, err;
@@ -1061,13 +1104,15 @@ static void hp_pump_response(struct hp_session *s)
 				goto eof;
 			return;
 		}
-		r = http_parse_body(&s->resp, s->urx, 0, &o, NULL, 0);
+		r = http_parse_body(&s->resp, s->urx, 0, &o, s->dechunk ? slices : NULL,
+				    s->dechunk ? RTE_DIM(slices) : 0);
 		if (r < 0) {
 			stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_BAD_RESPONSE);
 			hp_session_end(s); /* part of the response went: reset both */
 			return;
 		}
-		m = hp_chain_take(hw, &s->urx, (uint32_t)o.raw, &err);
+		m = s->dechunk ? hp_dechunk(hw, &s->urx, &o, slices, &err)
+			       : hp_chain_take(hw, &s->urx, (uint32_t)o.raw, &err);
 		if (err != 0) {
 			stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
 			hp_session_end(s);
@@ -1226,7 +1271,7 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 	struct http_header add[HP_REQ_EDITS + 4];
 	struct http_edit ed = {.remove = rm, .add = add};
 	char path[ROUTER_STR_MAX * 2 + 2], xff[HP_XFF_MAX], rid[HP_REQUEST_ID_LEN + 1];
-	char client[INET_ADDRSTRLEN], xfcc[TLS_ID_MAX + 4];
+	char client[INET_ADDRSTRLEN], xfcc[TLS_ID_MAX + 4], host[INET_ADDRSTRLEN + 8];
 	int n;
 
 	hp_req_edits(&r->request_headers, rm, add, &ed);
@@ -1243,8 +1288,14 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 		}
 		ed.path = (struct http_view){path, (uint32_t)n};
 	}
-	if (r->host_rewrite.len > 0)
+	if (r->host_rewrite.len > 0) {
 		ed.authority = (struct http_view){r->host_rewrite.p, r->host_rewrite.len};
+	} else if (msg->authority.len == 0) {
+		/* HTTP/1.0 without Host: HTTP/1.1 needs one; the address the client reached */
+		inet_ntop(AF_INET, &s->local, client, sizeof(client));
+		n = snprintf(host, sizeof(host), "%s:%u", client, rte_be_to_cpu_16(s->local_port));
+		ed.authority = (struct http_view){host, (uint32_t)n};
+	}
 	if (h->xff != PROXY_XFF_NONE) {
 		uint32_t len = 0;
 
@@ -1429,6 +1480,7 @@ static void hp_route(struct hp_session *s)
 	stats_inc(hp_stats(hw), STAT_HTTP_REQUESTS);
 	s->egress_ext = -1;
 	s->method = msg->method;
+	s->http10 = msg->version == 10;
 	s->close_after = !(msg->flags & HTTP_F_KEEP_ALIVE);
 	s->req_body_done = msg->framing == HTTP_BODY_NONE;
 	s->head_start_us = 0;
@@ -1526,6 +1578,7 @@ static bool hp_step_head(struct hp_session *s)
 	}
 	if (s->head_start_us == 0) {
 		s->head_start_us = hp_now(hw);
+		s->http10 = false;
 		http_parser_init(&s->req, HTTP_REQUEST,
 				 &(struct http_limits){.max_head = s->pl->http.max_request_headers},
 				 s->req_scratch, sizeof(s->req_scratch), hp_stats(hw));
