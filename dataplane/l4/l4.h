@@ -383,6 +383,9 @@ int l4_external_of(const struct cfg_snapshot *snap, uint8_t family, const void *
 int l4_external_by_host(const struct cfg_snapshot *snap, const char *host, uint32_t len,
 			uint16_t port);
 
+/** @return the index of the external service named @p name, or -1. Any thread. */
+int l4_external_find(const struct cfg_snapshot *snap, const char *name);
+
 /** @return whether @p addr is inside one of external service @p ext's prefixes. Any thread. */
 bool l4_external_has_addr(const struct cfg_snapshot *snap, uint32_t ext, uint8_t family,
 			  const void *addr);

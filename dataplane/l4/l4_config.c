@@ -915,9 +915,8 @@ static int parse_policy_to(struct l4_ctx *c, const json_t *o, const char *path, 
 	for (uint32_t k = 0; json_is_string(v) && !p->to_external && k < s->n_services; k++)
 		if (strcmp(s->services[k].name, json_string_value(v)) == 0)
 			p->target = k;
-	for (uint32_t k = 0; json_is_string(v) && p->to_external && k < s->n_externals; k++)
-		if (strcmp(s->externals[k].name, json_string_value(v)) == 0)
-			p->target = k;
+	if (json_is_string(v) && p->to_external && l4_external_find(s, json_string_value(v)) >= 0)
+		p->target = (uint32_t)l4_external_find(s, json_string_value(v));
 	if (p->target == UINT32_MAX)
 		return cfg_fail_got(
 			c->err, kp,
@@ -1345,6 +1344,14 @@ int l4_external_by_host(const struct cfg_snapshot *snap, const char *host, uint3
 			return L4_EXT_HOST_UNKNOWN;
 		off++; /* past the dot: the suffix after it */
 	}
+}
+
+int l4_external_find(const struct cfg_snapshot *snap, const char *name)
+{
+	for (uint32_t k = 0; k < snap->n_externals; k++)
+		if (strcmp(snap->externals[k].name, name) == 0)
+			return (int)k;
+	return -1;
 }
 
 bool l4_external_has_addr(const struct cfg_snapshot *snap, uint32_t ext, uint8_t family,

@@ -162,7 +162,11 @@ struct hp_session {
 	enum http_method method;
 
 	/* the request's route, copied */
-	int32_t egress_ext; /* egress listeners: the external service of the Host; else -1 */
+	/* egress listeners: the external service that declares the Host (index in
+	 * the snapshot of egress_gen; by name in a later one); else -1 */
+	int32_t egress_ext;
+	uint64_t egress_gen;
+	char egress_name[CFG_NAME_MAX];
 	char cluster_key[ROUTER_KEY_MAX];
 	uint16_t cluster_port;
 	struct hp_cluster_rt *crt; /* NULL: not routed to a cluster */
@@ -808,8 +812,15 @@ static void hp_try_start(struct hp_session *s)
 		hp_local_error(s, 503, HP_RF_UH, "no healthy upstream");
 		return;
 	}
-	if (s->egress_ext >= 0 &&
-	    !l4_external_has_addr(snap, (uint32_t)s->egress_ext, 4, &s->ups.addr)) {
+	if (s->egress_ext >= 0 && snap->generation != s->egress_gen) { /* swapped since */
+		int e = l4_external_find(snap, s->egress_name);
+
+		s->egress_ext = e >= 0 ? e : -2; /* gone: no endpoint is its address any more */
+		s->egress_gen = snap->generation;
+	}
+	if (s->egress_ext != -1 &&
+	    (s->egress_ext < 0 ||
+	     !l4_external_has_addr(snap, (uint32_t)s->egress_ext, 4, &s->ups.addr))) {
 		/* an egress gateway reaches only the addresses the Host's service declares */
 		l4_upstream_close(&s->ups);
 		stats_inc(hp_stats(hw), STAT_HTTP_EGRESS_UNDECLARED_ENDPOINT);
@@ -1444,6 +1455,9 @@ static int hp_egress_check(struct hp_session *s, struct router_str authority, ch
 	e = l4_external_by_host(s->hw->pw->snap, host.p, host.len, (uint16_t)port);
 	if (e >= 0) {
 		s->egress_ext = e;
+		s->egress_gen = s->hw->pw->snap->generation;
+		snprintf(s->egress_name, sizeof(s->egress_name), "%s",
+			 s->hw->pw->snap->externals[e].name);
 		return 0;
 	}
 	if (e == L4_EXT_PORT_UNKNOWN) {

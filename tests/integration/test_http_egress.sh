@@ -11,7 +11,8 @@
 # host routed to an endpoint outside its external service are refused 502
 # (flag NR) with a body naming the reason and their own counters, while the
 # same request on the allow_any listener goes through; the route's retries,
-# timeout and the cluster's circuit breaker apply to external clusters.
+# timeout and the cluster's circuit breaker apply to external clusters; the
+# registry follows config swaps; a bad host is refused with its JSON path.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 source "$(dirname "$0")/lib_http.sh"
@@ -118,6 +119,29 @@ codes=$(cat "$IT_WORK"/brk.* | sort | tr '\n' ' ')
 echo "    $codes"
 [ "$codes" = "200 200 503 " ] || it_http_fail "breaker: $codes"
 [ "$(it_stat http_rq_overflow)" -eq $((before + 1)) ] || it_http_fail "http_rq_overflow not counted"
+
+it_log "the registry is live: a host taken out of external_services is refused at once, and back after a rollback"
+"$IT_PY" - "$IT_ROOT/tests/data/http-egress.json" "$IT_WORK/fewer.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["external_services"][0]["hosts"] = ["api.external.test"]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+it_ctl config apply "$IT_WORK/fewer.json" >/dev/null || it_http_fail "the document without the wildcard host was refused"
+refused -H "Host: img.cdn.external.test" "$EGRESS/" http_egress_undeclared_host 'host "img.cdn.external.test" is not declared'
+it_ctl config rollback >/dev/null || it_http_fail "rollback failed"
+out=$(c -H "Host: img.cdn.external.test" "$EGRESS/")
+[ "$out" = "ext 10.10.2.1" ] || it_http_fail "the wildcard host after the rollback: $out"
+
+it_log "a bad host in external_services is refused with its JSON path"
+"$IT_PY" - "$IT_ROOT/tests/data/http-egress.json" "$IT_WORK/bad.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["external_services"][1]["hosts"] = ["leak.external.test", "Bad_Host"]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+out=$(it_ctl config apply "$IT_WORK/bad.json" 2>&1) && it_http_fail "a bad host was accepted"
+grep -qF '$.external_services[1].hosts[1]: expected a DNS name in lower case' <<<"$out" || it_http_fail "bad host: $out"
 
 it_log "the counters are in meshctl stats"
 it_ctl stats | grep -E "http_egress_undeclared_(host|port|endpoint) +[1-9]" | sed 's/^/    /'
