@@ -121,10 +121,17 @@ head, body = fetch(b"GET /app/headers HTTP/1.0\r\nhost: shop.example\r\nconnecti
 up = body.decode().lower()
 assert up.split("\n")[0].strip() == "get /headers http/1.1", up
 assert "host: shop.example" in up and "connection:" not in up, up
+# no Host (no virtual host matches): the proxy's own 404, with its length, then close
+head, body = fetch(b"GET / HTTP/1.0\r\n\r\n")
+assert head[0] == "http/1.1 404 not found" and "connection: close" in head, head
+assert "content-length: %d" % len(body) in head, (head, body)
 print("ok")
 PY
 )
 [ "$out" = ok ] || it_http_fail "HTTP/1.0 with a chunked response: $out"
+out=$(c --http1.0 -i -H "connection: keep-alive" -w "connects %{num_connects}\n" "$PROXY/direct" "$PROXY/direct")
+[ "$(grep -c "^hello from meshdp" <<<"$out")" -eq 2 ] && [ "$(grep -ci "^connection: keep-alive" <<<"$out")" -eq 2 ] &&
+	[ "$(grep -c "^connects 0" <<<"$out")" -eq 1 ] || it_http_fail "curl --http1.0 keep-alive, direct responses: $out"
 # curl --http1.0: two requests on one connection only with keep-alive, said in the response
 out=$(c --http1.0 -i -H "connection: keep-alive" -w "connects %{num_connects}\n" "$PROXY/app/name" "$PROXY/app/name")
 [ "$(grep -c "^b[12] " <<<"$out")" -eq 2 ] || it_http_fail "curl --http1.0 keep-alive: $out"
