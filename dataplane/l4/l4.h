@@ -375,6 +375,8 @@ int l4_external_of(const struct cfg_snapshot *snap, uint8_t family, const void *
  * (listeners with http.outbound_policy "registry_only"). The most specific
  * name wins: the exact host, then "*." wildcards from the longest suffix;
  * at one name, the first external service (document order) listing the port.
+ * A wildcard never takes an empty part; a host with a NUL or longer than
+ * L4_HOST_MAX bytes is never declared.
  * @return its index; L4_EXT_HOST_UNKNOWN when no external service declares
  * the host; L4_EXT_PORT_UNKNOWN when some do, none on that port. Any thread.
  */

@@ -1313,7 +1313,7 @@ int l4_external_by_host(const struct cfg_snapshot *snap, const char *host, uint3
 	int found = L4_EXT_HOST_UNKNOWN;
 	uint32_t off = 0;
 
-	if (len == 0 || len > L4_HOST_MAX || snap->n_ext_hosts == 0)
+	if (len == 0 || len > L4_HOST_MAX || snap->n_ext_hosts == 0 || memchr(host, '\0', len))
 		return L4_EXT_HOST_UNKNOWN;
 	/* the host itself, then "*." + each shorter suffix ("*.b.c", "*.c") */
 	for (uint32_t i = 0; i < len; i++)
@@ -1327,7 +1327,8 @@ int l4_external_by_host(const struct cfg_snapshot *snap, const char *host, uint3
 			name[off] = '*';
 			name[off + 1] = '.';
 		}
-		for (uint32_t e = ext_host_find(snap, key);
+		/* a wildcard never takes an empty part (".a.b" is not "*.a.b"'s) */
+		for (uint32_t e = off == 1 ? snap->n_ext_hosts : ext_host_find(snap, key);
 		     e < snap->n_ext_hosts && strcmp(snap->ext_hosts[e].name, key) == 0; e++) {
 			const struct l4_external *x = &snap->externals[snap->ext_hosts[e].external];
 

@@ -619,6 +619,8 @@ static void test_external_hosts(void **state)
 	h = "api.example.comX";
 	assert_int_equal(l4_external_by_host(s, h, 15, 80), 0); /* the length, not the NUL */
 	assert_int_equal(BY_HOST("", 80), L4_EXT_HOST_UNKNOWN);
+	assert_int_equal(BY_HOST(".cdn.example.com", 80), L4_EXT_HOST_UNKNOWN); /* empty part */
+	assert_int_equal(l4_external_by_host(s, "api.example.com\0x", 17, 80), L4_EXT_HOST_UNKNOWN);
 #undef BY_HOST
 	assert_true(l4_external_has_addr(s, 0, 4, a4("10.10.3.77")));
 	assert_false(l4_external_has_addr(s, 0, 4, a4("10.10.4.10")));
