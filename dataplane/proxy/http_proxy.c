@@ -28,6 +28,12 @@
  * whole body had arrived with the head and is at most HP_RETRY_BODY bytes are
  * retried (a copy of head and body is kept until the response starts).
  *
+ * An egress listener (http.outbound_policy "registry_only") routes a head
+ * only when an external service declares its authority's host and port
+ * (hp_egress_check(); else 502 NR), and each try's endpoint must lie inside
+ * that service's prefixes. An HTTP/1.0 client gets 1.0 framing back: a
+ * chunked response as its data alone, then the close; no 1xx.
+ *
  * Endpoint admission is per request: the endpoint's breaker counts active
  * requests (so the service's least_connections balancer is least-request),
  * a request that fails as the cluster's outlier_detection says feeds the
