@@ -2,7 +2,8 @@
 /*
  * meshctl: the command-line client of the meshdp control socket.
  * Exit status: 0 ok, 1 the daemon refused the command, 2 usage error,
- * 3 the daemon is unreachable (no socket, no access, no reply in time).
+ * 3 the daemon is unreachable (no socket, no access, no reply in time),
+ * 4 meshctl audit found a requirement failed.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +19,7 @@
 #define MESHCTL_EXIT_REFUSED	 1
 #define MESHCTL_EXIT_USAGE	 2
 #define MESHCTL_EXIT_UNREACHABLE 3
+#define MESHCTL_EXIT_AUDIT_FAIL	 4
 #define MESHCTL_DEFAULT_TIMEOUT	 10000
 #define MESHCTL_MAX_COLS	 16
 
@@ -59,6 +61,9 @@ static void meshctl_usage(FILE *out)
 		"                          the route route config CONFIG picks for a request\n"
 		"  config validate FILE    check a configuration without applying it\n"
 		"  config apply FILE       validate and make a configuration live\n"
+		"  config apply --namespace NS FILE\n"
+		"                          replace namespace NS's services, workloads, policies\n"
+		"                          and clusters by FILE's (an operator's change)\n"
 		"  config show             print the live configuration\n"
 		"  config rollback         go back to the configuration before the last change\n"
 		"  secret list             identities (SPIFFE ID, serial, expiry, source) and\n"
@@ -71,6 +76,9 @@ static void meshctl_usage(FILE *out)
 		"  log level [LEVEL]       show or set the log level (emerg .. debug)\n"
 		"  tune KEY=VALUE          change one live knob (rx_burst, tx_burst, drain_us,\n"
 		"                          idle, idle_polls, idle_sleep_us)\n"
+		"  audit [FILE]            the live configuration (or FILE, not applied) checked\n"
+		"                          against NIST SP 800-204A: PASS / WARN / FAIL per\n"
+		"                          requirement with the reason and the config path\n"
 		"  commands                the daemon's commands: the subsystem that registered\n"
 		"                          each, whether it changes state, its help\n"
 		"\n"
@@ -80,7 +88,8 @@ static void meshctl_usage(FILE *out)
 		"  --timeout MS    give up after MS milliseconds (default %d)\n"
 		"  --help          this text\n"
 		"\n"
-		"exit status: 0 ok, 1 refused by the daemon, 2 usage error, 3 daemon unreachable\n",
+		"exit status: 0 ok, 1 refused by the daemon, 2 usage error, 3 daemon unreachable,\n"
+		"             4 the audit found a FAIL\n",
 		CTL_DEFAULT_SOCKET, MESHCTL_DEFAULT_TIMEOUT);
 }
 
@@ -758,6 +767,17 @@ static void meshctl_http_action(const json_t *rt, char *buf, size_t len)
 			 meshctl_int(json_object_get(rt, "retry_policy"), "num_retries"));
 }
 
+static void meshctl_print_audit(const json_t *r)
+{
+	static const char *const keys[] = {"result", "requirement", "path", "reason"};
+	static const char *const heads[] = {"RESULT", "REQUIREMENT", "PATH", "REASON"};
+
+	meshctl_table(json_object_get(r, "findings"), keys, heads, 4);
+	printf("%" JSON_INTEGER_FORMAT " pass, %" JSON_INTEGER_FORMAT " warn, %" JSON_INTEGER_FORMAT
+	       " fail\n",
+	       meshctl_int(r, "pass"), meshctl_int(r, "warn"), meshctl_int(r, "fail"));
+}
+
 static void meshctl_print_http_routes(const json_t *r)
 {
 	size_t i, j, k;
@@ -841,6 +861,7 @@ enum meshctl_cmd {
 	MESHCTL_HTTP_ROUTE_TEST,
 	MESHCTL_CFG_VALIDATE,
 	MESHCTL_CFG_APPLY,
+	MESHCTL_CFG_APPLY_NS,
 	MESHCTL_CFG_SHOW,
 	MESHCTL_CFG_ROLLBACK,
 	MESHCTL_LOG_LEVEL,
@@ -849,6 +870,7 @@ enum meshctl_cmd {
 	MESHCTL_SECRET_LIST,
 	MESHCTL_SECRET_APPLY,
 	MESHCTL_SECRET_BUNDLE,
+	MESHCTL_AUDIT,
 };
 
 /*
@@ -1165,7 +1187,23 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 	} else if (strcmp(c, "config") == 0) {
 		const char *sub = argc > 1 ? argv[1] : "";
 
-		if (strcmp(sub, "validate") == 0 || strcmp(sub, "apply") == 0) {
+		if (strcmp(sub, "apply") == 0 && argc > 2 && strcmp(argv[2], "--namespace") == 0) {
+			if (argc != 5)
+				return meshctl_usage_error(
+					"config apply --namespace needs NS and FILE");
+			*cmd = MESHCTL_CFG_APPLY_NS;
+			*req = json_pack("{s:s, s:s}", "cmd", "config.apply_namespace", "namespace",
+					 argv[3]);
+			if (*req != NULL) {
+				int rc = meshctl_add_file(*req, "text", argv[4]);
+
+				if (rc != MESHCTL_EXIT_OK) {
+					json_decref(*req);
+					*req = NULL;
+					return rc;
+				}
+			}
+		} else if (strcmp(sub, "validate") == 0 || strcmp(sub, "apply") == 0) {
 			size_t len = 0;
 			char *text;
 
@@ -1190,8 +1228,9 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 			*req = json_pack("{s:s}", "cmd",
 					 sub[0] == 's' ? "config.show" : "config.rollback");
 		} else {
-			return meshctl_usage_error(
-				"config: expected validate FILE, apply FILE, show or rollback");
+			return meshctl_usage_error("config: expected validate FILE, apply "
+						   "[--namespace NS] FILE, show or "
+						   "rollback");
 		}
 	} else if (strcmp(c, "log") == 0) {
 		if (argc < 2 || strcmp(argv[1], "level") != 0 || argc > 3)
@@ -1199,6 +1238,20 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 		*cmd = MESHCTL_LOG_LEVEL;
 		*req = argc == 3 ? json_pack("{s:s, s:s}", "cmd", "log.level", "level", argv[2])
 				 : json_pack("{s:s}", "cmd", "log.level");
+	} else if (strcmp(c, "audit") == 0) {
+		if (argc > 2)
+			return meshctl_usage_error("audit takes at most one FILE");
+		*cmd = MESHCTL_AUDIT;
+		*req = json_pack("{s:s}", "cmd", "audit");
+		if (*req != NULL && argc == 2) {
+			int rc = meshctl_add_file(*req, "text", argv[1]);
+
+			if (rc != MESHCTL_EXIT_OK) {
+				json_decref(*req);
+				*req = NULL;
+				return rc;
+			}
+		}
 	} else if (strcmp(c, "commands") == 0) {
 		if (argc != 1)
 			return meshctl_usage_error("commands takes no arguments");
@@ -1292,6 +1345,12 @@ static void meshctl_print(enum meshctl_cmd cmd, const json_t *r, const struct me
 		printf("applied: generation %" JSON_INTEGER_FORMAT " is live\n",
 		       json_integer_value(gen));
 		break;
+	case MESHCTL_CFG_APPLY_NS:
+		printf("namespace %s: %" JSON_INTEGER_FORMAT
+		       " entries applied: generation %" JSON_INTEGER_FORMAT " is live\n",
+		       meshctl_str(r, "namespace"), meshctl_int(r, "entries"),
+		       json_integer_value(gen));
+		break;
 	case MESHCTL_CFG_SHOW:
 		text = json_string_value(json_object_get(r, "text"));
 		if (text != NULL) {
@@ -1332,6 +1391,9 @@ static void meshctl_print(enum meshctl_cmd cmd, const json_t *r, const struct me
 	case MESHCTL_SECRET_BUNDLE:
 		printf("bundle replaced: generation %" JSON_INTEGER_FORMAT " is live\n",
 		       json_integer_value(gen));
+		break;
+	case MESHCTL_AUDIT:
+		meshctl_print_audit(r);
 		break;
 	}
 }
@@ -1393,6 +1455,9 @@ int main(int argc, char **argv)
 		return MESHCTL_EXIT_REFUSED;
 	}
 	meshctl_print(cmd, json_object_get(reply, "result"), &o);
+	rc = cmd == MESHCTL_AUDIT && meshctl_int(json_object_get(reply, "result"), "fail") > 0
+		     ? MESHCTL_EXIT_AUDIT_FAIL
+		     : MESHCTL_EXIT_OK;
 	json_decref(reply);
-	return MESHCTL_EXIT_OK;
+	return rc;
 }

@@ -218,6 +218,7 @@ int main(int argc, char **argv)
 		.config_source = config_path ? config_path : "embedded default",
 	};
 	ctx.command_sets = meshdp_command_sets(&ctx.n_command_sets);
+	ctx.guard = meshdp_control_guard();
 	if (control_bind(&ctx, snap, NULL, err, sizeof(err)) != 0) {
 		LOG(ERR, "config %s: %s", config_path ? config_path : "(embedded default)", err);
 		goto out_snap;

@@ -9,6 +9,7 @@
 
 #include <rte_common.h>
 
+#include "audit/audit.h"
 #include "config/config.h"
 #include "control/control.h"
 #include "l4/l4.h"
@@ -17,6 +18,7 @@
 #include "port/port.h"
 #include "proxy/proxy.h"
 #include "secrets/secrets.h"
+#include "roles/roles.h"
 #include "router/router.h"
 #include "subsystems.h"
 #include "worker/worker.h"
@@ -40,6 +42,8 @@ static const struct subsystem subsystems[] = {
 	{&proxy_cfg_section, &proxy_commands},	 /* $.tcp, $.listeners; tcp_stats, tcp_conns */
 	{NULL, &tls_commands},			 /* tls_conns */
 	{&proxy_cluster_section, NULL},		 /* $.clusters */
+	{&roles_cfg_section, &roles_commands},	 /* $.roles; config.apply_namespace */
+	{NULL, &audit_commands},		 /* audit */
 };
 
 /* The table's columns, as config and control take them. */
@@ -74,4 +78,9 @@ const struct control_cmd_set *const *meshdp_command_sets(unsigned int *n)
 	subsystems_split();
 	*n = n_command_sets;
 	return command_sets;
+}
+
+const struct control_guard *meshdp_control_guard(void)
+{
+	return &roles_guard;
 }

@@ -24,4 +24,7 @@ void meshdp_sections_register(void);
 /** Every subsystem's command set, in the table's order (what "help" lists); *@p n of them. */
 const struct control_cmd_set *const *meshdp_command_sets(unsigned int *n);
 
+/** Who may run which command: the roles subsystem's guard (dataplane/roles/roles.h). */
+const struct control_guard *meshdp_control_guard(void);
+
 #endif

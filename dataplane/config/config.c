@@ -238,6 +238,12 @@ refuse:
 	return -EINVAL;
 }
 
+const struct cfg_section *const *cfg_sections_get(unsigned int *n)
+{
+	*n = cfg_n_sections;
+	return cfg_sections;
+}
+
 void cfg_sections_free(struct cfg_snapshot *snap)
 {
 	for (unsigned int i = cfg_n_sections; i-- > 0;)

@@ -333,6 +333,9 @@ struct cfg_snapshot {
 
 	/* ---- the router section (dataplane/router/router_config.c; router.h) ---- */
 	void *router; /* struct router_table: route configs, the service key hash */
+
+	/* ---- the roles section (dataplane/roles/roles_config.c): control-socket roles ---- */
+	struct roles_snap *roles; /* NULL without $.roles: every admitted peer is admin */
 };
 
 struct cfg_error {
@@ -342,6 +345,7 @@ struct cfg_error {
 /* ---- Config sections ---- */
 
 struct json_t; /* jansson's; a section's code includes config_json.h */
+struct audit_report; /* dataplane/audit/audit.h */
 
 /** What a section compiles against besides the document. */
 struct cfg_compile_ctx {
@@ -384,6 +388,12 @@ struct cfg_section {
 		      struct cfg_error *err);
 	/** Free the section's part; safe on a part compiled halfway (or not at all). */
 	void (*free)(struct cfg_snapshot *snap);
+	/**
+	 * Optional: report how the section's part of @p snap meets the NIST SP
+	 * 800-204A requirements it can be checked against (dataplane/audit/audit.h,
+	 * audit_finding()). Control thread, on a compiled snapshot.
+	 */
+	void (*audit)(const struct cfg_snapshot *snap, struct audit_report *r);
 };
 
 /**
@@ -398,6 +408,9 @@ struct cfg_section {
  *         sections claim, or a section without keys, compile() or free().
  */
 int cfg_sections_set(const struct cfg_section *const *sections, unsigned int n);
+
+/** The sections of cfg_sections_set(), in order; *@p n of them. */
+const struct cfg_section *const *cfg_sections_get(unsigned int *n);
 
 /** The live snapshot. Written only by cfg_publish(); read through cfg_snapshot_get(). */
 extern struct cfg_snapshot *cfg_live;

@@ -43,6 +43,7 @@ struct control;
 /** Who sent a request (SO_PEERCRED at accept time). */
 struct control_peer {
 	uid_t uid;
+	gid_t gid; /* primary group of the peer process */
 };
 
 /**
@@ -54,10 +55,14 @@ typedef json_t *(*control_cmd_fn)(struct control *c, json_t *req, const struct c
 
 /*
  * The command changes the daemon's state (config, log level); "help" says so.
- * Every peer the socket admits (root, the control group) may run every command;
- * these are the ones a read-only role (SM-DR28) would be refused.
+ * A viewer (dataplane/roles) is refused these.
  */
 #define CONTROL_CMD_WRITE 0x1u
+/*
+ * With CONTROL_CMD_WRITE: the command changes one namespace (its "namespace"
+ * argument), so an operator whose scope covers that namespace may run it.
+ */
+#define CONTROL_CMD_SCOPED 0x2u
 
 struct control_cmd {
 	const char *name; /* the request's "cmd" */
@@ -73,6 +78,22 @@ struct control_cmd_set {
 	unsigned int n;
 };
 
+/**
+ * Who may run what (dataplane/roles implements it; NULL in control_ctx: every
+ * peer the socket admits may run every command). Control thread.
+ */
+struct control_guard {
+	/** May @p peer run @p cmd with request @p req? false with @p why filled: refused. */
+	bool (*authorize)(const struct control_peer *peer, const struct control_cmd *cmd,
+			  json_t *req, char *why, size_t len);
+	/**
+	 * After @p cmd ran or was refused (@p reply: what the peer is sent), keep the
+	 * admin audit trail: state changes and refusals.
+	 */
+	void (*record)(const struct control_peer *peer, const struct control_cmd *cmd, json_t *req,
+		       const json_t *reply);
+};
+
 /** What the control thread serves; everything is owned by the caller (main). */
 struct control_ctx {
 	struct worker_set *workers;
@@ -85,6 +106,7 @@ struct control_ctx {
 	/* The commands served, [n_command_sets]; names are unique across sets. */
 	const struct control_cmd_set *const *command_sets;
 	unsigned int n_command_sets;
+	const struct control_guard *guard; /* NULL: no roles */
 };
 
 /**
@@ -156,6 +178,18 @@ void control_addr(uint8_t family, const uint8_t *addr, char *buf, size_t len);
 /** "10.0.0.1:80", "[fd00::1]:80"; @p port_be in network order. */
 void control_addr_port(uint8_t family, const uint8_t *addr, uint16_t port_be, char *buf,
 		       size_t len);
+
+/**
+ * Every step of a config change but the publish: compile @p text against the
+ * running ports and live snapshot, then bind the runtime objects to it
+ * (control_bind()). config validate (which frees the result) and apply (which
+ * publishes it) both come through here, so a document that validates applies;
+ * so does meshctl audit FILE.
+ * @return the error reply to command @p cmd, or NULL and *@p out (the caller
+ *         owns it; cfg_snapshot_free()).
+ */
+json_t *control_build(struct control *c, const char *cmd, const char *text, size_t len,
+		      struct cfg_snapshot **out);
 
 /**
  * Compile, bind and publish @p text as config.apply does (the configuration it

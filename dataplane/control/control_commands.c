@@ -43,15 +43,8 @@ int control_bind(const struct control_ctx *ctx, struct cfg_snapshot *snap,
 	return rc;
 }
 
-/*
- * Every step of a config change but the publish: compile @p text against the
- * running ports and live snapshot, then bind the runtime objects to it
- * (control_bind()). config validate (which frees the result) and apply (which
- * publishes it) both come through here, so a document that validates applies.
- * @return the reply error, or NULL and *@p out (the caller owns it).
- */
-static json_t *control_build(struct control *c, const char *cmd, const char *text, size_t len,
-			     struct cfg_snapshot **out)
+json_t *control_build(struct control *c, const char *cmd, const char *text, size_t len,
+		      struct cfg_snapshot **out)
 {
 	struct cfg_error err = {{0}};
 	int rc;

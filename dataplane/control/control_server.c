@@ -292,6 +292,7 @@ static json_t *control_dispatch(struct control *c, struct control_client *cl, co
 	const struct control_cmd *found;
 	json_t *cmd, *reply;
 	const char *name;
+	char why[256];
 
 	if (req == NULL)
 		return ctl_reply_error("malformed JSON at line %d column %d: %s", jerr.line,
@@ -307,8 +308,16 @@ static json_t *control_dispatch(struct control *c, struct control_client *cl, co
 	}
 	name = json_string_value(cmd);
 	found = control_cmd_find(c, name);
-	reply = found != NULL ? found->fn(c, req, &cl->peer)
-			      : ctl_reply_error("unknown command '%.64s'", name);
+	if (found == NULL) {
+		reply = ctl_reply_error("unknown command '%.64s'", name);
+	} else if (c->ctx.guard != NULL &&
+		   !c->ctx.guard->authorize(&cl->peer, found, req, why, sizeof(why))) {
+		reply = ctl_reply_error("permission denied: %s", why);
+	} else {
+		reply = found->fn(c, req, &cl->peer);
+	}
+	if (found != NULL && c->ctx.guard != NULL)
+		c->ctx.guard->record(&cl->peer, found, req, reply);
 	json_decref(req);
 	return reply;
 }
@@ -316,7 +325,8 @@ static json_t *control_dispatch(struct control *c, struct control_client *cl, co
 /* ---------------------------------------------------------------- clients */
 
 /* SO_PEERCRED: root, or a member of the configured group. */
-static bool control_peer_allowed(struct control *c, int fd, uid_t *uid, char *why, size_t len)
+static bool control_peer_allowed(struct control *c, int fd, struct control_peer *peer, char *why,
+				 size_t len)
 {
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
@@ -325,7 +335,8 @@ static bool control_peer_allowed(struct control *c, int fd, uid_t *uid, char *wh
 		snprintf(why, len, "permission denied: peer credentials unavailable");
 		return false;
 	}
-	*uid = cred.uid;
+	peer->uid = cred.uid;
+	peer->gid = cred.gid;
 	if (cred.uid == 0)
 		return true;
 	if (c->has_group) {
@@ -374,7 +385,6 @@ static void control_accept(struct control *c, int64_t now)
 		int fd = accept4(c->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct control_client *cl;
 		char why[160];
-		uid_t uid = (uid_t)-1;
 
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -392,12 +402,13 @@ static void control_accept(struct control *c, int64_t now)
 		cl->fd = fd;
 		cl->last_ms = now;
 		ctl_framer_init(&cl->in, CTL_MSG_MAX);
-		if (!control_peer_allowed(c, fd, &uid, why, sizeof(why))) {
+		cl->peer.uid = (uid_t)-1;
+		cl->peer.gid = (gid_t)-1;
+		if (!control_peer_allowed(c, fd, &cl->peer, why, sizeof(why))) {
 			LOG(WARNING, "control: %s", why);
 			control_queue(cl, ctl_reply_error("%s", why));
 			cl->closing = true;
 		}
-		cl->peer.uid = uid;
 	}
 }
 

@@ -64,6 +64,9 @@
  */
 extern const struct cfg_section l4_cfg_section;
 
+/** The section's audit hook (l4_audit.c; cfg_section.audit). */
+void l4_audit(const struct cfg_snapshot *snap, struct audit_report *r);
+
 /*
  * The L4 part of the snapshot (struct cfg_snapshot's services, endpoints,
  * workloads, externals, policies, limits, the VIP hash and the policy matrix),

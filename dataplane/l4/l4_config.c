@@ -1217,6 +1217,7 @@ const struct cfg_section l4_cfg_section = {
 	.keys = l4_cfg_keys,
 	.compile = l4_cfg_compile,
 	.free = l4_cfg_free,
+	.audit = l4_audit,
 };
 
 /* ---- lookups (any thread that holds the snapshot) ---- */

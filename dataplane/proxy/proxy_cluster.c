@@ -33,6 +33,7 @@ void proxy_cluster_defaults(struct proxy_cluster *c, uint32_t service)
 {
 	memset(c, 0, sizeof(*c));
 	c->service = service;
+	c->index = -1;
 	c->max_retries = DEF_MAX_RETRIES;
 	c->outlier = PROXY_OUTLIER_GATEWAY;
 	c->max_idle_per_endpoint = DEF_POOL_IDLE;
@@ -249,6 +250,7 @@ static int proxy_cluster_compile(struct cfg_snapshot *snap, const json_t *root,
 		seen[sv] = true;
 		if ((rc = parse_cluster(snap, o, path, &l7->by_service[sv], err)) != 0)
 			break;
+		l7->by_service[sv].index = (int32_t)i;
 		l7->n_clusters++;
 	}
 	free(seen);
@@ -272,4 +274,5 @@ const struct cfg_section proxy_cluster_section = {
 	.keys = proxy_cluster_keys,
 	.compile = proxy_cluster_compile,
 	.free = proxy_cluster_free,
+	.audit = proxy_audit,
 };

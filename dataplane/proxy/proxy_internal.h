@@ -74,6 +74,7 @@ struct proxy_hash_policy {
 /** $.clusters[i]: the L7 options of one service (defaults for a service without). */
 struct proxy_cluster {
 	uint32_t service; /* index into snap->services */
+	int32_t index;	  /* its place in $.clusters; -1: a service without an entry */
 	/* circuit_breakers, per node (0: no limit) */
 	uint32_t max_requests;	       /* requests in flight to the cluster */
 	uint32_t max_pending_requests; /* requests waiting for an upstream connection */
@@ -99,6 +100,9 @@ struct proxy_l7_cfg {
 	/* [n_services]: each service's cluster entry, the defaults for one without */
 	struct proxy_cluster *by_service;
 };
+
+/** The audit hook of $.clusters, for listeners and clusters both (proxy_audit.c). */
+void proxy_audit(const struct cfg_snapshot *snap, struct audit_report *r);
 
 /** The defaults of a cluster entry (a service without one gets these). */
 void proxy_cluster_defaults(struct proxy_cluster *c, uint32_t service);

@@ -413,4 +413,5 @@ const struct cfg_section secrets_cfg_section = {
 	.keys = secrets_cfg_keys,
 	.compile = secrets_cfg_compile,
 	.free = secrets_cfg_free,
+	.audit = secrets_audit,
 };

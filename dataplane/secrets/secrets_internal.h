@@ -51,6 +51,9 @@ enum secrets_peer_result secrets_check(const struct secrets_snap *ss, X509 *leaf
 				       struct secrets_peer *out, int64_t *lifetime_s, char *why,
 				       size_t whylen);
 
+/** The section's audit hook (secrets_audit.c; cfg_section.audit). */
+void secrets_audit(const struct cfg_snapshot *snap, struct audit_report *r);
+
 /** Parse a SPIFFE ID; @return NULL and its trust domain in @p td, or what is wrong with it. */
 const char *secrets_spiffe_id_parse(const char *id, size_t len, char *td, size_t tdsize);
 

@@ -20,7 +20,7 @@ it_ctl --json ports | "$IT_PY" -c 'import json,sys; p=json.load(sys.stdin); asse
 
 it_log "commands: what each subsystem registered, and which commands change state"
 it_ctl commands | grep -q "^config.apply  *control  *yes" || it_fail "commands does not list config.apply as changing state"
-it_ctl --json commands | "$IT_PY" -c 'import json,sys; r={c["cmd"]: c for c in json.load(sys.stdin)}; assert len(r) == 25, r; assert r["http_routes"]["subsystem"] == "router" and r["flows"]["subsystem"] == "l4" and r["tcp_conns"]["subsystem"] == "proxy" and r["routes"]["subsystem"] == "net", r; assert [n for n in r if r[n]["changes_state"]] == ["config.apply", "config.rollback", "log.level", "tune", "secret.apply", "secret.bundle"], r' || it_fail "commands has the wrong shape"
+it_ctl --json commands | "$IT_PY" -c 'import json,sys; r={c["cmd"]: c for c in json.load(sys.stdin)}; assert len(r) == 27, r; assert r["audit"]["subsystem"] == "audit" and r["config.apply_namespace"]["subsystem"] == "roles", r; assert r["http_routes"]["subsystem"] == "router" and r["flows"]["subsystem"] == "l4" and r["tcp_conns"]["subsystem"] == "proxy" and r["routes"]["subsystem"] == "net", r; assert [n for n in r if r[n]["changes_state"]] == ["config.apply", "config.rollback", "log.level", "tune", "secret.apply", "secret.bundle", "config.apply_namespace"], r' || it_fail "commands has the wrong shape"
 
 it_log "tcp stats, tcp conns, and their bad arguments"
 for cmd in "tcp stats" "tcp conns" "tcp conns --state established --limit 5"; do
@@ -86,6 +86,37 @@ it_ctl config apply "$IT_WORK/tuned.json" >/dev/null || it_fail "apply failed"
 it_ctl --json config show | "$IT_PY" -c 'import json,sys; t=json.loads(json.load(sys.stdin)["text"]); assert t["tune"]["rx_burst"] == 8' || it_fail "config show does not show the applied config"
 it_ctl config rollback >/dev/null || it_fail "rollback failed"
 it_ctl --json config show | "$IT_PY" -c 'import json,sys; t=json.loads(json.load(sys.stdin)["text"]); assert t["tune"]["rx_burst"] == 32' || it_fail "rollback did not restore rx_burst 32"
+
+it_log "audit: the live config, a candidate document (not applied), a bad document"
+g0=$(gen)
+rc=0
+it_ctl audit >"$IT_WORK/audit.txt" || rc=$?
+[ "$rc" -eq 4 ] || it_fail "audit of the router-mode default exited $rc, not 4 (a FAIL)"
+grep -Eq '^FAIL +SM-DR1 +\$\.mode +mode is router' "$IT_WORK/audit.txt" || it_fail "audit: no FAIL for SM-DR1 at \$.mode"
+grep -Eq '^PASS +SM-DR23 +\$\.admin\.listen' "$IT_WORK/audit.txt" || it_fail "audit: no PASS for the metrics endpoint"
+grep -Eq '^[0-9]+ pass, [0-9]+ warn, [1-9][0-9]* fail$' "$IT_WORK/audit.txt" || it_fail "audit: no summary line"
+it_ctl --json audit >"$IT_WORK/audit.json" && it_fail "audit --json exited 0 with a FAIL"
+"$IT_PY" - "$IT_WORK/audit.json" "$g0" <<'PY' || it_fail "audit --json has the wrong shape"
+import json, sys
+r = json.load(open(sys.argv[1]))
+f = r["findings"]
+assert r["generation"] == int(sys.argv[2]), r["generation"]
+assert all(x["result"] in ("PASS", "WARN", "FAIL") and x["path"].startswith("$") and x["reason"] for x in f), f
+assert r["pass"] + r["warn"] + r["fail"] == len(f), r
+assert {x["requirement"] for x in f if x["result"] == "FAIL"} == {"SM-DR1", "SM-DR8"}, f
+PY
+"$IT_PY" - "$IT_WORK/good.json" >"$IT_WORK/mesh.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["mode"] = "mesh"
+d["mesh"] = {"prefixes": ["10.10.0.0/16"]}
+print(json.dumps(d))
+PY
+it_ctl audit "$IT_WORK/mesh.json" >"$IT_WORK/audit-mesh.txt" || it_fail "audit of a mesh document found a FAIL: $(grep ^FAIL "$IT_WORK/audit-mesh.txt")"
+grep -Eq '^PASS +SM-DR1 +\$\.mode' "$IT_WORK/audit-mesh.txt" || it_fail "audit FILE: no PASS for SM-DR1"
+[ "$(gen)" = "$g0" ] || it_fail "audit FILE changed the live generation"
+it_ctl audit "$IT_WORK/truncated.json" >/dev/null 2>"$IT_WORK/audit-bad.err" && it_fail "audit of truncated JSON succeeded"
+[ -s "$IT_WORK/audit-bad.err" ] || it_fail "audit of truncated JSON said nothing"
 
 it_log "tune and log level, applied live"
 it_ctl tune rx_burst=64 >/dev/null || it_fail "tune rx_burst=64 failed"

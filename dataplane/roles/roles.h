@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * roles: who may change what over the control socket (SM-DR28).
+ *
+ * $.roles binds control-socket peers (SO_PEERCRED uid, user or group) to a
+ * role: viewer (commands that change nothing), operator (those, and
+ * config.apply_namespace for the namespaces or single services of its scope)
+ * or admin (everything). Root is always admin; a peer the socket admits (root
+ * or control.group) that no binding names is refused every command. Without
+ * $.roles every admitted peer is admin, as before roles existed (meshctl audit
+ * warns about a control group then).
+ *
+ * Every command that changes state, and every refused command, is written to
+ * the admin audit log: one JSON line {time, uid, user, role, cmd, namespace,
+ * result, reason, generation} to $.roles.audit_log (and the daemon's log).
+ *
+ * The control server asks through struct control_guard (roles_guard), so
+ * control does not depend on roles. Control thread only.
+ */
+#ifndef MESHDP_ROLES_H
+#define MESHDP_ROLES_H
+
+#include "../config/config.h"
+#include "../control/control.h"
+
+/** $.roles (roles_config.c). */
+extern const struct cfg_section roles_cfg_section;
+
+/** config.apply_namespace (roles_commands.c). */
+extern const struct control_cmd_set roles_commands;
+
+/** What control_dispatch() asks before and after each command (roles.c). */
+extern const struct control_guard roles_guard;
+
+#endif
