@@ -143,6 +143,10 @@ PY
 out=$(it_ctl config apply "$IT_WORK/bad.json" 2>&1) && it_http_fail "a bad host was accepted"
 grep -qF '$.external_services[1].hosts[1]: expected a DNS name in lower case' <<<"$out" || it_http_fail "bad host: $out"
 
+it_log "meshctl audit passes the egress gateway (SM-DR10)"
+it_ctl audit >"$IT_WORK/audit.txt" || true # other requirements may FAIL (plaintext listeners)
+grep -Eq '^PASS +SM-DR10 +\$\.listeners\[0\]\.http\.outbound_policy +egress gateway egress passes only the 3 hosts' "$IT_WORK/audit.txt" || it_http_fail "audit: $(grep SM-DR10 "$IT_WORK/audit.txt")"
+
 it_log "the counters are in meshctl stats"
 it_ctl stats | grep -E "http_egress_undeclared_(host|port|endpoint) +[1-9]" | sed 's/^/    /'
 [ "$(it_ctl stats | grep -cE "http_egress_undeclared_(host|port|endpoint) +[1-9]")" -eq 3 ] || it_http_fail "meshctl stats lacks the egress counters"
