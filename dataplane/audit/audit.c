@@ -31,7 +31,7 @@ static const struct {
 	{"SM-DR7", "ingress gateway", false},
 	{"SM-DR8", "egress default-deny with declared external services", true},
 	{"SM-DR9", "resilience: timeouts, retries, circuit breakers, outlier detection", true},
-	{"SM-DR10", "egress gateway", false},
+	{"SM-DR10", "egress gateway", true},
 	{"SM-DR11", "identities issued by the mesh's certificate authority", false},
 	{"SM-DR12", "no self-signed workload certificates", true},
 	{"SM-DR13", "short-lived certificates", true},

@@ -227,6 +227,7 @@ struct l4_external;
 struct l4_policy;
 struct l4_limit;
 struct l4_ext_entry;
+struct l4_ext_host;
 
 struct cfg_snapshot {
 	uint64_t generation; /* set by cfg_publish(), 0 before */
@@ -292,6 +293,9 @@ struct cfg_snapshot {
 	struct rte_rib *wl_rib4, *ext_rib4, *mesh_rib4, *cp_rib4; /* NULL when empty */
 	struct rte_rib6 *wl_rib6, *ext_rib6, *mesh_rib6, *cp_rib6;
 	struct l4_ext_entry *ext_entries; /* ext_rib next hops point here */
+	/* external services' hosts (l4_external_by_host()), sorted by name */
+	uint32_t n_ext_hosts;
+	struct l4_ext_host *ext_hosts;
 	/* Policy decisions: row workload + 1 (row 0: unknown source), column a service,
 	 * then n_services + an external service; each cell a mask over the target's
 	 * ports[] (bit i allows ports[i]). */

@@ -309,6 +309,15 @@ int http_parse_body(struct http_parser *p, struct rte_mbuf *chain, uint32_t off,
 		    struct http_body_out *out, struct http_slice *slices, uint32_t max_slices);
 
 /**
+ * Copy the data of @p n slices (a chunked body's payload, its framing left
+ * out: what an HTTP/1.0 peer gets of a chunked message) into a new chain from
+ * @p pool. @return 0 and *@p out (NULL when the slices hold no byte), or
+ * -ENOMEM (nothing allocated).
+ */
+int http_slices_copy(const struct http_slice *slices, uint32_t n, struct rte_mempool *pool,
+		     struct rte_mbuf **out);
+
+/**
  * The connection ended (FIN). @return 1 the message in progress ends here
  * (body until close); 0 no message was in progress; -HTTP_E_TRUNCATED it
  * was cut short (counted).

@@ -400,3 +400,15 @@ struct rte_mbuf *http_chain_drop(struct rte_mbuf *chain, uint32_t n)
 	chain->nb_segs = segs;
 	return chain;
 }
+
+int http_slices_copy(const struct http_slice *slices, uint32_t n, struct rte_mempool *pool,
+		     struct rte_mbuf **out)
+{
+	struct wr w = {.pool = pool};
+
+	for (uint32_t i = 0; i < n; i++)
+		wr_put(&w, rte_pktmbuf_mtod_offset(slices[i].m, const char *, slices[i].off),
+		       slices[i].len);
+	*out = wr_end(&w);
+	return w.oom ? -ENOMEM : 0;
+}

@@ -84,7 +84,9 @@ void l4_audit(const struct cfg_snapshot *snap, struct audit_report *r);
 #define L4_MAX_WORKLOADS     1024
 #define L4_MAX_EXTERNALS     256
 #define L4_MAX_EXT_PORTS     32
-#define L4_MAX_PREFIXES	     64 /* per workload, external service, mesh, control_plane */
+#define L4_MAX_EXT_HOSTS     16	 /* hosts per external service */
+#define L4_HOST_MAX	     253 /* a DNS name, RFC 1035 */
+#define L4_MAX_PREFIXES	     64	 /* per workload, external service, mesh, control_plane */
 #define L4_MAX_POLICIES	     4096
 #define L4_MAX_LIMITS	     1024
 #define L4_KEY_MAX	     128 /* "<namespace>/<service>/[<address>]:<port>" */
@@ -194,6 +196,13 @@ struct l4_external {
 	uint8_t n_ports;
 	struct cfg_prefix prefixes[L4_MAX_PREFIXES];
 	uint16_t ports[L4_MAX_EXT_PORTS]; /* host byte order */
+	uint8_t n_hosts;		  /* "hosts": in snap->ext_hosts, not here */
+};
+
+/** One of an external service's hosts (Istio's ServiceEntry hosts). */
+struct l4_ext_host {
+	char name[L4_HOST_MAX + 1]; /* lower case; "*.example.com" for a wildcard */
+	uint32_t external;	    /* index into snap->externals */
 };
 
 /** A policy as written; decisions come from the precomputed snap->policy matrix. */
@@ -362,6 +371,29 @@ int l4_workload_of(const struct cfg_snapshot *snap, uint8_t family, const void *
  */
 int l4_external_of(const struct cfg_snapshot *snap, uint8_t family, const void *addr,
 		   uint16_t port_be, uint8_t proto);
+
+/*
+ * The external service that declares host @p host (@p len bytes, any case,
+ * without its port) on TCP port @p port (host order), for egress gateways
+ * (listeners with http.outbound_policy "registry_only"). The most specific
+ * name wins: the exact host, then "*." wildcards from the longest suffix;
+ * at one name, the first external service (document order) listing the port.
+ * A wildcard never takes an empty part; a host with a NUL or longer than
+ * L4_HOST_MAX bytes is never declared.
+ * @return its index; L4_EXT_HOST_UNKNOWN when no external service declares
+ * the host; L4_EXT_PORT_UNKNOWN when some do, none on that port. Any thread.
+ */
+#define L4_EXT_HOST_UNKNOWN (-1)
+#define L4_EXT_PORT_UNKNOWN (-2)
+int l4_external_by_host(const struct cfg_snapshot *snap, const char *host, uint32_t len,
+			uint16_t port);
+
+/** @return the index of the external service named @p name, or -1. Any thread. */
+int l4_external_find(const struct cfg_snapshot *snap, const char *name);
+
+/** @return whether @p addr is inside one of external service @p ext's prefixes. Any thread. */
+bool l4_external_has_addr(const struct cfg_snapshot *snap, uint32_t ext, uint8_t family,
+			  const void *addr);
 
 /** @return whether @p addr is inside the mesh's prefixes ($.mesh.prefixes). */
 bool l4_in_mesh(const struct cfg_snapshot *snap, uint8_t family, const void *addr);

@@ -674,9 +674,81 @@ static int parse_services(struct l4_ctx *c, const json_t *root)
 	return 0;
 }
 
+/* A DNS name (RFC 1035 labels of a-z 0-9 -, 1..63 each), optionally after "*.". */
+static bool ext_host_ok(const char *h)
+{
+	size_t n = strlen(h), label = 0;
+
+	if (strncmp(h, "*.", 2) == 0)
+		h += 2, n -= 2;
+	if (n == 0 || n > L4_HOST_MAX)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		char ch = h[i];
+
+		if (ch == '.' || ch == '\0') {
+			if (label == 0 || label > 63 || h[i - 1] == '-' || h[i - label] == '-')
+				return false;
+			label = 0;
+		} else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-') {
+			label++;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+static int ext_host_cmp(const void *a, const void *b)
+{
+	const struct l4_ext_host *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	/* qsort is not stable: document order among services declaring one name */
+	return r != 0 ? r : (x->external > y->external) - (x->external < y->external);
+}
+
+/* $.external_services[i].hosts into s->ext_hosts (sorted by the caller). */
+static int parse_ext_hosts(struct l4_ctx *c, const json_t *o, const char *path, uint32_t ext)
+{
+	struct cfg_snapshot *s = c->s;
+	char hp[CFG_JPATH_LEN], ip[CFG_JPATH_LEN];
+	json_t *arr, *v;
+	size_t k;
+	int rc;
+
+	if ((rc = cfg_get_array(o, "hosts", path, 1, L4_MAX_EXT_HOSTS, false, "hosts", &arr,
+				c->err)) != 0 ||
+	    arr == NULL)
+		return rc;
+	cfg_path_key(hp, path, "hosts");
+	json_array_foreach(arr, k, v)
+	{
+		struct l4_ext_host *h = &s->ext_hosts[s->n_ext_hosts];
+		const char *name = json_is_string(v) ? json_string_value(v) : "";
+
+		cfg_path_index(ip, hp, k);
+		if (!ext_host_ok(name))
+			return cfg_fail_got(c->err, ip,
+					    "a DNS name in lower case (labels of a-z, 0-9 and '-', "
+					    "1..63 each, at most 253 in all) or \"*.\" and one",
+					    v);
+		for (uint32_t j = s->n_ext_hosts - s->externals[ext].n_hosts; j < s->n_ext_hosts;
+		     j++)
+			if (strcmp(s->ext_hosts[j].name, name) == 0)
+				return cfg_fail_got(c->err, ip, "a host not already in this list",
+						    v);
+		snprintf(h->name, sizeof(h->name), "%s", name);
+		h->external = ext;
+		s->n_ext_hosts++;
+		s->externals[ext].n_hosts++;
+	}
+	return 0;
+}
+
 static int parse_externals(struct l4_ctx *c, const json_t *root)
 {
-	static const char *const keys[] = {"name", "prefixes", "ports", "protocol", NULL};
+	static const char *const keys[] = {"name", "prefixes", "ports", "protocol", "hosts", NULL};
 	struct cfg_snapshot *s = c->s;
 	uint32_t n4 = 0, n6 = 0, n_entries = 0;
 	json_t *arr, *o, *ports, *v;
@@ -687,7 +759,8 @@ static int parse_externals(struct l4_ctx *c, const json_t *root)
 	    arr == NULL || json_array_size(arr) == 0)
 		return rc;
 	s->externals = calloc(json_array_size(arr), sizeof(*s->externals));
-	if (s->externals == NULL)
+	s->ext_hosts = calloc(json_array_size(arr) * L4_MAX_EXT_HOSTS, sizeof(*s->ext_hosts));
+	if (s->externals == NULL || s->ext_hosts == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_array_size(arr); i++) {
 		struct l4_external *e = &s->externals[i];
@@ -718,10 +791,13 @@ static int parse_externals(struct l4_ctx *c, const json_t *root)
 							    "a port not already in this list", v);
 			e->n_ports++;
 		}
+		if ((rc = parse_ext_hosts(c, o, path, (uint32_t)i)) != 0)
+			return rc;
 		s->n_externals++;
 		count_families(e->prefixes, e->n_prefixes, &n4, &n6);
 		n_entries += e->n_prefixes;
 	}
+	qsort(s->ext_hosts, s->n_ext_hosts, sizeof(*s->ext_hosts), ext_host_cmp);
 	s->ext_entries = calloc(n_entries, sizeof(*s->ext_entries));
 	if (s->ext_entries == NULL)
 		return -ENOMEM;
@@ -839,9 +915,8 @@ static int parse_policy_to(struct l4_ctx *c, const json_t *o, const char *path, 
 	for (uint32_t k = 0; json_is_string(v) && !p->to_external && k < s->n_services; k++)
 		if (strcmp(s->services[k].name, json_string_value(v)) == 0)
 			p->target = k;
-	for (uint32_t k = 0; json_is_string(v) && p->to_external && k < s->n_externals; k++)
-		if (strcmp(s->externals[k].name, json_string_value(v)) == 0)
-			p->target = k;
+	if (json_is_string(v) && p->to_external && l4_external_find(s, json_string_value(v)) >= 0)
+		p->target = (uint32_t)l4_external_find(s, json_string_value(v));
 	if (p->target == UINT32_MAX)
 		return cfg_fail_got(
 			c->err, kp,
@@ -1129,6 +1204,7 @@ static void l4_cfg_free(struct cfg_snapshot *snap)
 	free(snap->mesh_prefixes);
 	free(snap->cp_prefixes);
 	free(snap->ext_entries);
+	free(snap->ext_hosts);
 	free(snap->policy);
 }
 
@@ -1211,6 +1287,91 @@ int l4_external_of(const struct cfg_snapshot *snap, uint8_t family, const void *
 		}
 	}
 	return -1;
+}
+
+/* The first entry named @p name in the sorted snap->ext_hosts, or n_ext_hosts. */
+static uint32_t ext_host_find(const struct cfg_snapshot *snap, const char *name)
+{
+	uint32_t lo = 0, hi = snap->n_ext_hosts;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(snap->ext_hosts[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < snap->n_ext_hosts && strcmp(snap->ext_hosts[lo].name, name) == 0
+		       ? lo
+		       : snap->n_ext_hosts;
+}
+
+int l4_external_by_host(const struct cfg_snapshot *snap, const char *host, uint32_t len,
+			uint16_t port)
+{
+	char name[L4_HOST_MAX + 3];
+	int found = L4_EXT_HOST_UNKNOWN;
+	uint32_t off = 0;
+
+	if (len == 0 || len > L4_HOST_MAX || snap->n_ext_hosts == 0 || memchr(host, '\0', len))
+		return L4_EXT_HOST_UNKNOWN;
+	/* the host itself, then "*." + each shorter suffix ("*.b.c", "*.c") */
+	for (uint32_t i = 0; i < len; i++)
+		name[i + 2] = (char)(host[i] >= 'A' && host[i] <= 'Z' ? host[i] + 32 : host[i]);
+	name[len + 2] = '\0';
+	for (;;) {
+		const char *key = name + 2 + off;
+
+		if (off > 0) {
+			key -= 2;
+			name[off] = '*';
+			name[off + 1] = '.';
+		}
+		/* a wildcard never takes an empty part (".a.b" is not "*.a.b"'s) */
+		for (uint32_t e = off == 1 ? snap->n_ext_hosts : ext_host_find(snap, key);
+		     e < snap->n_ext_hosts && strcmp(snap->ext_hosts[e].name, key) == 0; e++) {
+			const struct l4_external *x = &snap->externals[snap->ext_hosts[e].external];
+
+			found = L4_EXT_PORT_UNKNOWN;
+			for (uint8_t k = 0; x->protocol == IPPROTO_TCP && k < x->n_ports; k++)
+				if (x->ports[k] == port)
+					return (int)snap->ext_hosts[e].external;
+		}
+		if (found != L4_EXT_HOST_UNKNOWN)
+			return found; /* the most specific name decides */
+		while (off < len && name[off + 2] != '.')
+			off++;
+		if (off >= len)
+			return L4_EXT_HOST_UNKNOWN;
+		off++; /* past the dot: the suffix after it */
+	}
+}
+
+int l4_external_find(const struct cfg_snapshot *snap, const char *name)
+{
+	for (uint32_t k = 0; k < snap->n_externals; k++)
+		if (strcmp(snap->externals[k].name, name) == 0)
+			return (int)k;
+	return -1;
+}
+
+bool l4_external_has_addr(const struct cfg_snapshot *snap, uint32_t ext, uint8_t family,
+			  const void *addr)
+{
+	const struct l4_external *x = ext < snap->n_externals ? &snap->externals[ext] : NULL;
+	const uint8_t *a = addr;
+
+	for (uint8_t k = 0; x != NULL && k < x->n_prefixes; k++) {
+		const struct cfg_prefix *p = &x->prefixes[k];
+		uint8_t full = p->len / 8, rest = p->len % 8;
+
+		if (p->family != family || memcmp(p->addr, a, full) != 0)
+			continue;
+		if (rest == 0 || ((p->addr[full] ^ a[full]) & (uint8_t)(0xff << (8 - rest))) == 0)
+			return true;
+	}
+	return false;
 }
 
 bool l4_in_mesh(const struct cfg_snapshot *snap, uint8_t family, const void *addr)

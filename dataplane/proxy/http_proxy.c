@@ -28,6 +28,12 @@
  * whole body had arrived with the head and is at most HP_RETRY_BODY bytes are
  * retried (a copy of head and body is kept until the response starts).
  *
+ * An egress listener (http.outbound_policy "registry_only") routes a head
+ * only when an external service declares its authority's host and port
+ * (hp_egress_check(); else 502 NR), and each try's endpoint must lie inside
+ * that service's prefixes. An HTTP/1.0 client gets 1.0 framing back: a
+ * chunked response as its data alone, then the close; no 1xx.
+ *
  * Endpoint admission is per request: the endpoint's breaker counts active
  * requests (so the service's least_connections balancer is least-request),
  * a request that fails as the cluster's outlier_detection says feeds the
@@ -158,9 +164,15 @@ struct hp_session {
 	struct rte_mbuf *rx;
 	struct http_parser req;
 	bool req_body_done;
+	bool http10; /* the request is HTTP/1.0: so is the framing of its response */
 	enum http_method method;
 
 	/* the request's route, copied */
+	/* egress listeners: the external service that declares the Host (index in
+	 * the snapshot of egress_gen; by name in a later one); else -1 */
+	int32_t egress_ext;
+	uint64_t egress_gen;
+	char egress_name[CFG_NAME_MAX];
 	char cluster_key[ROUTER_KEY_MAX];
 	uint16_t cluster_port;
 	struct hp_cluster_rt *crt; /* NULL: not routed to a cluster */
@@ -192,6 +204,7 @@ struct hp_session {
 	struct http_parser resp;
 	bool resp_started; /* a response head (not 1xx) went to the client */
 	bool resp_close;   /* the response runs until close or says close */
+	bool dechunk; /* a chunked response to an HTTP/1.0 client: its data only, until close */
 
 	char req_scratch[HP_SCRATCH];
 	char resp_scratch[HP_SCRATCH];
@@ -508,7 +521,10 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 		     s->pl->http.server_name[0] != '\0' ? "server: " : "", s->pl->http.server_name,
 		     s->pl->http.server_name[0] != '\0' ? "\r\n" : "",
 		     location != NULL ? "location: " : "", location != NULL ? location : "",
-		     location != NULL ? "\r\n" : "", close ? "connection: close\r\n" : "");
+		     location != NULL ? "\r\n" : "",
+		     close	 ? "connection: close\r\n"
+		     : s->http10 ? "connection: keep-alive\r\n"
+				 : "");
 	stats_inc(hp_stats(hw), STAT_HTTP_LOCAL_RESPONSES);
 	hp_count_response(hw, status, true);
 	if (n < 0 || (size_t)n >= sizeof(head) || hp_put(hw->pool, &m, head, (uint32_t)n) != 0 ||
@@ -530,7 +546,7 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 static void hp_local_error(struct hp_session *s, unsigned int status, uint32_t flag,
 			   const char *what)
 {
-	char body[96];
+	char body[160];
 	int n = snprintf(body, sizeof(body), "%s\n", what);
 
 	s->flags |= flag;
@@ -566,7 +582,7 @@ static void hp_release_request(struct hp_session *s)
 	s->arena_used = s->n_resp_add = s->n_resp_remove = 0;
 	s->attempt = s->flags = 0;
 	s->deadline_us = s->wake_us = 0;
-	s->resp_started = s->resp_close = false;
+	s->resp_started = s->resp_close = s->dechunk = false;
 }
 
 /* The session is over: both connections are gone (or go now, by RST). */
@@ -802,6 +818,23 @@ static void hp_try_start(struct hp_session *s)
 		hp_local_error(s, 503, HP_RF_UH, "no healthy upstream");
 		return;
 	}
+	if (s->egress_ext >= 0 && snap->generation != s->egress_gen) { /* swapped since */
+		int e = l4_external_find(snap, s->egress_name);
+
+		s->egress_ext = e >= 0 ? e : -2; /* gone: no endpoint is its address any more */
+		s->egress_gen = snap->generation;
+	}
+	if (s->egress_ext != -1 &&
+	    (s->egress_ext < 0 ||
+	     !l4_external_has_addr(snap, (uint32_t)s->egress_ext, 4, &s->ups.addr))) {
+		/* an egress gateway reaches only the addresses the Host's service declares */
+		l4_upstream_close(&s->ups);
+		stats_inc(hp_stats(hw), STAT_HTTP_EGRESS_UNDECLARED_ENDPOINT);
+		hp_local_error(s, 502, HP_RF_NR,
+			       "egress: the cluster's endpoint is not an address of the "
+			       "external service that declares this host");
+		return;
+	}
 	if (s->held != NULL) {
 		rte_pktmbuf_free(s->out);
 		s->out = rte_pktmbuf_copy(s->held, hw->pool, 0, UINT32_MAX);
@@ -815,7 +848,7 @@ static void hp_try_start(struct hp_session *s)
 	http_parser_init(&s->resp, HTTP_RESPONSE, NULL, s->resp_scratch, sizeof(s->resp_scratch),
 			 hp_stats(hw));
 	http_parser_set_request(&s->resp, s->method);
-	s->resp_started = s->resp_close = false;
+	s->resp_started = s->resp_close = s->dechunk = false;
 	stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RQ);
 	u = hp_pool_take(hw, s->ups.addr, s->ups.port);
 	if (u != NULL) {
@@ -884,12 +917,20 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 	struct hp_worker *hw = s->hw;
 	const struct http_msg *msg = &s->resp.msg;
 	struct http_header add[HP_RESP_EDITS + 1];
+	struct http_view rm[HP_RESP_EDITS + 1];
 	struct http_edit ed = {0};
 	struct rte_mbuf *m;
-	uint32_t n = s->n_resp_add;
+	uint32_t n = s->n_resp_add, nrm = s->n_resp_remove;
 	int rc;
 
 	s->resp_close = msg->framing == HTTP_BODY_CLOSE;
+	memcpy(rm, s->resp_remove, nrm * sizeof(rm[0]));
+	/* HTTP/1.0 has no chunked coding (RFC 9112 7.1): the data alone, delimited by the close */
+	s->dechunk = s->http10 && msg->framing == HTTP_BODY_CHUNKED;
+	if (s->dechunk) { /* the upstream connection may still be reused */
+		rm[nrm++] = (struct http_view){"transfer-encoding", 17};
+		s->close_after = true;
+	}
 	if (s->resp_close)
 		s->close_after = true;
 	if (!tunnel)
@@ -899,8 +940,10 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 		add[n++] = (struct http_header){{"connection", 10}, {"upgrade", 7}};
 	else if (s->close_after)
 		add[n++] = (struct http_header){{"connection", 10}, {"close", 5}};
-	ed.remove = s->resp_remove;
-	ed.nremove = s->n_resp_remove;
+	else if (s->http10) /* a 1.0 client takes the connection as closing without it */
+		add[n++] = (struct http_header){{"connection", 10}, {"keep-alive", 10}};
+	ed.remove = rm;
+	ed.nremove = nrm;
 	ed.add = add;
 	ed.nadd = n;
 	ed.drop_hop_by_hop = true;
@@ -963,8 +1006,12 @@ static bool hp_response_head(struct hp_session *s)
 			hp_try_failed(s, HP_FAIL_PROTO, 0);
 			return false;
 		}
-		proxy_end_send(&s->down, head);
-		hp_count_response(hw, status, false);
+		if (s->http10) { /* never a 1xx to an HTTP/1.0 client (RFC 9110 15.2) */
+			rte_pktmbuf_free(head);
+		} else {
+			proxy_end_send(&s->down, head);
+			hp_count_response(hw, status, false);
+		}
 		http_parser_init(&s->resp, HTTP_RESPONSE, NULL, s->resp_scratch,
 				 sizeof(s->resp_scratch), hp_stats(hw));
 		http_parser_set_request(&s->resp, s->method);
@@ -1004,6 +1051,29 @@ static bool hp_response_head(struct hp_session *s)
 }
 
 /*
+ * The chunk data of the @p o->raw bytes at the front of *@p chain (@p slices:
+ * where they are), copied into a chain of their own; the bytes are dropped
+ * from *@p chain. @return it (NULL when no data: *@p err 0, or out of mbufs).
+ */
+static struct rte_mbuf *hp_dechunk(struct hp_worker *hw, struct rte_mbuf **chain,
+				   const struct http_body_out *o, const struct http_slice *slices,
+				   int *err)
+{
+	struct rte_mbuf *out = NULL, *raw;
+
+	*err = http_slices_copy(slices, o->nslices, hw->pool, &out);
+	if (*err == 0) {
+		raw = hp_chain_take(hw, chain, (uint32_t)o->raw, err);
+		rte_pktmbuf_free(raw);
+	}
+	if (*err != 0) {
+		rte_pktmbuf_free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/*
  * The endpoint's side of a try: read the response (as fast as the client's
  * send buffer drains once the body flows), parse, forward.
  */
@@ -1011,6 +1081,7 @@ static void hp_pump_response(struct hp_session *s)
 {
 	struct hp_worker *hw = s->hw;
 	struct hp_upconn *u = s->up;
+	struct http_slice slices[32];
 	struct http_body_out o;
 	struct rte_mbuf *m;
 	int r, err;
@@ -1050,13 +1121,15 @@ static void hp_pump_response(struct hp_session *s)
 				goto eof;
 			return;
 		}
-		r = http_parse_body(&s->resp, s->urx, 0, &o, NULL, 0);
+		r = http_parse_body(&s->resp, s->urx, 0, &o, s->dechunk ? slices : NULL,
+				    s->dechunk ? RTE_DIM(slices) : 0);
 		if (r < 0) {
 			stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_BAD_RESPONSE);
 			hp_session_end(s); /* part of the response went: reset both */
 			return;
 		}
-		m = hp_chain_take(hw, &s->urx, (uint32_t)o.raw, &err);
+		m = s->dechunk ? hp_dechunk(hw, &s->urx, &o, slices, &err)
+			       : hp_chain_take(hw, &s->urx, (uint32_t)o.raw, &err);
 		if (err != 0) {
 			stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
 			hp_session_end(s);
@@ -1215,7 +1288,7 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 	struct http_header add[HP_REQ_EDITS + 4];
 	struct http_edit ed = {.remove = rm, .add = add};
 	char path[ROUTER_STR_MAX * 2 + 2], xff[HP_XFF_MAX], rid[HP_REQUEST_ID_LEN + 1];
-	char client[INET_ADDRSTRLEN], xfcc[TLS_ID_MAX + 4];
+	char client[INET_ADDRSTRLEN], xfcc[TLS_ID_MAX + 4], host[INET_ADDRSTRLEN + 8];
 	int n;
 
 	hp_req_edits(&r->request_headers, rm, add, &ed);
@@ -1232,8 +1305,14 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 		}
 		ed.path = (struct http_view){path, (uint32_t)n};
 	}
-	if (r->host_rewrite.len > 0)
+	if (r->host_rewrite.len > 0) {
 		ed.authority = (struct http_view){r->host_rewrite.p, r->host_rewrite.len};
+	} else if (msg->authority.len == 0) {
+		/* HTTP/1.0 without Host: HTTP/1.1 needs one; the address the client reached */
+		inet_ntop(AF_INET, &s->local, client, sizeof(client));
+		n = snprintf(host, sizeof(host), "%s:%u", client, rte_be_to_cpu_16(s->local_port));
+		ed.authority = (struct http_view){host, (uint32_t)n};
+	}
 	if (h->xff != PROXY_XFF_NONE) {
 		uint32_t len = 0;
 
@@ -1360,6 +1439,48 @@ static void hp_to_cluster(struct hp_session *s, const struct router_route *r,
 	hp_try_start(s);
 }
 
+/*
+ * Egress listeners (outbound_policy registry_only, Istio's REGISTRY_ONLY): the
+ * external service that declares the request's host and port (the
+ * authority's, else the scheme's default), in s->egress_ext. @return 0, or -1
+ * after writing the refusal's body into @p why (@p len bytes) and counting it.
+ */
+static int hp_egress_check(struct hp_session *s, struct router_str authority, char *why, size_t len)
+{
+	struct router_str host = router_host_strip_port(authority);
+	uint32_t port = s->pl->tls != NULL ? 443 : 80;
+	int e;
+
+	if (host.len < authority.len) {
+		port = 0;
+		for (uint32_t i = host.len + 1; i < authority.len && port <= 65535; i++)
+			port = port * 10 + (uint32_t)(authority.p[i] - '0');
+		if (host.len + 1 == authority.len || port > 65535)
+			port = 0; /* no external service declares port 0 */
+	}
+	e = l4_external_by_host(s->hw->pw->snap, host.p, host.len, (uint16_t)port);
+	if (e >= 0) {
+		s->egress_ext = e;
+		s->egress_gen = s->hw->pw->snap->generation;
+		snprintf(s->egress_name, sizeof(s->egress_name), "%s",
+			 s->hw->pw->snap->externals[e].name);
+		return 0;
+	}
+	if (e == L4_EXT_PORT_UNKNOWN) {
+		stats_inc(hp_stats(s->hw), STAT_HTTP_EGRESS_UNDECLARED_PORT);
+		snprintf(why, len,
+			 "egress: port %u of host \"%.*s\" is not declared by any external "
+			 "service\n",
+			 port, (int)RTE_MIN(host.len, 200u), host.p);
+	} else {
+		stats_inc(hp_stats(s->hw), STAT_HTTP_EGRESS_UNDECLARED_HOST);
+		snprintf(why, len,
+			 "egress: host \"%.*s\" is not declared by any external service\n",
+			 (int)RTE_MIN(host.len, 200u), host.p);
+	}
+	return -1;
+}
+
 /* A whole request head is in s->req.msg: route it and act. */
 static void hp_route(struct hp_session *s)
 {
@@ -1377,7 +1498,9 @@ static void hp_route(struct hp_session *s)
 	int n = 0, err;
 
 	stats_inc(hp_stats(hw), STAT_HTTP_REQUESTS);
+	s->egress_ext = -1;
 	s->method = msg->method;
+	s->http10 = msg->version == 10;
 	s->close_after = !(msg->flags & HTTP_F_KEEP_ALIVE);
 	s->req_body_done = msg->framing == HTTP_BODY_NONE;
 	s->head_start_us = 0;
@@ -1398,6 +1521,9 @@ static void hp_route(struct hp_session *s)
 	if ((msg->flags & HTTP_F_CONNECT) && !s->pl->http.allow_connect) {
 		stats_inc(hp_stats(hw), STAT_HTTP_CONNECT_REFUSED);
 		n = -405;
+	} else if (s->pl->http.outbound == PROXY_OUTBOUND_REGISTRY_ONLY &&
+		   hp_egress_check(s, rq.host, loc, sizeof(loc)) != 0) {
+		n = -502;
 	} else if (rc >= 0) {
 		r = router_select(snap, (uint32_t)rc, &rq, hw->rw);
 	}
@@ -1433,6 +1559,9 @@ static void hp_route(struct hp_session *s)
 		/* what follows a refused CONNECT is the client's tunnel, never a request */
 		s->close_after = true;
 		hp_local_error(s, 405, 0, "CONNECT is not allowed on this listener");
+	} else if (n == -502) {
+		s->flags |= HP_RF_NR;
+		hp_local_reply(s, 502, loc, (uint32_t)strlen(loc), NULL, false);
 	} else if (n == -500) {
 		rte_pktmbuf_free(head);
 		hp_local_error(s, 500, 0, "internal error");
@@ -1469,6 +1598,7 @@ static bool hp_step_head(struct hp_session *s)
 	}
 	if (s->head_start_us == 0) {
 		s->head_start_us = hp_now(hw);
+		s->http10 = false;
 		http_parser_init(&s->req, HTTP_REQUEST,
 				 &(struct http_limits){.max_head = s->pl->http.max_request_headers},
 				 s->req_scratch, sizeof(s->req_scratch), hp_stats(hw));

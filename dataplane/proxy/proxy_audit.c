@@ -3,7 +3,7 @@
  * The proxies' audit (cfg_section.audit of $.clusters, which runs after the
  * listeners are compiled; dataplane/audit/audit.h): how each listener
  * authenticates its clients, whether its upstream is encrypted and named,
- * and the clusters' circuit breakers. Control thread.
+ * which HTTP listeners are egress gateways, and the clusters' circuit breakers. Control thread.
  */
 #include <stdio.h>
 
@@ -138,11 +138,35 @@ static void proxy_audit_clusters(const struct cfg_snapshot *snap, struct audit_r
 	}
 }
 
+/* SM-DR10: HTTP listeners that are egress gateways (outbound_policy registry_only). */
+static void proxy_audit_egress(const struct cfg_snapshot *snap, struct audit_report *r, uint32_t i)
+{
+	const struct cfg_listener *l = &snap->listeners[i];
+	char path[96];
+
+	if (l->type != CFG_LISTENER_HTTP ||
+	    ((const struct proxy_l7_cfg *)snap->proxy_l7)->http[i].outbound !=
+		    PROXY_OUTBOUND_REGISTRY_ONLY)
+		return;
+	snprintf(path, sizeof(path), "$.listeners[%u].http.outbound_policy", i);
+	if (snap->n_ext_hosts == 0)
+		audit_finding(r, "SM-DR10", AUDIT_WARN, path,
+			      "egress gateway %s refuses every request: no external service "
+			      "declares a host",
+			      l->name);
+	else
+		audit_finding(r, "SM-DR10", AUDIT_PASS, path,
+			      "egress gateway %s passes only the %u hosts external services "
+			      "declare, on their ports, to their addresses",
+			      l->name, snap->n_ext_hosts);
+}
+
 void proxy_audit(const struct cfg_snapshot *snap, struct audit_report *r)
 {
 	for (uint32_t i = 0; i < snap->n_listeners; i++) {
 		proxy_audit_listener(snap, r, i);
 		proxy_audit_upstream(snap, r, i);
+		proxy_audit_egress(snap, r, i);
 	}
 	proxy_audit_clusters(snap, r);
 }

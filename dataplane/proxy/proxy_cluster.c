@@ -136,11 +136,18 @@ static int parse_balancer(const struct cfg_snapshot *snap, const json_t *o, cons
 					       NULL};
 	bool maglev_svc = snap->services[c->service].lb == L4_LB_MAGLEV;
 	char lp[CFG_JPATH_LEN], hp[CFG_JPATH_LEN];
+	const json_t *v;
 	uint8_t p;
 	int rc;
 
 	cfg_path_key(lp, path, "lb_policy");
 	cfg_path_key(hp, path, "hash_policy");
+	v = json_object_get(o, "lb_policy");
+	if (json_is_string(v) && strcmp(json_string_value(v), "ring_hash") == 0)
+		return cfg_fail(err, lp,
+				"\"ring_hash\" is not implemented: \"maglev\" is the consistent "
+				"hash (same keys reach the same endpoint, only a lost endpoint's "
+				"keys move); use \"lb_policy\": \"maglev\" with \"hash_policy\"");
 	if ((rc = cfg_get_enum(o, "lb_policy", path, policies, UINT8_MAX, false, &p, err)) != 0)
 		return rc;
 	c->lb_policy = p == UINT8_MAX ? L4_PICK_SERVICE : (uint8_t)(p + 1);

@@ -264,9 +264,12 @@ static int parse_listener_http(struct proxy_cfg_ctx *c, const json_t *o, const c
 					   "xff",
 					   "request_id",
 					   "server_name",
+					   "outbound_policy",
 					   NULL};
 	/* Index = enum proxy_xff. */
 	static const char *const xffs[] = {"append", "overwrite", "none", NULL};
+	/* Index = enum proxy_outbound. */
+	static const char *const outbound[] = {"allow_any", "registry_only", NULL};
 	struct proxy_http_opts *h = &((struct proxy_l7_cfg *)c->s->proxy_l7)->http[idx];
 	char hp[CFG_JPATH_LEN], pp[CFG_JPATH_LEN];
 	uint32_t kb;
@@ -292,6 +295,8 @@ static int parse_listener_http(struct proxy_cfg_ctx *c, const json_t *o, const c
 	    (rc = cfg_get_enum(ho, "xff", hp, xffs, PROXY_XFF_APPEND, false, &h->xff, c->err)) !=
 		    0 ||
 	    (rc = cfg_get_bool(ho, "request_id", hp, true, &h->request_id, c->err)) != 0 ||
+	    (rc = cfg_get_enum(ho, "outbound_policy", hp, outbound, PROXY_OUTBOUND_ALLOW_ANY, false,
+			       &h->outbound, c->err)) != 0 ||
 	    (rc = cfg_get_str(ho, "server_name", hp, h->server_name, sizeof(h->server_name),
 			      "meshdp", NULL, c->err)) != 0)
 		return rc;

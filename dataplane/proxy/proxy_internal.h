@@ -37,7 +37,14 @@ struct proxy_http_opts {
 	uint8_t xff;		      /* enum proxy_xff */
 	bool allow_connect;	      /* CONNECT is refused (405) unless set */
 	bool request_id;	      /* add x-request-id when the client sent none */
+	uint8_t outbound;	      /* enum proxy_outbound */
 	char server_name[PROXY_SERVER_NAME_MAX]; /* "server" of local responses; "": none */
+};
+
+/** http.outbound_policy (Istio's outboundTrafficPolicy mode). */
+enum proxy_outbound {
+	PROXY_OUTBOUND_ALLOW_ANY,     /* the routes decide, as on any listener */
+	PROXY_OUTBOUND_REGISTRY_ONLY, /* an egress gateway: only hosts external services declare */
 };
 
 /** What fails a request for the endpoint's breaker (outlier detection). */

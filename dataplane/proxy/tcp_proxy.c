@@ -553,7 +553,7 @@ static bool proxy_http_opts_same(const struct proxy_http_opts *a, const struct p
 	       a->max_request_headers == b->max_request_headers &&
 	       a->request_timeout_ms == b->request_timeout_ms && a->xff == b->xff &&
 	       a->allow_connect == b->allow_connect && a->request_id == b->request_id &&
-	       strcmp(a->server_name, b->server_name) == 0;
+	       a->outbound == b->outbound && strcmp(a->server_name, b->server_name) == 0;
 }
 
 /* The tls block of listener @p li's cluster (disabled: none, or an HTTP listener). */

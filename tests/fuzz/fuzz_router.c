@@ -6,15 +6,21 @@
  * any bytes, NULs included. The route chosen must be the one the linear walk
  * chooses (router_route_match() on each route in order), and applying it
  * (cluster pick, path rewrite, redirect Location into short buffers) must stay
- * inside its buffers.
+ * inside its buffers. The host also goes to l4_external_by_host() (the
+ * egress gateway's registry: external services with exact and wildcard
+ * hosts), whose answer must agree with a walk of every declared host.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dataplane/config/config.h"
+#include "dataplane/l4/l4.h"
 #include "dataplane/router/router.h"
 #include "dataplane/router/router_internal.h"
 #include "test_eal.h"
@@ -35,7 +41,12 @@ static const char fuzz_doc[] =
 	"\"10.96.0.10\", \"ports\": [{\"port\": 80}, {\"port\": 443}], \"endpoints\": "
 	"[{\"address\": \"10.10.1.10\"}]}, {\"name\": \"web2\", \"namespace\": \"s\", \"vip\": "
 	"\"10.96.0.11\", \"ports\": [{\"port\": 80}], \"endpoints\": [{\"address\": "
-	"\"10.10.1.11\"}]}], \"route_configs\": [{\"name\": \"rc\", \"virtual_hosts\": ["
+	"\"10.10.1.11\"}]}], \"external_services\": [{\"name\": \"e1\", \"prefixes\": "
+	"[\"10.20.0.0/16\"], \"ports\": [80, 8080], \"hosts\": [\"a.example\", \"*.a.example\", "
+	"\"x.y.a.example\"]}, {\"name\": \"e2\", \"prefixes\": [\"10.21.0.0/16\"], \"ports\": "
+	"[443], \"hosts\": [\"a.example\", \"*.b.example\", \"b-c.example\"]}, {\"name\": "
+	"\"e3\", \"prefixes\": [\"10.22.0.0/16\"], \"ports\": [80], \"protocol\": \"udp\", "
+	"\"hosts\": [\"u.example\"]}], \"route_configs\": [{\"name\": \"rc\", \"virtual_hosts\": ["
 	"{\"name\": \"big\", \"domains\": [\"*.a.example\", \"a.example\", \"a.*\"], \"routes\": ["
 	"{\"match\": {\"path\": \"/\"}, \"cluster\": \"web\"},"
 	"{\"match\": {\"prefix\": \"/api/\", \"methods\": [\"POST\"]}, \"cluster\": \"web\", "
@@ -97,6 +108,48 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Does declared host @p d (lower case, maybe "*.x") take @p h (@p n bytes, any case)? */
+static bool fz_host_takes(const char *d, const char *h, uint32_t n)
+{
+	size_t dl = strlen(d);
+
+	if (d[0] == '*') /* "*.x": a non-empty part, then ".x" */
+		return n > dl - 1 && strncasecmp(h + n - (dl - 1), d + 1, dl - 1) == 0;
+	return n == dl && strncasecmp(h, d, n) == 0;
+}
+
+/*
+ * l4_external_by_host() against the declared hosts: a service it names takes
+ * the host on that port; "unknown" means no declared host takes it; "port
+ * unknown" means some does, and none of the most specific takers on a TCP port.
+ */
+static void fz_check_externals(struct router_str host, uint16_t port)
+{
+	int e = l4_external_by_host(snap, host.p, host.len, port);
+	bool any = false;
+
+	for (uint32_t i = 0; i < snap->n_ext_hosts; i++)
+		any |= fz_host_takes(snap->ext_hosts[i].name, host.p, host.len);
+	if (host.len > L4_HOST_MAX || memchr(host.p, '\0', host.len) != NULL)
+		any = false; /* never declared (l4.h) */
+	if (e == L4_EXT_HOST_UNKNOWN && any)
+		abort();
+	if (e == L4_EXT_PORT_UNKNOWN && !any)
+		abort();
+	if (e >= 0) {
+		const struct l4_external *x = &snap->externals[e];
+		bool port_ok = false, host_ok = false;
+
+		for (uint8_t k = 0; k < x->n_ports; k++)
+			port_ok |= x->ports[k] == port;
+		for (uint32_t i = 0; i < snap->n_ext_hosts; i++)
+			host_ok |= snap->ext_hosts[i].external == (uint32_t)e &&
+				   fz_host_takes(snap->ext_hosts[i].name, host.p, host.len);
+		if (!port_ok || !host_ok || x->protocol != IPPROTO_TCP)
+			abort();
+	}
+}
+
 /* The next '\n'-terminated field of [*p, end), or the rest. */
 static struct router_str fz_field(const char **p, const char *end)
 {
@@ -136,6 +189,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	rq.headers = (const struct router_str(*)[2])hdrs;
 
+	fz_check_externals(rq.host, 80);
+	fz_check_externals(rq.host, 443);
 	r = router_select(snap, 0, &rq, rw);
 	vh = router_vhost_select(snap, 0, rq.host);
 	for (uint32_t i = 0; vh != NULL && i < vh->n_routes && want == NULL; i++)

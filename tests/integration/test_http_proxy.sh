@@ -9,7 +9,8 @@
 # slow backend cut by the per-try timeout (the retry goes to the other host),
 # a dead endpoint ejected, the policy refusing a client (403), pipelining,
 # Upgrade, CONNECT refused, fault injection, the route timeout, the cluster's
-# max_requests, route swaps during a wrk run.
+# max_requests, route swaps during a wrk run, HTTP/1.0 clients (1.0 framing,
+# keep-alive only when asked).
 #
 # IT_HTTP_BYTES (default 200 MB): bytes each way of the large transfer.
 source "$(dirname "$0")/lib.sh"
@@ -92,6 +93,56 @@ out=$(c -o /dev/null -w "%{http_code} %{redirect_url}" "$PROXY/old")
 out=$(c -o /dev/null -w "%{http_code}" -H "host: nowhere.example" "$PROXY/")
 [ "$out" = 404 ] || it_http_fail "no route: $out"
 [ "$(it_stat http_no_route)" -ge 1 ] || it_http_fail "http_no_route not counted"
+
+it_log "HTTP/1.0 clients: a chunked response comes as its data until close; keep-alive only when asked"
+want=$("$IT_PY" -c 'import random,hashlib; print(hashlib.sha256(random.Random(12345).randbytes(300000)).hexdigest())')
+out=$(it_in_client "$IT_PY" - "$want" <<'PY'
+import hashlib, socket, sys
+def fetch(req):
+    s = socket.create_connection(("10.10.1.1", 8080), timeout=5)
+    s.sendall(req)
+    data = b""
+    while True:  # until the proxy closes: the response is close-delimited
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head.decode().lower().split("\r\n"), body
+for ka in (b"", b"connection: keep-alive\r\n"):
+    head, body = fetch(b"GET /app/blob?n=300000&chunked=1 HTTP/1.0\r\nhost: shop.example\r\n" + ka + b"\r\n")
+    assert head[0].startswith("http/1.1 200"), head
+    assert not any(h.startswith("transfer-encoding") for h in head), head
+    assert not any(h.startswith("content-length") for h in head), head
+    assert "connection: close" in head, head
+    assert hashlib.sha256(body).hexdigest() == sys.argv[1], (len(body), body[:40])
+# the request went up as HTTP/1.1 with the client's Host, without its Connection
+head, body = fetch(b"GET /app/headers HTTP/1.0\r\nhost: shop.example\r\nconnection: close\r\n\r\n")
+up = body.decode().lower()
+assert up.split("\n")[0].strip() == "get /headers http/1.1", up
+assert "host: shop.example" in up and "connection:" not in up, up
+# no Host (no virtual host matches): the proxy's own 404, with its length, then close
+head, body = fetch(b"GET / HTTP/1.0\r\n\r\n")
+assert head[0] == "http/1.1 404 not found" and "connection: close" in head, head
+assert "content-length: %d" % len(body) in head, (head, body)
+print("ok")
+PY
+)
+[ "$out" = ok ] || it_http_fail "HTTP/1.0 with a chunked response: $out"
+out=$(c --http1.0 -i -H "connection: keep-alive" -w "connects %{num_connects}\n" "$PROXY/direct" "$PROXY/direct")
+[ "$(grep -c "^hello from meshdp" <<<"$out")" -eq 2 ] && [ "$(grep -ci "^connection: keep-alive" <<<"$out")" -eq 2 ] &&
+	[ "$(grep -c "^connects 0" <<<"$out")" -eq 1 ] || it_http_fail "curl --http1.0 keep-alive, direct responses: $out"
+# curl --http1.0: two requests on one connection only with keep-alive, said in the response
+out=$(c --http1.0 -i -H "connection: keep-alive" -w "connects %{num_connects}\n" "$PROXY/app/name" "$PROXY/app/name")
+[ "$(grep -c "^b[12] " <<<"$out")" -eq 2 ] || it_http_fail "curl --http1.0 keep-alive: $out"
+[ "$(grep -ci "^connection: keep-alive" <<<"$out")" -eq 2 ] || it_http_fail "the responses do not say keep-alive: $out"
+[ "$(grep -c "^connects 1" <<<"$out")" -eq 1 ] && [ "$(grep -c "^connects 0" <<<"$out")" -eq 1 ] || it_http_fail "not one connection for both: $out"
+grep -qi "^transfer-encoding" <<<"$out" && it_http_fail "chunked to an HTTP/1.0 client: $out"
+out=$(c --http1.0 -i -w "connects %{num_connects}\n" "$PROXY/app/name" "$PROXY/app/name")
+[ "$(grep -c "^connects 1" <<<"$out")" -eq 2 ] || it_http_fail "curl --http1.0 without keep-alive kept the connection: $out"
+[ "$(grep -ci "^connection: close" <<<"$out")" -eq 2 ] || it_http_fail "the responses do not say close: $out"
+got=$(c --http1.0 "$PROXY/app/blob?n=300000&chunked=1" | sha256sum | cut -d' ' -f1)
+[ "$got" = "$want" ] || it_http_fail "curl --http1.0, chunked download: sha $got, want $want"
 
 it_log "a smuggling attempt (Content-Length with Transfer-Encoding) gets 400 and its counter; another connection is served"
 before=$(it_stat http_cl_and_te)

@@ -252,6 +252,42 @@ static void test_roles(void **state)
 	cfg_snapshot_free(snap);
 }
 
+/* SM-DR10: an HTTP listener with outbound_policy registry_only is an egress gateway. */
+static void test_egress_gateway(void **state)
+{
+#define EGRESS_DOC(hosts)                                                                       \
+	"{'version': 1, 'interfaces': [{'name': 'a', 'port': 'p0', 'ipv4': ['10.0.0.1/24']}], " \
+	"'services': [{'name': 'api', 'namespace': 'external', 'vip': '10.96.0.50', 'ports': "  \
+	"[{'port': 80}], 'endpoints': [{'address': '10.0.0.50'}]}], 'external_services': "      \
+	"[{'name': 'api', 'prefixes': ['10.0.0.50/32'], 'ports': [80]" hosts "}], "             \
+	"'route_configs': [{'name': 'rc', 'virtual_hosts': [{'name': 'v', 'domains': ['*'], "   \
+	"'routes': [{'match': {'prefix': '/'}, 'cluster': 'external/api'}]}]}], 'listeners': "  \
+	"[{'name': 'out', 'type': 'http', 'address': '10.0.0.1', 'port': 80, 'route_config': "  \
+	"'rc', 'http': {'outbound_policy': 'registry_only'}}, {'name': 'in', 'type': 'http', "  \
+	"'address': '10.0.0.1', 'port': 81, 'route_config': 'rc'}]}"
+	struct cfg_snapshot *snap;
+	json_t *r = audit_of(
+		json_of(EGRESS_DOC(", 'hosts': ['api.example.com', '*.cdn.example.com']")), &snap);
+
+	(void)state;
+	assert_int_equal(count(r, "SM-DR10", "PASS", "$.listeners[0].http.outbound_policy"), 1);
+	assert_int_equal(count(r, "SM-DR10", "PASS", "$.listeners[1].http.outbound_policy"), 0);
+	assert_int_equal(count(r, "SM-DR10", "WARN", "$"), 0);
+	json_decref(r);
+	cfg_snapshot_free(snap);
+	/* a gateway no host is declared for refuses everything */
+	r = audit_of(json_of(EGRESS_DOC("")), &snap);
+	assert_int_equal(count(r, "SM-DR10", "WARN", "$.listeners[0].http.outbound_policy"), 1);
+	json_decref(r);
+	cfg_snapshot_free(snap);
+	/* no egress gateway at all: reported, not skipped */
+	r = audit_of(json_of("{'version': 1}"), &snap);
+	assert_int_equal(count(r, "SM-DR10", "WARN", "$"), 1);
+	json_decref(r);
+	cfg_snapshot_free(snap);
+#undef EGRESS_DOC
+}
+
 static int probe_compile(struct cfg_snapshot *snap, const struct json_t *root,
 			 const struct cfg_compile_ctx *ctx, struct cfg_error *err)
 {
@@ -303,11 +339,9 @@ static void test_unknown_requirement(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_compliant),
-		cmocka_unit_test(test_weak),
-		cmocka_unit_test(test_router_mode),
-		cmocka_unit_test(test_roles),
-		cmocka_unit_test(test_unknown_requirement),
+		cmocka_unit_test(test_compliant),      cmocka_unit_test(test_weak),
+		cmocka_unit_test(test_router_mode),    cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_egress_gateway), cmocka_unit_test(test_unknown_requirement),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -909,6 +909,74 @@ static void test_write_request(void **state)
 }
 
 /* every message of the split cases: parse, write with no edit, parse again: the same verdict */
+/*
+ * What an HTTP/1.0 client's request and response become through the proxy
+ * (http_proxy.c): the request goes up as HTTP/1.1 with a Host and without the
+ * client's Connection; a chunked response comes down as its data alone (no
+ * transfer-encoding, delimited by the close).
+ */
+static void test_http10_proxying(void **state)
+{
+	(void)state;
+	static const char ka[] = "GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+				   "Content-Type: text/plain\r\n\r\n"
+				   "3\r\nabc\r\n3;ext=1\r\ndef\r\n0\r\nX-T: 1\r\n\r\n";
+	static const struct http_view rm[] = {{"transfer-encoding", 17}};
+	static const struct http_header close[] = {{{"connection", 10}, {"close", 5}}};
+	struct http_parser p, q;
+	struct rte_mbuf *m, *m2, *out, *data = NULL;
+	struct http_body_out bo;
+	struct http_slice sl[4];
+	uint32_t n, off;
+	char *str;
+
+	/* 1.0 with keep-alive persists; without it, it does not */
+	assert_int_equal(head1(&p, HTTP_REQUEST, NULL, ka, &m), 1);
+	assert_int_equal(p.msg.version, 10);
+	assert_true(p.msg.flags & HTTP_F_KEEP_ALIVE);
+	assert_int_equal(p.msg.authority.len, 0);
+	struct http_edit up = {
+		.authority = {"10.0.0.1:80", 11}, .drop_hop_by_hop = true, .version = 11};
+	assert_int_equal(http_write_head(&p.msg, &up, pool, &out), 0);
+	rte_pktmbuf_free(m);
+	str = flatten(out, &n);
+	assert_string_equal(str, "GET /a HTTP/1.1\r\nHost: 10.0.0.1:80\r\n\r\n");
+	assert_int_equal(head1(&q, HTTP_REQUEST, NULL, str, &m2), 1); /* a valid 1.1 request */
+	assert_int_equal(q.msg.version, 11);
+	rte_pktmbuf_free(m2);
+	rte_pktmbuf_free(out);
+	free(str);
+	assert_int_equal(head1(&p, HTTP_REQUEST, NULL, "GET / HTTP/1.0\r\n\r\n", &m), 1);
+	assert_false(p.msg.flags & HTTP_F_KEEP_ALIVE);
+	rte_pktmbuf_free(m);
+
+	/* the chunked response: head without transfer-encoding, then the data alone */
+	assert_int_equal(head1(&p, HTTP_RESPONSE, NULL, resp, &m), 1);
+	assert_int_equal(p.msg.framing, HTTP_BODY_CHUNKED);
+	struct http_edit down = {.remove = rm, .nremove = 1, .add = close, .nadd = 1};
+	assert_int_equal(http_write_head(&p.msg, &down, pool, &out), 0);
+	str = flatten(out, &n);
+	assert_string_equal(str, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+				 "connection: close\r\n\r\n");
+	rte_pktmbuf_free(out);
+	free(str);
+	off = p.msg.head_len;
+	assert_int_equal(http_parse_body(&p, m, off, &bo, sl, RTE_DIM(sl)), 1);
+	assert_int_equal(bo.nslices, 2);
+	assert_int_equal(off + bo.raw, sizeof(resp) - 1);
+	assert_int_equal(http_slices_copy(sl, bo.nslices, pool, &data), 0);
+	str = flatten(data, &n);
+	assert_int_equal(n, 6);
+	assert_memory_equal(str, "abcdef", 6);
+	free(str);
+	rte_pktmbuf_free(data);
+	/* no slices: no chain */
+	assert_int_equal(http_slices_copy(sl, 0, pool, &data), 0);
+	assert_null(data);
+	rte_pktmbuf_free(m);
+}
+
 static void test_write_roundtrip(void **state)
 {
 	(void)state;
@@ -1101,6 +1169,7 @@ int main(void)
 		cmocka_unit_test(test_splits),
 		cmocka_unit_test(test_incremental),
 		cmocka_unit_test(test_write_request),
+		cmocka_unit_test(test_http10_proxying),
 		cmocka_unit_test(test_write_roundtrip),
 		cmocka_unit_test(test_chunk_header),
 		cmocka_unit_test(test_chain_cuts),

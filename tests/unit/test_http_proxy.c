@@ -57,6 +57,11 @@ static void test_http_listener(void **state)
 	assert_int_equal(h->xff, PROXY_XFF_APPEND);
 	assert_true(h->request_id);
 	assert_string_equal(h->server_name, "meshdp");
+	assert_int_equal(h->outbound, PROXY_OUTBOUND_ALLOW_ANY);
+	cfg_snapshot_free(s);
+
+	s = compile_ok(LSNS(HLSN_OPEN ", 'http': {'outbound_policy': 'registry_only'}}"));
+	assert_int_equal(l7_of(s)->http[0].outbound, PROXY_OUTBOUND_REGISTRY_ONLY);
 	cfg_snapshot_free(s);
 
 	s = compile_ok(LSNS(HLSN_OPEN ", 'http': {'max_request_headers_kb': 8, "
@@ -87,6 +92,8 @@ static void test_http_listener_errors(void **state)
 		     "got \"prepend\"");
 	expect_error(LSNS(HLSN_OPEN ", 'http': {'max_request_headers_kb': 0}}"),
 		     "$.listeners[0].http.max_request_headers_kb", "1..96");
+	expect_error(LSNS(HLSN_OPEN ", 'http': {'outbound_policy': 'REGISTRY_ONLY'}}"),
+		     "$.listeners[0].http.outbound_policy", "\"allow_any\" or \"registry_only\"");
 	expect_error(LSNS(HLSN_OPEN ", 'http': {'gzip': true}}"), "$.listeners[0].http.gzip",
 		     "unknown field");
 	/* A tcp_proxy listener still needs its cluster. */
@@ -201,7 +208,7 @@ static void test_cluster_balancer_errors(void **state)
 {
 	(void)state;
 	expect_error(CLUSTERS("{'service': 'web', 'lb_policy': 'ring_hash'}"),
-		     "$.clusters[0].lb_policy", "got \"ring_hash\"");
+		     "$.clusters[0].lb_policy", "\"maglev\" is the consistent hash");
 	expect_error(CLUSTERS("{'service': 'web', 'hash_policy': []}"), "$.clusters[0].hash_policy",
 		     "1..4");
 	expect_error(

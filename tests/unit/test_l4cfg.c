@@ -584,6 +584,79 @@ static void test_other_errors(void **state)
 		     "got 0");
 }
 
+/* Egress gateways' view of external services: hosts, then ports, most specific name first. */
+static void test_external_hosts(void **state)
+{
+	struct cfg_snapshot *s = compile_ok(
+		HEAD ", 'external_services': ["
+		     "{'name': 'api', 'prefixes': ['10.10.3.0/24'], 'ports': [80, 8080], "
+		     "'hosts': ['api.example.com', '*.cdn.example.com']}, "
+		     "{'name': 'api-tls', 'prefixes': ['10.10.3.0/24'], 'ports': [443], "
+		     "'hosts': ['api.example.com']}, "
+		     "{'name': 'edge', 'prefixes': ['10.10.4.10/32'], 'ports': [81], "
+		     "'hosts': ['img.cdn.example.com']}, "
+		     "{'name': 'l4only', 'prefixes': ['10.10.5.0/24'], 'ports': [80]}]}");
+	const char *h;
+
+	(void)state;
+	assert_int_equal(s->n_ext_hosts, 4);
+	assert_int_equal(s->externals[0].n_hosts, 2);
+	assert_int_equal(s->externals[3].n_hosts, 0);
+#define BY_HOST(name, port) l4_external_by_host(s, name, (uint32_t)strlen(name), port)
+	assert_int_equal(BY_HOST("api.example.com", 80), 0);
+	assert_int_equal(BY_HOST("API.Example.COM", 8080), 0); /* any case */
+	assert_int_equal(BY_HOST("api.example.com", 443), 1);  /* another service, same name */
+	assert_int_equal(BY_HOST("api.example.com", 81), L4_EXT_PORT_UNKNOWN);
+	assert_int_equal(BY_HOST("x.cdn.example.com", 80), 0);
+	assert_int_equal(BY_HOST("a.b.cdn.example.com", 8080), 0); /* any depth */
+	assert_int_equal(BY_HOST("cdn.example.com", 80), L4_EXT_HOST_UNKNOWN);
+	/* the exact name decides for its host, even where the wildcard has the port */
+	assert_int_equal(BY_HOST("img.cdn.example.com", 81), 2);
+	assert_int_equal(BY_HOST("img.cdn.example.com", 80), L4_EXT_PORT_UNKNOWN);
+	assert_int_equal(BY_HOST("example.com", 80), L4_EXT_HOST_UNKNOWN);
+	assert_int_equal(BY_HOST("evil-api.example.com", 80), L4_EXT_HOST_UNKNOWN);
+	assert_int_equal(BY_HOST("api.example.com.evil", 80), L4_EXT_HOST_UNKNOWN);
+	h = "api.example.comX";
+	assert_int_equal(l4_external_by_host(s, h, 15, 80), 0); /* the length, not the NUL */
+	assert_int_equal(BY_HOST("", 80), L4_EXT_HOST_UNKNOWN);
+	assert_int_equal(BY_HOST(".cdn.example.com", 80), L4_EXT_HOST_UNKNOWN); /* empty part */
+	assert_int_equal(l4_external_by_host(s, "api.example.com\0x", 17, 80), L4_EXT_HOST_UNKNOWN);
+#undef BY_HOST
+	assert_true(l4_external_has_addr(s, 0, 4, a4("10.10.3.77")));
+	assert_false(l4_external_has_addr(s, 0, 4, a4("10.10.4.10")));
+	assert_true(l4_external_has_addr(s, 2, 4, a4("10.10.4.10")));
+	assert_false(l4_external_has_addr(s, 2, 4, a4("10.10.4.11")));
+	assert_false(l4_external_has_addr(s, 9, 4, a4("10.10.3.77")));
+	cfg_snapshot_free(s);
+
+	expect_error(HEAD ", 'external_services': [{'name': 'x', 'prefixes': ['1.2.3.0/24'], "
+			  "'ports': [80], 'hosts': []}]}",
+		     "$.external_services[0].hosts", "1..16");
+	expect_error(HEAD ", 'external_services': [{'name': 'x', 'prefixes': ['1.2.3.0/24'], "
+			  "'ports': [80], 'hosts': ['a.b', 'Api.example.com']}]}",
+		     "$.external_services[0].hosts[1]", "a DNS name in lower case");
+	expect_error(HEAD ", 'external_services': [{'name': 'x', 'prefixes': ['1.2.3.0/24'], "
+			  "'ports': [80], 'hosts': ['a..b']}]}",
+		     "$.external_services[0].hosts[0]", "got \"a..b\"");
+	expect_error(HEAD ", 'external_services': [{'name': 'x', 'prefixes': ['1.2.3.0/24'], "
+			  "'ports': [80], 'hosts': ['*']}]}",
+		     "$.external_services[0].hosts[0]", "got \"*\"");
+	expect_error(HEAD ", 'external_services': [{'name': 'x', 'prefixes': ['1.2.3.0/24'], "
+			  "'ports': [80], 'hosts': ['a.*.b']}]}",
+		     "$.external_services[0].hosts[0]", "a DNS name");
+	expect_error(HEAD ", 'external_services': [{'name': 'x', 'prefixes': ['1.2.3.0/24'], "
+			  "'ports': [80], 'hosts': ['-a.b']}]}",
+		     "$.external_services[0].hosts[0]", "a DNS name");
+	expect_error(HEAD ", 'external_services': [{'name': 'x', 'prefixes': ['1.2.3.0/24'], "
+			  "'ports': [80], 'hosts': [7]}]}",
+		     "$.external_services[0].hosts[0]", "got 7");
+	expect_error(HEAD
+		     ", 'external_services': [{'name': 'x', 'prefixes': ['1.2.3.0/24'], "
+		     "'ports': [80]}, {'name': 'y', 'prefixes': ['1.2.4.0/24'], 'ports': [80], "
+		     "'hosts': ['a.b', 'c.d', 'a.b']}]}",
+		     "$.external_services[1].hosts[2]", "not already in this list");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -596,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_flow_capacity_startup),
 		cmocka_unit_test(test_service_errors),
 		cmocka_unit_test(test_other_errors),
+		cmocka_unit_test(test_external_hosts),
 	};
 
 	test_eal_init();
