@@ -329,6 +329,9 @@ struct cfg_snapshot {
 
 	/* ---- the router section (dataplane/router/router_config.c; router.h) ---- */
 	void *router; /* struct router_table: route configs, the service key hash */
+
+	/* ---- the telemetry section (dataplane/telemetry/telemetry_config.c) ---- */
+	void *telemetry; /* struct telem_snap: labels, log settings */
 };
 
 struct cfg_error {
