@@ -88,6 +88,9 @@ static const enum stats_id hp_rf_stats[] = {
 	STAT_HTTP_RF_UT, STAT_HTTP_RF_UC, STAT_HTTP_RF_DC,  STAT_HTTP_RF_NR,
 	STAT_HTTP_RF_FI, STAT_HTTP_RF_DI, STAT_HTTP_RF_UPE,
 };
+/* the metrics and logs name the flags by these bits (telemetry.h) */
+_Static_assert(RTE_DIM(hp_rf_stats) == TELEM_RF_COUNT && HP_RF_UPE == 1u << (TELEM_RF_COUNT - 1),
+	       "HP_RF_* bits are telem_rf_names[] in order");
 
 enum hp_state {
 	HP_HEAD,     /* waiting for (or parsing) a request head */
@@ -186,6 +189,14 @@ struct hp_session {
 	struct http_view resp_remove[HP_RESP_EDITS];
 	uint32_t arena_used;
 	char arena[HP_ARENA];
+
+	/* what the request's metrics and access log record (dataplane/telemetry) */
+	struct telem_http tm;
+	uint64_t tm_req_bytes, tm_resp_bytes;
+	uint32_t tm_upstream;	   /* the last try's endpoint, network order; 0: none */
+	uint16_t tm_upstream_port; /* host order */
+	uint16_t tm_status;	   /* the final response's status; 0: none went out */
+	char tm_route[CFG_NAME_MAX];
 
 	/* from the endpoint */
 	struct rte_mbuf *urx;
@@ -520,6 +531,8 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 		hp_session_end(s);
 		return;
 	}
+	s->tm_status = (uint16_t)status;
+	s->tm_resp_bytes += m->pkt_len;
 	proxy_end_send(&s->down, m);
 	s->last_us = hp_now(hw);
 	s->close_after = close;
@@ -542,6 +555,14 @@ static void hp_local_error(struct hp_session *s, unsigned int status, uint32_t f
 /* Give back what the request held: breaker counts, admission, kept mbufs. */
 static void hp_release_request(struct hp_session *s)
 {
+	if (s->tm.active)
+		telem_http_end(s->hw->pw->telem, s->hw->pw->snap, &s->tm, s->tm_status, s->flags,
+			       s->tm_req_bytes, s->tm_resp_bytes, s->tm_upstream,
+			       s->tm_upstream_port, s->tm_route, hp_now(s->hw));
+	s->tm_req_bytes = s->tm_resp_bytes = 0;
+	s->tm_upstream = 0;
+	s->tm_upstream_port = s->tm_status = 0;
+	s->tm_route[0] = '\0';
 	for (uint32_t i = 0; s->flags != 0 && i < RTE_DIM(hp_rf_stats); i++)
 		if (s->flags & (1u << i))
 			stats_inc(hp_stats(s->hw), hp_rf_stats[i]);
@@ -816,6 +837,9 @@ static void hp_try_start(struct hp_session *s)
 			 hp_stats(hw));
 	http_parser_set_request(&s->resp, s->method);
 	s->resp_started = s->resp_close = false;
+	s->tm_upstream = s->ups.addr;
+	s->tm_upstream_port = rte_be_to_cpu_16(s->ups.port);
+	s->tm.dst = telem_wl_label(snap, l4_workload_of(snap, 4, &s->ups.addr));
 	stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RQ);
 	u = hp_pool_take(hw, s->ups.addr, s->ups.port);
 	if (u != NULL) {
@@ -907,6 +931,8 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 	ed.keep_upgrade = tunnel;
 	if ((rc = http_write_head(msg, &ed, hw->pool, &m)) != 0)
 		return rc;
+	s->tm_status = msg->status;
+	s->tm_resp_bytes += m->pkt_len;
 	proxy_end_send(&s->down, m);
 	hp_count_response(hw, msg->status, false);
 	return 0;
@@ -943,6 +969,22 @@ static void hp_tunnel_start(struct hp_session *s)
 	hp_tunnel_pump(s);
 }
 
+/* A gRPC status in the response head (a trailers-only response) goes into the metrics. */
+static void hp_grpc_status(struct hp_session *s, const struct http_msg *msg)
+{
+	int i = http_msg_find(msg, "grpc-status", 11, 0);
+	const struct http_view *v;
+	unsigned int code = 0;
+
+	if (i < 0)
+		return;
+	v = &msg->headers[i].value;
+	for (uint32_t k = 0; k < v->len && k < 3 && v->p[k] >= '0' && v->p[k] <= '9'; k++)
+		code = code * 10 + (unsigned int)(v->p[k] - '0');
+	if (v->len > 0 && v->len <= 3 && code < 255)
+		s->tm.grpc = (uint8_t)(code + 1);
+}
+
 /*
  * A response head arrived (r == 1 from the parser): 1xx passes through,
  * a retriable status may start the next try, a final one goes to the client.
@@ -963,6 +1005,7 @@ static bool hp_response_head(struct hp_session *s)
 			hp_try_failed(s, HP_FAIL_PROTO, 0);
 			return false;
 		}
+		s->tm_resp_bytes += head->pkt_len;
 		proxy_end_send(&s->down, head);
 		hp_count_response(hw, status, false);
 		http_parser_init(&s->resp, HTTP_RESPONSE, NULL, s->resp_scratch,
@@ -982,6 +1025,7 @@ static bool hp_response_head(struct hp_session *s)
 		s->pending = false;
 	}
 	tcp_set_timer(s->up->c, 0);
+	hp_grpc_status(s, msg);
 	rte_pktmbuf_free(s->held); /* the response starts: no more tries */
 	s->held = NULL;
 	if (hp_send_response_head(s, msg->framing == HTTP_BODY_TUNNEL) != 0) {
@@ -1062,8 +1106,10 @@ static void hp_pump_response(struct hp_session *s)
 			hp_session_end(s);
 			return;
 		}
-		if (m != NULL)
+		if (m != NULL) {
+			s->tm_resp_bytes += m->pkt_len;
 			proxy_end_send(&s->down, m);
+		}
 		if (r == 1) {
 			if (s->urx !=
 			    NULL) { /* bytes after the response: not a connection to reuse */
@@ -1144,8 +1190,10 @@ static void hp_pump_request(struct hp_session *s)
 			hp_session_end(s);
 			return;
 		}
-		if (m != NULL)
+		if (m != NULL) {
+			s->tm_req_bytes += m->pkt_len;
 			tcp_send(c, m);
+		}
 		if (r == 1) {
 			s->req_body_done = true;
 			break;
@@ -1272,6 +1320,7 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 			 (c >> 16 & 0x3fff) | 0x8000, c & 0xffff, d);
 		add[ed.nadd++] =
 			(struct http_header){{"x-request-id", 12}, {rid, HP_REQUEST_ID_LEN}};
+		telem_http_request_id(&s->tm, rid, HP_REQUEST_ID_LEN);
 	}
 	if (msg->flags & HTTP_F_UPGRADE) {
 		ed.keep_upgrade = true;
@@ -1300,6 +1349,7 @@ static void hp_to_cluster(struct hp_session *s, const struct router_route *r,
 	int rb = 1, err;
 
 	cl = &l7->by_service[rc->service];
+	s->tm.svc = telem_svc_label(snap, (int32_t)rc->service);
 	snprintf(s->cluster_key, sizeof(s->cluster_key), "%s", rc->key);
 	s->cluster_port = rc->port;
 	s->crt = rt->clusters[rc->service];
@@ -1339,8 +1389,10 @@ static void hp_to_cluster(struct hp_session *s, const struct router_route *r,
 		}
 		s->req_body_done = rb == 1;
 	}
-	if (body != NULL)
+	if (body != NULL) {
+		s->tm_req_bytes += body->pkt_len;
 		hp_chain_append(&head, body);
+	}
 	if (rb == 1 && s->retry.num_retries > 0 && head->pkt_len <= HP_RETRY_BODY + 65536)
 		s->held = head;
 	else
@@ -1360,6 +1412,48 @@ static void hp_to_cluster(struct hp_session *s, const struct router_route *r,
 	hp_try_start(s);
 }
 
+/*
+ * The request's metrics and log record start: its head (@p msg NULL: one the
+ * codec refused, logged with what is known) and the client's labels.
+ */
+static void hp_telem_begin(struct hp_session *s, const struct http_msg *msg)
+{
+	struct hp_worker *hw = s->hw;
+	const struct cfg_snapshot *snap = hw->pw->snap;
+	struct telem_str hdrs[HTTP_MAX_HEADERS][2];
+	struct telem_head h = {.method = {"-", 1}, .path = {"-", 1}, .version_minor = 1};
+	int rid;
+
+	if (hw->pw->telem == NULL)
+		return;
+	if (msg != NULL) {
+		for (uint16_t i = 0; i < msg->nheaders; i++) {
+			hdrs[i][0] = (struct telem_str){msg->headers[i].name.p,
+							msg->headers[i].name.len};
+			hdrs[i][1] = (struct telem_str){msg->headers[i].value.p,
+							msg->headers[i].value.len};
+		}
+		rid = http_msg_find(msg, "x-request-id", 12, 0);
+		h = (struct telem_head){
+			.method = {msg->method_name.p, msg->method_name.len},
+			.path = {msg->path.p, msg->path.len},
+			.query = {msg->query.p, msg->query.len},
+			.authority = {msg->authority.p, msg->authority.len},
+			.version_minor = (uint8_t)(msg->version % 10),
+			.headers = (const struct telem_str(*)[2])hdrs,
+			.n_headers = msg->nheaders,
+		};
+		if (rid >= 0)
+			h.request_id = (struct telem_str){msg->headers[rid].value.p,
+							  msg->headers[rid].value.len};
+		s->tm_req_bytes = msg->head_len;
+	}
+	telem_http_begin(hw->pw->telem, snap, &s->tm, &h, s->client,
+			 rte_be_to_cpu_16(s->client_port),
+			 telem_wl_label(snap, l4_workload_of(snap, 4, &s->client)),
+			 s->peer_id[0] != '\0' ? TELEM_SEC_DOWN_MTLS : 0, hp_now(hw));
+}
+
 /* A whole request head is in s->req.msg: route it and act. */
 static void hp_route(struct hp_session *s)
 {
@@ -1377,6 +1471,7 @@ static void hp_route(struct hp_session *s)
 	int n = 0, err;
 
 	stats_inc(hp_stats(hw), STAT_HTTP_REQUESTS);
+	hp_telem_begin(s, msg);
 	s->method = msg->method;
 	s->close_after = !(msg->flags & HTTP_F_KEEP_ALIVE);
 	s->req_body_done = msg->framing == HTTP_BODY_NONE;
@@ -1401,6 +1496,8 @@ static void hp_route(struct hp_session *s)
 	} else if (rc >= 0) {
 		r = router_select(snap, (uint32_t)rc, &rq, hw->rw);
 	}
+	if (r != NULL)
+		snprintf(s->tm_route, sizeof(s->tm_route), "%s", r->name);
 	if (r != NULL && r->action == ROUTER_ACTION_REDIRECT) {
 		n = router_redirect_location(r, &rq, s->pl->tls != NULL ? "https" : "http", loc,
 					     sizeof(loc));
@@ -1485,6 +1582,7 @@ static bool hp_step_head(struct hp_session *s)
 	}
 	if (r < 0) {
 		stats_inc(hp_stats(hw), STAT_HTTP_BAD_REQUESTS);
+		hp_telem_begin(s, NULL);
 		s->method = HTTP_M_OTHER;
 		s->req_body_done = false; /* the stream is lost: close after the answer */
 		hp_local_error(s, (unsigned int)http_error_status(r), 0, http_error_name(r));
