@@ -52,9 +52,11 @@ void telem_mask(char *s, size_t size, bool whole, bool query)
 
 	if (whole) {
 		/* keep the scheme of "Bearer x" / "Basic x", nothing of the secret */
-		const char *sp = strchr(s, ' ');
+		const char *sp = s;
 
-		if (sp != NULL && sp != s && sp - s < 16)
+		while (isalpha((unsigned char)*sp))
+			sp++;
+		if (*sp == ' ' && sp != s && sp - s < 16)
 			snprintf(out, sizeof(out), "%.*s ***", (int)(sp - s), s);
 		else
 			snprintf(out, sizeof(out), "***");

@@ -624,8 +624,8 @@ static void test_daemon_registry(void **state)
 		}
 	}
 	assert_int_equal(json_array_size(res), total);
-	/* the daemon's 25 commands (secret.*, tls_conns, the router's 2) and the test's */
-	assert_int_equal(total, 26);
+	/* the daemon's 26 commands (secret.*, tls_conns, the router's 2, top) and the test's */
+	assert_int_equal(total, 27);
 	json_array_foreach(res, i, e)
 	{
 		const char *name = json_string_value(json_object_get(e, "cmd"));
