@@ -281,6 +281,7 @@ out_snap:
 	telem_stop();
 	cfg_snapshot_free(snap); /* compiled, not published */
 	worker_set_free(&workers);
+	telem_free(); /* after the proxies, whose last sessions end into it */
 	neigh_free(neigh);
 	l4_global_free(l4);
 out_ports:

@@ -1412,6 +1412,12 @@ static void hp_to_cluster(struct hp_session *s, const struct router_route *r,
 	hp_try_start(s);
 }
 
+_Static_assert(sizeof(struct telem_str) == sizeof(struct http_view) &&
+		       offsetof(struct telem_str, len) == offsetof(struct http_view, len) &&
+		       sizeof(struct http_header) == 2 * sizeof(struct telem_str) &&
+		       offsetof(struct http_header, value) == sizeof(struct telem_str),
+	       "a header is a (name, value) pair of telem_str");
+
 /*
  * The request's metrics and log record start: its head (@p msg NULL: one the
  * codec refused, logged with what is known) and the client's labels.
@@ -1420,19 +1426,12 @@ static void hp_telem_begin(struct hp_session *s, const struct http_msg *msg)
 {
 	struct hp_worker *hw = s->hw;
 	const struct cfg_snapshot *snap = hw->pw->snap;
-	struct telem_str hdrs[HTTP_MAX_HEADERS][2];
 	struct telem_head h = {.method = {"-", 1}, .path = {"-", 1}, .version_minor = 1};
 	int rid;
 
 	if (hw->pw->telem == NULL)
 		return;
 	if (msg != NULL) {
-		for (uint16_t i = 0; i < msg->nheaders; i++) {
-			hdrs[i][0] = (struct telem_str){msg->headers[i].name.p,
-							msg->headers[i].name.len};
-			hdrs[i][1] = (struct telem_str){msg->headers[i].value.p,
-							msg->headers[i].value.len};
-		}
 		rid = http_msg_find(msg, "x-request-id", 12, 0);
 		h = (struct telem_head){
 			.method = {msg->method_name.p, msg->method_name.len},
@@ -1440,7 +1439,8 @@ static void hp_telem_begin(struct hp_session *s, const struct http_msg *msg)
 			.query = {msg->query.p, msg->query.len},
 			.authority = {msg->authority.p, msg->authority.len},
 			.version_minor = (uint8_t)(msg->version % 10),
-			.headers = (const struct telem_str(*)[2])hdrs,
+			/* the same layout (the assertions above): no copy per request */
+			.headers = (const struct telem_str(*)[2])msg->headers,
 			.n_headers = msg->nheaders,
 		};
 		if (rid >= 0)

@@ -700,7 +700,7 @@ int telem_init(unsigned int n_workers, uint32_t max_series, uint32_t ring_size)
 		tw->rng = 0x9e3779b97f4a7c15ULL * (i + 1);
 		if (tw->hash == NULL || tw->series == NULL || tw->ring == NULL) {
 			telem_g = g;
-			telem_stop();
+			telem_free();
 			return -ENOMEM;
 		}
 	}
@@ -723,11 +723,16 @@ int telem_start(const struct cfg_snapshot *snap, unsigned int n_workers, char *e
 	}
 	rc = telem_logger_start(err, errlen);
 	if (rc != 0)
-		telem_stop();
+		telem_free();
 	return rc;
 }
 
 void telem_stop(void)
+{
+	telem_logger_stop();
+}
+
+void telem_free(void)
 {
 	struct telem_global *g = telem_g;
 

@@ -31,7 +31,7 @@
  * tokens, token query parameters, the configured headers) and writes Common
  * Log Format or JSON lines to stdout, a file or syslog.
  *
- * Threads: telem_start() / telem_stop() and the config section on the control
+ * Threads: telem_start() / telem_stop() / telem_free() and the config section on the control
  * thread; telem_worker_get() on the control thread before the workers start;
  * telem_http_*() and telem_tcp_*() on the owning worker only; the readers
  * (telem_render_metrics(), telem_top()) on any thread.
@@ -183,8 +183,17 @@ void telem_tcp_close(struct telem_worker *tw, uint32_t h);
  */
 int telem_start(const struct cfg_snapshot *snap, unsigned int n_workers, char *err, size_t errlen);
 
-/** Control thread, after the workers stopped: drain the rings, stop the logger, free. */
+/**
+ * Control thread, after the workers stopped and before the live snapshot is
+ * freed: the logger thread writes what the rings hold and stops.
+ */
 void telem_stop(void);
+
+/**
+ * Control thread, after the workers' proxies were freed (ending their sessions
+ * records them): free the tables and rings (telem_stop() first if needed).
+ */
+void telem_free(void);
 
 /**
  * Any thread: the Istio metrics summed over workers, Prometheus text

@@ -47,7 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	telem_stop();
+	telem_free();
 	free(stats);
 	return 0;
 }
