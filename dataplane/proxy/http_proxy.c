@@ -1259,8 +1259,9 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 {
 	const struct http_msg *msg = &s->req.msg;
 	const struct proxy_http_opts *h = &s->pl->http;
-	struct http_view rm[HP_REQ_EDITS + 2];
-	struct http_header add[HP_REQ_EDITS + 4];
+	struct http_view rm[HP_REQ_EDITS + 2 + TELEM_TRACE_NAMES];
+	struct http_header add[HP_REQ_EDITS + 4 + RTE_DIM(((struct telem_trace_out *)0)->name)];
+	struct telem_trace_out tr;
 	struct http_edit ed = {.remove = rm, .add = add};
 	char path[ROUTER_STR_MAX * 2 + 2], xff[HP_XFF_MAX], rid[HP_REQUEST_ID_LEN + 1];
 	char client[INET_ADDRSTRLEN], xfcc[TLS_ID_MAX + 4];
@@ -1321,6 +1322,17 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 		add[ed.nadd++] =
 			(struct http_header){{"x-request-id", 12}, {rid, HP_REQUEST_ID_LEN}};
 		telem_http_request_id(&s->tm, rid, HP_REQUEST_ID_LEN);
+	}
+	if (s->tm.trace.active) {
+		/* the proxy's span is the upstream's parent */
+		unsigned int k = telem_trace_headers(&s->tm.trace, &tr);
+
+		for (unsigned int i = 0; i < TELEM_TRACE_NAMES; i++)
+			rm[ed.nremove++] = (struct http_view){
+				telem_trace_names[i], (uint32_t)strlen(telem_trace_names[i])};
+		for (unsigned int i = 0; i < k; i++)
+			add[ed.nadd++] = (struct http_header){
+				{tr.name[i], (uint32_t)strlen(tr.name[i])}, {tr.val[i], tr.len[i]}};
 	}
 	if (msg->flags & HTTP_F_UPGRADE) {
 		ed.keep_upgrade = true;

@@ -196,6 +196,9 @@ void telem_http_begin(struct telem_worker *tw, const struct cfg_snapshot *snap,
 	t->dst = TELEM_ID_UNKNOWN;
 	t->svc = TELEM_ID_NO_SVC;
 	t->start_us = now_us;
+	t->trace.active = false;
+	if (tw != NULL)
+		telem_trace_start(tw, snap, h, &t->trace);
 	if (tw == NULL || ts == NULL || !ts->log.enabled ||
 	    (ts->log.sample_ppm < 1000000 && telem_rand(tw) % 1000000 >= ts->log.sample_ppm))
 		return;
@@ -213,6 +216,9 @@ void telem_http_begin(struct telem_worker *tw, const struct cfg_snapshot *snap,
 	telem_copy(r->authority, sizeof(r->authority), h->authority.p, h->authority.len);
 	telem_copy(r->request_id, sizeof(r->request_id), h->request_id.p, h->request_id.len);
 	snprintf(r->protocol, sizeof(r->protocol), "HTTP/1.%u", h->version_minor);
+	r->trace_id[0] = '\0';
+	if (t->trace.active)
+		telem_hex(t->trace.trace_id, 16, r->trace_id);
 	for (uint32_t k = 0; k < ts->log.n_headers; k++) {
 		const char *name = ts->log.headers[k];
 		size_t nl = strlen(name);

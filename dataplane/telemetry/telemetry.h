@@ -89,6 +89,7 @@ struct telem_log_rec {
 	char path[TELEM_LOG_PATH];
 	char authority[96];
 	char request_id[40];
+	char trace_id[33]; /* hex; "" without tracing */
 	char route[CFG_NAME_MAX];
 	char protocol[12];
 	char hdr[TELEM_LOG_HEADERS][TELEM_LOG_HDR_LEN]; /* configured headers; "" absent */
@@ -119,6 +120,49 @@ struct telem_head {
 	uint32_t n_headers;
 };
 
+/* ---- trace context (SM-DR24: extraction, creation, propagation) ---- */
+
+enum telem_trace_format {
+	TELEM_TRACE_NONE,      /* created here */
+	TELEM_TRACE_W3C,       /* traceparent */
+	TELEM_TRACE_B3_SINGLE, /* b3 */
+	TELEM_TRACE_B3_MULTI,  /* x-b3-traceid, x-b3-spanid, ... */
+};
+
+/** A request's trace context. */
+struct telem_trace {
+	bool active;	       /* tracing is on and the context is set */
+	bool sampled, decided; /* decided: the client said sampled or not */
+	uint8_t format;	       /* enum telem_trace_format: how it came */
+	uint8_t trace_id[16];  /* a 64-bit B3 id sits in the last 8 bytes */
+	uint8_t parent_id[8];  /* the client's span; zero for a trace started here */
+	uint8_t span_id[8];    /* the proxy's span: the upstream's parent */
+};
+
+/**
+ * Worker: take the trace context of head @p h (W3C first, then B3 single,
+ * then B3 multi; an invalid one counts as absent), or start one; sampling by
+ * the client's decision, else by $.telemetry.tracing.sample_percent; a fresh
+ * span id for the proxy. Nothing when tracing is off (t->active false).
+ */
+void telem_trace_start(struct telem_worker *tw, const struct cfg_snapshot *snap,
+		       const struct telem_head *h, struct telem_trace *t);
+
+/** Header names the proxy replaces upstream (any incoming one is dropped). */
+#define TELEM_TRACE_NAMES 7
+extern const char *const telem_trace_names[TELEM_TRACE_NAMES];
+
+/** The headers to send upstream: name[i]: val[i] (len[i] bytes), i < the count returned. */
+struct telem_trace_out {
+	const char *name[5];
+	char val[5][72];
+	uint32_t len[5];
+	char trace[33], span[17], parent[17];
+};
+
+/** Fill @p o for @p t: traceparent, and the B3 form the client used. @return headers. */
+unsigned int telem_trace_headers(const struct telem_trace *t, struct telem_trace_out *o);
+
 /** One HTTP request in flight, embedded in the engine's session. */
 struct telem_http {
 	bool active;	  /* between telem_http_begin() and telem_http_end() */
@@ -129,6 +173,7 @@ struct telem_http {
 	 * snapshot of the moment: a request may outlive it */
 	uint32_t src, dst, svc;
 	uint64_t start_us;
+	struct telem_trace trace;
 	struct telem_log_rec rec;
 };
 

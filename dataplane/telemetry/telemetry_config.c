@@ -168,13 +168,14 @@ full:
 static int telem_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 			     const struct cfg_compile_ctx *ctx, struct cfg_error *err)
 {
-	static const char *const keys[] = {"metrics", "access_log", NULL};
+	static const char *const keys[] = {"metrics", "access_log", "tracing", NULL};
+	static const char *const tkeys[] = {"enabled", "sample_percent", NULL};
 	static const char *const mkeys[] = {"max_series", "reporter", "trust_domain", NULL};
 	static const char *const reporters[] = {"source", "destination", NULL};
 	const struct telem_snap *pts = ctx->prev != NULL ? ctx->prev->telemetry : NULL;
-	char mp[CFG_JPATH_LEN], td[CFG_NAME_MAX * 2];
+	char mp[CFG_JPATH_LEN], trp[CFG_JPATH_LEN], td[CFG_NAME_MAX * 2];
 	struct telem_snap *ts;
-	json_t *t, *m;
+	json_t *t, *m, *tr;
 	int rc;
 
 	ts = calloc(1, sizeof(*ts));
@@ -183,6 +184,7 @@ static int telem_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 	snap->telemetry = ts;
 	telem_labels_init();
 	cfg_path_key(mp, "$.telemetry", "metrics");
+	cfg_path_key(trp, "$.telemetry", "tracing");
 	if ((rc = cfg_get_section(root, "telemetry", "$", &t, err)) != 0 ||
 	    (t != NULL && (rc = cfg_check_keys(t, "$.telemetry", keys, err)) != 0) ||
 	    (rc = cfg_get_section(t, "metrics", "$.telemetry", &m, err)) != 0 ||
@@ -193,7 +195,11 @@ static int telem_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 			       &ts->reporter, err)) != 0 ||
 	    (rc = cfg_get_str(m, "trust_domain", mp, td, sizeof(td), DEF_TRUST_DOMAIN, NULL,
 			      err)) != 0 ||
-	    (rc = telem_parse_log(ts, t, "$.telemetry", err)) != 0)
+	    (rc = telem_parse_log(ts, t, "$.telemetry", err)) != 0 ||
+	    (rc = cfg_get_section(t, "tracing", "$.telemetry", &tr, err)) != 0 ||
+	    (tr != NULL && (rc = cfg_check_keys(tr, trp, tkeys, err)) != 0) ||
+	    (rc = cfg_get_bool(tr, "enabled", trp, false, &ts->trace.enabled, err)) != 0 ||
+	    (rc = telem_sample(tr, trp, &ts->trace.sample_ppm, err)) != 0)
 		return rc;
 	for (const char *c = td; *c != '\0'; c++)
 		if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-')

@@ -39,6 +39,10 @@ struct telem_snap {
 	uint32_t *svc_label; /* [n_services] label id of each service */
 	struct {
 		bool enabled;
+		uint32_t sample_ppm; /* traces nobody decided, per million */
+	} trace;
+	struct {
+		bool enabled;
 		bool all;	     /* every request, not only non-2xx */
 		uint8_t format;	     /* enum telem_log_format_kind */
 		uint8_t output;	     /* enum telem_log_output */
@@ -115,6 +119,9 @@ static inline uint64_t telem_read(const uint64_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
+
+/** @p n bytes as 2 * @p n lower-case hex digits and a NUL into @p out. */
+void telem_hex(const uint8_t *p, uint32_t n, char *out);
 
 /** Merge every worker's series by key into a malloc'd array (*n of them). */
 struct telem_series *telem_merge(unsigned int *n);

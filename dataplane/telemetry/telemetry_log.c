@@ -247,10 +247,10 @@ int telem_log_format(const struct telem_log_rec *rin, const struct cfg_snapshot 
 		  "\"source_principal\":\"%s\",\"destination_workload\":\"%s\","
 		  "\"destination_namespace\":\"%s\",\"destination_principal\":\"%s\","
 		  "\"destination_service\":\"%s\",\"connection_security_policy\":\"%s\","
-		  "\"trace_id\":\"\"",
+		  "\"trace_id\":\"%s\"",
 		  src->a, src->b, (r.security & TELEM_SEC_DOWN_MTLS) ? src->c : "unknown", dst->a,
 		  dst->b, (r.security & TELEM_SEC_UP_MTLS) ? dst->c : "unknown", svc->a,
-		  (r.security & TELEM_SEC_DOWN_MTLS) ? "mutual_tls" : "none");
+		  (r.security & TELEM_SEC_DOWN_MTLS) ? "mutual_tls" : "none", r.trace_id);
 	if (ts->log.n_headers > 0) {
 		telem_put(&o, ",\"headers\":{");
 		for (uint32_t k = 0; k < ts->log.n_headers; k++) {

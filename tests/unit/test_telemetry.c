@@ -407,6 +407,104 @@ static void test_ring_full(void **state)
 	cfg_snapshot_free(s);
 }
 
+/* The trace context of a head with headers @p hdrs[n] under @p snap. */
+static struct telem_trace trace_of(const struct cfg_snapshot *snap,
+				   const struct telem_str (*hdrs)[2], uint32_t n,
+				   struct telem_trace_out *o, unsigned int *n_out)
+{
+	const struct telem_head h = {
+		.method = {"GET", 3}, .path = {"/", 1}, .headers = hdrs, .n_headers = n};
+	struct telem_trace t;
+
+	telem_trace_start(worker(0), snap, &h, &t);
+	*n_out = telem_trace_headers(&t, o);
+	return t;
+}
+
+#define HDR(n, v)                        \
+	{                                \
+		{n, sizeof(n) - 1},      \
+		{                        \
+			v, sizeof(v) - 1 \
+		}                        \
+	}
+
+static void test_trace(void **state)
+{
+	static const struct telem_str w3c[][2] = {
+		HDR("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+		HDR("tracestate", "congo=t61rcWkgMzE")};
+	static const struct telem_str w3c_bad[][2] = {
+		HDR("traceparent", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")};
+	static const struct telem_str w3c_zero[][2] = {
+		HDR("traceparent", "00-00000000000000000000000000000000-00f067aa0ba902b7-01")};
+	static const struct telem_str b3[][2] = {
+		HDR("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-0-05e3ac9a4f6e3b90")};
+	static const struct telem_str b3m[][2] = {HDR("X-B3-TraceId", "463ac35c9f6413ad"),
+						  HDR("X-B3-SpanId", "a2fb4a1d1a96d312"),
+						  HDR("X-B3-Sampled", "1")};
+	static const struct telem_str b3_deny[][2] = {HDR("b3", "0")};
+	struct cfg_snapshot *s, *off, *none;
+	struct telem_trace_out o;
+	struct telem_trace t;
+	unsigned int n;
+
+	(void)state;
+	assert_int_equal(telem_init(N_WORKERS, 16, 64), 0);
+	s = compile_ok(HEAD
+		       ", 'telemetry': {'tracing': {'enabled': true, 'sample_percent': 100}}}");
+	/* W3C: trace id kept, the proxy's span the new parent, the decision kept */
+	t = trace_of(s, w3c, 2, &o, &n);
+	assert_true(t.active && t.sampled && t.format == TELEM_TRACE_W3C);
+	assert_int_equal(n, 1);
+	assert_string_equal(o.name[0], "traceparent");
+	assert_string_equal(o.trace, "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_string_equal(o.parent, "00f067aa0ba902b7");
+	assert_string_not_equal(o.span, "00f067aa0ba902b7");
+	assert_int_equal(o.len[0], 55);
+	assert_memory_equal(o.val[0], "00-4bf92f3577b34da6a3ce929d0e0e4736-", 36);
+	assert_string_equal(o.val[0] + 36, strcat(strcpy((char[32]){0}, o.span), "-01"));
+	/* invalid ones (upper case, a zero trace id) start a new trace */
+	t = trace_of(s, w3c_bad, 1, &o, &n);
+	assert_true(t.active && t.format == TELEM_TRACE_NONE);
+	assert_string_not_equal(o.trace, "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_string_equal(o.parent, "0000000000000000");
+	t = trace_of(s, w3c_zero, 1, &o, &n);
+	assert_true(t.format == TELEM_TRACE_NONE && t.sampled);
+	/* B3 single: not sampled, kept; propagated as b3 too */
+	t = trace_of(s, b3, 1, &o, &n);
+	assert_true(t.format == TELEM_TRACE_B3_SINGLE && !t.sampled && t.decided);
+	assert_int_equal(n, 2);
+	assert_string_equal(o.trace, "80f198ee56343ba864fe8b2a57d3eff7");
+	assert_string_equal(o.name[1], "b3");
+	assert_memory_equal(o.val[1], "80f198ee56343ba864fe8b2a57d3eff7-", 33);
+	assert_string_equal(o.val[1] + 49, "-0-e457b5a2e4d86bd1");
+	assert_memory_equal(o.val[0] + 53, "00", 2);
+	/* B3 multi with a 64-bit trace id: in the low 8 bytes */
+	t = trace_of(s, b3m, 3, &o, &n);
+	assert_true(t.format == TELEM_TRACE_B3_MULTI && t.sampled);
+	assert_int_equal(n, 5);
+	assert_string_equal(o.trace, "0000000000000000463ac35c9f6413ad");
+	assert_string_equal(o.name[3], "x-b3-parentspanid");
+	assert_string_equal(o.val[3], "a2fb4a1d1a96d312");
+	assert_string_equal(o.val[4], "1");
+	/* "b3: 0": a new trace, not sampled */
+	t = trace_of(s, b3_deny, 1, &o, &n);
+	assert_true(t.format == TELEM_TRACE_NONE && !t.sampled);
+	/* sampling by rate: 0 % samples none of the undecided */
+	off = compile_ok(HEAD
+			 ", 'telemetry': {'tracing': {'enabled': true, 'sample_percent': 0}}}");
+	for (int i = 0; i < 20; i++)
+		assert_false(trace_of(off, NULL, 0, &o, &n).sampled);
+	assert_true(trace_of(off, w3c, 2, &o, &n).sampled); /* the client's decision wins */
+	none = compile_ok(HEAD "}");
+	assert_false(trace_of(none, w3c, 2, &o, &n).active);
+	assert_int_equal(n, 0);
+	cfg_snapshot_free(none);
+	cfg_snapshot_free(off);
+	cfg_snapshot_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -417,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_masking),
 		cmocka_unit_test_setup_teardown(test_log_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
 	};
 
 	test_eal_init();
