@@ -10,7 +10,9 @@
 # back, and no token is there in clear (nor in the daemon's output); the
 # format switches to Common Log Format live; meshctl top shows the service's
 # rate while wrk runs; a real Prometheus scrapes meshdp and PromQL through its
-# HTTP API gives the request rate and p99 with Istio's labels.
+# HTTP API gives the request rate and p99 with Istio's labels; W3C and B3 trace
+# contexts reach the backend (http_backend.py on b1) with the client's trace id
+# and the proxy's span as the parent, and the trace id is in the access log.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 source "$(dirname "$0")/lib_http.sh"
@@ -26,9 +28,12 @@ telemetry_config()
 	"$IT_PY" - "$IT_L4_CONFIG" "$LOG" "$1" <<'EOF'
 import json, sys
 c = json.load(open(sys.argv[1]))
+main = next(r for r in c["route_configs"] if r["name"] == "main")
+main["virtual_hosts"][0]["routes"].insert(0, {"name": "trace", "match": {"prefix": "/trace/"},
+                                              "cluster": "shop/limited", "prefix_rewrite": "/"})
 c["listeners"].append({"name": "tcp", "type": "tcp_proxy", "address": "10.10.1.1",
                        "port": 9090, "cluster": "shop/web"})
-c["telemetry"] = {"metrics": {"max_series": 256},
+c["telemetry"] = {"metrics": {"max_series": 256}, "tracing": {"enabled": True, "sample_percent": 0},
                   "access_log": {"format": sys.argv[3], "output": "file", "path": sys.argv[2],
                                  "headers": ["authorization", "cookie", "x-api-key", "user-agent"],
                                  "mask_headers": ["x-api-key"]}}
@@ -39,9 +44,11 @@ telemetry_config json >"$IT_WORK/telemetry.json"
 telemetry_config clf >"$IT_WORK/telemetry-clf.json"
 IT_L4_CONFIG=$IT_WORK/telemetry.json
 
+BACKEND_PID=
 cleanup()
 {
 	set +e
+	[ -n "$BACKEND_PID" ] && kill "$BACKEND_PID" 2>/dev/null
 	[ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null && wait "$PROM_PID" 2>/dev/null
 	it_l4_cleanup
 }
@@ -211,6 +218,45 @@ lint=$(promtool check metrics <"$IT_WORK/metrics" 2>&1 |
 	grep -v '^istio_request_duration_milliseconds use base unit "seconds" instead of "milliseconds"$' |
 	grep -Ev '^meshdp_(drop_(arp|eth|ndp)_not_for_us|ndp_ns_(in|out))_total metric names should not contain abbreviated units$' || true)
 [ -z "$lint" ] || it_http_fail "promtool check metrics: $lint"
+
+it_log "trace context: W3C and B3 from the client reach the backend with the proxy's span as parent"
+ip netns exec mdp-b1 "$IT_PY" "$(dirname "$0")/http_backend.py" b1 8000 >"$IT_WORK/backend.log" 2>&1 &
+BACKEND_PID=$!
+backend_up() { [ -n "$(ip netns exec mdp-b1 ss -Hltn "sport = :8000")" ]; }
+it_wait_for "http_backend.py on b1" 10 backend_up
+TID=4bf92f3577b34da6a3ce929d0e0e4736
+seen=$(it_in_client curl -s -m 10 -H "traceparent: 00-$TID-00f067aa0ba902b7-01" -H "tracestate: congo=t61rcWkgMzE" "$PROXY/trace/headers")
+"$IT_PY" - "$TID" "$seen" <<'EOF' || it_http_fail "W3C: the backend saw: $seen"
+import re, sys
+tid, seen = sys.argv[1], sys.argv[2].lower()
+tp = re.findall(r"^traceparent: *(\S+)", seen, re.M)
+assert len(tp) == 1, tp
+ver, t, parent, flags = tp[0].split("-")
+assert ver == "00" and t == tid and flags == "01", tp
+assert re.fullmatch(r"[0-9a-f]{16}", parent) and parent != "00f067aa0ba902b7", tp
+assert "tracestate: congo=t61rcwkgmze" in seen, seen
+print(f"W3C: the backend's parent is the proxy's span {parent}")
+EOF
+seen=$(it_in_client curl -s -m 10 -H "x-b3-traceid: 463ac35c9f6413ad" -H "x-b3-spanid: a2fb4a1d1a96d312" -H "x-b3-sampled: 1" "$PROXY/trace/headers")
+"$IT_PY" - "$seen" <<'EOF' || it_http_fail "B3: the backend saw: $seen"
+import re, sys
+seen = sys.argv[1].lower()
+def one(name):
+    v = re.findall(r"^%s: *(\S+)" % name, seen, re.M)
+    assert len(v) == 1, (name, v)
+    return v[0]
+assert one("x-b3-traceid") == "0000000000000000463ac35c9f6413ad", seen
+assert one("x-b3-parentspanid") == "a2fb4a1d1a96d312", seen
+span = one("x-b3-spanid")
+assert re.fullmatch(r"[0-9a-f]{16}", span) and span != "a2fb4a1d1a96d312", seen
+assert one("x-b3-sampled") == "1", seen
+assert one("traceparent") == f"00-0000000000000000463ac35c9f6413ad-{span}-01", seen
+print(f"B3: the backend's parent is the proxy's span {span}")
+EOF
+seen=$(it_in_client curl -s -m 10 "$PROXY/trace/headers")
+grep -Eqi "^traceparent: 00-[0-9a-f]{32}-[0-9a-f]{16}-00" <<<"$seen" || it_http_fail "no new trace (not sampled at 0 %): $seen"
+[ "$(code -H "traceparent: 00-$TID-00f067aa0ba902b7-01" -H "host: nowhere.example" "$PROXY/t")" = 404 ] || it_http_fail "no 404"
+it_wait_for "the traced 404 in the access log" 10 grep -q "\"trace_id\":\"$TID\"" "$LOG"
 
 it_log "Common Log Format, switched live"
 it_ctl config apply "$IT_WORK/telemetry-clf.json" >/dev/null || it_http_fail "config apply (clf) refused"
