@@ -61,11 +61,6 @@ const struct telem_label *telem_label_get(uint32_t id)
 	return &telem_labels[id];
 }
 
-uint32_t telem_labels_count(void)
-{
-	return __atomic_load_n(&telem_n_labels, __ATOMIC_ACQUIRE);
-}
-
 int64_t telem_label_intern(const char *a, const char *b, const char *c)
 {
 	uint64_t h = telem_fnv(telem_fnv(telem_fnv(0xcbf29ce484222325ULL, a), b), c);
@@ -85,7 +80,7 @@ int64_t telem_label_intern(const char *a, const char *b, const char *c)
 	snprintf(l->b, sizeof(l->b), "%s", b);
 	snprintf(l->c, sizeof(l->c), "%s", c);
 	telem_intern_hash[i] = id + 1;
-	__atomic_store_n(&telem_n_labels, id + 1, __ATOMIC_RELEASE);
+	telem_n_labels = id + 1;
 	return id;
 }
 

@@ -84,7 +84,7 @@ struct telem_log_rec {
 	uint16_t flags;			      /* response flags (telem_rf_names) */
 	uint32_t src_peer, dst_peer, dst_svc; /* label ids */
 	uint8_t security;		      /* TELEM_SEC_* */
-	uint8_t truncated;		      /* the path did not fit */
+	uint8_t truncated;		      /* the path did not fit (JSON: path_truncated) */
 	char method[16];
 	char path[TELEM_LOG_PATH];
 	char authority[96];

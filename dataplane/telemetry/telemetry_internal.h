@@ -102,9 +102,11 @@ struct telem_global {
 
 extern struct telem_global *telem_g;
 
-/* The interned label sets; ids < telem_labels_count() are valid (acquire). */
+/*
+ * An interned label set. Any thread may read one whose id it got through a
+ * snapshot or a published series: the control thread wrote it before either.
+ */
 const struct telem_label *telem_label_get(uint32_t id);
-uint32_t telem_labels_count(void);
 /** Control thread: intern the fixed ids (TELEM_ID_*) first, once. */
 void telem_labels_init(void);
 /** Control thread: the id of (a, b, c), interned. @return the id, or -ENOSPC. */

@@ -230,6 +230,8 @@ int telem_log_format(const struct telem_log_rec *rin, const struct cfg_snapshot 
 	telem_put_json(&o, r.method);
 	telem_put(&o, ",\"path\":");
 	telem_put_json(&o, r.path);
+	if (r.truncated)
+		telem_put(&o, ",\"path_truncated\":true");
 	telem_put(&o,
 		  ",\"protocol\":\"%s\",\"response_code\":%u,\"response_flags\":\"%s\","
 		  "\"bytes_received\":%" PRIu64 ",\"bytes_sent\":%" PRIu64

@@ -369,6 +369,24 @@ static void test_log_records(void **state)
 	assert_string_equal(json_string_value(json_object_get(hj, "user-agent")), "curl/7.88");
 	assert_string_equal(json_string_value(json_object_get(hj, "x-api-key")), "***");
 	assert_string_equal(json_string_value(json_object_get(hj, "cookie")), "***");
+	assert_null(json_object_get(j, "path_truncated"));
+	json_decref(j);
+	free(buf);
+
+	/* a target longer than the record keeps its start and says it was cut */
+	char longpath[600];
+	struct telem_head hl = h;
+
+	memset(longpath, 'a', sizeof(longpath));
+	longpath[0] = '/';
+	hl.path = (struct telem_str){longpath, sizeof(longpath)};
+	request(worker(0), s, 404, 100, 1, 1, &hl);
+	assert_int_equal(telem_log_drain(sj, (f = open_memstream(&buf, &len))), 1);
+	fclose(f);
+	j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+	assert_non_null(j);
+	assert_true(json_is_true(json_object_get(j, "path_truncated")));
+	assert_int_equal(strlen(json_string_value(json_object_get(j, "path"))), TELEM_LOG_PATH - 1);
 	json_decref(j);
 	free(buf);
 	cfg_snapshot_free(sj);
