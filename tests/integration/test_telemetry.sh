@@ -199,6 +199,9 @@ promql()
 rate=$(promql 'sum by (destination_service, reporter) (rate(istio_requests_total{destination_service_name="web",response_code="200"}[8s]))')
 p99=$(promql 'histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket{destination_service_name="web"}[8s])))')
 total=$(promql 'sum(istio_requests_total{destination_service_name="web",response_code="200"})')
+# how many of the last 12 s of scrapes succeeded (on 2 busy cores, some time out)
+ups=$(promql 'sum_over_time(up{job="meshdp"}[12s])' | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["data"]["result"][0]["value"][1])')
+echo "    Prometheus: $ups successful scrapes of meshdp in the last 12 s"
 "$IT_PY" - "$rate" "$p99" "$total" "$after" <<'EOF' || it_http_fail "PromQL: $rate / $p99 / $total"
 import json, sys
 rate, p99, total = (json.loads(a)["data"]["result"] for a in sys.argv[1:4])
