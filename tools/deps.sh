@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build=(meson ninja-build pkg-config gcc python3 dpdk dpdk-dev libdpdk-dev liburcu-dev
-	libjansson-dev libmicrohttpd-dev libcmocka-dev libssl-dev libpcre2-dev)
+	libjansson-dev libmicrohttpd-dev libcmocka-dev libssl-dev libpcre2-dev libcurl4-openssl-dev)
 demo=(iproute2 iputils-ping traceroute curl nginx-light openssl ethtool)
 test=(python3-scapy procps coreutils util-linux ethtool socat nmap wrk clang libclang-rt-14-dev
 	hping3 iperf3 python3-h11 testssl.sh prometheus)

@@ -192,8 +192,15 @@ void telem_http_begin(struct telem_worker *tw, const struct cfg_snapshot *snap,
 	t->svc = TELEM_ID_NO_SVC;
 	t->start_us = now_us;
 	t->trace.active = false;
+	t->span = false;
 	if (tw != NULL)
 		telem_trace_start(tw, snap, h, &t->trace);
+	if (t->trace.active && t->trace.sampled && ts != NULL && ts->trace.zipkin_url[0] != '\0') {
+		t->span = true;
+		t->sp.client = client;
+		telem_copy(t->sp.method, sizeof(t->sp.method), h->method.p, h->method.len);
+		telem_copy(t->sp.path, sizeof(t->sp.path), h->path.p, h->path.len);
+	}
 	if (tw == NULL || ts == NULL || !ts->log.enabled ||
 	    (ts->log.sample_ppm < 1000000 && telem_rand(tw) % 1000000 >= ts->log.sample_ppm))
 		return;
@@ -620,6 +627,16 @@ char *telem_render_metrics(const struct cfg_snapshot *snap)
 			     "output refused\n# TYPE meshdp_access_log_write_errors_total "
 			     "counter\nmeshdp_access_log_write_errors_total %" PRIu64 "\n",
 			     telem_read(&telem_g->write_errors));
+		telem_printf(
+			&b,
+			"# HELP meshdp_spans_exported_total Spans the collector accepted\n"
+			"# TYPE meshdp_spans_exported_total counter\n"
+			"meshdp_spans_exported_total %" PRIu64 "\n"
+			"# HELP meshdp_span_export_failures_total Spans dropped: the collector "
+			"failed or refused them\n# TYPE meshdp_span_export_failures_total "
+			"counter\nmeshdp_span_export_failures_total %" PRIu64 "\n",
+			telem_read(&telem_g->spans_sent),
+			telem_read(&telem_g->span_export_failures));
 	}
 	free(all);
 	if (b.failed) {
@@ -698,8 +715,10 @@ int telem_init(unsigned int n_workers, uint32_t max_series, uint32_t ring_size)
 		tw->series = calloc(max_series + 1, sizeof(*tw->series));
 		tw->ring_mask = ring_size - 1;
 		tw->ring = calloc(ring_size, sizeof(*tw->ring));
+		tw->spans = calloc(ring_size, sizeof(*tw->spans));
 		tw->rng = 0x9e3779b97f4a7c15ULL * (i + 1);
-		if (tw->hash == NULL || tw->series == NULL || tw->ring == NULL) {
+		if (tw->hash == NULL || tw->series == NULL || tw->ring == NULL ||
+		    tw->spans == NULL) {
 			telem_g = g;
 			telem_free();
 			return -ENOMEM;
@@ -723,6 +742,8 @@ int telem_start(const struct cfg_snapshot *snap, unsigned int n_workers, char *e
 		return rc;
 	}
 	rc = telem_logger_start(err, errlen);
+	if (rc == 0)
+		rc = telem_exporter_start(err, errlen);
 	if (rc != 0)
 		telem_free();
 	return rc;
@@ -730,6 +751,7 @@ int telem_start(const struct cfg_snapshot *snap, unsigned int n_workers, char *e
 
 void telem_stop(void)
 {
+	telem_exporter_stop();
 	telem_logger_stop();
 }
 
@@ -739,11 +761,12 @@ void telem_free(void)
 
 	if (g == NULL)
 		return;
-	telem_logger_stop();
+	telem_stop();
 	for (unsigned int i = 0; i < g->n_workers; i++) {
 		free(g->w[i].hash);
 		free(g->w[i].series);
 		free(g->w[i].ring);
+		free(g->w[i].spans);
 	}
 	free(g->w);
 	free(g);

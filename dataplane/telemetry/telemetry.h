@@ -163,6 +163,18 @@ struct telem_trace_out {
 /** Fill @p o for @p t: traceparent, and the B3 form the client used. @return headers. */
 unsigned int telem_trace_headers(const struct telem_trace *t, struct telem_trace_out *o);
 
+/** A finished request's span (the proxy's, kind SERVER), as the exporter sends it. */
+struct telem_span {
+	uint8_t trace_id[16], span_id[8], parent_id[8];
+	uint64_t start_us, duration_us; /* the worker's clock */
+	uint32_t client, upstream;	/* network order */
+	uint16_t upstream_port, status;
+	uint16_t flags;
+	uint32_t svc; /* label id */
+	char method[16];
+	char path[96];
+};
+
 /** One HTTP request in flight, embedded in the engine's session. */
 struct telem_http {
 	bool active;	  /* between telem_http_begin() and telem_http_end() */
@@ -174,6 +186,8 @@ struct telem_http {
 	uint32_t src, dst, svc;
 	uint64_t start_us;
 	struct telem_trace trace;
+	bool span;	      /* the trace is sampled and spans are exported */
+	struct telem_span sp; /* filled at begin (method, path) and end */
 	struct telem_log_rec rec;
 };
 

@@ -169,7 +169,7 @@ static int telem_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 			     const struct cfg_compile_ctx *ctx, struct cfg_error *err)
 {
 	static const char *const keys[] = {"metrics", "access_log", "tracing", NULL};
-	static const char *const tkeys[] = {"enabled", "sample_percent", NULL};
+	static const char *const tkeys[] = {"enabled", "sample_percent", "zipkin_url", NULL};
 	static const char *const mkeys[] = {"max_series", "reporter", "trust_domain", NULL};
 	static const char *const reporters[] = {"source", "destination", NULL};
 	const struct telem_snap *pts = ctx->prev != NULL ? ctx->prev->telemetry : NULL;
@@ -199,8 +199,15 @@ static int telem_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 	    (rc = cfg_get_section(t, "tracing", "$.telemetry", &tr, err)) != 0 ||
 	    (tr != NULL && (rc = cfg_check_keys(tr, trp, tkeys, err)) != 0) ||
 	    (rc = cfg_get_bool(tr, "enabled", trp, false, &ts->trace.enabled, err)) != 0 ||
-	    (rc = telem_sample(tr, trp, &ts->trace.sample_ppm, err)) != 0)
+	    (rc = telem_sample(tr, trp, &ts->trace.sample_ppm, err)) != 0 ||
+	    (rc = cfg_get_str(tr, "zipkin_url", trp, ts->trace.zipkin_url,
+			      sizeof(ts->trace.zipkin_url), "", NULL, err)) != 0)
 		return rc;
+	if (ts->trace.zipkin_url[0] != '\0' && strncmp(ts->trace.zipkin_url, "http://", 7) != 0 &&
+	    strncmp(ts->trace.zipkin_url, "https://", 8) != 0)
+		return cfg_fail(err, "$.telemetry.tracing.zipkin_url",
+				"expected an http:// or https:// URL, got \"%s\"",
+				ts->trace.zipkin_url);
 	for (const char *c = td; *c != '\0'; c++)
 		if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-')
 			return cfg_fail(err, "$.telemetry.metrics.trust_domain",

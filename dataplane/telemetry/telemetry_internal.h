@@ -39,7 +39,8 @@ struct telem_snap {
 	uint32_t *svc_label; /* [n_services] label id of each service */
 	struct {
 		bool enabled;
-		uint32_t sample_ppm; /* traces nobody decided, per million */
+		uint32_t sample_ppm;  /* traces nobody decided, per million */
+		char zipkin_url[256]; /* "" : spans are not exported */
 	} trace;
 	struct {
 		bool enabled;
@@ -90,6 +91,10 @@ struct telem_worker {
 	struct telem_log_rec *ring;
 	uint32_t prod __attribute__((aligned(64))); /* worker: release store */
 	uint32_t cons __attribute__((aligned(64))); /* logger: release store */
+	/* the span ring (same size): the worker produces, the exporter consumes */
+	struct telem_span *spans;
+	uint32_t span_prod __attribute__((aligned(64)));
+	uint32_t span_cons __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 
 struct telem_global {
@@ -97,7 +102,8 @@ struct telem_global {
 	struct telem_worker *w;	 /* [n_workers] */
 	uint64_t unix_offset_us; /* wall clock = worker clock + this */
 	uint64_t tsc_per_us;
-	uint64_t lines, write_errors; /* the logger's (relaxed atomics) */
+	uint64_t lines, write_errors;		   /* the logger's (relaxed atomics) */
+	uint64_t spans_sent, span_export_failures; /* the exporter's (relaxed atomics) */
 };
 
 extern struct telem_global *telem_g;
@@ -131,5 +137,13 @@ struct telem_series *telem_merge(unsigned int *n);
 /** The logger thread (telemetry_log.c). */
 int telem_logger_start(char *err, size_t errlen);
 void telem_logger_stop(void);
+
+/** The span exporter thread (telemetry_export.c). */
+int telem_exporter_start(char *err, size_t errlen);
+void telem_exporter_stop(void);
+
+/** Worker: queue the span of request @p t (telemetry_trace.c). */
+void telem_span_push(struct telem_worker *tw, const struct telem_http *t, unsigned int status,
+		     uint32_t flags, uint32_t upstream, uint16_t upstream_port, uint64_t now_us);
 
 #endif

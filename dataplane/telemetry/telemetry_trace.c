@@ -5,11 +5,15 @@
  * (https://github.com/openzipkin/b3-propagation, single "b3" or the x-b3-*
  * headers), created when absent or invalid, and sent upstream with a span id
  * of the proxy's own as the parent, as W3C traceparent and in the B3 form
- * the client used. tracestate goes through untouched. Worker only; no spans
- * are exported yet.
+ * the client used. tracestate goes through untouched. A sampled request's
+ * span goes into the worker's span ring when it ends (telemetry_export.c
+ * sends them). Worker only.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include <rte_branch_prediction.h>
 
 #include "telemetry_internal.h"
 
@@ -212,3 +216,27 @@ const char *const telem_trace_names[TELEM_TRACE_NAMES] = {
 	"traceparent",	     "b3",	     "x-b3-traceid", "x-b3-spanid",
 	"x-b3-parentspanid", "x-b3-sampled", "x-b3-flags",
 };
+
+void telem_span_push(struct telem_worker *tw, const struct telem_http *t, unsigned int status,
+		     uint32_t flags, uint32_t upstream, uint16_t upstream_port, uint64_t now_us)
+{
+	uint32_t prod = tw->span_prod;
+	struct telem_span *sp;
+
+	if (unlikely(prod - __atomic_load_n(&tw->span_cons, __ATOMIC_ACQUIRE) > tw->ring_mask)) {
+		stats_inc(tw->stats, STAT_TRACE_SPAN_RING_FULL);
+		return;
+	}
+	sp = &tw->spans[prod & tw->ring_mask];
+	*sp = t->sp;
+	memcpy(sp->trace_id, t->trace.trace_id, sizeof(sp->trace_id));
+	memcpy(sp->span_id, t->trace.span_id, sizeof(sp->span_id));
+	memcpy(sp->parent_id, t->trace.parent_id, sizeof(sp->parent_id));
+	sp->start_us = t->start_us;
+	sp->duration_us = now_us > t->start_us ? now_us - t->start_us : 0;
+	sp->upstream = upstream;
+	sp->upstream_port = upstream_port;
+	sp->status = (uint16_t)status;
+	sp->flags = (uint16_t)flags;
+	__atomic_store_n(&tw->span_prod, prod + 1, __ATOMIC_RELEASE);
+}

@@ -12,7 +12,9 @@
 # rate while wrk runs; a real Prometheus scrapes meshdp and PromQL through its
 # HTTP API gives the request rate and p99 with Istio's labels; W3C and B3 trace
 # contexts reach the backend (http_backend.py on b1) with the client's trace id
-# and the proxy's span as the parent, and the trace id is in the access log.
+# and the proxy's span as the parent, the trace id is in the access log, a
+# Zipkin collector in the test receives the proxy's spans with the ids the
+# backend saw, and an unreachable collector costs a counter, not the request.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 source "$(dirname "$0")/lib_http.sh"
@@ -33,7 +35,9 @@ main["virtual_hosts"][0]["routes"].insert(0, {"name": "trace", "match": {"prefix
                                               "cluster": "shop/limited", "prefix_rewrite": "/"})
 c["listeners"].append({"name": "tcp", "type": "tcp_proxy", "address": "10.10.1.1",
                        "port": 9090, "cluster": "shop/web"})
-c["telemetry"] = {"metrics": {"max_series": 256}, "tracing": {"enabled": True, "sample_percent": 0},
+c["telemetry"] = {"metrics": {"max_series": 256},
+                  "tracing": {"enabled": True, "sample_percent": 0,
+                              "zipkin_url": "http://127.0.0.1:9411/api/v2/spans"},
                   "access_log": {"format": sys.argv[3], "output": "file", "path": sys.argv[2],
                                  "headers": ["authorization", "cookie", "x-api-key", "user-agent"],
                                  "mask_headers": ["x-api-key"]}}
@@ -45,14 +49,32 @@ telemetry_config clf >"$IT_WORK/telemetry-clf.json"
 IT_L4_CONFIG=$IT_WORK/telemetry.json
 
 BACKEND_PID=
+COLLECTOR_PID=
 cleanup()
 {
 	set +e
+	[ -n "$COLLECTOR_PID" ] && kill "$COLLECTOR_PID" 2>/dev/null
 	[ -n "$BACKEND_PID" ] && kill "$BACKEND_PID" 2>/dev/null
 	[ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null && wait "$PROM_PID" 2>/dev/null
 	it_l4_cleanup
 }
 trap cleanup EXIT
+# a Zipkin collector: every POSTed body, one line each
+"$IT_PY" - "$IT_WORK/spans.json" <<'EOF' &
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["content-length"]))
+        with open(sys.argv[1], "ab") as f:
+            f.write(body.replace(b"\n", b"") + b"\n")
+        self.send_response(202)
+        self.send_header("content-length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", 9411), H).serve_forever()
+EOF
+COLLECTOR_PID=$!
 it_http_start
 
 it_log "a real Prometheus scrapes meshdp every second (started now, queried after wrk)"
@@ -268,6 +290,40 @@ seen=$(it_in_client curl -s -m 10 "$PROXY/trace/headers")
 grep -Eqi "^traceparent: 00-[0-9a-f]{32}-[0-9a-f]{16}-00" <<<"$seen" || it_http_fail "no new trace (not sampled at 0 %): $seen"
 [ "$(code -H "traceparent: 00-$TID-00f067aa0ba902b7-01" -H "host: nowhere.example" "$PROXY/t")" = 404 ] || it_http_fail "no 404"
 it_wait_for "the traced 404 in the access log" 10 grep -q "\"trace_id\":\"$TID\"" "$LOG"
+
+it_log "spans: the collector gets the proxy's span with the ids the backend saw"
+w3c_span=$(it_in_client curl -s -m 10 -H "traceparent: 00-$TID-00f067aa0ba902b7-01" "$PROXY/trace/headers" | tr -d '\r' |
+	sed -n "s/^[Tt]raceparent: 00-$TID-\([0-9a-f]\{16\}\)-01$/\1/p")
+b3_span=$(it_in_client curl -s -m 10 -H "x-b3-traceid: 463ac35c9f6413ad" -H "x-b3-spanid: a2fb4a1d1a96d312" -H "x-b3-sampled: 1" "$PROXY/trace/headers" | tr -d '\r' |
+	sed -n 's/^[Xx]-[Bb]3-[Ss]pan[Ii]d: \([0-9a-f]\{16\}\)$/\1/p')
+[ -n "$w3c_span" ] && [ -n "$b3_span" ] || it_http_fail "the backend saw no proxy span ids: '$w3c_span' '$b3_span'"
+spans_in() { grep -q "$1" "$IT_WORK/spans.json" 2>/dev/null; }
+it_wait_for "the W3C request's span at the collector" 10 spans_in "\"id\":\"$w3c_span\""
+it_wait_for "the B3 request's span at the collector" 10 spans_in "\"id\":\"$b3_span\""
+"$IT_PY" - "$IT_WORK/spans.json" "$TID" "$w3c_span" "$b3_span" <<'EOF' || it_http_fail "spans: $(head -c 2000 "$IT_WORK/spans.json")"
+import json, sys
+spans = {}
+for line in open(sys.argv[1]):
+    for s in json.loads(line):
+        spans[s["id"]] = s
+w, b = spans[sys.argv[3]], spans[sys.argv[4]]
+assert w["traceId"] == sys.argv[2] and w["parentId"] == "00f067aa0ba902b7", w
+assert b["traceId"] == "0000000000000000463ac35c9f6413ad" and b["parentId"] == "a2fb4a1d1a96d312", b
+for s in (w, b):
+    assert s["kind"] == "SERVER" and s["tags"]["http.status_code"] == "200", s
+    assert s["tags"]["upstream_cluster"] == "limited.shop.svc.cluster.local" and s["tags"]["http.path"] == "/trace/headers", s
+    assert s["timestamp"] > 1.6e15 and 0 <= s["duration"] < 10e6, s
+# the untraced requests (sampled out at 0 %) sent nothing
+assert all(s["tags"]["http.status_code"] != "404" or s["traceId"] == sys.argv[2] for s in spans.values()), spans
+print(f"{len(spans)} spans; W3C parent {w['parentId']} -> proxy {w['id']}, B3 parent {b['parentId']} -> proxy {b['id']}")
+EOF
+kill "$COLLECTOR_PID"; wait "$COLLECTOR_PID" 2>/dev/null; COLLECTOR_PID=
+t0=${EPOCHREALTIME/./}
+[ "$(code -H "traceparent: 00-$TID-00f067aa0ba902b7-01" "$PROXY/trace/headers")" = 200 ] || it_http_fail "no 200 with the collector gone"
+t1=${EPOCHREALTIME/./}
+echo "    a traced request with the collector gone: $(((t1 - t0) / 1000)) ms"
+failed() { scrape; [ "$(metric_sum meshdp_span_export_failures_total)" -ge 1 ]; }
+it_wait_for "the failed export counted" 10 failed
 
 it_log "Common Log Format, switched live"
 it_ctl config apply "$IT_WORK/telemetry-clf.json" >/dev/null || it_http_fail "config apply (clf) refused"
