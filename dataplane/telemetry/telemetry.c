@@ -278,6 +278,10 @@ void telem_http_end(struct telem_worker *tw, const struct cfg_snapshot *snap, st
 	telem_observe(s->dur, &s->dur_sum_us, telem_dur_bounds_us, TELEM_DUR_BUCKETS, dur);
 	telem_observe(s->reqb, &s->reqb_sum, telem_bytes_bounds, TELEM_BYTES_BUCKETS, req_bytes);
 	telem_observe(s->respb, &s->respb_sum, telem_bytes_bounds, TELEM_BYTES_BUCKETS, resp_bytes);
+	if (t->span) {
+		t->sp.svc = k.svc;
+		telem_span_push(tw, t, status, k.flags, upstream, upstream_port, now_us);
+	}
 	if (!t->log || ts == NULL || (!ts->log.all && status >= 200 && status < 300))
 		return;
 	r->start_us = t->start_us;

@@ -18,7 +18,7 @@
 
 #include "config_fixture.h"
 #include "dataplane/l4/l4.h"
-#include "dataplane/telemetry/telemetry.h"
+#include "dataplane/telemetry/telemetry_internal.h"
 #include "test_eal.h"
 
 #define HEAD                                                                                   \
@@ -515,6 +515,25 @@ static void test_trace(void **state)
 	for (int i = 0; i < 20; i++)
 		assert_false(trace_of(off, NULL, 0, &o, &n).sampled);
 	assert_true(trace_of(off, w3c, 2, &o, &n).sampled); /* the client's decision wins */
+	/* a sampled request with an exporter configured queues its span */
+	cfg_snapshot_free(off);
+	off = compile_ok(HEAD ", 'telemetry': {'tracing': {'enabled': true, 'zipkin_url': "
+			      "'http://127.0.0.1:9/api/v2/spans'}}}");
+	{
+		const struct telem_head h = {
+			.method = {"GET", 3}, .path = {"/p", 2}, .headers = w3c, .n_headers = 2};
+		struct telem_http th;
+
+		telem_http_begin(worker(0), off, &th, &h, htonl(0x0a0a0102), 1, 0, 0, 10);
+		assert_true(th.span);
+		telem_http_end(worker(0), off, &th, 200, 0, 1, 1, 0, 0, "", 20);
+		assert_int_equal(worker(0)->span_prod, 1);
+		assert_memory_equal(worker(0)->spans[0].trace_id, th.trace.trace_id, 16);
+		assert_int_equal(worker(0)->spans[0].duration_us, 10);
+		assert_string_equal(worker(0)->spans[0].path, "/p");
+	}
+	expect_error(HEAD ", 'telemetry': {'tracing': {'zipkin_url': 'ftp://x'}}}",
+		     "$.telemetry.tracing.zipkin_url", "http://");
 	none = compile_ok(HEAD "}");
 	assert_false(trace_of(none, w3c, 2, &o, &n).active);
 	assert_int_equal(n, 0);
