@@ -86,6 +86,9 @@ static void meshctl_usage(FILE *out)
 		"                          put FILE as the fleet document P/config in etcd\n"
 		"  fleet status --endpoints URL[,URL...] --prefix P\n"
 		"                          each node's report of the revision it applied\n"
+		"  top [--once]            per destination service: requests/s, error rate (5xx),\n"
+		"                          p50 and p99 latency over the last second, redrawn\n"
+		"                          every second (--once: one sample, printed once)\n"
 		"  commands                the daemon's commands: the subsystem that registered\n"
 		"                          each, whether it changes state, its help\n"
 		"\n"
@@ -1369,6 +1372,161 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 	return MESHCTL_EXIT_OK;
 }
 
+/* ---- top: the daemon's cumulative counts, sampled a second apart ---- */
+
+/*
+ * The @p q quantile (0..1) of the delta histogram @p b[n + 1] over upper
+ * bounds @p le[n], interpolated inside its bucket as Prometheus's
+ * histogram_quantile() does. @return milliseconds; -1 without observations.
+ */
+static double meshctl_quantile(const double *b, const double *le, size_t n, double q)
+{
+	double total = 0, rank, cum = 0;
+
+	for (size_t i = 0; i <= n; i++)
+		total += b[i];
+	if (total <= 0)
+		return -1;
+	rank = q * total;
+	for (size_t i = 0; i <= n; i++) {
+		double lo = i == 0 ? 0 : le[i - 1];
+
+		if (cum + b[i] >= rank) {
+			if (i == n)
+				return le[n - 1]; /* +Inf: the largest finite bound */
+			return lo + (le[i] - lo) * (b[i] > 0 ? (rank - cum) / b[i] : 0);
+		}
+		cum += b[i];
+	}
+	return le[n - 1];
+}
+
+static const json_t *meshctl_top_find(const json_t *prev, const char *service)
+{
+	size_t i;
+	const json_t *e;
+
+	json_array_foreach(json_object_get(prev, "services"), i, e)
+	{
+		if (strcmp(meshctl_str(e, "service"), service) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* One table (or JSON document) of the differences between two samples. */
+static void meshctl_top_print(const json_t *prev, const json_t *cur, bool json)
+{
+	const json_t *bounds = json_object_get(cur, "bounds_ms"), *e;
+	double dt = json_real_value(json_object_get(cur, "time_s")) -
+		    json_real_value(json_object_get(prev, "time_s"));
+	size_t nb = json_array_size(bounds), i;
+	double le[64], b[65];
+	json_t *out = json_array();
+
+	if (dt <= 0)
+		dt = 1;
+	if (nb == 0 || nb > 64)
+		return; /* not a reply of this meshctl's daemon */
+	for (size_t k = 0; k < nb; k++)
+		le[k] = json_real_value(json_array_get(bounds, k));
+	json_array_foreach(json_object_get(cur, "services"), i, e)
+	{
+		const char *svc = meshctl_str(e, "service");
+		const json_t *p = meshctl_top_find(prev, svc);
+		const json_t *cb = json_object_get(e, "buckets"),
+			     *pb = json_object_get(p, "buckets");
+		double req = (double)(meshctl_int(e, "requests") - meshctl_int(p, "requests"));
+		double err = (double)(meshctl_int(e, "errors") - meshctl_int(p, "errors"));
+
+		for (size_t k = 0; k <= nb; k++)
+			b[k] = (double)(json_integer_value(json_array_get(cb, k)) -
+					json_integer_value(json_array_get(pb, k)));
+		json_array_append_new(out, json_pack("{s:s, s:f, s:f, s:f, s:f, s:I}", "service",
+						     svc, "rps", req / dt, "error_rate",
+						     req > 0 ? err / req : 0.0, "p50_ms",
+						     meshctl_quantile(b, le, nb, 0.5), "p99_ms",
+						     meshctl_quantile(b, le, nb, 0.99), "requests",
+						     (json_int_t)meshctl_int(e, "requests")));
+	}
+	if (json) {
+		char *s = json_dumps(out, JSON_COMPACT);
+
+		if (s != NULL)
+			printf("%s\n", s);
+		free(s);
+	} else {
+		printf("%-48s %10s %8s %10s %10s %12s\n", "SERVICE", "REQ/S", "ERR%", "P50_MS",
+		       "P99_MS", "REQUESTS");
+		json_array_foreach(out, i, e)
+		{
+			double p50 = json_real_value(json_object_get(e, "p50_ms"));
+			double p99 = json_real_value(json_object_get(e, "p99_ms"));
+			char s50[32] = "-", s99[32] = "-";
+
+			if (p50 >= 0)
+				snprintf(s50, sizeof(s50), "%.2f", p50);
+			if (p99 >= 0)
+				snprintf(s99, sizeof(s99), "%.2f", p99);
+			printf("%-48s %10.1f %8.2f %10s %10s %12" JSON_INTEGER_FORMAT "\n",
+			       meshctl_str(e, "service"),
+			       json_real_value(json_object_get(e, "rps")),
+			       100.0 * json_real_value(json_object_get(e, "error_rate")), s50, s99,
+			       meshctl_int(e, "requests"));
+		}
+	}
+	fflush(stdout);
+	json_decref(out);
+}
+
+static int meshctl_top(const struct meshctl_opts *o, int argc, char **argv)
+{
+	bool once = false;
+	json_t *prev = NULL, *req = json_pack("{s:s}", "cmd", "top");
+	char err[512];
+	int rc = MESHCTL_EXIT_OK;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--once") != 0) {
+			json_decref(req);
+			return meshctl_usage_error(
+				"top: unexpected argument '%s' (expected --once)", argv[i]);
+		}
+		once = true;
+	}
+	for (unsigned int round = 0;; round++) {
+		json_t *reply = NULL, *cur;
+
+		if (ctl_request(o->socket, req, o->timeout_ms, &reply, err, sizeof(err)) < 0) {
+			fprintf(stderr, "meshctl: %s\n", err);
+			rc = MESHCTL_EXIT_UNREACHABLE;
+			break;
+		}
+		if (json_is_false(json_object_get(reply, "ok"))) {
+			fprintf(stderr, "meshctl: %s\n",
+				json_string_value(json_object_get(reply, "error")));
+			json_decref(reply);
+			rc = MESHCTL_EXIT_REFUSED;
+			break;
+		}
+		cur = json_incref(json_object_get(reply, "result"));
+		json_decref(reply);
+		if (prev != NULL) {
+			if (!once && !o->json)
+				printf("\033[H\033[2J"); /* redraw in place */
+			meshctl_top_print(prev, cur, o->json);
+			json_decref(prev);
+		}
+		prev = cur;
+		if (once && round == 1)
+			break;
+		nanosleep(&(struct timespec){1, 0}, NULL);
+	}
+	json_decref(prev);
+	json_decref(req);
+	return rc;
+}
+
 static void meshctl_print(enum meshctl_cmd cmd, const json_t *r, const struct meshctl_opts *o)
 {
 	const json_t *gen = json_object_get(r, "generation");
@@ -1543,6 +1701,8 @@ int main(int argc, char **argv)
 		return meshctl_usage_error("no command given");
 	if (strcmp(argv[i], "fleet") == 0)
 		return meshctl_fleet(argc - i, argv + i, &o);
+	if (strcmp(argv[i], "top") == 0)
+		return meshctl_top(&o, argc - i, argv + i);
 	rc = meshctl_build(argc - i, argv + i, &o, &cmd, &req);
 	if (rc != MESHCTL_EXIT_OK)
 		return rc;

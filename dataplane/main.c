@@ -25,6 +25,7 @@
 #include "log/log.h"
 #include "neigh/neigh.h"
 #include "port/port.h"
+#include "telemetry/telemetry.h"
 #include "worker/worker.h"
 
 static volatile sig_atomic_t main_stop;
@@ -200,6 +201,11 @@ int main(int argc, char **argv)
 		LOG(ERR, "neighbour cache: %s", rte_strerror(rte_errno));
 		goto out_snap;
 	}
+	/* the workers' proxies take their series tables and log rings at creation */
+	if (telem_start(snap, workers.n, err, sizeof(err)) != 0) {
+		LOG(ERR, "%s", err);
+		goto out_snap;
+	}
 	/* the workers exist before the first snapshot is bound: their proxies'
 	 * listener objects are bound to it like to every later one */
 	rc = worker_set_init(&workers, workers.n, port_ids, profile.n_ports, neigh, pool, l4,
@@ -267,12 +273,16 @@ out_control:
 out_admin:
 	admin_stop(admin);
 out_config:
+	/* the logger thread reads the live snapshot: it writes what the rings hold and stops first */
+	telem_stop();
 	/* Workers are stopped (or never ran): no reader is left, the live snapshot
 	 * can go, before the workers and the L4 state its runtime objects use. */
 	cfg_snapshot_free(rcu_xchg_pointer(&cfg_live, NULL));
 out_snap:
+	telem_stop();
 	cfg_snapshot_free(snap); /* compiled, not published */
 	worker_set_free(&workers);
+	telem_free(); /* after the proxies, whose last sessions end into it */
 	neigh_free(neigh);
 	l4_global_free(l4);
 out_ports:

@@ -22,6 +22,7 @@
 #include "roles/roles.h"
 #include "router/router.h"
 #include "subsystems.h"
+#include "telemetry/telemetry.h"
 #include "worker/worker.h"
 
 /* A subsystem's row: its part of the document and its commands (NULL: none). */
@@ -40,6 +41,7 @@ static const struct subsystem subsystems[] = {
 	{&net_cfg_section, &net_commands},	 /* $.interfaces, $.routes; routes */
 	{&l4_cfg_section, &l4_commands},	 /* $.mode, services, policies ...; services ... */
 	{&router_cfg_section, &router_commands}, /* $.route_configs; http_routes, http_route_test */
+	{&telem_cfg_section, &telem_commands},	 /* $.telemetry (after l4: labels); top */
 	{&proxy_cfg_section, &proxy_commands},	 /* $.tcp, $.listeners; tcp_stats, tcp_conns */
 	{NULL, &tls_commands},			 /* tls_conns */
 	{&proxy_cluster_section, NULL},		 /* $.clusters */

@@ -8,7 +8,7 @@ build=(meson ninja-build pkg-config gcc python3 dpdk dpdk-dev libdpdk-dev liburc
 	libjansson-dev libmicrohttpd-dev libcmocka-dev libssl-dev libpcre2-dev libcurl4-openssl-dev)
 demo=(iproute2 iputils-ping traceroute curl nginx-light openssl ethtool)
 test=(python3-scapy procps coreutils util-linux ethtool socat nmap wrk clang libclang-rt-14-dev
-	hping3 iperf3 python3-h11 testssl.sh etcd-server etcd-client)
+	hping3 iperf3 python3-h11 testssl.sh etcd-server etcd-client prometheus)
 bench=(valgrind haproxy gnuplot-nox libnginx-mod-stream)
 
 case "${1:-test}" in

@@ -20,6 +20,7 @@
 
 #include "../endpoint/endpoint.h"
 #include "../log/log.h"
+#include "../telemetry/telemetry.h"
 #include "admin.h"
 
 #define ADMIN_CONN_LIMIT   32
@@ -294,6 +295,7 @@ char *admin_render_metrics(const struct worker_set *ws, const struct cfg_port_in
 	const struct cfg_snapshot *snap = rcu_dereference(cfg_live);
 	struct rte_eth_stats st[CFG_MAX_PORTS];
 	char metric[128], label[3 * CFG_NAME_MAX];
+	char *telem;
 
 	b.s = malloc(b.cap);
 	if (b.s == NULL)
@@ -335,6 +337,12 @@ char *admin_render_metrics(const struct worker_set *ws, const struct cfg_port_in
 	admin_flows(&b, ws);
 	admin_tcp(&b, ws);
 	admin_services(&b, snap);
+	telem = telem_render_metrics(snap);
+	if (telem == NULL)
+		b.failed = true;
+	else
+		admin_printf(&b, "%s", telem);
+	free(telem);
 	if (b.failed) {
 		free(b.s);
 		return NULL;

@@ -339,6 +339,9 @@ struct cfg_snapshot {
 
 	/* ---- the etcd section (dataplane/etcd/etcd_config.c): the fleet's config source ---- */
 	struct etcd_conf *etcd; /* NULL without $.etcd */
+
+	/* ---- the telemetry section (dataplane/telemetry/telemetry_config.c) ---- */
+	void *telemetry; /* struct telem_snap: labels, log settings */
 };
 
 struct cfg_error {

@@ -94,6 +94,9 @@ static const enum stats_id hp_rf_stats[] = {
 	STAT_HTTP_RF_UT, STAT_HTTP_RF_UC, STAT_HTTP_RF_DC,  STAT_HTTP_RF_NR,
 	STAT_HTTP_RF_FI, STAT_HTTP_RF_DI, STAT_HTTP_RF_UPE,
 };
+/* the metrics and logs name the flags by these bits (telemetry.h) */
+_Static_assert(RTE_DIM(hp_rf_stats) == TELEM_RF_COUNT && HP_RF_UPE == 1u << (TELEM_RF_COUNT - 1),
+	       "HP_RF_* bits are telem_rf_names[] in order");
 
 enum hp_state {
 	HP_HEAD,     /* waiting for (or parsing) a request head */
@@ -198,6 +201,14 @@ struct hp_session {
 	struct http_view resp_remove[HP_RESP_EDITS];
 	uint32_t arena_used;
 	char arena[HP_ARENA];
+
+	/* what the request's metrics and access log record (dataplane/telemetry) */
+	struct telem_http tm;
+	uint64_t tm_req_bytes, tm_resp_bytes;
+	uint32_t tm_upstream;	   /* the last try's endpoint, network order; 0: none */
+	uint16_t tm_upstream_port; /* host order */
+	uint16_t tm_status;	   /* the final response's status; 0: none went out */
+	char tm_route[CFG_NAME_MAX];
 
 	/* from the endpoint */
 	struct rte_mbuf *urx;
@@ -536,6 +547,8 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 		hp_session_end(s);
 		return;
 	}
+	s->tm_status = (uint16_t)status;
+	s->tm_resp_bytes += m->pkt_len;
 	proxy_end_send(&s->down, m);
 	s->last_us = hp_now(hw);
 	s->close_after = close;
@@ -558,6 +571,14 @@ static void hp_local_error(struct hp_session *s, unsigned int status, uint32_t f
 /* Give back what the request held: breaker counts, admission, kept mbufs. */
 static void hp_release_request(struct hp_session *s)
 {
+	if (s->tm.active)
+		telem_http_end(s->hw->pw->telem, s->hw->pw->snap, &s->tm, s->tm_status, s->flags,
+			       s->tm_req_bytes, s->tm_resp_bytes, s->tm_upstream,
+			       s->tm_upstream_port, s->tm_route, hp_now(s->hw));
+	s->tm_req_bytes = s->tm_resp_bytes = 0;
+	s->tm_upstream = 0;
+	s->tm_upstream_port = s->tm_status = 0;
+	s->tm_route[0] = '\0';
 	for (uint32_t i = 0; s->flags != 0 && i < RTE_DIM(hp_rf_stats); i++)
 		if (s->flags & (1u << i))
 			stats_inc(hp_stats(s->hw), hp_rf_stats[i]);
@@ -849,6 +870,9 @@ static void hp_try_start(struct hp_session *s)
 			 hp_stats(hw));
 	http_parser_set_request(&s->resp, s->method);
 	s->resp_started = s->resp_close = s->dechunk = false;
+	s->tm_upstream = s->ups.addr;
+	s->tm_upstream_port = rte_be_to_cpu_16(s->ups.port);
+	s->tm.dst = telem_wl_label(snap, l4_workload_of(snap, 4, &s->ups.addr));
 	stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RQ);
 	u = hp_pool_take(hw, s->ups.addr, s->ups.port);
 	if (u != NULL) {
@@ -950,6 +974,8 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 	ed.keep_upgrade = tunnel;
 	if ((rc = http_write_head(msg, &ed, hw->pool, &m)) != 0)
 		return rc;
+	s->tm_status = msg->status;
+	s->tm_resp_bytes += m->pkt_len;
 	proxy_end_send(&s->down, m);
 	hp_count_response(hw, msg->status, false);
 	return 0;
@@ -986,6 +1012,22 @@ static void hp_tunnel_start(struct hp_session *s)
 	hp_tunnel_pump(s);
 }
 
+/* A gRPC status in the response head (a trailers-only response) goes into the metrics. */
+static void hp_grpc_status(struct hp_session *s, const struct http_msg *msg)
+{
+	int i = http_msg_find(msg, "grpc-status", 11, 0);
+	const struct http_view *v;
+	unsigned int code = 0;
+
+	if (i < 0)
+		return;
+	v = &msg->headers[i].value;
+	for (uint32_t k = 0; k < v->len && k < 3 && v->p[k] >= '0' && v->p[k] <= '9'; k++)
+		code = code * 10 + (unsigned int)(v->p[k] - '0');
+	if (v->len > 0 && v->len <= 3 && code < 255)
+		s->tm.grpc = (uint8_t)(code + 1);
+}
+
 /*
  * A response head arrived (r == 1 from the parser): 1xx passes through,
  * a retriable status may start the next try, a final one goes to the client.
@@ -1009,6 +1051,7 @@ static bool hp_response_head(struct hp_session *s)
 		if (s->http10) { /* never a 1xx to an HTTP/1.0 client (RFC 9110 15.2) */
 			rte_pktmbuf_free(head);
 		} else {
+			s->tm_resp_bytes += head->pkt_len;
 			proxy_end_send(&s->down, head);
 			hp_count_response(hw, status, false);
 		}
@@ -1029,6 +1072,7 @@ static bool hp_response_head(struct hp_session *s)
 		s->pending = false;
 	}
 	tcp_set_timer(s->up->c, 0);
+	hp_grpc_status(s, msg);
 	rte_pktmbuf_free(s->held); /* the response starts: no more tries */
 	s->held = NULL;
 	if (hp_send_response_head(s, msg->framing == HTTP_BODY_TUNNEL) != 0) {
@@ -1135,8 +1179,10 @@ static void hp_pump_response(struct hp_session *s)
 			hp_session_end(s);
 			return;
 		}
-		if (m != NULL)
+		if (m != NULL) {
+			s->tm_resp_bytes += m->pkt_len;
 			proxy_end_send(&s->down, m);
+		}
 		if (r == 1) {
 			if (s->urx !=
 			    NULL) { /* bytes after the response: not a connection to reuse */
@@ -1217,8 +1263,10 @@ static void hp_pump_request(struct hp_session *s)
 			hp_session_end(s);
 			return;
 		}
-		if (m != NULL)
+		if (m != NULL) {
+			s->tm_req_bytes += m->pkt_len;
 			tcp_send(c, m);
+		}
 		if (r == 1) {
 			s->req_body_done = true;
 			break;
@@ -1284,8 +1332,9 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 {
 	const struct http_msg *msg = &s->req.msg;
 	const struct proxy_http_opts *h = &s->pl->http;
-	struct http_view rm[HP_REQ_EDITS + 2];
-	struct http_header add[HP_REQ_EDITS + 4];
+	struct http_view rm[HP_REQ_EDITS + 2 + TELEM_TRACE_NAMES];
+	struct http_header add[HP_REQ_EDITS + 4 + RTE_DIM(((struct telem_trace_out *)0)->name)];
+	struct telem_trace_out tr;
 	struct http_edit ed = {.remove = rm, .add = add};
 	char path[ROUTER_STR_MAX * 2 + 2], xff[HP_XFF_MAX], rid[HP_REQUEST_ID_LEN + 1];
 	char client[INET_ADDRSTRLEN], xfcc[TLS_ID_MAX + 4], host[INET_ADDRSTRLEN + 8];
@@ -1351,6 +1400,18 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 			 (c >> 16 & 0x3fff) | 0x8000, c & 0xffff, d);
 		add[ed.nadd++] =
 			(struct http_header){{"x-request-id", 12}, {rid, HP_REQUEST_ID_LEN}};
+		telem_http_request_id(&s->tm, rid, HP_REQUEST_ID_LEN);
+	}
+	if (s->tm.trace.active) {
+		/* the proxy's span is the upstream's parent */
+		unsigned int k = telem_trace_headers(&s->tm.trace, &tr);
+
+		for (unsigned int i = 0; i < TELEM_TRACE_NAMES; i++)
+			rm[ed.nremove++] = (struct http_view){
+				telem_trace_names[i], (uint32_t)strlen(telem_trace_names[i])};
+		for (unsigned int i = 0; i < k; i++)
+			add[ed.nadd++] = (struct http_header){
+				{tr.name[i], (uint32_t)strlen(tr.name[i])}, {tr.val[i], tr.len[i]}};
 	}
 	if (msg->flags & HTTP_F_UPGRADE) {
 		ed.keep_upgrade = true;
@@ -1379,6 +1440,7 @@ static void hp_to_cluster(struct hp_session *s, const struct router_route *r,
 	int rb = 1, err;
 
 	cl = &l7->by_service[rc->service];
+	s->tm.svc = telem_svc_label(snap, (int32_t)rc->service);
 	snprintf(s->cluster_key, sizeof(s->cluster_key), "%s", rc->key);
 	s->cluster_port = rc->port;
 	s->crt = rt->clusters[rc->service];
@@ -1418,8 +1480,10 @@ static void hp_to_cluster(struct hp_session *s, const struct router_route *r,
 		}
 		s->req_body_done = rb == 1;
 	}
-	if (body != NULL)
+	if (body != NULL) {
+		s->tm_req_bytes += body->pkt_len;
 		hp_chain_append(&head, body);
+	}
 	if (rb == 1 && s->retry.num_retries > 0 && head->pkt_len <= HP_RETRY_BODY + 65536)
 		s->held = head;
 	else
@@ -1481,6 +1545,48 @@ static int hp_egress_check(struct hp_session *s, struct router_str authority, ch
 	return -1;
 }
 
+_Static_assert(sizeof(struct telem_str) == sizeof(struct http_view) &&
+		       offsetof(struct telem_str, len) == offsetof(struct http_view, len) &&
+		       sizeof(struct http_header) == 2 * sizeof(struct telem_str) &&
+		       offsetof(struct http_header, value) == sizeof(struct telem_str),
+	       "a header is a (name, value) pair of telem_str");
+
+/*
+ * The request's metrics and log record start: its head (@p msg NULL: one the
+ * codec refused, logged with what is known) and the client's labels.
+ */
+static void hp_telem_begin(struct hp_session *s, const struct http_msg *msg)
+{
+	struct hp_worker *hw = s->hw;
+	const struct cfg_snapshot *snap = hw->pw->snap;
+	struct telem_head h = {.method = {"-", 1}, .path = {"-", 1}, .version_minor = 1};
+	int rid;
+
+	if (hw->pw->telem == NULL)
+		return;
+	if (msg != NULL) {
+		rid = http_msg_find(msg, "x-request-id", 12, 0);
+		h = (struct telem_head){
+			.method = {msg->method_name.p, msg->method_name.len},
+			.path = {msg->path.p, msg->path.len},
+			.query = {msg->query.p, msg->query.len},
+			.authority = {msg->authority.p, msg->authority.len},
+			.version_minor = (uint8_t)(msg->version % 10),
+			/* the same layout (the assertions above): no copy per request */
+			.headers = (const struct telem_str(*)[2])msg->headers,
+			.n_headers = msg->nheaders,
+		};
+		if (rid >= 0)
+			h.request_id = (struct telem_str){msg->headers[rid].value.p,
+							  msg->headers[rid].value.len};
+		s->tm_req_bytes = msg->head_len;
+	}
+	telem_http_begin(hw->pw->telem, snap, &s->tm, &h, s->client,
+			 rte_be_to_cpu_16(s->client_port),
+			 telem_wl_label(snap, l4_workload_of(snap, 4, &s->client)),
+			 s->peer_id[0] != '\0' ? TELEM_SEC_DOWN_MTLS : 0, hp_now(hw));
+}
+
 /* A whole request head is in s->req.msg: route it and act. */
 static void hp_route(struct hp_session *s)
 {
@@ -1499,6 +1605,7 @@ static void hp_route(struct hp_session *s)
 
 	stats_inc(hp_stats(hw), STAT_HTTP_REQUESTS);
 	s->egress_ext = -1;
+	hp_telem_begin(s, msg);
 	s->method = msg->method;
 	s->http10 = msg->version == 10;
 	s->close_after = !(msg->flags & HTTP_F_KEEP_ALIVE);
@@ -1527,6 +1634,8 @@ static void hp_route(struct hp_session *s)
 	} else if (rc >= 0) {
 		r = router_select(snap, (uint32_t)rc, &rq, hw->rw);
 	}
+	if (r != NULL)
+		snprintf(s->tm_route, sizeof(s->tm_route), "%s", r->name);
 	if (r != NULL && r->action == ROUTER_ACTION_REDIRECT) {
 		n = router_redirect_location(r, &rq, s->pl->tls != NULL ? "https" : "http", loc,
 					     sizeof(loc));
@@ -1615,6 +1724,7 @@ static bool hp_step_head(struct hp_session *s)
 	}
 	if (r < 0) {
 		stats_inc(hp_stats(hw), STAT_HTTP_BAD_REQUESTS);
+		hp_telem_begin(s, NULL);
 		s->method = HTTP_M_OTHER;
 		s->req_body_done = false; /* the stream is lost: close after the answer */
 		hp_local_error(s, (unsigned int)http_error_status(r), 0, http_error_name(r));

@@ -15,6 +15,7 @@
 #include <rte_mempool.h>
 
 #include "../http/http.h"
+#include "../telemetry/telemetry.h"
 #include "../tls/tls.h"
 #include "proxy.h"
 
@@ -209,6 +210,7 @@ struct proxy_worker {
 	uint16_t worker_id;
 	LIST_HEAD(, proxy_listener) listeners; /* started (listening or retired) */
 	struct hp_worker *http;		       /* the HTTP listeners' engine (http_proxy.c) */
+	struct telem_worker *telem;	       /* its series and access log ring; NULL: none */
 };
 
 static inline uint64_t proxy_us(const struct proxy_worker *pw, uint64_t tsc)

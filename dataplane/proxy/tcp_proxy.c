@@ -26,6 +26,7 @@ struct proxy_session {
 	bool up_ready;	  /* the upstream connection is established */
 	bool down_fin;	  /* the client's FIN was passed on (shutdown of up) */
 	bool up_fin;	  /* the endpoint's FIN was passed on */
+	uint32_t telem;	  /* its telemetry series (telem_tcp_open()); 0: none */
 };
 
 /* The TCP stack's output: route the segment like any packet this node sends. */
@@ -114,6 +115,7 @@ static void proxy_session_end(struct proxy_session *s)
 	l4_upstream_close(&s->ups);
 	l4_listener_release(s->slot);
 	proxy_listener_put(s->pl);
+	telem_tcp_close(pw->telem, s->telem);
 	stats_inc(pw->stats, STAT_PROXY_SESSIONS_CLOSED);
 	rte_mempool_put(pw->sessions, s);
 }
@@ -169,11 +171,15 @@ static uint32_t proxy_splice(struct proxy_session *s, struct proxy_end *from, st
 
 static void proxy_pump(struct proxy_session *s)
 {
+	uint32_t received, sent = 0;
+
 	if (!proxy_end_open(&s->down) || !proxy_end_open(&s->up) || !s->up_ready)
 		return;
-	proxy_splice(s, &s->down, &s->up, &s->down_fin);
+	received = proxy_splice(s, &s->down, &s->up, &s->down_fin);
 	if (proxy_end_open(&s->down) && proxy_end_open(&s->up))
-		proxy_splice(s, &s->up, &s->down, &s->up_fin);
+		sent = proxy_splice(s, &s->up, &s->down, &s->up_fin);
+	if (received + sent != 0)
+		telem_tcp_bytes(s->pw->telem, s->telem, received, sent);
 }
 
 static void proxy_readable(struct tcp_conn *c, void *arg)
@@ -325,6 +331,18 @@ static int proxy_session_connect(struct proxy_session *s, const struct tcp_conn_
 	}
 	proxy_end_set_timer(&s->up, pl->connect_timeout_us); /* TCP and TLS handshakes */
 	s->last_us = proxy_us(pw, pw->now_tsc);
+	if (pw->telem != NULL) {
+		uint8_t sec = pl->up_tls != NULL ? TELEM_SEC_UP_MTLS : 0;
+		struct tls_conn_info ti;
+
+		if (s->down.tls != NULL) {
+			tls_conn_info(s->down.tls, &ti);
+			sec |= ti.peer_id[0] != '\0' ? TELEM_SEC_DOWN_MTLS : 0;
+		}
+		s->telem = telem_tcp_open(pw->telem, snap, l4_workload_of(snap, 4, &ci->raddr.v4),
+					  (int32_t)cl->service,
+					  l4_workload_of(snap, 4, &s->ups.addr), sec);
+	}
 	return 0;
 }
 
@@ -814,6 +832,7 @@ struct proxy_worker *proxy_worker_create(struct net_worker *nw, struct l4_worker
 	pw->lw = lw;
 	pw->stats = stats;
 	pw->worker_id = worker_id;
+	pw->telem = telem_worker_get(worker_id, stats);
 	pw->tsc_per_us = RTE_MAX(nw->tsc_hz / 1000000, (uint64_t)1);
 	LIST_INIT(&pw->listeners);
 	snprintf(name, sizeof(name), "proxy_s%u", worker_id);

@@ -20,7 +20,7 @@ it_ctl --json ports | "$IT_PY" -c 'import json,sys; p=json.load(sys.stdin); asse
 
 it_log "commands: what each subsystem registered, and which commands change state"
 it_ctl commands | grep -q "^config.apply  *control  *yes" || it_fail "commands does not list config.apply as changing state"
-it_ctl --json commands | "$IT_PY" -c 'import json,sys; r={c["cmd"]: c for c in json.load(sys.stdin)}; assert len(r) == 28, r; assert r["audit"]["subsystem"] == "audit" and r["config.apply_namespace"]["subsystem"] == "roles", r; assert r["http_routes"]["subsystem"] == "router" and r["flows"]["subsystem"] == "l4" and r["tcp_conns"]["subsystem"] == "proxy" and r["routes"]["subsystem"] == "net", r; assert [n for n in r if r[n]["changes_state"]] == ["config.apply", "config.rollback", "log.level", "tune", "secret.apply", "secret.bundle", "config.apply_namespace"], r' || it_fail "commands has the wrong shape"
+it_ctl --json commands | "$IT_PY" -c 'import json,sys; r={c["cmd"]: c for c in json.load(sys.stdin)}; assert len(r) == 29, r; assert r["top"]["subsystem"] == "telemetry"; assert r["audit"]["subsystem"] == "audit" and r["config.apply_namespace"]["subsystem"] == "roles", r; assert r["http_routes"]["subsystem"] == "router" and r["flows"]["subsystem"] == "l4" and r["tcp_conns"]["subsystem"] == "proxy" and r["routes"]["subsystem"] == "net", r; assert [n for n in r if r[n]["changes_state"]] == ["config.apply", "config.rollback", "log.level", "tune", "secret.apply", "secret.bundle", "config.apply_namespace"], r' || it_fail "commands has the wrong shape"
 
 it_log "tcp stats, tcp conns, and their bad arguments"
 for cmd in "tcp stats" "tcp conns" "tcp conns --state established --limit 5"; do

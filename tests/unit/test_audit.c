@@ -182,8 +182,12 @@ static void test_compliant(void **state)
 	assert_int_equal(count(r, "SM-DR23", "PASS", "$.admin.listen"), 1);
 	assert_int_equal(count(r, "SM-DR26", "PASS", "$.services"), 1);
 	assert_int_equal(count(r, "SM-DR28", "PASS", "$.control.group"), 1);
+	/* telemetry's defaults: non-2xx logged, Istio metrics, no tracing */
+	assert_int_equal(count(r, "SM-DR22", "PASS", "$.telemetry.access_log"), 1);
+	assert_int_equal(count(r, "SM-DR23", "PASS", "$.telemetry.metrics"), 1);
+	assert_int_equal(count(r, "SM-DR24", "WARN", "$.telemetry.tracing.enabled"), 1);
 	/* what nothing in the document meets yet */
-	assert_int_equal(count(r, "SM-DR22", "WARN", "$"), 1);
+	assert_int_equal(count(r, "SM-DR20", "WARN", "$"), 1);
 	/* the counts add up */
 	assert_int_equal(json_integer_value(json_object_get(r, "pass")) +
 				 json_integer_value(json_object_get(r, "warn")) +

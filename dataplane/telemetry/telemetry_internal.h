@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * telemetry: private types shared by telemetry.c (series, labels),
+ * telemetry_log.c (rings, logger), telemetry_config.c and telemetry_commands.c.
+ */
+#ifndef MESHDP_TELEMETRY_INTERNAL_H
+#define MESHDP_TELEMETRY_INTERNAL_H
+
+#include <stdio.h>
+
+#include "telemetry.h"
+
+#define TELEM_LABEL_LEN	  256  /* one interned string */
+#define TELEM_LABELS_MAX  8192 /* interned label sets for the process's life */
+#define TELEM_MASK_MAX	  8    /* $.telemetry.access_log.mask_headers */
+#define TELEM_ID_UNKNOWN  0    /* the peer nobody knows: "unknown" everywhere */
+#define TELEM_ID_NO_SVC	  1    /* no destination service (a local answer) */
+#define TELEM_ID_OVERFLOW 2    /* the overflow series' labels */
+#define TELEM_KIND_HTTP	  0
+#define TELEM_KIND_TCP	  1
+
+enum telem_log_format_kind { TELEM_LOG_CLF, TELEM_LOG_JSON };
+enum telem_log_output { TELEM_OUT_STDOUT, TELEM_OUT_FILE, TELEM_OUT_SYSLOG };
+enum telem_reporter { TELEM_REPORTER_SOURCE, TELEM_REPORTER_DESTINATION };
+
+/*
+ * An interned label set: for a peer (workload), its name, namespace and
+ * SPIFFE principal; for a destination service, its FQDN, name and namespace.
+ */
+struct telem_label {
+	char a[192], b[64], c[TELEM_LABEL_LEN];
+};
+
+/* The compiled $.telemetry (snap->telemetry). */
+struct telem_snap {
+	uint8_t reporter;    /* enum telem_reporter */
+	uint32_t max_series; /* startup */
+	uint32_t *wl_peer;   /* [n_workloads] label id of each workload */
+	uint32_t *svc_label; /* [n_services] label id of each service */
+	struct {
+		bool enabled;
+		uint32_t sample_ppm;  /* traces nobody decided, per million */
+		char zipkin_url[256]; /* "" : spans are not exported */
+	} trace;
+	struct {
+		bool enabled;
+		bool all;	     /* every request, not only non-2xx */
+		uint8_t format;	     /* enum telem_log_format_kind */
+		uint8_t output;	     /* enum telem_log_output */
+		uint32_t sample_ppm; /* of the requests the filter takes, per million */
+		uint32_t ring_size;  /* startup */
+		char path[256];
+		uint32_t n_headers, n_mask;
+		char headers[TELEM_LOG_HEADERS][TELEM_NAME_LEN];
+		char mask[TELEM_MASK_MAX][TELEM_NAME_LEN];
+	} log;
+};
+
+/* A series key: small integers only. */
+struct telem_key {
+	uint32_t src, dst, svc; /* label ids */
+	uint16_t code;		/* response code; 0 none */
+	uint16_t flags;		/* response flags */
+	uint8_t grpc;		/* grpc-status + 1; 0 none */
+	uint8_t security;	/* TELEM_SEC_* */
+	uint8_t kind;		/* TELEM_KIND_* */
+	uint8_t pad;
+};
+
+/* One series: written by its worker only (relaxed stores), read by anyone. */
+struct telem_series {
+	struct telem_key key;
+	uint64_t requests;
+	uint64_t dur[TELEM_DUR_BUCKETS + 1]; /* per bucket (not cumulative); last: +Inf */
+	uint64_t dur_sum_us;
+	uint64_t reqb[TELEM_BYTES_BUCKETS + 1], reqb_sum;
+	uint64_t respb[TELEM_BYTES_BUCKETS + 1], respb_sum;
+	uint64_t tcp_opened, tcp_closed, tcp_received, tcp_sent;
+};
+
+struct telem_worker {
+	uint32_t cap;		     /* series in the table; series[cap] is the overflow one */
+	uint32_t n;		     /* series in use (release store by the worker) */
+	uint32_t hash_mask;	     /* slots - 1 */
+	uint32_t *hash;		     /* series index + 1; 0: empty */
+	struct telem_series *series; /* [cap + 1] */
+	struct stats_block *stats;
+	uint64_t rng;
+	/* the access log ring: the worker produces, the logger consumes */
+	uint32_t ring_mask;
+	struct telem_log_rec *ring;
+	uint32_t prod __attribute__((aligned(64))); /* worker: release store */
+	uint32_t cons __attribute__((aligned(64))); /* logger: release store */
+	/* the span ring (same size): the worker produces, the exporter consumes */
+	struct telem_span *spans;
+	uint32_t span_prod __attribute__((aligned(64)));
+	uint32_t span_cons __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
+
+struct telem_global {
+	unsigned int n_workers;
+	struct telem_worker *w;	 /* [n_workers] */
+	uint64_t unix_offset_us; /* wall clock = worker clock + this */
+	uint64_t tsc_per_us;
+	uint64_t lines, write_errors;		   /* the logger's (relaxed atomics) */
+	uint64_t spans_sent, span_export_failures; /* the exporter's (relaxed atomics) */
+};
+
+extern struct telem_global *telem_g;
+
+/*
+ * An interned label set. Any thread may read one whose id it got through a
+ * snapshot or a published series: the control thread wrote it before either.
+ */
+const struct telem_label *telem_label_get(uint32_t id);
+/** Control thread: intern the fixed ids (TELEM_ID_*) first, once. */
+void telem_labels_init(void);
+/** Control thread: the id of (a, b, c), interned. @return the id, or -ENOSPC. */
+int64_t telem_label_intern(const char *a, const char *b, const char *c);
+
+static inline void telem_add(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + v, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t telem_read(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/** @p n bytes as 2 * @p n lower-case hex digits and a NUL into @p out. */
+void telem_hex(const uint8_t *p, uint32_t n, char *out);
+
+/** Merge every worker's series by key into a malloc'd array (*n of them). */
+struct telem_series *telem_merge(unsigned int *n);
+
+/** The logger thread (telemetry_log.c). */
+int telem_logger_start(char *err, size_t errlen);
+void telem_logger_stop(void);
+
+/** The span exporter thread (telemetry_export.c). */
+int telem_exporter_start(char *err, size_t errlen);
+void telem_exporter_stop(void);
+
+/** Worker: queue the span of request @p t (telemetry_trace.c). */
+void telem_span_push(struct telem_worker *tw, const struct telem_http *t, unsigned int status,
+		     uint32_t flags, uint32_t upstream, uint16_t upstream_port, uint64_t now_us);
+
+#endif

@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * telemetry: Istio's buckets, series per label set summed over workers, the
+ * cardinality cap, the telemetry config section, masking, Common Log Format
+ * and JSON records, the access log ring and its full counter.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "config_fixture.h"
+#include "dataplane/l4/l4.h"
+#include "dataplane/telemetry/telemetry_internal.h"
+#include "test_eal.h"
+
+#define HEAD                                                                                   \
+	"{'version': 1, 'interfaces': [{'name': 'client', 'port': 'p0', 'ipv4': "              \
+	"['10.10.1.1/24']}, {'name': 'server', 'port': 'p1', 'ipv4': ['10.10.2.1/24']}], "     \
+	"'mode': 'mesh', 'workloads': [{'name': 'web', 'namespace': 'shop', 'service': 'fe', " \
+	"'prefixes': ['10.10.1.0/24']}, {'name': 'cart-v1', 'namespace': 'shop', 'service': "  \
+	"'cart', 'prefixes': ['10.10.2.0/24']}], 'services': [{'name': 'cart', 'namespace': "  \
+	"'shop', 'vip': '10.96.0.10', 'ports': [{'port': 80}], 'endpoints': [{'address': "     \
+	"'10.10.2.10'}]}]"
+
+#define N_WORKERS 2
+
+static struct stats_block *stats;
+
+static int setup(void **state)
+{
+	(void)state;
+	stats = aligned_alloc(64, N_WORKERS * sizeof(*stats));
+	if (stats == NULL)
+		return -1;
+	memset(stats, 0, N_WORKERS * sizeof(*stats));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	telem_free();
+	free(stats);
+	return 0;
+}
+
+static struct telem_worker *worker(unsigned int i)
+{
+	struct telem_worker *tw = telem_worker_get(i, &stats[i]);
+
+	assert_non_null(tw);
+	return tw;
+}
+
+/* One request of @p status from the web workload to service cart, @p dur_us long. */
+static void request(struct telem_worker *tw, const struct cfg_snapshot *snap, unsigned int status,
+		    uint64_t dur_us, uint64_t req_bytes, uint64_t resp_bytes,
+		    const struct telem_head *h)
+{
+	static const struct telem_head empty = {.method = {"GET", 3}, .path = {"/", 1}};
+	struct telem_http t;
+	uint32_t client = htonl(0x0a0a0102);
+
+	telem_http_begin(tw, snap, &t, h != NULL ? h : &empty, client, 40000,
+			 telem_wl_label(snap, l4_workload_of(snap, 4, &client)), 0, 1000);
+	t.svc = telem_svc_label(snap, 0);
+	t.dst = telem_wl_label(snap, 1);
+	telem_http_end(tw, snap, &t, status, 0, req_bytes, resp_bytes, htonl(0x0a0a020a), 80, "r1",
+		       1000 + dur_us);
+}
+
+/* The value of the first sample of @p metric whose line holds @p needle (NULL: any); -1: none. */
+static double sample(const char *text, const char *metric, const char *needle)
+{
+	const size_t ml = strlen(metric);
+
+	for (const char *p = text; (p = strstr(p, metric)) != NULL; p++) {
+		const char *end = strchr(p, '\n'), *hit, *sp;
+
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((p != text && p[-1] != '\n') || p[ml] != '{')
+			continue;
+		hit = needle != NULL ? strstr(p, needle) : p;
+		if (hit == NULL || hit > end)
+			continue;
+		for (sp = end; sp > p && sp[-1] != ' '; sp--)
+			;
+		return strtod(sp, NULL);
+	}
+	return -1;
+}
+
+static void test_buckets(void **state)
+{
+	(void)state;
+	assert_int_equal(telem_bucket(telem_dur_bounds_us, TELEM_DUR_BUCKETS, 0), 0);
+	assert_int_equal(telem_bucket(telem_dur_bounds_us, TELEM_DUR_BUCKETS, 500), 0);
+	assert_int_equal(telem_bucket(telem_dur_bounds_us, TELEM_DUR_BUCKETS, 501), 1);
+	assert_int_equal(telem_bucket(telem_dur_bounds_us, TELEM_DUR_BUCKETS, 7000), 3);
+	assert_int_equal(telem_bucket(telem_dur_bounds_us, TELEM_DUR_BUCKETS, 3600000000ULL), 18);
+	assert_int_equal(telem_bucket(telem_dur_bounds_us, TELEM_DUR_BUCKETS, 3600000001ULL), 19);
+	assert_int_equal(telem_bucket(telem_bytes_bounds, TELEM_BYTES_BUCKETS, 1), 0);
+	assert_int_equal(telem_bucket(telem_bytes_bounds, TELEM_BYTES_BUCKETS, 2), 1);
+	assert_int_equal(telem_bucket(telem_bytes_bounds, TELEM_BYTES_BUCKETS, 1000000000), 9);
+	assert_int_equal(telem_bucket(telem_bytes_bounds, TELEM_BYTES_BUCKETS, 1000000001), 10);
+}
+
+static void test_config(void **state)
+{
+	struct cfg_snapshot *s, *s2;
+
+	(void)state;
+	s = compile_ok(HEAD ", 'telemetry': {'metrics': {'max_series': 64, 'reporter': "
+			    "'destination'}, 'access_log': {'format': 'json', 'filter': 'all', "
+			    "'sample_percent': 12.5, 'output': 'file', 'path': '/tmp/x.log', "
+			    "'headers': ['User-Agent', 'authorization'], 'mask_headers': "
+			    "['x-api-key'], 'ring_size': 128}}}");
+	assert_non_null(s->telemetry);
+	cfg_snapshot_free(s);
+	s = compile_ok(HEAD "}");
+	expect_error(HEAD ", 'telemetry': {'metric': {}}}", "$.telemetry.metric", "unknown");
+	expect_error(HEAD ", 'telemetry': {'metrics': {'max_series': 8}}}",
+		     "$.telemetry.metrics.max_series", NULL);
+	expect_error(HEAD ", 'telemetry': {'metrics': {'reporter': 'both'}}}",
+		     "$.telemetry.metrics.reporter", NULL);
+	expect_error(HEAD ", 'telemetry': {'metrics': {'trust_domain': 'a b'}}}",
+		     "$.telemetry.metrics.trust_domain", NULL);
+	expect_error(HEAD ", 'telemetry': {'access_log': {'ring_size': 100}}}",
+		     "$.telemetry.access_log", "power of two");
+	expect_error(HEAD ", 'telemetry': {'access_log': {'sample_percent': 101}}}",
+		     "$.telemetry.access_log.sample_percent", "0..100");
+	expect_error(HEAD ", 'telemetry': {'access_log': {'output': 'file'}}}",
+		     "$.telemetry.access_log.path", "absolute");
+	expect_error(HEAD ", 'telemetry': {'access_log': {'path': '/tmp/a'}}}",
+		     "$.telemetry.access_log.path", "only output");
+	expect_error(HEAD ", 'telemetry': {'access_log': {'headers': ['a b']}}}",
+		     "$.telemetry.access_log.headers[0]", "header name");
+	expect_error(HEAD ", 'telemetry': {'access_log': {'headers': ['a', 'b', 'c', 'd', 'e']}}}",
+		     "$.telemetry.access_log.headers", NULL);
+	/* startup settings stay */
+	expect_error_prev(HEAD ", 'telemetry': {'metrics': {'max_series': 2048}}}", s,
+			  "$.telemetry.metrics.max_series", "restart");
+	expect_error_prev(HEAD ", 'telemetry': {'access_log': {'ring_size': 64}}}", s,
+			  "$.telemetry.access_log.ring_size", "restart");
+	/* the same names intern to the same ids across snapshots */
+	s2 = compile_ok_prev(HEAD ", 'telemetry': {'access_log': {'enabled': false}}}", s);
+	assert_int_equal(telem_wl_label(s, 0), telem_wl_label(s2, 0));
+	assert_int_equal(telem_svc_label(s, 0), telem_svc_label(s2, 0));
+	assert_int_not_equal(telem_wl_label(s, 0), telem_wl_label(s, 1));
+	assert_int_not_equal(telem_wl_label(s, -1), telem_wl_label(s, 0));
+	cfg_snapshot_free(s2);
+	cfg_snapshot_free(s);
+}
+
+static void test_series_merge(void **state)
+{
+	struct cfg_snapshot *s;
+	char *text;
+
+	(void)state;
+	assert_int_equal(telem_init(N_WORKERS, 16, 64), 0);
+	s = compile_ok(HEAD "}");
+	request(worker(0), s, 200, 300, 100, 5000, NULL);
+	request(worker(0), s, 200, 7000, 100, 5000, NULL);
+	request(worker(1), s, 200, 2000000, 100, 5000, NULL);
+	request(worker(1), s, 503, 100, 100, 20, NULL);
+	text = telem_render_metrics(s);
+	assert_non_null(text);
+	/* the three 200s are one series, summed over both workers */
+	assert_true(sample(text, "istio_requests_total", "response_code=\"200\"") == 3);
+	assert_true(sample(text, "istio_requests_total", "response_code=\"503\"") == 1);
+	assert_non_null(strstr(text,
+			       "istio_requests_total{reporter=\"source\",source_workload="
+			       "\"web\",source_workload_namespace=\"shop\",source_principal="
+			       "\"unknown\",destination_workload=\"cart-v1\","
+			       "destination_workload_namespace=\"shop\",destination_principal="
+			       "\"unknown\",destination_service=\"cart.shop.svc.cluster.local\","
+			       "destination_service_name=\"cart\",destination_service_namespace="
+			       "\"shop\",response_code=\"200\",grpc_response_status=\"\","
+			       "response_flags=\"-\",connection_security_policy=\"none\"} 3\n"));
+	/* cumulative buckets: 300 us <= 0.5 ms; 7 ms <= 10; 2 s <= 2.5 s */
+	assert_true(sample(text, "istio_request_duration_milliseconds_bucket",
+			   "response_code=\"200\",grpc_response_status=\"\",response_flags=\"-\","
+			   "connection_security_policy=\"none\",le=\"0.5\"") == 1);
+	assert_true(sample(text, "istio_request_duration_milliseconds_bucket",
+			   "response_code=\"200\",grpc_response_status=\"\",response_flags=\"-\","
+			   "connection_security_policy=\"none\",le=\"10\"") == 2);
+	assert_true(sample(text, "istio_request_duration_milliseconds_bucket",
+			   "response_code=\"200\",grpc_response_status=\"\",response_flags=\"-\","
+			   "connection_security_policy=\"none\",le=\"1000\"") == 2);
+	assert_true(sample(text, "istio_request_duration_milliseconds_bucket",
+			   "response_code=\"200\",grpc_response_status=\"\",response_flags=\"-\","
+			   "connection_security_policy=\"none\",le=\"2500\"") == 3);
+	assert_true(sample(text, "istio_request_duration_milliseconds_bucket",
+			   "response_code=\"200\",grpc_response_status=\"\",response_flags=\"-\","
+			   "connection_security_policy=\"none\",le=\"+Inf\"") == 3);
+	assert_true(sample(text, "istio_request_duration_milliseconds_sum", "code=\"200\"") ==
+		    2007.3);
+	assert_true(sample(text, "istio_request_duration_milliseconds_count", "code=\"200\"") == 3);
+	assert_true(sample(text, "istio_response_bytes_sum", "code=\"200\"") == 15000);
+	assert_true(sample(text, "istio_response_bytes_bucket",
+			   "code=\"200\",grpc_response_"
+			   "status=\"\",response_flags=\"-\","
+			   "connection_security_policy="
+			   "\"none\",le=\"1000\"") == 0);
+	assert_true(sample(text, "istio_response_bytes_bucket",
+			   "code=\"200\",grpc_response_"
+			   "status=\"\",response_flags=\"-\","
+			   "connection_security_policy="
+			   "\"none\",le=\"10000\"") == 3);
+	free(text);
+
+	/* meshctl top's rows: per service, errors are the 5xx */
+	struct telem_top_row rows[4];
+
+	assert_int_equal(telem_top(rows, 4), 1);
+	assert_string_equal(rows[0].service, "cart.shop.svc.cluster.local");
+	assert_int_equal(rows[0].requests, 4);
+	assert_int_equal(rows[0].errors, 1);
+	assert_int_equal(rows[0].dur[0], 2);
+
+	/* TCP: opened, bytes both ways, closed */
+	uint32_t h = telem_tcp_open(worker(1), s, 0, 0, 1, TELEM_SEC_DOWN_MTLS);
+
+	assert_int_not_equal(h, 0);
+	telem_tcp_bytes(worker(1), h, 1000, 50);
+	telem_tcp_bytes(worker(1), h, 24, 0);
+	text = telem_render_metrics(s);
+	assert_true(sample(text, "istio_tcp_connections_opened_total", NULL) == 1);
+	assert_true(sample(text, "istio_tcp_connections_closed_total", NULL) == 0);
+	assert_true(sample(text, "istio_tcp_received_bytes_total", NULL) == 1024);
+	assert_true(sample(text, "istio_tcp_sent_bytes_total", NULL) == 50);
+	assert_non_null(strstr(text, "source_principal=\"spiffe://cluster.local/ns/shop/sa/fe\""));
+	assert_non_null(strstr(text, "connection_security_policy=\"mutual_tls\""));
+	free(text);
+	telem_tcp_close(worker(1), h);
+	text = telem_render_metrics(s);
+	assert_true(sample(text, "istio_tcp_connections_closed_total", NULL) == 1);
+	free(text);
+	cfg_snapshot_free(s);
+}
+
+static void test_cardinality_cap(void **state)
+{
+	struct cfg_snapshot *s;
+	char *text;
+
+	(void)state;
+	assert_int_equal(telem_init(N_WORKERS, 16, 64), 0);
+	s = compile_ok(HEAD ", 'telemetry': {'access_log': {'enabled': false}}}");
+	/* 20 label sets (response codes) on one worker: 16 series, 4 into the overflow one */
+	for (unsigned int i = 0; i < 20; i++)
+		request(worker(0), s, 200 + i, 100, 10, 10, NULL);
+	request(worker(0), s, 200, 100, 10, 10, NULL); /* a known series still counts in it */
+	assert_int_equal(stats_read(&stats[0], STAT_TELEMETRY_SERIES_OVERFLOW), 4);
+	text = telem_render_metrics(s);
+	assert_true(sample(text, "istio_requests_total", "response_code=\"200\"") == 2);
+	assert_true(sample(text, "istio_requests_total", "response_code=\"215\"") == 1);
+	assert_true(sample(text, "istio_requests_total", "response_code=\"216\"") == -1);
+	assert_true(sample(text, "istio_requests_total", "source_workload=\"overflow\"") == 4);
+	free(text);
+	cfg_snapshot_free(s);
+}
+
+static void test_masking(void **state)
+{
+	char v[128];
+
+	(void)state;
+	snprintf(v, sizeof(v), "Bearer eyJhbGciOiJIUzI1NiJ9.secret.sig");
+	telem_mask(v, sizeof(v), true, false);
+	assert_string_equal(v, "Bearer ***");
+	snprintf(v, sizeof(v), "session=abc123; theme=dark");
+	telem_mask(v, sizeof(v), true, false);
+	assert_string_equal(v, "***");
+	snprintf(v, sizeof(v), "x bearer tok123 y");
+	telem_mask(v, sizeof(v), false, false);
+	assert_string_equal(v, "x bearer *** y");
+	snprintf(v, sizeof(v), "/a?x=1&access_token=s3cr3t&token=t&y=2");
+	telem_mask(v, sizeof(v), false, true);
+	assert_string_equal(v, "/a?x=1&access_token=***&token=***&y=2");
+	snprintf(v, sizeof(v), "/a?mytoken=visible");
+	telem_mask(v, sizeof(v), false, true);
+	assert_string_equal(v, "/a?mytoken=visible");
+}
+
+static void test_log_records(void **state)
+{
+	static const struct telem_str hdrs[][2] = {
+		{{"Authorization", 13}, {"Bearer SECRETTOKEN1", 19}},
+		{{"user-agent", 10}, {"curl/7.88", 9}},
+		{{"x-api-key", 9}, {"SECRETKEY2", 10}},
+		{{"cookie", 6}, {"sid=SECRETCOOKIE3", 17}},
+	};
+	const struct telem_head h = {
+		.method = {"POST", 4},
+		.path = {"/cart/add", 9},
+		.query = {"access_token=SECRETQ4&n=1", 25},
+		.authority = {"shop.example", 12},
+		.request_id = {"rid-1", 5},
+		.version_minor = 1,
+		.headers = hdrs,
+		.n_headers = 4,
+	};
+	struct cfg_snapshot *s, *sj;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	json_t *j, *hj;
+	char line[4096];
+
+	(void)state;
+	assert_int_equal(telem_init(N_WORKERS, 16, 64), 0);
+	s = compile_ok(HEAD
+		       ", 'telemetry': {'access_log': {'headers': ['authorization', "
+		       "'user-agent', 'x-api-key', 'cookie'], 'mask_headers': ['X-Api-Key']}}}");
+	sj = compile_ok_prev(HEAD ", 'telemetry': {'access_log': {'format': 'json', 'headers': "
+				  "['authorization', 'user-agent', 'x-api-key', 'cookie'], "
+				  "'mask_headers': ['X-Api-Key']}}}",
+			     s);
+	/* 2xx are not logged by default; 404 and 503 are */
+	request(worker(0), s, 200, 1500, 10, 10, &h);
+	request(worker(0), s, 404, 1500, 123, 9, &h);
+	request(worker(1), s, 503, 2500, 123, 0, &h);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(telem_log_drain(s, f), 2);
+	fclose(f);
+	/* Common Log Format: host ident authuser [date] "request" status bytes */
+	assert_non_null(strstr(buf, "10.10.1.2 - - ["));
+	assert_non_null(strstr(buf, "] \"POST /cart/add?access_token=***&n=1 HTTP/1.1\" 404 9\n"));
+	assert_non_null(strstr(buf, "\"POST /cart/add?access_token=***&n=1 HTTP/1.1\" 503 -\n"));
+	assert_null(strstr(buf, "SECRET"));
+	free(buf);
+
+	request(worker(1), s, 404, 2500, 123, 9, &h);
+	assert_int_equal(telem_log_drain(sj, (f = open_memstream(&buf, &len))), 1);
+	fclose(f);
+	assert_null(strstr(buf, "SECRET"));
+	assert_int_equal(sscanf(buf, "%4095[^\n]", line), 1);
+	j = json_loads(line, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "method")), "POST");
+	assert_string_equal(json_string_value(json_object_get(j, "path")),
+			    "/cart/add?access_token=***&n=1");
+	assert_int_equal(json_integer_value(json_object_get(j, "response_code")), 404);
+	assert_int_equal(json_integer_value(json_object_get(j, "bytes_received")), 123);
+	assert_int_equal(json_integer_value(json_object_get(j, "bytes_sent")), 9);
+	assert_true(json_real_value(json_object_get(j, "duration_ms")) == 2.5);
+	assert_string_equal(json_string_value(json_object_get(j, "x_request_id")), "rid-1");
+	assert_string_equal(json_string_value(json_object_get(j, "route_name")), "r1");
+	assert_string_equal(json_string_value(json_object_get(j, "upstream_host")),
+			    "10.10.2.10:80");
+	assert_string_equal(json_string_value(json_object_get(j, "downstream_remote_address")),
+			    "10.10.1.2:40000");
+	assert_string_equal(json_string_value(json_object_get(j, "source_workload")), "web");
+	assert_string_equal(json_string_value(json_object_get(j, "destination_service")),
+			    "cart.shop.svc.cluster.local");
+	hj = json_object_get(j, "headers");
+	assert_string_equal(json_string_value(json_object_get(hj, "authorization")), "Bearer ***");
+	assert_string_equal(json_string_value(json_object_get(hj, "user-agent")), "curl/7.88");
+	assert_string_equal(json_string_value(json_object_get(hj, "x-api-key")), "***");
+	assert_string_equal(json_string_value(json_object_get(hj, "cookie")), "***");
+	assert_null(json_object_get(j, "path_truncated"));
+	json_decref(j);
+	free(buf);
+
+	/* a target longer than the record keeps its start and says it was cut */
+	char longpath[600];
+	struct telem_head hl = h;
+
+	memset(longpath, 'a', sizeof(longpath));
+	longpath[0] = '/';
+	hl.path = (struct telem_str){longpath, sizeof(longpath)};
+	request(worker(0), s, 404, 100, 1, 1, &hl);
+	assert_int_equal(telem_log_drain(sj, (f = open_memstream(&buf, &len))), 1);
+	fclose(f);
+	j = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
+	assert_non_null(j);
+	assert_true(json_is_true(json_object_get(j, "path_truncated")));
+	assert_int_equal(strlen(json_string_value(json_object_get(j, "path"))), TELEM_LOG_PATH - 1);
+	json_decref(j);
+	free(buf);
+	cfg_snapshot_free(sj);
+	cfg_snapshot_free(s);
+}
+
+static void test_ring_full(void **state)
+{
+	struct cfg_snapshot *s;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(telem_init(N_WORKERS, 16, 64), 0);
+	s = compile_ok(HEAD ", 'telemetry': {'access_log': {'filter': 'all'}}}");
+	for (unsigned int i = 0; i < 70; i++)
+		request(worker(0), s, 200, 100, 1, 1, NULL);
+	assert_int_equal(stats_read(&stats[0], STAT_ACCESS_LOG_RING_FULL), 6);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(telem_log_drain(s, f), 64);
+	fclose(f);
+	free(buf);
+	/* room again, and sampling at 0 % logs nothing */
+	request(worker(0), s, 200, 100, 1, 1, NULL);
+	cfg_snapshot_free(s);
+	s = compile_ok(HEAD
+		       ", 'telemetry': {'access_log': {'filter': 'all', 'sample_percent': 0}}}");
+	for (unsigned int i = 0; i < 10; i++)
+		request(worker(0), s, 500, 100, 1, 1, NULL);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(telem_log_drain(s, f), 1);
+	fclose(f);
+	free(buf);
+	assert_int_equal(stats_read(&stats[0], STAT_ACCESS_LOG_RING_FULL), 6);
+	cfg_snapshot_free(s);
+}
+
+/* The trace context of a head with headers @p hdrs[n] under @p snap. */
+static struct telem_trace trace_of(const struct cfg_snapshot *snap,
+				   const struct telem_str (*hdrs)[2], uint32_t n,
+				   struct telem_trace_out *o, unsigned int *n_out)
+{
+	const struct telem_head h = {
+		.method = {"GET", 3}, .path = {"/", 1}, .headers = hdrs, .n_headers = n};
+	struct telem_trace t;
+
+	telem_trace_start(worker(0), snap, &h, &t);
+	*n_out = telem_trace_headers(&t, o);
+	return t;
+}
+
+#define HDR(n, v)                        \
+	{                                \
+		{n, sizeof(n) - 1},      \
+		{                        \
+			v, sizeof(v) - 1 \
+		}                        \
+	}
+
+static void test_trace(void **state)
+{
+	static const struct telem_str w3c[][2] = {
+		HDR("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+		HDR("tracestate", "congo=t61rcWkgMzE")};
+	static const struct telem_str w3c_bad[][2] = {
+		HDR("traceparent", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01")};
+	static const struct telem_str w3c_zero[][2] = {
+		HDR("traceparent", "00-00000000000000000000000000000000-00f067aa0ba902b7-01")};
+	static const struct telem_str b3[][2] = {
+		HDR("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-0-05e3ac9a4f6e3b90")};
+	static const struct telem_str b3m[][2] = {HDR("X-B3-TraceId", "463ac35c9f6413ad"),
+						  HDR("X-B3-SpanId", "a2fb4a1d1a96d312"),
+						  HDR("X-B3-Sampled", "1")};
+	static const struct telem_str b3_deny[][2] = {HDR("b3", "0")};
+	struct cfg_snapshot *s, *off, *none;
+	struct telem_trace_out o;
+	struct telem_trace t;
+	unsigned int n;
+
+	(void)state;
+	assert_int_equal(telem_init(N_WORKERS, 16, 64), 0);
+	s = compile_ok(HEAD
+		       ", 'telemetry': {'tracing': {'enabled': true, 'sample_percent': 100}}}");
+	/* W3C: trace id kept, the proxy's span the new parent, the decision kept */
+	t = trace_of(s, w3c, 2, &o, &n);
+	assert_true(t.active && t.sampled && t.format == TELEM_TRACE_W3C);
+	assert_int_equal(n, 1);
+	assert_string_equal(o.name[0], "traceparent");
+	assert_string_equal(o.trace, "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_string_equal(o.parent, "00f067aa0ba902b7");
+	assert_string_not_equal(o.span, "00f067aa0ba902b7");
+	assert_int_equal(o.len[0], 55);
+	assert_memory_equal(o.val[0], "00-4bf92f3577b34da6a3ce929d0e0e4736-", 36);
+	assert_string_equal(o.val[0] + 36, strcat(strcpy((char[32]){0}, o.span), "-01"));
+	/* invalid ones (upper case, a zero trace id) start a new trace */
+	t = trace_of(s, w3c_bad, 1, &o, &n);
+	assert_true(t.active && t.format == TELEM_TRACE_NONE);
+	assert_string_not_equal(o.trace, "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_string_equal(o.parent, "0000000000000000");
+	t = trace_of(s, w3c_zero, 1, &o, &n);
+	assert_true(t.format == TELEM_TRACE_NONE && t.sampled);
+	/* B3 single: not sampled, kept; propagated as b3 too */
+	t = trace_of(s, b3, 1, &o, &n);
+	assert_true(t.format == TELEM_TRACE_B3_SINGLE && !t.sampled && t.decided);
+	assert_int_equal(n, 2);
+	assert_string_equal(o.trace, "80f198ee56343ba864fe8b2a57d3eff7");
+	assert_string_equal(o.name[1], "b3");
+	assert_memory_equal(o.val[1], "80f198ee56343ba864fe8b2a57d3eff7-", 33);
+	assert_string_equal(o.val[1] + 49, "-0-e457b5a2e4d86bd1");
+	assert_memory_equal(o.val[0] + 53, "00", 2);
+	/* B3 multi with a 64-bit trace id: in the low 8 bytes */
+	t = trace_of(s, b3m, 3, &o, &n);
+	assert_true(t.format == TELEM_TRACE_B3_MULTI && t.sampled);
+	assert_int_equal(n, 5);
+	assert_string_equal(o.trace, "0000000000000000463ac35c9f6413ad");
+	assert_string_equal(o.name[3], "x-b3-parentspanid");
+	assert_string_equal(o.val[3], "a2fb4a1d1a96d312");
+	assert_string_equal(o.val[4], "1");
+	/* "b3: 0": a new trace, not sampled */
+	t = trace_of(s, b3_deny, 1, &o, &n);
+	assert_true(t.format == TELEM_TRACE_NONE && !t.sampled);
+	/* sampling by rate: 0 % samples none of the undecided */
+	off = compile_ok(HEAD
+			 ", 'telemetry': {'tracing': {'enabled': true, 'sample_percent': 0}}}");
+	for (int i = 0; i < 20; i++)
+		assert_false(trace_of(off, NULL, 0, &o, &n).sampled);
+	assert_true(trace_of(off, w3c, 2, &o, &n).sampled); /* the client's decision wins */
+	/* a sampled request with an exporter configured queues its span */
+	cfg_snapshot_free(off);
+	off = compile_ok(HEAD ", 'telemetry': {'tracing': {'enabled': true, 'zipkin_url': "
+			      "'http://127.0.0.1:9/api/v2/spans'}}}");
+	{
+		const struct telem_head h = {
+			.method = {"GET", 3}, .path = {"/p", 2}, .headers = w3c, .n_headers = 2};
+		struct telem_http th;
+
+		telem_http_begin(worker(0), off, &th, &h, htonl(0x0a0a0102), 1, 0, 0, 10);
+		assert_true(th.span);
+		telem_http_end(worker(0), off, &th, 200, 0, 1, 1, 0, 0, "", 20);
+		assert_int_equal(worker(0)->span_prod, 1);
+		assert_memory_equal(worker(0)->spans[0].trace_id, th.trace.trace_id, 16);
+		assert_int_equal(worker(0)->spans[0].duration_us, 10);
+		assert_string_equal(worker(0)->spans[0].path, "/p");
+	}
+	expect_error(HEAD ", 'telemetry': {'tracing': {'zipkin_url': 'ftp://x'}}}",
+		     "$.telemetry.tracing.zipkin_url", "http://");
+	none = compile_ok(HEAD "}");
+	assert_false(trace_of(none, w3c, 2, &o, &n).active);
+	assert_int_equal(n, 0);
+	cfg_snapshot_free(none);
+	cfg_snapshot_free(off);
+	cfg_snapshot_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buckets),
+		cmocka_unit_test(test_config),
+		cmocka_unit_test_setup_teardown(test_series_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cardinality_cap, setup, teardown),
+		cmocka_unit_test(test_masking),
+		cmocka_unit_test_setup_teardown(test_log_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ring_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
+	};
+
+	test_eal_init();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
