@@ -26,8 +26,9 @@ cleanup_fleet()
 	set +e
 	[ -n "$PING_PID" ] && kill "$PING_PID" 2>/dev/null
 	[ -n "$B_PID" ] && kill -TERM "$B_PID" 2>/dev/null && wait "$B_PID" 2>/dev/null
-	for m in "${!ETCD_PID[@]}"; do kill "${ETCD_PID[$m]}" 2>/dev/null; done
-	wait 2>/dev/null
+	for m in "${!ETCD_PID[@]}"; do
+		kill "${ETCD_PID[$m]}" 2>/dev/null && wait "${ETCD_PID[$m]}" 2>/dev/null
+	done
 	it_cleanup
 }
 trap cleanup_fleet EXIT
@@ -130,12 +131,13 @@ it_log "1,000 revisions in a row during a ping flood through node a"
 it_in_client ping -c 3 -q 10.10.2.2 >/dev/null || it_fail "no ping through node a"
 drops0=$(it_drops)
 seen0=$(it_ctl --json etcd | etcd_field revisions)
-# ip netns exec execs ping: the pid is ping's, so SIGINT makes it print its summary
-ip netns exec "$IT_NS_C" ping -i 0.002 -q 10.10.2.2 >"$IT_WORK/ping.txt" 2>&1 &
+# A fixed count that outlasts the revisions, so that ping ends by itself with every
+# reply awaited (one cut short by a signal counts its last request lost).
+ip netns exec "$IT_NS_C" ping -i 0.002 -c 10000 -W 1 -q 10.10.2.2 >"$IT_WORK/ping.txt" 2>&1 &
 PING_PID=$!
 last=$($TOOL storm "$ENDPOINTS" "$PREFIX" "$IT_WORK" 1000)
 st=$($TOOL wait "$ENDPOINTS" "$PREFIX" "$last" a b)
-kill -INT "$PING_PID"
+kill -0 "$PING_PID" 2>/dev/null || it_fail "the ping flood ended before the revisions did"
 wait "$PING_PID" || true
 PING_PID=
 "$IT_PY" -c 'import json,sys; s=json.loads(sys.argv[1]); assert all(v["result"] == "applied" and v["revision"] == int(sys.argv[2]) for v in s.values()), s' "$st" "$last" || it_fail "the nodes did not end at revision $last: $st"
