@@ -1426,7 +1426,7 @@ m_callgrind() {
 	local part
 	part=$(ls "$out".* 2>/dev/null | head -1)
 	[ -n "$part" ] || part=$out
-	callgrind_annotate --threshold=99 "$part" 2>/dev/null |
+	callgrind_annotate --threshold=100 "$part" 2>/dev/null |
 		sed -n '/PROGRAM TOTALS/,$p' | head -40 >"$run/m-callgrind-annotate.txt" || true
 	callgrind_annotate --inclusive=yes "$part" 2>/dev/null |
 		sed -n '/file:function/,$p' | head -40 >"$run/m-callgrind-inclusive.txt" || true
