@@ -642,6 +642,21 @@ def m_collect(run):
     return out
 
 
+def callgrind_per_request(text, n):
+    """callgrind_annotate lines 'COUNT (PCT%)  FILE:FUNCTION [OBJECT]' as
+    'PER-REQUEST  FUNCTION', skipping the thread-start frames above worker_main."""
+    out = []
+    for line in text.split("\n"):
+        m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+)", line)
+        if not m or not n:
+            continue
+        fn = m.group(2).split(":", 1)[-1]
+        if fn in ("clone", "start_thread", "PROGRAM") or fn.startswith("0x0000000000020f10"):
+            continue
+        out.append("%8d  %s" % (int(m.group(1).replace(",", "")) // n, fn))
+    return out
+
+
 def m_section(res, L):
     m = res["scenarios"]["m"]
     R = m["results"]
@@ -680,14 +695,17 @@ def m_section(res, L):
                  % (fmt(cg["instructions"], ","), fmt(cg["meshdp"]["http_requests"], ","),
                     fmt(cg["instructions_per_request"], ","),
                     fmt(cg["meshdp"].get("requests_per_s"), ",")))
-        L.append("")
-        L.append("```")
-        L.extend(cg["inclusive"].rstrip().split("\n")[:34])
-        L.append("```")
-        L.append("")
-        L.append("```")
-        L.extend(cg["annotate"].rstrip().split("\n")[:34])
-        L.append("```")
+        n = cg["meshdp"]["http_requests"]
+        for what, key in (("inclusive", "inclusive"), ("self", "annotate")):
+            L.append("")
+            L.append("Instructions per request by function, %s (the dump's counts / %s requests; "
+                     "worker_main's self count is mostly its empty polls, which depend on the "
+                     "rate valgrind allows; net_input's inclusive count is the frames' work "
+                     "without them):" % (what, fmt(n, ",")))
+            L.append("")
+            L.append("```")
+            L.extend(callgrind_per_request(cg[key], n)[:36])
+            L.append("```")
 
 
 def t_section(res, L):

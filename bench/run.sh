@@ -1747,7 +1747,9 @@ s_perf_report() { # s_perf_report TARGET SORT LINES: perf's table, without comme
 
 t_start=$(date +%s)
 load_start=$(cut -d' ' -f1 /proc/loadavg)
-date_tag=$(date -u +%Y-%m-%dT%H%M%SZ)
+# the report is named by the time and the scenarios run: two runs started in the same
+# second (of different scenarios) do not overwrite each other
+date_tag=$(date -u +%Y-%m-%dT%H%M%SZ)-$(IFS=; echo "${scenarios[*]}")
 ran=()
 for sc in "${scenarios[@]}"; do
 	case $sc in
