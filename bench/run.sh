@@ -474,6 +474,12 @@ start_testpmd() {
 stop_sut() {
 	if [ -n "$sut_pid" ]; then
 		kill -INT "$sut_pid" 2>/dev/null || true
+		# at most 60 s (valgrind's dump at exit takes some): then it is killed
+		for _ in $(seq 300); do
+			kill -0 "$sut_pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -KILL "$sut_pid" 2>/dev/null || true
 		wait "$sut_pid" 2>/dev/null || true
 		sut_pid=
 	fi
