@@ -8,7 +8,8 @@ stats`), taken inside the generator's measured window. (d): d-64.json and its
 samples; (e): e-64.json, e-swaps.json, e-status-before/after.json, e-before.txt
 and e-after.txt; (f): f.json (meshdp-flowscale); (p): p-annotate.txt
 (callgrind_annotate of meshdp's worker on scenario (c) traffic); (t): t.json
-(meshdp-tcpscale); (x): x-<target>-<test>.txt (wrk) or .json (iperf3 -J),
+(meshdp-tcpscale); (m): m-meshdp-<test>.json (meshdp-httpgen --json), its
+-s1/-s2.txt samples, m-callgrind-*.txt; (x): x-<target>-<test>.txt (wrk) or .json (iperf3 -J),
 x-<target>-<test>.cpu (two lines: time, machine busy and total jiffies, the
 proxy's CPU jiffies) and for meshdp x-meshdp-<test>-s1/s2.txt.
 """
@@ -33,6 +34,11 @@ NAMES = {
     "x": "tcp_proxy vs the kernel (socat, HAProxy, forwarding)",
     "s": "TLS: handshakes/s vs openssl speed and nginx, bulk, idle bytes",
     "h": "HTTP/1.1 proxying: meshdp's http listener vs nginx and HAProxy",
+    "m": "the HTTP/1.1 proxy alone: clients and backend on meshdp's TCP stack over memif",
+}
+# Issue 11, point 8.
+HTTP_TARGETS = {
+    "busy_us_per_request": 4.5,  # meshdp's busy CPU per proxied request
 }
 MEMIF_MODES = {
     "copy": "MEMIF=copy: the server under test (testpmd or meshdp) is the memif server and "
@@ -455,6 +461,73 @@ def h_cpu_parse(path):
     return r
 
 
+def http_window(base):
+    """meshdp's worker over an HTTP run, from BASE-s1.txt and BASE-s2.txt (counters
+    sampled inside the load's window): requests, busy share, busy us per request
+    (TSC Hz from the worker's busy + idle cycles, which account for every cycle),
+    frames per request, drops. Shared by (h) and (m)."""
+    s1, s2 = sample(base + "-s1.txt"), sample(base + "-s2.txt")
+    if not s1 or not s2 or s2[0] <= s1[0]:
+        return None
+    d = counter_delta(s1, s2)
+    busy, idle = d.get("worker_busy_cycles", 0), d.get("worker_idle_cycles", 0)
+    hz = (busy + idle) / (s2[0] - s1[0])
+    m = {k: d.get(k, 0) for k in (
+        "http_requests", "http_responses_2xx", "http_pool_connects",
+        "http_pool_reused", "tcp_retransmits", "worker_busy_cycles",
+        "worker_idle_cycles", "worker_idle_sleeps", "rx_frames", "tx_frames")}
+    m["seconds"] = round(s2[0] - s1[0], 3)
+    m["tsc_ghz"] = round(hz / 1e9, 3)
+    m["busy_pct"] = round(100 * busy / (busy + idle), 2) if busy + idle else None
+    m["drops"] = {k: x for k, x in d.items() if k.startswith("drop_") and x}
+    if m["http_requests"]:
+        m["requests_per_s"] = round(m["http_requests"] / m["seconds"])
+        m["busy_us_per_request"] = round(busy / hz * 1e6 / m["http_requests"], 2)
+        m["frames_per_request"] = round(
+            (m["rx_frames"] + m["tx_frames"]) / m["http_requests"], 1)
+    return m
+
+
+def http_table(L, R, tests, cols):
+    """The per target and test table of an HTTP scenario: R[target][test] holds
+    requests_per_s, latency_ms {p50, p99}, socket_errors, non_2xx and meshdp's
+    window (http_window); TESTS is [(test, label)], COLS the scenario's own
+    columns after the latency ones, [(header, f(v) -> text)]. A latency row
+    (test "lat") shows its rate as a share of the "tiny" row's too."""
+    L.append("| target | load | requests/s | p50 ms | p99 ms | "
+             + " | ".join(h for h, _ in cols) + " | errors |")
+    L.append("|---|---|---:|---:|---:|" + "---:|" * len(cols) + "---:|")
+    for t, r in R.items():
+        for test, label in tests:
+            v = r.get(test)
+            if not v or "requests_per_s" not in v:
+                continue
+            lat = v.get("latency_ms", {})
+            rate = "%.0f" % v["requests_per_s"]
+            if test == "lat" and r.get("tiny", {}).get("requests_per_s"):
+                rate += " (%.2f)" % (v["requests_per_s"] / r["tiny"]["requests_per_s"])
+            L.append("| %s | %s | %s | %s | %s | %s | %d |"
+                     % (t, label, rate, fmt(lat.get("p50"), ".3f"), fmt(lat.get("p99"), ".3f"),
+                        " | ".join(f(v) for _, f in cols),
+                        v.get("socket_errors", 0) + v.get("non_2xx", 0)))
+
+
+def http_workers(L, R):
+    """meshdp's worker per window of an HTTP scenario, one line per run."""
+    L.append("")
+    L.append("meshdp's worker per window (busy share of its cycles, frames per request, drops):")
+    L.append("")
+    for t, r in R.items():
+        for test, v in r.items():
+            m = v.get("meshdp")
+            if m:
+                L.append("* %s %s: busy %s %% of %s GHz, %s us/request, %s frames/request, "
+                         "pool connects %s, retransmits %s, drops %s" % (
+                             t, test, m["busy_pct"], m["tsc_ghz"],
+                             m.get("busy_us_per_request"), m.get("frames_per_request"),
+                             m["http_pool_connects"], m["tcp_retransmits"], m["drops"] or "none"))
+
+
 def h_collect(run, targets):
     """Per target and test (tiny, 10k, lat): wrk's figures, CPU per request from
     /proc, and for meshdp its busy cycles per request (TSC Hz from the worker's
@@ -475,22 +548,8 @@ def h_collect(run, targets):
                 v["proc_cpu_us_per_request"] = round(cpu["proxy_cpu_s"] * 1e6 / req, 1)
             if req and cpu.get("backend_cpu_s"):
                 v["backend_cpu_us_per_request"] = round(cpu["backend_cpu_s"] * 1e6 / req, 1)
-            s1, s2 = sample(base + "-s1.txt"), sample(base + "-s2.txt")
-            if s1 and s2 and s2[0] > s1[0]:
-                d = counter_delta(s1, s2)
-                busy, idle = d.get("worker_busy_cycles", 0), d.get("worker_idle_cycles", 0)
-                hz = (busy + idle) / (s2[0] - s1[0])
-                m = {k: d.get(k, 0) for k in (
-                    "http_requests", "http_responses_2xx", "http_pool_connects",
-                    "http_pool_reused", "tcp_retransmits", "worker_busy_cycles",
-                    "worker_idle_cycles", "worker_idle_sleeps", "rx_frames", "tx_frames")}
-                m["tsc_ghz"] = round(hz / 1e9, 3)
-                m["busy_pct"] = round(100 * busy / (busy + idle), 2) if busy + idle else None
-                m["drops"] = {k: x for k, x in d.items() if k.startswith("drop_") and x}
-                if m["http_requests"]:
-                    m["busy_us_per_request"] = round(busy / hz * 1e6 / m["http_requests"], 2)
-                    m["frames_per_request"] = round(
-                        (m["rx_frames"] + m["tx_frames"]) / m["http_requests"], 1)
+            m = http_window(base)
+            if m:
                 v["meshdp"] = m
             if v:
                 r[test] = v
@@ -513,25 +572,11 @@ def h_section(res, L):
              "Versions: %s." % (h["duration"], h["conns"], h["lat_conns"], h["lat_conns"],
                                 h["conns"], "; ".join(h.get("versions", []))))
     L.append("")
-    L.append("| target | body | requests/s | p50 ms | p99 ms | proxy CPU us/req (/proc) "
-             "| meshdp busy us/req | backend CPU us/req | errors |")
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for t, r in R.items():
-        for test, label in (("tiny", "19 B"), ("10k", "10 KB"), ("lat", "19 B, -c %s" % h["lat_conns"])):
-            v = r.get(test)
-            if not v or "requests_per_s" not in v:
-                continue
-            lat = v.get("latency_ms", {})
-            m = v.get("meshdp", {})
-            rate = "%.0f" % v["requests_per_s"]
-            if test == "lat" and r.get("tiny", {}).get("requests_per_s"):
-                rate += " (%.2f)" % (v["requests_per_s"] / r["tiny"]["requests_per_s"])
-            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %d |"
-                     % (t, label, rate, fmt(lat.get("p50"), ".3f"), fmt(lat.get("p99"), ".3f"),
-                        fmt(v.get("proc_cpu_us_per_request"), ".1f"),
-                        fmt(m.get("busy_us_per_request"), ".1f"),
-                        fmt(v.get("backend_cpu_us_per_request"), ".1f"),
-                        v.get("socket_errors", 0) + v.get("non_2xx", 0)))
+    http_table(L, R, (("tiny", "19 B"), ("10k", "10 KB"), ("lat", "19 B, -c %s" % h["lat_conns"])),
+               (("proxy CPU us/req (/proc)", lambda v: fmt(v.get("proc_cpu_us_per_request"), ".1f")),
+                ("meshdp busy us/req",
+                 lambda v: fmt(v.get("meshdp", {}).get("busy_us_per_request"), ".1f")),
+                ("backend CPU us/req", lambda v: fmt(v.get("backend_cpu_us_per_request"), ".1f"))))
     d = R.get("direct", {}).get("lat", {}).get("latency_ms", {})
     if d:
         L.append("")
@@ -544,17 +589,7 @@ def h_section(res, L):
                 continue
             L.append("* %s: p50 %+.0f us, p99 %+.0f us" % (
                 t, (v.get("p50", 0) - d.get("p50", 0)) * 1e3, (v.get("p99", 0) - d.get("p99", 0)) * 1e3))
-    L.append("")
-    L.append("meshdp's worker per window (busy share of its cycles, frames per request, drops):")
-    L.append("")
-    for t, r in R.items():
-        for test, v in r.items():
-            m = v.get("meshdp")
-            if m:
-                L.append("* %s %s: busy %s %% of %s GHz, %s frames/request, pool connects %s, "
-                         "retransmits %s, drops %s" % (
-                             t, test, m["busy_pct"], m["tsc_ghz"], m.get("frames_per_request"),
-                             m["http_pool_connects"], m["tcp_retransmits"], m["drops"] or "none"))
+    http_workers(L, R)
     for t, lines in h.get("perf", {}).items():
         L.append("")
         L.append("perf (cpu-clock on the worker's core, -c %s tiny run), %s's worker thread, "
@@ -566,6 +601,112 @@ def h_section(res, L):
     for a in h.get("answers", []):
         if not a.startswith(("meshdp", "nginx", "haproxy", "direct")) or len(a.split()) < 2:
             L.append("* not answering: %s" % a)
+
+def m_collect(run):
+    """(m): meshdp-httpgen's figures per test (tiny: -c M_CONNS, lat: -c
+    M_LAT_CONNS) in the shape http_table() reads, meshdp's window beside them;
+    and the callgrind run's instructions per request."""
+    r = {}
+    for test in ("tiny", "lat"):
+        base = os.path.join(run, "m-meshdp-%s" % test)
+        g = load(base + ".json")
+        if not g:
+            continue
+        lat = g.get("latency_us", {})
+        v = {"gen": g, "requests": g["requests"], "requests_per_s": g["requests_per_s"],
+             "latency_ms": {k: lat[k] / 1e3 for k in ("p50", "p90", "p99", "p99_9") if k in lat},
+             "socket_errors": g["closed"] + g["connect_failed"] + g["parse_errors"],
+             "non_2xx": g["non_2xx"]}
+        m = http_window(base)
+        if m:
+            v["meshdp"] = m
+        r[test] = v
+    out = {"results": {"meshdp": r} if r else {}}
+    cg = http_window(os.path.join(run, "m-callgrind"))
+    try:
+        with open(os.path.join(run, "m-callgrind-annotate.txt")) as f:
+            ann = f.read()
+        with open(os.path.join(run, "m-callgrind-inclusive.txt")) as f:
+            inc = f.read()
+    except OSError:
+        ann = inc = None
+    if cg and ann:
+        m = re.search(r"^([\d,]+)\s.*PROGRAM TOTALS", ann, re.M)
+        ir = int(m.group(1).replace(",", "")) if m else None
+        out["callgrind"] = {
+            "meshdp": cg, "instructions": ir,
+            "gen": load(os.path.join(run, "m-callgrind.json")),
+            "instructions_per_request": round(ir / cg["http_requests"])
+            if ir and cg.get("http_requests") else None,
+            "annotate": ann, "inclusive": inc}
+    return out
+
+
+def callgrind_per_request(text, n):
+    """callgrind_annotate lines 'COUNT (PCT%)  FILE:FUNCTION [OBJECT]' as
+    'PER-REQUEST  FUNCTION', skipping the thread-start frames above worker_main."""
+    out = []
+    for line in text.split("\n"):
+        m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+)", line)
+        if not m or not n:
+            continue
+        fn = m.group(2).split(":", 1)[-1]
+        if fn in ("clone", "start_thread", "PROGRAM") or fn.startswith("0x0000000000020f10"):
+            continue
+        out.append("%8d  %s" % (int(m.group(1).replace(",", "")) // n, fn))
+    return out
+
+
+def m_section(res, L):
+    m = res["scenarios"]["m"]
+    R = m["results"]
+    L.append("")
+    L.append("## (m) %s" % m["name"])
+    L.append("")
+    L.append("meshdp-httpgen on core %s: keep-alive clients (-c %s, then -c %s for the latency "
+             "row), one request in flight per connection, `GET /` answered by its backend with "
+             "a 19-byte body, clients and backend on meshdp's TCP stack in the generator's "
+             "process, %s s per run after a warm-up; meshdp (one worker, h's document) between "
+             "them on two memif ports. Latency: from the request's send to the response's "
+             "last byte, in the generator."
+             % (m.get("gen_core", "0"), m["conns"], m["lat_conns"], m["duration"]))
+    L.append("")
+    http_table(L, R, (("tiny", "-c %s" % m["conns"]), ("lat", "-c %s" % m["lat_conns"])),
+               (("meshdp busy us/req",
+                 lambda v: fmt(v.get("meshdp", {}).get("busy_us_per_request"), ".2f")),
+                ("meshdp busy %", lambda v: fmt(v.get("meshdp", {}).get("busy_pct"), ".0f")),
+                ("generator busy %",
+                 lambda v: fmt(100 * v["gen"]["gen_busy_ratio"], ".0f") if v.get("gen") else "-"),
+                ("retransmits (generator)",
+                 lambda v: str(v["gen"]["tcp_retransmits"]) if v.get("gen") else "-")))
+    http_workers(L, R)
+    busy = R.get("meshdp", {}).get("tiny", {}).get("meshdp", {}).get("busy_us_per_request")
+    if busy is not None:
+        t = HTTP_TARGETS["busy_us_per_request"]
+        L.append("")
+        L.append("Target (issue 11, point 8): busy CPU per proxied request <= %.1f us: "
+                 "%.2f us at -c %s, %s." % (t, busy, m["conns"], "met" if busy <= t else "missed"))
+    cg = m.get("callgrind")
+    if cg:
+        L.append("")
+        L.append("callgrind (`--toggle-collect=worker_main`, counters zeroed when the "
+                 "generator's window opened and dumped when it closed): %s instructions for "
+                 "%s requests = **%s instructions per request** (%s req/s under valgrind)."
+                 % (fmt(cg["instructions"], ","), fmt(cg["meshdp"]["http_requests"], ","),
+                    fmt(cg["instructions_per_request"], ","),
+                    fmt(cg["meshdp"].get("requests_per_s"), ",")))
+        n = cg["meshdp"]["http_requests"]
+        for what, key in (("inclusive", "inclusive"), ("self", "annotate")):
+            L.append("")
+            L.append("Instructions per request by function, %s (the dump's counts / %s requests; "
+                     "worker_main's self count is mostly its empty polls, which depend on the "
+                     "rate valgrind allows; net_input's inclusive count is the frames' work "
+                     "without them):" % (what, fmt(n, ",")))
+            L.append("")
+            L.append("```")
+            L.extend(callgrind_per_request(cg[key], n)[:36])
+            L.append("```")
+
 
 def t_section(res, L):
     t = res["scenarios"]["t"]["result"] or {}
@@ -1038,6 +1179,9 @@ def main():
     ap.add_argument("--h-conns", default="64")
     ap.add_argument("--h-lat-conns", default="4")
     ap.add_argument("--h-duration", default="10")
+    ap.add_argument("--m-conns", default="64")
+    ap.add_argument("--m-lat-conns", default="4")
+    ap.add_argument("--m-duration", default="10")
     ap.add_argument("--memif", default="copy", choices=("copy", "zero-copy"))
     ap.add_argument("--s-rows", default="")
     ap.add_argument("--s-conns", default="128")
@@ -1202,6 +1346,9 @@ def main():
         except OSError:
             pass
 
+    if "m" in ran:
+        res["scenarios"]["m"] = dict(name=NAMES["m"], conns=o.m_conns, lat_conns=o.m_lat_conns,
+                                     duration=o.m_duration, **m_collect(o.run))
     if "h" in ran:
         hv = []
         try:
@@ -1348,6 +1495,8 @@ def main():
         s_section(res, L)
     if "h" in ran:
         h_section(res, L)
+    if "m" in ran:
+        m_section(res, L)
     if res.get("targets_tcp"):
         L.append("")
         L.append("## Targets (issue 5, point 6)")

@@ -30,6 +30,11 @@
 #      nginx backend, and the backend directly; wrk -c H_CONNS for / (19 bytes)
 #      and /10k, -c H_LAT_CONNS for latency; CPU per request (meshdp: its busy
 #      cycles; everyone: /proc utime+stime)
+#   m  the HTTP/1.1 proxy alone: meshdp's http listener (as h's) between
+#      meshdp-httpgen's keep-alive clients and its backend, both on meshdp's own
+#      TCP stack over memif, no kernel in the path: -c M_CONNS, then -c
+#      M_LAT_CONNS for latency; meshdp's busy cycles per request; with
+#      M_CALLGRIND=1 also meshdp under callgrind (instructions per request)
 # MEMIF=zero-copy runs a, b, c, e and p with the system under test (testpmd or
 # meshdp) as a zero-copy memif client (its mbufs are the shared memory, no copy
 # on its side) and the generator as the server, which copies; the SUT starts
@@ -65,7 +70,9 @@
 # S_SPEED (s, 3: openssl speed per test), S_DURATION (s, 8, each handshake run),
 # S_CONNS (128, concurrent handshakes), S_ROWS ("ecdsa-tls-1.3 ecdsa-mtls-1.3
 # rsa-tls-1.3 rsa-mtls-1.3 ecdsa-tls-1.2": key-auth-version), S_BULK_MB (256),
-# S_IDLE (4000, idle TLS connections held), S_PERF (1: perf profile of the first row).
+# S_IDLE (4000, idle TLS connections held), S_PERF (1: perf profile of the first row),
+# M_CONNS (64), M_LAT_CONNS (4), M_DURATION (s, 10, each run of m), M_WARMUP (s, 2),
+# M_CALLGRIND (0; 1: m's callgrind run too, M_CG_DURATION s, 10, M_CONNS connections).
 # Writes OUT/<date>.md and OUT/<date>.json (and the logs of the run in a temp dir).
 set -euo pipefail
 
@@ -110,6 +117,12 @@ H_CONNS=${H_CONNS:-64}
 H_LAT_CONNS=${H_LAT_CONNS:-4}
 H_SUBSTRATES=${H_SUBSTRATES:-"afpacket tap"}
 H_PERF=${H_PERF:-1}
+M_CONNS=${M_CONNS:-64}
+M_LAT_CONNS=${M_LAT_CONNS:-4}
+M_DURATION=${M_DURATION:-10}
+M_WARMUP=${M_WARMUP:-2}
+M_CALLGRIND=${M_CALLGRIND:-0}
+M_CG_DURATION=${M_CG_DURATION:-10}
 MEMIF=${MEMIF:-copy}
 TWO_WORKERS=${TWO_WORKERS:-1}
 P_WORKERS=${P_WORKERS:-1}
@@ -119,11 +132,11 @@ mdp_lcores= mdp_main= mdp_limits=
 
 if [ -n "${BIN:-}" ]; then
 	meshdp=$BIN/meshdp meshctl=$BIN/meshctl gen=$BIN/meshdp-gen flowscale=$BIN/meshdp-flowscale
-	tcpscale=$BIN/meshdp-tcpscale tlsgen=$BIN/meshdp-tlsgen
+	tcpscale=$BIN/meshdp-tcpscale tlsgen=$BIN/meshdp-tlsgen httpgen=$BIN/meshdp-httpgen
 else
 	meshdp=$BUILD/dataplane/meshdp meshctl=$BUILD/ctl/meshctl gen=$BUILD/bench/meshdp-gen
 	flowscale=$BUILD/bench/meshdp-flowscale tcpscale=$BUILD/bench/meshdp-tcpscale
-	tlsgen=$BUILD/bench/meshdp-tlsgen
+	tlsgen=$BUILD/bench/meshdp-tlsgen httpgen=$BUILD/bench/meshdp-httpgen
 fi
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(a b)
@@ -139,7 +152,7 @@ done
 # Only the memif scenarios need hugepages and testpmd.
 memif=0
 for sc in "${scenarios[@]}"; do
-	case $sc in a | b | c | d | e | p) memif=1 ;; esac
+	case $sc in a | b | c | d | e | m | p) memif=1 ;; esac
 done
 case " ${scenarios[*]} " in
 *" a "*) command -v dpdk-testpmd >/dev/null || die "dpdk-testpmd not found (apt-get install dpdk)" ;;
@@ -149,6 +162,13 @@ case " ${scenarios[*]} " in
 	for t in nginx haproxy wrk curl ethtool taskset; do
 		command -v $t >/dev/null || die "$t not found (scenario h; tools/deps.sh bench)"
 	done
+	;;
+esac
+case " ${scenarios[*]} " in
+*" m "*)
+	[ -x "$httpgen" ] || die "$httpgen not built (ninja -C $BUILD)"
+	[ "$M_CALLGRIND" = 0 ] || command -v valgrind >/dev/null ||
+		die "valgrind not found (M_CALLGRIND=1)"
 	;;
 esac
 case " ${scenarios[*]} " in
@@ -203,13 +223,15 @@ free_pages=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
 if [ $memif = 0 ]; then
 	mem_note="no hugepages used (t, x and h run --no-huge)"
 	free_pages=1024
-elif [ "${free_pages:-0}" -lt 1024 ]; then
+elif [ "${free_pages:-0}" -lt 1024 ] || ! grep -q hugetlbfs /proc/mounts; then
+	# (pages reserved but no hugetlbfs mounted are of no use to EAL)
 	if grep -q hugetlbfs /proc/mounts && [ -w "$nr" ]; then
 		echo $(($(cat "$nr") + 1024 - ${free_pages:-0})) >"$nr" 2>/dev/null || true
 	else
 		"$root/drivers-config/hugepages.sh" 2G >"$run/hugepages.log" 2>&1 || true
 	fi
 	free_pages=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+	grep -q hugetlbfs /proc/mounts || free_pages=0 # the helper could not mount it
 fi
 if [ "${free_pages:-0}" -lt 900 ] && [ -z "${D_CAPACITY_SET:-}" ]; then
 	D_CAPACITY=2097152 # a smaller flow table for (d) when memory is short
@@ -248,12 +270,20 @@ sut_start=()              # the command that starts the system under test
 gen_start() {
 	local name=$1 size=$2 rate=$3
 	shift 3
-	stop_sut
-	[ "$MEMIF" = zero-copy ] || "${sut_start[@]}"
-	"$gen" -l "$GEN_CORE" --no-pci --file-prefix mdpbench-gen "${gen_mem[@]}" -- \
+	pair_start "$name" "$gen" -l "$GEN_CORE" --no-pci --file-prefix mdpbench-gen "${gen_mem[@]}" -- \
 		--role "$gen_role" --socket "$s0" --socket "$s1" --size "$size" --rate "$rate" \
 		--flows "$FLOWS" --duration "$DURATION" --warmup "$WARMUP" --link-timeout 60 \
-		--hold 3600 --json "$@" >"$run/$name.json" 2>"$run/$name.log" &
+		--hold 3600 --json "$@"
+}
+
+# pair_start NAME GENERATOR-COMMAND...: the SUT and a generator (meshdp-gen or
+# meshdp-httpgen: stdout to $run/NAME.json, stderr to $run/NAME.log) in that order.
+pair_start() {
+	local name=$1
+	shift
+	stop_sut
+	[ "$MEMIF" = zero-copy ] || "${sut_start[@]}"
+	"$@" >"$run/$name.json" 2>"$run/$name.log" &
 	gen_pid=$!
 	[ "$MEMIF" = zero-copy ] || return 0
 	for _ in $(seq 300); do
@@ -444,6 +474,12 @@ start_testpmd() {
 stop_sut() {
 	if [ -n "$sut_pid" ]; then
 		kill -INT "$sut_pid" 2>/dev/null || true
+		# at most 60 s (valgrind's dump at exit takes some): then it is killed
+		for _ in $(seq 300); do
+			kill -0 "$sut_pid" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -KILL "$sut_pid" 2>/dev/null || true
 		wait "$sut_pid" 2>/dev/null || true
 		sut_pid=
 	fi
@@ -1325,6 +1361,89 @@ scenario_h() {
 	h_cleanup
 }
 
+# (m): the HTTP/1.1 proxy alone. meshdp (the bench profile's two memif ports,
+# h's document: an http listener at 10.71.1.1:8080, one route to the backend
+# 10.71.2.11:80 with an upstream pool) between meshdp-httpgen's clients
+# (10.71.1.2, first port) and its backend (10.71.2.11, second port), both on
+# meshdp's own TCP stack in the generator's process, so no kernel is in the path.
+# The generator runs on GEN_CORE, meshdp's worker on SUT_CORE.
+m_start() { # m_start [wrapper...]: sut_start for (m)
+	local mem=("${mdp_mem[@]}") tries=100 tmo=500
+	write_profile 1024
+	h_config >"$run/m-config.json"
+	if [ $# -gt 0 ]; then # under valgrind: no hugepages, slow start
+		mem=(--no-huge)
+		tries=60 tmo=3000
+	fi
+	"$@" "$meshdp" --profile "$run/profile.json" --config "$run/m-config.json" "${mem[@]}" \
+		>"$run/meshdp-m${1:+-$(basename "$1")}.log" 2>&1 &
+	sut_pid=$!
+	for _ in $(seq $tries); do
+		"$meshctl" --socket "$sockdir/meshdp.sock" --timeout $tmo status >/dev/null 2>&1 &&
+			return 0
+		kill -0 $sut_pid 2>/dev/null || die "meshdp exited, see $run/meshdp-m*.log"
+		sleep 0.2
+	done
+	die "meshdp did not answer on its control socket, see $run/meshdp-m*.log"
+}
+
+m_gen() { # m_gen NAME CONNS DURATION WARMUP: meshdp-httpgen against the running pair
+	pair_start "$1" "$httpgen" -l "$GEN_CORE" --no-pci --file-prefix mdpbench-hgen \
+		"${gen_mem[@]}" -- --role "$gen_role" --socket "$s0" --socket "$s1" \
+		--dst-mac "$mdp_mac" --client-ip 10.71.1.2 --connect 10.71.1.1:8080 \
+		--backend-ip 10.71.2.11 --conns "$2" --duration "$3" --warmup "$4" \
+		--link-timeout 60 --hold 3600 --json
+}
+
+m_run() { # m_run TEST CONNS: one run on a meshdp of its own, counters sampled in the window
+	local name=m-meshdp-$1 sampler
+	sut_start=(m_start)
+	mdp_sampler "$name" "$M_DURATION" &
+	sampler=$!
+	m_gen "$name" "$2" "$M_DURATION" "$M_WARMUP"
+	gen_wait "$name"
+	wait "$sampler" || true
+	"$meshctl" --socket "$sockdir/meshdp.sock" --json stats >"$run/$name-stats-end.json" || true
+	stop_sut
+}
+
+# meshdp's worker under callgrind: counters zeroed when the generator's window
+# opens, dumped when it closes; meshdp's counters sampled at both points.
+m_callgrind() {
+	local name=m-callgrind out=$run/m-callgrind.out
+	sut_start=(m_start valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$out"
+		--collect-atstart=no --toggle-collect=worker_main)
+	m_gen "$name" "$M_CONNS" "$M_CG_DURATION" 5
+	until grep -q "window open" "$run/$name.log" 2>/dev/null; do
+		kill -0 "$gen_pid" 2>/dev/null || die "generator failed ($name), see $run/$name.log"
+		sleep 0.1
+	done
+	callgrind_control -z "$sut_pid" >/dev/null 2>&1 || true
+	mdp_sample "$run/$name-s1.txt"
+	until grep -q "window closed" "$run/$name.log" 2>/dev/null; do
+		kill -0 "$gen_pid" 2>/dev/null || die "generator failed ($name), see $run/$name.log"
+		sleep 0.1
+	done
+	callgrind_control -d "$sut_pid" >/dev/null 2>&1 || true
+	mdp_sample "$run/$name-s2.txt"
+	gen_wait "$name"
+	stop_sut
+	# the dump of the window is the first numbered part (out.1); the exit dump is out itself
+	local part
+	part=$(ls "$out".* 2>/dev/null | head -1)
+	[ -n "$part" ] || part=$out
+	callgrind_annotate --threshold=100 "$part" 2>/dev/null |
+		sed -n '/PROGRAM TOTALS/,$p' | head -40 >"$run/m-callgrind-annotate.txt" || true
+	callgrind_annotate --inclusive=yes "$part" 2>/dev/null |
+		sed -n '/file:function/,$p' | head -40 >"$run/m-callgrind-inclusive.txt" || true
+}
+
+scenario_m() {
+	m_run tiny "$M_CONNS"
+	m_run lat "$M_LAT_CONNS"
+	[ "$M_CALLGRIND" = 0 ] || m_callgrind
+}
+
 # (s): TLS on tcp_proxy listeners vs nginx's stream module terminating TLS in
 # front of the same backend, on (x)'s topology under names of its own (netns
 # mdps-*, TAP mdps0/mdps1), so that it can run beside (x) and the integration
@@ -1634,7 +1753,9 @@ s_perf_report() { # s_perf_report TARGET SORT LINES: perf's table, without comme
 
 t_start=$(date +%s)
 load_start=$(cut -d' ' -f1 /proc/loadavg)
-date_tag=$(date -u +%Y-%m-%dT%H%M%SZ)
+# the report is named by the time and the scenarios run: two runs started in the same
+# second (of different scenarios) do not overwrite each other
+date_tag=$(date -u +%Y-%m-%dT%H%M%SZ)-$(IFS=; echo "${scenarios[*]}")
 ran=()
 for sc in "${scenarios[@]}"; do
 	case $sc in
@@ -1705,13 +1826,18 @@ for sc in "${scenarios[@]}"; do
 		scenario_h
 		ran+=(h)
 		;;
+	m)
+		echo "bench: (m) the HTTP/1.1 proxy alone: clients and backend on meshdp's TCP stack over memif" >&2
+		scenario_m
+		ran+=(m)
+		;;
 	s)
 		echo "bench: (s) TLS: handshakes/s vs openssl speed and nginx, bulk, idle bytes" >&2
 		scenario_s
 		ran+=(s)
 		;;
 	*)
-		die "unknown scenario '$sc' (a b c d e f h p s t x)"
+		die "unknown scenario '$sc' (a b c d e f h m p s t x)"
 		;;
 	esac
 done
@@ -1724,6 +1850,7 @@ python3 "$here/report.py" --run "$run" --out "$OUT" --tag "$date_tag" --sizes "$
 	--load "$load_start $load_end" --c-flows "$C_FLOWS" --d-flows "$D_FLOWS" \
 	--x-conns "$X_CONNS" --x-duration "$X_DURATION" --x-targets "$X_TARGETS" \
 	--h-conns "$H_CONNS" --h-lat-conns "$H_LAT_CONNS" --h-duration "$H_DURATION" \
+	--m-conns "$M_CONNS" --m-lat-conns "$M_LAT_CONNS" --m-duration "$M_DURATION" \
 	--memif "$MEMIF" --s-rows "$S_ROWS" --s-conns "$S_CONNS" --s-speed "$S_SPEED" \
 	--ran "${ran[*]}" --command "$([ "$MEMIF" = copy ] || echo "MEMIF=$MEMIF ")bench/run.sh ${*:-}"
 echo "bench: logs in $run" >&2

@@ -55,11 +55,11 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
-#define GEN_MAX_PORTS	2
+#include "gen_memif.h"
+
 #define GEN_BURST	32
 #define GEN_POOL_MBUFS	8191
 #define GEN_POOL_CACHE	256
-#define GEN_DESC	1024
 #define GEN_MAGIC	0x6d647067u /* "mdpg" */
 #define GEN_IP_ID	0x6d67u	    /* "mg": marks TCP / SYN frames */
 #define GEN_SPORT_BASE	1024
@@ -69,19 +69,6 @@
 #define GEN_FCS		4
 #define GEN_L1_OVERHEAD 20 /* preamble 7, SFD 1, inter-frame gap 12 */
 #define GEN_TTL		64
-
-/*
- * Log-linear histogram (the HdrHistogram layout): values below 2^GEN_HIST_SUB_BITS
- * have a bucket each; above, every power of two is split into 2^(SUB_BITS-1)
- * linear buckets, so a bucket is at most 1/64 (1.6 %) of its value wide.
- * Values are TSC cycles. Fixed size: recording is an index computation and an
- * increment, no allocation.
- */
-#define GEN_HIST_SUB_BITS 7
-#define GEN_HIST_SUB	  (1u << GEN_HIST_SUB_BITS)
-#define GEN_HIST_HALF	  (GEN_HIST_SUB / 2)
-#define GEN_HIST_SHIFTS	  (64 - GEN_HIST_SUB_BITS + 1)
-#define GEN_HIST_BUCKETS  (GEN_HIST_SUB + GEN_HIST_SHIFTS * GEN_HIST_HALF)
 
 enum gen_mode {
 	GEN_MODE_UDP,
@@ -116,21 +103,6 @@ struct gen_opts {
 	bool json;
 };
 
-struct gen_port {
-	uint16_t id;
-	struct rte_ether_addr mac;
-	uint32_t ip;   /* our first address on this port, host order */
-	uint32_t ip_n; /* addresses ip .. ip + ip_n - 1 are ours (ARP) */
-};
-
-struct gen_hist {
-	uint64_t count;
-	uint64_t min;
-	uint64_t max;
-	uint64_t sum;
-	uint64_t buckets[GEN_HIST_BUCKETS];
-};
-
 struct gen_udp_stamp {
 	uint32_t magic;
 	uint32_t seq;
@@ -160,69 +132,7 @@ struct gen_result {
 	uint32_t seq_end;     /* one past the last, once the window has closed */
 };
 
-static volatile bool gen_quit;
-
 static struct gen_hist gen_latency;
-
-static void gen_on_signal(int sig)
-{
-	(void)sig;
-	gen_quit = true;
-}
-
-static inline unsigned int gen_hist_index(uint64_t v)
-{
-	unsigned int msb, shift;
-
-	if (v < GEN_HIST_SUB)
-		return (unsigned int)v;
-	msb = 63u - (unsigned int)__builtin_clzll(v);
-	shift = msb - (GEN_HIST_SUB_BITS - 1);
-	return GEN_HIST_SUB + (shift - 1) * GEN_HIST_HALF +
-	       (unsigned int)((v >> shift) - GEN_HIST_HALF);
-}
-
-/* The highest value that falls in bucket @p idx. */
-static uint64_t gen_hist_upper(unsigned int idx)
-{
-	unsigned int shift;
-	uint64_t mant;
-
-	if (idx < GEN_HIST_SUB)
-		return idx;
-	shift = (idx - GEN_HIST_SUB) / GEN_HIST_HALF + 1;
-	mant = (idx - GEN_HIST_SUB) % GEN_HIST_HALF + GEN_HIST_HALF;
-	return ((mant + 1) << shift) - 1;
-}
-
-static inline void gen_hist_record(struct gen_hist *h, uint64_t v)
-{
-	h->buckets[gen_hist_index(v)]++;
-	h->count++;
-	h->sum += v;
-	if (v < h->min)
-		h->min = v;
-	if (v > h->max)
-		h->max = v;
-}
-
-/* The value at quantile @p q (0..1): the upper edge of its bucket, capped at max. */
-static uint64_t gen_hist_quantile(const struct gen_hist *h, double q)
-{
-	uint64_t want, seen = 0;
-
-	if (h->count == 0)
-		return 0;
-	want = (uint64_t)(q * (double)h->count + 0.999999);
-	if (want == 0)
-		want = 1;
-	for (unsigned int i = 0; i < GEN_HIST_BUCKETS; i++) {
-		seen += h->buckets[i];
-		if (seen >= want)
-			return RTE_MIN(gen_hist_upper(i), h->max);
-	}
-	return h->max;
-}
 
 static void gen_usage(const char *prog)
 {
@@ -483,67 +393,6 @@ static int gen_parse_args(int argc, char **argv, struct gen_opts *o)
 	return 0;
 }
 
-/* The --vdev argument of memif port @p i, for the EAL argument vector. */
-static void gen_vdev_arg(const struct gen_opts *o, unsigned int i, char *buf, size_t len)
-{
-	snprintf(buf, len, "net_memif%u,role=%s,id=0,socket=%s%s%s", i,
-		 o->server ? "server" : "client", o->sockets[i],
-		 o->memif_args[0] != '\0' ? "," : "", o->memif_args);
-}
-
-/* Start memif port @p i (created by EAL from its --vdev) with one queue pair. */
-static int gen_port_init(unsigned int i, struct rte_mempool *rx_pool, struct gen_port *p)
-{
-	struct rte_eth_conf conf;
-	char name[32];
-	uint16_t rxd = GEN_DESC, txd = GEN_DESC;
-	int rc;
-
-	snprintf(name, sizeof(name), "net_memif%u", i);
-	rc = rte_eth_dev_get_port_by_name(name, &p->id);
-	if (rc != 0) {
-		fprintf(stderr, "meshdp-gen: no port %s\n", name);
-		return rc;
-	}
-	memset(&conf, 0, sizeof(conf));
-	rc = rte_eth_dev_configure(p->id, 1, 1, &conf);
-	if (rc == 0)
-		rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->id, &rxd, &txd);
-	if (rc == 0)
-		rc = rte_eth_rx_queue_setup(p->id, 0, rxd, rte_socket_id(), NULL, rx_pool);
-	if (rc == 0)
-		rc = rte_eth_tx_queue_setup(p->id, 0, txd, rte_socket_id(), NULL);
-	if (rc == 0)
-		rc = rte_eth_dev_start(p->id);
-	if (rc == 0)
-		rc = rte_eth_macaddr_get(p->id, &p->mac);
-	if (rc != 0)
-		fprintf(stderr, "meshdp-gen: port %s: %s\n", name, rte_strerror(-rc));
-	return rc;
-}
-
-static int gen_wait_links(const struct gen_port *ports, unsigned int n, double timeout)
-{
-	const uint64_t hz = rte_get_tsc_hz();
-	const uint64_t end = rte_rdtsc() + (uint64_t)(timeout * (double)hz);
-
-	while (!gen_quit && rte_rdtsc() < end) {
-		unsigned int up = 0;
-
-		for (unsigned int i = 0; i < n; i++) {
-			struct rte_eth_link link;
-
-			if (rte_eth_link_get_nowait(ports[i].id, &link) == 0 &&
-			    link.link_status == RTE_ETH_LINK_UP)
-				up++;
-		}
-		if (up == n)
-			return 0;
-		rte_delay_us_sleep(10000);
-	}
-	return -ETIMEDOUT;
-}
-
 /*
  * Headers of every frame, built once. The per-frame work is a copy of these,
  * the flow's source port / address and the stamp.
@@ -648,34 +497,6 @@ static inline void gen_fill(const struct gen_opts *o, const struct gen_template 
 	}
 }
 
-/* Answer an ARP request for @p p's address; @return true when @p m was ARP for us. */
-static bool gen_arp(struct gen_port *p, struct rte_mbuf *m, struct gen_counters *c)
-{
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
-	uint32_t sip, tip;
-
-	if (m->data_len < sizeof(*eth) + sizeof(*arp) ||
-	    arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST) ||
-	    rte_be_to_cpu_32(arp->arp_data.arp_tip) - p->ip >= p->ip_n)
-		return false;
-	/* Turn the request into the reply in place and send it back. */
-	sip = arp->arp_data.arp_sip;
-	tip = arp->arp_data.arp_tip;
-	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
-	rte_ether_addr_copy(&p->mac, &eth->src_addr);
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
-	rte_ether_addr_copy(&arp->arp_data.arp_sha, &arp->arp_data.arp_tha);
-	arp->arp_data.arp_tip = sip;
-	rte_ether_addr_copy(&p->mac, &arp->arp_data.arp_sha);
-	arp->arp_data.arp_sip = tip;
-	if (rte_eth_tx_burst(p->id, 0, &m, 1) == 1)
-		c->arp_replies++;
-	else
-		rte_pktmbuf_free(m);
-	return true;
-}
-
 /*
  * Read the stamp of a generator frame. @return false for anything else (ARP,
  * frames of other senders).
@@ -755,7 +576,7 @@ static inline uint16_t gen_rx(struct gen_loop *l, struct gen_port *p, bool measu
 		if (m->data_len >= sizeof(struct rte_ether_hdr) &&
 		    rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type ==
 			    rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) &&
-		    gen_arp(p, m, &l->c))
+		    gen_memif_arp(p, m, &l->c.arp_replies))
 			continue;
 		l->c.rx_foreign++;
 		rte_pktmbuf_free(m);
@@ -853,11 +674,6 @@ static void gen_run(struct gen_loop *l)
 		l->r.seq_end = seq;
 		l->r.window_cycles = rte_rdtsc() - t_start;
 	}
-}
-
-static double gen_ns(uint64_t cycles, uint64_t hz)
-{
-	return (double)cycles * 1e9 / (double)hz;
 }
 
 static const char *gen_mode_name(enum gen_mode m)
@@ -970,7 +786,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < dd; i++)
 		eal_argv[eal_argc++] = argv[i];
 	for (unsigned int i = 0; i < opts.n_sockets; i++) {
-		gen_vdev_arg(&opts, i, vdevs[i], sizeof(vdevs[i]));
+		gen_memif_vdev_arg(i, opts.server, opts.sockets[i], opts.memif_args, vdevs[i],
+				   sizeof(vdevs[i]));
 		eal_argv[eal_argc++] = (char *)"--vdev";
 		eal_argv[eal_argc++] = vdevs[i];
 	}
@@ -983,8 +800,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "meshdp-gen: EAL init failed: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
-	signal(SIGINT, gen_on_signal);
-	signal(SIGTERM, gen_on_signal);
+	gen_memif_signals();
 
 	tx_pool = rte_pktmbuf_pool_create("gen_tx", GEN_POOL_MBUFS, GEN_POOL_CACHE, 0,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
@@ -999,7 +815,7 @@ int main(int argc, char **argv)
 	n_ports = opts.n_sockets;
 	memset(ports, 0, sizeof(ports));
 	for (unsigned int i = 0; i < n_ports; i++)
-		if (gen_port_init(i, rx_pool, &ports[i]) != 0)
+		if (gen_memif_port_init("meshdp-gen", i, rx_pool, &ports[i]) != 0)
 			goto out_eal;
 	ports[0].ip = opts.src_ip;
 	ports[0].ip_n = 1;
@@ -1009,7 +825,7 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "meshdp-gen: waiting for the memif link(s) (%s)\n",
 		opts.server ? "server: the peer connects" : "client");
-	if (gen_wait_links(ports, n_ports, opts.link_timeout) != 0) {
+	if (gen_memif_wait_links(ports, n_ports, opts.link_timeout) != 0) {
 		fprintf(stderr,
 			"meshdp-gen: memif link(s) not up after %.1f s: is the peer running?\n",
 			opts.link_timeout);
@@ -1024,30 +840,18 @@ int main(int argc, char **argv)
 	loop.tx = &ports[0];
 	loop.rx = &ports[n_ports - 1];
 	loop.tx_pool = tx_pool;
-	gen_latency.min = UINT64_MAX;
+	gen_hist_init(&gen_latency);
 	fprintf(stderr, "meshdp-gen: running on lcore %u: %s, %u bytes, %u flows, rate %s\n",
 		rte_lcore_id(), gen_mode_name(opts.mode), opts.size, opts.flows,
 		opts.rate != 0 ? "fixed" : "max");
 	gen_run(&loop);
 	gen_report(&loop);
 	ret = 0;
-	/* DPDK 22.11's memif unmaps the shared memory when its peer goes away, under
-	 * the peer's polling worker: with --hold the peer stops first. */
-	if (opts.hold > 0) {
-		const uint64_t end =
-			rte_get_tsc_cycles() + (uint64_t)(opts.hold * rte_get_tsc_hz());
-
-		fflush(stdout);
-		fprintf(stderr, "meshdp-gen: holding the link(s) for %.1f s\n", opts.hold);
-		while (!gen_quit && rte_get_tsc_cycles() < end)
-			rte_delay_us_sleep(10000);
-	}
+	if (opts.hold > 0)
+		gen_memif_hold("meshdp-gen", opts.hold);
 
 out_ports:
-	for (unsigned int i = 0; i < n_ports; i++) {
-		rte_eth_dev_stop(ports[i].id);
-		rte_eth_dev_close(ports[i].id);
-	}
+	gen_memif_close(ports, n_ports);
 out_eal:
 	rte_eal_cleanup();
 	return ret;

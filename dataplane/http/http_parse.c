@@ -261,7 +261,10 @@ static int fail(struct http_parser *p, enum http_error e)
 void http_parser_init(struct http_parser *p, enum http_kind kind, const struct http_limits *lim,
 		      char *scratch, uint32_t scratch_cap, struct stats_block *stats)
 {
-	memset(p, 0, offsetof(struct http_parser, kind));
+	/* the message up to its header array: entries past nheaders are never read,
+	 * and the array is most of the parser (a keep-alive connection starts one
+	 * per request) */
+	memset(p, 0, offsetof(struct http_parser, msg.headers));
 	p->kind = kind;
 	p->lim = lim ? *lim : (struct http_limits){0};
 	if (!p->lim.max_start_line)

@@ -57,6 +57,7 @@
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 
 #include "../http/http.h"
 #include "../router/router.h"
@@ -154,7 +155,9 @@ struct hp_session {
 	uint8_t state;		/* enum hp_state */
 	uint32_t client, local; /* network order */
 	uint16_t client_port, local_port;
-	uint64_t last_us;	  /* the last byte moved either way */
+	uint8_t client_txt_len;
+	char client_txt[INET_ADDRSTRLEN]; /* the client's address in text, for x-forwarded-for */
+	uint64_t last_us;		  /* the last byte moved either way */
 	uint64_t head_start_us;	  /* the first byte of the head in progress (request_timeout_ms) */
 	bool close_after;	  /* close the client connection after this response */
 	bool down_fin_passed;	  /* tunnels: the client's FIN was passed on */
@@ -1323,6 +1326,27 @@ static void hp_req_edits(const struct router_headers *h, struct http_view *rm,
 }
 
 /*
+ * A version 4 UUID (RFC 9562 5.4) in its 36-character text form at @p out
+ * (not NUL-terminated): 122 random bits, version 4, variant 10. By hand, not
+ * snprintf: it is on every request.
+ */
+static void hp_request_id(char *out)
+{
+	static const char hex[16] = "0123456789abcdef";
+	uint64_t v[2] = {rte_rand(), rte_rand()};
+	unsigned int o = 0;
+
+	v[0] = (v[0] & ~0xf000ull) | 0x4000ull;	      /* version: the 13th digit */
+	v[1] = (v[1] & ~(3ull << 62)) | (2ull << 62); /* variant: the 17th digit's top bits */
+	for (unsigned int w = 0; w < 2; w++)
+		for (int i = 60; i >= 0; i -= 4) {
+			if (o == 8 || o == 13 || o == 18 || o == 23)
+				out[o++] = '-';
+			out[o++] = hex[(v[w] >> i) & 0xf];
+		}
+}
+
+/*
  * Write the request head for the cluster: the route's rewrites and edits,
  * x-forwarded-for, x-request-id, no hop-by-hop fields, HTTP/1.1 (the pool
  * keeps connections alive). @return 0 and *@p out, or a negative errno.
@@ -1337,7 +1361,7 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 	struct telem_trace_out tr;
 	struct http_edit ed = {.remove = rm, .add = add};
 	char path[ROUTER_STR_MAX * 2 + 2], xff[HP_XFF_MAX], rid[HP_REQUEST_ID_LEN + 1];
-	char client[INET_ADDRSTRLEN], xfcc[TLS_ID_MAX + 4], host[INET_ADDRSTRLEN + 8];
+	char xfcc[TLS_ID_MAX + 4], host[INET_ADDRSTRLEN + 8];
 	int n;
 
 	hp_req_edits(&r->request_headers, rm, add, &ed);
@@ -1358,27 +1382,29 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 		ed.authority = (struct http_view){r->host_rewrite.p, r->host_rewrite.len};
 	} else if (msg->authority.len == 0) {
 		/* HTTP/1.0 without Host: HTTP/1.1 needs one; the address the client reached */
-		inet_ntop(AF_INET, &s->local, client, sizeof(client));
-		n = snprintf(host, sizeof(host), "%s:%u", client, rte_be_to_cpu_16(s->local_port));
+		char local[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &s->local, local, sizeof(local));
+		n = snprintf(host, sizeof(host), "%s:%u", local, rte_be_to_cpu_16(s->local_port));
 		ed.authority = (struct http_view){host, (uint32_t)n};
 	}
 	if (h->xff != PROXY_XFF_NONE) {
 		uint32_t len = 0;
 
-		inet_ntop(AF_INET, &s->client, client, sizeof(client));
 		for (int i = http_msg_find(msg, "x-forwarded-for", 15, 0);
 		     h->xff == PROXY_XFF_APPEND && i >= 0;
 		     i = http_msg_find(msg, "x-forwarded-for", 15, (uint32_t)i + 1)) {
 			const struct http_view *v = &msg->headers[i].value;
 
-			if (len + v->len + 2 + sizeof(client) >= sizeof(xff))
+			if (len + v->len + 2 + s->client_txt_len >= sizeof(xff))
 				break; /* too long to keep: the client's own address at least */
 			memcpy(xff + len, v->p, v->len);
 			len += v->len;
 			xff[len++] = ',';
 			xff[len++] = ' ';
 		}
-		len += (uint32_t)snprintf(xff + len, sizeof(xff) - len, "%s", client);
+		memcpy(xff + len, s->client_txt, s->client_txt_len);
+		len += s->client_txt_len;
 		rm[ed.nremove++] = (struct http_view){"x-forwarded-for", 15};
 		add[ed.nadd++] = (struct http_header){{"x-forwarded-for", 15}, {xff, len}};
 	}
@@ -1392,12 +1418,7 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 		}
 	}
 	if (h->request_id && http_msg_find(msg, "x-request-id", 12, 0) < 0) {
-		uint32_t a = hp_rand(s->hw), b = hp_rand(s->hw), c = hp_rand(s->hw),
-			 d = hp_rand(s->hw);
-
-		/* a version 4 UUID (RFC 9562 5.4) */
-		snprintf(rid, sizeof(rid), "%08x-%04x-4%03x-%04x-%04x%08x", a, b >> 16, b & 0xfff,
-			 (c >> 16 & 0x3fff) | 0x8000, c & 0xffff, d);
+		hp_request_id(rid);
 		add[ed.nadd++] =
 			(struct http_header){{"x-request-id", 12}, {rid, HP_REQUEST_ID_LEN}};
 		telem_http_request_id(&s->tm, rid, HP_REQUEST_ID_LEN);
@@ -1441,7 +1462,12 @@ static void hp_to_cluster(struct hp_session *s, const struct router_route *r,
 
 	cl = &l7->by_service[rc->service];
 	s->tm.svc = telem_svc_label(snap, (int32_t)rc->service);
-	snprintf(s->cluster_key, sizeof(s->cluster_key), "%s", rc->key);
+	{
+		const size_t n = strnlen(rc->key, sizeof(s->cluster_key) - 1);
+
+		memcpy(s->cluster_key, rc->key, n);
+		s->cluster_key[n] = '\0';
+	}
 	s->cluster_port = rc->port;
 	s->crt = rt->clusters[rc->service];
 	s->outlier = cl->outlier;
@@ -1959,6 +1985,8 @@ static int hp_accepted(struct tcp_conn *c, void *arg)
 	s->state = HP_HEAD;
 	s->client = ci.raddr.v4;
 	s->client_port = rte_cpu_to_be_16(ci.rport);
+	inet_ntop(AF_INET, &s->client, s->client_txt, sizeof(s->client_txt));
+	s->client_txt_len = (uint8_t)strlen(s->client_txt);
 	s->local = ci.laddr.v4;
 	s->local_port = rte_cpu_to_be_16(ci.lport);
 	s->last_us = hp_now(hw);

@@ -49,6 +49,14 @@ grep -q "^b[12] 10.10.2.1 10.10.1.2$" <<<"$out" || it_http_fail "x-forwarded-for
 out=$(c "$PROXY/app/headers")
 grep -qi "^x-route: app" <<<"$out" || it_http_fail "the route's request header is missing: $out"
 grep -qi "^x-request-id: [0-9a-f-]\{36\}" <<<"$out" || it_http_fail "no x-request-id: $out"
+# a version 4 UUID (RFC 9562 5.4): 8-4-4-4-12 lower-case hex, version 4, variant 10;
+# and a new one per request
+uuid4='^x-request-id: [0-9a-f]\{8\}-[0-9a-f]\{4\}-4[0-9a-f]\{3\}-[89ab][0-9a-f]\{3\}-[0-9a-f]\{12\}'$'\r''\?$'
+rid1=$(grep -i "^x-request-id:" <<<"$out")
+grep -q "$uuid4" <<<"$rid1" || it_http_fail "x-request-id is not a version 4 UUID: $rid1"
+rid2=$(c "$PROXY/app/headers" | grep -i "^x-request-id:")
+grep -q "$uuid4" <<<"$rid2" || it_http_fail "x-request-id is not a version 4 UUID: $rid2"
+[ "$rid1" != "$rid2" ] || it_http_fail "two requests, one x-request-id: $rid1"
 grep -q "^GET /headers HTTP/1.1" <<<"$out" || it_http_fail "prefix_rewrite: $out"
 
 it_log "bodies both ways, sha256 checked (content-length and chunked)"
