@@ -69,6 +69,8 @@ static long long fleet_int(const json_t *v)
 	return json_is_string(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
 }
 
+static char fleet_token[512]; /* etcd's auth token after fleet_login(); "": none */
+
 /* POST @p req to @p path of the first endpoint that answers 200 with JSON. */
 static json_t *fleet_call(const char *endpoints, const char *path, const json_t *req, char *err,
 			  size_t errlen)
@@ -76,6 +78,12 @@ static json_t *fleet_call(const char *endpoints, const char *path, const json_t 
 	char *body = json_dumps(req, JSON_COMPACT), *list = strdup(endpoints), *save = NULL;
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	json_t *reply = NULL;
+	char auth[sizeof(fleet_token) + 16];
+
+	if (fleet_token[0] != '\0') {
+		snprintf(auth, sizeof(auth), "Authorization: %s", fleet_token);
+		hdr = curl_slist_append(hdr, auth);
+	}
 
 	snprintf(err, errlen, "no etcd endpoint given");
 	for (char *ep = list != NULL ? strtok_r(list, ",", &save) : NULL;
@@ -114,14 +122,41 @@ static json_t *fleet_call(const char *endpoints, const char *path, const json_t 
 	return reply;
 }
 
-long long fleet_publish(const char *endpoints, const char *prefix, const char *text, size_t len,
-			char *err, size_t errlen)
+int fleet_login(const char *endpoints, const char *user, char *err, size_t errlen)
+{
+	const char *colon = strchr(user, ':');
+	char name[256];
+	json_t *req, *reply;
+	const char *token;
+
+	if (colon == NULL || (size_t)(colon - user) >= sizeof(name)) {
+		snprintf(err, errlen, "--user: expected NAME:PASSWORD");
+		return -1;
+	}
+	memcpy(name, user, (size_t)(colon - user));
+	name[colon - user] = '\0';
+	req = json_pack("{s:s, s:s}", "name", name, "password", colon + 1);
+	reply = req != NULL ? fleet_call(endpoints, "/v3/auth/authenticate", req, err, errlen)
+			    : NULL;
+	token = json_string_value(json_object_get(reply, "token"));
+	if (token != NULL)
+		snprintf(fleet_token, sizeof(fleet_token), "%s", token);
+	json_decref(req);
+	json_decref(reply);
+	return token != NULL ? 0 : -1;
+}
+
+long long fleet_publish(const char *endpoints, const char *prefix, const char *ns, const char *text,
+			size_t len, char *err, size_t errlen)
 {
 	char key[512], *k, *v;
 	json_t *req, *reply;
 	long long rev;
 
-	snprintf(key, sizeof(key), "%s/config", prefix);
+	if (ns != NULL)
+		snprintf(key, sizeof(key), "%s/namespaces/%s", prefix, ns);
+	else
+		snprintf(key, sizeof(key), "%s/config", prefix);
 	k = fleet_b64(key, strlen(key));
 	v = fleet_b64(text, len);
 	req = k != NULL && v != NULL ? json_pack("{s:s, s:s}", "key", k, "value", v) : NULL;

@@ -82,9 +82,11 @@ static void meshctl_usage(FILE *out)
 		"                          requirement with the reason and the config path\n"
 		"  etcd                    the etcd client: endpoint, applied and seen revisions,\n"
 		"                          refusals, reconnects\n"
-		"  fleet publish --endpoints URL[,URL...] --prefix P FILE\n"
-		"                          put FILE as the fleet document P/config in etcd\n"
-		"  fleet status --endpoints URL[,URL...] --prefix P\n"
+		"  fleet publish --endpoints URL[,URL...] --prefix P [--namespace NS]\n"
+		"                [--user NAME:PASSWORD] FILE\n"
+		"                          put FILE in etcd as the fleet document P/config, or\n"
+		"                          as namespace NS's P/namespaces/NS\n"
+		"  fleet status --endpoints URL[,URL...] --prefix P [--user NAME:PASSWORD]\n"
 		"                          each node's report of the revision it applied\n"
 		"  top [--once]            per destination service: requests/s, error rate (5xx),\n"
 		"                          p50 and p99 latency over the last second, redrawn\n"
@@ -794,7 +796,7 @@ static void meshctl_print_audit(const json_t *r)
  */
 static int meshctl_fleet(int argc, char **argv, const struct meshctl_opts *o)
 {
-	const char *endpoints = NULL, *prefix = NULL, *file = NULL;
+	const char *endpoints = NULL, *prefix = NULL, *file = NULL, *ns = NULL, *user = NULL;
 	bool publish = argc > 1 && strcmp(argv[1], "publish") == 0;
 	char err[512];
 
@@ -805,6 +807,10 @@ static int meshctl_fleet(int argc, char **argv, const struct meshctl_opts *o)
 			endpoints = argv[++i];
 		else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
 			prefix = argv[++i];
+		else if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+			user = argv[++i];
+		else if (publish && strcmp(argv[i], "--namespace") == 0 && i + 1 < argc)
+			ns = argv[++i];
 		else if (publish && file == NULL && argv[i][0] != '-')
 			file = argv[i];
 		else
@@ -813,6 +819,10 @@ static int meshctl_fleet(int argc, char **argv, const struct meshctl_opts *o)
 	if (endpoints == NULL || prefix == NULL || (publish && file == NULL))
 		return meshctl_usage_error("fleet %s needs --endpoints, --prefix%s", argv[1],
 					   publish ? " and FILE" : "");
+	if (user != NULL && fleet_login(endpoints, user, err, sizeof(err)) != 0) {
+		fprintf(stderr, "meshctl: %s\n", err);
+		return MESHCTL_EXIT_REFUSED;
+	}
 	if (publish) {
 		size_t len = 0;
 		char *text = meshctl_read_file(file, &len);
@@ -829,14 +839,17 @@ static int meshctl_fleet(int argc, char **argv, const struct meshctl_opts *o)
 			return MESHCTL_EXIT_REFUSED;
 		}
 		json_decref(doc);
-		rev = fleet_publish(endpoints, prefix, text, len, err, sizeof(err));
+		rev = fleet_publish(endpoints, prefix, ns, text, len, err, sizeof(err));
 		free(text);
 		if (rev < 0) {
 			fprintf(stderr, "meshctl: %s\n", err);
-			return MESHCTL_EXIT_UNREACHABLE;
+			return strstr(err, ": HTTP ") != NULL ? MESHCTL_EXIT_REFUSED
+							      : MESHCTL_EXIT_UNREACHABLE;
 		}
 		if (o->json)
 			printf("{\"revision\": %lld}\n", rev);
+		else if (ns != NULL)
+			printf("published %s/namespaces/%s: revision %lld\n", prefix, ns, rev);
 		else
 			printf("published %s/config: revision %lld\n", prefix, rev);
 		return MESHCTL_EXIT_OK;

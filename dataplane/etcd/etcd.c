@@ -24,6 +24,7 @@
 #include <rte_random.h>
 
 #include "../log/log.h"
+#include "../roles/roles.h"
 #include "etcd.h"
 
 #define ETCD_BACKOFF_MIN_MS 100
@@ -59,6 +60,7 @@ static struct etcd_client {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct etcd_handoff h;
+	char token[512]; /* etcd's auth token (the thread's own); "": none */
 	/* what meshctl etcd shows (under lock) */
 	char endpoint[ETCD_URL_MAX];
 	bool connected;
@@ -197,13 +199,26 @@ static CURL *etcd_easy(struct etcd_client *e, const char *endpoint, const char *
 	return h;
 }
 
+/* The request headers: JSON, and the auth token once there is one. */
+static struct curl_slist *etcd_headers(const struct etcd_client *e)
+{
+	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	char auth[sizeof(e->token) + 16];
+
+	if (hdr != NULL && e->token[0] != '\0') {
+		snprintf(auth, sizeof(auth), "Authorization: %s", e->token);
+		hdr = curl_slist_append(hdr, auth);
+	}
+	return hdr;
+}
+
 /*
  * POST @p body (JSON) to @p path of endpoint @p ep and parse the reply.
  * @return the reply object, or NULL with the reason in the client's last_error.
  */
 static json_t *etcd_call(struct etcd_client *e, const char *ep, const char *path, json_t *body)
 {
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	struct curl_slist *hdr = etcd_headers(e);
 	char *text = json_dumps(body, JSON_COMPACT);
 	struct etcd_body out = {NULL, 0, 0};
 	char url[ETCD_URL_MAX + 32];
@@ -313,56 +328,94 @@ static void etcd_report(struct etcd_client *e, const char *ep)
 	}
 }
 
-/* A fleet document value of the key at @p rev: apply and report. */
-static void etcd_revision(struct etcd_client *e, const char *ep, const char *b64, int64_t rev)
+/* A range read of [@p key, @p end) (@p end NULL: the key alone) at @p rev (0: the newest). */
+static json_t *etcd_range(struct etcd_client *e, const char *ep, const char *key, const char *end,
+			  int64_t rev)
 {
-	size_t len;
-	char *text = etcd_unb64(b64 != NULL ? b64 : "", &len);
+	char *k = etcd_b64(key, strlen(key)), *r = end != NULL ? etcd_b64(end, strlen(end)) : NULL;
+	json_t *req = k != NULL && (end == NULL || r != NULL)
+			      ? json_pack("{s:s, s:s?, s:I}", "key", k, "range_end", r, "revision",
+					  (json_int_t)rev)
+			      : NULL;
+	json_t *reply = req != NULL ? etcd_call(e, ep, "/v3/kv/range", req) : NULL;
 
-	pthread_mutex_lock(&e->lock);
-	e->revisions++;
-	e->seen_rev = rev;
-	pthread_mutex_unlock(&e->lock);
-	if (text == NULL) {
-		etcd_set_error(e, "revision %" PRId64 ": the value is not base64", rev);
-		return;
-	}
-	if (etcd_apply(e, text, rev, ETCD_FROM_ETCD))
-		etcd_report(e, ep);
+	free(k);
+	free(r);
+	json_decref(req);
+	return reply;
 }
 
-/* ------------------------------------------------------------ read and watch */
-
 /*
- * Read the fleet key from @p ep; apply it when it is newer than what runs.
+ * Read the fleet's keys from @p ep at one revision: the fleet document and
+ * every namespace's, as one bundle {"config": text or null, "namespaces":
+ * {ns: text}}; apply it when it differs from the last one handed over.
  * @return 0 and *@p header_rev (the store's revision), or -EIO.
  */
 static int etcd_sync(struct etcd_client *e, const char *ep, int64_t *header_rev)
 {
-	char key[ETCD_KEY_MAX], *k;
-	json_t *req, *reply, *kv;
-	int64_t mod, applied;
+	char key[ETCD_KEY_MAX], from[ETCD_KEY_MAX], to[ETCD_KEY_MAX], *text = NULL;
+	json_t *cfg, *nss = NULL, *bundle = NULL, *byns, *kv;
+	size_t i, plen = strlen(e->conf.prefix) + strlen("/namespaces/");
+	bool same;
 
 	etcd_key(&e->conf, "config", key, sizeof(key));
-	k = etcd_b64(key, strlen(key));
-	req = k != NULL ? json_pack("{s:s}", "key", k) : NULL;
-	reply = req != NULL ? etcd_call(e, ep, "/v3/kv/range", req) : NULL;
-	free(k);
-	json_decref(req);
-	if (reply == NULL)
+	etcd_key(&e->conf, "namespaces/", from, sizeof(from));
+	etcd_key(&e->conf, "namespaces0", to, sizeof(to)); /* '/' + 1 ends the range */
+	cfg = etcd_range(e, ep, key, NULL, 0);
+	if (cfg == NULL)
 		return -EIO;
-	*header_rev = etcd_int(json_object_get(json_object_get(reply, "header"), "revision"));
-	kv = json_array_get(json_object_get(reply, "kvs"), 0);
-	mod = etcd_int(json_object_get(kv, "mod_revision"));
+	*header_rev = etcd_int(json_object_get(json_object_get(cfg, "header"), "revision"));
+	nss = etcd_range(e, ep, from, to, *header_rev);
+	bundle = nss != NULL ? json_pack("{s:n, s:{}}", "config", "namespaces") : NULL;
+	if (bundle == NULL)
+		goto out;
+	kv = json_array_get(json_object_get(cfg, "kvs"), 0);
+	byns = json_object_get(bundle, "namespaces");
+	if (kv != NULL) {
+		size_t len;
+		char *v = etcd_unb64(json_string_value(json_object_get(kv, "value")), &len);
+
+		json_object_set_new(bundle, "config",
+				    v != NULL ? json_stringn(v, len) : json_null());
+		free(v);
+	}
+	json_array_foreach(json_object_get(nss, "kvs"), i, kv)
+	{
+		size_t klen, vlen;
+		char *k = etcd_unb64(json_string_value(json_object_get(kv, "key")), &klen);
+		char *v = etcd_unb64(json_string_value(json_object_get(kv, "value")), &vlen);
+
+		if (k != NULL && v != NULL && klen > plen)
+			json_object_set_new(byns, k + plen, json_stringn(v, vlen));
+		free(k);
+		free(v);
+	}
+	text = json_dumps(bundle, JSON_COMPACT | JSON_SORT_KEYS);
 	pthread_mutex_lock(&e->lock);
 	snprintf(e->endpoint, sizeof(e->endpoint), "%s", ep);
 	e->connected = true;
-	applied = e->h.rev;
+	same = text != NULL && e->h.text != NULL && strcmp(text, e->h.text) == 0;
+	e->seen_rev = *header_rev;
+	if (text != NULL && !same)
+		e->revisions++;
 	pthread_mutex_unlock(&e->lock);
-	if (kv != NULL && mod != applied)
-		etcd_revision(e, ep, json_string_value(json_object_get(kv, "value")), mod);
-	json_decref(reply);
-	return 0;
+	if (text != NULL && !same) {
+		if (etcd_apply(e, text, *header_rev, ETCD_FROM_ETCD))
+			etcd_report(e, ep);
+		text = NULL; /* the hand-off owns it */
+	} else if (same && e->h.done && e->h.rev != *header_rev) {
+		/* a put of the same content: nothing to apply, the status says the revision */
+		pthread_mutex_lock(&e->lock);
+		e->h.rev = *header_rev;
+		pthread_mutex_unlock(&e->lock);
+		etcd_report(e, ep);
+	}
+out:
+	free(text);
+	json_decref(bundle);
+	json_decref(nss);
+	json_decref(cfg);
+	return nss != NULL ? 0 : -EIO;
 }
 
 struct etcd_watch {
@@ -372,43 +425,49 @@ struct etcd_watch {
 	bool failed;	      /* a message said the watch cannot go on (compaction, error) */
 };
 
-/* One watch message: the newest put of the chunk wins (older ones are coalesced). */
-static void etcd_watch_message(struct etcd_watch *w, const json_t *msg, const json_t **newest)
+/* Is @p kv's key the fleet document or a namespace's (not a node's status)? */
+static bool etcd_fleet_key(const struct etcd_client *e, const json_t *kv)
+{
+	size_t plen = strlen(e->conf.prefix), len;
+	char *k = etcd_unb64(json_string_value(json_object_get(kv, "key")), &len);
+	bool fleet =
+		k != NULL && len > plen &&
+		(strcmp(k + plen, "/config") == 0 || strncmp(k + plen, "/namespaces/", 12) == 0);
+
+	free(k);
+	return fleet;
+}
+
+/* One watch message: does it change a fleet key? */
+static bool etcd_watch_message(struct etcd_watch *w, const json_t *msg)
 {
 	const json_t *res = json_object_get(msg, "result"), *ev;
+	bool changed = false;
 	size_t i;
 
 	if (res == NULL || json_is_true(json_object_get(res, "canceled"))) {
 		etcd_set_error(w->e, "the watch was cancelled (compacted revision %" PRId64 ")",
 			       etcd_int(json_object_get(res, "compact_revision")));
 		w->failed = true;
-		return;
+		return false;
 	}
 	json_array_foreach(json_object_get(res, "events"), i, ev)
 	{
-		const char *type = json_string_value(json_object_get(ev, "type"));
-
-		if (type != NULL && strcmp(type, "DELETE") == 0) {
-			LOG(WARNING, "etcd: the fleet key was deleted; the running configuration "
-				     "stays");
-			*newest = NULL;
-			continue;
-		}
-		*newest = json_object_get(ev, "kv");
+		changed |= etcd_fleet_key(w->e, json_object_get(ev, "kv"));
 	}
+	return changed;
 }
 
+/* What the watch stream brought: messages parsed, the keys read again once if one changed. */
 static size_t etcd_watch_data(char *data, size_t size, size_t n, void *arg)
 {
 	struct etcd_watch *w = arg;
-	const json_t *newest = NULL;
-	json_t *msgs = json_array();
+	bool changed = false;
 	size_t off = 0;
+	int64_t rev;
 
-	if (msgs == NULL || !etcd_body_add(&w->buf, data, size * n)) {
-		json_decref(msgs);
+	if (!etcd_body_add(&w->buf, data, size * n))
 		return 0;
-	}
 	while (off < w->buf.len && !w->failed) {
 		json_error_t jerr;
 		json_t *msg;
@@ -426,33 +485,38 @@ static size_t etcd_watch_data(char *data, size_t size, size_t n, void *arg)
 			break;
 		}
 		off += (size_t)jerr.position;
-		json_array_append_new(msgs, msg);
-		etcd_watch_message(w, msg, &newest);
+		changed |= etcd_watch_message(w, msg);
+		json_decref(msg);
 	}
 	memmove(w->buf.p, w->buf.p + off, w->buf.len - off);
 	w->buf.len -= off;
-	if (newest != NULL)
-		etcd_revision(w->e, w->ep, json_string_value(json_object_get(newest, "value")),
-			      etcd_int(json_object_get(newest, "mod_revision")));
-	json_decref(msgs);
+	/* every change of the chunk in one read: revisions coalesce */
+	if (changed && !w->failed && etcd_sync(w->e, w->ep, &rev) != 0)
+		w->failed = true;
 	return w->failed || atomic_load(&w->e->stop) ? 0 : size * n;
 }
 
-/* Watch the fleet key from @p from_rev until the stream ends. @return -EIO then. */
+/* Watch every key under the prefix from @p from_rev until the stream ends. @return -EIO then. */
 static int etcd_watch(struct etcd_client *e, const char *ep, int64_t from_rev)
 {
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	struct curl_slist *hdr = etcd_headers(e);
 	struct etcd_watch w = {.e = e, .ep = ep};
 	char key[ETCD_KEY_MAX], url[ETCD_URL_MAX + 32], *k, *body = NULL;
 	json_t *req;
 	CURLcode rc;
 	CURL *h;
 
-	etcd_key(&e->conf, "config", key, sizeof(key));
+	char end[ETCD_KEY_MAX], *r;
+
+	snprintf(key, sizeof(key), "%s/", e->conf.prefix);
+	snprintf(end, sizeof(end), "%s0", e->conf.prefix); /* '/' + 1: every key under it */
 	k = etcd_b64(key, strlen(key));
-	req = k != NULL ? json_pack("{s:{s:s, s:I}}", "create_request", "key", k, "start_revision",
-				    (json_int_t)from_rev)
-			: NULL;
+	r = etcd_b64(end, strlen(end));
+	req = k != NULL && r != NULL
+		      ? json_pack("{s:{s:s, s:s, s:I}}", "create_request", "key", k, "range_end", r,
+				  "start_revision", (json_int_t)from_rev)
+		      : NULL;
+	free(r);
 	body = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
 	h = body != NULL ? etcd_easy(e, ep, "/v3/watch", body, hdr, url, sizeof(url)) : NULL;
 	if (h != NULL) {
@@ -469,6 +533,27 @@ static int etcd_watch(struct etcd_client *e, const char *ep, int64_t from_rev)
 	free(body);
 	free(w.buf.p);
 	return -EIO;
+}
+
+/* With $.etcd.user: a token for the requests to @p ep. @return 0 or -EIO. */
+static int etcd_authenticate(struct etcd_client *e, const char *ep)
+{
+	json_t *req, *reply;
+	const char *token;
+
+	e->token[0] = '\0';
+	if (e->conf.user[0] == '\0')
+		return 0;
+	req = json_pack("{s:s, s:s}", "name", e->conf.user, "password", e->conf.password);
+	reply = req != NULL ? etcd_call(e, ep, "/v3/auth/authenticate", req) : NULL;
+	token = json_string_value(json_object_get(reply, "token"));
+	if (token != NULL)
+		snprintf(e->token, sizeof(e->token), "%s", token);
+	else if (reply != NULL)
+		etcd_set_error(e, "%s: authentication as %s gave no token", ep, e->conf.user);
+	json_decref(req);
+	json_decref(reply);
+	return token != NULL ? 0 : -EIO;
 }
 
 /* The cached revision, applied before etcd is asked (a start without etcd). */
@@ -502,7 +587,7 @@ static void *etcd_main(void *arg)
 		const char *url = e->conf.endpoints[ep];
 		int64_t header_rev = 0;
 
-		if (etcd_sync(e, url, &header_rev) == 0) {
+		if (etcd_authenticate(e, url) == 0 && etcd_sync(e, url, &header_rev) == 0) {
 			backoff = ETCD_BACKOFF_MIN_MS;
 			etcd_watch(e, url, header_rev + 1);
 		}
@@ -524,46 +609,80 @@ static void *etcd_main(void *arg)
 
 /* ------------------------------------------------------------ control thread */
 
+/* Is @p key one of the node's own members? */
+static bool etcd_node_member(const char *key)
+{
+	for (unsigned int i = 0; i < RTE_DIM(etcd_node_members); i++)
+		if (strcmp(key, etcd_node_members[i]) == 0)
+			return true;
+	return false;
+}
+
 /*
- * The document to apply: the live one's node members, the fleet document's
- * others. @return the text (the caller frees it) or NULL with @p why filled.
+ * The document to apply from a bundle (etcd_sync()): the live document's node
+ * members and the fleet document's others (no fleet document: the live
+ * document's), then each namespace's document merged in
+ * (roles_namespace_merge()). @return the text (the caller frees it) or NULL
+ * with @p why filled.
  */
-static char *etcd_compose(const struct cfg_snapshot *live, const char *fleet_text, char *why,
+static char *etcd_compose(const struct cfg_snapshot *live, const char *bundle_text, char *why,
 			  size_t len)
 {
+	json_t *bundle = json_loads(bundle_text, 0, NULL), *fleet = NULL, *doc = NULL, *v;
+	json_t *mine = live != NULL && live->text != NULL
+			       ? json_loadb(live->text, live->text_len, 0, NULL)
+			       : json_object();
+	const char *cfg = json_string_value(json_object_get(bundle, "config")), *key;
 	json_error_t jerr;
-	json_t *fleet = json_loads(fleet_text, JSON_REJECT_DUPLICATES, &jerr), *doc, *v;
-	const char *key;
 	char *text = NULL;
 
-	if (fleet == NULL || !json_is_object(fleet)) {
-		snprintf(why, len, "the fleet document is not a JSON object: %s", jerr.text);
-		json_decref(fleet);
-		return NULL;
+	if (bundle == NULL || mine == NULL) {
+		snprintf(why, len, "out of memory");
+		goto out;
 	}
-	doc = json_object();
-	json_object_foreach(fleet, key, v)
-	{
-		for (unsigned int i = 0; i < RTE_DIM(etcd_node_members); i++)
-			if (strcmp(key, etcd_node_members[i]) == 0) {
+	if (cfg == NULL) {
+		doc = json_incref(mine);
+	} else {
+		fleet = json_loads(cfg, JSON_REJECT_DUPLICATES, &jerr);
+		if (fleet == NULL || !json_is_object(fleet)) {
+			snprintf(why, len, "config: the fleet document is not a JSON object: %s",
+				 fleet == NULL ? jerr.text : "");
+			goto out;
+		}
+		doc = json_object();
+		json_object_foreach(fleet, key, v)
+		{
+			if (etcd_node_member(key)) {
 				snprintf(why, len,
-					 "$.%s: the node's own member; a fleet document holds the "
-					 "others",
+					 "config: $.%s: the node's own member; a fleet document "
+					 "holds the others",
 					 key);
 				goto out;
 			}
-		json_object_set(doc, key, v);
-	}
-	if (live != NULL && live->text != NULL) {
-		json_t *mine = json_loadb(live->text, live->text_len, 0, NULL);
-
-		for (unsigned int i = 0; i < RTE_DIM(etcd_node_members); i++) {
-			json_t *m = json_object_get(mine, etcd_node_members[i]);
-
-			if (m != NULL)
-				json_object_set(doc, etcd_node_members[i], m);
+			json_object_set(doc, key, v);
 		}
-		json_decref(mine);
+		json_object_foreach(mine, key, v)
+		{
+			if (etcd_node_member(key))
+				json_object_set(doc, key, v);
+		}
+	}
+	json_object_foreach(json_object_get(bundle, "namespaces"), key, v)
+	{
+		json_t *frag = json_loads(json_string_value(v), JSON_REJECT_DUPLICATES, &jerr);
+		unsigned int n;
+		char nwhy[448];
+		int rc = frag != NULL ? roles_namespace_merge(doc, frag, key, NULL, &n, nwhy,
+							      sizeof(nwhy))
+				      : -EINVAL;
+
+		if (frag == NULL)
+			snprintf(nwhy, sizeof(nwhy), "not JSON: %s", jerr.text);
+		json_decref(frag);
+		if (rc != 0) {
+			snprintf(why, len, "namespaces/%.32s: %s", key, nwhy);
+			goto out;
+		}
 	}
 	text = json_dumps(doc, JSON_INDENT(1));
 	if (text == NULL)
@@ -571,6 +690,8 @@ static char *etcd_compose(const struct cfg_snapshot *live, const char *fleet_tex
 out:
 	json_decref(doc);
 	json_decref(fleet);
+	json_decref(mine);
+	json_decref(bundle);
 	return text;
 }
 

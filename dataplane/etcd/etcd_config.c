@@ -7,6 +7,7 @@
  * Control thread only.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,10 +51,47 @@ static int etcd_parse_endpoints(const json_t *sec, struct etcd_conf *ec, struct 
 	return 0;
 }
 
+/* "user" and "password_file" (the password is the file's first line), both or neither. */
+static int etcd_parse_auth(const json_t *sec, struct etcd_conf *ec, struct cfg_error *err)
+{
+	char file[CFG_PATH_MAX];
+	bool has_user, has_file;
+	FILE *f;
+	int rc;
+
+	if ((rc = cfg_get_name(sec, "user", "$.etcd", ec->user, "", false, err)) != 0 ||
+	    (rc = cfg_get_str(sec, "password_file", "$.etcd", file, sizeof(file), "", NULL, err)) !=
+		    0)
+		return rc;
+	has_user = ec->user[0] != '\0';
+	has_file = file[0] != '\0';
+	if (has_user != has_file)
+		return cfg_fail(err, has_user ? "$.etcd.password_file" : "$.etcd.user",
+				"required with \"%s\" (etcd authentication)",
+				has_user ? "user" : "password_file");
+	if (!has_user)
+		return 0;
+	if (file[0] != '/')
+		return cfg_fail_got(err, "$.etcd.password_file", "an absolute path",
+				    json_object_get(sec, "password_file"));
+	f = fopen(file, "r");
+	if (f == NULL)
+		return cfg_fail(err, "$.etcd.password_file", "cannot read %s: %s", file,
+				strerror(errno));
+	if (fgets(ec->password, sizeof(ec->password), f) == NULL)
+		ec->password[0] = '\0';
+	fclose(f);
+	ec->password[strcspn(ec->password, "\r\n")] = '\0';
+	if (ec->password[0] == '\0')
+		return cfg_fail(err, "$.etcd.password_file", "%s holds no password", file);
+	return 0;
+}
+
 static int etcd_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 			    const struct cfg_compile_ctx *ctx, struct cfg_error *err)
 {
-	static const char *const keys[] = {"endpoints",	 "prefix",	   "node", "cache",
+	static const char *const keys[] = {"endpoints",	 "prefix",	   "node",
+					   "cache",	 "user",	   "password_file",
 					   "timeout_ms", "backoff_max_ms", NULL};
 	struct etcd_conf *ec;
 	size_t plen;
@@ -90,6 +128,8 @@ static int etcd_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 						      "a key prefix \"/name[/name...]\" without "
 						      "a trailing /",
 						      json_object_get(sec, "prefix"));
+		if ((rc = etcd_parse_auth(sec, ec, err)) != 0)
+			return rc;
 		if (ec->cache[0] != '\0' && ec->cache[0] != '/')
 			return cfg_fail_got(err, "$.etcd.cache", "an absolute path or \"\"",
 					    json_object_get(sec, "cache"));

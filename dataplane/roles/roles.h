@@ -29,6 +29,20 @@ extern const struct cfg_section roles_cfg_section;
 /** config.apply_namespace (roles_commands.c). */
 extern const struct control_cmd_set roles_commands;
 
+struct roles_grant;
+
+/**
+ * Merge namespace @p ns's document @p frag into configuration document @p doc
+ * (roles_merge.c): each of services, workloads, policies and clusters that
+ * @p frag has replaces @p ns's entries of it. @p g: the grant of the operator
+ * asking (single-service scopes checked), NULL for none. *@p n_entries the
+ * entries @p frag brought.
+ * @return 0, or -EINVAL / -EPERM / -ENOMEM with @p why filled.
+ */
+int roles_namespace_merge(json_t *doc, const json_t *frag, const char *ns,
+			  const struct roles_grant *g, unsigned int *n_entries, char *why,
+			  size_t len);
+
 /** What control_dispatch() asks before and after each command (roles.c). */
 extern const struct control_guard roles_guard;
 

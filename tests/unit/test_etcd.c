@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -72,6 +74,39 @@ static void test_refusals(void **state)
 		     "$.etcd.timeout_ms", NULL);
 	expect_error(etcd_doc("{'endpoints': ['http://h:1'], 'prefix': '/a', 'colour': 1}"),
 		     "$.etcd.colour", "unknown field");
+	expect_error(etcd_doc("{'endpoints': ['http://h:1'], 'prefix': '/a', 'user': 'n'}"),
+		     "$.etcd.password_file", "required with \"user\"");
+	expect_error(etcd_doc("{'endpoints': ['http://h:1'], 'prefix': '/a', 'password_file': "
+			      "'/x'}"),
+		     "$.etcd.user", "required with \"password_file\"");
+	expect_error(etcd_doc("{'endpoints': ['http://h:1'], 'prefix': '/a', 'user': 'n', "
+			      "'password_file': '/nonexistent/pw'}"),
+		     "$.etcd.password_file", "cannot read /nonexistent/pw");
+}
+
+/* The password is the file's first line. */
+static void test_password_file(void **state)
+{
+	char path[] = "/tmp/meshdp-test-etcd-XXXXXX", doc[512];
+	int fd = mkstemp(path);
+	struct cfg_snapshot *s;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "s3cret\nignored\n", 15), 15);
+	close(fd);
+	snprintf(doc, sizeof(doc),
+		 "{'endpoints': ['http://h:1'], 'prefix': '/a', 'user': 'node', 'password_file': "
+		 "'%s'}",
+		 path);
+	s = compile_ok(etcd_doc(doc));
+	assert_string_equal(s->etcd->user, "node");
+	assert_string_equal(s->etcd->password, "s3cret");
+	cfg_snapshot_free(s);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	close(fd);
+	expect_error(etcd_doc(doc), "$.etcd.password_file", "holds no password");
+	unlink(path);
 }
 
 /* Startup settings: a running daemon refuses another $.etcd, or none. */
@@ -97,6 +132,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compile),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_password_file),
 		cmocka_unit_test(test_startup_only),
 	};
 
