@@ -350,7 +350,7 @@ struct cfg_error {
 
 /* ---- Config sections ---- */
 
-struct json_t; /* jansson's; a section's code includes config_json.h */
+struct json_t;	     /* jansson's; a section's code includes config_json.h */
 struct audit_report; /* dataplane/audit/audit.h */
 
 /** What a section compiles against besides the document. */
