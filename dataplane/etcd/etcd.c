@@ -727,15 +727,22 @@ static void etcd_tick(struct control *c, int64_t now_ms)
 	}
 	pthread_mutex_lock(&etcd.lock);
 	h = etcd.h;
+	/* composed under the lock: the thread frees the text when it offers the next one */
+	text = h.offered && !h.done ? etcd_compose(live, etcd.h.text, why, sizeof(why)) : NULL;
 	pthread_mutex_unlock(&etcd.lock);
 	if (!h.offered || h.done)
 		return;
-	text = etcd_compose(live, h.text, why, sizeof(why));
 	reply = text != NULL ? control_apply_text(c, "etcd", text, strlen(text), &etcd_peer,
 						  json_object())
 			     : NULL;
 	free(text);
 	pthread_mutex_lock(&etcd.lock);
+	if (!etcd.h.offered || etcd.h.done || etcd.h.rev != h.rev) {
+		/* the thread stopped waiting for this one (ETCD_APPLY_WAIT_S) */
+		pthread_mutex_unlock(&etcd.lock);
+		json_decref(reply);
+		return;
+	}
 	etcd.h.done = true;
 	etcd.h.ok = reply != NULL && json_is_true(json_object_get(reply, "ok"));
 	etcd.h.at_ms = etcd_wall_ms();
