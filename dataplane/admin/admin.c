@@ -20,6 +20,7 @@
 
 #include "../endpoint/endpoint.h"
 #include "../log/log.h"
+#include "../secrets/secrets.h"
 #include "../telemetry/telemetry.h"
 #include "admin.h"
 
@@ -308,6 +309,11 @@ char *admin_render_metrics(const struct worker_set *ws, const struct cfg_port_in
 		for (unsigned int i = 0; ws != NULL && i < ws->n; i++)
 			admin_printf(&b, "%s{worker=\"%u\"} %" PRIu64 "\n", metric, i,
 				     stats_read(&ws->stats[i], id));
+	}
+	for (unsigned int id = 0; id < SECRETS_STAT_MAX; id++) {
+		snprintf(metric, sizeof(metric), "meshdp_%s_total", secrets_stat_name(id));
+		admin_header(&b, metric, "counter", secrets_stat_help(id));
+		admin_printf(&b, "%s %" PRIu64 "\n", metric, secrets_stat(id));
 	}
 	for (uint16_t p = 0; p < n_ports; p++) {
 		memset(&st[p], 0, sizeof(st[p]));

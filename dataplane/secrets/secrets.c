@@ -458,3 +458,14 @@ const char *secrets_stat_name(enum secrets_stat id)
 {
 	return secrets_stat_names[id];
 }
+
+const char *secrets_stat_help(enum secrets_stat id)
+{
+	static const char *const helps[SECRETS_STAT_MAX] = {
+#define STAT(id, name, help) [SECRETS_STAT_##id] = help,
+#include "secrets_counters.def"
+#undef STAT
+	};
+
+	return helps[id];
+}

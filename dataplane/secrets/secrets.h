@@ -138,4 +138,22 @@ struct control_cmd_set;
 /** meshctl secret apply / bundle / list (secrets_commands.c). */
 extern const struct control_cmd_set secrets_commands;
 
+/* ---- counters (secrets_counters.def): the control thread writes, any thread reads ---- */
+
+enum secrets_stat {
+#define STAT(id, name, help) SECRETS_STAT_##id,
+#include "secrets_counters.def"
+#undef STAT
+	SECRETS_STAT_MAX
+};
+
+/** The node's count of @p id (one set for the node, not per worker). */
+uint64_t secrets_stat(enum secrets_stat id);
+
+/** "secrets_loaded" ...: the meshctl key; /metrics has meshdp_<name>_total. */
+const char *secrets_stat_name(enum secrets_stat id);
+
+/** The counter's one-line help (the # HELP of /metrics). */
+const char *secrets_stat_help(enum secrets_stat id);
+
 #endif

@@ -97,17 +97,8 @@ void secrets_pem_free(struct secrets_pem *p);
 /** Drop every override (tests; the daemon keeps them until it exits). */
 void secrets_overrides_clear(void);
 
-/* ---- counters (secrets_counters.def), control thread writes, any thread reads ---- */
-
-enum secrets_stat {
-#define STAT(id, name, help) SECRETS_STAT_##id,
-#include "secrets_counters.def"
-#undef STAT
-	SECRETS_STAT_MAX
-};
+/* ---- counters (secrets.h): the control thread counts ---- */
 
 void secrets_stat_inc(enum secrets_stat id);
-uint64_t secrets_stat(enum secrets_stat id);
-const char *secrets_stat_name(enum secrets_stat id);
 
 #endif
