@@ -22,6 +22,7 @@
 #include <rte_ethdev.h>
 
 #include "dataplane/admin/admin.h"
+#include "dataplane/secrets/secrets.h"
 #include "dataplane/endpoint/endpoint.h"
 #include "test_eal.h"
 
@@ -142,9 +143,10 @@ static void test_render_syntax(void **state)
 
 	(void)state;
 	assert_non_null(m);
-	/* one per worker per counter, plus 4 gauges and TCP connections by state:
-	 * no flow table, no snapshot */
-	assert_int_equal(check_syntax(m), STAT_MAX * N_WORKERS + 4 + TCP_STATE_MAX);
+	/* one per worker per counter, one per secrets counter, plus 4 gauges and TCP
+	 * connections by state: no flow table, no snapshot */
+	assert_int_equal(check_syntax(m),
+			 STAT_MAX * N_WORKERS + SECRETS_STAT_MAX + 4 + TCP_STATE_MAX);
 	free(m);
 }
 
@@ -282,7 +284,8 @@ static void test_render_services(void **state)
 	assert_true(has_line(m, "meshdp_tcp_connections{state=\"time_wait\"} 0"));
 
 	/* 2 services * 3 + 3 endpoints * 6 + 4 flow series on top of the usual */
-	assert_int_equal(check_syntax(m), STAT_MAX * N_WORKERS + 4 + TCP_STATE_MAX + 6 + 18 + 4);
+	assert_int_equal(check_syntax(m),
+			 STAT_MAX * N_WORKERS + SECRETS_STAT_MAX + 4 + TCP_STATE_MAX + 6 + 18 + 4);
 	free(m);
 	free(w);
 	flow_table_free(ft);
