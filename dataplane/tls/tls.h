@@ -337,7 +337,8 @@ struct tls_server_conf {
 	uint8_t n_alpn;
 	char alpn[TLS_CFG_MAX_ALPN][32];
 	uint32_t drain_window_s;
-	bool async; /* "async_offload": SSL_MODE_ASYNC (tls_worker_poll()) */
+	bool async;		      /* "async_offload": SSL_MODE_ASYNC (tls_worker_poll()) */
+	char propq[TLS_CFG_NAME_LEN]; /* "provider_query": OpenSSL property query; "": defaults */
 	struct tls_cfg_policy def;
 	uint8_t n_sni;
 	struct tls_cfg_policy sni[TLS_CFG_MAX_SNI];

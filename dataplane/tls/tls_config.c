@@ -97,12 +97,45 @@ static int tls_cfg_policy(const struct cfg_snapshot *snap, const json_t *o, cons
 			       err);
 }
 
+/*
+ * "provider_query": the OpenSSL property query the listener's algorithms are
+ * fetched with, to put its handshakes on an offload provider loaded through
+ * OpenSSL's config ("provider=qatprovider"; "?provider=..." prefers it). A
+ * query no loaded provider can answer for a handshake's basic algorithms is
+ * refused now rather than at the first handshake.
+ */
+static int tls_cfg_propq(const json_t *t, const char *path, char *out, size_t size,
+			 struct cfg_error *err)
+{
+	static const char *const needed[] = {"SHA256", "SHA384"};
+	char pp[CFG_JPATH_LEN];
+	int rc;
+
+	if ((rc = cfg_get_str(t, "provider_query", path, out, size, "", NULL, err)) != 0 ||
+	    out[0] == '\0')
+		return rc;
+	cfg_path_key(pp, path, "provider_query");
+	for (size_t i = 0; i < RTE_DIM(needed); i++) {
+		EVP_MD *md = EVP_MD_fetch(NULL, needed[i], out);
+
+		if (md == NULL)
+			return cfg_fail(err, pp,
+					"no loaded OpenSSL provider answers \"%s\" for %s (load "
+					"the provider in OpenSSL's config, OPENSSL_CONF)",
+					out, needed[i]);
+		EVP_MD_free(md);
+	}
+	return 0;
+}
+
 static int tls_cfg_parse(const struct cfg_snapshot *snap, const json_t *t, const char *path,
 			 struct tls_server_conf *c, struct cfg_error *err)
 {
-	static const char *const keys[] = {"secret",	     "sni",	      "min_version",
-					   "alpn",	     "mtls",	      "allowed_peers",
-					   "drain_window_s", "async_offload", NULL};
+	static const char *const keys[] = {"secret",	     "sni",
+					   "min_version",    "alpn",
+					   "mtls",	     "allowed_peers",
+					   "drain_window_s", "async_offload",
+					   "provider_query", NULL};
 	static const char *const sni_keys[] = {"names", "secret", "mtls", "allowed_peers", NULL};
 	static const char *const versions[] = {"1.2", "1.3", NULL};
 	char np[CFG_JPATH_LEN], ip[CFG_JPATH_LEN];
@@ -115,6 +148,7 @@ static int tls_cfg_parse(const struct cfg_snapshot *snap, const json_t *t, const
 	    (rc = cfg_get_u32(t, "drain_window_s", path, 1, 86400, TLS_DEF_DRAIN_WINDOW_S,
 			      &c->drain_window_s, err)) != 0 ||
 	    (rc = cfg_get_bool(t, "async_offload", path, false, &c->async, err)) != 0 ||
+	    (rc = tls_cfg_propq(t, path, c->propq, sizeof(c->propq), err)) != 0 ||
 	    (rc = tls_cfg_strings(t, "alpn", path, TLS_CFG_MAX_ALPN, &c->alpn[0][0],
 				  sizeof(c->alpn[0]), &c->n_alpn, NULL,
 				  "an ALPN protocol name of 1..31 bytes (\"h2\", \"http/1.1\")",
@@ -244,6 +278,7 @@ int tls_ctx_for_listener(const struct cfg_snapshot *snap, uint32_t idx, const ch
 	conf.min_version = c->min_version;
 	conf.drain_window_s = c->drain_window_s;
 	conf.async = c->async;
+	conf.propq = c->propq[0] != '\0' ? c->propq : NULL;
 	for (uint8_t i = 0; i < c->n_alpn; i++)
 		alpn[i] = c->alpn[i];
 	conf.alpn = alpn;

@@ -1343,6 +1343,15 @@ static void test_listener_tls_config(void **state)
 	tls_ctx_free(ctx);
 	cfg_snapshot_free(s2);
 	cfg_snapshot_free(s);
+	/* an offload provider's property query, checked against the loaded providers */
+	s = compile_ok(tls_doc("{'secret': 'edge', 'provider_query': 'provider=default'}", NULL));
+	assert_string_equal(tls_cfg_listener_get(s, 0)->propq, "provider=default");
+	assert_int_equal(tls_ctx_for_listener(s, 0, "edge", &ctx, err, sizeof(err)), 0);
+	assert_non_null(ctx);
+	tls_ctx_free(ctx);
+	cfg_snapshot_free(s);
+	expect_error(tls_doc("{'secret': 'edge', 'provider_query': 'provider=qatprovider'}", NULL),
+		     "$.listeners[0].tls.provider_query", "no loaded OpenSSL provider answers");
 	s = compile_ok(tls_doc(NULL, NULL)); /* no block: plain TCP */
 	assert_null(tls_cfg_listener_get(s, 0));
 	assert_int_equal(tls_ctx_for_listener(s, 0, "edge", &ctx, err, sizeof(err)), 0);
