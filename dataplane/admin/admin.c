@@ -37,50 +37,9 @@ struct admin {
 
 /* ---------------------------------------------------------------- rendering */
 
-struct admin_buf {
-	char *s;
-	size_t len;
-	size_t cap;
-	bool failed;
-};
-
-__attribute__((format(printf, 2, 3))) static void admin_printf(struct admin_buf *b, const char *fmt,
-							       ...)
+static void admin_header(struct log_buf *b, const char *name, const char *type, const char *help)
 {
-	va_list ap;
-	int n;
-
-	if (b->failed)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s + b->len, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->failed = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = b->cap * 2 + (size_t)n;
-		char *ns = realloc(b->s, cap);
-
-		if (ns == NULL) {
-			b->failed = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = cap;
-	}
-}
-
-static void admin_header(struct admin_buf *b, const char *name, const char *type, const char *help)
-{
-	admin_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	log_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* Label values: escape backslash, double quote and newline (exposition format 0.0.4). */
@@ -138,7 +97,7 @@ static const struct {
 	 offsetof(struct flow_table_stats, full)},
 };
 
-static void admin_flows(struct admin_buf *b, const struct worker_set *ws)
+static void admin_flows(struct log_buf *b, const struct worker_set *ws)
 {
 	struct flow_table_stats st;
 	uint64_t v;
@@ -151,8 +110,8 @@ static void admin_flows(struct admin_buf *b, const struct worker_set *ws)
 				continue;
 			flow_table_stats(ws->w[i].l4.flows, &st);
 			memcpy(&v, (const char *)&st + admin_flow_metrics[m].off, sizeof(v));
-			admin_printf(b, "%s{worker=\"%u\"} %" PRIu64 "\n",
-				     admin_flow_metrics[m].name, i, v);
+			log_buf_printf(b, "%s{worker=\"%u\"} %" PRIu64 "\n",
+				       admin_flow_metrics[m].name, i, v);
 		}
 	}
 }
@@ -162,7 +121,7 @@ static void admin_flows(struct admin_buf *b, const struct worker_set *ws)
  * state has a sample, 0 included. tcp_state_counts() reads with relaxed loads
  * from this thread (the stacks live until worker_set_stop(), after admin_stop()).
  */
-static void admin_tcp(struct admin_buf *b, const struct worker_set *ws)
+static void admin_tcp(struct log_buf *b, const struct worker_set *ws)
 {
 	uint32_t total[TCP_STATE_MAX] = {0}, counts[TCP_STATE_MAX];
 
@@ -174,8 +133,8 @@ static void admin_tcp(struct admin_buf *b, const struct worker_set *ws)
 	admin_header(b, "meshdp_tcp_connections", "gauge",
 		     "Connections of the workers' TCP stacks in each state (listeners excluded)");
 	for (unsigned int s = 0; s < TCP_STATE_MAX; s++)
-		admin_printf(b, "meshdp_tcp_connections{state=\"%s\"} %" PRIu32 "\n",
-			     tcp_state_name((enum tcp_state)s), total[s]);
+		log_buf_printf(b, "meshdp_tcp_connections{state=\"%s\"} %" PRIu32 "\n",
+			       tcp_state_name((enum tcp_state)s), total[s]);
 }
 
 enum admin_ep_field {
@@ -229,7 +188,7 @@ static uint64_t admin_ep_value(const struct l4_ep_view *v, enum admin_ep_field f
  * RCU reader (or is the only thread, in tests), so the snapshot and the
  * endpoint states it points to stay valid while we read them.
  */
-static void admin_services(struct admin_buf *b, const struct cfg_snapshot *snap)
+static void admin_services(struct log_buf *b, const struct cfg_snapshot *snap)
 {
 	const uint32_t n_svc = snap ? snap->n_services : 0;
 	const uint32_t n_ep = snap ? snap->n_endpoints : 0;
@@ -243,18 +202,19 @@ static void admin_services(struct admin_buf *b, const struct cfg_snapshot *snap)
 	for (uint32_t s = 0; s < n_svc; s++) {
 		l4_service_view(&snap->services[s], now, &sv);
 		admin_label(snap->services[s].key, svc, sizeof(svc));
-		admin_printf(b, "meshdp_service_active_connections{service=\"%s\"} %" PRIu64 "\n",
-			     svc, sv.active);
+		log_buf_printf(b, "meshdp_service_active_connections{service=\"%s\"} %" PRIu64 "\n",
+			       svc, sv.active);
 	}
 	admin_header(b, "meshdp_service_endpoints", "gauge",
 		     "Endpoints of the service, usable (healthy, not ejected) or not");
 	for (uint32_t s = 0; s < n_svc; s++) {
 		l4_service_view(&snap->services[s], now, &sv);
 		admin_label(snap->services[s].key, svc, sizeof(svc));
-		admin_printf(b, "meshdp_service_endpoints{service=\"%s\",state=\"usable\"} %u\n",
-			     svc, sv.usable);
-		admin_printf(b, "meshdp_service_endpoints{service=\"%s\",state=\"unusable\"} %u\n",
-			     svc, sv.n_endpoints - sv.usable);
+		log_buf_printf(b, "meshdp_service_endpoints{service=\"%s\",state=\"usable\"} %u\n",
+			       svc, sv.usable);
+		log_buf_printf(b,
+			       "meshdp_service_endpoints{service=\"%s\",state=\"unusable\"} %u\n",
+			       svc, sv.n_endpoints - sv.usable);
 	}
 	if (n_ep != 0) {
 		views = calloc(n_ep, sizeof(*views));
@@ -281,9 +241,9 @@ static void admin_services(struct admin_buf *b, const struct cfg_snapshot *snap)
 					    ? e->key + n + 1
 					    : e->key,
 				    ep, sizeof(ep));
-			admin_printf(b, "%s{service=\"%s\",endpoint=\"%s\"} %" PRIu64 "\n",
-				     admin_ep_metrics[m].name, svc, ep,
-				     admin_ep_value(&views[i], (enum admin_ep_field)m));
+			log_buf_printf(b, "%s{service=\"%s\",endpoint=\"%s\"} %" PRIu64 "\n",
+				       admin_ep_metrics[m].name, svc, ep,
+				       admin_ep_value(&views[i], (enum admin_ep_field)m));
 		}
 	}
 	free(views);
@@ -292,14 +252,12 @@ static void admin_services(struct admin_buf *b, const struct cfg_snapshot *snap)
 char *admin_render_metrics(const struct worker_set *ws, const struct cfg_port_info *ports,
 			   uint16_t n_ports, const struct neigh_table *neigh)
 {
-	struct admin_buf b = {.cap = 65536};
 	const struct cfg_snapshot *snap = rcu_dereference(cfg_live);
 	struct rte_eth_stats st[CFG_MAX_PORTS];
 	char metric[128], label[3 * CFG_NAME_MAX];
-	char *telem;
+	struct log_buf b;
 
-	b.s = malloc(b.cap);
-	if (b.s == NULL)
+	if (log_buf_init(&b, 65536) != 0)
 		return NULL;
 	if (n_ports > CFG_MAX_PORTS)
 		n_ports = CFG_MAX_PORTS;
@@ -307,13 +265,13 @@ char *admin_render_metrics(const struct worker_set *ws, const struct cfg_port_in
 		snprintf(metric, sizeof(metric), "meshdp_%s_total", stats_name(id));
 		admin_header(&b, metric, "counter", stats_help(id));
 		for (unsigned int i = 0; ws != NULL && i < ws->n; i++)
-			admin_printf(&b, "%s{worker=\"%u\"} %" PRIu64 "\n", metric, i,
-				     stats_read(&ws->stats[i], id));
+			log_buf_printf(&b, "%s{worker=\"%u\"} %" PRIu64 "\n", metric, i,
+				       stats_read(&ws->stats[i], id));
 	}
 	for (unsigned int id = 0; id < SECRETS_STAT_MAX; id++) {
 		snprintf(metric, sizeof(metric), "meshdp_%s_total", secrets_stat_name(id));
 		admin_header(&b, metric, "counter", secrets_stat_help(id));
-		admin_printf(&b, "%s %" PRIu64 "\n", metric, secrets_stat(id));
+		log_buf_printf(&b, "%s %" PRIu64 "\n", metric, secrets_stat(id));
 	}
 	for (uint16_t p = 0; p < n_ports; p++) {
 		memset(&st[p], 0, sizeof(st[p]));
@@ -328,32 +286,23 @@ char *admin_render_metrics(const struct worker_set *ws, const struct cfg_port_in
 
 			memcpy(&v, (const char *)&st[p] + admin_port_metrics[m].off, sizeof(v));
 			admin_label(ports[p].name, label, sizeof(label));
-			admin_printf(&b, "%s{port=\"%s\"} %" PRIu64 "\n", metric, label, v);
+			log_buf_printf(&b, "%s{port=\"%s\"} %" PRIu64 "\n", metric, label, v);
 		}
 	}
 	admin_header(&b, "meshdp_config_generation", "gauge",
 		     "Generation of the live configuration (0: none yet)");
-	admin_printf(&b, "meshdp_config_generation %" PRIu64 "\n", snap ? snap->generation : 0);
+	log_buf_printf(&b, "meshdp_config_generation %" PRIu64 "\n", snap ? snap->generation : 0);
 	admin_header(&b, "meshdp_workers", "gauge", "Worker lcores running the data path");
-	admin_printf(&b, "meshdp_workers %u\n", ws ? ws->n : 0);
+	log_buf_printf(&b, "meshdp_workers %u\n", ws ? ws->n : 0);
 	admin_header(&b, "meshdp_neighbours", "gauge", "Entries in the neighbour cache");
-	admin_printf(&b, "meshdp_neighbours %" PRIu32 "\n", neigh ? neigh_count(neigh) : 0);
+	log_buf_printf(&b, "meshdp_neighbours %" PRIu32 "\n", neigh ? neigh_count(neigh) : 0);
 	admin_header(&b, "meshdp_up", "gauge", "1 while the data plane is running");
-	admin_printf(&b, "meshdp_up 1\n");
+	log_buf_printf(&b, "meshdp_up 1\n");
 	admin_flows(&b, ws);
 	admin_tcp(&b, ws);
 	admin_services(&b, snap);
-	telem = telem_render_metrics(snap);
-	if (telem == NULL)
-		b.failed = true;
-	else
-		admin_printf(&b, "%s", telem);
-	free(telem);
-	if (b.failed) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	telem_render_metrics(snap, &b);
+	return log_buf_take(&b);
 }
 
 /* ---------------------------------------------------------------- HTTP */

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <strings.h>
 
 #include "log.h"
@@ -28,4 +31,57 @@ const char *log_level_name(void)
 	int lvl = rte_log_get_level(log_type);
 
 	return lvl >= (int)RTE_LOG_EMERG && lvl <= (int)RTE_LOG_DEBUG ? log_levels[lvl] : "unknown";
+}
+
+int log_buf_init(struct log_buf *b, size_t cap)
+{
+	b->len = 0;
+	b->cap = cap;
+	b->s = malloc(cap);
+	b->failed = b->s == NULL;
+	if (b->failed)
+		return -ENOMEM;
+	b->s[0] = '\0';
+	return 0;
+}
+
+void log_buf_printf(struct log_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	while (!b->failed) {
+		size_t room = b->cap - b->len, cap;
+		char *ns;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->s + b->len, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		cap = b->cap * 2 + (size_t)n;
+		ns = realloc(b->s, cap);
+		if (ns == NULL) {
+			b->failed = true;
+			return;
+		}
+		b->s = ns;
+		b->cap = cap;
+	}
+}
+
+char *log_buf_take(struct log_buf *b)
+{
+	char *s = b->failed ? NULL : b->s;
+
+	if (b->failed)
+		free(b->s);
+	b->s = NULL;
+	return s;
 }

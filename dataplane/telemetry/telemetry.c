@@ -411,43 +411,6 @@ struct telem_series *telem_merge(unsigned int *n)
 	return all;
 }
 
-struct telem_buf {
-	char *s;
-	size_t len, cap;
-	bool failed;
-};
-
-__attribute__((format(printf, 2, 3))) static void telem_printf(struct telem_buf *b, const char *fmt,
-							       ...)
-{
-	va_list ap;
-	int n;
-
-	while (!b->failed) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s + b->len, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->failed = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		char *ns = realloc(b->s, b->cap * 2 + (size_t)n);
-
-		if (ns == NULL) {
-			b->failed = true;
-			return;
-		}
-		b->s = ns;
-		b->cap = b->cap * 2 + (size_t)n;
-	}
-}
-
 /* The response flags as Envoy writes them: "UH,UF" or "-". */
 static void telem_flags_str(uint32_t flags, char *out, size_t len)
 {
@@ -502,7 +465,7 @@ static void telem_labels_str(const struct telem_series *s, const char *reporter,
 			 (s->key.security & TELEM_SEC_DOWN_MTLS) ? "mutual_tls" : "none");
 }
 
-static void telem_histogram(struct telem_buf *b, const char *name, const char *labels,
+static void telem_histogram(struct log_buf *b, const char *name, const char *labels,
 			    const uint64_t *buckets, const uint64_t *bounds, unsigned int n,
 			    uint64_t sum, double scale)
 {
@@ -510,13 +473,13 @@ static void telem_histogram(struct telem_buf *b, const char *name, const char *l
 
 	for (unsigned int i = 0; i < n; i++) {
 		cum += buckets[i];
-		telem_printf(b, "%s_bucket{%s,le=\"%g\"} %" PRIu64 "\n", name, labels,
-			     (double)bounds[i] / scale, cum);
+		log_buf_printf(b, "%s_bucket{%s,le=\"%g\"} %" PRIu64 "\n", name, labels,
+			       (double)bounds[i] / scale, cum);
 	}
 	cum += buckets[n];
-	telem_printf(b, "%s_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", name, labels, cum);
-	telem_printf(b, "%s_sum{%s} %.17g\n", name, labels, (double)sum / scale);
-	telem_printf(b, "%s_count{%s} %" PRIu64 "\n", name, labels, cum);
+	log_buf_printf(b, "%s_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", name, labels, cum);
+	log_buf_printf(b, "%s_sum{%s} %.17g\n", name, labels, (double)sum / scale);
+	log_buf_printf(b, "%s_count{%s} %" PRIu64 "\n", name, labels, cum);
 }
 
 enum telem_family {
@@ -549,30 +512,26 @@ static const struct {
 			     "Bytes the TCP proxy received from clients"},
 };
 
-char *telem_render_metrics(const struct cfg_snapshot *snap)
+void telem_render_metrics(const struct cfg_snapshot *snap, struct log_buf *b)
 {
 	const struct telem_snap *ts = snap != NULL ? snap->telemetry : NULL;
 	const char *reporter =
 		ts != NULL && ts->reporter == TELEM_REPORTER_DESTINATION ? "destination" : "source";
-	struct telem_buf b = {.cap = 65536};
 	struct telem_series *all;
 	unsigned int n;
 	char labels[2048];
 
-	b.s = malloc(b.cap);
 	all = telem_merge(&n);
-	if (b.s == NULL || all == NULL) {
-		free(b.s);
-		free(all);
-		return NULL;
+	if (all == NULL) {
+		b->failed = true;
+		return;
 	}
-	b.s[0] = '\0';
 	for (unsigned int f = 0; f < TF_MAX && telem_g != NULL; f++) {
 		const bool tcp = f >= TF_TCP_OPENED;
 
-		telem_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", telem_families[f].name,
-			     telem_families[f].help, telem_families[f].name,
-			     telem_families[f].type);
+		log_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", telem_families[f].name,
+			       telem_families[f].help, telem_families[f].name,
+			       telem_families[f].type);
 		for (unsigned int i = 0; i < n; i++) {
 			const struct telem_series *s = &all[i];
 
@@ -592,21 +551,21 @@ char *telem_render_metrics(const struct cfg_snapshot *snap)
 			}
 			switch (f) {
 			case TF_REQUESTS:
-				telem_printf(&b, "%s{%s} %" PRIu64 "\n", telem_families[f].name,
-					     labels, s->requests);
+				log_buf_printf(b, "%s{%s} %" PRIu64 "\n", telem_families[f].name,
+					       labels, s->requests);
 				break;
 			case TF_DURATION:
-				telem_histogram(&b, telem_families[f].name, labels, s->dur,
+				telem_histogram(b, telem_families[f].name, labels, s->dur,
 						telem_dur_bounds_us, TELEM_DUR_BUCKETS,
 						s->dur_sum_us, 1000.0);
 				break;
 			case TF_REQ_BYTES:
-				telem_histogram(&b, telem_families[f].name, labels, s->reqb,
+				telem_histogram(b, telem_families[f].name, labels, s->reqb,
 						telem_bytes_bounds, TELEM_BYTES_BUCKETS,
 						s->reqb_sum, 1.0);
 				break;
 			case TF_RESP_BYTES:
-				telem_histogram(&b, telem_families[f].name, labels, s->respb,
+				telem_histogram(b, telem_families[f].name, labels, s->respb,
 						telem_bytes_bounds, TELEM_BYTES_BUCKETS,
 						s->respb_sum, 1.0);
 				break;
@@ -614,25 +573,25 @@ char *telem_render_metrics(const struct cfg_snapshot *snap)
 				const uint64_t v[] = {s->tcp_opened, s->tcp_closed, s->tcp_sent,
 						      s->tcp_received};
 
-				telem_printf(&b, "%s{%s} %" PRIu64 "\n", telem_families[f].name,
-					     labels, v[f - TF_TCP_OPENED]);
+				log_buf_printf(b, "%s{%s} %" PRIu64 "\n", telem_families[f].name,
+					       labels, v[f - TF_TCP_OPENED]);
 			}
 			}
 		}
 	}
 	if (telem_g != NULL) {
-		telem_printf(&b,
-			     "# HELP meshdp_access_log_lines_total Access log lines the logger "
-			     "thread wrote\n# TYPE meshdp_access_log_lines_total counter\n"
-			     "meshdp_access_log_lines_total %" PRIu64 "\n",
-			     telem_read(&telem_g->lines));
-		telem_printf(&b,
-			     "# HELP meshdp_access_log_write_errors_total Access log lines the "
-			     "output refused\n# TYPE meshdp_access_log_write_errors_total "
-			     "counter\nmeshdp_access_log_write_errors_total %" PRIu64 "\n",
-			     telem_read(&telem_g->write_errors));
-		telem_printf(
-			&b,
+		log_buf_printf(b,
+			       "# HELP meshdp_access_log_lines_total Access log lines the logger "
+			       "thread wrote\n# TYPE meshdp_access_log_lines_total counter\n"
+			       "meshdp_access_log_lines_total %" PRIu64 "\n",
+			       telem_read(&telem_g->lines));
+		log_buf_printf(b,
+			       "# HELP meshdp_access_log_write_errors_total Access log lines the "
+			       "output refused\n# TYPE meshdp_access_log_write_errors_total "
+			       "counter\nmeshdp_access_log_write_errors_total %" PRIu64 "\n",
+			       telem_read(&telem_g->write_errors));
+		log_buf_printf(
+			b,
 			"# HELP meshdp_spans_exported_total Spans the collector accepted\n"
 			"# TYPE meshdp_spans_exported_total counter\n"
 			"meshdp_spans_exported_total %" PRIu64 "\n"
@@ -643,11 +602,6 @@ char *telem_render_metrics(const struct cfg_snapshot *snap)
 			telem_read(&telem_g->span_export_failures));
 	}
 	free(all);
-	if (b.failed) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
 }
 
 unsigned int telem_top(struct telem_top_row *out, unsigned int max)

@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "../config/config.h"
+#include "../log/log.h"
 #include "../stats/stats.h"
 
 /* Istio's fixed buckets: request duration in milliseconds, sizes in bytes. */
@@ -256,11 +257,11 @@ void telem_free(void);
 
 /**
  * Any thread: the Istio metrics summed over workers, Prometheus text
- * exposition 0.0.4, malloc'd ("" without telem_start()). The caller reads the
- * live snapshot (reporter): online as an RCU reader, or the only thread.
- * @return NULL on ENOMEM.
+ * exposition 0.0.4, appended to @p b (nothing without telem_start();
+ * b->failed on ENOMEM). The caller reads the live snapshot (reporter):
+ * online as an RCU reader, or the only thread.
  */
-char *telem_render_metrics(const struct cfg_snapshot *snap);
+void telem_render_metrics(const struct cfg_snapshot *snap, struct log_buf *b);
 
 /** The merged series of one destination service, for meshctl top. */
 struct telem_top_row {

@@ -32,6 +32,17 @@
 
 #define N_WORKERS 2
 
+/* telem_render_metrics() into a fresh buffer: the text, or NULL. */
+static char *render_metrics(const struct cfg_snapshot *s)
+{
+	struct log_buf b;
+
+	if (log_buf_init(&b, 4096) != 0)
+		return NULL;
+	telem_render_metrics(s, &b);
+	return log_buf_take(&b);
+}
+
 static struct stats_block *stats;
 
 static int setup(void **state)
@@ -173,7 +184,7 @@ static void test_series_merge(void **state)
 	request(worker(0), s, 200, 7000, 100, 5000, NULL);
 	request(worker(1), s, 200, 2000000, 100, 5000, NULL);
 	request(worker(1), s, 503, 100, 100, 20, NULL);
-	text = telem_render_metrics(s);
+	text = render_metrics(s);
 	assert_non_null(text);
 	/* the three 200s are one series, summed over both workers */
 	assert_true(sample(text, "istio_requests_total", "response_code=\"200\"") == 3);
@@ -234,7 +245,7 @@ static void test_series_merge(void **state)
 	assert_int_not_equal(h, 0);
 	telem_tcp_bytes(worker(1), h, 1000, 50);
 	telem_tcp_bytes(worker(1), h, 24, 0);
-	text = telem_render_metrics(s);
+	text = render_metrics(s);
 	assert_true(sample(text, "istio_tcp_connections_opened_total", NULL) == 1);
 	assert_true(sample(text, "istio_tcp_connections_closed_total", NULL) == 0);
 	assert_true(sample(text, "istio_tcp_received_bytes_total", NULL) == 1024);
@@ -243,7 +254,7 @@ static void test_series_merge(void **state)
 	assert_non_null(strstr(text, "connection_security_policy=\"mutual_tls\""));
 	free(text);
 	telem_tcp_close(worker(1), h);
-	text = telem_render_metrics(s);
+	text = render_metrics(s);
 	assert_true(sample(text, "istio_tcp_connections_closed_total", NULL) == 1);
 	free(text);
 	cfg_snapshot_free(s);
@@ -262,7 +273,7 @@ static void test_cardinality_cap(void **state)
 		request(worker(0), s, 200 + i, 100, 10, 10, NULL);
 	request(worker(0), s, 200, 100, 10, 10, NULL); /* a known series still counts in it */
 	assert_int_equal(stats_read(&stats[0], STAT_TELEMETRY_SERIES_OVERFLOW), 4);
-	text = telem_render_metrics(s);
+	text = render_metrics(s);
 	assert_true(sample(text, "istio_requests_total", "response_code=\"200\"") == 2);
 	assert_true(sample(text, "istio_requests_total", "response_code=\"215\"") == 1);
 	assert_true(sample(text, "istio_requests_total", "response_code=\"216\"") == -1);
