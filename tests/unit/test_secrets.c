@@ -27,31 +27,17 @@
 #include "dataplane/control/control_internal.h"
 #include "dataplane/secrets/secrets.h"
 #include "dataplane/secrets/secrets_internal.h"
+#include "certs_fixture.h"
 #include "config_fixture.h"
 #include "test_eal.h"
 
 static char dir[64]; /* the certificates: DIR/ca.pem, DIR/edge.pem, DIR/bad/KIND.pem ... */
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
 	test_eal_init();
-	snprintf(dir, sizeof(dir), "/tmp/meshdp-test-secrets-XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	if (run("%s %s >/dev/null", CERTS_SH, dir) != 0 ||
+	if (certs_dir(dir, sizeof(dir), "secrets") != 0 ||
 	    run("%s %s leaf edge spiffe://cluster.local/ns/shop/sa/edge --dns edge.test >/dev/null",
 		CERTS_SH, dir) != 0 ||
 	    run("%s %s bad >/dev/null", CERTS_SH, dir) != 0 ||
