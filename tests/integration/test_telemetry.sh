@@ -10,7 +10,8 @@
 # back, and no token is there in clear (nor in the daemon's output); the
 # format switches to Common Log Format live; meshctl top shows the service's
 # rate while wrk runs; a real Prometheus scrapes meshdp and PromQL through its
-# HTTP API gives the request rate and p99 with Istio's labels; W3C and B3 trace
+# HTTP API gives the request rate and p99 with Istio's labels, and every query
+# of the Grafana dashboard (docs/grafana-meshdp.json) answers; W3C and B3 trace
 # contexts reach the backend (http_backend.py on b1) with the client's trace id
 # and the proxy's span as the parent, the trace id is in the access log, a
 # Zipkin collector in the test receives the proxy's spans with the ids the
@@ -241,6 +242,33 @@ assert float(sys.argv[5]) / 2 < float(rate[0]["value"][1]) < float(sys.argv[5]) 
 assert 0 < float(p99[0]["value"][1]) < 10000, p99
 assert int(float(total[0]["value"][1])) == int(sys.argv[4]), (total, sys.argv[4])
 print(f"PromQL: web {float(rate[0]['value'][1]):.0f} req/s (wrk: {sys.argv[5]}), p99 {float(p99[0]['value'][1]):.2f} ms")
+EOF
+
+it_log "the Grafana dashboard's queries: every one answers for web through this Prometheus"
+# docs/grafana-meshdp.json's panel queries and its service variable, with
+# Grafana's variables as a dashboard over the last 5 minutes and every service
+# would give them: each must return a finite value for the web service.
+"$IT_PY" - "$(dirname "$0")/../../docs/grafana-meshdp.json" "http://127.0.0.1:$PROM_PORT" <<'EOF' || it_http_fail "the dashboard's PromQL"
+import json, math, re, sys, urllib.parse, urllib.request
+d = json.load(open(sys.argv[1]))
+exprs = [(p["title"] + ": " + t["legendFormat"], t["expr"]) for p in d["panels"] for t in p["targets"]]
+var = next(v for v in d["templating"]["list"] if v["name"] == "destination_service")
+m = re.fullmatch(r"label_values\((\w+), *(\w+)\)", var["query"]["query"])
+exprs.append(("variable destination_service", f"count by ({m.group(2)}) ({m.group(1)})"))
+assert {v["name"] for v in d["templating"]["list"]} == {"datasource", "destination_service"}, d["templating"]
+for p in d["panels"]:
+    assert p["datasource"]["uid"] == "${datasource}", p
+for name, e in exprs:
+    q = e.replace("$__rate_interval", "5m").replace("$destination_service", var["allValue"])
+    assert "$" not in q, q
+    url = sys.argv[2] + "/api/v1/query?" + urllib.parse.urlencode({"query": q})
+    r = json.load(urllib.request.urlopen(url))
+    assert r["status"] == "success", (q, r)
+    web = [float(s["value"][1]) for s in r["data"]["result"]
+           if s["metric"].get("destination_service") == "web.shop.svc.cluster.local"]
+    assert web and all(math.isfinite(v) for v in web), (q, r["data"]["result"])
+    print(f"    {web[0]:12.4g}  {name}")
+print(f"{len(exprs)} dashboard queries answered")
 EOF
 
 it_log "promtool check metrics accepts the exposition (two lint rules aside)"
