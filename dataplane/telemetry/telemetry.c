@@ -195,7 +195,7 @@ void telem_http_begin(struct telem_worker *tw, const struct cfg_snapshot *snap,
 	t->span = false;
 	if (tw != NULL)
 		telem_trace_start(tw, snap, h, &t->trace);
-	if (t->trace.active && t->trace.sampled && ts != NULL && ts->trace.zipkin_url[0] != '\0') {
+	if (t->trace.active && t->trace.sampled && ts != NULL && ts->trace.url[0] != '\0') {
 		t->span = true;
 		t->sp.client = client;
 		telem_copy(t->sp.method, sizeof(t->sp.method), h->method.p, h->method.len);
