@@ -16,6 +16,7 @@ proxy's CPU jiffies) and for meshdp x-meshdp-<test>-s1/s2.txt.
 import re
 import argparse
 import json
+import statistics
 import os
 import platform
 import shutil
@@ -602,12 +603,15 @@ def h_section(res, L):
         if not a.startswith(("meshdp", "nginx", "haproxy", "direct")) or len(a.split()) < 2:
             L.append("* not answering: %s" % a)
 
-def m_collect(run):
+def m_collect(run, telemetry, rounds):
     """(m): meshdp-httpgen's figures per test (tiny: -c M_CONNS, lat: -c
-    M_LAT_CONNS) in the shape http_table() reads, meshdp's window beside them;
+    M_LAT_CONNS, telemetry-SETTING-ROUND: -c M_CONNS per word of TELEMETRY and
+    round) in the shape http_table() reads, meshdp's window beside them (and
+    its telemetry drops); the "all" runs' access log lines and spans received;
     and the callgrind run's instructions per request."""
     r = {}
-    for test in ("tiny", "lat"):
+    tel = ["telemetry-%s-%d" % (t, i) for i in range(1, rounds + 1) for t in telemetry]
+    for test in ["tiny", "lat"] + tel:
         base = os.path.join(run, "m-meshdp-%s" % test)
         g = load(base + ".json")
         if not g:
@@ -619,8 +623,20 @@ def m_collect(run):
              "non_2xx": g["non_2xx"]}
         m = http_window(base)
         if m:
+            s1, s2 = sample(base + "-s1.txt"), sample(base + "-s2.txt")
+            d = counter_delta(s1, s2)
+            m["telemetry_drops"] = {k: d.get(k, 0) for k in (
+                "access_log_ring_full", "trace_span_ring_full", "telemetry_series_overflow")}
             v["meshdp"] = m
         r[test] = v
+    for test in tel:
+        try:
+            with open(os.path.join(run, "m-meshdp-%s-out.txt" % test)) as f:
+                lines, posts, nbytes, spans = (int(x) for x in f.read().split())
+            r[test]["exported"] = {"access_log_lines": lines, "span_posts": posts,
+                                   "span_bytes": nbytes, "spans": spans}
+        except (OSError, ValueError, KeyError):
+            pass
     out = {"results": {"meshdp": r} if r else {}}
     cg = http_window(os.path.join(run, "m-callgrind"))
     try:
@@ -680,6 +696,7 @@ def m_section(res, L):
                 ("retransmits (generator)",
                  lambda v: str(v["gen"]["tcp_retransmits"]) if v.get("gen") else "-")))
     http_workers(L, R)
+    m_telemetry_table(m, L)
     busy = R.get("meshdp", {}).get("tiny", {}).get("meshdp", {}).get("busy_us_per_request")
     if busy is not None:
         t = HTTP_TARGETS["busy_us_per_request"]
@@ -706,6 +723,64 @@ def m_section(res, L):
             L.append("```")
             L.extend(callgrind_per_request(cg[key], n)[:36])
             L.append("```")
+
+
+def m_telemetry_table(m, L):
+    """(m) per telemetry setting (M_TELEMETRY): the median over the rounds of
+    the -c M_CONNS figures and of meshdp's busy us per request (with the
+    rounds' range), as a ratio to the "off" row's (else the first's)."""
+    R = m["results"].get("meshdp", {})
+    rows = []
+    for t in m.get("telemetry", []):
+        runs = [R[k] for k in ("telemetry-%s-%d" % (t, i) for i in range(1, m["rounds"] + 1))
+                if R.get(k, {}).get("meshdp", {}).get("busy_us_per_request")]
+        if runs:
+            rows.append((t, runs))
+    if not rows:
+        return
+    med = statistics.median
+    busy = {t: med(v["meshdp"]["busy_us_per_request"] for v in runs) for t, runs in rows}
+    low = {t: min(v["meshdp"]["busy_us_per_request"] for v in runs) for t, runs in rows}
+    ref = "off" if "off" in busy else rows[0][0]
+    L.append("")
+    L.append("### Telemetry on vs off (M_TELEMETRY, -c %s, %d rounds, one meshdp a run)"
+             % (m["conns"], m["rounds"]))
+    L.append("")
+    L.append("off: no access log, no tracing, `metrics.max_series` 16 (Istio's metrics are "
+             "always recorded); default: no telemetry section (metrics, CLF lines for non-2xx "
+             "only: none here); all: a JSON access log line for every request to a file and "
+             "every request traced at 100 %, its span POSTed to a Zipkin sink on loopback. "
+             "The logger and exporter threads and the sink run beside the generator on its "
+             "core, not on the worker's: busy us/request is the worker's cost (at the rate "
+             "the generator reached: a lower rate means fewer requests per poll). Medians "
+             "over the rounds (settings interleaved), the busy range in brackets, ratios of "
+             "the medians and of the minima (the least disturbed runs: the worker's busy "
+             "cycles include time the kernel gave to another process on its core); drops "
+             "summed over the rounds' windows.")
+    L.append("")
+    L.append("| telemetry | requests/s | p50 ms | p99 ms | meshdp busy us/req | ratio to %s | "
+             "ratio of minima | log ring full | span ring full | errors |" % ref)
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for t, runs in rows:
+        b = [v["meshdp"]["busy_us_per_request"] for v in runs]
+        lat = lambda k: med(v.get("latency_ms", {}).get(k, 0) for v in runs)
+        drop = lambda k: sum(v["meshdp"]["telemetry_drops"][k] for v in runs)
+        L.append("| %s | %.0f | %.3f | %.3f | %.2f [%.2f-%.2f] | %.3f | %.3f | %d | %d | %d |" % (
+            t, med(v["requests_per_s"] for v in runs), lat("p50"), lat("p99"), busy[t],
+            min(b), max(b), busy[t] / busy[ref], low[t] / low[ref], drop("access_log_ring_full"),
+            drop("trace_span_ring_full"),
+            sum(v.get("socket_errors", 0) + v.get("non_2xx", 0) for v in runs)))
+    for t, runs in rows:
+        for i, v in enumerate(runs):
+            e = v.get("exported")
+            if e:
+                L.append("")
+                L.append("%s, round %d, over its whole run (warm-up included): %s access log "
+                         "lines written, %s spans received by the sink in %s POSTs (%s bytes, "
+                         "%s bytes a span)." % (
+                             t, i + 1, fmt(e["access_log_lines"], ","), fmt(e["spans"], ","),
+                             fmt(e["span_posts"], ","), fmt(e["span_bytes"], ","),
+                             fmt(e["span_bytes"] / e["spans"] if e["spans"] else None, ".0f")))
 
 
 def t_section(res, L):
@@ -1182,6 +1257,8 @@ def main():
     ap.add_argument("--m-conns", default="64")
     ap.add_argument("--m-lat-conns", default="4")
     ap.add_argument("--m-duration", default="10")
+    ap.add_argument("--m-telemetry", default="")
+    ap.add_argument("--m-telemetry-rounds", type=int, default=1)
     ap.add_argument("--memif", default="copy", choices=("copy", "zero-copy"))
     ap.add_argument("--s-rows", default="")
     ap.add_argument("--s-conns", default="128")
@@ -1348,7 +1425,10 @@ def main():
 
     if "m" in ran:
         res["scenarios"]["m"] = dict(name=NAMES["m"], conns=o.m_conns, lat_conns=o.m_lat_conns,
-                                     duration=o.m_duration, **m_collect(o.run))
+                                     duration=o.m_duration, telemetry=o.m_telemetry.split(),
+                                     rounds=o.m_telemetry_rounds,
+                                     **m_collect(o.run, o.m_telemetry.split(),
+                                                 o.m_telemetry_rounds))
     if "h" in ran:
         hv = []
         try:

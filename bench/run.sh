@@ -34,7 +34,9 @@
 #      meshdp-httpgen's keep-alive clients and its backend, both on meshdp's own
 #      TCP stack over memif, no kernel in the path: -c M_CONNS, then -c
 #      M_LAT_CONNS for latency; meshdp's busy cycles per request; with
-#      M_CALLGRIND=1 also meshdp under callgrind (instructions per request)
+#      M_CALLGRIND=1 also meshdp under callgrind (instructions per request);
+#      with M_TELEMETRY also one -c M_CONNS run per telemetry setting (metrics,
+#      access logs and tracing off / default / all, busy cycles per request each)
 # MEMIF=zero-copy runs a, b, c, e and p with the system under test (testpmd or
 # meshdp) as a zero-copy memif client (its mbufs are the shared memory, no copy
 # on its side) and the generator as the server, which copies; the SUT starts
@@ -72,7 +74,9 @@
 # rsa-tls-1.3 rsa-mtls-1.3 ecdsa-tls-1.2": key-auth-version), S_BULK_MB (256),
 # S_IDLE (4000, idle TLS connections held), S_PERF (1: perf profile of the first row),
 # M_CONNS (64), M_LAT_CONNS (4), M_DURATION (s, 10, each run of m), M_WARMUP (s, 2),
-# M_CALLGRIND (0; 1: m's callgrind run too, M_CG_DURATION s, 10, M_CONNS connections).
+# M_CALLGRIND (0; 1: m's callgrind run too, M_CG_DURATION s, 10, M_CONNS connections),
+# M_TELEMETRY ("": none; words of "off default all": one more (m) run each, see
+# m_telemetry), M_TELEMETRY_ROUNDS (3: rounds of those runs, interleaved).
 # Writes OUT/<date>.md and OUT/<date>.json (and the logs of the run in a temp dir).
 set -euo pipefail
 
@@ -123,6 +127,8 @@ M_DURATION=${M_DURATION:-10}
 M_WARMUP=${M_WARMUP:-2}
 M_CALLGRIND=${M_CALLGRIND:-0}
 M_CG_DURATION=${M_CG_DURATION:-10}
+M_TELEMETRY=${M_TELEMETRY:-}
+M_TELEMETRY_ROUNDS=${M_TELEMETRY_ROUNDS:-3}
 MEMIF=${MEMIF:-copy}
 TWO_WORKERS=${TWO_WORKERS:-1}
 P_WORKERS=${P_WORKERS:-1}
@@ -202,10 +208,11 @@ sockdir=/run/meshdp-bench.$$
 mkdir -p "$sockdir" "$OUT"
 s0=$sockdir/memif0.sock
 s1=$sockdir/memif1.sock
-sut_pid= gen_pid=
+sut_pid= gen_pid= m_sink=
 x_up=0
 cleanup() {
 	stop_sut
+	[ -z "$m_sink" ] || kill "$m_sink" 2>/dev/null || true
 	[ $x_up = 0 ] || x_cleanup
 	[ $h_up = 0 ] || h_cleanup
 	rm -rf "$sockdir"
@@ -1047,7 +1054,7 @@ EOP
 
 # As tests/data/http-proxy.json, one route to one backend with an upstream pool;
 # the worker sleeps when idle (it shares the machine), as the tests' documents do.
-h_config() {
+h_config() { # h_config [MEMBERS]: MEMBERS (JSON members and a comma) added at the top level
 	cat <<EOC
 {
 	"version": 1,
@@ -1084,7 +1091,8 @@ h_config() {
 		{ "name": "http", "type": "http", "address": "10.71.1.1", "port": 8080, "route_config": "main",
 		  "connect_timeout_ms": 2000, "idle_timeout_s": 120 }
 	],
-	"flows": { "capacity": 65536 },
+	"flows": { "capacity": 65536 },${1:+
+	$1}
 	"tune": { "rx_burst": 32, "tx_burst": 32, "drain_us": 100, "idle": "sleep", "idle_polls": 2000, "idle_sleep_us": 50 }
 }
 EOC
@@ -1370,7 +1378,7 @@ scenario_h() {
 m_start() { # m_start [wrapper...]: sut_start for (m)
 	local mem=("${mdp_mem[@]}") tries=100 tmo=500
 	write_profile 1024
-	h_config >"$run/m-config.json"
+	h_config "$(m_telemetry "$m_telem")" >"$run/m-config.json"
 	if [ $# -gt 0 ]; then # under valgrind: no hugepages, slow start
 		mem=(--no-huge)
 		tries=60 tmo=3000
@@ -1438,10 +1446,88 @@ m_callgrind() {
 		sed -n '/file:function/,$p' | head -40 >"$run/m-callgrind-inclusive.txt" || true
 }
 
+# m_telemetry SETTING: the telemetry section of (m)'s document for that setting.
+#   off: no access log, no tracing, the smallest metrics table (Istio's metrics
+#     cannot be turned off: every request still updates its series);
+#   default: no telemetry section (metrics, a CLF line for each non-2xx to
+#     stdout: none here, tracing off), what the other runs of (m) use;
+#   all: a JSON access log line for every request to a file, every request
+#     traced (sampled at 100 %) and its span exported to the Zipkin sink.
+m_telem=default
+m_telemetry() {
+	case $1 in
+	off) echo '"telemetry": { "metrics": { "max_series": 16 }, "access_log": { "enabled": false }, "tracing": { "enabled": false } },' ;;
+	default) ;;
+	all) echo '"telemetry": { "access_log": { "format": "json", "filter": "all", "output": "file", "path": "'"$run/m-access-all.log"'" }, "tracing": { "enabled": true, "sample_percent": 100, "zipkin_url": "http://127.0.0.1:'"$m_zipkin_port"'/api/v2/spans" } },' ;;
+	*) die "M_TELEMETRY: unknown setting '$1' (off default all)" ;;
+	esac
+}
+
+# A Zipkin sink on loopback for the "all" setting: accepts every POST (202),
+# keeps the number of POSTs, bytes and spans in $run/m-zipkin-sink.txt.
+m_zipkin_port=19411
+m_zipkin_sink() {
+	exec python3 - "$run/m-zipkin-sink.txt" "$m_zipkin_port" <<'EOF'
+import http.server, sys
+n = {"posts": 0, "bytes": 0, "spans": 0}
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["content-length"]))
+        n["posts"] += 1
+        n["bytes"] += len(body)
+        n["spans"] += body.count(b'"traceId"')
+        with open(sys.argv[1], "w") as f:
+            f.write("%(posts)d %(bytes)d %(spans)d\n" % n)
+        self.send_response(202)
+        self.send_header("content-length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[2])), H).serve_forever()
+EOF
+}
+
+# M_TELEMETRY_ROUNDS rounds of one -c M_CONNS run per word of M_TELEMETRY
+# (telemetry-SETTING-ROUND), each on a meshdp of its own with that setting's
+# document, the settings interleaved so that a neighbour's load on the machine
+# spreads over all of them; after each "all" run, its access log's lines and
+# the sink's spans (the whole run, warm-up included).
+m_telemetry_runs() {
+	local s r name
+	for r in $(seq "$M_TELEMETRY_ROUNDS"); do
+		for s in $M_TELEMETRY; do
+			m_telemetry "$s" >/dev/null
+			name=telemetry-$s-$r
+			if [ "$s" = all ]; then
+				rm -f "$run/m-access-all.log" "$run/m-zipkin-sink.txt"
+				m_zipkin_sink &
+				m_sink=$!
+				sleep 0.5
+				kill -0 "$m_sink" 2>/dev/null ||
+					die "the Zipkin sink did not start (port $m_zipkin_port taken?)"
+			fi
+			m_telem=$s
+			m_run "$name" "$M_CONNS"
+			m_telem=default
+			if [ -n "$m_sink" ]; then
+				sleep 0.5
+				kill "$m_sink" 2>/dev/null || true
+				wait "$m_sink" 2>/dev/null || true
+				m_sink=
+				echo "$(wc -l <"$run/m-access-all.log" 2>/dev/null || echo 0)" \
+					"$(cat "$run/m-zipkin-sink.txt" 2>/dev/null || echo 0 0 0)" \
+					>"$run/m-meshdp-$name-out.txt"
+			fi
+		done
+	done
+}
+
 scenario_m() {
 	m_run tiny "$M_CONNS"
 	m_run lat "$M_LAT_CONNS"
 	[ "$M_CALLGRIND" = 0 ] || m_callgrind
+	[ -z "$M_TELEMETRY" ] || m_telemetry_runs
 }
 
 # (s): TLS on tcp_proxy listeners vs nginx's stream module terminating TLS in
@@ -1851,6 +1937,7 @@ python3 "$here/report.py" --run "$run" --out "$OUT" --tag "$date_tag" --sizes "$
 	--x-conns "$X_CONNS" --x-duration "$X_DURATION" --x-targets "$X_TARGETS" \
 	--h-conns "$H_CONNS" --h-lat-conns "$H_LAT_CONNS" --h-duration "$H_DURATION" \
 	--m-conns "$M_CONNS" --m-lat-conns "$M_LAT_CONNS" --m-duration "$M_DURATION" \
+	--m-telemetry "$M_TELEMETRY" --m-telemetry-rounds "$M_TELEMETRY_ROUNDS" \
 	--memif "$MEMIF" --s-rows "$S_ROWS" --s-conns "$S_CONNS" --s-speed "$S_SPEED" \
-	--ran "${ran[*]}" --command "$([ "$MEMIF" = copy ] || echo "MEMIF=$MEMIF ")bench/run.sh ${*:-}"
+	--ran "${ran[*]}" --command "$([ "$MEMIF" = copy ] || echo "MEMIF=$MEMIF ")$([ -z "$M_TELEMETRY" ] || echo "M_TELEMETRY=\"$M_TELEMETRY\" ")bench/run.sh ${*:-}"
 echo "bench: logs in $run" >&2

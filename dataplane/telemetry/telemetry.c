@@ -195,7 +195,7 @@ void telem_http_begin(struct telem_worker *tw, const struct cfg_snapshot *snap,
 	t->span = false;
 	if (tw != NULL)
 		telem_trace_start(tw, snap, h, &t->trace);
-	if (t->trace.active && t->trace.sampled && ts != NULL && ts->trace.zipkin_url[0] != '\0') {
+	if (t->trace.active && t->trace.sampled && ts != NULL && ts->trace.url[0] != '\0') {
 		t->span = true;
 		t->sp.client = client;
 		telem_copy(t->sp.method, sizeof(t->sp.method), h->method.p, h->method.len);
@@ -221,7 +221,8 @@ void telem_http_begin(struct telem_worker *tw, const struct cfg_snapshot *snap,
 	r->trace_id[0] = '\0';
 	if (t->trace.active)
 		telem_hex(t->trace.trace_id, 16, r->trace_id);
-	for (uint32_t k = 0; k < ts->log.n_headers; k++) {
+	/* n_headers <= TELEM_LOG_HEADERS (the config's bound); said again for -O3's bounds check */
+	for (uint32_t k = 0; k < ts->log.n_headers && k < TELEM_LOG_HEADERS; k++) {
 		const char *name = ts->log.headers[k];
 		size_t nl = strlen(name);
 

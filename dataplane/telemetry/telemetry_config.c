@@ -170,11 +170,13 @@ static int telem_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 			     const struct cfg_compile_ctx *ctx, struct cfg_error *err)
 {
 	static const char *const keys[] = {"metrics", "access_log", "tracing", NULL};
-	static const char *const tkeys[] = {"enabled", "sample_percent", "zipkin_url", NULL};
+	static const char *const tkeys[] = {"enabled", "sample_percent", "zipkin_url", "otlp_url",
+					    NULL};
 	static const char *const mkeys[] = {"max_series", "reporter", "trust_domain", NULL};
 	static const char *const reporters[] = {"source", "destination", NULL};
 	const struct telem_snap *pts = ctx->prev != NULL ? ctx->prev->telemetry : NULL;
 	char mp[CFG_JPATH_LEN], trp[CFG_JPATH_LEN], td[CFG_NAME_MAX * 2];
+	char zipkin[sizeof(((struct telem_snap *)0)->trace.url)], otlp[sizeof(zipkin)];
 	struct telem_snap *ts;
 	json_t *t, *m, *tr;
 	int rc;
@@ -201,14 +203,20 @@ static int telem_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 	    (tr != NULL && (rc = cfg_check_keys(tr, trp, tkeys, err)) != 0) ||
 	    (rc = cfg_get_bool(tr, "enabled", trp, false, &ts->trace.enabled, err)) != 0 ||
 	    (rc = telem_sample(tr, trp, &ts->trace.sample_ppm, err)) != 0 ||
-	    (rc = cfg_get_str(tr, "zipkin_url", trp, ts->trace.zipkin_url,
-			      sizeof(ts->trace.zipkin_url), "", NULL, err)) != 0)
+	    (rc = cfg_get_str(tr, "zipkin_url", trp, zipkin, sizeof(zipkin), "", NULL, err)) != 0 ||
+	    (rc = cfg_get_str(tr, "otlp_url", trp, otlp, sizeof(otlp), "", NULL, err)) != 0)
 		return rc;
-	if (ts->trace.zipkin_url[0] != '\0' && strncmp(ts->trace.zipkin_url, "http://", 7) != 0 &&
-	    strncmp(ts->trace.zipkin_url, "https://", 8) != 0)
-		return cfg_fail(err, "$.telemetry.tracing.zipkin_url",
-				"expected an http:// or https:// URL, got \"%s\"",
-				ts->trace.zipkin_url);
+	if (zipkin[0] != '\0' && otlp[0] != '\0')
+		return cfg_fail(err, "$.telemetry.tracing.otlp_url",
+				"spans go to one collector: set zipkin_url or otlp_url, not both");
+	ts->trace.otlp = otlp[0] != '\0';
+	snprintf(ts->trace.url, sizeof(ts->trace.url), "%s", ts->trace.otlp ? otlp : zipkin);
+	if (ts->trace.url[0] != '\0' && strncmp(ts->trace.url, "http://", 7) != 0 &&
+	    strncmp(ts->trace.url, "https://", 8) != 0)
+		return cfg_fail(err,
+				ts->trace.otlp ? "$.telemetry.tracing.otlp_url"
+					       : "$.telemetry.tracing.zipkin_url",
+				"expected an http:// or https:// URL, got \"%s\"", ts->trace.url);
 	for (const char *c = td; *c != '\0'; c++)
 		if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-')
 			return cfg_fail(err, "$.telemetry.metrics.trust_domain",
@@ -263,12 +271,11 @@ static void telem_audit(const struct cfg_snapshot *snap, struct audit_report *r)
 		audit_finding(r, "SM-DR24", AUDIT_WARN, "$.telemetry.tracing.enabled",
 			      "tracing is off: no trace context is taken or propagated");
 	else
-		audit_finding(r, "SM-DR24",
-			      t->trace.zipkin_url[0] != '\0' ? AUDIT_PASS : AUDIT_WARN,
+		audit_finding(r, "SM-DR24", t->trace.url[0] != '\0' ? AUDIT_PASS : AUDIT_WARN,
 			      "$.telemetry.tracing",
 			      "trace context taken or started and propagated; spans %s",
-			      t->trace.zipkin_url[0] != '\0' ? "exported"
-							     : "not exported (no zipkin_url)");
+			      t->trace.url[0] != '\0' ? "exported"
+						      : "not exported (no zipkin_url or otlp_url)");
 }
 
 const struct cfg_section telem_cfg_section = {

@@ -2,8 +2,9 @@
 /*
  * telemetry: the span exporter (SM-DR24). A pthread of its own drains the
  * workers' span rings every 100 ms (or as soon as a batch of 256 is waiting)
- * and POSTs them as one Zipkin v2 JSON array to $.telemetry.tracing.zipkin_url
- * with libcurl (a 1 s timeout). It is a QSBR reader online only while it reads
+ * and POSTs them as one Zipkin v2 JSON array to $.telemetry.tracing.zipkin_url,
+ * or as one OTLP/HTTP JSON ExportTraceServiceRequest to otlp_url, with libcurl
+ * (a 1 s timeout). It is a QSBR reader online only while it reads
  * the live snapshot's URL and labels into its batch; the POST runs offline, so
  * an unreachable collector costs this thread's time and a counter
  * (meshdp_span_export_failures_total), never a worker's or a grace period.
@@ -31,48 +32,84 @@ static pthread_t telem_exporter;
 static bool telem_exporter_running;
 static uint32_t telem_exporter_quit;
 
-/* One span as Zipkin v2 JSON (https://zipkin.io/zipkin-api/#/default/post_spans). */
-static int telem_span_json(const struct telem_span *sp, uint64_t unix_offset, char *out, size_t len)
+/* One string attribute: Zipkin's tag "KEY":"VALUE", or OTLP's KeyValue. */
+static size_t telem_attr(char *out, size_t len, bool otlp, bool first, const char *key,
+			 const char *value)
 {
-	char trace[33], id[17], parent[17], client[INET_ADDRSTRLEN], up[INET_ADDRSTRLEN];
+	int n = snprintf(out, len,
+			 otlp ? "%s{\"key\":\"%s\",\"value\":{\"stringValue\":\"%s\"}}"
+			      : "%s\"%s\":\"%s\"",
+			 first ? "" : ",", key, value);
+
+	return n < 0 ? len : (size_t)n;
+}
+
+/*
+ * A span as Zipkin v2 JSON (https://zipkin.io/zipkin-api/#/default/post_spans)
+ * or as an OTLP span (opentelemetry-proto's trace.proto in its JSON mapping:
+ * ids in hex, kind 2 = SERVER, times in nanoseconds as strings).
+ */
+int telem_span_json(const struct telem_span *sp, uint64_t unix_offset_us, bool otlp, char *out,
+		    size_t len)
+{
+	char trace[33], id[17], parent[17], client[INET_ADDRSTRLEN], up[INET_ADDRSTRLEN + 6];
+	char status[8], path[sizeof(sp->path)];
 	const struct telem_label *svc = telem_label_get(sp->svc);
+	uint64_t start = sp->start_us + unix_offset_us;
 	bool root = true;
-	size_t o = 0;
+	size_t o, i = 0;
 	int n;
 
-	for (unsigned int i = 0; i < sizeof(sp->parent_id); i++)
-		root = root && sp->parent_id[i] == 0;
+	for (unsigned int k = 0; k < sizeof(sp->parent_id); k++)
+		root = root && sp->parent_id[k] == 0;
 	telem_hex(sp->trace_id, 16, trace);
 	telem_hex(sp->span_id, 8, id);
 	telem_hex(sp->parent_id, 8, parent);
 	inet_ntop(AF_INET, &sp->client, client, sizeof(client));
-	inet_ntop(AF_INET, &sp->upstream, up, sizeof(up));
-	n = snprintf(out, len,
-		     "{\"traceId\":\"%s\",\"id\":\"%s\"%s%s%s,\"kind\":\"SERVER\",\"name\":\"%s\","
-		     "\"timestamp\":%" PRIu64 ",\"duration\":%" PRIu64
-		     ",\"localEndpoint\":{\"serviceName\":\"meshdp\"},"
-		     "\"remoteEndpoint\":{\"ipv4\":\"%s\"},\"tags\":{\"http.method\":\"%s\","
-		     "\"http.status_code\":\"%u\",\"upstream_cluster\":\"%s\"",
-		     trace, id, root ? "" : ",\"parentId\":\"", root ? "" : parent,
-		     root ? "" : "\"", sp->method, sp->start_us + unix_offset, sp->duration_us,
-		     client, sp->method, sp->status, svc->a);
+	snprintf(status, sizeof(status), "%u", sp->status);
+	/* the path: JSON-safe bytes only (the rest as '_'); query strings stay out */
+	for (const char *c = sp->path; *c != '\0' && *c != '?' && i + 1 < sizeof(path); c++)
+		path[i++] = (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ||
+			     (unsigned char)*c >= 0x7f)
+				    ? '_'
+				    : *c;
+	path[i] = '\0';
+	if (otlp)
+		n = snprintf(
+			out, len,
+			"{\"traceId\":\"%s\",\"spanId\":\"%s\"%s%s%s,\"name\":\"%s\",\"kind\":2,"
+			"\"startTimeUnixNano\":\"%" PRIu64 "000\",\"endTimeUnixNano\":\"%" PRIu64
+			"000\",\"attributes\":[",
+			trace, id, root ? "" : ",\"parentSpanId\":\"", root ? "" : parent,
+			root ? "" : "\"", sp->method, start, start + sp->duration_us);
+	else
+		n = snprintf(out, len,
+			     "{\"traceId\":\"%s\",\"id\":\"%s\"%s%s%s,\"kind\":\"SERVER\",\"name\":"
+			     "\"%s\",\"timestamp\":%" PRIu64 ",\"duration\":%" PRIu64
+			     ",\"localEndpoint\":{\"serviceName\":\"meshdp\"},"
+			     "\"remoteEndpoint\":{\"ipv4\":\"%s\"},\"tags\":{",
+			     trace, id, root ? "" : ",\"parentId\":\"", root ? "" : parent,
+			     root ? "" : "\"", sp->method, start, sp->duration_us, client);
 	if (n < 0 || (size_t)n >= len)
 		return -1;
 	o = (size_t)n;
-	if (sp->upstream != 0)
-		o += (size_t)snprintf(out + o, len - o, ",\"upstream_host\":\"%s:%u\"", up,
-				      sp->upstream_port);
-	/* the path: JSON-safe bytes only (the rest as '_'); query strings stay out */
-	if (o + 16 + sizeof(sp->path) < len) {
-		o += (size_t)snprintf(out + o, len - o, ",\"http.path\":\"");
-		for (const char *c = sp->path; *c != '\0' && *c != '?'; c++)
-			out[o++] = (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ||
-				    (unsigned char)*c >= 0x7f)
-					   ? '_'
-					   : *c;
-		out[o++] = '"';
+	o += telem_attr(out + o, len - o, otlp, true, "http.method", sp->method);
+	if (o < len)
+		o += telem_attr(out + o, len - o, otlp, false, "http.status_code", status);
+	if (o < len)
+		o += telem_attr(out + o, len - o, otlp, false, "upstream_cluster", svc->a);
+	if (o < len && sp->upstream != 0) {
+		inet_ntop(AF_INET, &sp->upstream, up, INET_ADDRSTRLEN);
+		snprintf(up + strlen(up), 7, ":%u", sp->upstream_port);
+		o += telem_attr(out + o, len - o, otlp, false, "upstream_host", up);
 	}
-	n = snprintf(out + o, len - o, "}}");
+	if (o < len)
+		o += telem_attr(out + o, len - o, otlp, false, "http.path", path);
+	if (o < len && otlp) /* Zipkin's remoteEndpoint */
+		o += telem_attr(out + o, len - o, otlp, false, "net.peer.ip", client);
+	if (o >= len)
+		return -1;
+	n = snprintf(out + o, len - o, otlp ? "]}" : "}}");
 	return n < 0 || (size_t)n >= len - o ? -1 : (int)(o + (size_t)n);
 }
 
@@ -85,7 +122,7 @@ static size_t telem_curl_sink(char *p, size_t size, size_t n, void *arg)
 
 static void *telem_exporter_main(void *arg)
 {
-	char *buf = arg, url[sizeof(((struct telem_snap *)0)->trace.zipkin_url)];
+	char *buf = arg, url[sizeof(((struct telem_snap *)0)->trace.url)];
 	CURL *curl = curl_easy_init();
 	bool quit = false;
 
@@ -94,18 +131,22 @@ static void *telem_exporter_main(void *arg)
 		const struct cfg_snapshot *snap;
 		const struct telem_snap *ts;
 		unsigned int n = 0;
-		size_t len = 1;
+		size_t len;
 		long code = 0;
+		bool otlp = false;
 
 		if (__atomic_load_n(&telem_exporter_quit, __ATOMIC_ACQUIRE))
 			quit = true;
-		buf[0] = '[';
 		url[0] = '\0';
 		rcu_thread_online();
 		snap = rcu_dereference(cfg_live);
 		ts = snap != NULL ? snap->telemetry : NULL;
-		if (ts != NULL)
-			snprintf(url, sizeof(url), "%s", ts->trace.zipkin_url);
+		if (ts != NULL) {
+			snprintf(url, sizeof(url), "%s", ts->trace.url);
+			otlp = ts->trace.otlp;
+		}
+		len = otlp ? strlen(TELEM_OTLP_OPEN) : 1;
+		memcpy(buf, otlp ? TELEM_OTLP_OPEN : "[", len);
 		for (unsigned int w = 0; w < telem_g->n_workers && n < TELEM_SPAN_BATCH; w++) {
 			struct telem_worker *tw = &telem_g->w[w];
 			uint32_t cons = tw->span_cons;
@@ -114,7 +155,7 @@ static void *telem_exporter_main(void *arg)
 			for (; cons != prod && n < TELEM_SPAN_BATCH; cons++) {
 				size_t at = len + (n > 0); /* after the comma */
 				int k = telem_span_json(&tw->spans[cons & tw->ring_mask],
-							telem_g->unix_offset_us, buf + at,
+							telem_g->unix_offset_us, otlp, buf + at,
 							TELEM_SPAN_JSON);
 
 				if (k < 0) {
@@ -129,8 +170,9 @@ static void *telem_exporter_main(void *arg)
 			__atomic_store_n(&tw->span_cons, cons, __ATOMIC_RELEASE);
 		}
 		rcu_thread_offline();
-		buf[len++] = ']';
-		buf[len] = '\0';
+		memcpy(buf + len, otlp ? TELEM_OTLP_CLOSE : "]",
+		       otlp ? sizeof(TELEM_OTLP_CLOSE) : 2);
+		len += otlp ? sizeof(TELEM_OTLP_CLOSE) - 1 : 1;
 		if (n > 0 && url[0] != '\0' && curl != NULL) {
 			struct curl_slist *h =
 				curl_slist_append(NULL, "Content-Type: application/json");
@@ -164,7 +206,8 @@ static void *telem_exporter_main(void *arg)
 
 int telem_exporter_start(char *err, size_t errlen)
 {
-	char *buf = malloc(TELEM_SPAN_BATCH * (TELEM_SPAN_JSON + 1) + 4);
+	char *buf = malloc(TELEM_SPAN_BATCH * (TELEM_SPAN_JSON + 1) + sizeof(TELEM_OTLP_OPEN) +
+			   sizeof(TELEM_OTLP_CLOSE));
 	int rc;
 
 	if (buf == NULL) {

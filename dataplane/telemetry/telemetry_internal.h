@@ -39,8 +39,9 @@ struct telem_snap {
 	uint32_t *svc_label; /* [n_services] label id of each service */
 	struct {
 		bool enabled;
-		uint32_t sample_ppm;  /* traces nobody decided, per million */
-		char zipkin_url[256]; /* "" : spans are not exported */
+		uint32_t sample_ppm; /* traces nobody decided, per million */
+		bool otlp;	     /* url takes OTLP/HTTP JSON, else Zipkin v2 JSON */
+		char url[256];	     /* zipkin_url or otlp_url; "": spans are not exported */
 	} trace;
 	struct {
 		bool enabled;
@@ -133,6 +134,20 @@ void telem_hex(const uint8_t *p, uint32_t n, char *out);
 
 /** Merge every worker's series by key into a malloc'd array (*n of them). */
 struct telem_series *telem_merge(unsigned int *n);
+
+/*
+ * One span as JSON into @p out (@p len bytes): a Zipkin v2 span, or with
+ * @p otlp an OTLP span (inside TELEM_OTLP_OPEN ... TELEM_OTLP_CLOSE). Any
+ * thread. @return its length, or -1 when it does not fit.
+ */
+int telem_span_json(const struct telem_span *sp, uint64_t unix_offset_us, bool otlp, char *out,
+		    size_t len);
+/* An OTLP/HTTP JSON body (ExportTraceServiceRequest) around its spans. */
+#define TELEM_OTLP_OPEN                                                                           \
+	"{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":" \
+	"{\"stringValue\":\"meshdp\"}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"meshdp\"},"       \
+	"\"spans\":["
+#define TELEM_OTLP_CLOSE "]}]}]}"
 
 /** The logger thread (telemetry_log.c). */
 int telem_logger_start(char *err, size_t errlen);

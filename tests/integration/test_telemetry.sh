@@ -10,11 +10,13 @@
 # back, and no token is there in clear (nor in the daemon's output); the
 # format switches to Common Log Format live; meshctl top shows the service's
 # rate while wrk runs; a real Prometheus scrapes meshdp and PromQL through its
-# HTTP API gives the request rate and p99 with Istio's labels; W3C and B3 trace
+# HTTP API gives the request rate and p99 with Istio's labels, and every query
+# of the Grafana dashboard (docs/grafana-meshdp.json) answers; W3C and B3 trace
 # contexts reach the backend (http_backend.py on b1) with the client's trace id
 # and the proxy's span as the parent, the trace id is in the access log, a
 # Zipkin collector in the test receives the proxy's spans with the ids the
-# backend saw, and an unreachable collector costs a counter, not the request.
+# backend saw, so does its OTLP/HTTP JSON endpoint once otlp_url replaces
+# zipkin_url live, and an unreachable collector costs a counter, not the request.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 source "$(dirname "$0")/lib_http.sh"
@@ -27,7 +29,7 @@ PROM_PID=
 # The HTTP proxy's config with a tcp_proxy listener and a telemetry section.
 telemetry_config()
 {
-	"$IT_PY" - "$IT_L4_CONFIG" "$LOG" "$1" <<'EOF'
+	"$IT_PY" - "$IT_L4_CONFIG" "$LOG" "$1" "${2:-zipkin}" <<'EOF'
 import json, sys
 c = json.load(open(sys.argv[1]))
 main = next(r for r in c["route_configs"] if r["name"] == "main")
@@ -37,7 +39,8 @@ c["listeners"].append({"name": "tcp", "type": "tcp_proxy", "address": "10.10.1.1
                        "port": 9090, "cluster": "shop/web"})
 c["telemetry"] = {"metrics": {"max_series": 256},
                   "tracing": {"enabled": True, "sample_percent": 0,
-                              "zipkin_url": "http://127.0.0.1:9411/api/v2/spans"},
+                              **({"otlp_url": "http://127.0.0.1:9411/v1/traces"} if sys.argv[4] == "otlp"
+                                 else {"zipkin_url": "http://127.0.0.1:9411/api/v2/spans"})},
                   "access_log": {"format": sys.argv[3], "output": "file", "path": sys.argv[2],
                                  "headers": ["authorization", "cookie", "x-api-key", "user-agent"],
                                  "mask_headers": ["x-api-key"]}}
@@ -46,6 +49,7 @@ EOF
 }
 telemetry_config json >"$IT_WORK/telemetry.json"
 telemetry_config clf >"$IT_WORK/telemetry-clf.json"
+telemetry_config json otlp >"$IT_WORK/telemetry-otlp.json"
 IT_L4_CONFIG=$IT_WORK/telemetry.json
 
 BACKEND_PID=
@@ -59,13 +63,20 @@ cleanup()
 	it_l4_cleanup
 }
 trap cleanup EXIT
-# a Zipkin collector: every POSTed body, one line each
-"$IT_PY" - "$IT_WORK/spans.json" <<'EOF' &
+# a collector of Zipkin v2 (/api/v2/spans) and OTLP/HTTP JSON (/v1/traces):
+# every POSTed body, one line each, in a file per format
+"$IT_PY" - "$IT_WORK/spans.json" "$IT_WORK/spans-otlp.json" <<'EOF' &
 import http.server, sys
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["content-length"]))
-        with open(sys.argv[1], "ab") as f:
+        out = {"/api/v2/spans": sys.argv[1], "/v1/traces": sys.argv[2]}.get(self.path)
+        if out is None or self.headers["content-type"] != "application/json":
+            self.send_response(404)
+            self.send_header("content-length", "0")
+            self.end_headers()
+            return
+        with open(out, "ab") as f:
             f.write(body.replace(b"\n", b"") + b"\n")
         self.send_response(202)
         self.send_header("content-length", "0")
@@ -243,6 +254,33 @@ assert int(float(total[0]["value"][1])) == int(sys.argv[4]), (total, sys.argv[4]
 print(f"PromQL: web {float(rate[0]['value'][1]):.0f} req/s (wrk: {sys.argv[5]}), p99 {float(p99[0]['value'][1]):.2f} ms")
 EOF
 
+it_log "the Grafana dashboard's queries: every one answers for web through this Prometheus"
+# docs/grafana-meshdp.json's panel queries and its service variable, with
+# Grafana's variables as a dashboard over the last 5 minutes and every service
+# would give them: each must return a finite value for the web service.
+"$IT_PY" - "$(dirname "$0")/../../docs/grafana-meshdp.json" "http://127.0.0.1:$PROM_PORT" <<'EOF' || it_http_fail "the dashboard's PromQL"
+import json, math, re, sys, urllib.parse, urllib.request
+d = json.load(open(sys.argv[1]))
+exprs = [(p["title"] + ": " + t["legendFormat"], t["expr"]) for p in d["panels"] for t in p["targets"]]
+var = next(v for v in d["templating"]["list"] if v["name"] == "destination_service")
+m = re.fullmatch(r"label_values\((\w+), *(\w+)\)", var["query"]["query"])
+exprs.append(("variable destination_service", f"count by ({m.group(2)}) ({m.group(1)})"))
+assert {v["name"] for v in d["templating"]["list"]} == {"datasource", "destination_service"}, d["templating"]
+for p in d["panels"]:
+    assert p["datasource"]["uid"] == "${datasource}", p
+for name, e in exprs:
+    q = e.replace("$__rate_interval", "5m").replace("$destination_service", var["allValue"])
+    assert "$" not in q, q
+    url = sys.argv[2] + "/api/v1/query?" + urllib.parse.urlencode({"query": q})
+    r = json.load(urllib.request.urlopen(url))
+    assert r["status"] == "success", (q, r)
+    web = [float(s["value"][1]) for s in r["data"]["result"]
+           if s["metric"].get("destination_service") == "web.shop.svc.cluster.local"]
+    assert web and all(math.isfinite(v) for v in web), (q, r["data"]["result"])
+    print(f"    {web[0]:12.4g}  {name}")
+print(f"{len(exprs)} dashboard queries answered")
+EOF
+
 it_log "promtool check metrics accepts the exposition (two lint rules aside)"
 # Istio's own name keeps "milliseconds"; "abbreviated units" takes the words
 # "us" (not_for_us) and "ns" (NDP neighbour solicitations) for time units.
@@ -317,6 +355,34 @@ for s in (w, b):
 assert all(s["tags"]["http.status_code"] != "404" or s["traceId"] == sys.argv[2] for s in spans.values()), spans
 print(f"{len(spans)} spans; W3C parent {w['parentId']} -> proxy {w['id']}, B3 parent {b['parentId']} -> proxy {b['id']}")
 EOF
+
+it_log "spans as OTLP/HTTP JSON: otlp_url instead, switched live"
+it_ctl config apply "$IT_WORK/telemetry-otlp.json" >/dev/null || it_http_fail "config apply (otlp) refused"
+otlp_span=$(it_in_client curl -s -m 10 -H "traceparent: 00-$TID-00f067aa0ba902b7-01" "$PROXY/trace/headers" | tr -d '\r' |
+	sed -n "s/^[Tt]raceparent: 00-$TID-\([0-9a-f]\{16\}\)-01$/\1/p")
+[ -n "$otlp_span" ] || it_http_fail "the backend saw no proxy span id (otlp)"
+otlp_in() { grep -q "\"spanId\":\"$otlp_span\"" "$IT_WORK/spans-otlp.json" 2>/dev/null; }
+it_wait_for "the request's span at the OTLP endpoint" 10 otlp_in
+"$IT_PY" - "$IT_WORK/spans-otlp.json" "$TID" "$otlp_span" <<'EOF' || it_http_fail "OTLP: $(head -c 2000 "$IT_WORK/spans-otlp.json")"
+import json, sys
+spans = {}
+for line in open(sys.argv[1]):
+    for rs in json.loads(line)["resourceSpans"]:
+        attrs = {a["key"]: a["value"]["stringValue"] for a in rs["resource"]["attributes"]}
+        assert attrs["service.name"] == "meshdp", rs
+        for ss in rs["scopeSpans"]:
+            for s in ss["spans"]:
+                spans[s["spanId"]] = s
+s = spans[sys.argv[3]]
+a = {x["key"]: x["value"]["stringValue"] for x in s["attributes"]}
+assert s["traceId"] == sys.argv[2] and s["parentSpanId"] == "00f067aa0ba902b7" and s["kind"] == 2, s
+assert int(s["startTimeUnixNano"]) > 1.6e18 and 0 <= int(s["endTimeUnixNano"]) - int(s["startTimeUnixNano"]) < 10e9, s
+assert a["http.status_code"] == "200" and a["http.path"] == "/trace/headers", a
+assert a["upstream_cluster"] == "limited.shop.svc.cluster.local" and a["net.peer.ip"] == "10.10.1.2", a
+print(f"OTLP: span {s['spanId']} of trace {s['traceId']}, parent {s['parentSpanId']}")
+EOF
+scrape
+[ "$(metric_sum meshdp_span_export_failures_total)" = 0 ] || it_http_fail "span exports failed while the collector ran"
 kill "$COLLECTOR_PID"; wait "$COLLECTOR_PID" 2>/dev/null || true; COLLECTOR_PID=
 t0=${EPOCHREALTIME/./}
 [ "$(code -H "traceparent: 00-$TID-00f067aa0ba902b7-01" "$PROXY/trace/headers")" = 200 ] || it_http_fail "no 200 with the collector gone"

@@ -545,12 +545,141 @@ static void test_trace(void **state)
 	}
 	expect_error(HEAD ", 'telemetry': {'tracing': {'zipkin_url': 'ftp://x'}}}",
 		     "$.telemetry.tracing.zipkin_url", "http://");
+	expect_error(HEAD ", 'telemetry': {'tracing': {'otlp_url': 'ftp://x'}}}",
+		     "$.telemetry.tracing.otlp_url", "http://");
+	expect_error(HEAD ", 'telemetry': {'tracing': {'otlp_url': 'http://a/v1/traces', "
+			  "'zipkin_url': 'http://a/api/v2/spans'}}}",
+		     "$.telemetry.tracing.otlp_url", "not both");
+	cfg_snapshot_free(off);
+	off = compile_ok(HEAD ", 'telemetry': {'tracing': {'enabled': true, 'otlp_url': "
+			      "'http://127.0.0.1:9/v1/traces'}}}");
+	{
+		const struct telem_head h = {
+			.method = {"GET", 3}, .path = {"/p", 2}, .headers = w3c, .n_headers = 2};
+		struct telem_http th;
+
+		telem_http_begin(worker(0), off, &th, &h, htonl(0x0a0a0102), 1, 0, 0, 10);
+		assert_true(th.span); /* an OTLP collector takes spans as well */
+		telem_http_end(worker(0), off, &th, 200, 0, 1, 1, 0, 0, "", 20);
+		assert_int_equal(worker(0)->span_prod, 2);
+	}
 	none = compile_ok(HEAD "}");
 	assert_false(trace_of(none, w3c, 2, &o, &n).active);
 	assert_int_equal(n, 0);
 	cfg_snapshot_free(none);
 	cfg_snapshot_free(off);
 	cfg_snapshot_free(s);
+}
+
+/* An attribute's string value in an OTLP span's attributes; NULL: absent. */
+static const char *otlp_attr(const json_t *span, const char *key)
+{
+	size_t i;
+	json_t *a;
+
+	json_array_foreach(
+		json_object_get(span, "attributes"), i,
+		a) if (strcmp(json_string_value(json_object_get(a, "key")), key) ==
+		       0) return json_string_value(json_object_get(json_object_get(a, "value"),
+								   "stringValue"));
+	return NULL;
+}
+
+/* Spans as Zipkin v2 and as OTLP/HTTP JSON: the ids, times and attributes. */
+static void test_span_json(void **state)
+{
+	struct telem_span sp = {
+		.trace_id = {0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d,
+			     0x0e, 0x0e, 0x47, 0x36},
+		.span_id = {0xa2, 0xfb, 0x4a, 0x1d, 0x1a, 0x96, 0xd3, 0x12},
+		.parent_id = {0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+		.start_us = 1000,
+		.duration_us = 250,
+		.client = htonl(0x0a0a0102),
+		.upstream = htonl(0x0a0a020a),
+		.upstream_port = 8000,
+		.status = 503,
+		.method = "POST",
+		.path = "/a\"b?token=x",
+	};
+	struct cfg_snapshot *snap;
+	char buf[4096], one[1024];
+	json_t *z, *o, *spans, *x;
+	const char *svc;
+	int n;
+
+	(void)state;
+	assert_int_equal(telem_init(N_WORKERS, 16, 64), 0);
+	snap = compile_ok(HEAD "}");
+	sp.svc = telem_svc_label(snap, 0);
+	svc = telem_label_get(sp.svc)->a;
+	assert_true(strlen(svc) > 0);
+	/* Zipkin v2: one span of the array */
+	n = telem_span_json(&sp, 1700000000000000ULL, false, buf, sizeof(buf));
+	assert_true(n > 0 && (size_t)n == strlen(buf));
+	z = json_loads(buf, 0, NULL);
+	assert_non_null(z);
+	assert_string_equal(json_string_value(json_object_get(z, "traceId")),
+			    "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_string_equal(json_string_value(json_object_get(z, "id")), "a2fb4a1d1a96d312");
+	assert_string_equal(json_string_value(json_object_get(z, "parentId")), "00f067aa0ba902b7");
+	assert_string_equal(json_string_value(json_object_get(z, "kind")), "SERVER");
+	assert_int_equal(json_integer_value(json_object_get(z, "timestamp")), 1700000000001000LL);
+	assert_int_equal(json_integer_value(json_object_get(z, "duration")), 250);
+	x = json_object_get(z, "tags");
+	assert_string_equal(json_string_value(json_object_get(x, "http.status_code")), "503");
+	assert_string_equal(json_string_value(json_object_get(x, "http.path")), "/a_b");
+	assert_string_equal(json_string_value(json_object_get(x, "upstream_host")),
+			    "10.10.2.10:8000");
+	assert_string_equal(json_string_value(json_object_get(x, "upstream_cluster")), svc);
+	json_decref(z);
+	/* OTLP: a batch of two (the second a root span) in its ExportTraceServiceRequest */
+	n = telem_span_json(&sp, 1700000000000000ULL, true, one, sizeof(one));
+	assert_true(n > 0);
+	strcpy(buf, TELEM_OTLP_OPEN);
+	strcat(buf, one);
+	memset(sp.parent_id, 0, sizeof(sp.parent_id));
+	sp.upstream = 0;
+	assert_true(telem_span_json(&sp, 1700000000000000ULL, true, one, sizeof(one)) > 0);
+	strcat(strcat(strcat(buf, ","), one), TELEM_OTLP_CLOSE);
+	o = json_loads(buf, 0, NULL);
+	assert_non_null(o);
+	x = json_array_get(json_object_get(o, "resourceSpans"), 0);
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(
+				json_array_get(json_object_get(json_object_get(x, "resource"),
+							       "attributes"),
+					       0),
+				"value"),
+			"stringValue")),
+		"meshdp");
+	spans = json_object_get(json_array_get(json_object_get(x, "scopeSpans"), 0), "spans");
+	assert_int_equal(json_array_size(spans), 2);
+	x = json_array_get(spans, 0);
+	assert_string_equal(json_string_value(json_object_get(x, "traceId")),
+			    "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_string_equal(json_string_value(json_object_get(x, "spanId")), "a2fb4a1d1a96d312");
+	assert_string_equal(json_string_value(json_object_get(x, "parentSpanId")),
+			    "00f067aa0ba902b7");
+	assert_string_equal(json_string_value(json_object_get(x, "name")), "POST");
+	assert_int_equal(json_integer_value(json_object_get(x, "kind")), 2);
+	assert_string_equal(json_string_value(json_object_get(x, "startTimeUnixNano")),
+			    "1700000000001000000");
+	assert_string_equal(json_string_value(json_object_get(x, "endTimeUnixNano")),
+			    "1700000000001250000");
+	assert_string_equal(otlp_attr(x, "http.status_code"), "503");
+	assert_string_equal(otlp_attr(x, "http.path"), "/a_b");
+	assert_string_equal(otlp_attr(x, "upstream_host"), "10.10.2.10:8000");
+	assert_string_equal(otlp_attr(x, "upstream_cluster"), svc);
+	assert_string_equal(otlp_attr(x, "net.peer.ip"), "10.10.1.2");
+	x = json_array_get(spans, 1);
+	assert_null(json_object_get(x, "parentSpanId"));
+	assert_null(otlp_attr(x, "upstream_host"));
+	json_decref(o);
+	/* too small a buffer: refused, not cut */
+	assert_int_equal(telem_span_json(&sp, 0, true, one, 100), -1);
+	cfg_snapshot_free(snap);
 }
 
 int main(void)
@@ -564,6 +693,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_span_json, setup, teardown),
 	};
 
 	test_eal_init();
