@@ -5,11 +5,12 @@
 set -euo pipefail
 
 build=(meson ninja-build pkg-config gcc python3 dpdk dpdk-dev libdpdk-dev liburcu-dev
-	libjansson-dev libmicrohttpd-dev libcmocka-dev libssl-dev libpcre2-dev libcurl4-openssl-dev)
+	libjansson-dev libmicrohttpd-dev libcmocka-dev libssl-dev libpcre2-dev libcurl4-openssl-dev libnghttp2-dev libcjose-dev)
 demo=(iproute2 iputils-ping traceroute curl nginx-light openssl ethtool)
 test=(python3-scapy procps coreutils util-linux ethtool socat nmap wrk clang libclang-rt-14-dev
-	hping3 iperf3 python3-h11 testssl.sh etcd-server etcd-client prometheus)
-bench=(valgrind haproxy gnuplot-nox libnginx-mod-stream)
+	hping3 iperf3 python3-h11 testssl.sh etcd-server etcd-client prometheus
+	nghttp2-client nghttp2-server python3-grpcio)
+bench=(valgrind haproxy gnuplot-nox libnginx-mod-stream nghttp2-proxy)
 
 case "${1:-test}" in
 build) want=("${build[@]}") ;;
