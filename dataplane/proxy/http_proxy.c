@@ -876,6 +876,7 @@ static void hp_try_start(struct hp_session *s)
 	s->tm_upstream = s->ups.addr;
 	s->tm_upstream_port = rte_be_to_cpu_16(s->ups.port);
 	s->tm.dst = telem_wl_label(snap, l4_workload_of(snap, 4, &s->ups.addr));
+	telem_http_try(&s->tm, hp_now(hw));
 	stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RQ);
 	u = hp_pool_take(hw, s->ups.addr, s->ups.port);
 	if (u != NULL) {
@@ -1609,7 +1610,7 @@ static void hp_telem_begin(struct hp_session *s, const struct http_msg *msg)
 	}
 	telem_http_begin(hw->pw->telem, snap, &s->tm, &h, s->client,
 			 rte_be_to_cpu_16(s->client_port),
-			 telem_wl_label(snap, l4_workload_of(snap, 4, &s->client)),
+			 telem_peer_label(snap, l4_workload_of(snap, 4, &s->client), s->peer_id),
 			 s->peer_id[0] != '\0' ? TELEM_SEC_DOWN_MTLS : 0, hp_now(hw));
 }
 

@@ -333,15 +333,16 @@ static int proxy_session_connect(struct proxy_session *s, const struct tcp_conn_
 	s->last_us = proxy_us(pw, pw->now_tsc);
 	if (pw->telem != NULL) {
 		uint8_t sec = pl->up_tls != NULL ? TELEM_SEC_UP_MTLS : 0;
-		struct tls_conn_info ti;
+		struct tls_conn_info ti = {.peer_id = ""};
 
 		if (s->down.tls != NULL) {
 			tls_conn_info(s->down.tls, &ti);
 			sec |= ti.peer_id[0] != '\0' ? TELEM_SEC_DOWN_MTLS : 0;
 		}
-		s->telem = telem_tcp_open(pw->telem, snap, l4_workload_of(snap, 4, &ci->raddr.v4),
-					  (int32_t)cl->service,
-					  l4_workload_of(snap, 4, &s->ups.addr), sec);
+		s->telem = telem_tcp_open(
+			pw->telem, snap,
+			telem_peer_label(snap, l4_workload_of(snap, 4, &ci->raddr.v4), ti.peer_id),
+			(int32_t)cl->service, l4_workload_of(snap, 4, &s->ups.addr), sec);
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +42,20 @@ unsigned int telem_bucket(const uint64_t *bounds, unsigned int n, uint64_t v)
 	return i;
 }
 
-/* ---- interned labels (written by the control thread, read by anyone) ---- */
+/*
+ * ---- interned labels ----
+ * Written under telem_intern_lock (the control thread compiling a snapshot,
+ * a worker meeting a peer identity no workload has), read by anyone: an id
+ * is published (release) after its label is written, and a label never
+ * changes or goes.
+ */
 
 #define TELEM_INTERN_SLOTS (2 * TELEM_LABELS_MAX)
 
 static struct telem_label telem_labels[TELEM_LABELS_MAX];
-static uint32_t telem_n_labels;			       /* release store by the control thread */
-static uint32_t telem_intern_hash[TELEM_INTERN_SLOTS]; /* id + 1; control thread only */
+static uint32_t telem_n_labels;			       /* under the lock */
+static uint32_t telem_intern_hash[TELEM_INTERN_SLOTS]; /* id + 1; release stores */
+static pthread_mutex_t telem_intern_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uint64_t telem_fnv(uint64_t h, const char *s)
 {
@@ -61,27 +69,47 @@ const struct telem_label *telem_label_get(uint32_t id)
 	return &telem_labels[id];
 }
 
+/* The slot of (a, b, c): the one holding it, or the empty one where it goes. */
+static uint32_t telem_intern_slot(uint32_t i, const char *a, const char *b, const char *c)
+{
+	uint32_t v;
+
+	for (; (v = __atomic_load_n(&telem_intern_hash[i], __ATOMIC_ACQUIRE)) != 0;
+	     i = (i + 1) % TELEM_INTERN_SLOTS) {
+		const struct telem_label *l = &telem_labels[v - 1];
+
+		if (strcmp(l->a, a) == 0 && strcmp(l->b, b) == 0 && strcmp(l->c, c) == 0)
+			break;
+	}
+	return i;
+}
+
 int64_t telem_label_intern(const char *a, const char *b, const char *c)
 {
 	uint64_t h = telem_fnv(telem_fnv(telem_fnv(0xcbf29ce484222325ULL, a), b), c);
-	uint32_t i = (uint32_t)h % TELEM_INTERN_SLOTS, id;
+	uint32_t i = telem_intern_slot((uint32_t)(h % TELEM_INTERN_SLOTS), a, b, c), id;
 	struct telem_label *l;
+	int64_t r;
 
-	for (; telem_intern_hash[i] != 0; i = (i + 1) % TELEM_INTERN_SLOTS) {
-		l = &telem_labels[telem_intern_hash[i] - 1];
-		if (strcmp(l->a, a) == 0 && strcmp(l->b, b) == 0 && strcmp(l->c, c) == 0)
-			return telem_intern_hash[i] - 1;
+	if ((id = __atomic_load_n(&telem_intern_hash[i], __ATOMIC_ACQUIRE)) != 0)
+		return id - 1; /* the common case: no lock */
+	pthread_mutex_lock(&telem_intern_lock);
+	i = telem_intern_slot(i, a, b, c); /* another thread may have taken it meanwhile */
+	if ((id = telem_intern_hash[i]) != 0) {
+		r = id - 1;
+	} else if ((id = telem_n_labels) >= TELEM_LABELS_MAX) {
+		r = -ENOSPC;
+	} else {
+		l = &telem_labels[id];
+		snprintf(l->a, sizeof(l->a), "%s", a);
+		snprintf(l->b, sizeof(l->b), "%s", b);
+		snprintf(l->c, sizeof(l->c), "%s", c);
+		telem_n_labels = id + 1;
+		__atomic_store_n(&telem_intern_hash[i], id + 1, __ATOMIC_RELEASE);
+		r = id;
 	}
-	id = telem_n_labels;
-	if (id >= TELEM_LABELS_MAX)
-		return -ENOSPC;
-	l = &telem_labels[id];
-	snprintf(l->a, sizeof(l->a), "%s", a);
-	snprintf(l->b, sizeof(l->b), "%s", b);
-	snprintf(l->c, sizeof(l->c), "%s", c);
-	telem_intern_hash[i] = id + 1;
-	telem_n_labels = id + 1;
-	return id;
+	pthread_mutex_unlock(&telem_intern_lock);
+	return r;
 }
 
 void telem_labels_init(void)
@@ -100,6 +128,28 @@ uint32_t telem_wl_label(const struct cfg_snapshot *snap, int32_t wl)
 	if (ts == NULL || wl < 0 || (uint32_t)wl >= snap->n_workloads)
 		return TELEM_ID_UNKNOWN;
 	return ts->wl_peer[wl];
+}
+
+uint32_t telem_peer_label(const struct cfg_snapshot *snap, int32_t wl, const char *peer_id)
+{
+	uint32_t id = telem_wl_label(snap, wl);
+	const char *ns, *end;
+	char nsbuf[64] = "unknown";
+	int64_t r;
+
+	if (peer_id == NULL || peer_id[0] == '\0' || strcmp(telem_label_get(id)->c, peer_id) == 0)
+		return id;
+	/* the certificate names another identity than the address's workload: the
+	 * principal is the certificate's, the namespace its /ns/<ns>/, the workload
+	 * unknown (Istio's labels without the peer's metadata) */
+	if ((ns = strstr(peer_id, "/ns/")) != NULL) {
+		ns += 4;
+		end = strchr(ns, '/');
+		snprintf(nsbuf, sizeof(nsbuf), "%.*s",
+			 (int)(end != NULL ? end - ns : (long)strlen(ns)), ns);
+	}
+	r = telem_label_intern("unknown", nsbuf, peer_id);
+	return r < 0 ? TELEM_ID_UNKNOWN : (uint32_t)r;
 }
 
 uint32_t telem_svc_label(const struct cfg_snapshot *snap, int32_t svc)
@@ -193,6 +243,7 @@ void telem_http_begin(struct telem_worker *tw, const struct cfg_snapshot *snap,
 	t->start_us = now_us;
 	t->trace.active = false;
 	t->span = false;
+	t->attempts = 0;
 	if (tw != NULL)
 		telem_trace_start(tw, snap, h, &t->trace);
 	if (t->trace.active && t->trace.sampled && ts != NULL && ts->trace.url[0] != '\0') {
@@ -281,7 +332,11 @@ void telem_http_end(struct telem_worker *tw, const struct cfg_snapshot *snap, st
 	telem_observe(s->respb, &s->respb_sum, telem_bytes_bounds, TELEM_BYTES_BUCKETS, resp_bytes);
 	if (t->span) {
 		t->sp.svc = k.svc;
-		telem_span_push(tw, t, status, k.flags, upstream, upstream_port, now_us);
+		telem_span_push(tw, t, TELEM_SPAN_SERVER, status, k.flags, upstream, upstream_port,
+				now_us);
+		if (t->attempts > 0)
+			telem_span_push(tw, t, TELEM_SPAN_CLIENT, status, k.flags, upstream,
+					upstream_port, now_us);
 	}
 	if (!t->log || ts == NULL || (!ts->log.all && status >= 200 && status < 300))
 		return;
@@ -307,11 +362,11 @@ void telem_http_end(struct telem_worker *tw, const struct cfg_snapshot *snap, st
 	__atomic_store_n(&tw->prod, prod + 1, __ATOMIC_RELEASE);
 }
 
-uint32_t telem_tcp_open(struct telem_worker *tw, const struct cfg_snapshot *snap, int32_t src_wl,
+uint32_t telem_tcp_open(struct telem_worker *tw, const struct cfg_snapshot *snap, uint32_t src,
 			int32_t dst_svc, int32_t dst_wl, uint8_t security)
 {
 	struct telem_key k = {
-		.src = telem_wl_label(snap, src_wl),
+		.src = src,
 		.dst = telem_wl_label(snap, dst_wl),
 		.svc = telem_svc_label(snap, dst_svc),
 		.security = security,

@@ -137,14 +137,17 @@ struct telem_trace {
 	uint8_t format;	       /* enum telem_trace_format: how it came */
 	uint8_t trace_id[16];  /* a 64-bit B3 id sits in the last 8 bytes */
 	uint8_t parent_id[8];  /* the client's span; zero for a trace started here */
-	uint8_t span_id[8];    /* the proxy's span: the upstream's parent */
+	uint8_t span_id[8];    /* the proxy's server span */
+	uint8_t client_id
+		[8]; /* the proxy's client span (child of span_id): the upstream's parent */
 };
 
 /**
  * Worker: take the trace context of head @p h (W3C first, then B3 single,
  * then B3 multi; an invalid one counts as absent), or start one; sampling by
- * the client's decision, else by $.telemetry.tracing.sample_percent; a fresh
- * span id for the proxy. Nothing when tracing is off (t->active false).
+ * the client's decision, else by $.telemetry.tracing.sample_percent; fresh
+ * span ids for the proxy's server and client spans. Nothing when tracing is
+ * off (t->active false).
  */
 void telem_trace_start(struct telem_worker *tw, const struct cfg_snapshot *snap,
 		       const struct telem_head *h, struct telem_trace *t);
@@ -161,17 +164,27 @@ struct telem_trace_out {
 	char trace[33], span[17], parent[17];
 };
 
-/** Fill @p o for @p t: traceparent, and the B3 form the client used. @return headers. */
+/**
+ * Fill @p o for @p t: traceparent, and the B3 form the client used, with the
+ * proxy's client span as the upstream's parent. @return headers.
+ */
 unsigned int telem_trace_headers(const struct telem_trace *t, struct telem_trace_out *o);
 
-/** A finished request's span (the proxy's, kind SERVER), as the exporter sends it. */
+enum telem_span_kind {
+	TELEM_SPAN_SERVER, /* the request as the proxy took it: head parsed to response done */
+	TELEM_SPAN_CLIENT, /* the request sent upstream: first try to response done */
+};
+
+/** A finished request's span, as the exporter sends it. */
 struct telem_span {
 	uint8_t trace_id[16], span_id[8], parent_id[8];
 	uint64_t start_us, duration_us; /* the worker's clock */
 	uint32_t client, upstream;	/* network order */
 	uint16_t upstream_port, status;
 	uint16_t flags;
-	uint32_t svc; /* label id */
+	uint8_t kind;	  /* enum telem_span_kind */
+	uint8_t attempts; /* tries upstream (client spans; retries are attempts - 1) */
+	uint32_t svc;	  /* label id */
 	char method[16];
 	char path[96];
 };
@@ -188,12 +201,24 @@ struct telem_http {
 	uint64_t start_us;
 	struct telem_trace trace;
 	bool span;	      /* the trace is sampled and spans are exported */
+	uint8_t attempts;     /* tries upstream so far (telem_http_try()) */
+	uint64_t up_start_us; /* the first try's start: the client span's */
 	struct telem_span sp; /* filled at begin (method, path) and end */
 	struct telem_log_rec rec;
 };
 
 /** The label id of workload @p wl of @p snap (-1 or out of range: "unknown"). */
 uint32_t telem_wl_label(const struct cfg_snapshot *snap, int32_t wl);
+
+/**
+ * Any thread: the label id of a peer at an address of workload @p wl that
+ * presented SPIFFE ID @p peer_id ("" or NULL: no certificate). The
+ * workload's labels when its principal is @p peer_id or there is no
+ * certificate; else the certificate's principal and namespace with an
+ * unknown workload, interned on first sight (TELEM_ID_UNKNOWN when the label
+ * table is full).
+ */
+uint32_t telem_peer_label(const struct cfg_snapshot *snap, int32_t wl, const char *peer_id);
 
 /** The label id of service @p svc of @p snap (-1 or out of range: no service). */
 uint32_t telem_svc_label(const struct cfg_snapshot *snap, int32_t svc);
@@ -207,24 +232,37 @@ void telem_http_begin(struct telem_worker *tw, const struct cfg_snapshot *snap,
 		      struct telem_http *t, const struct telem_head *h, uint32_t client,
 		      uint16_t client_port, uint32_t src, uint8_t security, uint64_t now_us);
 
+/**
+ * Worker: a try upstream starts (@p now_us). The first one opens the
+ * request's client span; telem_http_end() closes it.
+ */
+static inline void telem_http_try(struct telem_http *t, uint64_t now_us)
+{
+	if (t->attempts++ == 0)
+		t->up_start_us = now_us;
+	if (t->attempts == 0)
+		t->attempts = UINT8_MAX; /* saturates */
+}
+
 /** Worker: the request id the proxy generated (the request had none). */
 void telem_http_request_id(struct telem_http *t, const char *id, uint32_t len);
 
 /**
  * Worker: the request ended (response done, or the session is over): record
- * it in the series of its labels and, when the log takes it, queue its
- * record. @p status 0: no response. @p route: the route's name ("" none).
+ * it in the series of its labels, queue its spans (the server span, and the
+ * client span when it went upstream) when it is sampled and, when the log
+ * takes it, its record. @p status 0: no response. @p route: the route's name ("" none).
  */
 void telem_http_end(struct telem_worker *tw, const struct cfg_snapshot *snap, struct telem_http *t,
 		    unsigned int status, uint32_t flags, uint64_t req_bytes, uint64_t resp_bytes,
 		    uint32_t upstream, uint16_t upstream_port, const char *route, uint64_t now_us);
 
 /**
- * Worker: a TCP proxy connection opened (client @p client of workload
- * @p src_wl to service @p dst_svc, endpoint workload @p dst_wl). @return the
+ * Worker: a TCP proxy connection opened (from peer label @p src, from
+ * telem_peer_label(), to service @p dst_svc, endpoint workload @p dst_wl). @return the
  * series handle for telem_tcp_bytes() / telem_tcp_close() (0: none).
  */
-uint32_t telem_tcp_open(struct telem_worker *tw, const struct cfg_snapshot *snap, int32_t src_wl,
+uint32_t telem_tcp_open(struct telem_worker *tw, const struct cfg_snapshot *snap, uint32_t src,
 			int32_t dst_svc, int32_t dst_wl, uint8_t security);
 
 /** Worker: bytes the proxy received from the client / sent to it on series @p h. */

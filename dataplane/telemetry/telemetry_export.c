@@ -47,14 +47,15 @@ static size_t telem_attr(char *out, size_t len, bool otlp, bool first, const cha
 /*
  * A span as Zipkin v2 JSON (https://zipkin.io/zipkin-api/#/default/post_spans)
  * or as an OTLP span (opentelemetry-proto's trace.proto in its JSON mapping:
- * ids in hex, kind 2 = SERVER, times in nanoseconds as strings).
+ * ids in hex, kind 2 = SERVER, 3 = CLIENT, times in nanoseconds as strings).
  */
 int telem_span_json(const struct telem_span *sp, uint64_t unix_offset_us, bool otlp, char *out,
 		    size_t len)
 {
-	char trace[33], id[17], parent[17], client[INET_ADDRSTRLEN], up[INET_ADDRSTRLEN + 6];
-	char status[8], path[sizeof(sp->path)];
+	char trace[33], id[17], parent[17], peer[INET_ADDRSTRLEN], up[INET_ADDRSTRLEN + 6];
+	char status[8], attempts[4], port[16] = "", path[sizeof(sp->path)];
 	const struct telem_label *svc = telem_label_get(sp->svc);
+	const bool client = sp->kind == TELEM_SPAN_CLIENT;
 	uint64_t start = sp->start_us + unix_offset_us;
 	bool root = true;
 	size_t o, i = 0;
@@ -65,8 +66,12 @@ int telem_span_json(const struct telem_span *sp, uint64_t unix_offset_us, bool o
 	telem_hex(sp->trace_id, 16, trace);
 	telem_hex(sp->span_id, 8, id);
 	telem_hex(sp->parent_id, 8, parent);
-	inet_ntop(AF_INET, &sp->client, client, sizeof(client));
+	/* the remote end: the client of a server span, the endpoint of a client span */
+	inet_ntop(AF_INET, client ? &sp->upstream : &sp->client, peer, sizeof(peer));
 	snprintf(status, sizeof(status), "%u", sp->status);
+	snprintf(attempts, sizeof(attempts), "%u", sp->attempts);
+	if (client)
+		snprintf(port, sizeof(port), ",\"port\":%u", sp->upstream_port);
 	/* the path: JSON-safe bytes only (the rest as '_'); query strings stay out */
 	for (const char *c = sp->path; *c != '\0' && *c != '?' && i + 1 < sizeof(path); c++)
 		path[i++] = (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 ||
@@ -77,19 +82,21 @@ int telem_span_json(const struct telem_span *sp, uint64_t unix_offset_us, bool o
 	if (otlp)
 		n = snprintf(
 			out, len,
-			"{\"traceId\":\"%s\",\"spanId\":\"%s\"%s%s%s,\"name\":\"%s\",\"kind\":2,"
+			"{\"traceId\":\"%s\",\"spanId\":\"%s\"%s%s%s,\"name\":\"%s\",\"kind\":%d,"
 			"\"startTimeUnixNano\":\"%" PRIu64 "000\",\"endTimeUnixNano\":\"%" PRIu64
 			"000\",\"attributes\":[",
 			trace, id, root ? "" : ",\"parentSpanId\":\"", root ? "" : parent,
-			root ? "" : "\"", sp->method, start, start + sp->duration_us);
+			root ? "" : "\"", sp->method, client ? 3 : 2, start,
+			start + sp->duration_us);
 	else
 		n = snprintf(out, len,
-			     "{\"traceId\":\"%s\",\"id\":\"%s\"%s%s%s,\"kind\":\"SERVER\",\"name\":"
+			     "{\"traceId\":\"%s\",\"id\":\"%s\"%s%s%s,\"kind\":\"%s\",\"name\":"
 			     "\"%s\",\"timestamp\":%" PRIu64 ",\"duration\":%" PRIu64
 			     ",\"localEndpoint\":{\"serviceName\":\"meshdp\"},"
-			     "\"remoteEndpoint\":{\"ipv4\":\"%s\"},\"tags\":{",
+			     "\"remoteEndpoint\":{\"ipv4\":\"%s\"%s},\"tags\":{",
 			     trace, id, root ? "" : ",\"parentId\":\"", root ? "" : parent,
-			     root ? "" : "\"", sp->method, start, sp->duration_us, client);
+			     root ? "" : "\"", client ? "CLIENT" : "SERVER", sp->method, start,
+			     sp->duration_us, peer, port);
 	if (n < 0 || (size_t)n >= len)
 		return -1;
 	o = (size_t)n;
@@ -105,8 +112,10 @@ int telem_span_json(const struct telem_span *sp, uint64_t unix_offset_us, bool o
 	}
 	if (o < len)
 		o += telem_attr(out + o, len - o, otlp, false, "http.path", path);
+	if (o < len && client)
+		o += telem_attr(out + o, len - o, otlp, false, "attempts", attempts);
 	if (o < len && otlp) /* Zipkin's remoteEndpoint */
-		o += telem_attr(out + o, len - o, otlp, false, "net.peer.ip", client);
+		o += telem_attr(out + o, len - o, otlp, false, "net.peer.ip", peer);
 	if (o >= len)
 		return -1;
 	n = snprintf(out + o, len - o, otlp ? "]}" : "}}");

@@ -111,12 +111,12 @@ extern struct telem_global *telem_g;
 
 /*
  * An interned label set. Any thread may read one whose id it got through a
- * snapshot or a published series: the control thread wrote it before either.
+ * snapshot, a published series or telem_label_intern(): it was written before.
  */
 const struct telem_label *telem_label_get(uint32_t id);
 /** Control thread: intern the fixed ids (TELEM_ID_*) first, once. */
 void telem_labels_init(void);
-/** Control thread: the id of (a, b, c), interned. @return the id, or -ENOSPC. */
+/** Any thread: the id of (a, b, c), interned. @return the id, or -ENOSPC. */
 int64_t telem_label_intern(const char *a, const char *b, const char *c);
 
 static inline void telem_add(uint64_t *p, uint64_t v)
@@ -157,8 +157,9 @@ void telem_logger_stop(void);
 int telem_exporter_start(char *err, size_t errlen);
 void telem_exporter_stop(void);
 
-/** Worker: queue the span of request @p t (telemetry_trace.c). */
-void telem_span_push(struct telem_worker *tw, const struct telem_http *t, unsigned int status,
-		     uint32_t flags, uint32_t upstream, uint16_t upstream_port, uint64_t now_us);
+/** Worker: queue the server or the client span of request @p t (telemetry_trace.c). */
+void telem_span_push(struct telem_worker *tw, const struct telem_http *t, enum telem_span_kind kind,
+		     unsigned int status, uint32_t flags, uint32_t upstream, uint16_t upstream_port,
+		     uint64_t now_us);
 
 #endif

@@ -3,11 +3,15 @@
  * telemetry: trace context (SM-DR24, propagation only). A request's context
  * is taken from W3C traceparent (https://www.w3.org/TR/trace-context/) or B3
  * (https://github.com/openzipkin/b3-propagation, single "b3" or the x-b3-*
- * headers), created when absent or invalid, and sent upstream with a span id
- * of the proxy's own as the parent, as W3C traceparent and in the B3 form
- * the client used. tracestate goes through untouched. A sampled request's
- * span goes into the worker's span ring when it ends (telemetry_export.c
- * sends them). Worker only.
+ * headers), created when absent or invalid, and sent upstream as W3C
+ * traceparent and in the B3 form the client used. The proxy makes two spans
+ * of a request, as a client and a server of their own would: a server span
+ * (the client's span its parent) from the head to the response, and a client
+ * span (the server span its parent) from the first try upstream to the
+ * response, all tries in it; the upstream sees the client span as its
+ * parent. tracestate goes through untouched. A sampled request's spans go
+ * into the worker's span ring when it ends (telemetry_export.c sends them).
+ * Worker only.
  */
 #include <stdio.h>
 #include <string.h>
@@ -177,6 +181,7 @@ void telem_trace_start(struct telem_worker *tw, const struct cfg_snapshot *snap,
 		t->sampled = ts->trace.sample_ppm >= 1000000 ||
 			     (uint32_t)(tw->rng % 1000000) < ts->trace.sample_ppm;
 	telem_rand_bytes(tw, t->span_id, 8);
+	telem_rand_bytes(tw, t->client_id, 8);
 	t->active = true;
 }
 
@@ -187,8 +192,8 @@ unsigned int telem_trace_headers(const struct telem_trace *t, struct telem_trace
 	if (!t->active)
 		return 0;
 	telem_hex(t->trace_id, 16, o->trace);
-	telem_hex(t->span_id, 8, o->span);
-	telem_hex(t->parent_id, 8, o->parent);
+	telem_hex(t->client_id, 8, o->span);
+	telem_hex(t->span_id, 8, o->parent);
 	o->len[n] = (uint32_t)snprintf(o->val[n], sizeof(o->val[n]), "00-%s-%s-%s", o->trace,
 				       o->span, t->sampled ? "01" : "00");
 	o->name[n++] = "traceparent";
@@ -217,9 +222,11 @@ const char *const telem_trace_names[TELEM_TRACE_NAMES] = {
 	"x-b3-parentspanid", "x-b3-sampled", "x-b3-flags",
 };
 
-void telem_span_push(struct telem_worker *tw, const struct telem_http *t, unsigned int status,
-		     uint32_t flags, uint32_t upstream, uint16_t upstream_port, uint64_t now_us)
+void telem_span_push(struct telem_worker *tw, const struct telem_http *t, enum telem_span_kind kind,
+		     unsigned int status, uint32_t flags, uint32_t upstream, uint16_t upstream_port,
+		     uint64_t now_us)
 {
+	const bool client = kind == TELEM_SPAN_CLIENT;
 	uint32_t prod = tw->span_prod;
 	struct telem_span *sp;
 
@@ -230,10 +237,13 @@ void telem_span_push(struct telem_worker *tw, const struct telem_http *t, unsign
 	sp = &tw->spans[prod & tw->ring_mask];
 	*sp = t->sp;
 	memcpy(sp->trace_id, t->trace.trace_id, sizeof(sp->trace_id));
-	memcpy(sp->span_id, t->trace.span_id, sizeof(sp->span_id));
-	memcpy(sp->parent_id, t->trace.parent_id, sizeof(sp->parent_id));
-	sp->start_us = t->start_us;
-	sp->duration_us = now_us > t->start_us ? now_us - t->start_us : 0;
+	memcpy(sp->span_id, client ? t->trace.client_id : t->trace.span_id, sizeof(sp->span_id));
+	memcpy(sp->parent_id, client ? t->trace.span_id : t->trace.parent_id,
+	       sizeof(sp->parent_id));
+	sp->kind = (uint8_t)kind;
+	sp->attempts = client ? t->attempts : 0;
+	sp->start_us = client ? t->up_start_us : t->start_us;
+	sp->duration_us = now_us > sp->start_us ? now_us - sp->start_us : 0;
 	sp->upstream = upstream;
 	sp->upstream_port = upstream_port;
 	sp->status = (uint16_t)status;

@@ -6,7 +6,10 @@
 # SPIFFE ID as x-forwarded-client-cert (a client's own is not passed on); a
 # client without a certificate refused under strict; and a rotation (meshctl
 # secret apply) during a keep-alive session: the next response says
-# "connection: close", a new connection presents the new serial.
+# "connection: close", a new connection presents the new serial; Istio's
+# metrics name the certificate's SPIFFE ID as source_principal (the address's
+# workload when the two agree, an unknown workload of the certificate's
+# namespace when they do not).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 PKI=$IT_WORK/pki
@@ -17,6 +20,7 @@ certs=$IT_ROOT/tools/certs.sh
 "$certs" "$PKI" leaf edge spiffe://cluster.local/ns/shop/sa/edge --dns edge.test >/dev/null
 "$certs" "$PKI" leaf edge2 spiffe://cluster.local/ns/shop/sa/edge --dns edge.test --hours 6 >/dev/null
 "$certs" "$PKI" leaf frontend spiffe://cluster.local/ns/shop/sa/frontend --client >/dev/null
+"$certs" "$PKI" leaf cart spiffe://cluster.local/ns/shop/sa/cart --client >/dev/null
 sed "s|@PKI@|$PKI|g" "$IT_ROOT/tests/data/https-proxy.json" >"$IT_WORK/https-proxy.json"
 
 diag() { it_ctl stats | grep -v " 0$" | grep -E "tls_|http_|proxy_" >&2 || true; }
@@ -106,5 +110,18 @@ grep -q "^first 200 keep-alive $old\$" "$IT_WORK/rot.out" || fail "the first res
 grep -q "^second 200 close$" "$IT_WORK/rot.out" || fail "the response after the rotation did not say connection: close on the same connection: $(cat "$IT_WORK/rot.out")"
 grep -q "^third 200 .* $new\$" "$IT_WORK/rot.out" || fail "the new connection did not present the new serial $new: $(cat "$IT_WORK/rot.out")"
 [ "$(it_stat http_tls_drain_closed)" -ge 1 ] || fail "http_tls_drain_closed not counted"
+
+it_log "metrics: source_principal is the client certificate's SPIFFE ID"
+# 10.10.1.2 is workload frontend: its own certificate gives its labels; cart's
+# certificate from the same address names cart, the workload unknown
+out=$(https 8443 / --cert "$PKI/cart.pem" --key "$PKI/cart.key" -o /dev/null -w '%{http_code}') || fail "curl with cart's certificate: $out"
+[ "$out" = 200 ] || fail "cart's request answered $out"
+metrics=$(curl -s -m 5 http://127.0.0.1:9901/metrics) || fail "no /metrics"
+series() { grep '^istio_requests_total{' <<<"$metrics" | grep -F "$1" | grep -F 'response_code="200"' | grep -F 'destination_service_name="web"'; }
+mine=$(series 'source_workload="frontend",source_workload_namespace="shop",source_principal="spiffe://cluster.local/ns/shop/sa/frontend"')
+[ -n "$mine" ] || fail "no series of frontend's certificate: $(grep '^istio_requests_total{' <<<"$metrics")"
+grep -q 'connection_security_policy="mutual_tls"' <<<"$mine" || fail "frontend's series is not mutual_tls: $mine"
+cart=$(series 'source_workload="unknown",source_workload_namespace="shop",source_principal="spiffe://cluster.local/ns/shop/sa/cart"')
+[ "$(awk '{s += $NF} END {print s + 0}' <<<"$cart")" = 1 ] || fail "cart's one request is not its own series: $(grep '^istio_requests_total{' <<<"$metrics")"
 
 it_log "ok"

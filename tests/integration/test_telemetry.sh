@@ -13,9 +13,9 @@
 # HTTP API gives the request rate and p99 with Istio's labels, and every query
 # of the Grafana dashboard (docs/grafana-meshdp.json) answers; W3C and B3 trace
 # contexts reach the backend (http_backend.py on b1) with the client's trace id
-# and the proxy's span as the parent, the trace id is in the access log, a
-# Zipkin collector in the test receives the proxy's spans with the ids the
-# backend saw, so does its OTLP/HTTP JSON endpoint once otlp_url replaces
+# and the proxy's client span as the parent, the trace id is in the access
+# log, a Zipkin collector in the test receives the proxy's server and client
+# spans chained from the client's span to the ids the backend saw, so does its OTLP/HTTP JSON endpoint once otlp_url replaces
 # zipkin_url live, and an unreachable collector costs a counter, not the request.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
@@ -290,7 +290,7 @@ lint=$(promtool check metrics <"$IT_WORK/metrics" 2>&1 |
 	grep -Ev '^meshdp_(drop_(arp|eth|ndp)_not_for_us|ndp_ns_(in|out))_total metric names should not contain abbreviated units$' || true)
 [ -z "$lint" ] || it_http_fail "promtool check metrics: $lint"
 
-it_log "trace context: W3C and B3 from the client reach the backend with the proxy's span as parent"
+it_log "trace context: W3C and B3 from the client reach the backend with the proxy's client span as parent"
 ip netns exec mdp-b1 "$IT_PY" "$(dirname "$0")/http_backend.py" b1 8000 >"$IT_WORK/backend.log" 2>&1 &
 BACKEND_PID=$!
 backend_up() { [ -n "$(ip netns exec mdp-b1 ss -Hltn "sport = :8000")" ]; }
@@ -306,7 +306,7 @@ ver, t, parent, flags = tp[0].split("-")
 assert ver == "00" and t == tid and flags == "01", tp
 assert re.fullmatch(r"[0-9a-f]{16}", parent) and parent != "00f067aa0ba902b7", tp
 assert "tracestate: congo=t61rcwkgmze" in seen, seen
-print(f"W3C: the backend's parent is the proxy's span {parent}")
+print(f"W3C: the backend's parent is the proxy's client span {parent}")
 EOF
 seen=$(it_in_client curl -s -m 10 -H "x-b3-traceid: 463ac35c9f6413ad" -H "x-b3-spanid: a2fb4a1d1a96d312" -H "x-b3-sampled: 1" "$PROXY/trace/headers")
 "$IT_PY" - "$seen" <<'EOF' || it_http_fail "B3: the backend saw: $seen"
@@ -317,12 +317,12 @@ def one(name):
     assert len(v) == 1, (name, v)
     return v[0]
 assert one("x-b3-traceid") == "0000000000000000463ac35c9f6413ad", seen
-assert one("x-b3-parentspanid") == "a2fb4a1d1a96d312", seen
-span = one("x-b3-spanid")
+span, server = one("x-b3-spanid"), one("x-b3-parentspanid")  # the proxy's client and server spans
 assert re.fullmatch(r"[0-9a-f]{16}", span) and span != "a2fb4a1d1a96d312", seen
+assert re.fullmatch(r"[0-9a-f]{16}", server) and server not in (span, "a2fb4a1d1a96d312"), seen
 assert one("x-b3-sampled") == "1", seen
 assert one("traceparent") == f"00-0000000000000000463ac35c9f6413ad-{span}-01", seen
-print(f"B3: the backend's parent is the proxy's span {span}")
+print(f"B3: the backend's parent is the proxy's client span {span}, its parent the server span {server}")
 EOF
 seen=$(it_in_client curl -s -m 10 "$PROXY/trace/headers")
 grep -Eqi "^traceparent: 00-[0-9a-f]{32}-[0-9a-f]{16}-00" <<<"$seen" || it_http_fail "no new trace (not sampled at 0 %): $seen"
@@ -344,16 +344,24 @@ spans = {}
 for line in open(sys.argv[1]):
     for s in json.loads(line):
         spans[s["id"]] = s
-w, b = spans[sys.argv[3]], spans[sys.argv[4]]
-assert w["traceId"] == sys.argv[2] and w["parentId"] == "00f067aa0ba902b7", w
-assert b["traceId"] == "0000000000000000463ac35c9f6413ad" and b["parentId"] == "a2fb4a1d1a96d312", b
+# the backend's parent is the proxy's client span; its parent the proxy's
+# server span; that one's parent the client's span
+wc, bc = spans[sys.argv[3]], spans[sys.argv[4]]
+w, b = spans[wc["parentId"]], spans[bc["parentId"]]
+assert w["traceId"] == wc["traceId"] == sys.argv[2] and w["parentId"] == "00f067aa0ba902b7", (w, wc)
+assert b["traceId"] == bc["traceId"] == "0000000000000000463ac35c9f6413ad" and b["parentId"] == "a2fb4a1d1a96d312", (b, bc)
 for s in (w, b):
     assert s["kind"] == "SERVER" and s["tags"]["http.status_code"] == "200", s
     assert s["tags"]["upstream_cluster"] == "limited.shop.svc.cluster.local" and s["tags"]["http.path"] == "/trace/headers", s
     assert s["timestamp"] > 1.6e15 and 0 <= s["duration"] < 10e6, s
+    assert s["remoteEndpoint"]["ipv4"] == "10.10.1.2", s
+for c, s in ((wc, w), (bc, b)):
+    assert c["kind"] == "CLIENT" and c["tags"]["http.status_code"] == "200" and c["tags"]["attempts"] == "1", c
+    assert c["remoteEndpoint"]["ipv4"] + ":" + str(c["remoteEndpoint"]["port"]) == c["tags"]["upstream_host"], c
+    assert s["timestamp"] <= c["timestamp"] and c["timestamp"] + c["duration"] <= s["timestamp"] + s["duration"], (s, c)
 # the untraced requests (sampled out at 0 %) sent nothing
 assert all(s["tags"]["http.status_code"] != "404" or s["traceId"] == sys.argv[2] for s in spans.values()), spans
-print(f"{len(spans)} spans; W3C parent {w['parentId']} -> proxy {w['id']}, B3 parent {b['parentId']} -> proxy {b['id']}")
+print(f"{len(spans)} spans; W3C {w['parentId']} -> server {w['id']} -> client {wc['id']}, B3 {b['parentId']} -> server {b['id']} -> client {bc['id']}")
 EOF
 
 it_log "spans as OTLP/HTTP JSON: otlp_url instead, switched live"
@@ -373,13 +381,15 @@ for line in open(sys.argv[1]):
         for ss in rs["scopeSpans"]:
             for s in ss["spans"]:
                 spans[s["spanId"]] = s
-s = spans[sys.argv[3]]
+c = spans[sys.argv[3]]
+s = spans[c["parentSpanId"]]
+assert c["kind"] == 3 and c["traceId"] == sys.argv[2], c
 a = {x["key"]: x["value"]["stringValue"] for x in s["attributes"]}
 assert s["traceId"] == sys.argv[2] and s["parentSpanId"] == "00f067aa0ba902b7" and s["kind"] == 2, s
 assert int(s["startTimeUnixNano"]) > 1.6e18 and 0 <= int(s["endTimeUnixNano"]) - int(s["startTimeUnixNano"]) < 10e9, s
 assert a["http.status_code"] == "200" and a["http.path"] == "/trace/headers", a
 assert a["upstream_cluster"] == "limited.shop.svc.cluster.local" and a["net.peer.ip"] == "10.10.1.2", a
-print(f"OTLP: span {s['spanId']} of trace {s['traceId']}, parent {s['parentSpanId']}")
+print(f"OTLP: server span {s['spanId']} (parent {s['parentSpanId']}), client span {c['spanId']}, trace {s['traceId']}")
 EOF
 scrape
 [ "$(metric_sum meshdp_span_export_failures_total)" = 0 ] || it_http_fail "span exports failed while the collector ran"

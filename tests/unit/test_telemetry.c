@@ -240,7 +240,7 @@ static void test_series_merge(void **state)
 	assert_int_equal(rows[0].dur[0], 2);
 
 	/* TCP: opened, bytes both ways, closed */
-	uint32_t h = telem_tcp_open(worker(1), s, 0, 0, 1, TELEM_SEC_DOWN_MTLS);
+	uint32_t h = telem_tcp_open(worker(1), s, telem_wl_label(s, 0), 0, 1, TELEM_SEC_DOWN_MTLS);
 
 	assert_int_not_equal(h, 0);
 	telem_tcp_bytes(worker(1), h, 1000, 50);
@@ -476,19 +476,27 @@ static void test_trace(void **state)
 	struct cfg_snapshot *s, *off, *none;
 	struct telem_trace_out o;
 	struct telem_trace t;
+	char hex[17];
 	unsigned int n;
 
 	(void)state;
 	assert_int_equal(telem_init(N_WORKERS, 16, 64), 0);
 	s = compile_ok(HEAD
 		       ", 'telemetry': {'tracing': {'enabled': true, 'sample_percent': 100}}}");
-	/* W3C: trace id kept, the proxy's span the new parent, the decision kept */
+	/* W3C: trace id kept, the client's span the server span's parent, the
+	 * proxy's client span the upstream's parent, the decision kept */
 	t = trace_of(s, w3c, 2, &o, &n);
 	assert_true(t.active && t.sampled && t.format == TELEM_TRACE_W3C);
 	assert_int_equal(n, 1);
 	assert_string_equal(o.name[0], "traceparent");
 	assert_string_equal(o.trace, "4bf92f3577b34da6a3ce929d0e0e4736");
-	assert_string_equal(o.parent, "00f067aa0ba902b7");
+	telem_hex(t.parent_id, 8, hex);
+	assert_string_equal(hex, "00f067aa0ba902b7");
+	telem_hex(t.span_id, 8, hex);
+	assert_string_equal(o.parent, hex);
+	telem_hex(t.client_id, 8, hex);
+	assert_string_equal(o.span, hex);
+	assert_memory_not_equal(t.span_id, t.client_id, 8);
 	assert_string_not_equal(o.span, "00f067aa0ba902b7");
 	assert_int_equal(o.len[0], 55);
 	assert_memory_equal(o.val[0], "00-4bf92f3577b34da6a3ce929d0e0e4736-", 36);
@@ -497,7 +505,8 @@ static void test_trace(void **state)
 	t = trace_of(s, w3c_bad, 1, &o, &n);
 	assert_true(t.active && t.format == TELEM_TRACE_NONE);
 	assert_string_not_equal(o.trace, "4bf92f3577b34da6a3ce929d0e0e4736");
-	assert_string_equal(o.parent, "0000000000000000");
+	telem_hex(t.parent_id, 8, hex);
+	assert_string_equal(hex, "0000000000000000"); /* a root server span */
 	t = trace_of(s, w3c_zero, 1, &o, &n);
 	assert_true(t.format == TELEM_TRACE_NONE && t.sampled);
 	/* B3 single: not sampled, kept; propagated as b3 too */
@@ -507,7 +516,11 @@ static void test_trace(void **state)
 	assert_string_equal(o.trace, "80f198ee56343ba864fe8b2a57d3eff7");
 	assert_string_equal(o.name[1], "b3");
 	assert_memory_equal(o.val[1], "80f198ee56343ba864fe8b2a57d3eff7-", 33);
-	assert_string_equal(o.val[1] + 49, "-0-e457b5a2e4d86bd1");
+	assert_memory_equal(o.val[1] + 33, o.span, 16);
+	assert_memory_equal(o.val[1] + 49, "-0-", 3);
+	assert_string_equal(o.val[1] + 52, o.parent); /* the server span */
+	telem_hex(t.parent_id, 8, hex);
+	assert_string_equal(hex, "e457b5a2e4d86bd1");
 	assert_memory_equal(o.val[0] + 53, "00", 2);
 	/* B3 multi with a 64-bit trace id: in the low 8 bytes */
 	t = trace_of(s, b3m, 3, &o, &n);
@@ -515,7 +528,10 @@ static void test_trace(void **state)
 	assert_int_equal(n, 5);
 	assert_string_equal(o.trace, "0000000000000000463ac35c9f6413ad");
 	assert_string_equal(o.name[3], "x-b3-parentspanid");
-	assert_string_equal(o.val[3], "a2fb4a1d1a96d312");
+	telem_hex(t.span_id, 8, hex);
+	assert_string_equal(o.val[3], hex);
+	telem_hex(t.parent_id, 8, hex);
+	assert_string_equal(hex, "a2fb4a1d1a96d312");
 	assert_string_equal(o.val[4], "1");
 	/* "b3: 0": a new trace, not sampled */
 	t = trace_of(s, b3_deny, 1, &o, &n);
@@ -526,7 +542,8 @@ static void test_trace(void **state)
 	for (int i = 0; i < 20; i++)
 		assert_false(trace_of(off, NULL, 0, &o, &n).sampled);
 	assert_true(trace_of(off, w3c, 2, &o, &n).sampled); /* the client's decision wins */
-	/* a sampled request with an exporter configured queues its span */
+	/* a sampled request with an exporter configured queues its server span
+	 * and, once it went upstream, its client span (all tries in one) */
 	cfg_snapshot_free(off);
 	off = compile_ok(HEAD ", 'telemetry': {'tracing': {'enabled': true, 'zipkin_url': "
 			      "'http://127.0.0.1:9/api/v2/spans'}}}");
@@ -535,13 +552,34 @@ static void test_trace(void **state)
 			.method = {"GET", 3}, .path = {"/p", 2}, .headers = w3c, .n_headers = 2};
 		struct telem_http th;
 
+		const struct telem_span *sp = worker(0)->spans;
+
 		telem_http_begin(worker(0), off, &th, &h, htonl(0x0a0a0102), 1, 0, 0, 10);
 		assert_true(th.span);
-		telem_http_end(worker(0), off, &th, 200, 0, 1, 1, 0, 0, "", 20);
-		assert_int_equal(worker(0)->span_prod, 1);
-		assert_memory_equal(worker(0)->spans[0].trace_id, th.trace.trace_id, 16);
-		assert_int_equal(worker(0)->spans[0].duration_us, 10);
-		assert_string_equal(worker(0)->spans[0].path, "/p");
+		telem_http_try(&th, 12);
+		telem_http_try(&th, 15); /* a retry */
+		telem_http_end(worker(0), off, &th, 200, 0, 1, 1, htonl(0x0a0a0202), 8080, "", 20);
+		assert_int_equal(worker(0)->span_prod, 2);
+		assert_int_equal(sp[0].kind, TELEM_SPAN_SERVER);
+		assert_memory_equal(sp[0].trace_id, th.trace.trace_id, 16);
+		assert_memory_equal(sp[0].parent_id, th.trace.parent_id, 8);
+		assert_memory_equal(sp[0].span_id, th.trace.span_id, 8);
+		assert_int_equal(sp[0].start_us, 10);
+		assert_int_equal(sp[0].duration_us, 10);
+		assert_string_equal(sp[0].path, "/p");
+		assert_int_equal(sp[1].kind, TELEM_SPAN_CLIENT);
+		assert_memory_equal(sp[1].trace_id, th.trace.trace_id, 16);
+		assert_memory_equal(sp[1].parent_id, th.trace.span_id, 8);
+		assert_memory_equal(sp[1].span_id, th.trace.client_id, 8);
+		assert_int_equal(sp[1].start_us, 12);
+		assert_int_equal(sp[1].duration_us, 8);
+		assert_int_equal(sp[1].attempts, 2);
+		assert_int_equal(sp[1].upstream_port, 8080);
+		/* a local answer: no try, no client span */
+		telem_http_begin(worker(0), off, &th, &h, htonl(0x0a0a0102), 1, 0, 0, 30);
+		telem_http_end(worker(0), off, &th, 404, 0, 1, 1, 0, 0, "", 31);
+		assert_int_equal(worker(0)->span_prod, 3);
+		assert_int_equal(sp[2].kind, TELEM_SPAN_SERVER);
 	}
 	expect_error(HEAD ", 'telemetry': {'tracing': {'zipkin_url': 'ftp://x'}}}",
 		     "$.telemetry.tracing.zipkin_url", "http://");
@@ -561,7 +599,7 @@ static void test_trace(void **state)
 		telem_http_begin(worker(0), off, &th, &h, htonl(0x0a0a0102), 1, 0, 0, 10);
 		assert_true(th.span); /* an OTLP collector takes spans as well */
 		telem_http_end(worker(0), off, &th, 200, 0, 1, 1, 0, 0, "", 20);
-		assert_int_equal(worker(0)->span_prod, 2);
+		assert_int_equal(worker(0)->span_prod, 4);
 	}
 	none = compile_ok(HEAD "}");
 	assert_false(trace_of(none, w3c, 2, &o, &n).active);
@@ -632,7 +670,33 @@ static void test_span_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(x, "upstream_host")),
 			    "10.10.2.10:8000");
 	assert_string_equal(json_string_value(json_object_get(x, "upstream_cluster")), svc);
+	assert_null(json_object_get(x, "attempts"));
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(z, "remoteEndpoint"), "ipv4")),
+		"10.10.1.2");
 	json_decref(z);
+	/* a client span: its remote end the endpoint, its tries counted */
+	sp.kind = TELEM_SPAN_CLIENT;
+	sp.attempts = 3;
+	assert_true(telem_span_json(&sp, 1700000000000000ULL, false, buf, sizeof(buf)) > 0);
+	z = json_loads(buf, 0, NULL);
+	assert_non_null(z);
+	assert_string_equal(json_string_value(json_object_get(z, "kind")), "CLIENT");
+	x = json_object_get(z, "remoteEndpoint");
+	assert_string_equal(json_string_value(json_object_get(x, "ipv4")), "10.10.2.10");
+	assert_int_equal(json_integer_value(json_object_get(x, "port")), 8000);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(z, "tags"), "attempts")), "3");
+	json_decref(z);
+	assert_true(telem_span_json(&sp, 1700000000000000ULL, true, buf, sizeof(buf)) > 0);
+	z = json_loads(buf, 0, NULL);
+	assert_non_null(z);
+	assert_int_equal(json_integer_value(json_object_get(z, "kind")), 3);
+	assert_string_equal(otlp_attr(z, "net.peer.ip"), "10.10.2.10");
+	assert_string_equal(otlp_attr(z, "attempts"), "3");
+	json_decref(z);
+	sp.kind = TELEM_SPAN_SERVER;
+	sp.attempts = 0;
 	/* OTLP: a batch of two (the second a root span) in its ExportTraceServiceRequest */
 	n = telem_span_json(&sp, 1700000000000000ULL, true, one, sizeof(one));
 	assert_true(n > 0);
@@ -682,6 +746,36 @@ static void test_span_json(void **state)
 	cfg_snapshot_free(snap);
 }
 
+/* The source labels of a peer: its workload's, or its certificate's principal. */
+static void test_peer_label(void **state)
+{
+	struct cfg_snapshot *s;
+	uint32_t wl0, other, again;
+	const struct telem_label *l;
+
+	(void)state;
+	assert_int_equal(telem_init(N_WORKERS, 16, 64), 0);
+	s = compile_ok(HEAD "}");
+	wl0 = telem_wl_label(s, 0);
+	l = telem_label_get(wl0);
+	/* no certificate, or the workload's own identity: the workload's labels */
+	assert_int_equal(telem_peer_label(s, 0, ""), wl0);
+	assert_int_equal(telem_peer_label(s, 0, NULL), wl0);
+	assert_int_equal(telem_peer_label(s, 0, l->c), wl0);
+	/* another identity than the address's workload: the certificate's */
+	other = telem_peer_label(s, 0, "spiffe://mesh.test/ns/billing/sa/pay");
+	assert_int_not_equal(other, wl0);
+	l = telem_label_get(other);
+	assert_string_equal(l->a, "unknown");
+	assert_string_equal(l->b, "billing");
+	assert_string_equal(l->c, "spiffe://mesh.test/ns/billing/sa/pay");
+	again = telem_peer_label(s, -1, "spiffe://mesh.test/ns/billing/sa/pay");
+	assert_int_equal(again, other); /* interned once */
+	l = telem_label_get(telem_peer_label(s, -1, "spiffe://mesh.test/weird"));
+	assert_string_equal(l->b, "unknown");
+	cfg_snapshot_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -694,6 +788,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ring_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_span_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_label, setup, teardown),
 	};
 
 	test_eal_init();
