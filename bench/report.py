@@ -638,24 +638,49 @@ def m_collect(run, telemetry, rounds):
         except (OSError, ValueError, KeyError):
             pass
     out = {"results": {"meshdp": r} if r else {}}
-    cg = http_window(os.path.join(run, "m-callgrind"))
+    cg = m_callgrind_collect(run, "m-callgrind")
+    if cg:
+        out["callgrind"] = cg
+    per = {t: m_callgrind_collect(run, "m-callgrind-%s" % t) if t != "default" else cg
+           for t in telemetry}
+    per = {t: v for t, v in per.items() if v}
+    if per:
+        out["callgrind_telemetry"] = per
+    return out
+
+
+def m_callgrind_collect(run, name):
+    """One callgrind run of (m) (files NAME*): meshdp's window, the dump's
+    instructions per request, its annotations and telemetry drops."""
+    cg = http_window(os.path.join(run, name))
     try:
-        with open(os.path.join(run, "m-callgrind-annotate.txt")) as f:
+        with open(os.path.join(run, name + "-annotate.txt")) as f:
             ann = f.read()
-        with open(os.path.join(run, "m-callgrind-inclusive.txt")) as f:
+        with open(os.path.join(run, name + "-inclusive.txt")) as f:
             inc = f.read()
     except OSError:
-        ann = inc = None
-    if cg and ann:
-        m = re.search(r"^([\d,]+)\s.*PROGRAM TOTALS", ann, re.M)
-        ir = int(m.group(1).replace(",", "")) if m else None
-        out["callgrind"] = {
-            "meshdp": cg, "instructions": ir,
-            "gen": load(os.path.join(run, "m-callgrind.json")),
+        return None
+    if not cg or not ann:
+        return None
+    m = re.search(r"^([\d,]+)\s.*PROGRAM TOTALS", ann, re.M)
+    ir = int(m.group(1).replace(",", "")) if m else None
+    d = counter_delta(sample(os.path.join(run, name + "-s1.txt")),
+                      sample(os.path.join(run, name + "-s2.txt")))
+    return {"meshdp": cg, "instructions": ir, "gen": load(os.path.join(run, name + ".json")),
             "instructions_per_request": round(ir / cg["http_requests"])
             if ir and cg.get("http_requests") else None,
+            "telemetry_drops": {k: d.get(k, 0) for k in (
+                "access_log_ring_full", "trace_span_ring_full", "telemetry_series_overflow")},
             "annotate": ann, "inclusive": inc}
-    return out
+
+
+def callgrind_inclusive(text, fn):
+    """The inclusive count of function @fn in a callgrind_annotate --inclusive listing."""
+    for line in (text or "").split("\n"):
+        m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+\S*:" + re.escape(fn) + r"\b", line)
+        if m:
+            return int(m.group(1).replace(",", ""))
+    return None
 
 
 def callgrind_per_request(text, n):
@@ -697,6 +722,7 @@ def m_section(res, L):
                  lambda v: str(v["gen"]["tcp_retransmits"]) if v.get("gen") else "-")))
     http_workers(L, R)
     m_telemetry_table(m, L)
+    m_callgrind_telemetry_table(m, L)
     busy = R.get("meshdp", {}).get("tiny", {}).get("meshdp", {}).get("busy_us_per_request")
     if busy is not None:
         t = HTTP_TARGETS["busy_us_per_request"]
@@ -723,6 +749,42 @@ def m_section(res, L):
             L.append("```")
             L.extend(callgrind_per_request(cg[key], n)[:36])
             L.append("```")
+
+
+def m_callgrind_telemetry_table(m, L):
+    """(m) instructions per request of meshdp's worker under callgrind, one run
+    per telemetry setting, as a ratio to the "off" run's (else the first's)."""
+    per = m.get("callgrind_telemetry") or {}
+    rows = [(t, per[t]) for t in m.get("telemetry", []) if per.get(t, {}).get(
+        "instructions_per_request")]
+    if not rows:
+        return
+    L.append("")
+    L.append("### Telemetry on vs off under callgrind (instructions per request of the worker, "
+             "repeatable where busy cycles are not)")
+    L.append("")
+    L.append("The settings of the table above, one callgrind run each (-c %s, counters zeroed "
+             "when the generator's window opened, dumped when it closed, worker_main's call "
+             "tree only: the logger and exporter threads' work is not in it)." % m["conns"])
+    L.append("")
+    L.append("instructions/request counts the worker's empty polls too, which grow as valgrind "
+             "slows the generator; net_input/request is the frames' work alone (net_input "
+             "inclusive), the figure to compare.")
+    L.append("")
+    fr = {}
+    for t, c in rows:
+        f, n = callgrind_inclusive(c["inclusive"], "net_input"), c["meshdp"]["http_requests"]
+        fr[t] = f / n if f and n else None
+    ref = fr.get("off") or fr[rows[0][0]]
+    L.append("| telemetry | requests | instructions/request | net_input/request | ratio to %s | "
+             "log ring full | span ring full |" % ("off" if fr.get("off") else rows[0][0]))
+    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    for t, c in rows:
+        d = c["telemetry_drops"]
+        L.append("| %s | %s | %s | %s | %s | %d | %d |" % (
+            t, fmt(c["meshdp"]["http_requests"], ","), fmt(c["instructions_per_request"], ","),
+            fmt(fr[t], ",.0f"), fmt(fr[t] / ref, ".3f") if fr[t] and ref else "-",
+            d["access_log_ring_full"], d["trace_span_ring_full"]))
 
 
 def m_telemetry_table(m, L):

@@ -36,7 +36,8 @@
 #      M_LAT_CONNS for latency; meshdp's busy cycles per request; with
 #      M_CALLGRIND=1 also meshdp under callgrind (instructions per request);
 #      with M_TELEMETRY also one -c M_CONNS run per telemetry setting (metrics,
-#      access logs and tracing off / default / all, busy cycles per request each)
+#      access logs and tracing off / default / all, busy cycles per request each),
+#      and with M_CALLGRIND=1 too a callgrind run per setting
 # MEMIF=zero-copy runs a, b, c, e and p with the system under test (testpmd or
 # meshdp) as a zero-copy memif client (its mbufs are the shared memory, no copy
 # on its side) and the generator as the server, which copies; the SUT starts
@@ -1415,10 +1416,16 @@ m_run() { # m_run TEST CONNS: one run on a meshdp of its own, counters sampled i
 	stop_sut
 }
 
-# meshdp's worker under callgrind: counters zeroed when the generator's window
+# m_callgrind [SETTING]: meshdp's worker under callgrind, with telemetry
+# SETTING's document (m_telemetry; default: none, the file names m-callgrind*,
+# else m-callgrind-SETTING*): counters zeroed when the generator's window
 # opens, dumped when it closes; meshdp's counters sampled at both points.
 m_callgrind() {
-	local name=m-callgrind out=$run/m-callgrind.out
+	local setting=${1:-default} name=m-callgrind
+	[ "$setting" = default ] || name=m-callgrind-$setting
+	local out=$run/$name.out
+	m_telem=$setting
+	[ "$setting" != all ] || m_sink_start
 	sut_start=(m_start valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$out"
 		--collect-atstart=no --toggle-collect=worker_main)
 	m_gen "$name" "$M_CONNS" "$M_CG_DURATION" 5
@@ -1436,14 +1443,16 @@ m_callgrind() {
 	mdp_sample "$run/$name-s2.txt"
 	gen_wait "$name"
 	stop_sut
+	m_telem=default
+	m_sink_stop
 	# the dump of the window is the first numbered part (out.1); the exit dump is out itself
 	local part
 	part=$(ls "$out".* 2>/dev/null | head -1)
 	[ -n "$part" ] || part=$out
 	callgrind_annotate --threshold=100 "$part" 2>/dev/null |
-		sed -n '/PROGRAM TOTALS/,$p' | head -40 >"$run/m-callgrind-annotate.txt" || true
+		sed -n '/PROGRAM TOTALS/,$p' | head -40 >"$run/$name-annotate.txt" || true
 	callgrind_annotate --inclusive=yes "$part" 2>/dev/null |
-		sed -n '/file:function/,$p' | head -40 >"$run/m-callgrind-inclusive.txt" || true
+		sed -n '/file:function/,$p' | head -40 >"$run/$name-inclusive.txt" || true
 }
 
 # m_telemetry SETTING: the telemetry section of (m)'s document for that setting.
@@ -1452,13 +1461,15 @@ m_callgrind() {
 #   default: no telemetry section (metrics, a CLF line for each non-2xx to
 #     stdout: none here, tracing off), what the other runs of (m) use;
 #   all: a JSON access log line for every request to a file, every request
-#     traced (sampled at 100 %) and its span exported to the Zipkin sink.
+#     traced (sampled at 100 %) and its spans exported to the Zipkin sink;
+#     the largest rings (65536 records and spans per worker), so that the
+#     worker does the whole work of each (a full ring is a cheap refusal).
 m_telem=default
 m_telemetry() {
 	case $1 in
 	off) echo '"telemetry": { "metrics": { "max_series": 16 }, "access_log": { "enabled": false }, "tracing": { "enabled": false } },' ;;
 	default) ;;
-	all) echo '"telemetry": { "access_log": { "format": "json", "filter": "all", "output": "file", "path": "'"$run/m-access-all.log"'" }, "tracing": { "enabled": true, "sample_percent": 100, "zipkin_url": "http://127.0.0.1:'"$m_zipkin_port"'/api/v2/spans" } },' ;;
+	all) echo '"telemetry": { "access_log": { "format": "json", "filter": "all", "output": "file", "path": "'"$run/m-access-all.log"'", "ring_size": 65536 }, "tracing": { "enabled": true, "sample_percent": 100, "zipkin_url": "http://127.0.0.1:'"$m_zipkin_port"'/api/v2/spans" } },' ;;
 	*) die "M_TELEMETRY: unknown setting '$1' (off default all)" ;;
 	esac
 }
@@ -1488,6 +1499,23 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[2])), H).serve_forever()
 EOF
 }
 
+# The sink in the background ($m_sink), its and the access log's files of an
+# earlier run removed; m_sink_stop ends it (nothing when none runs).
+m_sink_start() {
+	rm -f "$run/m-access-all.log" "$run/m-zipkin-sink.txt"
+	m_zipkin_sink &
+	m_sink=$!
+	sleep 0.5
+	kill -0 "$m_sink" 2>/dev/null || die "the Zipkin sink did not start (port $m_zipkin_port taken?)"
+}
+m_sink_stop() {
+	[ -n "$m_sink" ] || return 0
+	sleep 0.5
+	kill "$m_sink" 2>/dev/null || true
+	wait "$m_sink" 2>/dev/null || true
+	m_sink=
+}
+
 # M_TELEMETRY_ROUNDS rounds of one -c M_CONNS run per word of M_TELEMETRY
 # (telemetry-SETTING-ROUND), each on a meshdp of its own with that setting's
 # document, the settings interleaved so that a neighbour's load on the machine
@@ -1499,22 +1527,12 @@ m_telemetry_runs() {
 		for s in $M_TELEMETRY; do
 			m_telemetry "$s" >/dev/null
 			name=telemetry-$s-$r
-			if [ "$s" = all ]; then
-				rm -f "$run/m-access-all.log" "$run/m-zipkin-sink.txt"
-				m_zipkin_sink &
-				m_sink=$!
-				sleep 0.5
-				kill -0 "$m_sink" 2>/dev/null ||
-					die "the Zipkin sink did not start (port $m_zipkin_port taken?)"
-			fi
+			[ "$s" != all ] || m_sink_start
 			m_telem=$s
 			m_run "$name" "$M_CONNS"
 			m_telem=default
 			if [ -n "$m_sink" ]; then
-				sleep 0.5
-				kill "$m_sink" 2>/dev/null || true
-				wait "$m_sink" 2>/dev/null || true
-				m_sink=
+				m_sink_stop
 				echo "$(wc -l <"$run/m-access-all.log" 2>/dev/null || echo 0)" \
 					"$(cat "$run/m-zipkin-sink.txt" 2>/dev/null || echo 0 0 0)" \
 					>"$run/m-meshdp-$name-out.txt"
@@ -1528,6 +1546,12 @@ scenario_m() {
 	m_run lat "$M_LAT_CONNS"
 	[ "$M_CALLGRIND" = 0 ] || m_callgrind
 	[ -z "$M_TELEMETRY" ] || m_telemetry_runs
+	if [ "$M_CALLGRIND" != 0 ]; then
+		local s
+		for s in $M_TELEMETRY; do
+			[ "$s" = default ] || m_callgrind "$s"
+		done
+	fi
 }
 
 # (s): TLS on tcp_proxy listeners vs nginx's stream module terminating TLS in
@@ -1939,5 +1963,5 @@ python3 "$here/report.py" --run "$run" --out "$OUT" --tag "$date_tag" --sizes "$
 	--m-conns "$M_CONNS" --m-lat-conns "$M_LAT_CONNS" --m-duration "$M_DURATION" \
 	--m-telemetry "$M_TELEMETRY" --m-telemetry-rounds "$M_TELEMETRY_ROUNDS" \
 	--memif "$MEMIF" --s-rows "$S_ROWS" --s-conns "$S_CONNS" --s-speed "$S_SPEED" \
-	--ran "${ran[*]}" --command "$([ "$MEMIF" = copy ] || echo "MEMIF=$MEMIF ")$([ -z "$M_TELEMETRY" ] || echo "M_TELEMETRY=\"$M_TELEMETRY\" ")bench/run.sh ${*:-}"
+	--ran "${ran[*]}" --command "$([ "$MEMIF" = copy ] || echo "MEMIF=$MEMIF ")$([ "$M_CALLGRIND" = 0 ] || echo "M_CALLGRIND=$M_CALLGRIND ")$([ -z "$M_TELEMETRY" ] || echo "M_TELEMETRY=\"$M_TELEMETRY\" ")bench/run.sh ${*:-}"
 echo "bench: logs in $run" >&2

@@ -268,7 +268,8 @@ void telem_http_begin(struct telem_worker *tw, const struct cfg_snapshot *snap,
 	}
 	telem_copy(r->authority, sizeof(r->authority), h->authority.p, h->authority.len);
 	telem_copy(r->request_id, sizeof(r->request_id), h->request_id.p, h->request_id.len);
-	snprintf(r->protocol, sizeof(r->protocol), "HTTP/1.%u", h->version_minor);
+	memcpy(r->protocol, "HTTP/1.0", sizeof("HTTP/1.0"));
+	r->protocol[7] = (char)('0' + h->version_minor % 10);
 	r->trace_id[0] = '\0';
 	if (t->trace.active)
 		telem_hex(t->trace.trace_id, 16, r->trace_id);
@@ -352,7 +353,8 @@ void telem_http_end(struct telem_worker *tw, const struct cfg_snapshot *snap, st
 	r->dst_peer = k.dst;
 	r->dst_svc = k.svc;
 	r->security = k.security;
-	snprintf(r->route, sizeof(r->route), "%s", route != NULL ? route : "");
+	telem_copy(r->route, sizeof(r->route), route != NULL ? route : "",
+		   route != NULL ? (uint32_t)strlen(route) : 0);
 	prod = tw->prod;
 	if (unlikely(prod - __atomic_load_n(&tw->cons, __ATOMIC_ACQUIRE) > tw->ring_mask)) {
 		stats_inc(tw->stats, STAT_ACCESS_LOG_RING_FULL);
