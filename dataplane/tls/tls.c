@@ -1245,9 +1245,16 @@ uint32_t tls_worker_rotate(struct tls_worker *tw, const struct tls_ctx *old,
 			p = &now->sni[c->pol - old->sni];
 		if (memcmp(p->fingerprint, c->pol->fingerprint, TLS_FP_LEN) == 0)
 			continue;
-		tls_drain_at(c, tw->now_us + 1 + rte_rand_max(now->drain_window_us),
-			     STAT_TLS_ROTATION_CLOSED);
+		tls_conn_retire(c, now);
 		n++;
 	}
 	return n;
+}
+
+void tls_conn_retire(struct tls_conn *c, const struct tls_ctx *now)
+{
+	if (c->dead || c->state != TLS_ST_ESTABLISHED)
+		return;
+	tls_drain_at(c, c->tw->now_us + 1 + rte_rand_max(now->drain_window_us),
+		     STAT_TLS_ROTATION_CLOSED);
 }

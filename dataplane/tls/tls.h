@@ -207,6 +207,15 @@ uint32_t tls_worker_rotate(struct tls_worker *tw, const struct tls_ctx *old,
 			   const struct tls_ctx *now);
 
 /**
+ * Worker: @p c was made under a ctx that @p now replaced, and its user decided
+ * it goes (an HTTP pool whose cluster's tls block or identity changed).
+ * Established, it is scheduled to close gracefully at a random point within
+ * @p now's drain window (tls_draining() is true from now on; counted
+ * tls_rotation_closed when the point comes), as tls_worker_rotate() does.
+ */
+void tls_conn_retire(struct tls_conn *c, const struct tls_ctx *now);
+
+/**
  * The TCP callbacks a TLS connection runs on: a listener for TLS passes these
  * with its own @p accepted, whose body calls tls_accept(); tls_connect() uses
  * them itself.
