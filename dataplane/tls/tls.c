@@ -642,6 +642,21 @@ static int tls_classify(struct tls_conn *c, int err, bool handshake)
 	}
 }
 
+/*
+ * The peer's intermediates are not needed once it is verified: what later
+ * layers know of the peer is copied into the tls_conn (tls_conn_info()), and a
+ * resumed session is verified from its ticket. Each parsed intermediate is a
+ * few KiB an idle connection would hold (the leaf stays: the session owns it).
+ */
+static void tls_drop_peer_chain(struct tls_conn *c)
+{
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+	X509 *x;
+
+	while (chain != NULL && (x = sk_X509_pop(chain)) != NULL)
+		X509_free(x);
+}
+
 /* The handshake is over (or a permissive server saw plaintext): tell the user. */
 static void tls_established(struct tls_conn *c)
 {
@@ -661,6 +676,7 @@ static void tls_established(struct tls_conn *c)
 			return;
 		}
 		c->state = TLS_ST_ESTABLISHED;
+		tls_drop_peer_chain(c);
 		stats_inc(c->tw->stats, STAT_TLS_HANDSHAKES);
 		if (SSL_session_reused(c->ssl))
 			stats_inc(c->tw->stats, STAT_TLS_RESUMED);
