@@ -12,8 +12,9 @@
  * SO_LINGER 0) and is replaced, until --n handshakes completed. The
  * server's side is what a worker does for it: tcp_input() of its segments,
  * its timers and tls_worker_begin(), all inside hs_server_step(), whose TSC
- * cycles are summed: server handshakes per busy CPU-second = handshakes /
- * (cycles / TSC Hz), with the peer verification against the snapshot's
+ * TSC cycles are summed as a worker's busy accounting does (so is its thread
+ * CPU time, which leaves out preemption on a shared machine): server
+ * handshakes per busy CPU-second = handshakes / (cycles / TSC Hz), with the peer verification against the snapshot's
  * trust bundle as the daemon does it. The client's side runs on the same
  * core and is not counted. Under callgrind, --toggle-collect=hs_server_step
  * gives the server's instructions alone.
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
@@ -60,6 +62,7 @@ static struct {
 	const struct cfg_snapshot *snap;
 	uint64_t now_us;
 	uint64_t server_cycles;
+	uint64_t server_cpu_ns; /* the thread's CPU time in there (preemption left out) */
 	uint64_t done, failed, inflight, overflow;
 } H;
 
@@ -112,13 +115,19 @@ static void hs_input(int to)
 /* Everything the server's worker does: the one function callgrind collects. */
 __attribute__((noinline)) void hs_server_step(bool timers)
 {
-	uint64_t t0 = rte_rdtsc();
+	struct timespec c0, c1;
+	uint64_t t0;
 
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+	t0 = rte_rdtsc();
 	tls_worker_begin(H.tw[1], H.snap, H.now_us);
 	hs_input(1);
 	if (timers)
 		tcp_timer(H.st[1], H.now_us);
 	H.server_cycles += rte_rdtsc() - t0;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+	H.server_cpu_ns +=
+		(uint64_t)((c1.tv_sec - c0.tv_sec) * 1000000000LL + (c1.tv_nsec - c0.tv_nsec));
 }
 
 /* ---- the client: reset once its handshake is done ---- */
@@ -317,11 +326,16 @@ int main(int argc, char **argv)
 		printf("{\"mtls\": %s, \"handshakes\": %" PRIu64 ", \"failed\": %" PRIu64
 		       ", \"server_handshakes\": %" PRIu64 ", \"server_cycles_per_hs\": %.0f, "
 		       "\"server_us_per_hs\": %.2f, \"server_hs_per_cpu_s\": %.0f, "
+		       "\"server_thread_cpu_us_per_hs\": %.2f, \"server_hs_per_thread_cpu_s\": "
+		       "%.0f, "
 		       "\"wall_s\": %.3f, \"tsc_hz\": %.0f, \"link_overflow\": %" PRIu64 "}\n",
 		       mtls ? "true" : "false", H.done, H.failed, H.stats[1].c[STAT_TLS_HANDSHAKES],
 		       (double)H.server_cycles / (double)(H.done ? H.done : 1),
 		       server_s * 1e6 / (double)(H.done ? H.done : 1),
-		       server_s > 0 ? (double)H.done / server_s : 0, wall, hz, H.overflow);
+		       server_s > 0 ? (double)H.done / server_s : 0,
+		       (double)H.server_cpu_ns / 1e3 / (double)(H.done ? H.done : 1),
+		       H.server_cpu_ns > 0 ? (double)H.done * 1e9 / (double)H.server_cpu_ns : 0,
+		       wall, hz, H.overflow);
 	}
 	return H.failed == 0 ? 0 : 1;
 }

@@ -46,6 +46,9 @@ struct tls_ticket_key {
 struct tls_ticket_keys {
 	struct tls_ticket_key cur, prev;
 	bool has_prev;
+	/* fetched once here: EVP_aes_256_cbc() in the callback would fetch the
+	 * provider's implementation again at every ticket (a lookup under locks) */
+	EVP_CIPHER *aes;
 };
 
 static struct tls_ticket_keys *tls_keys; /* RCU: control thread writes, workers read */
@@ -56,7 +59,12 @@ int tls_tickets_rotate(void)
 
 	if (k == NULL)
 		return -ENOMEM;
+	if ((k->aes = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL)) == NULL) {
+		free(k);
+		return -ENOMEM;
+	}
 	if (RAND_bytes((unsigned char *)&k->cur, sizeof(k->cur)) != 1) {
+		EVP_CIPHER_free(k->aes);
 		free(k);
 		return -EIO;
 	}
@@ -67,6 +75,7 @@ int tls_tickets_rotate(void)
 	rcu_assign_pointer(tls_keys, k);
 	if (old != NULL) {
 		synchronize_rcu();
+		EVP_CIPHER_free(old->aes);
 		OPENSSL_cleanse(old, sizeof(*old));
 		free(old);
 	}
@@ -93,7 +102,7 @@ static int tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_C
 		k = &ks->cur;
 		memcpy(name, k->name, sizeof(k->name));
 		if (RAND_bytes(iv, 16) != 1 ||
-		    EVP_EncryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
+		    EVP_EncryptInit_ex2(ectx, ks->aes, k->aes, iv, NULL) != 1)
 			return -1;
 	} else {
 		if (memcmp(name, ks->cur.name, sizeof(ks->cur.name)) == 0) {
@@ -106,7 +115,7 @@ static int tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_C
 			stats_inc(tls_of(ssl)->tw->stats, STAT_TLS_TICKET_UNKNOWN);
 			return 0; /* a full handshake */
 		}
-		if (EVP_DecryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
+		if (EVP_DecryptInit_ex2(ectx, ks->aes, k->aes, iv, NULL) != 1)
 			return -1;
 	}
 	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)k->hmac,
