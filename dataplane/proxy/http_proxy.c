@@ -256,6 +256,9 @@ struct hp_worker {
 	LIST_HEAD(, hp_upconn) free_upconns;
 	LIST_HEAD(, hp_upconn) idle[HP_POOL_BUCKETS];
 	LIST_HEAD(, hp_upconn) tls_upconns; /* the live ones with a tls block */
+	/* by pool bucket: the last TLS connection whose handshake completed, whose
+	 * session a new one to the same endpoint and build resumes */
+	struct hp_upconn *resume[HP_POOL_BUCKETS];
 	uint64_t rng;
 };
 
@@ -358,9 +361,15 @@ static struct hp_upconn *hp_upconn_get(struct hp_worker *hw)
 	return u;
 }
 
+static uint32_t hp_bucket(uint32_t addr, uint16_t port);
+
 static void hp_upconn_put(struct hp_upconn *u)
 {
 	if (u->ut != NULL) {
+		struct hp_upconn **r = &u->hw->resume[hp_bucket(u->addr, u->port)];
+
+		if (*r == u)
+			*r = NULL;
 		LIST_REMOVE(u, tls_link);
 		__atomic_sub_fetch(&u->ut->refs, 1, __ATOMIC_RELEASE);
 		u->ut = NULL;
@@ -969,9 +978,14 @@ static void hp_try_start(struct hp_session *s)
 		return;
 	}
 	if (ut != NULL) {
+		const struct hp_upconn *r = hw->resume[hp_bucket(u->addr, u->port)];
+
 		u->ut = ut;
 		__atomic_add_fetch(&ut->refs, 1, __ATOMIC_RELAXED);
 		LIST_INSERT_HEAD(&hw->tls_upconns, u, tls_link);
+		/* session resumption per worker and endpoint: a live connection's session */
+		if (r != NULL && r->ut == ut && r->addr == u->addr && r->port == u->port)
+			tls_resume_from(u->end.tls, r->end.tls);
 	}
 	s->up = u;
 	stats_inc(hp_stats(hw), STAT_HTTP_POOL_CONNECTS);
@@ -2186,7 +2200,11 @@ static const struct tcp_callbacks hp_up_cbs = {
 /* The handshake is done and the endpoint is the cluster's identity: connected. */
 static int hp_up_tls_done(struct tls_conn *c, void *arg)
 {
+	struct hp_upconn *u = arg;
+
 	(void)c;
+	if (!u->retired)
+		u->hw->resume[hp_bucket(u->addr, u->port)] = u;
 	hp_up_connected(NULL, arg);
 	return 0;
 }

@@ -656,6 +656,8 @@ static int tls_classify(struct tls_conn *c, int err, bool handshake)
  * layers know of the peer is copied into the tls_conn (tls_conn_info()), and a
  * resumed session is verified from its ticket. Each parsed intermediate is a
  * few KiB an idle connection would hold (the leaf stays: the session owns it).
+ * Servers only: a client's session is offered again (tls_resume_from()), and
+ * its resumption verifies the chain it holds.
  */
 static void tls_drop_peer_chain(struct tls_conn *c)
 {
@@ -685,7 +687,8 @@ static void tls_established(struct tls_conn *c)
 			return;
 		}
 		c->state = TLS_ST_ESTABLISHED;
-		tls_drop_peer_chain(c);
+		if (c->ctx->role == TLS_ROLE_SERVER) /* a client's session may resume another */
+			tls_drop_peer_chain(c);
 		stats_inc(c->tw->stats, STAT_TLS_HANDSHAKES);
 		if (SSL_session_reused(c->ssl))
 			stats_inc(c->tw->stats, STAT_TLS_RESUMED);
@@ -933,6 +936,20 @@ struct tls_conn *tls_connect(struct tls_worker *tw, const struct tls_ctx *ctx, s
 		return NULL;
 	}
 	return c;
+}
+
+bool tls_resume_from(struct tls_conn *c, const struct tls_conn *from)
+{
+	SSL_SESSION *sess;
+	bool ok;
+
+	if (from->ctx != c->ctx || c->ctx->role != TLS_ROLE_CLIENT ||
+	    from->state != TLS_ST_ESTABLISHED || c->state != TLS_ST_HANDSHAKE || from->dead)
+		return false;
+	sess = SSL_get1_session(from->ssl); /* a reference: the same session object */
+	ok = sess != NULL && SSL_SESSION_is_resumable(sess) && SSL_set_session(c->ssl, sess) == 1;
+	SSL_SESSION_free(sess);
+	return ok;
 }
 
 void tls_set_arg(struct tls_conn *c, void *arg)

@@ -6,7 +6,8 @@
 # SPIFFE ID and serial; keep-alive requests reuse one pooled TLS connection (one
 # handshake); a plain cluster to the same endpoint never gets that connection;
 # an upstream presenting another identity than the cluster expects is refused
-# (503, counted); and a rotated client secret (meshctl secret apply) is used by
+# (503, counted); a second connection to the endpoint resumes the first one's
+# session; and a rotated client secret (meshctl secret apply) is used by
 # the next request at once while the pooled connection made under the old one
 # closes within the 3 s drain window.
 source "$(dirname "$0")/lib.sh"
@@ -28,7 +29,7 @@ counter_is() { [ "$(it_stat "$1")" -eq "$2" ]; }
 counter_ge() { [ "$(it_stat "$1")" -ge "$2" ]; }
 # get PATH ARGS...: a plaintext request to the HTTP listener, each one its own client connection
 get() { it_in_client curl -sS -m 5 "${@:2}" "http://$PROXY:8450$1"; }
-# field N OUT: word N of nginx's answer "mtls VERIFY SERIAL CONNECTION REQUESTS SNI PROTOCOL"
+# field N OUT: word N of nginx's answer "mtls VERIFY SERIAL CONNECTION REQUESTS SNI PROTOCOL REUSED"
 field() { awk -v n="$1" '{print $n}' <<<"$2"; }
 
 it_start_meshdp --config "$IT_WORK/https-upstream.json"
@@ -37,6 +38,7 @@ it_topology_backends
 # certificates required and verified by the trust domain's CA; the access log
 # keeps each request's client certificate (PEM, URL-escaped)
 mkdir -p "$NGX"
+head -c 6000 /dev/zero >"$NGX/slow" # 6 KB at 2 KB/s: a response that keeps its connection busy
 cat >"$NGX/nginx.conf" <<NGINX
 daemon on;
 worker_processes 1;
@@ -60,7 +62,8 @@ http {
 		ssl_verify_client on;
 		ssl_protocols TLSv1.2 TLSv1.3;
 		keepalive_requests 1000;
-		location / { return 200 "mtls \$ssl_client_verify \$ssl_client_serial \$connection \$connection_requests \$ssl_server_name \$ssl_protocol\n"; }
+		location / { return 200 "mtls \$ssl_client_verify \$ssl_client_serial \$connection \$connection_requests \$ssl_server_name \$ssl_protocol \$ssl_session_reused\n"; }
+		location /slow { limit_rate 2k; alias $NGX/slow; }
 	}
 }
 NGINX
@@ -137,4 +140,16 @@ it_wait_for "the old pooled connection closed" 6 counter_ge http_pool_tls_drain_
 out=$(get /) || fail "curl after the drain failed: $out"
 [ "$(field 3 "$out")" = "$serial2" ] && [ "$(field 4 "$out")" = "$conn2" ] ||
 	fail "the new pooled connection was not reused with the new serial: $out"
+
+it_log "session resumption per endpoint: a second connection while the first is busy resumes its session"
+res0=$(it_stat tls_resumed)
+get /slow -o /dev/null &
+slow=$!
+sleep 0.5
+out=$(get /) || fail "curl beside the slow request failed: $out"
+wait $slow || fail "the slow request failed"
+[ "$(field 4 "$out")" != "$conn2" ] || fail "the request came on the busy connection: $out"
+[ "$(field 8 "$out")" = r ] || fail "nginx did not resume the session: $out"
+[ "$(field 3 "$out")" = "$serial2" ] || fail "the resumed session is not the client identity's: $out"
+[ "$(it_stat tls_resumed)" -eq $((res0 + 1)) ] || fail "tls_resumed went from $res0 to $(it_stat tls_resumed)"
 it_log "counters: $(it_ctl stats | grep -E '^(tls_|http_pool)' | grep -v ' 0$' | tr '\n' ' ')"
