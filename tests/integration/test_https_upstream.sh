@@ -29,7 +29,7 @@ counter_is() { [ "$(it_stat "$1")" -eq "$2" ]; }
 counter_ge() { [ "$(it_stat "$1")" -ge "$2" ]; }
 # get PATH ARGS...: a plaintext request to the HTTP listener, each one its own client connection
 get() { it_in_client curl -sS -m 5 "${@:2}" "http://$PROXY:8450$1"; }
-# field N OUT: word N of nginx's answer "mtls VERIFY SERIAL CONNECTION REQUESTS SNI PROTOCOL REUSED"
+# field N OUT: word N of nginx's answer "mtls VERIFY SERIAL CONNECTION REQUESTS SNI PROTOCOL REUSED ALPN"
 field() { awk -v n="$1" '{print $n}' <<<"$2"; }
 
 it_start_meshdp --config "$IT_WORK/https-upstream.json"
@@ -62,7 +62,7 @@ http {
 		ssl_verify_client on;
 		ssl_protocols TLSv1.2 TLSv1.3;
 		keepalive_requests 1000;
-		location / { return 200 "mtls \$ssl_client_verify \$ssl_client_serial \$connection \$connection_requests \$ssl_server_name \$ssl_protocol \$ssl_session_reused\n"; }
+		location / { return 200 "mtls \$ssl_client_verify \$ssl_client_serial \$connection \$connection_requests \$ssl_server_name \$ssl_protocol \$ssl_session_reused \$ssl_alpn_protocol\n"; }
 		location /slow { limit_rate 2k; alias $NGX/slow; }
 	}
 }
@@ -80,12 +80,13 @@ it_wait_for "the mTLS nginx serving" 10 nginx_tls_up
 serial1=$(serial_of "$PKI/mesh.pem")
 serial2=$(serial_of "$PKI/mesh2.pem")
 
-it_log "plaintext in, mTLS out: nginx verified the cluster's client certificate (SNI web.test)"
+it_log "plaintext in, mTLS out: nginx verified the cluster's client certificate (SNI web.test, ALPN http/1.1)"
 hs0=$(it_stat tls_handshakes)
 out=$(get /) || fail "curl through the HTTP listener failed: $out"
 [ "$(field 2 "$out")" = SUCCESS ] || fail "nginx did not verify meshdp's client certificate: $out"
 [ "$(field 3 "$out")" = "$serial1" ] || fail "nginx saw serial $(field 3 "$out"), expected mesh.pem's $serial1"
 [ "$(field 6 "$out")" = web.test ] || fail "the cluster's server_name was not sent: $out"
+[ "$(field 9 "$out")" = http/1.1 ] || fail "ALPN did not agree http/1.1: $out"
 conn=$(field 4 "$out")
 it_log "nginx's log: the client certificate carries meshdp's SPIFFE ID"
 "$IT_PY" - "$NGX/access.log" <<'PY' >"$IT_WORK/client.pem" || fail "no client certificate in nginx's log: $(cat "$NGX/access.log")"
