@@ -128,21 +128,41 @@ struct hp_cluster_rt {
 	uint32_t rq_retries; /* retries in flight */
 	char key[L4_KEY_MAX];
 	struct hp_cluster_rt *next; /* control thread: the list in the global */
+	struct hp_up_tls *tls_last; /* control thread: the last build of its tls block (a ref) */
 } __attribute__((aligned(64)));
+
+/*
+ * The client ctx of a cluster's tls block (origination), built by the control
+ * thread at hp_bind() and kept by the snapshots (rt->up_tls) and the upstream
+ * connections made with it. When a later snapshot rebuilds the block (another
+ * identity, another expected peer...), @c next is the build that replaced it:
+ * pooled connections of a replaced build are never reused and close within
+ * the drain window (hp_follow()). Freed by the control thread (hp_reclaim())
+ * once nothing holds it.
+ */
+struct hp_up_tls {
+	struct tls_ctx *ctx;
+	uint32_t refs;		 /* atomic: snapshots, connections, tls_last, the build before */
+	struct hp_up_tls *next;	 /* the build that replaced it (a ref); written before publish */
+	struct hp_up_tls *chain; /* control thread: every build, in pg->up_tls */
+};
 
 struct hp_session;
 
 /* An upstream connection: serving a session's try, or idle in the pool. */
 struct hp_upconn {
 	struct hp_worker *hw;
-	struct tcp_conn *c;
+	struct proxy_end end; /* TCP, or TLS when the cluster has a tls block */
+	struct hp_up_tls *ut; /* the tls block's build it was made with (a ref); NULL: plain */
 	struct hp_session *s; /* NULL: idle in the pool */
 	uint32_t addr;	      /* the endpoint, network order */
 	uint16_t port;	      /* network order */
-	bool connected;
-	bool fin_passed;	    /* tunnels: the endpoint's FIN was passed on */
-	uint32_t requests;	    /* requests it carried */
-	LIST_ENTRY(hp_upconn) link; /* idle: in its pool bucket; else in the free list */
+	bool connected;	      /* TCP connected, and TLS handshake done */
+	bool fin_passed;      /* tunnels: the endpoint's FIN was passed on */
+	bool retired;	      /* its build was replaced: closing (hp_follow()) */
+	uint32_t requests;    /* requests it carried */
+	LIST_ENTRY(hp_upconn) link;	/* idle: in its pool bucket; else in the free list */
+	LIST_ENTRY(hp_upconn) tls_link; /* with ut: in hw->tls_upconns */
 };
 
 /* One client connection and the request it serves. */
@@ -235,6 +255,10 @@ struct hp_worker {
 	LIST_HEAD(, hp_session) free_sessions;
 	LIST_HEAD(, hp_upconn) free_upconns;
 	LIST_HEAD(, hp_upconn) idle[HP_POOL_BUCKETS];
+	LIST_HEAD(, hp_upconn) tls_upconns; /* the live ones with a tls block */
+	/* by pool bucket: the last TLS connection whose handshake completed, whose
+	 * session a new one to the same endpoint and build resumes */
+	struct hp_upconn *resume[HP_POOL_BUCKETS];
 	uint64_t rng;
 };
 
@@ -337,8 +361,19 @@ static struct hp_upconn *hp_upconn_get(struct hp_worker *hw)
 	return u;
 }
 
+static uint32_t hp_bucket(uint32_t addr, uint16_t port);
+
 static void hp_upconn_put(struct hp_upconn *u)
 {
+	if (u->ut != NULL) {
+		struct hp_upconn **r = &u->hw->resume[hp_bucket(u->addr, u->port)];
+
+		if (*r == u)
+			*r = NULL;
+		LIST_REMOVE(u, tls_link);
+		__atomic_sub_fetch(&u->ut->refs, 1, __ATOMIC_RELEASE);
+		u->ut = NULL;
+	}
 	LIST_INSERT_HEAD(&u->hw->free_upconns, u, link);
 }
 
@@ -347,13 +382,15 @@ static uint32_t hp_bucket(uint32_t addr, uint16_t port)
 	return (rte_be_to_cpu_32(addr) * 2654435761u ^ port) % HP_POOL_BUCKETS;
 }
 
-/* An idle pooled connection to @p addr:@p port (network order), taken out of the pool. */
-static struct hp_upconn *hp_pool_take(struct hp_worker *hw, uint32_t addr, uint16_t port)
+/* An idle pooled connection to @p addr:@p port (network order) made with @p ut
+ * (NULL: plain TCP), taken out of the pool. */
+static struct hp_upconn *hp_pool_take(struct hp_worker *hw, uint32_t addr, uint16_t port,
+				      const struct hp_up_tls *ut)
 {
 	struct hp_upconn *u;
 
 	LIST_FOREACH(u, &hw->idle[hp_bucket(addr, port)], link)
-	if (u->addr == addr && u->port == port) {
+	if (u->addr == addr && u->port == port && u->ut == ut) {
 		LIST_REMOVE(u, link);
 		return u;
 	}
@@ -363,15 +400,29 @@ static struct hp_upconn *hp_pool_take(struct hp_worker *hw, uint32_t addr, uint1
 /* Close an upstream connection gracefully (FIN) and recycle the object. */
 static void hp_upconn_close(struct hp_upconn *u)
 {
-	tcp_close(u->c);
+	proxy_end_close(&u->end);
 	hp_upconn_put(u);
 }
 
 /* Reset an upstream connection (RST) and recycle the object. */
 static void hp_upconn_abort(struct hp_upconn *u)
 {
-	tcp_abort(u->c);
+	proxy_end_abort(&u->end);
 	hp_upconn_put(u);
+}
+
+/* Has the endpoint closed (close_notify or FIN), with nothing left to read before? */
+static bool hp_up_eof(const struct hp_upconn *u)
+{
+	return u->end.tls != NULL ? tls_recv_eof(u->end.tls)
+				  : tcp_recv_eof(u->end.tcp) && tcp_recv_queued(u->end.tcp) == 0;
+}
+
+/* Could @p u (TLS) serve another request: its build current, not draining? */
+static bool hp_up_tls_current(const struct hp_upconn *u)
+{
+	return u->ut == NULL || (__atomic_load_n(&u->ut->next, __ATOMIC_ACQUIRE) == NULL &&
+				 !tls_draining(u->end.tls));
 }
 
 /*
@@ -385,14 +436,14 @@ static void hp_pool_put(struct hp_session *s, struct hp_upconn *u)
 	struct hp_upconn *o;
 
 	LIST_FOREACH(o, &hw->idle[hp_bucket(u->addr, u->port)], link)
-	n += o->addr == u->addr && o->port == u->port;
+	n += o->addr == u->addr && o->port == u->port && o->ut == u->ut;
 	if (n >= s->pool_max_idle ||
 	    (s->pool_max_requests != 0 && u->requests >= s->pool_max_requests)) {
 		hp_upconn_close(u);
 		return;
 	}
 	u->s = NULL;
-	tcp_set_timer(u->c, s->pool_idle_us);
+	proxy_end_set_timer(&u->end, s->pool_idle_us);
 	LIST_INSERT_HEAD(&hw->idle[hp_bucket(u->addr, u->port)], u, link);
 }
 
@@ -793,6 +844,7 @@ static void hp_try_failed(struct hp_session *s, enum hp_fail why, unsigned int s
 }
 
 static const struct tcp_callbacks hp_up_cbs;
+static const struct tls_callbacks hp_up_tls_cbs;
 
 /* Start a try: re-resolve the cluster, pick and admit an endpoint, take or open a connection. */
 static void hp_try_start(struct hp_session *s)
@@ -803,6 +855,7 @@ static void hp_try_start(struct hp_session *s)
 	struct tcp_addr laddr = {.family = 4}, raddr = {.family = 4};
 	uint16_t cport = s->client_port, target_port;
 	struct l4_pick_opts pick;
+	struct hp_up_tls *ut;
 	struct hp_upconn *u;
 	enum stats_id why;
 	uint32_t service;
@@ -878,13 +931,16 @@ static void hp_try_start(struct hp_session *s)
 	s->tm.dst = telem_wl_label(snap, l4_workload_of(snap, 4, &s->ups.addr));
 	telem_http_try(&s->tm, hp_now(hw));
 	stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RQ);
-	u = hp_pool_take(hw, s->ups.addr, s->ups.port);
+	/* the cluster's tls block as this snapshot built it: a TLS and a plain
+	 * connection (or two builds) to one endpoint are never each other's */
+	ut = ((const struct proxy_snap_rt *)snap->proxy_rt)->up_tls[service];
+	u = hp_pool_take(hw, s->ups.addr, s->ups.port, ut);
 	if (u != NULL) {
 		stats_inc(hp_stats(hw), STAT_HTTP_POOL_REUSED);
 		u->s = s;
 		u->requests++;
 		s->up = u;
-		tcp_set_timer(u->c, s->retry.per_try_timeout_ms * 1000ull);
+		proxy_end_set_timer(&u->end, s->retry.per_try_timeout_ms * 1000ull);
 		hp_process(s);
 		return;
 	}
@@ -909,17 +965,33 @@ static void hp_try_start(struct hp_session *s)
 	u->addr = s->ups.addr;
 	u->port = s->ups.port;
 	u->requests = 1;
-	u->c = tcp_connect(pw->tcp, &laddr, &raddr, rte_be_to_cpu_16(s->ups.port), &s->pl->params,
-			   &hp_up_cbs, u, hp_now(hw));
-	if (u->c == NULL) {
+	if (ut != NULL)
+		u->end.tls = tls_connect(pw->tls, ut->ctx, pw->tcp, &laddr, &raddr,
+					 rte_be_to_cpu_16(s->ups.port), &s->pl->params,
+					 &hp_up_tls_cbs, u, hp_now(hw));
+	else
+		u->end.tcp = tcp_connect(pw->tcp, &laddr, &raddr, rte_be_to_cpu_16(s->ups.port),
+					 &s->pl->params, &hp_up_cbs, u, hp_now(hw));
+	if (!proxy_end_open(&u->end)) {
 		hp_upconn_put(u);
 		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_CX_CONNECT_FAIL);
 		hp_try_failed(s, HP_FAIL_CONNECT, 0);
 		return;
 	}
+	if (ut != NULL) {
+		const struct hp_upconn *r = hw->resume[hp_bucket(u->addr, u->port)];
+
+		u->ut = ut;
+		__atomic_add_fetch(&ut->refs, 1, __ATOMIC_RELAXED);
+		LIST_INSERT_HEAD(&hw->tls_upconns, u, tls_link);
+		/* session resumption per worker and endpoint: a live connection's session */
+		if (r != NULL && r->ut == ut && r->addr == u->addr && r->port == u->port)
+			tls_resume_from(u->end.tls, r->end.tls);
+	}
 	s->up = u;
 	stats_inc(hp_stats(hw), STAT_HTTP_POOL_CONNECTS);
-	tcp_set_timer(u->c, s->pl->connect_timeout_us);
+	/* the TLS handshake is part of the connect: a failed one is a connect failure */
+	proxy_end_set_timer(&u->end, s->pl->connect_timeout_us);
 }
 
 /* ---- the response ---- */
@@ -929,9 +1001,13 @@ static void hp_response_done(struct hp_session *s)
 {
 	struct hp_upconn *u = s->up;
 	bool reuse = !s->resp_close && s->req_body_done && s->urx == NULL &&
-		     (s->resp.msg.flags & HTTP_F_KEEP_ALIVE) && !tcp_recv_eof(u->c);
+		     (s->resp.msg.flags & HTTP_F_KEEP_ALIVE) && !proxy_end_eof(&u->end);
 
 	s->up = NULL;
+	if (reuse && !hp_up_tls_current(u)) { /* rotated: closes at this request boundary */
+		stats_inc(hp_stats(s->hw), STAT_HTTP_POOL_TLS_DRAIN_CLOSED);
+		reuse = false;
+	}
 	if (reuse)
 		hp_pool_put(s, u);
 	else
@@ -989,11 +1065,11 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 static void hp_tunnel_pump(struct hp_session *s)
 {
 	if (proxy_end_open(&s->down) && s->up != NULL) {
-		struct proxy_end up = {.tcp = s->up->c};
+		struct proxy_end *up = &s->up->end;
 
-		if (proxy_end_move(&s->down, &up, &s->down_fin_passed) > 0)
+		if (proxy_end_move(&s->down, up, &s->down_fin_passed) > 0)
 			s->last_us = hp_now(s->hw);
-		if (proxy_end_move(&up, &s->down, &s->up->fin_passed) > 0)
+		if (proxy_end_move(up, &s->down, &s->up->fin_passed) > 0)
 			s->last_us = hp_now(s->hw);
 	}
 }
@@ -1003,13 +1079,13 @@ static void hp_tunnel_start(struct hp_session *s)
 {
 	stats_inc(hp_stats(s->hw), STAT_HTTP_UPGRADES);
 	s->state = HP_TUNNEL;
-	tcp_set_timer(s->up->c, 0);
+	proxy_end_set_timer(&s->up->end, 0);
 	if (s->urx != NULL) {
 		proxy_end_send(&s->down, s->urx);
 		s->urx = NULL;
 	}
 	if (s->rx != NULL) {
-		tcp_send(s->up->c, s->rx);
+		proxy_end_send(&s->up->end, s->rx);
 		s->rx = NULL;
 	}
 	hp_try_result(s, false);
@@ -1075,7 +1151,7 @@ static bool hp_response_head(struct hp_session *s)
 		hp_atomic_dec(&s->crt->rq_pending);
 		s->pending = false;
 	}
-	tcp_set_timer(s->up->c, 0);
+	proxy_end_set_timer(&s->up->end, 0);
 	hp_grpc_status(s, msg);
 	rte_pktmbuf_free(s->held); /* the response starts: no more tries */
 	s->held = NULL;
@@ -1138,13 +1214,13 @@ static void hp_pump_response(struct hp_session *s)
 		uint32_t space = s->resp_started ? proxy_end_space(&s->down) : HP_RX_MAX;
 		uint32_t have = s->urx != NULL ? s->urx->pkt_len : 0;
 
-		if (space > have && (m = tcp_recv(u->c, space - have)) != NULL) {
+		if (space > have && (m = proxy_end_recv(&u->end, space - have)) != NULL) {
 			hp_chain_append(&s->urx, m);
 			s->last_us = hp_now(hw);
 		}
 		if (!s->resp_started) {
 			if (s->urx == NULL) {
-				if (tcp_recv_eof(u->c)) /* closed before a byte of response */
+				if (hp_up_eof(u)) /* closed before a byte of response */
 					goto eof;
 				return;
 			}
@@ -1155,7 +1231,7 @@ static void hp_pump_response(struct hp_session *s)
 				return;
 			}
 			if (r == 0) {
-				if (tcp_recv_eof(u->c) && tcp_recv_queued(u->c) == 0)
+				if (hp_up_eof(u))
 					goto eof;
 				return;
 			}
@@ -1165,7 +1241,7 @@ static void hp_pump_response(struct hp_session *s)
 			continue;
 		}
 		if (s->urx == NULL) {
-			if (tcp_recv_eof(u->c) && tcp_recv_queued(u->c) == 0)
+			if (hp_up_eof(u))
 				goto eof;
 			return;
 		}
@@ -1231,19 +1307,19 @@ static void hp_read_down(struct hp_session *s)
 static void hp_pump_request(struct hp_session *s)
 {
 	struct hp_worker *hw = s->hw;
-	struct tcp_conn *c = s->up->c;
+	struct proxy_end *c = &s->up->end;
 	struct http_body_out o;
 	struct rte_mbuf *m;
 	int r, err;
 
 	if (s->out != NULL) {
-		tcp_send(c, s->out);
+		proxy_end_send(c, s->out);
 		s->out = NULL;
 	}
 	for (;;) {
 		/* read again each round: a drained rx may be all that held the client back */
 		hp_read_down(s);
-		if (s->req_body_done || s->rx == NULL || tcp_send_space(c) == 0)
+		if (s->req_body_done || s->rx == NULL || proxy_end_space(c) == 0)
 			break;
 		r = http_parse_body(&s->req, s->rx, 0, &o, NULL, 0);
 		if (r < 0) {
@@ -1269,7 +1345,7 @@ static void hp_pump_request(struct hp_session *s)
 		}
 		if (m != NULL) {
 			s->tm_req_bytes += m->pkt_len;
-			tcp_send(c, m);
+			proxy_end_send(c, m);
 		}
 		if (r == 1) {
 			s->req_body_done = true;
@@ -2025,20 +2101,32 @@ static void hp_up_connected(struct tcp_conn *c, void *arg)
 		hp_atomic_dec(&s->crt->rq_pending);
 		s->pending = false;
 	}
-	tcp_set_timer(u->c, s->retry.per_try_timeout_ms * 1000ull);
+	proxy_end_set_timer(&u->end, s->retry.per_try_timeout_ms * 1000ull);
 	hp_process(s);
+}
+
+/* Idle in the pool: has the endpoint closed it, or sent what nobody asked for? */
+static bool hp_up_idle_broken(struct hp_upconn *u)
+{
+	struct rte_mbuf *m;
+
+	if (u->end.tls == NULL)
+		return tcp_recv_queued(u->end.tcp) > 0 || tcp_recv_eof(u->end.tcp);
+	m = tls_recv(u->end.tls, 1); /* records that carry no data (tickets) give none */
+	rte_pktmbuf_free(m);
+	return m != NULL || tls_recv_eof(u->end.tls);
 }
 
 static void hp_up_event(struct tcp_conn *c, void *arg)
 {
 	struct hp_upconn *u = arg;
 
+	(void)c;
 	if (u->s != NULL) {
 		hp_process(u->s);
 		return;
 	}
-	/* idle in the pool: the endpoint closes it, or sends what nobody asked for */
-	if (tcp_recv_queued(c) > 0 || tcp_recv_eof(c)) {
+	if (hp_up_idle_broken(u)) {
 		stats_inc(hp_stats(u->hw), STAT_HTTP_POOL_IDLE_CLOSED);
 		LIST_REMOVE(u, link);
 		hp_upconn_close(u);
@@ -2108,6 +2196,81 @@ static const struct tcp_callbacks hp_up_cbs = {
 	.closed = hp_up_closed,
 };
 
+/* ---- callbacks: upstream TLS connections (clusters with a tls block) ---- */
+
+/* The handshake is done and the endpoint is the cluster's identity: connected. */
+static int hp_up_tls_done(struct tls_conn *c, void *arg)
+{
+	struct hp_upconn *u = arg;
+
+	(void)c;
+	if (!u->retired)
+		u->hw->resume[hp_bucket(u->addr, u->port)] = u;
+	hp_up_connected(NULL, arg);
+	return 0;
+}
+
+static void hp_up_tls_event(struct tls_conn *c, void *arg)
+{
+	(void)c;
+	hp_up_event(NULL, arg);
+}
+
+static void hp_up_tls_timer(struct tls_conn *c, void *arg)
+{
+	(void)c;
+	hp_up_timer(NULL, arg);
+}
+
+/*
+ * Its identity was replaced (hp_follow()) or a certificate expires: an idle
+ * one closes now, a busy one after its response (hp_up_tls_current()).
+ */
+static void hp_up_tls_drain(struct tls_conn *c, void *arg)
+{
+	struct hp_upconn *u = arg;
+
+	(void)c;
+	if (u->s != NULL)
+		return;
+	stats_inc(hp_stats(u->hw), STAT_HTTP_POOL_TLS_DRAIN_CLOSED);
+	LIST_REMOVE(u, link);
+	hp_upconn_close(u);
+}
+
+/* A failed handshake (secure naming included) ends here before connected: a connect failure. */
+static void hp_up_tls_closed(struct tls_conn *c, void *arg, enum tls_close_reason reason)
+{
+	(void)c;
+	hp_up_closed(NULL, arg, reason == TLS_CLOSE_NORMAL ? TCP_CLOSE_NORMAL : TCP_CLOSE_RESET);
+}
+
+static const struct tls_callbacks hp_up_tls_cbs = {
+	.handshake_done = hp_up_tls_done,
+	.readable = hp_up_tls_event,
+	.writable = hp_up_tls_event,
+	.timer = hp_up_tls_timer,
+	.drain = hp_up_tls_drain,
+	.closed = hp_up_tls_closed,
+};
+
+void hp_follow(struct proxy_worker *pw)
+{
+	struct hp_upconn *u;
+
+	LIST_FOREACH(u, &pw->http->tls_upconns, tls_link)
+	{
+		const struct hp_up_tls *now = u->ut, *n;
+
+		while ((n = __atomic_load_n(&now->next, __ATOMIC_ACQUIRE)) != NULL)
+			now = n;
+		if (now == u->ut || u->retired)
+			continue;
+		u->retired = true;
+		tls_conn_retire(u->end.tls, now->ctx);
+	}
+}
+
 /* ---- set-up ---- */
 
 struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacity)
@@ -2131,6 +2294,7 @@ struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacit
 	}
 	LIST_INIT(&hw->free_sessions);
 	LIST_INIT(&hw->free_upconns);
+	LIST_INIT(&hw->tls_upconns);
 	for (uint32_t i = 0; i < HP_POOL_BUCKETS; i++)
 		LIST_INIT(&hw->idle[i]);
 	for (uint32_t i = hw->n_sessions; i-- > 0;)
@@ -2152,29 +2316,140 @@ void hp_worker_free(struct hp_worker *hw)
 
 /* ---- the control thread's side: cluster counts by key ---- */
 
-int hp_bind(struct proxy_global *pg, struct proxy_snap_rt *rt, const struct cfg_snapshot *snap)
+/* Drop a hold on @p ut (control thread, or a worker for a connection's). */
+static void hp_up_tls_put(struct hp_up_tls *ut)
 {
-	rt->clusters = calloc(snap->n_services ? snap->n_services : 1, sizeof(*rt->clusters));
-	if (rt->clusters == NULL)
+	__atomic_sub_fetch(&ut->refs, 1, __ATOMIC_RELEASE);
+}
+
+/* Control thread: free the builds nothing holds any more (a freed one lets go of its successor). */
+static void hp_reclaim(struct proxy_global *pg)
+{
+	bool freed;
+
+	do {
+		struct hp_up_tls **pp = &pg->up_tls, *ut;
+
+		freed = false;
+		while ((ut = *pp) != NULL) {
+			if (__atomic_load_n(&ut->refs, __ATOMIC_ACQUIRE) != 0) {
+				pp = &ut->chain;
+				continue;
+			}
+			*pp = ut->chain;
+			if (ut->next != NULL)
+				hp_up_tls_put(ut->next);
+			tls_ctx_free(ut->ctx);
+			free(ut);
+			freed = true;
+		}
+	} while (freed);
+}
+
+/* What HTTP origination asks of @p c: its block, ALPN http/1.1 unless it lists protocols. */
+static void hp_up_tls_conf(const struct tls_client_conf *c, struct tls_client_conf *out)
+{
+	*out = *c;
+	if (out->n_alpn == 0) {
+		out->n_alpn = 1;
+		snprintf(out->alpn[0], sizeof(out->alpn[0]), "http/1.1");
+	}
+}
+
+/*
+ * Control thread: the build of service @p i's tls block for @p snap (NULL when
+ * it has none): the last one when it is still what the block asks for, else a
+ * new one that replaces it. @return 0 or -errno with @p err filled.
+ */
+static int hp_up_tls_bind(struct proxy_global *pg, struct hp_cluster_rt *c,
+			  const struct cfg_snapshot *snap, uint32_t i, struct hp_up_tls **out,
+			  char *err, size_t errlen)
+{
+	const struct proxy_l7_cfg *l7 = snap->proxy_l7;
+	struct hp_up_tls *o = c->tls_last, *ut;
+	struct tls_client_conf conf;
+	int rc;
+
+	*out = NULL;
+	if (l7 == NULL || l7->by_service == NULL || !l7->by_service[i].tls.enabled)
+		return 0;
+	hp_up_tls_conf(&l7->by_service[i].tls, &conf);
+	if (o != NULL && tls_ctx_same_cluster(o->ctx, snap, &conf)) {
+		ut = o;
+	} else {
+		if ((ut = calloc(1, sizeof(*ut))) == NULL)
+			return -ENOMEM;
+		char why[200];
+
+		rc = tls_ctx_for_cluster(snap, &conf, snap->services[i].key, &ut->ctx, why,
+					 sizeof(why));
+		if (rc != 0) {
+			snprintf(err, errlen, "cluster %s (TLS): %s", snap->services[i].key, why);
+			free(ut);
+			return rc;
+		}
+		ut->refs = 1; /* tls_last's */
+		ut->chain = pg->up_tls;
+		pg->up_tls = ut;
+		c->tls_last = ut;
+		if (o != NULL) {
+			__atomic_add_fetch(&ut->refs, 1, __ATOMIC_RELAXED); /* o's */
+			__atomic_store_n(&o->next, ut, __ATOMIC_RELEASE);
+			hp_up_tls_put(o);
+		}
+	}
+	__atomic_add_fetch(&ut->refs, 1, __ATOMIC_RELAXED); /* the snapshot's */
+	*out = ut;
+	return 0;
+}
+
+int hp_bind(struct proxy_global *pg, struct proxy_snap_rt *rt, const struct cfg_snapshot *snap,
+	    char *err, size_t errlen)
+{
+	const uint32_t n = snap->n_services ? snap->n_services : 1;
+
+	hp_reclaim(pg);
+	rt->clusters = calloc(n, sizeof(*rt->clusters));
+	rt->up_tls = calloc(n, sizeof(*rt->up_tls));
+	if (rt->clusters == NULL || rt->up_tls == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
 	for (uint32_t i = 0; i < snap->n_services; i++) {
 		struct hp_cluster_rt *c;
+		int rc;
 
 		for (c = pg->clusters; c != NULL; c = c->next)
 			if (strcmp(c->key, snap->services[i].key) == 0)
 				break;
 		if (c == NULL) {
 			c = aligned_alloc(64, sizeof(*c));
-			if (c == NULL)
+			if (c == NULL) {
+				snprintf(err, errlen, "out of memory");
 				return -ENOMEM;
+			}
 			memset(c, 0, sizeof(*c));
 			snprintf(c->key, sizeof(c->key), "%s", snap->services[i].key);
 			c->next = pg->clusters;
 			pg->clusters = c;
 		}
 		rt->clusters[i] = c;
+		if ((rc = hp_up_tls_bind(pg, c, snap, i, &rt->up_tls[i], err, errlen)) != 0)
+			return rc;
 	}
 	return 0;
+}
+
+void hp_unbind(struct proxy_global *pg, struct proxy_snap_rt *rt, const struct cfg_snapshot *snap)
+{
+	for (uint32_t i = 0; rt->up_tls != NULL && i < snap->n_services; i++)
+		if (rt->up_tls[i] != NULL)
+			hp_up_tls_put(rt->up_tls[i]);
+	free(rt->up_tls);
+	free(rt->clusters);
+	rt->up_tls = NULL;
+	rt->clusters = NULL;
+	hp_reclaim(pg);
 }
 
 void hp_global_free(struct proxy_global *pg)
@@ -2183,7 +2458,10 @@ void hp_global_free(struct proxy_global *pg)
 
 	for (c = pg->clusters; c != NULL; c = next) {
 		next = c->next;
+		if (c->tls_last != NULL)
+			hp_up_tls_put(c->tls_last);
 		free(c);
 	}
 	pg->clusters = NULL;
+	hp_reclaim(pg);
 }

@@ -85,7 +85,7 @@ struct proxy_cluster {
 	uint32_t max_idle_per_endpoint;	      /* idle connections kept; 0: none kept */
 	uint32_t max_requests_per_connection; /* 0: unlimited */
 	uint32_t idle_timeout_s;	      /* an idle pooled connection is closed after */
-	struct tls_client_conf tls;	      /* TLS to the endpoints (tcp_proxy listeners) */
+	struct tls_client_conf tls;	      /* TLS to the endpoints (origination) */
 	/* the balancer of HTTP requests: lb_policy (enum l4_pick_policy; L4_PICK_SERVICE:
 	 * the service's lb) and hash_policy (the first entry the request has gives
 	 * the Maglev hash; none: the connection's 5-tuple) */
@@ -183,6 +183,7 @@ struct proxy_snap_rt {
 	uint32_t n_snat;		 /* > PROXY_SNAT_MAX: more than fit */
 	uint32_t snat[PROXY_SNAT_MAX];	 /* full-NAT source addresses (distinct), network order */
 	struct hp_cluster_rt **clusters; /* [n_services]: request counts of each (http_proxy.c) */
+	struct hp_up_tls **up_tls;	 /* [n_services]: the tls block's build; NULL: plain */
 	struct proxy_listener *pl[];	 /* [worker * n_listeners + listener]; NULL: not served */
 };
 
@@ -191,6 +192,7 @@ struct proxy_global {
 	struct proxy_worker **pw; /* [n_workers] */
 	LIST_HEAD(, proxy_listener) orphans;
 	struct hp_cluster_rt *clusters; /* every service key ever bound (http_proxy.c) */
+	struct hp_up_tls *up_tls;	/* every build of a tls block still held (http_proxy.c) */
 };
 
 struct proxy_worker {
@@ -309,8 +311,16 @@ uint32_t proxy_end_move(struct proxy_end *from, struct proxy_end *to, bool *fin_
 /* http_proxy.c */
 struct hp_worker;
 struct hp_cluster_rt;
-/* Control thread, in proxy_bind(): each service's request counts, by key. @return 0 or -ENOMEM. */
-int hp_bind(struct proxy_global *pg, struct proxy_snap_rt *rt, const struct cfg_snapshot *snap);
+struct hp_up_tls;
+/* Control thread, in proxy_bind(): each service's request counts, by key, and
+ * the client ctx of its tls block. @return 0 or -errno with @p err filled. */
+int hp_bind(struct proxy_global *pg, struct proxy_snap_rt *rt, const struct cfg_snapshot *snap,
+	    char *err, size_t errlen);
+/* Control thread, in the snapshot's free: let go of what hp_bind() took. */
+void hp_unbind(struct proxy_global *pg, struct proxy_snap_rt *rt, const struct cfg_snapshot *snap);
+/* Worker, at a swap: upstream TLS connections whose tls block was rebuilt close
+ * within the drain window (at a request boundary when busy). */
+void hp_follow(struct proxy_worker *pw);
 /* Control thread: free the request counts (no snapshot left). */
 void hp_global_free(struct proxy_global *pg);
 /* Control thread: the HTTP engine of @p pw (its sessions, upstream connections, pool). */

@@ -541,6 +541,7 @@ static void proxy_follow(struct proxy_worker *pw, const struct cfg_snapshot *sna
 		__atomic_store_n(&pl->state, PROXY_LISTENER_RUNNING, __ATOMIC_RELEASE);
 		LIST_INSERT_HEAD(&pw->listeners, pl, link);
 	}
+	hp_follow(pw);
 	pw->bound_gen = snap->generation;
 }
 
@@ -687,7 +688,7 @@ static void proxy_rt_free(struct cfg_snapshot *snap)
 			proxy_listener_free(pl);
 	}
 	proxy_reclaim_orphans(rt->pg);
-	free(rt->clusters);
+	hp_unbind(rt->pg, rt, snap);
 	free(rt);
 	snap->proxy_rt = NULL;
 }
@@ -709,6 +710,7 @@ int proxy_bind(struct proxy_global *pg, struct cfg_snapshot *snap, const struct 
 {
 	const uint32_t n = snap->n_listeners;
 	struct proxy_snap_rt *rt;
+	int hrc;
 
 	rt = calloc(1, sizeof(*rt) + sizeof(rt->pl[0]) * pg->n_workers * n);
 	if (rt == NULL)
@@ -717,8 +719,8 @@ int proxy_bind(struct proxy_global *pg, struct cfg_snapshot *snap, const struct 
 	rt->n_listeners = n;
 	snap->proxy_rt = rt;
 	snap->proxy_rt_free = proxy_rt_free;
-	if (hp_bind(pg, rt, snap) != 0)
-		goto nomem;
+	if ((hrc = hp_bind(pg, rt, snap, err, errlen)) != 0)
+		return hrc; /* the caller frees the snapshot, which frees rt */
 	for (uint32_t i = 0; i < n; i++) {
 		const struct cfg_listener *cl = &snap->listeners[i];
 		const int32_t j = proxy_prev_listener(prev, snap, i);

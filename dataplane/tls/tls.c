@@ -46,6 +46,9 @@ struct tls_ticket_key {
 struct tls_ticket_keys {
 	struct tls_ticket_key cur, prev;
 	bool has_prev;
+	/* fetched once here: EVP_aes_256_cbc() in the callback would fetch the
+	 * provider's implementation again at every ticket (a lookup under locks) */
+	EVP_CIPHER *aes;
 };
 
 static struct tls_ticket_keys *tls_keys; /* RCU: control thread writes, workers read */
@@ -56,7 +59,12 @@ int tls_tickets_rotate(void)
 
 	if (k == NULL)
 		return -ENOMEM;
+	if ((k->aes = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL)) == NULL) {
+		free(k);
+		return -ENOMEM;
+	}
 	if (RAND_bytes((unsigned char *)&k->cur, sizeof(k->cur)) != 1) {
+		EVP_CIPHER_free(k->aes);
 		free(k);
 		return -EIO;
 	}
@@ -67,6 +75,7 @@ int tls_tickets_rotate(void)
 	rcu_assign_pointer(tls_keys, k);
 	if (old != NULL) {
 		synchronize_rcu();
+		EVP_CIPHER_free(old->aes);
 		OPENSSL_cleanse(old, sizeof(*old));
 		free(old);
 	}
@@ -93,7 +102,7 @@ static int tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_C
 		k = &ks->cur;
 		memcpy(name, k->name, sizeof(k->name));
 		if (RAND_bytes(iv, 16) != 1 ||
-		    EVP_EncryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
+		    EVP_EncryptInit_ex2(ectx, ks->aes, k->aes, iv, NULL) != 1)
 			return -1;
 	} else {
 		if (memcmp(name, ks->cur.name, sizeof(ks->cur.name)) == 0) {
@@ -106,7 +115,7 @@ static int tls_ticket_cb(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_C
 			stats_inc(tls_of(ssl)->tw->stats, STAT_TLS_TICKET_UNKNOWN);
 			return 0; /* a full handshake */
 		}
-		if (EVP_DecryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
+		if (EVP_DecryptInit_ex2(ectx, ks->aes, k->aes, iv, NULL) != 1)
 			return -1;
 	}
 	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)k->hmac,
@@ -642,6 +651,23 @@ static int tls_classify(struct tls_conn *c, int err, bool handshake)
 	}
 }
 
+/*
+ * The peer's intermediates are not needed once it is verified: what later
+ * layers know of the peer is copied into the tls_conn (tls_conn_info()), and a
+ * resumed session is verified from its ticket. Each parsed intermediate is a
+ * few KiB an idle connection would hold (the leaf stays: the session owns it).
+ * Servers only: a client's session is offered again (tls_resume_from()), and
+ * its resumption verifies the chain it holds.
+ */
+static void tls_drop_peer_chain(struct tls_conn *c)
+{
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+	X509 *x;
+
+	while (chain != NULL && (x = sk_X509_pop(chain)) != NULL)
+		X509_free(x);
+}
+
 /* The handshake is over (or a permissive server saw plaintext): tell the user. */
 static void tls_established(struct tls_conn *c)
 {
@@ -661,6 +687,8 @@ static void tls_established(struct tls_conn *c)
 			return;
 		}
 		c->state = TLS_ST_ESTABLISHED;
+		if (c->ctx->role == TLS_ROLE_SERVER) /* a client's session may resume another */
+			tls_drop_peer_chain(c);
 		stats_inc(c->tw->stats, STAT_TLS_HANDSHAKES);
 		if (SSL_session_reused(c->ssl))
 			stats_inc(c->tw->stats, STAT_TLS_RESUMED);
@@ -908,6 +936,20 @@ struct tls_conn *tls_connect(struct tls_worker *tw, const struct tls_ctx *ctx, s
 		return NULL;
 	}
 	return c;
+}
+
+bool tls_resume_from(struct tls_conn *c, const struct tls_conn *from)
+{
+	SSL_SESSION *sess;
+	bool ok;
+
+	if (from->ctx != c->ctx || c->ctx->role != TLS_ROLE_CLIENT ||
+	    from->state != TLS_ST_ESTABLISHED || c->state != TLS_ST_HANDSHAKE || from->dead)
+		return false;
+	sess = SSL_get1_session(from->ssl); /* a reference: the same session object */
+	ok = sess != NULL && SSL_SESSION_is_resumable(sess) && SSL_set_session(c->ssl, sess) == 1;
+	SSL_SESSION_free(sess);
+	return ok;
 }
 
 void tls_set_arg(struct tls_conn *c, void *arg)
@@ -1245,9 +1287,16 @@ uint32_t tls_worker_rotate(struct tls_worker *tw, const struct tls_ctx *old,
 			p = &now->sni[c->pol - old->sni];
 		if (memcmp(p->fingerprint, c->pol->fingerprint, TLS_FP_LEN) == 0)
 			continue;
-		tls_drain_at(c, tw->now_us + 1 + rte_rand_max(now->drain_window_us),
-			     STAT_TLS_ROTATION_CLOSED);
+		tls_conn_retire(c, now);
 		n++;
 	}
 	return n;
+}
+
+void tls_conn_retire(struct tls_conn *c, const struct tls_ctx *now)
+{
+	if (c->dead || c->state != TLS_ST_ESTABLISHED)
+		return;
+	tls_drain_at(c, c->tw->now_us + 1 + rte_rand_max(now->drain_window_us),
+		     STAT_TLS_ROTATION_CLOSED);
 }

@@ -23,7 +23,8 @@
  *   RFC 7301  ALPN; RFC 6066 SNI (a server ctx holds several identities by
  *             SNI, each with its own mTLS policy, and a default)
  *   RFC 5077 / RFC 8446 4.6.1  stateless session tickets under keys the control
- *             thread rotates (current + previous; no server-side session cache)
+ *             thread rotates (current + previous; no server-side session cache);
+ *             clients resume from a live connection's session (tls_resume_from())
  *   SPIFFE X.509-SVID peers, verified by secrets_verify_peer() (dataplane/
  *             secrets) against the worker's snapshot, each refusal counted by
  *             its reason (tls_peer_*); allowed-peer lists; secure naming for
@@ -207,6 +208,15 @@ uint32_t tls_worker_rotate(struct tls_worker *tw, const struct tls_ctx *old,
 			   const struct tls_ctx *now);
 
 /**
+ * Worker: @p c was made under a ctx that @p now replaced, and its user decided
+ * it goes (an HTTP pool whose cluster's tls block or identity changed).
+ * Established, it is scheduled to close gracefully at a random point within
+ * @p now's drain window (tls_draining() is true from now on; counted
+ * tls_rotation_closed when the point comes), as tls_worker_rotate() does.
+ */
+void tls_conn_retire(struct tls_conn *c, const struct tls_ctx *now);
+
+/**
  * The TCP callbacks a TLS connection runs on: a listener for TLS passes these
  * with its own @p accepted, whose body calls tls_accept(); tls_connect() uses
  * them itself.
@@ -229,6 +239,16 @@ struct tls_conn *tls_connect(struct tls_worker *tw, const struct tls_ctx *ctx, s
 			     const struct tcp_addr *laddr, const struct tcp_addr *raddr,
 			     uint16_t rport, const struct tcp_params *params,
 			     const struct tls_callbacks *cb, void *arg, uint64_t now_us);
+
+/**
+ * Client, before the handshake (right after tls_connect()): offer the session
+ * of @p from, an established connection of the same ctx (to the same server),
+ * for resumption, when it holds a resumable one (TLS 1.3: once the server's
+ * ticket arrived). The resumed peer is verified again at handshake done, secure
+ * naming included. Worker. @return true when offered (tls_conn_info().resumed
+ * says whether the server took it).
+ */
+bool tls_resume_from(struct tls_conn *c, const struct tls_conn *from);
 
 /** Set the user argument passed to the callbacks. */
 void tls_set_arg(struct tls_conn *c, void *arg);

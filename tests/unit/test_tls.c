@@ -186,6 +186,10 @@ static void free_ident(struct ident *id)
 #define ID_API	  "spiffe://td.test/ns/web/sa/api"
 
 static struct ident srv_id, cli_id, api_id, rogue_id;
+/* a client leaf under an intermediate of ca (its secret's chain) */
+static EVP_PKEY *inter_key;
+static X509 *inter;
+static struct ident chained_id;
 /* a snapshot whose secrets section holds td.test's bundle (ca): what peers are
  * verified against */
 static struct cfg_snapshot *snap;
@@ -876,6 +880,58 @@ static void test_idle_holds_no_buffers(void **state)
 	close_both();
 }
 
+/*
+ * The OpenSSL heap one idle server connection holds after its handshake and a
+ * little data both ways: the client's side is freed first (its SSL, without
+ * the server hearing of it), so what is left is the server's.
+ */
+static size_t idle_server_heap(const struct srv_opts *o, const struct ident *cli)
+{
+	size_t before, held;
+
+	make_server(o);
+	make_client(cli, ID_SERVER, NULL, NULL, 0);
+	run(1000);
+	before = heap_live;
+	apps[0].tx_total = apps[1].tx_total = 20000;
+	connect_a();
+	run(2000000);
+	assert_int_equal(apps[1].rx, 20000);
+	assert_true(apps[1].info.established);
+	tls_abort(apps[0].c);
+	apps[0].c = NULL;
+	held = heap_live - before;
+	close_both();
+	tls_ctx_free(srv_ctx);
+	tls_ctx_free(cli_ctx);
+	srv_ctx = cli_ctx = NULL;
+	return held;
+}
+
+/* Deterministic byte counts (OpenSSL's allocations, not RSS), so that a
+ * regression of the idle footprint fails here; the bounds are today's numbers
+ * (OpenSSL 3.0: the SSL object alone is 7.6 KB) plus a little. */
+#define IDLE_HEAP_ONEWAY_MAX 13600
+#define IDLE_HEAP_MTLS_MAX   17600
+
+static void test_idle_server_heap(void **state)
+{
+	static const struct srv_opts oneway = {.mtls = TLS_MTLS_DISABLE};
+	size_t tls, mtls, chained;
+
+	(void)state;
+	tls = idle_server_heap(&oneway, NULL);
+	mtls = idle_server_heap(&strict, &cli_id);
+	/* the client's intermediate is dropped once verified: no more than a bare leaf */
+	chained = idle_server_heap(&strict, &chained_id);
+	print_message("idle server connection, OpenSSL heap: %zu bytes one-way, %zu mTLS, "
+		      "%zu mTLS with an intermediate\n",
+		      tls, mtls, chained);
+	assert_true(tls <= IDLE_HEAP_ONEWAY_MAX);
+	assert_true(mtls <= IDLE_HEAP_MTLS_MAX);
+	assert_true(chained <= IDLE_HEAP_MTLS_MAX);
+}
+
 static void test_strict_without_client_cert(void **state)
 {
 	(void)state;
@@ -1424,6 +1480,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_renegotiation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_holds_no_buffers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_server_heap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_strict_without_client_cert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_untrusted_client_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allowed_peers, setup, teardown),
@@ -1457,6 +1514,11 @@ int main(void)
 	make_ident(&cli_id, ID_CLIENT, ca, ca_key);
 	make_ident(&api_id, ID_API, ca, ca_key);
 	make_ident(&rogue_id, ID_CLIENT, ca2, ca2_key);
+	inter_key = EVP_EC_gen("P-256");
+	inter = make_cert(inter_key, "td.test intermediate", NULL, ca, ca_key, true, -60, 86400);
+	make_ident(&chained_id, ID_CLIENT, inter, inter_key);
+	chained_id.sec.chain = sk_X509_new_null();
+	sk_X509_push(chained_id.sec.chain, inter);
 	if (mkdtemp(pki_dir) == NULL)
 		return 1;
 	pki_write("ca.pem", ca, NULL);
@@ -1472,6 +1534,10 @@ int main(void)
 	free_ident(&cli_id);
 	free_ident(&api_id);
 	free_ident(&rogue_id);
+	free_ident(&chained_id);
+	sk_X509_free(chained_id.sec.chain);
+	X509_free(inter);
+	EVP_PKEY_free(inter_key);
 	X509_free(ca);
 	X509_free(ca2);
 	EVP_PKEY_free(ca_key);
