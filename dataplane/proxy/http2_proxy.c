@@ -426,13 +426,31 @@ struct hp2_fields {
 	int bytes;
 };
 
-/* One response field for HTTP/2: lower case, no Transfer-Encoding (RFC 9113 8.2.2). */
+/* Connection-specific fields (RFC 9113 8.2.2): never in an HTTP/2 message. */
+static bool hp2_conn_specific(struct http_view name)
+{
+	static const struct http_view names[] = {
+		{"connection", 10}, {"keep-alive", 10},	      {"proxy-connection", 16},
+		{"upgrade", 7},	    {"transfer-encoding", 17}, {"te", 2},
+	};
+
+	for (size_t i = 0; i < RTE_DIM(names); i++)
+		if (http_view_eq_nocase(name, names[i].p, names[i].len))
+			return true;
+	return false;
+}
+
+/*
+ * One response field for HTTP/2: lower case, no connection-specific one (the
+ * head's hop-by-hop fields are gone already; these are the engine's own
+ * additions, as connection: close, and Transfer-Encoding).
+ */
 static int hp2_field(void *arg, struct http_view name, struct http_view value)
 {
 	struct hp2_fields *fs = arg;
 	char *n;
 
-	if (http_view_eq_nocase(name, "transfer-encoding", 17))
+	if (hp2_conn_specific(name))
 		return 0;
 	if (fs->n >= HP2_FIELDS_MAX || name.len > HP2_NAMES_MAX - fs->used)
 		return -ENOBUFS;
