@@ -430,7 +430,7 @@ struct hp2_fields {
 static bool hp2_conn_specific(struct http_view name)
 {
 	static const struct http_view names[] = {
-		{"connection", 10}, {"keep-alive", 10},	      {"proxy-connection", 16},
+		{"connection", 10}, {"keep-alive", 10},	       {"proxy-connection", 16},
 		{"upgrade", 7},	    {"transfer-encoding", 17}, {"te", 2},
 	};
 

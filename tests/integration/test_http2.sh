@@ -172,10 +172,10 @@ d["listeners"] = [l for l in d["listeners"] if l["name"] != "http"]
 json.dump(d, open(sys.argv[2], "w"))' "$IT_WORK/http2.json" "$IT_WORK/http2-nolistener.json"
 it_ctl config apply "$IT_WORK/http2-nolistener.json" >/dev/null || it_http_fail "config apply without the listener"
 it_wait_for "a GOAWAY for the drained connection" 10 counter_gt h2_goaway_drain "$gd"
-wait $cpid || true
+wait $cpid || it_http_fail "curl of the stream in flight at the drain failed (exit $?)"
 [ "$(cat "$IT_WORK/slow.code")" = 200 ] || it_http_fail "the stream in flight at the drain: $(cat "$IT_WORK/slow.code")"
 [ "$(cat "$IT_WORK/slow.out")" = "ok drain after 0" ] || it_http_fail "the drained stream's body: $(cat "$IT_WORK/slow.out")"
-out=$(c2 -o /dev/null -w "%{http_code}" "$PROXY/")
+out=$(c2 -m 3 -o /dev/null -w "%{http_code}" "$PROXY/")
 [ "$out" = 000 ] || it_http_fail "the removed listener still answers: $out"
 
 it_log "no drop nor allocation failure"
