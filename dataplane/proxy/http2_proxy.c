@@ -92,6 +92,7 @@ struct hp2_conn {
 	bool failed;		     /* out of buffers: close */
 	bool dead;		     /* hp2_free() runs */
 	struct http_view method, path, authority;
+	struct http_view cookie; /* the cookie crumbs so far, joined (RFC 9113 8.2.3) */
 	uint32_t pseudo_used;
 	char pseudo[HP2_PSEUDO_MAX];
 };
@@ -202,7 +203,7 @@ static void *hp2_stream_open(void *arg, int32_t id)
 	struct hp2_stream *st = TAILQ_FIRST(&c->w->free);
 
 	c->pseudo_used = 0;
-	c->method = c->path = c->authority = (struct http_view){NULL, 0};
+	c->method = c->path = c->authority = c->cookie = (struct http_view){NULL, 0};
 	if (st == NULL)
 		return NULL;
 	TAILQ_REMOVE(&c->w->free, st, link);
@@ -261,6 +262,21 @@ static int hp2_header(void *arg, void *sp, const uint8_t *name, size_t nlen, con
 	}
 	if (!st->line_done)
 		rc |= hp2_request_line(c, st);
+	if (nlen == 6 && memcmp(name, "cookie", 6) == 0) {
+		/* crumbs: one Cookie field for HTTP/1.1, joined by "; " (RFC 9113 8.2.3);
+		 * the pseudo-headers, all before, are done with the scratch's start */
+		uint32_t sep = c->cookie.len > 0 ? 2 : 0;
+
+		if (vlen + sep > sizeof(c->pseudo) - c->pseudo_used)
+			return -1;
+		if (c->cookie.len == 0)
+			c->cookie.p = c->pseudo + c->pseudo_used;
+		memcpy(c->pseudo + c->pseudo_used, "; ", sep);
+		memcpy(c->pseudo + c->pseudo_used + sep, value, vlen);
+		c->pseudo_used += sep + (uint32_t)vlen;
+		c->cookie.len += sep + (uint32_t)vlen;
+		return 0;
+	}
 	if (nlen == 4 && memcmp(name, "host", 4) == 0 && c->authority.len > 0)
 		return 0; /* :authority wins (RFC 9113 8.3.1) */
 	if (nlen == 14 && memcmp(name, "content-length", 14) == 0)
@@ -283,6 +299,11 @@ static void hp2_headers_done(void *arg, void *sp, unsigned int flags)
 
 	if (!st->line_done)
 		rc |= hp2_request_line(c, st);
+	if (c->cookie.len > 0) {
+		rc |= hp2_put(pool, &st->in, "cookie: ", 8);
+		rc |= hp2_put(pool, &st->in, c->cookie.p, c->cookie.len);
+		rc |= hp2_put(pool, &st->in, "\r\n", 2);
+	}
 	st->too_large = (flags & H2_HDRS_TOO_LARGE) != 0;
 	st->head_done = true;
 	if (flags & H2_HDRS_END_STREAM) {

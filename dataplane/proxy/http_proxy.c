@@ -3,7 +3,13 @@
  * http_proxy: the engine of listeners of type "http" (HTTP/1.1; over TLS when
  * the listener has a tls block: the client's side is a struct proxy_end, as a
  * tcp_proxy session's, its SPIFFE ID goes up as x-forwarded-client-cert, and a
- * connection whose identity rotated closes at a request boundary).
+ * connection whose identity rotated closes at a request boundary; HTTP/2
+ * clients where http.http2 allows, in http2_proxy.c).
+ *
+ * A request and its tries (an exchange) answer through struct hp_down_ops
+ * (proxy_internal.h): on HTTP/1.1 the session is its own downstream (hp1_*),
+ * on HTTP/2 each stream gets an exchange of its own whose downstream is the
+ * stream; everything from routing on is the same code for both.
  *
  * A session is one client connection. Its requests are served one after
  * another, in order (pipelined ones wait in the session's receive chain):

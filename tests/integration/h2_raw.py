@@ -8,6 +8,8 @@ the point is to send what a well-behaved library refuses to).
                                   (connection: keep-alive, RFC 9113 8.2.2);
                                   prints "rst <code>" for its stream
   h2_raw.py pings HOST PORT N     N PING frames at once; prints "goaway <code>"
+  h2_raw.py cookies HOST PORT PATH  a GET with two cookie fields (crumbs, RFC
+                                  9113 8.2.3); prints the response body
 
 Header blocks are HPACK literals without indexing (RFC 7541 6.2.2), so no
 decoder is needed for what the tests read: frame types and error codes.
@@ -122,6 +124,21 @@ def main():
         except (BrokenPipeError, ConnectionResetError):
             pass
         print(frames(s, goaway))
+    elif mode == "cookies":
+        path = sys.argv[4].encode()
+        s.sendall(frame(HEADERS, END_HEADERS | END_STREAM, 1,
+                        get(path, [(b"cookie", b"a=1"), (b"cookie", b"b=2")])))
+        body = []
+
+        def data(ft, fl, sid, pl):
+            if ft == DATA and sid == 1:
+                body.append(pl)
+            if ft in (DATA, HEADERS) and sid == 1 and fl & END_STREAM:
+                return b"".join(body).decode(errors="replace")
+            if ft == RST_STREAM and sid == 1:
+                return "rst"
+            return None
+        sys.stdout.write(str(frames(s, data)))
     else:
         sys.exit("unknown mode " + mode)
 

@@ -77,6 +77,10 @@ out=$(c2 "$PROXY/app/headers")
 grep -q "^GET /headers HTTP/1.1" <<<"$out" || it_http_fail "the upstream did not get HTTP/1.1: $out"
 grep -qi "^host: 10.10.1.1:8080" <<<"$out" || it_http_fail "no Host from :authority: $out"
 grep -qi "^x-forwarded-for: 10.10.1.2" <<<"$out" || it_http_fail "no x-forwarded-for: $out"
+# cookie crumbs go up as one Cookie field (RFC 9113 8.2.3)
+out=$(it_in_client "$IT_PY" "$RAW" cookies 10.10.1.1 8080 /app/headers)
+grep -qi "^cookie: a=1; b=2"$'\r'"\?$" <<<"$out" || it_http_fail "cookie crumbs not joined: $out"
+[ "$(grep -ci "^cookie:" <<<"$out")" -eq 1 ] || it_http_fail "more than one Cookie field: $out"
 
 it_log "bodies both ways over h2, sha256 checked (multi-MB; content-length, chunked, unknown length)"
 head -c 3000000 /dev/urandom >"$IT_WORK/up.bin"

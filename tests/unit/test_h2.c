@@ -188,6 +188,8 @@ static ssize_t c_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len, 
 	(void)s;
 	(void)id;
 	(void)src;
+	if (c->up == NULL)
+		return NGHTTP2_ERR_DEFERRED; /* a body that never comes */
 	memcpy(buf, c->up + c->up_off, n);
 	c->up_off += n;
 	if (c->up_off == c->up_len)
@@ -454,6 +456,36 @@ static void test_ping_flood(void **state)
 	pair_free(&sv, &c);
 }
 
+static void test_empty_data_flood(void **state)
+{
+	struct srv sv;
+	struct cli c;
+	uint8_t out[9 * 40];
+	int32_t id;
+
+	(void)state;
+	srv_init(&sv, &(struct h2_limits){.max_empty_data_per_s = 30});
+	cli_init(&c);
+	id = cli_get(&c, "/", NULL, 0, true); /* its body: deferred */
+	assert_int_equal(to_server(&c, &sv, 1), 0);
+	/* 40 empty DATA frames without END_STREAM on the open stream, by hand */
+	for (int i = 0; i < 40; i++) {
+		uint8_t *f = out + 9 * i;
+
+		memset(f, 0, 9);
+		f[3] = NGHTTP2_DATA;
+		f[5] = (uint8_t)(id >> 24);
+		f[6] = (uint8_t)(id >> 16);
+		f[7] = (uint8_t)(id >> 8);
+		f[8] = (uint8_t)id;
+	}
+	assert_int_equal(h2_conn_recv(sv.c, out, sizeof(out), 1), -1);
+	assert_int_equal(stats_read(&sv.st, STAT_H2_EMPTY_DATA_FLOOD_CLOSED), 1);
+	to_client(&sv, &c);
+	assert_int_equal(c.goaway, H2_ENHANCE_YOUR_CALM);
+	pair_free(&sv, &c);
+}
+
 static void test_drain(void **state)
 {
 	static char body[] = "drained\n";
@@ -491,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_connection_specific_field),
 		cmocka_unit_test(test_rapid_reset),
 		cmocka_unit_test(test_ping_flood),
+		cmocka_unit_test(test_empty_data_flood),
 		cmocka_unit_test(test_drain),
 	};
 
