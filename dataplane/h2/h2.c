@@ -408,6 +408,15 @@ bool h2_conn_done(const struct h2_conn *c)
 	return !nghttp2_session_want_read(c->s) && !nghttp2_session_want_write(c->s);
 }
 
+int h2_conn_upgrade(struct h2_conn *c, const uint8_t *settings, size_t len, bool head, void *st)
+{
+	if (nghttp2_session_upgrade2(c->s, settings, len, head, NULL) != 0 ||
+	    nghttp2_session_set_stream_user_data(c->s, 1, st) != 0)
+		return -1;
+	stats_inc(c->stats, STAT_H2_STREAMS);
+	return 0;
+}
+
 void h2_conn_drain(struct h2_conn *c)
 {
 	if (c->goaway)

@@ -135,6 +135,15 @@ ssize_t h2_conn_send(struct h2_conn *c, const uint8_t **data);
 /** True when the connection is finished both ways (after GOAWAY, no stream left): close it. */
 bool h2_conn_done(const struct h2_conn *c);
 
+/**
+ * An HTTP/1.1 request with "Upgrade: h2c" was answered 101 (RFC 7540 3.2):
+ * its HTTP2-Settings (@p settings, base64url-decoded) count as the client's
+ * SETTINGS and stream 1 is its request, half-closed (remote), with pointer
+ * @p st. @p head: the request was HEAD. Before any h2_conn_recv().
+ * @return 0, or -1 (bad settings, out of memory).
+ */
+int h2_conn_upgrade(struct h2_conn *c, const uint8_t *settings, size_t len, bool head, void *st);
+
 /** Graceful drain: GOAWAY NO_ERROR with the last stream seen; open streams finish. */
 void h2_conn_drain(struct h2_conn *c);
 

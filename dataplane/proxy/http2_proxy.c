@@ -747,6 +747,26 @@ bool hp2_timer(struct hp2_conn *c)
 	return hp2_settle(c);
 }
 
+int hp2_upgrade(struct hp2_conn *c, const uint8_t *settings, size_t len, struct rte_mbuf *head,
+		bool head_only)
+{
+	struct hp2_stream *st = hp2_stream_open(c, 1);
+
+	if (st == NULL) {
+		rte_pktmbuf_free(head);
+		return -1;
+	}
+	st->in = head;
+	st->line_done = st->head_done = true;
+	st->head_only = head_only;
+	if (h2_conn_upgrade(c->h2, settings, len, head_only, st) != 0) {
+		hp2_stream_free(st);
+		return -1;
+	}
+	hp2_queue(st);
+	return 0;
+}
+
 void hp2_drain(struct hp2_conn *c)
 {
 	h2_conn_drain(c->h2);

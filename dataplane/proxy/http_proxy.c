@@ -518,6 +518,7 @@ static void hp_request_done(struct hp_session *s);
 static void hp_process(struct hp_session *s);
 static const struct hp_down_ops hp1_down;
 static void hp_h2_start(struct hp_session *s);
+static bool hp_h2c_upgrade(struct hp_session *s);
 
 /*
  * A TLS client connection whose identity rotated (or expires) closes after the
@@ -1836,6 +1837,8 @@ static bool hp_step_head(struct hp_session *s)
 		hp_local_error(s, (unsigned int)http_error_status(r), 0, http_error_name(r));
 		return false;
 	}
+	if (s->pl->http.h2.enabled && s->dn == &hp1_down && hp_h2c_upgrade(s))
+		return false;
 	hp_route(s);
 	return false;
 }
@@ -1949,6 +1952,80 @@ static void hp_h2_start(struct hp_session *s)
 	s->rx = NULL; /* the connection's now */
 	s->state = HP_H2;
 	s->again = true;
+}
+
+/* base64url without padding (RFC 4648 5), as HTTP2-Settings is. @return bytes, or -1. */
+static int hp_base64url(struct http_view v, uint8_t *out, uint32_t cap)
+{
+	uint32_t acc = 0, bits = 0, n = 0;
+
+	for (uint32_t i = 0; i < v.len; i++) {
+		char ch = v.p[i];
+		uint32_t d = ch >= 'A' && ch <= 'Z'   ? (uint32_t)(ch - 'A')
+			     : ch >= 'a' && ch <= 'z' ? (uint32_t)(ch - 'a' + 26)
+			     : ch >= '0' && ch <= '9' ? (uint32_t)(ch - '0' + 52)
+			     : ch == '-'	      ? 62
+			     : ch == '_'	      ? 63
+						      : 64;
+
+		if (d == 64)
+			return ch == '=' ? (int)n : -1;
+		acc = acc << 6 | d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n == cap)
+				return -1;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return (int)n;
+}
+
+/*
+ * Upgrade: h2c (RFC 7540 3.2, deprecated by RFC 9113 3.1 but what curl --http2
+ * sends on http://): a plaintext request without a body, HTTP2-Settings in
+ * Connection, is answered 101 and served as stream 1 of the HTTP/2
+ * connection the session becomes. @return true when taken (else it goes on as
+ * HTTP/1.1, the upgrade not passed up).
+ */
+static bool hp_h2c_upgrade(struct hp_session *s)
+{
+	static const char sw[] = "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\n"
+				 "upgrade: h2c\r\n\r\n";
+	const struct http_msg *msg = &s->req.msg;
+	struct hp_worker *hw = s->hw;
+	struct http_edit ed = {.drop_hop_by_hop = true};
+	struct rte_mbuf *head = NULL, *m = NULL;
+	uint8_t settings[512];
+	int n, i = msg->known[HTTP_H_UPGRADE] != HTTP_NO_HEADER ? msg->known[HTTP_H_UPGRADE] : -1;
+
+	if (!(msg->flags & HTTP_F_UPGRADE) || msg->framing != HTTP_BODY_NONE ||
+	    s->pl->tls != NULL || i < 0 || !http_view_eq_nocase(msg->headers[i].value, "h2c", 3) ||
+	    (i = http_msg_find(msg, "http2-settings", 14, 0)) < 0 ||
+	    (n = hp_base64url(msg->headers[i].value, settings, sizeof(settings))) < 0)
+		return false;
+	/* the head for stream 1, without Upgrade, Connection and what it names */
+	if (http_write_head(msg, &ed, hw->pool, &head) != 0 ||
+	    hp_put(hw->pool, &m, sw, sizeof(sw) - 1) != 0) {
+		rte_pktmbuf_free(head);
+		rte_pktmbuf_free(m);
+		return false;
+	}
+	proxy_end_send(&s->down, m);
+	s->rx = http_chain_drop(s->rx, msg->head_len);
+	stats_inc(hp_stats(hw), STAT_H2_UPGRADES);
+	hp_h2_start(s);
+	if (s->h2 == NULL) {
+		rte_pktmbuf_free(head);
+		return true;
+	}
+	if (hp2_upgrade(s->h2, settings, (size_t)n, head, msg->method == HTTP_M_HEAD) != 0) {
+		stats_inc(hp_stats(hw), STAT_HTTP_BAD_REQUESTS);
+		proxy_end_abort(&s->down);
+		hp_session_end(s);
+	}
+	return true;
 }
 
 struct hp_session *hp_exchange_open(struct hp_session *cs, const struct hp_down_ops *ops, void *d)

@@ -389,6 +389,10 @@ int hp2_preface(const struct rte_mbuf *rx);
  * what it received so far. @return the connection, NULL when out of memory. */
 struct hp2_conn *hp2_start(struct hp2_worker *w, struct hp_session *cs, struct proxy_listener *pl,
 			   struct proxy_end *down, struct rte_mbuf *rx);
+/* Upgrade: h2c: stream 1 is the request whose HTTP/1.1 head is @p head (taken),
+ * @p settings its decoded HTTP2-Settings. Right after hp2_start(). @return 0 or -1. */
+int hp2_upgrade(struct hp2_conn *c, const uint8_t *settings, size_t len, struct rte_mbuf *head,
+		bool head_only);
 /* Read, decode, start and feed streams, send. @return false: close the connection. */
 bool hp2_process(struct hp2_conn *c);
 /* The connection's timer (its streams', idle, drain). @return false: close it. */

@@ -82,6 +82,16 @@ out=$(it_in_client "$IT_PY" "$RAW" cookies 10.10.1.1 8080 /app/headers)
 grep -qi "^cookie: a=1; b=2"$'\r'"\?$" <<<"$out" || it_http_fail "cookie crumbs not joined: $out"
 [ "$(grep -ci "^cookie:" <<<"$out")" -eq 1 ] || it_http_fail "more than one Cookie field: $out"
 
+it_log "Upgrade: h2c (curl --http2 on http://): 101, then the response on stream 1, more streams after"
+up=$(it_stat h2_upgrades)
+out=$(it_in_client curl -sS -m 10 --http2 -v "$PROXY/app/headers" "$PROXY/direct" 2>&1) || it_http_fail "curl --http2 (upgrade) failed: $out"
+grep -q "^< HTTP/1.1 101" <<<"$out" || it_http_fail "no 101 to Upgrade: h2c: $out"
+[ "$(grep -c "^< HTTP/2 200" <<<"$out")" -eq 2 ] || it_http_fail "not two HTTP/2 200s after the upgrade: $out"
+grep -q "^GET /headers HTTP/1.1" <<<"$out" || it_http_fail "stream 1 did not reach the upstream: $out"
+grep -qi "^upgrade:\|^http2-settings:" <<<"$out" && it_http_fail "the upgrade went up: $out"
+grep -q "^hello from meshdp" <<<"$out" || it_http_fail "the second stream after the upgrade: $out"
+[ "$(delta h2_upgrades "$up")" -eq 1 ] || it_http_fail "h2_upgrades +$(delta h2_upgrades "$up"), want 1"
+
 it_log "bodies both ways over h2, sha256 checked (multi-MB; content-length, chunked, unknown length)"
 head -c 3000000 /dev/urandom >"$IT_WORK/up.bin"
 want=$(sha256sum <"$IT_WORK/up.bin" | cut -d' ' -f1)
