@@ -161,7 +161,12 @@ int h2_respond(struct h2_conn *c, int32_t id, unsigned int status, const struct 
 /** More of stream @p id's response body is ready (or its end): read it again. */
 void h2_stream_resume(struct h2_conn *c, int32_t id);
 
-/** @p n of the DATA bytes received on stream @p id went on: open the windows by as much. */
+/**
+ * @p n of the DATA bytes received on stream @p id went on (or were dropped):
+ * open the windows by as much; a stream already closed opens the
+ * connection's only (what it held must be given back, or the connection's
+ * window shrinks for good).
+ */
 void h2_stream_consume(struct h2_conn *c, int32_t id, size_t n);
 
 /** Reset stream @p id with @p code. */

@@ -610,6 +610,9 @@ static void hp2_stream_free(struct hp2_stream *st)
 
 	if (st->queued)
 		TAILQ_REMOVE(&c->work, st, work);
+	/* DATA it held still counts against the connection's window: give it back */
+	if (!c->dead)
+		h2_stream_consume(c->h2, st->id, st->in_data);
 	TAILQ_REMOVE(&c->streams, st, link);
 	rte_pktmbuf_free(st->in);
 	rte_pktmbuf_free(st->out);

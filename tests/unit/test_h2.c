@@ -328,7 +328,8 @@ static void test_window_follows_consume(void **state)
 	int32_t id;
 
 	(void)state;
-	srv_init(&sv, &(struct h2_limits){.initial_window_size = 65535});
+	srv_init(&sv,
+		 &(struct h2_limits){.initial_window_size = 65535, .connection_window = 131070});
 	cli_init(&c);
 	c.up = up;
 	c.up_len = sizeof(up);
@@ -345,6 +346,15 @@ static void test_window_follows_consume(void **state)
 	to_server(&c, &sv, 1);
 	assert_true(sv.s[0].data > 65535);
 	assert_true(sv.s[0].data <= 65535 + 40000);
+	/* the client resets it: what it held, consumed after the close, opens the
+	 * connection's window again */
+	nghttp2_submit_rst_stream(c.s, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+	to_server(&c, &sv, 1);
+	assert_true(sv.s[0].closed);
+	assert_int_equal(sv.s[0].close_code, NGHTTP2_CANCEL);
+	h2_stream_consume(sv.c, id, sv.s[0].data - 40000);
+	to_client(&sv, &c);
+	assert_int_equal(nghttp2_session_get_remote_window_size(c.s), 131070);
 	pair_free(&sv, &c);
 }
 
