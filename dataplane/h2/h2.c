@@ -38,6 +38,7 @@ struct h2_conn {
 	bool hdr_dropped;   /* ... over the limit: its fields are not passed on */
 	bool goaway;
 	bool failed; /* a limit or a connection error: nothing more is read */
+	bool calm;   /* a limit: GOAWAY ENHANCE_YOUR_CALM once nghttp2 returned */
 };
 
 /* ---- the allocator: a size word before each block, so frees are counted ---- */
@@ -114,15 +115,20 @@ static bool h2_rate_over(struct h2_conn *c, struct h2_rate *r, uint32_t max)
 	return ++r->n > max;
 }
 
-/* Close the connection over a limit: GOAWAY ENHANCE_YOUR_CALM, nothing more read. */
+/*
+ * Close the connection over a limit: nothing more read, GOAWAY
+ * ENHANCE_YOUR_CALM queued by h2_conn_recv() once nghttp2 returned (from
+ * inside a callback nghttp2 1.52 asserts on it for some frames: the callback
+ * fails the read instead).
+ */
 static void h2_calm(struct h2_conn *c, enum stats_id why)
 {
 	if (c->failed)
 		return;
 	c->failed = true;
+	c->calm = true;
 	c->goaway = true;
 	stats_inc(c->stats, why);
-	nghttp2_session_terminate_session(c->s, NGHTTP2_ENHANCE_YOUR_CALM);
 }
 
 /* ---- nghttp2 callbacks ---- */
@@ -217,7 +223,7 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
 	default:
 		break;
 	}
-	return 0;
+	return c->calm ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
 }
 
 static int h2_on_data_chunk(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *p,
@@ -380,8 +386,10 @@ int h2_conn_recv(struct h2_conn *c, const uint8_t *p, size_t len, uint64_t now_u
 	if (c->failed)
 		return -1;
 	rv = nghttp2_session_mem_recv(c->s, p, len);
-	if (rv == NGHTTP2_ERR_FLOODED) {
+	if (rv == NGHTTP2_ERR_FLOODED)
 		h2_calm(c, STAT_H2_CONTROL_FLOOD_CLOSED);
+	if (c->calm) {
+		nghttp2_session_terminate_session(c->s, NGHTTP2_ENHANCE_YOUR_CALM);
 		return -1;
 	}
 	if (rv < 0) {
