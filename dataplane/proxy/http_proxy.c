@@ -161,15 +161,11 @@ struct hp_upconn {
 struct hp_session {
 	struct hp_worker *hw;
 	struct proxy_listener *pl;
-	void *slot;		      /* the listener's node-wide connection count */
-	struct proxy_end down;	      /* the client's connection (TCP, or TLS on a tls listener) */
-	const struct hp_down_ops *dn; /* where the exchange answers */
-	void *dd;		      /* dn's argument: the session itself, or its stream */
-	struct hp2_conn *h2;	      /* HP_H2: the connection's streams */
-	bool alpn_h2;		      /* TLS agreed on "h2" */
-	struct hp_upconn *up;	      /* the try's connection */
-	uint8_t state;		      /* enum hp_state */
-	uint32_t client, local;	      /* network order */
+	void *slot;		/* the listener's node-wide connection count */
+	struct proxy_end down;	/* the client's connection (TCP, or TLS on a tls listener) */
+	struct hp_upconn *up;	/* the try's connection */
+	uint8_t state;		/* enum hp_state */
+	uint32_t client, local; /* network order */
 	uint16_t client_port, local_port;
 	uint8_t client_txt_len;
 	char client_txt[INET_ADDRSTRLEN]; /* the client's address in text, for x-forwarded-for */
@@ -181,6 +177,12 @@ struct hp_session {
 	bool again;		  /* something happened while it ran: go round once more */
 	uint32_t gen;		  /* bumped when the session ends (kept across reuse) */
 	char peer_id[TLS_ID_MAX]; /* the client's SPIFFE ID (TLS listeners); "": none */
+
+	/* the downstream (struct hp_down_ops) */
+	const struct hp_down_ops *dn; /* where the exchange answers */
+	void *dd;		      /* dn's argument: the session itself, or its stream */
+	struct hp2_conn *h2;	      /* HP_H2: the connection's streams */
+	bool alpn_h2;		      /* TLS agreed on "h2" */
 
 	/* from the client: byte 0 is the next unconsumed byte of the request */
 	struct rte_mbuf *rx;
