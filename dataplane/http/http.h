@@ -359,6 +359,15 @@ struct http_edit {
 int http_write_head(const struct http_msg *msg, const struct http_edit *ed,
 		    struct rte_mempool *pool, struct rte_mbuf **out);
 
+/**
+ * The header fields http_write_head() would write for @p msg with @p ed
+ * applied (the kept ones in order, then the added ones), each passed to
+ * @p f: what a translation to another framing (HTTP/2) writes. Host and the
+ * start line are not fields here. @return 0, or the first non-zero @p f returned.
+ */
+int http_head_fields(const struct http_msg *msg, const struct http_edit *ed,
+		     int (*f)(void *arg, struct http_view name, struct http_view value), void *arg);
+
 #define HTTP_CHUNK_HDR_MAX 22 /* "\r\n" + 16 hex digits + "\r\n" + "\r\n" */
 
 /**

@@ -312,6 +312,29 @@ int http_write_head(const struct http_msg *msg, const struct http_edit *ed,
 	return *out ? 0 : -ENOMEM;
 }
 
+int http_head_fields(const struct http_msg *msg, const struct http_edit *ed,
+		     int (*f)(void *arg, struct http_view name, struct http_view value), void *arg)
+{
+	struct conn_tokens ct = {0};
+	int rc;
+
+	if (ed->drop_hop_by_hop)
+		conn_tokens(msg, &ct);
+	for (uint32_t i = 0; i < msg->nheaders; i++) {
+		const struct http_header *h = &msg->headers[i];
+
+		if ((ed->nremove && removed(ed, h->name)) ||
+		    (ed->drop_hop_by_hop && hop_by_hop(msg, ed, &ct, h->name)))
+			continue;
+		if ((rc = f(arg, h->name, h->value)) != 0)
+			return rc;
+	}
+	for (uint32_t i = 0; i < ed->nadd; i++)
+		if ((rc = f(arg, ed->add[i].name, ed->add[i].value)) != 0)
+			return rc;
+	return 0;
+}
+
 uint32_t http_chunk_header(char *buf, uint64_t len, bool after_data)
 {
 	static const char hex[] = "0123456789abcdef";

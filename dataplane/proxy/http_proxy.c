@@ -3,7 +3,13 @@
  * http_proxy: the engine of listeners of type "http" (HTTP/1.1; over TLS when
  * the listener has a tls block: the client's side is a struct proxy_end, as a
  * tcp_proxy session's, its SPIFFE ID goes up as x-forwarded-client-cert, and a
- * connection whose identity rotated closes at a request boundary).
+ * connection whose identity rotated closes at a request boundary; HTTP/2
+ * clients where http.http2 allows, in http2_proxy.c).
+ *
+ * A request and its tries (an exchange) answer through struct hp_down_ops
+ * (proxy_internal.h): on HTTP/1.1 the session is its own downstream (hp1_*),
+ * on HTTP/2 each stream gets an exchange of its own whose downstream is the
+ * stream; everything from routing on is the same code for both.
  *
  * A session is one client connection. Its requests are served one after
  * another, in order (pipelined ones wait in the session's receive chain):
@@ -104,6 +110,7 @@ enum hp_state {
 	HP_WAIT,     /* a fault delay or a retry back-off runs (the session timer) */
 	HP_UPSTREAM, /* a try: connecting, sending, waiting for or forwarding the response */
 	HP_TUNNEL,   /* after 101 or a 2xx to CONNECT: bytes both ways */
+	HP_H2,	     /* the connection speaks HTTP/2: its streams are exchanges (http2_proxy.c) */
 };
 
 /* Why a try failed (hp_try_failed()). */
@@ -165,7 +172,12 @@ struct hp_upconn {
 	LIST_ENTRY(hp_upconn) tls_link; /* with ut: in hw->tls_upconns */
 };
 
-/* One client connection and the request it serves. */
+/*
+ * An exchange: one request, its tries and its response. On HTTP/1.1 it is also
+ * the client connection, whose requests it serves in turn; an HTTP/2
+ * connection (state HP_H2) gives each stream an exchange of its own, whose
+ * downstream is the stream (dn, dd: struct hp_down_ops).
+ */
 struct hp_session {
 	struct hp_worker *hw;
 	struct proxy_listener *pl;
@@ -185,6 +197,12 @@ struct hp_session {
 	bool again;		  /* something happened while it ran: go round once more */
 	uint32_t gen;		  /* bumped when the session ends (kept across reuse) */
 	char peer_id[TLS_ID_MAX]; /* the client's SPIFFE ID (TLS listeners); "": none */
+
+	/* the downstream (struct hp_down_ops) */
+	const struct hp_down_ops *dn; /* where the exchange answers */
+	void *dd;		      /* dn's argument: the session itself, or its stream */
+	struct hp2_conn *h2;	      /* HP_H2: the connection's streams */
+	bool alpn_h2;		      /* TLS agreed on "h2" */
 
 	/* from the client: byte 0 is the next unconsumed byte of the request */
 	struct rte_mbuf *rx;
@@ -260,6 +278,7 @@ struct hp_worker {
 	 * session a new one to the same endpoint and build resumes */
 	struct hp_upconn *resume[HP_POOL_BUCKETS];
 	uint64_t rng;
+	struct hp2_worker *h2; /* the HTTP/2 streams (http2_proxy.c) */
 };
 
 /* ---- small helpers ---- */
@@ -550,6 +569,9 @@ static void hp_count_response(struct hp_worker *hw, unsigned int status, bool lo
 static void hp_session_end(struct hp_session *s);
 static void hp_request_done(struct hp_session *s);
 static void hp_process(struct hp_session *s);
+static const struct hp_down_ops hp1_down;
+static void hp_h2_start(struct hp_session *s);
+static bool hp_h2c_upgrade(struct hp_session *s);
 
 /*
  * A TLS client connection whose identity rotated (or expires) closes after the
@@ -573,12 +595,34 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 			   uint32_t body_len, const char *location, bool close)
 {
 	struct hp_worker *hw = s->hw;
-	struct rte_mbuf *m = NULL;
-	char head[512 + 2048];
 	int n;
 
 	hp_drain_check(s);
 	close = close || s->close_after || !s->req_body_done;
+	stats_inc(hp_stats(hw), STAT_HTTP_LOCAL_RESPONSES);
+	hp_count_response(hw, status, true);
+	n = s->dn->local(s->dd, status, body, body_len, location, close);
+	if (n < 0) {
+		stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
+		hp_session_end(s);
+		return;
+	}
+	s->tm_status = (uint16_t)status;
+	s->tm_resp_bytes += (uint64_t)n;
+	s->last_us = hp_now(hw);
+	s->close_after = close;
+	hp_request_done(s);
+}
+
+/* HTTP/1.1: the local response's head and body on the session's connection. */
+static int hp1_local(void *d, unsigned int status, const char *body, uint32_t body_len,
+		     const char *location, bool close)
+{
+	struct hp_session *s = d;
+	struct rte_mbuf *m = NULL;
+	char head[512 + 2048];
+	int n;
+
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %u %s\r\ncontent-length: %u\r\ncontent-type: text/plain\r\n"
 		     "%s%s%s%s%s%s%s\r\n",
@@ -590,23 +634,15 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 		     close	 ? "connection: close\r\n"
 		     : s->http10 ? "connection: keep-alive\r\n"
 				 : "");
-	stats_inc(hp_stats(hw), STAT_HTTP_LOCAL_RESPONSES);
-	hp_count_response(hw, status, true);
-	if (n < 0 || (size_t)n >= sizeof(head) || hp_put(hw->pool, &m, head, (uint32_t)n) != 0 ||
+	if (n < 0 || (size_t)n >= sizeof(head) || hp_put(s->hw->pool, &m, head, (uint32_t)n) != 0 ||
 	    (body_len > 0 && s->method != HTTP_M_HEAD &&
-	     hp_put(hw->pool, &m, body, body_len) != 0)) {
+	     hp_put(s->hw->pool, &m, body, body_len) != 0)) {
 		rte_pktmbuf_free(m);
-		stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
-		proxy_end_abort(&s->down);
-		hp_session_end(s);
-		return;
+		return -ENOMEM;
 	}
-	s->tm_status = (uint16_t)status;
-	s->tm_resp_bytes += m->pkt_len;
+	n = (int)m->pkt_len;
 	proxy_end_send(&s->down, m);
-	s->last_us = hp_now(hw);
-	s->close_after = close;
-	hp_request_done(s);
+	return n;
 }
 
 /* A local error status with a one-line body naming it. */
@@ -660,29 +696,49 @@ static void hp_release_request(struct hp_session *s)
 	s->resp_started = s->resp_close = s->dechunk = false;
 }
 
-/* The session is over: both connections are gone (or go now, by RST). */
+/* The exchange is over: its upstream connection is gone, its downstream goes now (by RST). */
 static void hp_session_end(struct hp_session *s)
 {
-	struct hp_worker *hw = s->hw;
-
 	hp_release_request(s);
-	proxy_end_abort(&s->down);
-	rte_pktmbuf_free(s->rx);
-	s->rx = NULL;
-	l4_listener_release(s->slot);
-	proxy_listener_put(s->pl);
-	s->gen++;
-	stats_inc(hp_stats(hw), STAT_HTTP_DOWNSTREAM_CX_CLOSED);
-	LIST_INSERT_HEAD(&hw->free_sessions, s, link);
+	s->dn->reset(s->dd);
 }
 
-/*
- * The request is answered (its response went to the client whole): the next
- * one may be parsed, or the connection closes after what was queued.
- */
+void hp_exchange_free(struct hp_session *s)
+{
+	rte_pktmbuf_free(s->rx);
+	s->rx = NULL;
+	s->gen++;
+	LIST_INSERT_HEAD(&s->hw->free_sessions, s, link);
+}
+
+/* HTTP/1.1: the client connection is over (its HTTP/2 streams with it). */
+static void hp1_reset(void *d)
+{
+	struct hp_session *s = d;
+
+	if (s->h2 != NULL) {
+		hp2_free(s->h2);
+		s->h2 = NULL;
+	}
+	proxy_end_abort(&s->down);
+	l4_listener_release(s->slot);
+	proxy_listener_put(s->pl);
+	stats_inc(hp_stats(s->hw), STAT_HTTP_DOWNSTREAM_CX_CLOSED);
+	hp_exchange_free(s);
+}
+
+/* The request is answered (its response went to the client whole). */
 static void hp_request_done(struct hp_session *s)
 {
 	hp_release_request(s);
+	s->dn->done(s->dd);
+}
+
+/* HTTP/1.1: the next request may be parsed, or the connection closes after what was queued. */
+static void hp1_done(void *d)
+{
+	struct hp_session *s = d;
+
 	s->state = HP_HEAD;
 	s->head_start_us = 0;
 	if (s->close_after) {
@@ -773,8 +829,8 @@ static void hp_arm(struct hp_session *s)
 	const struct proxy_listener *pl = s->pl;
 	uint64_t now = hp_now(s->hw), next = UINT64_MAX;
 
-	if (!proxy_end_open(&s->down))
-		return;
+	if (s->state == HP_H2 || !s->dn->open(s->dd))
+		return; /* an HTTP/2 connection's timer is its streams' (http2_proxy.c) */
 	if (pl->idle_timeout_us != 0)
 		next = s->last_us + pl->idle_timeout_us;
 	if (s->state == HP_HEAD && s->head_start_us != 0 && pl->http.request_timeout_ms != 0)
@@ -783,10 +839,7 @@ static void hp_arm(struct hp_session *s)
 		next = RTE_MIN(next, s->deadline_us);
 	if (s->state == HP_WAIT)
 		next = RTE_MIN(next, s->wake_us);
-	if (next == UINT64_MAX)
-		proxy_end_set_timer(&s->down, 0);
-	else
-		proxy_end_set_timer(&s->down, next > now ? next - now : 1);
+	s->dn->timer(s->dd, next == UINT64_MAX ? 0 : next > now ? next - now : 1);
 }
 
 /*
@@ -1023,14 +1076,14 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 	struct http_header add[HP_RESP_EDITS + 1];
 	struct http_view rm[HP_RESP_EDITS + 1];
 	struct http_edit ed = {0};
-	struct rte_mbuf *m;
 	uint32_t n = s->n_resp_add, nrm = s->n_resp_remove;
 	int rc;
 
 	s->resp_close = msg->framing == HTTP_BODY_CLOSE;
 	memcpy(rm, s->resp_remove, nrm * sizeof(rm[0]));
-	/* HTTP/1.0 has no chunked coding (RFC 9112 7.1): the data alone, delimited by the close */
-	s->dechunk = s->http10 && msg->framing == HTTP_BODY_CHUNKED;
+	/* HTTP/1.0 has no chunked coding (RFC 9112 7.1): the data alone, delimited by the
+	 * close; HTTP/2 frames the data itself */
+	s->dechunk = (s->http10 || s->dn->framed) && msg->framing == HTTP_BODY_CHUNKED;
 	if (s->dechunk) { /* the upstream connection may still be reused */
 		rm[nrm++] = (struct http_view){"transfer-encoding", 17};
 		s->close_after = true;
@@ -1052,13 +1105,26 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 	ed.nadd = n;
 	ed.drop_hop_by_hop = true;
 	ed.keep_upgrade = tunnel;
-	if ((rc = http_write_head(msg, &ed, hw->pool, &m)) != 0)
+	if ((rc = s->dn->head(s->dd, msg, &ed)) < 0)
 		return rc;
 	s->tm_status = msg->status;
-	s->tm_resp_bytes += m->pkt_len;
-	proxy_end_send(&s->down, m);
+	s->tm_resp_bytes += (uint64_t)rc;
 	hp_count_response(hw, msg->status, false);
 	return 0;
+}
+
+/* HTTP/1.1: the response head, serialized, on the session's connection. */
+static int hp1_head(void *d, const struct http_msg *msg, const struct http_edit *ed)
+{
+	struct hp_session *s = d;
+	struct rte_mbuf *m;
+	int rc;
+
+	if ((rc = http_write_head(msg, ed, s->hw->pool, &m)) != 0)
+		return rc;
+	rc = (int)m->pkt_len;
+	proxy_end_send(&s->down, m);
+	return rc;
 }
 
 /* Bytes both ways after a 101 (or a 2xx to CONNECT), as tcp_proxy splices them. */
@@ -1128,7 +1194,8 @@ static bool hp_response_head(struct hp_session *s)
 			hp_try_failed(s, HP_FAIL_PROTO, 0);
 			return false;
 		}
-		if (s->http10) { /* never a 1xx to an HTTP/1.0 client (RFC 9110 15.2) */
+		if (s->http10 || s->dn->framed) { /* never a 1xx to an HTTP/1.0 client (RFC
+						    * 9110 15.2); none on HTTP/2 (yet) */
 			rte_pktmbuf_free(head);
 		} else {
 			s->tm_resp_bytes += head->pkt_len;
@@ -1142,6 +1209,12 @@ static bool hp_response_head(struct hp_session *s)
 	}
 	if (hp_can_retry(s, HP_FAIL_STATUS, status)) {
 		hp_try_failed(s, HP_FAIL_STATUS, status);
+		return false;
+	}
+	if (msg->framing == HTTP_BODY_TUNNEL && s->dn->framed) {
+		/* no tunnel on an HTTP/2 stream (the request asked for none) */
+		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_BAD_RESPONSE);
+		hp_try_failed(s, HP_FAIL_PROTO, 0);
 		return false;
 	}
 	if (s->attempt > 1 && router_retry_status(&s->retry, status))
@@ -1211,7 +1284,7 @@ static void hp_pump_response(struct hp_session *s)
 	int r, err;
 
 	for (;;) {
-		uint32_t space = s->resp_started ? proxy_end_space(&s->down) : HP_RX_MAX;
+		uint32_t space = s->resp_started ? s->dn->space(s->dd) : HP_RX_MAX;
 		uint32_t have = s->urx != NULL ? s->urx->pkt_len : 0;
 
 		if (space > have && (m = proxy_end_recv(&u->end, space - have)) != NULL) {
@@ -1261,7 +1334,7 @@ static void hp_pump_response(struct hp_session *s)
 		}
 		if (m != NULL) {
 			s->tm_resp_bytes += m->pkt_len;
-			proxy_end_send(&s->down, m);
+			s->dn->send(s->dd, m);
 		}
 		if (r == 1) {
 			if (s->urx !=
@@ -1273,7 +1346,7 @@ static void hp_pump_response(struct hp_session *s)
 			hp_response_done(s);
 			return;
 		}
-		if (proxy_end_space(&s->down) == 0)
+		if (s->dn->space(s->dd) == 0)
 			return; /* the client's writable callback goes on */
 	}
 eof:
@@ -1297,7 +1370,7 @@ static void hp_read_down(struct hp_session *s)
 	uint32_t have = s->rx != NULL ? s->rx->pkt_len : 0;
 	struct rte_mbuf *m;
 
-	if (have < HP_RX_MAX && (m = proxy_end_recv(&s->down, HP_RX_MAX - have)) != NULL) {
+	if (have < HP_RX_MAX && (m = s->dn->recv(s->dd, HP_RX_MAX - have)) != NULL) {
 		hp_chain_append(&s->rx, m);
 		s->last_us = hp_now(s->hw);
 	}
@@ -1728,7 +1801,7 @@ static void hp_route(struct hp_session *s)
 		.n_headers = msg->nheaders,
 	};
 	rc = router_route_config_find(snap, s->pl->http.route_config);
-	if ((msg->flags & HTTP_F_CONNECT) && !s->pl->http.allow_connect) {
+	if ((msg->flags & HTTP_F_CONNECT) && (!s->pl->http.allow_connect || s->dn->framed)) {
 		stats_inc(hp_stats(hw), STAT_HTTP_CONNECT_REFUSED);
 		n = -405;
 	} else if (s->pl->http.outbound == PROXY_OUTBOUND_REGISTRY_ONLY &&
@@ -1801,8 +1874,18 @@ static bool hp_step_head(struct hp_session *s)
 	int r;
 
 	hp_read_down(s);
+	if (s->head_start_us == 0 && s->dn == &hp1_down && s->pl->http.h2.enabled) {
+		int p = s->alpn_h2 ? 1 : hp2_preface(s->rx);
+
+		if (p == 0 && !proxy_end_eof(&s->down))
+			return false; /* the start of the HTTP/2 preface: wait for the rest */
+		if (p == 1) {
+			hp_h2_start(s);
+			return false;
+		}
+	}
 	if (s->rx == NULL) {
-		if (proxy_end_eof(&s->down)) { /* between requests: a clean close */
+		if (s->dn->eof(s->dd)) { /* between requests: a clean close */
 			proxy_end_close(&s->down);
 			hp_session_end(s);
 		}
@@ -1816,10 +1899,10 @@ static bool hp_step_head(struct hp_session *s)
 				 s->req_scratch, sizeof(s->req_scratch), hp_stats(hw));
 	}
 	r = http_parse_head(&s->req, s->rx, 0);
-	if (r == 0 && proxy_end_eof(&s->down))
+	if (r == 0 && s->dn->eof(s->dd))
 		r = http_parse_eof(&s->req) < 0 ? -HTTP_E_TRUNCATED : 0;
 	if (r == 0) {
-		if (proxy_end_eof(&s->down)) {
+		if (s->dn->eof(s->dd)) {
 			proxy_end_close(&s->down);
 			hp_session_end(s);
 		}
@@ -1833,6 +1916,8 @@ static bool hp_step_head(struct hp_session *s)
 		hp_local_error(s, (unsigned int)http_error_status(r), 0, http_error_name(r));
 		return false;
 	}
+	if (s->pl->http.h2.enabled && s->dn == &hp1_down && hp_h2c_upgrade(s))
+		return false;
 	hp_route(s);
 	return false;
 }
@@ -1863,7 +1948,7 @@ static void hp_process(struct hp_session *s)
 			hp_step_head(s);
 			break;
 		case HP_UPSTREAM:
-			if (proxy_end_open(&s->down) && s->up != NULL && s->up->connected)
+			if (s->dn->open(s->dd) && s->up != NULL && s->up->connected)
 				hp_pump_request(s);
 			if (hp_alive(s, gen) && s->state == HP_UPSTREAM && s->up != NULL &&
 			    s->up->connected)
@@ -1871,6 +1956,12 @@ static void hp_process(struct hp_session *s)
 			break;
 		case HP_TUNNEL:
 			hp_tunnel_pump(s);
+			break;
+		case HP_H2:
+			if (!hp2_process(s->h2)) { /* the connection is over */
+				proxy_end_close(&s->down);
+				hp_session_end(s);
+			}
 			break;
 		default:
 			break;
@@ -1880,6 +1971,187 @@ static void hp_process(struct hp_session *s)
 		return;
 	s->busy = false;
 	hp_arm(s);
+}
+
+/* ---- the downstreams: the session's HTTP/1.1 connection, HTTP/2 streams ---- */
+
+static struct rte_mbuf *hp1_recv(void *d, uint32_t max)
+{
+	return proxy_end_recv(&((struct hp_session *)d)->down, max);
+}
+
+static bool hp1_eof(void *d)
+{
+	return proxy_end_eof(&((struct hp_session *)d)->down);
+}
+
+static bool hp1_open(void *d)
+{
+	return proxy_end_open(&((struct hp_session *)d)->down);
+}
+
+static uint32_t hp1_space(void *d)
+{
+	return proxy_end_space(&((struct hp_session *)d)->down);
+}
+
+static void hp1_send(void *d, struct rte_mbuf *m)
+{
+	proxy_end_send(&((struct hp_session *)d)->down, m);
+}
+
+static void hp1_timer(void *d, uint64_t us)
+{
+	proxy_end_set_timer(&((struct hp_session *)d)->down, us);
+}
+
+static const struct hp_down_ops hp1_down = {
+	.framed = false,
+	.recv = hp1_recv,
+	.eof = hp1_eof,
+	.open = hp1_open,
+	.space = hp1_space,
+	.head = hp1_head,
+	.local = hp1_local,
+	.send = hp1_send,
+	.done = hp1_done,
+	.reset = hp1_reset,
+	.timer = hp1_timer,
+};
+
+/* The client spoke the HTTP/2 preface (or TLS agreed on h2): its bytes go to the streams. */
+static void hp_h2_start(struct hp_session *s)
+{
+	s->h2 = hp2_start(s->hw->h2, s, s->pl, &s->down, s->rx);
+	if (s->h2 == NULL) {
+		stats_inc(hp_stats(s->hw), STAT_HTTP_ALLOC_FAILED);
+		hp_session_end(s);
+		return;
+	}
+	s->rx = NULL; /* the connection's now */
+	s->state = HP_H2;
+	s->again = true;
+}
+
+/* base64url without padding (RFC 4648 5), as HTTP2-Settings is. @return bytes, or -1. */
+static int hp_base64url(struct http_view v, uint8_t *out, uint32_t cap)
+{
+	uint32_t acc = 0, bits = 0, n = 0;
+
+	for (uint32_t i = 0; i < v.len; i++) {
+		char ch = v.p[i];
+		uint32_t d = ch >= 'A' && ch <= 'Z'   ? (uint32_t)(ch - 'A')
+			     : ch >= 'a' && ch <= 'z' ? (uint32_t)(ch - 'a' + 26)
+			     : ch >= '0' && ch <= '9' ? (uint32_t)(ch - '0' + 52)
+			     : ch == '-'	      ? 62
+			     : ch == '_'	      ? 63
+						      : 64;
+
+		if (d == 64)
+			return ch == '=' ? (int)n : -1;
+		acc = acc << 6 | d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n == cap)
+				return -1;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return (int)n;
+}
+
+/*
+ * Upgrade: h2c (RFC 7540 3.2, deprecated by RFC 9113 3.1 but what curl --http2
+ * sends on http://): a plaintext request without a body, HTTP2-Settings in
+ * Connection, is answered 101 and served as stream 1 of the HTTP/2
+ * connection the session becomes. @return true when taken (else it goes on as
+ * HTTP/1.1, the upgrade not passed up).
+ */
+static bool hp_h2c_upgrade(struct hp_session *s)
+{
+	static const char sw[] = "HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\n"
+				 "upgrade: h2c\r\n\r\n";
+	const struct http_msg *msg = &s->req.msg;
+	struct hp_worker *hw = s->hw;
+	struct http_edit ed = {.drop_hop_by_hop = true};
+	struct rte_mbuf *head = NULL, *m = NULL;
+	uint8_t settings[512];
+	int n, i = msg->known[HTTP_H_UPGRADE] != HTTP_NO_HEADER ? msg->known[HTTP_H_UPGRADE] : -1;
+
+	if (!(msg->flags & HTTP_F_UPGRADE) || msg->framing != HTTP_BODY_NONE ||
+	    s->pl->tls != NULL || i < 0 || !http_view_eq_nocase(msg->headers[i].value, "h2c", 3) ||
+	    (i = http_msg_find(msg, "http2-settings", 14, 0)) < 0 ||
+	    (n = hp_base64url(msg->headers[i].value, settings, sizeof(settings))) < 0)
+		return false;
+	/* the head for stream 1, without Upgrade, Connection and what it names */
+	if (http_write_head(msg, &ed, hw->pool, &head) != 0 ||
+	    hp_put(hw->pool, &m, sw, sizeof(sw) - 1) != 0) {
+		rte_pktmbuf_free(head);
+		rte_pktmbuf_free(m);
+		return false;
+	}
+	proxy_end_send(&s->down, m);
+	s->rx = http_chain_drop(s->rx, msg->head_len);
+	stats_inc(hp_stats(hw), STAT_H2_UPGRADES);
+	hp_h2_start(s);
+	if (s->h2 == NULL) {
+		rte_pktmbuf_free(head);
+		return true;
+	}
+	if (hp2_upgrade(s->h2, settings, (size_t)n, head, msg->method == HTTP_M_HEAD) != 0) {
+		stats_inc(hp_stats(hw), STAT_HTTP_BAD_REQUESTS);
+		proxy_end_abort(&s->down);
+		hp_session_end(s);
+	}
+	return true;
+}
+
+struct hp_session *hp_exchange_open(struct hp_session *cs, const struct hp_down_ops *ops, void *d)
+{
+	struct hp_worker *hw = cs->hw;
+	struct hp_session *x = LIST_FIRST(&hw->free_sessions);
+	uint32_t gen;
+
+	if (x == NULL)
+		return NULL;
+	LIST_REMOVE(x, link);
+	gen = x->gen;
+	memset(x, 0, offsetof(struct hp_session, req_scratch));
+	x->gen = gen;
+	x->hw = hw;
+	x->pl = cs->pl;
+	x->dn = ops;
+	x->dd = d;
+	x->state = HP_HEAD;
+	x->client = cs->client;
+	x->client_port = cs->client_port;
+	memcpy(x->client_txt, cs->client_txt, sizeof(x->client_txt));
+	x->client_txt_len = cs->client_txt_len;
+	x->local = cs->local;
+	x->local_port = cs->local_port;
+	memcpy(x->peer_id, cs->peer_id, sizeof(x->peer_id));
+	x->last_us = hp_now(hw);
+	return x;
+}
+
+void hp_exchange_kick(struct hp_session *x)
+{
+	hp_process(x);
+}
+
+static void hp_down_timer(struct tcp_conn *c, void *arg);
+
+void hp_exchange_timer(struct hp_session *x)
+{
+	hp_down_timer(NULL, x);
+}
+
+void hp_exchange_reset(struct hp_session *x)
+{
+	x->flags |= HP_RF_DC;
+	stats_inc(hp_stats(x->hw), STAT_HTTP_DOWNSTREAM_RQ_RESET);
+	hp_session_end(x);
 }
 
 /* ---- callbacks: the client's connection ---- */
@@ -1900,6 +2172,13 @@ static void hp_down_timer(struct tcp_conn *c, void *arg)
 	uint32_t gen = s->gen;
 
 	(void)c;
+	if (s->state == HP_H2) {
+		if (!hp2_timer(s->h2)) {
+			proxy_end_close(&s->down);
+			hp_session_end(s);
+		}
+		return;
+	}
 	if ((s->state == HP_UPSTREAM || s->state == HP_WAIT) && s->deadline_us != 0 &&
 	    now >= s->deadline_us) {
 		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RQ_TIMEOUT);
@@ -1939,7 +2218,7 @@ static void hp_down_gone(struct hp_session *s, bool normal)
 	s->down = (struct proxy_end){0};
 	if (s->state == HP_TUNNEL && normal && s->up != NULL)
 		return; /* the endpoint's side finishes on its own */
-	if (s->state != HP_TUNNEL && (s->state != HP_HEAD || s->rx != NULL)) {
+	if (s->state != HP_TUNNEL && s->state != HP_H2 && (s->state != HP_HEAD || s->rx != NULL)) {
 		s->flags |= HP_RF_DC;
 		stats_inc(hp_stats(s->hw), STAT_HTTP_DOWNSTREAM_RQ_RESET);
 	}
@@ -1962,6 +2241,7 @@ static int hp_down_tls_done(struct tls_conn *c, void *arg)
 
 	tls_conn_info(c, &ti);
 	memcpy(s->peer_id, ti.peer_id, sizeof(s->peer_id));
+	s->alpn_h2 = strcmp(ti.alpn, "h2") == 0;
 	return 0; /* the TLS layer's writable callback drives the session */
 }
 
@@ -1985,7 +2265,10 @@ static void hp_down_tls_drain(struct tls_conn *c, void *arg)
 {
 	struct hp_session *s = arg;
 
-	if (!s->busy && s->state == HP_HEAD && s->rx == NULL) {
+	if (s->state == HP_H2) {
+		hp2_drain(s->h2); /* GOAWAY: the streams in flight finish */
+		hp_process(s);
+	} else if (!s->busy && s->state == HP_HEAD && s->rx == NULL) {
 		stats_inc(hp_stats(s->hw), STAT_HTTP_TLS_DRAIN_CLOSED);
 		proxy_end_close(&s->down);
 		hp_session_end(s);
@@ -2047,6 +2330,8 @@ static int hp_accepted(struct tcp_conn *c, void *arg)
 	s->hw = hw;
 	s->pl = pl;
 	s->slot = slot;
+	s->dn = &hp1_down;
+	s->dd = s;
 	if (pl->tls != NULL) {
 		/* requests wait for the handshake: tls_recv() has nothing before */
 		s->down.tls = tls_accept(pw->tls, pl->tls, c, &hp_down_tls_cbs, s);
@@ -2288,7 +2573,8 @@ struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacit
 	hw->sessions = calloc(hw->n_sessions, sizeof(*hw->sessions));
 	hw->upconns = calloc(hw->n_upconns, sizeof(*hw->upconns));
 	hw->rw = router_worker_create(pw->stats);
-	if (hw->sessions == NULL || hw->upconns == NULL || hw->rw == NULL) {
+	hw->h2 = hp2_worker_create(hw->n_sessions);
+	if (hw->sessions == NULL || hw->upconns == NULL || hw->rw == NULL || hw->h2 == NULL) {
 		hp_worker_free(hw);
 		return NULL;
 	}
@@ -2309,6 +2595,7 @@ void hp_worker_free(struct hp_worker *hw)
 	if (hw == NULL)
 		return;
 	router_worker_free(hw->rw);
+	hp2_worker_free(hw->h2);
 	free(hw->sessions);
 	free(hw->upconns);
 	free(hw);

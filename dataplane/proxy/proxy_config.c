@@ -38,6 +38,9 @@
 #define DEF_KA_INTERVAL_S  75
 #define DEF_KA_PROBES	   9
 #define DEF_HTTP_HDR_KB	   60 /* Envoy's max_request_headers_kb */
+#define DEF_H2_STREAMS	   100
+#define DEF_H2_HDR_LIST	   65536
+#define DEF_H2_PER_S	   100
 
 /* A listener port stays below the L4 path's health-check source ports (l4.h). */
 #define PROXY_LISTENER_PORT_MAX (L4_HC_PORT_BASE - 1u)
@@ -250,6 +253,46 @@ static int parse_listener_addr(struct proxy_cfg_ctx *c, const json_t *o, const c
 	return rc == 0 ? 0 : rc == -ENOMEM || rc == -ENOSPC ? -ENOMEM : rc;
 }
 
+/* $.listeners[i].http.http2: HTTP/2 from clients, and its limits (dataplane/h2). */
+static int parse_listener_h2(struct proxy_cfg_ctx *c, const json_t *ho, const char *hp,
+			     struct proxy_h2_opts *o)
+{
+	static const char *const keys[] = {"enabled",
+					   "max_concurrent_streams",
+					   "max_header_list_size",
+					   "initial_window_size",
+					   "connection_window",
+					   "max_resets_per_s",
+					   "max_control_frames_per_s",
+					   "max_empty_data_per_s",
+					   NULL};
+	struct h2_limits *l = &o->lim;
+	char p[CFG_JPATH_LEN];
+	json_t *h;
+	int rc;
+
+	cfg_path_key(p, hp, "http2");
+	if ((rc = cfg_get_section(ho, "http2", hp, &h, c->err)) != 0 ||
+	    (h != NULL && (rc = cfg_check_keys(h, p, keys, c->err)) != 0) ||
+	    (rc = cfg_get_bool(h, "enabled", p, false, &o->enabled, c->err)) != 0 ||
+	    (rc = cfg_get_u32(h, "max_concurrent_streams", p, 1, 10000, DEF_H2_STREAMS,
+			      &l->max_concurrent_streams, c->err)) != 0 ||
+	    (rc = cfg_get_u32(h, "max_header_list_size", p, 1024, 1048576, DEF_H2_HDR_LIST,
+			      &l->max_header_list_size, c->err)) != 0 ||
+	    (rc = cfg_get_u32(h, "initial_window_size", p, 65535, 16777216, 65535,
+			      &l->initial_window_size, c->err)) != 0 ||
+	    (rc = cfg_get_u32(h, "connection_window", p, 65535, 1073741824, 1048576,
+			      &l->connection_window, c->err)) != 0 ||
+	    (rc = cfg_get_u32(h, "max_resets_per_s", p, 1, 1000000, DEF_H2_PER_S,
+			      &l->max_resets_per_s, c->err)) != 0 ||
+	    (rc = cfg_get_u32(h, "max_control_frames_per_s", p, 1, 1000000, DEF_H2_PER_S,
+			      &l->max_control_per_s, c->err)) != 0 ||
+	    (rc = cfg_get_u32(h, "max_empty_data_per_s", p, 1, 1000000, DEF_H2_PER_S,
+			      &l->max_empty_data_per_s, c->err)) != 0)
+		return rc;
+	return 0;
+}
+
 /*
  * An HTTP listener's "route_config" (the name of one of $.route_configs: the
  * router's section runs before this one) and its "http" options. Its clusters
@@ -265,6 +308,7 @@ static int parse_listener_http(struct proxy_cfg_ctx *c, const json_t *o, const c
 					   "request_id",
 					   "server_name",
 					   "outbound_policy",
+					   "http2",
 					   NULL};
 	/* Index = enum proxy_xff. */
 	static const char *const xffs[] = {"append", "overwrite", "none", NULL};
@@ -298,7 +342,8 @@ static int parse_listener_http(struct proxy_cfg_ctx *c, const json_t *o, const c
 	    (rc = cfg_get_enum(ho, "outbound_policy", hp, outbound, PROXY_OUTBOUND_ALLOW_ANY, false,
 			       &h->outbound, c->err)) != 0 ||
 	    (rc = cfg_get_str(ho, "server_name", hp, h->server_name, sizeof(h->server_name),
-			      "meshdp", NULL, c->err)) != 0)
+			      "meshdp", NULL, c->err)) != 0 ||
+	    (rc = parse_listener_h2(c, ho, hp, &h->h2)) != 0)
 		return rc;
 	h->max_request_headers = kb * 1024;
 	/* checked here, looked up by name per request (indexes change across swaps) */

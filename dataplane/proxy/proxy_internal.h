@@ -14,6 +14,7 @@
 
 #include <rte_mempool.h>
 
+#include "../h2/h2.h"
 #include "../http/http.h"
 #include "../telemetry/telemetry.h"
 #include "../tls/tls.h"
@@ -30,6 +31,12 @@ enum proxy_xff {
 
 #define PROXY_SERVER_NAME_MAX 64
 
+/** $.listeners[i].http.http2: HTTP/2 from clients (h2c prior knowledge, TLS ALPN "h2"). */
+struct proxy_h2_opts {
+	bool enabled;
+	struct h2_limits lim;
+};
+
 /** $.listeners[i].http, and the route_config of an HTTP listener. */
 struct proxy_http_opts {
 	char route_config[CFG_NAME_MAX];
@@ -40,6 +47,7 @@ struct proxy_http_opts {
 	bool request_id;	      /* add x-request-id when the client sent none */
 	uint8_t outbound;	      /* enum proxy_outbound */
 	char server_name[PROXY_SERVER_NAME_MAX]; /* "server" of local responses; "": none */
+	struct proxy_h2_opts h2;
 };
 
 /** http.outbound_policy (Istio's outboundTrafficPolicy mode). */
@@ -334,5 +342,74 @@ extern const struct tcp_callbacks hp_listener_cbs;
  * any worker runs). */
 extern struct tcp_callbacks hp_tls_listener_cbs;
 void hp_callbacks_init(void);
+
+/*
+ * http_proxy.c <-> http2_proxy.c. An exchange (struct hp_session: a request,
+ * its tries, its response) answers on a downstream through these, with @p d
+ * its hp_session.dd: the session's own HTTP/1.1 connection, or one stream of
+ * an HTTP/2 connection. Worker only. done and reset end the exchange's use of
+ * the downstream; HTTP/1.1's keep the session (next request, or closed),
+ * HTTP/2's give the exchange back (hp_exchange_free()).
+ */
+struct hp_session;
+struct hp2_conn;
+struct hp2_worker;
+
+struct hp_down_ops {
+	/* the downstream frames bodies itself (HTTP/2): the response's data only
+	 * (chunked coding removed), no 1xx, no tunnel */
+	bool framed;
+	/* request bytes in HTTP/1.1 framing (head, then body), up to about @p max */
+	struct rte_mbuf *(*recv)(void *d, uint32_t max);
+	bool (*eof)(void *d);	    /* no more request bytes will come */
+	bool (*open)(void *d);	    /* the client can still be answered */
+	uint32_t (*space)(void *d); /* response body bytes it takes now */
+	/* the final response head with @p ed applied; @return bytes written or -errno */
+	int (*head)(void *d, const struct http_msg *msg, const struct http_edit *ed);
+	/* a local response (text/plain @p body; @p location: a redirect's; @p close:
+	 * the connection closes after it); @return bytes written or -errno */
+	int (*local)(void *d, unsigned int status, const char *body, uint32_t len,
+		     const char *location, bool close);
+	void (*send)(void *d, struct rte_mbuf *m); /* response body bytes (owned by it) */
+	void (*done)(void *d);			   /* the response is whole */
+	void (*reset)(void *d);			   /* the exchange ends abnormally */
+	void (*timer)(void *d, uint64_t us);	   /* the exchange's timer in @p us; 0: none */
+};
+
+/* http_proxy.c: a free exchange for a stream of connection session @p cs
+ * (its listener, addresses, peer identity), answering on @p ops / @p d; NULL
+ * when none is free. */
+struct hp_session *hp_exchange_open(struct hp_session *cs, const struct hp_down_ops *ops, void *d);
+/* Drive it (its request bytes came, its downstream drained). */
+void hp_exchange_kick(struct hp_session *x);
+/* Its timer expired. */
+void hp_exchange_timer(struct hp_session *x);
+/* The client reset it: counted as a downstream reset, ended (its done / reset op runs). */
+void hp_exchange_reset(struct hp_session *x);
+/* Back to the free list (from a done or reset op). */
+void hp_exchange_free(struct hp_session *x);
+
+/* http2_proxy.c: the streams' objects of a worker (at most @p n at a time). */
+struct hp2_worker *hp2_worker_create(uint32_t n);
+void hp2_worker_free(struct hp2_worker *w);
+/* @return 1 when @p rx starts with the HTTP/2 client preface, 0 when it is a
+ * start of it (or NULL), -1 when it is not. */
+int hp2_preface(const struct rte_mbuf *rx);
+/* Connection session @p cs speaks HTTP/2 on @p down from now on; @p rx (taken):
+ * what it received so far. @return the connection, NULL when out of memory. */
+struct hp2_conn *hp2_start(struct hp2_worker *w, struct hp_session *cs, struct proxy_listener *pl,
+			   struct proxy_end *down, struct rte_mbuf *rx);
+/* Upgrade: h2c: stream 1 is the request whose HTTP/1.1 head is @p head (taken),
+ * @p settings its decoded HTTP2-Settings. Right after hp2_start(). @return 0 or -1. */
+int hp2_upgrade(struct hp2_conn *c, const uint8_t *settings, size_t len, struct rte_mbuf *head,
+		bool head_only);
+/* Read, decode, start and feed streams, send. @return false: close the connection. */
+bool hp2_process(struct hp2_conn *c);
+/* The connection's timer (its streams', idle, drain). @return false: close it. */
+bool hp2_timer(struct hp2_conn *c);
+/* Graceful drain: GOAWAY, the streams in flight finish. */
+void hp2_drain(struct hp2_conn *c);
+/* The connection is gone: its exchanges are reset, everything freed. */
+void hp2_free(struct hp2_conn *c);
 
 #endif

@@ -187,6 +187,7 @@ int tls_cfg_listener(struct cfg_snapshot *snap, uint32_t idx, const json_t *list
 	const json_t *t = json_object_get(listener, "tls");
 	char tp[CFG_JPATH_LEN];
 	struct tls_server_conf *c;
+	bool h2;
 	int rc;
 
 	if (t == NULL)
@@ -211,16 +212,26 @@ int tls_cfg_listener(struct cfg_snapshot *snap, uint32_t idx, const json_t *list
 	if ((rc = tls_cfg_parse(snap, t, tp, c, err)) != 0 ||
 	    snap->listeners[idx].type != CFG_LISTENER_HTTP)
 		return rc;
-	/* the HTTP engine speaks HTTP/1.1 only (for now): what it advertises */
+	/* the HTTP engine speaks HTTP/1.1, and HTTP/2 where http.http2.enabled (the
+	 * proxy's section checked that block): what it advertises, h2 first */
+	h2 = json_is_true(json_object_get(
+		json_object_get(json_object_get(listener, "http"), "http2"), "enabled"));
 	for (uint8_t i = 0; i < c->n_alpn; i++)
-		if (strcmp(c->alpn[i], "http/1.1") != 0) {
+		if (strcmp(c->alpn[i], "http/1.1") != 0 && !(h2 && strcmp(c->alpn[i], "h2") == 0)) {
 			char ap[CFG_JPATH_LEN];
 
 			cfg_path_key(ap, tp, "alpn");
-			return cfg_fail(err, ap, "an http listener speaks \"http/1.1\" only");
+			return cfg_fail(err, ap,
+					h2 ? "an http listener speaks \"h2\" and \"http/1.1\" only"
+					   : "an http listener speaks \"http/1.1\" only (\"h2\" "
+					     "with http.http2.enabled)");
 		}
-	c->n_alpn = 1;
-	snprintf(c->alpn[0], sizeof(c->alpn[0]), "http/1.1");
+	if (c->n_alpn == 0 || !h2) {
+		c->n_alpn = 0;
+		if (h2)
+			snprintf(c->alpn[c->n_alpn++], sizeof(c->alpn[0]), "h2");
+		snprintf(c->alpn[c->n_alpn++], sizeof(c->alpn[0]), "http/1.1");
+	}
 	return 0;
 }
 

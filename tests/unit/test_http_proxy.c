@@ -77,6 +77,53 @@ static void test_http_listener(void **state)
 	cfg_snapshot_free(s);
 }
 
+static void test_http2_options(void **state)
+{
+	struct cfg_snapshot *s = compile_ok(LSNS(HLSN_OPEN "}"));
+	const struct proxy_h2_opts *o = &l7_of(s)->http[0].h2;
+
+	(void)state;
+	assert_false(o->enabled);
+	assert_int_equal(o->lim.max_concurrent_streams, 100);
+	assert_int_equal(o->lim.max_header_list_size, 65536);
+	assert_int_equal(o->lim.initial_window_size, 65535);
+	assert_int_equal(o->lim.connection_window, 1048576);
+	assert_int_equal(o->lim.max_resets_per_s, 100);
+	assert_int_equal(o->lim.max_control_per_s, 100);
+	assert_int_equal(o->lim.max_empty_data_per_s, 100);
+	cfg_snapshot_free(s);
+
+	s = compile_ok(LSNS(HLSN_OPEN
+			    ", 'http': {'http2': {'enabled': true, "
+			    "'max_concurrent_streams': 500, 'max_header_list_size': 8192, "
+			    "'initial_window_size': 1048576, 'connection_window': 8388608, "
+			    "'max_resets_per_s': 10, 'max_control_frames_per_s': 20, "
+			    "'max_empty_data_per_s': 30}}}"));
+	o = &l7_of(s)->http[0].h2;
+	assert_true(o->enabled);
+	assert_int_equal(o->lim.max_concurrent_streams, 500);
+	assert_int_equal(o->lim.max_header_list_size, 8192);
+	assert_int_equal(o->lim.initial_window_size, 1048576);
+	assert_int_equal(o->lim.connection_window, 8388608);
+	assert_int_equal(o->lim.max_resets_per_s, 10);
+	assert_int_equal(o->lim.max_control_per_s, 20);
+	assert_int_equal(o->lim.max_empty_data_per_s, 30);
+	cfg_snapshot_free(s);
+
+	expect_error(LSNS(HLSN_OPEN ", 'http': {'http2': {'max_concurrent_streams': 0}}}"),
+		     "$.listeners[0].http.http2.max_concurrent_streams", "1..10000");
+	expect_error(LSNS(HLSN_OPEN ", 'http': {'http2': {'max_header_list_size': 100}}}"),
+		     "$.listeners[0].http.http2.max_header_list_size", "1024..1048576");
+	expect_error(LSNS(HLSN_OPEN ", 'http': {'http2': {'initial_window_size': 1000}}}"),
+		     "$.listeners[0].http.http2.initial_window_size", "65535..16777216");
+	expect_error(LSNS(HLSN_OPEN ", 'http': {'http2': {'enabled': 'yes'}}}"),
+		     "$.listeners[0].http.http2.enabled", "got \"yes\"");
+	expect_error(LSNS(HLSN_OPEN ", 'http': {'http2': {'push': true}}}"),
+		     "$.listeners[0].http.http2.push", "unknown field");
+	expect_error(LSNS(HLSN_OPEN ", 'http': {'http2': true}}"), "$.listeners[0].http.http2",
+		     "object");
+}
+
 static void test_http_listener_errors(void **state)
 {
 	(void)state;
@@ -314,6 +361,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_http_listener),
 		cmocka_unit_test(test_http_listener_errors),
+		cmocka_unit_test(test_http2_options),
 		cmocka_unit_test(test_clusters),
 		cmocka_unit_test(test_cluster_errors),
 		cmocka_unit_test(test_cluster_balancer),

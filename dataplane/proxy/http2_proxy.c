@@ -1,0 +1,857 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * http2_proxy: HTTP/2 clients of the HTTP listeners (http.http2.enabled): a
+ * connection whose first bytes are the HTTP/2 preface (h2c with prior
+ * knowledge) or whose TLS handshake agreed on ALPN "h2" is handed here by
+ * http_proxy.c; dataplane/h2 decodes its frames, and each request stream
+ * becomes an exchange of http_proxy.c (struct hp_session) that runs as an
+ * HTTP/1.1 request does: routes, clusters, retries, timeouts, breakers, the
+ * pool, telemetry. The exchange answers through struct hp_down_ops (hp2_down).
+ *
+ * Translation to the HTTP/1.1 upstreams (SM-DR3; RFC 9113 8.2.2, 8.3.1): a
+ * stream's head is written as an HTTP/1.1 head (request line from :method and
+ * :path, Host from :authority, the fields as they came, which nghttp2 already
+ * checked free of connection-specific fields) that the exchange parses with
+ * the same strict parser as a client's; a body of unknown length goes up
+ * chunked. The response head goes down without Connection, Keep-Alive,
+ * Transfer-Encoding and the other hop-by-hop fields, names in lower case; a
+ * chunked body becomes DATA frames of its data.
+ *
+ * Flow control follows back-pressure both ways: a stream's received DATA is
+ * consumed (its windows opened) only as the exchange takes it, which it does
+ * only as fast as the upstream connection's send buffer drains; a response
+ * stream buffers at most HP2_OUT_MAX bytes, which the exchange reads from the
+ * upstream only as the DATA frames leave (the read callback says DEFERRED when
+ * the buffer is empty, and the exchange resumes it).
+ *
+ * Everything nghttp2 reports is recorded on the stream and acted upon after
+ * nghttp2 returns (hp2_work()): exchanges never run inside nghttp2's
+ * callbacks, and a stream opened and reset in the same read (rapid reset) never
+ * reaches an upstream.
+ *
+ * Threads: everything here belongs to one worker.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <rte_mbuf.h>
+
+#include "proxy_internal.h"
+
+#define HP2_OUT_MAX    (64 * 1024) /* response bytes a stream buffers */
+#define HP2_RX_MAX     (64 * 1024) /* client bytes read per round */
+#define HP2_PSEUDO_MAX 8192	   /* :method, :path, :authority of the block being decoded */
+#define HP2_FIELDS_MAX 128	   /* response fields */
+#define HP2_NAMES_MAX  (64 * 1024) /* their names in lower case */
+#define HP2_CHECK_US   1000000ull  /* the drain check of a quiet connection */
+
+static const char hp2_preface_bytes[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define HP2_PREFACE_LEN 24
+
+struct hp2_stream {
+	struct hp2_conn *c;
+	struct hp_session *x; /* the exchange; NULL: not started, or done with */
+	int32_t id;
+	struct rte_mbuf *in;	      /* request bytes in HTTP/1.1 framing, for the exchange */
+	uint64_t in_data;	      /* DATA bytes received and not yet consumed */
+	struct rte_mbuf *out;	      /* response body for DATA frames */
+	uint64_t deadline_us;	      /* the exchange's timer; 0: none */
+	bool line_done;		      /* the request line and Host are written */
+	bool head_done;		      /* the request head is complete */
+	bool has_length;	      /* the request has content-length */
+	bool chunked;		      /* its body goes up chunked */
+	bool chunk_open;	      /* a chunk's data was written (its CRLF is due) */
+	bool head_only;		      /* a HEAD request */
+	bool too_large;		      /* its header list went over the limit */
+	bool started;		      /* an exchange was opened (or a local answer sent) */
+	bool out_eof;		      /* the response body is whole in out */
+	bool closed;		      /* nghttp2 is done with it */
+	bool queued;		      /* in c->work */
+	bool failed;		      /* out of buffers building its request */
+	TAILQ_ENTRY(hp2_stream) link; /* in c->streams, or the free list */
+	TAILQ_ENTRY(hp2_stream) work; /* in c->work */
+};
+
+TAILQ_HEAD(hp2_stream_list, hp2_stream);
+
+struct hp2_conn {
+	struct hp2_worker *w;
+	struct hp_session *cs; /* the connection's session (http_proxy.c) */
+	struct proxy_listener *pl;
+	struct proxy_worker *pw;
+	struct proxy_end *down;
+	struct h2_conn *h2;
+	struct rte_mbuf *rx; /* received before the switch */
+	struct hp2_stream_list streams;
+	struct hp2_stream_list work; /* streams to act upon after nghttp2 returned */
+	uint64_t last_us;	     /* the last byte either way */
+	uint64_t timer_at;	     /* the connection's timer; UINT64_MAX: none */
+	bool in_lib;		     /* inside h2_conn_recv() / h2_conn_send() */
+	bool failed;		     /* out of buffers: close */
+	bool dead;		     /* hp2_free() runs */
+	struct http_view method, path, authority;
+	struct http_view cookie; /* the cookie crumbs so far, joined (RFC 9113 8.2.3) */
+	uint32_t pseudo_used;
+	char pseudo[HP2_PSEUDO_MAX];
+};
+
+struct hp2_worker {
+	struct hp2_stream *streams;
+	struct hp2_stream_list free;
+	char names[HP2_NAMES_MAX];
+};
+
+static uint64_t hp2_now(const struct hp2_conn *c)
+{
+	return proxy_us(c->pw, c->pw->now_tsc);
+}
+
+static struct stats_block *hp2_stats(const struct hp2_conn *c)
+{
+	return c->pw->stats;
+}
+
+/* Write @p len bytes at the end of chain *@p m. @return 0 or -ENOMEM. */
+static int hp2_put(struct rte_mempool *pool, struct rte_mbuf **m, const void *p, uint32_t len)
+{
+	const uint8_t *src = p;
+
+	while (len > 0) {
+		struct rte_mbuf *last = *m != NULL ? rte_pktmbuf_lastseg(*m) : NULL;
+		uint32_t room = last != NULL ? rte_pktmbuf_tailroom(last) : 0, n;
+
+		if (room == 0) {
+			struct rte_mbuf *nm = rte_pktmbuf_alloc(pool);
+
+			if (nm == NULL)
+				return -ENOMEM;
+			if (*m == NULL) {
+				*m = nm;
+			} else {
+				last->next = nm;
+				(*m)->nb_segs++;
+			}
+			continue;
+		}
+		n = RTE_MIN(room, len);
+		memcpy(rte_pktmbuf_append(last, (uint16_t)n), src, n);
+		if (last != *m)
+			(*m)->pkt_len += n;
+		src += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void hp2_queue(struct hp2_stream *st)
+{
+	if (!st->queued) {
+		st->queued = true;
+		TAILQ_INSERT_TAIL(&st->c->work, st, work);
+	}
+}
+
+/* ---- sending ---- */
+
+/*
+ * What nghttp2 has to send goes to the client, as far as its send buffer
+ * takes it. Not inside nghttp2 (its callbacks queue, the caller flushes).
+ */
+static void hp2_flush(struct hp2_conn *c)
+{
+	struct rte_mempool *pool = c->pw->nw->pool;
+
+	if (c->in_lib || c->dead || !proxy_end_open(c->down))
+		return;
+	c->in_lib = true;
+	for (;;) {
+		uint32_t room = proxy_end_space(c->down);
+		struct rte_mbuf *m = NULL;
+		const uint8_t *p;
+		ssize_t n;
+
+		while (room > 0 && (n = h2_conn_send(c->h2, &p)) > 0) {
+			if (hp2_put(pool, &m, p, (uint32_t)n) != 0) {
+				stats_inc(hp2_stats(c), STAT_HTTP_ALLOC_FAILED);
+				c->failed = true; /* a frame lost: the connection cannot go on */
+				break;
+			}
+			room = (uint32_t)n >= room ? 0 : room - (uint32_t)n;
+		}
+		if (m == NULL)
+			break;
+		proxy_end_send(c->down, m);
+		c->last_us = hp2_now(c);
+		if (c->failed || room > 0)
+			break;
+	}
+	c->in_lib = false;
+	/* streams whose buffers drained, outside hp2_process(): soon, from the timer */
+	if (!TAILQ_EMPTY(&c->work) && c->timer_at > hp2_now(c) + 1) {
+		c->timer_at = hp2_now(c) + 1;
+		proxy_end_set_timer(c->down, 1);
+	}
+}
+
+/* ---- the h2 layer's callbacks (inside nghttp2: record, act later) ---- */
+
+static void *hp2_stream_open(void *arg, int32_t id)
+{
+	struct hp2_conn *c = arg;
+	struct hp2_stream *st = TAILQ_FIRST(&c->w->free);
+
+	c->pseudo_used = 0;
+	c->method = c->path = c->authority = c->cookie = (struct http_view){NULL, 0};
+	if (st == NULL)
+		return NULL;
+	TAILQ_REMOVE(&c->w->free, st, link);
+	memset(st, 0, sizeof(*st));
+	st->c = c;
+	st->id = id;
+	TAILQ_INSERT_TAIL(&c->streams, st, link);
+	return st;
+}
+
+/* The request line and Host, from the pseudo-headers (before the first field). */
+static int hp2_request_line(struct hp2_conn *c, struct hp2_stream *st)
+{
+	struct rte_mempool *pool = c->pw->nw->pool;
+	struct http_view path = c->path.len > 0 ? c->path : c->authority; /* CONNECT */
+	int rc = 0;
+
+	st->line_done = true;
+	st->head_only = c->method.len == 4 && memcmp(c->method.p, "HEAD", 4) == 0;
+	rc |= hp2_put(pool, &st->in, c->method.p, c->method.len);
+	rc |= hp2_put(pool, &st->in, " ", 1);
+	rc |= hp2_put(pool, &st->in, path.p, path.len);
+	rc |= hp2_put(pool, &st->in, " HTTP/1.1\r\n", 11);
+	if (c->authority.len > 0) { /* RFC 9113 8.3.1: :authority is the Host */
+		rc |= hp2_put(pool, &st->in, "host: ", 6);
+		rc |= hp2_put(pool, &st->in, c->authority.p, c->authority.len);
+		rc |= hp2_put(pool, &st->in, "\r\n", 2);
+	}
+	return rc;
+}
+
+static int hp2_header(void *arg, void *sp, const uint8_t *name, size_t nlen, const uint8_t *value,
+		      size_t vlen)
+{
+	struct hp2_conn *c = arg;
+	struct hp2_stream *st = sp;
+	struct rte_mempool *pool = c->pw->nw->pool;
+	struct http_view *pv = NULL;
+	int rc = 0;
+
+	if (nlen > 0 && name[0] == ':') {
+		if (nlen == 7 && memcmp(name, ":method", 7) == 0)
+			pv = &c->method;
+		else if (nlen == 5 && memcmp(name, ":path", 5) == 0)
+			pv = &c->path;
+		else if (nlen == 10 && memcmp(name, ":authority", 10) == 0)
+			pv = &c->authority;
+		if (pv == NULL)
+			return 0; /* :scheme */
+		if (vlen > sizeof(c->pseudo) - c->pseudo_used)
+			return -1;
+		memcpy(c->pseudo + c->pseudo_used, value, vlen);
+		*pv = (struct http_view){c->pseudo + c->pseudo_used, (uint32_t)vlen};
+		c->pseudo_used += (uint32_t)vlen;
+		return 0;
+	}
+	if (!st->line_done)
+		rc |= hp2_request_line(c, st);
+	if (nlen == 6 && memcmp(name, "cookie", 6) == 0) {
+		/* crumbs: one Cookie field for HTTP/1.1, joined by "; " (RFC 9113 8.2.3);
+		 * the pseudo-headers, all before, are done with the scratch's start */
+		uint32_t sep = c->cookie.len > 0 ? 2 : 0;
+
+		if (vlen + sep > sizeof(c->pseudo) - c->pseudo_used)
+			return -1;
+		if (c->cookie.len == 0)
+			c->cookie.p = c->pseudo + c->pseudo_used;
+		memcpy(c->pseudo + c->pseudo_used, "; ", sep);
+		memcpy(c->pseudo + c->pseudo_used + sep, value, vlen);
+		c->pseudo_used += sep + (uint32_t)vlen;
+		c->cookie.len += sep + (uint32_t)vlen;
+		return 0;
+	}
+	if (nlen == 4 && memcmp(name, "host", 4) == 0 && c->authority.len > 0)
+		return 0; /* :authority wins (RFC 9113 8.3.1) */
+	if (nlen == 14 && memcmp(name, "content-length", 14) == 0)
+		st->has_length = true;
+	rc |= hp2_put(pool, &st->in, name, (uint32_t)nlen);
+	rc |= hp2_put(pool, &st->in, ": ", 2);
+	rc |= hp2_put(pool, &st->in, value, (uint32_t)vlen);
+	rc |= hp2_put(pool, &st->in, "\r\n", 2);
+	if (rc != 0)
+		st->failed = true;
+	return 0;
+}
+
+static void hp2_headers_done(void *arg, void *sp, unsigned int flags)
+{
+	struct hp2_conn *c = arg;
+	struct hp2_stream *st = sp;
+	struct rte_mempool *pool = c->pw->nw->pool;
+	int rc = 0;
+
+	if (!st->line_done)
+		rc |= hp2_request_line(c, st);
+	if (c->cookie.len > 0) {
+		rc |= hp2_put(pool, &st->in, "cookie: ", 8);
+		rc |= hp2_put(pool, &st->in, c->cookie.p, c->cookie.len);
+		rc |= hp2_put(pool, &st->in, "\r\n", 2);
+	}
+	st->too_large = (flags & H2_HDRS_TOO_LARGE) != 0;
+	st->head_done = true;
+	if (flags & H2_HDRS_END_STREAM) {
+		st->in_data = 0;
+	} else if (!st->has_length) {
+		/* a body of unknown length: chunked to the HTTP/1.1 upstream */
+		st->chunked = true;
+		rc |= hp2_put(pool, &st->in, "transfer-encoding: chunked\r\n", 28);
+	}
+	rc |= hp2_put(pool, &st->in, "\r\n", 2);
+	if (rc != 0)
+		st->failed = true;
+	hp2_queue(st);
+}
+
+static void hp2_data(void *arg, void *sp, const uint8_t *p, size_t len)
+{
+	struct hp2_conn *c = arg;
+	struct hp2_stream *st = sp;
+	struct rte_mempool *pool = c->pw->nw->pool;
+	char hdr[HTTP_CHUNK_HDR_MAX];
+	int rc = 0;
+
+	if (st->started && st->x == NULL) {
+		h2_stream_consume(c->h2, st->id, len); /* answered already: dropped */
+		return;
+	}
+	if (st->chunked && len > 0) {
+		rc |= hp2_put(pool, &st->in, hdr, http_chunk_header(hdr, len, st->chunk_open));
+		st->chunk_open = true;
+	}
+	rc |= hp2_put(pool, &st->in, p, (uint32_t)len);
+	st->in_data += len;
+	if (rc != 0)
+		st->failed = true;
+	hp2_queue(st);
+}
+
+static void hp2_end_stream(void *arg, void *sp)
+{
+	struct hp2_conn *c = arg;
+	struct hp2_stream *st = sp;
+	char hdr[HTTP_CHUNK_HDR_MAX];
+
+	if (st->chunked &&
+	    hp2_put(c->pw->nw->pool, &st->in, hdr, http_chunk_header(hdr, 0, st->chunk_open)) != 0)
+		st->failed = true;
+	hp2_queue(st);
+}
+
+static void hp2_closed(void *arg, void *sp, uint32_t code)
+{
+	struct hp2_stream *st = sp;
+
+	(void)arg;
+	(void)code;
+	st->closed = true;
+	hp2_queue(st);
+}
+
+static size_t hp2_read(void *arg, void *sp, uint8_t *buf, size_t len, bool *eof)
+{
+	struct hp2_stream *st = sp;
+	uint32_t have = st->out != NULL ? st->out->pkt_len : 0, n = 0;
+	bool was_full = have >= HP2_OUT_MAX;
+
+	(void)arg;
+	if (have > 0) {
+		n = (uint32_t)RTE_MIN((size_t)have, len);
+		const void *src = rte_pktmbuf_read(st->out, 0, n, buf);
+
+		if (src != buf)
+			memcpy(buf, src, n);
+		st->out = http_chain_drop(st->out, n);
+	}
+	*eof = st->out == NULL && st->out_eof;
+	if (was_full && st->x != NULL)
+		hp2_queue(st); /* its exchange may read the upstream again */
+	return n;
+}
+
+static const struct h2_callbacks hp2_h2_cbs = {
+	.stream_open = hp2_stream_open,
+	.header = hp2_header,
+	.headers_done = hp2_headers_done,
+	.data = hp2_data,
+	.end_stream = hp2_end_stream,
+	.closed = hp2_closed,
+	.read = hp2_read,
+};
+
+/* ---- the exchange's downstream ops (struct hp_down_ops) ---- */
+
+static struct rte_mbuf *hp2_recv(void *d, uint32_t max)
+{
+	struct hp2_stream *st = d;
+	struct rte_mbuf *m = st->in, *rest = NULL;
+	uint64_t k;
+
+	if (m == NULL)
+		return NULL;
+	if (m->pkt_len > max) {
+		if (http_chain_split(m, max, st->c->pw->nw->pool, &rest) != 0)
+			return NULL; /* out of mbufs: later */
+	}
+	st->in = rest;
+	/* the DATA in it goes on: the client may send as much again (framing
+	 * bytes make this open the window a little early, never more in all) */
+	k = RTE_MIN((uint64_t)m->pkt_len, st->in_data);
+	st->in_data -= k;
+	h2_stream_consume(st->c->h2, st->id, k);
+	hp2_flush(st->c);
+	return m;
+}
+
+static bool hp2_eof(void *d)
+{
+	return ((struct hp2_stream *)d)->closed;
+}
+
+static bool hp2_open(void *d)
+{
+	struct hp2_stream *st = d;
+
+	return !st->closed && !st->c->dead;
+}
+
+static uint32_t hp2_space(void *d)
+{
+	struct hp2_stream *st = d;
+	uint32_t have = st->out != NULL ? st->out->pkt_len : 0;
+
+	return have < HP2_OUT_MAX ? HP2_OUT_MAX - have : 0;
+}
+
+struct hp2_fields {
+	struct h2_field f[HP2_FIELDS_MAX];
+	size_t n;
+	char *names;
+	uint32_t used;
+	int bytes;
+};
+
+/* Connection-specific fields (RFC 9113 8.2.2): never in an HTTP/2 message. */
+static bool hp2_conn_specific(struct http_view name)
+{
+	static const struct http_view names[] = {
+		{"connection", 10}, {"keep-alive", 10},	       {"proxy-connection", 16},
+		{"upgrade", 7},	    {"transfer-encoding", 17}, {"te", 2},
+	};
+
+	for (size_t i = 0; i < RTE_DIM(names); i++)
+		if (http_view_eq_nocase(name, names[i].p, names[i].len))
+			return true;
+	return false;
+}
+
+/*
+ * One response field for HTTP/2: lower case, no connection-specific one (the
+ * head's hop-by-hop fields are gone already; these are the engine's own
+ * additions, as connection: close, and Transfer-Encoding).
+ */
+static int hp2_field(void *arg, struct http_view name, struct http_view value)
+{
+	struct hp2_fields *fs = arg;
+	char *n;
+
+	if (hp2_conn_specific(name))
+		return 0;
+	if (fs->n >= HP2_FIELDS_MAX || name.len > HP2_NAMES_MAX - fs->used)
+		return -ENOBUFS;
+	n = fs->names + fs->used;
+	for (uint32_t i = 0; i < name.len; i++)
+		n[i] = (char)(name.p[i] >= 'A' && name.p[i] <= 'Z' ? name.p[i] + 32 : name.p[i]);
+	fs->used += name.len;
+	fs->f[fs->n++] = (struct h2_field){n, name.len, value.p, value.len};
+	fs->bytes += (int)(name.len + value.len + 4);
+	return 0;
+}
+
+static int hp2_head(void *d, const struct http_msg *msg, const struct http_edit *ed)
+{
+	struct hp2_stream *st = d;
+	struct hp2_fields fs = {.names = st->c->w->names};
+	int rc = http_head_fields(msg, ed, hp2_field, &fs);
+
+	if (rc != 0)
+		return rc;
+	if (h2_respond(st->c->h2, st->id, msg->status, fs.f, fs.n,
+		       msg->framing != HTTP_BODY_NONE) != 0)
+		return -EPIPE;
+	hp2_flush(st->c);
+	return fs.bytes + 16;
+}
+
+/* A response made here: @p status, text/plain @p body (dropped for HEAD). */
+static int hp2_answer(struct hp2_stream *st, unsigned int status, const char *body, uint32_t len,
+		      const char *location)
+{
+	const struct proxy_http_opts *h = &st->c->pl->http;
+	struct h2_field f[4];
+	char cl[16];
+	size_t n = 0;
+	int k = snprintf(cl, sizeof(cl), "%u", len);
+
+	f[n++] = (struct h2_field){"content-length", 14, cl, (uint32_t)k};
+	f[n++] = (struct h2_field){"content-type", 12, "text/plain", 10};
+	if (h->server_name[0] != '\0')
+		f[n++] = (struct h2_field){"server", 6, h->server_name,
+					   (uint32_t)strlen(h->server_name)};
+	if (location != NULL)
+		f[n++] = (struct h2_field){"location", 8, location, (uint32_t)strlen(location)};
+	if (len > 0 && !st->head_only && hp2_put(st->c->pw->nw->pool, &st->out, body, len) != 0)
+		return -ENOMEM;
+	st->out_eof = true;
+	if (h2_respond(st->c->h2, st->id, status, f, n, len > 0 && !st->head_only) != 0)
+		return -EPIPE;
+	hp2_flush(st->c);
+	return (int)len + 64;
+}
+
+static int hp2_local(void *d, unsigned int status, const char *body, uint32_t len,
+		     const char *location, bool close)
+{
+	(void)close; /* a stream's answer closes only the stream */
+	return hp2_answer(d, status, body, len, location);
+}
+
+static void hp2_send(void *d, struct rte_mbuf *m)
+{
+	struct hp2_stream *st = d;
+
+	if (st->out == NULL) {
+		st->out = m;
+	} else {
+		rte_pktmbuf_lastseg(st->out)->next = m;
+		st->out->pkt_len += m->pkt_len;
+		st->out->nb_segs = (uint16_t)(st->out->nb_segs + m->nb_segs);
+	}
+	h2_stream_resume(st->c->h2, st->id);
+	hp2_flush(st->c);
+}
+
+static void hp2_done(void *d)
+{
+	struct hp2_stream *st = d;
+	struct hp_session *x = st->x;
+
+	st->x = NULL;
+	st->out_eof = true;
+	rte_pktmbuf_free(st->in); /* a body the response did not wait for */
+	st->in = NULL;
+	h2_stream_consume(st->c->h2, st->id, st->in_data);
+	st->in_data = 0;
+	h2_stream_resume(st->c->h2, st->id);
+	hp_exchange_free(x);
+	hp2_flush(st->c);
+}
+
+static void hp2_reset(void *d)
+{
+	struct hp2_stream *st = d;
+	struct hp_session *x = st->x;
+
+	st->x = NULL;
+	if (!st->closed && !st->c->dead)
+		h2_stream_reset(st->c->h2, st->id, H2_INTERNAL_ERROR);
+	hp_exchange_free(x);
+	hp2_flush(st->c);
+}
+
+static void hp2_timer_set(void *d, uint64_t us)
+{
+	struct hp2_stream *st = d;
+	struct hp2_conn *c = st->c;
+	uint64_t now = hp2_now(c);
+
+	st->deadline_us = us != 0 ? now + us : 0;
+	if (st->deadline_us != 0 && st->deadline_us < c->timer_at && !c->dead) {
+		c->timer_at = st->deadline_us;
+		proxy_end_set_timer(c->down, us);
+	}
+}
+
+static const struct hp_down_ops hp2_down = {
+	.framed = true,
+	.recv = hp2_recv,
+	.eof = hp2_eof,
+	.open = hp2_open,
+	.space = hp2_space,
+	.head = hp2_head,
+	.local = hp2_local,
+	.send = hp2_send,
+	.done = hp2_done,
+	.reset = hp2_reset,
+	.timer = hp2_timer_set,
+};
+
+/* ---- the connection ---- */
+
+static void hp2_stream_free(struct hp2_stream *st)
+{
+	struct hp2_conn *c = st->c;
+
+	if (st->queued)
+		TAILQ_REMOVE(&c->work, st, work);
+	/* DATA it held still counts against the connection's window: give it back */
+	if (!c->dead)
+		h2_stream_consume(c->h2, st->id, st->in_data);
+	TAILQ_REMOVE(&c->streams, st, link);
+	rte_pktmbuf_free(st->in);
+	rte_pktmbuf_free(st->out);
+	st->in = st->out = NULL;
+	st->c = NULL;
+	TAILQ_INSERT_HEAD(&c->w->free, st, link);
+}
+
+/* Act on what nghttp2 recorded and on drained streams, outside nghttp2. */
+static void hp2_work(struct hp2_conn *c)
+{
+	struct hp2_stream *st;
+
+	while (!c->failed && (st = TAILQ_FIRST(&c->work)) != NULL) {
+		TAILQ_REMOVE(&c->work, st, work);
+		st->queued = false;
+		if (st->closed) {
+			if (st->x != NULL)
+				hp_exchange_reset(st->x); /* the client reset it */
+			hp2_stream_free(st);
+			continue;
+		}
+		if (st->failed) {
+			stats_inc(hp2_stats(c), STAT_HTTP_ALLOC_FAILED);
+			if (st->x != NULL)
+				hp_exchange_reset(st->x);
+			else
+				h2_stream_reset(c->h2, st->id, H2_INTERNAL_ERROR);
+			st->started = true;
+			continue;
+		}
+		if (st->head_done && !st->started) {
+			st->started = true;
+			if (st->too_large) {
+				if (hp2_answer(st, 431, "request header fields too large\n", 32,
+					       NULL) < 0)
+					h2_stream_reset(c->h2, st->id, H2_INTERNAL_ERROR);
+				continue;
+			}
+			st->x = hp_exchange_open(c->cs, &hp2_down, st);
+			if (st->x == NULL) {
+				stats_inc(hp2_stats(c), STAT_H2_STREAMS_REFUSED);
+				h2_stream_reset(c->h2, st->id, H2_REFUSED_STREAM);
+				continue;
+			}
+		}
+		if (st->x != NULL)
+			hp_exchange_kick(st->x);
+	}
+}
+
+/* The connection's timer: the earliest stream timer, the idle timeout, the drain check. */
+static void hp2_arm(struct hp2_conn *c)
+{
+	uint64_t now = hp2_now(c), next = now + HP2_CHECK_US;
+	struct hp2_stream *st;
+
+	TAILQ_FOREACH(st, &c->streams, link)
+	if (st->deadline_us != 0 && st->deadline_us < next)
+		next = st->deadline_us;
+	if (TAILQ_EMPTY(&c->streams) && c->pl->idle_timeout_us != 0)
+		next = RTE_MIN(next, c->last_us + c->pl->idle_timeout_us);
+	c->timer_at = next;
+	proxy_end_set_timer(c->down, next > now ? next - now : 1);
+}
+
+/* After a round: close when nghttp2 is done (or something failed), else re-arm. */
+static bool hp2_settle(struct hp2_conn *c)
+{
+	hp2_work(c);
+	hp2_flush(c);
+	if (c->failed || h2_conn_done(c->h2) || proxy_end_eof(c->down))
+		return false;
+	hp2_arm(c);
+	return true;
+}
+
+/* Feed @p m (freed) to nghttp2. @return false when the connection is over. */
+static bool hp2_feed(struct hp2_conn *c, struct rte_mbuf *m)
+{
+	uint64_t now = hp2_now(c);
+	bool ok = true;
+
+	c->last_us = now;
+	c->in_lib = true;
+	for (struct rte_mbuf *seg = m; seg != NULL && ok; seg = seg->next)
+		ok = h2_conn_recv(c->h2, rte_pktmbuf_mtod(seg, const uint8_t *), seg->data_len,
+				  now) == 0;
+	c->in_lib = false;
+	rte_pktmbuf_free(m);
+	return ok;
+}
+
+bool hp2_process(struct hp2_conn *c)
+{
+	struct rte_mbuf *m;
+	bool ok = true;
+
+	if (c->rx != NULL) {
+		m = c->rx;
+		c->rx = NULL;
+		ok = hp2_feed(c, m);
+		hp2_work(c);
+	}
+	while (ok && (m = proxy_end_recv(c->down, HP2_RX_MAX)) != NULL) {
+		ok = hp2_feed(c, m);
+		hp2_work(c);
+	}
+	if (!ok) { /* a connection error or a limit: its GOAWAY goes, then the close */
+		hp2_flush(c);
+		return false;
+	}
+	return hp2_settle(c);
+}
+
+bool hp2_timer(struct hp2_conn *c)
+{
+	uint64_t now = hp2_now(c);
+	struct hp2_stream *st, *next;
+
+	for (st = TAILQ_FIRST(&c->streams); st != NULL; st = next) {
+		next = TAILQ_NEXT(st, link);
+		if (st->x != NULL && st->deadline_us != 0 && st->deadline_us <= now) {
+			st->deadline_us = 0;
+			hp_exchange_timer(st->x);
+		}
+	}
+	if (!c->pl->listening) /* the listener left the config: drain */
+		h2_conn_drain(c->h2);
+	if (TAILQ_EMPTY(&c->streams) && c->pl->idle_timeout_us != 0 &&
+	    now >= c->last_us + c->pl->idle_timeout_us) {
+		stats_inc(hp2_stats(c), STAT_HTTP_IDLE_TIMEOUTS);
+		h2_conn_drain(c->h2);
+	}
+	return hp2_settle(c);
+}
+
+int hp2_upgrade(struct hp2_conn *c, const uint8_t *settings, size_t len, struct rte_mbuf *head,
+		bool head_only)
+{
+	struct hp2_stream *st = hp2_stream_open(c, 1);
+
+	if (st == NULL) {
+		rte_pktmbuf_free(head);
+		return -1;
+	}
+	st->in = head;
+	st->line_done = st->head_done = true;
+	st->head_only = head_only;
+	if (h2_conn_upgrade(c->h2, settings, len, head_only, st) != 0) {
+		hp2_stream_free(st);
+		return -1;
+	}
+	hp2_queue(st);
+	return 0;
+}
+
+void hp2_drain(struct hp2_conn *c)
+{
+	h2_conn_drain(c->h2);
+}
+
+int hp2_preface(const struct rte_mbuf *rx)
+{
+	char buf[HP2_PREFACE_LEN];
+	uint32_t n;
+	const char *p;
+
+	if (rx == NULL)
+		return 0;
+	n = RTE_MIN(rx->pkt_len, (uint32_t)HP2_PREFACE_LEN);
+	p = rte_pktmbuf_read(rx, 0, n, buf);
+	if (memcmp(p, hp2_preface_bytes, n) != 0)
+		return -1;
+	return n == HP2_PREFACE_LEN ? 1 : 0;
+}
+
+struct hp2_conn *hp2_start(struct hp2_worker *w, struct hp_session *cs, struct proxy_listener *pl,
+			   struct proxy_end *down, struct rte_mbuf *rx)
+{
+	struct hp2_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->w = w;
+	c->cs = cs;
+	c->pl = pl;
+	c->pw = pl->pw;
+	c->down = down;
+	c->rx = rx;
+	TAILQ_INIT(&c->streams);
+	TAILQ_INIT(&c->work);
+	c->timer_at = UINT64_MAX;
+	c->last_us = hp2_now(c);
+	c->h2 = h2_conn_create(&pl->http.h2.lim, &hp2_h2_cbs, c, c->pw->stats);
+	if (c->h2 == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void hp2_free(struct hp2_conn *c)
+{
+	struct hp2_stream *st;
+
+	c->dead = true;
+	while ((st = TAILQ_FIRST(&c->streams)) != NULL) {
+		st->closed = true;
+		if (st->x != NULL)
+			hp_exchange_reset(st->x);
+		hp2_stream_free(st);
+	}
+	rte_pktmbuf_free(c->rx);
+	h2_conn_free(c->h2);
+	free(c);
+}
+
+struct hp2_worker *hp2_worker_create(uint32_t n)
+{
+	struct hp2_worker *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->streams = calloc(n, sizeof(*w->streams));
+	if (w->streams == NULL) {
+		free(w);
+		return NULL;
+	}
+	TAILQ_INIT(&w->free);
+	for (uint32_t i = n; i-- > 0;)
+		TAILQ_INSERT_HEAD(&w->free, &w->streams[i], link);
+	return w;
+}
+
+void hp2_worker_free(struct hp2_worker *w)
+{
+	if (w == NULL)
+		return;
+	free(w->streams);
+	free(w);
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Fuzz target of the HTTP/2 framing layer (dataplane/h2). Input: one byte of
+ * mode (bit 0: the client preface is not prepended, bits 1-2: how the input is
+ * cut, bit 3: small limits), then the client's bytes. A server connection
+ * takes them in pieces; every request stream is answered (a small body read
+ * through the read callback, deferred once) and its DATA consumed, and what
+ * the server sends is drained after each piece, as the proxy does. Checked by
+ * the sanitizers (no crash, no leak) and: the callbacks see a stream only
+ * between its open and its close, and a stream is closed at most once.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+
+#include "dataplane/h2/h2.h"
+#include "dataplane/stats/stats.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+const char *__ubsan_default_options(void);
+
+const char *__ubsan_default_options(void)
+{
+	return "halt_on_error=1:print_stacktrace=1";
+}
+
+#define FZ_STREAMS 256
+
+struct fz_stream {
+	int32_t id;
+	bool open, closed, responded, deferred;
+	size_t sent;
+};
+
+struct fz {
+	struct h2_conn *c;
+	struct fz_stream s[FZ_STREAMS];
+	unsigned int n;
+	int32_t ready[FZ_STREAMS];
+	unsigned int n_ready;
+};
+
+static void fz_check(struct fz_stream *st)
+{
+	if (st == NULL || !st->open || st->closed)
+		abort(); /* a callback for a stream that is not open */
+}
+
+static void *fz_open(void *arg, int32_t id)
+{
+	struct fz *f = arg;
+	struct fz_stream *st;
+
+	if (f->n == FZ_STREAMS)
+		return NULL; /* refused: REFUSED_STREAM */
+	st = &f->s[f->n++];
+	*st = (struct fz_stream){.id = id, .open = true};
+	return st;
+}
+
+static int fz_header(void *arg, void *sp, const uint8_t *n, size_t nl, const uint8_t *v, size_t vl)
+{
+	(void)arg;
+	(void)n;
+	(void)v;
+	fz_check(sp);
+	return nl + vl > 4000 ? -1 : 0;
+}
+
+static void fz_done(void *arg, void *sp, unsigned int flags)
+{
+	struct fz *f = arg;
+	struct fz_stream *st = sp;
+
+	(void)flags;
+	fz_check(st);
+	if (f->n_ready < FZ_STREAMS)
+		f->ready[f->n_ready++] = st->id;
+}
+
+static void fz_data(void *arg, void *sp, const uint8_t *p, size_t len)
+{
+	struct fz *f = arg;
+	struct fz_stream *st = sp;
+
+	(void)p;
+	fz_check(st);
+	h2_stream_consume(f->c, st->id, len);
+}
+
+static void fz_end(void *arg, void *sp)
+{
+	(void)arg;
+	fz_check(sp);
+}
+
+static void fz_closed(void *arg, void *sp, uint32_t code)
+{
+	struct fz_stream *st = sp;
+
+	(void)arg;
+	(void)code;
+	fz_check(st);
+	st->closed = true;
+}
+
+static size_t fz_read(void *arg, void *sp, uint8_t *buf, size_t len, bool *eof)
+{
+	static const char body[] = "hello from the fuzzer\n";
+	struct fz_stream *st = sp;
+	size_t n;
+
+	(void)arg;
+	fz_check(st);
+	if (!st->deferred) {
+		st->deferred = true;
+		return 0;
+	}
+	n = RTE_MIN(len, sizeof(body) - 1 - st->sent);
+	memcpy(buf, body + st->sent, n);
+	st->sent += n;
+	*eof = st->sent == sizeof(body) - 1;
+	return n;
+}
+
+static const struct h2_callbacks fz_cbs = {
+	.stream_open = fz_open,
+	.header = fz_header,
+	.headers_done = fz_done,
+	.data = fz_data,
+	.end_stream = fz_end,
+	.closed = fz_closed,
+	.read = fz_read,
+};
+
+/* Answer the streams whose heads came, resume the deferred ones, drain the output. */
+static void fz_serve(struct fz *f)
+{
+	static const struct h2_field fields[] = {{"content-type", 12, "text/plain", 10}};
+	const uint8_t *p;
+
+	for (unsigned int i = 0; i < f->n_ready; i++)
+		h2_respond(f->c, f->ready[i], 200, fields, 1, true);
+	f->n_ready = 0;
+	for (unsigned int i = 0; i < f->n; i++)
+		if (f->s[i].deferred && !f->s[i].closed)
+			h2_stream_resume(f->c, f->s[i].id);
+	for (int k = 0; k < 64 && h2_conn_send(f->c, &p) > 0; k++)
+		;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	static struct stats_block stats;
+	struct h2_limits lim = {0};
+	struct fz *f;
+	uint8_t mode;
+	size_t cut;
+
+	if (size < 1)
+		return 0;
+	mode = data[0];
+	data++;
+	size--;
+	if (mode & 8)
+		lim = (struct h2_limits){.max_concurrent_streams = 4,
+					 .max_header_list_size = 1024,
+					 .max_resets_per_s = 3,
+					 .max_control_per_s = 3,
+					 .max_empty_data_per_s = 3};
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return 0;
+	f->c = h2_conn_create(&lim, &fz_cbs, f, &stats);
+	if (f->c == NULL) {
+		free(f);
+		return 0;
+	}
+	if (!(mode & 1) && h2_conn_recv(f->c, preface, sizeof(preface) - 1, 1) != 0)
+		abort();
+	cut = (mode >> 1 & 3) == 0   ? size
+	      : (mode >> 1 & 3) == 1 ? 1
+	      : (mode >> 1 & 3) == 2 ? 9
+				     : 100;
+	for (size_t off = 0; off < size;) {
+		size_t n = RTE_MIN(cut, size - off);
+		int rc = h2_conn_recv(f->c, data + off, n, 1 + off);
+
+		fz_serve(f);
+		if (rc != 0)
+			break;
+		off += n;
+	}
+	fz_serve(f);
+	h2_conn_free(f->c);
+	free(f);
+	return 0;
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Crafted HTTP/2 clients for test_http2.sh, on raw frames (no h2 library:
+the point is to send what a well-behaved library refuses to).
+
+  h2_raw.py rapid HOST PORT N     N x (HEADERS, RST_STREAM) at once; prints
+                                  "goaway <code>" when the server sends GOAWAY
+  h2_raw.py connhdr HOST PORT     a GET with a connection-specific field
+                                  (connection: keep-alive, RFC 9113 8.2.2);
+                                  prints "rst <code>" for its stream
+  h2_raw.py pings HOST PORT N     N PING frames at once; prints "goaway <code>"
+  h2_raw.py cookies HOST PORT PATH  a GET with two cookie fields (crumbs, RFC
+                                  9113 8.2.3); prints the response body
+
+Header blocks are HPACK literals without indexing (RFC 7541 6.2.2), so no
+decoder is needed for what the tests read: frame types and error codes.
+"""
+import socket
+import struct
+import sys
+import time
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY = 0, 1, 3, 4, 6, 7
+END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
+
+
+def frame(ftype, flags, sid, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([ftype, flags]) + struct.pack(">I", sid) + payload
+
+
+def hpack_int(v, prefix):
+    lim = (1 << prefix) - 1
+    if v < lim:
+        return bytes([v])
+    out = [lim]
+    v -= lim
+    while v >= 128:
+        out.append(v % 128 + 128)
+        v //= 128
+    out.append(v)
+    return bytes(out)
+
+
+def block(fields):
+    out = b""
+    for n, v in fields:
+        out += b"\x00" + hpack_int(len(n), 7) + n + hpack_int(len(v), 7) + v
+    return out
+
+
+def get(path, extra=()):
+    return block([(b":method", b"GET"), (b":scheme", b"http"), (b":path", path),
+                  (b":authority", b"10.10.1.1")] + list(extra))
+
+
+def frames(sock, until, timeout=5.0):
+    """Read frames until until(type, flags, sid, payload) says True; None on timeout or EOF."""
+    buf = b""
+    end = time.time() + timeout
+    sock.settimeout(0.5)
+    while time.time() < end:
+        while len(buf) >= 9:
+            n = int.from_bytes(buf[:3], "big")
+            if len(buf) < 9 + n:
+                break
+            ft, fl, sid, pl = buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF, buf[9:9 + n]
+            buf = buf[9 + n:]
+            r = until(ft, fl, sid, pl)
+            if r is not None:
+                return r
+        try:
+            d = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return None
+        if not d:
+            return None
+        buf += d
+    return None
+
+
+def connect(host, port):
+    s = socket.create_connection((host, port), timeout=5)
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+    return s
+
+
+def goaway(ft, fl, sid, pl):
+    if ft == GOAWAY:
+        return "goaway %d" % int.from_bytes(pl[4:8], "big")
+    return None
+
+
+def main():
+    mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    s = connect(host, port)
+    if mode == "rapid":
+        n = int(sys.argv[4])
+        out = b""
+        for i in range(n):
+            sid = 2 * i + 1
+            out += frame(HEADERS, END_HEADERS | END_STREAM, sid, get(b"/"))
+            out += frame(RST_STREAM, 0, sid, struct.pack(">I", 8))  # CANCEL
+        try:
+            s.sendall(out)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        print(frames(s, goaway))
+    elif mode == "connhdr":
+        s.sendall(frame(HEADERS, END_HEADERS | END_STREAM, 1, get(b"/", [(b"connection", b"keep-alive")])))
+
+        def rst(ft, fl, sid, pl):
+            if ft == RST_STREAM and sid == 1:
+                return "rst %d" % int.from_bytes(pl[:4], "big")
+            if ft == HEADERS and sid == 1:
+                return "headers"
+            return None
+        print(frames(s, rst))
+    elif mode == "pings":
+        n = int(sys.argv[4])
+        try:
+            s.sendall(b"".join(frame(PING, 0, 0, struct.pack(">Q", i)) for i in range(n)))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        print(frames(s, goaway))
+    elif mode == "cookies":
+        path = sys.argv[4].encode()
+        s.sendall(frame(HEADERS, END_HEADERS | END_STREAM, 1,
+                        get(path, [(b"cookie", b"a=1"), (b"cookie", b"b=2")])))
+        body = []
+
+        def data(ft, fl, sid, pl):
+            if ft == DATA and sid == 1:
+                body.append(pl)
+            if ft in (DATA, HEADERS) and sid == 1 and fl & END_STREAM:
+                return b"".join(body).decode(errors="replace")
+            if ft == RST_STREAM and sid == 1:
+                return "rst"
+            return None
+        sys.stdout.write(str(frames(s, data)))
+    else:
+        sys.exit("unknown mode " + mode)
+
+
+main()
