@@ -206,9 +206,8 @@ static int authz_parse_cond(struct authz_snap_full *f, const json_t *o, const ch
 		else if (dim == AUTHZ_DIM_PORT)
 			rc = authz_parse_port(f, v, ip, &c->pats[c->n_pats++], err);
 		else
-			rc = authz_parse_pat(f, v, ip,
-					     dim == AUTHZ_DIM_HOST || dim == AUTHZ_DIM_HEADER,
-					     &c->pats[c->n_pats++], err);
+			rc = authz_parse_pat(f, v, ip, dim == AUTHZ_DIM_HOST, &c->pats[c->n_pats++],
+					     err);
 		if (rc != 0)
 			return rc;
 	}
@@ -342,8 +341,8 @@ static int authz_parse_when(struct authz_snap_full *f, const json_t *rule, const
 		bool present[2];
 		size_t hl = 0;
 
-		if ((rc = cfg_get_item(arr, i, path, "a condition object", keys, &o, ip, err)) !=
-			    0 ||
+		cfg_path_key(kp, path, "when");
+		if ((rc = cfg_get_item(arr, i, kp, "a condition object", keys, &o, ip, err)) != 0 ||
 		    (rc = cfg_get_str(o, "key", ip, key, sizeof(key), NULL, NULL, err)) != 0)
 			return rc;
 		cfg_path_key(kp, ip, "key");
@@ -439,7 +438,8 @@ static int authz_parse_rules(struct authz_snap_full *f, const json_t *pol, const
 	for (size_t r = 0; r < *n_rules; r++) {
 		size_t nf, nt;
 
-		if ((rc = cfg_get_item(rules, r, path, "a rule object", rkeys, &rule, rp, err)) !=
+		cfg_path_key(fp, path, "rules");
+		if ((rc = cfg_get_item(rules, r, fp, "a rule object", rkeys, &rule, rp, err)) !=
 			    0 ||
 		    (rc = cfg_get_array(rule, "from", rp, 1, 16, false, "sources", &froms, err)) !=
 			    0 ||
@@ -815,8 +815,10 @@ static int authz_parse_policies(struct authz_snap_full *f, const struct cfg_snap
 				found = strcmp(snap->services[s].ns, p->ns) == 0 &&
 					strcmp(snap->services[s].name, p->service) == 0;
 			if (!found) {
-				cfg_path_key(sp, sp, "service");
-				rc = cfg_fail(err, sp, "no service \"%s\" in namespace \"%s\"",
+				char kp[CFG_JPATH_LEN];
+
+				cfg_path_key(kp, sp, "service");
+				rc = cfg_fail(err, kp, "no service \"%s\" in namespace \"%s\"",
 					      p->service, p->ns);
 				break;
 			}
@@ -911,6 +913,8 @@ static int authz_parse_peer_auth(struct authz_snap_full *f, struct cfg_snapshot 
 	for (uint32_t i = 0; i < n; i++) {
 		json_t *o, *sel, *m;
 
+		char ip[CFG_JPATH_LEN];
+
 		if ((rc = cfg_get_item(arr, i, "$.peer_authentication",
 				       "a peer authentication object", keys, &o, path, err)) != 0 ||
 		    (rc = cfg_get_name(o, "name", path, name, NULL, true, err)) != 0 ||
@@ -937,10 +941,10 @@ static int authz_parse_peer_auth(struct authz_snap_full *f, struct cfg_snapshot 
 			    (rc = cfg_get_str(sel, "identity", sp, pa[i].identity,
 					      sizeof(pa[i].identity), "", NULL, err)) != 0)
 				goto out;
-			cfg_path_key(sp, sp, "identity");
+			cfg_path_key(ip, sp, "identity");
 			if (!authz_spiffe_ns(pa[i].identity, ns, sizeof(ns))) {
 				rc = cfg_fail(
-					err, sp,
+					err, ip,
 					"expected a SPIFFE ID "
 					"\"spiffe://<trust-domain>/ns/<namespace>/...\" (the "
 					"runtime identity a listener serves with), got \"%s\"",
@@ -948,7 +952,7 @@ static int authz_parse_peer_auth(struct authz_snap_full *f, struct cfg_snapshot 
 				goto out;
 			}
 			if (strcmp(ns, pa[i].ns) != 0) {
-				rc = cfg_fail(err, sp,
+				rc = cfg_fail(err, ip,
 					      "the identity's namespace \"%s\" is not the entry's "
 					      "\"namespace\" \"%s\"",
 					      ns, pa[i].ns);

@@ -185,7 +185,7 @@ struct authz_event {
 	char principal[160];
 	char method[16];
 	char path[96];
-};
+} __attribute__((aligned(8))); /* a ring element's size is a multiple of 4 */
 
 /* authz.c */
 void authz_ring_init(void);
