@@ -106,7 +106,9 @@ expect_status admin GET /web/x 200
 expect_status frontend GET /cart/ 200
 # a bank principal matches no allow rule of shop: denied by default
 expect_status teller GET /web/ 403
-# mesh deny (deny-admin-path) before the namespace allow
+# mesh deny (deny-admin-path) before the namespace allow; its rule names port 8443
+# too: on a TCP listener a deny rule's HTTP fields are ignored (as Istio does),
+# so without the port it would reset every tcp-vault connection
 expect_status frontend GET /web/admin/users 403
 # namespace deny (shop-no-put)
 expect_status frontend PUT /web/x 403
