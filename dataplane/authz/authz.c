@@ -70,8 +70,17 @@ static void authz_view_init(const struct authz_request *rq, struct authz_view *v
 			vw->have[AUTHZ_DIM_NAMESPACE] = vw->v[AUTHZ_DIM_NAMESPACE].len > 0;
 		}
 	}
-	vw->v[AUTHZ_DIM_PORT].len = (uint32_t)snprintf(vw->port, sizeof(vw->port), "%u", rq->port);
-	vw->v[AUTHZ_DIM_PORT].p = vw->port;
+	/* the port in decimal, as the config's port values are kept */
+	{
+		char *e = vw->port + sizeof(vw->port), *p = e;
+		unsigned int v = rq->port;
+
+		do {
+			*--p = (char)('0' + v % 10);
+			v /= 10;
+		} while (v != 0);
+		vw->v[AUTHZ_DIM_PORT] = (struct router_str){p, (uint32_t)(e - p)};
+	}
 	vw->have[AUTHZ_DIM_PORT] = true;
 	if (!rq->http)
 		return;
@@ -281,15 +290,15 @@ static void authz_run(const struct cfg_snapshot *snap, uint32_t service,
 		return;
 	authz_view_init(rq, &vw);
 	authz_candidates(set, rq, &vw, acc, tmp);
-	if ((c = authz_first(set, acc, set->deny, rq, &vw)) >= 0) {
+	if (set->has_deny && (c = authz_first(set, acc, set->deny, rq, &vw)) >= 0) {
 		d->verdict = AUTHZ_DENY;
 		d->policy = (int32_t)set->clauses[c].policy;
 		return;
 	}
 	/* each audit policy once, however many of its clauses match */
-	for (uint32_t w = 0; w < set->words; w++)
+	for (uint32_t w = 0; set->has_audit && w < set->words; w++)
 		tmp[w] = set->audit[w];
-	while ((c = authz_first(set, acc, tmp, rq, &vw)) >= 0) {
+	while (set->has_audit && (c = authz_first(set, acc, tmp, rq, &vw)) >= 0) {
 		uint32_t p = set->clauses[c].policy;
 
 		d->n_audit++;
@@ -360,24 +369,32 @@ uint64_t authz_events_lost(void)
 	return atomic_load_explicit(&authz_lost, memory_order_relaxed);
 }
 
+/* @p src (@p len bytes, or up to its NUL when len is UINT32_MAX) into @p dst of @p size, cut. */
+static void authz_copy(char *dst, size_t size, const char *src, uint32_t len)
+{
+	size_t n = src == NULL ? 0 : len == UINT32_MAX ? strnlen(src, size - 1) : len;
+
+	n = RTE_MIN(n, size - 1);
+	if (n != 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void authz_event_fill(struct authz_event *ev, const struct cfg_snapshot *snap,
 			     uint32_t service, const struct authz_request *rq,
 			     const struct authz_policy *p)
 {
-	memset(ev, 0, sizeof(*ev));
 	ev->action = p != NULL ? p->action : AUTHZ_ACT_ALLOW;
 	ev->family = rq->family;
 	ev->port = rq->port;
+	memset(ev->addr, 0, sizeof(ev->addr));
 	if (rq->addr != NULL)
 		memcpy(ev->addr, rq->addr, rq->family == 6 ? 16 : 4);
-	snprintf(ev->policy, sizeof(ev->policy), "%s", p != NULL ? p->key : "");
-	snprintf(ev->service, sizeof(ev->service), "%s", snap->services[service].key);
-	snprintf(ev->principal, sizeof(ev->principal), "%s",
-		 rq->principal != NULL ? rq->principal : "");
-	if (rq->http) {
-		snprintf(ev->method, sizeof(ev->method), "%.*s", (int)rq->method.len, rq->method.p);
-		snprintf(ev->path, sizeof(ev->path), "%.*s", (int)rq->path.len, rq->path.p);
-	}
+	authz_copy(ev->policy, sizeof(ev->policy), p != NULL ? p->key : NULL, UINT32_MAX);
+	authz_copy(ev->service, sizeof(ev->service), snap->services[service].key, UINT32_MAX);
+	authz_copy(ev->principal, sizeof(ev->principal), rq->principal, UINT32_MAX);
+	authz_copy(ev->method, sizeof(ev->method), rq->http ? rq->method.p : NULL, rq->method.len);
+	authz_copy(ev->path, sizeof(ev->path), rq->http ? rq->path.p : NULL, rq->path.len);
 }
 
 struct authz_audit_arg {

@@ -626,6 +626,8 @@ static int authz_set_index(struct authz_snap_full *f, struct authz_set *set)
 		struct authz_clause *cl = &set->clauses[c];
 		bool indexed[AUTHZ_DIM_N + 1] = {false};
 
+		set->has_deny |= cl->action == AUTHZ_ACT_DENY;
+		set->has_audit |= cl->action == AUTHZ_ACT_AUDIT;
 		authz_set_bit(cl->action == AUTHZ_ACT_DENY    ? set->deny
 			      : cl->action == AUTHZ_ACT_ALLOW ? set->allow
 							      : set->audit,

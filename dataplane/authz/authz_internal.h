@@ -147,6 +147,7 @@ struct authz_set {
 	struct authz_clause *clauses;
 	uint64_t *deny, *allow, *audit; /* clauses by action */
 	bool has_allow;			/* an allow policy applies (even without rules) */
+	bool has_deny, has_audit;	/* some clause of that action: else its pass is skipped */
 	struct authz_dim_index dims[AUTHZ_DIM_N];
 	bool ip_used;
 	uint64_t *ip_any;
