@@ -482,6 +482,13 @@ static int authz_parse_rules(struct authz_snap_full *f, const json_t *pol, const
 				const struct authz_conds *parts[3] = {nf ? &src[i] : &none,
 								      nt ? &ops[j] : &none, &when};
 
+				if (pc->n == AUTHZ_MAX_CLAUSES) {
+					rc = cfg_fail(err, rp,
+						      "the policy's rules make more than %u "
+						      "clauses (one per from x to entry)",
+						      AUTHZ_MAX_CLAUSES);
+					goto out;
+				}
 				if (pc->n == cap) {
 					struct authz_clause *nc;
 

@@ -9,7 +9,8 @@
 # a policy that a keep-alive connection follows at its next request; peer
 # authentication per scope: the mesh permissive (a plaintext client served),
 # a namespace strict (a plaintext client refused), one identity's mode
-# swapped to strict and to disable (meshctl authn shows each).
+# swapped to strict and to disable (meshctl authn shows each). authz_2workers
+# (run.sh) runs it on two workers (IT_AUTHZ_PROFILE).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 PKI=$IT_WORK/pki
@@ -88,7 +89,7 @@ PY
 	it_ctl config apply "$IT_WORK/next.json" >/dev/null || fail "config apply refused: $(it_ctl config apply "$IT_WORK/next.json" 2>&1)"
 }
 
-it_start_meshdp --config "$IT_WORK/authz.json"
+it_start_meshdp ${IT_AUTHZ_PROFILE:+--profile "$IT_AUTHZ_PROFILE"} --config "$IT_WORK/authz.json"
 it_topology_backends
 trap it_l4_cleanup EXIT
 
