@@ -761,7 +761,9 @@ static int authz_build_sets(struct authz_snap_full *f, const struct cfg_snapshot
 			if (!authz_applies(&as->policies[p], svc))
 				continue;
 			set->has_allow |= as->policies[p].action == AUTHZ_ACT_ALLOW;
-			memcpy(&set->clauses[set->n_clauses], pc[p].c, pc[p].n * sizeof(*pc[p].c));
+			if (pc[p].n != 0)
+				memcpy(&set->clauses[set->n_clauses], pc[p].c,
+				       pc[p].n * sizeof(*pc[p].c));
 			set->n_clauses += pc[p].n;
 		}
 		if ((rc = authz_set_index(f, set)) != 0)
