@@ -1074,4 +1074,5 @@ const struct cfg_section authz_cfg_section = {
 	.keys = authz_cfg_keys,
 	.compile = authz_cfg_compile,
 	.free = authz_cfg_free,
+	.audit = authz_audit,
 };

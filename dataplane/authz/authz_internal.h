@@ -188,6 +188,10 @@ struct authz_event {
 	char path[96];
 } __attribute__((aligned(8))); /* a ring element's size is a multiple of 4 */
 
+/* authz_audit.c: SM-DR19 findings (cfg_section.audit) */
+struct audit_report;
+void authz_audit(const struct cfg_snapshot *snap, struct audit_report *r);
+
 /* authz.c */
 void authz_ring_init(void);
 void authz_event_post(const struct authz_event *ev);

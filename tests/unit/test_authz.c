@@ -23,6 +23,7 @@
 
 #include "certs_fixture.h"
 #include "config_fixture.h"
+#include "dataplane/audit/audit.h"
 #include "dataplane/authz/authz_internal.h"
 #include "dataplane/tls/tls.h"
 #include "test_eal.h"
@@ -101,6 +102,28 @@ static void expect(const struct cfg_snapshot *s, uint32_t svc, const char *princ
 #define P_SHOP_BE "spiffe://cluster.local/ns/shop/sa/backend"
 #define P_BANK	  "spiffe://cluster.local/ns/bank/sa/teller"
 #define P_OTHER	  "spiffe://other.test/ns/shop/sa/frontend"
+
+/* The result of the audit finding on SM-DR19 at @p path ("" none). */
+static const char *finding(const struct cfg_snapshot *s, const char *path, const char *needle)
+{
+	static char result[16];
+	json_t *a = audit_snapshot(s), *f;
+	size_t i;
+
+	assert_non_null(a);
+	result[0] = '\0';
+	json_array_foreach(json_object_get(a, "findings"), i, f)
+	{
+		if (strcmp(json_string_value(json_object_get(f, "requirement")), "SM-DR19") != 0 ||
+		    strcmp(json_string_value(json_object_get(f, "path")), path) != 0 ||
+		    strstr(json_string_value(json_object_get(f, "reason")), needle) == NULL)
+			continue;
+		snprintf(result, sizeof(result), "%s",
+			 json_string_value(json_object_get(f, "result")));
+	}
+	json_decref(a);
+	return result;
+}
 
 static void test_refusals(void **state)
 {
@@ -236,6 +259,7 @@ static void test_scopes(void **state)
 	expect(s, VAULT, P_BANK, "GET", "/index.php", AUTHZ_DENY, "bank/d");
 	expect(s, VAULT, P_BANK, "GET", "/index.html", AUTHZ_ALLOW, "");
 	expect(s, WEB, "", "GET", "/index.php", AUTHZ_ALLOW, ""); /* another namespace */
+	assert_string_equal(finding(s, "$.authorization", "cover 3 of 3 services (0 deny"), "PASS");
 	cfg_snapshot_free(s);
 
 	/* an allow policy without rules allows nothing; rules: [{}] allows everything */
@@ -539,6 +563,10 @@ static void test_peer_auth(void **state)
 	assert_int_equal(mode_of(s, 2, -1), TLS_MTLS_DISABLE); /* l-vault with web's id */
 	assert_int_equal(s->authz->authn[2].source, 2);	       /* the identity entry */
 	assert_int_equal(s->authz->authn[2].scope, AUTHZ_SCOPE_SERVICE);
+	/* meshctl audit: the identity's strict passes, the namespace's disable warns */
+	assert_string_equal(finding(s, "$.peer_authentication[2].mtls.mode", "mTLS strict"),
+			    "PASS");
+	assert_string_equal(finding(s, "$.peer_authentication[1].mtls.mode", "l-web"), "WARN");
 	cfg_snapshot_free(s);
 	/* bank permissive; a listener's own mtls wins; mesh strict elsewhere */
 	s = compile_ok(pa_listener_doc("[{'name': 'mesh', 'mtls': {'mode': 'strict'}}, "
