@@ -46,8 +46,7 @@ static const struct subsystem subsystems[] = {
 	{&proxy_cfg_section, &proxy_commands},	 /* $.tcp, $.listeners; tcp_stats, tcp_conns */
 	{NULL, &tls_commands},			 /* tls_conns */
 	{&proxy_cluster_section, NULL},		 /* $.clusters */
-	/* $.peer_authentication, $.authorization (after proxy: listeners' tls blocks); authn, authz */
-	{&authz_cfg_section, &authz_commands},
+	{&authz_cfg_section, &authz_commands},	 /* $.peer_authentication, $.authorization */
 	{&roles_cfg_section, &roles_commands},	 /* $.roles; config.apply_namespace */
 	{NULL, &audit_commands},		 /* audit */
 	{&etcd_cfg_section, &etcd_commands},	 /* $.etcd; etcd (and the client's hand-off) */

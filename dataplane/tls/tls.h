@@ -326,8 +326,8 @@ struct tls_cfg_policy {
 	char secret[CFG_NAME_MAX]; /* $.secrets.identities[].name */
 	uint8_t n_names;
 	char names[TLS_CFG_MAX_NAMES][TLS_CFG_NAME_LEN];
-	uint8_t mtls;	  /* enum tls_mtls */
-	bool mtls_set;	  /* "mtls" given (here, or the listener's for an SNI entry) */
+	uint8_t mtls;  /* enum tls_mtls */
+	bool mtls_set; /* "mtls" given (here, or the listener's for an SNI entry) */
 	uint8_t n_allowed;
 	char allowed[TLS_CFG_MAX_PEERS][TLS_ID_MAX];
 };
