@@ -343,7 +343,7 @@ static int authz_parse_when(struct authz_snap_full *f, const json_t *rule, const
 
 		cfg_path_key(kp, path, "when");
 		if ((rc = cfg_get_item(arr, i, kp, "a condition object", keys, &o, ip, err)) != 0 ||
-		    (rc = cfg_get_str(o, "key", ip, key, sizeof(key), NULL, NULL, err)) != 0)
+		    (rc = cfg_get_str(o, "key", ip, key, sizeof(key), "", NULL, err)) != 0)
 			return rc;
 		cfg_path_key(kp, ip, "key");
 		if (key[0] == '\0')

@@ -141,6 +141,8 @@ static void test_refusals(void **state)
 	expect_error(doc_with("[{'name': 'a', 'rules': [{'when': [{'key': "
 			      "'request.headers[x-a]'}]}]}]"),
 		     "$.authorization[0].rules[0].when[0]", "\"values\" or \"not_values\"");
+	expect_error(doc_with("[{'name': 'a', 'rules': [{'when': [{'values': ['x']}]}]}]"),
+		     "$.authorization[0].rules[0].when[0].key", "required");
 	expect_error(doc_with("[{'name': 'a', 'action': 'log'}]"), "$.authorization[0].action",
 		     NULL);
 	expect_error(doc_with("[{'name': 'a', 'selector': {'service': 'web'}}]"),
