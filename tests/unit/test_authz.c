@@ -281,6 +281,60 @@ static void test_scopes(void **state)
 	cfg_snapshot_free(s);
 }
 
+/* Every action at every scope, one path each: which service each applies to. */
+static void test_action_scope_matrix(void **state)
+{
+	static const char *const scopes[] = {"m", "n", "s"};
+	static const char *const actions[] = {"allow", "deny", "audit"};
+	char pol[4096], path[16], key[32];
+	size_t o = 0;
+	struct cfg_snapshot *s;
+
+	(void)state;
+	o += (size_t)snprintf(pol + o, sizeof(pol) - o, "[");
+	for (int sc = 0; sc < 3; sc++)
+		for (int a = 0; a < 3; a++)
+			o += (size_t)snprintf(
+				pol + o, sizeof(pol) - o,
+				"%s{'name': '%s-%s'%s%s, 'action': '%s', 'rules': [{'to': "
+				"[{'operation': {'paths': ['/%s-%s']}}]}]}",
+				o > 1 ? ", " : "", scopes[sc], actions[a],
+				sc > 0 ? ", 'namespace': 'shop'" : "",
+				sc == 2 ? ", 'selector': {'service': 'web'}" : "", actions[a],
+				scopes[sc], actions[a]);
+	snprintf(pol + o, sizeof(pol) - o, "]");
+	s = compile_ok(doc_with(pol));
+	for (uint32_t svc = WEB; svc <= VAULT; svc++)
+		for (int sc = 0; sc < 3; sc++)
+			for (int a = 0; a < 3; a++) {
+				/* mesh policies apply to all three, shop's to web and cart, the
+				 * selector's to web */
+				bool applies = sc == 0 || (sc == 1 && svc != VAULT) ||
+					       (sc == 2 && svc == WEB);
+				struct authz_request rq;
+				struct authz_decision d;
+
+				snprintf(path, sizeof(path), "/%s-%s", scopes[sc], actions[a]);
+				snprintf(key, sizeof(key), "%s/%s-%s", sc ? "shop" : "mesh",
+					 scopes[sc], actions[a]);
+				rq = req(P_SHOP_FE, "GET", path);
+				authz_decide(s, svc, &rq, &d);
+				/* the mesh's allow policy makes every service deny by default */
+				if (applies && a == 0) {
+					assert_int_equal(d.verdict, AUTHZ_ALLOW);
+					assert_string_equal(s->authz->policies[d.policy].key, key);
+				} else if (applies && a == 1) {
+					assert_int_equal(d.verdict, AUTHZ_DENY);
+					assert_string_equal(s->authz->policies[d.policy].key, key);
+				} else {
+					assert_int_equal(d.verdict, AUTHZ_DENY);
+					assert_int_equal(d.policy, -1);
+				}
+				assert_int_equal(d.n_audit, applies && a == 2 ? 1 : 0);
+			}
+	cfg_snapshot_free(s);
+}
+
 /* Wildcards, negations, hosts, ports, IP blocks, headers; TCP against HTTP-only rules. */
 static void test_fields(void **state)
 {
@@ -612,10 +666,10 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refusals),  cmocka_unit_test(test_peer_auth_refusals),
-		cmocka_unit_test(test_scopes),	  cmocka_unit_test(test_fields),
-		cmocka_unit_test(test_counters),  cmocka_unit_test(test_ten_thousand),
-		cmocka_unit_test(test_peer_auth),
+		cmocka_unit_test(test_refusals),     cmocka_unit_test(test_peer_auth_refusals),
+		cmocka_unit_test(test_scopes),	     cmocka_unit_test(test_action_scope_matrix),
+		cmocka_unit_test(test_fields),	     cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_ten_thousand), cmocka_unit_test(test_peer_auth),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
