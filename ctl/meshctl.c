@@ -80,6 +80,11 @@ static void meshctl_usage(FILE *out)
 		"  audit [FILE]            the live configuration (or FILE, not applied) checked\n"
 		"                          against NIST SP 800-204A: PASS / WARN / FAIL per\n"
 		"                          requirement with the reason and the config path\n"
+		"  authn                   every TLS listener identity's effective mTLS mode\n"
+		"                          (strict / permissive / disable) and where it comes "
+		"from\n"
+		"  authz                   authorization policies: action, scope, rules, requests\n"
+		"                          allowed / denied / audited; the services they cover\n"
 		"  etcd                    the etcd client: endpoint, applied and seen revisions,\n"
 		"                          refusals, reconnects\n"
 		"  fleet publish --endpoints URL[,URL...] --prefix P [--namespace NS]\n"
@@ -620,6 +625,48 @@ static void meshctl_print_tcp_conns(const json_t *r)
 		printf("(more connections than shown: raise --limit or filter with --state)\n");
 }
 
+static void meshctl_print_authn(const json_t *r)
+{
+	const json_t *e;
+	size_t i;
+
+	printf("%-16s %-20s %-4s %-11s %-48s %s\n", "LISTENER", "SERVICE", "SNI", "MODE",
+	       "IDENTITY", "FROM");
+	json_array_foreach(json_object_get(r, "identities"), i, e)
+	{
+		printf("%-16s %-20s %-4" JSON_INTEGER_FORMAT " %-11s %-48s %s\n",
+		       meshctl_str(e, "listener"),
+		       meshctl_str(e, "service")[0] ? meshctl_str(e, "service") : "-",
+		       meshctl_int(e, "sni"), meshctl_str(e, "mode"), meshctl_str(e, "identity"),
+		       meshctl_str(e, "from"));
+	}
+}
+
+static void meshctl_print_authz(const json_t *r)
+{
+	const json_t *e;
+	size_t i;
+
+	printf("%-32s %-6s %-9s %-12s %6s %10s %10s %10s\n", "POLICY", "ACTION", "SCOPE", "SERVICE",
+	       "RULES", "ALLOWED", "DENIED", "AUDITED");
+	json_array_foreach(json_object_get(r, "policies"), i, e)
+	{
+		printf("%-32s %-6s %-9s %-12s %6" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT
+		       " %10" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT "\n",
+		       meshctl_str(e, "policy"), meshctl_str(e, "action"), meshctl_str(e, "scope"),
+		       meshctl_str(e, "service")[0] ? meshctl_str(e, "service") : "-",
+		       meshctl_int(e, "rules"), meshctl_int(e, "allowed"), meshctl_int(e, "denied"),
+		       meshctl_int(e, "audited"));
+	}
+	printf("\n%-32s %8s %s\n", "SERVICE", "CLAUSES", "DEFAULT");
+	json_array_foreach(json_object_get(r, "services"), i, e)
+	{
+		printf("%-32s %8" JSON_INTEGER_FORMAT " %s\n", meshctl_str(e, "service"),
+		       meshctl_int(e, "clauses"),
+		       json_is_true(json_object_get(e, "default_deny")) ? "deny" : "allow");
+	}
+}
+
 static void meshctl_print_tls_conns(const json_t *r)
 {
 	static const char *const keys[] = {"worker",  "role", "remote", "peer_id", "peer_serial",
@@ -972,6 +1019,8 @@ enum meshctl_cmd {
 	MESHCTL_SECRET_BUNDLE,
 	MESHCTL_AUDIT,
 	MESHCTL_ETCD,
+	MESHCTL_AUTHN,
+	MESHCTL_AUTHZ,
 };
 
 /*
@@ -1339,6 +1388,11 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 		*cmd = MESHCTL_LOG_LEVEL;
 		*req = argc == 3 ? json_pack("{s:s, s:s}", "cmd", "log.level", "level", argv[2])
 				 : json_pack("{s:s}", "cmd", "log.level");
+	} else if (strcmp(c, "authn") == 0 || strcmp(c, "authz") == 0) {
+		if (argc != 1)
+			return meshctl_usage_error("%s takes no arguments", c);
+		*cmd = c[4] == 'n' ? MESHCTL_AUTHN : MESHCTL_AUTHZ;
+		*req = json_pack("{s:s}", "cmd", c);
 	} else if (strcmp(c, "etcd") == 0) {
 		if (argc != 1)
 			return meshctl_usage_error("etcd takes no arguments");
@@ -1655,6 +1709,12 @@ static void meshctl_print(enum meshctl_cmd cmd, const json_t *r, const struct me
 		break;
 	case MESHCTL_AUDIT:
 		meshctl_print_audit(r);
+		break;
+	case MESHCTL_AUTHN:
+		meshctl_print_authn(r);
+		break;
+	case MESHCTL_AUTHZ:
+		meshctl_print_authz(r);
 		break;
 	case MESHCTL_ETCD: {
 		const char *key;

@@ -10,6 +10,7 @@
 #include <rte_common.h>
 
 #include "audit/audit.h"
+#include "authz/authz.h"
 #include "config/config.h"
 #include "etcd/etcd.h"
 #include "control/control.h"
@@ -45,6 +46,7 @@ static const struct subsystem subsystems[] = {
 	{&proxy_cfg_section, &proxy_commands},	 /* $.tcp, $.listeners; tcp_stats, tcp_conns */
 	{NULL, &tls_commands},			 /* tls_conns */
 	{&proxy_cluster_section, NULL},		 /* $.clusters */
+	{&authz_cfg_section, &authz_commands},	 /* $.peer_authentication, $.authorization */
 	{&roles_cfg_section, &roles_commands},	 /* $.roles; config.apply_namespace */
 	{NULL, &audit_commands},		 /* audit */
 	{&etcd_cfg_section, &etcd_commands},	 /* $.etcd; etcd (and the client's hand-off) */

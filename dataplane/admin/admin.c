@@ -18,6 +18,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
+#include "../authz/authz.h"
 #include "../endpoint/endpoint.h"
 #include "../log/log.h"
 #include "../secrets/secrets.h"
@@ -302,6 +303,7 @@ char *admin_render_metrics(const struct worker_set *ws, const struct cfg_port_in
 	admin_tcp(&b, ws);
 	admin_services(&b, snap);
 	telem_render_metrics(snap, &b);
+	authz_render_metrics(snap, &b);
 	return log_buf_take(&b);
 }
 

@@ -228,6 +228,7 @@ struct l4_policy;
 struct l4_limit;
 struct l4_ext_entry;
 struct l4_ext_host;
+struct authz_snap; /* dataplane/authz/authz_internal.h */
 
 struct cfg_snapshot {
 	uint64_t generation; /* set by cfg_publish(), 0 before */
@@ -342,6 +343,9 @@ struct cfg_snapshot {
 
 	/* ---- the telemetry section (dataplane/telemetry/telemetry_config.c) ---- */
 	void *telemetry; /* struct telem_snap: labels, log settings */
+
+	/* ---- the authz section (dataplane/authz/authz_config.c): peer authentication, policies ---- */
+	struct authz_snap *authz; /* read through authz.h */
 };
 
 struct cfg_error {

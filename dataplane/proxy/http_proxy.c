@@ -65,6 +65,7 @@
 #include <rte_mbuf.h>
 #include <rte_random.h>
 
+#include "../authz/authz.h"
 #include "../http/http.h"
 #include "../router/router.h"
 #include "proxy_internal.h"
@@ -1763,6 +1764,25 @@ static void hp_telem_begin(struct hp_session *s, const struct http_msg *msg)
 			 s->peer_id[0] != '\0' ? TELEM_SEC_DOWN_MTLS : 0, hp_now(hw));
 }
 
+/* The destination service's authorization policies (dataplane/authz), per request: false is 403. */
+static bool hp_authorized(struct hp_session *s, uint32_t service, const struct router_request *rq)
+{
+	struct authz_request ar = {
+		.principal = s->peer_id,
+		.family = 4,
+		.addr = (const uint8_t *)&s->client,
+		.port = rte_be_to_cpu_16(s->local_port),
+		.http = true,
+		.host = rq->host,
+		.method = rq->method,
+		.path = rq->path,
+		.headers = rq->headers,
+		.n_headers = rq->n_headers,
+	};
+
+	return authz_check(s->hw->pw->snap, service, &ar, hp_stats(s->hw));
+}
+
 /* A whole request head is in s->req.msg: route it and act. */
 static void hp_route(struct hp_session *s)
 {
@@ -1822,6 +1842,8 @@ static void hp_route(struct hp_session *s)
 	    (r->action == ROUTER_ACTION_CLUSTER || r->action == ROUTER_ACTION_WEIGHTED)) {
 		/* the cluster now: its hash_policy reads the head, whose views go below */
 		rcl = router_pick_cluster(r, hp_rand(hw));
+		if (!hp_authorized(s, rcl->service, &rq))
+			n = -403;
 		cl = &((const struct proxy_l7_cfg *)snap->proxy_l7)->by_service[rcl->service];
 		s->pick = (struct l4_pick_opts){.policy = cl->lb_policy};
 		s->pick.hashed = proxy_request_hash(cl, msg, s->client, &s->pick.hash);
@@ -1847,6 +1869,9 @@ static void hp_route(struct hp_session *s)
 	} else if (n == -502) {
 		s->flags |= HP_RF_NR;
 		hp_local_reply(s, 502, loc, (uint32_t)strlen(loc), NULL, false);
+	} else if (n == -403) {
+		rte_pktmbuf_free(head);
+		hp_local_error(s, 403, 0, "RBAC: access denied");
 	} else if (n == -500) {
 		rte_pktmbuf_free(head);
 		hp_local_error(s, 500, 0, "internal error");

@@ -12,6 +12,7 @@
 #include <rte_mempool.h>
 #include <rte_tcp.h>
 
+#include "../authz/authz.h"
 #include "../log/log.h"
 #include "proxy_internal.h"
 
@@ -286,6 +287,23 @@ static const struct tcp_callbacks proxy_session_cbs = {
 
 static const struct tls_callbacks proxy_tls_cbs;
 
+/* The cluster's authorization policies (dataplane/authz), with the client's verified identity. */
+static bool proxy_authorized(const struct proxy_session *s, const struct cfg_snapshot *snap,
+			     const struct cfg_listener *cl, const struct tcp_conn_info *ci)
+{
+	struct authz_request ar = {
+		.family = 4, .addr = (const uint8_t *)&ci->raddr.v4, .port = ci->lport};
+	struct tls_conn_info ti;
+
+	if (!authz_active(snap, cl->service))
+		return true;
+	if (s->down.tls != NULL) {
+		tls_conn_info(s->down.tls, &ti);
+		ar.principal = ti.peer_id;
+	}
+	return authz_check(snap, cl->service, &ar, s->pw->stats);
+}
+
 /*
  * Open the session's upstream connection (the client's, @p ci, is
  * established: for TLS, its handshake is done). @return 0, or -1 with the
@@ -307,6 +325,8 @@ static int proxy_session_connect(struct proxy_session *s, const struct tcp_conn_
 		return -1;
 	}
 	cl = &snap->listeners[li];
+	if (!proxy_authorized(s, snap, cl, ci))
+		return -1; /* reset, counted by authz_check() */
 	why = l4_upstream_open(pw->lw, snap, cl->service, cl->service_port, cl->target_port,
 			       ci->raddr.v4, rte_cpu_to_be_16(ci->rport), ci->laddr.v4,
 			       rte_cpu_to_be_16(ci->lport), NULL, pw->now_tsc, &s->ups);

@@ -346,7 +346,8 @@ struct tls_cfg_policy {
 	char secret[CFG_NAME_MAX]; /* $.secrets.identities[].name */
 	uint8_t n_names;
 	char names[TLS_CFG_MAX_NAMES][TLS_CFG_NAME_LEN];
-	uint8_t mtls; /* enum tls_mtls */
+	uint8_t mtls;  /* enum tls_mtls */
+	bool mtls_set; /* "mtls" given (here, or the listener's for an SNI entry) */
 	uint8_t n_allowed;
 	char allowed[TLS_CFG_MAX_PEERS][TLS_ID_MAX];
 };
@@ -409,6 +410,15 @@ int tls_cfg_listener(struct cfg_snapshot *snap, uint32_t idx, const struct json_
 
 /** Listener @p idx's tls block in @p snap, or NULL (plain TCP). */
 const struct tls_server_conf *tls_cfg_listener_get(const struct cfg_snapshot *snap, uint32_t idx);
+
+/**
+ * Peer authentication (dataplane/authz, a section compiled after the proxy's):
+ * set the mTLS mode of identity @p sni (-1: the default, else an SNI entry)
+ * of listener @p idx's tls block. Only for an identity whose mode the
+ * document left out (mtls_set false): a listener's own "mtls" wins.
+ */
+void tls_cfg_listener_set_mtls(struct cfg_snapshot *snap, uint32_t idx, int32_t sni,
+			       enum tls_mtls mode);
 
 /** Free what tls_cfg_listener() added to @p snap (the proxy section's free). */
 void tls_cfg_free(struct cfg_snapshot *snap);

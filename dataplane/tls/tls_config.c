@@ -85,6 +85,7 @@ static int tls_cfg_policy(const struct cfg_snapshot *snap, const json_t *o, cons
 			       def != NULL ? def->mtls : TLS_MTLS_STRICT, false, &p->mtls, err)) !=
 	    0)
 		return rc;
+	p->mtls_set = json_object_get(o, "mtls") != NULL || (def != NULL && def->mtls_set);
 	if (def != NULL && json_object_get(o, "allowed_peers") == NULL) {
 		p->n_allowed = def->n_allowed;
 		memcpy(p->allowed, def->allowed, sizeof(p->allowed));
@@ -240,6 +241,20 @@ const struct tls_server_conf *tls_cfg_listener_get(const struct cfg_snapshot *sn
 	const struct tls_snap_cfg *tc = snap->tls_cfg;
 
 	return tc != NULL && idx < tc->n ? tc->listener[idx] : NULL;
+}
+
+void tls_cfg_listener_set_mtls(struct cfg_snapshot *snap, uint32_t idx, int32_t sni,
+			       enum tls_mtls mode)
+{
+	struct tls_snap_cfg *tc = snap->tls_cfg;
+	struct tls_server_conf *c = tc != NULL && idx < tc->n ? tc->listener[idx] : NULL;
+	struct tls_cfg_policy *p;
+
+	if (c == NULL || sni >= (int32_t)c->n_sni)
+		return;
+	p = sni < 0 ? &c->def : &c->sni[sni];
+	if (!p->mtls_set)
+		p->mtls = (uint8_t)mode;
 }
 
 void tls_cfg_free(struct cfg_snapshot *snap)

@@ -7,7 +7,7 @@ build=$(cd "$1" && pwd)
 asan=${2:-}
 shift 2 || shift $#
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(demo ping ping_hugepages memif afpacket malformed control roles fleet http_routes metrics download_swap l4 l4_2workers tcp_proxy tcp_proxy_2workers tcp_flood http_proxy http2 http_egress http_smuggling http_hash telemetry https https_upstream secrets tls tls_2workers testssl shutdown)
+[ ${#tests[@]} -gt 0 ] || tests=(demo ping ping_hugepages memif afpacket malformed control roles fleet http_routes metrics download_swap l4 l4_2workers tcp_proxy tcp_proxy_2workers tcp_flood http_proxy http2 http_egress http_smuggling http_hash telemetry https https_upstream authz authz_2workers secrets tls tls_2workers testssl shutdown)
 logs=$build/integration-logs
 mkdir -p "$logs"
 pass=0
@@ -74,6 +74,7 @@ for t in "${tests[@]}"; do
 	l4_2workers) run_one "$t" IT_L4_PROFILE="$here/../data/tap-2workers.json" "$here/test_l4.sh" ;;
 	tcp_proxy_2workers) run_one "$t" IT_TCP_PROFILE="$here/../data/tap-2workers.json" "$here/test_tcp_proxy.sh" ;;
 	tls_2workers) run_one "$t" IT_TLS_PROFILE="$here/../data/tap-2workers.json" "$here/test_tls.sh" ;;
+	authz_2workers) run_one "$t" IT_AUTHZ_PROFILE="$here/../data/tap-2workers.json" "$here/test_authz.sh" ;;
 	*) run_one "$t" "$here/test_$t.sh" ;;
 	esac
 done

@@ -624,9 +624,9 @@ static void test_daemon_registry(void **state)
 		}
 	}
 	assert_int_equal(json_array_size(res), total);
-	/* the daemon's 29 commands (secret.*, tls_conns, the router's 2, top, audit,
-	 * config.apply_namespace, etcd) and the test's */
-	assert_int_equal(total, 30);
+	/* the daemon's 31 commands (secret.*, tls_conns, the router's 2, top, audit,
+	 * config.apply_namespace, etcd, authn, authz) and the test's */
+	assert_int_equal(total, 32);
 	json_array_foreach(res, i, e)
 	{
 		const char *name = json_string_value(json_object_get(e, "cmd"));
