@@ -9,7 +9,7 @@ build=(meson ninja-build pkg-config gcc python3 dpdk dpdk-dev libdpdk-dev liburc
 demo=(iproute2 iputils-ping traceroute curl nginx-light openssl ethtool)
 test=(python3-scapy procps coreutils util-linux ethtool socat nmap wrk clang libclang-rt-14-dev
 	hping3 iperf3 python3-h11 testssl.sh etcd-server etcd-client prometheus
-	nghttp2-client nghttp2-server python3-grpcio)
+	nghttp2-client nghttp2-server python3-grpcio python3-jwcrypto chromium)
 bench=(valgrind haproxy gnuplot-nox libnginx-mod-stream nghttp2-proxy)
 
 case "${1:-test}" in

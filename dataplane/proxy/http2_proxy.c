@@ -499,12 +499,13 @@ static int hp2_head(void *d, const struct http_msg *msg, const struct http_edit 
 	return fs.bytes + 16;
 }
 
-/* A response made here: @p status, text/plain @p body (dropped for HEAD). */
+/* A response made here: @p status, text/plain @p body (dropped for HEAD),
+ * @p n_hdrs more fields. */
 static int hp2_answer(struct hp2_stream *st, unsigned int status, const char *body, uint32_t len,
-		      const char *location)
+		      const struct http_header *hdrs, uint32_t n_hdrs)
 {
 	const struct proxy_http_opts *h = &st->c->pl->http;
-	struct h2_field f[4];
+	struct h2_field f[3 + HP_LOCAL_HDRS];
 	char cl[16];
 	size_t n = 0;
 	int k = snprintf(cl, sizeof(cl), "%u", len);
@@ -514,8 +515,9 @@ static int hp2_answer(struct hp2_stream *st, unsigned int status, const char *bo
 	if (h->server_name[0] != '\0')
 		f[n++] = (struct h2_field){"server", 6, h->server_name,
 					   (uint32_t)strlen(h->server_name)};
-	if (location != NULL)
-		f[n++] = (struct h2_field){"location", 8, location, (uint32_t)strlen(location)};
+	for (uint32_t i = 0; i < n_hdrs && i < HP_LOCAL_HDRS; i++)
+		f[n++] = (struct h2_field){hdrs[i].name.p, hdrs[i].name.len, hdrs[i].value.p,
+					   hdrs[i].value.len};
 	if (len > 0 && !st->head_only && hp2_put(st->c->pw->nw->pool, &st->out, body, len) != 0)
 		return -ENOMEM;
 	st->out_eof = true;
@@ -526,10 +528,10 @@ static int hp2_answer(struct hp2_stream *st, unsigned int status, const char *bo
 }
 
 static int hp2_local(void *d, unsigned int status, const char *body, uint32_t len,
-		     const char *location, bool close)
+		     const struct http_header *hdrs, uint32_t n_hdrs, bool close)
 {
 	(void)close; /* a stream's answer closes only the stream */
-	return hp2_answer(d, status, body, len, location);
+	return hp2_answer(d, status, body, len, hdrs, n_hdrs);
 }
 
 static void hp2_send(void *d, struct rte_mbuf *m)
@@ -648,7 +650,7 @@ static void hp2_work(struct hp2_conn *c)
 			st->started = true;
 			if (st->too_large) {
 				if (hp2_answer(st, 431, "request header fields too large\n", 32,
-					       NULL) < 0)
+					       NULL, 0) < 0)
 					h2_stream_reset(c->h2, st->id, H2_INTERNAL_ERROR);
 				continue;
 			}

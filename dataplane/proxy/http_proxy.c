@@ -587,13 +587,14 @@ static void hp_drain_check(struct hp_session *s)
 }
 
 /*
- * Answer the request in progress here: @p status, @p body, an optional
- * Location. The connection closes after it when the request asked so, when
+ * Answer the request in progress here: @p status, @p body, @p n_hdrs more
+ * header fields (at most HP_LOCAL_HDRS, names in lower case). The connection closes after it when the request asked so, when
  * @p close, or when the request's body was not read (it would be taken for
  * the next request).
  */
 static void hp_local_reply(struct hp_session *s, unsigned int status, const char *body,
-			   uint32_t body_len, const char *location, bool close)
+			   uint32_t body_len, const struct http_header *hdrs, uint32_t n_hdrs,
+			   bool close)
 {
 	struct hp_worker *hw = s->hw;
 	int n;
@@ -602,7 +603,7 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 	close = close || s->close_after || !s->req_body_done;
 	stats_inc(hp_stats(hw), STAT_HTTP_LOCAL_RESPONSES);
 	hp_count_response(hw, status, true);
-	n = s->dn->local(s->dd, status, body, body_len, location, close);
+	n = s->dn->local(s->dd, status, body, body_len, hdrs, n_hdrs, close);
 	if (n < 0) {
 		stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
 		hp_session_end(s);
@@ -617,25 +618,30 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 
 /* HTTP/1.1: the local response's head and body on the session's connection. */
 static int hp1_local(void *d, unsigned int status, const char *body, uint32_t body_len,
-		     const char *location, bool close)
+		     const struct http_header *hdrs, uint32_t n_hdrs, bool close)
 {
 	struct hp_session *s = d;
 	struct rte_mbuf *m = NULL;
-	char head[512 + 2048];
-	int n;
+	char head[512 + 4096];
+	size_t n;
 
-	n = snprintf(head, sizeof(head),
-		     "HTTP/1.1 %u %s\r\ncontent-length: %u\r\ncontent-type: text/plain\r\n"
-		     "%s%s%s%s%s%s%s\r\n",
-		     status, hp_reason(status), body_len,
-		     s->pl->http.server_name[0] != '\0' ? "server: " : "", s->pl->http.server_name,
-		     s->pl->http.server_name[0] != '\0' ? "\r\n" : "",
-		     location != NULL ? "location: " : "", location != NULL ? location : "",
-		     location != NULL ? "\r\n" : "",
-		     close	 ? "connection: close\r\n"
-		     : s->http10 ? "connection: keep-alive\r\n"
-				 : "");
-	if (n < 0 || (size_t)n >= sizeof(head) || hp_put(s->hw->pool, &m, head, (uint32_t)n) != 0 ||
+	n = (size_t)snprintf(head, sizeof(head),
+			     "HTTP/1.1 %u %s\r\ncontent-length: %u\r\ncontent-type: text/plain\r\n"
+			     "%s%s%s",
+			     status, hp_reason(status), body_len,
+			     s->pl->http.server_name[0] != '\0' ? "server: " : "",
+			     s->pl->http.server_name,
+			     s->pl->http.server_name[0] != '\0' ? "\r\n" : "");
+	for (uint32_t i = 0; i < n_hdrs && i < HP_LOCAL_HDRS && n < sizeof(head); i++)
+		n += (size_t)snprintf(head + n, sizeof(head) - n, "%.*s: %.*s\r\n",
+				      (int)hdrs[i].name.len, hdrs[i].name.p, (int)hdrs[i].value.len,
+				      hdrs[i].value.p);
+	if (n < sizeof(head))
+		n += (size_t)snprintf(head + n, sizeof(head) - n, "%s\r\n",
+				      close	  ? "connection: close\r\n"
+				      : s->http10 ? "connection: keep-alive\r\n"
+						  : "");
+	if (n >= sizeof(head) || hp_put(s->hw->pool, &m, head, (uint32_t)n) != 0 ||
 	    (body_len > 0 && s->method != HTTP_M_HEAD &&
 	     hp_put(s->hw->pool, &m, body, body_len) != 0)) {
 		rte_pktmbuf_free(m);
@@ -654,7 +660,7 @@ static void hp_local_error(struct hp_session *s, unsigned int status, uint32_t f
 	int n = snprintf(body, sizeof(body), "%s\n", what);
 
 	s->flags |= flag;
-	hp_local_reply(s, status, body, (uint32_t)n, NULL, false);
+	hp_local_reply(s, status, body, (uint32_t)n, NULL, 0, false);
 }
 
 /* ---- the request's end ---- */
@@ -1405,7 +1411,7 @@ static void hp_pump_request(struct hp_session *s)
 					s->up = NULL;
 				}
 				hp_local_reply(s, (unsigned int)http_error_status(r),
-					       "bad request\n", 12, NULL, true);
+					       "bad request\n", 12, NULL, 0, true);
 			} else {
 				hp_session_end(s);
 			}
@@ -1645,7 +1651,7 @@ static void hp_to_cluster(struct hp_session *s, const struct router_route *r,
 			rte_pktmbuf_free(head);
 			stats_inc(hp_stats(hw), STAT_HTTP_BAD_REQUESTS);
 			hp_local_reply(s, (unsigned int)http_error_status(rb), "bad request\n", 12,
-				       NULL, true);
+				       NULL, 0, true);
 			return;
 		}
 		body = hp_chain_take(hw, &s->rx, (uint32_t)o.raw, &err);
@@ -1868,7 +1874,7 @@ static void hp_route(struct hp_session *s)
 		hp_local_error(s, 405, 0, "CONNECT is not allowed on this listener");
 	} else if (n == -502) {
 		s->flags |= HP_RF_NR;
-		hp_local_reply(s, 502, loc, (uint32_t)strlen(loc), NULL, false);
+		hp_local_reply(s, 502, loc, (uint32_t)strlen(loc), NULL, 0, false);
 	} else if (n == -403) {
 		rte_pktmbuf_free(head);
 		hp_local_error(s, 403, 0, "RBAC: access denied");
@@ -1880,11 +1886,13 @@ static void hp_route(struct hp_session *s)
 		hp_local_error(s, 404, HP_RF_NR, "no route");
 	} else if (r->action == ROUTER_ACTION_DIRECT) {
 		stats_inc(hp_stats(hw), STAT_HTTP_DIRECT_RESPONSES);
-		hp_local_reply(s, r->direct.status, r->direct.body.p, r->direct.body.len, NULL,
+		hp_local_reply(s, r->direct.status, r->direct.body.p, r->direct.body.len, NULL, 0,
 			       false);
 	} else if (r->action == ROUTER_ACTION_REDIRECT) {
+		struct http_header location = {{"location", 8}, {loc, (uint32_t)strlen(loc)}};
+
 		stats_inc(hp_stats(hw), STAT_HTTP_REDIRECTS);
-		hp_local_reply(s, r->redirect.code, "", 0, loc, false);
+		hp_local_reply(s, r->redirect.code, "", 0, &location, 1, false);
 	} else {
 		hp_to_cluster(s, r, rcl, head);
 	}

@@ -355,6 +355,9 @@ struct hp_session;
 struct hp2_conn;
 struct hp2_worker;
 
+/* header fields a local response adds at most (Location, CORS, WWW-Authenticate) */
+#define HP_LOCAL_HDRS 12u
+
 struct hp_down_ops {
 	/* the downstream frames bodies itself (HTTP/2): the response's data only
 	 * (chunked coding removed), no 1xx, no tunnel */
@@ -366,10 +369,11 @@ struct hp_down_ops {
 	uint32_t (*space)(void *d); /* response body bytes it takes now */
 	/* the final response head with @p ed applied; @return bytes written or -errno */
 	int (*head)(void *d, const struct http_msg *msg, const struct http_edit *ed);
-	/* a local response (text/plain @p body; @p location: a redirect's; @p close:
-	 * the connection closes after it); @return bytes written or -errno */
+	/* a local response (text/plain @p body; @p hdrs: at most HP_LOCAL_HDRS more
+	 * header fields, names in lower case; @p close: the connection closes after
+	 * it); @return bytes written or -errno */
 	int (*local)(void *d, unsigned int status, const char *body, uint32_t len,
-		     const char *location, bool close);
+		     const struct http_header *hdrs, uint32_t n_hdrs, bool close);
 	void (*send)(void *d, struct rte_mbuf *m); /* response body bytes (owned by it) */
 	void (*done)(void *d);			   /* the response is whole */
 	void (*reset)(void *d);			   /* the exchange ends abnormally */
