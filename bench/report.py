@@ -35,6 +35,7 @@ NAMES = {
     "x": "tcp_proxy vs the kernel (socat, HAProxy, forwarding)",
     "s": "TLS: handshakes/s vs openssl speed and nginx, bulk, idle bytes",
     "h": "HTTP/1.1 proxying: meshdp's http listener vs nginx and HAProxy",
+    "2": "HTTP/2 proxying: meshdp's http listener vs nginx and nghttpx (h2load)",
     "m": "the HTTP/1.1 proxy alone: clients and backend on meshdp's TCP stack over memif",
 }
 # Issue 11, point 8.
@@ -602,6 +603,111 @@ def h_section(res, L):
     for a in h.get("answers", []):
         if not a.startswith(("meshdp", "nginx", "haproxy", "direct")) or len(a.split()) < 2:
             L.append("* not answering: %s" % a)
+
+def h2load_parse(path):
+    """h2load's summary: requests/s, requests done / succeeded / failed, the
+    mean time for a request (ms)."""
+    v = {}
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return None
+    m = re.search(r"finished in ([\d.]+)s, ([\d.]+) req/s", text)
+    if not m:
+        return None
+    v["seconds"], v["requests_per_s"] = float(m.group(1)), float(m.group(2))
+    m = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                  r"(\d+) failed, (\d+) errored", text)
+    if m:
+        v["requests"], v["succeeded"] = int(m.group(3)), int(m.group(4))
+        v["errors"] = int(m.group(5)) + int(m.group(6))
+    m = re.search(r"status codes: (\d+) 2xx", text)
+    if m:
+        v["non_2xx"] = v.get("requests", 0) - int(m.group(1))
+    m = re.search(r"time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)",
+                  text)
+    if m:
+        v["mean_ms"] = float(m.group(5)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(6)]
+    return v
+
+
+def h2_collect(run, targets):
+    """(2) per target: h2load's figures, CPU per request (/proc, and meshdp's
+    busy cycles), RSS growth per idle connection."""
+    out = {}
+    for t in targets:
+        base = os.path.join(run, "2-" + t)
+        v = h2load_parse(base + ".txt")
+        if v is None:
+            continue
+        v["cpu"] = h_cpu_parse(base + ".cpu")
+        req = v.get("requests")
+        if req and v["cpu"].get("proxy_cpu_s"):
+            v["proc_cpu_us_per_request"] = round(v["cpu"]["proxy_cpu_s"] * 1e6 / req, 1)
+        if req and v["cpu"].get("backend_cpu_s"):
+            v["backend_cpu_us_per_request"] = round(v["cpu"]["backend_cpu_s"] * 1e6 / req, 1)
+        m = http_window(base)
+        if m:
+            v["meshdp"] = m
+        idle = {}
+        try:
+            with open(base + "-idle.txt") as f:
+                for line in f:
+                    w = line.split()
+                    if len(w) >= 2 and w[0] in ("rss_before_kb", "rss_held_kb"):
+                        idle[w[0]] = int(w[1])
+                    elif w and w[0] == "ready":
+                        idle["held"], idle["failed"] = int(w[1]), int(w[3])
+        except (OSError, ValueError, IndexError):
+            pass
+        if idle.get("held") and "rss_held_kb" in idle and "rss_before_kb" in idle:
+            idle["bytes_per_conn"] = round(
+                (idle["rss_held_kb"] - idle["rss_before_kb"]) * 1024 / idle["held"])
+        v["idle"] = idle
+        out[t] = v
+    return out
+
+
+def h2_section(res, L):
+    h = res["scenarios"]["2"]
+    R = h["results"]
+    L.append("")
+    L.append("## (2) %s" % h["name"])
+    L.append("")
+    L.append("h2load -t 1 -c %s -m %s -D %s s, h2c with prior knowledge, GET / (19 bytes) "
+             "from (h)'s nginx backend, which each proxy reaches over HTTP/1.1 keep-alive; "
+             "one worker each on the same core. CPU per request: /proc utime+stime of the "
+             "proxy (meshdp: the whole process) and meshdp's worker's busy cycles. Idle: %s "
+             "connections with the preface and SETTINGS exchanged, held open; the proxy's RSS "
+             "growth per connection (meshdp's: its TCP connection's pages first touched plus "
+             "nghttp2's session on the heap)." % (h["conns"], h["streams"], h["duration"], h["idle"]))
+    L.append("")
+    L.append("| target | requests/s | mean ms | proxy CPU us/req (/proc) | meshdp busy us/req | "
+             "backend CPU us/req | errors | idle bytes/conn |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for t, v in R.items():
+        L.append("| %s | %.0f | %s | %s | %s | %s | %d | %s |" % (
+            t, v["requests_per_s"], fmt(v.get("mean_ms"), ".2f"),
+            fmt(v.get("proc_cpu_us_per_request"), ".1f"),
+            fmt(v.get("meshdp", {}).get("busy_us_per_request"), ".2f"),
+            fmt(v.get("backend_cpu_us_per_request"), ".1f"),
+            v.get("errors", 0) + v.get("non_2xx", 0), fmt(v["idle"].get("bytes_per_conn"), ".0f")))
+    m = [t for t in R if t.startswith("meshdp")]
+    if m:
+        L.append("")
+        for other in (t for t in R if not t.startswith("meshdp")):
+            a, b = R[m[0]], R[other]
+            parts = ["requests/s %.2f" % (a["requests_per_s"] / b["requests_per_s"])]
+            if a.get("proc_cpu_us_per_request") and b.get("proc_cpu_us_per_request"):
+                parts.append("CPU per request (/proc) %.2f" % (
+                    a["proc_cpu_us_per_request"] / b["proc_cpu_us_per_request"]))
+            L.append("* %s / %s: %s" % (m[0], other, ", ".join(parts)))
+    http_workers(L, {t: {"h2load": v} for t, v in R.items()})
+    for a in h.get("answers", []):
+        if len(a.split()) < 2:
+            L.append("* not answering: %s" % a)
+
 
 def m_collect(run, telemetry, rounds):
     """(m): meshdp-httpgen's figures per test (tiny: -c M_CONNS, lat: -c
@@ -1316,6 +1422,10 @@ def main():
     ap.add_argument("--h-conns", default="64")
     ap.add_argument("--h-lat-conns", default="4")
     ap.add_argument("--h-duration", default="10")
+    ap.add_argument("--h2-conns", default="10")
+    ap.add_argument("--h2-streams", default="100")
+    ap.add_argument("--h2-duration", default="10")
+    ap.add_argument("--h2-idle", default="1000")
     ap.add_argument("--m-conns", default="64")
     ap.add_argument("--m-lat-conns", default="4")
     ap.add_argument("--m-duration", default="10")
@@ -1627,6 +1737,17 @@ def main():
             L.append("")
             L.append("meshdp / testpmd latency: p50 %s, p99 %s, p99.9 %s."
                      % (rr["p50"], rr["p99"], rr["p99_9"]))
+    if "2" in ran:
+        res["scenarios"]["2"] = {"name": NAMES["2"], "conns": o.h2_conns, "streams": o.h2_streams,
+                                 "duration": o.h2_duration, "idle": o.h2_idle,
+                                 "results": h2_collect(o.run, ("meshdp-afpacket", "nginx-h2",
+                                                               "nghttpx"))}
+        try:
+            with open(os.path.join(o.run, "2-check.txt")) as f:
+                res["scenarios"]["2"]["answers"] = f.read().strip().split("\n")
+        except OSError:
+            pass
+
     l4_sections(res, L, ran)
     two_section(res, L)
     if "t" in ran:
@@ -1637,6 +1758,8 @@ def main():
         s_section(res, L)
     if "h" in ran:
         h_section(res, L)
+    if "2" in ran:
+        h2_section(res, L)
     if "m" in ran:
         m_section(res, L)
     if res.get("targets_tcp"):

@@ -30,6 +30,13 @@
 #      nginx backend, and the backend directly; wrk -c H_CONNS for / (19 bytes)
 #      and /10k, -c H_LAT_CONNS for latency; CPU per request (meshdp: its busy
 #      cycles; everyone: /proc utime+stime)
+#   2  HTTP/2 proxying on (h)'s topology: h2load (h2c prior knowledge, -c
+#      H2_CONNS -m H2_STREAMS streams per connection) through meshdp's http
+#      listener (http2 enabled, af_packet), nginx (listen http2) and nghttpx
+#      (nghttp2-proxy), one worker each, to (h)'s nginx backend over HTTP/1.1
+#      keep-alive; requests/s, CPU per request (/proc, and meshdp's busy
+#      cycles); then H2_IDLE idle h2 connections (preface and SETTINGS
+#      exchanged) held open: the proxy's RSS growth per connection
 #   m  the HTTP/1.1 proxy alone: meshdp's http listener (as h's) between
 #      meshdp-httpgen's keep-alive clients and its backend, both on meshdp's own
 #      TCP stack over memif, no kernel in the path: -c M_CONNS, then -c
@@ -122,6 +129,10 @@ H_CONNS=${H_CONNS:-64}
 H_LAT_CONNS=${H_LAT_CONNS:-4}
 H_SUBSTRATES=${H_SUBSTRATES:-"afpacket tap"}
 H_PERF=${H_PERF:-1}
+H2_DURATION=${H2_DURATION:-10}
+H2_CONNS=${H2_CONNS:-10}
+H2_STREAMS=${H2_STREAMS:-100}
+H2_IDLE=${H2_IDLE:-1000}
 M_CONNS=${M_CONNS:-64}
 M_LAT_CONNS=${M_LAT_CONNS:-4}
 M_DURATION=${M_DURATION:-10}
@@ -1055,7 +1066,7 @@ EOP
 
 # As tests/data/http-proxy.json, one route to one backend with an upstream pool;
 # the worker sleeps when idle (it shares the machine), as the tests' documents do.
-h_config() { # h_config [MEMBERS]: MEMBERS (JSON members and a comma) added at the top level
+h_config() { # h_config [MEMBERS [LISTENER]]: MEMBERS (JSON members and a comma) added at the top level, LISTENER (JSON members) to the listener
 	cat <<EOC
 {
 	"version": 1,
@@ -1090,7 +1101,7 @@ h_config() { # h_config [MEMBERS]: MEMBERS (JSON members and a comma) added at t
 	"tcp": { "capacity": 65536 },
 	"listeners": [
 		{ "name": "http", "type": "http", "address": "10.71.1.1", "port": 8080, "route_config": "main",
-		  "connect_timeout_ms": 2000, "idle_timeout_s": 120 }
+		  "connect_timeout_ms": 2000, "idle_timeout_s": 120${2:+, $2} }
 	],
 	"flows": { "capacity": 65536 },${1:+
 	$1}
@@ -1099,13 +1110,14 @@ h_config() { # h_config [MEMBERS]: MEMBERS (JSON members and a comma) added at t
 EOC
 }
 
-# h_meshdp_start SUBSTRATE: the meshdp of that substrate, its client-side and
-# server-side kernel peers (hp0 in the client namespace, hp1 on the bridge).
+# h_meshdp_start SUBSTRATE [LISTENER]: the meshdp of that substrate (LISTENER:
+# members added to its listener, see h_config), its client-side and server-side
+# kernel peers (hp0 in the client namespace, hp1 on the bridge).
 h_meshdp_start() {
 	local s=$1 wrap=() ifc
 	ip netns del $H_NS_N 2>/dev/null || true
 	h_profile "$s" >"$run/h-profile-$s.json"
-	h_config >"$run/h-config.json"
+	h_config "" "${2:-}" >"$run/h-config.json"
 	# libxdp keeps its dispatcher program in bpffs
 	if [ "$s" = afxdp ] && ! grep -q ' /sys/fs/bpf bpf ' /proc/mounts; then
 		mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
@@ -1245,6 +1257,9 @@ http {
 	}
 	server {
 		listen 10.71.3.1:8082 reuseport backlog=4096;
+		# (2): h2c with prior knowledge, the same upstream
+		listen 10.71.3.1:8083 http2 reuseport backlog=4096;
+		http2_max_concurrent_streams $H2_STREAMS;
 		location / {
 			proxy_pass http://web;
 			proxy_http_version 1.1;
@@ -1291,6 +1306,8 @@ h_target() {
 	case $1 in
 	meshdp-*) h_url=10.71.1.1:8080 h_pid=$sut_pid ;;
 	nginx) h_url=10.71.3.1:8082 h_pid=$h_nginx_p_pid ;;
+	nginx-h2) h_url=10.71.3.1:8083 h_pid=$h_nginx_p_pid ;;
+	nghttpx) h_url=10.71.3.1:8084 h_pid=$h2_nghttpx_pid ;;
 	haproxy) h_url=10.71.3.1:8081 h_pid=$h_haproxy_pid ;;
 	direct) h_url=10.71.2.11:80 h_pid= ;;
 	esac
@@ -1347,6 +1364,88 @@ h_runs() { # h_runs TARGET: the tiny, 10 KB and latency rows of one target
 	h_run "$t" tiny "$H_CONNS" /
 	h_run "$t" 10k "$H_CONNS" /10k
 	h_run "$t" lat "$H_LAT_CONNS" /
+}
+
+# (2): nghttpx in the kernel proxies' namespace, one worker on SUT_CORE, h2c
+# frontend, HTTP/1.1 to the backend.
+h2_nghttpx_start() {
+	ip netns exec $H_NS_K taskset -c "$SUT_CORE" nghttpx --conf=/dev/null \
+		--frontend='10.71.3.1,8084;no-tls' --backend='10.71.2.11,80' --workers=1 \
+		--frontend-http2-max-concurrent-streams="$H2_STREAMS" --backend-connections-per-host=64 \
+		--no-ocsp --errorlog-file="$run/2-nghttpx.log" >>"$run/2-nghttpx.log" 2>&1 &
+	h_pids+=($!)
+	sleep 1
+	# the worker process does the proxying; the main one only supervises it
+	h2_nghttpx_pid=$(pgrep -P "$!" | head -1)
+	[ -n "$h2_nghttpx_pid" ] || h2_nghttpx_pid=$!
+	nghttpx --version 2>/dev/null | head -1 >>"$run/h-versions.txt" || true
+	h2load --version 2>/dev/null | head -1 >>"$run/h-versions.txt" || true
+}
+
+h2_rss_kb() { # h2_rss_kb PID
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+# h2_runs TARGET: h2load through it, then H2_IDLE idle connections held by
+# bench/h2idle.py while the proxy's RSS is read.
+h2_runs() {
+	local t=$1 out=$run/2-$1 ok=0 hold
+	h_target "$t"
+	for _ in $(seq 20); do
+		ip netns exec $H_NS_C curl -sf -m 2 --http2-prior-knowledge "http://$h_url/" >/dev/null 2>&1 && ok=1 && break
+		sleep 0.5
+	done
+	echo "$t $(ip netns exec $H_NS_C curl -s -m 2 --http2-prior-knowledge "http://$h_url/" 2>&1 | head -1)" >>"$run/2-check.txt"
+	if [ $ok = 0 ]; then
+		echo "bench: (2) $t does not answer h2c, skipped" >&2
+		return 0
+	fi
+	echo "bench: (2) $t: h2load -c $H2_CONNS -m $H2_STREAMS (${H2_DURATION} s), $H2_IDLE idle connections" >&2
+	h_cpu "$h_pid" >"$out.cpu"
+	[ -z "$sut_pid" ] || mdp_sample "$out-s1.txt"
+	ip netns exec $H_NS_C taskset -c "$GEN_CORE" h2load -c "$H2_CONNS" -m "$H2_STREAMS" -t 1 \
+		-D "$H2_DURATION" "http://$h_url/" >"$out.txt" 2>"$out.err" || echo "failed: h2load $t" >>"$out.err"
+	h_cpu "$h_pid" >>"$out.cpu"
+	[ -z "$sut_pid" ] || mdp_sample "$out-s2.txt"
+	sleep 1
+	hold=$run/2-$t-idle.fifo
+	rm -f "$hold"
+	mkfifo "$hold"
+	echo "rss_before_kb $(h2_rss_kb "$h_pid")" >"$out-idle.txt"
+	ip netns exec $H_NS_C python3 "$here/h2idle.py" "${h_url%:*}" "${h_url#*:}" "$H2_IDLE" \
+		<"$hold" >>"$out-idle.txt" 2>&1 &
+	local hp=$!
+	exec 9>"$hold"
+	for _ in $(seq 300); do
+		grep -q '^ready' "$out-idle.txt" && break
+		kill -0 $hp 2>/dev/null || break
+		sleep 0.2
+	done
+	sleep 1
+	echo "rss_held_kb $(h2_rss_kb "$h_pid")" >>"$out-idle.txt"
+	[ -z "$sut_pid" ] || mdp_sample "$out-idle-s.txt"
+	exec 9>&-
+	wait $hp || true
+	rm -f "$hold"
+}
+
+scenario_2() {
+	: >"$run/2-check.txt"
+	h_topology
+	h_servers
+	h2_nghttpx_start
+	sleep 1
+	if h_meshdp_start afpacket "\"http\": { \"http2\": { \"enabled\": true, \"max_concurrent_streams\": $H2_STREAMS } }"; then
+		h2_runs meshdp-afpacket
+		"$meshctl" --socket "$sockdir/meshdp.sock" --json stats >"$run/2-meshdp-stats-end.json" || true
+	else
+		echo "meshdp-afpacket did not start: $(tail -3 "$run/meshdp-h-afpacket.log" | tr '\n' ' ')" >>"$run/2-check.txt"
+	fi
+	h_meshdp_stop
+	for t in nginx-h2 nghttpx; do
+		h2_runs "$t"
+	done
+	h_cleanup
 }
 
 scenario_h() {
@@ -1936,6 +2035,11 @@ for sc in "${scenarios[@]}"; do
 		scenario_h
 		ran+=(h)
 		;;
+	2)
+		echo "bench: (2) HTTP/2 proxying: meshdp vs nginx and nghttpx, h2load" >&2
+		scenario_2
+		ran+=(2)
+		;;
 	m)
 		echo "bench: (m) the HTTP/1.1 proxy alone: clients and backend on meshdp's TCP stack over memif" >&2
 		scenario_m
@@ -1947,7 +2051,7 @@ for sc in "${scenarios[@]}"; do
 		ran+=(s)
 		;;
 	*)
-		die "unknown scenario '$sc' (a b c d e f h m p s t x)"
+		die "unknown scenario '$sc' (a b c d e f h 2 m p s t x)"
 		;;
 	esac
 done
@@ -1960,6 +2064,7 @@ python3 "$here/report.py" --run "$run" --out "$OUT" --tag "$date_tag" --sizes "$
 	--load "$load_start $load_end" --c-flows "$C_FLOWS" --d-flows "$D_FLOWS" \
 	--x-conns "$X_CONNS" --x-duration "$X_DURATION" --x-targets "$X_TARGETS" \
 	--h-conns "$H_CONNS" --h-lat-conns "$H_LAT_CONNS" --h-duration "$H_DURATION" \
+	--h2-conns "$H2_CONNS" --h2-streams "$H2_STREAMS" --h2-duration "$H2_DURATION" --h2-idle "$H2_IDLE" \
 	--m-conns "$M_CONNS" --m-lat-conns "$M_LAT_CONNS" --m-duration "$M_DURATION" \
 	--m-telemetry "$M_TELEMETRY" --m-telemetry-rounds "$M_TELEMETRY_ROUNDS" \
 	--memif "$MEMIF" --s-rows "$S_ROWS" --s-conns "$S_CONNS" --s-speed "$S_SPEED" \
