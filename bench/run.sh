@@ -129,6 +129,9 @@ H_CONNS=${H_CONNS:-64}
 H_LAT_CONNS=${H_LAT_CONNS:-4}
 H_SUBSTRATES=${H_SUBSTRATES:-"afpacket tap"}
 H_PERF=${H_PERF:-1}
+# idle upstream connections each proxy keeps (meshdp's pool, nginx's keepalive);
+# (2) raises it to the streams in flight so that no proxy churns connections
+H_POOL=256
 H2_DURATION=${H2_DURATION:-10}
 H2_CONNS=${H2_CONNS:-10}
 H2_STREAMS=${H2_STREAMS:-100}
@@ -1096,7 +1099,7 @@ h_config() { # h_config [MEMBERS [LISTENER]]: MEMBERS (JSON members and a comma)
 		  "routes": [ { "name": "web", "match": { "prefix": "/" }, "cluster": "bench/web" } ] } ] }
 	],
 	"clusters": [
-		{ "service": "bench/web", "pool": { "max_idle_per_endpoint": 256, "idle_timeout_s": 60 } }
+		{ "service": "bench/web", "pool": { "max_idle_per_endpoint": $H_POOL, "idle_timeout_s": 60 } }
 	],
 	"tcp": { "capacity": 65536 },
 	"listeners": [
@@ -1252,7 +1255,7 @@ http {
 	keepalive_timeout 300s;
 	upstream web {
 		server 10.71.2.11:80;
-		keepalive 256;
+		keepalive $H_POOL;
 		keepalive_requests 1000000;
 	}
 	server {
@@ -1371,7 +1374,7 @@ h_runs() { # h_runs TARGET: the tiny, 10 KB and latency rows of one target
 h2_nghttpx_start() {
 	ip netns exec $H_NS_K taskset -c "$SUT_CORE" nghttpx --conf=/dev/null \
 		--frontend='10.71.3.1,8084;no-tls' --backend='10.71.2.11,80' --workers=1 \
-		--frontend-http2-max-concurrent-streams="$H2_STREAMS" --backend-connections-per-host=64 \
+		--frontend-http2-max-concurrent-streams="$H2_STREAMS" --backend-connections-per-host="$H_POOL" \
 		--no-ocsp --errorlog-file="$run/2-nghttpx.log" >>"$run/2-nghttpx.log" 2>&1 &
 	h_pids+=($!)
 	sleep 1
@@ -1400,14 +1403,8 @@ h2_runs() {
 		echo "bench: (2) $t does not answer h2c, skipped" >&2
 		return 0
 	fi
-	echo "bench: (2) $t: h2load -c $H2_CONNS -m $H2_STREAMS (${H2_DURATION} s), $H2_IDLE idle connections" >&2
-	h_cpu "$h_pid" >"$out.cpu"
-	[ -z "$sut_pid" ] || mdp_sample "$out-s1.txt"
-	ip netns exec $H_NS_C taskset -c "$GEN_CORE" h2load -c "$H2_CONNS" -m "$H2_STREAMS" -t 1 \
-		-D "$H2_DURATION" "http://$h_url/" >"$out.txt" 2>"$out.err" || echo "failed: h2load $t" >>"$out.err"
-	h_cpu "$h_pid" >>"$out.cpu"
-	[ -z "$sut_pid" ] || mdp_sample "$out-s2.txt"
-	sleep 1
+	echo "bench: (2) $t: $H2_IDLE idle connections, then h2load -c $H2_CONNS -m $H2_STREAMS (${H2_DURATION} s)" >&2
+	# idle first, on a proxy whose heap the load has not grown yet
 	hold=$run/2-$t-idle.fifo
 	rm -f "$hold"
 	mkfifo "$hold"
@@ -1423,14 +1420,22 @@ h2_runs() {
 	done
 	sleep 1
 	echo "rss_held_kb $(h2_rss_kb "$h_pid")" >>"$out-idle.txt"
-	[ -z "$sut_pid" ] || mdp_sample "$out-idle-s.txt"
 	exec 9>&-
 	wait $hp || true
 	rm -f "$hold"
+	sleep 1
+	h_cpu "$h_pid" >"$out.cpu"
+	[ -z "$sut_pid" ] || mdp_sample "$out-s1.txt"
+	ip netns exec $H_NS_C taskset -c "$GEN_CORE" h2load -c "$H2_CONNS" -m "$H2_STREAMS" -t 1 \
+		-D "$H2_DURATION" "http://$h_url/" >"$out.txt" 2>"$out.err" || echo "failed: h2load $t" >>"$out.err"
+	h_cpu "$h_pid" >>"$out.cpu"
+	[ -z "$sut_pid" ] || mdp_sample "$out-s2.txt"
+	sleep 1
 }
 
 scenario_2() {
 	: >"$run/2-check.txt"
+	H_POOL=$((H2_CONNS * H2_STREAMS))
 	h_topology
 	h_servers
 	h2_nghttpx_start
@@ -1446,6 +1451,7 @@ scenario_2() {
 		h2_runs "$t"
 	done
 	h_cleanup
+	H_POOL=256
 }
 
 scenario_h() {
