@@ -52,6 +52,17 @@ it_wait_for()
 	done
 }
 
+# it_netns_del NS: the namespace and whatever a test left running in it (a
+# server started there would otherwise outlive the test, holding its ports and
+# the descriptors it inherited, the integration lock's among them).
+it_netns_del()
+{
+	local pids
+	pids=$(ip netns pids "$1" 2>/dev/null)
+	[ -z "$pids" ] || kill -KILL $pids 2>/dev/null
+	ip netns del "$1" 2>/dev/null
+}
+
 it_cleanup()
 {
 	set +e
@@ -60,8 +71,8 @@ it_cleanup()
 		kill -TERM "$IT_MESHDP_PID"
 		wait "$IT_MESHDP_PID" 2>/dev/null
 	fi
-	ip netns del "$IT_NS_C" 2>/dev/null
-	ip netns del "$IT_NS_S" 2>/dev/null
+	it_netns_del "$IT_NS_C"
+	it_netns_del "$IT_NS_S"
 	ip link del mdp-c 2>/dev/null
 	ip link del mdp-s 2>/dev/null
 	rm -rf "$IT_WORK"

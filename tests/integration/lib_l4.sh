@@ -15,7 +15,7 @@ it_l4_cleanup()
 	set +e
 	for b in b1 b2 b3; do
 		[ -f "$IT_WORK/$b/nginx.pid" ] && kill "$(cat "$IT_WORK/$b/nginx.pid")" 2>/dev/null
-		ip netns del "mdp-$b" 2>/dev/null
+		it_netns_del "mdp-$b"
 	done
 	it_cleanup
 }
