@@ -185,6 +185,22 @@ it_log "counters"
 [ "$(stat0 router_cors_allowed)" -eq $((al0 + 7)) ] || it_http_fail "router_cors_allowed $(stat0 router_cors_allowed), expected $((al0 + 7))"
 [ "$(stat0 router_cors_denied)" -eq $((de0 + 4)) ] || it_http_fail "router_cors_denied $(stat0 router_cors_denied), expected $((de0 + 4))"
 
+it_log "meshctl http route-test shows the CORS decision"
+out=$(it_ctl http route-test main 10.10.1.1 /api/data OPTIONS -H "Origin: $ORIGIN_A" -H "Access-Control-Request-Method: PUT")
+grep -q "^status        200" <<<"$out" && grep -q "^cors          preflight$" <<<"$out" &&
+	grep -q "^              access-control-allow-origin: $ORIGIN_A$" <<<"$out" ||
+	it_http_fail "route-test of a preflight: $out"
+out=$(it_ctl http route-test main 10.10.1.1 /api/data GET -H "Origin: $ORIGIN_B")
+grep -q "^cors          denied$" <<<"$out" || it_http_fail "route-test from a disallowed origin: $out"
+it_ctl --json http routes main | "$IT_PY" -c '
+import json, sys
+v = json.load(sys.stdin)["route_configs"][0]["virtual_hosts"][0]
+c = v["routes"][0]["cors"]
+assert c["allow_methods"] == "GET, PUT, DELETE" and c["max_age_s"] == 600 and c["allow_credentials"], c
+assert c["allow_origins"][1] == {"suffix": ".allowed.test"}, c
+assert v["cors"]["allow_origins"] == [{"exact": "http://vh.test"}] and v["routes"][1]["cors"] is None, v["cors"]' ||
+	it_http_fail "http routes does not show the cors policies"
+
 it_log "a policy with credentials and origin \"*\" is refused with its path"
 "$IT_PY" - "$IT_WORK/cors.json" >"$IT_WORK/bad.json" <<'PY'
 import json, sys
