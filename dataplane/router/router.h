@@ -38,12 +38,18 @@
  * with a match limit; a regex that fails (limit hit) does not match and is
  * counted (router_regex_failed).
  *
+ * CORS (router_cors()): a virtual host's or a route's policy decides, from the
+ * Origin and whether the request is a preflight, which header fields the
+ * proxy answers a preflight with or adds to the response; the proxy applies
+ * them (dataplane/proxy/http_proxy.c, hp_cors()).
+ *
  * Threads: router_select() and the helpers marked "any thread" run on workers
  * (no allocation, no locks); the rest on the control thread.
  *
  * RFCs: RFC 9110 (methods are case-sensitive tokens, header names are not;
  * Host / :authority; redirect codes 301, 302, 303, 307, 308), RFC 3986 (path,
- * query, authority syntax). Partial: no percent-decoding or path normalisation
+ * query, authority syntax), RFC 6454 (serialized origins); the WHATWG Fetch
+ * standard's CORS protocol (preflight, access-control-* fields). Partial: no percent-decoding or path normalisation
  * before matching (the HTTP codec's job, where it does it).
  */
 #ifndef MESHDP_ROUTER_H

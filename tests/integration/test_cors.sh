@@ -9,7 +9,7 @@
 # access-control-allow-origin (replacing the upstream's own), -credentials,
 # -expose-headers and Vary: Origin, one from a disallowed origin none (the
 # upstream's stripped), one without Origin passes untouched; the route's policy
-# replaces the virtual host's, which a direct response gets; a policy with
+# replaces the virtual host's, which a direct response and meshdp's 503 get; a policy with
 # credentials and origin "*" is refused with its path; the counters. Then a
 # real browser: headless Chromium loads a page from origin A, whose script
 # fetches the API through meshdp with a custom header and credentials (a
@@ -33,8 +33,13 @@ origin_a = sys.argv[2]
 d["services"].append({"name": "api", "namespace": "shop", "vip": "10.30.0.17",
                       "ports": [{"port": 8000, "protocol": "tcp"}],
                       "endpoints": [{"address": "10.10.2.11"}], "health": {"interval_ms": 0}})
-d["policies"].append({"name": "frontend-to-api", "action": "allow",
-                      "from": {"namespace": "shop", "service": "frontend"}, "to": {"service": "api"}})
+# nothing listens on b3's port 8000: every try fails, meshdp answers 503
+d["services"].append({"name": "down", "namespace": "shop", "vip": "10.30.0.18",
+                      "ports": [{"port": 8000, "protocol": "tcp"}],
+                      "endpoints": [{"address": "10.10.2.13"}], "health": {"interval_ms": 0}})
+for svc in ("api", "down"):
+    d["policies"].append({"name": "frontend-to-" + svc, "action": "allow",
+                          "from": {"namespace": "shop", "service": "frontend"}, "to": {"service": svc}})
 d["listeners"][0]["http"]["http2"] = {"enabled": True}
 vh = [rc for rc in d["route_configs"] if rc["name"] == "main"][0]["virtual_hosts"][0]
 vh["cors"] = {"allow_origins": [{"exact": "http://vh.test"}]}
@@ -43,6 +48,7 @@ vh["routes"].insert(0, {"name": "api", "match": {"prefix": "/api/"}, "cluster": 
                                {"regex": "http://pr-[0-9]+\\.preview\\.test(:[0-9]+)?"}],
              "allow_methods": ["GET", "PUT", "DELETE"], "allow_headers": ["x-token", "content-type"],
              "expose_headers": ["x-api-version"], "allow_credentials": True, "max_age_s": 600}})
+vh["routes"].insert(1, {"name": "down", "match": {"prefix": "/down/"}, "cluster": "shop/down"})
 json.dump(d, sys.stdout, indent=1)
 PY
 
@@ -167,6 +173,10 @@ for proto in --http1.1 --http2-prior-knowledge; do
 	expect "$h" access-control-allow-origin http://vh.test "direct response from http://vh.test"
 	h=$(c -o /dev/null -D - "$proto" -H "Origin: http://vh.test" "$PROXY/api/data")
 	no_cors "$h" "GET /api/ from the virtual host's origin"
+	# meshdp's own error answer carries the fields too
+	h=$(c -o /dev/null -D - "$proto" -H "Origin: http://vh.test" "$PROXY/down/x")
+	grep -q "^HTTP/[0-9.]* 5[0-9][0-9]" <<<"$h" || it_http_fail "GET /down/: $h"
+	expect "$h" access-control-allow-origin http://vh.test "meshdp's error answer to http://vh.test"
 done
 
 it_log "the upstream never saw a preflight; it saw every actual request"
@@ -178,11 +188,12 @@ expect "$h" access-control-allow-origin "$ORIGIN_A" "OPTIONS without a requested
 [ "$(seen_count "^OPTIONS /api/data $ORIGIN_A$")" -eq 1 ] || it_http_fail "a plain OPTIONS did not reach the upstream: $(cat "$SEEN")"
 
 it_log "counters"
-# per protocol: 3 allowed and 4 denied preflights; allowed: 2 on /api/, 1 direct;
-# denied: 1 from B, 1 from the virtual host's origin on /api/; plus the plain OPTIONS
+# per protocol: 3 allowed and 4 denied preflights; allowed: 2 on /api/, 1 direct,
+# 1 error answer; denied: 1 from B, 1 from the virtual host's origin on /api/;
+# plus the plain OPTIONS
 [ "$(stat0 router_cors_preflight)" -eq $((pf0 + 6)) ] || it_http_fail "router_cors_preflight $(stat0 router_cors_preflight), expected $((pf0 + 6))"
 [ "$(stat0 router_cors_preflight_denied)" -eq $((pfd0 + 8)) ] || it_http_fail "router_cors_preflight_denied $(stat0 router_cors_preflight_denied), expected $((pfd0 + 8))"
-[ "$(stat0 router_cors_allowed)" -eq $((al0 + 7)) ] || it_http_fail "router_cors_allowed $(stat0 router_cors_allowed), expected $((al0 + 7))"
+[ "$(stat0 router_cors_allowed)" -eq $((al0 + 9)) ] || it_http_fail "router_cors_allowed $(stat0 router_cors_allowed), expected $((al0 + 9))"
 [ "$(stat0 router_cors_denied)" -eq $((de0 + 4)) ] || it_http_fail "router_cors_denied $(stat0 router_cors_denied), expected $((de0 + 4))"
 
 it_log "meshctl http route-test shows the CORS decision"
