@@ -270,6 +270,7 @@ browse()
 }
 pf1=$(stat0 router_cors_preflight)
 pfd1=$(stat0 router_cors_preflight_denied)
+opt1=$(seen_count '^OPTIONS') # the test's own plain OPTIONS above
 got=$(browse "$ORIGIN_A") || true
 it_log "  from $ORIGIN_A: $got"
 [ "$got" = 'FETCH-OK 200 version=7 body={"api": "ok"}' ] ||
@@ -286,7 +287,7 @@ grep "blocked by CORS policy" "$IT_WORK/chromium-$PORT_B.log" | head -1 | sed 's
 [ "$(stat0 router_cors_preflight_denied)" -eq $((pfd1 + 1)) ] || it_http_fail "the browser's preflight from B was not refused by meshdp"
 [ "$(seen_count "^PUT /api/data $ORIGIN_A$")" -eq 1 ] || it_http_fail "the upstream did not see A's PUT once: $(cat "$SEEN")"
 [ "$(seen_count "^PUT .* $ORIGIN_B$")" -eq 0 ] || it_http_fail "the upstream saw B's PUT: $(cat "$SEEN")"
-[ "$(seen_count '^OPTIONS /api/data http://127')" -eq 0 ] || it_http_fail "the upstream saw the browser's preflight: $(cat "$SEEN")"
+[ "$(seen_count '^OPTIONS')" -eq "$opt1" ] || it_http_fail "the upstream saw the browser's preflight: $(cat "$SEEN")"
 
 it_stop_meshdp
 it_log "PASS"
