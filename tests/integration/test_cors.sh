@@ -9,8 +9,10 @@
 # access-control-allow-origin (replacing the upstream's own), -credentials,
 # -expose-headers and Vary: Origin, one from a disallowed origin none (the
 # upstream's stripped), one without Origin passes untouched; the route's policy
-# replaces the virtual host's, which a direct response and meshdp's 503 get; a policy with
-# credentials and origin "*" is refused with its path; the counters. Then a
+# replaces the virtual host's, which a direct response and meshdp's 503 get;
+# meshctl http route-test shows the decision, http routes the policies; a
+# policy with credentials and origin "*" is refused with its path; the
+# counters. Then a
 # real browser: headless Chromium loads a page from origin A, whose script
 # fetches the API through meshdp with a custom header and credentials (a
 # preflight first): it succeeds and reads the exposed header; the same page
@@ -252,7 +254,9 @@ fetch("$PROXY/api/data", {method: "PUT", credentials: "include",
 </script></body></html>
 EOF
 for port in $PORT_A $PORT_B; do
-	it_in_client "$IT_PY" -m http.server --bind 127.0.0.1 --directory "$IT_WORK/www" "$port" \
+	# not through it_in_client: $! must be the server itself (a function in the
+	# background is a subshell of its own), or cleanup leaves it running
+	ip netns exec "$IT_NS_C" "$IT_PY" -m http.server --bind 127.0.0.1 --directory "$IT_WORK/www" "$port" \
 		>"$IT_WORK/page-$port.log" 2>&1 &
 	PIDS="$PIDS $!"
 	it_wait_for "the page server on $port" 10 listening "$IT_NS_C" "$port"
