@@ -988,6 +988,13 @@ static void meshctl_print_http_route_test(const json_t *r)
 		printf("status        %" JSON_INTEGER_FORMAT "\n", meshctl_int(r, "status"));
 	if (json_is_string(json_object_get(r, "location")))
 		printf("location      %s\n", meshctl_str(r, "location"));
+	if (json_is_object(json_object_get(r, "cors"))) {
+		const json_t *h = json_object_get(json_object_get(r, "cors"), "headers"), *v;
+		size_t i;
+
+		printf("cors          %s\n", meshctl_str(json_object_get(r, "cors"), "result"));
+		json_array_foreach(h, i, v) printf("              %s\n", json_string_value(v));
+	}
 }
 
 enum meshctl_cmd {

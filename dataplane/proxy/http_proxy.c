@@ -241,6 +241,9 @@ struct hp_session {
 	uint32_t n_resp_add, n_resp_remove;
 	struct http_header resp_add[HP_RESP_EDITS];
 	struct http_view resp_remove[HP_RESP_EDITS];
+	/* the route's CORS fields for the request (hp_cors()), on local answers too */
+	uint32_t n_cors;
+	struct http_header cors[ROUTER_CORS_FIELDS];
 	uint32_t arena_used;
 	char arena[HP_ARENA];
 
@@ -660,7 +663,7 @@ static void hp_local_error(struct hp_session *s, unsigned int status, uint32_t f
 	int n = snprintf(body, sizeof(body), "%s\n", what);
 
 	s->flags |= flag;
-	hp_local_reply(s, status, body, (uint32_t)n, NULL, 0, false);
+	hp_local_reply(s, status, body, (uint32_t)n, s->cors, s->n_cors, false);
 }
 
 /* ---- the request's end ---- */
@@ -697,7 +700,7 @@ static void hp_release_request(struct hp_session *s)
 	rte_pktmbuf_free(s->out);
 	rte_pktmbuf_free(s->urx);
 	s->held = s->out = s->urx = NULL;
-	s->arena_used = s->n_resp_add = s->n_resp_remove = 0;
+	s->arena_used = s->n_resp_add = s->n_resp_remove = s->n_cors = 0;
 	s->attempt = s->flags = 0;
 	s->deadline_us = s->wake_us = 0;
 	s->resp_started = s->resp_close = s->dechunk = false;
@@ -1789,6 +1792,52 @@ static bool hp_authorized(struct hp_session *s, uint32_t service, const struct r
 	return authz_check(s->hw->pw->snap, service, &ar, hp_stats(s->hw));
 }
 
+/*
+ * The route's CORS decision for the request (router_cors()): its header fields
+ * copied into the session's arena (the request head and the snapshot they
+ * point into may be gone when they go out) as s->cors, for local answers
+ * (a preflight's, a direct response, a redirect, an error); for a response from
+ * a cluster also as response edits that replace the upstream's own CORS
+ * fields. @return the decision.
+ */
+static enum router_cors_result hp_cors(struct hp_session *s, const struct router_route *r,
+				       const struct router_request *rq)
+{
+	static const struct http_view owned[] = {
+		{"access-control-allow-origin", 27},
+		{"access-control-allow-credentials", 32},
+		{"access-control-expose-headers", 29},
+	};
+	struct router_str f[ROUTER_CORS_FIELDS][2];
+	uint32_t n;
+	static_assert(ROUTER_CORS_FIELDS + 1 <= HP_LOCAL_HDRS, "CORS fields and a Location fit");
+	enum router_cors_result res = router_cors(r, rq, s->hw->rw, f, &n);
+
+	for (uint32_t i = 0; i < n; i++) {
+		const char *v = hp_arena_put(s, f[i][1].p, f[i][1].len);
+
+		if (unlikely(v == NULL)) {
+			stats_inc(hp_stats(s->hw), STAT_HTTP_EDITS_DROPPED);
+			continue;
+		}
+		s->cors[s->n_cors++] =
+			(struct http_header){{f[i][0].p, f[i][0].len}, {v, f[i][1].len}};
+	}
+	if ((res != ROUTER_CORS_ALLOWED && res != ROUTER_CORS_DENIED) ||
+	    (r->action != ROUTER_ACTION_CLUSTER && r->action != ROUTER_ACTION_WEIGHTED))
+		return res;
+	for (uint32_t i = 0; i < RTE_DIM(owned) && s->n_resp_remove < HP_RESP_EDITS; i++)
+		s->resp_remove[s->n_resp_remove++] = owned[i];
+	for (uint32_t i = 0; i < s->n_cors; i++) {
+		if (unlikely(s->n_resp_add >= HP_RESP_EDITS)) {
+			stats_inc(hp_stats(s->hw), STAT_HTTP_EDITS_DROPPED);
+			continue;
+		}
+		s->resp_add[s->n_resp_add++] = s->cors[i];
+	}
+	return res;
+}
+
 /* A whole request head is in s->req.msg: route it and act. */
 static void hp_route(struct hp_session *s)
 {
@@ -1801,6 +1850,8 @@ static void hp_route(struct hp_session *s)
 	const struct router_cluster *rcl = NULL;
 	const struct proxy_cluster *cl;
 	struct rte_mbuf *head = NULL, *old;
+	enum router_cors_result cors = ROUTER_CORS_NONE;
+	bool preflight;
 	char loc[2048];
 	int32_t rc;
 	int n = 0, err;
@@ -1836,15 +1887,19 @@ static void hp_route(struct hp_session *s)
 	} else if (rc >= 0) {
 		r = router_select(snap, (uint32_t)rc, &rq, hw->rw);
 	}
-	if (r != NULL)
+	if (r != NULL) {
 		snprintf(s->tm_route, sizeof(s->tm_route), "%s", r->name);
+		cors = hp_cors(s, r, &rq);
+	}
+	/* answered here, before authorization: a preflight carries no credentials */
+	preflight = cors == ROUTER_CORS_PREFLIGHT || cors == ROUTER_CORS_PREFLIGHT_DENIED;
 	if (r != NULL && r->action == ROUTER_ACTION_REDIRECT) {
 		n = router_redirect_location(r, &rq, s->pl->tls != NULL ? "https" : "http", loc,
 					     sizeof(loc));
 		if (n < 0)
 			n = -500;
 	}
-	if (r != NULL &&
+	if (r != NULL && !preflight &&
 	    (r->action == ROUTER_ACTION_CLUSTER || r->action == ROUTER_ACTION_WEIGHTED)) {
 		/* the cluster now: its hash_policy reads the head, whose views go below */
 		rcl = router_pick_cluster(r, hp_rand(hw));
@@ -1884,15 +1939,21 @@ static void hp_route(struct hp_session *s)
 	} else if (r == NULL) {
 		stats_inc(hp_stats(hw), STAT_HTTP_NO_ROUTE);
 		hp_local_error(s, 404, HP_RF_NR, "no route");
+	} else if (cors == ROUTER_CORS_PREFLIGHT) {
+		hp_local_reply(s, 200, "", 0, s->cors, s->n_cors, false);
+	} else if (cors == ROUTER_CORS_PREFLIGHT_DENIED) {
+		hp_local_reply(s, 403, "CORS: origin not allowed\n", 25, s->cors, s->n_cors, false);
 	} else if (r->action == ROUTER_ACTION_DIRECT) {
 		stats_inc(hp_stats(hw), STAT_HTTP_DIRECT_RESPONSES);
-		hp_local_reply(s, r->direct.status, r->direct.body.p, r->direct.body.len, NULL, 0,
-			       false);
+		hp_local_reply(s, r->direct.status, r->direct.body.p, r->direct.body.len, s->cors,
+			       s->n_cors, false);
 	} else if (r->action == ROUTER_ACTION_REDIRECT) {
-		struct http_header location = {{"location", 8}, {loc, (uint32_t)strlen(loc)}};
+		struct http_header lh[ROUTER_CORS_FIELDS + 1];
 
+		memcpy(lh, s->cors, s->n_cors * sizeof(lh[0]));
+		lh[s->n_cors] = (struct http_header){{"location", 8}, {loc, (uint32_t)strlen(loc)}};
 		stats_inc(hp_stats(hw), STAT_HTTP_REDIRECTS);
-		hp_local_reply(s, r->redirect.code, "", 0, &location, 1, false);
+		hp_local_reply(s, r->redirect.code, "", 0, lh, s->n_cors + 1, false);
 	} else {
 		hp_to_cluster(s, r, rcl, head);
 	}

@@ -554,3 +554,118 @@ const char *router_action_name(unsigned int action)
 
 	return action < RTE_DIM(names) ? names[action] : "?";
 }
+
+/* ---- CORS ---- */
+
+const struct router_cors *router_cors_policy(const struct router_route *r)
+{
+	if (r->cors.enabled)
+		return &r->cors;
+	return r->vhost->cors.enabled ? &r->vhost->cors : NULL;
+}
+
+static bool router_origin_allowed(const struct router_cors *c, struct router_str origin,
+				  struct router_worker *rw)
+{
+	if (c->any_origin)
+		return true;
+	for (uint32_t i = 0; i < c->n_origins; i++) {
+		const struct router_cors_origin *o = &c->origins[i];
+
+		switch (o->kind) {
+		case ROUTER_ORIGIN_EXACT:
+			if (origin.len == o->text.len &&
+			    router_eq_fold(origin.p, o->text.p, origin.len))
+				return true;
+			break;
+		case ROUTER_ORIGIN_SUFFIX:
+			if (origin.len >= o->text.len &&
+			    router_eq_fold(origin.p + origin.len - o->text.len, o->text.p,
+					   o->text.len))
+				return true;
+			break;
+		default:
+			if (router_regex_match(&o->re, origin, rw))
+				return true;
+			break;
+		}
+	}
+	return false;
+}
+
+#define ROUTER_STR_LIT(s) ((struct router_str){s, (uint32_t)sizeof(s) - 1})
+
+static inline void router_field(struct router_str f[ROUTER_CORS_FIELDS][2], uint32_t *n,
+				struct router_str name, struct router_str value)
+{
+	f[*n][0] = name;
+	f[(*n)++][1] = value;
+}
+
+enum router_cors_result router_cors(const struct router_route *r, const struct router_request *req,
+				    struct router_worker *rw,
+				    struct router_str fields[ROUTER_CORS_FIELDS][2],
+				    uint32_t *n_fields)
+{
+	const struct router_cors *c = router_cors_policy(r);
+	struct router_str origin = {NULL, 0};
+	uint32_t n_origin = 0, n = 0;
+	bool acrm = false, preflight, ok;
+
+	*n_fields = 0;
+	if (c == NULL)
+		return ROUTER_CORS_NONE;
+	for (uint32_t i = 0; i < req->n_headers; i++) {
+		const struct router_str *h = req->headers[i];
+
+		if (h[0].len == 6 && router_eq_fold(h[0].p, "origin", 6)) {
+			origin = h[1];
+			n_origin++;
+		} else if (h[0].len == 29 &&
+			   router_eq_fold(h[0].p, "access-control-request-method", 29)) {
+			acrm = true;
+		}
+	}
+	if (n_origin == 0)
+		return ROUTER_CORS_NONE;
+	preflight = acrm && req->method.len == 7 && memcmp(req->method.p, "OPTIONS", 7) == 0;
+	/* two Origins: which one the browser meant is unknown, so neither is allowed */
+	ok = n_origin == 1 && origin.len > 0 && origin.len <= ROUTER_CORS_ORIGIN_MAX &&
+	     router_origin_allowed(c, origin, rw);
+	/* the response depends on the Origin whatever the decision: caches must know */
+	router_field(fields, &n, ROUTER_STR_LIT("vary"), ROUTER_STR_LIT("Origin"));
+	if (ok) {
+		/* "*" only without credentials (compiling refuses both), and then it
+		 * is the cacheable answer */
+		router_field(fields, &n, ROUTER_STR_LIT("access-control-allow-origin"),
+			     c->any_origin ? ROUTER_STR_LIT("*") : origin);
+		if (c->allow_credentials)
+			router_field(fields, &n, ROUTER_STR_LIT("access-control-allow-credentials"),
+				     ROUTER_STR_LIT("true"));
+		if (preflight) {
+			if (c->allow_methods.len != 0)
+				router_field(fields, &n,
+					     ROUTER_STR_LIT("access-control-allow-methods"),
+					     c->allow_methods);
+			if (c->allow_headers.len != 0)
+				router_field(fields, &n,
+					     ROUTER_STR_LIT("access-control-allow-headers"),
+					     c->allow_headers);
+			if (c->max_age.len != 0)
+				router_field(fields, &n, ROUTER_STR_LIT("access-control-max-age"),
+					     c->max_age);
+		} else if (c->expose_headers.len != 0) {
+			router_field(fields, &n, ROUTER_STR_LIT("access-control-expose-headers"),
+				     c->expose_headers);
+		}
+	}
+	*n_fields = n;
+	if (rw->stats != NULL)
+		stats_inc(rw->stats,
+			  preflight ? (ok ? STAT_ROUTER_CORS_PREFLIGHT
+					  : STAT_ROUTER_CORS_PREFLIGHT_DENIED)
+				    : (ok ? STAT_ROUTER_CORS_ALLOWED : STAT_ROUTER_CORS_DENIED));
+	if (preflight)
+		return ok ? ROUTER_CORS_PREFLIGHT : ROUTER_CORS_PREFLIGHT_DENIED;
+	return ok ? ROUTER_CORS_ALLOWED : ROUTER_CORS_DENIED;
+}

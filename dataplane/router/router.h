@@ -38,12 +38,18 @@
  * with a match limit; a regex that fails (limit hit) does not match and is
  * counted (router_regex_failed).
  *
+ * CORS (router_cors()): a virtual host's or a route's policy decides, from the
+ * Origin and whether the request is a preflight, which header fields the
+ * proxy answers a preflight with or adds to the response; the proxy applies
+ * them (dataplane/proxy/http_proxy.c, hp_cors()).
+ *
  * Threads: router_select() and the helpers marked "any thread" run on workers
  * (no allocation, no locks); the rest on the control thread.
  *
  * RFCs: RFC 9110 (methods are case-sensitive tokens, header names are not;
  * Host / :authority; redirect codes 301, 302, 303, 307, 308), RFC 3986 (path,
- * query, authority syntax). Partial: no percent-decoding or path normalisation
+ * query, authority syntax), RFC 6454 (serialized origins); the WHATWG Fetch
+ * standard's CORS protocol (preflight, access-control-* fields). Partial: no percent-decoding or path normalisation
  * before matching (the HTTP codec's job, where it does it).
  */
 #ifndef MESHDP_ROUTER_H
@@ -74,6 +80,14 @@
 #define ROUTER_DEFAULT_TIMEOUT_MS 15000
 #define ROUTER_INDEX_MIN	  16 /* routes in a virtual host from which the path index is built */
 #define ROUTER_INDEX_MAX_LENS	  32 /* distinct prefix lengths the index takes; more: listed */
+
+/* Limits of a cors policy (docs/CONFIG.md). */
+#define ROUTER_MAX_CORS_ORIGINS 64    /* entries of a cors policy's allow_origins */
+#define ROUTER_MAX_CORS_NAMES	64    /* entries of allow_methods, allow_headers, expose_headers */
+#define ROUTER_CORS_LIST_MAX	512   /* one of those lists, joined with ", " */
+#define ROUTER_CORS_ORIGIN_MAX	512   /* a longer Origin is never allowed */
+#define ROUTER_CORS_MAX_AGE_S	86400 /* max_age_s */
+#define ROUTER_CORS_FIELDS	6     /* header fields router_cors() gives at most */
 
 /** A byte string: a view, not NUL-terminated unless said. */
 struct router_str {
@@ -178,6 +192,24 @@ struct router_direct {
 	struct router_str body; /* may be empty */
 };
 
+/*
+ * A CORS policy (Fetch standard, "CORS protocol"; like Envoy's CorsPolicy) of a
+ * route or a virtual host; a route's, when it has one, replaces its virtual
+ * host's (router_cors_policy()).
+ */
+struct router_cors_origin; /* private: router_internal.h */
+struct router_cors {
+	bool enabled;		/* "cors" given */
+	bool any_origin;	/* an allow_origins entry {"exact": "*"} (never with credentials) */
+	bool allow_credentials; /* access-control-allow-credentials: true */
+	uint32_t n_origins;
+	const struct router_cors_origin *origins;
+	struct router_str allow_methods;  /* joined with ", ", NUL-terminated; len 0: not sent */
+	struct router_str allow_headers;  /* the same */
+	struct router_str expose_headers; /* the same */
+	struct router_str max_age;	  /* max_age_s in decimal; len 0: not sent */
+};
+
 struct router_match; /* private: router_internal.h */
 struct router_index; /* private: router_internal.h */
 struct router_vhost;
@@ -202,6 +234,7 @@ struct router_route {
 	uint32_t idle_timeout_ms; /* no bytes either way this long ends the stream; 0: none */
 	struct router_retry retry;
 	struct router_fault fault;
+	struct router_cors cors; /* enabled false: the virtual host's applies */
 };
 
 /** A virtual host: domains, routes, and header edits applied after the route's. */
@@ -214,6 +247,7 @@ struct router_vhost {
 	const struct router_route *routes;
 	struct router_headers request_headers;
 	struct router_headers response_headers;
+	struct router_cors cors; /* for its routes without their own */
 	const struct router_config *config;
 	const struct router_index *path_index; /* private: a long route list's index; NULL: none */
 };
@@ -346,6 +380,40 @@ static inline bool router_fault_hit(uint32_t ppm, uint32_t rnd)
 {
 	return ppm != 0 && rnd % ROUTER_PERCENT_SCALE < ppm;
 }
+
+/* ---- CORS (any thread, no allocation) ---- */
+
+/** What router_cors() made of a request; each but NONE is counted. */
+enum router_cors_result {
+	ROUTER_CORS_NONE,	      /* no policy, or no Origin: the request goes on untouched */
+	ROUTER_CORS_PREFLIGHT,	      /* an allowed preflight: answer it here with the fields */
+	ROUTER_CORS_PREFLIGHT_DENIED, /* a preflight from an origin not allowed: answer it
+				       * here, without CORS fields (only Vary) */
+	ROUTER_CORS_ALLOWED,	      /* a request from an allowed origin: the fields go on
+				       * its response, replacing the upstream's */
+	ROUTER_CORS_DENIED,	      /* a request from an origin not allowed: its response
+				       * carries no CORS fields (only Vary) */
+};
+
+/** The CORS policy that applies to @p r: its own, else its virtual host's; NULL: none. */
+const struct router_cors *router_cors_policy(const struct router_route *r);
+
+/**
+ * The CORS decision for @p req on route @p r. A preflight is an OPTIONS
+ * request with Origin and Access-Control-Request-Method. An Origin is allowed
+ * when it is the only one and an allow_origins entry matches it: exact and
+ * suffix compare case-insensitively, a regex must match the whole value.
+ * @param fields out: the response's header fields {lower-case name, value}, at
+ *        most ROUTER_CORS_FIELDS; the values point into @p req and the
+ *        snapshot (the caller copies what must outlive either)
+ * @param n_fields out: how many
+ * @return the decision; counted as router_cors_preflight, _preflight_denied,
+ *         _allowed, _denied. The thread that owns @p rw.
+ */
+enum router_cors_result router_cors(const struct router_route *r, const struct router_request *req,
+				    struct router_worker *rw,
+				    struct router_str fields[ROUTER_CORS_FIELDS][2],
+				    uint32_t *n_fields);
 
 /** The strip of @p host's ":port" (IPv6 literals keep their brackets). Any thread. */
 struct router_str router_host_strip_port(struct router_str host);

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../control/control.h"
@@ -18,6 +19,8 @@ static json_t *rc_jstr(struct router_str s)
 {
 	return json_stringn(s.p != NULL ? s.p : "", s.len);
 }
+
+static json_t *router_cmd_cors_json(const struct router_cors *c);
 
 static json_t *router_cmd_headers_json(const struct router_headers *h)
 {
@@ -143,7 +146,54 @@ static json_t *router_cmd_route_json(const struct router_route *r)
 	}
 	json_object_set_new(o, "request_headers", router_cmd_headers_json(&r->request_headers));
 	json_object_set_new(o, "response_headers", router_cmd_headers_json(&r->response_headers));
+	json_object_set_new(o, "cors", router_cmd_cors_json(&r->cors));
 	return o;
+}
+
+static json_t *router_cmd_cors_json(const struct router_cors *c)
+{
+	static const char *const kinds[] = {"exact", "suffix", "regex"};
+	json_t *origins;
+
+	if (!c->enabled)
+		return json_null();
+	origins = json_array();
+	for (uint32_t i = 0; i < c->n_origins; i++)
+		json_array_append_new(origins, json_pack("{s:o}", kinds[c->origins[i].kind],
+							 rc_jstr(c->origins[i].text)));
+	return json_pack("{s:o, s:o, s:o, s:o, s:b, s:o}", "allow_origins", origins,
+			 "allow_methods", rc_jstr(c->allow_methods), "allow_headers",
+			 rc_jstr(c->allow_headers), "expose_headers", rc_jstr(c->expose_headers),
+			 "allow_credentials", c->allow_credentials, "max_age_s",
+			 c->max_age.len != 0 ? json_integer(strtol(c->max_age.p, NULL, 10))
+					     : json_null());
+}
+
+/*
+ * What router_cors() makes of @p rq on @p r: {"result", "headers": ["name:
+ * value", ...]}; null when no policy applies.
+ */
+static json_t *router_cmd_cors_test(const struct router_route *r, const struct router_request *rq,
+				    struct router_worker *rw, enum router_cors_result *res)
+{
+	static const char *const names[] = {"none", "preflight", "preflight_denied", "allowed",
+					    "denied"};
+	struct router_str f[ROUTER_CORS_FIELDS][2];
+	char line[ROUTER_CORS_LIST_MAX + 64];
+	uint32_t n;
+	json_t *h;
+
+	*res = ROUTER_CORS_NONE;
+	if (router_cors_policy(r) == NULL)
+		return json_null();
+	*res = router_cors(r, rq, rw, f, &n);
+	h = json_array();
+	for (uint32_t i = 0; i < n; i++) {
+		snprintf(line, sizeof(line), "%.*s: %.*s", (int)f[i][0].len, f[i][0].p,
+			 (int)f[i][1].len, f[i][1].p);
+		json_array_append_new(h, json_string(line));
+	}
+	return json_pack("{s:s, s:o}", "result", names[*res], "headers", h);
 }
 
 static json_t *router_cmd_config_json(const struct router_config *cfg)
@@ -158,13 +208,13 @@ static json_t *router_cmd_config_json(const struct router_config *cfg)
 			json_array_append_new(domains, rc_jstr(vh->domains[i]));
 		for (uint32_t i = 0; i < vh->n_routes; i++)
 			json_array_append_new(routes, router_cmd_route_json(&vh->routes[i]));
-		json_array_append_new(vhosts,
-				      json_pack("{s:s, s:o, s:o, s:o, s:o}", "name", vh->name,
-						"domains", domains, "request_headers",
-						router_cmd_headers_json(&vh->request_headers),
-						"response_headers",
-						router_cmd_headers_json(&vh->response_headers),
-						"routes", routes));
+		json_array_append_new(
+			vhosts,
+			json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "name", vh->name, "domains",
+				  domains, "request_headers",
+				  router_cmd_headers_json(&vh->request_headers), "response_headers",
+				  router_cmd_headers_json(&vh->response_headers), "cors",
+				  router_cmd_cors_json(&vh->cors), "routes", routes));
 	}
 	return json_pack("{s:s, s:o, s:o}", "name", cfg->name, "retry_budget",
 			 cfg->retry_budget.enabled
@@ -220,7 +270,8 @@ static json_t *router_cmd_route_test(struct control *c, json_t *req,
 	const struct router_route *r;
 	const struct router_vhost *vh;
 	const char *cfg_name, *host, *path, *q;
-	json_t *reply = NULL, *hv, *out, *v;
+	enum router_cors_result cors = ROUTER_CORS_NONE;
+	json_t *reply = NULL, *hv, *out, *v, *cj = NULL;
 	struct router_worker *rw;
 	size_t hlen, plen, i;
 	int32_t rc;
@@ -267,14 +318,22 @@ static json_t *router_cmd_route_test(struct control *c, json_t *req,
 		return NULL;
 	vh = router_vhost_select(snap, (uint32_t)rc, rq.host);
 	r = router_select(snap, (uint32_t)rc, &rq, rw);
+	if (r != NULL)
+		cj = router_cmd_cors_test(r, &rq, rw, &cors);
 	router_worker_free(rw);
 	out = json_pack("{s:s, s:o, s:o}", "route_config", cfg_name, "virtual_host",
 			vh != NULL ? json_string(vh->name) : json_null(), "route",
 			r != NULL ? router_cmd_route_json(r) : json_null());
+	if (cj != NULL)
+		json_object_set_new(out, "cors", cj);
 	if (r == NULL) {
 		json_object_set_new(out, "status", json_integer(404));
 		json_object_set_new(out, "reason",
 				    json_string(vh == NULL ? "no virtual host" : "no route"));
+	} else if (cors == ROUTER_CORS_PREFLIGHT || cors == ROUTER_CORS_PREFLIGHT_DENIED) {
+		/* the proxy answers a preflight itself, whatever the action */
+		json_object_set_new(out, "status",
+				    json_integer(cors == ROUTER_CORS_PREFLIGHT ? 200 : 403));
 	} else if (r->action == ROUTER_ACTION_REDIRECT) {
 		char loc[2048];
 		int n = router_redirect_location(r, &rq, "http", loc, sizeof(loc));

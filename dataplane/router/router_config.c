@@ -223,8 +223,8 @@ static int rc_one_of(struct rc_ctx *c, const json_t *o, const char *path, const 
 
 /* ---- regexes ---- */
 
-/* Compile @p text (@p caseless: PCRE2_CASELESS) into @p re; JIT if the platform allows. */
-static int rc_regex(struct rc_ctx *c, struct router_str text, bool caseless, const char *path,
+/* Compile @p text with PCRE2 @p options into @p re; JIT if the platform allows. */
+static int rc_regex(struct rc_ctx *c, struct router_str text, uint32_t options, const char *path,
 		    struct router_regex *re)
 {
 	struct router_table *t = c->t;
@@ -242,8 +242,7 @@ static int rc_regex(struct rc_ctx *c, struct router_str text, bool caseless, con
 		t->cap_regex = cap;
 	}
 	re->text = text;
-	re->code = pcre2_compile((PCRE2_SPTR)text.p, text.len, caseless ? PCRE2_CASELESS : 0, &code,
-				 &off, NULL);
+	re->code = pcre2_compile((PCRE2_SPTR)text.p, text.len, options, &code, &off, NULL);
 	if (re->code == NULL) {
 		if (code == PCRE2_ERROR_NOMEMORY)
 			return -ENOMEM;
@@ -294,7 +293,7 @@ static int rc_cond(struct rc_ctx *c, const json_t *o, const char *path, bool hea
 		if ((rc = rc_get_str(c, o, given, path, 1, ROUTER_STR_MAX, true,
 				     "a regular expression", rc_any, false, &text)) != 0)
 			return rc;
-		return rc_regex(c, text, false, p, &cd->re);
+		return rc_regex(c, text, 0, p, &cd->re);
 	}
 	default:
 		if (!json_is_true(json_object_get(o, given)))
@@ -403,7 +402,8 @@ static int rc_match(struct rc_ctx *c, const json_t *ro, const char *rpath, struc
 
 		if ((rc = rc_get_str(c, o, given, path, 1, ROUTER_STR_MAX, true,
 				     "a regular expression", rc_any, false, &text)) != 0 ||
-		    (rc = rc_regex(c, text, !m->case_sensitive, p, &m->re)) != 0)
+		    (rc = rc_regex(c, text, m->case_sensitive ? 0 : PCRE2_CASELESS, p, &m->re)) !=
+			    0)
 			return rc;
 	} else if ((rc = rc_get_str(c, o, given, path, 1, ROUTER_STR_MAX, true,
 				    "a path: '/' then visible ASCII, no '?' or '#'", rc_valid_path,
@@ -514,6 +514,201 @@ static int rc_header_edits(struct rc_ctx *c, const json_t *o, const char *path,
 	int rc = rc_headers(c, o, path, "request", req);
 
 	return rc != 0 ? rc : rc_headers(c, o, path, "response", resp);
+}
+
+/* ---- CORS ---- */
+
+/*
+ * An allow_origins "exact": "*", or a serialized origin (RFC 6454 6.2):
+ * "null", or scheme "://" host [":" port] with no path (what browsers send).
+ */
+static bool rc_valid_origin(const char *s, size_t n)
+{
+	size_t i = 0, h, k, end = n;
+
+	if ((n == 1 && s[0] == '*') || (n == 4 && memcmp(s, "null", 4) == 0))
+		return true;
+	while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			 (i > 0 && ((s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' ||
+				    s[i] == '.'))))
+		i++;
+	if (i == 0 || n - i < 4 || memcmp(s + i, "://", 3) != 0)
+		return false;
+	h = i + 3;
+	for (k = n; k > h && s[k - 1] >= '0' && s[k - 1] <= '9'; k--)
+		;
+	if (k > h + 1 && k < n && s[k - 1] == ':' && n - k <= 5 &&
+	    (s[h] != '[' || s[k - 2] == ']')) {
+		unsigned long port = strtoul(s + k, NULL, 10);
+
+		if (port == 0 || port > 65535)
+			return false;
+		end = k - 1;
+	}
+	return rc_valid_host(s + h, end - h);
+}
+
+/* An allow_origins "suffix": visible ASCII without '/' (origins have no path) or '*'. */
+static bool rc_valid_origin_suffix(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '/' ||
+		    s[i] == '*')
+			return false;
+	return n > 0;
+}
+
+/*
+ * An optional list of tokens (methods or header names) joined with ", " into
+ * *@p out (len 0 when absent); *@p star set when "*" is one of them.
+ */
+static int rc_cors_list(struct rc_ctx *c, const json_t *o, const char *path, const char *key,
+			const char *expected, struct router_str *out, bool *star)
+{
+	char ap[CFG_JPATH_LEN], ip[CFG_JPATH_LEN], buf[ROUTER_CORS_LIST_MAX];
+	size_t len = 0, i;
+	json_t *arr, *v;
+	int rc;
+
+	out->p = "";
+	out->len = 0;
+	if ((rc = cfg_get_array(o, key, path, 1, ROUTER_MAX_CORS_NAMES, false, expected, &arr,
+				c->err)) != 0 ||
+	    arr == NULL)
+		return rc;
+	cfg_path_key(ap, path, key);
+	json_array_foreach(arr, i, v)
+	{
+		const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+		size_t n = s != NULL ? json_string_length(v) : 0;
+
+		cfg_path_index(ip, ap, i);
+		if (s == NULL || n > 256 || !rc_valid_token(s, n))
+			return cfg_fail_got(c->err, ip, expected, v);
+		if (len + (i > 0 ? 2 : 0) + n > sizeof(buf))
+			return cfg_fail(c->err, ap,
+					"expected at most %u bytes once joined with \", \"",
+					ROUTER_CORS_LIST_MAX);
+		if (i > 0) {
+			memcpy(buf + len, ", ", 2);
+			len += 2;
+		}
+		memcpy(buf + len, s, n);
+		len += n;
+		if (n == 1 && s[0] == '*')
+			*star = true;
+	}
+	if ((out->p = ra_strdup(c->t, buf, len, false)) == NULL)
+		return -ENOMEM;
+	out->len = (uint32_t)len;
+	return 0;
+}
+
+static int rc_cors_origin(struct rc_ctx *c, const json_t *it, const char *ip,
+			  struct router_cors_origin *og)
+{
+	static const char *const kinds[] = {"exact", "suffix", "regex", NULL};
+	char p[CFG_JPATH_LEN];
+	int rc;
+
+	if ((rc = rc_one_of(c, it, ip, kinds, "one of exact, suffix, regex", &og->kind)) != 0)
+		return rc;
+	switch (og->kind) {
+	case ROUTER_ORIGIN_EXACT:
+		return rc_get_str(c, it, "exact", ip, 1, ROUTER_CORS_ORIGIN_MAX, true,
+				  "an origin: \"*\", \"null\" or scheme://host[:port] without a "
+				  "path (\"https://app.example\")",
+				  rc_valid_origin, true, &og->text);
+	case ROUTER_ORIGIN_SUFFIX:
+		return rc_get_str(c, it, "suffix", ip, 1, ROUTER_CORS_ORIGIN_MAX, true,
+				  "the end of an origin (\".example.com\"): visible ASCII without "
+				  "'/' or '*'",
+				  rc_valid_origin_suffix, true, &og->text);
+	default:
+		cfg_path_key(p, ip, "regex");
+		if ((rc = rc_get_str(c, it, "regex", ip, 1, ROUTER_STR_MAX, true,
+				     "a regular expression", rc_any, false, &og->text)) != 0)
+			return rc;
+		/* a whole-value match: an unanchored "https://a\.example" would also
+		 * allow https://a.example.evil */
+		return rc_regex(c, og->text, PCRE2_CASELESS | PCRE2_ANCHORED | PCRE2_ENDANCHORED, p,
+				&og->re);
+	}
+}
+
+/* The optional "cors" member of a virtual host or a route at @p ppath. */
+static int rc_cors(struct rc_ctx *c, const json_t *parent, const char *ppath,
+		   struct router_cors *cors)
+{
+	static const char *const keys[] = {"allow_origins",
+					   "allow_methods",
+					   "allow_headers",
+					   "expose_headers",
+					   "allow_credentials",
+					   "max_age_s",
+					   NULL};
+	static const char *const okeys[] = {"exact", "suffix", "regex", NULL};
+	char path[CFG_JPATH_LEN], ap[CFG_JPATH_LEN], ip[CFG_JPATH_LEN], p[CFG_JPATH_LEN], age[16];
+	struct router_cors_origin *os;
+	bool star = false;
+	json_t *o, *arr, *it;
+	uint32_t max_age;
+	int rc, n;
+
+	cfg_path_key(path, ppath, "cors");
+	if ((rc = cfg_get_section(parent, "cors", ppath, &o, c->err)) != 0 || o == NULL ||
+	    (rc = cfg_check_keys(o, path, keys, c->err)) != 0 ||
+	    (rc = cfg_get_array(o, "allow_origins", path, 1, ROUTER_MAX_CORS_ORIGINS, true,
+				"origin matchers ({\"exact\"}, {\"suffix\"} or {\"regex\"})", &arr,
+				c->err)) != 0 ||
+	    (rc = cfg_get_bool(o, "allow_credentials", path, false, &cors->allow_credentials,
+			       c->err)) != 0)
+		return rc;
+	cfg_path_key(ap, path, "allow_origins");
+	if ((os = ra_alloc(c->t, json_array_size(arr) * sizeof(*os))) == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		if ((rc = cfg_get_item(arr, i, ap, "an origin matcher object", okeys, &it, ip,
+				       c->err)) != 0 ||
+		    (rc = rc_cors_origin(c, it, ip, &os[i])) != 0)
+			return rc;
+		if (os[i].kind == ROUTER_ORIGIN_EXACT && os[i].text.len == 1)
+			cors->any_origin = true; /* "*" */
+	}
+	cors->origins = os;
+	cors->n_origins = (uint32_t)json_array_size(arr);
+	if ((rc = rc_cors_list(c, o, path, "allow_methods",
+			       "a method (an RFC 9110 token: \"PUT\") or \"*\"",
+			       &cors->allow_methods, &star)) != 0 ||
+	    (rc = rc_cors_list(c, o, path, "allow_headers",
+			       "a header name (an RFC 9110 token) or \"*\"", &cors->allow_headers,
+			       &star)) != 0 ||
+	    (rc = rc_cors_list(c, o, path, "expose_headers",
+			       "a header name (an RFC 9110 token) or \"*\"", &cors->expose_headers,
+			       &star)) != 0)
+		return rc;
+	cors->max_age = (struct router_str){"", 0};
+	if (json_object_get(o, "max_age_s") != NULL) {
+		if ((rc = cfg_get_u32(o, "max_age_s", path, 0, ROUTER_CORS_MAX_AGE_S, 0, &max_age,
+				      c->err)) != 0)
+			return rc;
+		n = snprintf(age, sizeof(age), "%u", max_age);
+		if ((cors->max_age.p = ra_strdup(c->t, age, (size_t)n, false)) == NULL)
+			return -ENOMEM;
+		cors->max_age.len = (uint32_t)n;
+	}
+	cfg_path_key(p, path, "allow_credentials");
+	if (cors->allow_credentials && cors->any_origin)
+		return cfg_fail(c->err, p,
+				"expected false with the allow_origins entry {\"exact\": \"*\"} "
+				"(browsers refuse credentials from any origin: list the origins)");
+	if (cors->allow_credentials && star)
+		return cfg_fail(c->err, p,
+				"expected false with \"*\" in allow_methods, allow_headers or "
+				"expose_headers (with credentials \"*\" is a literal name, not a "
+				"wildcard)");
+	cors->enabled = true;
+	return 0;
 }
 
 /* ---- actions ---- */
@@ -962,7 +1157,8 @@ static int rc_route(struct rc_ctx *c, const json_t *o, const char *path, struct 
 				"regex)");
 	}
 	if ((rc = rc_header_edits(c, o, path, &r->request_headers, &r->response_headers)) != 0 ||
-	    (rc = rc_retry(c, o, path, r)) != 0 || (rc = rc_fault(c, o, path, r)) != 0)
+	    (rc = rc_retry(c, o, path, r)) != 0 || (rc = rc_fault(c, o, path, r)) != 0 ||
+	    (rc = rc_cors(c, o, path, &r->cors)) != 0)
 		return rc;
 	return 0;
 }
@@ -1260,6 +1456,7 @@ static const char *const rc_vhost_keys[] = {"name",
 					    "request_headers_remove",
 					    "response_headers_add",
 					    "response_headers_remove",
+					    "cors",
 					    NULL};
 
 static int rc_vhost(struct rc_ctx *c, const json_t *o, const char *path, struct router_vhost *vh,
@@ -1283,6 +1480,7 @@ static int rc_vhost(struct rc_ctx *c, const json_t *o, const char *path, struct 
 					    "idle_timeout_ms",
 					    "retry_policy",
 					    "fault",
+					    "cors",
 					    NULL};
 	char ap[CFG_JPATH_LEN], ip[CFG_JPATH_LEN];
 	struct router_route *routes;
@@ -1291,6 +1489,7 @@ static int rc_vhost(struct rc_ctx *c, const json_t *o, const char *path, struct 
 
 	if ((rc = rc_vhost_domains(c, o, path, vh, all, n_all, cap_all)) != 0 ||
 	    (rc = rc_header_edits(c, o, path, &vh->request_headers, &vh->response_headers)) != 0 ||
+	    (rc = rc_cors(c, o, path, &vh->cors)) != 0 ||
 	    (rc = cfg_get_array(o, "routes", path, 0, ROUTER_MAX_ROUTES, true, "routes", &arr,
 				c->err)) != 0)
 		return rc;

@@ -36,6 +36,20 @@ struct router_regex {
 	struct router_str text; /* as configured, for meshctl */
 };
 
+/* How a CORS allow_origins entry tests an Origin. */
+enum router_origin_kind {
+	ROUTER_ORIGIN_EXACT,  /* the whole Origin, case-insensitively */
+	ROUTER_ORIGIN_SUFFIX, /* its end, case-insensitively */
+	ROUTER_ORIGIN_REGEX,  /* the whole Origin (anchored both ends), caseless */
+};
+
+/** An allow_origins entry of a CORS policy. */
+struct router_cors_origin {
+	uint8_t kind;		/* enum router_origin_kind */
+	struct router_str text; /* EXACT, SUFFIX: lower-case; REGEX: as written */
+	struct router_regex re; /* REGEX */
+};
+
 /** A header ("headers") or query parameter ("query") condition. */
 struct router_cond {
 	struct router_str name; /* headers: lower-case; query: as written */
