@@ -552,14 +552,14 @@ static void test_trace(void **state)
 			.method = {"GET", 3}, .path = {"/p", 2}, .headers = w3c, .n_headers = 2};
 		struct telem_http th;
 
-		const struct telem_span *sp = worker(0)->spans;
+		const struct telem_span *sp = (const struct telem_span *)worker(0)->spans.slots;
 
 		telem_http_begin(worker(0), off, &th, &h, htonl(0x0a0a0102), 1, 0, 0, 10);
 		assert_true(th.span);
 		telem_http_try(&th, 12);
 		telem_http_try(&th, 15); /* a retry */
 		telem_http_end(worker(0), off, &th, 200, 0, 1, 1, htonl(0x0a0a0202), 8080, "", 20);
-		assert_int_equal(worker(0)->span_prod, 2);
+		assert_int_equal(worker(0)->spans.prod, 2);
 		assert_int_equal(sp[0].kind, TELEM_SPAN_SERVER);
 		assert_memory_equal(sp[0].trace_id, th.trace.trace_id, 16);
 		assert_memory_equal(sp[0].parent_id, th.trace.parent_id, 8);
@@ -578,7 +578,7 @@ static void test_trace(void **state)
 		/* a local answer: no try, no client span */
 		telem_http_begin(worker(0), off, &th, &h, htonl(0x0a0a0102), 1, 0, 0, 30);
 		telem_http_end(worker(0), off, &th, 404, 0, 1, 1, 0, 0, "", 31);
-		assert_int_equal(worker(0)->span_prod, 3);
+		assert_int_equal(worker(0)->spans.prod, 3);
 		assert_int_equal(sp[2].kind, TELEM_SPAN_SERVER);
 	}
 	expect_error(HEAD ", 'telemetry': {'tracing': {'zipkin_url': 'ftp://x'}}}",
@@ -599,7 +599,7 @@ static void test_trace(void **state)
 		telem_http_begin(worker(0), off, &th, &h, htonl(0x0a0a0102), 1, 0, 0, 10);
 		assert_true(th.span); /* an OTLP collector takes spans as well */
 		telem_http_end(worker(0), off, &th, 200, 0, 1, 1, 0, 0, "", 20);
-		assert_int_equal(worker(0)->span_prod, 4);
+		assert_int_equal(worker(0)->spans.prod, 4);
 	}
 	none = compile_ok(HEAD "}");
 	assert_false(trace_of(none, w3c, 2, &o, &n).active);
