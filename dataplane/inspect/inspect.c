@@ -23,12 +23,34 @@
 #define TR_ALPHA 0x40 /* a letter that starts a keyword (at a word's start) */
 
 static const uint8_t insp_trig[256] = {
-	['\''] = TR_QUOTE, ['"'] = TR_QUOTE, ['`'] = TR_QUOTE, [';'] = TR_SEMI,
-	['<'] = TR_LT,	   ['.'] = TR_DOT,   ['/'] = TR_SLASH, ['\\'] = TR_SLASH,
-	['\r'] = TR_CTL,   ['\n'] = TR_CTL,  [0] = TR_CTL,
+	['\''] = TR_QUOTE,
+	['"'] = TR_QUOTE,
+	['`'] = TR_QUOTE,
+	[';'] = TR_SEMI,
+	['<'] = TR_LT,
+	['.'] = TR_DOT,
+	['/'] = TR_SLASH,
+	['\\'] = TR_SLASH,
+	['\r'] = TR_CTL,
+	['\n'] = TR_CTL,
+	[0] = TR_CTL,
 #define A(c) [c] = TR_ALPHA, [c - 'a' + 'A'] = TR_ALPHA
-	A('a'), A('b'), A('c'), A('d'), A('e'), A('f'), A('i'), A('j'), A('l'), A('o'),
-	A('p'), A('s'), A('u'), A('v'), A('w'), A('x'),
+	A('a'),
+	A('b'),
+	A('c'),
+	A('d'),
+	A('e'),
+	A('f'),
+	A('i'),
+	A('j'),
+	A('l'),
+	A('o'),
+	A('p'),
+	A('s'),
+	A('u'),
+	A('v'),
+	A('w'),
+	A('x'),
 #undef A
 };
 
@@ -125,7 +147,7 @@ static uint32_t insp_operand(const uint8_t *b, uint32_t n, uint32_t i)
 	if (i < n && (b[i] == '\'' || b[i] == '"')) {
 		for (i++; i < n && b[i] != b[s]; i++)
 			;
-		return i < n ? i + 1 : n; /* an open string runs to the end: the query's own quote */
+		return i < n ? i + 1 : 0; /* an open string is prose, not an operand */
 	}
 	return 0;
 }
@@ -150,29 +172,50 @@ static uint32_t insp_cmp(const uint8_t *b, uint32_t n, uint32_t i)
 
 /* ---- signatures ---- */
 
-static const char *const insp_stacked[] = {"drop",  "delete",	"insert",  "update", "select",
-					   "shutdown", "exec", "execute", "declare", "truncate",
-					   "alter", "create", "union",	  NULL};
+static const char *const insp_stacked[] = {"drop",     "delete", "insert",  "update",  "select",
+					   "shutdown", "exec",	 "execute", "declare", "truncate",
+					   "alter",    "create", "union",   NULL};
 static const char *const insp_logic[] = {"or", "and", "xor", "having", NULL};
 static const char *const insp_tags[] = {"script", "iframe", "frame", "frameset", "object",
 					"embed",  "applet", "svg",   "math",	 "meta",
 					"base",	  "link",   "style", "img",	 "body",
-					"form",	  "video",  "audio", "isindex", NULL};
+					"form",	  "video",  "audio", "isindex",	 NULL};
 /* DOM event handlers, without their "on" */
 static const char *const insp_events[] = {
-	"abort",      "afterprint", "animationend", "animationstart", "beforeprint",
-	"beforeunload", "begin",    "blur",	    "canplay",	      "change",
-	"click",      "contextmenu", "copy",	    "cut",	      "dblclick",
-	"drag",	      "dragstart",  "drop",	    "end",	      "error",
-	"focus",      "focusin",    "hashchange",   "input",	      "invalid",
-	"keydown",    "keypress",   "keyup",	    "load",	      "message",
-	"mousedown",  "mouseenter", "mouseleave",   "mousemove",      "mouseout",
-	"mouseover",  "mouseup",    "pageshow",	    "paste",	      "pointerdown",
-	"pointerover", "popstate",  "reset",	    "resize",	      "scroll",
-	"search",     "select",	    "submit",	    "toggle",	      "transitionend",
-	"unload",     "wheel",	    NULL};
+	"abort",       "afterprint",	"animationend", "animationstart",
+	"beforeprint", "beforeunload",	"begin",	"blur",
+	"canplay",     "change",	"click",	"contextmenu",
+	"copy",	       "cut",		"dblclick",	"drag",
+	"dragstart",   "drop",		"end",		"error",
+	"focus",       "focusin",	"hashchange",	"input",
+	"invalid",     "keydown",	"keypress",	"keyup",
+	"load",	       "message",	"mousedown",	"mouseenter",
+	"mouseleave",  "mousemove",	"mouseout",	"mouseover",
+	"mouseup",     "pageshow",	"paste",	"pointerdown",
+	"pointerover", "popstate",	"reset",	"resize",
+	"scroll",      "search",	"select",	"submit",
+	"toggle",      "transitionend", "unload",	"wheel",
+	NULL};
 
-/* SQL after a quote at b[i]: "' or 1=1", "'--", "' union". */
+/*
+ * A condition after a logic keyword ending at @p e: "1=1", "'a'='a'", "1--",
+ * "(", true, false, not, null. @return whether there is one.
+ */
+static bool insp_condition(const uint8_t *b, uint32_t n, uint32_t e)
+{
+	uint32_t k = insp_ws(b, n, e);
+
+	if (k < n && (b[k] == '(' || insp_kw(b, n, k, "true") || insp_kw(b, n, k, "false") ||
+		      insp_kw(b, n, k, "not") || insp_kw(b, n, k, "null")))
+		return true;
+	if ((k = insp_operand(b, n, k)) == 0)
+		return false;
+	k = insp_ws(b, n, k);
+	return k == n || insp_cmp(b, n, k) != 0 || b[k] == '#' ||
+	       (k + 1 < n && b[k] == '-' && b[k + 1] == '-');
+}
+
+/* SQL after a quote at b[i]: "' or 1=1", "'--", "'or'1'='1". */
 static const char *insp_sql_quote(const uint8_t *b, uint32_t n, uint32_t i)
 {
 	uint32_t j = i + 1, e;
@@ -186,10 +229,7 @@ static const char *insp_sql_quote(const uint8_t *b, uint32_t n, uint32_t i)
 	if ((e = insp_kw_any(b, n, j, insp_logic)) != 0 ||
 	    (j + 1 < n && ((b[j] == '|' && b[j + 1] == '|') || (b[j] == '&' && b[j + 1] == '&')) &&
 	     (e = j + 2) != 0)) {
-		e = insp_ws(b, n, e);
-		if (e < n && (insp_digit(b[e]) || b[e] == '\'' || b[e] == '"' || b[e] == '(' ||
-			      insp_kw(b, n, e, "true") || insp_kw(b, n, e, "false") ||
-			      insp_kw(b, n, e, "not") || insp_kw(b, n, e, "null")))
+		if (insp_condition(b, n, e))
 			return "quote, then a boolean condition";
 	}
 	return NULL;
@@ -201,9 +241,12 @@ static const char *insp_sql_word(const uint8_t *b, uint32_t n, uint32_t i)
 	uint32_t e, k;
 
 	switch (insp_lc(b[i])) {
+	case 'x':
+		if (insp_kw(b, n, i, "xp_cmdshell"))
+			return "xp_cmdshell";
+		/* fall through - xor is a logic keyword */
 	case 'a':
 	case 'o':
-	case 'x':
 		/* or 1=1, and 'a'='a' */
 		if ((e = insp_kw_any(b, n, i, insp_logic)) == 0 || (k = insp_ws(b, n, e)) == e)
 			return NULL;
@@ -235,7 +278,8 @@ static const char *insp_sql_word(const uint8_t *b, uint32_t n, uint32_t i)
 		if ((e = insp_kw(b, n, i, "select")) == 0)
 			return NULL;
 		k = insp_ws(b, n, e);
-		if (k < n && (b[k] == '*' || b[k] == '(' || (b[k] == '@' && k + 1 < n && b[k + 1] == '@')))
+		if (k < n &&
+		    (b[k] == '*' || b[k] == '(' || (b[k] == '@' && k + 1 < n && b[k + 1] == '@')))
 			return "select *";
 		if (insp_kw(b, n, k, "null") || insp_kw(b, n, k, "version") ||
 		    insp_kw(b, n, k, "user") || insp_kw(b, n, k, "database") ||
@@ -263,7 +307,7 @@ static const char *insp_sql_word(const uint8_t *b, uint32_t n, uint32_t i)
 			return "waitfor delay";
 		return NULL;
 	default:
-		return insp_kw(b, n, i, "xp_cmdshell") ? "xp_cmdshell" : NULL;
+		return NULL;
 	}
 }
 
@@ -314,8 +358,9 @@ static const char *insp_script_word(const uint8_t *b, uint32_t n, uint32_t i)
 /* Traversal at a '/' or '\' at b[i]: system files. */
 static const char *insp_trav_slash(const uint8_t *b, uint32_t n, uint32_t i)
 {
-	static const char *const files[] = {"/etc/passwd", "/etc/shadow", "/etc/group",
-					    "/proc/self/", "/windows/win.ini", "/winnt/", NULL};
+	static const char *const files[] = {"/etc/passwd", "/etc/shadow",      "/etc/group",
+					    "/proc/self/", "/windows/win.ini", "/winnt/",
+					    NULL};
 
 	if (i + 1 < n) {
 		uint8_t c = insp_lc(b[i + 1]);
@@ -486,7 +531,7 @@ uint32_t inspect_scan(const char *p, uint32_t len, bool query, struct inspect_hi
 		n = insp_decode(s + start, end - start, win, query, &again);
 		if (again) {
 			h->double_encoded = true;
-			n = insp_decode(win, n, win, query, &again);
+			n = insp_decode(win, n, win, false, &again); /* '+' was read once */
 		}
 		found |= insp_pass(win, n, h);
 		if (end == len)
@@ -503,10 +548,18 @@ uint32_t inspect_scan(const char *p, uint32_t len, bool query, struct inspect_hi
 
 /* Headers a request carries once (a second one is an extra parameter). */
 static const struct telem_str insp_singletons[] = {
-	{"authorization", 13},	     {"proxy-authorization", 19}, {"content-type", 12},
-	{"user-agent", 10},	     {"referer", 7},		  {"origin", 6},
-	{"x-request-id", 12},	     {"traceparent", 11},	  {"if-modified-since", 17},
-	{"if-unmodified-since", 19}, {"range", 5},		  {"max-forwards", 12},
+	{"authorization", 13},
+	{"proxy-authorization", 19},
+	{"content-type", 12},
+	{"user-agent", 10},
+	{"referer", 7},
+	{"origin", 6},
+	{"x-request-id", 12},
+	{"traceparent", 11},
+	{"if-modified-since", 17},
+	{"if-unmodified-since", 19},
+	{"range", 5},
+	{"max-forwards", 12},
 };
 
 static bool insp_eq_nocase(const char *a, uint32_t alen, const char *b, uint32_t blen)

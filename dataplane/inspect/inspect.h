@@ -56,11 +56,11 @@ enum inspect_class {
 
 /** What one scan found: a class bit each, and for each class the first signature. */
 struct inspect_hits {
-	uint32_t found;			       /* 1u << enum inspect_class */
-	const char *sig[INSPECT_CLASSES];      /* "union select", "../" ... (static strings) */
-	const char *where[INSPECT_CLASSES];    /* "path", "query", or a header's name */
-	uint32_t where_len[INSPECT_CLASSES];   /* of where */
-	bool double_encoded;		       /* a value was percent-encoded twice */
+	uint32_t found;			     /* 1u << enum inspect_class */
+	const char *sig[INSPECT_CLASSES];    /* "union select", "../" ... (static strings) */
+	const char *where[INSPECT_CLASSES];  /* "path", "query", or a header's name */
+	uint32_t where_len[INSPECT_CLASSES]; /* of where */
+	bool double_encoded;		     /* a value was percent-encoded twice */
 };
 
 /**

@@ -72,8 +72,8 @@ static int inspect_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 		json_t *v = json_array_get(arr, i);
 
 		cfg_path_index(ip, hp, i);
-		if (!json_is_string(v) || !inspect_header_name(json_string_value(v), is->headers[i],
-							       &is->hlen[i]))
+		if (!json_is_string(v) ||
+		    !inspect_header_name(json_string_value(v), is->headers[i], &is->hlen[i]))
 			return cfg_fail_got(err, ip, "a header name (an HTTP token of 1..63 bytes)",
 					    v);
 		for (size_t k = 0; k < i; k++)
@@ -108,8 +108,7 @@ static void inspect_audit(const struct cfg_snapshot *snap, struct audit_report *
 			      is->n_headers,
 			      is->mode == INSPECT_BLOCK ? "logged and refused (400)" : "logged");
 	if (is->dup_mode == INSPECT_OFF)
-		audit_finding(r, "SM-DR21", AUDIT_WARN,
-			      "$.request_inspection.duplicate_parameters",
+		audit_finding(r, "SM-DR21", AUDIT_WARN, "$.request_inspection.duplicate_parameters",
 			      "duplicate and undeclared parameters are not looked for");
 }
 

@@ -1795,8 +1795,8 @@ static void hp_sev_ctx(const struct hp_session *s, const struct http_msg *msg, i
 }
 
 /* A security event of @p kind about this exchange (telemetry.h, telem_sev_emit()). */
-static void hp_sev(const struct hp_session *s, const struct http_msg *msg,
-		   enum telem_sev_kind kind, int32_t service, const char *detail)
+static void hp_sev(const struct hp_session *s, const struct http_msg *msg, enum telem_sev_kind kind,
+		   int32_t service, const char *detail)
 {
 	struct telem_sev_ctx c;
 

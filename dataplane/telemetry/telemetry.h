@@ -278,15 +278,15 @@ void telem_tcp_close(struct telem_worker *tw, uint32_t h);
  * JSON line and the suffix of the worker counter security_event_<name>
  * (crash has none: the process that writes it is dying).
  */
-#define TELEM_SEV_KINDS(X)                                                              \
-	X(INVALID_REQUEST, invalid_request)	/* the HTTP parser refused the request */ \
-	X(EXTRA_PARAMETER, extra_parameter)	/* duplicate or undeclared parameters */  \
-	X(TOKEN_INVALID, token_invalid)		/* a bearer token was refused */          \
-	X(TOKEN_REPLAY, token_replay)		/* a token's jti was seen before */       \
-	X(INJECTION_SQL, injection_sql)		/* request inspection (dataplane/inspect) */ \
-	X(INJECTION_SCRIPT, injection_script)                                           \
-	X(INJECTION_TRAVERSAL, injection_traversal)                                     \
-	X(INJECTION_CRLF, injection_crlf)                                               \
+#define TELEM_SEV_KINDS(X)                                                                       \
+	X(INVALID_REQUEST, invalid_request) /* the HTTP parser refused the request */            \
+	X(EXTRA_PARAMETER, extra_parameter) /* duplicate or undeclared parameters */             \
+	X(TOKEN_INVALID, token_invalid)	    /* a bearer token was refused */                     \
+	X(TOKEN_REPLAY, token_replay)	    /* a token's jti was seen before */                  \
+	X(INJECTION_SQL, injection_sql)	    /* request inspection (dataplane/inspect) */         \
+	X(INJECTION_SCRIPT, injection_script)                                                    \
+	X(INJECTION_TRAVERSAL, injection_traversal)                                              \
+	X(INJECTION_CRLF, injection_crlf)                                                        \
 	X(AUTHZ_DENIED, authz_denied) /* an authorization policy denied (HTTP 403, TCP reset) */ \
 	X(CRASH, crash)		      /* the crash handler (telem_crash_install()) */
 
@@ -321,10 +321,10 @@ struct telem_sev_rec {
 
 /** Where an event happened, as the emitter knows it (strings live for the call). */
 struct telem_sev_ctx {
-	uint32_t client;	      /* network order */
-	uint16_t client_port;	      /* host order */
-	const char *listener;	      /* NUL-terminated; NULL: none */
-	int32_t service;	      /* index into snap->services; -1: none */
+	uint32_t client;		      /* network order */
+	uint16_t client_port;		      /* host order */
+	const char *listener;		      /* NUL-terminated; NULL: none */
+	int32_t service;		      /* index into snap->services; -1: none */
 	struct telem_str method, path, query; /* len 0: none */
 	const uint8_t *trace_id;	      /* 16 bytes; NULL: no trace */
 };

@@ -165,8 +165,7 @@ static int telem_parse_sev(struct telem_snap *ts, const json_t *t, const char *t
 		return cfg_fail(err, pp, "only output \"file\" takes a path");
 	if (ts->sev.output == TELEM_OUT_FILE && ts->log.output == TELEM_OUT_FILE &&
 	    strcmp(ts->sev.path, ts->log.path) == 0)
-		return cfg_fail(err, pp,
-				"expected a file of its own, got the access log's \"%s\"",
+		return cfg_fail(err, pp, "expected a file of its own, got the access log's \"%s\"",
 				ts->sev.path);
 	return 0;
 }
@@ -304,7 +303,7 @@ static void telem_audit(const struct cfg_snapshot *snap, struct audit_report *r)
 		audit_finding(r, "SM-DR21", AUDIT_PASS, "$.telemetry.security_events",
 			      "security events logged as JSON lines to %s, at most %u per second "
 			      "per worker (the rest counted as suppressed)",
-			      t->sev.output == TELEM_OUT_FILE	? t->sev.path
+			      t->sev.output == TELEM_OUT_FILE	  ? t->sev.path
 			      : t->sev.output == TELEM_OUT_SYSLOG ? "syslog"
 								  : "stdout",
 			      t->sev.rate_per_s);

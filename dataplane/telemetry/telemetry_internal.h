@@ -95,9 +95,9 @@ struct telem_series {
  * [cons, telem_ring_prod()) and gives the slots back with telem_ring_release().
  */
 struct telem_ring {
-	uint32_t mask;	/* slots - 1 (a power of two) */
-	uint32_t size;	/* bytes of one record */
-	uint8_t *slots; /* [mask + 1] records */
+	uint32_t mask;				    /* slots - 1 (a power of two) */
+	uint32_t size;				    /* bytes of one record */
+	uint8_t *slots;				    /* [mask + 1] records */
 	uint32_t prod __attribute__((aligned(64))); /* worker: release store */
 	uint32_t cons __attribute__((aligned(64))); /* consumer: release store */
 };
@@ -148,7 +148,7 @@ struct telem_worker {
 	struct telem_series *series; /* [cap + 1] */
 	struct stats_block *stats;
 	uint64_t rng;
-	struct telem_ring log;	 /* struct telem_log_rec: the worker produces, the logger consumes */
+	struct telem_ring log; /* struct telem_log_rec: the worker produces, the logger consumes */
 	struct telem_ring spans; /* struct telem_span (same size): to the exporter */
 	struct telem_ring sev;	 /* struct telem_sev_rec (TELEM_SEV_RING): to the logger */
 	/* the security events' token bucket (worker only): micro-tokens, refilled

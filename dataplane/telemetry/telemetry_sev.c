@@ -125,8 +125,8 @@ void telem_sev_emit(struct telem_worker *tw, const struct cfg_snapshot *snap,
 	n = strlen(r->path);
 	if (c->query.len > 0 && n + 1 < sizeof(r->path)) {
 		r->path[n] = '?';
-		r->truncated |= telem_sev_copy(r->path + n + 1, sizeof(r->path) - n - 1,
-					       c->query.p, c->query.len);
+		r->truncated |= telem_sev_copy(r->path + n + 1, sizeof(r->path) - n - 1, c->query.p,
+					       c->query.len);
 	} else if (c->query.len > 0) {
 		r->truncated = true;
 	}
@@ -176,8 +176,9 @@ int telem_sev_format(const struct telem_sev_rec *rin, uint64_t unix_us, char *bu
 	const struct {
 		const char *key, *val;
 	} strs[] = {
-		{"listener", rin->listener}, {"service", rin->service}, {"method", rin->method},
-		{"path", path},		     {"detail", rin->detail},
+		{"listener", rin->listener}, {"service", rin->service},
+		{"method", rin->method},     {"path", path},
+		{"detail", rin->detail},
 	};
 
 	memcpy(path, rin->path, sizeof(path));
@@ -187,7 +188,8 @@ int telem_sev_format(const struct telem_sev_rec *rin, uint64_t unix_us, char *bu
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	if (rin->client != 0)
 		inet_ntop(AF_INET, &rin->client, client, sizeof(client));
-	n = snprintf(buf, len, "{\"time\":\"%s.%03uZ\",\"kind\":\"%s\",\"worker\":%u,\"client\":\"%s:%u\"",
+	n = snprintf(buf, len,
+		     "{\"time\":\"%s.%03uZ\",\"kind\":\"%s\",\"worker\":%u,\"client\":\"%s:%u\"",
 		     when, (unsigned int)(unix_us / 1000 % 1000), telem_sev_name(rin->kind),
 		     rin->worker, client, rin->client_port);
 	if (n < 0 || (size_t)n >= len)
@@ -202,7 +204,8 @@ int telem_sev_format(const struct telem_sev_rec *rin, uint64_t unix_us, char *bu
 		if (o >= len)
 			return -1;
 	}
-	n = snprintf(buf + o, len - o, "%s%s%s%s}", rin->truncated ? ",\"path_truncated\":true" : "",
+	n = snprintf(buf + o, len - o, "%s%s%s%s}",
+		     rin->truncated ? ",\"path_truncated\":true" : "",
 		     rin->trace_id[0] != '\0' ? ",\"trace_id\":\"" : "", rin->trace_id,
 		     rin->trace_id[0] != '\0' ? "\"" : "");
 	if (n < 0 || (size_t)n >= len - o)
