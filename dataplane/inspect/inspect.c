@@ -21,42 +21,52 @@
 #define TR_SLASH 0x10 /* / \ : /etc/passwd, MySQL comments */
 #define TR_CTL	 0x20 /* CR LF NUL (decoded) */
 #define TR_ALPHA 0x40 /* a letter that starts a keyword (at a word's start) */
+#define TR_WORD	 0x80 /* a word byte: letters, '_' (a word is skipped whole; a digit ends it) */
 
+/* clang-format off */
 static const uint8_t insp_trig[256] = {
-	['\''] = TR_QUOTE,
-	['"'] = TR_QUOTE,
-	['`'] = TR_QUOTE,
-	[';'] = TR_SEMI,
-	['<'] = TR_LT,
-	['.'] = TR_DOT,
-	['/'] = TR_SLASH,
-	['\\'] = TR_SLASH,
-	['\r'] = TR_CTL,
-	['\n'] = TR_CTL,
-	[0] = TR_CTL,
-#define A(c) [c] = TR_ALPHA, [c - 'a' + 'A'] = TR_ALPHA
-	A('a'),
-	A('b'),
-	A('c'),
-	A('d'),
-	A('e'),
-	A('f'),
-	A('i'),
-	A('j'),
-	A('l'),
-	A('o'),
-	A('p'),
-	A('s'),
-	A('u'),
-	A('v'),
-	A('w'),
-	A('x'),
+	['\''] = TR_QUOTE, ['"'] = TR_QUOTE, ['`'] = TR_QUOTE, [';'] = TR_SEMI,
+	['<'] = TR_LT, ['.'] = TR_DOT, ['/'] = TR_SLASH, ['\\'] = TR_SLASH,
+	['\r'] = TR_CTL, ['\n'] = TR_CTL, [0] = TR_CTL, ['_'] = TR_WORD,
+#define W(c) [c] = TR_WORD, [c - 'a' + 'A'] = TR_WORD
+	W('g'), W('h'), W('k'), W('m'), W('n'), W('q'), W('r'), W('t'), W('y'), W('z'),
+#define A(c) [c] = TR_WORD | TR_ALPHA, [c - 'a' + 'A'] = TR_WORD | TR_ALPHA
+	A('a'), A('b'), A('c'), A('d'), A('e'), A('f'), A('i'), A('j'), A('l'), A('o'),
+	A('p'), A('s'), A('u'), A('v'), A('w'), A('x'),
 #undef A
+#undef W
 };
+
+/*
+ * The second letters a keyword starting with each letter may have (bit
+ * x - 'a'): a word is tried only when its first two letters start one of
+ * the keywords of insp_sql_word(), insp_script_word() and insp_trav_word()
+ * ("c:" is tried apart).
+ */
+#define B(x) (1u << ((x) - 'a'))
+static const uint32_t insp_second[26] = {
+	['a' - 'a'] = B('n') | B('l'), /* and, alert */
+	['b' - 'a'] = B('e') | B('o'), /* benchmark, boot.ini */
+	['d' - 'a'] = B('o') | B('a'), /* document, data */
+	['e' - 'a'] = B('x') | B('v'), /* extractvalue, eval */
+	['f' - 'a'] = B('r'),          /* fromcharcode */
+	['i' - 'a'] = B('n'),          /* information_schema, into */
+	['j' - 'a'] = B('a'),          /* javascript */
+	['l' - 'a'] = B('o'),          /* load_file */
+	['o' - 'a'] = B('r') | B('n'), /* or, on<event> */
+	['p' - 'a'] = B('g'),          /* pg_sleep */
+	['s' - 'a'] = B('l') | B('e'), /* sleep, select */
+	['u' - 'a'] = B('p') | B('n'), /* updatexml, union */
+	['v' - 'a'] = B('b'),          /* vbscript */
+	['w' - 'a'] = B('a') | B('i'), /* waitfor, win.ini */
+	['x' - 'a'] = B('o') | B('p'), /* xor, xp_cmdshell */
+};
+#undef B
+/* clang-format on */
 
 static inline uint8_t insp_lc(uint8_t c)
 {
-	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 'a' - 'A') : c;
+	return (uint8_t)(c + (((uint8_t)(c - 'A') < 26u) << 5)); /* no branch */
 }
 
 static inline bool insp_word(uint8_t c)
@@ -119,11 +129,29 @@ static uint32_t insp_ws(const uint8_t *b, uint32_t n, uint32_t i)
 static uint32_t insp_kw_any(const uint8_t *b, uint32_t n, uint32_t i, const char *const *words)
 {
 	uint32_t e;
+	uint8_t c;
 
+	if (i >= n)
+		return 0;
+	c = insp_lc(b[i]);
 	for (; *words != NULL; words++)
-		if ((e = insp_kw(b, n, i, *words)) != 0)
+		if ((uint8_t)(*words)[0] == c && (e = insp_kw(b, n, i, *words)) != 0)
 			return e;
 	return 0;
+}
+
+/* Whether the word at b[i] may start a keyword: its first two letters. */
+static inline bool insp_gate(const uint8_t *b, uint32_t n, uint32_t i)
+{
+	uint8_t c, d;
+
+	if (i + 1 >= n)
+		return false;
+	c = insp_lc(b[i]);
+	d = insp_lc(b[i + 1]);
+	if (c == 'c')
+		return d == ':';
+	return d >= 'a' && d <= 'z' && (insp_second[c - 'a'] >> (d - 'a') & 1u);
 }
 
 /* The word @p s, white space, then '(' at b[i..]: a call. */
@@ -411,17 +439,24 @@ static uint32_t insp_pass(const uint8_t *b, uint32_t n, struct inspect_hits *h)
 
 		if (likely(t == 0))
 			continue;
+		if (t & TR_WORD) {
+			/* a word's start: the letters after a digit or any other byte
+			 * ("1union" is two words to SQL); the loop skips the rest */
+			if ((t & TR_ALPHA) && insp_gate(b, n, i)) {
+				if (!(found & (1u << INSPECT_SQL)))
+					insp_hit(h, &found, INSPECT_SQL, insp_sql_word(b, n, i));
+				if (!(found & (1u << INSPECT_SCRIPT)))
+					insp_hit(h, &found, INSPECT_SCRIPT,
+						 insp_script_word(b, n, i));
+				if (!(found & (1u << INSPECT_TRAVERSAL)))
+					insp_hit(h, &found, INSPECT_TRAVERSAL,
+						 insp_trav_word(b, n, i));
+			}
+			while (i + 1 < n && (insp_trig[b[i + 1]] & TR_WORD))
+				i++;
+			continue;
+		}
 		switch (t) {
-		case TR_ALPHA:
-			if (i > 0 && insp_word(b[i - 1]))
-				break; /* inside a word: no keyword starts here */
-			if (!(found & (1u << INSPECT_SQL)))
-				insp_hit(h, &found, INSPECT_SQL, insp_sql_word(b, n, i));
-			if (!(found & (1u << INSPECT_SCRIPT)))
-				insp_hit(h, &found, INSPECT_SCRIPT, insp_script_word(b, n, i));
-			if (!(found & (1u << INSPECT_TRAVERSAL)))
-				insp_hit(h, &found, INSPECT_TRAVERSAL, insp_trav_word(b, n, i));
-			break;
 		case TR_QUOTE:
 			if (!(found & (1u << INSPECT_SQL)))
 				insp_hit(h, &found, INSPECT_SQL, insp_sql_quote(b, n, i));
@@ -451,6 +486,12 @@ static uint32_t insp_pass(const uint8_t *b, uint32_t n, struct inspect_hits *h)
 				insp_hit(h, &found, INSPECT_TRAVERSAL, "../");
 			break;
 		case TR_SLASH:
+			if (i + 1 < n) {
+				const uint8_t c = b[i + 1] | 0x20; /* '*' stays '*' */
+
+				if (c != 'e' && c != 'p' && c != 'w' && c != '*')
+					break; /* what follows starts no signature: the common case */
+			}
 			if (i + 2 < n && b[i] == '/' && b[i + 1] == '*' && b[i + 2] == '!')
 				insp_hit(h, &found, INSPECT_SQL, "/*!");
 			else if (!(found & (1u << INSPECT_TRAVERSAL)))
@@ -486,6 +527,7 @@ static inline int insp_hex(uint8_t c)
 static uint32_t insp_decode(const uint8_t *src, uint32_t n, uint8_t *dst, bool plus, bool *again)
 {
 	uint32_t o = 0;
+	bool pct = false;
 
 	*again = false;
 	for (uint32_t i = 0; i < n; i++) {
@@ -499,15 +541,19 @@ static uint32_t insp_decode(const uint8_t *src, uint32_t n, uint8_t *dst, bool p
 		} else if (c == '+' && plus) {
 			c = ' ';
 		}
-		if (o > 0 && (dst[o - 1] == 0xc0 || dst[o - 1] == 0xc1) && c >= 0x80 && c < 0xc0) {
+		if (unlikely(c >= 0x80) && c < 0xc0 && o > 0 && (dst[o - 1] & 0xfe) == 0xc0) {
 			dst[o - 1] = (uint8_t)((dst[o - 1] & 1) << 6 | (c & 0x3f));
 			continue;
 		}
+		pct |= c == '%';
 		dst[o++] = c;
-		if (o >= 3 && dst[o - 3] == '%' && insp_hex(dst[o - 2]) >= 0 &&
-		    insp_hex(dst[o - 1]) >= 0)
-			*again = true;
 	}
+	/* a "%XX" in the output: it was encoded twice */
+	for (uint32_t i = 0; pct && i + 2 < o; i++)
+		if (dst[i] == '%' && insp_hex(dst[i + 1]) >= 0 && insp_hex(dst[i + 2]) >= 0) {
+			*again = true;
+			break;
+		}
 	return o;
 }
 
@@ -547,25 +593,29 @@ uint32_t inspect_scan(const char *p, uint32_t len, bool query, struct inspect_hi
 /* ---- parameters and headers ---- */
 
 /* Headers a request carries once (a second one is an extra parameter). */
-static const struct telem_str insp_singletons[] = {
-	{"authorization", 13},
-	{"proxy-authorization", 19},
-	{"content-type", 12},
-	{"user-agent", 10},
-	{"referer", 7},
-	{"origin", 6},
-	{"x-request-id", 12},
-	{"traceparent", 11},
-	{"if-modified-since", 17},
-	{"if-unmodified-since", 19},
-	{"range", 5},
-	{"max-forwards", 12},
-};
+/* clang-format off */
+#define INSP_SINGLETONS(X)                                                                 \
+	X("authorization") X("proxy-authorization") X("content-type") X("user-agent")      \
+	X("referer") X("origin") X("x-request-id") X("traceparent") X("if-modified-since") \
+	X("if-unmodified-since") X("range") X("max-forwards")
+#define INSP_SINGLE(s) {s, sizeof(s) - 1},
+static const struct telem_str insp_singletons[] = {INSP_SINGLETONS(INSP_SINGLE)};
+#undef INSP_SINGLE
+/* clang-format on */
 
-static bool insp_eq_nocase(const char *a, uint32_t alen, const char *b, uint32_t blen)
+_Static_assert(RTE_DIM(insp_singletons) <= 16, "single_by_len has a bit per singleton");
+
+void inspect_singletons_index(struct inspect_snap *is)
 {
-	if (alen != blen)
-		return false;
+	memset(is->single_by_len, 0, sizeof(is->single_by_len));
+	for (unsigned int k = 0; k < RTE_DIM(insp_singletons); k++)
+		is->single_by_len[insp_singletons[k].len] |= (uint16_t)(1u << k);
+}
+
+static inline bool insp_eq_nocase(const char *a, uint32_t alen, const char *b, uint32_t blen)
+{
+	if (alen != blen || alen == 0 || insp_lc((uint8_t)a[0]) != (uint8_t)b[0])
+		return alen == blen && alen == 0;
 	for (uint32_t i = 0; i < alen; i++)
 		if (insp_lc((uint8_t)a[i]) != (uint8_t)b[i])
 			return false;
@@ -576,8 +626,8 @@ static bool insp_eq_nocase(const char *a, uint32_t alen, const char *b, uint32_t
  * Duplicate and undeclared query parameters, duplicate singleton headers:
  * the first found, described in @p why. @return true when one was.
  */
-static bool insp_extra(const struct inspect_request *rq, struct stats_block *stats, char *why,
-		       size_t wlen)
+static bool insp_extra(const struct inspect_snap *is, const struct inspect_request *rq,
+		       struct stats_block *stats, char *why, size_t wlen)
 {
 	struct telem_str names[INSPECT_PARAMS];
 	uint32_t n = 0, seen = 0;
@@ -616,9 +666,11 @@ static bool insp_extra(const struct inspect_request *rq, struct stats_block *sta
 	for (uint32_t i = 0; i < rq->n_headers; i++) {
 		const struct telem_str *nm = &rq->headers[i][0];
 
-		for (uint32_t k = 0; k < RTE_DIM(insp_singletons); k++) {
-			if (!insp_eq_nocase(nm->p, nm->len, insp_singletons[k].p,
-					    insp_singletons[k].len))
+		uint32_t cand = nm->len < INSPECT_NAME_LEN ? is->single_by_len[nm->len] : 0;
+
+		for (uint32_t k = 0; cand != 0; k++, cand >>= 1) {
+			if (!(cand & 1u) || !insp_eq_nocase(nm->p, nm->len, insp_singletons[k].p,
+							    insp_singletons[k].len))
 				continue;
 			if (seen & (1u << k)) {
 				snprintf(why, wlen, "duplicate header %s", insp_singletons[k].p);
@@ -690,7 +742,7 @@ bool inspect_request(const struct cfg_snapshot *snap, const struct inspect_reque
 			block |= is->mode == INSPECT_BLOCK;
 		}
 	}
-	if (is->dup_mode != INSPECT_OFF && insp_extra(rq, stats, why, sizeof(why))) {
+	if (is->dup_mode != INSPECT_OFF && insp_extra(is, rq, stats, why, sizeof(why))) {
 		telem_sev_emit(tw, snap, TELEM_SEV_EXTRA_PARAMETER, ctx, why, now_us);
 		block |= is->dup_mode == INSPECT_BLOCK;
 	}

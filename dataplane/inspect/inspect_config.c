@@ -50,6 +50,7 @@ static int inspect_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 	if (is == NULL)
 		return -ENOMEM;
 	snap->inspect = is;
+	inspect_singletons_index(is);
 	cfg_path_key(hp, path, "headers");
 	if ((rc = cfg_get_section(root, "request_inspection", "$", &o, err)) != 0 ||
 	    (o != NULL && (rc = cfg_check_keys(o, path, keys, err)) != 0) ||

@@ -17,6 +17,11 @@ struct inspect_snap {
 	uint32_t n_headers;
 	char headers[INSPECT_MAX_HEADERS][INSPECT_NAME_LEN]; /* lower case */
 	uint32_t hlen[INSPECT_MAX_HEADERS];
+	/* the singleton headers (inspect.c) of each name length, one bit per entry */
+	uint16_t single_by_len[INSPECT_NAME_LEN];
 };
+
+/** Fill @p is->single_by_len (the section's compile; control thread). */
+void inspect_singletons_index(struct inspect_snap *is);
 
 #endif
