@@ -649,6 +649,15 @@ void telem_render_metrics(const struct cfg_snapshot *snap, struct log_buf *b)
 			       telem_read(&telem_g->write_errors));
 		log_buf_printf(
 			b,
+			"# HELP meshdp_security_event_lines_total Security event lines the "
+			"logger thread wrote\n# TYPE meshdp_security_event_lines_total "
+			"counter\nmeshdp_security_event_lines_total %" PRIu64 "\n"
+			"# HELP meshdp_security_event_write_errors_total Security event lines "
+			"the sink refused\n# TYPE meshdp_security_event_write_errors_total "
+			"counter\nmeshdp_security_event_write_errors_total %" PRIu64 "\n",
+			telem_read(&telem_g->sev_lines), telem_read(&telem_g->sev_write_errors));
+		log_buf_printf(
+			b,
 			"# HELP meshdp_spans_exported_total Spans the collector accepted\n"
 			"# TYPE meshdp_spans_exported_total counter\n"
 			"meshdp_spans_exported_total %" PRIu64 "\n"

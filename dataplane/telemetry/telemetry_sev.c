@@ -464,12 +464,17 @@ static void telem_crash_handler(int sig, siginfo_t *si, void *uc)
 		telem_cnum(&c, (uint64_t)sig, 0);
 		telem_cput(&c, ",\"signal_name\":\"");
 		telem_cput(&c, telem_signame(sig));
-		telem_cput(&c, "\",\"address\":\"");
-		telem_chex(&c, si != NULL ? (uintptr_t)si->si_addr : 0);
-		telem_cput(&c, "\",\"code\":");
-		telem_cnum(&c, si != NULL && si->si_code > 0 ? (uint64_t)si->si_code : 0, 0);
-		telem_cput(&c, ",\"sent\":");
-		telem_cput(&c, si != NULL && si->si_code <= 0 ? "true" : "false");
+		if (si != NULL && si->si_code > 0) {
+			/* a fault: where, and how (SEGV_MAPERR, BUS_ADRALN ...) */
+			telem_cput(&c, "\",\"sent\":false,\"address\":\"");
+			telem_chex(&c, (uintptr_t)si->si_addr);
+			telem_cput(&c, "\",\"code\":");
+			telem_cnum(&c, (uint64_t)si->si_code, 0);
+		} else {
+			/* sent (kill, raise, abort): by whom */
+			telem_cput(&c, "\",\"sent\":true,\"sender_pid\":");
+			telem_cnum(&c, si != NULL && si->si_pid > 0 ? (uint64_t)si->si_pid : 0, 0);
+		}
 		telem_cput(&c, ",\"lcore\":");
 		if (lcore == LCORE_ID_ANY)
 			telem_cput(&c, "null");

@@ -196,6 +196,7 @@ tail -n 1 "$SEV" | "$IT_PY" -c '
 import json, sys
 l = json.loads(sys.stdin.read())
 assert l["kind"] == "crash" and l["signal"] == 11 and l["signal_name"] == "SIGSEGV", l
-assert l["sent"] is True and l["time"].endswith("Z") and l["pid"] == int(sys.argv[1]), l
+assert l["sent"] is True and l["sender_pid"] > 0 and l["time"].endswith("Z"), l
+assert l["pid"] == int(sys.argv[1]) and "address" not in l, l
 print("crash line:", l)' "$pid" || fail "the last line is not the crash event: $(tail -n 1 "$SEV")"
 it_log "PASS"

@@ -3,7 +3,8 @@
  * telemetry: Istio's buckets, series per label set summed over workers, the
  * cardinality cap, the telemetry config section, masking, Common Log Format
  * and JSON records, the access log ring and its full counter; the security
- * event log (records, token bucket, ring full, JSON lines).
+ * event log (records, token bucket, ring full, JSON lines) and the crash
+ * handler (a fault and a sent SIGSEGV, in a child).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -916,6 +922,82 @@ static void test_security_events(void **state)
 	cfg_snapshot_free(s);
 }
 
+/*
+ * The crash handler, in a child: a fault and a sent signal each write one
+ * crash line to the security event file, and the child still dies of the
+ * signal (the handler before it, the default, runs again).
+ */
+static void crash_child(const char *path, bool fault)
+{
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const struct rlimit none = {0, 0};
+		static char doc[20000];
+		struct cfg_snapshot *s = NULL;
+		volatile uintptr_t addr = 16;
+		struct cfg_error err;
+
+		setrlimit(RLIMIT_CORE, &none); /* no core file of the test on the disk */
+		signal(SIGSEGV, SIG_DFL); /* not cmocka's: the handler before ours is the default */
+		snprintf(doc, sizeof(doc),
+			 "%s, \"telemetry\": {\"security_events\": {\"output\": \"file\", "
+			 "\"path\": \"%s\"}}}",
+			 json_of(HEAD), path);
+		if (compile_json(doc, NULL, &s, &err) != 0 ||
+		    telem_sev_sink_set(s->telemetry) != 0 || telem_crash_install() != 0)
+			_exit(3);
+		if (fault)
+			*(volatile int *)addr = 1;
+		else
+			raise(SIGSEGV);
+		_exit(4);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGSEGV);
+}
+
+static void test_crash_handler(void **state)
+{
+	char path[] = "/tmp/meshdp-crash-XXXXXX", line[512];
+	json_t *o;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	crash_child(path, false);
+	crash_child(path, true);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	for (int k = 0; k < 2; k++) {
+		assert_non_null(fgets(line, sizeof(line), f));
+		o = json_loads(line, 0, NULL);
+		if (o == NULL)
+			fail_msg("not JSON: %s", line);
+		assert_string_equal(jstr(o, "kind"), "crash");
+		assert_int_equal(json_integer_value(json_object_get(o, "signal")), SIGSEGV);
+		assert_string_equal(jstr(o, "signal_name"), "SIGSEGV");
+		assert_true(json_is_true(json_object_get(o, "sent")) == (k == 0));
+		if (k == 0) /* raise(): sent by the child itself */
+			assert_int_equal(json_integer_value(json_object_get(o, "sender_pid")),
+					 json_integer_value(json_object_get(o, "pid")));
+		else /* the fault: its address */
+			assert_string_equal(jstr(o, "address"), "0x10");
+		assert_int_equal(strlen(jstr(o, "time")), strlen("2026-01-01T00:00:00.000Z"));
+		json_decref(o);
+	}
+	assert_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -930,6 +1012,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_span_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_label, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_security_events, setup, teardown),
+		cmocka_unit_test(test_crash_handler),
 	};
 
 	test_eal_init();
