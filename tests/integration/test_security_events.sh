@@ -13,7 +13,8 @@
 # and every event is a line, suppressed or dropped; block mode (applied live)
 # answers 400 "request refused" and the backend never sees the request, while
 # a clean request still goes through; kill -SEGV: the file's last line is a
-# crash event with signal 11 and meshdp died by SIGSEGV.
+# crash event with signal 11 and meshdp died by SIGSEGV. The listener takes
+# HTTP/2 too: an h2c request's script in its user-agent is an event as well.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 source "$(dirname "$0")/lib_http.sh"
@@ -31,6 +32,7 @@ c = json.load(open(sys.argv[1]))
 main = next(r for r in c["route_configs"] if r["name"] == "main")
 main["virtual_hosts"][0]["routes"].insert(0, {"name": "search", "match": {"prefix": "/search"},
                                               "cluster": "shop/app", "query_params": ["q", "page"]})
+c["listeners"][0]["http"]["http2"] = {"enabled": True}
 c["telemetry"] = {"security_events": {"output": "file", "path": sys.argv[2], "rate_per_s": 20}}
 c["request_inspection"] = {"mode": sys.argv[3], "headers": ["user-agent", "referer"]}
 c["authorization"] = [{"name": "deny-secret", "action": "deny",
@@ -109,6 +111,8 @@ expect_code 200 "$PROXY/search?q=car&debug=1"
 expect_code 200 "$PROXY/search?q=car&page=2" # declared: no event
 expect_code 200 "$PROXY/app/o'reilly/books?q=select+a+car" # benign: no event
 expect_code 403 "$PROXY/app/secret/keys"
+# HTTP/2 (h2c, prior knowledge): its streams are inspected on the same path
+expect_code 200 --http2-prior-knowledge -A "Mozilla/5.0 <script>" "$PROXY/app/h2"
 it_in_client "$IT_PY" - <<'EOF' || fail "the malformed request was not answered 400"
 import socket
 s = socket.create_connection(("10.10.1.1", 8080), timeout=5)
@@ -116,12 +120,12 @@ s.sendall(b"GET /app/x HTTP/1.1\r\nhost: 10.10.1.1\r\nbad header\r\n\r\n")
 reply = s.recv(4096)
 assert reply.startswith(b"HTTP/1.1 400 "), reply
 EOF
-it_wait_for "8 security event lines" 10 lines 8
+it_wait_for "9 security event lines" 10 lines 9
 "$IT_PY" - "$SEV" <<'EOF' || fail "the security event lines"
 import collections, json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 kinds = collections.Counter(l["kind"] for l in lines)
-want = {"injection_sql": 1, "injection_script": 1, "injection_traversal": 1, "injection_crlf": 1,
+want = {"injection_sql": 1, "injection_script": 2, "injection_traversal": 1, "injection_crlf": 1,
         "extra_parameter": 2, "authz_denied": 1, "invalid_request": 1}
 assert kinds == want, f"kinds {dict(kinds)}, want {want}"
 by = {}
@@ -135,6 +139,8 @@ for k in ("injection_sql", "injection_script", "injection_traversal", "injection
 assert by["injection_sql"][0]["path"].startswith("/app/item?id="), by["injection_sql"]
 assert by["injection_sql"][0]["detail"] == "quote, then a boolean condition in query", by["injection_sql"]
 assert by["injection_script"][0]["detail"] == "<tag in query", by["injection_script"]
+h2 = by["injection_script"][1]
+assert h2["detail"] == "<tag in user-agent" and h2["path"] == "/app/h2", h2
 assert by["injection_traversal"][0]["detail"] == "../ in path", by["injection_traversal"]
 assert by["injection_crlf"][0]["detail"] == "CR or LF in query", by["injection_crlf"]
 extra = sorted(l["detail"] for l in by["extra_parameter"])
@@ -144,11 +150,12 @@ bad = by["invalid_request"][0]
 assert bad["method"] == "-" and bad["detail"].endswith("(400)"), bad
 print(f"{len(lines)} lines: {dict(kinds)}")
 EOF
-for k in injection_sql injection_script injection_traversal injection_crlf authz_denied invalid_request; do
+[ "$(counter security_event_injection_script)" = 2 ] || fail "security_event_injection_script is not 2"
+for k in injection_sql injection_traversal injection_crlf authz_denied invalid_request; do
 	[ "$(counter security_event_$k)" = 1 ] || fail "security_event_$k is $(counter security_event_$k), want 1"
 done
 [ "$(counter security_event_extra_parameter)" = 2 ] || fail "security_event_extra_parameter is not 2"
-[ "$(counter inspect_requests)" -ge 8 ] || fail "inspect_requests $(counter inspect_requests): not every request was scanned"
+[ "$(counter inspect_requests)" -ge 9 ] || fail "inspect_requests $(counter inspect_requests): not every request was scanned"
 grep -q "b[12] GET /item?id=1%27%20or" "$SEEN" || fail "detect mode: the backend did not get the SQL request"
 
 it_log "a burst over rate_per_s (20/s): the rest suppressed, every event counted once"
