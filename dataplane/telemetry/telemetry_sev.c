@@ -224,6 +224,7 @@ static int telem_sev_fd = -1;
 static int telem_crash_fd = STDERR_FILENO;
 static uint8_t telem_sev_out = 0xff;
 static char telem_sev_path[256];
+static char telem_sev_failed[256]; /* a file that did not open: not tried again until it changes */
 
 int telem_sev_sink_set(const struct telem_snap *ts)
 {
@@ -234,11 +235,15 @@ int telem_sev_sink_set(const struct telem_snap *ts)
 	     (ts->sev.output != TELEM_OUT_FILE || strcmp(telem_sev_path, ts->sev.path) == 0)))
 		return 0;
 	if (ts->sev.output == TELEM_OUT_FILE) {
+		if (strcmp(telem_sev_failed, ts->sev.path) == 0)
+			return -EIO; /* said once; the old sink stays */
 		fd = open(ts->sev.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		if (fd < 0) {
 			int e = errno;
 
-			LOG(ERR, "security events: cannot open %s: %s", ts->sev.path, strerror(e));
+			LOG(ERR, "security events: cannot open %s: %s (the previous sink stays)",
+			    ts->sev.path, strerror(e));
+			snprintf(telem_sev_failed, sizeof(telem_sev_failed), "%s", ts->sev.path);
 			return -e;
 		}
 	} else {
@@ -251,6 +256,7 @@ int telem_sev_sink_set(const struct telem_snap *ts)
 		close(old);
 	telem_sev_out = ts->sev.output;
 	snprintf(telem_sev_path, sizeof(telem_sev_path), "%s", ts->sev.path);
+	telem_sev_failed[0] = '\0';
 	return 0;
 }
 
@@ -262,6 +268,7 @@ void telem_sev_sink_close(void)
 	telem_sev_fd = -1;
 	telem_sev_out = 0xff;
 	telem_sev_path[0] = '\0';
+	telem_sev_failed[0] = '\0';
 }
 
 /* Write all of @p len bytes to @p fd. @return 0 or -1. */
