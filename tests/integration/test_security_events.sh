@@ -161,7 +161,7 @@ grep -q "b[12] GET /item?id=1%27%20or" "$SEEN" || fail "detect mode: the backend
 it_log "a burst over rate_per_s (20/s): the rest suppressed, every event counted once"
 urls=()
 for i in $(seq 1 100); do urls+=("$PROXY/direct?a=$i&a=$i"); done
-it_in_client curl -s -m 30 -o /dev/null "${urls[@]}"
+it_in_client curl -s -m 30 "${urls[@]}" >/dev/null
 suppressed=$(counter security_events_suppressed)
 [ "$suppressed" -gt 0 ] || fail "100 events at once, rate_per_s 20: nothing suppressed"
 [ "$(counter security_event_extra_parameter)" = 102 ] || fail "security_event_extra_parameter is $(counter security_event_extra_parameter), want 102"
