@@ -781,7 +781,7 @@ int telem_start(const struct cfg_snapshot *snap, unsigned int n_workers, char *e
 		return rc;
 	}
 	/* the security event sink is open from the start: the crash handler writes to it */
-	rc = telem_sev_sink_set(ts);
+	rc = telem_sev_sink_set(ts->sev.output, ts->sev.path);
 	if (rc != 0)
 		snprintf(err, errlen, "telemetry: security events: cannot open %s: %s",
 			 ts->sev.path, strerror(-rc));

@@ -210,14 +210,17 @@ int telem_span_json(const struct telem_span *sp, uint64_t unix_offset_us, bool o
 #define TELEM_OTLP_CLOSE "]}]}]}"
 
 /*
- * The security event sink (telemetry_sev.c): open what @p ts says (stdout, an
- * O_APPEND file; syslog: lines go to syslog(3), crash lines to stderr) and
- * make it the crash handler's. Control thread before the logger starts, then
- * the logger thread only. @return 0 or -errno (a file that does not open).
+ * The security event sink (telemetry_sev.c): open @p output (enum
+ * telem_log_output: stdout, the O_APPEND file @p path; syslog: lines go to
+ * syslog(3), crash lines to stderr) unless it is open already, and make it the
+ * crash handler's. Control thread before the logger starts, then the logger
+ * thread only, offline (it may block). @return 0 or -errno (a file that does
+ * not open: said once, the previous sink stays).
  */
-int telem_sev_sink_set(const struct telem_snap *ts);
-/* Logger: format and write what the security event rings hold. */
-unsigned int telem_sev_round(const struct telem_snap *ts);
+int telem_sev_sink_set(uint8_t output, const char *path);
+/* Logger, offline: follow the settings (@p output 0xff: none), then format and
+ * write what the security event rings hold. @return records written. */
+unsigned int telem_sev_round(uint8_t output, const char *path);
 /* Close the sink (telem_free()). */
 void telem_sev_sink_close(void);
 

@@ -390,8 +390,8 @@ static void *telem_logger_main(void *arg)
 		const struct telem_snap *ts;
 		unsigned int n = 0, sev = 0;
 		size_t len = 0;
-		uint8_t output = TELEM_OUT_STDOUT;
-		char path[256] = "";
+		uint8_t output = TELEM_OUT_STDOUT, sev_output = 0xff;
+		char path[256] = "", sev_path[256] = "";
 
 		if (__atomic_load_n(&telem_logger_quit, __ATOMIC_ACQUIRE))
 			quit = true; /* one more round: what the stopped workers left */
@@ -402,10 +402,13 @@ static void *telem_logger_main(void *arg)
 			output = ts->log.output;
 			snprintf(path, sizeof(path), "%s", ts->log.path);
 			len = telem_drain_buf(snap, buf, TELEM_BATCH_BYTES, &n);
+			sev_output = ts->sev.output;
+			snprintf(sev_path, sizeof(sev_path), "%s", ts->sev.path);
 		}
-		/* the security events (telemetry_sev.c): their own sink, written here */
-		sev = telem_sev_round(ts);
 		rcu_thread_offline();
+		/* the security events (telemetry_sev.c): their own sink, written here too;
+		 * their records need no snapshot */
+		sev = telem_sev_round(sev_output, sev_path);
 		if (len > 0) {
 			telem_sink_set(&sink, output, path);
 			telem_sink_write(&sink, buf, len, n);

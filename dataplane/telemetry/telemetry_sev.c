@@ -226,36 +226,35 @@ static uint8_t telem_sev_out = 0xff;
 static char telem_sev_path[256];
 static char telem_sev_failed[256]; /* a file that did not open: not tried again until it changes */
 
-int telem_sev_sink_set(const struct telem_snap *ts)
+int telem_sev_sink_set(uint8_t output, const char *path)
 {
 	int fd, old;
 
-	if (ts == NULL ||
-	    (telem_sev_out == ts->sev.output &&
-	     (ts->sev.output != TELEM_OUT_FILE || strcmp(telem_sev_path, ts->sev.path) == 0)))
+	if (telem_sev_out == output &&
+	    (output != TELEM_OUT_FILE || strcmp(telem_sev_path, path) == 0))
 		return 0;
-	if (ts->sev.output == TELEM_OUT_FILE) {
-		if (strcmp(telem_sev_failed, ts->sev.path) == 0)
+	if (output == TELEM_OUT_FILE) {
+		if (strcmp(telem_sev_failed, path) == 0)
 			return -EIO; /* said once; the old sink stays */
-		fd = open(ts->sev.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		if (fd < 0) {
 			int e = errno;
 
 			LOG(ERR, "security events: cannot open %s: %s (the previous sink stays)",
-			    ts->sev.path, strerror(e));
-			snprintf(telem_sev_failed, sizeof(telem_sev_failed), "%s", ts->sev.path);
+			    path, strerror(e));
+			snprintf(telem_sev_failed, sizeof(telem_sev_failed), "%s", path);
 			return -e;
 		}
 	} else {
-		fd = ts->sev.output == TELEM_OUT_STDOUT ? STDOUT_FILENO : -1;
+		fd = output == TELEM_OUT_STDOUT ? STDOUT_FILENO : -1;
 	}
 	old = telem_sev_fd;
 	telem_sev_fd = fd;
 	__atomic_store_n(&telem_crash_fd, fd >= 0 ? fd : STDERR_FILENO, __ATOMIC_RELEASE);
 	if (old > STDERR_FILENO)
 		close(old);
-	telem_sev_out = ts->sev.output;
-	snprintf(telem_sev_path, sizeof(telem_sev_path), "%s", ts->sev.path);
+	telem_sev_out = output;
+	snprintf(telem_sev_path, sizeof(telem_sev_path), "%s", path);
 	telem_sev_failed[0] = '\0';
 	return 0;
 }
@@ -346,12 +345,12 @@ unsigned int telem_sev_drain(int fd)
 	return n;
 }
 
-unsigned int telem_sev_round(const struct telem_snap *ts)
+unsigned int telem_sev_round(uint8_t output, const char *path)
 {
 	static char buf[TELEM_SEV_BATCH]; /* the logger thread's */
 
-	if (ts != NULL)
-		telem_sev_sink_set(ts); /* a failure was logged; the old sink stays */
+	if (output != 0xff)
+		telem_sev_sink_set(output, path); /* a failure was logged; the old sink stays */
 	if (telem_sev_out == 0xff)
 		return 0;
 	return telem_sev_drain_to(telem_sev_out == TELEM_OUT_SYSLOG ? -1 : telem_sev_fd, buf,

@@ -948,7 +948,9 @@ static void crash_child(const char *path, bool fault)
 			 "\"path\": \"%s\"}}}",
 			 json_of(HEAD), path);
 		if (compile_json(doc, NULL, &s, &err) != 0 ||
-		    telem_sev_sink_set(s->telemetry) != 0 || telem_crash_install() != 0)
+		    telem_sev_sink_set(((const struct telem_snap *)s->telemetry)->sev.output,
+				       ((const struct telem_snap *)s->telemetry)->sev.path) != 0 ||
+		    telem_crash_install() != 0)
 			_exit(3);
 		if (fault)
 			*(volatile int *)addr = 1;
