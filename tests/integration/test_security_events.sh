@@ -6,7 +6,7 @@
 # writes every request line it gets. Checks: curl requests carrying each
 # injection class (SQL, script, path traversal, CRLF), duplicate and
 # undeclared query parameters, a request the parser refuses (a raw socket)
-# and an authorization denial each give one JSON line of their kind with the
+# and authorization denials (HTTP 403, a tcp_proxy connection reset) each give one JSON line of their kind with the
 # client, listener, service, method, path and detail, and the
 # security_event_<kind> counters equal the lines; in detect mode the backend
 # still gets the requests; a burst over rate_per_s is suppressed (counted),
@@ -35,8 +35,12 @@ main["virtual_hosts"][0]["routes"].insert(0, {"name": "search", "match": {"prefi
 c["listeners"][0]["http"]["http2"] = {"enabled": True}
 c["telemetry"] = {"security_events": {"output": "file", "path": sys.argv[2], "rate_per_s": 20}}
 c["request_inspection"] = {"mode": sys.argv[3], "headers": ["user-agent", "referer"]}
+c["listeners"].append({"name": "tcp", "type": "tcp_proxy", "address": "10.10.1.1",
+                       "port": 9090, "cluster": "shop/web"})
 c["authorization"] = [{"name": "deny-secret", "action": "deny",
-                       "rules": [{"to": [{"operation": {"paths": ["/app/secret*"]}}]}]}]
+                       "rules": [{"to": [{"operation": {"paths": ["/app/secret*"]}}]}]},
+                      {"name": "deny-rogue", "action": "deny",
+                       "rules": [{"from": [{"source": {"ip_blocks": ["10.10.1.3/32"]}}]}]}]
 print(json.dumps(c, indent=1))
 EOF
 }
@@ -111,6 +115,9 @@ expect_code 200 "$PROXY/search?q=car&debug=1"
 expect_code 200 "$PROXY/search?q=car&page=2" # declared: no event
 expect_code 200 "$PROXY/app/o'reilly/books?q=select+a+car" # benign: no event
 expect_code 403 "$PROXY/app/secret/keys"
+# a tcp_proxy connection a policy denies: reset, and an event
+! it_in_client curl -s -m 5 --interface 10.10.1.3 -o /dev/null http://10.10.1.1:9090/ ||
+	fail "the rogue client got through the tcp_proxy listener"
 # HTTP/2 (h2c, prior knowledge): its streams are inspected on the same path
 expect_code 200 --http2-prior-knowledge -A "Mozilla/5.0 <script>" "$PROXY/app/h2"
 it_in_client "$IT_PY" - <<'EOF' || fail "the malformed request was not answered 400"
@@ -120,18 +127,22 @@ s.sendall(b"GET /app/x HTTP/1.1\r\nhost: 10.10.1.1\r\nbad header\r\n\r\n")
 reply = s.recv(4096)
 assert reply.startswith(b"HTTP/1.1 400 "), reply
 EOF
-it_wait_for "9 security event lines" 10 lines 9
+it_wait_for "10 security event lines" 10 lines 10
 "$IT_PY" - "$SEV" <<'EOF' || fail "the security event lines"
 import collections, json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 kinds = collections.Counter(l["kind"] for l in lines)
 want = {"injection_sql": 1, "injection_script": 2, "injection_traversal": 1, "injection_crlf": 1,
-        "extra_parameter": 2, "authz_denied": 1, "invalid_request": 1}
+        "extra_parameter": 2, "authz_denied": 2, "invalid_request": 1}
 assert kinds == want, f"kinds {dict(kinds)}, want {want}"
 by = {}
 for l in lines:
     by.setdefault(l["kind"], []).append(l)
     assert l["time"].endswith("Z") and l["worker"] == 0, l
+    if l["listener"] == "tcp":  # the rogue's connection
+        assert l["kind"] == "authz_denied" and l["client"].startswith("10.10.1.3:"), l
+        assert l["service"] == "shop/web" and l["detail"].endswith("(reset)"), l
+        continue
     assert l["client"].startswith("10.10.1.2:") and l["listener"] == "http", l
 for k in ("injection_sql", "injection_script", "injection_traversal", "injection_crlf",
           "authz_denied"):
@@ -151,7 +162,8 @@ assert bad["method"] == "-" and bad["detail"].endswith("(400)"), bad
 print(f"{len(lines)} lines: {dict(kinds)}")
 EOF
 [ "$(counter security_event_injection_script)" = 2 ] || fail "security_event_injection_script is not 2"
-for k in injection_sql injection_traversal injection_crlf authz_denied invalid_request; do
+[ "$(counter security_event_authz_denied)" = 2 ] || fail "security_event_authz_denied is not 2"
+for k in injection_sql injection_traversal injection_crlf invalid_request; do
 	[ "$(counter security_event_$k)" = 1 ] || fail "security_event_$k is $(counter security_event_$k), want 1"
 done
 [ "$(counter security_event_extra_parameter)" = 2 ] || fail "security_event_extra_parameter is not 2"
