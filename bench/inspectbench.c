@@ -26,7 +26,10 @@
 #include "dataplane/inspect/inspect.h"
 #include "dataplane/subsystems.h"
 
-#define S(x) {x, sizeof(x) - 1}
+#define S(x)                     \
+	{                        \
+		x, sizeof(x) - 1 \
+	}
 
 struct req {
 	struct telem_str path, query;
