@@ -206,6 +206,14 @@ int main(int argc, char **argv)
 		LOG(ERR, "%s", err);
 		goto out_snap;
 	}
+	/* a fatal signal writes a crash event to the security event sink (open
+	 * now), then goes on to the handler that was there before (DPDK's, a
+	 * sanitizer's) or the default: the core dump still happens */
+	rc = telem_crash_install();
+	if (rc != 0) {
+		LOG(ERR, "crash handler: %s", strerror(-rc));
+		goto out_snap;
+	}
 	/* the workers exist before the first snapshot is bound: their proxies'
 	 * listener objects are bound to it like to every later one */
 	rc = worker_set_init(&workers, workers.n, port_ids, profile.n_ports, neigh, pool, l4,

@@ -13,6 +13,7 @@
 #include "authz/authz.h"
 #include "config/config.h"
 #include "etcd/etcd.h"
+#include "inspect/inspect.h"
 #include "control/control.h"
 #include "l4/l4.h"
 #include "neigh/neigh.h"
@@ -43,6 +44,7 @@ static const struct subsystem subsystems[] = {
 	{&l4_cfg_section, &l4_commands},	 /* $.mode, services, policies ...; services ... */
 	{&router_cfg_section, &router_commands}, /* $.route_configs; http_routes, http_route_test */
 	{&telem_cfg_section, &telem_commands},	 /* $.telemetry (after l4: labels); top */
+	{&inspect_cfg_section, NULL},		 /* $.request_inspection */
 	{&proxy_cfg_section, &proxy_commands},	 /* $.tcp, $.listeners; tcp_stats, tcp_conns */
 	{NULL, &tls_commands},			 /* tls_conns */
 	{&proxy_cluster_section, NULL},		 /* $.clusters */

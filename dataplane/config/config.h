@@ -344,6 +344,9 @@ struct cfg_snapshot {
 	/* ---- the telemetry section (dataplane/telemetry/telemetry_config.c) ---- */
 	void *telemetry; /* struct telem_snap: labels, log settings */
 
+	/* ---- the request_inspection section (dataplane/inspect/inspect_config.c) ---- */
+	struct inspect_snap *inspect; /* read through inspect.h */
+
 	/* ---- the authz section (dataplane/authz/authz_config.c): peer authentication, policies ---- */
 	struct authz_snap *authz; /* read through authz.h */
 };

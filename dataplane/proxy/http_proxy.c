@@ -67,6 +67,7 @@
 
 #include "../authz/authz.h"
 #include "../http/http.h"
+#include "../inspect/inspect.h"
 #include "../router/router.h"
 #include "proxy_internal.h"
 
@@ -1773,6 +1774,66 @@ static void hp_telem_begin(struct hp_session *s, const struct http_msg *msg)
 			 s->peer_id[0] != '\0' ? TELEM_SEC_DOWN_MTLS : 0, hp_now(hw));
 }
 
+/*
+ * Where a security event of this exchange happened: the client, the listener,
+ * @p service (-1: none), the head @p msg (NULL: one the codec refused) and
+ * its trace.
+ */
+static void hp_sev_ctx(const struct hp_session *s, const struct http_msg *msg, int32_t service,
+		       struct telem_sev_ctx *c)
+{
+	*c = (struct telem_sev_ctx){
+		.client = s->client,
+		.client_port = rte_be_to_cpu_16(s->client_port),
+		.listener = s->pl->name,
+		.service = service,
+		.method = {"-", 1},
+		.trace_id = s->tm.active && s->tm.trace.active ? s->tm.trace.trace_id : NULL,
+	};
+	if (msg != NULL) {
+		c->method = (struct telem_str){msg->method_name.p, msg->method_name.len};
+		c->path = (struct telem_str){msg->path.p, msg->path.len};
+		c->query = (struct telem_str){msg->query.p, msg->query.len};
+	}
+}
+
+/* A security event of @p kind about this exchange (telemetry.h, telem_sev_emit()). */
+static void hp_sev(const struct hp_session *s, const struct http_msg *msg, enum telem_sev_kind kind,
+		   int32_t service, const char *detail)
+{
+	struct telem_sev_ctx c;
+
+	hp_sev_ctx(s, msg, service, &c);
+	telem_sev_emit(s->hw->pw->telem, s->hw->pw->snap, kind, &c, detail, hp_now(s->hw));
+}
+
+/*
+ * Request inspection (dataplane/inspect) of the head in s->req.msg, routed to
+ * @p r (NULL: none) and @p rcl's service: findings are security events.
+ * @return true when the request is refused (block mode).
+ */
+static bool hp_inspect(struct hp_session *s, const struct router_request *rq,
+		       const struct router_route *r, const struct router_cluster *rcl)
+{
+	const struct http_msg *msg = &s->req.msg;
+	const struct inspect_request ir = {
+		.path = {rq->path.p, rq->path.len},
+		.query = {rq->query.p, rq->query.len},
+		/* the same layout (the assertions above hp_telem_begin()) */
+		.headers = (const struct telem_str(*)[2])msg->headers,
+		.n_headers = msg->nheaders,
+		.params = r != NULL ? (const struct telem_str *)r->query_params : NULL,
+		.n_params = r != NULL ? r->n_query_params : 0,
+	};
+	struct telem_sev_ctx c;
+
+	_Static_assert(sizeof(struct router_str) == sizeof(struct telem_str),
+		       "a route's declared parameters are telem_str");
+	hp_sev_ctx(s, msg, rcl != NULL ? (int32_t)rcl->service : -1, &c);
+	return inspect_request(s->hw->pw->snap, &ir, s->hw->pw->telem, &c, hp_stats(s->hw),
+			       hp_now(s->hw));
+}
+
 /* The destination service's authorization policies (dataplane/authz), per request: false is 403. */
 static bool hp_authorized(struct hp_session *s, uint32_t service, const struct router_request *rq)
 {
@@ -1789,7 +1850,11 @@ static bool hp_authorized(struct hp_session *s, uint32_t service, const struct r
 		.n_headers = rq->n_headers,
 	};
 
-	return authz_check(s->hw->pw->snap, service, &ar, hp_stats(s->hw));
+	if (authz_check(s->hw->pw->snap, service, &ar, hp_stats(s->hw)))
+		return true;
+	hp_sev(s, &s->req.msg, TELEM_SEV_AUTHZ_DENIED, (int32_t)service,
+	       "an authorization policy denied the request (403)");
+	return false;
 }
 
 /*
@@ -1914,6 +1979,8 @@ static void hp_route(struct hp_session *s)
 			n = -500;
 		}
 	}
+	if (n >= 0 && hp_inspect(s, &rq, r, rcl))
+		n = -400;
 	/* the head's bytes (and the views into them) are done with */
 	old = hp_chain_take(hw, &s->rx, msg->head_len, &err);
 	rte_pktmbuf_free(old);
@@ -1933,6 +2000,10 @@ static void hp_route(struct hp_session *s)
 	} else if (n == -403) {
 		rte_pktmbuf_free(head);
 		hp_local_error(s, 403, 0, "RBAC: access denied");
+	} else if (n == -400) {
+		rte_pktmbuf_free(head);
+		stats_inc(hp_stats(hw), STAT_HTTP_INSPECT_BLOCKED);
+		hp_local_error(s, 400, 0, "request refused");
 	} else if (n == -500) {
 		rte_pktmbuf_free(head);
 		hp_local_error(s, 500, 0, "internal error");
@@ -2005,6 +2076,13 @@ static bool hp_step_head(struct hp_session *s)
 	if (r < 0) {
 		stats_inc(hp_stats(hw), STAT_HTTP_BAD_REQUESTS);
 		hp_telem_begin(s, NULL);
+		{
+			char why[64];
+
+			snprintf(why, sizeof(why), "%s (%d)", http_error_name(r),
+				 http_error_status(r));
+			hp_sev(s, NULL, TELEM_SEV_INVALID_REQUEST, -1, why);
+		}
 		s->method = HTTP_M_OTHER;
 		s->req_body_done = false; /* the stream is lost: close after the answer */
 		hp_local_error(s, (unsigned int)http_error_status(r), 0, http_error_name(r));

@@ -294,6 +294,12 @@ static bool proxy_authorized(const struct proxy_session *s, const struct cfg_sna
 	struct authz_request ar = {
 		.family = 4, .addr = (const uint8_t *)&ci->raddr.v4, .port = ci->lport};
 	struct tls_conn_info ti;
+	struct telem_sev_ctx sc = {
+		.client = ci->raddr.v4,
+		.client_port = ci->rport,
+		.listener = s->pl->name,
+		.service = (int32_t)cl->service,
+	};
 
 	if (!authz_active(snap, cl->service))
 		return true;
@@ -301,7 +307,12 @@ static bool proxy_authorized(const struct proxy_session *s, const struct cfg_sna
 		tls_conn_info(s->down.tls, &ti);
 		ar.principal = ti.peer_id;
 	}
-	return authz_check(snap, cl->service, &ar, s->pw->stats);
+	if (authz_check(snap, cl->service, &ar, s->pw->stats))
+		return true;
+	telem_sev_emit(s->pw->telem, snap, TELEM_SEV_AUTHZ_DENIED, &sc,
+		       "an authorization policy denied the connection (reset)",
+		       proxy_us(s->pw, s->pw->now_tsc));
+	return false;
 }
 
 /*

@@ -69,6 +69,7 @@
 #define ROUTER_MAX_ROUTES	  16384	   /* per virtual host */
 #define ROUTER_MAX_METHODS	  16	   /* per route */
 #define ROUTER_MAX_CONDITIONS	  16	   /* header or query conditions per route */
+#define ROUTER_MAX_QUERY_PARAMS	  32	   /* a route's declared query parameters */
 #define ROUTER_MAX_WEIGHTED	  64	   /* clusters of a weighted_clusters action */
 #define ROUTER_MAX_HEADER_EDITS	  32	   /* entries of a *_headers_add or *_headers_remove */
 #define ROUTER_MAX_STATUS_CODES	  16	   /* retriable_status_codes */
@@ -235,6 +236,10 @@ struct router_route {
 	struct router_retry retry;
 	struct router_fault fault;
 	struct router_cors cors; /* enabled false: the virtual host's applies */
+	/* "query_params": the query parameter names the route declares (request
+	 * inspection, dataplane/inspect, reports any other); NULL: none declared */
+	const struct router_str *query_params;
+	uint32_t n_query_params;
 };
 
 /** A virtual host: domains, routes, and header edits applied after the route's. */

@@ -1062,6 +1062,57 @@ static int rc_fault(struct rc_ctx *c, const json_t *ro, const char *rpath, struc
 
 /* ---- routes ---- */
 
+/* A query parameter name: 1..64 bytes, visible ASCII but '&', '=', '#', '?'. */
+static bool rc_valid_param(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f ||
+		    strchr("&=#?", s[i]) != NULL)
+			return false;
+	return n > 0;
+}
+
+/* "query_params": the names the route declares, distinct. */
+static int rc_query_params(struct rc_ctx *c, const json_t *o, const char *path,
+			   struct router_route *r)
+{
+	char ap[CFG_JPATH_LEN], ip[CFG_JPATH_LEN];
+	struct router_str *names;
+	json_t *arr;
+	int rc;
+
+	if ((rc = cfg_get_array(o, "query_params", path, 0, ROUTER_MAX_QUERY_PARAMS, false,
+				"query parameter names", &arr, c->err)) != 0 ||
+	    arr == NULL)
+		return rc;
+	cfg_path_key(ap, path, "query_params");
+	names = ra_alloc(c->t, (json_array_size(arr) + 1) * sizeof(*names));
+	if (names == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *v = json_array_get(arr, i);
+		size_t n = json_is_string(v) ? json_string_length(v) : 0;
+
+		cfg_path_index(ip, ap, i);
+		if (!json_is_string(v) || n > 64 || !rc_valid_param(json_string_value(v), n))
+			return cfg_fail_got(c->err, ip,
+					    "a query parameter name (1..64 visible ASCII bytes, "
+					    "no '&', '=', '#', '?')",
+					    v);
+		for (size_t k = 0; k < i; k++)
+			if (names[k].len == n && memcmp(names[k].p, json_string_value(v), n) == 0)
+				return cfg_fail(c->err, ip, "parameter \"%s\" is declared twice",
+						json_string_value(v));
+		names[i].p = ra_strdup(c->t, json_string_value(v), n, false);
+		if (names[i].p == NULL)
+			return -ENOMEM;
+		names[i].len = (uint32_t)n;
+	}
+	r->query_params = names;
+	r->n_query_params = (uint32_t)json_array_size(arr);
+	return 0;
+}
+
 /* Members only a route that proxies (cluster, weighted_clusters) may have. */
 static const char *const rc_proxy_only[] = {"port",	  "prefix_rewrite",  "host_rewrite",
 					    "timeout_ms", "idle_timeout_ms", "retry_policy",
@@ -1158,7 +1209,8 @@ static int rc_route(struct rc_ctx *c, const json_t *o, const char *path, struct 
 	}
 	if ((rc = rc_header_edits(c, o, path, &r->request_headers, &r->response_headers)) != 0 ||
 	    (rc = rc_retry(c, o, path, r)) != 0 || (rc = rc_fault(c, o, path, r)) != 0 ||
-	    (rc = rc_cors(c, o, path, &r->cors)) != 0)
+	    (rc = rc_cors(c, o, path, &r->cors)) != 0 ||
+	    (rc = rc_query_params(c, o, path, r)) != 0)
 		return rc;
 	return 0;
 }
@@ -1481,6 +1533,7 @@ static int rc_vhost(struct rc_ctx *c, const json_t *o, const char *path, struct 
 					    "retry_policy",
 					    "fault",
 					    "cors",
+					    "query_params",
 					    NULL};
 	char ap[CFG_JPATH_LEN], ip[CFG_JPATH_LEN];
 	struct router_route *routes;

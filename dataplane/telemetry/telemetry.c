@@ -321,7 +321,7 @@ void telem_http_end(struct telem_worker *tw, const struct cfg_snapshot *snap, st
 	};
 	struct telem_series *s;
 	struct telem_log_rec *r = &t->rec;
-	uint32_t prod;
+	void *slot;
 
 	if (!t->active)
 		return;
@@ -355,13 +355,12 @@ void telem_http_end(struct telem_worker *tw, const struct cfg_snapshot *snap, st
 	r->security = k.security;
 	telem_copy(r->route, sizeof(r->route), route != NULL ? route : "",
 		   route != NULL ? (uint32_t)strlen(route) : 0);
-	prod = tw->prod;
-	if (unlikely(prod - __atomic_load_n(&tw->cons, __ATOMIC_ACQUIRE) > tw->ring_mask)) {
+	if (unlikely((slot = telem_ring_reserve(&tw->log)) == NULL)) {
 		stats_inc(tw->stats, STAT_ACCESS_LOG_RING_FULL);
 		return;
 	}
-	memcpy(&tw->ring[prod & tw->ring_mask], r, sizeof(*r));
-	__atomic_store_n(&tw->prod, prod + 1, __ATOMIC_RELEASE);
+	memcpy(slot, r, sizeof(*r));
+	telem_ring_commit(&tw->log);
 }
 
 uint32_t telem_tcp_open(struct telem_worker *tw, const struct cfg_snapshot *snap, uint32_t src,
@@ -650,6 +649,15 @@ void telem_render_metrics(const struct cfg_snapshot *snap, struct log_buf *b)
 			       telem_read(&telem_g->write_errors));
 		log_buf_printf(
 			b,
+			"# HELP meshdp_security_event_lines_total Security event lines the "
+			"logger thread wrote\n# TYPE meshdp_security_event_lines_total "
+			"counter\nmeshdp_security_event_lines_total %" PRIu64 "\n"
+			"# HELP meshdp_security_event_write_errors_total Security event lines "
+			"the sink refused\n# TYPE meshdp_security_event_write_errors_total "
+			"counter\nmeshdp_security_event_write_errors_total %" PRIu64 "\n",
+			telem_read(&telem_g->sev_lines), telem_read(&telem_g->sev_write_errors));
+		log_buf_printf(
+			b,
 			"# HELP meshdp_spans_exported_total Spans the collector accepted\n"
 			"# TYPE meshdp_spans_exported_total counter\n"
 			"meshdp_spans_exported_total %" PRIu64 "\n"
@@ -701,6 +709,21 @@ unsigned int telem_top(struct telem_top_row *out, unsigned int max)
 
 /* ---- life ---- */
 
+int telem_ring_init(struct telem_ring *r, uint32_t n, uint32_t size)
+{
+	r->mask = n - 1;
+	r->size = size;
+	r->prod = r->cons = 0;
+	r->slots = calloc(n, size);
+	return r->slots != NULL ? 0 : -ENOMEM;
+}
+
+void telem_ring_free(struct telem_ring *r)
+{
+	free(r->slots);
+	r->slots = NULL;
+}
+
 int telem_init(unsigned int n_workers, uint32_t max_series, uint32_t ring_size)
 {
 	struct telem_global *g;
@@ -729,12 +752,12 @@ int telem_init(unsigned int n_workers, uint32_t max_series, uint32_t ring_size)
 		tw->hash_mask = slots - 1;
 		tw->hash = calloc(slots, sizeof(*tw->hash));
 		tw->series = calloc(max_series + 1, sizeof(*tw->series));
-		tw->ring_mask = ring_size - 1;
-		tw->ring = calloc(ring_size, sizeof(*tw->ring));
-		tw->spans = calloc(ring_size, sizeof(*tw->spans));
 		tw->rng = 0x9e3779b97f4a7c15ULL * (i + 1);
-		if (tw->hash == NULL || tw->series == NULL || tw->ring == NULL ||
-		    tw->spans == NULL) {
+		tw->id = (uint16_t)i;
+		if (tw->hash == NULL || tw->series == NULL ||
+		    telem_ring_init(&tw->log, ring_size, sizeof(struct telem_log_rec)) != 0 ||
+		    telem_ring_init(&tw->spans, ring_size, sizeof(struct telem_span)) != 0 ||
+		    telem_ring_init(&tw->sev, TELEM_SEV_RING, sizeof(struct telem_sev_rec)) != 0) {
 			telem_g = g;
 			telem_free();
 			return -ENOMEM;
@@ -757,7 +780,13 @@ int telem_start(const struct cfg_snapshot *snap, unsigned int n_workers, char *e
 		snprintf(err, errlen, "telemetry: %s", strerror(-rc));
 		return rc;
 	}
-	rc = telem_logger_start(err, errlen);
+	/* the security event sink is open from the start: the crash handler writes to it */
+	rc = telem_sev_sink_set(ts->sev.output, ts->sev.path);
+	if (rc != 0)
+		snprintf(err, errlen, "telemetry: security events: cannot open %s: %s",
+			 ts->sev.path, strerror(-rc));
+	if (rc == 0)
+		rc = telem_logger_start(err, errlen);
 	if (rc == 0)
 		rc = telem_exporter_start(err, errlen);
 	if (rc != 0)
@@ -781,10 +810,12 @@ void telem_free(void)
 	for (unsigned int i = 0; i < g->n_workers; i++) {
 		free(g->w[i].hash);
 		free(g->w[i].series);
-		free(g->w[i].ring);
-		free(g->w[i].spans);
+		telem_ring_free(&g->w[i].log);
+		telem_ring_free(&g->w[i].spans);
+		telem_ring_free(&g->w[i].sev);
 	}
 	free(g->w);
 	free(g);
 	telem_g = NULL;
+	telem_sev_sink_close();
 }

@@ -271,6 +271,99 @@ void telem_tcp_bytes(struct telem_worker *tw, uint32_t h, uint64_t received, uin
 /** Worker: the connection of series @p h closed. */
 void telem_tcp_close(struct telem_worker *tw, uint32_t h);
 
+/* ---- security events (SM-DR21; telemetry_sev.c) ---- */
+
+/*
+ * The kinds of security event: X(ENUM, name). The name is the "kind" of the
+ * JSON line and the suffix of the worker counter security_event_<name>
+ * (crash has none: the process that writes it is dying).
+ */
+#define TELEM_SEV_KINDS(X)                                                                       \
+	X(INVALID_REQUEST, invalid_request) /* the HTTP parser refused the request */            \
+	X(EXTRA_PARAMETER, extra_parameter) /* duplicate or undeclared parameters */             \
+	X(TOKEN_INVALID, token_invalid)	    /* a bearer token was refused */                     \
+	X(TOKEN_REPLAY, token_replay)	    /* a token's jti was seen before */                  \
+	X(INJECTION_SQL, injection_sql)	    /* request inspection (dataplane/inspect) */         \
+	X(INJECTION_SCRIPT, injection_script)                                                    \
+	X(INJECTION_TRAVERSAL, injection_traversal)                                              \
+	X(INJECTION_CRLF, injection_crlf)                                                        \
+	X(AUTHZ_DENIED, authz_denied) /* an authorization policy denied (HTTP 403, TCP reset) */ \
+	X(CRASH, crash)		      /* the crash handler (telem_crash_install()) */
+
+enum telem_sev_kind {
+#define TELEM_SEV_ENUM(e, n) TELEM_SEV_##e,
+	TELEM_SEV_KINDS(TELEM_SEV_ENUM)
+#undef TELEM_SEV_ENUM
+		TELEM_SEV_MAX
+};
+
+/** The kind's name ("injection_sql"); "unknown" out of range. */
+const char *telem_sev_name(unsigned int kind);
+
+#define TELEM_SEV_PATH	 192 /* bytes of path?query kept */
+#define TELEM_SEV_DETAIL 96  /* bytes of the detail kept */
+
+/** One event as the logger thread formats it; fixed size, copied into a ring slot. */
+struct telem_sev_rec {
+	uint64_t time_us;     /* the worker's clock */
+	uint32_t client;      /* network order; 0: unknown */
+	uint16_t client_port; /* host order */
+	uint16_t worker;
+	uint8_t kind;	   /* enum telem_sev_kind */
+	uint8_t truncated; /* path did not fit */
+	char listener[CFG_NAME_MAX];
+	char service[2 * CFG_NAME_MAX]; /* "namespace/name"; "" none */
+	char method[16];
+	char path[TELEM_SEV_PATH];
+	char detail[TELEM_SEV_DETAIL];
+	char trace_id[33]; /* hex; "" none */
+};
+
+/** Where an event happened, as the emitter knows it (strings live for the call). */
+struct telem_sev_ctx {
+	uint32_t client;		      /* network order */
+	uint16_t client_port;		      /* host order */
+	const char *listener;		      /* NUL-terminated; NULL: none */
+	int32_t service;		      /* index into snap->services; -1: none */
+	struct telem_str method, path, query; /* len 0: none */
+	const uint8_t *trace_id;	      /* 16 bytes; NULL: no trace */
+};
+
+/**
+ * Worker: record a security event of @p kind with @p detail (a short text,
+ * cut at TELEM_SEV_DETAIL - 1 bytes; NULL: none) at @p now_us (the worker's
+ * clock). Counts security_event_<kind>; when the snapshot's
+ * telemetry.security_events is enabled and the worker's token bucket
+ * (rate_per_s, burst one second's worth) has a token, copies one fixed-size
+ * record into the worker's ring for the logger thread (ring full:
+ * security_event_ring_full; no token: security_events_suppressed). Never
+ * blocks, never formats. @p tw NULL: nothing.
+ */
+void telem_sev_emit(struct telem_worker *tw, const struct cfg_snapshot *snap,
+		    enum telem_sev_kind kind, const struct telem_sev_ctx *c, const char *detail,
+		    uint64_t now_us);
+
+/**
+ * Format @p r as one JSON line (no newline) into @p buf, the path's secrets
+ * masked (telem_mask()). Exported for the unit tests; the logger's own
+ * formatting. @return the length, or -1 when it does not fit.
+ */
+int telem_sev_format(const struct telem_sev_rec *r, uint64_t unix_us, char *buf, size_t len);
+
+/** Tests and the logger: format and write the security events the rings hold to @p fd. */
+unsigned int telem_sev_drain(int fd);
+
+/**
+ * Control thread, once, after rte_eal_init() and telem_start(): on SIGSEGV,
+ * SIGBUS, SIGILL, SIGFPE and SIGABRT write a "crash" line (signal, fault
+ * address, lcore, time) to the security event sink with write(2) only (a file
+ * or stdout, opened before; syslog: stderr), then put back the handler that
+ * was there before (the default, or one DPDK or a sanitizer installed) and
+ * raise the signal again, so the process dies as it would have (core dump).
+ * @return 0 or a negative errno.
+ */
+int telem_crash_install(void);
+
 /* ---- the process's side ---- */
 
 /**

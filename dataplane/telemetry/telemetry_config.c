@@ -25,6 +25,7 @@
 #define DEF_MAX_SERIES	 1024
 #define DEF_RING_SIZE	 1024
 #define DEF_TRUST_DOMAIN "cluster.local"
+#define DEF_SEV_RATE	 50
 
 /* An HTTP token (RFC 9110 5.6.2) of 1..63 bytes, lower-cased into @p out. */
 static bool telem_header_name(const char *s, char *out)
@@ -130,6 +131,45 @@ static int telem_parse_log(struct telem_snap *ts, const json_t *root, const char
 	return 0;
 }
 
+/*
+ * $.telemetry.security_events (SM-DR21): on by default, to stdout, at most
+ * rate_per_s records per second per worker. The sink is a startup setting
+ * only in that the crash handler keeps the one it had; the logger follows a
+ * change at its next round.
+ */
+static int telem_parse_sev(struct telem_snap *ts, const json_t *t, const char *tpath,
+			   struct cfg_error *err)
+{
+	static const char *const keys[] = {"enabled", "output", "path", "rate_per_s", NULL};
+	static const char *const outputs[] = {"stdout", "file", "syslog", NULL};
+	char sp[CFG_JPATH_LEN], pp[CFG_JPATH_LEN];
+	bool has_path;
+	json_t *o;
+	int rc;
+
+	cfg_path_key(sp, tpath, "security_events");
+	cfg_path_key(pp, sp, "path");
+	if ((rc = cfg_get_section(t, "security_events", tpath, &o, err)) != 0 ||
+	    (o != NULL && (rc = cfg_check_keys(o, sp, keys, err)) != 0) ||
+	    (rc = cfg_get_bool(o, "enabled", sp, true, &ts->sev.enabled, err)) != 0 ||
+	    (rc = cfg_get_enum(o, "output", sp, outputs, TELEM_OUT_STDOUT, false, &ts->sev.output,
+			       err)) != 0 ||
+	    (rc = cfg_get_str(o, "path", sp, ts->sev.path, sizeof(ts->sev.path), "", &has_path,
+			      err)) != 0 ||
+	    (rc = cfg_get_u32(o, "rate_per_s", sp, 1, 100000, DEF_SEV_RATE, &ts->sev.rate_per_s,
+			      err)) != 0)
+		return rc;
+	if (ts->sev.output == TELEM_OUT_FILE && ts->sev.path[0] != '/')
+		return cfg_fail(err, pp, "output \"file\" needs an absolute path");
+	if (ts->sev.output != TELEM_OUT_FILE && has_path)
+		return cfg_fail(err, pp, "only output \"file\" takes a path");
+	if (ts->sev.output == TELEM_OUT_FILE && ts->log.output == TELEM_OUT_FILE &&
+	    strcmp(ts->sev.path, ts->log.path) == 0)
+		return cfg_fail(err, pp, "expected a file of its own, got the access log's \"%s\"",
+				ts->sev.path);
+	return 0;
+}
+
 /* Intern each workload's and service's labels; the ids go into the snapshot. */
 static int telem_intern_all(struct cfg_snapshot *snap, struct telem_snap *ts, const char *td,
 			    const char *tpath, struct cfg_error *err)
@@ -169,7 +209,8 @@ full:
 static int telem_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 			     const struct cfg_compile_ctx *ctx, struct cfg_error *err)
 {
-	static const char *const keys[] = {"metrics", "access_log", "tracing", NULL};
+	static const char *const keys[] = {"metrics", "access_log", "tracing", "security_events",
+					   NULL};
 	static const char *const tkeys[] = {"enabled", "sample_percent", "zipkin_url", "otlp_url",
 					    NULL};
 	static const char *const mkeys[] = {"max_series", "reporter", "trust_domain", NULL};
@@ -199,6 +240,7 @@ static int telem_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 	    (rc = cfg_get_str(m, "trust_domain", mp, td, sizeof(td), DEF_TRUST_DOMAIN, NULL,
 			      err)) != 0 ||
 	    (rc = telem_parse_log(ts, t, "$.telemetry", err)) != 0 ||
+	    (rc = telem_parse_sev(ts, t, "$.telemetry", err)) != 0 ||
 	    (rc = cfg_get_section(t, "tracing", "$.telemetry", &tr, err)) != 0 ||
 	    (tr != NULL && (rc = cfg_check_keys(tr, trp, tkeys, err)) != 0) ||
 	    (rc = cfg_get_bool(tr, "enabled", trp, false, &ts->trace.enabled, err)) != 0 ||
@@ -246,13 +288,25 @@ static void telem_cfg_free(struct cfg_snapshot *snap)
 
 static const char *const telem_cfg_keys[] = {"telemetry", NULL};
 
-/* SM-DR22 to SM-DR24 (dataplane/audit/audit.h): what the section turns on. */
+/* SM-DR21 to SM-DR24 (dataplane/audit/audit.h): what the section turns on. */
 static void telem_audit(const struct cfg_snapshot *snap, struct audit_report *r)
 {
 	const struct telem_snap *t = snap->telemetry;
 
 	if (t == NULL)
 		return;
+	if (!t->sev.enabled)
+		audit_finding(r, "SM-DR21", AUDIT_FAIL, "$.telemetry.security_events.enabled",
+			      "the security event log is off: validation errors, injection "
+			      "patterns, denials and crashes are counted but not logged");
+	else
+		audit_finding(r, "SM-DR21", AUDIT_PASS, "$.telemetry.security_events",
+			      "security events logged as JSON lines to %s, at most %u per second "
+			      "per worker (the rest counted as suppressed)",
+			      t->sev.output == TELEM_OUT_FILE	  ? t->sev.path
+			      : t->sev.output == TELEM_OUT_SYSLOG ? "syslog"
+								  : "stdout",
+			      t->sev.rate_per_s);
 	if (!t->log.enabled)
 		audit_finding(r, "SM-DR22", AUDIT_FAIL, "$.telemetry.access_log.enabled",
 			      "access logging is off: no request is logged");

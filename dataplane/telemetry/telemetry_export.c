@@ -158,12 +158,11 @@ static void *telem_exporter_main(void *arg)
 		memcpy(buf, otlp ? TELEM_OTLP_OPEN : "[", len);
 		for (unsigned int w = 0; w < telem_g->n_workers && n < TELEM_SPAN_BATCH; w++) {
 			struct telem_worker *tw = &telem_g->w[w];
-			uint32_t cons = tw->span_cons;
-			uint32_t prod = __atomic_load_n(&tw->span_prod, __ATOMIC_ACQUIRE);
+			uint32_t cons = tw->spans.cons, prod = telem_ring_prod(&tw->spans);
 
 			for (; cons != prod && n < TELEM_SPAN_BATCH; cons++) {
 				size_t at = len + (n > 0); /* after the comma */
-				int k = telem_span_json(&tw->spans[cons & tw->ring_mask],
+				int k = telem_span_json(telem_ring_at(&tw->spans, cons),
 							telem_g->unix_offset_us, otlp, buf + at,
 							TELEM_SPAN_JSON);
 
@@ -176,7 +175,7 @@ static void *telem_exporter_main(void *arg)
 				len = at + (size_t)k;
 				n++;
 			}
-			__atomic_store_n(&tw->span_cons, cons, __ATOMIC_RELEASE);
+			telem_ring_release(&tw->spans, cons);
 		}
 		rcu_thread_offline();
 		memcpy(buf + len, otlp ? TELEM_OTLP_CLOSE : "]",

@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#include <rte_branch_prediction.h>
+
 #include "telemetry.h"
 
 #define TELEM_LABEL_LEN	  256  /* one interned string */
@@ -55,6 +57,12 @@ struct telem_snap {
 		char headers[TELEM_LOG_HEADERS][TELEM_NAME_LEN];
 		char mask[TELEM_MASK_MAX][TELEM_NAME_LEN];
 	} log;
+	struct {
+		bool enabled;
+		uint8_t output;	     /* enum telem_log_output */
+		uint32_t rate_per_s; /* records per second per worker */
+		char path[256];
+	} sev; /* $.telemetry.security_events */
 };
 
 /* A series key: small integers only. */
@@ -79,6 +87,59 @@ struct telem_series {
 	uint64_t tcp_opened, tcp_closed, tcp_received, tcp_sent;
 };
 
+/*
+ * A single-producer single-consumer ring of fixed-size records, the way every
+ * worker hands records to a non-worker thread (access log, spans, security
+ * events): the worker fills telem_ring_reserve()'s slot and publishes it with
+ * telem_ring_commit() (release), never waiting; the consumer reads
+ * [cons, telem_ring_prod()) and gives the slots back with telem_ring_release().
+ */
+struct telem_ring {
+	uint32_t mask;				    /* slots - 1 (a power of two) */
+	uint32_t size;				    /* bytes of one record */
+	uint8_t *slots;				    /* [mask + 1] records */
+	uint32_t prod __attribute__((aligned(64))); /* worker: release store */
+	uint32_t cons __attribute__((aligned(64))); /* consumer: release store */
+};
+
+/** @p n slots of @p size bytes. @return 0 or -ENOMEM. */
+int telem_ring_init(struct telem_ring *r, uint32_t n, uint32_t size);
+void telem_ring_free(struct telem_ring *r);
+
+/** Producer: the next free slot, or NULL when the ring is full. */
+static inline void *telem_ring_reserve(struct telem_ring *r)
+{
+	if (unlikely(r->prod - __atomic_load_n(&r->cons, __ATOMIC_ACQUIRE) > r->mask))
+		return NULL;
+	return r->slots + (size_t)(r->prod & r->mask) * r->size;
+}
+
+/** Producer: publish the slot telem_ring_reserve() gave. */
+static inline void telem_ring_commit(struct telem_ring *r)
+{
+	__atomic_store_n(&r->prod, r->prod + 1, __ATOMIC_RELEASE);
+}
+
+/** Consumer: the producer's index (records [r->cons, it) are readable). */
+static inline uint32_t telem_ring_prod(const struct telem_ring *r)
+{
+	return __atomic_load_n(&r->prod, __ATOMIC_ACQUIRE);
+}
+
+/** Consumer: record @p i (r->cons <= i < telem_ring_prod()). */
+static inline const void *telem_ring_at(const struct telem_ring *r, uint32_t i)
+{
+	return r->slots + (size_t)(i & r->mask) * r->size;
+}
+
+/** Consumer: slots before @p cons are free again. */
+static inline void telem_ring_release(struct telem_ring *r, uint32_t cons)
+{
+	__atomic_store_n(&r->cons, cons, __ATOMIC_RELEASE);
+}
+
+#define TELEM_SEV_RING 512 /* security event records per worker */
+
 struct telem_worker {
 	uint32_t cap;		     /* series in the table; series[cap] is the overflow one */
 	uint32_t n;		     /* series in use (release store by the worker) */
@@ -87,15 +148,13 @@ struct telem_worker {
 	struct telem_series *series; /* [cap + 1] */
 	struct stats_block *stats;
 	uint64_t rng;
-	/* the access log ring: the worker produces, the logger consumes */
-	uint32_t ring_mask;
-	struct telem_log_rec *ring;
-	uint32_t prod __attribute__((aligned(64))); /* worker: release store */
-	uint32_t cons __attribute__((aligned(64))); /* logger: release store */
-	/* the span ring (same size): the worker produces, the exporter consumes */
-	struct telem_span *spans;
-	uint32_t span_prod __attribute__((aligned(64)));
-	uint32_t span_cons __attribute__((aligned(64)));
+	struct telem_ring log; /* struct telem_log_rec: the worker produces, the logger consumes */
+	struct telem_ring spans; /* struct telem_span (same size): to the exporter */
+	struct telem_ring sev;	 /* struct telem_sev_rec (TELEM_SEV_RING): to the logger */
+	/* the security events' token bucket (worker only): micro-tokens, refilled
+	 * at rate_per_s per second up to one second's worth */
+	uint64_t sev_tokens, sev_last_us;
+	uint16_t id; /* the worker's index */
 } __attribute__((aligned(64)));
 
 struct telem_global {
@@ -104,6 +163,7 @@ struct telem_global {
 	uint64_t unix_offset_us; /* wall clock = worker clock + this */
 	uint64_t tsc_per_us;
 	uint64_t lines, write_errors;		   /* the logger's (relaxed atomics) */
+	uint64_t sev_lines, sev_write_errors;	   /* the logger's, security events */
 	uint64_t spans_sent, span_export_failures; /* the exporter's (relaxed atomics) */
 };
 
@@ -148,6 +208,21 @@ int telem_span_json(const struct telem_span *sp, uint64_t unix_offset_us, bool o
 	"{\"stringValue\":\"meshdp\"}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"meshdp\"},"       \
 	"\"spans\":["
 #define TELEM_OTLP_CLOSE "]}]}]}"
+
+/*
+ * The security event sink (telemetry_sev.c): open @p output (enum
+ * telem_log_output: stdout, the O_APPEND file @p path; syslog: lines go to
+ * syslog(3), crash lines to stderr) unless it is open already, and make it the
+ * crash handler's. Control thread before the logger starts, then the logger
+ * thread only, offline (it may block). @return 0 or -errno (a file that does
+ * not open: said once, the previous sink stays).
+ */
+int telem_sev_sink_set(uint8_t output, const char *path);
+/* Logger, offline: follow the settings (@p output 0xff: none), then format and
+ * write what the security event rings hold. @return records written. */
+unsigned int telem_sev_round(uint8_t output, const char *path);
+/* Close the sink (telem_free()). */
+void telem_sev_sink_close(void);
 
 /** The logger thread (telemetry_log.c). */
 int telem_logger_start(char *err, size_t errlen);

@@ -281,10 +281,10 @@ static size_t telem_drain_buf(const struct cfg_snapshot *snap, char *buf, size_t
 	*records = 0;
 	for (unsigned int i = 0; telem_g != NULL && i < telem_g->n_workers; i++) {
 		struct telem_worker *tw = &telem_g->w[i];
-		uint32_t cons = tw->cons, prod = __atomic_load_n(&tw->prod, __ATOMIC_ACQUIRE);
+		uint32_t cons = tw->log.cons, prod = telem_ring_prod(&tw->log);
 
 		for (; cons != prod && cap - used > TELEM_LINE_MAX; cons++) {
-			const struct telem_log_rec *r = &tw->ring[cons & tw->ring_mask];
+			const struct telem_log_rec *r = telem_ring_at(&tw->log, cons);
 			int n = telem_log_format(r, snap, json,
 						 r->start_us + telem_g->unix_offset_us, buf + used,
 						 TELEM_LINE_MAX - 1);
@@ -297,7 +297,7 @@ static size_t telem_drain_buf(const struct cfg_snapshot *snap, char *buf, size_t
 			buf[used++] = '\n';
 			(*records)++;
 		}
-		__atomic_store_n(&tw->cons, cons, __ATOMIC_RELEASE);
+		telem_ring_release(&tw->log, cons);
 	}
 	return used;
 }
@@ -388,10 +388,10 @@ static void *telem_logger_main(void *arg)
 	for (;;) {
 		const struct cfg_snapshot *snap;
 		const struct telem_snap *ts;
-		unsigned int n = 0;
+		unsigned int n = 0, sev = 0;
 		size_t len = 0;
-		uint8_t output = TELEM_OUT_STDOUT;
-		char path[256] = "";
+		uint8_t output = TELEM_OUT_STDOUT, sev_output = 0xff;
+		char path[256] = "", sev_path[256] = "";
 
 		if (__atomic_load_n(&telem_logger_quit, __ATOMIC_ACQUIRE))
 			quit = true; /* one more round: what the stopped workers left */
@@ -402,15 +402,20 @@ static void *telem_logger_main(void *arg)
 			output = ts->log.output;
 			snprintf(path, sizeof(path), "%s", ts->log.path);
 			len = telem_drain_buf(snap, buf, TELEM_BATCH_BYTES, &n);
+			sev_output = ts->sev.output;
+			snprintf(sev_path, sizeof(sev_path), "%s", ts->sev.path);
 		}
 		rcu_thread_offline();
+		/* the security events (telemetry_sev.c): their own sink, written here too;
+		 * their records need no snapshot */
+		sev = telem_sev_round(sev_output, sev_path);
 		if (len > 0) {
 			telem_sink_set(&sink, output, path);
 			telem_sink_write(&sink, buf, len, n);
 		}
-		if (quit && n == 0)
+		if (quit && n == 0 && sev == 0)
 			break;
-		if (n == 0)
+		if (n == 0 && sev == 0)
 			usleep(TELEM_IDLE_US);
 	}
 	if (sink.f != NULL && sink.output == TELEM_OUT_FILE)

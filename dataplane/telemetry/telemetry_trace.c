@@ -254,14 +254,12 @@ void telem_span_push(struct telem_worker *tw, const struct telem_http *t, enum t
 		     uint64_t now_us)
 {
 	const bool client = kind == TELEM_SPAN_CLIENT;
-	uint32_t prod = tw->span_prod;
-	struct telem_span *sp;
+	struct telem_span *sp = telem_ring_reserve(&tw->spans);
 
-	if (unlikely(prod - __atomic_load_n(&tw->span_cons, __ATOMIC_ACQUIRE) > tw->ring_mask)) {
+	if (unlikely(sp == NULL)) {
 		stats_inc(tw->stats, STAT_TRACE_SPAN_RING_FULL);
 		return;
 	}
-	sp = &tw->spans[prod & tw->ring_mask];
 	*sp = t->sp;
 	memcpy(sp->trace_id, t->trace.trace_id, sizeof(sp->trace_id));
 	memcpy(sp->span_id, client ? t->trace.client_id : t->trace.span_id, sizeof(sp->span_id));
@@ -275,5 +273,5 @@ void telem_span_push(struct telem_worker *tw, const struct telem_http *t, enum t
 	sp->upstream_port = upstream_port;
 	sp->status = (uint16_t)status;
 	sp->flags = (uint16_t)flags;
-	__atomic_store_n(&tw->span_prod, prod + 1, __ATOMIC_RELEASE);
+	telem_ring_commit(&tw->spans);
 }

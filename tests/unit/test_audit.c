@@ -92,7 +92,7 @@ static const char *audit_doc(bool weak)
 		"'cluster': 'shop/db'%s}], "
 		"'clusters': [{'service': 'shop/web', 'circuit_breakers': {'max_requests': %d}%s}, "
 		"{'service': 'shop/db', 'tls': {'secret': 'edge', "
-		"'expected_peer': 'spiffe://cluster.local/ns/shop/sa/db'}}]}",
+		"'expected_peer': 'spiffe://cluster.local/ns/shop/sa/db'}}]%s}",
 		weak ? "meshdp" : "", weak ? 0 : 1000, weak ? "0.0.0.0/0" : "192.0.2.10/32",
 		weak ? "{'namespace': '*', 'service': '*'}"
 		     : "{'namespace': 'shop', 'service': 'frontend'}",
@@ -100,7 +100,10 @@ static const char *audit_doc(bool weak)
 		weak ? "permissive" : "strict", weak ? "" : db_tls, weak ? 0 : 100,
 		weak ? ""
 		     : ", 'tls': {'secret': 'edge', 'expected_peer': "
-		       "'spiffe://cluster.local/ns/shop/sa/web'}");
+		       "'spiffe://cluster.local/ns/shop/sa/web'}",
+		weak ? ", 'telemetry': {'security_events': {'enabled': false}}, "
+		       "'request_inspection': {'mode': 'off', 'duplicate_parameters': 'off'}"
+		     : "");
 	return buf;
 }
 
@@ -172,6 +175,10 @@ static void test_compliant(void **state)
 	assert_int_equal(count(r, "SM-DR22", "PASS", "$.telemetry.access_log"), 1);
 	assert_int_equal(count(r, "SM-DR23", "PASS", "$.telemetry.metrics"), 1);
 	assert_int_equal(count(r, "SM-DR24", "WARN", "$.telemetry.tracing.enabled"), 1);
+	/* security events on, request inspection detecting (the defaults) */
+	assert_int_equal(count(r, "SM-DR21", "PASS", "$.telemetry.security_events"), 1);
+	assert_int_equal(count(r, "SM-DR21", "PASS", "$.request_inspection.mode"), 1);
+	assert_int_equal(count(r, "SM-DR21", "WARN", NULL), 0);
 	/* what nothing in the document meets yet */
 	assert_int_equal(count(r, "SM-DR20", "WARN", "$"), 1);
 	/* the counts add up */
@@ -191,6 +198,11 @@ static void test_weak(void **state)
 
 	(void)state;
 	assert_int_equal(count(r, "SM-DR2", "WARN", "$.policies[0]"), 1);
+	assert_int_equal(count(r, "SM-DR21", "FAIL", "$.telemetry.security_events.enabled"), 1);
+	assert_int_equal(count(r, "SM-DR21", "FAIL", "$.request_inspection.mode"), 1);
+	assert_int_equal(count(r, "SM-DR21", "WARN", "$.request_inspection.duplicate_parameters"),
+			 1);
+	assert_int_equal(count(r, "SM-DR21", "PASS", NULL), 0);
 	assert_int_equal(count(r, "SM-DR8", "FAIL", "$.external_services[0].prefixes[0]"), 1);
 	assert_int_equal(count(r, "SM-DR8", "PASS", NULL), 0);
 	assert_int_equal(count(r, "SM-DR9", "WARN", "$.clusters[0].circuit_breakers"), 1);
@@ -202,8 +214,9 @@ static void test_weak(void **state)
 	assert_int_equal(count(r, "SM-DR19", "WARN", "$.listeners[0].tls"), 1);
 	assert_int_equal(count(r, "SM-DR26", "WARN", "$.services[0].health.interval_ms"), 1);
 	assert_int_equal(count(r, "SM-DR28", "WARN", "$.control.group"), 1);
-	/* egress, the long-lived certificate, the plaintext listener */
-	assert_int_equal(json_integer_value(json_object_get(r, "fail")), 3);
+	/* egress, the long-lived certificate, the plaintext listener, no security event log,
+	 * no request inspection */
+	assert_int_equal(json_integer_value(json_object_get(r, "fail")), 5);
 	json_decref(r);
 	cfg_snapshot_free(snap);
 }

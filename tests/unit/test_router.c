@@ -1298,6 +1298,28 @@ static void test_errors_policies(void **state)
 		     "expected a host name or [IPv6] literal, optionally with :port, got \"a b\"");
 	expect_error(PR("'host_rewrite': ''"), R0 ".host_rewrite", "got \"\"");
 	cfg_snapshot_free(compile_ok(PR("'host_rewrite': 'b.internal:8080'")));
+	/* declared query parameters (request inspection) */
+	{
+		struct cfg_snapshot *q = compile_ok(PR("'query_params': ['q', 'page']"));
+		const struct router_route *r = &router_config_get(q, 0)->vhosts[0].routes[0];
+
+		assert_int_equal(r->n_query_params, 2);
+		assert_int_equal(r->query_params[1].len, 4);
+		assert_memory_equal(r->query_params[1].p, "page", 4);
+		cfg_snapshot_free(q);
+		q = compile_ok(PR("'query_params': []"));
+		r = &router_config_get(q, 0)->vhosts[0].routes[0];
+		assert_non_null(r->query_params); /* declares none: any parameter is undeclared */
+		assert_int_equal(r->n_query_params, 0);
+		cfg_snapshot_free(q);
+		q = compile_ok(PR("'timeout_ms': 5"));
+		assert_null(router_config_get(q, 0)->vhosts[0].routes[0].query_params);
+		cfg_snapshot_free(q);
+	}
+	expect_error(PR("'query_params': ['a=b']"), R0 ".query_params[0]", "query parameter name");
+	expect_error(PR("'query_params': ['']"), R0 ".query_params[0]", "query parameter name");
+	expect_error(PR("'query_params': ['a', 'a']"), R0 ".query_params[1]", "declared twice");
+	expect_error(PR("'query_params': 'a'"), R0 ".query_params", NULL);
 	/* timeouts */
 	expect_error(PR("'timeout_ms': 3600001"), R0 ".timeout_ms", "0..3600000, got 3600001");
 	expect_error(PR("'idle_timeout_ms': -1"), R0 ".idle_timeout_ms", "got -1");

@@ -2,7 +2,9 @@
 /*
  * telemetry: Istio's buckets, series per label set summed over workers, the
  * cardinality cap, the telemetry config section, masking, Common Log Format
- * and JSON records, the access log ring and its full counter.
+ * and JSON records, the access log ring and its full counter; the security
+ * event log (records, token bucket, ring full, JSON lines) and the crash
+ * handler (a fault and a sent SIGSEGV, in a child).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,6 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -552,14 +559,14 @@ static void test_trace(void **state)
 			.method = {"GET", 3}, .path = {"/p", 2}, .headers = w3c, .n_headers = 2};
 		struct telem_http th;
 
-		const struct telem_span *sp = worker(0)->spans;
+		const struct telem_span *sp = (const struct telem_span *)worker(0)->spans.slots;
 
 		telem_http_begin(worker(0), off, &th, &h, htonl(0x0a0a0102), 1, 0, 0, 10);
 		assert_true(th.span);
 		telem_http_try(&th, 12);
 		telem_http_try(&th, 15); /* a retry */
 		telem_http_end(worker(0), off, &th, 200, 0, 1, 1, htonl(0x0a0a0202), 8080, "", 20);
-		assert_int_equal(worker(0)->span_prod, 2);
+		assert_int_equal(worker(0)->spans.prod, 2);
 		assert_int_equal(sp[0].kind, TELEM_SPAN_SERVER);
 		assert_memory_equal(sp[0].trace_id, th.trace.trace_id, 16);
 		assert_memory_equal(sp[0].parent_id, th.trace.parent_id, 8);
@@ -578,7 +585,7 @@ static void test_trace(void **state)
 		/* a local answer: no try, no client span */
 		telem_http_begin(worker(0), off, &th, &h, htonl(0x0a0a0102), 1, 0, 0, 30);
 		telem_http_end(worker(0), off, &th, 404, 0, 1, 1, 0, 0, "", 31);
-		assert_int_equal(worker(0)->span_prod, 3);
+		assert_int_equal(worker(0)->spans.prod, 3);
 		assert_int_equal(sp[2].kind, TELEM_SPAN_SERVER);
 	}
 	expect_error(HEAD ", 'telemetry': {'tracing': {'zipkin_url': 'ftp://x'}}}",
@@ -599,7 +606,7 @@ static void test_trace(void **state)
 		telem_http_begin(worker(0), off, &th, &h, htonl(0x0a0a0102), 1, 0, 0, 10);
 		assert_true(th.span); /* an OTLP collector takes spans as well */
 		telem_http_end(worker(0), off, &th, 200, 0, 1, 1, 0, 0, "", 20);
-		assert_int_equal(worker(0)->span_prod, 4);
+		assert_int_equal(worker(0)->spans.prod, 4);
 	}
 	none = compile_ok(HEAD "}");
 	assert_false(trace_of(none, w3c, 2, &o, &n).active);
@@ -776,6 +783,223 @@ static void test_peer_label(void **state)
 	cfg_snapshot_free(s);
 }
 
+/* The security events one drain writes, as JSON objects (a jansson array). */
+static json_t *sev_lines(void)
+{
+	FILE *f = tmpfile();
+	json_t *arr = json_array();
+	char line[4096];
+
+	assert_non_null(f);
+	telem_sev_drain(fileno(f));
+	rewind(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		json_error_t e;
+		json_t *o = json_loads(line, 0, &e);
+
+		if (o == NULL)
+			fail_msg("not JSON: %s (%s)", line, e.text);
+		json_array_append_new(arr, o);
+	}
+	fclose(f);
+	return arr;
+}
+
+static const char *jstr(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : "(none)";
+}
+
+/*
+ * Security events (SM-DR21): the section's defaults and refusals; records
+ * land in the worker's ring with their context, the token bucket suppresses
+ * what exceeds rate_per_s (counted) and refills with time, a full ring is
+ * counted, a disabled log still counts by kind, the logger's JSON escapes
+ * control bytes and masks tokens in the path.
+ */
+static void test_security_events(void **state)
+{
+	static const uint8_t tid[16] = {0xab, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0xcd};
+	struct telem_sev_ctx c = {
+		.client = htonl(0x0a0a0102),
+		.client_port = 40000,
+		.listener = "http",
+		.service = 0,
+		.method = {"GET", 3},
+		.path = {"/a\r\nb", 5},
+		.query = {"x=1&token=SECRET", 16},
+		.trace_id = tid,
+	};
+	struct cfg_snapshot *s;
+	const struct telem_snap *ts;
+	json_t *lines;
+
+	(void)state;
+	s = compile_ok(HEAD "}");
+	ts = s->telemetry;
+	assert_true(ts->sev.enabled);
+	assert_int_equal(ts->sev.rate_per_s, 50);
+	assert_int_equal(ts->sev.output, TELEM_OUT_STDOUT);
+	cfg_snapshot_free(s);
+	expect_error(HEAD ", 'telemetry': {'security_events': {'output': 'file'}}}",
+		     "$.telemetry.security_events.path", "absolute path");
+	expect_error(HEAD ", 'telemetry': {'security_events': {'path': '/tmp/x'}}}",
+		     "$.telemetry.security_events.path", "only output \"file\"");
+	expect_error(HEAD ", 'telemetry': {'security_events': {'rate_per_s': 0}}}",
+		     "$.telemetry.security_events.rate_per_s", NULL);
+	expect_error(HEAD ", 'telemetry': {'security_events': {'output': 'kafka'}}}",
+		     "$.telemetry.security_events.output", NULL);
+	expect_error(HEAD ", 'telemetry': {'security_events': {'rate': 5}}}",
+		     "$.telemetry.security_events.rate", "unknown");
+	expect_error(HEAD ", 'telemetry': {'access_log': {'output': 'file', 'path': '/tmp/l'}, "
+			  "'security_events': {'output': 'file', 'path': '/tmp/l'}}}",
+		     "$.telemetry.security_events.path", "access log");
+	assert_string_equal(telem_sev_name(TELEM_SEV_INJECTION_SQL), "injection_sql");
+	assert_string_equal(telem_sev_name(TELEM_SEV_CRASH), "crash");
+	assert_string_equal(telem_sev_name(TELEM_SEV_MAX), "unknown");
+
+	assert_int_equal(telem_init(N_WORKERS, 16, 64), 0);
+	s = compile_ok(HEAD ", 'telemetry': {'security_events': {'rate_per_s': 5}}}");
+	/* a burst: one second's worth (5) land, the rest is suppressed, all are counted */
+	for (unsigned int i = 0; i < 8; i++)
+		telem_sev_emit(worker(1), s, TELEM_SEV_INJECTION_SQL, &c, "union select in query",
+			       1000000 + i);
+	assert_int_equal(stats_read(&stats[1], STAT_SECURITY_EVENT_INJECTION_SQL), 8);
+	assert_int_equal(stats_read(&stats[1], STAT_SECURITY_EVENTS_SUPPRESSED), 3);
+	assert_int_equal(worker(1)->sev.prod, 5);
+	/* 400 ms later: two tokens again */
+	for (unsigned int i = 0; i < 3; i++)
+		telem_sev_emit(worker(1), s, TELEM_SEV_AUTHZ_DENIED, &c, NULL, 1400010 + i);
+	assert_int_equal(stats_read(&stats[1], STAT_SECURITY_EVENT_AUTHZ_DENIED), 3);
+	assert_int_equal(stats_read(&stats[1], STAT_SECURITY_EVENTS_SUPPRESSED), 4);
+	assert_int_equal(worker(1)->sev.prod, 7);
+	lines = sev_lines();
+	assert_int_equal(json_array_size(lines), 7);
+	{
+		const json_t *o = json_array_get(lines, 0);
+
+		assert_string_equal(jstr(o, "kind"), "injection_sql");
+		assert_int_equal(json_integer_value(json_object_get(o, "worker")), 1);
+		assert_string_equal(jstr(o, "client"), "10.10.1.2:40000");
+		assert_string_equal(jstr(o, "listener"), "http");
+		assert_string_equal(jstr(o, "service"), "shop/cart");
+		assert_string_equal(jstr(o, "method"), "GET");
+		/* control bytes come back escaped (and so as they were), the token masked */
+		assert_string_equal(jstr(o, "path"), "/a\r\nb?x=1&token=***");
+		assert_string_equal(jstr(o, "detail"), "union select in query");
+		assert_string_equal(jstr(o, "trace_id"), "ab0102030405060708090a0b0c0d0ecd");
+		assert_int_equal(strlen(jstr(o, "time")), strlen("2026-01-01T00:00:00.000Z"));
+		assert_string_equal(jstr(json_array_get(lines, 6), "kind"), "authz_denied");
+		assert_string_equal(jstr(json_array_get(lines, 6), "detail"), "");
+	}
+	json_decref(lines);
+	cfg_snapshot_free(s);
+
+	/* a full ring: TELEM_SEV_RING land, the rest counted, none waits */
+	s = compile_ok(HEAD ", 'telemetry': {'security_events': {'rate_per_s': 100000}}}");
+	c.trace_id = NULL;
+	c.service = -1;
+	for (unsigned int i = 0; i < TELEM_SEV_RING + 10; i++)
+		telem_sev_emit(worker(0), s, TELEM_SEV_INVALID_REQUEST, &c, "x", 5000000);
+	assert_int_equal(stats_read(&stats[0], STAT_SECURITY_EVENT_RING_FULL), 10);
+	assert_int_equal(stats_read(&stats[0], STAT_SECURITY_EVENT_INVALID_REQUEST),
+			 TELEM_SEV_RING + 10);
+	lines = sev_lines();
+	assert_int_equal(json_array_size(lines), TELEM_SEV_RING);
+	assert_null(json_object_get(json_array_get(lines, 0), "trace_id"));
+	assert_string_equal(jstr(json_array_get(lines, 0), "service"), "");
+	json_decref(lines);
+	cfg_snapshot_free(s);
+
+	/* the log off: counted by kind, nothing recorded, nothing suppressed */
+	s = compile_ok(HEAD ", 'telemetry': {'security_events': {'enabled': false}}}");
+	telem_sev_emit(worker(0), s, TELEM_SEV_EXTRA_PARAMETER, &c, "dup", 6000000);
+	assert_int_equal(stats_read(&stats[0], STAT_SECURITY_EVENT_EXTRA_PARAMETER), 1);
+	assert_int_equal(worker(0)->sev.prod, TELEM_SEV_RING);
+	assert_int_equal(stats_read(&stats[0], STAT_SECURITY_EVENTS_SUPPRESSED), 0);
+	cfg_snapshot_free(s);
+}
+
+/*
+ * The crash handler, in a child: a fault and a sent signal each write one
+ * crash line to the security event file, and the child still dies of the
+ * signal (the handler before it, the default, runs again).
+ */
+static void crash_child(const char *path, bool fault)
+{
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const struct rlimit none = {0, 0};
+		static char doc[20000];
+		struct cfg_snapshot *s = NULL;
+		volatile uintptr_t addr = 16;
+		struct cfg_error err;
+
+		setrlimit(RLIMIT_CORE, &none); /* no core file of the test on the disk */
+		signal(SIGSEGV, SIG_DFL); /* not cmocka's: the handler before ours is the default */
+		snprintf(doc, sizeof(doc),
+			 "%s, \"telemetry\": {\"security_events\": {\"output\": \"file\", "
+			 "\"path\": \"%s\"}}}",
+			 json_of(HEAD), path);
+		if (compile_json(doc, NULL, &s, &err) != 0 ||
+		    telem_sev_sink_set(((const struct telem_snap *)s->telemetry)->sev.output,
+				       ((const struct telem_snap *)s->telemetry)->sev.path) != 0 ||
+		    telem_crash_install() != 0)
+			_exit(3);
+		if (fault)
+			*(volatile int *)addr = 1;
+		else
+			raise(SIGSEGV);
+		_exit(4);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(WTERMSIG(st), SIGSEGV);
+}
+
+static void test_crash_handler(void **state)
+{
+	char path[] = "/tmp/meshdp-crash-XXXXXX", line[512];
+	json_t *o;
+	FILE *f;
+	int fd;
+
+	(void)state;
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	crash_child(path, false);
+	crash_child(path, true);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	for (int k = 0; k < 2; k++) {
+		assert_non_null(fgets(line, sizeof(line), f));
+		o = json_loads(line, 0, NULL);
+		if (o == NULL)
+			fail_msg("not JSON: %s", line);
+		assert_string_equal(jstr(o, "kind"), "crash");
+		assert_int_equal(json_integer_value(json_object_get(o, "signal")), SIGSEGV);
+		assert_string_equal(jstr(o, "signal_name"), "SIGSEGV");
+		assert_true(json_is_true(json_object_get(o, "sent")) == (k == 0));
+		if (k == 0) /* raise(): sent by the child itself */
+			assert_int_equal(json_integer_value(json_object_get(o, "sender_pid")),
+					 json_integer_value(json_object_get(o, "pid")));
+		else /* the fault: its address */
+			assert_string_equal(jstr(o, "address"), "0x10");
+		assert_int_equal(strlen(jstr(o, "time")), strlen("2026-01-01T00:00:00.000Z"));
+		json_decref(o);
+	}
+	assert_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -789,6 +1013,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_span_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_label, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_security_events, setup, teardown),
+		cmocka_unit_test(test_crash_handler),
 	};
 
 	test_eal_init();
