@@ -169,6 +169,8 @@ struct hp_upconn {
 	bool fin_passed;      /* tunnels: the endpoint's FIN was passed on */
 	bool retired;	      /* its build was replaced: closing (hp_follow()) */
 	uint32_t requests;    /* requests it carried */
+	/* an HTTP/2 cluster's try: its stream (end unused) */
+	struct hp2u_stream *h2s;
 	LIST_ENTRY(hp_upconn) link;	/* idle: in its pool bucket; else in the free list */
 	LIST_ENTRY(hp_upconn) tls_link; /* with ut: in hw->tls_upconns */
 };
@@ -280,6 +282,8 @@ struct hp_worker {
 	struct hp_upconn *resume[HP_POOL_BUCKETS];
 	uint64_t rng;
 	struct hp2_worker *h2; /* the HTTP/2 streams (http2_proxy.c) */
+	/* the HTTP/2 upstream connections (http2_upstream.c) */
+	struct hp2u_worker *h2u;
 };
 
 /* ---- small helpers ---- */
@@ -420,6 +424,10 @@ static struct hp_upconn *hp_pool_take(struct hp_worker *hw, uint32_t addr, uint1
 /* Close an upstream connection gracefully (FIN) and recycle the object. */
 static void hp_upconn_close(struct hp_upconn *u)
 {
+	if (u->h2s != NULL) {
+		hp2u_close(u->h2s);
+		u->h2s = NULL;
+	}
 	proxy_end_close(&u->end);
 	hp_upconn_put(u);
 }
@@ -427,13 +435,46 @@ static void hp_upconn_close(struct hp_upconn *u)
 /* Reset an upstream connection (RST) and recycle the object. */
 static void hp_upconn_abort(struct hp_upconn *u)
 {
+	if (u->h2s != NULL) {
+		hp2u_close(u->h2s);
+		u->h2s = NULL;
+	}
 	proxy_end_abort(&u->end);
 	hp_upconn_put(u);
+}
+
+/* The try's connection, or its HTTP/2 stream (http2_upstream.c). */
+static void hp_up_send(struct hp_upconn *u, struct rte_mbuf *m)
+{
+	if (u->h2s != NULL)
+		hp2u_send(u->h2s, m);
+	else
+		proxy_end_send(&u->end, m);
+}
+
+static uint32_t hp_up_space(const struct hp_upconn *u)
+{
+	return u->h2s != NULL ? hp2u_space(u->h2s) : proxy_end_space(&u->end);
+}
+
+static struct rte_mbuf *hp_up_recv(struct hp_upconn *u, uint32_t max)
+{
+	return u->h2s != NULL ? hp2u_recv(u->h2s, max) : proxy_end_recv(&u->end, max);
+}
+
+static void hp_up_set_timer(struct hp_upconn *u, uint64_t us)
+{
+	if (u->h2s != NULL)
+		hp2u_set_timer(u->h2s, us);
+	else
+		proxy_end_set_timer(&u->end, us);
 }
 
 /* Has the endpoint closed (close_notify or FIN), with nothing left to read before? */
 static bool hp_up_eof(const struct hp_upconn *u)
 {
+	if (u->h2s != NULL)
+		return hp2u_eof(u->h2s);
 	return u->end.tls != NULL ? tls_recv_eof(u->end.tls)
 				  : tcp_recv_eof(u->end.tcp) && tcp_recv_queued(u->end.tcp) == 0;
 }
@@ -906,6 +947,58 @@ static void hp_try_failed(struct hp_session *s, enum hp_fail why, unsigned int s
 static const struct tcp_callbacks hp_up_cbs;
 static const struct tls_callbacks hp_up_tls_cbs;
 
+/*
+ * The try's endpoint speaks HTTP/2 (the cluster's protocol): a stream on the
+ * worker's connection to it (http2_upstream.c), or on a new one.
+ */
+static void hp_try_h2(struct hp_session *s, uint32_t service, struct hp_up_tls *ut)
+{
+	struct hp_worker *hw = s->hw;
+	const struct proxy_cluster *cl =
+		&((const struct proxy_l7_cfg *)hw->pw->snap->proxy_l7)->by_service[service];
+	struct hp2u_target t = {
+		.addr = s->ups.addr,
+		.source = s->ups.source,
+		.port = s->ups.port,
+		.key = ut,
+		.tls = ut != NULL ? ut->ctx : NULL,
+		.params = &s->pl->params,
+		.lim = &cl->h2,
+		.max_streams = cl->h2.max_concurrent_streams,
+		.connect_timeout_us = s->pl->connect_timeout_us,
+		.idle_us = s->pool_idle_us,
+	};
+	struct hp_upconn *u = hp_upconn_get(hw);
+	bool connected = false, reused = false;
+
+	if (u == NULL || (u->h2s = hp2u_open(hw->h2u, &t, u, &connected, &reused)) == NULL) {
+		if (u != NULL)
+			hp_upconn_put(u);
+		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_CX_CONNECT_FAIL);
+		hp_try_failed(s, HP_FAIL_CONNECT, 0);
+		return;
+	}
+	u->s = s;
+	u->addr = s->ups.addr;
+	u->port = s->ups.port;
+	u->requests = 1;
+	s->up = u;
+	if (reused)
+		stats_inc(hp_stats(hw), STAT_HTTP_POOL_REUSED);
+	if (connected) {
+		u->connected = true;
+		hp_up_set_timer(u, s->retry.per_try_timeout_ms * 1000ull);
+		hp_process(s);
+		return;
+	}
+	s->pending = true;
+	if (hp_atomic_inc(&s->crt->rq_pending) > s->max_pending && s->max_pending != 0) {
+		stats_inc(hp_stats(hw), STAT_HTTP_RQ_OVERFLOW);
+		hp_try_result(s, false);
+		hp_local_error(s, 503, HP_RF_UO, "upstream overflow");
+	}
+}
+
 /* Start a try: re-resolve the cluster, pick and admit an endpoint, take or open a connection. */
 static void hp_try_start(struct hp_session *s)
 {
@@ -994,13 +1087,17 @@ static void hp_try_start(struct hp_session *s)
 	/* the cluster's tls block as this snapshot built it: a TLS and a plain
 	 * connection (or two builds) to one endpoint are never each other's */
 	ut = ((const struct proxy_snap_rt *)snap->proxy_rt)->up_tls[service];
+	if (proxy_cluster_h2(&((const struct proxy_l7_cfg *)snap->proxy_l7)->by_service[service])) {
+		hp_try_h2(s, service, ut);
+		return;
+	}
 	u = hp_pool_take(hw, s->ups.addr, s->ups.port, ut);
 	if (u != NULL) {
 		stats_inc(hp_stats(hw), STAT_HTTP_POOL_REUSED);
 		u->s = s;
 		u->requests++;
 		s->up = u;
-		proxy_end_set_timer(&u->end, s->retry.per_try_timeout_ms * 1000ull);
+		hp_up_set_timer(u, s->retry.per_try_timeout_ms * 1000ull);
 		hp_process(s);
 		return;
 	}
@@ -1060,10 +1157,15 @@ static void hp_try_start(struct hp_session *s)
 static void hp_response_done(struct hp_session *s)
 {
 	struct hp_upconn *u = s->up;
-	bool reuse = !s->resp_close && s->req_body_done && s->urx == NULL &&
+	bool reuse = u->h2s == NULL && !s->resp_close && s->req_body_done && s->urx == NULL &&
 		     (s->resp.msg.flags & HTTP_F_KEEP_ALIVE) && !proxy_end_eof(&u->end);
 
 	s->up = NULL;
+	if (u->h2s != NULL) { /* the stream is done; its connection stays (http2_upstream.c) */
+		hp_upconn_close(u);
+		hp_request_done(s);
+		return;
+	}
 	if (reuse && !hp_up_tls_current(u)) { /* rotated: closes at this request boundary */
 		stats_inc(hp_stats(s->hw), STAT_HTTP_POOL_TLS_DRAIN_CLOSED);
 		reuse = false;
@@ -1231,7 +1333,7 @@ static bool hp_response_head(struct hp_session *s)
 		hp_atomic_dec(&s->crt->rq_pending);
 		s->pending = false;
 	}
-	proxy_end_set_timer(&s->up->end, 0);
+	hp_up_set_timer(s->up, 0);
 	hp_grpc_status(s, msg);
 	rte_pktmbuf_free(s->held); /* the response starts: no more tries */
 	s->held = NULL;
@@ -1294,7 +1396,7 @@ static void hp_pump_response(struct hp_session *s)
 		uint32_t space = s->resp_started ? s->dn->space(s->dd) : HP_RX_MAX;
 		uint32_t have = s->urx != NULL ? s->urx->pkt_len : 0;
 
-		if (space > have && (m = proxy_end_recv(&u->end, space - have)) != NULL) {
+		if (space > have && (m = hp_up_recv(u, space - have)) != NULL) {
 			hp_chain_append(&s->urx, m);
 			s->last_us = hp_now(hw);
 		}
@@ -1387,19 +1489,19 @@ static void hp_read_down(struct hp_session *s)
 static void hp_pump_request(struct hp_session *s)
 {
 	struct hp_worker *hw = s->hw;
-	struct proxy_end *c = &s->up->end;
+	struct hp_upconn *c = s->up;
 	struct http_body_out o;
 	struct rte_mbuf *m;
 	int r, err;
 
 	if (s->out != NULL) {
-		proxy_end_send(c, s->out);
+		hp_up_send(c, s->out);
 		s->out = NULL;
 	}
 	for (;;) {
 		/* read again each round: a drained rx may be all that held the client back */
 		hp_read_down(s);
-		if (s->req_body_done || s->rx == NULL || proxy_end_space(c) == 0)
+		if (s->req_body_done || s->rx == NULL || hp_up_space(c) == 0)
 			break;
 		r = http_parse_body(&s->req, s->rx, 0, &o, NULL, 0);
 		if (r < 0) {
@@ -1425,7 +1527,7 @@ static void hp_pump_request(struct hp_session *s)
 		}
 		if (m != NULL) {
 			s->tm_req_bytes += m->pkt_len;
-			proxy_end_send(c, m);
+			hp_up_send(c, m);
 		}
 		if (r == 1) {
 			s->req_body_done = true;
@@ -2419,7 +2521,7 @@ static void hp_up_connected(struct tcp_conn *c, void *arg)
 		hp_atomic_dec(&s->crt->rq_pending);
 		s->pending = false;
 	}
-	proxy_end_set_timer(&u->end, s->retry.per_try_timeout_ms * 1000ull);
+	hp_up_set_timer(u, s->retry.per_try_timeout_ms * 1000ull);
 	hp_process(s);
 }
 
@@ -2504,6 +2606,28 @@ static void hp_up_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason re
 	} else {
 		hp_session_end(s); /* the response was cut: the client learns it by RST */
 	}
+}
+
+/* http2_upstream.c's events for the try of @p u (outside nghttp2). */
+void hp_up_h2_connected(struct hp_upconn *u)
+{
+	hp_up_connected(NULL, u);
+}
+
+void hp_up_h2_event(struct hp_upconn *u)
+{
+	hp_process(u->s);
+}
+
+void hp_up_h2_timer(struct hp_upconn *u)
+{
+	hp_up_timer(NULL, u);
+}
+
+void hp_up_h2_gone(struct hp_upconn *u)
+{
+	u->h2s = NULL; /* freed by http2_upstream.c */
+	hp_up_closed(NULL, u, TCP_CLOSE_RESET);
 }
 
 static const struct tcp_callbacks hp_up_cbs = {
@@ -2607,7 +2731,9 @@ struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacit
 	hw->upconns = calloc(hw->n_upconns, sizeof(*hw->upconns));
 	hw->rw = router_worker_create(pw->stats);
 	hw->h2 = hp2_worker_create(hw->n_sessions);
-	if (hw->sessions == NULL || hw->upconns == NULL || hw->rw == NULL || hw->h2 == NULL) {
+	hw->h2u = hp2u_worker_create(pw, hw->n_sessions);
+	if (hw->sessions == NULL || hw->upconns == NULL || hw->rw == NULL || hw->h2 == NULL ||
+	    hw->h2u == NULL) {
 		hp_worker_free(hw);
 		return NULL;
 	}
@@ -2629,6 +2755,7 @@ void hp_worker_free(struct hp_worker *hw)
 		return;
 	router_worker_free(hw->rw);
 	hp2_worker_free(hw->h2);
+	hp2u_worker_free(hw->h2u);
 	free(hw->sessions);
 	free(hw->upconns);
 	free(hw);
@@ -2666,13 +2793,15 @@ static void hp_reclaim(struct proxy_global *pg)
 	} while (freed);
 }
 
-/* What HTTP origination asks of @p c: its block, ALPN http/1.1 unless it lists protocols. */
-static void hp_up_tls_conf(const struct tls_client_conf *c, struct tls_client_conf *out)
+/* What HTTP origination asks of cluster @p cl: its block, ALPN h2 (protocol
+ * http2, auto) or http/1.1 unless it lists protocols. */
+static void hp_up_tls_conf(const struct proxy_cluster *cl, struct tls_client_conf *out)
 {
-	*out = *c;
+	*out = cl->tls;
 	if (out->n_alpn == 0) {
 		out->n_alpn = 1;
-		snprintf(out->alpn[0], sizeof(out->alpn[0]), "http/1.1");
+		snprintf(out->alpn[0], sizeof(out->alpn[0]), "%s",
+			 proxy_cluster_h2(cl) ? "h2" : "http/1.1");
 	}
 }
 
@@ -2693,7 +2822,7 @@ static int hp_up_tls_bind(struct proxy_global *pg, struct hp_cluster_rt *c,
 	*out = NULL;
 	if (l7 == NULL || l7->by_service == NULL || !l7->by_service[i].tls.enabled)
 		return 0;
-	hp_up_tls_conf(&l7->by_service[i].tls, &conf);
+	hp_up_tls_conf(&l7->by_service[i], &conf);
 	if (o != NULL && tls_ctx_same_cluster(o->ctx, snap, &conf)) {
 		ut = o;
 	} else {
