@@ -1191,8 +1191,9 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 	s->resp_close = msg->framing == HTTP_BODY_CLOSE;
 	memcpy(rm, s->resp_remove, nrm * sizeof(rm[0]));
 	/* HTTP/1.0 has no chunked coding (RFC 9112 7.1): the data alone, delimited by the
-	 * close; HTTP/2 frames the data itself */
-	s->dechunk = (s->http10 || s->dn->framed) && msg->framing == HTTP_BODY_CHUNKED;
+	 * close; HTTP/2 frames the data itself (http2_proxy.c decodes the chunks it is
+	 * sent, and their trailer section becomes HTTP/2 trailers) */
+	s->dechunk = s->http10 && msg->framing == HTTP_BODY_CHUNKED;
 	if (s->dechunk) { /* the upstream connection may still be reused */
 		rm[nrm++] = (struct http_view){"transfer-encoding", 17};
 		s->close_after = true;

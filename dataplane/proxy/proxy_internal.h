@@ -374,8 +374,9 @@ struct hp2_worker;
 #define HP_LOCAL_HDRS 12u
 
 struct hp_down_ops {
-	/* the downstream frames bodies itself (HTTP/2): the response's data only
-	 * (chunked coding removed), no 1xx, no tunnel */
+	/* the downstream frames bodies itself (HTTP/2): no 1xx, no tunnel; a
+	 * chunked response body comes as it came (the downstream removes the
+	 * coding, and sends the trailer section as trailers) */
 	bool framed;
 	/* request bytes in HTTP/1.1 framing (head, then body), up to about @p max */
 	struct rte_mbuf *(*recv)(void *d, uint32_t max);
