@@ -46,7 +46,7 @@
 #define HP2_FIELDS_MAX 128	   /* response fields */
 #define HP2_NAMES_MAX  (64 * 1024) /* their names in lower case */
 #define HP2_CHECK_US   1000000ull  /* the drain check of a quiet connection */
-#define HP2_TRAILER_MAX (16 * 1024) /* a response's trailer section */
+#define HP2_TR_MAX     (16 * 1024) /* a response's trailer section */
 
 static const char hp2_preface_bytes[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define HP2_PREFACE_LEN 24
@@ -108,7 +108,7 @@ struct hp2_worker {
 	char names[HP2_NAMES_MAX];
 	/* the trailers being submitted (nghttp2 copies them at once) */
 	struct h2_field tf[HP2_FIELDS_MAX];
-	char trailer[HP2_TRAILER_MAX];
+	char trailer[HP2_TR_MAX];
 };
 
 /* The chunked decoder of a response body (RFC 9112 7.1; the exchange's parser
@@ -418,7 +418,7 @@ static size_t hp2_trailers(void *arg, void *sp, const struct h2_field **f)
 {
 	struct hp2_stream *st = sp;
 	struct hp2_worker *w = ((struct hp2_conn *)arg)->w;
-	uint32_t len = st->tr != NULL ? RTE_MIN(st->tr->pkt_len, (uint32_t)HP2_TRAILER_MAX) : 0;
+	uint32_t len = st->tr != NULL ? RTE_MIN(st->tr->pkt_len, (uint32_t)HP2_TR_MAX) : 0;
 	const char *p;
 	size_t n = 0;
 
@@ -441,14 +441,16 @@ static size_t hp2_trailers(void *arg, void *sp, const struct h2_field **f)
 			uint32_t vend = e;
 			struct http_view name = {w->trailer + i, colon};
 
-			while (vend > v && (w->trailer[vend - 1] == '\r' || w->trailer[vend - 1] == ' ' ||
-					    w->trailer[vend - 1] == '\t'))
+			while (vend > v &&
+			       (w->trailer[vend - 1] == '\r' || w->trailer[vend - 1] == ' ' ||
+				w->trailer[vend - 1] == '\t'))
 				vend--;
 			for (uint32_t k = 0; k < colon; k++)
 				if (w->trailer[i + k] >= 'A' && w->trailer[i + k] <= 'Z')
 					w->trailer[i + k] = (char)(w->trailer[i + k] + 32);
 			if (!hp2_is_hop(name))
-				w->tf[n++] = (struct h2_field){name.p, colon, w->trailer + v, vend - v};
+				w->tf[n++] =
+					(struct h2_field){name.p, colon, w->trailer + v, vend - v};
 		}
 		i = e + 1;
 	}
@@ -567,8 +569,8 @@ static int hp2_head(void *d, const struct http_msg *msg, const struct http_edit 
 	st->dechunk = msg->framing == HTTP_BODY_CHUNKED;
 	/* no body: END_STREAM with the head (a gRPC trailers-only response stays one) */
 	if (h2_respond(st->c->h2, st->id, msg->status, fs.f, fs.n,
-		       msg->framing != HTTP_BODY_NONE &&
-			       !(msg->framing == HTTP_BODY_LENGTH && msg->content_length == 0)) != 0)
+		       msg->framing != HTTP_BODY_NONE && !(msg->framing == HTTP_BODY_LENGTH &&
+							   msg->content_length == 0)) != 0)
 		return -EPIPE;
 	hp2_flush(st->c);
 	return fs.bytes + 16;
@@ -584,9 +586,13 @@ static int hp2_answer(struct hp2_stream *st, unsigned int status, const char *bo
 	char cl[16];
 	size_t n = 0;
 	int k = snprintf(cl, sizeof(cl), "%u", len);
+	bool typed = false;
 
+	for (uint32_t i = 0; i < n_hdrs && i < HP_LOCAL_HDRS; i++)
+		typed |= http_view_eq_nocase(hdrs[i].name, "content-type", 12);
 	f[n++] = (struct h2_field){"content-length", 14, cl, (uint32_t)k};
-	f[n++] = (struct h2_field){"content-type", 12, "text/plain", 10};
+	if (!typed)
+		f[n++] = (struct h2_field){"content-type", 12, "text/plain", 10};
 	if (h->server_name[0] != '\0')
 		f[n++] = (struct h2_field){"server", 6, h->server_name,
 					   (uint32_t)strlen(h->server_name)};
@@ -640,7 +646,8 @@ static int hp2_dechunk(struct hp2_stream *st, const struct rte_mbuf *m)
 					st->cs = HP2_C_EXT;
 				else
 					st->crem = st->crem * 16 +
-						   (uint64_t)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+						   (uint64_t)(c <= '9' ? c - '0'
+								       : (c | 0x20) - 'a' + 10);
 				break;
 			case HP2_C_EXT:
 				if (c == '\r')

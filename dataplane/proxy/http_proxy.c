@@ -121,6 +121,7 @@ enum hp_fail {
 	HP_FAIL_TIMEOUT, /* the per-try timeout */
 	HP_FAIL_STATUS,	 /* a retriable status */
 	HP_FAIL_PROTO,	 /* a response the codec refused */
+	HP_FAIL_GRPC,	 /* a retriable grpc-status (a trailers-only response) */
 };
 
 /*
@@ -235,7 +236,10 @@ struct hp_session {
 	uint32_t attempt;     /* tries started */
 	uint32_t flags;	      /* HP_RF_* */
 	bool retrying;	      /* a retry holds rq_retries */
-	bool pending;	      /* the try holds rq_pending (no connection yet) */
+	/* a gRPC request: local replies are grpc-status ones, grpc-timeout bounds it */
+	bool grpc;
+	uint64_t grpc_timeout_ms;
+	bool pending; /* the try holds rq_pending (no connection yet) */
 	struct l4_upstream ups;
 	struct l4_pick_opts pick; /* the cluster's lb_policy, the request's hash_policy hash */
 	struct rte_mbuf *held;	  /* head + whole body, for retries; NULL: not retriable */
@@ -638,8 +642,19 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 			   bool close)
 {
 	struct hp_worker *hw = s->hw;
+	struct http_header gh[HP_LOCAL_HDRS];
+	char gbuf[256];
 	int n;
 
+	if (s->grpc) { /* HTTP 200, the status in grpc-status (proxy_grpc.c) */
+		n_hdrs = proxy_grpc_local(status, body, body_len, hdrs, n_hdrs, gh, gbuf,
+					  sizeof(gbuf));
+		hdrs = gh;
+		status = 200;
+		body = "";
+		body_len = 0;
+		stats_inc(hp_stats(hw), STAT_HTTP_GRPC_LOCAL_REPLIES);
+	}
 	hp_drain_check(s);
 	close = close || s->close_after || !s->req_body_done;
 	stats_inc(hp_stats(hw), STAT_HTTP_LOCAL_RESPONSES);
@@ -657,6 +672,15 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 	hp_request_done(s);
 }
 
+/* Does a local response's extra field set its content-type (else text/plain)? */
+static bool hp_local_typed(const struct http_header *hdrs, uint32_t n)
+{
+	for (uint32_t i = 0; i < n && i < HP_LOCAL_HDRS; i++)
+		if (http_view_eq_nocase(hdrs[i].name, "content-type", 12))
+			return true;
+	return false;
+}
+
 /* HTTP/1.1: the local response's head and body on the session's connection. */
 static int hp1_local(void *d, unsigned int status, const char *body, uint32_t body_len,
 		     const struct http_header *hdrs, uint32_t n_hdrs, bool close)
@@ -666,10 +690,9 @@ static int hp1_local(void *d, unsigned int status, const char *body, uint32_t bo
 	char head[512 + 4096];
 	size_t n;
 
-	n = (size_t)snprintf(head, sizeof(head),
-			     "HTTP/1.1 %u %s\r\ncontent-length: %u\r\ncontent-type: text/plain\r\n"
-			     "%s%s%s",
+	n = (size_t)snprintf(head, sizeof(head), "HTTP/1.1 %u %s\r\ncontent-length: %u\r\n%s%s%s%s",
 			     status, hp_reason(status), body_len,
+			     hp_local_typed(hdrs, n_hdrs) ? "" : "content-type: text/plain\r\n",
 			     s->pl->http.server_name[0] != '\0' ? "server: " : "",
 			     s->pl->http.server_name,
 			     s->pl->http.server_name[0] != '\0' ? "\r\n" : "");
@@ -741,6 +764,8 @@ static void hp_release_request(struct hp_session *s)
 	s->arena_used = s->n_resp_add = s->n_resp_remove = 0;
 	s->attempt = s->flags = 0;
 	s->deadline_us = s->wake_us = 0;
+	s->grpc = false;
+	s->grpc_timeout_ms = 0;
 	s->resp_started = s->resp_close = s->dechunk = false;
 }
 
@@ -815,6 +840,10 @@ static bool hp_can_retry(struct hp_session *s, enum hp_fail why, unsigned int st
 		if (!router_retry_status(rp, status))
 			return false;
 		break;
+	case HP_FAIL_GRPC:
+		if (!router_retry_grpc(rp, status))
+			return false;
+		break;
 	case HP_FAIL_CONNECT:
 		if (!router_retry_on_failure(rp, true))
 			return false;
@@ -850,6 +879,8 @@ static bool hp_outlier_failure(const struct hp_session *s, enum hp_fail why, uns
 	switch (why) {
 	case HP_FAIL_CONNECT:
 		return true;
+	case HP_FAIL_GRPC: /* the endpoint answered: its service's status, not its health */
+		return false;
 	case HP_FAIL_STATUS:
 		if (s->outlier == PROXY_OUTLIER_5XX)
 			return status >= 500;
@@ -1321,6 +1352,13 @@ static bool hp_response_head(struct hp_session *s)
 		hp_try_failed(s, HP_FAIL_STATUS, status);
 		return false;
 	}
+	if (s->grpc && msg->framing != HTTP_BODY_CHUNKED && proxy_grpc_status(msg) > 0 &&
+	    hp_can_retry(s, HP_FAIL_GRPC, (unsigned int)proxy_grpc_status(msg))) {
+		/* a trailers-only gRPC response whose grpc-status the policy retries */
+		stats_inc(hp_stats(hw), STAT_HTTP_GRPC_RETRIABLE_STATUS);
+		hp_try_failed(s, HP_FAIL_GRPC, (unsigned int)proxy_grpc_status(msg));
+		return false;
+	}
 	if (msg->framing == HTTP_BODY_TUNNEL && s->dn->framed) {
 		/* no tunnel on an HTTP/2 stream (the request asked for none) */
 		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_BAD_RESPONSE);
@@ -1739,6 +1777,9 @@ static void hp_to_cluster(struct hp_session *s, const struct router_route *r,
 	s->retry = r->retry;
 	s->budget = r->vhost->config->retry_budget;
 	s->deadline_us = r->timeout_ms != 0 ? now + (uint64_t)r->timeout_ms * 1000 : 0;
+	/* the client's gRPC deadline, when it is the nearer (the smaller wins) */
+	if (s->grpc_timeout_ms != 0 && (s->deadline_us == 0 || s->grpc_timeout_ms < r->timeout_ms))
+		s->deadline_us = now + s->grpc_timeout_ms * 1000;
 	hp_copy_resp_edits(s, &r->response_headers);
 	hp_copy_resp_edits(s, &r->vhost->response_headers);
 	if (hp_atomic_inc(&s->crt->rq_active) > cl->max_requests && cl->max_requests != 0) {
@@ -1916,6 +1957,8 @@ static void hp_route(struct hp_session *s)
 	s->close_after = !(msg->flags & HTTP_F_KEEP_ALIVE);
 	s->req_body_done = msg->framing == HTTP_BODY_NONE;
 	s->head_start_us = 0;
+	s->grpc = proxy_grpc_request(msg);
+	s->grpc_timeout_ms = s->grpc ? proxy_grpc_timeout_ms(msg) : 0;
 	for (uint16_t i = 0; i < msg->nheaders; i++) {
 		hdrs[i][0] = (struct router_str){msg->headers[i].name.p, msg->headers[i].name.len};
 		hdrs[i][1] =

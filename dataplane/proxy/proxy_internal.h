@@ -454,6 +454,21 @@ void hp_up_h2_event(struct hp_upconn *u);
 void hp_up_h2_timer(struct hp_upconn *u);
 void hp_up_h2_gone(struct hp_upconn *u);
 
+/* proxy_grpc.c (any thread, no allocation) */
+/* Is @p msg a gRPC request (content-type application/grpc[+...], not grpc-web)? */
+bool proxy_grpc_request(const struct http_msg *msg);
+/* Its grpc-timeout in ms (rounded up); 0: none or malformed. */
+uint64_t proxy_grpc_timeout_ms(const struct http_msg *msg);
+/* The grpc-status of @p msg's head (a trailers-only response), or -1. */
+int proxy_grpc_status(const struct http_msg *msg);
+/* A local reply @p status / @p why for a gRPC client: into @p out (room for
+ * HP_LOCAL_HDRS) the fields @p in (but content-type), content-type
+ * application/grpc, grpc-status and grpc-message (written into @p buf);
+ * answered as HTTP 200 without a body. @return the fields in @p out. */
+uint32_t proxy_grpc_local(unsigned int status, const char *why, uint32_t len,
+			  const struct http_header *in, uint32_t n_in, struct http_header *out,
+			  char *buf, size_t cap);
+
 /* http2_proxy.c: the streams' objects of a worker (at most @p n at a time). */
 struct hp2_worker *hp2_worker_create(uint32_t n);
 void hp2_worker_free(struct hp2_worker *w);
