@@ -83,6 +83,8 @@ struct hp2u_stream {
 	bool closed;		/* nghttp2 is done with it */
 	bool failed;		/* a request the translation refused, or out of buffers */
 	bool head_req;		/* a HEAD request */
+	uint8_t web;		/* enum grpc_web_kind of the request: translated both ways */
+	struct grpc_web_b64 b64_in, b64_out; /* -text: the request's, the response's */
 	bool queued;
 	TAILQ_ENTRY(hp2u_stream) link; /* in c->streams, or the free list */
 	TAILQ_ENTRY(hp2u_stream) work; /* in c->work */
@@ -523,6 +525,19 @@ static int hp2u_header(void *arg, void *sp, const uint8_t *name, size_t nlen, co
 						 status < 400 ? "OK" : "Error"));
 	} else if (nlen > 0 && name[0] == ':') {
 		return 0;
+	} else if (st->web != GRPC_WEB_NONE && nlen == 14 &&
+		   memcmp(name, "content-length", 14) == 0) {
+		return 0; /* the trailer frame goes into the body */
+	} else if (st->web != GRPC_WEB_NONE && nlen == 12 &&
+		   memcmp(name, "content-type", 12) == 0) {
+		/* application/grpc[+proto] -> application/grpc-web[-text][+proto] */
+		uint32_t skip = vlen >= 16 ? 16 : (uint32_t)vlen;
+		const char *t = st->web == GRPC_WEB_TEXT ? "content-type: application/grpc-web-text"
+							 : "content-type: application/grpc-web";
+
+		rc |= hp2u_put(pool, &st->blk, t, (uint32_t)strlen(t));
+		rc |= hp2u_put(pool, &st->blk, value + skip, (uint32_t)vlen - skip);
+		rc |= hp2u_put(pool, &st->blk, "\r\n", 2);
 	} else {
 		if (nlen == 14 && memcmp(name, "content-length", 14) == 0)
 			st->blk_cl = true;
@@ -534,6 +549,41 @@ static int hp2u_header(void *arg, void *sp, const uint8_t *name, size_t nlen, co
 	if (rc != 0)
 		st->failed = true;
 	return 0;
+}
+
+/*
+ * gRPC-Web: the response's trailers (@p lines, taken) as the trailer frame,
+ * in a chunk of its own onto *@p t; -text: the data's last group first.
+ * @return 0 or -ENOMEM.
+ */
+static int hp2u_web_trailers(struct hp2u_stream *st, struct rte_mbuf *lines, struct rte_mbuf **t)
+{
+	struct rte_mempool *pool = hp2u_pool(st->w);
+	struct rte_mbuf *frame = NULL, *body = NULL;
+	char hdr[HTTP_CHUNK_HDR_MAX];
+	int rc = grpc_web_trailer_frame(lines, pool, &frame);
+
+	rte_pktmbuf_free(lines);
+	if (rc == 0 && st->web == GRPC_WEB_TEXT) {
+		struct grpc_web_b64 fresh = {0};
+
+		rc |= grpc_web_encode(&st->b64_out, NULL, 0, true, pool, &body);
+		for (struct rte_mbuf *seg = frame; rc == 0 && seg != NULL; seg = seg->next)
+			rc |= grpc_web_encode(&fresh, rte_pktmbuf_mtod(seg, const uint8_t *),
+					      seg->data_len, seg->next == NULL, pool, &body);
+		rte_pktmbuf_free(frame);
+	} else {
+		body = frame;
+	}
+	if (rc == 0 && body != NULL) {
+		rc |= hp2u_put(pool, t, hdr, http_chunk_header(hdr, body->pkt_len, st->chunk_open));
+		hp2u_append(t, body);
+		st->chunk_open = true;
+		body = NULL;
+	}
+	rte_pktmbuf_free(body);
+	stats_inc(hp2u_stats(st->w), STAT_H2_UP_GRPC_WEB_TRAILERS);
+	return rc;
 }
 
 static void hp2u_headers_done(void *arg, void *sp, unsigned int flags)
@@ -552,7 +602,7 @@ static void hp2u_headers_done(void *arg, void *sp, unsigned int flags)
 		if (flags & H2_HDRS_END_STREAM) {
 			if (!st->blk_cl && !st->head_req && st->status != 204 && st->status != 304)
 				rc |= hp2u_put(pool, &blk, "content-length: 0\r\n", 19);
-		} else if (!st->blk_cl) {
+		} else if (!st->blk_cl || st->web != GRPC_WEB_NONE) {
 			st->chunked = true;
 			rc |= hp2u_put(pool, &blk, "transfer-encoding: chunked\r\n", 28);
 		}
@@ -563,6 +613,10 @@ static void hp2u_headers_done(void *arg, void *sp, unsigned int flags)
 		/* trailers: the chunked body's trailer section (RFC 9112 7.1.2) */
 		struct rte_mbuf *t = NULL;
 
+		if (st->web != GRPC_WEB_NONE) { /* gRPC-Web: a trailer frame ends the body */
+			rc |= hp2u_web_trailers(st, blk, &t);
+			blk = NULL;
+		}
 		rc |= hp2u_put(pool, &t, st->chunk_open ? "\r\n0\r\n" : "0\r\n",
 			       st->chunk_open ? 5 : 3);
 		if (blk != NULL && rc == 0)
@@ -596,6 +650,22 @@ static void hp2u_data(void *arg, void *sp, const uint8_t *p, size_t len)
 		h2_stream_consume(c->h2, st->id, len);
 		return;
 	}
+	if (st->web == GRPC_WEB_TEXT) {
+		struct rte_mbuf *e = NULL;
+
+		rc |= grpc_web_encode(&st->b64_out, p, (uint32_t)len, false, pool, &e);
+		if (e != NULL) {
+			rc |= hp2u_put(pool, &st->resp, hdr,
+				       http_chunk_header(hdr, e->pkt_len, st->chunk_open));
+			st->chunk_open = true;
+			hp2u_append(&st->resp, e);
+		}
+		st->unconsumed += len;
+		if (rc != 0)
+			st->failed = true;
+		hp2u_queue(st);
+		return;
+	}
 	if (st->chunked) {
 		rc |= hp2u_put(pool, &st->resp, hdr, http_chunk_header(hdr, len, st->chunk_open));
 		st->chunk_open = true;
@@ -613,10 +683,13 @@ static void hp2u_end_stream(void *arg, void *sp)
 	struct hp2u_stream *st = sp;
 	char hdr[HTTP_CHUNK_HDR_MAX];
 
-	if (st->resp_head && st->chunked && !st->resp_end &&
-	    hp2u_put(hp2u_pool(c->w), &st->resp, hdr, http_chunk_header(hdr, 0, st->chunk_open)) !=
-		    0)
-		st->failed = true;
+	if (st->resp_head && st->chunked && !st->resp_end) {
+		if (st->web != GRPC_WEB_NONE) /* no trailers came: an empty trailer frame */
+			st->failed |= hp2u_web_trailers(st, NULL, &st->resp) != 0;
+		if (hp2u_put(hp2u_pool(c->w), &st->resp, hdr,
+			     http_chunk_header(hdr, 0, st->chunk_open)) != 0)
+			st->failed = true;
+	}
 	st->resp_end = st->resp_head;
 	hp2u_queue(st);
 }
@@ -695,6 +768,10 @@ static int hp2u_submit(struct hp2u_stream *st)
 	char lower[HTTP_MAX_HEADERS][64];
 	size_t n = 0;
 	bool te = false;
+	char ctype[96];
+	struct http_view web_suffix = {NULL, 0};
+	uint8_t web = GRPC_WEB_NONE;
+	int ct;
 
 	if (http_parse_head(&st->req, st->raw, 0) != 1 || (msg->flags & HTTP_F_CONNECT) ||
 	    (msg->flags & HTTP_F_UPGRADE)) {
@@ -702,6 +779,12 @@ static int hp2u_submit(struct hp2u_stream *st)
 		return -1;
 	}
 	st->head_req = msg->method == HTTP_M_HEAD;
+	ct = http_msg_find(msg, "content-type", 12, 0);
+	if (ct >= 0)
+		web = grpc_web_kind(msg->headers[ct].value, &web_suffix);
+	st->web = web;
+	if (web != GRPC_WEB_NONE)
+		stats_inc(hp2u_stats(c->w), STAT_H2_UP_GRPC_WEB_REQUESTS);
 	f[n++] = (struct h2_field){":method", 7, msg->method_name.p, msg->method_name.len};
 	f[n++] = (struct h2_field){":scheme", 7, c->https ? "https" : "http", c->https ? 5u : 4u};
 	f[n++] = (struct h2_field){":authority", 10, msg->authority.p, msg->authority.len};
@@ -712,6 +795,17 @@ static int hp2u_submit(struct hp2u_stream *st)
 
 		if (hp2u_drop_field(h))
 			continue;
+		if (web != GRPC_WEB_NONE && http_view_eq_nocase(h->name, "content-type", 12)) {
+			/* gRPC-Web: the request goes up as gRPC */
+			uint32_t k = (uint32_t)RTE_MIN((size_t)web_suffix.len, sizeof(ctype) - 16);
+
+			memcpy(ctype, "application/grpc", 16);
+			memcpy(ctype + 16, web_suffix.p, k);
+			f[n++] = (struct h2_field){"content-type", 12, ctype, 16 + k};
+			continue;
+		}
+		if (web == GRPC_WEB_TEXT && http_view_eq_nocase(h->name, "content-length", 14))
+			continue; /* the body shrinks by its base64 decoding */
 		te |= h->name.len == 2 && http_view_eq_nocase(h->name, "te", 2);
 		/* HTTP/2 field names are lower case (8.2.1) */
 		if (h->name.len <= sizeof(lower[0])) {
@@ -747,8 +841,19 @@ static int hp2u_take_body(struct hp2u_stream *st)
 		if (r < 0)
 			return -1;
 		data = NULL;
-		if (http_slices_copy(slices, o.nslices, hp2u_pool(st->c->w), &data) != 0)
+		if (st->web == GRPC_WEB_TEXT) {
+			for (uint32_t i = 0; i < o.nslices; i++)
+				if (grpc_web_decode(&st->b64_in,
+						    rte_pktmbuf_mtod_offset(slices[i].m,
+									    const uint8_t *,
+									    slices[i].off),
+						    slices[i].len, hp2u_pool(st->w), &data) != 0) {
+					rte_pktmbuf_free(data);
+					return -1;
+				}
+		} else if (http_slices_copy(slices, o.nslices, hp2u_pool(st->w), &data) != 0) {
 			return -1;
+		}
 		if (data != NULL)
 			hp2u_append(&st->body, data);
 		if (o.raw > 0)

@@ -237,7 +237,7 @@ struct hp_session {
 	uint32_t flags;	      /* HP_RF_* */
 	bool retrying;	      /* a retry holds rq_retries */
 	/* a gRPC request: local replies are grpc-status ones, grpc-timeout bounds it */
-	bool grpc;
+	uint8_t grpc; /* enum proxy_grpc_kind */
 	uint64_t grpc_timeout_ms;
 	bool pending; /* the try holds rq_pending (no connection yet) */
 	struct l4_upstream ups;
@@ -647,7 +647,7 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 	int n;
 
 	if (s->grpc) { /* HTTP 200, the status in grpc-status (proxy_grpc.c) */
-		n_hdrs = proxy_grpc_local(status, body, body_len, hdrs, n_hdrs, gh, gbuf,
+		n_hdrs = proxy_grpc_local(s->grpc, status, body, body_len, hdrs, n_hdrs, gh, gbuf,
 					  sizeof(gbuf));
 		hdrs = gh;
 		status = 200;
@@ -764,7 +764,7 @@ static void hp_release_request(struct hp_session *s)
 	s->arena_used = s->n_resp_add = s->n_resp_remove = 0;
 	s->attempt = s->flags = 0;
 	s->deadline_us = s->wake_us = 0;
-	s->grpc = false;
+	s->grpc = PROXY_GRPC_NONE;
 	s->grpc_timeout_ms = 0;
 	s->resp_started = s->resp_close = s->dechunk = false;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * proxy_grpc: what the HTTP engine knows of gRPC (the gRPC over HTTP/2
- * protocol, PROTOCOL-HTTP2.md of grpc/grpc): a gRPC request by its
- * content-type, its deadline (grpc-timeout: at most 8 digits and a unit,
+ * protocol, PROTOCOL-HTTP2.md of grpc/grpc; gRPC-Web's, PROTOCOL-WEB.md): a
+ * gRPC (or gRPC-Web) request by its content-type, its deadline (grpc-timeout: at most 8 digits and a unit,
  * H M S m u n), the grpc-status of a trailers-only response, and the local
  * replies a gRPC client can read: HTTP 200 with content-type
  * application/grpc, grpc-status and grpc-message (percent-encoded) and no
@@ -41,10 +41,12 @@ static bool grpc_ctype_prefix(const struct http_msg *msg, const char *p, uint32_
 	       (v->len == len || v->p[len] == '+' || v->p[len] == ';' || v->p[len] == '-');
 }
 
-bool proxy_grpc_request(const struct http_msg *msg)
+uint8_t proxy_grpc_request(const struct http_msg *msg)
 {
-	return grpc_ctype_prefix(msg, "application/grpc", 16) &&
-	       !grpc_ctype_prefix(msg, "application/grpc-web", 20);
+	if (grpc_ctype_prefix(msg, "application/grpc-web", 20) ||
+	    grpc_ctype_prefix(msg, "application/grpc-web-text", 25))
+		return PROXY_GRPC_WEB;
+	return grpc_ctype_prefix(msg, "application/grpc", 16) ? PROXY_GRPC : PROXY_GRPC_NONE;
 }
 
 uint64_t proxy_grpc_timeout_ms(const struct http_msg *msg)
@@ -132,7 +134,7 @@ static unsigned int grpc_code(unsigned int status)
 	}
 }
 
-uint32_t proxy_grpc_local(unsigned int status, const char *why, uint32_t len,
+uint32_t proxy_grpc_local(uint8_t kind, unsigned int status, const char *why, uint32_t len,
 			  const struct http_header *in, uint32_t n_in, struct http_header *out,
 			  char *buf, size_t cap)
 {
@@ -145,7 +147,10 @@ uint32_t proxy_grpc_local(unsigned int status, const char *why, uint32_t len,
 	for (uint32_t i = 0; i < n_in && n < HP_LOCAL_HDRS - 3; i++)
 		if (!http_view_eq_nocase(in[i].name, "content-type", 12))
 			out[n++] = in[i];
-	out[n++] = (struct http_header){{"content-type", 12}, {"application/grpc", 16}};
+	out[n++] = kind == PROXY_GRPC_WEB
+			   ? (struct http_header){{"content-type", 12},
+						  {"application/grpc-web+proto", 26}}
+			   : (struct http_header){{"content-type", 12}, {"application/grpc", 16}};
 	w = snprintf(buf, cap, "%u", grpc_code(status));
 	out[n++] = (struct http_header){{"grpc-status", 11}, {buf, (uint32_t)w}};
 	used = (size_t)w;

@@ -455,19 +455,47 @@ void hp_up_h2_timer(struct hp_upconn *u);
 void hp_up_h2_gone(struct hp_upconn *u);
 
 /* proxy_grpc.c (any thread, no allocation) */
-/* Is @p msg a gRPC request (content-type application/grpc[+...], not grpc-web)? */
-bool proxy_grpc_request(const struct http_msg *msg);
+enum proxy_grpc_kind {
+	PROXY_GRPC_NONE = 0,
+	PROXY_GRPC,	/* content-type application/grpc[+...] */
+	PROXY_GRPC_WEB, /* application/grpc-web[-text][+...] */
+};
+/* What @p msg is (enum proxy_grpc_kind). */
+uint8_t proxy_grpc_request(const struct http_msg *msg);
 /* Its grpc-timeout in ms (rounded up); 0: none or malformed. */
 uint64_t proxy_grpc_timeout_ms(const struct http_msg *msg);
 /* The grpc-status of @p msg's head (a trailers-only response), or -1. */
 int proxy_grpc_status(const struct http_msg *msg);
-/* A local reply @p status / @p why for a gRPC client: into @p out (room for
+/* A local reply @p status / @p why for a gRPC client (@p kind): into @p out (room for
  * HP_LOCAL_HDRS) the fields @p in (but content-type), content-type
- * application/grpc, grpc-status and grpc-message (written into @p buf);
+ * application/grpc (grpc-web+proto), grpc-status and grpc-message (written into @p buf);
  * answered as HTTP 200 without a body. @return the fields in @p out. */
-uint32_t proxy_grpc_local(unsigned int status, const char *why, uint32_t len,
+uint32_t proxy_grpc_local(uint8_t kind, unsigned int status, const char *why, uint32_t len,
 			  const struct http_header *in, uint32_t n_in, struct http_header *out,
 			  char *buf, size_t cap);
+
+/* grpc_web.c: gRPC-Web's codecs (any thread; output appended to chains of @p pool) */
+enum grpc_web_kind {
+	GRPC_WEB_NONE = 0,
+	GRPC_WEB_BINARY, /* application/grpc-web[+proto] */
+	GRPC_WEB_TEXT,	 /* application/grpc-web-text[+proto]: the body in base64 */
+};
+/* The kind of content-type value @p v; *@p suffix: what follows the type ("+proto"). */
+uint8_t grpc_web_kind(struct http_view v, struct http_view *suffix);
+/* Streaming base64: a group cut between calls waits in carry. */
+struct grpc_web_b64 {
+	uint8_t carry[4];
+	uint8_t n;
+};
+/* Decode @p len base64 bytes onto *@p out. @return 0, -EINVAL (not base64), -ENOMEM. */
+int grpc_web_decode(struct grpc_web_b64 *st, const uint8_t *in, uint32_t len,
+		    struct rte_mempool *pool, struct rte_mbuf **out);
+/* Encode @p len bytes onto *@p out; @p final: the carried rest too, padded. @return 0 or -ENOMEM. */
+int grpc_web_encode(struct grpc_web_b64 *st, const uint8_t *in, uint32_t len, bool final,
+		    struct rte_mempool *pool, struct rte_mbuf **out);
+/* The trailer frame of field @p lines ("name: value\r\n" each) onto *@p out. @return 0 or -ENOMEM. */
+int grpc_web_trailer_frame(const struct rte_mbuf *lines, struct rte_mempool *pool,
+			   struct rte_mbuf **out);
 
 /* http2_proxy.c: the streams' objects of a worker (at most @p n at a time). */
 struct hp2_worker *hp2_worker_create(uint32_t n);
