@@ -86,6 +86,8 @@ struct hp2u_stream {
 	uint8_t web;		/* enum grpc_web_kind of the request: translated both ways */
 	struct grpc_web_b64 b64_in, b64_out; /* -text: the request's, the response's */
 	bool queued;
+	bool tell_connected; /* its exchange learns that the connection is up (hp2u_work()) */
+	bool tell_timer;     /* its exchange's timer expired */
 	TAILQ_ENTRY(hp2u_stream) link; /* in c->streams, or the free list */
 	TAILQ_ENTRY(hp2u_stream) work; /* in c->work */
 };
@@ -280,7 +282,15 @@ static void hp2u_work(struct hp2u_conn *c)
 			hp_up_h2_event(st->u);
 			continue;
 		}
-		hp_up_h2_event(st->u);
+		if (st->tell_connected) {
+			st->tell_connected = false;
+			hp_up_h2_connected(st->u);
+		} else if (st->tell_timer) {
+			st->tell_timer = false;
+			hp_up_h2_timer(st->u);
+		} else {
+			hp_up_h2_event(st->u);
+		}
 	}
 }
 
@@ -349,8 +359,10 @@ static void hp2u_connected(struct hp2u_conn *c)
 	c->connected = true;
 	c->last_us = hp2u_now(c->w);
 	TAILQ_FOREACH(st, &c->streams, link)
-	if (st->u != NULL)
-		hp_up_h2_connected(st->u);
+	{
+		st->tell_connected = true;
+		hp2u_queue(st);
+	}
 	hp2u_round(c);
 }
 
@@ -394,24 +406,21 @@ static void hp2u_read(struct hp2u_conn *c)
 static void hp2u_timer(struct hp2u_conn *c)
 {
 	uint64_t now = hp2u_now(c->w);
-	struct hp2u_stream *st, *next;
+	struct hp2u_stream *st;
 
 	if (!c->connected && now >= c->connect_deadline_us) {
-		stats_inc(hp2u_stats(c->w), STAT_HTTP_UPSTREAM_CX_CONNECT_FAIL);
+		/* each try counts its connect failure (hp_up_h2_gone()) */
 		proxy_end_abort(&c->end);
 		hp2u_conn_lost(c);
 		hp2u_round(c);
 		return;
 	}
-	c->busy = true; /* an exchange's timer may close its stream */
-	for (st = TAILQ_FIRST(&c->streams); st != NULL; st = next) {
-		next = TAILQ_NEXT(st, link);
-		if (st->u != NULL && st->deadline_us != 0 && st->deadline_us <= now) {
-			st->deadline_us = 0;
-			hp_up_h2_timer(st->u);
-		}
+	TAILQ_FOREACH(st, &c->streams, link)
+	if (st->deadline_us != 0 && st->deadline_us <= now) {
+		st->deadline_us = 0;
+		st->tell_timer = true;
+		hp2u_queue(st);
 	}
-	c->busy = false;
 	if (!c->dead && c->open == 0 && c->idle_us != 0 && now >= c->last_us + c->idle_us) {
 		stats_inc(hp2u_stats(c->w), STAT_HTTP_POOL_IDLE_CLOSED);
 		proxy_end_close(&c->end);
@@ -470,7 +479,12 @@ static int hp2u_tls_done(struct tls_conn *t, void *arg)
 	tls_conn_info(t, &ti);
 	if (strcmp(ti.alpn, "h2") != 0) {
 		stats_inc(hp2u_stats(c->w), STAT_H2_UP_ALPN_REFUSED);
-		return -1; /* reset; its closed callback fails the tries */
+		/* refused: the TLS layer resets it and calls nothing after, so the
+		 * tries fail now (connect failures) */
+		c->end.tls = NULL;
+		hp2u_conn_lost(c);
+		hp2u_round(c);
+		return -1;
 	}
 	hp2u_connected(c);
 	return 0;
