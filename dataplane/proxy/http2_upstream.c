@@ -329,6 +329,8 @@ static void hp2u_round(struct hp2u_conn *c)
 			st->c = NULL;
 		}
 		LIST_REMOVE(c, link);
+		if (c->key != NULL)
+			hp_up_tls_hold(c->key, false);
 		h2_conn_free(c->h2);
 		free(c);
 		return;
@@ -960,6 +962,8 @@ static struct hp2u_conn *hp2u_conn_for(struct hp2u_worker *w, const struct hp2u_
 		free(c);
 		return NULL;
 	}
+	if (c->key != NULL) /* its build lives as long as the connection */
+		hp_up_tls_hold(c->key, true);
 	stats_inc(hp2u_stats(w), STAT_HTTP_POOL_CONNECTS);
 	LIST_INSERT_HEAD(&w->conns, c, link);
 	proxy_end_set_timer(&c->end, t->connect_timeout_us);

@@ -2652,6 +2652,16 @@ static void hp_up_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason re
 	}
 }
 
+void hp_up_tls_hold(const void *key, bool hold)
+{
+	struct hp_up_tls *ut = (struct hp_up_tls *)(uintptr_t)key;
+
+	if (hold)
+		__atomic_add_fetch(&ut->refs, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_sub_fetch(&ut->refs, 1, __ATOMIC_RELEASE);
+}
+
 /* http2_upstream.c's events for the try of @p u (outside nghttp2). */
 void hp_up_h2_connected(struct hp_upconn *u)
 {

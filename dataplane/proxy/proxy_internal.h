@@ -453,6 +453,8 @@ void hp_up_h2_connected(struct hp_upconn *u);
 void hp_up_h2_event(struct hp_upconn *u);
 void hp_up_h2_timer(struct hp_upconn *u);
 void hp_up_h2_gone(struct hp_upconn *u);
+/* An HTTP/2 connection made with tls build @p key holds it (@p hold), or lets it go. */
+void hp_up_tls_hold(const void *key, bool hold);
 
 /* proxy_grpc.c (any thread, no allocation) */
 enum proxy_grpc_kind {
