@@ -39,10 +39,11 @@ struct h2_conn {
 	uint32_t hdr_bytes; /* the header block being decoded, as 6.5.2 counts */
 	bool hdr_dropped;   /* ... over the limit: its fields are not passed on */
 	bool goaway;
-	bool failed;	  /* a limit or a connection error: nothing more is read */
-	bool calm;	  /* a limit: GOAWAY ENHANCE_YOUR_CALM once nghttp2 returned */
-	bool client;	  /* an upstream connection (h2_client_create()) */
-	bool peer_goaway; /* the peer sent GOAWAY: no new stream */
+	bool failed;	    /* a limit or a connection error: nothing more is read */
+	bool calm;	    /* a limit: GOAWAY ENHANCE_YOUR_CALM once nghttp2 returned */
+	bool client;	    /* an upstream connection (h2_client_create()) */
+	bool peer_goaway;   /* the peer sent GOAWAY: no new stream */
+	bool peer_settings; /* the peer's first SETTINGS came (its stream limit is known) */
 };
 
 /* ---- the allocator: a size word before each block, so frees are counted ---- */
@@ -227,6 +228,9 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
 			h2_calm(c, STAT_H2_RAPID_RESET_CLOSED);
 		break;
 	case NGHTTP2_SETTINGS:
+		if (!(f->hd.flags & NGHTTP2_FLAG_ACK))
+			c->peer_settings = true;
+		/* fall through */
 	case NGHTTP2_PING:
 		if (!(f->hd.flags & NGHTTP2_FLAG_ACK) &&
 		    h2_rate_over(c, &c->control, c->lim.max_control_per_s))
@@ -379,6 +383,11 @@ static struct h2_conn *h2_session_new(const struct h2_limits *lim, const struct 
 	 * stays as a backstop above it */
 	nghttp2_option_set_stream_reset_rate_limit(opt, 2ull * c->lim.max_resets_per_s + 100,
 						   2ull * c->lim.max_resets_per_s + 100);
+	/* a client sends one stream before the peer's SETTINGS say how many it
+	 * takes, and queues the others (nghttp2 holds HEADERS over the limit):
+	 * none is refused for going over a limit it did not know */
+	if (client)
+		nghttp2_option_set_peer_max_concurrent_streams(opt, 1);
 	if (client)
 		rc = nghttp2_session_client_new3(&c->s, cbs, c, opt, &c->mem);
 	else
@@ -552,8 +561,10 @@ int32_t h2_request(struct h2_conn *c, const struct h2_field *f, size_t n, bool b
 
 bool h2_conn_can_open(const struct h2_conn *c, uint32_t open)
 {
-	uint32_t max =
-		nghttp2_session_get_remote_settings(c->s, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+	/* before the peer's SETTINGS, streams wait on the connection (up to our own limit) */
+	uint32_t max = c->peer_settings ? nghttp2_session_get_remote_settings(
+						  c->s, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
+					: c->lim.max_concurrent_streams;
 
 	return !c->peer_goaway && !c->failed && !c->goaway && open < max &&
 	       nghttp2_session_check_request_allowed(c->s) != 0;
