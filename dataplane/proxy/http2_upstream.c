@@ -546,14 +546,12 @@ static int hp2u_header(void *arg, void *sp, const uint8_t *name, size_t nlen, co
 		return 0; /* the trailer frame goes into the body */
 	} else if (st->web != GRPC_WEB_NONE && nlen == 12 &&
 		   memcmp(name, "content-type", 12) == 0) {
-		/* application/grpc[+proto] -> application/grpc-web[-text][+proto] */
-		uint32_t skip = vlen >= 16 ? 16 : (uint32_t)vlen;
-		const char *t = st->web == GRPC_WEB_TEXT ? "content-type: application/grpc-web-text"
-							 : "content-type: application/grpc-web";
+		/* as Envoy answers gRPC-Web: the type with the encoding of the request's */
+		const char *t = st->web == GRPC_WEB_TEXT
+					? "content-type: application/grpc-web-text+proto\r\n"
+					: "content-type: application/grpc-web+proto\r\n";
 
 		rc |= hp2u_put(pool, &st->blk, t, (uint32_t)strlen(t));
-		rc |= hp2u_put(pool, &st->blk, value + skip, (uint32_t)vlen - skip);
-		rc |= hp2u_put(pool, &st->blk, "\r\n", 2);
 	} else {
 		if (nlen == 14 && memcmp(name, "content-length", 14) == 0)
 			st->blk_cl = true;

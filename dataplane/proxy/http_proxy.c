@@ -236,10 +236,7 @@ struct hp_session {
 	uint32_t attempt;     /* tries started */
 	uint32_t flags;	      /* HP_RF_* */
 	bool retrying;	      /* a retry holds rq_retries */
-	/* a gRPC request: local replies are grpc-status ones, grpc-timeout bounds it */
-	uint8_t grpc; /* enum proxy_grpc_kind */
-	uint64_t grpc_timeout_ms;
-	bool pending; /* the try holds rq_pending (no connection yet) */
+	bool pending;	      /* the try holds rq_pending (no connection yet) */
 	struct l4_upstream ups;
 	struct l4_pick_opts pick; /* the cluster's lb_policy, the request's hash_policy hash */
 	struct rte_mbuf *held;	  /* head + whole body, for retries; NULL: not retriable */
@@ -264,6 +261,10 @@ struct hp_session {
 	bool resp_started; /* a response head (not 1xx) went to the client */
 	bool resp_close;   /* the response runs until close or says close */
 	bool dechunk; /* a chunked response to an HTTP/1.0 client: its data only, until close */
+
+	/* a gRPC request (proxy_grpc.c): local replies are grpc-status ones */
+	uint8_t grpc;		  /* enum proxy_grpc_kind */
+	uint64_t grpc_timeout_ms; /* its grpc-timeout; 0: none */
 
 	char req_scratch[HP_SCRATCH];
 	char resp_scratch[HP_SCRATCH];
