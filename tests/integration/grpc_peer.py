@@ -11,12 +11,14 @@ generic handlers and raw bytes (no protoc: messages are the bytes given).
   grpc_peer.py call TARGET METHOD MSG [DEADLINE_S]
                                          prints "CODE details" (OK or the error)
   grpc_peer.py many TARGET N             N unary calls in turn; prints "ok N" when all succeeded
+Clients send :authority $GRPC_AUTHORITY when it is set.
 
 test.Echo methods: Unary (b"echo:" + msg), ServerStream (msg is a count: that
 many replies "i"), Bidi (each message back, upper case), Slow and Slow2 (the
 reply after 2 s), Flaky (the first try of each msg fails UNAVAILABLE, the next succeeds:
 the reply says how many tries the server saw), Tries (the tries Flaky saw for msg).
 """
+import os
 import sys
 import threading
 import time
@@ -84,7 +86,10 @@ def main():
     if mode == "serve":
         serve(int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 0)
         return
-    ch = grpc.insecure_channel(sys.argv[2], options=OPTS)
+    opts = OPTS
+    if os.environ.get("GRPC_AUTHORITY"):
+        opts = OPTS + [("grpc.default_authority", os.environ["GRPC_AUTHORITY"])]
+    ch = grpc.insecure_channel(sys.argv[2], options=opts)
     if mode == "unary":
         print(ch.unary_unary("/test.Echo/Unary")(sys.argv[3].encode(), timeout=10).decode())
     elif mode == "stream":

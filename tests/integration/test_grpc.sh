@@ -55,7 +55,7 @@ IT_L4_CONFIG=$IT_WORK/grpc.json
 
 listening() { [ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2")" ]; }
 delta() { echo $(($(it_stat "$1") - $2)); }
-peer() { it_in_client "$IT_PY" "$PEER" "$@" 2>&1 || true; }
+peer() { it_in_client env GRPC_AUTHORITY="${GRPC_AUTHORITY:-}" "$IT_PY" "$PEER" "$@" 2>&1 || true; }
 
 it_http_start
 ip netns exec mdp-b2 "$IT_PY" "$PEER" serve 50051 >"$IT_WORK/grpc-server.log" 2>&1 &
@@ -116,7 +116,7 @@ it_log "local replies as grpc-status: UNAVAILABLE, UNIMPLEMENTED, PERMISSION_DEN
 lr=$(it_stat http_grpc_local_replies)
 out=$(peer call "$T" /test.Down/X x)
 [ "${out%% *}" = UNAVAILABLE ] || it_http_fail "an endpoint that refuses: $out"
-out=$(peer call "$T" /none.Svc/X x)
+out=$(GRPC_AUTHORITY=nowhere.example peer call "$T" /none.Svc/X x)
 [ "$out" = "UNIMPLEMENTED no route" ] || it_http_fail "no route: $out"
 out=$(peer call "$T" /test.Deny/X x)
 [ "$out" = "PERMISSION_DENIED RBAC: access denied" ] || it_http_fail "a denied service: $out"
