@@ -10,15 +10,31 @@
 # connection-specific fields of the client's request not reaching the
 # endpoint (nghttpd -v logs what it received), h2load with 40 streams on one
 # client connection and with 10 HTTP/1.1 connections, multiplexed on as few
-# upstream connections as the endpoint's 4 streams allow (counters).
+# upstream connections as the endpoint's 4 streams allow (counters); and a
+# TLS nghttpd with the mesh's web identity behind a cluster with protocol
+# "auto" and a tls block (ALPN h2, secure naming), one connection for two
+# requests.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 source "$(dirname "$0")/lib_http.sh"
 PROXY=$IT_HTTP_PROXY
+PKI=$IT_WORK/pki
+"$IT_ROOT/tools/certs.sh" "$PKI" >/dev/null
+"$IT_ROOT/tools/certs.sh" "$PKI" leaf web spiffe://cluster.local/ns/shop/sa/web --server --dns web.test >/dev/null
 
-"$IT_PY" - "$IT_ROOT/tests/data/http-proxy.json" >"$IT_WORK/h2up.json" <<'PY'
+"$IT_PY" - "$IT_ROOT/tests/data/http-proxy.json" "$PKI" >"$IT_WORK/h2up.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
+d["secrets"] = {"trust_domains": [{"name": "cluster.local", "bundle": sys.argv[2] + "/ca.pem"}]}
+d["services"].append({"name": "h2tls", "namespace": "shop", "vip": "10.30.0.21",
+                      "ports": [{"port": 8443, "protocol": "tcp"}],
+                      "endpoints": [{"address": "10.10.2.11"}], "health": {"interval_ms": 0}})
+d["policies"].append({"name": "frontend-to-h2tls", "action": "allow",
+                      "from": {"namespace": "shop", "service": "frontend"},
+                      "to": {"service": "h2tls"}})
+d["clusters"].append({"service": "shop/h2tls", "protocol": "auto",
+                      "tls": {"expected_peer": "spiffe://cluster.local/ns/shop/sa/web",
+                              "server_name": "web.test"}})
 d["services"].append({"name": "h2up", "namespace": "shop", "vip": "10.30.0.20",
                       "ports": [{"port": 8002, "protocol": "tcp"}],
                       "endpoints": [{"address": "10.10.2.11"}], "health": {"interval_ms": 0}})
@@ -29,9 +45,11 @@ d["clusters"].append({"service": "shop/h2up", "protocol": "http2",
                       "pool": {"idle_timeout_s": 30}})
 for rc in d["route_configs"]:
     if rc["name"] == "main":
-        rc["virtual_hosts"][0]["routes"].insert(0, {
-            "name": "h2up", "match": {"prefix": "/h2/"}, "cluster": "shop/h2up",
-            "prefix_rewrite": "/"})
+        rc["virtual_hosts"][0]["routes"][0:0] = [
+            {"name": "h2up", "match": {"prefix": "/h2/"}, "cluster": "shop/h2up",
+             "prefix_rewrite": "/"},
+            {"name": "h2tls", "match": {"prefix": "/h2tls/"}, "cluster": "shop/h2tls",
+             "prefix_rewrite": "/"}]
 d["listeners"][0]["http"]["http2"] = {"enabled": True}
 print(json.dumps(d))
 PY
@@ -50,15 +68,20 @@ echo "hello from nghttpd" >"$DOC/index.html"
 ip netns exec mdp-b1 nghttpd --no-tls -v -d "$DOC" --no-content-length --echo-upload \
 	--trailer "x-trailer: yes" -m 4 8002 >"$IT_WORK/nghttpd.log" 2>&1 &
 NGPID=$!
+# the same over TLS with the web identity (ALPN h2): the cluster's protocol "auto"
+ip netns exec mdp-b1 nghttpd -d "$DOC" --no-content-length --trailer "x-trailer: yes" \
+	8443 "$PKI/web.key" "$PKI/web.pem" >"$IT_WORK/nghttpd-tls.log" 2>&1 &
+NGPID2=$!
 cleanup()
 {
 	set +e
-	kill $NGPID 2>/dev/null
-	wait $NGPID 2>/dev/null
+	kill $NGPID $NGPID2 2>/dev/null
+	wait $NGPID $NGPID2 2>/dev/null
 	it_l4_cleanup
 }
 trap cleanup EXIT
 it_wait_for "nghttpd listening in mdp-b1" 10 listening mdp-b1 8002
+it_wait_for "nghttpd (TLS) listening in mdp-b1" 10 listening mdp-b1 8443
 
 it_log "HTTP/1.1 client -> HTTP/2 endpoint: GET, chunked back with the endpoint's trailer"
 upc=$(it_stat h2_up_connections)
@@ -110,6 +133,7 @@ upc=$(it_stat h2_up_connections)
 out=$(it_in_client h2load -n 400 -c 1 -m 40 "$PROXY/h2/index.html" 2>&1) || it_http_fail "h2load failed: $out"
 grep -q "400 succeeded, 0 failed" <<<"$out" || it_http_fail "h2load: $out"
 grep -q "status codes: 400 2xx" <<<"$out" || it_http_fail "h2load status codes: $out"
+grep -E "^finished in" <<<"$out" | sed 's/^/    h2 clients: /'
 [ "$(delta h2_up_streams "$ups")" -eq 400 ] || it_http_fail "h2_up_streams +$(delta h2_up_streams "$ups"), want 400"
 nc=$(delta h2_up_connections "$upc")
 # 40 requests at once, 4 streams per connection: more connections, far fewer than requests
@@ -118,6 +142,17 @@ echo "    400 requests, 40 at once: $nc more upstream connections (4 streams eac
 out=$(it_in_client h2load --h1 -n 400 -c 10 "$PROXY/h2/index.html" 2>&1) || it_http_fail "h2load --h1 failed: $out"
 grep -q "400 succeeded, 0 failed" <<<"$out" || it_http_fail "h2load --h1: $out"
 grep -q "status codes: 400 2xx" <<<"$out" || it_http_fail "h2load --h1 status codes: $out"
+grep -E "^finished in" <<<"$out" | sed 's/^/    HTTP\/1.1 clients: /'
+
+it_log "protocol auto with tls: ALPN h2 to the endpoint, its SPIFFE ID checked"
+upc=$(it_stat h2_up_connections)
+out=$(c1 -D "$IT_WORK/tls.hdr" "$PROXY/h2tls/index.html")
+[ "$out" = "hello from nghttpd" ] || it_http_fail "GET over TLS h2: $out $(cat "$IT_WORK/tls.hdr")"
+grep -qi "^x-trailer: yes" "$IT_WORK/tls.hdr" || it_http_fail "no trailer over TLS h2: $(cat "$IT_WORK/tls.hdr")"
+out=$(c2 "$PROXY/h2tls/index.html")
+[ "$out" = "hello from nghttpd" ] || it_http_fail "h2 client, TLS h2 upstream: $out"
+[ "$(delta h2_up_connections "$upc")" -eq 1 ] || it_http_fail "h2_up_connections +$(delta h2_up_connections "$upc") for two requests over TLS, want 1"
+[ "$(it_stat h2_up_alpn_refused)" -eq 0 ] || it_http_fail "h2_up_alpn_refused"
 
 it_log "no allocation failure, no refused translation"
 [ "$(it_stat http_alloc_failed)" -eq 0 ] || it_http_fail "http_alloc_failed"
