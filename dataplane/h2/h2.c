@@ -17,6 +17,8 @@
 #define H2_DEF_PER_S	   100
 #define H2_HDR_OVERHEAD	   32 /* per field, RFC 9113 6.5.2 */
 #define H2_WINDOW_US	   1000000ull
+#define H2_MIN(a, b)	   ((a) < (b) ? (a) : (b))
+#define H2_FIELDS_MAX	   128 /* fields of a head or trailer section we send */
 
 /* One per-second budget (rapid reset, control frames, empty DATA). */
 struct h2_rate {
@@ -37,8 +39,11 @@ struct h2_conn {
 	uint32_t hdr_bytes; /* the header block being decoded, as 6.5.2 counts */
 	bool hdr_dropped;   /* ... over the limit: its fields are not passed on */
 	bool goaway;
-	bool failed; /* a limit or a connection error: nothing more is read */
-	bool calm;   /* a limit: GOAWAY ENHANCE_YOUR_CALM once nghttp2 returned */
+	bool failed;	    /* a limit or a connection error: nothing more is read */
+	bool calm;	    /* a limit: GOAWAY ENHANCE_YOUR_CALM once nghttp2 returned */
+	bool client;	    /* an upstream connection (h2_client_create()) */
+	bool peer_goaway;   /* the peer sent GOAWAY: no new stream */
+	bool peer_settings; /* the peer's first SETTINGS came (its stream limit is known) */
 };
 
 /* ---- the allocator: a size word before each block, so frees are counted ---- */
@@ -142,8 +147,8 @@ static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void 
 		return 0;
 	c->hdr_bytes = 0;
 	c->hdr_dropped = false;
-	if (f->headers.cat != NGHTTP2_HCAT_REQUEST)
-		return 0; /* trailers: decoded, dropped */
+	if (c->client || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0; /* a response's stream is ours; request trailers: decoded, dropped */
 	stats_inc(c->stats, STAT_H2_STREAMS);
 	st = c->cb->stream_open(c->arg, f->hd.stream_id);
 	if (st == NULL) {
@@ -163,8 +168,8 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
 	void *st;
 
 	(void)flags;
-	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST ||
-	    c->hdr_dropped)
+	if (f->hd.type != NGHTTP2_HEADERS || c->hdr_dropped ||
+	    (!c->client && f->headers.cat != NGHTTP2_HCAT_REQUEST))
 		return 0;
 	st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
 	if (st == NULL)
@@ -186,7 +191,7 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
 	case NGHTTP2_HEADERS:
 		if (st == NULL)
 			break;
-		if (f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+		if (c->client || f->headers.cat == NGHTTP2_HCAT_REQUEST) {
 			unsigned int fl = 0;
 
 			if (f->hd.flags & NGHTTP2_FLAG_END_STREAM)
@@ -196,6 +201,8 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
 				stats_inc(c->stats, STAT_H2_HEADERS_TOO_LARGE);
 			}
 			c->cb->headers_done(c->arg, st, fl);
+			if (c->client && (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+				c->cb->end_stream(c->arg, st);
 		} else if (f->hd.flags & NGHTTP2_FLAG_END_STREAM) {
 			c->cb->end_stream(c->arg, st); /* after trailers */
 		}
@@ -209,12 +216,21 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
 		if (st != NULL && (f->hd.flags & NGHTTP2_FLAG_END_STREAM))
 			c->cb->end_stream(c->arg, st);
 		break;
+	case NGHTTP2_GOAWAY:
+		if (c->client) {
+			c->peer_goaway = true;
+			stats_inc(c->stats, STAT_H2_UP_GOAWAYS);
+		}
+		break;
 	case NGHTTP2_RST_STREAM:
-		stats_inc(c->stats, STAT_H2_RESETS_RECEIVED);
+		stats_inc(c->stats, c->client ? STAT_H2_UP_RESETS : STAT_H2_RESETS_RECEIVED);
 		if (h2_rate_over(c, &c->resets, c->lim.max_resets_per_s))
 			h2_calm(c, STAT_H2_RAPID_RESET_CLOSED);
 		break;
 	case NGHTTP2_SETTINGS:
+		if (!(f->hd.flags & NGHTTP2_FLAG_ACK))
+			c->peer_settings = true;
+		/* fall through */
 	case NGHTTP2_PING:
 		if (!(f->hd.flags & NGHTTP2_FLAG_ACK) &&
 		    h2_rate_over(c, &c->control, c->lim.max_control_per_s))
@@ -267,16 +283,32 @@ static ssize_t h2_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 		       nghttp2_data_source *src, void *ud)
 {
 	struct h2_conn *c = ud;
+	/* the stream's pointer, not the provider's: a stream its user forgot reads nothing */
+	void *st = nghttp2_session_get_stream_user_data(s, id);
 	bool eof = false;
 	size_t n;
 
-	(void)s;
-	(void)id;
-	n = c->cb->read(c->arg, src->ptr, buf, len, &eof);
-	if (eof)
-		*flags |= NGHTTP2_DATA_FLAG_EOF;
-	else if (n == 0)
+	(void)src;
+	if (st == NULL)
 		return NGHTTP2_ERR_DEFERRED;
+	n = c->cb->read(c->arg, st, buf, len, &eof);
+	if (eof) {
+		const struct h2_field *f = NULL;
+		size_t nf = c->cb->trailers != NULL ? c->cb->trailers(c->arg, st, &f) : 0;
+		nghttp2_nv nv[H2_FIELDS_MAX];
+
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		/* trailers end the stream instead (nghttp2 allows them from here) */
+		if (nf > 0) {
+			for (size_t i = 0; i < nf && i < H2_FIELDS_MAX; i++)
+				nv[i] = (nghttp2_nv){(uint8_t *)f[i].name, (uint8_t *)f[i].value,
+						     f[i].nlen, f[i].vlen, NGHTTP2_NV_FLAG_NONE};
+			if (nghttp2_submit_trailer(s, id, nv, H2_MIN(nf, H2_FIELDS_MAX)) == 0)
+				*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+		}
+	} else if (n == 0) {
+		return NGHTTP2_ERR_DEFERRED;
+	}
 	return (ssize_t)n;
 }
 
@@ -312,13 +344,15 @@ static uint32_t h2_def(uint32_t v, uint32_t d)
 	return v != 0 ? v : d;
 }
 
-struct h2_conn *h2_conn_create(const struct h2_limits *lim, const struct h2_callbacks *cb,
-			       void *arg, struct stats_block *stats)
+/* A session of either side with the limits, allocator and options of this layer. */
+static struct h2_conn *h2_session_new(const struct h2_limits *lim, const struct h2_callbacks *cb,
+				      void *arg, struct stats_block *stats, bool client)
 {
 	nghttp2_session_callbacks *cbs = h2_callbacks_get();
 	struct h2_conn *c;
 	nghttp2_option *opt;
-	nghttp2_settings_entry iv[3];
+	nghttp2_settings_entry iv[4];
+	size_t n_iv = 0;
 	int rc;
 
 	if (cbs == NULL || (c = calloc(1, sizeof(*c))) == NULL)
@@ -326,6 +360,7 @@ struct h2_conn *h2_conn_create(const struct h2_limits *lim, const struct h2_call
 	c->cb = cb;
 	c->arg = arg;
 	c->stats = stats;
+	c->client = client;
 	c->lim.max_concurrent_streams = h2_def(lim->max_concurrent_streams, H2_DEF_STREAMS);
 	c->lim.max_header_list_size = h2_def(lim->max_header_list_size, H2_DEF_HDR_LIST);
 	c->lim.initial_window_size = h2_def(lim->initial_window_size, H2_DEF_WINDOW);
@@ -348,26 +383,49 @@ struct h2_conn *h2_conn_create(const struct h2_limits *lim, const struct h2_call
 	 * stays as a backstop above it */
 	nghttp2_option_set_stream_reset_rate_limit(opt, 2ull * c->lim.max_resets_per_s + 100,
 						   2ull * c->lim.max_resets_per_s + 100);
-	rc = nghttp2_session_server_new3(&c->s, cbs, c, opt, &c->mem);
+	/* a client sends one stream before the peer's SETTINGS say how many it
+	 * takes, and queues the others (nghttp2 holds HEADERS over the limit):
+	 * none is refused for going over a limit it did not know */
+	if (client)
+		nghttp2_option_set_peer_max_concurrent_streams(opt, 1);
+	if (client)
+		rc = nghttp2_session_client_new3(&c->s, cbs, c, opt, &c->mem);
+	else
+		rc = nghttp2_session_server_new3(&c->s, cbs, c, opt, &c->mem);
 	nghttp2_option_del(opt);
 	if (rc != 0) {
 		free(c);
 		return NULL;
 	}
-	iv[0] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
-					 c->lim.max_concurrent_streams};
-	iv[1] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE,
-					 c->lim.initial_window_size};
-	iv[2] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
-					 c->lim.max_header_list_size};
-	if (nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, iv, 3) != 0 ||
+	if (client) /* no server push (RFC 9113 8.4) */
+		iv[n_iv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_ENABLE_PUSH, 0};
+	else
+		iv[n_iv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+						      c->lim.max_concurrent_streams};
+	iv[n_iv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE,
+					      c->lim.initial_window_size};
+	iv[n_iv++] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
+					      c->lim.max_header_list_size};
+	if (nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, iv, n_iv) != 0 ||
 	    nghttp2_session_set_local_window_size(c->s, NGHTTP2_FLAG_NONE, 0,
 						  (int32_t)c->lim.connection_window) != 0) {
 		h2_conn_free(c);
 		return NULL;
 	}
-	stats_inc(stats, STAT_H2_CONNECTIONS);
+	stats_inc(stats, client ? STAT_H2_UP_CONNECTIONS : STAT_H2_CONNECTIONS);
 	return c;
+}
+
+struct h2_conn *h2_conn_create(const struct h2_limits *lim, const struct h2_callbacks *cb,
+			       void *arg, struct stats_block *stats)
+{
+	return h2_session_new(lim, cb, arg, stats, false);
+}
+
+struct h2_conn *h2_client_create(const struct h2_limits *lim, const struct h2_callbacks *cb,
+				 void *arg, struct stats_block *stats)
+{
+	return h2_session_new(lim, cb, arg, stats, true);
 }
 
 void h2_conn_free(struct h2_conn *c)
@@ -395,7 +453,8 @@ int h2_conn_recv(struct h2_conn *c, const uint8_t *p, size_t len, uint64_t now_u
 	if (rv < 0) {
 		c->failed = true;
 		c->goaway = true;
-		stats_inc(c->stats, STAT_H2_PROTOCOL_ERRORS);
+		stats_inc(c->stats,
+			  c->client ? STAT_H2_UP_PROTOCOL_ERRORS : STAT_H2_PROTOCOL_ERRORS);
 		/* a GOAWAY when the session can still send one (not after a bad preface) */
 		if (rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC)
 			nghttp2_session_terminate_session(c->s, NGHTTP2_PROTOCOL_ERROR);
@@ -444,7 +503,7 @@ size_t h2_conn_mem(const struct h2_conn *c)
 int h2_respond(struct h2_conn *c, int32_t id, unsigned int status, const struct h2_field *f,
 	       size_t n, bool body)
 {
-	nghttp2_nv nv[1 + 128];
+	nghttp2_nv nv[1 + H2_FIELDS_MAX];
 	nghttp2_data_provider dp = {.read_callback = h2_read};
 	char st[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
 		      (char)('0' + status % 10), 0};
@@ -472,4 +531,51 @@ void h2_stream_consume(struct h2_conn *c, int32_t id, size_t n)
 void h2_stream_reset(struct h2_conn *c, int32_t id, uint32_t code)
 {
 	nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, id, code);
+}
+
+/* nghttp2_nv of @p n fields (at most @p cap), after @p k already in @p nv. */
+static size_t h2_nv_fill(nghttp2_nv *nv, size_t k, size_t cap, const struct h2_field *f, size_t n)
+{
+	for (size_t i = 0; i < n && k < cap; i++)
+		nv[k++] = (nghttp2_nv){(uint8_t *)f[i].name, (uint8_t *)f[i].value, f[i].nlen,
+				       f[i].vlen, NGHTTP2_NV_FLAG_NONE};
+	return k;
+}
+
+int32_t h2_request(struct h2_conn *c, const struct h2_field *f, size_t n, bool body, void *st)
+{
+	nghttp2_nv nv[H2_FIELDS_MAX];
+	nghttp2_data_provider dp = {.read_callback = h2_read};
+	size_t k = h2_nv_fill(nv, 0, H2_FIELDS_MAX, f, n);
+	int32_t id;
+
+	if (k < n || c->peer_goaway || c->failed)
+		return -1;
+	dp.source.ptr = st;
+	id = nghttp2_submit_request(c->s, NULL, nv, k, body ? &dp : NULL, st);
+	if (id < 0)
+		return -1;
+	stats_inc(c->stats, STAT_H2_UP_STREAMS);
+	return id;
+}
+
+bool h2_conn_can_open(const struct h2_conn *c, uint32_t open)
+{
+	/* before the peer's SETTINGS, streams wait on the connection (up to our own limit) */
+	uint32_t max = c->peer_settings ? nghttp2_session_get_remote_settings(
+						  c->s, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
+					: c->lim.max_concurrent_streams;
+
+	return !c->peer_goaway && !c->failed && !c->goaway && open < max &&
+	       nghttp2_session_check_request_allowed(c->s) != 0;
+}
+
+bool h2_conn_peer_goaway(const struct h2_conn *c)
+{
+	return c->peer_goaway || c->failed;
+}
+
+void h2_stream_forget(struct h2_conn *c, int32_t id)
+{
+	nghttp2_session_set_stream_user_data(c->s, id, NULL);
 }

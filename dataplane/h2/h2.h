@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * h2: the HTTP/2 framing layer of the server side, over Debian's libnghttp2.
+ * h2: the HTTP/2 framing layer, server and client sides, over Debian's libnghttp2.
  * I/O-free: the caller feeds what the client sent (h2_conn_recv(), which runs
  * nghttp2_session_mem_recv) and takes what goes back (h2_conn_send(),
  * nghttp2_session_mem_send); nghttp2 never calls a socket. One struct h2_conn
@@ -26,8 +26,16 @@
  * list over max_header_list_size (name + value + 32 per field, RFC 9113 6.5.2)
  * is not kept: the request is flagged (H2_HEADERS_TOO_LARGE) for the caller to
  * refuse, while HPACK decoding goes on so that the connection stays in sync.
+ * Client side (h2_client_create(), the upstream connections of HTTP/2
+ * clusters): the same I/O-free driving; requests by h2_request(), whose
+ * response heads, DATA and trailers come through the same callbacks (every
+ * header block of a stream: the caller tells a 1xx, the final head and the
+ * trailers apart by :status), SETTINGS_ENABLE_PUSH 0, the peer's
+ * MAX_CONCURRENT_STREAMS and GOAWAY respected (h2_conn_can_open()).
+ * Trailers are sent when the read callback's body ends and the trailers
+ * callback gives fields (HEADERS with END_STREAM after the DATA).
  * Not implemented: server push, priorities (nghttp2's defaults), trailers in
- * requests (decoded and dropped), the client side.
+ * requests on the server side (decoded and dropped).
  *
  * Memory: nghttp2 allocates through an allocator of this layer that counts
  * the bytes a connection holds (h2_conn_mem()).
@@ -67,6 +75,16 @@ struct h2_limits {
 #define H2_HDRS_END_STREAM 0x1u /* no body follows */
 #define H2_HDRS_TOO_LARGE  0x2u /* the list went over max_header_list_size: fields were dropped */
 
+struct h2_conn;
+
+/** A header field to send: h2_respond(), h2_request(), trailers (names lower case). */
+struct h2_field {
+	const char *name;
+	uint32_t nlen;
+	const char *value;
+	uint32_t vlen;
+};
+
 /**
  * What a connection tells its user. @p arg is h2_conn_create()'s, @p st the
  * pointer stream_open() returned for the stream.
@@ -95,16 +113,10 @@ struct h2_callbacks {
 	 * @return bytes written; *@p eof when they are the last. 0 without eof:
 	 * none yet (the stream waits for h2_stream_resume()). */
 	size_t (*read)(void *arg, void *st, uint8_t *buf, size_t len, bool *eof);
-};
-
-struct h2_conn;
-
-/** A response header field for h2_respond() (names lower case). */
-struct h2_field {
-	const char *name;
-	uint32_t nlen;
-	const char *value;
-	uint32_t vlen;
+	/* Optional: once read gave eof, the trailer fields of @p st (*@p f, valid
+	 * until the next call on the connection). @return how many; 0: none (the
+	 * last DATA frame ends the stream). */
+	size_t (*trailers)(void *arg, void *st, const struct h2_field **f);
 };
 
 /**
@@ -171,5 +183,32 @@ void h2_stream_consume(struct h2_conn *c, int32_t id, size_t n);
 
 /** Reset stream @p id with @p code. */
 void h2_stream_reset(struct h2_conn *c, int32_t id, uint32_t code);
+
+/** Stream @p id's pointer is dropped: no callback passes it again (its frames are discarded). */
+void h2_stream_forget(struct h2_conn *c, int32_t id);
+
+/* ---- the client side ---- */
+
+/**
+ * A client connection (to an upstream endpoint): the connection preface and
+ * our SETTINGS are queued for h2_conn_send(); the peer's frames come through
+ * h2_conn_recv(). stream_open of @p cb is not used. @return NULL when out of memory.
+ */
+struct h2_conn *h2_client_create(const struct h2_limits *lim, const struct h2_callbacks *cb,
+				 void *arg, struct stats_block *stats);
+
+/**
+ * Open a stream: the request head of @p n fields (pseudo-headers first,
+ * copied), then a body through the read callback when @p body (else
+ * END_STREAM with the head). @p st: the stream's pointer for the callbacks.
+ * @return the stream id, or -1 (GOAWAY received, no stream ids left, out of memory).
+ */
+int32_t h2_request(struct h2_conn *c, const struct h2_field *f, size_t n, bool body, void *st);
+
+/** May a stream open now, with @p open streams of ours open: no GOAWAY either way, below the peer's MAX_CONCURRENT_STREAMS. */
+bool h2_conn_can_open(const struct h2_conn *c, uint32_t open);
+
+/** The peer sent GOAWAY (or the connection failed): no new stream on it. */
+bool h2_conn_peer_goaway(const struct h2_conn *c);
 
 #endif

@@ -46,6 +46,7 @@
 #define HP2_FIELDS_MAX 128	   /* response fields */
 #define HP2_NAMES_MAX  (64 * 1024) /* their names in lower case */
 #define HP2_CHECK_US   1000000ull  /* the drain check of a quiet connection */
+#define HP2_TR_MAX     (16 * 1024) /* a response's trailer section */
 
 static const char hp2_preface_bytes[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define HP2_PREFACE_LEN 24
@@ -70,6 +71,10 @@ struct hp2_stream {
 	bool closed;		      /* nghttp2 is done with it */
 	bool queued;		      /* in c->work */
 	bool failed;		      /* out of buffers building its request */
+	bool dechunk;		      /* the response body comes chunked: decoded here */
+	uint8_t cs;		      /* the chunked decoder's state (enum hp2_chunk) */
+	uint64_t crem;		      /* bytes left in the current chunk */
+	struct rte_mbuf *tr;	      /* the trailer section's lines, for HTTP/2 trailers */
 	TAILQ_ENTRY(hp2_stream) link; /* in c->streams, or the free list */
 	TAILQ_ENTRY(hp2_stream) work; /* in c->work */
 };
@@ -101,6 +106,24 @@ struct hp2_worker {
 	struct hp2_stream *streams;
 	struct hp2_stream_list free;
 	char names[HP2_NAMES_MAX];
+	/* the trailers being submitted (nghttp2 copies them at once) */
+	struct h2_field tf[HP2_FIELDS_MAX];
+	char trailer[HP2_TR_MAX];
+};
+
+/* The chunked decoder of a response body (RFC 9112 7.1; the exchange's parser
+ * checked the bytes already: this only walks them). */
+enum hp2_chunk {
+	HP2_C_SIZE = 0, /* chunk-size digits */
+	HP2_C_EXT,	/* chunk extensions, to the CR */
+	HP2_C_SIZE_LF,
+	HP2_C_DATA,
+	HP2_C_DATA_CR,
+	HP2_C_DATA_LF,
+	HP2_C_TR,      /* a trailer line's start, or the final CRLF */
+	HP2_C_TR_LINE, /* in a trailer line */
+	HP2_C_END_LF,
+	HP2_C_DONE,
 };
 
 static uint64_t hp2_now(const struct hp2_conn *c)
@@ -385,6 +408,56 @@ static size_t hp2_read(void *arg, void *sp, uint8_t *buf, size_t len, bool *eof)
 	return n;
 }
 
+static bool hp2_is_hop(struct http_view name);
+
+/*
+ * The response's trailer section as HTTP/2 trailers (RFC 9113 8.1): its
+ * "name: value" lines, names in lower case, connection-specific ones dropped.
+ */
+static size_t hp2_trailers(void *arg, void *sp, const struct h2_field **f)
+{
+	struct hp2_stream *st = sp;
+	struct hp2_worker *w = ((struct hp2_conn *)arg)->w;
+	uint32_t len = st->tr != NULL ? RTE_MIN(st->tr->pkt_len, (uint32_t)HP2_TR_MAX) : 0;
+	const char *p;
+	size_t n = 0;
+
+	if (len == 0)
+		return 0;
+	p = rte_pktmbuf_read(st->tr, 0, len, w->trailer);
+	if (p != w->trailer)
+		memcpy(w->trailer, p, len);
+	for (uint32_t i = 0; i < len && n < HP2_FIELDS_MAX;) {
+		uint32_t e = i, colon = 0, v;
+
+		while (e < len && w->trailer[e] != '\n')
+			e++;
+		while (colon < e - i && w->trailer[i + colon] != ':')
+			colon++;
+		v = i + colon + 1;
+		while (v < e && (w->trailer[v] == ' ' || w->trailer[v] == '\t'))
+			v++;
+		if (colon > 0 && colon < e - i) {
+			uint32_t vend = e;
+			struct http_view name = {w->trailer + i, colon};
+
+			while (vend > v &&
+			       (w->trailer[vend - 1] == '\r' || w->trailer[vend - 1] == ' ' ||
+				w->trailer[vend - 1] == '\t'))
+				vend--;
+			for (uint32_t k = 0; k < colon; k++)
+				if (w->trailer[i + k] >= 'A' && w->trailer[i + k] <= 'Z')
+					w->trailer[i + k] = (char)(w->trailer[i + k] + 32);
+			if (!hp2_is_hop(name))
+				w->tf[n++] =
+					(struct h2_field){name.p, colon, w->trailer + v, vend - v};
+		}
+		i = e + 1;
+	}
+	*f = w->tf;
+	return n;
+}
+
 static const struct h2_callbacks hp2_h2_cbs = {
 	.stream_open = hp2_stream_open,
 	.header = hp2_header,
@@ -393,6 +466,7 @@ static const struct h2_callbacks hp2_h2_cbs = {
 	.end_stream = hp2_end_stream,
 	.closed = hp2_closed,
 	.read = hp2_read,
+	.trailers = hp2_trailers,
 };
 
 /* ---- the exchange's downstream ops (struct hp_down_ops) ---- */
@@ -448,7 +522,7 @@ struct hp2_fields {
 };
 
 /* Connection-specific fields (RFC 9113 8.2.2): never in an HTTP/2 message. */
-static bool hp2_conn_specific(struct http_view name)
+static bool hp2_is_hop(struct http_view name)
 {
 	static const struct http_view names[] = {
 		{"connection", 10}, {"keep-alive", 10},	       {"proxy-connection", 16},
@@ -471,7 +545,7 @@ static int hp2_field(void *arg, struct http_view name, struct http_view value)
 	struct hp2_fields *fs = arg;
 	char *n;
 
-	if (hp2_conn_specific(name))
+	if (hp2_is_hop(name))
 		return 0;
 	if (fs->n >= HP2_FIELDS_MAX || name.len > HP2_NAMES_MAX - fs->used)
 		return -ENOBUFS;
@@ -492,8 +566,11 @@ static int hp2_head(void *d, const struct http_msg *msg, const struct http_edit 
 
 	if (rc != 0)
 		return rc;
+	st->dechunk = msg->framing == HTTP_BODY_CHUNKED;
+	/* no body: END_STREAM with the head (a gRPC trailers-only response stays one) */
 	if (h2_respond(st->c->h2, st->id, msg->status, fs.f, fs.n,
-		       msg->framing != HTTP_BODY_NONE) != 0)
+		       msg->framing != HTTP_BODY_NONE && !(msg->framing == HTTP_BODY_LENGTH &&
+							   msg->content_length == 0)) != 0)
 		return -EPIPE;
 	hp2_flush(st->c);
 	return fs.bytes + 16;
@@ -509,9 +586,13 @@ static int hp2_answer(struct hp2_stream *st, unsigned int status, const char *bo
 	char cl[16];
 	size_t n = 0;
 	int k = snprintf(cl, sizeof(cl), "%u", len);
+	bool typed = false;
 
+	for (uint32_t i = 0; i < n_hdrs && i < HP_LOCAL_HDRS; i++)
+		typed |= http_view_eq_nocase(hdrs[i].name, "content-type", 12);
 	f[n++] = (struct h2_field){"content-length", 14, cl, (uint32_t)k};
-	f[n++] = (struct h2_field){"content-type", 12, "text/plain", 10};
+	if (!typed)
+		f[n++] = (struct h2_field){"content-type", 12, "text/plain", 10};
 	if (h->server_name[0] != '\0')
 		f[n++] = (struct h2_field){"server", 6, h->server_name,
 					   (uint32_t)strlen(h->server_name)};
@@ -534,10 +615,93 @@ static int hp2_local(void *d, unsigned int status, const char *body, uint32_t le
 	return hp2_answer(d, status, body, len, hdrs, n_hdrs);
 }
 
+/* Walk the chunked bytes of @p m: their data to st->out, the trailer lines to st->tr. */
+static int hp2_dechunk(struct hp2_stream *st, const struct rte_mbuf *m)
+{
+	struct rte_mempool *pool = st->c->pw->nw->pool;
+
+	for (const struct rte_mbuf *seg = m; seg != NULL; seg = seg->next) {
+		const char *p = rte_pktmbuf_mtod(seg, const char *);
+		uint32_t n = seg->data_len, i = 0;
+
+		while (i < n) {
+			char c = p[i];
+
+			switch (st->cs) {
+			case HP2_C_DATA: {
+				uint32_t k = (uint32_t)RTE_MIN((uint64_t)(n - i), st->crem);
+
+				if (hp2_put(pool, &st->out, p + i, k) != 0)
+					return -ENOMEM;
+				i += k;
+				st->crem -= k;
+				if (st->crem == 0)
+					st->cs = HP2_C_DATA_CR;
+				continue;
+			}
+			case HP2_C_SIZE:
+				if (c == '\r')
+					st->cs = HP2_C_SIZE_LF;
+				else if (c == ';' || c == ' ' || c == '\t')
+					st->cs = HP2_C_EXT;
+				else
+					st->crem = st->crem * 16 +
+						   (uint64_t)(c <= '9' ? c - '0'
+								       : (c | 0x20) - 'a' + 10);
+				break;
+			case HP2_C_EXT:
+				if (c == '\r')
+					st->cs = HP2_C_SIZE_LF;
+				break;
+			case HP2_C_SIZE_LF:
+				st->cs = st->crem != 0 ? HP2_C_DATA : HP2_C_TR;
+				break;
+			case HP2_C_DATA_CR:
+				st->cs = HP2_C_DATA_LF;
+				break;
+			case HP2_C_DATA_LF:
+				st->cs = HP2_C_SIZE;
+				break;
+			case HP2_C_TR:
+				if (c == '\r') {
+					st->cs = HP2_C_END_LF;
+					break;
+				}
+				st->cs = HP2_C_TR_LINE;
+				/* fall through */
+			case HP2_C_TR_LINE:
+				if (hp2_put(pool, &st->tr, &c, 1) != 0)
+					return -ENOMEM;
+				if (c == '\n')
+					st->cs = HP2_C_TR;
+				break;
+			case HP2_C_END_LF:
+				st->cs = HP2_C_DONE;
+				break;
+			default: /* after the message: nothing is sent on */
+				break;
+			}
+			i++;
+		}
+	}
+	return 0;
+}
+
 static void hp2_send(void *d, struct rte_mbuf *m)
 {
 	struct hp2_stream *st = d;
 
+	if (st->dechunk) {
+		if (hp2_dechunk(st, m) != 0) {
+			stats_inc(hp2_stats(st->c), STAT_HTTP_ALLOC_FAILED);
+			st->failed = true;
+			hp2_queue(st);
+		}
+		rte_pktmbuf_free(m);
+		h2_stream_resume(st->c->h2, st->id);
+		hp2_flush(st->c);
+		return;
+	}
 	if (st->out == NULL) {
 		st->out = m;
 	} else {
@@ -618,7 +782,8 @@ static void hp2_stream_free(struct hp2_stream *st)
 	TAILQ_REMOVE(&c->streams, st, link);
 	rte_pktmbuf_free(st->in);
 	rte_pktmbuf_free(st->out);
-	st->in = st->out = NULL;
+	rte_pktmbuf_free(st->tr);
+	st->in = st->out = st->tr = NULL;
 	st->c = NULL;
 	TAILQ_INSERT_HEAD(&c->w->free, st, link);
 }

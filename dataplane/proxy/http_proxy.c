@@ -122,6 +122,7 @@ enum hp_fail {
 	HP_FAIL_TIMEOUT, /* the per-try timeout */
 	HP_FAIL_STATUS,	 /* a retriable status */
 	HP_FAIL_PROTO,	 /* a response the codec refused */
+	HP_FAIL_GRPC,	 /* a retriable grpc-status (a trailers-only response) */
 };
 
 /*
@@ -170,6 +171,8 @@ struct hp_upconn {
 	bool fin_passed;      /* tunnels: the endpoint's FIN was passed on */
 	bool retired;	      /* its build was replaced: closing (hp_follow()) */
 	uint32_t requests;    /* requests it carried */
+	/* an HTTP/2 cluster's try: its stream (end unused) */
+	struct hp2u_stream *h2s;
 	LIST_ENTRY(hp_upconn) link;	/* idle: in its pool bucket; else in the free list */
 	LIST_ENTRY(hp_upconn) tls_link; /* with ut: in hw->tls_upconns */
 };
@@ -263,6 +266,10 @@ struct hp_session {
 	bool resp_close;   /* the response runs until close or says close */
 	bool dechunk; /* a chunked response to an HTTP/1.0 client: its data only, until close */
 
+	/* a gRPC request (proxy_grpc.c): local replies are grpc-status ones */
+	uint8_t grpc;		  /* enum proxy_grpc_kind */
+	uint64_t grpc_timeout_ms; /* its grpc-timeout; 0: none */
+
 	char req_scratch[HP_SCRATCH];
 	char resp_scratch[HP_SCRATCH];
 	LIST_ENTRY(hp_session) link; /* in the free list */
@@ -284,6 +291,8 @@ struct hp_worker {
 	struct hp_upconn *resume[HP_POOL_BUCKETS];
 	uint64_t rng;
 	struct hp2_worker *h2; /* the HTTP/2 streams (http2_proxy.c) */
+	/* the HTTP/2 upstream connections (http2_upstream.c) */
+	struct hp2u_worker *h2u;
 };
 
 /* ---- small helpers ---- */
@@ -424,6 +433,10 @@ static struct hp_upconn *hp_pool_take(struct hp_worker *hw, uint32_t addr, uint1
 /* Close an upstream connection gracefully (FIN) and recycle the object. */
 static void hp_upconn_close(struct hp_upconn *u)
 {
+	if (u->h2s != NULL) {
+		hp2u_close(u->h2s);
+		u->h2s = NULL;
+	}
 	proxy_end_close(&u->end);
 	hp_upconn_put(u);
 }
@@ -431,13 +444,46 @@ static void hp_upconn_close(struct hp_upconn *u)
 /* Reset an upstream connection (RST) and recycle the object. */
 static void hp_upconn_abort(struct hp_upconn *u)
 {
+	if (u->h2s != NULL) {
+		hp2u_close(u->h2s);
+		u->h2s = NULL;
+	}
 	proxy_end_abort(&u->end);
 	hp_upconn_put(u);
+}
+
+/* The try's connection, or its HTTP/2 stream (http2_upstream.c). */
+static void hp_up_send(struct hp_upconn *u, struct rte_mbuf *m)
+{
+	if (u->h2s != NULL)
+		hp2u_send(u->h2s, m);
+	else
+		proxy_end_send(&u->end, m);
+}
+
+static uint32_t hp_up_space(const struct hp_upconn *u)
+{
+	return u->h2s != NULL ? hp2u_space(u->h2s) : proxy_end_space(&u->end);
+}
+
+static struct rte_mbuf *hp_up_recv(struct hp_upconn *u, uint32_t max)
+{
+	return u->h2s != NULL ? hp2u_recv(u->h2s, max) : proxy_end_recv(&u->end, max);
+}
+
+static void hp_up_set_timer(struct hp_upconn *u, uint64_t us)
+{
+	if (u->h2s != NULL)
+		hp2u_set_timer(u->h2s, us);
+	else
+		proxy_end_set_timer(&u->end, us);
 }
 
 /* Has the endpoint closed (close_notify or FIN), with nothing left to read before? */
 static bool hp_up_eof(const struct hp_upconn *u)
 {
+	if (u->h2s != NULL)
+		return hp2u_eof(u->h2s);
 	return u->end.tls != NULL ? tls_recv_eof(u->end.tls)
 				  : tcp_recv_eof(u->end.tcp) && tcp_recv_queued(u->end.tcp) == 0;
 }
@@ -601,8 +647,19 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 			   bool close)
 {
 	struct hp_worker *hw = s->hw;
+	struct http_header gh[HP_LOCAL_HDRS];
+	char gbuf[256];
 	int n;
 
+	if (s->grpc) { /* HTTP 200, the status in grpc-status (proxy_grpc.c) */
+		n_hdrs = proxy_grpc_local(s->grpc, status, body, body_len, hdrs, n_hdrs, gh, gbuf,
+					  sizeof(gbuf));
+		hdrs = gh;
+		status = 200;
+		body = "";
+		body_len = 0;
+		stats_inc(hp_stats(hw), STAT_HTTP_GRPC_LOCAL_REPLIES);
+	}
 	hp_drain_check(s);
 	close = close || s->close_after || !s->req_body_done;
 	stats_inc(hp_stats(hw), STAT_HTTP_LOCAL_RESPONSES);
@@ -620,6 +677,15 @@ static void hp_local_reply(struct hp_session *s, unsigned int status, const char
 	hp_request_done(s);
 }
 
+/* Does a local response's extra field set its content-type (else text/plain)? */
+static bool hp_local_typed(const struct http_header *hdrs, uint32_t n)
+{
+	for (uint32_t i = 0; i < n && i < HP_LOCAL_HDRS; i++)
+		if (http_view_eq_nocase(hdrs[i].name, "content-type", 12))
+			return true;
+	return false;
+}
+
 /* HTTP/1.1: the local response's head and body on the session's connection. */
 static int hp1_local(void *d, unsigned int status, const char *body, uint32_t body_len,
 		     const struct http_header *hdrs, uint32_t n_hdrs, bool close)
@@ -629,10 +695,9 @@ static int hp1_local(void *d, unsigned int status, const char *body, uint32_t bo
 	char head[512 + 4096];
 	size_t n;
 
-	n = (size_t)snprintf(head, sizeof(head),
-			     "HTTP/1.1 %u %s\r\ncontent-length: %u\r\ncontent-type: text/plain\r\n"
-			     "%s%s%s",
+	n = (size_t)snprintf(head, sizeof(head), "HTTP/1.1 %u %s\r\ncontent-length: %u\r\n%s%s%s%s",
 			     status, hp_reason(status), body_len,
+			     hp_local_typed(hdrs, n_hdrs) ? "" : "content-type: text/plain\r\n",
 			     s->pl->http.server_name[0] != '\0' ? "server: " : "",
 			     s->pl->http.server_name,
 			     s->pl->http.server_name[0] != '\0' ? "\r\n" : "");
@@ -704,6 +769,8 @@ static void hp_release_request(struct hp_session *s)
 	s->arena_used = s->n_resp_add = s->n_resp_remove = s->n_cors = 0;
 	s->attempt = s->flags = 0;
 	s->deadline_us = s->wake_us = 0;
+	s->grpc = PROXY_GRPC_NONE;
+	s->grpc_timeout_ms = 0;
 	s->resp_started = s->resp_close = s->dechunk = false;
 }
 
@@ -778,6 +845,10 @@ static bool hp_can_retry(struct hp_session *s, enum hp_fail why, unsigned int st
 		if (!router_retry_status(rp, status))
 			return false;
 		break;
+	case HP_FAIL_GRPC:
+		if (!router_retry_grpc(rp, status))
+			return false;
+		break;
 	case HP_FAIL_CONNECT:
 		if (!router_retry_on_failure(rp, true))
 			return false;
@@ -813,6 +884,8 @@ static bool hp_outlier_failure(const struct hp_session *s, enum hp_fail why, uns
 	switch (why) {
 	case HP_FAIL_CONNECT:
 		return true;
+	case HP_FAIL_GRPC: /* the endpoint answered: its service's status, not its health */
+		return false;
 	case HP_FAIL_STATUS:
 		if (s->outlier == PROXY_OUTLIER_5XX)
 			return status >= 500;
@@ -910,6 +983,58 @@ static void hp_try_failed(struct hp_session *s, enum hp_fail why, unsigned int s
 static const struct tcp_callbacks hp_up_cbs;
 static const struct tls_callbacks hp_up_tls_cbs;
 
+/*
+ * The try's endpoint speaks HTTP/2 (the cluster's protocol): a stream on the
+ * worker's connection to it (http2_upstream.c), or on a new one.
+ */
+static void hp_try_h2(struct hp_session *s, uint32_t service, struct hp_up_tls *ut)
+{
+	struct hp_worker *hw = s->hw;
+	const struct proxy_cluster *cl =
+		&((const struct proxy_l7_cfg *)hw->pw->snap->proxy_l7)->by_service[service];
+	struct hp2u_target t = {
+		.addr = s->ups.addr,
+		.source = s->ups.source,
+		.port = s->ups.port,
+		.key = ut,
+		.tls = ut != NULL ? ut->ctx : NULL,
+		.params = &s->pl->params,
+		.lim = &cl->h2,
+		.max_streams = cl->h2.max_concurrent_streams,
+		.connect_timeout_us = s->pl->connect_timeout_us,
+		.idle_us = s->pool_idle_us,
+	};
+	struct hp_upconn *u = hp_upconn_get(hw);
+	bool connected = false, reused = false;
+
+	if (u == NULL || (u->h2s = hp2u_open(hw->h2u, &t, u, &connected, &reused)) == NULL) {
+		if (u != NULL)
+			hp_upconn_put(u);
+		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_CX_CONNECT_FAIL);
+		hp_try_failed(s, HP_FAIL_CONNECT, 0);
+		return;
+	}
+	u->s = s;
+	u->addr = s->ups.addr;
+	u->port = s->ups.port;
+	u->requests = 1;
+	s->up = u;
+	if (reused)
+		stats_inc(hp_stats(hw), STAT_HTTP_POOL_REUSED);
+	if (connected) {
+		u->connected = true;
+		hp_up_set_timer(u, s->retry.per_try_timeout_ms * 1000ull);
+		hp_process(s);
+		return;
+	}
+	s->pending = true;
+	if (hp_atomic_inc(&s->crt->rq_pending) > s->max_pending && s->max_pending != 0) {
+		stats_inc(hp_stats(hw), STAT_HTTP_RQ_OVERFLOW);
+		hp_try_result(s, false);
+		hp_local_error(s, 503, HP_RF_UO, "upstream overflow");
+	}
+}
+
 /* Start a try: re-resolve the cluster, pick and admit an endpoint, take or open a connection. */
 static void hp_try_start(struct hp_session *s)
 {
@@ -998,13 +1123,17 @@ static void hp_try_start(struct hp_session *s)
 	/* the cluster's tls block as this snapshot built it: a TLS and a plain
 	 * connection (or two builds) to one endpoint are never each other's */
 	ut = ((const struct proxy_snap_rt *)snap->proxy_rt)->up_tls[service];
+	if (proxy_cluster_h2(&((const struct proxy_l7_cfg *)snap->proxy_l7)->by_service[service])) {
+		hp_try_h2(s, service, ut);
+		return;
+	}
 	u = hp_pool_take(hw, s->ups.addr, s->ups.port, ut);
 	if (u != NULL) {
 		stats_inc(hp_stats(hw), STAT_HTTP_POOL_REUSED);
 		u->s = s;
 		u->requests++;
 		s->up = u;
-		proxy_end_set_timer(&u->end, s->retry.per_try_timeout_ms * 1000ull);
+		hp_up_set_timer(u, s->retry.per_try_timeout_ms * 1000ull);
 		hp_process(s);
 		return;
 	}
@@ -1064,10 +1193,15 @@ static void hp_try_start(struct hp_session *s)
 static void hp_response_done(struct hp_session *s)
 {
 	struct hp_upconn *u = s->up;
-	bool reuse = !s->resp_close && s->req_body_done && s->urx == NULL &&
+	bool reuse = u->h2s == NULL && !s->resp_close && s->req_body_done && s->urx == NULL &&
 		     (s->resp.msg.flags & HTTP_F_KEEP_ALIVE) && !proxy_end_eof(&u->end);
 
 	s->up = NULL;
+	if (u->h2s != NULL) { /* the stream is done; its connection stays (http2_upstream.c) */
+		hp_upconn_close(u);
+		hp_request_done(s);
+		return;
+	}
 	if (reuse && !hp_up_tls_current(u)) { /* rotated: closes at this request boundary */
 		stats_inc(hp_stats(s->hw), STAT_HTTP_POOL_TLS_DRAIN_CLOSED);
 		reuse = false;
@@ -1093,8 +1227,9 @@ static int hp_send_response_head(struct hp_session *s, bool tunnel)
 	s->resp_close = msg->framing == HTTP_BODY_CLOSE;
 	memcpy(rm, s->resp_remove, nrm * sizeof(rm[0]));
 	/* HTTP/1.0 has no chunked coding (RFC 9112 7.1): the data alone, delimited by the
-	 * close; HTTP/2 frames the data itself */
-	s->dechunk = (s->http10 || s->dn->framed) && msg->framing == HTTP_BODY_CHUNKED;
+	 * close; HTTP/2 frames the data itself (http2_proxy.c decodes the chunks it is
+	 * sent, and their trailer section becomes HTTP/2 trailers) */
+	s->dechunk = s->http10 && msg->framing == HTTP_BODY_CHUNKED;
 	if (s->dechunk) { /* the upstream connection may still be reused */
 		rm[nrm++] = (struct http_view){"transfer-encoding", 17};
 		s->close_after = true;
@@ -1222,6 +1357,13 @@ static bool hp_response_head(struct hp_session *s)
 		hp_try_failed(s, HP_FAIL_STATUS, status);
 		return false;
 	}
+	if (s->grpc && msg->framing != HTTP_BODY_CHUNKED && proxy_grpc_status(msg) > 0 &&
+	    hp_can_retry(s, HP_FAIL_GRPC, (unsigned int)proxy_grpc_status(msg))) {
+		/* a trailers-only gRPC response whose grpc-status the policy retries */
+		stats_inc(hp_stats(hw), STAT_HTTP_GRPC_RETRIABLE_STATUS);
+		hp_try_failed(s, HP_FAIL_GRPC, (unsigned int)proxy_grpc_status(msg));
+		return false;
+	}
 	if (msg->framing == HTTP_BODY_TUNNEL && s->dn->framed) {
 		/* no tunnel on an HTTP/2 stream (the request asked for none) */
 		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_BAD_RESPONSE);
@@ -1235,7 +1377,7 @@ static bool hp_response_head(struct hp_session *s)
 		hp_atomic_dec(&s->crt->rq_pending);
 		s->pending = false;
 	}
-	proxy_end_set_timer(&s->up->end, 0);
+	hp_up_set_timer(s->up, 0);
 	hp_grpc_status(s, msg);
 	rte_pktmbuf_free(s->held); /* the response starts: no more tries */
 	s->held = NULL;
@@ -1298,7 +1440,7 @@ static void hp_pump_response(struct hp_session *s)
 		uint32_t space = s->resp_started ? s->dn->space(s->dd) : HP_RX_MAX;
 		uint32_t have = s->urx != NULL ? s->urx->pkt_len : 0;
 
-		if (space > have && (m = proxy_end_recv(&u->end, space - have)) != NULL) {
+		if (space > have && (m = hp_up_recv(u, space - have)) != NULL) {
 			hp_chain_append(&s->urx, m);
 			s->last_us = hp_now(hw);
 		}
@@ -1391,19 +1533,19 @@ static void hp_read_down(struct hp_session *s)
 static void hp_pump_request(struct hp_session *s)
 {
 	struct hp_worker *hw = s->hw;
-	struct proxy_end *c = &s->up->end;
+	struct hp_upconn *c = s->up;
 	struct http_body_out o;
 	struct rte_mbuf *m;
 	int r, err;
 
 	if (s->out != NULL) {
-		proxy_end_send(c, s->out);
+		hp_up_send(c, s->out);
 		s->out = NULL;
 	}
 	for (;;) {
 		/* read again each round: a drained rx may be all that held the client back */
 		hp_read_down(s);
-		if (s->req_body_done || s->rx == NULL || proxy_end_space(c) == 0)
+		if (s->req_body_done || s->rx == NULL || hp_up_space(c) == 0)
 			break;
 		r = http_parse_body(&s->req, s->rx, 0, &o, NULL, 0);
 		if (r < 0) {
@@ -1429,7 +1571,7 @@ static void hp_pump_request(struct hp_session *s)
 		}
 		if (m != NULL) {
 			s->tm_req_bytes += m->pkt_len;
-			proxy_end_send(c, m);
+			hp_up_send(c, m);
 		}
 		if (r == 1) {
 			s->req_body_done = true;
@@ -1640,6 +1782,9 @@ static void hp_to_cluster(struct hp_session *s, const struct router_route *r,
 	s->retry = r->retry;
 	s->budget = r->vhost->config->retry_budget;
 	s->deadline_us = r->timeout_ms != 0 ? now + (uint64_t)r->timeout_ms * 1000 : 0;
+	/* the client's gRPC deadline, when it is the nearer (the smaller wins) */
+	if (s->grpc_timeout_ms != 0 && (s->deadline_us == 0 || s->grpc_timeout_ms < r->timeout_ms))
+		s->deadline_us = now + s->grpc_timeout_ms * 1000;
 	hp_copy_resp_edits(s, &r->response_headers);
 	hp_copy_resp_edits(s, &r->vhost->response_headers);
 	if (hp_atomic_inc(&s->crt->rq_active) > cl->max_requests && cl->max_requests != 0) {
@@ -1929,6 +2074,8 @@ static void hp_route(struct hp_session *s)
 	s->close_after = !(msg->flags & HTTP_F_KEEP_ALIVE);
 	s->req_body_done = msg->framing == HTTP_BODY_NONE;
 	s->head_start_us = 0;
+	s->grpc = proxy_grpc_request(msg);
+	s->grpc_timeout_ms = s->grpc ? proxy_grpc_timeout_ms(msg) : 0;
 	for (uint16_t i = 0; i < msg->nheaders; i++) {
 		hdrs[i][0] = (struct router_str){msg->headers[i].name.p, msg->headers[i].name.len};
 		hdrs[i][1] =
@@ -2558,7 +2705,7 @@ static void hp_up_connected(struct tcp_conn *c, void *arg)
 		hp_atomic_dec(&s->crt->rq_pending);
 		s->pending = false;
 	}
-	proxy_end_set_timer(&u->end, s->retry.per_try_timeout_ms * 1000ull);
+	hp_up_set_timer(u, s->retry.per_try_timeout_ms * 1000ull);
 	hp_process(s);
 }
 
@@ -2643,6 +2790,38 @@ static void hp_up_closed(struct tcp_conn *c, void *arg, enum tcp_close_reason re
 	} else {
 		hp_session_end(s); /* the response was cut: the client learns it by RST */
 	}
+}
+
+void hp_up_tls_hold(const void *key, bool hold)
+{
+	struct hp_up_tls *ut = (struct hp_up_tls *)(uintptr_t)key;
+
+	if (hold)
+		__atomic_add_fetch(&ut->refs, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_sub_fetch(&ut->refs, 1, __ATOMIC_RELEASE);
+}
+
+/* http2_upstream.c's events for the try of @p u (outside nghttp2). */
+void hp_up_h2_connected(struct hp_upconn *u)
+{
+	hp_up_connected(NULL, u);
+}
+
+void hp_up_h2_event(struct hp_upconn *u)
+{
+	hp_process(u->s);
+}
+
+void hp_up_h2_timer(struct hp_upconn *u)
+{
+	hp_up_timer(NULL, u);
+}
+
+void hp_up_h2_gone(struct hp_upconn *u)
+{
+	u->h2s = NULL; /* freed by http2_upstream.c */
+	hp_up_closed(NULL, u, TCP_CLOSE_RESET);
 }
 
 static const struct tcp_callbacks hp_up_cbs = {
@@ -2746,7 +2925,9 @@ struct hp_worker *hp_worker_create(struct proxy_worker *pw, uint32_t tcp_capacit
 	hw->upconns = calloc(hw->n_upconns, sizeof(*hw->upconns));
 	hw->rw = router_worker_create(pw->stats);
 	hw->h2 = hp2_worker_create(hw->n_sessions);
-	if (hw->sessions == NULL || hw->upconns == NULL || hw->rw == NULL || hw->h2 == NULL) {
+	hw->h2u = hp2u_worker_create(pw, hw->n_sessions);
+	if (hw->sessions == NULL || hw->upconns == NULL || hw->rw == NULL || hw->h2 == NULL ||
+	    hw->h2u == NULL) {
 		hp_worker_free(hw);
 		return NULL;
 	}
@@ -2768,6 +2949,7 @@ void hp_worker_free(struct hp_worker *hw)
 		return;
 	router_worker_free(hw->rw);
 	hp2_worker_free(hw->h2);
+	hp2u_worker_free(hw->h2u);
 	free(hw->sessions);
 	free(hw->upconns);
 	free(hw);
@@ -2805,13 +2987,15 @@ static void hp_reclaim(struct proxy_global *pg)
 	} while (freed);
 }
 
-/* What HTTP origination asks of @p c: its block, ALPN http/1.1 unless it lists protocols. */
-static void hp_up_tls_conf(const struct tls_client_conf *c, struct tls_client_conf *out)
+/* What HTTP origination asks of cluster @p cl: its block, ALPN h2 (protocol
+ * http2, auto) or http/1.1 unless it lists protocols. */
+static void hp_up_tls_conf(const struct proxy_cluster *cl, struct tls_client_conf *out)
 {
-	*out = *c;
+	*out = cl->tls;
 	if (out->n_alpn == 0) {
 		out->n_alpn = 1;
-		snprintf(out->alpn[0], sizeof(out->alpn[0]), "http/1.1");
+		snprintf(out->alpn[0], sizeof(out->alpn[0]), "%s",
+			 proxy_cluster_h2(cl) ? "h2" : "http/1.1");
 	}
 }
 
@@ -2832,7 +3016,7 @@ static int hp_up_tls_bind(struct proxy_global *pg, struct hp_cluster_rt *c,
 	*out = NULL;
 	if (l7 == NULL || l7->by_service == NULL || !l7->by_service[i].tls.enabled)
 		return 0;
-	hp_up_tls_conf(&l7->by_service[i].tls, &conf);
+	hp_up_tls_conf(&l7->by_service[i], &conf);
 	if (o != NULL && tls_ctx_same_cluster(o->ctx, snap, &conf)) {
 		ut = o;
 	} else {

@@ -127,6 +127,39 @@ static int parse_hash_policy(const json_t *o, const char *path, struct proxy_clu
 	return rc;
 }
 
+/* $.clusters[i].protocol and .http2 (the upstream HTTP/2 connections' limits). */
+static int parse_protocol(const json_t *o, const char *path, struct proxy_cluster *c,
+			  struct cfg_error *err)
+{
+	/* Index = enum proxy_up_proto. */
+	static const char *const protos[] = {"http1", "http2", "auto", NULL};
+	static const char *const hkeys[] = {"max_concurrent_streams", "initial_window_size",
+					    "connection_window", "max_header_list_size", NULL};
+	char hp[CFG_JPATH_LEN];
+	json_t *h;
+	int rc;
+
+	cfg_path_key(hp, path, "http2");
+	if ((rc = cfg_get_enum(o, "protocol", path, protos, PROXY_UP_HTTP1, false, &c->protocol,
+			       err)) != 0 ||
+	    (rc = cfg_get_section(o, "http2", path, &h, err)) != 0 ||
+	    (h != NULL && (rc = cfg_check_keys(h, hp, hkeys, err)) != 0) ||
+	    (rc = cfg_get_u32(h, "max_concurrent_streams", hp, 0, 1u << 20, 0,
+			      &c->h2.max_concurrent_streams, err)) != 0 ||
+	    (rc = cfg_get_u32(h, "initial_window_size", hp, 0, 0x7fffffffu, 0,
+			      &c->h2.initial_window_size, err)) != 0 ||
+	    (rc = cfg_get_u32(h, "connection_window", hp, 0, 0x7fffffffu, 0,
+			      &c->h2.connection_window, err)) != 0 ||
+	    (rc = cfg_get_u32(h, "max_header_list_size", hp, 0, 1u << 24, 0,
+			      &c->h2.max_header_list_size, err)) != 0)
+		return rc;
+	if (h != NULL && !proxy_cluster_h2(c))
+		return cfg_fail(err, hp,
+				"an http2 block needs \"protocol\": \"http2\" (or \"auto\" with a "
+				"tls block)");
+	return 0;
+}
+
 /* $.clusters[i].lb_policy and .hash_policy; a consistent hash needs the service's Maglev table. */
 static int parse_balancer(const struct cfg_snapshot *snap, const json_t *o, const char *path,
 			  struct proxy_cluster *c, struct cfg_error *err)
@@ -204,6 +237,7 @@ static int parse_cluster(const struct cfg_snapshot *snap, const json_t *o, const
 	    (rc = cfg_get_u32(pool, "idle_timeout_s", pp, 1, 86400, DEF_POOL_IDLE_S,
 			      &c->idle_timeout_s, err)) != 0 ||
 	    (rc = tls_cfg_parse_client(o, path, snap, &c->tls, err)) != 0 ||
+	    (rc = parse_protocol(o, path, c, err)) != 0 ||
 	    (rc = parse_balancer(snap, o, path, c, err)) != 0)
 		return rc;
 	return 0;
@@ -213,8 +247,8 @@ static int proxy_cluster_compile(struct cfg_snapshot *snap, const json_t *root,
 				 const struct cfg_compile_ctx *ctx, struct cfg_error *err)
 {
 	static const char *const keys[] = {
-		"service", "circuit_breakers", "outlier_detection", "pool",
-		"tls",	   "lb_policy",	       "hash_policy",	    NULL};
+		"service",   "circuit_breakers", "outlier_detection", "pool",  "tls",
+		"lb_policy", "hash_policy",	 "protocol",	      "http2", NULL};
 	struct proxy_l7_cfg *l7 = snap->proxy_l7;
 	bool *seen;
 	json_t *arr, *o;

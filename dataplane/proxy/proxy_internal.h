@@ -80,6 +80,13 @@ struct proxy_hash_policy {
 	char name[PROXY_HASH_NAME_MAX];
 };
 
+/** $.clusters[i].protocol: what the exchanges speak to the endpoints. */
+enum proxy_up_proto {
+	PROXY_UP_HTTP1 = 0, /* HTTP/1.1 (ALPN http/1.1 over TLS) */
+	PROXY_UP_HTTP2,	    /* HTTP/2 (h2c prior knowledge; ALPN h2 over TLS) */
+	PROXY_UP_AUTO,	    /* HTTP/2 when the cluster has tls (ALPN h2), else HTTP/1.1 */
+};
+
 /** $.clusters[i]: the L7 options of one service (defaults for a service without). */
 struct proxy_cluster {
 	uint32_t service; /* index into snap->services */
@@ -100,7 +107,15 @@ struct proxy_cluster {
 	uint8_t lb_policy;
 	uint8_t n_hash;
 	struct proxy_hash_policy hash[PROXY_HASH_MAX];
+	uint8_t protocol;    /* enum proxy_up_proto */
+	struct h2_limits h2; /* http2: the upstream connections' (max_concurrent_streams: ours) */
 };
+
+/* Does @p c speak HTTP/2 to its endpoints? */
+static inline bool proxy_cluster_h2(const struct proxy_cluster *c)
+{
+	return c->protocol == PROXY_UP_HTTP2 || (c->protocol == PROXY_UP_AUTO && c->tls.enabled);
+}
 
 struct proxy_l7_cfg {
 	uint32_t n_listeners;
@@ -359,8 +374,9 @@ struct hp2_worker;
 #define HP_LOCAL_HDRS 12u
 
 struct hp_down_ops {
-	/* the downstream frames bodies itself (HTTP/2): the response's data only
-	 * (chunked coding removed), no 1xx, no tunnel */
+	/* the downstream frames bodies itself (HTTP/2): no 1xx, no tunnel; a
+	 * chunked response body comes as it came (the downstream removes the
+	 * coding, and sends the trailer section as trailers) */
 	bool framed;
 	/* request bytes in HTTP/1.1 framing (head, then body), up to about @p max */
 	struct rte_mbuf *(*recv)(void *d, uint32_t max);
@@ -392,6 +408,96 @@ void hp_exchange_timer(struct hp_session *x);
 void hp_exchange_reset(struct hp_session *x);
 /* Back to the free list (from a done or reset op). */
 void hp_exchange_free(struct hp_session *x);
+
+/*
+ * http_proxy.c <-> http2_upstream.c: a try to an HTTP/2 cluster is a stream
+ * (struct hp2u_stream) of a connection shared by the worker's tries to the
+ * endpoint; the try's struct hp_upconn points at it and the exchange writes
+ * its request and reads its response in HTTP/1.1 framing, as to an HTTP/1.1
+ * endpoint. Worker only.
+ */
+struct hp_upconn;
+struct hp2u_worker;
+struct hp2u_stream;
+
+/** What a try needs of its endpoint's connection. */
+struct hp2u_target {
+	uint32_t addr, source; /* network order */
+	uint16_t port;	       /* network order */
+	const void *key;       /* the tls block's build (NULL: plain): connections are per key */
+	struct tls_ctx *tls;   /* NULL: h2c with prior knowledge */
+	const struct tcp_params *params;
+	const struct h2_limits *lim;
+	uint32_t max_streams; /* per connection; 0: as the endpoint's SETTINGS say */
+	uint64_t connect_timeout_us, idle_us;
+};
+
+struct hp2u_worker *hp2u_worker_create(struct proxy_worker *pw, uint32_t n);
+void hp2u_worker_free(struct hp2u_worker *w);
+/* A stream for try @p u on a connection to @p t's endpoint (taken, or opened:
+ * *@p reused false). *@p connected: the connection is up (else
+ * hp_up_h2_connected() comes). @return NULL: out of streams or connections. */
+struct hp2u_stream *hp2u_open(struct hp2u_worker *w, const struct hp2u_target *t,
+			      struct hp_upconn *u, bool *connected, bool *reused);
+void hp2u_send(struct hp2u_stream *st, struct rte_mbuf *m);	  /* request bytes (taken) */
+uint32_t hp2u_space(const struct hp2u_stream *st);		  /* request bytes it takes now */
+struct rte_mbuf *hp2u_recv(struct hp2u_stream *st, uint32_t max); /* response bytes */
+bool hp2u_eof(const struct hp2u_stream *st);		  /* no more response bytes will come */
+void hp2u_set_timer(struct hp2u_stream *st, uint64_t us); /* hp_up_h2_timer() in @p us; 0: none */
+/* The try is done with it (a stream still open is reset CANCEL). */
+void hp2u_close(struct hp2u_stream *st);
+/* http_proxy.c, called outside nghttp2: the connection of @p u's stream is up;
+ * something happened on the stream; its timer expired; the connection failed
+ * before it was up (the stream is gone). */
+void hp_up_h2_connected(struct hp_upconn *u);
+void hp_up_h2_event(struct hp_upconn *u);
+void hp_up_h2_timer(struct hp_upconn *u);
+void hp_up_h2_gone(struct hp_upconn *u);
+/* An HTTP/2 connection made with tls build @p key holds it (@p hold), or lets it go. */
+void hp_up_tls_hold(const void *key, bool hold);
+
+/* proxy_grpc.c (any thread, no allocation) */
+enum proxy_grpc_kind {
+	PROXY_GRPC_NONE = 0,
+	PROXY_GRPC,	/* content-type application/grpc[+...] */
+	PROXY_GRPC_WEB, /* application/grpc-web[-text][+...] */
+};
+/* What @p msg is (enum proxy_grpc_kind). */
+uint8_t proxy_grpc_request(const struct http_msg *msg);
+/* Its grpc-timeout in ms (rounded up); 0: none or malformed. */
+uint64_t proxy_grpc_timeout_ms(const struct http_msg *msg);
+/* The grpc-status of @p msg's head (a trailers-only response), or -1. */
+int proxy_grpc_status(const struct http_msg *msg);
+/* A local reply @p status / @p why for a gRPC client (@p kind): into @p out (room for
+ * HP_LOCAL_HDRS) the fields @p in (but content-type), content-type
+ * application/grpc (grpc-web+proto), grpc-status and grpc-message (written into @p buf);
+ * answered as HTTP 200 without a body. @return the fields in @p out. */
+uint32_t proxy_grpc_local(uint8_t kind, unsigned int status, const char *why, uint32_t len,
+			  const struct http_header *in, uint32_t n_in, struct http_header *out,
+			  char *buf, size_t cap);
+
+/* grpc_web.c: gRPC-Web's codecs (any thread; output appended to chains of @p pool) */
+enum grpc_web_kind {
+	GRPC_WEB_NONE = 0,
+	GRPC_WEB_BINARY, /* application/grpc-web[+proto] */
+	GRPC_WEB_TEXT,	 /* application/grpc-web-text[+proto]: the body in base64 */
+};
+/* The kind of content-type value @p v; *@p suffix: what follows the type ("+proto"). */
+uint8_t grpc_web_kind(struct http_view v, struct http_view *suffix);
+/* Streaming base64: a group cut between calls waits in carry. */
+struct grpc_web_b64 {
+	uint8_t carry[4];
+	uint8_t n;
+};
+/* Decode @p len base64 bytes onto *@p out. @return 0, -EINVAL (not base64), -ENOMEM. */
+int grpc_web_decode(struct grpc_web_b64 *st, const uint8_t *in, uint32_t len,
+		    struct rte_mempool *pool, struct rte_mbuf **out);
+/* Encode @p len bytes onto *@p out; @p final: the carried rest too, padded. @return 0 or -ENOMEM. */
+int grpc_web_encode(struct grpc_web_b64 *st, const uint8_t *in, uint32_t len, bool final,
+		    struct rte_mempool *pool, struct rte_mbuf **out);
+/* The trailer frame of field @p lines ("name: value\r\n" each) onto *@p out. @return 0 or -ENOMEM. */
+int grpc_web_trailer_frame(const struct rte_mbuf *lines, struct rte_mempool *pool,
+			   struct rte_mbuf **out);
 
 /* http2_proxy.c: the streams' objects of a worker (at most @p n at a time). */
 struct hp2_worker *hp2_worker_create(uint32_t n);

@@ -515,6 +515,36 @@ int router_redirect_location(const struct router_route *r, const struct router_r
 	return (int)o;
 }
 
+const char *const router_retry_names[ROUTER_RETRY_CONDITIONS + 1] = {"5xx",
+								     "gateway-error",
+								     "reset",
+								     "connect-failure",
+								     "retriable-status-codes",
+								     "cancelled",
+								     "deadline-exceeded",
+								     "resource-exhausted",
+								     "internal",
+								     "unavailable",
+								     NULL};
+
+bool router_retry_grpc(const struct router_retry *rp, unsigned int code)
+{
+	switch (code) {
+	case 1:
+		return (rp->on & ROUTER_RETRY_GRPC_CANCELLED) != 0;
+	case 4:
+		return (rp->on & ROUTER_RETRY_GRPC_DEADLINE_EXCEEDED) != 0;
+	case 8:
+		return (rp->on & ROUTER_RETRY_GRPC_RESOURCE_EXHAUSTED) != 0;
+	case 13:
+		return (rp->on & ROUTER_RETRY_GRPC_INTERNAL) != 0;
+	case 14:
+		return (rp->on & ROUTER_RETRY_GRPC_UNAVAILABLE) != 0;
+	default:
+		return false;
+	}
+}
+
 bool router_retry_status(const struct router_retry *rp, unsigned int status)
 {
 	if ((rp->on & ROUTER_RETRY_5XX) && status >= 500 && status <= 599)

@@ -157,6 +157,13 @@ struct router_headers {
 #define ROUTER_RETRY_RESET	     0x04u /* the upstream reset or closed before a response */
 #define ROUTER_RETRY_CONNECT_FAILURE 0x08u /* the upstream connect failed or timed out */
 #define ROUTER_RETRY_STATUS_CODES    0x10u /* a status in status[] ("retriable-status-codes") */
+/* gRPC (Envoy's retry_on names): the grpc-status of a trailers-only response */
+#define ROUTER_RETRY_GRPC_CANCELLED	     0x20u  /* 1 CANCELLED */
+#define ROUTER_RETRY_GRPC_DEADLINE_EXCEEDED  0x40u  /* 4 DEADLINE_EXCEEDED */
+#define ROUTER_RETRY_GRPC_RESOURCE_EXHAUSTED 0x80u  /* 8 RESOURCE_EXHAUSTED */
+#define ROUTER_RETRY_GRPC_INTERNAL	     0x100u /* 13 INTERNAL */
+#define ROUTER_RETRY_GRPC_UNAVAILABLE	     0x200u /* 14 UNAVAILABLE */
+#define ROUTER_RETRY_CONDITIONS		     10	    /* retry_on names, in bit order */
 
 /** A route's retry policy; num_retries 0 (no retry_policy): no retries. */
 struct router_retry {
@@ -372,6 +379,12 @@ bool router_retry_status(const struct router_retry *rp, unsigned int status);
 
 /** Whether a try that failed without a response may be retried (@p connect: it never connected). */
 bool router_retry_on_failure(const struct router_retry *rp, bool connect);
+
+/** Does the policy retry a gRPC response with grpc-status @p code (trailers-only)? */
+bool router_retry_grpc(const struct router_retry *rp, unsigned int code);
+
+/** The retry_on names, index = bit (ROUTER_RETRY_*). */
+extern const char *const router_retry_names[ROUTER_RETRY_CONDITIONS + 1];
 
 /**
  * The back-off before retry @p attempt (1 for the first retry): a random

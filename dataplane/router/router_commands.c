@@ -103,12 +103,10 @@ static json_t *router_cmd_route_json(const struct router_route *r)
 		json_object_set_new(o, "timeout_ms", json_integer(r->timeout_ms));
 		json_object_set_new(o, "idle_timeout_ms", json_integer(r->idle_timeout_ms));
 		if (r->retry.on != 0) {
-			static const char *const conds[] = {"5xx", "gateway-error", "reset",
-							    "connect-failure",
-							    "retriable-status-codes"};
+			const char *const *conds = router_retry_names;
 			json_t *on = json_array(), *codes = json_array();
 
-			for (unsigned int k = 0; k < RTE_DIM(conds); k++)
+			for (unsigned int k = 0; k < ROUTER_RETRY_CONDITIONS; k++)
 				if (r->retry.on & (1u << k))
 					json_array_append_new(on, json_string(conds[k]));
 			for (uint8_t k = 0; k < r->retry.n_status; k++)

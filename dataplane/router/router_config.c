@@ -935,8 +935,7 @@ static int rc_retry(struct rc_ctx *c, const json_t *ro, const char *rpath, struc
 					   "retry_host_predicate",
 					   NULL};
 	static const char *const bkeys[] = {"base_ms", "max_ms", NULL};
-	static const char *const conds[] = {
-		"5xx", "gateway-error", "reset", "connect-failure", "retriable-status-codes", NULL};
+	const char *const *conds = router_retry_names;
 	static const char *const preds[] = {"previous_hosts", NULL};
 	struct router_retry *rp = &r->retry;
 	char path[CFG_JPATH_LEN], p[CFG_JPATH_LEN], ip[CFG_JPATH_LEN], bp[CFG_JPATH_LEN];
@@ -948,8 +947,8 @@ static int rc_retry(struct rc_ctx *c, const json_t *ro, const char *rpath, struc
 	cfg_path_key(path, rpath, "retry_policy");
 	if ((rc = cfg_get_section(ro, "retry_policy", rpath, &o, c->err)) != 0 || o == NULL ||
 	    (rc = cfg_check_keys(o, path, keys, c->err)) != 0 ||
-	    (rc = cfg_get_array(o, "retry_on", path, 1, 5, true, "retry conditions", &arr,
-				c->err)) != 0)
+	    (rc = cfg_get_array(o, "retry_on", path, 1, ROUTER_RETRY_CONDITIONS, true,
+				"retry conditions", &arr, c->err)) != 0)
 		return rc;
 	cfg_path_key(p, path, "retry_on");
 	json_array_foreach(arr, i, v)
@@ -961,10 +960,13 @@ static int rc_retry(struct rc_ctx *c, const json_t *ro, const char *rpath, struc
 				break;
 		cfg_path_index(ip, p, i);
 		if (conds[k] == NULL)
-			return cfg_fail_got(c->err, ip,
-					    "\"5xx\", \"gateway-error\", \"reset\", "
-					    "\"connect-failure\" or \"retriable-status-codes\"",
-					    v);
+			return cfg_fail_got(
+				c->err, ip,
+				"\"5xx\", \"gateway-error\", \"reset\", "
+				"\"connect-failure\", \"retriable-status-codes\" or a gRPC "
+				"status: \"cancelled\", \"deadline-exceeded\", "
+				"\"resource-exhausted\", \"internal\", \"unavailable\"",
+				v);
 		rp->on |= 1u << k;
 	}
 	if ((rc = cfg_get_u32(o, "num_retries", path, 0, 10, DEF_NUM_RETRIES, &rp->num_retries,

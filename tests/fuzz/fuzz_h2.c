@@ -2,7 +2,9 @@
 /*
  * Fuzz target of the HTTP/2 framing layer (dataplane/h2). Input: one byte of
  * mode (bit 0: the client preface is not prepended, bits 1-2: how the input is
- * cut, bit 3: small limits), then the client's bytes. A server connection
+ * cut, bit 3: small limits, bit 4: the client side: the input is what an
+ * endpoint sends to a client connection that opened 3 request streams, one
+ * of them with a body), then the peer's bytes. A server connection
  * takes them in pieces; every request stream is answered (a small body read
  * through the read callback, deferred once) and its DATA consumed, and what
  * the server sends is drained after each piece, as the proxy does. Checked by
@@ -152,6 +154,47 @@ static void fz_serve(struct fz *f)
 		;
 }
 
+/* The client side: 3 requests (the second with a body), the endpoint's bytes in pieces. */
+static void fz_client(struct fz *f, const uint8_t *data, size_t size, size_t cut,
+		      const struct h2_limits *lim, struct stats_block *stats)
+{
+	static const struct h2_field req[] = {{":method", 7, "POST", 4},
+					      {":scheme", 7, "http", 4},
+					      {":authority", 10, "up.test", 7},
+					      {":path", 5, "/a", 2},
+					      {"te", 2, "trailers", 8}};
+	const uint8_t *p;
+
+	f->c = h2_client_create(lim, &fz_cbs, f, stats);
+	if (f->c == NULL)
+		return;
+	for (unsigned int i = 0; i < 3; i++) {
+		struct fz_stream *st = &f->s[f->n];
+
+		*st = (struct fz_stream){.open = true, .deferred = i != 1};
+		st->id = h2_request(f->c, req, RTE_DIM(req), i == 1, st);
+		if (st->id > 0)
+			f->n++;
+	}
+	while (h2_conn_send(f->c, &p) > 0)
+		;
+	for (size_t off = 0; off < size;) {
+		size_t n = RTE_MIN(cut, size - off);
+		int rc = h2_conn_recv(f->c, data + off, n, 1 + off);
+
+		for (unsigned int i = 0; i < f->n; i++)
+			if (!f->s[i].closed)
+				h2_stream_resume(f->c, f->s[i].id);
+		(void)h2_conn_can_open(f->c, f->n);
+		for (int k = 0; k < 64 && h2_conn_send(f->c, &p) > 0; k++)
+			;
+		if (rc != 0)
+			break;
+		off += n;
+	}
+	h2_conn_free(f->c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -175,6 +218,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f = calloc(1, sizeof(*f));
 	if (f == NULL)
 		return 0;
+	cut = (mode >> 1 & 3) == 0   ? size
+	      : (mode >> 1 & 3) == 1 ? 1
+	      : (mode >> 1 & 3) == 2 ? 9
+				     : 100;
+	if (mode & 16) {
+		fz_client(f, data, size, cut, &lim, &stats);
+		free(f);
+		return 0;
+	}
 	f->c = h2_conn_create(&lim, &fz_cbs, f, &stats);
 	if (f->c == NULL) {
 		free(f);
@@ -182,10 +234,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!(mode & 1) && h2_conn_recv(f->c, preface, sizeof(preface) - 1, 1) != 0)
 		abort();
-	cut = (mode >> 1 & 3) == 0   ? size
-	      : (mode >> 1 & 3) == 1 ? 1
-	      : (mode >> 1 & 3) == 2 ? 9
-				     : 100;
 	for (size_t off = 0; off < size;) {
 		size_t n = RTE_MIN(cut, size - off);
 		int rc = h2_conn_recv(f->c, data + off, n, 1 + off);

@@ -9,7 +9,12 @@
  * a connection-specific field resets the stream; rapid reset and a PING flood
  * close the connection with GOAWAY ENHANCE_YOUR_CALM and their counters; a
  * drain sends GOAWAY NO_ERROR and lets the open stream finish; the
- * allocator's count goes back to zero-ish after streams end.
+ * allocator's count goes back to zero-ish after streams end. The client side
+ * (h2_client_create()) against this layer's server: a request's fields and
+ * body arrive as sent, the response's head and trailers come as two header
+ * blocks, the peer's MAX_CONCURRENT_STREAMS and GOAWAY bound new streams
+ * while the one in flight finishes, an upstream's RST_STREAM is counted as
+ * such.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -524,6 +529,252 @@ static void test_drain(void **state)
 	pair_free(&sv, &c);
 }
 
+/* ---- the client side: h2_client_create() against this layer's server ---- */
+
+struct up_stream {
+	char fields[2048];
+	size_t flen;
+	int blocks; /* header blocks (the head, then trailers) */
+	size_t data;
+	bool ended, closed;
+	uint32_t close_code;
+	const char *body;
+	size_t body_len, body_off;
+};
+
+static int u_header(void *arg, void *st, const uint8_t *n, size_t nl, const uint8_t *v, size_t vl)
+{
+	struct up_stream *us = st;
+
+	(void)arg;
+	us->flen += (size_t)snprintf(us->fields + us->flen, sizeof(us->fields) - us->flen,
+				     "%.*s=%.*s;", (int)nl, n, (int)vl, v);
+	return 0;
+}
+
+static void u_done(void *arg, void *st, unsigned int flags)
+{
+	struct up_stream *us = st;
+
+	(void)arg;
+	(void)flags;
+	us->blocks++;
+	us->flen += (size_t)snprintf(us->fields + us->flen, sizeof(us->fields) - us->flen, "|");
+}
+
+static void u_data(void *arg, void *st, const uint8_t *p, size_t len)
+{
+	(void)arg;
+	(void)p;
+	((struct up_stream *)st)->data += len;
+}
+
+static void u_end(void *arg, void *st)
+{
+	(void)arg;
+	((struct up_stream *)st)->ended = true;
+}
+
+static void u_closed(void *arg, void *st, uint32_t code)
+{
+	struct up_stream *us = st;
+
+	(void)arg;
+	us->closed = true;
+	us->close_code = code;
+}
+
+static size_t u_read(void *arg, void *st, uint8_t *buf, size_t len, bool *eof)
+{
+	struct up_stream *us = st;
+	size_t n = RTE_MIN(len, us->body_len - us->body_off);
+
+	(void)arg;
+	memcpy(buf, us->body + us->body_off, n);
+	us->body_off += n;
+	*eof = us->body_off == us->body_len;
+	return n;
+}
+
+static const struct h2_callbacks up_cbs = {
+	.header = u_header,
+	.headers_done = u_done,
+	.data = u_data,
+	.end_stream = u_end,
+	.closed = u_closed,
+	.read = u_read,
+};
+
+/* The server's streams answer with trailers (grpc-status) after their body. */
+static size_t s_trailers(void *arg, void *st, const struct h2_field **f)
+{
+	static const struct h2_field t[] = {{"grpc-status", 11, "0", 1},
+					    {"grpc-message", 12, "ok", 2}};
+
+	(void)arg;
+	(void)st;
+	*f = t;
+	return RTE_DIM(t);
+}
+
+static const struct h2_callbacks srv_trailer_cbs = {
+	.stream_open = s_open,
+	.header = s_header,
+	.headers_done = s_done,
+	.data = s_data,
+	.end_stream = s_end,
+	.closed = s_closed,
+	.read = s_read,
+	.trailers = s_trailers,
+};
+
+/* Move what @p from has to send into @p to, both this layer's, until both are quiet. */
+static void shuttle(struct h2_conn *a, struct h2_conn *b)
+{
+	for (int round = 0; round < 20; round++) {
+		bool moved = false;
+		const uint8_t *p;
+		ssize_t n;
+
+		while ((n = h2_conn_send(a, &p)) > 0) {
+			assert_int_equal(h2_conn_recv(b, p, (size_t)n, 1), 0);
+			moved = true;
+		}
+		while ((n = h2_conn_send(b, &p)) > 0) {
+			assert_int_equal(h2_conn_recv(a, p, (size_t)n, 1), 0);
+			moved = true;
+		}
+		if (!moved)
+			return;
+	}
+}
+
+static void test_client_request_trailers(void **state)
+{
+	static char body[5000], rbody[] = "response body";
+	struct h2_field f[] = {{":method", 7, "POST", 4},
+			       {":scheme", 7, "http", 4},
+			       {":authority", 10, "up.test", 7},
+			       {":path", 5, "/svc/Method", 11},
+			       {"content-type", 12, "application/grpc", 16},
+			       {"te", 2, "trailers", 8}};
+	struct stats_block cst;
+	struct up_stream us = {.body = body, .body_len = sizeof(body)};
+	struct h2_conn *cl;
+	struct srv sv;
+	int32_t id;
+
+	(void)state;
+	memset(&cst, 0, sizeof(cst));
+	memset(body, 'q', sizeof(body));
+	memset(&sv, 0, sizeof(sv));
+	sv.c = h2_conn_create(&(struct h2_limits){.max_concurrent_streams = 2}, &srv_trailer_cbs,
+			      &sv, &sv.st);
+	cl = h2_client_create(&(struct h2_limits){0}, &up_cbs, NULL, &cst);
+	assert_non_null(sv.c);
+	assert_non_null(cl);
+	assert_int_equal(stats_read(&cst, STAT_H2_UP_CONNECTIONS), 1);
+	assert_int_equal(stats_read(&cst, STAT_H2_CONNECTIONS), 0);
+	id = h2_request(cl, f, RTE_DIM(f), true, &us);
+	assert_int_equal(id, 1);
+	assert_int_equal(stats_read(&cst, STAT_H2_UP_STREAMS), 1);
+	shuttle(cl, sv.c);
+	/* the server saw the request as sent, its whole body and its end */
+	assert_int_equal(sv.n, 1);
+	assert_string_equal(sv.s[0].fields,
+			    ":method=POST;:scheme=http;:authority=up.test;:path=/svc/Method;"
+			    "content-type=application/grpc;te=trailers;");
+	assert_int_equal(sv.s[0].data, sizeof(body));
+	assert_true(sv.s[0].ended);
+	h2_stream_consume(sv.c, id, sv.s[0].data);
+	/* the peer's MAX_CONCURRENT_STREAMS (2) bounds what may open */
+	assert_true(h2_conn_can_open(cl, 1));
+	assert_false(h2_conn_can_open(cl, 2));
+	/* a response with a body, then trailers */
+	sv.s[0].body = rbody;
+	sv.s[0].body_len = strlen(rbody);
+	sv.s[0].body_ready = true;
+	assert_int_equal(h2_respond(sv.c, id, 200, NULL, 0, true), 0);
+	shuttle(cl, sv.c);
+	assert_int_equal(us.blocks, 2);
+	assert_string_equal(us.fields, ":status=200;|grpc-status=0;grpc-message=ok;|");
+	assert_int_equal(us.data, strlen(rbody));
+	assert_true(us.ended);
+	assert_true(us.closed);
+	assert_int_equal(us.close_code, H2_NO_ERROR);
+	h2_conn_free(cl);
+	h2_conn_free(sv.c);
+}
+
+static void test_client_goaway(void **state)
+{
+	struct h2_field f[] = {{":method", 7, "GET", 3},
+			       {":scheme", 7, "http", 4},
+			       {":authority", 10, "up.test", 7},
+			       {":path", 5, "/", 1}};
+	static char rbody[] = "after goaway";
+	struct stats_block cst;
+	struct up_stream us = {0};
+	struct h2_conn *cl;
+	struct srv sv;
+	int32_t id;
+
+	(void)state;
+	memset(&cst, 0, sizeof(cst));
+	srv_init(&sv, &(struct h2_limits){0});
+	cl = h2_client_create(&(struct h2_limits){0}, &up_cbs, NULL, &cst);
+	id = h2_request(cl, f, RTE_DIM(f), false, &us);
+	assert_true(id > 0);
+	shuttle(cl, sv.c);
+	assert_true(h2_conn_can_open(cl, 1));
+	assert_false(h2_conn_peer_goaway(cl));
+	/* a graceful GOAWAY: no new stream, the one in flight finishes */
+	h2_conn_drain(sv.c);
+	shuttle(cl, sv.c);
+	assert_int_equal(stats_read(&cst, STAT_H2_UP_GOAWAYS), 1);
+	assert_true(h2_conn_peer_goaway(cl));
+	assert_false(h2_conn_can_open(cl, 0));
+	assert_int_equal(h2_request(cl, f, RTE_DIM(f), false, &us), -1);
+	sv.s[0].body = rbody;
+	sv.s[0].body_len = strlen(rbody);
+	sv.s[0].body_ready = true;
+	assert_int_equal(h2_respond(sv.c, id, 200, NULL, 0, true), 0);
+	shuttle(cl, sv.c);
+	assert_true(us.ended);
+	assert_int_equal(us.data, strlen(rbody));
+	h2_conn_free(cl);
+	h2_conn_free(sv.c);
+}
+
+static void test_client_reset_counted(void **state)
+{
+	struct h2_field f[] = {{":method", 7, "GET", 3},
+			       {":scheme", 7, "http", 4},
+			       {":authority", 10, "up.test", 7},
+			       {":path", 5, "/", 1}};
+	struct stats_block cst;
+	struct up_stream us = {0};
+	struct h2_conn *cl;
+	struct srv sv;
+	int32_t id;
+
+	(void)state;
+	memset(&cst, 0, sizeof(cst));
+	srv_init(&sv, &(struct h2_limits){0});
+	cl = h2_client_create(&(struct h2_limits){0}, &up_cbs, NULL, &cst);
+	id = h2_request(cl, f, RTE_DIM(f), false, &us);
+	shuttle(cl, sv.c);
+	h2_stream_reset(sv.c, id, H2_REFUSED_STREAM);
+	shuttle(cl, sv.c);
+	assert_int_equal(stats_read(&cst, STAT_H2_UP_RESETS), 1);
+	assert_int_equal(stats_read(&cst, STAT_H2_RESETS_RECEIVED), 0);
+	assert_true(us.closed);
+	assert_int_equal(us.close_code, H2_REFUSED_STREAM);
+	assert_int_equal(us.blocks, 0);
+	h2_conn_free(cl);
+	h2_conn_free(sv.c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +786,9 @@ int main(void)
 		cmocka_unit_test(test_ping_flood),
 		cmocka_unit_test(test_empty_data_flood),
 		cmocka_unit_test(test_drain),
+		cmocka_unit_test(test_client_request_trailers),
+		cmocka_unit_test(test_client_goaway),
+		cmocka_unit_test(test_client_reset_counted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

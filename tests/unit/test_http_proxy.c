@@ -356,6 +356,189 @@ static void test_request_hash(void **state)
 	cfg_snapshot_free(s);
 }
 
+/* $.clusters[].protocol and .http2; the ALPN that makes HTTP/2 of auto */
+static void test_cluster_protocol(void **state)
+{
+	struct cfg_snapshot *s = compile_ok(HEAD "}");
+	const struct proxy_cluster *c;
+
+	(void)state;
+	assert_int_equal(l7_of(s)->by_service[0].protocol, PROXY_UP_HTTP1);
+	assert_false(proxy_cluster_h2(&l7_of(s)->by_service[0]));
+	cfg_snapshot_free(s);
+	s = compile_ok(
+		CLUSTERS("{'service': 'web', 'protocol': 'http2', 'http2': "
+			 "{'max_concurrent_streams': 50, 'initial_window_size': 1048576, "
+			 "'connection_window': 4194304}}, {'service': 'api', 'protocol': 'auto'}"));
+	c = &l7_of(s)->by_service[0];
+	assert_int_equal(c->protocol, PROXY_UP_HTTP2);
+	assert_true(proxy_cluster_h2(c));
+	assert_int_equal(c->h2.max_concurrent_streams, 50);
+	assert_int_equal(c->h2.initial_window_size, 1048576);
+	assert_int_equal(c->h2.connection_window, 4194304);
+	c = &l7_of(s)->by_service[1];
+	assert_int_equal(c->protocol, PROXY_UP_AUTO);
+	assert_false(proxy_cluster_h2(c)); /* auto without tls: HTTP/1.1 */
+	cfg_snapshot_free(s);
+	expect_error(CLUSTERS("{'service': 'web', 'protocol': 'h3'}"), "$.clusters[0].protocol",
+		     "got \"h3\"");
+	expect_error(CLUSTERS("{'service': 'web', 'http2': {'max_concurrent_streams': 5}}"),
+		     "$.clusters[0].http2", "needs \"protocol\": \"http2\"");
+	expect_error(CLUSTERS("{'service': 'web', 'protocol': 'http2', 'http2': {'window': 5}}"),
+		     "$.clusters[0].http2.window", "unknown field");
+}
+
+/* A head parsed from @p text into @p p (its mbuf in *@p m). */
+static const struct http_msg *grpc_head(struct http_parser *p, char *scratch, size_t cap,
+					struct rte_mempool *pool, struct rte_mbuf **m,
+					const char *text)
+{
+	*m = rte_pktmbuf_alloc(pool);
+	assert_non_null(*m);
+	memcpy(rte_pktmbuf_append(*m, (uint16_t)strlen(text)), text, strlen(text));
+	http_parser_init(p, HTTP_REQUEST, NULL, scratch, (uint32_t)cap, NULL);
+	assert_int_equal(http_parse_head(p, *m, 0), 1);
+	return &p->msg;
+}
+
+static struct rte_mempool *test_pool(void)
+{
+	static struct rte_mempool *mp;
+
+	if (mp == NULL)
+		mp = rte_pktmbuf_pool_create("t_grpc", 1023, 0, 0, 2048, SOCKET_ID_ANY);
+	assert_non_null(mp);
+	return mp;
+}
+
+static void test_grpc_helpers(void **state)
+{
+	static struct http_parser p;
+	char scratch[1024], buf[256];
+	struct http_header out[HP_LOCAL_HDRS], in = {{"access-control-allow-origin", 27}, {"*", 1}};
+	struct rte_mbuf *m;
+	const struct http_msg *msg;
+	uint32_t n;
+
+	(void)state;
+	msg = grpc_head(
+		&p, scratch, sizeof(scratch), test_pool(), &m,
+		"POST /a.B/C HTTP/1.1\r\nhost: x\r\ncontent-type: application/grpc+proto\r\n"
+		"grpc-timeout: 250m\r\ncontent-length: 0\r\n\r\n");
+	assert_int_equal(proxy_grpc_request(msg), PROXY_GRPC);
+	assert_int_equal(proxy_grpc_timeout_ms(msg), 250);
+	assert_int_equal(proxy_grpc_status(msg), -1);
+	rte_pktmbuf_free(m);
+	msg = grpc_head(&p, scratch, sizeof(scratch), test_pool(), &m,
+			"POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/grpc-web-text\r\n"
+			"grpc-timeout: 3S\r\ngrpc-status: 14\r\n\r\n");
+	assert_int_equal(proxy_grpc_request(msg), PROXY_GRPC_WEB);
+	assert_int_equal(proxy_grpc_timeout_ms(msg), 3000);
+	assert_int_equal(proxy_grpc_status(msg), 14);
+	rte_pktmbuf_free(m);
+	/* not gRPC; a malformed or 9-digit timeout is none; sub-ms rounds up */
+	msg = grpc_head(&p, scratch, sizeof(scratch), test_pool(), &m,
+			"GET / HTTP/1.1\r\nhost: x\r\ncontent-type: application/grpcfoo\r\n"
+			"grpc-timeout: 123456789m\r\n\r\n");
+	assert_int_equal(proxy_grpc_request(msg), PROXY_GRPC_NONE);
+	assert_int_equal(proxy_grpc_timeout_ms(msg), 0);
+	rte_pktmbuf_free(m);
+	msg = grpc_head(&p, scratch, sizeof(scratch), test_pool(), &m,
+			"GET / HTTP/1.1\r\nhost: x\r\ngrpc-timeout: 5u\r\n\r\n");
+	assert_int_equal(proxy_grpc_timeout_ms(msg), 1);
+	rte_pktmbuf_free(m);
+	msg = grpc_head(&p, scratch, sizeof(scratch), test_pool(), &m,
+			"GET / HTTP/1.1\r\nhost: x\r\ngrpc-timeout: 5x\r\n\r\n");
+	assert_int_equal(proxy_grpc_timeout_ms(msg), 0);
+	rte_pktmbuf_free(m);
+	/* a local reply: the fields it had, the gRPC type, status and message (encoded) */
+	n = proxy_grpc_local(PROXY_GRPC, 503, "no healthy upstream 100%\n", 25, &in, 1, out, buf,
+			     sizeof(buf));
+	assert_int_equal(n, 4);
+	assert_memory_equal(out[0].name.p, "access-control-allow-origin", 27);
+	assert_memory_equal(out[1].value.p, "application/grpc", out[1].value.len);
+	assert_int_equal(out[1].value.len, 16);
+	assert_memory_equal(out[2].name.p, "grpc-status", 11);
+	assert_memory_equal(out[2].value.p, "14", 2);
+	assert_int_equal(out[3].value.len, 26);
+	assert_memory_equal(out[3].value.p, "no healthy upstream 100%25", 26);
+	n = proxy_grpc_local(PROXY_GRPC_WEB, 504, "upstream request timeout", 24, NULL, 0, out, buf,
+			     sizeof(buf));
+	assert_int_equal(n, 3);
+	assert_memory_equal(out[0].value.p, "application/grpc-web+proto", 26);
+	assert_memory_equal(out[1].value.p, "4", 1);
+	n = proxy_grpc_local(PROXY_GRPC, 403, "RBAC: access denied", 19, NULL, 0, out, buf,
+			     sizeof(buf));
+	assert_memory_equal(out[1].value.p, "7", 1);
+	n = proxy_grpc_local(PROXY_GRPC, 404, "no route", 8, NULL, 0, out, buf, sizeof(buf));
+	assert_memory_equal(out[1].value.p, "12", 2);
+	assert_int_equal(n, 3);
+}
+
+/* The bytes of chain @p m, NUL-terminated, into @p buf. */
+static const char *chain_str(const struct rte_mbuf *m, char *buf, size_t cap)
+{
+	size_t k = 0;
+
+	for (; m != NULL; m = m->next) {
+		assert_true(k + m->data_len < cap);
+		memcpy(buf + k, rte_pktmbuf_mtod(m, const char *), m->data_len);
+		k += m->data_len;
+	}
+	buf[k] = '\0';
+	return buf;
+}
+
+static void test_grpc_web_codecs(void **state)
+{
+	struct grpc_web_b64 e = {0}, d = {0};
+	struct rte_mbuf *out = NULL, *lines = NULL, *frame = NULL;
+	struct http_view suffix;
+	char buf[512];
+
+	(void)state;
+	assert_int_equal(
+		grpc_web_kind((struct http_view){"application/grpc-web+proto", 26}, &suffix),
+		GRPC_WEB_BINARY);
+	assert_int_equal(suffix.len, 6);
+	assert_int_equal(
+		grpc_web_kind((struct http_view){"application/grpc-web-text", 25}, &suffix),
+		GRPC_WEB_TEXT);
+	assert_int_equal(suffix.len, 0);
+	assert_int_equal(grpc_web_kind((struct http_view){"application/grpc", 16}, &suffix),
+			 GRPC_WEB_NONE);
+	assert_int_equal(grpc_web_kind((struct http_view){"application/grpc-webx", 21}, &suffix),
+			 GRPC_WEB_NONE);
+	/* encoding in pieces cut anywhere gives the one-shot encoding */
+	assert_int_equal(
+		grpc_web_encode(&e, (const uint8_t *)"hello w", 7, false, test_pool(), &out), 0);
+	assert_int_equal(grpc_web_encode(&e, (const uint8_t *)"orld", 4, true, test_pool(), &out),
+			 0);
+	assert_string_equal(chain_str(out, buf, sizeof(buf)), "aGVsbG8gd29ybGQ=");
+	rte_pktmbuf_free(out);
+	out = NULL;
+	/* decoding in pieces, padded segments one after another */
+	assert_int_equal(grpc_web_decode(&d, (const uint8_t *)"aGVsbG8gd2", 10, test_pool(), &out),
+			 0);
+	assert_int_equal(grpc_web_decode(&d, (const uint8_t *)"9ybGQ=YQ==", 10, test_pool(), &out),
+			 0);
+	assert_string_equal(chain_str(out, buf, sizeof(buf)), "hello worlda");
+	rte_pktmbuf_free(out);
+	out = NULL;
+	assert_int_equal(grpc_web_decode(&d, (const uint8_t *)"a$==", 4, test_pool(), &out),
+			 -EINVAL);
+	rte_pktmbuf_free(out);
+	/* the trailer frame: 0x80, the length, the lines */
+	assert_non_null(lines = rte_pktmbuf_alloc(test_pool()));
+	memcpy(rte_pktmbuf_append(lines, 16), "grpc-status: 0\r\n", 16);
+	assert_int_equal(grpc_web_trailer_frame(lines, test_pool(), &frame), 0);
+	chain_str(frame, buf, sizeof(buf));
+	assert_int_equal(frame->pkt_len, 21);
+	assert_memory_equal(buf, "\x80\0\0\0\x10grpc-status: 0\r\n", 21);
+	rte_pktmbuf_free(frame);
+	rte_pktmbuf_free(lines);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +551,9 @@ int main(void)
 		cmocka_unit_test(test_cluster_balancer_errors),
 		cmocka_unit_test(test_cookie_find),
 		cmocka_unit_test(test_request_hash),
+		cmocka_unit_test(test_cluster_protocol),
+		cmocka_unit_test(test_grpc_helpers),
+		cmocka_unit_test(test_grpc_web_codecs),
 	};
 
 	test_eal_init();

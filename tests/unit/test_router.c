@@ -268,6 +268,20 @@ static void test_policy_defaults(void **state)
 	assert_int_equal(r->fault.delay_ppm, 0);
 	assert_false(router_config_get(s, 0)->retry_budget.enabled);
 	cfg_snapshot_free(s);
+	/* gRPC conditions: the grpc-status codes they name, and no HTTP status */
+	s = compile_ok(RC(VH("{'match': {'prefix': '/'}, 'cluster': 'web', 'retry_policy': "
+			     "{'retry_on': ['unavailable', 'resource-exhausted']}}")));
+	r = sel(s, "h", "/");
+	assert_non_null(r);
+	assert_int_equal(r->retry.on,
+			 ROUTER_RETRY_GRPC_UNAVAILABLE | ROUTER_RETRY_GRPC_RESOURCE_EXHAUSTED);
+	assert_true(router_retry_grpc(&r->retry, 14));
+	assert_true(router_retry_grpc(&r->retry, 8));
+	assert_false(router_retry_grpc(&r->retry, 4));
+	assert_false(router_retry_grpc(&r->retry, 0));
+	assert_false(router_retry_status(&r->retry, 503));
+	assert_false(router_retry_on_failure(&r->retry, true));
+	cfg_snapshot_free(s);
 	/* A document without route configs still resolves services by key. */
 	s = compile_ok(HEAD SERVICES "}");
 	assert_int_equal(router_config_count(s), 0);
@@ -1351,11 +1365,13 @@ static void test_errors_policies(void **state)
 		     V0 ".request_headers_remove[0]", "got \"Connection\"");
 	/* retry policy */
 	expect_error(PR("'retry_policy': {}"), R0 ".retry_policy.retry_on",
-		     "required field missing; expected an array of 1..5 retry conditions");
+		     "required field missing; expected an array of 1..10 retry conditions");
 	expect_error(PR("'retry_policy': {'retry_on': ['5xx', 'timeout']}"),
 		     R0 ".retry_policy.retry_on[1]",
-		     "expected \"5xx\", \"gateway-error\", \"reset\", \"connect-failure\" or "
-		     "\"retriable-status-codes\", got \"timeout\"");
+		     "expected \"5xx\", \"gateway-error\", \"reset\", \"connect-failure\", "
+		     "\"retriable-status-codes\" or a gRPC status: \"cancelled\", "
+		     "\"deadline-exceeded\", \"resource-exhausted\", \"internal\", "
+		     "\"unavailable\", got \"timeout\"");
 	expect_error(PR("'retry_policy': {'retry_on': ['5xx'], 'num_retries': 11}"),
 		     R0 ".retry_policy.num_retries", "0..10, got 11");
 	expect_error(PR("'retry_policy': {'retry_on': ['5xx'], 'retriable_status_codes': [503]}"),

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
 """Writes the seed corpus of fuzz_h2: one byte of mode (bit 0: no preface
-prepended, bits 1-2: cuts, bit 3: small limits), then client frames after the
-preface (see fuzz_h2.c). Header blocks are HPACK literals without indexing."""
+prepended, bits 1-2: cuts, bit 3: small limits, bit 4: the client side), then
+client frames after the preface, or (bit 4) an endpoint's frames to a client
+that opened streams 1, 3 and 5 (see fuzz_h2.c). Header blocks are HPACK
+literals without indexing."""
 import os
 import struct
 import sys
@@ -42,6 +44,15 @@ SEEDS = {
     "no_preface": (1, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"),
     "trailers": (0, S + frame(HEADERS, EH, 1, req(b"POST")) + frame(DATA, 0, 1, b"x")
                  + frame(HEADERS, EH | ES, 1, lit(b"grpc-status", b"0"))),
+    # the client side: responses, trailers, a 1xx, a reset, GOAWAY
+    "up_responses": (16, frame(SETTINGS, 0, 0, struct.pack(">HI", 3, 2))
+                     + frame(HEADERS, EH, 1, lit(b":status", b"100"))
+                     + frame(HEADERS, EH, 1, lit(b":status", b"200")) + frame(DATA, 0, 1, b"body")
+                     + frame(HEADERS, EH | ES, 1, lit(b"grpc-status", b"0"))
+                     + frame(RST, 0, 3, struct.pack(">I", 7))
+                     + frame(HEADERS, EH | ES, 5, lit(b":status", b"204"))),
+    "up_goaway": (18, frame(SETTINGS, 0, 0) + frame(GOAWAY, 0, 0, struct.pack(">II", 1, 0))
+                  + frame(HEADERS, EH, 1, lit(b":status", b"200")) + frame(DATA, ES, 1, b"x")),
 }
 
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "h2")
