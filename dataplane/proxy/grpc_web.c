@@ -19,38 +19,6 @@
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* Write @p len bytes at the end of chain *@p m. @return 0 or -ENOMEM. */
-static int gw_put(struct rte_mempool *pool, struct rte_mbuf **m, const void *p, uint32_t len)
-{
-	const uint8_t *src = p;
-
-	while (len > 0) {
-		struct rte_mbuf *last = *m != NULL ? rte_pktmbuf_lastseg(*m) : NULL;
-		uint32_t room = last != NULL ? rte_pktmbuf_tailroom(last) : 0, n;
-
-		if (room == 0) {
-			struct rte_mbuf *nm = rte_pktmbuf_alloc(pool);
-
-			if (nm == NULL)
-				return -ENOMEM;
-			if (*m == NULL) {
-				*m = nm;
-			} else {
-				last->next = nm;
-				(*m)->nb_segs++;
-			}
-			continue;
-		}
-		n = RTE_MIN(room, len);
-		memcpy(rte_pktmbuf_append(last, (uint16_t)n), src, n);
-		if (last != *m)
-			(*m)->pkt_len += n;
-		src += n;
-		len -= n;
-	}
-	return 0;
-}
-
 uint8_t grpc_web_kind(struct http_view v, struct http_view *suffix)
 {
 	uint8_t kind;
@@ -117,12 +85,12 @@ int grpc_web_decode(struct grpc_web_b64 *st, const uint8_t *in, uint32_t len,
 				buf[n++] = (uint8_t)(c << 6 | d);
 		}
 		if (n + 3 > sizeof(buf)) {
-			if (gw_put(pool, out, buf, n) != 0)
+			if (hp_put(pool, out, buf, n) != 0)
 				return -ENOMEM;
 			n = 0;
 		}
 	}
-	return n > 0 ? gw_put(pool, out, buf, n) : 0;
+	return n > 0 ? hp_put(pool, out, buf, n) : 0;
 }
 
 int grpc_web_encode(struct grpc_web_b64 *st, const uint8_t *in, uint32_t len, bool final,
@@ -141,7 +109,7 @@ int grpc_web_encode(struct grpc_web_b64 *st, const uint8_t *in, uint32_t len, bo
 		buf[n++] = b64[(st->carry[1] & 15) << 2 | st->carry[2] >> 6];
 		buf[n++] = b64[st->carry[2] & 63];
 		if (n + 4 > sizeof(buf)) {
-			if (gw_put(pool, out, buf, n) != 0)
+			if (hp_put(pool, out, buf, n) != 0)
 				return -ENOMEM;
 			n = 0;
 		}
@@ -155,7 +123,7 @@ int grpc_web_encode(struct grpc_web_b64 *st, const uint8_t *in, uint32_t len, bo
 		buf[n++] = '=';
 		st->n = 0;
 	}
-	return n > 0 ? gw_put(pool, out, buf, n) : 0;
+	return n > 0 ? hp_put(pool, out, buf, n) : 0;
 }
 
 int grpc_web_trailer_frame(const struct rte_mbuf *lines, struct rte_mempool *pool,
@@ -164,9 +132,9 @@ int grpc_web_trailer_frame(const struct rte_mbuf *lines, struct rte_mempool *poo
 	uint32_t len = lines != NULL ? lines->pkt_len : 0;
 	uint8_t hdr[5] = {0x80, (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
 			  (uint8_t)len};
-	int rc = gw_put(pool, out, hdr, sizeof(hdr));
+	int rc = hp_put(pool, out, hdr, sizeof(hdr));
 
 	for (const struct rte_mbuf *seg = lines; rc == 0 && seg != NULL; seg = seg->next)
-		rc = gw_put(pool, out, rte_pktmbuf_mtod(seg, const void *), seg->data_len);
+		rc = hp_put(pool, out, rte_pktmbuf_mtod(seg, const void *), seg->data_len);
 	return rc;
 }

@@ -136,38 +136,6 @@ static struct stats_block *hp2_stats(const struct hp2_conn *c)
 	return c->pw->stats;
 }
 
-/* Write @p len bytes at the end of chain *@p m. @return 0 or -ENOMEM. */
-static int hp2_put(struct rte_mempool *pool, struct rte_mbuf **m, const void *p, uint32_t len)
-{
-	const uint8_t *src = p;
-
-	while (len > 0) {
-		struct rte_mbuf *last = *m != NULL ? rte_pktmbuf_lastseg(*m) : NULL;
-		uint32_t room = last != NULL ? rte_pktmbuf_tailroom(last) : 0, n;
-
-		if (room == 0) {
-			struct rte_mbuf *nm = rte_pktmbuf_alloc(pool);
-
-			if (nm == NULL)
-				return -ENOMEM;
-			if (*m == NULL) {
-				*m = nm;
-			} else {
-				last->next = nm;
-				(*m)->nb_segs++;
-			}
-			continue;
-		}
-		n = RTE_MIN(room, len);
-		memcpy(rte_pktmbuf_append(last, (uint16_t)n), src, n);
-		if (last != *m)
-			(*m)->pkt_len += n;
-		src += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static void hp2_queue(struct hp2_stream *st)
 {
 	if (!st->queued) {
@@ -196,7 +164,7 @@ static void hp2_flush(struct hp2_conn *c)
 		ssize_t n;
 
 		while (room > 0 && (n = h2_conn_send(c->h2, &p)) > 0) {
-			if (hp2_put(pool, &m, p, (uint32_t)n) != 0) {
+			if (hp_put(pool, &m, p, (uint32_t)n) != 0) {
 				stats_inc(hp2_stats(c), STAT_HTTP_ALLOC_FAILED);
 				c->failed = true; /* a frame lost: the connection cannot go on */
 				break;
@@ -246,14 +214,14 @@ static int hp2_request_line(struct hp2_conn *c, struct hp2_stream *st)
 
 	st->line_done = true;
 	st->head_only = c->method.len == 4 && memcmp(c->method.p, "HEAD", 4) == 0;
-	rc |= hp2_put(pool, &st->in, c->method.p, c->method.len);
-	rc |= hp2_put(pool, &st->in, " ", 1);
-	rc |= hp2_put(pool, &st->in, path.p, path.len);
-	rc |= hp2_put(pool, &st->in, " HTTP/1.1\r\n", 11);
+	rc |= hp_put(pool, &st->in, c->method.p, c->method.len);
+	rc |= hp_put(pool, &st->in, " ", 1);
+	rc |= hp_put(pool, &st->in, path.p, path.len);
+	rc |= hp_put(pool, &st->in, " HTTP/1.1\r\n", 11);
 	if (c->authority.len > 0) { /* RFC 9113 8.3.1: :authority is the Host */
-		rc |= hp2_put(pool, &st->in, "host: ", 6);
-		rc |= hp2_put(pool, &st->in, c->authority.p, c->authority.len);
-		rc |= hp2_put(pool, &st->in, "\r\n", 2);
+		rc |= hp_put(pool, &st->in, "host: ", 6);
+		rc |= hp_put(pool, &st->in, c->authority.p, c->authority.len);
+		rc |= hp_put(pool, &st->in, "\r\n", 2);
 	}
 	return rc;
 }
@@ -304,10 +272,10 @@ static int hp2_header(void *arg, void *sp, const uint8_t *name, size_t nlen, con
 		return 0; /* :authority wins (RFC 9113 8.3.1) */
 	if (nlen == 14 && memcmp(name, "content-length", 14) == 0)
 		st->has_length = true;
-	rc |= hp2_put(pool, &st->in, name, (uint32_t)nlen);
-	rc |= hp2_put(pool, &st->in, ": ", 2);
-	rc |= hp2_put(pool, &st->in, value, (uint32_t)vlen);
-	rc |= hp2_put(pool, &st->in, "\r\n", 2);
+	rc |= hp_put(pool, &st->in, name, (uint32_t)nlen);
+	rc |= hp_put(pool, &st->in, ": ", 2);
+	rc |= hp_put(pool, &st->in, value, (uint32_t)vlen);
+	rc |= hp_put(pool, &st->in, "\r\n", 2);
 	if (rc != 0)
 		st->failed = true;
 	return 0;
@@ -323,9 +291,9 @@ static void hp2_headers_done(void *arg, void *sp, unsigned int flags)
 	if (!st->line_done)
 		rc |= hp2_request_line(c, st);
 	if (c->cookie.len > 0) {
-		rc |= hp2_put(pool, &st->in, "cookie: ", 8);
-		rc |= hp2_put(pool, &st->in, c->cookie.p, c->cookie.len);
-		rc |= hp2_put(pool, &st->in, "\r\n", 2);
+		rc |= hp_put(pool, &st->in, "cookie: ", 8);
+		rc |= hp_put(pool, &st->in, c->cookie.p, c->cookie.len);
+		rc |= hp_put(pool, &st->in, "\r\n", 2);
 	}
 	st->too_large = (flags & H2_HDRS_TOO_LARGE) != 0;
 	st->head_done = true;
@@ -334,9 +302,9 @@ static void hp2_headers_done(void *arg, void *sp, unsigned int flags)
 	} else if (!st->has_length) {
 		/* a body of unknown length: chunked to the HTTP/1.1 upstream */
 		st->chunked = true;
-		rc |= hp2_put(pool, &st->in, "transfer-encoding: chunked\r\n", 28);
+		rc |= hp_put(pool, &st->in, "transfer-encoding: chunked\r\n", 28);
 	}
-	rc |= hp2_put(pool, &st->in, "\r\n", 2);
+	rc |= hp_put(pool, &st->in, "\r\n", 2);
 	if (rc != 0)
 		st->failed = true;
 	hp2_queue(st);
@@ -355,10 +323,10 @@ static void hp2_data(void *arg, void *sp, const uint8_t *p, size_t len)
 		return;
 	}
 	if (st->chunked && len > 0) {
-		rc |= hp2_put(pool, &st->in, hdr, http_chunk_header(hdr, len, st->chunk_open));
+		rc |= hp_put(pool, &st->in, hdr, http_chunk_header(hdr, len, st->chunk_open));
 		st->chunk_open = true;
 	}
-	rc |= hp2_put(pool, &st->in, p, (uint32_t)len);
+	rc |= hp_put(pool, &st->in, p, (uint32_t)len);
 	st->in_data += len;
 	if (rc != 0)
 		st->failed = true;
@@ -372,7 +340,7 @@ static void hp2_end_stream(void *arg, void *sp)
 	char hdr[HTTP_CHUNK_HDR_MAX];
 
 	if (st->chunked &&
-	    hp2_put(c->pw->nw->pool, &st->in, hdr, http_chunk_header(hdr, 0, st->chunk_open)) != 0)
+	    hp_put(c->pw->nw->pool, &st->in, hdr, http_chunk_header(hdr, 0, st->chunk_open)) != 0)
 		st->failed = true;
 	hp2_queue(st);
 }
@@ -599,7 +567,7 @@ static int hp2_answer(struct hp2_stream *st, unsigned int status, const char *bo
 	for (uint32_t i = 0; i < n_hdrs && i < HP_LOCAL_HDRS; i++)
 		f[n++] = (struct h2_field){hdrs[i].name.p, hdrs[i].name.len, hdrs[i].value.p,
 					   hdrs[i].value.len};
-	if (len > 0 && !st->head_only && hp2_put(st->c->pw->nw->pool, &st->out, body, len) != 0)
+	if (len > 0 && !st->head_only && hp_put(st->c->pw->nw->pool, &st->out, body, len) != 0)
 		return -ENOMEM;
 	st->out_eof = true;
 	if (h2_respond(st->c->h2, st->id, status, f, n, len > 0 && !st->head_only) != 0)
@@ -631,7 +599,7 @@ static int hp2_dechunk(struct hp2_stream *st, const struct rte_mbuf *m)
 			case HP2_C_DATA: {
 				uint32_t k = (uint32_t)RTE_MIN((uint64_t)(n - i), st->crem);
 
-				if (hp2_put(pool, &st->out, p + i, k) != 0)
+				if (hp_put(pool, &st->out, p + i, k) != 0)
 					return -ENOMEM;
 				i += k;
 				st->crem -= k;
@@ -670,7 +638,7 @@ static int hp2_dechunk(struct hp2_stream *st, const struct rte_mbuf *m)
 				st->cs = HP2_C_TR_LINE;
 				/* fall through */
 			case HP2_C_TR_LINE:
-				if (hp2_put(pool, &st->tr, &c, 1) != 0)
+				if (hp_put(pool, &st->tr, &c, 1) != 0)
 					return -ENOMEM;
 				if (c == '\n')
 					st->cs = HP2_C_TR;

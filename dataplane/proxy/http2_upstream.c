@@ -143,38 +143,6 @@ static struct rte_mempool *hp2u_pool(const struct hp2u_worker *w)
 	return w->pw->nw->pool;
 }
 
-/* Write @p len bytes at the end of chain *@p m. @return 0 or -ENOMEM. */
-static int hp2u_put(struct rte_mempool *pool, struct rte_mbuf **m, const void *p, uint32_t len)
-{
-	const uint8_t *src = p;
-
-	while (len > 0) {
-		struct rte_mbuf *last = *m != NULL ? rte_pktmbuf_lastseg(*m) : NULL;
-		uint32_t room = last != NULL ? rte_pktmbuf_tailroom(last) : 0, n;
-
-		if (room == 0) {
-			struct rte_mbuf *nm = rte_pktmbuf_alloc(pool);
-
-			if (nm == NULL)
-				return -ENOMEM;
-			if (*m == NULL) {
-				*m = nm;
-			} else {
-				last->next = nm;
-				(*m)->nb_segs++;
-			}
-			continue;
-		}
-		n = RTE_MIN(room, len);
-		memcpy(rte_pktmbuf_append(last, (uint16_t)n), src, n);
-		if (last != *m)
-			(*m)->pkt_len += n;
-		src += n;
-		len -= n;
-	}
-	return 0;
-}
-
 static void hp2u_append(struct rte_mbuf **chain, struct rte_mbuf *m)
 {
 	if (*chain == NULL) {
@@ -219,7 +187,7 @@ static void hp2u_flush(struct hp2u_conn *c)
 		bool lost = false;
 
 		while (room > 0 && (n = h2_conn_send(c->h2, &p)) > 0) {
-			if (hp2u_put(pool, &m, p, (uint32_t)n) != 0) {
+			if (hp_put(pool, &m, p, (uint32_t)n) != 0) {
 				stats_inc(hp2u_stats(c->w), STAT_HTTP_ALLOC_FAILED);
 				lost = true; /* a frame lost: the connection cannot go on */
 				break;
@@ -536,9 +504,9 @@ static int hp2u_header(void *arg, void *sp, const uint8_t *name, size_t nlen, co
 		for (size_t i = 0; i < vlen && i < 3; i++)
 			status = status * 10 + (unsigned int)(value[i] - '0');
 		st->status = (uint16_t)status;
-		rc = hp2u_put(pool, &st->blk, line,
-			      (uint32_t)snprintf(line, sizeof(line), "HTTP/1.1 %03u %s\r\n", status,
-						 status < 400 ? "OK" : "Error"));
+		rc = hp_put(pool, &st->blk, line,
+			    (uint32_t)snprintf(line, sizeof(line), "HTTP/1.1 %03u %s\r\n", status,
+					       status < 400 ? "OK" : "Error"));
 	} else if (nlen > 0 && name[0] == ':') {
 		return 0;
 	} else if (st->web != GRPC_WEB_NONE && nlen == 14 &&
@@ -551,14 +519,14 @@ static int hp2u_header(void *arg, void *sp, const uint8_t *name, size_t nlen, co
 					? "content-type: application/grpc-web-text+proto\r\n"
 					: "content-type: application/grpc-web+proto\r\n";
 
-		rc |= hp2u_put(pool, &st->blk, t, (uint32_t)strlen(t));
+		rc |= hp_put(pool, &st->blk, t, (uint32_t)strlen(t));
 	} else {
 		if (nlen == 14 && memcmp(name, "content-length", 14) == 0)
 			st->blk_cl = true;
-		rc |= hp2u_put(pool, &st->blk, name, (uint32_t)nlen);
-		rc |= hp2u_put(pool, &st->blk, ": ", 2);
-		rc |= hp2u_put(pool, &st->blk, value, (uint32_t)vlen);
-		rc |= hp2u_put(pool, &st->blk, "\r\n", 2);
+		rc |= hp_put(pool, &st->blk, name, (uint32_t)nlen);
+		rc |= hp_put(pool, &st->blk, ": ", 2);
+		rc |= hp_put(pool, &st->blk, value, (uint32_t)vlen);
+		rc |= hp_put(pool, &st->blk, "\r\n", 2);
 	}
 	if (rc != 0)
 		st->failed = true;
@@ -590,7 +558,7 @@ static int hp2u_web_trailers(struct hp2u_stream *st, struct rte_mbuf *lines, str
 		body = frame;
 	}
 	if (rc == 0 && body != NULL) {
-		rc |= hp2u_put(pool, t, hdr, http_chunk_header(hdr, body->pkt_len, st->chunk_open));
+		rc |= hp_put(pool, t, hdr, http_chunk_header(hdr, body->pkt_len, st->chunk_open));
 		hp2u_append(t, body);
 		st->chunk_open = true;
 		body = NULL;
@@ -615,12 +583,12 @@ static void hp2u_headers_done(void *arg, void *sp, unsigned int flags)
 		st->resp_head = true;
 		if (flags & H2_HDRS_END_STREAM) {
 			if (!st->blk_cl && !st->head_req && st->status != 204 && st->status != 304)
-				rc |= hp2u_put(pool, &blk, "content-length: 0\r\n", 19);
+				rc |= hp_put(pool, &blk, "content-length: 0\r\n", 19);
 		} else if (!st->blk_cl || st->web != GRPC_WEB_NONE) {
 			st->chunked = true;
-			rc |= hp2u_put(pool, &blk, "transfer-encoding: chunked\r\n", 28);
+			rc |= hp_put(pool, &blk, "transfer-encoding: chunked\r\n", 28);
 		}
-		rc |= hp2u_put(pool, &blk, "\r\n", 2);
+		rc |= hp_put(pool, &blk, "\r\n", 2);
 		if (blk != NULL)
 			hp2u_append(&st->resp, blk);
 	} else if (st->resp_head && st->chunked && !st->resp_end) {
@@ -631,13 +599,13 @@ static void hp2u_headers_done(void *arg, void *sp, unsigned int flags)
 			rc |= hp2u_web_trailers(st, blk, &t);
 			blk = NULL;
 		}
-		rc |= hp2u_put(pool, &t, st->chunk_open ? "\r\n0\r\n" : "0\r\n",
-			       st->chunk_open ? 5 : 3);
+		rc |= hp_put(pool, &t, st->chunk_open ? "\r\n0\r\n" : "0\r\n",
+			     st->chunk_open ? 5 : 3);
 		if (blk != NULL && rc == 0)
 			hp2u_append(&t, blk);
 		else
 			rte_pktmbuf_free(blk);
-		rc |= hp2u_put(pool, &t, "\r\n", 2);
+		rc |= hp_put(pool, &t, "\r\n", 2);
 		if (t != NULL)
 			hp2u_append(&st->resp, t);
 		st->resp_end = true;
@@ -669,8 +637,8 @@ static void hp2u_data(void *arg, void *sp, const uint8_t *p, size_t len)
 
 		rc |= grpc_web_encode(&st->b64_out, p, (uint32_t)len, false, pool, &e);
 		if (e != NULL) {
-			rc |= hp2u_put(pool, &st->resp, hdr,
-				       http_chunk_header(hdr, e->pkt_len, st->chunk_open));
+			rc |= hp_put(pool, &st->resp, hdr,
+				     http_chunk_header(hdr, e->pkt_len, st->chunk_open));
 			st->chunk_open = true;
 			hp2u_append(&st->resp, e);
 		}
@@ -681,10 +649,10 @@ static void hp2u_data(void *arg, void *sp, const uint8_t *p, size_t len)
 		return;
 	}
 	if (st->chunked) {
-		rc |= hp2u_put(pool, &st->resp, hdr, http_chunk_header(hdr, len, st->chunk_open));
+		rc |= hp_put(pool, &st->resp, hdr, http_chunk_header(hdr, len, st->chunk_open));
 		st->chunk_open = true;
 	}
-	rc |= hp2u_put(pool, &st->resp, p, (uint32_t)len);
+	rc |= hp_put(pool, &st->resp, p, (uint32_t)len);
 	st->unconsumed += len;
 	if (rc != 0)
 		st->failed = true;
@@ -700,8 +668,8 @@ static void hp2u_end_stream(void *arg, void *sp)
 	if (st->resp_head && st->chunked && !st->resp_end) {
 		if (st->web != GRPC_WEB_NONE) /* no trailers came: an empty trailer frame */
 			st->failed |= hp2u_web_trailers(st, NULL, &st->resp) != 0;
-		if (hp2u_put(hp2u_pool(c->w), &st->resp, hdr,
-			     http_chunk_header(hdr, 0, st->chunk_open)) != 0)
+		if (hp_put(hp2u_pool(c->w), &st->resp, hdr,
+			   http_chunk_header(hdr, 0, st->chunk_open)) != 0)
 			st->failed = true;
 	}
 	st->resp_end = st->resp_head;

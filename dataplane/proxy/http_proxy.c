@@ -520,7 +520,7 @@ static void hp_pool_put(struct hp_session *s, struct hp_upconn *u)
 /* ---- local responses ---- */
 
 /* Write @p len bytes at the end of chain *@p m, adding mbufs from @p pool. @return 0 or -ENOMEM. */
-static int hp_put(struct rte_mempool *pool, struct rte_mbuf **m, const void *p, uint32_t len)
+int hp_put(struct rte_mempool *pool, struct rte_mbuf **m, const void *p, uint32_t len)
 {
 	const uint8_t *src = p;
 
@@ -983,6 +983,26 @@ static void hp_try_failed(struct hp_session *s, enum hp_fail why, unsigned int s
 static const struct tcp_callbacks hp_up_cbs;
 static const struct tls_callbacks hp_up_tls_cbs;
 
+/* The try cannot start: too many requests pending, or no connection object free. */
+static void hp_try_overflow(struct hp_session *s)
+{
+	stats_inc(hp_stats(s->hw), STAT_HTTP_RQ_OVERFLOW);
+	hp_try_result(s, false);
+	hp_local_error(s, 503, HP_RF_UO, "upstream overflow");
+}
+
+/* The request waits for a connection or a stream: it is pending
+ * (max_pending_requests). @return false: one too many, answered 503. */
+static bool hp_try_pending(struct hp_session *s)
+{
+	s->pending = true;
+	if (hp_atomic_inc(&s->crt->rq_pending) > s->max_pending && s->max_pending != 0) {
+		hp_try_overflow(s);
+		return false;
+	}
+	return true;
+}
+
 /*
  * The try's endpoint speaks HTTP/2 (the cluster's protocol): a stream on the
  * worker's connection to it (http2_upstream.c), or on a new one.
@@ -1027,12 +1047,7 @@ static void hp_try_h2(struct hp_session *s, uint32_t service, struct hp_up_tls *
 		hp_process(s);
 		return;
 	}
-	s->pending = true;
-	if (hp_atomic_inc(&s->crt->rq_pending) > s->max_pending && s->max_pending != 0) {
-		stats_inc(hp_stats(hw), STAT_HTTP_RQ_OVERFLOW);
-		hp_try_result(s, false);
-		hp_local_error(s, 503, HP_RF_UO, "upstream overflow");
-	}
+	(void)hp_try_pending(s);
 }
 
 /* Start a try: re-resolve the cluster, pick and admit an endpoint, take or open a connection. */
@@ -1137,19 +1152,11 @@ static void hp_try_start(struct hp_session *s)
 		hp_process(s);
 		return;
 	}
-	/* a request waiting for a connection is pending (max_pending_requests) */
-	s->pending = true;
-	if (hp_atomic_inc(&s->crt->rq_pending) > s->max_pending && s->max_pending != 0) {
-		stats_inc(hp_stats(hw), STAT_HTTP_RQ_OVERFLOW);
-		hp_try_result(s, false);
-		hp_local_error(s, 503, HP_RF_UO, "upstream overflow");
+	if (!hp_try_pending(s))
 		return;
-	}
 	u = hp_upconn_get(hw);
 	if (u == NULL) {
-		stats_inc(hp_stats(hw), STAT_HTTP_RQ_OVERFLOW);
-		hp_try_result(s, false);
-		hp_local_error(s, 503, HP_RF_UO, "upstream overflow");
+		hp_try_overflow(s);
 		return;
 	}
 	laddr.v4 = s->ups.source;

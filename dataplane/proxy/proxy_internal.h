@@ -396,6 +396,10 @@ struct hp_down_ops {
 	void (*timer)(void *d, uint64_t us);	   /* the exchange's timer in @p us; 0: none */
 };
 
+/* http_proxy.c: write @p len bytes at the end of chain *@p m, adding mbufs from
+ * @p pool (the HTTP/1.1 and HTTP/2 sides, gRPC-Web). @return 0 or -ENOMEM. */
+int hp_put(struct rte_mempool *pool, struct rte_mbuf **m, const void *p, uint32_t len);
+
 /* http_proxy.c: a free exchange for a stream of connection session @p cs
  * (its listener, addresses, peer identity), answering on @p ops / @p d; NULL
  * when none is free. */
