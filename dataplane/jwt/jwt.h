@@ -76,6 +76,7 @@ const char *jwt_reason_name(enum jwt_reason r);
 
 #define JWT_MAX_CLAIMS	 48   /* claim values kept for authz (array elements count one each) */
 #define JWT_MAX_OUT	 16   /* claim headers set on the upstream request */
+#define JWT_MAX_REMOVE	 32   /* distinct claim headers of the rules of one service */
 #define JWT_OUT_BUF	 4096 /* their text, the principal's and the claims' */
 #define JWT_TOKEN_MAX	 16384 /* the largest max_token_bytes */
 

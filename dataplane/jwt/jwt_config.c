@@ -454,7 +454,8 @@ static int jwt_parse_policy(const json_t *o, const char *path, const struct cfg_
 }
 
 /* Per service: the rules of every policy that applies, the claim headers they set, the keys. */
-static int jwt_build_services(struct jwt_snap *js, const struct cfg_snapshot *snap)
+static int jwt_build_services(struct jwt_snap *js, const struct cfg_snapshot *snap,
+			      struct cfg_error *err)
 {
 	js->svc = calloc(snap->n_services ? snap->n_services : 1, sizeof(*js->svc));
 	if (js->svc == NULL)
@@ -486,10 +487,23 @@ static int jwt_build_services(struct jwt_snap *js, const struct cfg_snapshot *sn
 				sv->dec[sv->n_dec++] = pol->dec;
 			for (uint32_t r = 0; r < pol->n_rules; r++) {
 				sv->rules[sv->n_rules++] = &pol->rules[r];
-				for (uint32_t k = 0; k < pol->rules[r].n_out; k++)
-					sv->remove[sv->n_remove++] = (struct http_view){
-						pol->rules[r].out[k].header,
-						(uint32_t)strlen(pol->rules[r].out[k].header)};
+				for (uint32_t k = 0; k < pol->rules[r].n_out; k++) {
+					const char *hn = pol->rules[r].out[k].header;
+					bool dup = false;
+
+					for (uint32_t d = 0; d < sv->n_remove; d++)
+						dup |= strcmp(sv->remove[d].p, hn) == 0;
+					if (dup)
+						continue;
+					if (sv->n_remove == JWT_MAX_REMOVE)
+						return cfg_fail(err, "$.request_authentication",
+								"the rules that apply to service "
+								"%s set more than %d claim headers",
+								snap->services[s].key,
+								JWT_MAX_REMOVE);
+					sv->remove[sv->n_remove++] =
+						(struct http_view){hn, (uint32_t)strlen(hn)};
+				}
 			}
 		}
 	}
@@ -590,7 +604,7 @@ static int jwt_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 						p->sel.key, p->sel.ns[0] ? "namespace" : "mesh");
 			}
 	}
-	if ((rc = jwt_build_services(js, snap)) != 0)
+	if ((rc = jwt_build_services(js, snap, err)) != 0)
 		return rc;
 	return jwt_collect_uris(js);
 }
