@@ -138,8 +138,8 @@ int main(int argc, char **argv)
 			jwt_check(snap, 0, &rq, &out, &st);
 		t1 = rte_rdtsc_precise();
 	}
-	printf("{\"lookups\": %" PRIu64 ", \"reason\": \"%s\", \"ns_per_check\": %.0f}\n",
-	       lookups, jwt_reason_name(out.reason),
+	printf("{\"lookups\": %" PRIu64 ", \"reason\": \"%s\", \"ns_per_check\": %.0f}\n", lookups,
+	       jwt_reason_name(out.reason),
 	       (double)(t1 - t0) * 1e9 / (double)rte_get_tsc_hz() / (double)lookups);
 	cfg_snapshot_free(snap);
 	rte_eal_cleanup();

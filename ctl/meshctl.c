@@ -684,7 +684,8 @@ static void meshctl_print_jwt(const json_t *r)
 			printf("%-28s %-9s %-12s %-40s %-6zu %s\n", meshctl_str(e, "policy"),
 			       meshctl_str(e, "scope"),
 			       meshctl_str(e, "service")[0] ? meshctl_str(e, "service") : "-",
-			       meshctl_str(ru, "issuer"), json_array_size(json_object_get(ru, "keys")),
+			       meshctl_str(ru, "issuer"),
+			       json_array_size(json_object_get(ru, "keys")),
 			       meshctl_str(ru, "source"));
 		}
 	}

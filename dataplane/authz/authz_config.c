@@ -362,10 +362,11 @@ static int authz_parse_when(struct authz_snap_full *f, const json_t *rule, const
 			hl = strlen(key) > 21 ? strlen(key) - 21 : 0;
 			if (hl == 0 || hl >= 64 || key[strlen(key) - 1] != ']' ||
 			    memchr(k, '[', hl) != NULL)
-				return cfg_fail(err, kp,
-						"expected \"request.auth.claims[NAME]\" (a top-level "
-						"claim of 1..63 bytes), got \"%s\"",
-						key);
+				return cfg_fail(
+					err, kp,
+					"expected \"request.auth.claims[NAME]\" (a top-level "
+					"claim of 1..63 bytes), got \"%s\"",
+					key);
 		}
 		if (dim == AUTHZ_DIM_HEADER) {
 			k = key + 16;
@@ -739,7 +740,8 @@ int authz_scope_parse(const json_t *o, const char *path, const struct cfg_snapsh
 	    (rc = cfg_get_name(sel, "service", sp, p->service, NULL, true, err)) != 0)
 		return rc;
 	if (p->ns[0] == '\0')
-		return cfg_fail(err, sp, "a selector needs the policy's \"namespace\" (the service's)");
+		return cfg_fail(err, sp,
+				"a selector needs the policy's \"namespace\" (the service's)");
 	for (uint32_t s = 0; s < snap->n_services; s++)
 		if (strcmp(snap->services[s].ns, p->ns) == 0 &&
 		    strcmp(snap->services[s].name, p->service) == 0) {

@@ -46,39 +46,42 @@
 
 /* Why a token was refused (or not). X(ENUM, name, counter): the name is the
  * counter's suffix and what jwt_reason_name() returns. */
-#define JWT_REASONS(X)                                                                             \
-	X(JWT_OK, "authenticated", STAT_JWT_AUTHENTICATED)                                         \
-	X(JWT_NO_TOKEN, "no_token", STAT_JWT_NO_TOKEN)                                             \
-	X(JWT_R_INSECURE_TRANSPORT, "insecure_transport", STAT_JWT_REFUSED_INSECURE_TRANSPORT)     \
-	X(JWT_R_TOO_LARGE, "too_large", STAT_JWT_REFUSED_TOO_LARGE)                                \
-	X(JWT_R_MALFORMED, "malformed", STAT_JWT_REFUSED_MALFORMED)                                \
-	X(JWT_R_ALG_REFUSED, "alg_refused", STAT_JWT_REFUSED_ALG_REFUSED)                          \
-	X(JWT_R_ISSUER, "issuer", STAT_JWT_REFUSED_ISSUER)                                         \
-	X(JWT_R_NOT_ENCRYPTED, "not_encrypted", STAT_JWT_REFUSED_NOT_ENCRYPTED)                    \
-	X(JWT_R_DECRYPT_FAILED, "decrypt_failed", STAT_JWT_REFUSED_DECRYPT_FAILED)                 \
-	X(JWT_R_NO_KEY, "no_key", STAT_JWT_REFUSED_NO_KEY)                                         \
-	X(JWT_R_BAD_SIGNATURE, "bad_signature", STAT_JWT_REFUSED_BAD_SIGNATURE)                    \
-	X(JWT_R_NO_EXPIRY, "no_expiry", STAT_JWT_REFUSED_NO_EXPIRY)                                \
-	X(JWT_R_EXPIRED, "expired", STAT_JWT_REFUSED_EXPIRED)                                      \
-	X(JWT_R_NOT_YET_VALID, "not_yet_valid", STAT_JWT_REFUSED_NOT_YET_VALID)                    \
-	X(JWT_R_AUDIENCE, "audience", STAT_JWT_REFUSED_AUDIENCE)                                   \
+#define JWT_REASONS(X)                                                                         \
+	X(JWT_OK, "authenticated", STAT_JWT_AUTHENTICATED)                                     \
+	X(JWT_NO_TOKEN, "no_token", STAT_JWT_NO_TOKEN)                                         \
+	X(JWT_R_INSECURE_TRANSPORT, "insecure_transport", STAT_JWT_REFUSED_INSECURE_TRANSPORT) \
+	X(JWT_R_TOO_LARGE, "too_large", STAT_JWT_REFUSED_TOO_LARGE)                            \
+	X(JWT_R_MALFORMED, "malformed", STAT_JWT_REFUSED_MALFORMED)                            \
+	X(JWT_R_ALG_REFUSED, "alg_refused", STAT_JWT_REFUSED_ALG_REFUSED)                      \
+	X(JWT_R_ISSUER, "issuer", STAT_JWT_REFUSED_ISSUER)                                     \
+	X(JWT_R_NOT_ENCRYPTED, "not_encrypted", STAT_JWT_REFUSED_NOT_ENCRYPTED)                \
+	X(JWT_R_DECRYPT_FAILED, "decrypt_failed", STAT_JWT_REFUSED_DECRYPT_FAILED)             \
+	X(JWT_R_NO_KEY, "no_key", STAT_JWT_REFUSED_NO_KEY)                                     \
+	X(JWT_R_BAD_SIGNATURE, "bad_signature", STAT_JWT_REFUSED_BAD_SIGNATURE)                \
+	X(JWT_R_NO_EXPIRY, "no_expiry", STAT_JWT_REFUSED_NO_EXPIRY)                            \
+	X(JWT_R_EXPIRED, "expired", STAT_JWT_REFUSED_EXPIRED)                                  \
+	X(JWT_R_NOT_YET_VALID, "not_yet_valid", STAT_JWT_REFUSED_NOT_YET_VALID)                \
+	X(JWT_R_AUDIENCE, "audience", STAT_JWT_REFUSED_AUDIENCE)                               \
 	X(JWT_R_REPLAY, "replay", STAT_JWT_REFUSED_REPLAY)
 
+/* a list macro, not a statement: */
+/* clang-format off */
 enum jwt_reason {
 #define JWT_X(e, n, c) e,
 	JWT_REASONS(JWT_X)
 #undef JWT_X
 	JWT_REASON_N,
 };
+/* clang-format on */
 
 /** The reason's name ("expired", "bad_signature" ...; "?" out of range). */
 const char *jwt_reason_name(enum jwt_reason r);
 
-#define JWT_MAX_CLAIMS	 48   /* claim values kept for authz (array elements count one each) */
-#define JWT_MAX_OUT	 16   /* claim headers set on the upstream request */
-#define JWT_MAX_REMOVE	 32   /* distinct claim headers of the rules of one service */
-#define JWT_OUT_BUF	 4096 /* their text, the principal's and the claims' */
-#define JWT_TOKEN_MAX	 16384 /* the largest max_token_bytes */
+#define JWT_MAX_CLAIMS 48    /* claim values kept for authz (array elements count one each) */
+#define JWT_MAX_OUT    16    /* claim headers set on the upstream request */
+#define JWT_MAX_REMOVE 32    /* distinct claim headers of the rules of one service */
+#define JWT_OUT_BUF    4096  /* their text, the principal's and the claims' */
+#define JWT_TOKEN_MAX  16384 /* the largest max_token_bytes */
 
 /** What jwt_check() reads of a request. */
 struct jwt_request {

@@ -83,8 +83,8 @@ static void jwt_fetch_done(struct jwt_uri *u, CURLcode res, int64_t now_ms)
 
 	curl_easy_getinfo(u->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (res != CURLE_OK)
-		snprintf(why, sizeof(why), "%s", u->body_over ? "larger than 1 MiB"
-							      : curl_easy_strerror(res));
+		snprintf(why, sizeof(why), "%s",
+			 u->body_over ? "larger than 1 MiB" : curl_easy_strerror(res));
 	else if (status != 200)
 		snprintf(why, sizeof(why), "HTTP status %ld", status);
 	else
@@ -166,9 +166,9 @@ static json_t *jwt_keys_json(const struct jwt_keyset *ks)
 	json_t *a = json_array();
 
 	for (uint32_t i = 0; a != NULL && ks != NULL && i < ks->n; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "kid", ks->keys[i].kid,
-						   "kty", ktys[ks->keys[i].kty % 3], "crv",
-						   ks->keys[i].crv));
+		json_array_append_new(a,
+				      json_pack("{s:s, s:s, s:s}", "kid", ks->keys[i].kid, "kty",
+						ktys[ks->keys[i].kty % 3], "crv", ks->keys[i].crv));
 	return a;
 }
 
@@ -204,12 +204,12 @@ static json_t *jwt_cmd_jwt(struct control *c, json_t *req, const struct control_
 					  "max_token_bytes", (json_int_t)ru->max_bytes,
 					  "claim_headers", (json_int_t)ru->n_out));
 		}
-		json_array_append_new(pols, json_pack("{s:s, s:s, s:s, s:b, s:b, s:o}", "policy",
-						      pol->sel.key, "scope",
-						      scopes[pol->sel.scope % 3], "service",
-						      pol->sel.service, "decryption_key",
-						      pol->dec != NULL, "require_encryption",
-						      pol->require_encryption, "rules", rules));
+		json_array_append_new(pols,
+				      json_pack("{s:s, s:s, s:s, s:b, s:b, s:o}", "policy",
+						pol->sel.key, "scope", scopes[pol->sel.scope % 3],
+						"service", pol->sel.service, "decryption_key",
+						pol->dec != NULL, "require_encryption",
+						pol->require_encryption, "rules", rules));
 	}
 	for (uint32_t i = 0; js != NULL && uris != NULL && i < js->n_uris; i++) {
 		const struct jwt_uri *u = js->uris[i];
@@ -234,7 +234,8 @@ static json_t *jwt_cmd_jwt(struct control *c, json_t *req, const struct control_
 							      (json_int_t)js->svc[s].n_rules));
 	return ctl_reply_ok(json_pack("{s:o, s:o, s:o, s:o, s:I}", "policies", pols, "services",
 				      svcs, "jwks_uris", uris, "counters", counters,
-				      "replay_cache_live", (json_int_t)jwt_replay_live(time(NULL))));
+				      "replay_cache_live",
+				      (json_int_t)jwt_replay_live(time(NULL))));
 }
 
 static const struct control_cmd jwt_cmds[] = {

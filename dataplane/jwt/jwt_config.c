@@ -126,9 +126,10 @@ struct jwt_keyset *jwt_keyset_parse(const char *text, size_t len, char *why, siz
 		ks->skipped += rc == 0;
 	}
 	if (ks->n == 0) {
-		snprintf(why, why_len,
-			 "no key to verify with (RSA, EC, OKP Ed25519 with use \"sig\"; %u skipped)",
-			 ks->skipped);
+		snprintf(
+			why, why_len,
+			"no key to verify with (RSA, EC, OKP Ed25519 with use \"sig\"; %u skipped)",
+			ks->skipped);
 		goto fail;
 	}
 	json_decref(doc);
@@ -564,8 +565,8 @@ static void jwt_cfg_free(struct cfg_snapshot *snap)
 static int jwt_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 			   const struct cfg_compile_ctx *ctx, struct cfg_error *err)
 {
-	static const char *const keys[] = {"name",		  "namespace",	       "selector",
-					   "jwt_rules",		  "decryption_key_file", "require_encryption",
+	static const char *const keys[] = {"name",	"namespace",	       "selector",
+					   "jwt_rules", "decryption_key_file", "require_encryption",
 					   NULL};
 	struct jwt_snap *js;
 	char path[CFG_JPATH_LEN];
@@ -581,8 +582,8 @@ static int jwt_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 	snap->jwt = js;
 	if (arr == NULL)
 		return 0;
-	js->policies = calloc(json_array_size(arr) ? json_array_size(arr) : 1,
-			      sizeof(*js->policies));
+	js->policies =
+		calloc(json_array_size(arr) ? json_array_size(arr) : 1, sizeof(*js->policies));
 	if (js->policies == NULL)
 		return -ENOMEM;
 	for (size_t i = 0; i < json_array_size(arr); i++) {
@@ -625,8 +626,8 @@ void jwt_audit(const struct cfg_snapshot *snap, struct audit_report *r)
 		for (uint32_t k = 0; k < pol->n_rules; k++) {
 			const struct jwt_rule *ru = &pol->rules[k];
 
-			snprintf(path, sizeof(path), "$.request_authentication[%u].jwt_rules[%u]", p,
-				 k);
+			snprintf(path, sizeof(path), "$.request_authentication[%u].jwt_rules[%u]",
+				 p, k);
 			if (ru->forward)
 				audit_finding(r, "SM-DR20", AUDIT_WARN, path,
 					      "issuer %s: the original token is forwarded upstream "
@@ -638,11 +639,12 @@ void jwt_audit(const struct cfg_snapshot *snap, struct audit_report *r)
 					      "(reject_replay false)",
 					      ru->issuer);
 			if (!ru->forward && ru->reject_replay)
-				audit_finding(r, "SM-DR20", AUDIT_PASS, path,
-					      "issuer %s: verified (%s), %u audiences, token removed "
-					      "before forwarding, replays refused%s",
-					      ru->issuer, ru->jwks_source, ru->n_aud,
-					      pol->require_encryption ? ", JWE required" : "");
+				audit_finding(
+					r, "SM-DR20", AUDIT_PASS, path,
+					"issuer %s: verified (%s), %u audiences, token removed "
+					"before forwarding, replays refused%s",
+					ru->issuer, ru->jwks_source, ru->n_aud,
+					pol->require_encryption ? ", JWE required" : "");
 		}
 	}
 	for (uint32_t s = 0; s < snap->n_services; s++)

@@ -39,9 +39,9 @@ enum jwt_kty {
 };
 
 struct jwt_key {
-	char kid[128]; /* "" none */
-	uint8_t kty;   /* enum jwt_kty */
-	char crv[16];  /* EC, OKP */
+	char kid[128];	  /* "" none */
+	uint8_t kty;	  /* enum jwt_kty */
+	char crv[16];	  /* EC, OKP */
 	cjose_jwk_t *jwk; /* RSA, EC (libcjose verifies) */
 	EVP_PKEY *ed;	  /* OKP Ed25519 (OpenSSL verifies) */
 };
@@ -85,8 +85,8 @@ struct jwt_rule {
 	char issuer[JWT_ISS_MAX];
 	uint32_t n_aud;
 	char (*aud)[JWT_ISS_MAX];
-	struct jwt_keyset *own; /* jwks_file / jwks (the snapshot's) */
-	struct jwt_uri *uri;	/* jwks_uri */
+	struct jwt_keyset *own;	       /* jwks_file / jwks (the snapshot's) */
+	struct jwt_uri *uri;	       /* jwks_uri */
 	char jwks_source[JWT_URI_MAX]; /* for meshctl: the file, "inline" or the URI */
 	uint32_t n_hdr, n_param;
 	struct jwt_from_hdr hdr[JWT_MAX_FROM];

@@ -88,8 +88,8 @@ static int jwe_ecdh_es(EVP_PKEY *key, const json_t *hdr, const char *enc, uint8_
 	    (apv != NULL && jwt_b64url_decode(apv, strlen(apv), pv, sizeof(pv), &pvl) != 0))
 		goto out;
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
-	if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer(ctx, peer) != 1 ||
-	    EVP_PKEY_derive(ctx, z, &zl) != 1)
+	if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
+	    EVP_PKEY_derive_set_peer(ctx, peer) != 1 || EVP_PKEY_derive(ctx, z, &zl) != 1)
 		goto out;
 	/* counter || Z || AlgorithmID || PartyUInfo || PartyVInfo || SuppPubInfo */
 	jwe_be32(info + o, 1);
@@ -129,7 +129,8 @@ static int jwe_rsa_oaep(EVP_PKEY *key, const EVP_MD *md, const uint8_t *ek, size
 
 	if (ctx == NULL || EVP_PKEY_decrypt_init(ctx) != 1 ||
 	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) != 1 || EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) != 1)
+	    EVP_PKEY_CTX_set_rsa_oaep_md(ctx, md) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) != 1)
 		goto out;
 	if (EVP_PKEY_decrypt(ctx, buf, &n, ek, ek_len) == 1 && n == cek_len) {
 		memcpy(cek, buf, cek_len);
@@ -188,7 +189,8 @@ int jwt_jwe_decrypt(EVP_PKEY *key, const char *token, const uint32_t dots[4], si
 		goto out;
 	rc = -EINVAL;
 	/* the ciphertext in place of the output, then decrypted there */
-	if (jwt_b64url_decode(token + dots[2] + 1, dots[3] - dots[2] - 1, out, out_size, &ctl) != 0 ||
+	if (jwt_b64url_decode(token + dots[2] + 1, dots[3] - dots[2] - 1, out, out_size, &ctl) !=
+		    0 ||
 	    ctl > INT32_MAX)
 		goto out;
 	cc = EVP_CIPHER_CTX_new();

@@ -89,7 +89,8 @@ enum jwt_replay_result jwt_replay_enter(uint64_t h, int64_t exp_s, int64_t now_s
 	if (other < 0)
 		return JWT_REPLAY_FRESH;
 	/* the same token entered twice at once: the earlier slot in the window wins */
-	if (((uint32_t)other - home) % JWT_REPLAY_SLOTS < ((uint32_t)at - home) % JWT_REPLAY_SLOTS) {
+	if (((uint32_t)other - home) % JWT_REPLAY_SLOTS <
+	    ((uint32_t)at - home) % JWT_REPLAY_SLOTS) {
 		uint64_t w = mine;
 
 		atomic_compare_exchange_strong(&jwt_replay_tab[at], &w, 0);

@@ -181,9 +181,9 @@ static bool jwt_alg_kty(const char *alg, uint8_t *kty, const char **crv)
 		uint8_t kty;
 		const char *crv;
 	} algs[] = {
-		{"RS256", JWT_KTY_RSA, NULL}, {"RS384", JWT_KTY_RSA, NULL},
-		{"RS512", JWT_KTY_RSA, NULL}, {"PS256", JWT_KTY_RSA, NULL},
-		{"PS384", JWT_KTY_RSA, NULL}, {"PS512", JWT_KTY_RSA, NULL},
+		{"RS256", JWT_KTY_RSA, NULL},	{"RS384", JWT_KTY_RSA, NULL},
+		{"RS512", JWT_KTY_RSA, NULL},	{"PS256", JWT_KTY_RSA, NULL},
+		{"PS384", JWT_KTY_RSA, NULL},	{"PS512", JWT_KTY_RSA, NULL},
 		{"ES256", JWT_KTY_EC, "P-256"}, {"ES384", JWT_KTY_EC, "P-384"},
 		{"ES512", JWT_KTY_EC, "P-521"}, {"EdDSA", JWT_KTY_OKP, "Ed25519"},
 	};
@@ -289,7 +289,8 @@ static enum jwt_reason jwt_times(const struct jwt_rule *r, const json_t *claims,
 		return JWT_R_NO_EXPIRY;
 	if (now > *exp + (int64_t)r->skew_s)
 		return JWT_R_EXPIRED;
-	if ((n == 1 && now + (int64_t)r->skew_s < nbf) || (i == 1 && now + (int64_t)r->skew_s < iat))
+	if ((n == 1 && now + (int64_t)r->skew_s < nbf) ||
+	    (i == 1 && now + (int64_t)r->skew_s < iat))
 		return JWT_R_NOT_YET_VALID;
 	return JWT_OK;
 }
@@ -379,13 +380,15 @@ static void jwt_fill(const struct jwt_rule *r, const json_t *claims, struct jwt_
 
 		for (i = 0; json_is_array(v) ? i < json_array_size(v) : i < 1; i++) {
 			e = json_is_array(v) ? json_array_get(v, i) : v;
-			if (o->n_claims == JWT_MAX_CLAIMS || !jwt_scalar(e, tmp, sizeof(tmp), &s, &len))
+			if (o->n_claims == JWT_MAX_CLAIMS ||
+			    !jwt_scalar(e, tmp, sizeof(tmp), &s, &len))
 				continue;
 			if (name == NULL && (name = jwt_keep(o, key, strlen(key))) == NULL)
 				return;
 			if ((s = jwt_keep(o, s, len)) == NULL)
 				return;
-			o->claims[o->n_claims][0] = (struct router_str){name, (uint32_t)strlen(name)};
+			o->claims[o->n_claims][0] =
+				(struct router_str){name, (uint32_t)strlen(name)};
 			o->claims[o->n_claims][1] = (struct router_str){s, (uint32_t)len};
 			o->n_claims++;
 		}
@@ -499,7 +502,8 @@ static enum jwt_reason jwt_verify_jws(const struct jwt_svc *sv, const struct jwt
 		goto out;
 	/* the issuer's rule, among those that look where the token was found */
 	for (uint32_t i = 0; i < sv->n_rules && r == NULL; i++)
-		if (strcmp(sv->rules[i]->issuer, iss) == 0 && jwt_looks_there(sv->rules[i], first, f))
+		if (strcmp(sv->rules[i]->issuer, iss) == 0 &&
+		    jwt_looks_there(sv->rules[i], first, f))
 			r = sv->rules[i];
 	if (r == NULL) {
 		res = JWT_R_ISSUER;
@@ -609,8 +613,8 @@ bool jwt_check(const struct cfg_snapshot *snap, uint32_t service, const struct j
 			rc = rc == 0 ? 0 : rc == -EPROTO ? -2 : -1;
 		}
 		if (rc == 0)
-			o->reason = jwt_verify_jws(sv, &f, first, (const char *)inner, il, true, now,
-						   o);
+			o->reason = jwt_verify_jws(sv, &f, first, (const char *)inner, il, true,
+						   now, o);
 	}
 	if (o->replay_full)
 		stats_inc(stats, STAT_JWT_REPLAY_CACHE_FULL);

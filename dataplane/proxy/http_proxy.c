@@ -1515,8 +1515,8 @@ static int hp_write_request(struct hp_session *s, const struct router_route *r,
 	const struct http_msg *msg = &s->req.msg;
 	const struct proxy_http_opts *h = &s->pl->http;
 	struct http_view rm[HP_REQ_EDITS + 3 + TELEM_TRACE_NAMES + JWT_MAX_REMOVE];
-	struct http_header add[HP_REQ_EDITS + 4 + RTE_DIM(((struct telem_trace_out *)0)->name) +
-			       JWT_MAX_OUT];
+	struct http_header
+		add[HP_REQ_EDITS + 4 + RTE_DIM(((struct telem_trace_out *)0)->name) + JWT_MAX_OUT];
 	struct telem_trace_out tr;
 	struct http_edit ed = {.remove = rm, .add = add};
 	char path[ROUTER_STR_MAX * 2 + 2], xff[HP_XFF_MAX], rid[HP_REQUEST_ID_LEN + 1];

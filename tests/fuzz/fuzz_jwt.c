@@ -28,12 +28,11 @@ static const struct cfg_port_info fuzz_ports[] = {
 };
 
 /* a test key, nothing else: the node's JWE key of the corpus */
-static const char dec_pem[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgfMPLas/dG6Rz4aFr\n"
-	"gdb17x5H3re2wDL/64q7JjlzzT6hRANCAASdBzfoe4DFjo75pvHE+NvBGyLXiJFu\n"
-	"4bRG4CML2gkSoyOWyaliIqns0qzfA+19nfJmGHz+Cht/TqtvIDURdmhW\n"
-	"-----END PRIVATE KEY-----\n";
+static const char dec_pem[] = "-----BEGIN PRIVATE KEY-----\n"
+			      "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgfMPLas/dG6Rz4aFr\n"
+			      "gdb17x5H3re2wDL/64q7JjlzzT6hRANCAASdBzfoe4DFjo75pvHE+NvBGyLXiJFu\n"
+			      "4bRG4CML2gkSoyOWyaliIqns0qzfA+19nfJmGHz+Cht/TqtvIDURdmhW\n"
+			      "-----END PRIVATE KEY-----\n";
 
 static struct cfg_snapshot *snap;
 static struct stats_block st;
@@ -99,8 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char hv[JWT_TOKEN_MAX + 16], q[JWT_TOKEN_MAX + 16];
 	static struct jwt_outcome o;
 	struct router_str h[2][2] = {{{"host", 4}, {"web", 3}}};
-	struct jwt_request rq = {.headers = (const struct router_str(*)[2])h, .n_headers = 2,
-				 .secure = true};
+	struct jwt_request rq = {
+		.headers = (const struct router_str(*)[2])h, .n_headers = 2, .secure = true};
 	uint64_t before = 0;
 
 	if (size > JWT_TOKEN_MAX)

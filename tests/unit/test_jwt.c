@@ -87,7 +87,7 @@ static size_t sign(const char *alg, EVP_PKEY *key, const char *in, uint8_t *sig)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pc = NULL;
-	const EVP_MD *h = strcmp(alg, "EdDSA") == 0   ? NULL
+	const EVP_MD *h = strcmp(alg, "EdDSA") == 0    ? NULL
 			  : strstr(alg, "384") != NULL ? EVP_sha384()
 						       : EVP_sha256();
 	uint8_t der[600];
@@ -395,7 +395,7 @@ static enum jwt_reason check(const struct cfg_snapshot *s, uint32_t svc, const c
 	do {                                                                                       \
 		enum jwt_reason g_ = (got);                                                        \
 		if (g_ != (want)) {                                                                \
-			print_error("line %d: got %s, wanted %s\n", __LINE__, jwt_reason_name(g_),   \
+			print_error("line %d: got %s, wanted %s\n", __LINE__, jwt_reason_name(g_), \
 				    jwt_reason_name(want));                                        \
 			fail();                                                                    \
 		}                                                                                  \
@@ -480,8 +480,9 @@ static void test_valid(void **state)
 	assert_true(jwt_active(s, WEB));
 	assert_true(jwt_active(s, VAULT));
 	/* every JWS algorithm, with and without kid */
-	expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256,
-					claims("https://idp.test", "alice", "web", 300, ex))),
+	expect_reason(check(s, WEB,
+			    jws("ES256", "ec1", k_p256,
+				claims("https://idp.test", "alice", "web", 300, ex))),
 		      JWT_OK);
 	assert_string_equal(out.principal, "https://idp.test/alice");
 	assert_string_equal(added("x-jwt-sub"), "alice");
@@ -504,26 +505,32 @@ static void test_valid(void **state)
 		}
 		assert_true(eng && ops && admin && n);
 	}
-	expect_reason(check(s, WEB, jws("ES256", NULL, k_p256,
-					claims("https://idp.test", "bob", "api", 300, ""))),
+	expect_reason(check(s, WEB,
+			    jws("ES256", NULL, k_p256,
+				claims("https://idp.test", "bob", "api", 300, ""))),
 		      JWT_OK);
-	expect_reason(check(s, WEB, jws("ES384", "ec3", k_p384,
-					claims("https://idp.test", "bob", "api", 300, ""))),
+	expect_reason(check(s, WEB,
+			    jws("ES384", "ec3", k_p384,
+				claims("https://idp.test", "bob", "api", 300, ""))),
 		      JWT_OK);
-	expect_reason(check(s, WEB, jws("RS256", "rs1", k_rsa,
-					claims("https://idp.test", "carol", "web", 300, ""))),
+	expect_reason(check(s, WEB,
+			    jws("RS256", "rs1", k_rsa,
+				claims("https://idp.test", "carol", "web", 300, ""))),
 		      JWT_OK);
-	expect_reason(check(s, WEB, jws("PS256", NULL, k_rsa,
-					claims("https://idp.test", "carol", "web", 300, ""))),
+	expect_reason(check(s, WEB,
+			    jws("PS256", NULL, k_rsa,
+				claims("https://idp.test", "carol", "web", 300, ""))),
 		      JWT_OK);
-	expect_reason(check(s, CART, jws("EdDSA", "ed1", k_ed,
-					 claims("https://idp.test", "dave", "web", 300, ""))),
+	expect_reason(check(s, CART,
+			    jws("EdDSA", "ed1", k_ed,
+				claims("https://idp.test", "dave", "web", 300, ""))),
 		      JWT_OK);
 	assert_string_equal(out.principal, "https://idp.test/dave");
 	/* aud as an array */
-	expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256,
-					"{\"iss\":\"https://idp.test\",\"sub\":\"e\",\"aud\":[\"x\","
-					"\"api\"],\"exp\":9999999999}")),
+	expect_reason(check(s, WEB,
+			    jws("ES256", "ec1", k_p256,
+				"{\"iss\":\"https://idp.test\",\"sub\":\"e\",\"aud\":[\"x\","
+				"\"api\"],\"exp\":9999999999}")),
 		      JWT_OK);
 	/* nbf and iat within the skew */
 	{
@@ -531,8 +538,9 @@ static void test_valid(void **state)
 
 		snprintf(ext, sizeof(ext), "\"nbf\":%" PRId64 ",\"iat\":%" PRId64, now + 30,
 			 now + 30);
-		expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256,
-						claims("https://idp.test", "f", "web", 300, ext))),
+		expect_reason(check(s, WEB,
+				    jws("ES256", "ec1", k_p256,
+					claims("https://idp.test", "f", "web", 300, ext))),
 			      JWT_OK);
 	}
 	/* no token: passes unauthenticated; a service without rules: nothing */
@@ -582,8 +590,7 @@ static void test_reasons(void **state)
 	(void)state;
 	/* plaintext from a non-loopback client */
 	snprintf(v, sizeof(v), "Bearer %s", jws("ES256", "ec1", k_p256, ok));
-	expect_reason(check_q(s, WEB, "authorization", v, "", false),
-		      JWT_R_INSECURE_TRANSPORT);
+	expect_reason(check_q(s, WEB, "authorization", v, "", false), JWT_R_INSECURE_TRANSPORT);
 	/* oversized */
 	memset(big, 'A', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
@@ -608,8 +615,9 @@ static void test_reasons(void **state)
 	expect_reason(check(s, WEB, "bm90IGpzb24.e30.AA"), JWT_R_MALFORMED);
 	expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256, "{\"sub\":\"x\"}")),
 		      JWT_R_MALFORMED);
-	expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256,
-					"{\"iss\":\"https://idp.test\",\"exp\":\"soon\"}")),
+	expect_reason(check(s, WEB,
+			    jws("ES256", "ec1", k_p256,
+				"{\"iss\":\"https://idp.test\",\"exp\":\"soon\"}")),
 		      JWT_R_MALFORMED);
 	expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256, "[1,2]")), JWT_R_MALFORMED);
 	/* alg none, HS256 with the RSA public key (algorithm confusion), unknown algs */
@@ -617,11 +625,13 @@ static void test_reasons(void **state)
 	expect_reason(check(s, WEB, jws("HS256", "rs1", NULL, ok)), JWT_R_ALG_REFUSED);
 	expect_reason(check(s, WEB, jws("HS256", "hs", NULL, ok)), JWT_R_ALG_REFUSED);
 	/* issuer, audience */
-	expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256,
-					claims("https://evil.test", "alice", "web", 300, ""))),
+	expect_reason(check(s, WEB,
+			    jws("ES256", "ec1", k_p256,
+				claims("https://evil.test", "alice", "web", 300, ""))),
 		      JWT_R_ISSUER);
-	expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256,
-					claims("https://idp.test", "alice", "other", 300, ""))),
+	expect_reason(check(s, WEB,
+			    jws("ES256", "ec1", k_p256,
+				claims("https://idp.test", "alice", "other", 300, ""))),
 		      JWT_R_AUDIENCE);
 	/* keys: unknown kid, a key of another type, the encryption key, a signature by another key */
 	expect_reason(check(s, WEB, jws("ES256", "nokid", k_p256, ok)), JWT_R_NO_KEY);
@@ -652,25 +662,30 @@ static void test_reasons(void **state)
 	t[strlen(t) - 5] = t[strlen(t) - 5] == 'A' ? 'B' : 'A';
 	expect_reason(check(s, WEB, t), JWT_R_BAD_SIGNATURE);
 	/* times */
-	expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256,
-					claims("https://idp.test", "alice", "web", 0, ""))),
+	expect_reason(check(s, WEB,
+			    jws("ES256", "ec1", k_p256,
+				claims("https://idp.test", "alice", "web", 0, ""))),
 		      JWT_R_NO_EXPIRY);
-	expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256,
-					claims("https://idp.test", "alice", "web", -61, ""))),
+	expect_reason(check(s, WEB,
+			    jws("ES256", "ec1", k_p256,
+				claims("https://idp.test", "alice", "web", -61, ""))),
 		      JWT_R_EXPIRED);
-	expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256,
-					claims("https://idp.test", "alice", "web", -59, ""))),
+	expect_reason(check(s, WEB,
+			    jws("ES256", "ec1", k_p256,
+				claims("https://idp.test", "alice", "web", -59, ""))),
 		      JWT_OK); /* within clock_skew_s 60 */
 	{
 		char ext[64];
 
 		snprintf(ext, sizeof(ext), "\"nbf\":%" PRId64, now + 120);
-		expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256,
-						claims("https://idp.test", "a", "web", 300, ext))),
+		expect_reason(check(s, WEB,
+				    jws("ES256", "ec1", k_p256,
+					claims("https://idp.test", "a", "web", 300, ext))),
 			      JWT_R_NOT_YET_VALID);
 		snprintf(ext, sizeof(ext), "\"iat\":%" PRId64, now + 120);
-		expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256,
-						claims("https://idp.test", "a", "web", 300, ext))),
+		expect_reason(check(s, WEB,
+				    jws("ES256", "ec1", k_p256,
+					claims("https://idp.test", "a", "web", 300, ext))),
 			      JWT_R_NOT_YET_VALID);
 	}
 	/* replay: the second use of a jti; another jti, another issuer's same jti pass */
@@ -678,10 +693,11 @@ static void test_reasons(void **state)
 		claims("https://idp.test", "alice", "web", 300, "\"jti\":\"r-1\""));
 	expect_reason(check(s, WEB, t), JWT_OK);
 	expect_reason(check(s, CART, t), JWT_R_REPLAY); /* node-wide, not per service */
-	expect_reason(check(s, WEB, jws("ES256", "ec1", k_p256,
-					claims("https://idp.test", "alice", "web", 300,
-					       "\"jti\":\"r-2\""))),
-		      JWT_OK);
+	expect_reason(
+		check(s, WEB,
+		      jws("ES256", "ec1", k_p256,
+			  claims("https://idp.test", "alice", "web", 300, "\"jti\":\"r-2\""))),
+		JWT_OK);
 	expect_reason(check_q(s, WEB, "authorization", NULL, "access_token=", true),
 		      JWT_R_MALFORMED); /* an empty token */
 	cfg_snapshot_free(s);
@@ -802,8 +818,9 @@ static void test_replay_threads(void **state)
 
 	(void)state;
 	/* two workers, the same token at the same time: exactly one is authenticated */
-	a.token = b.token = jws("ES256", "ec1", k_p256,
-				claims("https://idp.test", "alice", "web", 300, "\"jti\":\"race\""));
+	a.token = b.token =
+		jws("ES256", "ec1", k_p256,
+		    claims("https://idp.test", "alice", "web", 300, "\"jti\":\"race\""));
 	pthread_create(&ta, NULL, race_check, &a);
 	pthread_create(&tb, NULL, race_check, &b);
 	atomic_store(&go, 1);
@@ -879,11 +896,12 @@ static void test_authz(void **state)
 	const char *alice = jws("ES256", "ec1", k_p256,
 				claims("https://idp.test", "alice", "web", 300,
 				       "\"groups\":[\"eng\"],\"level\":3"));
-	const char *bob = jws("ES256", "ec1", k_p256,
-			      claims("https://idp.test", "bob", "web", 300, "\"groups\":[\"ops\"]"));
-	const char *mallory = jws("EdDSA", "ed1", k_ed,
-				  claims("https://idp.test", "mallory", "web", 300,
-					 "\"groups\":[\"eng\"]"));
+	const char *bob =
+		jws("ES256", "ec1", k_p256,
+		    claims("https://idp.test", "bob", "web", 300, "\"groups\":[\"ops\"]"));
+	const char *mallory =
+		jws("EdDSA", "ed1", k_ed,
+		    claims("https://idp.test", "mallory", "web", 300, "\"groups\":[\"eng\"]"));
 
 	(void)state;
 	snprintf(az, sizeof(az),
@@ -974,8 +992,8 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refusals), cmocka_unit_test(test_valid),
-		cmocka_unit_test(test_reasons),	 cmocka_unit_test(test_jwe),
+		cmocka_unit_test(test_refusals),       cmocka_unit_test(test_valid),
+		cmocka_unit_test(test_reasons),	       cmocka_unit_test(test_jwe),
 		cmocka_unit_test(test_replay_threads), cmocka_unit_test(test_authz),
 		cmocka_unit_test(test_audit),
 	};
