@@ -164,6 +164,7 @@ static char *jwt_read_file(const char *path, size_t max, size_t *len)
 /* ---- fetched key sets: node-wide, by URI ---- */
 
 struct jwt_uri *jwt_uri_list;
+static uint64_t jwt_compiles; /* documents compiled: which one last set a URI's refresh */
 
 static struct jwt_uri *jwt_uri_get(const char *uri, const char *ca, uint32_t refresh_s)
 {
@@ -180,8 +181,10 @@ static struct jwt_uri *jwt_uri_get(const char *uri, const char *ca, uint32_t ref
 		u->next = jwt_uri_list;
 		jwt_uri_list = u;
 	}
-	if (u->refresh_s == 0 || refresh_s < u->refresh_s)
+	/* the shortest interval of the rules of the document being compiled */
+	if (u->compile != jwt_compiles || refresh_s < u->refresh_s)
 		u->refresh_s = refresh_s;
+	u->compile = jwt_compiles;
 	return u;
 }
 
@@ -574,6 +577,7 @@ static int jwt_cfg_compile(struct cfg_snapshot *snap, const json_t *root,
 	int rc;
 
 	(void)ctx;
+	jwt_compiles++;
 	if ((rc = cfg_get_array(root, "request_authentication", "$", 0, JWT_MAX_POLICIES, false,
 				"policies", &arr, err)) != 0)
 		return rc;

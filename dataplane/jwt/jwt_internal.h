@@ -57,6 +57,7 @@ struct jwt_uri {
 	char uri[JWT_URI_MAX];
 	char ca_file[256]; /* "" the system's CAs */
 	uint32_t refresh_s;
+	uint64_t compile;      /* the compile that set refresh_s (jwt_config.c) */
 	struct jwt_keyset *ks; /* RCU: workers rcu_dereference(); NULL until a fetch succeeded */
 	int64_t next_ms;       /* the next fetch's time */
 	void *easy;	       /* the fetch in flight (a CURL *), NULL none */
