@@ -10,7 +10,10 @@
  * exp, expired, nbf and iat in the future, wrong audience, replayed jti;
  * the outcome's principal, claims, claim headers and token edits; query
  * parameter tokens; the replay cache across two threads (seen by the other
- * within 1 ms); authz on request principals and claims; the SM-DR20 audit.
+ * within 1 ms); authz on request principals and claims; the SM-DR20 audit;
+ * a jwks_uri fetched by the control thread's tick from an HTTPS server on
+ * loopback (python3 http.server with ssl): no key before the first fetch, a
+ * bad document and a dead server counted while the last good set verifies.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -35,6 +38,7 @@
 #include <openssl/rsa.h>
 #include <valgrind/valgrind.h>
 
+#include "certs_fixture.h"
 #include "config_fixture.h"
 #include "dataplane/audit/audit.h"
 #include "dataplane/authz/authz.h"
@@ -951,6 +955,94 @@ static void test_audit(void **state)
 	cfg_snapshot_free(s);
 }
 
+/* ---- jwks_uri: the control thread's fetcher ---- */
+
+static int64_t mono_ms(void)
+{
+	return (int64_t)(mono_ns() / 1000000u);
+}
+
+/* Tick the fetcher (simulated clock @p *t_ms, real time for the transfer) until @p done. */
+static bool tick_until(struct jwt_uri *u, int64_t *t_ms, uint64_t fetched, uint64_t failed)
+{
+	int64_t end = mono_ms() + 15000;
+
+	while (mono_ms() < end) {
+		jwt_commands.tick(NULL, *t_ms);
+		if (u->easy == NULL && u->fetched >= fetched && u->failed >= failed)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+static void test_jwks_fetch(void **state)
+{
+	char pki[64], ra[1024], jwks[128], doc[20000];
+	int port = 20000 + (int)(getpid() % 20000);
+	struct cfg_snapshot *s, *old;
+	struct jwt_uri *u;
+	int64_t t = 1000;
+	const char *tok;
+
+	(void)state;
+	assert_int_equal(certs_dir(pki, sizeof(pki), "jwt"), 0);
+	assert_int_equal(run("%s %s leaf idp spiffe://cluster.local/ns/idp/sa/idp --dns localhost "
+			     "--server >/dev/null && mkdir %s/www && cp %s/jwks.json %s/www/",
+			     CERTS_SH, pki, pki, dir, pki),
+			 0);
+	/* an HTTPS server on loopback for the key set; its pid in pki/pid */
+	assert_int_equal(run("cd %s/www && /usr/bin/python3 -c 'import http.server, ssl, sys\n"
+			     "s = http.server.HTTPServer((\"127.0.0.1\", %d), "
+			     "http.server.SimpleHTTPRequestHandler)\n"
+			     "c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+			     "c.load_cert_chain(\"%s/idp.pem\", \"%s/idp.key\")\n"
+			     "s.socket = c.wrap_socket(s.socket, server_side=True)\n"
+			     "s.serve_forever()' >/dev/null 2>&1 & echo $! >%s/pid; "
+			     "for i in $(seq 100); do curl -sk -o /dev/null https://127.0.0.1:%d/ "
+			     "&& exit 0; "
+			     "sleep 0.05; done; exit 1",
+			     pki, port, pki, pki, pki, port),
+			 0);
+	snprintf(ra, sizeof(ra),
+		 "[{'name': 'f', 'jwt_rules': [{'issuer': 'https://fetch.test', 'jwks_uri': "
+		 "'https://localhost:%d/jwks.json', 'jwks_ca_file': '%s/ca.pem', "
+		 "'jwks_refresh_s': 5}]}]",
+		 port, pki);
+	snprintf(doc, sizeof(doc), "%s", doc_with(ra));
+	s = compile_ok(doc);
+	cfg_publish(s);
+	assert_int_equal(s->jwt->n_uris, 1);
+	u = s->jwt->uris[0];
+	tok = jws("ES256", "ec1", k_p256, claims("https://fetch.test", "f", "x", 300, ""));
+	/* before the first fetch: no key */
+	expect_reason(check(s, WEB, tok), JWT_R_NO_KEY);
+	assert_true(tick_until(u, &t, 1, 0));
+	assert_non_null(u->ks);
+	assert_int_equal(u->ks->n, 4);
+	expect_reason(check(s, WEB, tok), JWT_OK);
+	/* a document without a usable key set: counted, the last good one stays */
+	snprintf(jwks, sizeof(jwks), "%s/www/jwks.json", pki);
+	assert_int_equal(run("echo '{\"keys\": []}' >%s", jwks), 0);
+	t += 4000;
+	jwt_commands.tick(NULL, t); /* not yet due */
+	assert_null(u->easy);
+	t += 1000;
+	assert_true(tick_until(u, &t, 1, 1));
+	assert_non_null(strstr(u->last_error, "JWKS"));
+	expect_reason(check(s, WEB, tok), JWT_OK);
+	/* the server gone: a failure after min(refresh, 10 s), the set still there */
+	assert_int_equal(run("kill $(cat %s/pid)", pki), 0);
+	t += 5000;
+	assert_true(tick_until(u, &t, 1, 2));
+	expect_reason(check(s, WEB, tok), JWT_OK);
+	assert_int_equal(run("rm -rf %s", pki), 0);
+	jwt_commands.close(NULL);
+	old = cfg_live;
+	cfg_live = NULL;
+	cfg_snapshot_free(old);
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -995,7 +1087,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),       cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_reasons),	       cmocka_unit_test(test_jwe),
 		cmocka_unit_test(test_replay_threads), cmocka_unit_test(test_authz),
-		cmocka_unit_test(test_audit),
+		cmocka_unit_test(test_audit),	       cmocka_unit_test(test_jwks_fetch),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
