@@ -204,6 +204,6 @@ it_wait_for "a failed refresh counted" 20 failed_more
 it_ctl jwt
 expect_ok fetch erin
 grep -q "jwt: fetching https://localhost:$JWKS_PORT/jwks.json failed" "$IT_WORK/meshdp.log" || fail "the failed fetch was not logged"
-curl -sf "http://127.0.0.1:9901/metrics" | grep -q "^meshdp_jwt_refused_replay_total 1" || fail "/metrics has no jwt counters"
+curl -sf "http://127.0.0.1:9901/metrics" | grep -q "^meshdp_jwt_refused_replay_total{worker=\"0\"} 1$" || fail "/metrics has no jwt counters"
 
 it_log "ok"
