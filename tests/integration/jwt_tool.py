@@ -116,7 +116,7 @@ def token(d, kind, sub="alice", jti=None):
         h, _, s = t.split(".")
         return h + "." + b64(json.dumps(c).encode()) + "." + s
     if kind == "oversized":
-        c["pad"] = "x" * 9000
+        c["pad"] = "x" * 4000
         return sign(es, "ES256", c)
     if kind == "malformed":
         return "eyJhbGciOiJFUzI1NiJ9.bm90IGpzb24.c2ln"

@@ -44,6 +44,7 @@ d["request_authentication"] = [
      "decryption_key_file": keys + "/dec_rsa.pem",
      "jwt_rules": [
          {"issuer": "https://idp.test", "audiences": ["app"], "jwks_file": keys + "/jwks.json",
+          "max_token_bytes": 4096,
           "output_claim_to_headers": [{"claim": "sub", "header": "x-jwt-sub"},
                                       {"claim": "grp", "header": "x-jwt-groups"}]},
          {"issuer": "https://fetch.test", "jwks_uri": "https://localhost:%s/jwks.json" % port,
