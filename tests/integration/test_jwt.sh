@@ -57,7 +57,7 @@ d["request_authentication"] = [
 d["authorization"] = [
     {"name": "private", "namespace": "shop", "selector": {"service": "app"}, "action": "deny",
      "rules": [{"from": [{"source": {"not_request_principals": ["https://idp.test/alice"]}}],
-                "to": [{"operation": {"paths": ["/app/private*"]}}]}]}]
+                "to": [{"operation": {"paths": ["/app/name*"]}}]}]}]
 print(json.dumps(d))
 PY
 
@@ -184,12 +184,12 @@ out=$(req 8444 /app/headers "" -H "x-jwt-sub: root") || fail "curl: $out"
 [ "$(it_stat jwt_no_token)" -eq $((before + 1)) ] || fail "jwt_no_token not counted"
 
 it_log "authorization on the request principal: alice in, bob and no token out (403)"
-out=$(req 8444 /app/private/x "$(token es256 alice)") || fail "curl: $out"
-[ "$(code "$out")" = 200 ] || fail "alice to /app/private: $out"
-out=$(req 8444 /app/private/x "$(token es256 bob)") || fail "curl: $out"
-[ "$(code "$out")" = 403 ] || fail "bob to /app/private: $out"
-out=$(req 8444 /app/private/x "") || fail "curl: $out"
-[ "$(code "$out")" = 403 ] || fail "no token to /app/private: $out"
+out=$(req 8444 /app/name "$(token es256 alice)") || fail "curl: $out"
+[ "$(code "$out")" = 200 ] || fail "alice to /app/name: $out"
+out=$(req 8444 /app/name "$(token es256 bob)") || fail "curl: $out"
+[ "$(code "$out")" = 403 ] || fail "bob to /app/name: $out"
+out=$(req 8444 /app/name "") || fail "curl: $out"
+[ "$(code "$out")" = 403 ] || fail "no token to /app/name: $out"
 
 it_log "jwks_uri: fetched by the control thread over HTTPS"
 fetched() { it_ctl --json jwt | "$IT_PY" -c 'import json,sys; print(json.load(sys.stdin)["jwks_uris"][0][sys.argv[1]])' "$1"; }
