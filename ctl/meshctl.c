@@ -85,6 +85,8 @@ static void meshctl_usage(FILE *out)
 		"from\n"
 		"  authz                   authorization policies: action, scope, rules, requests\n"
 		"                          allowed / denied / audited; the services they cover\n"
+		"  jwt                     request authentication: policies, JWT rules, key sets,\n"
+		"                          jwks_uri fetches, the jwt_* counters\n"
 		"  etcd                    the etcd client: endpoint, applied and seen revisions,\n"
 		"                          refusals, reconnects\n"
 		"  fleet publish --endpoints URL[,URL...] --prefix P [--namespace NS]\n"
@@ -667,6 +669,40 @@ static void meshctl_print_authz(const json_t *r)
 	}
 }
 
+static void meshctl_print_jwt(const json_t *r)
+{
+	const json_t *e, *ru;
+	const char *key;
+	size_t i, k;
+
+	printf("%-28s %-9s %-12s %-40s %-6s %s\n", "POLICY", "SCOPE", "SERVICE", "ISSUER", "KEYS",
+	       "JWKS");
+	json_array_foreach(json_object_get(r, "policies"), i, e)
+	{
+		json_array_foreach(json_object_get(e, "rules"), k, ru)
+		{
+			printf("%-28s %-9s %-12s %-40s %-6zu %s\n", meshctl_str(e, "policy"),
+			       meshctl_str(e, "scope"),
+			       meshctl_str(e, "service")[0] ? meshctl_str(e, "service") : "-",
+			       meshctl_str(ru, "issuer"),
+			       json_array_size(json_object_get(ru, "keys")),
+			       meshctl_str(ru, "source"));
+		}
+	}
+	printf("\n%-48s %8s %8s %6s %s\n", "JWKS_URI", "FETCHED", "FAILED", "KEYS", "LAST ERROR");
+	json_array_foreach(json_object_get(r, "jwks_uris"), i, e)
+	{
+		printf("%-48s %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT " %6zu %s\n",
+		       meshctl_str(e, "uri"), meshctl_int(e, "fetched"), meshctl_int(e, "failed"),
+		       json_array_size(json_object_get(e, "keys")), meshctl_str(e, "last_error"));
+	}
+	printf("\n");
+	json_object_foreach(json_object_get(r, "counters"), key, e)
+		printf("%-36s %" JSON_INTEGER_FORMAT "\n", key, json_integer_value(e));
+	printf("%-36s %" JSON_INTEGER_FORMAT "\n", "replay_cache_live",
+	       meshctl_int(r, "replay_cache_live"));
+}
+
 static void meshctl_print_tls_conns(const json_t *r)
 {
 	static const char *const keys[] = {"worker",  "role", "remote", "peer_id", "peer_serial",
@@ -1028,6 +1064,7 @@ enum meshctl_cmd {
 	MESHCTL_ETCD,
 	MESHCTL_AUTHN,
 	MESHCTL_AUTHZ,
+	MESHCTL_JWT,
 };
 
 /*
@@ -1400,6 +1437,11 @@ static int meshctl_build(int argc, char **argv, struct meshctl_opts *o, enum mes
 			return meshctl_usage_error("%s takes no arguments", c);
 		*cmd = c[4] == 'n' ? MESHCTL_AUTHN : MESHCTL_AUTHZ;
 		*req = json_pack("{s:s}", "cmd", c);
+	} else if (strcmp(c, "jwt") == 0) {
+		if (argc != 1)
+			return meshctl_usage_error("jwt takes no arguments");
+		*cmd = MESHCTL_JWT;
+		*req = json_pack("{s:s}", "cmd", "jwt");
 	} else if (strcmp(c, "etcd") == 0) {
 		if (argc != 1)
 			return meshctl_usage_error("etcd takes no arguments");
@@ -1722,6 +1764,9 @@ static void meshctl_print(enum meshctl_cmd cmd, const json_t *r, const struct me
 		break;
 	case MESHCTL_AUTHZ:
 		meshctl_print_authz(r);
+		break;
+	case MESHCTL_JWT:
+		meshctl_print_jwt(r);
 		break;
 	case MESHCTL_ETCD: {
 		const char *key;

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "etcd/etcd.h"
 #include "inspect/inspect.h"
+#include "jwt/jwt.h"
 #include "control/control.h"
 #include "l4/l4.h"
 #include "neigh/neigh.h"
@@ -49,6 +50,7 @@ static const struct subsystem subsystems[] = {
 	{NULL, &tls_commands},			 /* tls_conns */
 	{&proxy_cluster_section, NULL},		 /* $.clusters */
 	{&authz_cfg_section, &authz_commands},	 /* $.peer_authentication, $.authorization */
+	{&jwt_cfg_section, &jwt_commands},	 /* $.request_authentication; jwt (JWKS fetches) */
 	{&roles_cfg_section, &roles_commands},	 /* $.roles; config.apply_namespace */
 	{NULL, &audit_commands},		 /* audit */
 	{&etcd_cfg_section, &etcd_commands},	 /* $.etcd; etcd (and the client's hand-off) */

@@ -93,6 +93,11 @@ static void authz_view_init(const struct authz_request *rq, struct authz_view *v
 		vw->v[AUTHZ_DIM_PORT] = (struct router_str){p, (uint32_t)(e - p)};
 	}
 	vw->have[AUTHZ_DIM_PORT] = true;
+	if (rq->request_principal != NULL && rq->request_principal[0] != '\0') {
+		vw->v[AUTHZ_DIM_REQ_PRINCIPAL] = (struct router_str){
+			rq->request_principal, (uint32_t)strlen(rq->request_principal)};
+		vw->have[AUTHZ_DIM_REQ_PRINCIPAL] = true;
+	}
 	if (!rq->http)
 		return;
 	hl = RTE_MIN(rq->host.len, (uint32_t)sizeof(vw->host));
@@ -185,6 +190,23 @@ static bool authz_header_match(const struct authz_cond *c, const struct authz_re
 	return false;
 }
 
+/* A claim of the request's verified token: any of its values (an array's elements) matches. */
+static bool authz_claim_match(const struct authz_cond *c, const struct authz_request *rq)
+{
+	size_t nl = strlen(c->header);
+
+	for (uint32_t i = 0; i < rq->n_claims; i++) {
+		const struct router_str *cl = rq->claims[i];
+
+		if (cl[0].len != nl || memcmp(cl[0].p, c->header, nl) != 0)
+			continue;
+		for (uint32_t k = 0; k < c->n_pats; k++)
+			if (authz_pat_match(&c->pats[k], cl[1].p, cl[1].len))
+				return true;
+	}
+	return false;
+}
+
 /* Does the request meet condition @p c (before its negation)? */
 static bool authz_cond_hit(const struct authz_cond *c, const struct authz_request *rq,
 			   const struct authz_view *vw)
@@ -197,6 +219,8 @@ static bool authz_cond_hit(const struct authz_cond *c, const struct authz_reques
 	}
 	if (c->dim == AUTHZ_DIM_HEADER)
 		return authz_header_match(c, rq);
+	if (c->dim == AUTHZ_DIM_CLAIM)
+		return authz_claim_match(c, rq);
 	if (!vw->have[c->dim])
 		return false;
 	for (uint32_t k = 0; k < c->n_pats; k++)

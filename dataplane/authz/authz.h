@@ -25,9 +25,14 @@
  * allow rule that matches (else denied: "no allow rule"); with none it is
  * allowed.
  *
- * Request principals and JWT claims (request.auth.*) are refused by the
- * config with "not supported yet" until the request-authentication layer
- * (issue 13 point 3) fills struct authz_request with them.
+ * Request principals ("iss/sub" of a verified JWT) are an indexed dimension
+ * like source principals; JWT claims (when: request.auth.claims[NAME]) are
+ * checked on the candidate clauses, like headers. dataplane/jwt verifies the
+ * token and fills struct authz_request with them.
+ *
+ * The scope model (name, namespace, selector.service: mesh, namespace or one
+ * service) is shared with dataplane/jwt's request-authentication policies:
+ * authz_scope_parse() and authz_scope_applies().
  *
  * Threads: compile on the control thread; authz_check() on a worker, with
  * the snapshot it runs; denials are counted per worker (STAT_AUTHZ_*) and per
@@ -60,6 +65,11 @@ struct authz_request {
 	struct router_str host, method, path;
 	const struct router_str (*headers)[2];
 	uint32_t n_headers;
+	/* a verified JWT (dataplane/jwt): "iss/sub" (NULL or "": none) and its
+	 * claims [name, value], an array claim one row per string element */
+	const char *request_principal;
+	const struct router_str (*claims)[2];
+	uint32_t n_claims;
 };
 
 enum authz_verdict {
@@ -97,6 +107,36 @@ bool authz_active(const struct cfg_snapshot *snap, uint32_t service);
 
 /** The Prometheus series of the policies' counters (admin's /metrics). Any thread holding @p snap. */
 void authz_render_metrics(const struct cfg_snapshot *snap, struct log_buf *b);
+
+enum authz_scope {
+	AUTHZ_SCOPE_MESH = 0,
+	AUTHZ_SCOPE_NAMESPACE,
+	AUTHZ_SCOPE_SERVICE,
+};
+
+#define AUTHZ_KEY_MAX (2 * CFG_NAME_MAX + 2) /* "<namespace>/<name>", "mesh/<name>" */
+
+/** Where a policy applies: the mesh, a namespace, or one service of a namespace. */
+struct authz_scope_sel {
+	char name[CFG_NAME_MAX];
+	char ns[CFG_NAME_MAX];	    /* "" for the mesh */
+	char service[CFG_NAME_MAX]; /* selector.service; "" */
+	char key[AUTHZ_KEY_MAX];    /* "<namespace>/<name>", "mesh/<name>" */
+	uint8_t scope;		    /* enum authz_scope */
+};
+
+/**
+ * The members "name" (required), "namespace" and "selector" {"service"} of
+ * policy object @p o at @p path into @p sel (the caller checks @p o's other
+ * members); the selected service must exist in @p snap. Control thread.
+ * @return 0, or -EINVAL with @p err naming the member.
+ */
+int authz_scope_parse(const struct json_t *o, const char *path, const struct cfg_snapshot *snap,
+		      struct authz_scope_sel *sel, struct cfg_error *err);
+
+/** Does a policy scoped by @p sel apply to service @p service (an index into snap->services)? */
+bool authz_scope_applies(const struct authz_scope_sel *sel, const struct cfg_snapshot *snap,
+			 uint32_t service);
 
 /** $.peer_authentication and $.authorization (dataplane/subsystems.c). */
 extern const struct cfg_section authz_cfg_section;

@@ -210,6 +210,11 @@ static int authz_parse_cond(struct authz_snap_full *f, const json_t *o, const ch
 					     err);
 		if (rc != 0)
 			return rc;
+		/* a request principal "*" is any verified token, not any request: the
+		 * empty prefix, which only a request with a principal meets */
+		if ((dim == AUTHZ_DIM_REQ_PRINCIPAL || dim == AUTHZ_DIM_CLAIM) &&
+		    c->pats[c->n_pats - 1].type == AUTHZ_PAT_ANY)
+			c->pats[c->n_pats - 1].type = AUTHZ_PAT_PREFIX;
 	}
 	return 0;
 }
@@ -242,14 +247,6 @@ static int authz_parse_fields(struct authz_snap_full *f, const json_t *o, const 
 	return 0;
 }
 
-static int authz_not_yet(struct cfg_error *err, const char *path, const char *what)
-{
-	return cfg_fail(err, path,
-			"%s: not supported yet (request authentication, JWT, comes with the "
-			"request-authentication layer; docs/CONFIG.md \"authorization\")",
-			what);
-}
-
 static int authz_parse_source(struct authz_snap_full *f, const json_t *from, const char *path,
 			      struct authz_conds *out, struct cfg_error *err)
 {
@@ -265,8 +262,10 @@ static int authz_parse_source(struct authz_snap_full *f, const json_t *from, con
 		{"not_namespaces", AUTHZ_DIM_NAMESPACE, true},
 		{"ip_blocks", AUTHZ_DIM_IP, false},
 		{"not_ip_blocks", AUTHZ_DIM_IP, true},
+		{"request_principals", AUTHZ_DIM_REQ_PRINCIPAL, false},
+		{"not_request_principals", AUTHZ_DIM_REQ_PRINCIPAL, true},
 	};
-	char sp[CFG_JPATH_LEN], kp[CFG_JPATH_LEN];
+	char sp[CFG_JPATH_LEN];
 	json_t *src;
 	int rc;
 
@@ -276,11 +275,6 @@ static int authz_parse_source(struct authz_snap_full *f, const json_t *from, con
 	src = json_object_get(from, "source");
 	if (!json_is_object(src))
 		return cfg_fail_got(err, sp, "an object", src);
-	for (const char *const *k = &skeys[6]; *k != NULL; k++)
-		if (json_object_get(src, *k) != NULL) {
-			cfg_path_key(kp, sp, *k);
-			return authz_not_yet(err, kp, *k);
-		}
 	if ((rc = cfg_check_keys(src, sp, skeys, err)) != 0)
 		return rc;
 	return authz_parse_fields(f, src, sp, fields, RTE_DIM(fields), out, err);
@@ -327,7 +321,12 @@ static int authz_parse_when(struct authz_snap_full *f, const json_t *rule, const
 		{"source.namespace", AUTHZ_DIM_NAMESPACE},
 		{"source.ip", AUTHZ_DIM_IP},
 		{"destination.port", AUTHZ_DIM_PORT},
+		{"request.auth.principal", AUTHZ_DIM_REQ_PRINCIPAL},
 	};
+	/* request.auth.audiences / presenter: the claims aud / azp, as Istio's */
+	static const struct {
+		const char *key, *claim;
+	} claims[] = {{"request.auth.audiences", "aud"}, {"request.auth.presenter", "azp"}};
 	char ip[CFG_JPATH_LEN], kp[CFG_JPATH_LEN], key[128];
 	json_t *arr, *o;
 	int rc;
@@ -337,7 +336,7 @@ static int authz_parse_when(struct authz_snap_full *f, const json_t *rule, const
 		return rc;
 	for (size_t i = 0; i < json_array_size(arr); i++) {
 		uint8_t dim = AUTHZ_DIM_HEADER;
-		const char *k;
+		const char *k = NULL;
 		bool present[2];
 		size_t hl = 0;
 
@@ -348,11 +347,27 @@ static int authz_parse_when(struct authz_snap_full *f, const json_t *rule, const
 		cfg_path_key(kp, ip, "key");
 		if (key[0] == '\0')
 			return cfg_fail(err, kp, "required: the attribute the condition tests");
-		if (strncmp(key, "request.auth.", 13) == 0)
-			return authz_not_yet(err, kp, key);
 		for (size_t j = 0; j < RTE_DIM(simple); j++)
 			if (strcmp(key, simple[j].key) == 0)
 				dim = simple[j].dim;
+		for (size_t j = 0; j < RTE_DIM(claims); j++)
+			if (strcmp(key, claims[j].key) == 0) {
+				dim = AUTHZ_DIM_CLAIM;
+				k = claims[j].claim;
+				hl = strlen(k);
+			}
+		if (dim == AUTHZ_DIM_HEADER && strncmp(key, "request.auth.claims[", 20) == 0) {
+			dim = AUTHZ_DIM_CLAIM;
+			k = key + 20;
+			hl = strlen(key) > 21 ? strlen(key) - 21 : 0;
+			if (hl == 0 || hl >= 64 || key[strlen(key) - 1] != ']' ||
+			    memchr(k, '[', hl) != NULL)
+				return cfg_fail(
+					err, kp,
+					"expected \"request.auth.claims[NAME]\" (a top-level "
+					"claim of 1..63 bytes), got \"%s\"",
+					key);
+		}
 		if (dim == AUTHZ_DIM_HEADER) {
 			k = key + 16;
 			hl = strlen(key) > 17 ? strlen(key) - 17 : 0;
@@ -361,7 +376,11 @@ static int authz_parse_when(struct authz_snap_full *f, const json_t *rule, const
 				return cfg_fail(err, kp,
 						"expected \"request.headers[NAME]\", "
 						"\"source.principal\", \"source.namespace\", "
-						"\"source.ip\" or \"destination.port\", got \"%s\"",
+						"\"source.ip\", \"destination.port\", "
+						"\"request.auth.principal\", "
+						"\"request.auth.audiences\", "
+						"\"request.auth.presenter\" or "
+						"\"request.auth.claims[NAME]\", got \"%s\"",
 						key);
 		}
 		if (out->n + 2 > RTE_DIM(out->c))
@@ -376,6 +395,9 @@ static int authz_parse_when(struct authz_snap_full *f, const json_t *rule, const
 			if (present[neg] && dim == AUTHZ_DIM_HEADER) {
 				for (size_t b = 0; b < hl; b++)
 					c->header[b] = (char)tolower((unsigned char)k[b]);
+				c->header[hl] = '\0';
+			} else if (present[neg] && dim == AUTHZ_DIM_CLAIM) {
+				memcpy(c->header, k, hl); /* claim names are case-sensitive */
 				c->header[hl] = '\0';
 			}
 			out->n += present[neg];
@@ -694,11 +716,60 @@ static void authz_set_free(struct authz_set *set)
 	free(set->ip);
 }
 
+/* ---- scopes (shared with dataplane/jwt through authz.h) ---- */
+
+int authz_scope_parse(const json_t *o, const char *path, const struct cfg_snapshot *snap,
+		      struct authz_scope_sel *p, struct cfg_error *err)
+{
+	static const char *const sel_keys[] = {"service", NULL};
+	char sp[CFG_JPATH_LEN], kp[CFG_JPATH_LEN];
+	json_t *sel;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if ((rc = cfg_get_name(o, "name", path, p->name, NULL, true, err)) != 0 ||
+	    (rc = cfg_get_name(o, "namespace", path, p->ns, "", false, err)) != 0 ||
+	    (rc = cfg_get_section(o, "selector", path, &sel, err)) != 0)
+		return rc;
+	p->scope = p->ns[0] != '\0' ? AUTHZ_SCOPE_NAMESPACE : AUTHZ_SCOPE_MESH;
+	snprintf(p->key, sizeof(p->key), "%s/%s", p->ns[0] ? p->ns : "mesh", p->name);
+	if (sel == NULL)
+		return 0;
+	cfg_path_key(sp, path, "selector");
+	if ((rc = cfg_check_keys(sel, sp, sel_keys, err)) != 0 ||
+	    (rc = cfg_get_name(sel, "service", sp, p->service, NULL, true, err)) != 0)
+		return rc;
+	if (p->ns[0] == '\0')
+		return cfg_fail(err, sp,
+				"a selector needs the policy's \"namespace\" (the service's)");
+	for (uint32_t s = 0; s < snap->n_services; s++)
+		if (strcmp(snap->services[s].ns, p->ns) == 0 &&
+		    strcmp(snap->services[s].name, p->service) == 0) {
+			p->scope = AUTHZ_SCOPE_SERVICE;
+			return 0;
+		}
+	cfg_path_key(kp, sp, "service");
+	return cfg_fail(err, kp, "no service \"%s\" in namespace \"%s\"", p->service, p->ns);
+}
+
+static bool authz_sel_applies(uint8_t scope, const char *ns, const char *service,
+			      const struct l4_service *s)
+{
+	return scope == AUTHZ_SCOPE_MESH ||
+	       (strcmp(ns, s->ns) == 0 &&
+		(scope == AUTHZ_SCOPE_NAMESPACE || strcmp(service, s->name) == 0));
+}
+
+bool authz_scope_applies(const struct authz_scope_sel *sel, const struct cfg_snapshot *snap,
+			 uint32_t service)
+{
+	return service < snap->n_services &&
+	       authz_sel_applies(sel->scope, sel->ns, sel->service, &snap->services[service]);
+}
+
 static bool authz_applies(const struct authz_policy *p, const struct l4_service *s)
 {
-	return p->scope == AUTHZ_SCOPE_MESH ||
-	       (strcmp(p->ns, s->ns) == 0 &&
-		(p->scope == AUTHZ_SCOPE_NAMESPACE || strcmp(p->service, s->name) == 0));
+	return authz_sel_applies(p->scope, p->ns, p->service, s);
 }
 
 /* Per service: the set of the most specific scope that has a policy (sets are shared). */
@@ -780,8 +851,8 @@ static int authz_parse_policies(struct authz_snap_full *f, const struct cfg_snap
 {
 	static const char *const keys[] = {"name",   "namespace", "selector",
 					   "action", "rules",	  NULL};
-	static const char *const sel_keys[] = {"service", NULL};
 	struct authz_snap *as = &f->as;
+	struct authz_scope_sel sel;
 	struct authz_pclauses *pc;
 	char path[CFG_JPATH_LEN], sp[CFG_JPATH_LEN];
 	int rc = 0;
@@ -796,45 +867,19 @@ static int authz_parse_policies(struct authz_snap_full *f, const struct cfg_snap
 	}
 	for (uint32_t i = 0; i < as->n_policies; i++) {
 		struct authz_policy *p = &as->policies[i];
-		json_t *o, *sel;
+		json_t *o;
 
 		if ((rc = cfg_get_item(arr, i, "$.authorization", "a policy object", keys, &o, path,
 				       err)) != 0 ||
-		    (rc = cfg_get_name(o, "name", path, p->name, NULL, true, err)) != 0 ||
-		    (rc = cfg_get_name(o, "namespace", path, p->ns, "", false, err)) != 0 ||
+		    (rc = authz_scope_parse(o, path, snap, &sel, err)) != 0 ||
 		    (rc = cfg_get_enum(o, "action", path, authz_actions, AUTHZ_ACT_ALLOW, false,
-				       &p->action, err)) != 0 ||
-		    (rc = cfg_get_section(o, "selector", path, &sel, err)) != 0)
+				       &p->action, err)) != 0)
 			break;
-		p->scope = p->ns[0] != '\0' ? AUTHZ_SCOPE_NAMESPACE : AUTHZ_SCOPE_MESH;
-		snprintf(p->key, sizeof(p->key), "%s/%s", p->ns[0] ? p->ns : "mesh", p->name);
-		if (sel != NULL) {
-			bool found = false;
-
-			cfg_path_key(sp, path, "selector");
-			if ((rc = cfg_check_keys(sel, sp, sel_keys, err)) != 0 ||
-			    (rc = cfg_get_name(sel, "service", sp, p->service, NULL, true, err)) !=
-				    0)
-				break;
-			if (p->ns[0] == '\0') {
-				rc = cfg_fail(err, sp,
-					      "a selector needs the policy's \"namespace\" (the "
-					      "service's)");
-				break;
-			}
-			for (uint32_t s = 0; s < snap->n_services && !found; s++)
-				found = strcmp(snap->services[s].ns, p->ns) == 0 &&
-					strcmp(snap->services[s].name, p->service) == 0;
-			if (!found) {
-				char kp[CFG_JPATH_LEN];
-
-				cfg_path_key(kp, sp, "service");
-				rc = cfg_fail(err, kp, "no service \"%s\" in namespace \"%s\"",
-					      p->service, p->ns);
-				break;
-			}
-			p->scope = AUTHZ_SCOPE_SERVICE;
-		}
+		memcpy(p->name, sel.name, sizeof(p->name));
+		memcpy(p->ns, sel.ns, sizeof(p->ns));
+		memcpy(p->service, sel.service, sizeof(p->service));
+		memcpy(p->key, sel.key, sizeof(p->key));
+		p->scope = sel.scope;
 		for (uint32_t j = 0; j < i; j++)
 			if (strcmp(as->policies[j].key, p->key) == 0) {
 				cfg_path_key(sp, path, "name");

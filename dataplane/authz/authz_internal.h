@@ -31,7 +31,6 @@
 #define AUTHZ_MAX_VALUES     4096  /* per condition */
 #define AUTHZ_MAX_CLAUSES    65536 /* per rule set */
 #define AUTHZ_MAX_PEER_AUTH  4096
-#define AUTHZ_KEY_MAX	     (2 * CFG_NAME_MAX + 2) /* "<namespace>/<name>", "<mesh>/<name>" */
 #define AUTHZ_VALUE_MAX	     256
 #define AUTHZ_LOG_RING	     1024 /* denial records waiting for the control thread */
 #define AUTHZ_LOG_PER_SECOND 20	  /* denial log lines per second; the rest summed */
@@ -42,12 +41,6 @@ enum authz_action {
 	AUTHZ_ACT_AUDIT,
 };
 
-enum authz_scope {
-	AUTHZ_SCOPE_MESH = 0,
-	AUTHZ_SCOPE_NAMESPACE,
-	AUTHZ_SCOPE_SERVICE,
-};
-
 /* Request dimensions with an index; the order is struct authz_cond's kind. */
 enum authz_dim {
 	AUTHZ_DIM_PRINCIPAL = 0,
@@ -56,9 +49,11 @@ enum authz_dim {
 	AUTHZ_DIM_METHOD,
 	AUTHZ_DIM_PATH,
 	AUTHZ_DIM_PORT,
+	AUTHZ_DIM_REQ_PRINCIPAL, /* a verified JWT's "iss/sub" */
 	AUTHZ_DIM_N,
 	AUTHZ_DIM_IP = AUTHZ_DIM_N, /* a prefix list, not an index */
 	AUTHZ_DIM_HEADER,	    /* residual only */
+	AUTHZ_DIM_CLAIM,	    /* residual only: a JWT claim (name in header[]) */
 };
 
 enum authz_pat_type {
@@ -78,7 +73,7 @@ struct authz_pat {
 struct authz_cond {
 	uint8_t dim; /* enum authz_dim */
 	bool negate;
-	char header[64]; /* AUTHZ_DIM_HEADER: the name, lower case */
+	char header[64]; /* AUTHZ_DIM_HEADER: the name, lower case; AUTHZ_DIM_CLAIM: the claim's */
 	uint32_t n_pats;
 	struct authz_pat *pats;
 	uint32_t n_prefixes; /* AUTHZ_DIM_IP */

@@ -229,6 +229,7 @@ struct l4_limit;
 struct l4_ext_entry;
 struct l4_ext_host;
 struct authz_snap; /* dataplane/authz/authz_internal.h */
+struct jwt_snap;   /* dataplane/jwt/jwt_internal.h */
 
 struct cfg_snapshot {
 	uint64_t generation; /* set by cfg_publish(), 0 before */
@@ -349,6 +350,8 @@ struct cfg_snapshot {
 
 	/* ---- the authz section (dataplane/authz/authz_config.c): peer authentication, policies ---- */
 	struct authz_snap *authz; /* read through authz.h */
+	/* ---- the jwt section (dataplane/jwt/jwt_config.c): request authentication ---- */
+	struct jwt_snap *jwt; /* read through jwt.h */
 };
 
 struct cfg_error {

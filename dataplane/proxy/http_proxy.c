@@ -68,6 +68,7 @@
 #include "../authz/authz.h"
 #include "../http/http.h"
 #include "../inspect/inspect.h"
+#include "../jwt/jwt.h"
 #include "../router/router.h"
 #include "proxy_internal.h"
 
@@ -1662,29 +1663,49 @@ static void hp_request_id(char *out)
  * keeps connections alive). @return 0 and *@p out, or a negative errno.
  */
 static int hp_write_request(struct hp_session *s, const struct router_route *r,
-			    struct rte_mbuf **out)
+			    const struct jwt_outcome *jo, struct rte_mbuf **out)
 {
 	const struct http_msg *msg = &s->req.msg;
 	const struct proxy_http_opts *h = &s->pl->http;
-	struct http_view rm[HP_REQ_EDITS + 2 + TELEM_TRACE_NAMES];
-	struct http_header add[HP_REQ_EDITS + 4 + RTE_DIM(((struct telem_trace_out *)0)->name)];
+	struct http_view rm[HP_REQ_EDITS + 3 + TELEM_TRACE_NAMES + JWT_MAX_REMOVE];
+	struct http_header
+		add[HP_REQ_EDITS + 4 + RTE_DIM(((struct telem_trace_out *)0)->name) + JWT_MAX_OUT];
 	struct telem_trace_out tr;
 	struct http_edit ed = {.remove = rm, .add = add};
 	char path[ROUTER_STR_MAX * 2 + 2], xff[HP_XFF_MAX], rid[HP_REQUEST_ID_LEN + 1];
-	char xfcc[TLS_ID_MAX + 4], host[INET_ADDRSTRLEN + 8];
+	char xfcc[TLS_ID_MAX + 4], host[INET_ADDRSTRLEN + 8], query[ROUTER_STR_MAX * 2];
+	struct router_str q = {msg->query.p, msg->query.len};
 	int n;
 
 	hp_req_edits(&r->request_headers, rm, add, &ed);
 	hp_req_edits(&r->vhost->request_headers, rm, add, &ed);
+	/* request authentication (dataplane/jwt): the token and forged claim headers go */
+	for (uint32_t i = 0; i < jo->n_remove; i++)
+		rm[ed.nremove++] = jo->remove[i];
+	if (jo->token_header.p != NULL)
+		rm[ed.nremove++] = jo->token_header;
+	for (uint32_t i = 0; i < jo->n_add; i++)
+		add[ed.nadd++] = jo->add[i];
 	n = router_rewrite_path(r, (struct router_str){msg->path.p, msg->path.len}, path,
 				ROUTER_STR_MAX * 2);
 	if (n < 0)
 		return n;
+	if (jo->strip_param.p != NULL) {
+		int ql = jwt_strip_param(q, jo->strip_param, query, sizeof(query));
+
+		if (ql < 0 || (n == 0 && msg->path.len > ROUTER_STR_MAX * 2))
+			return -E2BIG;
+		q = (struct router_str){query, (uint32_t)ql};
+		if (n == 0) {
+			memcpy(path, msg->path.p, msg->path.len);
+			n = (int)msg->path.len;
+		}
+	}
 	if (n > 0) {
-		if (msg->query.len > 0 && (size_t)n + 1 + msg->query.len < sizeof(path)) {
+		if (q.len > 0 && (size_t)n + 1 + q.len < sizeof(path)) {
 			path[n++] = '?';
-			memcpy(path + n, msg->query.p, msg->query.len);
-			n += (int)msg->query.len;
+			memcpy(path + n, q.p, q.len);
+			n += (int)q.len;
 		}
 		ed.path = (struct http_view){path, (uint32_t)n};
 	}
@@ -1986,8 +2007,34 @@ static bool hp_inspect(struct hp_session *s, const struct router_request *rq,
 			       hp_now(s->hw));
 }
 
+/*
+ * The destination service's request authentication (dataplane/jwt): false is
+ * 401. Bearer tokens count only over TLS or from a loopback client.
+ */
+static bool hp_authenticated(struct hp_session *s, uint32_t service,
+			     const struct router_request *rq, struct jwt_outcome *jo)
+{
+	struct jwt_request jr = {
+		.headers = rq->headers,
+		.n_headers = rq->n_headers,
+		.query = rq->query,
+		.secure = s->pl->tls != NULL || ((const uint8_t *)&s->client)[0] == 127,
+	};
+
+	char detail[64];
+
+	if (jwt_check(s->hw->pw->snap, service, &jr, jo, hp_stats(s->hw)))
+		return true;
+	snprintf(detail, sizeof(detail), "token refused: %s (401)", jwt_reason_name(jo->reason));
+	hp_sev(s, &s->req.msg,
+	       jo->reason == JWT_R_REPLAY ? TELEM_SEV_TOKEN_REPLAY : TELEM_SEV_TOKEN_INVALID,
+	       (int32_t)service, detail);
+	return false;
+}
+
 /* The destination service's authorization policies (dataplane/authz), per request: false is 403. */
-static bool hp_authorized(struct hp_session *s, uint32_t service, const struct router_request *rq)
+static bool hp_authorized(struct hp_session *s, uint32_t service, const struct router_request *rq,
+			  const struct jwt_outcome *jo)
 {
 	struct authz_request ar = {
 		.principal = s->peer_id,
@@ -2000,6 +2047,9 @@ static bool hp_authorized(struct hp_session *s, uint32_t service, const struct r
 		.path = rq->path,
 		.headers = rq->headers,
 		.n_headers = rq->n_headers,
+		.request_principal = jo->principal,
+		.claims = (const struct router_str(*)[2])jo->claims,
+		.n_claims = jo->n_claims,
 	};
 
 	if (authz_check(s->hw->pw->snap, service, &ar, hp_stats(s->hw)))
@@ -2069,6 +2119,7 @@ static void hp_route(struct hp_session *s)
 	struct rte_mbuf *head = NULL, *old;
 	enum router_cors_result cors = ROUTER_CORS_NONE;
 	bool preflight;
+	struct jwt_outcome jo;
 	char loc[2048];
 	int32_t rc;
 	int n = 0, err;
@@ -2122,12 +2173,14 @@ static void hp_route(struct hp_session *s)
 	    (r->action == ROUTER_ACTION_CLUSTER || r->action == ROUTER_ACTION_WEIGHTED)) {
 		/* the cluster now: its hash_policy reads the head, whose views go below */
 		rcl = router_pick_cluster(r, hp_rand(hw));
-		if (!hp_authorized(s, rcl->service, &rq))
+		if (!hp_authenticated(s, rcl->service, &rq, &jo))
+			n = -401;
+		else if (!hp_authorized(s, rcl->service, &rq, &jo))
 			n = -403;
 		cl = &((const struct proxy_l7_cfg *)snap->proxy_l7)->by_service[rcl->service];
 		s->pick = (struct l4_pick_opts){.policy = cl->lb_policy};
 		s->pick.hashed = proxy_request_hash(cl, msg, s->client, &s->pick.hash);
-		err = hp_write_request(s, r, &head);
+		err = hp_write_request(s, r, &jo, &head);
 		if (err != 0) {
 			stats_inc(hp_stats(hw), STAT_HTTP_ALLOC_FAILED);
 			n = -500;
@@ -2151,6 +2204,15 @@ static void hp_route(struct hp_session *s)
 	} else if (n == -502) {
 		s->flags |= HP_RF_NR;
 		hp_local_reply(s, 502, loc, (uint32_t)strlen(loc), NULL, 0, false);
+	} else if (n == -401) {
+		struct http_header lh[ROUTER_CORS_FIELDS + 1];
+
+		memcpy(lh, s->cors, s->n_cors * sizeof(lh[0]));
+		lh[s->n_cors] = (struct http_header){
+			{"www-authenticate", 16},
+			{"Bearer realm=\"meshdp\", error=\"invalid_token\"", 44}};
+		rte_pktmbuf_free(head);
+		hp_local_reply(s, 401, "Jwt verification fails\n", 23, lh, s->n_cors + 1, false);
 	} else if (n == -403) {
 		rte_pktmbuf_free(head);
 		hp_local_error(s, 403, 0, "RBAC: access denied");

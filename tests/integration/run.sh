@@ -7,7 +7,7 @@ build=$(cd "$1" && pwd)
 asan=${2:-}
 shift 2 || shift $#
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(demo ping ping_hugepages memif afpacket malformed control roles fleet http_routes metrics download_swap l4 l4_2workers tcp_proxy tcp_proxy_2workers tcp_flood http_proxy http2 http2_upstream grpc http_egress http_smuggling http_hash cors telemetry security_events https https_upstream authz authz_2workers secrets tls tls_2workers testssl shutdown)
+[ ${#tests[@]} -gt 0 ] || tests=(demo ping ping_hugepages memif afpacket malformed control roles fleet http_routes metrics download_swap l4 l4_2workers tcp_proxy tcp_proxy_2workers tcp_flood http_proxy http2 http2_upstream grpc http_egress http_smuggling http_hash cors telemetry security_events https https_upstream authz authz_2workers jwt secrets tls tls_2workers testssl shutdown)
 logs=$build/integration-logs
 mkdir -p "$logs"
 pass=0

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * authz: $.authorization and $.peer_authentication refused at the exact path
- * for each mistake (request principals and JWT claims: "not supported yet");
+ * for each mistake;
  * the compiler and matcher on a matrix of rules: allow, deny and audit at
  * mesh, namespace and service scope, wildcards (prefix / suffix principals,
  * paths, hosts), namespaces from the SPIFFE ID, IP blocks, ports, headers,
@@ -129,12 +129,15 @@ static void test_refusals(void **state)
 {
 	(void)state;
 	expect_error(doc_with("[{'name': 'a', 'rules': [{'from': [{'source': "
-			      "{'request_principals': ['*']}}]}]}]"),
-		     "$.authorization[0].rules[0].from[0].source.request_principals",
-		     "not supported yet");
+			      "{'request_principals': ['a*b']}}]}]}]"),
+		     "$.authorization[0].rules[0].from[0].source.request_principals[0]",
+		     "'*' only first or last");
 	expect_error(doc_with("[{'name': 'a', 'rules': [{'when': [{'key': "
-			      "'request.auth.claims[iss]', 'values': ['x']}]}]}]"),
-		     "$.authorization[0].rules[0].when[0].key", "not supported yet");
+			      "'request.auth.claims[]', 'values': ['x']}]}]}]"),
+		     "$.authorization[0].rules[0].when[0].key", "request.auth.claims[NAME]");
+	expect_error(doc_with("[{'name': 'a', 'rules': [{'when': [{'key': "
+			      "'request.auth.other', 'values': ['x']}]}]}]"),
+		     "$.authorization[0].rules[0].when[0].key", "request.auth.principal");
 	expect_error(doc_with("[{'name': 'a', 'rules': [{'when': [{'key': 'connection.sni', "
 			      "'values': ['x']}]}]}]"),
 		     "$.authorization[0].rules[0].when[0].key", "request.headers[NAME]");

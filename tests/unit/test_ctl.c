@@ -395,7 +395,7 @@ static const struct control_cmd test_cmds[] = {
 static const struct control_cmd_set test_commands = {"test", test_cmds, 1};
 
 /* The daemon's command sets and the tests' own. */
-static const struct control_cmd_set *daemon_sets[16];
+static const struct control_cmd_set *daemon_sets[24];
 
 static void *daemon_main(void *arg)
 {
@@ -624,9 +624,9 @@ static void test_daemon_registry(void **state)
 		}
 	}
 	assert_int_equal(json_array_size(res), total);
-	/* the daemon's 31 commands (secret.*, tls_conns, the router's 2, top, audit,
-	 * config.apply_namespace, etcd, authn, authz) and the test's */
-	assert_int_equal(total, 32);
+	/* the daemon's 32 commands (secret.*, tls_conns, the router's 2, top, audit,
+	 * config.apply_namespace, etcd, authn, authz, jwt) and the test's */
+	assert_int_equal(total, 33);
 	json_array_foreach(res, i, e)
 	{
 		const char *name = json_string_value(json_object_get(e, "cmd"));
