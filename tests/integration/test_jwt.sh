@@ -29,7 +29,8 @@ certs=$IT_ROOT/tools/certs.sh
 "$certs" "$PKI" leaf edge spiffe://cluster.local/ns/shop/sa/edge --dns edge.test >/dev/null
 "$certs" "$PKI" leaf idp spiffe://cluster.local/ns/idp/sa/idp --dns localhost --server >/dev/null
 "$IT_PY" "$TOOL" keys "$KEYS"
-"$IT_PY" - "$IT_ROOT/tests/data/https-proxy.json" "$PKI" "$KEYS" "$JWKS_PORT" >"$IT_WORK/jwt.json" <<'PY'
+SEV=$IT_WORK/security-events.log
+"$IT_PY" - "$IT_ROOT/tests/data/https-proxy.json" "$PKI" "$KEYS" "$JWKS_PORT" "$SEV" >"$IT_WORK/jwt.json" <<'PY'
 import json, sys
 d = json.loads(open(sys.argv[1]).read().replace("@PKI@", sys.argv[2]))
 keys, port = sys.argv[3], sys.argv[4]
@@ -58,6 +59,7 @@ d["authorization"] = [
     {"name": "private", "namespace": "shop", "selector": {"service": "app"}, "action": "deny",
      "rules": [{"from": [{"source": {"not_request_principals": ["https://idp.test/alice"]}}],
                 "to": [{"operation": {"paths": ["/app/name*"]}}]}]}]
+d["telemetry"] = {"security_events": {"output": "file", "path": sys.argv[5], "rate_per_s": 1000}}
 print(json.dumps(d))
 PY
 
@@ -207,5 +209,21 @@ it_ctl jwt
 expect_ok fetch erin
 grep -q "jwt: fetching https://localhost:$JWKS_PORT/jwks.json failed" "$IT_WORK/meshdp.log" || fail "the failed fetch was not logged"
 curl -sf "http://127.0.0.1:9901/metrics" | grep -q "^meshdp_jwt_refused_replay_total{worker=\"0\"} 1$" || fail "/metrics has no jwt counters"
+
+it_log "refused tokens in the security event log: token_replay for the replayed jti, token_invalid with each reason"
+sev_logged() { grep -q '"kind":"token_replay"' "$SEV" 2>/dev/null; }
+it_wait_for "the replay's security event" 10 sev_logged
+"$IT_PY" - "$SEV" <<'PY' || fail "security events of the refused tokens: $(cat "$SEV")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+replay = [l for l in lines if l["kind"] == "token_replay"]
+invalid = [l for l in lines if l["kind"] == "token_invalid"]
+assert len(replay) == 1 and "replay" in replay[0]["detail"], replay
+reasons = {l["detail"].split(": ")[1].split(" ")[0] for l in invalid}
+for r in ("expired", "not_yet_valid", "issuer", "audience", "alg_refused", "bad_signature",
+          "too_large", "malformed", "not_encrypted", "insecure_transport"):
+    assert r in reasons, (r, reasons)
+assert all(l["service"] for l in invalid), invalid
+PY
 
 it_log "ok"
