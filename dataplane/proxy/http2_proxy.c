@@ -59,6 +59,7 @@ struct hp2_stream {
 	uint64_t in_data;	      /* DATA bytes received and not yet consumed */
 	struct rte_mbuf *out;	      /* response body for DATA frames */
 	uint64_t deadline_us;	      /* the exchange's timer; 0: none */
+	uint64_t stall_us;	      /* since when out waits on a closed window (h2 layer's) */
 	bool line_done;		      /* the request line and Host are written */
 	bool head_done;		      /* the request head is complete */
 	bool has_length;	      /* the request has content-length */
@@ -401,6 +402,7 @@ static size_t hp2_read(void *arg, void *sp, uint8_t *buf, size_t len, bool *eof)
 		if (src != buf)
 			memcpy(buf, src, n);
 		st->out = http_chain_drop(st->out, n);
+		st->stall_us = 0; /* the window let bytes go */
 	}
 	*eof = st->out == NULL && st->out_eof;
 	if (was_full && st->x != NULL)
@@ -846,9 +848,38 @@ static void hp2_arm(struct hp2_conn *c)
 	proxy_end_set_timer(c->down, next > now ? next - now : 1);
 }
 
+/*
+ * Window starvation (RFC 9113 6.9 leaves it to us): a response whose bytes
+ * wait in out on a window the client keeps closed holds its exchange, its
+ * upstream connection and up to HP2_OUT_MAX bytes; past
+ * window_stall_timeout_ms the stream is reset (its closed callback then
+ * resets the exchange), or the connection closed when its own window is the
+ * one kept closed. Every round, so that a client busy with other frames does
+ * not keep it off. @return false when the connection is over.
+ */
+static bool hp2_stalls(struct hp2_conn *c)
+{
+	uint64_t now = hp2_now(c);
+	struct hp2_stream *st;
+	bool any = false;
+
+	TAILQ_FOREACH(st, &c->streams, link)
+	{
+		bool pending = !st->closed && st->out != NULL && st->out->pkt_len > 0;
+
+		any |= pending;
+		h2_stream_stall_check(c->h2, st->id, pending, &st->stall_us, now);
+	}
+	return !h2_conn_stall_check(c->h2, any, now);
+}
+
 /* After a round: close when nghttp2 is done (or something failed), else re-arm. */
 static bool hp2_settle(struct hp2_conn *c)
 {
+	if (!hp2_stalls(c)) { /* its GOAWAY goes, then the close */
+		hp2_flush(c);
+		return false;
+	}
 	hp2_work(c);
 	hp2_flush(c);
 	if (c->failed || h2_conn_done(c->h2) || proxy_end_eof(c->down))
