@@ -151,7 +151,7 @@ static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void 
 	c->hdr_bytes = 0;
 	c->hdr_dropped = false;
 	if (c->client || f->headers.cat != NGHTTP2_HCAT_REQUEST)
-		return 0; /* a response's stream is ours; request trailers: decoded, dropped */
+		return 0; /* a response's stream is ours; request trailers: the trailer callback */
 	stats_inc(c->stats, STAT_H2_STREAMS);
 	st = c->cb->stream_open(c->arg, f->hd.stream_id);
 	if (st == NULL) {
@@ -170,16 +170,26 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
 	struct h2_conn *c = ud;
 	void *st;
 
+	bool trailer;
+
 	(void)flags;
-	if (f->hd.type != NGHTTP2_HEADERS || c->hdr_dropped ||
-	    (!c->client && f->headers.cat != NGHTTP2_HCAT_REQUEST))
+	if (f->hd.type != NGHTTP2_HEADERS || c->hdr_dropped)
+		return 0;
+	/* the server side's trailers: a HEADERS after the request head */
+	trailer = !c->client && f->headers.cat == NGHTTP2_HCAT_HEADERS;
+	if (!c->client && f->headers.cat != NGHTTP2_HCAT_REQUEST && !trailer)
+		return 0;
+	if (trailer && c->cb->trailer == NULL)
 		return 0;
 	st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
 	if (st == NULL)
 		return 0;
 	c->hdr_bytes += (uint32_t)(nlen + vlen + H2_HDR_OVERHEAD);
-	if (c->hdr_bytes > c->lim.max_header_list_size ||
-	    c->cb->header(c->arg, st, name, nlen, value, vlen) != 0)
+	if (c->hdr_bytes > c->lim.max_header_list_size)
+		c->hdr_dropped = true;
+	else if (trailer)
+		c->cb->trailer(c->arg, st, name, nlen, value, vlen);
+	else if (c->cb->header(c->arg, st, name, nlen, value, vlen) != 0)
 		c->hdr_dropped = true;
 	return 0;
 }

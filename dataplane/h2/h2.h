@@ -39,8 +39,8 @@ DATA that a closed window of the client kept from moving for window_stall_ms
  * MAX_CONCURRENT_STREAMS and GOAWAY respected (h2_conn_can_open()).
  * Trailers are sent when the read callback's body ends and the trailers
  * callback gives fields (HEADERS with END_STREAM after the DATA).
- * Not implemented: server push, priorities (nghttp2's defaults), trailers in
- * requests on the server side (decoded and dropped).
+ * Request trailers on the server side come through the trailer callback.
+ * Not implemented: server push, priorities (nghttp2's defaults).
  *
  * Memory: nghttp2 allocates through an allocator of this layer that counts
  * the bytes a connection holds (h2_conn_mem()).
@@ -109,6 +109,12 @@ struct h2_callbacks {
 	/* Request body bytes (valid during the call); the windows open again
 	 * only as the caller calls h2_stream_consume() for them. */
 	void (*data)(void *arg, void *st, const uint8_t *p, size_t len);
+	/* Optional, server side: one field of the request's trailer section (a
+	 * HEADERS after the body, RFC 9113 8.1; nghttp2 refused pseudo-headers
+	 * in it), valid during the call; fields past max_header_list_size are
+	 * not passed. end_stream follows. */
+	void (*trailer)(void *arg, void *st, const uint8_t *name, size_t nlen, const uint8_t *value,
+			size_t vlen);
 	/* END_STREAM after the head (the body is complete). */
 	void (*end_stream)(void *arg, void *st);
 	/* The stream is over for nghttp2 (closed or reset either way): @p st is

@@ -76,6 +76,8 @@ struct hp2_stream {
 	uint8_t cs;		      /* the chunked decoder's state (enum hp2_chunk) */
 	uint64_t crem;		      /* bytes left in the current chunk */
 	struct rte_mbuf *tr;	      /* the trailer section's lines, for HTTP/2 trailers */
+	struct rte_mbuf *rtr;	      /* the request's trailer lines, for the last chunk */
+	bool rtr_dropped;	      /* request trailers came with no chunked body to hold them */
 	TAILQ_ENTRY(hp2_stream) link; /* in c->streams, or the free list */
 	TAILQ_ENTRY(hp2_stream) work; /* in c->work */
 };
@@ -366,14 +368,66 @@ static void hp2_data(void *arg, void *sp, const uint8_t *p, size_t len)
 	hp2_queue(st);
 }
 
+static bool hp2_is_hop(struct http_view name);
+
+/*
+ * A request trailer field (RFC 9110 6.5): kept as a chunked trailer line
+ * when the body goes up chunked, else dropped (a content-length body has no
+ * place for them in HTTP/1.1; counted at the end). Fields that frame or
+ * route the message are not allowed in trailers (6.5.1): dropped.
+ */
+static void hp2_trailer(void *arg, void *sp, const uint8_t *name, size_t nlen, const uint8_t *value,
+			size_t vlen)
+{
+	struct hp2_conn *c = arg;
+	struct hp2_stream *st = sp;
+	struct rte_mempool *pool = c->pw->nw->pool;
+	struct http_view n = {(const char *)name, (uint32_t)nlen};
+	int rc = 0;
+
+	if (!st->chunked) {
+		st->rtr_dropped = true;
+		return;
+	}
+	if (hp2_is_hop(n) || http_view_eq_nocase(n, "content-length", 14) ||
+	    http_view_eq_nocase(n, "host", 4))
+		return;
+	rc |= hp2_put(pool, &st->rtr, name, (uint32_t)nlen);
+	rc |= hp2_put(pool, &st->rtr, ": ", 2);
+	rc |= hp2_put(pool, &st->rtr, value, (uint32_t)vlen);
+	rc |= hp2_put(pool, &st->rtr, "\r\n", 2);
+	if (rc != 0)
+		st->failed = true;
+}
+
 static void hp2_end_stream(void *arg, void *sp)
 {
 	struct hp2_conn *c = arg;
 	struct hp2_stream *st = sp;
+	struct rte_mempool *pool = c->pw->nw->pool;
 	char hdr[HTTP_CHUNK_HDR_MAX];
+	int rc = 0;
 
-	if (st->chunked &&
-	    hp2_put(c->pw->nw->pool, &st->in, hdr, http_chunk_header(hdr, 0, st->chunk_open)) != 0)
+	if (st->rtr_dropped)
+		stats_inc(hp2_stats(c), STAT_H2_REQUEST_TRAILERS_DROPPED);
+	if (st->chunked && st->rtr != NULL) {
+		/* the last chunk, the trailer section, the CRLF that ends it (RFC 9112 7.1.2) */
+		rc |= hp2_put(pool, &st->in, st->chunk_open ? "\r\n0\r\n" : "0\r\n",
+			      st->chunk_open ? 5 : 3);
+		if (rc == 0) {
+			rte_pktmbuf_lastseg(st->in)->next = st->rtr;
+			st->in->pkt_len += st->rtr->pkt_len;
+			st->in->nb_segs = (uint16_t)(st->in->nb_segs + st->rtr->nb_segs);
+		} else {
+			rte_pktmbuf_free(st->rtr);
+		}
+		st->rtr = NULL;
+		rc |= hp2_put(pool, &st->in, "\r\n", 2);
+		stats_inc(hp2_stats(c), STAT_H2_REQUEST_TRAILERS);
+	} else if (st->chunked) {
+		rc |= hp2_put(pool, &st->in, hdr, http_chunk_header(hdr, 0, st->chunk_open));
+	}
+	if (rc != 0)
 		st->failed = true;
 	hp2_queue(st);
 }
@@ -409,8 +463,6 @@ static size_t hp2_read(void *arg, void *sp, uint8_t *buf, size_t len, bool *eof)
 		hp2_queue(st); /* its exchange may read the upstream again */
 	return n;
 }
-
-static bool hp2_is_hop(struct http_view name);
 
 /*
  * The response's trailer section as HTTP/2 trailers (RFC 9113 8.1): its
@@ -465,6 +517,7 @@ static const struct h2_callbacks hp2_h2_cbs = {
 	.header = hp2_header,
 	.headers_done = hp2_headers_done,
 	.data = hp2_data,
+	.trailer = hp2_trailer,
 	.end_stream = hp2_end_stream,
 	.closed = hp2_closed,
 	.read = hp2_read,
@@ -785,7 +838,8 @@ static void hp2_stream_free(struct hp2_stream *st)
 	rte_pktmbuf_free(st->in);
 	rte_pktmbuf_free(st->out);
 	rte_pktmbuf_free(st->tr);
-	st->in = st->out = st->tr = NULL;
+	rte_pktmbuf_free(st->rtr);
+	st->in = st->out = st->tr = st->rtr = NULL;
 	st->c = NULL;
 	TAILQ_INSERT_HEAD(&c->w->free, st, link);
 }

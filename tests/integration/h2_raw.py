@@ -17,6 +17,10 @@ the point is to send what a well-behaved library refuses to).
                                   with a large stream window, its DATA read
                                   but the connection window never opened;
                                   prints "goaway <code>"
+  h2_raw.py reqtrailers HOST PORT PATH [LEN]  a POST of "hello" (with
+                                  content-length when LEN is given) whose
+                                  trailer section is x-sum: 42 and
+                                  host: evil; prints the response body
   h2_raw.py continuation HOST PORT N  a HEADERS without END_HEADERS, then N
                                   CONTINUATION frames of one field each
                                   (CVE-2024-27316's class); prints "goaway <code>"
@@ -172,6 +176,25 @@ def main():
                 return "the response ended"
             return None
         print(frames(s, stalled, timeout=20))
+    elif mode == "reqtrailers":
+        path = sys.argv[4].encode()
+        extra = [(b"content-length", sys.argv[5].encode())] if len(sys.argv) > 5 else []
+        head = block([(b":method", b"POST"), (b":scheme", b"http"), (b":path", path),
+                      (b":authority", b"10.10.1.1")] + extra)
+        s.sendall(frame(HEADERS, END_HEADERS, 1, head) + frame(DATA, 0, 1, b"hello") +
+                  frame(HEADERS, END_HEADERS | END_STREAM, 1,
+                        block([(b"x-sum", b"42"), (b"host", b"evil")])))
+        body = []
+
+        def data(ft, fl, sid, pl):
+            if ft == DATA and sid == 1:
+                body.append(pl)
+            if ft in (DATA, HEADERS) and sid == 1 and fl & END_STREAM:
+                return b"".join(body).decode(errors="replace")
+            if ft == RST_STREAM and sid == 1:
+                return "rst %d" % int.from_bytes(pl[:4], "big")
+            return None
+        sys.stdout.write(str(frames(s, data)))
     elif mode == "continuation":
         n = int(sys.argv[4])
         out = frame(HEADERS, END_STREAM, 1, get(b"/"))

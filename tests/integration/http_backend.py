@@ -18,6 +18,8 @@ http_backend.py --stream-sha N   print the sha256 of what /stream?n=N sends
                         then 200 NAME
   GET  /ws              with Upgrade: 101 Switching Protocols, then echoes bytes until EOF
   GET  /headers         the request head as received (to check the proxy's edits)
+  POST /trailers        the sha256 of the request body, then the trailer lines of a
+                        chunked body as received ("none" without)
 """
 import hashlib
 import random
@@ -64,9 +66,11 @@ class Handler(BaseHTTPRequestHandler):
             while True:
                 size = int(self.rfile.readline().split(b";")[0], 16)
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return
+                    while True:
+                        line = self.rfile.readline()
+                        if line in (b"\r\n", b"\n", b""):
+                            return
+                        self.trailer_lines.append(line.decode(errors="replace").rstrip("\r\n"))
                 while size > 0:
                     part = self.rfile.read(min(size, BLOCK))
                     if not part:
@@ -84,10 +88,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         h = hashlib.sha256()
+        self.trailer_lines = []
         self.body(h)
         url = urlsplit(self.path)
         if url.path == "/sha":
             self.reply(200, (h.hexdigest() + "\n").encode())
+        elif url.path == "/trailers":
+            lines = "\n".join(self.trailer_lines) if self.trailer_lines else "none"
+            self.reply(200, (h.hexdigest() + "\n" + lines + "\n").encode())
         else:
             self.reply(404, b"no such path\n")
 

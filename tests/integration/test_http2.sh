@@ -14,7 +14,10 @@
 # its stream windows at 0 reset (CANCEL) and one keeping the connection
 # window closed closed with GOAWAY after window_stall_timeout_ms, while h2load
 # on other connections keeps succeeding, and a graceful GOAWAY when the listener leaves the config while
-# a stream is in flight (the stream finishes).
+# a stream is in flight (the stream finishes). Request trailers reach an
+# HTTP/1.1 upstream as the chunked trailer section (host dropped from them,
+# RFC 9110 6.5.1), and are dropped and counted when the body has a
+# content-length.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 source "$(dirname "$0")/lib_http.sh"
@@ -120,6 +123,19 @@ grep -q "^< HTTP/1.1 200" <<<"$out" || it_http_fail "HTTP/1.1 over the same TLS 
 want=$(sha256sum <"$IT_WORK/up.bin" | cut -d' ' -f1)
 got=$(it_in_client curl -s -m 20 --http2 --resolve "edge.test:8445:10.10.1.1" --cacert "$PKI/ca.pem" --data-binary "@$IT_WORK/up.bin" "https://edge.test:8445/app/sha" || true)
 [ "$got" = "$want" ] || it_http_fail "upload over TLS h2: sha $got, want $want"
+
+it_log "request trailers: to an HTTP/1.1 upstream in the chunked body; dropped (counted) with a content-length"
+rt=$(it_stat h2_request_trailers)
+rtd=$(it_stat h2_request_trailers_dropped)
+hello=$(printf hello | sha256sum | cut -d' ' -f1)
+out=$(it_in_client "$IT_PY" "$RAW" reqtrailers 10.10.1.1 8080 /app/trailers)
+[ "$out" = "$hello
+x-sum: 42" ] || it_http_fail "request trailers over h2 to an HTTP/1.1 upstream (chunked): $out"
+out=$(it_in_client "$IT_PY" "$RAW" reqtrailers 10.10.1.1 8080 /app/trailers 5)
+[ "$out" = "$hello
+none" ] || it_http_fail "request trailers with content-length: $out"
+[ "$(delta h2_request_trailers "$rt")" -eq 1 ] || it_http_fail "h2_request_trailers +$(delta h2_request_trailers "$rt"), want 1"
+[ "$(delta h2_request_trailers_dropped "$rtd")" -eq 1 ] || it_http_fail "h2_request_trailers_dropped +$(delta h2_request_trailers_dropped "$rtd"), want 1"
 
 it_log "local replies and a 503 over h2"
 [ "$(c2 "$PROXY/direct")" = "hello from meshdp" ] || it_http_fail "direct response over h2"

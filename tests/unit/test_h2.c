@@ -17,7 +17,8 @@
  * such. A CONTINUATION flood closes the connection with its counter; a
  * response that a closed stream window keeps from moving is reset after the
  * stall limit, one that a closed connection window keeps closes the
- * connection with GOAWAY, and an opened window ends a stall.
+ * connection with GOAWAY, and an opened window ends a stall. A request's
+ * trailer section comes through the trailer callback before end_stream.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,6 +43,8 @@ struct srv_stream {
 	size_t flen;
 	unsigned int hdr_flags;
 	bool headers_done, ended, closed;
+	char trailers[256];
+	size_t tlen;
 	uint32_t close_code;
 	size_t data;
 	const char *body; /* the response body to read */
@@ -74,6 +77,15 @@ static int s_header(void *arg, void *st, const uint8_t *n, size_t nl, const uint
 	ss->flen += (size_t)snprintf(ss->fields + ss->flen, sizeof(ss->fields) - ss->flen,
 				     "%.*s=%.*s;", (int)nl, n, (int)RTE_MIN(vl, (size_t)64), v);
 	return 0;
+}
+
+static void s_trailer(void *arg, void *st, const uint8_t *n, size_t nl, const uint8_t *v, size_t vl)
+{
+	struct srv_stream *ss = st;
+
+	(void)arg;
+	ss->tlen += (size_t)snprintf(ss->trailers + ss->tlen, sizeof(ss->trailers) - ss->tlen,
+				     "%.*s=%.*s;", (int)nl, n, (int)vl, v);
 }
 
 static void s_done(void *arg, void *st, unsigned int flags)
@@ -127,6 +139,7 @@ static const struct h2_callbacks srv_cbs = {
 	.header = s_header,
 	.headers_done = s_done,
 	.data = s_data,
+	.trailer = s_trailer,
 	.end_stream = s_end,
 	.closed = s_closed,
 	.read = s_read,
@@ -919,6 +932,40 @@ static void test_window_stall_connection(void **state)
 	pair_free(&sv, &c);
 }
 
+static void test_request_trailers(void **state)
+{
+	/* by hand: HEADERS (POST, http, /, :authority a), DATA "hi", then a
+	 * trailer HEADERS with END_STREAM (x-sum: 42, a literal) */
+	static const uint8_t head[] = {0x83, 0x86, 0x84, 0x01, 0x01, 'a'};
+	static const uint8_t tr[] = {0x00, 0x05, 'x', '-', 's', 'u', 'm', 0x02, '4', '2'};
+	uint8_t out[9 * 3 + sizeof(head) + 2 + sizeof(tr)], *p = out;
+	struct srv sv;
+	struct cli c;
+
+	(void)state;
+	srv_init(&sv, &(struct h2_limits){0});
+	cli_init(&c);
+	assert_int_equal(to_server(&c, &sv, 1), 0);
+	frame_hd(p, sizeof(head), NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1);
+	memcpy(p + 9, head, sizeof(head));
+	p += 9 + sizeof(head);
+	frame_hd(p, 2, NGHTTP2_DATA, 0, 1);
+	memcpy(p + 9, "hi", 2);
+	p += 11;
+	frame_hd(p, sizeof(tr), NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM,
+		 1);
+	memcpy(p + 9, tr, sizeof(tr));
+	assert_int_equal(h2_conn_recv(sv.c, out, sizeof(out), 2), 0);
+	assert_int_equal(sv.n, 1);
+	assert_string_equal(sv.s[0].fields, ":method=POST;:scheme=http;:path=/;:authority=a;");
+	assert_int_equal(sv.s[0].data, 2);
+	/* the trailers are not head fields: their own callback, then the end */
+	assert_string_equal(sv.s[0].trailers, "x-sum=42;");
+	assert_true(sv.s[0].ended);
+	assert_int_equal(stats_read(&sv.st, STAT_H2_STREAM_ERRORS), 0);
+	pair_free(&sv, &c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -936,6 +983,7 @@ int main(void)
 		cmocka_unit_test(test_continuation_flood),
 		cmocka_unit_test(test_window_stall_stream),
 		cmocka_unit_test(test_window_stall_connection),
+		cmocka_unit_test(test_request_trailers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
