@@ -796,6 +796,24 @@ static void hp2_reset(void *d)
 	hp2_flush(st->c);
 }
 
+/* End the response with @p lines as its trailers (a gRPC deadline, http_proxy.c). */
+static int hp2_grpc_end(void *d, const char *lines, uint32_t len)
+{
+	struct hp2_stream *st = d;
+	struct rte_mbuf *t = NULL;
+
+	if (hp2_put(st->c->pw->nw->pool, &t, lines, len) != 0) {
+		rte_pktmbuf_free(t);
+		return -1;
+	}
+	/* the upstream's trailer lines (if some came) give way; its chunks stop here */
+	rte_pktmbuf_free(st->tr);
+	st->tr = t;
+	st->dechunk = false;
+	hp2_done(d);
+	return 0;
+}
+
 static void hp2_timer_set(void *d, uint64_t us)
 {
 	struct hp2_stream *st = d;
@@ -821,6 +839,7 @@ static const struct hp_down_ops hp2_down = {
 	.done = hp2_done,
 	.reset = hp2_reset,
 	.timer = hp2_timer_set,
+	.grpc_end = hp2_grpc_end,
 };
 
 /* ---- the connection ---- */

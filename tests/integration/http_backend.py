@@ -18,6 +18,8 @@ http_backend.py --stream-sha N   print the sha256 of what /stream?n=N sends
                         then 200 NAME
   GET  /ws              with Upgrade: 101 Switching Protocols, then echoes bytes until EOF
   GET  /headers         the request head as received (to check the proxy's edits)
+  GET  /trickle?n=N&ms=M  a chunked 200 (content-type application/grpc) of N 6-byte
+                        gRPC messages, one every M ms (a server stream ignoring deadlines)
   POST /trailers        the sha256 of the request body, then the trailer lines of a
                         chunked body as received ("none" without)
 """
@@ -119,6 +121,20 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
             else:
                 self.reply(200, data)
+        elif url.path == "/trickle":
+            self.send_response(200)
+            self.send_header("content-type", "application/grpc")
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            try:
+                for i in range(int(q["n"])):
+                    msg = b"\x00\x00\x00\x00\x01" + bytes([0x30 + i % 10])
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(msg), msg))
+                    self.wfile.flush()
+                    time.sleep(int(q["ms"]) / 1000)
+                self.wfile.write(b"0\r\ngrpc-status: 0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
         elif url.path == "/stream":
             n = int(q["n"])
             self.send_response(200)
