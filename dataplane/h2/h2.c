@@ -15,6 +15,8 @@
 #define H2_DEF_WINDOW	   65535
 #define H2_DEF_CONN_WINDOW (1u << 20)
 #define H2_DEF_PER_S	   100
+#define H2_DEF_STALL_MS	   10000
+#define H2_DEF_CONTS	   8  /* CONTINUATION frames after a HEADERS (nghttp2's own default) */
 #define H2_HDR_OVERHEAD	   32 /* per field, RFC 9113 6.5.2 */
 #define H2_WINDOW_US	   1000000ull
 #define H2_MIN(a, b)	   ((a) < (b) ? (a) : (b))
@@ -36,6 +38,7 @@ struct h2_conn {
 	struct h2_limits lim;
 	uint64_t now_us;
 	struct h2_rate resets, control, empty;
+	uint64_t stall_us;  /* since when DATA waits on a closed connection window; 0: not */
 	uint32_t hdr_bytes; /* the header block being decoded, as 6.5.2 counts */
 	bool hdr_dropped;   /* ... over the limit: its fields are not passed on */
 	bool goaway;
@@ -148,7 +151,7 @@ static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void 
 	c->hdr_bytes = 0;
 	c->hdr_dropped = false;
 	if (c->client || f->headers.cat != NGHTTP2_HCAT_REQUEST)
-		return 0; /* a response's stream is ours; request trailers: decoded, dropped */
+		return 0; /* a response's stream is ours; request trailers: the trailer callback */
 	stats_inc(c->stats, STAT_H2_STREAMS);
 	st = c->cb->stream_open(c->arg, f->hd.stream_id);
 	if (st == NULL) {
@@ -167,16 +170,26 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
 	struct h2_conn *c = ud;
 	void *st;
 
+	bool trailer;
+
 	(void)flags;
-	if (f->hd.type != NGHTTP2_HEADERS || c->hdr_dropped ||
-	    (!c->client && f->headers.cat != NGHTTP2_HCAT_REQUEST))
+	if (f->hd.type != NGHTTP2_HEADERS || c->hdr_dropped)
+		return 0;
+	/* the server side's trailers: a HEADERS after the request head */
+	trailer = !c->client && f->headers.cat == NGHTTP2_HCAT_HEADERS;
+	if (!c->client && f->headers.cat != NGHTTP2_HCAT_REQUEST && !trailer)
+		return 0;
+	if (trailer && c->cb->trailer == NULL)
 		return 0;
 	st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
 	if (st == NULL)
 		return 0;
 	c->hdr_bytes += (uint32_t)(nlen + vlen + H2_HDR_OVERHEAD);
-	if (c->hdr_bytes > c->lim.max_header_list_size ||
-	    c->cb->header(c->arg, st, name, nlen, value, vlen) != 0)
+	if (c->hdr_bytes > c->lim.max_header_list_size)
+		c->hdr_dropped = true;
+	else if (trailer)
+		c->cb->trailer(c->arg, st, name, nlen, value, vlen);
+	else if (c->cb->header(c->arg, st, name, nlen, value, vlen) != 0)
 		c->hdr_dropped = true;
 	return 0;
 }
@@ -292,6 +305,8 @@ static ssize_t h2_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 	if (st == NULL)
 		return NGHTTP2_ERR_DEFERRED;
 	n = c->cb->read(c->arg, st, buf, len, &eof);
+	if (n > 0)
+		c->stall_us = 0; /* the connection's window let bytes go */
 	if (eof) {
 		const struct h2_field *f = NULL;
 		size_t nf = c->cb->trailers != NULL ? c->cb->trailers(c->arg, st, &f) : 0;
@@ -368,6 +383,7 @@ static struct h2_conn *h2_session_new(const struct h2_limits *lim, const struct 
 	c->lim.max_resets_per_s = h2_def(lim->max_resets_per_s, H2_DEF_PER_S);
 	c->lim.max_control_per_s = h2_def(lim->max_control_per_s, H2_DEF_PER_S);
 	c->lim.max_empty_data_per_s = h2_def(lim->max_empty_data_per_s, H2_DEF_PER_S);
+	c->lim.window_stall_ms = h2_def(lim->window_stall_ms, H2_DEF_STALL_MS);
 	c->mem = (nghttp2_mem){.mem_user_data = c,
 			       .malloc = h2_malloc,
 			       .free = h2_free,
@@ -388,6 +404,9 @@ static struct h2_conn *h2_session_new(const struct h2_limits *lim, const struct 
 	 * none is refused for going over a limit it did not know */
 	if (client)
 		nghttp2_option_set_peer_max_concurrent_streams(opt, 1);
+	/* the CONTINUATION flood fix (CVE-2024-28182, in Debian's 1.52.0-1+deb12u2):
+	 * mem_recv fails with NGHTTP2_ERR_TOO_MANY_CONTINUATIONS, counted below */
+	nghttp2_option_set_max_continuations(opt, H2_DEF_CONTS);
 	if (client)
 		rc = nghttp2_session_client_new3(&c->s, cbs, c, opt, &c->mem);
 	else
@@ -446,6 +465,8 @@ int h2_conn_recv(struct h2_conn *c, const uint8_t *p, size_t len, uint64_t now_u
 	rv = nghttp2_session_mem_recv(c->s, p, len);
 	if (rv == NGHTTP2_ERR_FLOODED)
 		h2_calm(c, STAT_H2_CONTROL_FLOOD_CLOSED);
+	else if (rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS)
+		h2_calm(c, STAT_H2_CONTINUATION_FLOOD_CLOSED);
 	if (c->calm) {
 		nghttp2_session_terminate_session(c->s, NGHTTP2_ENHANCE_YOUR_CALM);
 		return -1;
@@ -578,4 +599,44 @@ bool h2_conn_peer_goaway(const struct h2_conn *c)
 void h2_stream_forget(struct h2_conn *c, int32_t id)
 {
 	nghttp2_session_set_stream_user_data(c->s, id, NULL);
+}
+
+/* A stall of @p since_us (0: none) past the limit at @p now_us? Starts it when 0. */
+static bool h2_stall_over(const struct h2_conn *c, uint64_t *since_us, uint64_t now_us)
+{
+	if (*since_us == 0) {
+		*since_us = now_us != 0 ? now_us : 1;
+		return false;
+	}
+	return now_us - *since_us >= (uint64_t)c->lim.window_stall_ms * 1000;
+}
+
+bool h2_stream_stall_check(struct h2_conn *c, int32_t id, bool pending, uint64_t *since_us,
+			   uint64_t now_us)
+{
+	if (!pending || c->failed || nghttp2_session_get_stream_remote_window_size(c->s, id) > 0) {
+		*since_us = 0;
+		return false;
+	}
+	if (!h2_stall_over(c, since_us, now_us))
+		return false;
+	*since_us = 0;
+	stats_inc(c->stats, STAT_H2_WINDOW_STALL_RESETS);
+	nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+	return true;
+}
+
+bool h2_conn_stall_check(struct h2_conn *c, bool pending, uint64_t now_us)
+{
+	if (c->failed)
+		return true;
+	if (!pending || nghttp2_session_get_remote_window_size(c->s) > 0) {
+		c->stall_us = 0;
+		return false;
+	}
+	if (!h2_stall_over(c, &c->stall_us, now_us))
+		return false;
+	h2_calm(c, STAT_H2_WINDOW_STALL_CLOSED);
+	nghttp2_session_terminate_session(c->s, NGHTTP2_ENHANCE_YOUR_CALM);
+	return true;
 }

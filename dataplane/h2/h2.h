@@ -22,7 +22,12 @@
  * ENHANCE_YOUR_CALM): RST_STREAM frames per second (rapid reset,
  * CVE-2023-44487), SETTINGS + PING frames per second and acks left unsent
  * (nghttp2's max_outbound_ack), empty DATA frames without END_STREAM per
- * second, CONTINUATION frames per header block (nghttp2's default); a header
+ * second, CONTINUATION frames per header block (nghttp2's max_continuations, 8:
+the CVE-2024-28182 fix Debian backported to 1.52.0-1+deb12u2: a HEADERS
+without END_HEADERS followed by endless CONTINUATION frames, CVE-2024-27316's
+class, is cut after 8 frames whatever their size), response
+DATA that a closed window of the client kept from moving for window_stall_ms
+(h2_stream_stall_check(), h2_conn_stall_check()); a header
  * list over max_header_list_size (name + value + 32 per field, RFC 9113 6.5.2)
  * is not kept: the request is flagged (H2_HEADERS_TOO_LARGE) for the caller to
  * refuse, while HPACK decoding goes on so that the connection stays in sync.
@@ -34,8 +39,8 @@
  * MAX_CONCURRENT_STREAMS and GOAWAY respected (h2_conn_can_open()).
  * Trailers are sent when the read callback's body ends and the trailers
  * callback gives fields (HEADERS with END_STREAM after the DATA).
- * Not implemented: server push, priorities (nghttp2's defaults), trailers in
- * requests on the server side (decoded and dropped).
+ * Request trailers on the server side come through the trailer callback.
+ * Not implemented: server push, priorities (nghttp2's defaults).
  *
  * Memory: nghttp2 allocates through an allocator of this layer that counts
  * the bytes a connection holds (h2_conn_mem()).
@@ -69,6 +74,7 @@ struct h2_limits {
 	uint32_t max_resets_per_s;	 /* RST_STREAM frames from the client (default 100) */
 	uint32_t max_control_per_s;	 /* SETTINGS + PING frames (default 100) */
 	uint32_t max_empty_data_per_s;	 /* empty DATA frames without END_STREAM (default 100) */
+	uint32_t window_stall_ms; /* response DATA waiting on a closed window (default 10000) */
 };
 
 /* h2_callbacks.headers_done flags */
@@ -103,6 +109,12 @@ struct h2_callbacks {
 	/* Request body bytes (valid during the call); the windows open again
 	 * only as the caller calls h2_stream_consume() for them. */
 	void (*data)(void *arg, void *st, const uint8_t *p, size_t len);
+	/* Optional, server side: one field of the request's trailer section (a
+	 * HEADERS after the body, RFC 9113 8.1; nghttp2 refused pseudo-headers
+	 * in it), valid during the call; fields past max_header_list_size are
+	 * not passed. end_stream follows. */
+	void (*trailer)(void *arg, void *st, const uint8_t *name, size_t nlen, const uint8_t *value,
+			size_t vlen);
 	/* END_STREAM after the head (the body is complete). */
 	void (*end_stream)(void *arg, void *st);
 	/* The stream is over for nghttp2 (closed or reset either way): @p st is
@@ -183,6 +195,27 @@ void h2_stream_consume(struct h2_conn *c, int32_t id, size_t n);
 
 /** Reset stream @p id with @p code. */
 void h2_stream_reset(struct h2_conn *c, int32_t id, uint32_t code);
+
+/**
+ * Window starvation of stream @p id, from the caller's timer (at least once a
+ * second): @p pending, response bytes of the stream wait to go. While they
+ * wait with the stream's send window (the client's receive window) at or
+ * below zero, *@p since_us (the caller's, per stream, 0 at first) keeps since
+ * when; the caller zeroes it whenever the read callback gave bytes. Past
+ * window_stall_ms the stream is reset (RST_STREAM CANCEL,
+ * h2_window_stall_resets): its closed callback follows from h2_conn_send().
+ * @return true when it was reset.
+ */
+bool h2_stream_stall_check(struct h2_conn *c, int32_t id, bool pending, uint64_t *since_us,
+			   uint64_t now_us);
+
+/**
+ * The same for the connection's send window: @p pending, some stream has
+ * response bytes waiting; no DATA went for window_stall_ms while the window
+ * stayed at or below zero: GOAWAY ENHANCE_YOUR_CALM (h2_window_stall_closed).
+ * @return true when the connection is over (flush its GOAWAY, close).
+ */
+bool h2_conn_stall_check(struct h2_conn *c, bool pending, uint64_t now_us);
 
 /** Stream @p id's pointer is dropped: no callback passes it again (its frames are discarded). */
 void h2_stream_forget(struct h2_conn *c, int32_t id);

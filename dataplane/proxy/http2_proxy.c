@@ -59,6 +59,7 @@ struct hp2_stream {
 	uint64_t in_data;	      /* DATA bytes received and not yet consumed */
 	struct rte_mbuf *out;	      /* response body for DATA frames */
 	uint64_t deadline_us;	      /* the exchange's timer; 0: none */
+	uint64_t stall_us;	      /* since when out waits on a closed window (h2 layer's) */
 	bool line_done;		      /* the request line and Host are written */
 	bool head_done;		      /* the request head is complete */
 	bool has_length;	      /* the request has content-length */
@@ -75,6 +76,8 @@ struct hp2_stream {
 	uint8_t cs;		      /* the chunked decoder's state (enum hp2_chunk) */
 	uint64_t crem;		      /* bytes left in the current chunk */
 	struct rte_mbuf *tr;	      /* the trailer section's lines, for HTTP/2 trailers */
+	struct rte_mbuf *rtr;	      /* the request's trailer lines, for the last chunk */
+	bool rtr_dropped;	      /* request trailers came with no chunked body to hold them */
 	TAILQ_ENTRY(hp2_stream) link; /* in c->streams, or the free list */
 	TAILQ_ENTRY(hp2_stream) work; /* in c->work */
 };
@@ -333,14 +336,66 @@ static void hp2_data(void *arg, void *sp, const uint8_t *p, size_t len)
 	hp2_queue(st);
 }
 
+static bool hp2_is_hop(struct http_view name);
+
+/*
+ * A request trailer field (RFC 9110 6.5): kept as a chunked trailer line
+ * when the body goes up chunked, else dropped (a content-length body has no
+ * place for them in HTTP/1.1; counted at the end). Fields that frame or
+ * route the message are not allowed in trailers (6.5.1): dropped.
+ */
+static void hp2_trailer(void *arg, void *sp, const uint8_t *name, size_t nlen, const uint8_t *value,
+			size_t vlen)
+{
+	struct hp2_conn *c = arg;
+	struct hp2_stream *st = sp;
+	struct rte_mempool *pool = c->pw->nw->pool;
+	struct http_view n = {(const char *)name, (uint32_t)nlen};
+	int rc = 0;
+
+	if (!st->chunked) {
+		st->rtr_dropped = true;
+		return;
+	}
+	if (hp2_is_hop(n) || http_view_eq_nocase(n, "content-length", 14) ||
+	    http_view_eq_nocase(n, "host", 4))
+		return;
+	rc |= hp_put(pool, &st->rtr, name, (uint32_t)nlen);
+	rc |= hp_put(pool, &st->rtr, ": ", 2);
+	rc |= hp_put(pool, &st->rtr, value, (uint32_t)vlen);
+	rc |= hp_put(pool, &st->rtr, "\r\n", 2);
+	if (rc != 0)
+		st->failed = true;
+}
+
 static void hp2_end_stream(void *arg, void *sp)
 {
 	struct hp2_conn *c = arg;
 	struct hp2_stream *st = sp;
+	struct rte_mempool *pool = c->pw->nw->pool;
 	char hdr[HTTP_CHUNK_HDR_MAX];
+	int rc = 0;
 
-	if (st->chunked &&
-	    hp_put(c->pw->nw->pool, &st->in, hdr, http_chunk_header(hdr, 0, st->chunk_open)) != 0)
+	if (st->rtr_dropped)
+		stats_inc(hp2_stats(c), STAT_H2_REQUEST_TRAILERS_DROPPED);
+	if (st->chunked && st->rtr != NULL) {
+		/* the last chunk, the trailer section, the CRLF that ends it (RFC 9112 7.1.2) */
+		rc |= hp_put(pool, &st->in, st->chunk_open ? "\r\n0\r\n" : "0\r\n",
+			     st->chunk_open ? 5 : 3);
+		if (rc == 0) {
+			rte_pktmbuf_lastseg(st->in)->next = st->rtr;
+			st->in->pkt_len += st->rtr->pkt_len;
+			st->in->nb_segs = (uint16_t)(st->in->nb_segs + st->rtr->nb_segs);
+		} else {
+			rte_pktmbuf_free(st->rtr);
+		}
+		st->rtr = NULL;
+		rc |= hp_put(pool, &st->in, "\r\n", 2);
+		stats_inc(hp2_stats(c), STAT_H2_REQUEST_TRAILERS);
+	} else if (st->chunked) {
+		rc |= hp_put(pool, &st->in, hdr, http_chunk_header(hdr, 0, st->chunk_open));
+	}
+	if (rc != 0)
 		st->failed = true;
 	hp2_queue(st);
 }
@@ -369,14 +424,13 @@ static size_t hp2_read(void *arg, void *sp, uint8_t *buf, size_t len, bool *eof)
 		if (src != buf)
 			memcpy(buf, src, n);
 		st->out = http_chain_drop(st->out, n);
+		st->stall_us = 0; /* the window let bytes go */
 	}
 	*eof = st->out == NULL && st->out_eof;
 	if (was_full && st->x != NULL)
 		hp2_queue(st); /* its exchange may read the upstream again */
 	return n;
 }
-
-static bool hp2_is_hop(struct http_view name);
 
 /*
  * The response's trailer section as HTTP/2 trailers (RFC 9113 8.1): its
@@ -431,6 +485,7 @@ static const struct h2_callbacks hp2_h2_cbs = {
 	.header = hp2_header,
 	.headers_done = hp2_headers_done,
 	.data = hp2_data,
+	.trailer = hp2_trailer,
 	.end_stream = hp2_end_stream,
 	.closed = hp2_closed,
 	.read = hp2_read,
@@ -709,6 +764,24 @@ static void hp2_reset(void *d)
 	hp2_flush(st->c);
 }
 
+/* End the response with @p lines as its trailers (a gRPC deadline, http_proxy.c). */
+static int hp2_grpc_end(void *d, const char *lines, uint32_t len)
+{
+	struct hp2_stream *st = d;
+	struct rte_mbuf *t = NULL;
+
+	if (hp_put(st->c->pw->nw->pool, &t, lines, len) != 0) {
+		rte_pktmbuf_free(t);
+		return -1;
+	}
+	/* the upstream's trailer lines (if some came) give way; its chunks stop here */
+	rte_pktmbuf_free(st->tr);
+	st->tr = t;
+	st->dechunk = false;
+	hp2_done(d);
+	return 0;
+}
+
 static void hp2_timer_set(void *d, uint64_t us)
 {
 	struct hp2_stream *st = d;
@@ -734,6 +807,7 @@ static const struct hp_down_ops hp2_down = {
 	.done = hp2_done,
 	.reset = hp2_reset,
 	.timer = hp2_timer_set,
+	.grpc_end = hp2_grpc_end,
 };
 
 /* ---- the connection ---- */
@@ -751,7 +825,8 @@ static void hp2_stream_free(struct hp2_stream *st)
 	rte_pktmbuf_free(st->in);
 	rte_pktmbuf_free(st->out);
 	rte_pktmbuf_free(st->tr);
-	st->in = st->out = st->tr = NULL;
+	rte_pktmbuf_free(st->rtr);
+	st->in = st->out = st->tr = st->rtr = NULL;
 	st->c = NULL;
 	TAILQ_INSERT_HEAD(&c->w->free, st, link);
 }
@@ -814,9 +889,38 @@ static void hp2_arm(struct hp2_conn *c)
 	proxy_end_set_timer(c->down, next > now ? next - now : 1);
 }
 
+/*
+ * Window starvation (RFC 9113 6.9 leaves it to us): a response whose bytes
+ * wait in out on a window the client keeps closed holds its exchange, its
+ * upstream connection and up to HP2_OUT_MAX bytes; past
+ * window_stall_timeout_ms the stream is reset (its closed callback then
+ * resets the exchange), or the connection closed when its own window is the
+ * one kept closed. Every round, so that a client busy with other frames does
+ * not keep it off. @return false when the connection is over.
+ */
+static bool hp2_stalls(struct hp2_conn *c)
+{
+	uint64_t now = hp2_now(c);
+	struct hp2_stream *st;
+	bool any = false;
+
+	TAILQ_FOREACH(st, &c->streams, link)
+	{
+		bool pending = !st->closed && st->out != NULL && st->out->pkt_len > 0;
+
+		any |= pending;
+		h2_stream_stall_check(c->h2, st->id, pending, &st->stall_us, now);
+	}
+	return !h2_conn_stall_check(c->h2, any, now);
+}
+
 /* After a round: close when nghttp2 is done (or something failed), else re-arm. */
 static bool hp2_settle(struct hp2_conn *c)
 {
+	if (!hp2_stalls(c)) { /* its GOAWAY goes, then the close */
+		hp2_flush(c);
+		return false;
+	}
 	hp2_work(c);
 	hp2_flush(c);
 	if (c->failed || h2_conn_done(c->h2) || proxy_end_eof(c->down))

@@ -806,6 +806,26 @@ static void hp1_reset(void *d)
 	hp_exchange_free(s);
 }
 
+/*
+ * A gRPC response whose body started outlived its deadline (grpc-timeout or
+ * the route's): on an HTTP/2 client it ends with trailers grpc-status 4
+ * (DEADLINE_EXCEEDED) rather than a reset, so the client's library reports
+ * the deadline; the endpoint's stream or connection is aborted as for a reset.
+ */
+static void hp_grpc_deadline(struct hp_session *s)
+{
+	static const char tr[] = "grpc-status: 4\r\ngrpc-message: upstream request timeout\r\n";
+
+	s->flags |= HP_RF_UT;
+	hp_release_request(s);
+	if (s->dn->grpc_end(s->dd, tr, sizeof(tr) - 1) != 0) {
+		stats_inc(hp_stats(s->hw), STAT_HTTP_ALLOC_FAILED);
+		s->dn->reset(s->dd);
+		return;
+	}
+	stats_inc(hp_stats(s->hw), STAT_HTTP_GRPC_DEADLINE_TRAILERS);
+}
+
 /* The request is answered (its response went to the client whole). */
 static void hp_request_done(struct hp_session *s)
 {
@@ -2570,6 +2590,10 @@ static void hp_down_timer(struct tcp_conn *c, void *arg)
 	if ((s->state == HP_UPSTREAM || s->state == HP_WAIT) && s->deadline_us != 0 &&
 	    now >= s->deadline_us) {
 		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_RQ_TIMEOUT);
+		if (s->resp_started && s->grpc && s->dn->grpc_end != NULL) {
+			hp_grpc_deadline(s);
+			return;
+		}
 		if (s->resp_started) {
 			hp_session_end(s); /* part of the response went: reset both */
 			return;

@@ -265,6 +265,7 @@ static int parse_listener_h2(struct proxy_cfg_ctx *c, const json_t *ho, const ch
 					   "max_resets_per_s",
 					   "max_control_frames_per_s",
 					   "max_empty_data_per_s",
+					   "window_stall_timeout_ms",
 					   NULL};
 	struct h2_limits *l = &o->lim;
 	char p[CFG_JPATH_LEN];
@@ -288,7 +289,9 @@ static int parse_listener_h2(struct proxy_cfg_ctx *c, const json_t *ho, const ch
 	    (rc = cfg_get_u32(h, "max_control_frames_per_s", p, 1, 1000000, DEF_H2_PER_S,
 			      &l->max_control_per_s, c->err)) != 0 ||
 	    (rc = cfg_get_u32(h, "max_empty_data_per_s", p, 1, 1000000, DEF_H2_PER_S,
-			      &l->max_empty_data_per_s, c->err)) != 0)
+			      &l->max_empty_data_per_s, c->err)) != 0 ||
+	    (rc = cfg_get_u32(h, "window_stall_timeout_ms", p, 100, 3600000, 10000,
+			      &l->window_stall_ms, c->err)) != 0)
 		return rc;
 	return 0;
 }

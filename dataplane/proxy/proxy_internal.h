@@ -394,6 +394,10 @@ struct hp_down_ops {
 	void (*done)(void *d);			   /* the response is whole */
 	void (*reset)(void *d);			   /* the exchange ends abnormally */
 	void (*timer)(void *d, uint64_t us);	   /* the exchange's timer in @p us; 0: none */
+	/* optional (HTTP/2): instead of a reset, end a response whose body
+	 * started with the trailer fields @p lines ("name: value\r\n" each,
+	 * copied), as done does; @return 0, or -1 (nothing done: reset it) */
+	int (*grpc_end)(void *d, const char *lines, uint32_t len);
 };
 
 /* http_proxy.c: write @p len bytes at the end of chain *@p m, adding mbufs from

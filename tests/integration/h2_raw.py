@@ -10,6 +10,20 @@ the point is to send what a well-behaved library refuses to).
   h2_raw.py pings HOST PORT N     N PING frames at once; prints "goaway <code>"
   h2_raw.py cookies HOST PORT PATH  a GET with two cookie fields (crumbs, RFC
                                   9113 8.2.3); prints the response body
+  h2_raw.py starve HOST PORT PATH N  SETTINGS_INITIAL_WINDOW_SIZE 0, N GETs of
+                                  PATH, no WINDOW_UPDATE ever; prints "rst
+                                  <code> <streams>" once all N are reset
+  h2_raw.py connstarve HOST PORT PATH  a GET of PATH (more than 65535 bytes)
+                                  with a large stream window, its DATA read
+                                  but the connection window never opened;
+                                  prints "goaway <code>"
+  h2_raw.py reqtrailers HOST PORT PATH [LEN]  a POST of "hello" (with
+                                  content-length when LEN is given) whose
+                                  trailer section is x-sum: 42 and
+                                  host: evil; prints the response body
+  h2_raw.py continuation HOST PORT N  a HEADERS without END_HEADERS, then N
+                                  CONTINUATION frames of one field each
+                                  (CVE-2024-27316's class); prints "goaway <code>"
 
 Header blocks are HPACK literals without indexing (RFC 7541 6.2.2), so no
 decoder is needed for what the tests read: frame types and error codes.
@@ -20,7 +34,8 @@ import sys
 import time
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY = 0, 1, 3, 4, 6, 7
+DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, CONTINUATION = 0, 1, 3, 4, 6, 7, 9
+INITIAL_WINDOW_SIZE = 4
 END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
 
 
@@ -80,9 +95,9 @@ def frames(sock, until, timeout=5.0):
     return None
 
 
-def connect(host, port):
+def connect(host, port, settings=b""):
     s = socket.create_connection((host, port), timeout=5)
-    s.sendall(PREFACE + frame(SETTINGS, 0, 0))
+    s.sendall(PREFACE + frame(SETTINGS, 0, 0, settings))
     return s
 
 
@@ -94,7 +109,12 @@ def goaway(ft, fl, sid, pl):
 
 def main():
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    s = connect(host, port)
+    if mode == "starve":
+        s = connect(host, port, struct.pack(">HI", INITIAL_WINDOW_SIZE, 0))
+    elif mode == "connstarve":
+        s = connect(host, port, struct.pack(">HI", INITIAL_WINDOW_SIZE, 1 << 24))
+    else:
+        s = connect(host, port)
     if mode == "rapid":
         n = int(sys.argv[4])
         out = b""
@@ -139,6 +159,52 @@ def main():
                 return "rst"
             return None
         sys.stdout.write(str(frames(s, data)))
+    elif mode in ("starve", "connstarve"):
+        path, n = sys.argv[4].encode(), int(sys.argv[5]) if mode == "starve" else 1
+        s.sendall(b"".join(frame(HEADERS, END_HEADERS | END_STREAM, 2 * i + 1, get(path))
+                           for i in range(n)))
+        resets = {}
+
+        def stalled(ft, fl, sid, pl):
+            if ft == GOAWAY:
+                return "goaway %d" % int.from_bytes(pl[4:8], "big")
+            if ft == RST_STREAM:
+                resets[sid] = int.from_bytes(pl[:4], "big")
+                if len(resets) == n and mode == "starve":
+                    return "rst %s %d" % (",".join(sorted({str(c) for c in resets.values()})), n)
+            if ft in (DATA, HEADERS) and fl & END_STREAM:
+                return "the response ended"
+            return None
+        print(frames(s, stalled, timeout=20))
+    elif mode == "reqtrailers":
+        path = sys.argv[4].encode()
+        extra = [(b"content-length", sys.argv[5].encode())] if len(sys.argv) > 5 else []
+        head = block([(b":method", b"POST"), (b":scheme", b"http"), (b":path", path),
+                      (b":authority", b"10.10.1.1")] + extra)
+        s.sendall(frame(HEADERS, END_HEADERS, 1, head) + frame(DATA, 0, 1, b"hello") +
+                  frame(HEADERS, END_HEADERS | END_STREAM, 1,
+                        block([(b"x-sum", b"42"), (b"host", b"evil")])))
+        body = []
+
+        def data(ft, fl, sid, pl):
+            if ft == DATA and sid == 1:
+                body.append(pl)
+            if ft in (DATA, HEADERS) and sid == 1 and fl & END_STREAM:
+                return b"".join(body).decode(errors="replace")
+            if ft == RST_STREAM and sid == 1:
+                return "rst %d" % int.from_bytes(pl[:4], "big")
+            return None
+        sys.stdout.write(str(frames(s, data)))
+    elif mode == "continuation":
+        n = int(sys.argv[4])
+        out = frame(HEADERS, END_STREAM, 1, get(b"/"))
+        for i in range(n):
+            out += frame(CONTINUATION, 0, 1, block([(b"x-flood-%d" % i, b"v")]))
+        try:
+            s.sendall(out)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        print(frames(s, goaway))
     else:
         sys.exit("unknown mode " + mode)
 

@@ -18,6 +18,10 @@ http_backend.py --stream-sha N   print the sha256 of what /stream?n=N sends
                         then 200 NAME
   GET  /ws              with Upgrade: 101 Switching Protocols, then echoes bytes until EOF
   GET  /headers         the request head as received (to check the proxy's edits)
+  GET  /trickle?n=N&ms=M  a chunked 200 (content-type application/grpc) of N 6-byte
+                        gRPC messages, one every M ms (a server stream ignoring deadlines)
+  POST /trailers        the sha256 of the request body, then the trailer lines of a
+                        chunked body as received ("none" without)
 """
 import hashlib
 import random
@@ -64,9 +68,11 @@ class Handler(BaseHTTPRequestHandler):
             while True:
                 size = int(self.rfile.readline().split(b";")[0], 16)
                 if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return
+                    while True:
+                        line = self.rfile.readline()
+                        if line in (b"\r\n", b"\n", b""):
+                            return
+                        self.trailer_lines.append(line.decode(errors="replace").rstrip("\r\n"))
                 while size > 0:
                     part = self.rfile.read(min(size, BLOCK))
                     if not part:
@@ -84,10 +90,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         h = hashlib.sha256()
+        self.trailer_lines = []
         self.body(h)
         url = urlsplit(self.path)
         if url.path == "/sha":
             self.reply(200, (h.hexdigest() + "\n").encode())
+        elif url.path == "/trailers":
+            lines = "\n".join(self.trailer_lines) if self.trailer_lines else "none"
+            self.reply(200, (h.hexdigest() + "\n" + lines + "\n").encode())
         else:
             self.reply(404, b"no such path\n")
 
@@ -111,6 +121,20 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
             else:
                 self.reply(200, data)
+        elif url.path == "/trickle":
+            self.send_response(200)
+            self.send_header("content-type", "application/grpc")
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            try:
+                for i in range(int(q["n"])):
+                    msg = b"\x00\x00\x00\x00\x01" + bytes([0x30 + i % 10])
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(msg), msg))
+                    self.wfile.flush()
+                    time.sleep(int(q["ms"]) / 1000)
+                self.wfile.write(b"0\r\ngrpc-status: 0\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass
         elif url.path == "/stream":
             n = int(q["n"])
             self.send_response(200)

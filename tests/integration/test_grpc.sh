@@ -5,7 +5,8 @@
 # streaming; grpc-status and grpc-message carried in trailers; a route
 # timeout answered as DEADLINE_EXCEEDED in trailers, and a grpc-timeout
 # shorter than the route's bounding a request to an HTTP/1.1 endpoint that
-# ignores it (curl, no client deadline);
+# ignores it (curl, no client deadline), and a streaming response that
+# outlives grpc-timeout ending with trailers grpc-status 4 (not a reset);
 # retry_on "unavailable": a method failing its first try succeeds on the
 # retry (the server counts 2 tries); local replies as HTTP 200 + grpc-status
 # (UNAVAILABLE for an endpoint that refuses, UNIMPLEMENTED for no route,
@@ -45,7 +46,8 @@ for rc in d["route_configs"]:
             {"name": "grpc", "match": {"prefix": "/test.Echo/"}, "cluster": "shop/grpc",
              "timeout_ms": 10000, "retry_policy": retry},
             {"name": "grpc-down", "match": {"prefix": "/test.Down/"}, "cluster": "shop/grpcdown"},
-            {"name": "grpc-deny", "match": {"prefix": "/test.Deny/"}, "cluster": "shop/grpcdeny"}]
+            {"name": "grpc-deny", "match": {"prefix": "/test.Deny/"}, "cluster": "shop/grpcdeny"},
+            {"name": "trickle", "match": {"path": "/trickle"}, "cluster": "shop/flaky"}]
         rc["virtual_hosts"].insert(0, {"name": "age", "domains": ["age.test"], "routes": [
             {"match": {"prefix": "/"}, "cluster": "shop/grpcage"}]})
 d["listeners"][0]["http"]["http2"] = {"enabled": True}
@@ -101,6 +103,23 @@ grep -q "^grpc-message: upstream request timeout" <<<"$out" || it_http_fail "no 
 grep -q "^HTTP/2 200" <<<"$out" || it_http_fail "a gRPC local reply is not a 200: $out"
 [ "$ms" -lt 1500 ] || it_http_fail "grpc-timeout 400m answered after $ms ms"
 echo "    grpc-timeout 400m: DEADLINE_EXCEEDED from meshdp after $ms ms (the endpoint answers after 2.5 s)"
+
+it_log "a server stream that outlives its grpc-timeout ends with trailers grpc-status 4, not a reset"
+gd=$(it_stat http_grpc_deadline_trailers)
+start=${EPOCHREALTIME/./}
+rc=0
+out=$(it_in_client curl -sS -m 10 --http2-prior-knowledge -D - -o "$IT_WORK/trickle.body" -H "content-type: application/grpc" \
+	-H "te: trailers" -H "grpc-timeout: 700m" "http://$T/trickle?n=20&ms=200" 2>&1) || rc=$?
+ms=$(((${EPOCHREALTIME/./} - start) / 1000))
+[ "$rc" -eq 0 ] || it_http_fail "the stream past its deadline did not end cleanly (curl exit $rc): $out"
+grep -q "^HTTP/2 200" <<<"$out" || it_http_fail "the streaming response's head: $out"
+grep -q "^grpc-status: 4" <<<"$out" || it_http_fail "no grpc-status 4 in the trailers: $out"
+grep -q "^grpc-message: upstream request timeout" <<<"$out" || it_http_fail "no grpc-message in the trailers: $out"
+got=$(wc -c <"$IT_WORK/trickle.body")
+[ "$got" -ge 6 ] && [ "$got" -lt 120 ] || it_http_fail "the stream's messages before the deadline: $got bytes"
+[ "$ms" -lt 2000 ] || it_http_fail "grpc-timeout 700m on a 4 s stream answered after $ms ms"
+[ "$(delta http_grpc_deadline_trailers "$gd")" -eq 1 ] || it_http_fail "http_grpc_deadline_trailers +$(delta http_grpc_deadline_trailers "$gd"), want 1"
+echo "    grpc-timeout 700m on a stream of 20 messages 200 ms apart: $((got / 6)) messages, then grpc-status 4 after $ms ms"
 
 it_log "retry_on unavailable: the first try fails UNAVAILABLE, the retry succeeds"
 rs=$(it_stat http_grpc_retriable_status)

@@ -9,10 +9,15 @@
 # streams on each of 4 connections (all 2xx, counters matching), local
 # replies (direct, redirect, 404) and a 503 after retries over h2, a header
 # list over max_header_list_size answered 431, a connection-specific field
-# refused by a stream reset, a rapid-reset client and a PING flood closed with
-# GOAWAY ENHANCE_YOUR_CALM while h2load on other connections keeps
-# succeeding, and a graceful GOAWAY when the listener leaves the config while
-# a stream is in flight (the stream finishes).
+# refused by a stream reset, a rapid-reset client, a PING flood and a
+# CONTINUATION flood closed with GOAWAY ENHANCE_YOUR_CALM, a client keeping
+# its stream windows at 0 reset (CANCEL) and one keeping the connection
+# window closed closed with GOAWAY after window_stall_timeout_ms, while h2load
+# on other connections keeps succeeding, and a graceful GOAWAY when the listener leaves the config while
+# a stream is in flight (the stream finishes). Request trailers reach an
+# HTTP/1.1 upstream as the chunked trailer section (host dropped from them,
+# RFC 9110 6.5.1), and are dropped and counted when the body has a
+# content-length.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 source "$(dirname "$0")/lib_http.sh"
@@ -34,7 +39,7 @@ for rc in d["route_configs"]:
     if rc["name"] == "main":
         rc["virtual_hosts"][0]["domains"].append("edge.test")
 h2 = {"enabled": True, "max_header_list_size": 8192, "max_resets_per_s": 50,
-      "max_control_frames_per_s": 200}
+      "max_control_frames_per_s": 200, "window_stall_timeout_ms": 2000}
 d["listeners"][0]["http"]["http2"] = h2
 d["listeners"].append({"name": "https-h2", "type": "http", "address": "10.10.1.1", "port": 8445,
                        "route_config": "main", "idle_timeout_s": 60,
@@ -119,6 +124,19 @@ want=$(sha256sum <"$IT_WORK/up.bin" | cut -d' ' -f1)
 got=$(it_in_client curl -s -m 20 --http2 --resolve "edge.test:8445:10.10.1.1" --cacert "$PKI/ca.pem" --data-binary "@$IT_WORK/up.bin" "https://edge.test:8445/app/sha" || true)
 [ "$got" = "$want" ] || it_http_fail "upload over TLS h2: sha $got, want $want"
 
+it_log "request trailers: to an HTTP/1.1 upstream in the chunked body; dropped (counted) with a content-length"
+rt=$(it_stat h2_request_trailers)
+rtd=$(it_stat h2_request_trailers_dropped)
+hello=$(printf hello | sha256sum | cut -d' ' -f1)
+out=$(it_in_client "$IT_PY" "$RAW" reqtrailers 10.10.1.1 8080 /app/trailers)
+[ "$out" = "$hello
+x-sum: 42" ] || it_http_fail "request trailers over h2 to an HTTP/1.1 upstream (chunked): $out"
+out=$(it_in_client "$IT_PY" "$RAW" reqtrailers 10.10.1.1 8080 /app/trailers 5)
+[ "$out" = "$hello
+none" ] || it_http_fail "request trailers with content-length: $out"
+[ "$(delta h2_request_trailers "$rt")" -eq 1 ] || it_http_fail "h2_request_trailers +$(delta h2_request_trailers "$rt"), want 1"
+[ "$(delta h2_request_trailers_dropped "$rtd")" -eq 1 ] || it_http_fail "h2_request_trailers_dropped +$(delta h2_request_trailers_dropped "$rtd"), want 1"
+
 it_log "local replies and a 503 over h2"
 [ "$(c2 "$PROXY/direct")" = "hello from meshdp" ] || it_http_fail "direct response over h2"
 out=$(c2 -o /dev/null -w "%{http_version} %{http_code} %{redirect_url}" "$PROXY/old")
@@ -158,19 +176,39 @@ out=$(it_in_client "$IT_PY" "$RAW" connhdr 10.10.1.1 8080)
 [ "$out" = "rst 1" ] || it_http_fail "connection: keep-alive in an h2 request: $out"
 [ "$(delta h2_stream_errors "$se")" -ge 1 ] || it_http_fail "h2_stream_errors not counted"
 
-it_log "rapid reset (CVE-2023-44487) and a PING flood closed with GOAWAY ENHANCE_YOUR_CALM, h2load unaffected"
+it_log "floods beside h2load: rapid reset (CVE-2023-44487), PING and CONTINUATION floods closed with GOAWAY ENHANCE_YOUR_CALM, window starvation reset or closed"
 rr=$(it_stat h2_rapid_reset_closed)
 cf=$(it_stat h2_control_flood_closed)
+cn=$(it_stat h2_continuation_flood_closed)
+ws=$(it_stat h2_window_stall_resets)
+wc=$(it_stat h2_window_stall_closed)
+# the starving clients hold their streams (exchanges, upstream connections,
+# buffered bytes) while h2load runs, until window_stall_timeout_ms (2 s)
+it_in_client "$IT_PY" "$RAW" starve 10.10.1.1 8080 "/app/blob?n=300000" 20 >"$IT_WORK/starve.out" 2>&1 &
+spid=$!
+it_in_client "$IT_PY" "$RAW" connstarve 10.10.1.1 8080 "/app/blob?n=300000" >"$IT_WORK/connstarve.out" 2>&1 &
+cspid=$!
+t0=$(date +%s%N)
 it_in_client h2load -n 4000 -c 2 -m 20 "$PROXY/" >"$IT_WORK/h2load-bg.log" 2>&1 &
 hpid=$!
 out=$(it_in_client "$IT_PY" "$RAW" rapid 10.10.1.1 8080 1000)
 [ "$out" = "goaway 11" ] || it_http_fail "rapid reset: $out"
 out=$(it_in_client "$IT_PY" "$RAW" pings 10.10.1.1 8080 2000)
 [ "$out" = "goaway 11" ] || it_http_fail "PING flood: $out"
+out=$(it_in_client "$IT_PY" "$RAW" continuation 10.10.1.1 8080 10000)
+[ "$out" = "goaway 11" ] || it_http_fail "CONTINUATION flood: $out"
 wait $hpid || it_http_fail "h2load beside the floods failed: $(cat "$IT_WORK/h2load-bg.log")"
 grep -q "4000 succeeded, 0 failed" "$IT_WORK/h2load-bg.log" || it_http_fail "h2load beside the floods: $(cat "$IT_WORK/h2load-bg.log")"
+wait $spid || it_http_fail "the stream-window starver failed: $(cat "$IT_WORK/starve.out")"
+[ "$(cat "$IT_WORK/starve.out")" = "rst 8 20" ] || it_http_fail "stream-window starvation: $(cat "$IT_WORK/starve.out"), want all 20 streams reset CANCEL"
+wait $cspid || it_http_fail "the connection-window starver failed: $(cat "$IT_WORK/connstarve.out")"
+[ "$(cat "$IT_WORK/connstarve.out")" = "goaway 11" ] || it_http_fail "connection-window starvation: $(cat "$IT_WORK/connstarve.out")"
+echo "    starvers cut after $((($(date +%s%N) - t0) / 1000000)) ms (limit 2000 ms); h2load: $(grep -E '^finished in' "$IT_WORK/h2load-bg.log")"
 [ "$(delta h2_rapid_reset_closed "$rr")" -eq 1 ] || it_http_fail "h2_rapid_reset_closed +$(delta h2_rapid_reset_closed "$rr"), want 1"
 [ "$(delta h2_control_flood_closed "$cf")" -eq 1 ] || it_http_fail "h2_control_flood_closed +$(delta h2_control_flood_closed "$cf"), want 1"
+[ "$(delta h2_continuation_flood_closed "$cn")" -eq 1 ] || it_http_fail "h2_continuation_flood_closed +$(delta h2_continuation_flood_closed "$cn"), want 1"
+[ "$(delta h2_window_stall_resets "$ws")" -eq 20 ] || it_http_fail "h2_window_stall_resets +$(delta h2_window_stall_resets "$ws"), want 20"
+[ "$(delta h2_window_stall_closed "$wc")" -eq 1 ] || it_http_fail "h2_window_stall_closed +$(delta h2_window_stall_closed "$wc"), want 1"
 
 it_log "the listener leaves the config during a slow stream: GOAWAY, the stream finishes"
 counter_gt() { [ "$(it_stat "$1")" -gt "$2" ]; }

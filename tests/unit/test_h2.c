@@ -14,7 +14,11 @@
  * body arrive as sent, the response's head and trailers come as two header
  * blocks, the peer's MAX_CONCURRENT_STREAMS and GOAWAY bound new streams
  * while the one in flight finishes, an upstream's RST_STREAM is counted as
- * such.
+ * such. A CONTINUATION flood closes the connection with its counter; a
+ * response that a closed stream window keeps from moving is reset after the
+ * stall limit, one that a closed connection window keeps closes the
+ * connection with GOAWAY, and an opened window ends a stall. A request's
+ * trailer section comes through the trailer callback before end_stream.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,6 +43,8 @@ struct srv_stream {
 	size_t flen;
 	unsigned int hdr_flags;
 	bool headers_done, ended, closed;
+	char trailers[256];
+	size_t tlen;
 	uint32_t close_code;
 	size_t data;
 	const char *body; /* the response body to read */
@@ -71,6 +77,15 @@ static int s_header(void *arg, void *st, const uint8_t *n, size_t nl, const uint
 	ss->flen += (size_t)snprintf(ss->fields + ss->flen, sizeof(ss->fields) - ss->flen,
 				     "%.*s=%.*s;", (int)nl, n, (int)RTE_MIN(vl, (size_t)64), v);
 	return 0;
+}
+
+static void s_trailer(void *arg, void *st, const uint8_t *n, size_t nl, const uint8_t *v, size_t vl)
+{
+	struct srv_stream *ss = st;
+
+	(void)arg;
+	ss->tlen += (size_t)snprintf(ss->trailers + ss->tlen, sizeof(ss->trailers) - ss->tlen,
+				     "%.*s=%.*s;", (int)nl, n, (int)vl, v);
 }
 
 static void s_done(void *arg, void *st, unsigned int flags)
@@ -124,6 +139,7 @@ static const struct h2_callbacks srv_cbs = {
 	.header = s_header,
 	.headers_done = s_done,
 	.data = s_data,
+	.trailer = s_trailer,
 	.end_stream = s_end,
 	.closed = s_closed,
 	.read = s_read,
@@ -775,6 +791,181 @@ static void test_client_reset_counted(void **state)
 	h2_conn_free(sv.c);
 }
 
+/* A frame header of @p len payload bytes at @p f (RFC 9113 4.1). */
+static void frame_hd(uint8_t *f, uint32_t len, uint8_t type, uint8_t flags, int32_t id)
+{
+	f[0] = (uint8_t)(len >> 16);
+	f[1] = (uint8_t)(len >> 8);
+	f[2] = (uint8_t)len;
+	f[3] = type;
+	f[4] = flags;
+	f[5] = (uint8_t)(id >> 24);
+	f[6] = (uint8_t)(id >> 16);
+	f[7] = (uint8_t)(id >> 8);
+	f[8] = (uint8_t)id;
+}
+
+static void test_continuation_flood(void **state)
+{
+	/* a HEADERS without END_HEADERS (":method: GET" indexed), then empty
+	 * CONTINUATION frames without END_HEADERS, by hand */
+	uint8_t out[10 + 9 * 40];
+	struct srv sv;
+	struct cli c;
+
+	(void)state;
+	srv_init(&sv, &(struct h2_limits){0});
+	cli_init(&c);
+	assert_int_equal(to_server(&c, &sv, 1), 0); /* the preface and SETTINGS */
+	frame_hd(out, 1, NGHTTP2_HEADERS, NGHTTP2_FLAG_END_STREAM, 1);
+	out[9] = 0x82;
+	for (int i = 0; i < 8; i++)
+		frame_hd(out + 10 + 9 * i, 0, NGHTTP2_CONTINUATION, 0, 1);
+	/* 8 are allowed */
+	assert_int_equal(h2_conn_recv(sv.c, out, 10 + 9 * 8, 2), 0);
+	assert_int_equal(stats_read(&sv.st, STAT_H2_CONTINUATION_FLOOD_CLOSED), 0);
+	for (int i = 0; i < 32; i++)
+		frame_hd(out + 10 + 9 * i, 0, NGHTTP2_CONTINUATION, 0, 1);
+	assert_int_equal(h2_conn_recv(sv.c, out + 10, 9 * 32, 3), -1);
+	assert_int_equal(stats_read(&sv.st, STAT_H2_CONTINUATION_FLOOD_CLOSED), 1);
+	assert_int_equal(stats_read(&sv.st, STAT_H2_PROTOCOL_ERRORS), 0);
+	assert_int_equal(h2_conn_recv(sv.c, out + 10, 9, 4), -1); /* nothing more is read */
+	to_client(&sv, &c);
+	assert_int_equal(c.goaway, H2_ENHANCE_YOUR_CALM);
+	assert_true(h2_conn_done(sv.c));
+	pair_free(&sv, &c);
+}
+
+/* The client's SETTINGS_INITIAL_WINDOW_SIZE. */
+static void cli_window(struct cli *c, uint32_t w)
+{
+	nghttp2_settings_entry iv = {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, w};
+
+	assert_int_equal(nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, &iv, 1), 0);
+}
+
+static void test_window_stall_stream(void **state)
+{
+	static char body[] = "a body the client never lets through\n";
+	struct srv sv;
+	struct cli c;
+	uint64_t since = 0, open_since = 0;
+	int32_t id, id2;
+
+	(void)state;
+	srv_init(&sv, &(struct h2_limits){.window_stall_ms = 3000});
+	cli_init(&c);
+	cli_window(&c, 0);
+	id = cli_get(&c, "/", NULL, 0, false);
+	assert_int_equal(to_server(&c, &sv, 1), 0);
+	sv.s[0].body = body;
+	sv.s[0].body_len = strlen(body);
+	sv.s[0].body_ready = true;
+	assert_int_equal(h2_respond(sv.c, id, 200, NULL, 0, true), 0);
+	to_client(&sv, &c);
+	assert_int_equal(c.status, 200); /* HEADERS are not flow controlled */
+	assert_int_equal(c.body, 0);
+	/* nothing waits: no stall */
+	assert_false(h2_stream_stall_check(sv.c, id, false, &since, 1000000));
+	assert_int_equal(since, 0);
+	assert_false(h2_stream_stall_check(sv.c, id, true, &since, 1000000));
+	assert_int_equal(since, 1000000);
+	assert_false(h2_stream_stall_check(sv.c, id, true, &since, 3999999));
+	assert_false(h2_conn_stall_check(sv.c, true, 3999999)); /* its window is open */
+	assert_true(h2_stream_stall_check(sv.c, id, true, &since, 4000000));
+	assert_int_equal(stats_read(&sv.st, STAT_H2_WINDOW_STALL_RESETS), 1);
+	to_client(&sv, &c);
+	assert_true(c.got_rst);
+	assert_int_equal(c.rst_code, NGHTTP2_CANCEL);
+	assert_true(sv.s[0].closed);
+	assert_int_equal(sv.s[0].close_code, NGHTTP2_CANCEL);
+	/* a window the client opens (WINDOW_UPDATE on the stream) ends the stall */
+	id2 = cli_get(&c, "/2", NULL, 0, false);
+	assert_int_equal(to_server(&c, &sv, 5000000), 0);
+	sv.s[1].body = body;
+	sv.s[1].body_len = strlen(body);
+	sv.s[1].body_ready = true;
+	assert_int_equal(h2_respond(sv.c, id2, 200, NULL, 0, true), 0);
+	to_client(&sv, &c);
+	assert_false(h2_stream_stall_check(sv.c, id2, true, &open_since, 5000000));
+	assert_int_equal(nghttp2_submit_window_update(c.s, NGHTTP2_FLAG_NONE, id2, 100), 0);
+	assert_int_equal(to_server(&c, &sv, 6000000), 0);
+	assert_false(h2_stream_stall_check(sv.c, id2, true, &open_since, 9000000));
+	assert_int_equal(open_since, 0);
+	to_client(&sv, &c);
+	assert_true(c.ended);
+	assert_int_equal(c.body, strlen(body));
+	assert_int_equal(stats_read(&sv.st, STAT_H2_WINDOW_STALL_RESETS), 1);
+	assert_int_equal(stats_read(&sv.st, STAT_H2_WINDOW_STALL_CLOSED), 0);
+	pair_free(&sv, &c);
+}
+
+static void test_window_stall_connection(void **state)
+{
+	static char body[100000];
+	struct srv sv;
+	struct cli c;
+	int32_t id;
+
+	(void)state;
+	srv_init(&sv, &(struct h2_limits){0}); /* the default: 10 s */
+	cli_init(&c);
+	cli_window(&c, 1u << 20); /* the stream's window is not the limit */
+	id = cli_get(&c, "/", NULL, 0, false);
+	assert_int_equal(to_server(&c, &sv, 1), 0);
+	memset(body, 'w', sizeof(body));
+	sv.s[0].body = body;
+	sv.s[0].body_len = sizeof(body);
+	sv.s[0].body_ready = true;
+	assert_int_equal(h2_respond(sv.c, id, 200, NULL, 0, true), 0);
+	/* the client takes the bytes but never sends its WINDOW_UPDATEs */
+	to_client(&sv, &c);
+	assert_int_equal(c.body, 65535);
+	assert_false(h2_conn_stall_check(sv.c, false, 1000000));
+	assert_false(h2_conn_stall_check(sv.c, true, 1000000));
+	assert_false(h2_conn_stall_check(sv.c, true, 10999999));
+	assert_true(h2_conn_stall_check(sv.c, true, 11000000));
+	assert_int_equal(stats_read(&sv.st, STAT_H2_WINDOW_STALL_CLOSED), 1);
+	to_client(&sv, &c);
+	assert_int_equal(c.goaway, H2_ENHANCE_YOUR_CALM);
+	assert_int_equal(to_server(&c, &sv, 11000001), -1); /* nothing more is read */
+	pair_free(&sv, &c);
+}
+
+static void test_request_trailers(void **state)
+{
+	/* by hand: HEADERS (POST, http, /, :authority a), DATA "hi", then a
+	 * trailer HEADERS with END_STREAM (x-sum: 42, a literal) */
+	static const uint8_t head[] = {0x83, 0x86, 0x84, 0x01, 0x01, 'a'};
+	static const uint8_t tr[] = {0x00, 0x05, 'x', '-', 's', 'u', 'm', 0x02, '4', '2'};
+	uint8_t out[9 * 3 + sizeof(head) + 2 + sizeof(tr)], *p = out;
+	struct srv sv;
+	struct cli c;
+
+	(void)state;
+	srv_init(&sv, &(struct h2_limits){0});
+	cli_init(&c);
+	assert_int_equal(to_server(&c, &sv, 1), 0);
+	frame_hd(p, sizeof(head), NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS, 1);
+	memcpy(p + 9, head, sizeof(head));
+	p += 9 + sizeof(head);
+	frame_hd(p, 2, NGHTTP2_DATA, 0, 1);
+	memcpy(p + 9, "hi", 2);
+	p += 11;
+	frame_hd(p, sizeof(tr), NGHTTP2_HEADERS, NGHTTP2_FLAG_END_HEADERS | NGHTTP2_FLAG_END_STREAM,
+		 1);
+	memcpy(p + 9, tr, sizeof(tr));
+	assert_int_equal(h2_conn_recv(sv.c, out, sizeof(out), 2), 0);
+	assert_int_equal(sv.n, 1);
+	assert_string_equal(sv.s[0].fields, ":method=POST;:scheme=http;:path=/;:authority=a;");
+	assert_int_equal(sv.s[0].data, 2);
+	/* the trailers are not head fields: their own callback, then the end */
+	assert_string_equal(sv.s[0].trailers, "x-sum=42;");
+	assert_true(sv.s[0].ended);
+	assert_int_equal(stats_read(&sv.st, STAT_H2_STREAM_ERRORS), 0);
+	pair_free(&sv, &c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -789,6 +980,10 @@ int main(void)
 		cmocka_unit_test(test_client_request_trailers),
 		cmocka_unit_test(test_client_goaway),
 		cmocka_unit_test(test_client_reset_counted),
+		cmocka_unit_test(test_continuation_flood),
+		cmocka_unit_test(test_window_stall_stream),
+		cmocka_unit_test(test_window_stall_connection),
+		cmocka_unit_test(test_request_trailers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

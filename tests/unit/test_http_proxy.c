@@ -91,6 +91,7 @@ static void test_http2_options(void **state)
 	assert_int_equal(o->lim.max_resets_per_s, 100);
 	assert_int_equal(o->lim.max_control_per_s, 100);
 	assert_int_equal(o->lim.max_empty_data_per_s, 100);
+	assert_int_equal(o->lim.window_stall_ms, 10000);
 	cfg_snapshot_free(s);
 
 	s = compile_ok(LSNS(HLSN_OPEN
@@ -98,7 +99,7 @@ static void test_http2_options(void **state)
 			    "'max_concurrent_streams': 500, 'max_header_list_size': 8192, "
 			    "'initial_window_size': 1048576, 'connection_window': 8388608, "
 			    "'max_resets_per_s': 10, 'max_control_frames_per_s': 20, "
-			    "'max_empty_data_per_s': 30}}}"));
+			    "'max_empty_data_per_s': 30, 'window_stall_timeout_ms': 2500}}}"));
 	o = &l7_of(s)->http[0].h2;
 	assert_true(o->enabled);
 	assert_int_equal(o->lim.max_concurrent_streams, 500);
@@ -108,7 +109,10 @@ static void test_http2_options(void **state)
 	assert_int_equal(o->lim.max_resets_per_s, 10);
 	assert_int_equal(o->lim.max_control_per_s, 20);
 	assert_int_equal(o->lim.max_empty_data_per_s, 30);
+	assert_int_equal(o->lim.window_stall_ms, 2500);
 	cfg_snapshot_free(s);
+	expect_error(LSNS(HLSN_OPEN ", 'http': {'http2': {'window_stall_timeout_ms': 50}}}"),
+		     "$.listeners[0].http.http2.window_stall_timeout_ms", "100..3600000");
 
 	expect_error(LSNS(HLSN_OPEN ", 'http': {'http2': {'max_concurrent_streams': 0}}}"),
 		     "$.listeners[0].http.http2.max_concurrent_streams", "1..10000");
