@@ -1211,8 +1211,7 @@ static int rc_route(struct rc_ctx *c, const json_t *o, const char *path, struct 
 	}
 	if ((rc = rc_header_edits(c, o, path, &r->request_headers, &r->response_headers)) != 0 ||
 	    (rc = rc_retry(c, o, path, r)) != 0 || (rc = rc_fault(c, o, path, r)) != 0 ||
-	    (rc = rc_cors(c, o, path, &r->cors)) != 0 ||
-	    (rc = rc_query_params(c, o, path, r)) != 0)
+	    (rc = rc_cors(c, o, path, &r->cors)) != 0 || (rc = rc_query_params(c, o, path, r)) != 0)
 		return rc;
 	return 0;
 }
