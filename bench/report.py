@@ -530,6 +530,20 @@ def http_workers(L, R):
                              m["http_pool_connects"], m["tcp_retransmits"], m["drops"] or "none"))
 
 
+def http_per_request(v, base):
+    """An HTTP run's CPU per request (the proxy's and the backend's, from /proc,
+    over v["requests"]) and meshdp's window, into V. Shared by (h) and (2)."""
+    req = v.get("requests")
+    cpu = v.get("cpu") or {}
+    if req and cpu.get("proxy_cpu_s"):
+        v["proc_cpu_us_per_request"] = round(cpu["proxy_cpu_s"] * 1e6 / req, 1)
+    if req and cpu.get("backend_cpu_s"):
+        v["backend_cpu_us_per_request"] = round(cpu["backend_cpu_s"] * 1e6 / req, 1)
+    m = http_window(base)
+    if m:
+        v["meshdp"] = m
+
+
 def h_collect(run, targets):
     """Per target and test (tiny, 10k, lat): wrk's figures, CPU per request from
     /proc, and for meshdp its busy cycles per request (TSC Hz from the worker's
@@ -544,15 +558,7 @@ def h_collect(run, targets):
                 continue
             if test != "idle":
                 v["cpu"] = h_cpu_parse(base + ".cpu")
-            req = v.get("requests")
-            cpu = v.get("cpu") or {}
-            if req and cpu.get("proxy_cpu_s"):
-                v["proc_cpu_us_per_request"] = round(cpu["proxy_cpu_s"] * 1e6 / req, 1)
-            if req and cpu.get("backend_cpu_s"):
-                v["backend_cpu_us_per_request"] = round(cpu["backend_cpu_s"] * 1e6 / req, 1)
-            m = http_window(base)
-            if m:
-                v["meshdp"] = m
+            http_per_request(v, base)
             if v:
                 r[test] = v
         if r:
@@ -642,14 +648,7 @@ def h2_collect(run, targets):
         if v is None:
             continue
         v["cpu"] = h_cpu_parse(base + ".cpu")
-        req = v.get("requests")
-        if req and v["cpu"].get("proxy_cpu_s"):
-            v["proc_cpu_us_per_request"] = round(v["cpu"]["proxy_cpu_s"] * 1e6 / req, 1)
-        if req and v["cpu"].get("backend_cpu_s"):
-            v["backend_cpu_us_per_request"] = round(v["cpu"]["backend_cpu_s"] * 1e6 / req, 1)
-        m = http_window(base)
-        if m:
-            v["meshdp"] = m
+        http_per_request(v, base)
         idle = {}
         try:
             with open(base + "-idle.txt") as f:
