@@ -65,11 +65,11 @@ check_refused() {
 	if out=$(it_ctl config validate "$IT_WORK/$file.json" 2>&1); then
 		it_fail "config validate accepted $file"
 	fi
-	echo "$out" | grep -qF "$path" || it_fail "validate $file: error does not name $path: $out"
+	grep -qF "$path" <<<"$out" || it_fail "validate $file: error does not name $path: $out"
 	if out=$(it_ctl config apply "$IT_WORK/$file.json" 2>&1); then
 		it_fail "config apply accepted $file"
 	fi
-	echo "$out" | grep -qF "$path" || it_fail "apply $file: error does not name $path: $out"
+	grep -qF "$path" <<<"$out" || it_fail "apply $file: error does not name $path: $out"
 }
 check_refused unknown_field '$.interfaces[1].colour'
 check_refused bad_addr '$.interfaces[1].ipv4[0]'
@@ -131,9 +131,9 @@ it_ctl log level info >/dev/null || it_fail "log level info failed"
 
 it_log "malformed, oversized and stalled requests"
 reply=$(printf 'this is not json\n' | timeout 5 socat - "UNIX-CONNECT:$IT_SOCK")
-echo "$reply" | grep -q '"ok": *false' || it_fail "malformed request got: $reply"
+grep -q '"ok": *false' <<<"$reply" || it_fail "malformed request got: $reply"
 reply=$(printf '{"cmd": "launch-rockets"}\n' | timeout 5 socat - "UNIX-CONNECT:$IT_SOCK")
-echo "$reply" | grep -q '"ok": *false' || it_fail "unknown command got: $reply"
+grep -q '"ok": *false' <<<"$reply" || it_fail "unknown command got: $reply"
 # Clients that connect and say nothing, or stop in the middle of a request, must
 # not stall the others.
 stall='import socket, sys, time
@@ -171,17 +171,17 @@ while True:
 print(data.decode(errors="replace"))
 PY
 )
-echo "$reply" | grep -qi 'too large' || it_fail "oversized request got: ${reply:0:200}"
+grep -qi 'too large' <<<"$reply" || it_fail "oversized request got: ${reply:0:200}"
 kill "$staller1" "$staller2" 2>/dev/null || true
 timeout 5 "$IT_MESHCTL" --socket "$IT_SOCK" status >/dev/null || it_fail "daemon unresponsive after bad requests"
 
 it_log "a non-root user is refused: by the socket's mode, and by the daemon's peer check"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$IT_MESHCTL" --socket "$IT_SOCK" status 2>&1) && it_fail "uid 65534 was served: $out"
-echo "$out" | grep -qi 'permission denied' || it_fail "uid 65534 refusal unclear: $out"
+grep -qi 'permission denied' <<<"$out" || it_fail "uid 65534 refusal unclear: $out"
 # Even when the file mode lets anyone connect, SO_PEERCRED keeps them out.
 chmod 0666 "$IT_SOCK"
 out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$IT_MESHCTL" --socket "$IT_SOCK" status 2>&1) && it_fail "uid 65534 was served: $out"
-echo "$out" | grep -q 'permission denied: uid 65534' || it_fail "the daemon did not refuse uid 65534 by credentials: $out"
+grep -q 'permission denied: uid 65534' <<<"$out" || it_fail "the daemon did not refuse uid 65534 by credentials: $out"
 
 it_stop_meshdp
 it_log "ok"

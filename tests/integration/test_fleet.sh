@@ -143,7 +143,7 @@ $TOOL wait "$ENDPOINTS" "$PREFIX" "$rev" a b >/dev/null
 [ "$(service_names it_ctl)" = "shop/web store/cart" ] || it_fail "node a did not merge store's namespace: $(service_names it_ctl)"
 [ "$(service_names ctl_b)" = "shop/web store/cart" ] || it_fail "node b did not merge store's namespace"
 out=$(store_publish billing "$IT_WORK/ns-store.json" 2>&1) && it_fail "etcd let store's operator write billing: $out"
-echo "$out" | grep -q "permission denied" || it_fail "billing's refusal unclear: $out"
+grep -q "permission denied" <<<"$out" || it_fail "billing's refusal unclear: $out"
 out=$("$IT_MESHCTL" fleet publish --endpoints "$ENDPOINTS" --prefix "$PREFIX" --user store-op:storepw "$IT_WORK/fleet-20.json" 2>&1) && it_fail "etcd let store's operator write the fleet document: $out"
 rev=$(store_publish store "$IT_WORK/ns-store-billing.json" | etcd_field revision)
 st=$($TOOL wait "$ENDPOINTS" "$PREFIX" "$rev" a b)

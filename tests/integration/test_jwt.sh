@@ -208,7 +208,8 @@ it_wait_for "a failed refresh counted" 20 failed_more
 it_ctl jwt
 expect_ok fetch erin
 grep -q "jwt: fetching https://localhost:$JWKS_PORT/jwks.json failed" "$IT_WORK/meshdp.log" || fail "the failed fetch was not logged"
-curl -sf "http://127.0.0.1:9901/metrics" | grep -q "^meshdp_jwt_refused_replay_total{worker=\"0\"} 1$" || fail "/metrics has no jwt counters"
+metrics=$(curl -sf "http://127.0.0.1:9901/metrics") || fail "GET /metrics failed"
+grep -q "^meshdp_jwt_refused_replay_total{worker=\"0\"} 1$" <<<"$metrics" || fail "/metrics has no jwt counters"
 
 it_log "refused tokens in the security event log: token_replay for the replayed jti, token_invalid with each reason"
 sev_logged() { grep -q '"kind":"token_replay"' "$SEV" 2>/dev/null; }

@@ -32,15 +32,15 @@ it_ctl routes | grep -q 10.20.0.0/16 || it_fail "meshctl routes does not list 10
 it_log "TTL 1 through the node: time exceeded from 10.10.1.1"
 before=$(it_stat drop_ipv4_ttl_exceeded)
 out=$(it_in_client ping -c 1 -t 1 -W 2 10.10.2.2 || true)
-echo "$out" | grep -q "From 10.10.1.1.*Time to live exceeded" || it_fail "no ICMP time exceeded: $out"
+grep -q "From 10.10.1.1.*Time to live exceeded" <<<"$out" || it_fail "no ICMP time exceeded: $out"
 [ "$(it_stat drop_ipv4_ttl_exceeded)" -eq $((before + 1)) ] || it_fail "drop_ipv4_ttl_exceeded did not count the expired packet"
 out=$(it_in_client ping -6 -c 1 -t 1 -W 2 fd00:10:2::2 || true)
-echo "$out" | grep -qi "From fd00:10:1::1.*Time exceeded" || it_fail "no ICMPv6 time exceeded: $out"
+grep -qi "From fd00:10:1::1.*Time exceeded" <<<"$out" || it_fail "no ICMPv6 time exceeded: $out"
 
 it_log "no route: net unreachable"
 before=$(it_stat drop_ipv4_no_route)
 out=$(it_in_client ping -c 1 -W 2 10.99.0.1 || true)
-echo "$out" | grep -q "From 10.10.1.1.*Destination Net Unreachable" || it_fail "no ICMP net unreachable: $out"
+grep -q "From 10.10.1.1.*Destination Net Unreachable" <<<"$out" || it_fail "no ICMP net unreachable: $out"
 [ "$(it_stat drop_ipv4_no_route)" -eq $((before + 1)) ] || it_fail "drop_ipv4_no_route did not count"
 
 it_stop_meshdp

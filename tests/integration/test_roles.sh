@@ -39,7 +39,7 @@ expect_refused()
 	local what=$1 needle=$2 out
 	shift 2
 	out=$(as "$@" 2>&1) && it_fail "$what was accepted: $out"
-	echo "$out" | grep -q -- "$needle" || it_fail "$what: refusal without '$needle': $out"
+	grep -q -- "$needle" <<<"$out" || it_fail "$what: refusal without '$needle': $out"
 }
 # service_port NAME: the first port of service NAME in the live config
 service_port()

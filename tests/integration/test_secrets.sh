@@ -82,9 +82,9 @@ out=$(it_ctl secret apply nope --cert "$IT_WORK/pki/edge.pem" --key "$IT_WORK/pk
 grep -qF "no identity 'nope'" <<<"$out" || it_fail "unknown identity: $out"
 it_ctl --json secret list | "$IT_PY" -c 'import json,sys; c=json.load(sys.stdin)["counters"]; assert c["secrets_api_refused"] == 14 and c["secrets_api_applied"] == 1, c' || it_fail "secret list's counters are wrong"
 metrics=$(curl -sf http://127.0.0.1:9901/metrics) || it_fail "no /metrics"
-echo "$metrics" | grep -qx "meshdp_secrets_api_refused_total 14" || it_fail "/metrics does not count 14 refused secret applies: $(echo "$metrics" | grep secrets_)"
-echo "$metrics" | grep -qx "meshdp_secrets_api_applied_total 1" || it_fail "/metrics does not count 1 secret apply"
-echo "$metrics" | grep -q "^# TYPE meshdp_secrets_loaded_total counter" || it_fail "/metrics has no TYPE line for the secrets counters"
+grep -qx "meshdp_secrets_api_refused_total 14" <<<"$metrics" || it_fail "/metrics does not count 14 refused secret applies: $(echo "$metrics" | grep secrets_)"
+grep -qx "meshdp_secrets_api_applied_total 1" <<<"$metrics" || it_fail "/metrics does not count 1 secret apply"
+grep -q "^# TYPE meshdp_secrets_loaded_total counter" <<<"$metrics" || it_fail "/metrics has no TYPE line for the secrets counters"
 
 it_log "secret bundle"
 out=$(it_ctl secret bundle other.test --bundle "$IT_WORK/pki/other/ca.pem" 2>&1) && it_fail "a bundle for an unknown trust domain was accepted"

@@ -107,7 +107,7 @@ grep -q "^b[123] 10.10.2.1$" <<<"$out" || it_fail "unexpected answer through api
 
 it_log "TLS 1.1, and TLS 1.2 against a TLS 1.3-only listener, are refused"
 # the client must allow TLS 1.1 itself (OpenSSL 3 needs security level 0 for it)
-tls11() { sclient 8443 -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' | grep -q "New, TLSv1"; }
+tls11() { local out; out=$(sclient 8443 -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'); grep -q "New, TLSv1" <<<"$out"; }
 expect_refused tls_hs_fail_version tls11
 out=$(sclient 8444 -tls1_2 || true)
 grep -q "New, TLSv1.2" <<<"$out" && it_fail "a TLS 1.2 session on the 1.3-only listener: $out"
