@@ -38,9 +38,9 @@ struct h2_conn {
 	struct h2_limits lim;
 	uint64_t now_us;
 	struct h2_rate resets, control, empty;
-	uint64_t stall_us;  /* since when DATA waits on a closed connection window; 0: not */
-	uint32_t hdr_bytes; /* the header block being decoded, as 6.5.2 counts */
-	bool hdr_dropped;   /* ... over the limit: its fields are not passed on */
+	struct h2_stall stall; /* DATA waiting on a closed connection window */
+	uint32_t hdr_bytes;    /* the header block being decoded, as 6.5.2 counts */
+	bool hdr_dropped;      /* ... over the limit: its fields are not passed on */
 	bool goaway;
 	bool failed;	    /* a limit or a connection error: nothing more is read */
 	bool calm;	    /* a limit: GOAWAY ENHANCE_YOUR_CALM once nghttp2 returned */
@@ -305,8 +305,7 @@ static ssize_t h2_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 	if (st == NULL)
 		return NGHTTP2_ERR_DEFERRED;
 	n = c->cb->read(c->arg, st, buf, len, &eof);
-	if (n > 0)
-		c->stall_us = 0; /* the connection's window let bytes go */
+	h2_stall_sent(&c->stall, n); /* what the connection's window let go */
 	if (eof) {
 		const struct h2_field *f = NULL;
 		size_t nf = c->cb->trailers != NULL ? c->cb->trailers(c->arg, st, &f) : 0;
@@ -431,7 +430,8 @@ static struct h2_conn *h2_session_new(const struct h2_limits *lim, const struct 
 		h2_conn_free(c);
 		return NULL;
 	}
-	stats_inc(stats, client ? STAT_H2_UP_CONNECTIONS : STAT_H2_CONNECTIONS);
+	if (!client) /* a client's is counted by its user once it speaks HTTP/2 */
+		stats_inc(stats, STAT_H2_CONNECTIONS);
 	return c;
 }
 
@@ -601,26 +601,46 @@ void h2_stream_forget(struct h2_conn *c, int32_t id)
 	nghttp2_session_set_stream_user_data(c->s, id, NULL);
 }
 
-/* A stall of @p since_us (0: none) past the limit at @p now_us? Starts it when 0. */
-static bool h2_stall_over(const struct h2_conn *c, uint64_t *since_us, uint64_t now_us)
+void h2_stall_sent(struct h2_stall *st, size_t n)
 {
-	if (*since_us == 0) {
-		*since_us = now_us != 0 ? now_us : 1;
-		return false;
-	}
-	return now_us - *since_us >= (uint64_t)c->lim.window_stall_ms * 1000;
+	if (st->since_us == 0 || n == 0)
+		return;
+	st->sent = (uint32_t)H2_MIN((size_t)st->sent + n, (size_t)H2_STALL_PROGRESS);
+	if (st->sent == H2_STALL_PROGRESS)
+		*st = (struct h2_stall){0}; /* it moved */
 }
 
-bool h2_stream_stall_check(struct h2_conn *c, int32_t id, bool pending, uint64_t *since_us,
-			   uint64_t now_us)
+/*
+ * Stall clock @p st at @p now_us, DATA waiting (@p pending) behind a window
+ * of @p window bytes: started by a closed window, ended by nothing waiting
+ * (progress ends it in h2_stall_sent()). @return true: past the limit (the
+ * clock is zeroed).
+ */
+static bool h2_stall_over(const struct h2_conn *c, struct h2_stall *st, bool pending,
+			  int32_t window, uint64_t now_us)
 {
-	if (!pending || c->failed || nghttp2_session_get_stream_remote_window_size(c->s, id) > 0) {
-		*since_us = 0;
+	if (!pending) {
+		*st = (struct h2_stall){0};
 		return false;
 	}
-	if (!h2_stall_over(c, since_us, now_us))
+	if (st->since_us == 0) {
+		if (window <= 0)
+			*st = (struct h2_stall){.since_us = now_us != 0 ? now_us : 1};
 		return false;
-	*since_us = 0;
+	}
+	if (now_us - st->since_us < (uint64_t)c->lim.window_stall_ms * 1000)
+		return false;
+	*st = (struct h2_stall){0};
+	return true;
+}
+
+bool h2_stream_stall_check(struct h2_conn *c, int32_t id, bool pending, struct h2_stall *st,
+			   uint64_t now_us)
+{
+	if (c->failed ||
+	    !h2_stall_over(c, st, pending, nghttp2_session_get_stream_remote_window_size(c->s, id),
+			   now_us))
+		return false;
 	stats_inc(c->stats, STAT_H2_WINDOW_STALL_RESETS);
 	nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
 	return true;
@@ -630,11 +650,8 @@ bool h2_conn_stall_check(struct h2_conn *c, bool pending, uint64_t now_us)
 {
 	if (c->failed)
 		return true;
-	if (!pending || nghttp2_session_get_remote_window_size(c->s) > 0) {
-		c->stall_us = 0;
-		return false;
-	}
-	if (!h2_stall_over(c, &c->stall_us, now_us))
+	if (!h2_stall_over(c, &c->stall, pending, nghttp2_session_get_remote_window_size(c->s),
+			   now_us))
 		return false;
 	h2_calm(c, STAT_H2_WINDOW_STALL_CLOSED);
 	nghttp2_session_terminate_session(c->s, NGHTTP2_ENHANCE_YOUR_CALM);

@@ -26,8 +26,10 @@
 the CVE-2024-28182 fix Debian backported to 1.52.0-1+deb12u2: a HEADERS
 without END_HEADERS followed by endless CONTINUATION frames, CVE-2024-27316's
 class, is cut after 8 frames whatever their size), response
-DATA that a closed window of the client kept from moving for window_stall_ms
-(h2_stream_stall_check(), h2_conn_stall_check()); a header
+DATA that a closed window of the client kept from moving (less than
+H2_STALL_PROGRESS bytes in window_stall_ms, so that a window opened a few bytes
+at a time does not count as moving: h2_stream_stall_check(),
+h2_conn_stall_check()); a header
  * list over max_header_list_size (name + value + 32 per field, RFC 9113 6.5.2)
  * is not kept: the request is flagged (H2_HEADERS_TOO_LARGE) for the caller to
  * refuse, while HPACK decoding goes on so that the connection stays in sync.
@@ -196,23 +198,36 @@ void h2_stream_consume(struct h2_conn *c, int32_t id, size_t n);
 /** Reset stream @p id with @p code. */
 void h2_stream_reset(struct h2_conn *c, int32_t id, uint32_t code);
 
+/** Bytes that end a stall: a window opened by less in window_stall_ms is still closed. */
+#define H2_STALL_PROGRESS 16384
+
+/** A stall clock (zeroed at first): since when DATA waits, and what went since. */
+struct h2_stall {
+	uint64_t since_us; /* 0: no stall */
+	uint32_t sent;
+};
+
+/** The read callback gave @p n bytes of the stall's stream (or connection). */
+void h2_stall_sent(struct h2_stall *st, size_t n);
+
 /**
  * Window starvation of stream @p id, from the caller's timer (at least once a
- * second): @p pending, response bytes of the stream wait to go. While they
- * wait with the stream's send window (the client's receive window) at or
- * below zero, *@p since_us (the caller's, per stream, 0 at first) keeps since
- * when; the caller zeroes it whenever the read callback gave bytes. Past
- * window_stall_ms the stream is reset (RST_STREAM CANCEL,
- * h2_window_stall_resets): its closed callback follows from h2_conn_send().
- * @return true when it was reset.
+ * second): @p pending, response bytes of the stream wait to go. From a check
+ * that finds them waiting with the stream's send window (the client's receive
+ * window) at or below zero, @p st (the caller's, per stream; the caller calls
+ * h2_stall_sent() whenever the read callback gave bytes) keeps the time,
+ * until H2_STALL_PROGRESS bytes went or nothing waits. Past window_stall_ms
+ * the stream is reset (RST_STREAM CANCEL, h2_window_stall_resets): its closed
+ * callback follows from h2_conn_send(). @return true when it was reset.
  */
-bool h2_stream_stall_check(struct h2_conn *c, int32_t id, bool pending, uint64_t *since_us,
+bool h2_stream_stall_check(struct h2_conn *c, int32_t id, bool pending, struct h2_stall *st,
 			   uint64_t now_us);
 
 /**
  * The same for the connection's send window: @p pending, some stream has
- * response bytes waiting; no DATA went for window_stall_ms while the window
- * stayed at or below zero: GOAWAY ENHANCE_YOUR_CALM (h2_window_stall_closed).
+ * response bytes waiting; less than H2_STALL_PROGRESS bytes went in
+ * window_stall_ms from a check that found the window at or below zero:
+ * GOAWAY ENHANCE_YOUR_CALM (h2_window_stall_closed).
  * @return true when the connection is over (flush its GOAWAY, close).
  */
 bool h2_conn_stall_check(struct h2_conn *c, bool pending, uint64_t now_us);

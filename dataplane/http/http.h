@@ -237,6 +237,14 @@ struct http_body_out {
 	bool trailer_done; /* chunked: the trailer section ended (with the message) */
 };
 
+/** The trailer section's lines of a chunked body, as slices of the input
+ * (http_parser_keep_trailers()). */
+#define HTTP_TR_SLICES 4
+struct http_trailer_out {
+	uint32_t n; /* slices filled; the caller empties it (n = 0) */
+	struct http_slice s[HTTP_TR_SLICES];
+};
+
 /**
  * One parser per connection direction (about 3.4 KB, most of it msg.headers).
  * Opaque state; read only .msg.
@@ -262,9 +270,10 @@ struct http_parser {
 	uint32_t line_off;	 /* start of the line being scanned, in the chain */
 	struct rte_mbuf *line_m; /* the mbuf holding line_off, and its base */
 	uint32_t line_base;
-	uint64_t remaining; /* body bytes left (length), or in the current chunk */
-	uint32_t cline;	    /* bytes of the current chunk line / trailer */
-	uint32_t ctrailer;  /* bytes of the trailer section */
+	uint64_t remaining;	     /* body bytes left (length), or in the current chunk */
+	uint32_t cline;		     /* bytes of the current chunk line / trailer */
+	uint32_t ctrailer;	     /* bytes of the trailer section */
+	struct http_trailer_out *tr; /* NULL: trailer lines not kept */
 };
 
 /**
@@ -282,6 +291,16 @@ void http_parser_init(struct http_parser *p, enum http_kind kind, const struct h
  * response keeps it for the final one).
  */
 void http_parser_set_request(struct http_parser *p, enum http_method m);
+
+/**
+ * Chunked bodies: http_parse_body() also gives the bytes of the trailer
+ * section's lines ("name: value" CRLF each, validated as for the head, the
+ * final CRLF excluded) as slices of the input in @p tr, appended from tr->n;
+ * when tr is full the call stops there (out.raw says how far it got). The
+ * caller copies them out and empties tr before the input is dropped. For the
+ * parser's life (until http_parser_init()).
+ */
+void http_parser_keep_trailers(struct http_parser *p, struct http_trailer_out *tr);
 
 /**
  * Parse a head from byte @p off of @p chain (the message's first byte; the

@@ -284,11 +284,17 @@ void http_parser_init(struct http_parser *p, enum http_kind kind, const struct h
 	p->req_method = HTTP_M_GET;
 	p->state = ST_START;
 	p->err = 0;
+	p->tr = NULL;
 }
 
 void http_parser_set_request(struct http_parser *p, enum http_method m)
 {
 	p->req_method = m;
+}
+
+void http_parser_keep_trailers(struct http_parser *p, struct http_trailer_out *tr)
+{
+	p->tr = tr;
 }
 
 /* ---- the start line ---- */
@@ -1089,6 +1095,25 @@ static int chunk_byte(struct http_parser *p, uint8_t c)
 	return fail(p, HTTP_E_BAD_CHUNK_DATA); /* not reached: CS_DATA is walked by count */
 }
 
+/* Byte @p at of @p m is a trailer line's: extend the last slice, or start
+ * one. @p check: only say whether it would fit. */
+static bool keep_trailer_byte(struct http_trailer_out *tr, struct rte_mbuf *m, uint32_t at,
+			      bool check)
+{
+	struct http_slice *last = tr->n > 0 ? &tr->s[tr->n - 1] : NULL;
+
+	if (last != NULL && last->m == m && last->off + last->len == at) {
+		if (!check)
+			last->len++;
+		return true;
+	}
+	if (tr->n == HTTP_TR_SLICES)
+		return false;
+	if (!check)
+		tr->s[tr->n++] = (struct http_slice){m, at, 1};
+	return true;
+}
+
 static int body_chunked(struct http_parser *p, struct rte_mbuf *chain, uint32_t off,
 			struct http_body_out *out, struct http_slice *slices, uint32_t max)
 {
@@ -1112,10 +1137,20 @@ static int body_chunked(struct http_parser *p, struct rte_mbuf *chain, uint32_t 
 					p->cstate = CS_DATA_CR;
 				continue;
 			}
-			int r = chunk_byte(p, d[at++]);
+			uint8_t before = p->cstate;
+			int r;
+
+			if (unlikely(p->tr != NULL) && before >= CS_TR_START &&
+			    before <= CS_TR_LF && !keep_trailer_byte(p->tr, m, at, true))
+				return 0; /* the trailer slices are full: the caller empties them */
+			r = chunk_byte(p, d[at++]);
 			out->raw++;
 			if (unlikely(r < 0))
 				return r;
+			if (unlikely(p->tr != NULL) &&
+			    (before == CS_TR_LF ||
+			     (p->cstate >= CS_TR_NAME && p->cstate <= CS_TR_LF)))
+				(void)keep_trailer_byte(p->tr, m, at - 1, false);
 			if (r == 1) {
 				out->trailer_done = true;
 				p->state = ST_START;

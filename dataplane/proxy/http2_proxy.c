@@ -46,7 +46,6 @@
 #define HP2_FIELDS_MAX 128	   /* response fields */
 #define HP2_NAMES_MAX  (64 * 1024) /* their names in lower case */
 #define HP2_CHECK_US   1000000ull  /* the drain check of a quiet connection */
-#define HP2_TR_MAX     (16 * 1024) /* a response's trailer section */
 
 static const char hp2_preface_bytes[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define HP2_PREFACE_LEN 24
@@ -59,7 +58,7 @@ struct hp2_stream {
 	uint64_t in_data;	      /* DATA bytes received and not yet consumed */
 	struct rte_mbuf *out;	      /* response body for DATA frames */
 	uint64_t deadline_us;	      /* the exchange's timer; 0: none */
-	uint64_t stall_us;	      /* since when out waits on a closed window (h2 layer's) */
+	struct h2_stall stall;	      /* out waiting on a closed window (h2 layer's) */
 	bool line_done;		      /* the request line and Host are written */
 	bool head_done;		      /* the request head is complete */
 	bool has_length;	      /* the request has content-length */
@@ -111,7 +110,7 @@ struct hp2_worker {
 	char names[HP2_NAMES_MAX];
 	/* the trailers being submitted (nghttp2 copies them at once) */
 	struct h2_field tf[HP2_FIELDS_MAX];
-	char trailer[HP2_TR_MAX];
+	char trailer[HP_TRAILER_MAX];
 };
 
 /* The chunked decoder of a response body (RFC 9112 7.1; the exchange's parser
@@ -357,8 +356,7 @@ static void hp2_trailer(void *arg, void *sp, const uint8_t *name, size_t nlen, c
 		st->rtr_dropped = true;
 		return;
 	}
-	if (hp2_is_hop(n) || http_view_eq_nocase(n, "content-length", 14) ||
-	    http_view_eq_nocase(n, "host", 4))
+	if (hp_trailer_forbidden(n))
 		return;
 	rc |= hp_put(pool, &st->rtr, name, (uint32_t)nlen);
 	rc |= hp_put(pool, &st->rtr, ": ", 2);
@@ -424,7 +422,7 @@ static size_t hp2_read(void *arg, void *sp, uint8_t *buf, size_t len, bool *eof)
 		if (src != buf)
 			memcpy(buf, src, n);
 		st->out = http_chain_drop(st->out, n);
-		st->stall_us = 0; /* the window let bytes go */
+		h2_stall_sent(&st->stall, n); /* what the window let go */
 	}
 	*eof = st->out == NULL && st->out_eof;
 	if (was_full && st->x != NULL)
@@ -434,49 +432,54 @@ static size_t hp2_read(void *arg, void *sp, uint8_t *buf, size_t len, bool *eof)
 
 /*
  * The response's trailer section as HTTP/2 trailers (RFC 9113 8.1): its
- * "name: value" lines, names in lower case, connection-specific ones dropped.
+ * "name: value" lines (hp_trailer_fields()).
  */
 static size_t hp2_trailers(void *arg, void *sp, const struct h2_field **f)
 {
 	struct hp2_stream *st = sp;
 	struct hp2_worker *w = ((struct hp2_conn *)arg)->w;
-	uint32_t len = st->tr != NULL ? RTE_MIN(st->tr->pkt_len, (uint32_t)HP2_TR_MAX) : 0;
+
+	*f = w->tf;
+	return hp_trailer_fields(st->tr, w->trailer, w->tf, HP2_FIELDS_MAX);
+}
+
+size_t hp_trailer_fields(const struct rte_mbuf *tr, char buf[HP_TRAILER_MAX], struct h2_field *f,
+			 size_t max)
+{
+	uint32_t len = tr != NULL ? RTE_MIN(tr->pkt_len, (uint32_t)HP_TRAILER_MAX) : 0;
 	const char *p;
 	size_t n = 0;
 
 	if (len == 0)
 		return 0;
-	p = rte_pktmbuf_read(st->tr, 0, len, w->trailer);
-	if (p != w->trailer)
-		memcpy(w->trailer, p, len);
-	for (uint32_t i = 0; i < len && n < HP2_FIELDS_MAX;) {
+	p = rte_pktmbuf_read(tr, 0, len, buf);
+	if (p != buf)
+		memcpy(buf, p, len);
+	for (uint32_t i = 0; i < len && n < max;) {
 		uint32_t e = i, colon = 0, v;
 
-		while (e < len && w->trailer[e] != '\n')
+		while (e < len && buf[e] != '\n')
 			e++;
-		while (colon < e - i && w->trailer[i + colon] != ':')
+		while (colon < e - i && buf[i + colon] != ':')
 			colon++;
 		v = i + colon + 1;
-		while (v < e && (w->trailer[v] == ' ' || w->trailer[v] == '\t'))
+		while (v < e && (buf[v] == ' ' || buf[v] == '\t'))
 			v++;
 		if (colon > 0 && colon < e - i) {
 			uint32_t vend = e;
-			struct http_view name = {w->trailer + i, colon};
+			struct http_view name = {buf + i, colon};
 
-			while (vend > v &&
-			       (w->trailer[vend - 1] == '\r' || w->trailer[vend - 1] == ' ' ||
-				w->trailer[vend - 1] == '\t'))
+			while (vend > v && (buf[vend - 1] == '\r' || buf[vend - 1] == ' ' ||
+					    buf[vend - 1] == '\t'))
 				vend--;
 			for (uint32_t k = 0; k < colon; k++)
-				if (w->trailer[i + k] >= 'A' && w->trailer[i + k] <= 'Z')
-					w->trailer[i + k] = (char)(w->trailer[i + k] + 32);
-			if (!hp2_is_hop(name))
-				w->tf[n++] =
-					(struct h2_field){name.p, colon, w->trailer + v, vend - v};
+				if (buf[i + k] >= 'A' && buf[i + k] <= 'Z')
+					buf[i + k] = (char)(buf[i + k] + 32);
+			if (!hp_trailer_forbidden(name))
+				f[n++] = (struct h2_field){name.p, colon, buf + v, vend - v};
 		}
 		i = e + 1;
 	}
-	*f = w->tf;
 	return n;
 }
 
@@ -543,6 +546,12 @@ struct hp2_fields {
 	uint32_t used;
 	int bytes;
 };
+
+bool hp_trailer_forbidden(struct http_view name)
+{
+	return hp2_is_hop(name) || http_view_eq_nocase(name, "content-length", 14) ||
+	       http_view_eq_nocase(name, "host", 4);
+}
 
 /* Connection-specific fields (RFC 9113 8.2.2): never in an HTTP/2 message. */
 static bool hp2_is_hop(struct http_view name)
@@ -909,7 +918,7 @@ static bool hp2_stalls(struct hp2_conn *c)
 		bool pending = !st->closed && st->out != NULL && st->out->pkt_len > 0;
 
 		any |= pending;
-		h2_stream_stall_check(c->h2, st->id, pending, &st->stall_us, now);
+		h2_stream_stall_check(c->h2, st->id, pending, &st->stall, now);
 	}
 	return !h2_conn_stall_check(c->h2, any, now);
 }

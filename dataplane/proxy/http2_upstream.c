@@ -34,6 +34,13 @@
  * connection's windows opened) only as the exchange reads it, which it does
  * only as fast as its client takes it.
  *
+ * A cluster with protocol auto offers ALPN h2 and http/1.1: an endpoint that
+ * chooses http/1.1 has its new connection handed to the first try waiting on
+ * it as an HTTP/1.1 connection (it goes to the HTTP/1.1 pool after), the other
+ * waiting tries start again over HTTP/1.1, and the worker remembers for
+ * HP_H1_MEMO_US that the endpoint speaks HTTP/1.1 (http_proxy.c), so tries in
+ * that time use the HTTP/1.1 pool; the next probe after that finds out again.
+ *
  * Exchanges are told of events (connected, readable, drained, timer, gone)
  * only after nghttp2 returned, from the connection's work list.
  *
@@ -69,6 +76,7 @@ struct hp2u_stream {
 	struct http_parser req; /* the exchange's HTTP/1.1 request */
 	struct rte_mbuf *raw;	/* request bytes not parsed yet */
 	struct rte_mbuf *body;	/* request DATA to go */
+	struct rte_mbuf *tr;	/* the request's trailer lines (chunked), for its trailers */
 	struct rte_mbuf *blk;	/* the response header block being decoded */
 	struct rte_mbuf *resp;	/* HTTP/1.1 response bytes for the exchange */
 	uint64_t unconsumed;	/* DATA bytes in resp, not yet read by the exchange */
@@ -107,6 +115,10 @@ struct hp2u_conn {
 	uint64_t idle_us;
 	uint64_t last_us;
 	bool https;
+	bool fallback; /* auto: an endpoint that chooses ALPN http/1.1 is spoken to so */
+	bool h1;       /* it did: the connection went to a try as HTTP/1.1 */
+	bool retired;  /* its tls build was replaced: scheduled to drain (hp2u_follow()) */
+	bool draining; /* its drain point came: no new stream, closes when the last ends */
 	bool connected;
 	bool in_lib; /* inside nghttp2 */
 	bool busy;   /* hp2u_round() runs */
@@ -122,7 +134,10 @@ struct hp2u_worker {
 	struct hp2u_stream *streams;
 	struct hp2u_stream_list free;
 	LIST_HEAD(, hp2u_conn) conns;
-	char scratch[HP2U_SCRATCH]; /* request heads are parsed whole, one at a time */
+	char scratch[HP2U_SCRATCH];   /* request heads are parsed whole, one at a time */
+	struct http_trailer_out tr;   /* a request body's trailer lines, emptied after each parse */
+	char trailer[HP_TRAILER_MAX]; /* the trailers being submitted (nghttp2 copies them) */
+	struct h2_field tf[HP2U_FIELDS]; /* their fields */
 };
 
 static const struct tcp_callbacks hp2u_tcp_cbs;
@@ -238,9 +253,13 @@ static void hp2u_work(struct hp2u_conn *c)
 		if (!c->connected && c->dead) {
 			struct hp_upconn *u = st->u;
 
-			/* never connected: a connect failure for the try */
+			/* never connected: a connect failure for the try, or (the
+			 * endpoint chose HTTP/1.1) a try that starts again */
 			hp2u_stream_release(st);
-			hp_up_h2_gone(u);
+			if (c->h1)
+				hp_up_h2_fallback(u, c->key);
+			else
+				hp_up_h2_gone(u);
 			continue;
 		}
 		if (c->dead) { /* what it received stays readable; the rest is its eof */
@@ -286,7 +305,10 @@ static void hp2u_round(struct hp2u_conn *c)
 		hp2u_work(c);
 		hp2u_flush(c);
 	} while (c->again);
-	if (!c->dead && c->open == 0 && (h2_conn_peer_goaway(c->h2) || h2_conn_done(c->h2))) {
+	if (!c->dead && c->open == 0 &&
+	    (h2_conn_peer_goaway(c->h2) || h2_conn_done(c->h2) || c->draining)) {
+		if (c->draining)
+			stats_inc(hp2u_stats(c->w), STAT_HTTP_POOL_TLS_DRAIN_CLOSED);
 		proxy_end_close(&c->end);
 		c->dead = true;
 	}
@@ -328,6 +350,7 @@ static void hp2u_connected(struct hp2u_conn *c)
 
 	c->connected = true;
 	c->last_us = hp2u_now(c->w);
+	stats_inc(hp2u_stats(c->w), STAT_H2_UP_CONNECTIONS);
 	TAILQ_FOREACH(st, &c->streams, link)
 	{
 		st->tell_connected = true;
@@ -440,13 +463,35 @@ static const struct tcp_callbacks hp2u_tcp_cbs = {
 	.closed = hp2u_tcp_closed,
 };
 
-/* TLS: the endpoint must have agreed on h2 (RFC 9113 3.2). */
+/*
+ * TLS: the endpoint must have agreed on h2 (RFC 9113 3.2). An auto cluster's
+ * endpoint that chose HTTP/1.1 gets its connection used as such: the first
+ * waiting try takes it (hp_up_h2_adopt()), the others start again over
+ * HTTP/1.1 (hp2u_work()).
+ */
 static int hp2u_tls_done(struct tls_conn *t, void *arg)
 {
 	struct hp2u_conn *c = arg;
+	struct hp2u_stream *st = NULL;
 	struct tls_conn_info ti;
 
 	tls_conn_info(t, &ti);
+	if (strcmp(ti.alpn, "h2") != 0 && c->fallback)
+		TAILQ_FOREACH(st, &c->streams, link)
+	if (st->u != NULL)
+		break;
+	if (st != NULL) {
+		struct hp_upconn *u = st->u;
+
+		stats_inc(hp2u_stats(c->w), STAT_H2_UP_ALPN_FALLBACK);
+		c->end.tls = NULL; /* the try's now */
+		c->h1 = true;
+		hp2u_stream_release(st);
+		hp2u_conn_lost(c);
+		hp_up_h2_adopt(u, t, c->key);
+		hp2u_round(c);
+		return 0;
+	}
 	if (strcmp(ti.alpn, "h2") != 0) {
 		stats_inc(hp2u_stats(c->w), STAT_H2_UP_ALPN_REFUSED);
 		/* refused: the TLS layer resets it and calls nothing after, so the
@@ -472,6 +517,16 @@ static void hp2u_tls_timer(struct tls_conn *t, void *arg)
 	hp2u_timer(arg);
 }
 
+/* Rotation or a certificate's expiry: the streams in flight finish, no new one comes. */
+static void hp2u_tls_drain(struct tls_conn *t, void *arg)
+{
+	struct hp2u_conn *c = arg;
+
+	(void)t;
+	c->draining = true;
+	hp2u_round(c);
+}
+
 static void hp2u_tls_closed(struct tls_conn *t, void *arg, enum tls_close_reason reason)
 {
 	(void)t;
@@ -484,6 +539,7 @@ static const struct tls_callbacks hp2u_tls_cbs = {
 	.readable = hp2u_tls_event,
 	.writable = hp2u_tls_event,
 	.timer = hp2u_tls_timer,
+	.drain = hp2u_tls_drain,
 	.closed = hp2u_tls_closed,
 };
 
@@ -705,6 +761,19 @@ static size_t hp2u_body_read(void *arg, void *sp, uint8_t *buf, size_t len, bool
 	return n;
 }
 
+/* The request's trailer section (a chunked body's) as HTTP/2 trailers. */
+static size_t hp2u_trailers(void *arg, void *sp, const struct h2_field **f)
+{
+	struct hp2u_stream *st = sp;
+	struct hp2u_worker *w = ((struct hp2u_conn *)arg)->w;
+	size_t n = hp_trailer_fields(st->tr, w->trailer, w->tf, RTE_DIM(w->tf));
+
+	if (n > 0)
+		stats_inc(hp2u_stats(w), STAT_H2_UP_REQUEST_TRAILERS);
+	*f = w->tf;
+	return n;
+}
+
 static const struct h2_callbacks hp2u_h2_cbs = {
 	.header = hp2u_header,
 	.headers_done = hp2u_headers_done,
@@ -712,6 +781,7 @@ static const struct h2_callbacks hp2u_h2_cbs = {
 	.end_stream = hp2u_end_stream,
 	.closed = hp2u_stream_closed,
 	.read = hp2u_body_read,
+	.trailers = hp2u_trailers,
 };
 
 /* ---- the request: HTTP/1.1 from the exchange to HEADERS and DATA ---- */
@@ -820,6 +890,13 @@ static int hp2u_take_body(struct hp2u_stream *st)
 
 	while (st->raw != NULL && !st->body_eof) {
 		r = http_parse_body(&st->req, st->raw, 0, &o, slices, HP2U_SLICES);
+		for (uint32_t i = 0; r >= 0 && i < st->w->tr.n; i++)
+			if (hp_put(hp2u_pool(st->w), &st->tr,
+				   rte_pktmbuf_mtod_offset(st->w->tr.s[i].m, const void *,
+							   st->w->tr.s[i].off),
+				   st->w->tr.s[i].len) != 0)
+				r = -1;
+		st->w->tr.n = 0;
 		if (r < 0)
 			return -1;
 		data = NULL;
@@ -877,7 +954,8 @@ static void hp2u_stream_release(struct hp2u_stream *st)
 	rte_pktmbuf_free(st->body);
 	rte_pktmbuf_free(st->blk);
 	rte_pktmbuf_free(st->resp);
-	st->raw = st->body = st->blk = st->resp = NULL;
+	rte_pktmbuf_free(st->tr);
+	st->raw = st->body = st->blk = st->resp = st->tr = NULL;
 	st->queued = false;
 	st->u = NULL;
 	st->c = NULL;
@@ -893,7 +971,8 @@ static struct hp2u_conn *hp2u_conn_for(struct hp2u_worker *w, const struct hp2u_
 
 	LIST_FOREACH(c, &w->conns, link)
 	if (c->addr == t->addr && c->port == t->port && c->key == t->key && !c->dead &&
-	    (t->max_streams == 0 || c->open < t->max_streams) && h2_conn_can_open(c->h2, c->open))
+	    !c->draining && (t->max_streams == 0 || c->open < t->max_streams) &&
+	    h2_conn_can_open(c->h2, c->open))
 		return c;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -903,6 +982,7 @@ static struct hp2u_conn *hp2u_conn_for(struct hp2u_worker *w, const struct hp2u_
 	c->port = t->port;
 	c->key = t->key;
 	c->https = t->tls != NULL;
+	c->fallback = t->fallback_h1;
 	c->idle_us = t->idle_us;
 	c->max_streams = t->max_streams;
 	c->last_us = hp2u_now(w);
@@ -955,6 +1035,7 @@ struct hp2u_stream *hp2u_open(struct hp2u_worker *w, const struct hp2u_target *t
 	st->u = u;
 	http_parser_init(&st->req, HTTP_REQUEST, NULL, w->scratch, sizeof(w->scratch),
 			 hp2u_stats(w));
+	http_parser_keep_trailers(&st->req, &w->tr);
 	TAILQ_INSERT_TAIL(&c->streams, st, link);
 	c->open++;
 	*connected = c->connected;
@@ -1043,6 +1124,22 @@ void hp2u_close(struct hp2u_stream *st)
 	hp2u_stream_release(st);
 	if (c != NULL)
 		hp2u_round(c);
+}
+
+void hp2u_follow(struct hp2u_worker *w)
+{
+	struct hp2u_conn *c;
+
+	LIST_FOREACH(c, &w->conns, link)
+	{
+		const struct tls_ctx *now;
+
+		if (c->retired || c->dead || c->end.tls == NULL ||
+		    (now = hp_up_tls_successor(c->key)) == NULL)
+			continue;
+		c->retired = true;
+		tls_conn_retire(c->end.tls, now);
+	}
 }
 
 struct hp2u_worker *hp2u_worker_create(struct proxy_worker *pw, uint32_t n)

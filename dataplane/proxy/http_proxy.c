@@ -79,6 +79,7 @@
 #define HP_RESP_EDITS	  (2 * ROUTER_MAX_HEADER_EDITS)
 #define HP_REQ_EDITS	  (4 * ROUTER_MAX_HEADER_EDITS + 8)
 #define HP_POOL_BUCKETS	  1024u
+#define HP_H1_MEMO_US	  (60ull * 1000000) /* an endpoint that chose HTTP/1.1: for so long */
 #define HP_XFF_MAX	  512
 #define HP_REQUEST_ID_LEN 36
 
@@ -153,6 +154,8 @@ struct hp_cluster_rt {
  */
 struct hp_up_tls {
 	struct tls_ctx *ctx;
+	struct tls_ctx *ctx_h1;	 /* protocol auto: ALPN http/1.1 only, to endpoints that chose it */
+	uint64_t id;		 /* unique per build (the workers' HTTP/1.1 memo names it) */
 	uint32_t refs;		 /* atomic: snapshots, connections, tls_last, the build before */
 	struct hp_up_tls *next;	 /* the build that replaced it (a ref); written before publish */
 	struct hp_up_tls *chain; /* control thread: every build, in pg->up_tls */
@@ -290,6 +293,14 @@ struct hp_worker {
 	/* by pool bucket: the last TLS connection whose handshake completed, whose
 	 * session a new one to the same endpoint and build resumes */
 	struct hp_upconn *resume[HP_POOL_BUCKETS];
+	/* by pool bucket: an endpoint of an auto cluster that chose ALPN http/1.1
+	 * (http2_upstream.c), spoken to over HTTP/1.1 until @c until_us */
+	struct hp_h1_memo {
+		uint64_t build; /* hp_up_tls.id */
+		uint64_t until_us;
+		uint32_t addr;
+		uint16_t port;
+	} h1_memo[HP_POOL_BUCKETS];
 	uint64_t rng;
 	struct hp2_worker *h2; /* the HTTP/2 streams (http2_proxy.c) */
 	/* the HTTP/2 upstream connections (http2_upstream.c) */
@@ -947,6 +958,15 @@ static void hp_arm(struct hp_session *s)
 	s->dn->timer(s->dd, next == UINT64_MAX ? 0 : next > now ? next - now : 1);
 }
 
+/* The try has its connection or stream: it no longer holds rq_pending. */
+static void hp_try_unpend(struct hp_session *s)
+{
+	if (s->pending) {
+		hp_atomic_dec(&s->crt->rq_pending);
+		s->pending = false;
+	}
+}
+
 /*
  * The try failed before a response reached the client: retry when the
  * policy allows, else answer with the status Envoy would.
@@ -960,10 +980,7 @@ static void hp_try_failed(struct hp_session *s, enum hp_fail why, unsigned int s
 		hp_upconn_abort(s->up);
 		s->up = NULL;
 	}
-	if (s->pending) {
-		hp_atomic_dec(&s->crt->rq_pending);
-		s->pending = false;
-	}
+	hp_try_unpend(s);
 	rte_pktmbuf_free(s->urx);
 	s->urx = NULL;
 	rte_pktmbuf_free(s->out);
@@ -1016,12 +1033,100 @@ static void hp_try_overflow(struct hp_session *s)
  * (max_pending_requests). @return false: one too many, answered 503. */
 static bool hp_try_pending(struct hp_session *s)
 {
+	if (s->pending)
+		return true;
 	s->pending = true;
 	if (hp_atomic_inc(&s->crt->rq_pending) > s->max_pending && s->max_pending != 0) {
 		hp_try_overflow(s);
 		return false;
 	}
 	return true;
+}
+
+/* Has @p addr:@p port (network order), an endpoint of @p ut's auto cluster, chosen HTTP/1.1 lately? */
+static bool hp_h1_memo_has(const struct hp_worker *hw, uint32_t addr, uint16_t port,
+			   const struct hp_up_tls *ut)
+{
+	const struct hp_h1_memo *m = &hw->h1_memo[hp_bucket(addr, port)];
+
+	return ut != NULL && m->build == ut->id && m->addr == addr && m->port == port &&
+	       hp_now(hw) < m->until_us;
+}
+
+static void hp_h1_memo_set(struct hp_worker *hw, uint32_t addr, uint16_t port,
+			   const struct hp_up_tls *ut)
+{
+	struct hp_h1_memo *m = &hw->h1_memo[hp_bucket(addr, port)];
+
+	m->build = ut->id;
+	m->addr = addr;
+	m->port = port;
+	m->until_us = hp_now(hw) + HP_H1_MEMO_US;
+}
+
+/*
+ * The try's endpoint speaks HTTP/1.1: an idle pooled connection to it, or a
+ * new one (an auto cluster's endpoint known to choose HTTP/1.1 is offered
+ * ALPN http/1.1 alone). Also a try that started again after its HTTP/2
+ * connection turned out HTTP/1.1 (it may hold rq_pending already).
+ */
+static void hp_try_h1(struct hp_session *s, struct hp_up_tls *ut)
+{
+	struct hp_worker *hw = s->hw;
+	struct proxy_worker *pw = hw->pw;
+	struct tcp_addr laddr = {.family = 4}, raddr = {.family = 4};
+	struct hp_upconn *u = hp_pool_take(hw, s->ups.addr, s->ups.port, ut);
+
+	if (u != NULL) {
+		stats_inc(hp_stats(hw), STAT_HTTP_POOL_REUSED);
+		hp_try_unpend(s);
+		u->s = s;
+		u->requests++;
+		s->up = u;
+		hp_up_set_timer(u, s->retry.per_try_timeout_ms * 1000ull);
+		hp_process(s);
+		return;
+	}
+	if (!hp_try_pending(s))
+		return;
+	u = hp_upconn_get(hw);
+	if (u == NULL) {
+		hp_try_overflow(s);
+		return;
+	}
+	laddr.v4 = s->ups.source;
+	raddr.v4 = s->ups.addr;
+	u->s = s;
+	u->addr = s->ups.addr;
+	u->port = s->ups.port;
+	u->requests = 1;
+	if (ut != NULL)
+		u->end.tls = tls_connect(pw->tls, ut->ctx_h1 != NULL ? ut->ctx_h1 : ut->ctx,
+					 pw->tcp, &laddr, &raddr, rte_be_to_cpu_16(s->ups.port),
+					 &s->pl->params, &hp_up_tls_cbs, u, hp_now(hw));
+	else
+		u->end.tcp = tcp_connect(pw->tcp, &laddr, &raddr, rte_be_to_cpu_16(s->ups.port),
+					 &s->pl->params, &hp_up_cbs, u, hp_now(hw));
+	if (!proxy_end_open(&u->end)) {
+		hp_upconn_put(u);
+		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_CX_CONNECT_FAIL);
+		hp_try_failed(s, HP_FAIL_CONNECT, 0);
+		return;
+	}
+	if (ut != NULL) {
+		const struct hp_upconn *r = hw->resume[hp_bucket(u->addr, u->port)];
+
+		u->ut = ut;
+		__atomic_add_fetch(&ut->refs, 1, __ATOMIC_RELAXED);
+		LIST_INSERT_HEAD(&hw->tls_upconns, u, tls_link);
+		/* session resumption per worker and endpoint: a live connection's session */
+		if (r != NULL && r->ut == ut && r->addr == u->addr && r->port == u->port)
+			tls_resume_from(u->end.tls, r->end.tls);
+	}
+	s->up = u;
+	stats_inc(hp_stats(hw), STAT_HTTP_POOL_CONNECTS);
+	/* the TLS handshake is part of the connect: a failed one is a connect failure */
+	proxy_end_set_timer(&u->end, s->pl->connect_timeout_us);
 }
 
 /*
@@ -1044,6 +1149,7 @@ static void hp_try_h2(struct hp_session *s, uint32_t service, struct hp_up_tls *
 		.max_streams = cl->h2.max_concurrent_streams,
 		.connect_timeout_us = s->pl->connect_timeout_us,
 		.idle_us = s->pool_idle_us,
+		.fallback_h1 = cl->protocol == PROXY_UP_AUTO,
 	};
 	struct hp_upconn *u = hp_upconn_get(hw);
 	bool connected = false, reused = false;
@@ -1077,11 +1183,10 @@ static void hp_try_start(struct hp_session *s)
 	struct hp_worker *hw = s->hw;
 	struct proxy_worker *pw = hw->pw;
 	const struct cfg_snapshot *snap = pw->snap;
-	struct tcp_addr laddr = {.family = 4}, raddr = {.family = 4};
+	const struct proxy_cluster *cl;
 	uint16_t cport = s->client_port, target_port;
 	struct l4_pick_opts pick;
 	struct hp_up_tls *ut;
-	struct hp_upconn *u;
 	enum stats_id why;
 	uint32_t service;
 	uint8_t port_idx;
@@ -1159,60 +1264,13 @@ static void hp_try_start(struct hp_session *s)
 	/* the cluster's tls block as this snapshot built it: a TLS and a plain
 	 * connection (or two builds) to one endpoint are never each other's */
 	ut = ((const struct proxy_snap_rt *)snap->proxy_rt)->up_tls[service];
-	if (proxy_cluster_h2(&((const struct proxy_l7_cfg *)snap->proxy_l7)->by_service[service])) {
+	cl = &((const struct proxy_l7_cfg *)snap->proxy_l7)->by_service[service];
+	if (proxy_cluster_h2(cl) &&
+	    !(cl->protocol == PROXY_UP_AUTO && hp_h1_memo_has(hw, s->ups.addr, s->ups.port, ut))) {
 		hp_try_h2(s, service, ut);
 		return;
 	}
-	u = hp_pool_take(hw, s->ups.addr, s->ups.port, ut);
-	if (u != NULL) {
-		stats_inc(hp_stats(hw), STAT_HTTP_POOL_REUSED);
-		u->s = s;
-		u->requests++;
-		s->up = u;
-		hp_up_set_timer(u, s->retry.per_try_timeout_ms * 1000ull);
-		hp_process(s);
-		return;
-	}
-	if (!hp_try_pending(s))
-		return;
-	u = hp_upconn_get(hw);
-	if (u == NULL) {
-		hp_try_overflow(s);
-		return;
-	}
-	laddr.v4 = s->ups.source;
-	raddr.v4 = s->ups.addr;
-	u->s = s;
-	u->addr = s->ups.addr;
-	u->port = s->ups.port;
-	u->requests = 1;
-	if (ut != NULL)
-		u->end.tls = tls_connect(pw->tls, ut->ctx, pw->tcp, &laddr, &raddr,
-					 rte_be_to_cpu_16(s->ups.port), &s->pl->params,
-					 &hp_up_tls_cbs, u, hp_now(hw));
-	else
-		u->end.tcp = tcp_connect(pw->tcp, &laddr, &raddr, rte_be_to_cpu_16(s->ups.port),
-					 &s->pl->params, &hp_up_cbs, u, hp_now(hw));
-	if (!proxy_end_open(&u->end)) {
-		hp_upconn_put(u);
-		stats_inc(hp_stats(hw), STAT_HTTP_UPSTREAM_CX_CONNECT_FAIL);
-		hp_try_failed(s, HP_FAIL_CONNECT, 0);
-		return;
-	}
-	if (ut != NULL) {
-		const struct hp_upconn *r = hw->resume[hp_bucket(u->addr, u->port)];
-
-		u->ut = ut;
-		__atomic_add_fetch(&ut->refs, 1, __ATOMIC_RELAXED);
-		LIST_INSERT_HEAD(&hw->tls_upconns, u, tls_link);
-		/* session resumption per worker and endpoint: a live connection's session */
-		if (r != NULL && r->ut == ut && r->addr == u->addr && r->port == u->port)
-			tls_resume_from(u->end.tls, r->end.tls);
-	}
-	s->up = u;
-	stats_inc(hp_stats(hw), STAT_HTTP_POOL_CONNECTS);
-	/* the TLS handshake is part of the connect: a failed one is a connect failure */
-	proxy_end_set_timer(&u->end, s->pl->connect_timeout_us);
+	hp_try_h1(s, ut);
 }
 
 /* ---- the response ---- */
@@ -1401,10 +1459,7 @@ static bool hp_response_head(struct hp_session *s)
 	if (s->attempt > 1 && router_retry_status(&s->retry, status))
 		s->flags |= HP_RF_URX; /* the last try's answer goes to the client */
 	hp_try_result(s, hp_outlier_failure(s, HP_FAIL_STATUS, status));
-	if (s->pending) {
-		hp_atomic_dec(&s->crt->rq_pending);
-		s->pending = false;
-	}
+	hp_try_unpend(s);
 	hp_up_set_timer(s->up, 0);
 	hp_grpc_status(s, msg);
 	rte_pktmbuf_free(s->held); /* the response starts: no more tries */
@@ -2794,10 +2849,7 @@ static void hp_up_connected(struct tcp_conn *c, void *arg)
 
 	(void)c;
 	u->connected = true;
-	if (s->pending) {
-		hp_atomic_dec(&s->crt->rq_pending);
-		s->pending = false;
-	}
+	hp_try_unpend(s);
 	hp_up_set_timer(u, s->retry.per_try_timeout_ms * 1000ull);
 	hp_process(s);
 }
@@ -2917,6 +2969,34 @@ void hp_up_h2_gone(struct hp_upconn *u)
 	hp_up_closed(NULL, u, TCP_CLOSE_RESET);
 }
 
+static int hp_up_tls_done(struct tls_conn *c, void *arg);
+
+void hp_up_h2_adopt(struct hp_upconn *u, struct tls_conn *t, const void *key)
+{
+	struct hp_up_tls *ut = (struct hp_up_tls *)(uintptr_t)key;
+	struct hp_worker *hw = u->hw;
+
+	u->h2s = NULL; /* released by http2_upstream.c */
+	u->end.tls = t;
+	u->ut = ut;
+	__atomic_add_fetch(&ut->refs, 1, __ATOMIC_RELAXED);
+	LIST_INSERT_HEAD(&hw->tls_upconns, u, tls_link);
+	tls_set_callbacks(t, &hp_up_tls_cbs, u);
+	hp_h1_memo_set(hw, u->addr, u->port, ut);
+	(void)hp_up_tls_done(t, u);
+}
+
+void hp_up_h2_fallback(struct hp_upconn *u, const void *key)
+{
+	struct hp_session *s = u->s;
+
+	u->h2s = NULL; /* released by http2_upstream.c */
+	s->up = NULL;
+	hp_upconn_put(u);
+	stats_inc(hp_stats(s->hw), STAT_H2_UP_FALLBACK_RESTARTED);
+	hp_try_h1(s, (struct hp_up_tls *)(uintptr_t)key);
+}
+
 static const struct tcp_callbacks hp_up_cbs = {
 	.connected = hp_up_connected,
 	.readable = hp_up_event,
@@ -2983,21 +3063,37 @@ static const struct tls_callbacks hp_up_tls_cbs = {
 	.closed = hp_up_tls_closed,
 };
 
+/* The latest build of the tls block @p ut was made for (@p ut itself when current). */
+static const struct hp_up_tls *hp_up_tls_latest(const struct hp_up_tls *ut)
+{
+	const struct hp_up_tls *n;
+
+	while ((n = __atomic_load_n(&ut->next, __ATOMIC_ACQUIRE)) != NULL)
+		ut = n;
+	return ut;
+}
+
+const struct tls_ctx *hp_up_tls_successor(const void *key)
+{
+	const struct hp_up_tls *ut = key, *now = hp_up_tls_latest(ut);
+
+	return now != ut ? now->ctx : NULL;
+}
+
 void hp_follow(struct proxy_worker *pw)
 {
 	struct hp_upconn *u;
 
 	LIST_FOREACH(u, &pw->http->tls_upconns, tls_link)
 	{
-		const struct hp_up_tls *now = u->ut, *n;
+		const struct hp_up_tls *now = hp_up_tls_latest(u->ut);
 
-		while ((n = __atomic_load_n(&now->next, __ATOMIC_ACQUIRE)) != NULL)
-			now = n;
 		if (now == u->ut || u->retired)
 			continue;
 		u->retired = true;
 		tls_conn_retire(u->end.tls, now->ctx);
 	}
+	hp2u_follow(pw->http->h2u);
 }
 
 /* ---- set-up ---- */
@@ -3074,22 +3170,37 @@ static void hp_reclaim(struct proxy_global *pg)
 			if (ut->next != NULL)
 				hp_up_tls_put(ut->next);
 			tls_ctx_free(ut->ctx);
+			tls_ctx_free(ut->ctx_h1);
 			free(ut);
 			freed = true;
 		}
 	} while (freed);
 }
 
-/* What HTTP origination asks of cluster @p cl: its block, ALPN h2 (protocol
- * http2, auto) or http/1.1 unless it lists protocols. */
+/* What HTTP origination asks of cluster @p cl: its block, and unless it lists
+ * protocols ALPN h2 (protocol http2), h2 and http/1.1 (auto) or http/1.1. */
 static void hp_up_tls_conf(const struct proxy_cluster *cl, struct tls_client_conf *out)
 {
 	*out = cl->tls;
 	if (out->n_alpn == 0) {
-		out->n_alpn = 1;
-		snprintf(out->alpn[0], sizeof(out->alpn[0]), "%s",
-			 proxy_cluster_h2(cl) ? "h2" : "http/1.1");
+		if (proxy_cluster_h2(cl))
+			snprintf(out->alpn[out->n_alpn++], sizeof(out->alpn[0]), "h2");
+		if (cl->protocol != PROXY_UP_HTTP2)
+			snprintf(out->alpn[out->n_alpn++], sizeof(out->alpn[0]), "http/1.1");
 	}
+}
+
+/* Protocol auto: @p conf without h2, for the endpoints that chose HTTP/1.1
+ * (http/1.1 when that leaves nothing). */
+static void hp_up_tls_conf_h1(const struct tls_client_conf *conf, struct tls_client_conf *out)
+{
+	*out = *conf;
+	out->n_alpn = 0;
+	for (uint8_t i = 0; i < conf->n_alpn; i++)
+		if (strcmp(conf->alpn[i], "h2") != 0)
+			memcpy(out->alpn[out->n_alpn++], conf->alpn[i], sizeof(out->alpn[0]));
+	if (out->n_alpn == 0)
+		snprintf(out->alpn[out->n_alpn++], sizeof(out->alpn[0]), "http/1.1");
 }
 
 /*
@@ -3119,11 +3230,21 @@ static int hp_up_tls_bind(struct proxy_global *pg, struct hp_cluster_rt *c,
 
 		rc = tls_ctx_for_cluster(snap, &conf, snap->services[i].key, &ut->ctx, why,
 					 sizeof(why));
+		if (rc == 0 && l7->by_service[i].protocol == PROXY_UP_AUTO) {
+			struct tls_client_conf h1;
+
+			hp_up_tls_conf_h1(&conf, &h1);
+			rc = tls_ctx_for_cluster(snap, &h1, snap->services[i].key, &ut->ctx_h1, why,
+						 sizeof(why));
+			if (rc != 0)
+				tls_ctx_free(ut->ctx);
+		}
 		if (rc != 0) {
 			snprintf(err, errlen, "cluster %s (TLS): %s", snap->services[i].key, why);
 			free(ut);
 			return rc;
 		}
+		ut->id = ++pg->up_tls_builds;
 		ut->refs = 1; /* tls_last's */
 		ut->chain = pg->up_tls;
 		pg->up_tls = ut;

@@ -84,7 +84,7 @@ struct proxy_hash_policy {
 enum proxy_up_proto {
 	PROXY_UP_HTTP1 = 0, /* HTTP/1.1 (ALPN http/1.1 over TLS) */
 	PROXY_UP_HTTP2,	    /* HTTP/2 (h2c prior knowledge; ALPN h2 over TLS) */
-	PROXY_UP_AUTO,	    /* HTTP/2 when the cluster has tls (ALPN h2), else HTTP/1.1 */
+	PROXY_UP_AUTO, /* over TLS, ALPN h2 and http/1.1, the endpoint's choice; else HTTP/1.1 */
 };
 
 /** $.clusters[i]: the L7 options of one service (defaults for a service without). */
@@ -216,6 +216,7 @@ struct proxy_global {
 	LIST_HEAD(, proxy_listener) orphans;
 	struct hp_cluster_rt *clusters; /* every service key ever bound (http_proxy.c) */
 	struct hp_up_tls *up_tls;	/* every build of a tls block still held (http_proxy.c) */
+	uint64_t up_tls_builds;		/* builds made: their ids */
 };
 
 struct proxy_worker {
@@ -404,6 +405,16 @@ struct hp_down_ops {
  * @p pool (the HTTP/1.1 and HTTP/2 sides, gRPC-Web). @return 0 or -ENOMEM. */
 int hp_put(struct rte_mempool *pool, struct rte_mbuf **m, const void *p, uint32_t len);
 
+#define HP_TRAILER_MAX (16 * 1024) /* a trailer section passed on as HTTP/2 trailers */
+/* Not allowed in trailers (RFC 9110 6.5.1): the connection-specific fields
+ * (RFC 9113 8.2.2), content-length, host (http2_proxy.c). */
+bool hp_trailer_forbidden(struct http_view name);
+/* The "name: value" CRLF lines of @p tr (a trailer section) as HTTP/2
+ * fields in @p f (at most @p max; they point into @p buf), names in lower
+ * case, forbidden ones dropped. @return how many. */
+size_t hp_trailer_fields(const struct rte_mbuf *tr, char buf[HP_TRAILER_MAX], struct h2_field *f,
+			 size_t max);
+
 /* http_proxy.c: a free exchange for a stream of connection session @p cs
  * (its listener, addresses, peer identity), answering on @p ops / @p d; NULL
  * when none is free. */
@@ -438,6 +449,7 @@ struct hp2u_target {
 	const struct h2_limits *lim;
 	uint32_t max_streams; /* per connection; 0: as the endpoint's SETTINGS say */
 	uint64_t connect_timeout_us, idle_us;
+	bool fallback_h1; /* protocol auto: an endpoint that chooses ALPN http/1.1 gets it */
 };
 
 struct hp2u_worker *hp2u_worker_create(struct proxy_worker *pw, uint32_t n);
@@ -461,6 +473,19 @@ void hp_up_h2_connected(struct hp_upconn *u);
 void hp_up_h2_event(struct hp_upconn *u);
 void hp_up_h2_timer(struct hp_upconn *u);
 void hp_up_h2_gone(struct hp_upconn *u);
+/* Protocol auto, inside the handshake callback of TLS connection @p t (made
+ * with build @p key) whose endpoint chose HTTP/1.1: the try of @p u takes it
+ * as its HTTP/1.1 connection. */
+void hp_up_h2_adopt(struct hp_upconn *u, struct tls_conn *t, const void *key);
+/* The try of @p u waited on such a connection (its stream is gone): it starts
+ * again over HTTP/1.1, not a failure. */
+void hp_up_h2_fallback(struct hp_upconn *u, const void *key);
+/* Each connection whose tls build was replaced drains within the new build's
+ * drain window: its streams finish, no new one comes (hp_follow()). */
+void hp2u_follow(struct hp2u_worker *w);
+/* The ctx of the build that replaced tls build @p key (the latest), or NULL
+ * while @p key is current (http_proxy.c). */
+const struct tls_ctx *hp_up_tls_successor(const void *key);
 /* An HTTP/2 connection made with tls build @p key holds it (@p hold), or lets it go. */
 void hp_up_tls_hold(const void *key, bool hold);
 

@@ -952,8 +952,9 @@ bool tls_resume_from(struct tls_conn *c, const struct tls_conn *from)
 	return ok;
 }
 
-void tls_set_arg(struct tls_conn *c, void *arg)
+void tls_set_callbacks(struct tls_conn *c, const struct tls_callbacks *cb, void *arg)
 {
+	c->cb = cb;
 	c->arg = arg;
 }
 

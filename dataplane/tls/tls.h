@@ -250,8 +250,11 @@ struct tls_conn *tls_connect(struct tls_worker *tw, const struct tls_ctx *ctx, s
  */
 bool tls_resume_from(struct tls_conn *c, const struct tls_conn *from);
 
-/** Set the user argument passed to the callbacks. */
-void tls_set_arg(struct tls_conn *c, void *arg);
+/**
+ * Hand @p c to another user: callbacks @p cb with @p arg from now on (also
+ * from inside a callback, for the calls that follow it). Worker.
+ */
+void tls_set_callbacks(struct tls_conn *c, const struct tls_callbacks *cb, void *arg);
 
 /**
  * Encrypt and queue the plaintext chain @p m. Owns @p m in every case.

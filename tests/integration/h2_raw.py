@@ -13,6 +13,10 @@ the point is to send what a well-behaved library refuses to).
   h2_raw.py starve HOST PORT PATH N  SETTINGS_INITIAL_WINDOW_SIZE 0, N GETs of
                                   PATH, no WINDOW_UPDATE ever; prints "rst
                                   <code> <streams>" once all N are reset
+  h2_raw.py trickle HOST PORT PATH  SETTINGS_INITIAL_WINDOW_SIZE 0, a GET of
+                                  PATH, then a WINDOW_UPDATE of 10 bytes on
+                                  its stream every 0.25 s; prints "rst <code>"
+                                  when it is reset, "ended" if it completes
   h2_raw.py connstarve HOST PORT PATH  a GET of PATH (more than 65535 bytes)
                                   with a large stream window, its DATA read
                                   but the connection window never opened;
@@ -34,7 +38,7 @@ import sys
 import time
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, CONTINUATION = 0, 1, 3, 4, 6, 7, 9
+DATA, HEADERS, RST_STREAM, SETTINGS, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0, 1, 3, 4, 6, 7, 8, 9
 INITIAL_WINDOW_SIZE = 4
 END_STREAM, END_HEADERS, ACK = 0x1, 0x4, 0x1
 
@@ -68,12 +72,17 @@ def get(path, extra=()):
                   (b":authority", b"10.10.1.1")] + list(extra))
 
 
-def frames(sock, until, timeout=5.0):
-    """Read frames until until(type, flags, sid, payload) says True; None on timeout or EOF."""
+def frames(sock, until, timeout=5.0, every=None):
+    """Read frames until until(type, flags, sid, payload) says True; None on
+    timeout or EOF. every: called every 0.25 s meanwhile."""
     buf = b""
     end = time.time() + timeout
-    sock.settimeout(0.5)
+    sock.settimeout(0.25 if every else 0.5)
+    tick = 0.0
     while time.time() < end:
+        if every and time.time() >= tick:
+            every()
+            tick = time.time() + 0.25
         while len(buf) >= 9:
             n = int.from_bytes(buf[:3], "big")
             if len(buf) < 9 + n:
@@ -109,7 +118,7 @@ def goaway(ft, fl, sid, pl):
 
 def main():
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    if mode == "starve":
+    if mode in ("starve", "trickle"):
         s = connect(host, port, struct.pack(">HI", INITIAL_WINDOW_SIZE, 0))
     elif mode == "connstarve":
         s = connect(host, port, struct.pack(">HI", INITIAL_WINDOW_SIZE, 1 << 24))
@@ -195,6 +204,19 @@ def main():
                 return "rst %d" % int.from_bytes(pl[:4], "big")
             return None
         sys.stdout.write(str(frames(s, data)))
+    elif mode == "trickle":
+        s.sendall(frame(HEADERS, END_HEADERS | END_STREAM, 1, get(sys.argv[4].encode())))
+
+        def reset(ft, fl, sid, pl):
+            if ft == RST_STREAM and sid == 1:
+                return "rst %d" % int.from_bytes(pl[:4], "big")
+            if ft in (DATA, HEADERS) and sid == 1 and fl & END_STREAM:
+                return "ended"
+            if ft == GOAWAY:
+                return "goaway %d" % int.from_bytes(pl[4:8], "big")
+            return None
+        print(frames(s, reset, timeout=30,
+                     every=lambda: s.sendall(frame(WINDOW_UPDATE, 0, 1, struct.pack(">I", 10)))))
     elif mode == "continuation":
         n = int(sys.argv[4])
         out = frame(HEADERS, END_STREAM, 1, get(b"/"))

@@ -11,7 +11,7 @@
 # list over max_header_list_size answered 431, a connection-specific field
 # refused by a stream reset, a rapid-reset client, a PING flood and a
 # CONTINUATION flood closed with GOAWAY ENHANCE_YOUR_CALM, a client keeping
-# its stream windows at 0 reset (CANCEL) and one keeping the connection
+# its stream windows at 0 (or opening one 10 bytes at a time) reset (CANCEL) and one keeping the connection
 # window closed closed with GOAWAY after window_stall_timeout_ms, while h2load
 # on other connections keeps succeeding, and a graceful GOAWAY when the listener leaves the config while
 # a stream is in flight (the stream finishes). Request trailers reach an
@@ -188,6 +188,9 @@ it_in_client "$IT_PY" "$RAW" starve 10.10.1.1 8080 "/app/blob?n=300000" 20 >"$IT
 spid=$!
 it_in_client "$IT_PY" "$RAW" connstarve 10.10.1.1 8080 "/app/blob?n=300000" >"$IT_WORK/connstarve.out" 2>&1 &
 cspid=$!
+# a window opened 10 bytes every 0.25 s is still closed
+it_in_client "$IT_PY" "$RAW" trickle 10.10.1.1 8080 "/app/blob?n=300000" >"$IT_WORK/trickle.out" 2>&1 &
+tpid=$!
 t0=$(date +%s%N)
 it_in_client h2load -n 4000 -c 2 -m 20 "$PROXY/" >"$IT_WORK/h2load-bg.log" 2>&1 &
 hpid=$!
@@ -203,11 +206,13 @@ wait $spid || it_http_fail "the stream-window starver failed: $(cat "$IT_WORK/st
 [ "$(cat "$IT_WORK/starve.out")" = "rst 8 20" ] || it_http_fail "stream-window starvation: $(cat "$IT_WORK/starve.out"), want all 20 streams reset CANCEL"
 wait $cspid || it_http_fail "the connection-window starver failed: $(cat "$IT_WORK/connstarve.out")"
 [ "$(cat "$IT_WORK/connstarve.out")" = "goaway 11" ] || it_http_fail "connection-window starvation: $(cat "$IT_WORK/connstarve.out")"
+wait $tpid || it_http_fail "the trickling client failed: $(cat "$IT_WORK/trickle.out")"
+[ "$(cat "$IT_WORK/trickle.out")" = "rst 8" ] || it_http_fail "a window opened 10 bytes at a time: $(cat "$IT_WORK/trickle.out"), want its stream reset CANCEL"
 echo "    starvers cut after $((($(date +%s%N) - t0) / 1000000)) ms (limit 2000 ms); h2load: $(grep -E '^finished in' "$IT_WORK/h2load-bg.log")"
 [ "$(delta h2_rapid_reset_closed "$rr")" -eq 1 ] || it_http_fail "h2_rapid_reset_closed +$(delta h2_rapid_reset_closed "$rr"), want 1"
 [ "$(delta h2_control_flood_closed "$cf")" -eq 1 ] || it_http_fail "h2_control_flood_closed +$(delta h2_control_flood_closed "$cf"), want 1"
 [ "$(delta h2_continuation_flood_closed "$cn")" -eq 1 ] || it_http_fail "h2_continuation_flood_closed +$(delta h2_continuation_flood_closed "$cn"), want 1"
-[ "$(delta h2_window_stall_resets "$ws")" -eq 20 ] || it_http_fail "h2_window_stall_resets +$(delta h2_window_stall_resets "$ws"), want 20"
+[ "$(delta h2_window_stall_resets "$ws")" -eq 21 ] || it_http_fail "h2_window_stall_resets +$(delta h2_window_stall_resets "$ws"), want 21"
 [ "$(delta h2_window_stall_closed "$wc")" -eq 1 ] || it_http_fail "h2_window_stall_closed +$(delta h2_window_stall_closed "$wc"), want 1"
 
 it_log "the listener leaves the config during a slow stream: GOAWAY, the stream finishes"

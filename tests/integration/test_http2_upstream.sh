@@ -13,7 +13,10 @@
 # upstream connections as the endpoint's 4 streams allow (counters); and a
 # TLS nghttpd with the mesh's web identity behind a cluster with protocol
 # "auto" and a tls block (ALPN h2, secure naming), one connection for two
-# requests.
+# requests; and nginx with the same identity speaking HTTP/1.1 only behind
+# two more auto clusters: the endpoint's ALPN choice http/1.1 is taken (the
+# probing connection used as HTTP/1.1, the requests waiting on it started
+# again over HTTP/1.1, later ones from the HTTP/1.1 pool).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 source "$(dirname "$0")/lib_http.sh"
@@ -35,6 +38,16 @@ d["policies"].append({"name": "frontend-to-h2tls", "action": "allow",
 d["clusters"].append({"service": "shop/h2tls", "protocol": "auto",
                       "tls": {"expected_peer": "spiffe://cluster.local/ns/shop/sa/web",
                               "server_name": "web.test"}})
+for name, vip in (("h1tls", "10.30.0.22"), ("h1tls2", "10.30.0.23")):
+    d["services"].append({"name": name, "namespace": "shop", "vip": vip,
+                          "ports": [{"port": 8444, "protocol": "tcp"}],
+                          "endpoints": [{"address": "10.10.2.11"}], "health": {"interval_ms": 0}})
+    d["policies"].append({"name": "frontend-to-" + name, "action": "allow",
+                          "from": {"namespace": "shop", "service": "frontend"},
+                          "to": {"service": name}})
+    d["clusters"].append({"service": "shop/" + name, "protocol": "auto",
+                          "tls": {"expected_peer": "spiffe://cluster.local/ns/shop/sa/web",
+                                  "server_name": "web.test"}})
 d["services"].append({"name": "h2up", "namespace": "shop", "vip": "10.30.0.20",
                       "ports": [{"port": 8002, "protocol": "tcp"}],
                       "endpoints": [{"address": "10.10.2.11"}], "health": {"interval_ms": 0}})
@@ -49,6 +62,10 @@ for rc in d["route_configs"]:
             {"name": "h2up", "match": {"prefix": "/h2/"}, "cluster": "shop/h2up",
              "prefix_rewrite": "/"},
             {"name": "h2tls", "match": {"prefix": "/h2tls/"}, "cluster": "shop/h2tls",
+             "prefix_rewrite": "/"},
+            {"name": "h1tls", "match": {"prefix": "/h1tls/"}, "cluster": "shop/h1tls",
+             "prefix_rewrite": "/"},
+            {"name": "h1tls2", "match": {"prefix": "/h1tls2/"}, "cluster": "shop/h1tls2",
              "prefix_rewrite": "/"}]
 d["listeners"][0]["http"]["http2"] = {"enabled": True}
 print(json.dumps(d))
@@ -72,16 +89,45 @@ NGPID=$!
 ip netns exec mdp-b1 nghttpd -d "$DOC" --no-content-length --trailer "x-trailer: yes" \
 	8443 "$PKI/web.key" "$PKI/web.pem" >"$IT_WORK/nghttpd-tls.log" 2>&1 &
 NGPID2=$!
+# nginx with the web identity, HTTP/1.1 only (ALPN http/1.1): the auto clusters h1tls, h1tls2
+NGX=$IT_WORK/h1-nginx
+mkdir -p "$NGX"
+cat >"$NGX/nginx.conf" <<NGINX
+daemon on;
+worker_processes 1;
+user root;
+pid $NGX/nginx.pid;
+error_log $NGX/error.log;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $NGX;
+	proxy_temp_path $NGX;
+	fastcgi_temp_path $NGX;
+	uwsgi_temp_path $NGX;
+	scgi_temp_path $NGX;
+	server {
+		listen 8444 ssl;
+		ssl_certificate $PKI/web.pem;
+		ssl_certificate_key $PKI/web.key;
+		keepalive_requests 1000;
+		location / { return 200 "h1 \$server_protocol \$ssl_alpn_protocol \$connection \$connection_requests\n"; }
+	}
+}
+NGINX
+ip netns exec mdp-b1 nginx -c "$NGX/nginx.conf"
 cleanup()
 {
 	set +e
 	kill $NGPID $NGPID2 2>/dev/null
 	wait $NGPID $NGPID2 2>/dev/null
+	[ -f "$NGX/nginx.pid" ] && kill "$(cat "$NGX/nginx.pid")" 2>/dev/null
 	it_l4_cleanup
 }
 trap cleanup EXIT
 it_wait_for "nghttpd listening in mdp-b1" 10 listening mdp-b1 8002
 it_wait_for "nghttpd (TLS) listening in mdp-b1" 10 listening mdp-b1 8443
+it_wait_for "nginx (TLS, HTTP/1.1) listening in mdp-b1" 10 listening mdp-b1 8444
 
 it_log "HTTP/1.1 client -> HTTP/2 endpoint: GET, chunked back with the endpoint's trailer"
 upc=$(it_stat h2_up_connections)
@@ -108,6 +154,32 @@ grep -q ":authority: 10.10.1.1:8080" <<<"$seen" || it_http_fail "no :authority f
 grep -q ":path: /index.html" <<<"$seen" || it_http_fail "no rewritten :path: $seen"
 grep -qiE "\] (connection|keep-alive|proxy-connection|te|x-drop|transfer-encoding|host):" <<<"$seen" &&
 	it_http_fail "a connection-specific field reached the HTTP/2 endpoint: $seen"
+
+it_log "request trailers reach the HTTP/2 endpoint as trailers (an HTTP/2 client's, an HTTP/1.1 chunked body's)"
+rt=$(it_stat h2_up_request_trailers)
+n0=$(wc -l <"$IT_WORK/nghttpd.log")
+out=$(it_in_client "$IT_PY" "$(dirname "$0")/h2_raw.py" reqtrailers 10.10.1.1 8080 /h2/index.html)
+[ "$out" = hello ] || it_http_fail "an HTTP/2 POST with trailers, echoed: $out"
+out=$(it_in_client "$IT_PY" - <<'PY'
+import socket
+s = socket.create_connection(("10.10.1.1", 8080), timeout=10)
+s.sendall(b"POST /h2/index.html HTTP/1.1\r\nHost: 10.10.1.1\r\nTransfer-Encoding: chunked\r\n"
+          b"Connection: close\r\n\r\n5\r\nworld\r\n0\r\nX-H1-Sum: 7\r\nHost: evil\r\n\r\n")
+got = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+print(got.split(b"\r\n")[0].decode(), got.count(b"world"))
+PY
+)
+[ "$out" = "HTTP/1.1 200 OK 1" ] || it_http_fail "an HTTP/1.1 chunked POST with a trailer, echoed: $out"
+seen=$(tail -n +"$((n0 + 1))" "$IT_WORK/nghttpd.log" | grep "recv (stream_id=" || true)
+grep -q "x-sum: 42" <<<"$seen" || it_http_fail "the HTTP/2 client's trailer did not reach the endpoint: $seen"
+grep -q "x-h1-sum: 7" <<<"$seen" || it_http_fail "the HTTP/1.1 client's trailer did not reach the endpoint: $seen"
+grep -q "host: evil" <<<"$seen" && it_http_fail "a host field in trailers reached the endpoint: $seen"
+[ "$(delta h2_up_request_trailers "$rt")" -eq 2 ] || it_http_fail "h2_up_request_trailers +$(delta h2_up_request_trailers "$rt"), want 2"
 
 it_log "uploads through the h2 upstream, echoed (content-length and chunked)"
 head -c 1000000 /dev/urandom >"$IT_WORK/up.bin"
@@ -153,6 +225,54 @@ out=$(c2 "$PROXY/h2tls/index.html")
 [ "$out" = "hello from nghttpd" ] || it_http_fail "h2 client, TLS h2 upstream: $out"
 [ "$(delta h2_up_connections "$upc")" -eq 1 ] || it_http_fail "h2_up_connections +$(delta h2_up_connections "$upc") for two requests over TLS, want 1"
 [ "$(it_stat h2_up_alpn_refused)" -eq 0 ] || it_http_fail "h2_up_alpn_refused"
+
+it_log "the h2tls cluster's tls block rebuilt: its HTTP/2 connection drains within the window, the next request opens one"
+dc=$(it_stat http_pool_tls_drain_closed)
+upc=$(it_stat h2_up_connections)
+"$IT_PY" - "$IT_WORK/h2up.json" >"$IT_WORK/h2up-rot.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for c in d["clusters"]:
+    if c["service"] == "shop/h2tls":
+        c["tls"]["drain_window_s"] = 1
+print(json.dumps(d))
+PY
+it_ctl config apply "$IT_WORK/h2up-rot.json" >/dev/null
+drained() { [ "$(delta http_pool_tls_drain_closed "$dc")" -ge 1 ]; }
+it_wait_for "the replaced build's HTTP/2 connection drained" 5 drained
+out=$(c1 "$PROXY/h2tls/index.html")
+[ "$out" = "hello from nghttpd" ] || it_http_fail "GET over TLS h2 after the rebuild: $out"
+[ "$(delta h2_up_connections "$upc")" -eq 1 ] || it_http_fail "h2_up_connections +$(delta h2_up_connections "$upc") after the rebuild, want 1"
+
+it_log "protocol auto with tls, the endpoint chooses ALPN http/1.1: its connection is used as such"
+upc=$(it_stat h2_up_connections)
+fb=$(it_stat h2_up_alpn_fallback)
+reused=$(it_stat http_pool_reused)
+out=$(c1 "$PROXY/h1tls/")
+# nginx: "h1 PROTOCOL ALPN CONNECTION REQUESTS"
+read -r _ proto alpn conn _ <<<"$out"
+[ "$proto" = HTTP/1.1 ] && [ "$alpn" = http/1.1 ] || it_http_fail "the first request to the HTTP/1.1 endpoint: $out"
+[ "$(delta h2_up_alpn_fallback "$fb")" -eq 1 ] || it_http_fail "h2_up_alpn_fallback +$(delta h2_up_alpn_fallback "$fb"), want 1"
+for i in 2 3 4 5; do
+	out=$(c2 "$PROXY/h1tls/")
+	read -r _ proto alpn c n <<<"$out"
+	[ "$proto" = HTTP/1.1 ] && [ "$c" = "$conn" ] && [ "$n" = "$i" ] ||
+		it_http_fail "request $i (an HTTP/2 client) did not reuse nginx connection $conn as its request $i: $out"
+done
+[ "$(delta h2_up_alpn_fallback "$fb")" -eq 1 ] || it_http_fail "later requests probed HTTP/2 again: h2_up_alpn_fallback +$(delta h2_up_alpn_fallback "$fb")"
+[ "$(delta http_pool_reused "$reused")" -eq 4 ] || it_http_fail "http_pool_reused +$(delta http_pool_reused "$reused"), want 4"
+[ "$(delta h2_up_connections "$upc")" -eq 0 ] || it_http_fail "an HTTP/2 connection counted to an HTTP/1.1 endpoint"
+[ "$(it_stat h2_up_alpn_refused)" -eq 0 ] || it_http_fail "h2_up_alpn_refused to an auto cluster"
+echo "    1 probe taken as HTTP/1.1 (ALPN $alpn), 4 more requests on nginx connection $conn"
+# 20 client connections at once on a cluster not probed yet: the ones that
+# waited on the probing connection start again over HTTP/1.1, none fails
+rs=$(it_stat h2_up_fallback_restarted)
+out=$(it_in_client h2load --h1 -n 200 -c 20 "$PROXY/h1tls2/" 2>&1) || it_http_fail "h2load --h1 to h1tls2 failed: $out"
+grep -q "200 succeeded, 0 failed" <<<"$out" || it_http_fail "h2load to an HTTP/1.1 endpoint of an auto cluster: $out"
+grep -q "status codes: 200 2xx" <<<"$out" || it_http_fail "h2load status codes: $out"
+[ "$(delta h2_up_alpn_fallback "$fb")" -eq 2 ] || it_http_fail "h2_up_alpn_fallback +$(delta h2_up_alpn_fallback "$fb") after the second cluster, want 2"
+[ "$(delta h2_up_fallback_restarted "$rs")" -ge 1 ] || it_http_fail "no request waited on the probe of h1tls2 (20 connections at once): h2_up_fallback_restarted +0"
+echo "    h2load 200 requests, 20 connections: $(delta h2_up_fallback_restarted "$rs") requests waiting on the probe started again over HTTP/1.1"
 
 it_log "no allocation failure, no refused translation"
 [ "$(it_stat http_alloc_failed)" -eq 0 ] || it_http_fail "http_alloc_failed"

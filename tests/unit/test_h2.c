@@ -50,6 +50,7 @@ struct srv_stream {
 	const char *body; /* the response body to read */
 	size_t body_len, body_off;
 	bool body_ready;
+	struct h2_stall stall; /* told what the read callback gave, as the proxy does */
 };
 
 struct srv {
@@ -131,6 +132,7 @@ static size_t s_read(void *arg, void *st, uint8_t *buf, size_t len, bool *eof)
 	memcpy(buf, ss->body + ss->body_off, n);
 	ss->body_off += n;
 	*eof = ss->body_off == ss->body_len;
+	h2_stall_sent(&ss->stall, n);
 	return n;
 }
 
@@ -689,7 +691,6 @@ static void test_client_request_trailers(void **state)
 	cl = h2_client_create(&(struct h2_limits){0}, &up_cbs, NULL, &cst);
 	assert_non_null(sv.c);
 	assert_non_null(cl);
-	assert_int_equal(stats_read(&cst, STAT_H2_UP_CONNECTIONS), 1);
 	assert_int_equal(stats_read(&cst, STAT_H2_CONNECTIONS), 0);
 	id = h2_request(cl, f, RTE_DIM(f), true, &us);
 	assert_int_equal(id, 1);
@@ -847,10 +848,11 @@ static void cli_window(struct cli *c, uint32_t w)
 static void test_window_stall_stream(void **state)
 {
 	static char body[] = "a body the client never lets through\n";
+	static char big[100000];
 	struct srv sv;
 	struct cli c;
-	uint64_t since = 0, open_since = 0;
-	int32_t id, id2;
+	struct h2_stall *st;
+	int32_t id, id2, id3;
 
 	(void)state;
 	srv_init(&sv, &(struct h2_limits){.window_stall_ms = 3000});
@@ -865,21 +867,23 @@ static void test_window_stall_stream(void **state)
 	to_client(&sv, &c);
 	assert_int_equal(c.status, 200); /* HEADERS are not flow controlled */
 	assert_int_equal(c.body, 0);
+	st = &sv.s[0].stall;
 	/* nothing waits: no stall */
-	assert_false(h2_stream_stall_check(sv.c, id, false, &since, 1000000));
-	assert_int_equal(since, 0);
-	assert_false(h2_stream_stall_check(sv.c, id, true, &since, 1000000));
-	assert_int_equal(since, 1000000);
-	assert_false(h2_stream_stall_check(sv.c, id, true, &since, 3999999));
+	assert_false(h2_stream_stall_check(sv.c, id, false, st, 1000000));
+	assert_int_equal(st->since_us, 0);
+	assert_false(h2_stream_stall_check(sv.c, id, true, st, 1000000));
+	assert_int_equal(st->since_us, 1000000);
+	assert_false(h2_stream_stall_check(sv.c, id, true, st, 3999999));
 	assert_false(h2_conn_stall_check(sv.c, true, 3999999)); /* its window is open */
-	assert_true(h2_stream_stall_check(sv.c, id, true, &since, 4000000));
+	assert_true(h2_stream_stall_check(sv.c, id, true, st, 4000000));
 	assert_int_equal(stats_read(&sv.st, STAT_H2_WINDOW_STALL_RESETS), 1);
 	to_client(&sv, &c);
 	assert_true(c.got_rst);
 	assert_int_equal(c.rst_code, NGHTTP2_CANCEL);
 	assert_true(sv.s[0].closed);
 	assert_int_equal(sv.s[0].close_code, NGHTTP2_CANCEL);
-	/* a window the client opens (WINDOW_UPDATE on the stream) ends the stall */
+	/* a window the client opens (WINDOW_UPDATE on the stream) lets the rest
+	 * go: nothing waits, the stall is over */
 	id2 = cli_get(&c, "/2", NULL, 0, false);
 	assert_int_equal(to_server(&c, &sv, 5000000), 0);
 	sv.s[1].body = body;
@@ -887,15 +891,54 @@ static void test_window_stall_stream(void **state)
 	sv.s[1].body_ready = true;
 	assert_int_equal(h2_respond(sv.c, id2, 200, NULL, 0, true), 0);
 	to_client(&sv, &c);
-	assert_false(h2_stream_stall_check(sv.c, id2, true, &open_since, 5000000));
+	st = &sv.s[1].stall;
+	assert_false(h2_stream_stall_check(sv.c, id2, true, st, 5000000));
 	assert_int_equal(nghttp2_submit_window_update(c.s, NGHTTP2_FLAG_NONE, id2, 100), 0);
 	assert_int_equal(to_server(&c, &sv, 6000000), 0);
-	assert_false(h2_stream_stall_check(sv.c, id2, true, &open_since, 9000000));
-	assert_int_equal(open_since, 0);
+	assert_false(h2_stream_stall_check(sv.c, id2, false, st, 9000000));
+	assert_int_equal(st->since_us, 0);
 	to_client(&sv, &c);
 	assert_true(c.ended);
 	assert_int_equal(c.body, strlen(body));
 	assert_int_equal(stats_read(&sv.st, STAT_H2_WINDOW_STALL_RESETS), 1);
+	/* a window opened 10 bytes at a time does not end it */
+	memset(big, 'b', sizeof(big));
+	id3 = cli_get(&c, "/3", NULL, 0, false);
+	assert_int_equal(to_server(&c, &sv, 10000000), 0);
+	sv.s[2].body = big;
+	sv.s[2].body_len = sizeof(big);
+	sv.s[2].body_ready = true;
+	assert_int_equal(h2_respond(sv.c, id3, 200, NULL, 0, true), 0);
+	to_client(&sv, &c);
+	st = &sv.s[2].stall;
+	assert_false(h2_stream_stall_check(sv.c, id3, true, st, 10000000));
+	for (uint64_t t = 11000000; t <= 12000000; t += 1000000) {
+		assert_int_equal(nghttp2_submit_window_update(c.s, NGHTTP2_FLAG_NONE, id3, 10), 0);
+		assert_int_equal(to_server(&c, &sv, t), 0);
+		to_client(&sv, &c); /* the 10 bytes go */
+		assert_false(h2_stream_stall_check(sv.c, id3, true, st, t));
+		assert_int_equal(st->since_us, 10000000);
+	}
+	/* the client library gives back what it got, too */
+	assert_true(st->sent >= 20 && st->sent < 100);
+	assert_true(h2_stream_stall_check(sv.c, id3, true, st, 13000000));
+	/* H2_STALL_PROGRESS bytes at once end it */
+	id = cli_get(&c, "/4", NULL, 0, false);
+	assert_int_equal(to_server(&c, &sv, 20000000), 0);
+	sv.s[3].body = big;
+	sv.s[3].body_len = sizeof(big);
+	sv.s[3].body_ready = true;
+	assert_int_equal(h2_respond(sv.c, id, 200, NULL, 0, true), 0);
+	to_client(&sv, &c);
+	st = &sv.s[3].stall;
+	assert_false(h2_stream_stall_check(sv.c, id, true, st, 20000000));
+	assert_int_equal(st->since_us, 20000000);
+	assert_int_equal(
+		nghttp2_submit_window_update(c.s, NGHTTP2_FLAG_NONE, id, H2_STALL_PROGRESS), 0);
+	assert_int_equal(to_server(&c, &sv, 21000000), 0);
+	to_client(&sv, &c);
+	assert_int_equal(st->since_us, 0); /* it moved */
+	assert_int_equal(stats_read(&sv.st, STAT_H2_WINDOW_STALL_RESETS), 2);
 	assert_int_equal(stats_read(&sv.st, STAT_H2_WINDOW_STALL_CLOSED), 0);
 	pair_free(&sv, &c);
 }

@@ -1080,6 +1080,64 @@ static struct rte_mbuf *chain_of(const char *s, uint32_t piece)
 	return c;
 }
 
+/* Trailer lines kept as slices (http_parser_keep_trailers()), the input cut
+ * into pieces of every size: the slices fill up and the calls go on. */
+static void test_chunked_trailers_kept(void **state)
+{
+	(void)state;
+	static const char in[] = "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+				 "5\r\nhello\r\n0\r\nX-Sum: 1\r\nX-Other: two words\r\n\r\n"
+				 "GET /next HTTP/1.1\r\n";
+	static const char want[] = "X-Sum: 1\r\nX-Other: two words\r\n";
+	const uint32_t n = sizeof(in) - 1, next = (uint32_t)(strstr(in, "GET /next") - in);
+
+	for (uint32_t piece = 1; piece <= n; piece++) {
+		struct rte_mbuf *c = chain_of(in, piece);
+		struct http_trailer_out tr = {0};
+		struct http_parser p;
+		struct http_body_out bo;
+		char got[128];
+		uint32_t off, glen = 0, calls = 0;
+		int r = 0;
+
+		http_parser_init(&p, HTTP_REQUEST, NULL, scratch, sizeof(scratch), NULL);
+		http_parser_keep_trailers(&p, &tr);
+		assert_int_equal(http_parse_head(&p, c, 0), 1);
+		off = p.msg.head_len;
+		while (r == 0) {
+			r = http_parse_body(&p, c, off, &bo, NULL, 0);
+			assert_true(r >= 0);
+			for (uint32_t i = 0; i < tr.n; i++) {
+				assert_true(glen + tr.s[i].len <= sizeof(got));
+				memcpy(got + glen,
+				       rte_pktmbuf_mtod_offset(tr.s[i].m, char *, tr.s[i].off),
+				       tr.s[i].len);
+				glen += tr.s[i].len;
+			}
+			tr.n = 0;
+			off += (uint32_t)bo.raw;
+			assert_true(++calls < 200);
+		}
+		assert_int_equal(off, next);
+		assert_int_equal(glen, sizeof(want) - 1);
+		assert_memory_equal(got, want, glen);
+		assert_true(p.msg.flags & HTTP_F_TRAILERS);
+		rte_pktmbuf_free(c);
+	}
+	/* not asked for: nothing kept (a parser re-initialised forgets it) */
+	{
+		struct rte_mbuf *c = chain_of(in, 7);
+		struct http_parser p;
+		struct http_body_out bo;
+
+		http_parser_init(&p, HTTP_REQUEST, NULL, scratch, sizeof(scratch), NULL);
+		assert_int_equal(http_parse_head(&p, c, 0), 1);
+		assert_int_equal(http_parse_body(&p, c, p.msg.head_len, &bo, NULL, 0), 1);
+		assert_int_equal(p.msg.head_len + bo.raw, next);
+		rte_pktmbuf_free(c);
+	}
+}
+
 static void test_chain_cuts(void **state)
 {
 	(void)state;
@@ -1160,6 +1218,7 @@ int main(void)
 		cmocka_unit_test(test_post_length_pipelined),
 		cmocka_unit_test(test_chunked_request),
 		cmocka_unit_test(test_chunked_slices),
+		cmocka_unit_test(test_chunked_trailers_kept),
 		cmocka_unit_test(test_expect_upgrade_connect),
 		cmocka_unit_test(test_target_forms),
 		cmocka_unit_test(test_persistence),
