@@ -161,25 +161,42 @@ it_topology_tap()
 	ip -n "$IT_NS_S" -6 addr add fd00:20::1/128 dev lo
 }
 
+# it_nginx_conf DIR [CONNECTIONS] [DAEMON]: write DIR/nginx.conf, one nginx
+# worker run as root with its pid, error log and temporary files in DIR,
+# CONNECTIONS (1024) at most, daemon DAEMON (on); stdin is the inside of its
+# http block (logs, servers).
+it_nginx_conf()
+{
+	local dir=$1 conns=${2:-1024} daemon=${3:-on}
+	mkdir -p "$dir"
+	{
+		cat <<EOF
+daemon $daemon;
+worker_processes 1;
+worker_rlimit_nofile $conns;
+user root;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections $conns; }
+http {
+	client_body_temp_path $dir;
+	proxy_temp_path $dir;
+	fastcgi_temp_path $dir;
+	uwsgi_temp_path $dir;
+	scgi_temp_path $dir;
+EOF
+		cat
+		echo "}"
+	} >"$dir/nginx.conf"
+}
+
 # it_start_nginx: a web server in the server namespace, serving $IT_WORK/www.
 it_start_nginx()
 {
-	mkdir -p "$IT_WORK/www" "$IT_WORK/nginx"
+	mkdir -p "$IT_WORK/www"
 	echo "hello from the server namespace" >"$IT_WORK/www/index.html"
-	cat >"$IT_WORK/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-user root;
-pid $IT_WORK/nginx/nginx.pid;
-error_log $IT_WORK/nginx/error.log;
-events { worker_connections 1024; }
-http {
+	it_nginx_conf "$IT_WORK/nginx" 1024 off <<EOF
 	access_log off;
-	client_body_temp_path $IT_WORK/nginx;
-	proxy_temp_path $IT_WORK/nginx;
-	fastcgi_temp_path $IT_WORK/nginx;
-	uwsgi_temp_path $IT_WORK/nginx;
-	scgi_temp_path $IT_WORK/nginx;
 	sendfile on;
 	server {
 		listen 10.10.2.2:80;
@@ -187,9 +204,8 @@ http {
 		listen [fd00:10:2::2]:80;
 		root $IT_WORK/www;
 	}
-}
 EOF
-	ip netns exec "$IT_NS_S" nginx -c "$IT_WORK/nginx.conf" &
+	ip netns exec "$IT_NS_S" nginx -c "$IT_WORK/nginx/nginx.conf" &
 	IT_NGINX_PID=$!
 	it_wait_for "nginx serving in $IT_NS_S" 10 ip netns exec "$IT_NS_S" curl -sf -o /dev/null http://10.10.2.2/
 }

@@ -25,28 +25,13 @@ trap it_l4_cleanup EXIT
 it_start_backend()
 {
 	local b=$1 dir="$IT_WORK/$1"
-	mkdir -p "$dir"
-	cat >"$dir/nginx.conf" <<EOF
-daemon on;
-worker_processes 1;
-worker_rlimit_nofile 16384;
-user root;
-pid $dir/nginx.pid;
-error_log $dir/error.log;
-events { worker_connections 16384; }
-http {
+	it_nginx_conf "$dir" 16384 <<EOF
 	access_log off;
-	client_body_temp_path $dir;
-	proxy_temp_path $dir;
-	fastcgi_temp_path $dir;
-	uwsgi_temp_path $dir;
-	scgi_temp_path $dir;
 	keepalive_requests 100000;
 	server {
 		listen 80 reuseport backlog=4096;
 		location / { return 200 "$b \$remote_addr\n"; }
 	}
-}
 EOF
 	ip netns exec "mdp-$b" nginx -c "$dir/nginx.conf"
 	it_wait_for "nginx serving in mdp-$b" 10 it_backend_up "$b"

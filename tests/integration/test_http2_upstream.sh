@@ -91,21 +91,8 @@ ip netns exec mdp-b1 nghttpd -d "$DOC" --no-content-length --trailer "x-trailer:
 NGPID2=$!
 # nginx with the web identity, HTTP/1.1 only (ALPN http/1.1): the auto clusters h1tls, h1tls2
 NGX=$IT_WORK/h1-nginx
-mkdir -p "$NGX"
-cat >"$NGX/nginx.conf" <<NGINX
-daemon on;
-worker_processes 1;
-user root;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log;
-events { worker_connections 1024; }
-http {
+it_nginx_conf "$NGX" <<NGINX
 	access_log off;
-	client_body_temp_path $NGX;
-	proxy_temp_path $NGX;
-	fastcgi_temp_path $NGX;
-	uwsgi_temp_path $NGX;
-	scgi_temp_path $NGX;
 	server {
 		listen 8444 ssl;
 		ssl_certificate $PKI/web.pem;
@@ -113,7 +100,6 @@ http {
 		keepalive_requests 1000;
 		location / { return 200 "h1 \$server_protocol \$ssl_alpn_protocol \$connection \$connection_requests\n"; }
 	}
-}
 NGINX
 ip netns exec mdp-b1 nginx -c "$NGX/nginx.conf"
 cleanup()

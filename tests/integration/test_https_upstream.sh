@@ -39,21 +39,9 @@ it_topology_backends
 # keeps each request's client certificate (PEM, URL-escaped)
 mkdir -p "$NGX"
 head -c 6000 /dev/zero >"$NGX/slow" # 6 KB at 2 KB/s: a response that keeps its connection busy
-cat >"$NGX/nginx.conf" <<NGINX
-daemon on;
-worker_processes 1;
-user root;
-pid $NGX/nginx.pid;
-error_log $NGX/error.log;
-events { worker_connections 1024; }
-http {
+it_nginx_conf "$NGX" <<NGINX
 	log_format cert '\$ssl_client_serial \$ssl_client_escaped_cert';
 	access_log $NGX/access.log cert;
-	client_body_temp_path $NGX;
-	proxy_temp_path $NGX;
-	fastcgi_temp_path $NGX;
-	uwsgi_temp_path $NGX;
-	scgi_temp_path $NGX;
 	server {
 		listen 8443 ssl;
 		ssl_certificate $PKI/web.pem;
@@ -65,7 +53,6 @@ http {
 		location / { return 200 "mtls \$ssl_client_verify \$ssl_client_serial \$connection \$connection_requests \$ssl_server_name \$ssl_protocol \$ssl_session_reused \$ssl_alpn_protocol\n"; }
 		location /slow { limit_rate 2k; alias $NGX/slow; }
 	}
-}
 NGINX
 ip netns exec mdp-b1 nginx -c "$NGX/nginx.conf"
 cleanup()

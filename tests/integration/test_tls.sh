@@ -52,21 +52,8 @@ it_topology_backends
 it_wait_healthy shop/web
 # an mTLS upstream: nginx in mdp-b1 on 8443 with the web identity, client
 # certificates required and verified by the trust domain's CA
-mkdir -p "$IT_WORK/tls-nginx"
-cat >"$IT_WORK/tls-nginx/nginx.conf" <<NGINX
-daemon on;
-worker_processes 1;
-user root;
-pid $IT_WORK/tls-nginx/nginx.pid;
-error_log $IT_WORK/tls-nginx/error.log;
-events { worker_connections 1024; }
-http {
+it_nginx_conf "$IT_WORK/tls-nginx" <<NGINX
 	access_log off;
-	client_body_temp_path $IT_WORK/tls-nginx;
-	proxy_temp_path $IT_WORK/tls-nginx;
-	fastcgi_temp_path $IT_WORK/tls-nginx;
-	uwsgi_temp_path $IT_WORK/tls-nginx;
-	scgi_temp_path $IT_WORK/tls-nginx;
 	server {
 		listen 8443 ssl;
 		ssl_certificate $PKI/web.pem;
@@ -76,7 +63,6 @@ http {
 		ssl_protocols TLSv1.2 TLSv1.3;
 		location / { return 200 "mtls \$ssl_client_verify \$ssl_server_name\n"; }
 	}
-}
 NGINX
 ip netns exec mdp-b1 nginx -c "$IT_WORK/tls-nginx/nginx.conf"
 tls_cleanup()
