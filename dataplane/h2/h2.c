@@ -521,21 +521,43 @@ size_t h2_conn_mem(const struct h2_conn *c)
 	return c->mem_bytes;
 }
 
+static size_t h2_nv_fill(nghttp2_nv *nv, size_t k, size_t cap, const struct h2_field *f, size_t n);
+
+/* A response header block: :status (its digits in @p st) and @p n fields of @p f. */
+static size_t h2_nv_status(nghttp2_nv nv[1 + H2_FIELDS_MAX], char st[4], unsigned int status,
+			   const struct h2_field *f, size_t n)
+{
+	st[0] = (char)('0' + status / 100 % 10);
+	st[1] = (char)('0' + status / 10 % 10);
+	st[2] = (char)('0' + status % 10);
+	st[3] = 0;
+	nv[0] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP2_NV_FLAG_NONE};
+	return h2_nv_fill(nv, 1, 1 + H2_FIELDS_MAX, f, n);
+}
+
 int h2_respond(struct h2_conn *c, int32_t id, unsigned int status, const struct h2_field *f,
 	       size_t n, bool body)
 {
 	nghttp2_nv nv[1 + H2_FIELDS_MAX];
 	nghttp2_data_provider dp = {.read_callback = h2_read};
-	char st[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10),
-		      (char)('0' + status % 10), 0};
-	size_t k = 0;
+	char st[4];
+	size_t k = h2_nv_status(nv, st, status, f, n);
 
 	dp.source.ptr = nghttp2_session_get_stream_user_data(c->s, id);
-	nv[k++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP2_NV_FLAG_NONE};
-	for (size_t i = 0; i < n && k < sizeof(nv) / sizeof(nv[0]); i++)
-		nv[k++] = (nghttp2_nv){(uint8_t *)f[i].name, (uint8_t *)f[i].value, f[i].nlen,
-				       f[i].vlen, NGHTTP2_NV_FLAG_NONE};
 	return nghttp2_submit_response(c->s, id, nv, k, body ? &dp : NULL) == 0 ? 0 : -1;
+}
+
+int h2_informational(struct h2_conn *c, int32_t id, unsigned int status, const struct h2_field *f,
+		     size_t n)
+{
+	nghttp2_nv nv[1 + H2_FIELDS_MAX];
+	char st[4];
+	size_t k;
+
+	if (status < 100 || status > 199 || status == 101) /* no 101 in HTTP/2 (RFC 9113 8.6) */
+		return -1;
+	k = h2_nv_status(nv, st, status, f, n);
+	return nghttp2_submit_headers(c->s, NGHTTP2_FLAG_NONE, id, NULL, nv, k, NULL) >= 0 ? 0 : -1;
 }
 
 void h2_stream_resume(struct h2_conn *c, int32_t id)

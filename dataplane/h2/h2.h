@@ -184,6 +184,14 @@ size_t h2_conn_mem(const struct h2_conn *c);
 int h2_respond(struct h2_conn *c, int32_t id, unsigned int status, const struct h2_field *f,
 	       size_t n, bool body);
 
+/**
+ * An informational response on stream @p id before its final one (RFC 9113
+ * 8.1: a HEADERS without END_STREAM): 1xx @p status (not 101) and @p n fields
+ * of @p f (copied). @return 0 or -1.
+ */
+int h2_informational(struct h2_conn *c, int32_t id, unsigned int status, const struct h2_field *f,
+		     size_t n);
+
 /** More of stream @p id's response body is ready (or its end): read it again. */
 void h2_stream_resume(struct h2_conn *c, int32_t id);
 

@@ -590,6 +590,19 @@ static int hp2_field(void *arg, struct http_view name, struct http_view value)
 	return 0;
 }
 
+/* A 1xx before the final response (100 Continue, 103 Early Hints): a HEADERS of its own. */
+static void hp2_informational(void *d, const struct http_msg *msg)
+{
+	static const struct http_edit ed = {.drop_hop_by_hop = true};
+	struct hp2_stream *st = d;
+	struct hp2_fields fs = {.names = st->c->w->names};
+
+	if (http_head_fields(msg, &ed, hp2_field, &fs) != 0 ||
+	    h2_informational(st->c->h2, st->id, msg->status, fs.f, fs.n) != 0)
+		return; /* not passed on: the final response still comes */
+	hp2_flush(st->c);
+}
+
 static int hp2_head(void *d, const struct http_msg *msg, const struct http_edit *ed)
 {
 	struct hp2_stream *st = d;
@@ -817,6 +830,7 @@ static const struct hp_down_ops hp2_down = {
 	.reset = hp2_reset,
 	.timer = hp2_timer_set,
 	.grpc_end = hp2_grpc_end,
+	.informational = hp2_informational,
 };
 
 /* ---- the connection ---- */

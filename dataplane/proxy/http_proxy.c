@@ -1426,8 +1426,14 @@ static bool hp_response_head(struct hp_session *s)
 			hp_try_failed(s, HP_FAIL_PROTO, 0);
 			return false;
 		}
-		if (s->http10 || s->dn->framed) { /* never a 1xx to an HTTP/1.0 client (RFC
-						    * 9110 15.2); none on HTTP/2 (yet) */
+		if (s->http10) { /* never a 1xx to an HTTP/1.0 client (RFC 9110 15.2) */
+			rte_pktmbuf_free(head);
+		} else if (s->dn->framed) { /* HTTP/2: a HEADERS of its own (the
+					       * head's fields point into head) */
+			if (s->dn->informational != NULL) {
+				s->dn->informational(s->dd, msg);
+				hp_count_response(hw, status, false);
+			}
 			rte_pktmbuf_free(head);
 		} else {
 			s->tm_resp_bytes += head->pkt_len;

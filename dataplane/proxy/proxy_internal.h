@@ -375,7 +375,8 @@ struct hp2_worker;
 #define HP_LOCAL_HDRS 12u
 
 struct hp_down_ops {
-	/* the downstream frames bodies itself (HTTP/2): no 1xx, no tunnel; a
+	/* the downstream frames bodies itself (HTTP/2): 1xx only through
+	 * informational, no tunnel; a
 	 * chunked response body comes as it came (the downstream removes the
 	 * coding, and sends the trailer section as trailers) */
 	bool framed;
@@ -399,6 +400,8 @@ struct hp_down_ops {
 	 * started with the trailer fields @p lines ("name: value\r\n" each,
 	 * copied), as done does; @return 0, or -1 (nothing done: reset it) */
 	int (*grpc_end)(void *d, const char *lines, uint32_t len);
+	/* optional (HTTP/2, framed): a 1xx response head before the final one */
+	void (*informational)(void *d, const struct http_msg *msg);
 };
 
 /* http_proxy.c: write @p len bytes at the end of chain *@p m, adding mbufs from

@@ -17,7 +17,7 @@
 # a stream is in flight (the stream finishes). Request trailers reach an
 # HTTP/1.1 upstream as the chunked trailer section (host dropped from them,
 # RFC 9110 6.5.1), and are dropped and counted when the body has a
-# content-length.
+# content-length. An upstream's 100 Continue reaches an HTTP/2 client.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 source "$(dirname "$0")/lib_http.sh"
@@ -105,6 +105,12 @@ got=$(c2 --data-binary "@$IT_WORK/up.bin" -H "content-type: application/octet-st
 # no content-length: DATA frames until END_STREAM, chunked to the upstream
 got=$(it_in_client sh -c "cat '$IT_WORK/up.bin' | curl -s -m 20 --http2-prior-knowledge -T - -X POST '$PROXY/app/sha'" || true)
 [ "$got" = "$want" ] || it_http_fail "upload (unknown length) over h2: sha $got, want $want"
+# Expect: 100-continue: the upstream's 100 comes back as a HEADERS of its own
+# (curl would wait 30 s for it, past -m 10)
+out=$(it_in_client curl -sS -v -m 10 --http2-prior-knowledge --expect100-timeout 30 -H "Expect: 100-continue" \
+	--data-binary "@$IT_WORK/up.bin" "$PROXY/app/sha" 2>&1) || it_http_fail "upload with Expect: 100-continue over h2: $out"
+grep -q "^< HTTP/2 100" <<<"$out" || it_http_fail "no 100 Continue to the HTTP/2 client: $(grep '^[<>]' <<<"$out")"
+grep -qx "$want" <<<"$out" || it_http_fail "upload with Expect: 100-continue over h2: sha, want $want: $(grep '^[<>]' <<<"$out")"
 want=$("$IT_PY" -c 'import random,hashlib; print(hashlib.sha256(random.Random(12345).randbytes(5000000)).hexdigest())')
 got=$(c2 "$PROXY/app/blob?n=5000000" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] || it_http_fail "download (content-length) over h2: sha $got, want $want"
