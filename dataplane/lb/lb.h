@@ -26,7 +26,8 @@
  * Threads: lb_maglev_build() / lb_maglev_free() run on the control thread (they
  * allocate with malloc). A built table is immutable; any number of workers may
  * call lb_maglev_lookup() concurrently. Free it only after a grace period.
- * lb_pick_rr() state belongs to one caller (one worker): no atomics.
+ * lb_pick_rr() state and lb_rand32()'s belong to one caller (one worker): no
+ * atomics.
  */
 #ifndef MESHDP_LB_H
 #define MESHDP_LB_H
@@ -139,5 +140,23 @@ uint32_t lb_flow_hash4(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t 
 /** IPv6 flavour of lb_flow_hash4(). */
 uint32_t lb_flow_hash6(const uint8_t saddr[16], const uint8_t daddr[16], uint16_t sport,
 		       uint16_t dport, uint8_t proto);
+
+/**
+ * xorshift64* (Vigna, "An experimental exploration of Marsaglia's xorshift
+ * generators, scrambled", 2016): the next 32 bits of the generator whose state
+ * is *@p state (any non-zero start). One state per worker, no atomics: picks,
+ * weighted splits, fault and sampling percentages, jitter, trace ids. Not for
+ * secrets.
+ */
+static inline uint32_t lb_rand32(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return (uint32_t)((x * 0x2545f4914f6cdd1dULL) >> 32);
+}
 
 #endif

@@ -69,6 +69,7 @@
 #include "../http/http.h"
 #include "../inspect/inspect.h"
 #include "../jwt/jwt.h"
+#include "../lb/lb.h"
 #include "../router/router.h"
 #include "proxy_internal.h"
 
@@ -319,16 +320,10 @@ static struct stats_block *hp_stats(const struct hp_worker *hw)
 	return hw->pw->stats;
 }
 
-/* xorshift64*: weighted splits, fault percentages, jitter, request ids. */
+/* The worker's generator: weighted splits, fault percentages, jitter, picks. */
 static uint32_t hp_rand(struct hp_worker *hw)
 {
-	uint64_t x = hw->rng;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	hw->rng = x;
-	return (uint32_t)((x * 0x2545F4914F6CDD1DULL) >> 32);
+	return lb_rand32(&hw->rng);
 }
 
 static uint32_t hp_atomic_inc(uint32_t *v)

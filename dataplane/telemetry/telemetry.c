@@ -203,17 +203,6 @@ struct telem_worker *telem_worker_get(unsigned int worker_id, struct stats_block
 	return &telem_g->w[worker_id];
 }
 
-static uint32_t telem_rand(struct telem_worker *tw)
-{
-	uint64_t x = tw->rng;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	tw->rng = x;
-	return (uint32_t)((x * 0x2545f4914f6cdd1dULL) >> 32);
-}
-
 /* Copy @p v into @p out[size] (NUL-terminated, cut to fit). @return whether it was cut. */
 static bool telem_copy(char *out, size_t size, const char *p, uint32_t len)
 {
@@ -253,7 +242,7 @@ void telem_http_begin(struct telem_worker *tw, const struct cfg_snapshot *snap,
 		telem_copy(t->sp.path, sizeof(t->sp.path), h->path.p, h->path.len);
 	}
 	if (tw == NULL || ts == NULL || !ts->log.enabled ||
-	    (ts->log.sample_ppm < 1000000 && telem_rand(tw) % 1000000 >= ts->log.sample_ppm))
+	    (ts->log.sample_ppm < 1000000 && lb_rand32(&tw->rng) % 1000000 >= ts->log.sample_ppm))
 		return;
 	t->log = true;
 	r->client = client;

@@ -10,6 +10,7 @@
 
 #include <rte_branch_prediction.h>
 
+#include "../lb/lb.h"
 #include "telemetry.h"
 
 #define TELEM_LABEL_LEN	  256  /* one interned string */

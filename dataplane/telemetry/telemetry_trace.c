@@ -138,13 +138,8 @@ static bool telem_b3_multi(const struct telem_head *h, struct telem_trace *t)
 static void telem_rand_bytes(struct telem_worker *tw, uint8_t *p, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i += 4) {
-		uint64_t x = tw->rng;
+		uint32_t x = lb_rand32(&tw->rng);
 
-		x ^= x >> 12;
-		x ^= x << 25;
-		x ^= x >> 27;
-		tw->rng = x;
-		x *= 0x2545f4914f6cdd1dULL;
 		memcpy(p + i, &x, RTE_MIN(4u, n - i));
 	}
 	if (telem_zero(p, n))
@@ -179,7 +174,7 @@ void telem_trace_start(struct telem_worker *tw, const struct cfg_snapshot *snap,
 	}
 	if (!t->decided) /* sampling by rate, for the traces nobody decided yet */
 		t->sampled = ts->trace.sample_ppm >= 1000000 ||
-			     (uint32_t)(tw->rng % 1000000) < ts->trace.sample_ppm;
+			     lb_rand32(&tw->rng) % 1000000 < ts->trace.sample_ppm;
 	telem_rand_bytes(tw, t->span_id, 8);
 	telem_rand_bytes(tw, t->client_id, 8);
 	t->active = true;
