@@ -708,7 +708,7 @@ def h2_section(res, L):
             L.append("* not answering: %s" % a)
 
 
-def m_collect(run, telemetry, rounds):
+def m_collect(run, telemetry, rounds, authz=()):
     """(m): meshdp-httpgen's figures per test (tiny: -c M_CONNS, lat: -c
     M_LAT_CONNS, telemetry-SETTING-ROUND: -c M_CONNS per word of TELEMETRY and
     round) in the shape http_table() reads, meshdp's window beside them (and
@@ -751,6 +751,10 @@ def m_collect(run, telemetry, rounds):
     per = {t: v for t, v in per.items() if v}
     if per:
         out["callgrind_telemetry"] = per
+    az = {n: m_callgrind_collect(run, "m-callgrind-authz%s" % n) for n in authz}
+    az = {n: v for n, v in az.items() if v}
+    if az:
+        out["callgrind_authz"] = az
     return out
 
 
@@ -828,6 +832,7 @@ def m_section(res, L):
     http_workers(L, R)
     m_telemetry_table(m, L)
     m_callgrind_telemetry_table(m, L)
+    m_callgrind_authz_table(m, L)
     busy = R.get("meshdp", {}).get("tiny", {}).get("meshdp", {}).get("busy_us_per_request")
     if busy is not None:
         t = HTTP_TARGETS["busy_us_per_request"]
@@ -890,6 +895,37 @@ def m_callgrind_telemetry_table(m, L):
             t, fmt(c["meshdp"]["http_requests"], ","), fmt(c["instructions_per_request"], ","),
             fmt(fr[t], ",.0f"), fmt(fr[t] / ref, ".3f") if fr[t] and ref else "-",
             d["access_log_ring_full"], d["trace_span_ring_full"]))
+
+
+def m_callgrind_authz_table(m, L):
+    """(m) instructions per request of meshdp's worker under callgrind, one run
+    per number of authorization rules (M_AUTHZ), beside the run without."""
+    az = m.get("callgrind_authz") or {}
+    rows = [(n, az[n]) for n in m.get("authz", []) if az.get(n, {}).get("instructions_per_request")]
+    if not rows:
+        return
+    L.append("")
+    L.append("### Authorization rules under callgrind (instructions per request of the worker)")
+    L.append("")
+    L.append("One callgrind run per rule count (-c %s): an allow policy of N rules for bench/web "
+             "(rule i: source namespace n<i>, paths /r<i>/*; the last one allows the client's "
+             "namespace on every path, so each request is decided by it) and a mesh deny policy "
+             "(paths /admin*); 0: no authorization section. net_input/request is the frames' "
+             "work alone (net_input inclusive), authz_check/request the decisions'." % m["conns"])
+    L.append("")
+    fr = {}
+    for n, c in rows:
+        f, k = callgrind_inclusive(c["inclusive"], "net_input"), c["meshdp"]["http_requests"]
+        fr[n] = f / k if f and k else None
+    ref = fr.get("0")
+    L.append("| rules | requests | net_input/request | authz_check/request | added to 0 rules | ratio to 0 rules |")
+    L.append("|---:|---:|---:|---:|---:|---:|")
+    for n, c in rows:
+        a, k = callgrind_inclusive(c["inclusive"], "authz_check"), c["meshdp"]["http_requests"]
+        L.append("| %s | %s | %s | %s | %s | %s |" % (
+            n, fmt(k, ","), fmt(fr[n], ",.0f"), fmt(a / k if a and k else None, ",.0f"),
+            fmt(fr[n] - ref, ",.0f") if fr[n] and ref else "-",
+            fmt(fr[n] / ref, ".3f") if fr[n] and ref else "-"))
 
 
 def m_telemetry_table(m, L):
@@ -1429,6 +1465,7 @@ def main():
     ap.add_argument("--m-lat-conns", default="4")
     ap.add_argument("--m-duration", default="10")
     ap.add_argument("--m-telemetry", default="")
+    ap.add_argument("--m-authz", default="")
     ap.add_argument("--m-telemetry-rounds", type=int, default=1)
     ap.add_argument("--memif", default="copy", choices=("copy", "zero-copy"))
     ap.add_argument("--s-rows", default="")
@@ -1597,9 +1634,9 @@ def main():
     if "m" in ran:
         res["scenarios"]["m"] = dict(name=NAMES["m"], conns=o.m_conns, lat_conns=o.m_lat_conns,
                                      duration=o.m_duration, telemetry=o.m_telemetry.split(),
-                                     rounds=o.m_telemetry_rounds,
+                                     rounds=o.m_telemetry_rounds, authz=o.m_authz.split(),
                                      **m_collect(o.run, o.m_telemetry.split(),
-                                                 o.m_telemetry_rounds))
+                                                 o.m_telemetry_rounds, o.m_authz.split()))
     if "h" in ran:
         hv = []
         try:

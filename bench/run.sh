@@ -44,7 +44,8 @@
 #      M_CALLGRIND=1 also meshdp under callgrind (instructions per request);
 #      with M_TELEMETRY also one -c M_CONNS run per telemetry setting (metrics,
 #      access logs and tracing off / default / all, busy cycles per request each),
-#      and with M_CALLGRIND=1 too a callgrind run per setting
+#      and with M_CALLGRIND=1 too a callgrind run per setting; with M_AUTHZ
+#      a callgrind run per number of authorization rules (0: none)
 # MEMIF=zero-copy runs a, b, c, e and p with the system under test (testpmd or
 # meshdp) as a zero-copy memif client (its mbufs are the shared memory, no copy
 # on its side) and the generator as the server, which copies; the SUT starts
@@ -84,7 +85,9 @@
 # M_CONNS (64), M_LAT_CONNS (4), M_DURATION (s, 10, each run of m), M_WARMUP (s, 2),
 # M_CALLGRIND (0; 1: m's callgrind run too, M_CG_DURATION s, 10, M_CONNS connections),
 # M_TELEMETRY ("": none; words of "off default all": one more (m) run each, see
-# m_telemetry), M_TELEMETRY_ROUNDS (3: rounds of those runs, interleaved).
+# m_telemetry), M_TELEMETRY_ROUNDS (3: rounds of those runs, interleaved),
+# M_AUTHZ ("": none; rule counts, e.g. "0 100 10000": one (m) callgrind run each
+# with an allow policy of that many rules, see m_authz).
 # Writes OUT/<date>.md and OUT/<date>.json (and the logs of the run in a temp dir).
 set -euo pipefail
 
@@ -142,6 +145,7 @@ M_DURATION=${M_DURATION:-10}
 M_WARMUP=${M_WARMUP:-2}
 M_CALLGRIND=${M_CALLGRIND:-0}
 M_CG_DURATION=${M_CG_DURATION:-10}
+M_AUTHZ=${M_AUTHZ:-}
 M_TELEMETRY=${M_TELEMETRY:-}
 M_TELEMETRY_ROUNDS=${M_TELEMETRY_ROUNDS:-3}
 MEMIF=${MEMIF:-copy}
@@ -188,8 +192,8 @@ esac
 case " ${scenarios[*]} " in
 *" m "*)
 	[ -x "$httpgen" ] || die "$httpgen not built (ninja -C $BUILD)"
-	[ "$M_CALLGRIND" = 0 ] || command -v valgrind >/dev/null ||
-		die "valgrind not found (M_CALLGRIND=1)"
+	[ "$M_CALLGRIND" = 0 ] && [ -z "$M_AUTHZ" ] || command -v valgrind >/dev/null ||
+		die "valgrind not found (M_CALLGRIND=1 or M_AUTHZ)"
 	;;
 esac
 case " ${scenarios[*]} " in
@@ -1484,7 +1488,7 @@ scenario_h() {
 m_start() { # m_start [wrapper...]: sut_start for (m)
 	local mem=("${mdp_mem[@]}") tries=100 tmo=500
 	write_profile 1024
-	h_config "$(m_telemetry "$m_telem")" >"$run/m-config.json"
+	h_config "$(m_telemetry "$m_telem")$(m_authz "$m_authz_rules")" >"$run/m-config.json"
 	if [ $# -gt 0 ]; then # under valgrind: no hugepages, slow start
 		mem=(--no-huge)
 		tries=60 tmo=3000
@@ -1521,16 +1525,14 @@ m_run() { # m_run TEST CONNS: one run on a meshdp of its own, counters sampled i
 	stop_sut
 }
 
-# m_callgrind [SETTING]: meshdp's worker under callgrind, with telemetry
-# SETTING's document (m_telemetry; default: none, the file names m-callgrind*,
-# else m-callgrind-SETTING*): counters zeroed when the generator's window
-# opens, dumped when it closes; meshdp's counters sampled at both points.
+# m_callgrind [NAME]: meshdp's worker under callgrind with the document
+# m_telem and m_authz_rules give (files m-callgrind*, or m-callgrind-NAME*):
+# counters zeroed when the generator's window opens, dumped when it closes;
+# meshdp's counters sampled at both points.
 m_callgrind() {
-	local setting=${1:-default} name=m-callgrind
-	[ "$setting" = default ] || name=m-callgrind-$setting
+	local name=m-callgrind${1:+-$1}
 	local out=$run/$name.out
-	m_telem=$setting
-	[ "$setting" != all ] || m_sink_start
+	[ "$m_telem" != all ] || m_sink_start
 	sut_start=(m_start valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$out"
 		--collect-atstart=no --toggle-collect=worker_main)
 	m_gen "$name" "$M_CONNS" "$M_CG_DURATION" 5
@@ -1548,7 +1550,6 @@ m_callgrind() {
 	mdp_sample "$run/$name-s2.txt"
 	gen_wait "$name"
 	stop_sut
-	m_telem=default
 	m_sink_stop
 	# the dump of the window is the first numbered part (out.1); the exit dump is out itself
 	local part
@@ -1556,8 +1557,12 @@ m_callgrind() {
 	[ -n "$part" ] || part=$out
 	callgrind_annotate --threshold=100 "$part" 2>/dev/null |
 		sed -n '/PROGRAM TOTALS/,$p' | head -40 >"$run/$name-annotate.txt" || true
-	callgrind_annotate --inclusive=yes "$part" 2>/dev/null |
-		sed -n '/file:function/,$p' | head -40 >"$run/$name-inclusive.txt" || true
+	callgrind_annotate --inclusive=yes "$part" 2>/dev/null >"$run/$name-inclusive-all.txt" || true
+	# the top 40, then the functions the report reads wherever they rank
+	{
+		sed -n '/file:function/,$p' "$run/$name-inclusive-all.txt" | head -40
+		grep -E ':(net_input|authz_check) ' "$run/$name-inclusive-all.txt"
+	} >"$run/$name-inclusive.txt" || true
 }
 
 # m_telemetry SETTING: the telemetry section of (m)'s document for that setting.
@@ -1570,6 +1575,7 @@ m_callgrind() {
 #     the largest rings (65536 records and spans per worker), so that the
 #     worker does the whole work of each (a full ring is a cheap refusal).
 m_telem=default
+m_authz_rules=0
 m_telemetry() {
 	case $1 in
 	off) echo '"telemetry": { "metrics": { "max_series": 16 }, "access_log": { "enabled": false }, "tracing": { "enabled": false } },' ;;
@@ -1577,6 +1583,26 @@ m_telemetry() {
 	all) echo '"telemetry": { "access_log": { "format": "json", "filter": "all", "output": "file", "path": "'"$run/m-access-all.log"'", "ring_size": 65536 }, "tracing": { "enabled": true, "sample_percent": 100, "zipkin_url": "http://127.0.0.1:'"$m_zipkin_port"'/api/v2/spans" } },' ;;
 	*) die "M_TELEMETRY: unknown setting '$1' (off default all)" ;;
 	esac
+}
+
+# m_authz N: the authorization section of (m)'s document with N allow rules
+# for bench/web (rule i: source namespace n<i> and paths /r<i>/*, the last one
+# the client's namespace and every path, so that each request is allowed by
+# the last rule) and a mesh deny policy (paths /admin*), authzscale.c's shape;
+# 0: none.
+m_authz() {
+	[ "$1" -gt 0 ] || return 0
+	python3 - "$1" <<'EOF'
+import json, sys
+n = int(sys.argv[1])
+rules = [{"from": [{"source": {"namespaces": ["n%d" % i]}}],
+          "to": [{"operation": {"paths": ["/r%d/*" % i]}}]} for i in range(n - 1)]
+rules.append({"from": [{"source": {"namespaces": ["bench"]}}], "to": [{"operation": {"paths": ["/*"]}}]})
+print('"authorization": %s,' % json.dumps([
+    {"name": "no-admin", "action": "deny", "rules": [{"to": [{"operation": {"paths": ["/admin*"]}}]}]},
+    {"name": "big", "namespace": "bench", "selector": {"service": "web"}, "action": "allow",
+     "rules": rules}]))
+EOF
 }
 
 # A Zipkin sink on loopback for the "all" setting: accepts every POST (202),
@@ -1651,12 +1677,20 @@ scenario_m() {
 	m_run lat "$M_LAT_CONNS"
 	[ "$M_CALLGRIND" = 0 ] || m_callgrind
 	[ -z "$M_TELEMETRY" ] || m_telemetry_runs
+	local s
 	if [ "$M_CALLGRIND" != 0 ]; then
-		local s
 		for s in $M_TELEMETRY; do
-			[ "$s" = default ] || m_callgrind "$s"
+			[ "$s" = default ] && continue
+			m_telem=$s
+			m_callgrind "$s"
+			m_telem=default
 		done
 	fi
+	for s in $M_AUTHZ; do
+		m_authz_rules=$s
+		m_callgrind "authz$s"
+		m_authz_rules=0
+	done
 }
 
 # (s): TLS on tcp_proxy listeners vs nginx's stream module terminating TLS in
@@ -2072,7 +2106,7 @@ python3 "$here/report.py" --run "$run" --out "$OUT" --tag "$date_tag" --sizes "$
 	--h-conns "$H_CONNS" --h-lat-conns "$H_LAT_CONNS" --h-duration "$H_DURATION" \
 	--h2-conns "$H2_CONNS" --h2-streams "$H2_STREAMS" --h2-duration "$H2_DURATION" --h2-idle "$H2_IDLE" \
 	--m-conns "$M_CONNS" --m-lat-conns "$M_LAT_CONNS" --m-duration "$M_DURATION" \
-	--m-telemetry "$M_TELEMETRY" --m-telemetry-rounds "$M_TELEMETRY_ROUNDS" \
+	--m-telemetry "$M_TELEMETRY" --m-telemetry-rounds "$M_TELEMETRY_ROUNDS" --m-authz "$M_AUTHZ" \
 	--memif "$MEMIF" --s-rows "$S_ROWS" --s-conns "$S_CONNS" --s-speed "$S_SPEED" \
-	--ran "${ran[*]}" --command "$([ "$MEMIF" = copy ] || echo "MEMIF=$MEMIF ")$([ "$M_CALLGRIND" = 0 ] || echo "M_CALLGRIND=$M_CALLGRIND ")$([ -z "$M_TELEMETRY" ] || echo "M_TELEMETRY=\"$M_TELEMETRY\" ")bench/run.sh ${*:-}"
+	--ran "${ran[*]}" --command "$([ "$MEMIF" = copy ] || echo "MEMIF=$MEMIF ")$([ "$M_CALLGRIND" = 0 ] || echo "M_CALLGRIND=$M_CALLGRIND ")$([ -z "$M_TELEMETRY" ] || echo "M_TELEMETRY=\"$M_TELEMETRY\" ")$([ -z "$M_AUTHZ" ] || echo "M_AUTHZ=\"$M_AUTHZ\" ")bench/run.sh ${*:-}"
 echo "bench: logs in $run" >&2
