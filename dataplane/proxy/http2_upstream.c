@@ -25,7 +25,7 @@
  * chunked when the endpoint gave no content-length, and the response's
  * trailers become the chunked trailer section (so an HTTP/1.1 client gets
  * them in its chunked body, and an HTTP/2 client as trailers: http2_proxy.c).
- * 1xx responses are dropped.
+ * A 1xx response is written as a head of its own before the final one.
  *
  * Flow control follows back-pressure both ways: a stream buffers at most
  * HP2U_BUF_MAX request bytes (the exchange writes only while there is room,
@@ -633,8 +633,15 @@ static void hp2u_headers_done(void *arg, void *sp, unsigned int flags)
 	int rc = 0;
 
 	st->blk = NULL;
-	if (st->status >= 100 && st->status < 200) { /* 1xx: dropped */
-		rte_pktmbuf_free(blk);
+	if (st->status >= 100 && st->status < 200) {
+		/* 1xx: a head of its own before the final one (the exchange passes it on) */
+		if (st->resp_head) {
+			rte_pktmbuf_free(blk);
+		} else {
+			rc |= hp_put(pool, &blk, "\r\n", 2);
+			if (blk != NULL)
+				hp2u_append(&st->resp, blk);
+		}
 	} else if (!st->resp_head && st->status != 0) {
 		st->resp_head = true;
 		if (flags & H2_HDRS_END_STREAM) {

@@ -25,6 +25,11 @@ the point is to send what a well-behaved library refuses to).
                                   content-length when LEN is given) whose
                                   trailer section is x-sum: 42 and
                                   host: evil; prints the response body
+  h2_raw.py serve100 PORT          an HTTP/2 endpoint (prior knowledge) on
+                                  PORT: each request stream gets a 100 (a
+                                  HEADERS of its own) at once, then, when
+                                  the request ended, 200 with the request
+                                  body's length; one connection at a time
   h2_raw.py continuation HOST PORT N  a HEADERS without END_HEADERS, then N
                                   CONTINUATION frames of one field each
                                   (CVE-2024-27316's class); prints "goaway <code>"
@@ -116,7 +121,52 @@ def goaway(ft, fl, sid, pl):
     return None
 
 
+def serve100(port):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("0.0.0.0", port))
+    ls.listen(16)
+    while True:
+        s, _ = ls.accept()
+        s.settimeout(30)
+        buf, got = b"", {}
+        s.sendall(frame(SETTINGS, 0, 0))
+        try:
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                buf += d
+                if buf.startswith(PREFACE):
+                    buf = buf[len(PREFACE):]
+                while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+                    n = int.from_bytes(buf[:3], "big")
+                    ft, fl, sid = buf[3], buf[4], int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+                    pl, buf = buf[9:9 + n], buf[9 + n:]
+                    if ft == SETTINGS and not fl & ACK:
+                        s.sendall(frame(SETTINGS, ACK, 0))
+                    elif ft == HEADERS and sid not in got:
+                        got[sid] = 0
+                        s.sendall(frame(HEADERS, END_HEADERS, sid, block([(b":status", b"100")])))
+                    elif ft == DATA:
+                        got[sid] = got.get(sid, 0) + len(pl)
+                        if pl:  # give the windows back
+                            inc = struct.pack(">I", len(pl))
+                            s.sendall(frame(WINDOW_UPDATE, 0, 0, inc) + frame(WINDOW_UPDATE, 0, sid, inc))
+                    if ft in (HEADERS, DATA) and fl & END_STREAM:
+                        body = b"%d\n" % got.get(sid, 0)
+                        s.sendall(frame(HEADERS, END_HEADERS, sid, block([
+                            (b":status", b"200"), (b"content-length", b"%d" % len(body))])) +
+                            frame(DATA, END_STREAM, sid, body))
+        except (OSError, socket.timeout):
+            pass
+        s.close()
+
+
 def main():
+    if sys.argv[1] == "serve100":
+        serve100(int(sys.argv[2]))
+        return
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if mode in ("starve", "trickle"):
         s = connect(host, port, struct.pack(">HI", INITIAL_WINDOW_SIZE, 0))

@@ -16,7 +16,9 @@
 # requests; and nginx with the same identity speaking HTTP/1.1 only behind
 # two more auto clusters: the endpoint's ALPN choice http/1.1 is taken (the
 # probing connection used as HTTP/1.1, the requests waiting on it started
-# again over HTTP/1.1, later ones from the HTTP/1.1 pool).
+# again over HTTP/1.1, later ones from the HTTP/1.1 pool); a raw HTTP/2
+# endpoint (h2_raw.py serve100) whose 100 reaches HTTP/1.1 and HTTP/2
+# clients that sent Expect: 100-continue.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lib_l4.sh"
 source "$(dirname "$0")/lib_http.sh"
@@ -38,6 +40,13 @@ d["policies"].append({"name": "frontend-to-h2tls", "action": "allow",
 d["clusters"].append({"service": "shop/h2tls", "protocol": "auto",
                       "tls": {"expected_peer": "spiffe://cluster.local/ns/shop/sa/web",
                               "server_name": "web.test"}})
+d["services"].append({"name": "h2cont", "namespace": "shop", "vip": "10.30.0.24",
+                      "ports": [{"port": 8003, "protocol": "tcp"}],
+                      "endpoints": [{"address": "10.10.2.11"}], "health": {"interval_ms": 0}})
+d["policies"].append({"name": "frontend-to-h2cont", "action": "allow",
+                      "from": {"namespace": "shop", "service": "frontend"},
+                      "to": {"service": "h2cont"}})
+d["clusters"].append({"service": "shop/h2cont", "protocol": "http2"})
 for name, vip in (("h1tls", "10.30.0.22"), ("h1tls2", "10.30.0.23")):
     d["services"].append({"name": name, "namespace": "shop", "vip": vip,
                           "ports": [{"port": 8444, "protocol": "tcp"}],
@@ -63,6 +72,7 @@ for rc in d["route_configs"]:
              "prefix_rewrite": "/"},
             {"name": "h2tls", "match": {"prefix": "/h2tls/"}, "cluster": "shop/h2tls",
              "prefix_rewrite": "/"},
+            {"name": "h2cont", "match": {"prefix": "/h2cont/"}, "cluster": "shop/h2cont"},
             {"name": "h1tls", "match": {"prefix": "/h1tls/"}, "cluster": "shop/h1tls",
              "prefix_rewrite": "/"},
             {"name": "h1tls2", "match": {"prefix": "/h1tls2/"}, "cluster": "shop/h1tls2",
@@ -89,6 +99,9 @@ NGPID=$!
 ip netns exec mdp-b1 nghttpd -d "$DOC" --no-content-length --trailer "x-trailer: yes" \
 	8443 "$PKI/web.key" "$PKI/web.pem" >"$IT_WORK/nghttpd-tls.log" 2>&1 &
 NGPID2=$!
+# an HTTP/2 endpoint that answers each request with 100, then 200 and the body's length
+ip netns exec mdp-b1 "$IT_PY" "$(dirname "$0")/h2_raw.py" serve100 8003 >"$IT_WORK/serve100.log" 2>&1 &
+RAWPID=$!
 # nginx with the web identity, HTTP/1.1 only (ALPN http/1.1): the auto clusters h1tls, h1tls2
 NGX=$IT_WORK/h1-nginx
 it_nginx_conf "$NGX" <<NGINX
@@ -105,8 +118,8 @@ ip netns exec mdp-b1 nginx -c "$NGX/nginx.conf"
 cleanup()
 {
 	set +e
-	kill $NGPID $NGPID2 2>/dev/null
-	wait $NGPID $NGPID2 2>/dev/null
+	kill $NGPID $NGPID2 $RAWPID 2>/dev/null
+	wait $NGPID $NGPID2 $RAWPID 2>/dev/null
 	[ -f "$NGX/nginx.pid" ] && kill "$(cat "$NGX/nginx.pid")" 2>/dev/null
 	it_l4_cleanup
 }
@@ -114,6 +127,7 @@ trap cleanup EXIT
 it_wait_for "nghttpd listening in mdp-b1" 10 listening mdp-b1 8002
 it_wait_for "nghttpd (TLS) listening in mdp-b1" 10 listening mdp-b1 8443
 it_wait_for "nginx (TLS, HTTP/1.1) listening in mdp-b1" 10 listening mdp-b1 8444
+it_wait_for "the raw HTTP/2 endpoint listening in mdp-b1" 10 listening mdp-b1 8003
 
 it_log "HTTP/1.1 client -> HTTP/2 endpoint: GET, chunked back with the endpoint's trailer"
 upc=$(it_stat h2_up_connections)
@@ -176,6 +190,15 @@ got=$(it_in_client sh -c "cat '$IT_WORK/up.bin' | curl -s -m 20 --http1.1 -T - -
 [ "$got" = "$want" ] || it_http_fail "HTTP/1.1 upload (chunked): sha $got, want $want"
 got=$(c2 --data-binary "@$IT_WORK/up.bin" "$PROXY/h2/index.html" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$want" ] || it_http_fail "HTTP/2 upload: sha $got, want $want"
+
+it_log "the endpoint's 100 (a HEADERS of its own) reaches both kinds of clients before the final response"
+# Expect: 100-continue; curl would wait 30 s for the 100 before sending the body, past -m 10
+for v in --http1.1 --http2-prior-knowledge; do
+	out=$(it_in_client curl -sS -v -m 10 $v --expect100-timeout 30 -H "Expect: 100-continue" \
+		--data-binary "@$IT_WORK/up.bin" "$PROXY/h2cont/up" 2>&1) || it_http_fail "$v upload with Expect to the raw endpoint: $out"
+	grep -q "^< HTTP/[12.]* 100" <<<"$out" || it_http_fail "$v: no 100 from the HTTP/2 endpoint: $(grep '^[<>]' <<<"$out")"
+	grep -qx "1000000" <<<"$out" || it_http_fail "$v: the endpoint did not get the whole body: $(tail -3 <<<"$out")"
+done
 
 it_log "HTTP/2 client -> HTTP/2 endpoint: the download and its trailer"
 want=$(sha256sum <"$DOC/big.bin" | cut -d' ' -f1)
