@@ -674,13 +674,15 @@ def h2_section(res, L):
     L.append("")
     L.append("## (2) %s" % h["name"])
     L.append("")
-    L.append("h2load -t 1 -c %s -m %s -D %s s, h2c with prior knowledge, GET / (19 bytes) "
+    L.append("h2load -t 1 -c %s -m %s -D %s s, h2c with prior knowledge, GET %s "
              "from (h)'s nginx backend, which each proxy reaches over HTTP/1.1 keep-alive; "
              "one worker each on the same core. CPU per request: /proc utime+stime of the "
              "proxy (meshdp: the whole process) and meshdp's worker's busy cycles. Idle: %s "
              "connections with the preface and SETTINGS exchanged, held open; the proxy's RSS "
              "growth per connection (meshdp's: its TCP connection's pages first touched plus "
-             "nghttp2's session on the heap)." % (h["conns"], h["streams"], h["duration"], h["idle"]))
+             "nghttp2's session on the heap)." % (h["conns"], h["streams"], h["duration"],
+                {"/": "/ (19 bytes)", "/10k": "/10k (10,240 bytes)"}.get(h.get("path", "/"),
+                                                                        h.get("path")), h["idle"]))
     L.append("")
     L.append("| target | requests/s | mean ms | proxy CPU us/req (/proc) | meshdp busy us/req | "
              "backend CPU us/req | errors | idle bytes/conn |")
@@ -1464,6 +1466,7 @@ def main():
     ap.add_argument("--h2-streams", default="100")
     ap.add_argument("--h2-duration", default="10")
     ap.add_argument("--h2-idle", default="1000")
+    ap.add_argument("--h2-path", default="/")
     ap.add_argument("--m-conns", default="64")
     ap.add_argument("--m-lat-conns", default="4")
     ap.add_argument("--m-duration", default="10")
@@ -1779,6 +1782,7 @@ def main():
     if "2" in ran:
         res["scenarios"]["2"] = {"name": NAMES["2"], "conns": o.h2_conns, "streams": o.h2_streams,
                                  "duration": o.h2_duration, "idle": o.h2_idle,
+                                 "path": o.h2_path,
                                  "results": h2_collect(o.run, ("meshdp-afpacket", "nginx-h2",
                                                                "nghttpx"))}
         try:

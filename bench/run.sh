@@ -138,6 +138,7 @@ H_POOL=256
 H2_DURATION=${H2_DURATION:-10}
 H2_CONNS=${H2_CONNS:-10}
 H2_STREAMS=${H2_STREAMS:-100}
+H2_PATH=${H2_PATH:-/} # (2)'s request: / (19 bytes) or /10k
 H2_IDLE=${H2_IDLE:-1000}
 M_CONNS=${M_CONNS:-64}
 M_LAT_CONNS=${M_LAT_CONNS:-4}
@@ -1431,7 +1432,7 @@ h2_runs() {
 	h_cpu "$h_pid" >"$out.cpu"
 	[ -z "$sut_pid" ] || mdp_sample "$out-s1.txt"
 	ip netns exec $H_NS_C taskset -c "$GEN_CORE" h2load -c "$H2_CONNS" -m "$H2_STREAMS" -t 1 \
-		-D "$H2_DURATION" "http://$h_url/" >"$out.txt" 2>"$out.err" || echo "failed: h2load $t" >>"$out.err"
+		-D "$H2_DURATION" "http://$h_url$H2_PATH" >"$out.txt" 2>"$out.err" || echo "failed: h2load $t" >>"$out.err"
 	h_cpu "$h_pid" >>"$out.cpu"
 	[ -z "$sut_pid" ] || mdp_sample "$out-s2.txt"
 	sleep 1
@@ -2104,9 +2105,9 @@ python3 "$here/report.py" --run "$run" --out "$OUT" --tag "$date_tag" --sizes "$
 	--load "$load_start $load_end" --c-flows "$C_FLOWS" --d-flows "$D_FLOWS" \
 	--x-conns "$X_CONNS" --x-duration "$X_DURATION" --x-targets "$X_TARGETS" \
 	--h-conns "$H_CONNS" --h-lat-conns "$H_LAT_CONNS" --h-duration "$H_DURATION" \
-	--h2-conns "$H2_CONNS" --h2-streams "$H2_STREAMS" --h2-duration "$H2_DURATION" --h2-idle "$H2_IDLE" \
+	--h2-conns "$H2_CONNS" --h2-streams "$H2_STREAMS" --h2-duration "$H2_DURATION" --h2-idle "$H2_IDLE" --h2-path "$H2_PATH" \
 	--m-conns "$M_CONNS" --m-lat-conns "$M_LAT_CONNS" --m-duration "$M_DURATION" \
 	--m-telemetry "$M_TELEMETRY" --m-telemetry-rounds "$M_TELEMETRY_ROUNDS" --m-authz "$M_AUTHZ" \
 	--memif "$MEMIF" --s-rows "$S_ROWS" --s-conns "$S_CONNS" --s-speed "$S_SPEED" \
-	--ran "${ran[*]}" --command "$([ "$MEMIF" = copy ] || echo "MEMIF=$MEMIF ")$([ "$M_CALLGRIND" = 0 ] || echo "M_CALLGRIND=$M_CALLGRIND ")$([ -z "$M_TELEMETRY" ] || echo "M_TELEMETRY=\"$M_TELEMETRY\" ")$([ -z "$M_AUTHZ" ] || echo "M_AUTHZ=\"$M_AUTHZ\" ")bench/run.sh ${*:-}"
+	--ran "${ran[*]}" --command "$([ "$MEMIF" = copy ] || echo "MEMIF=$MEMIF ")$([ "$M_CALLGRIND" = 0 ] || echo "M_CALLGRIND=$M_CALLGRIND ")$([ -z "$M_TELEMETRY" ] || echo "M_TELEMETRY=\"$M_TELEMETRY\" ")$([ -z "$M_AUTHZ" ] || echo "M_AUTHZ=\"$M_AUTHZ\" ")$([ "$H2_PATH" = / ] || echo "H2_PATH=$H2_PATH ")bench/run.sh ${*:-}"
 echo "bench: logs in $run" >&2

@@ -3,6 +3,7 @@
  * h2: nghttp2 server sessions driven by memory (mem_recv / mem_send), with
  * the per-connection abuse limits of h2.h. See h2.h for the contract.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -304,7 +305,13 @@ static ssize_t h2_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 	(void)src;
 	if (st == NULL)
 		return NGHTTP2_ERR_DEFERRED;
-	n = c->cb->read(c->arg, st, buf, len, &eof);
+	if (c->cb->send_data != NULL) { /* DATA without a copy: h2_send_data() */
+		n = c->cb->read(c->arg, st, NULL, len, &eof);
+		if (n > 0 || eof)
+			*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+	} else {
+		n = c->cb->read(c->arg, st, buf, len, &eof);
+	}
 	h2_stall_sent(&c->stall, n); /* what the connection's window let go */
 	if (eof) {
 		const struct h2_field *f = NULL;
@@ -326,6 +333,23 @@ static ssize_t h2_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 	return (ssize_t)n;
 }
 
+/* A DATA frame whose read said NO_COPY: its user sends header and bytes. */
+static int h2_send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *hd, size_t len,
+			nghttp2_data_source *src, void *ud)
+{
+	struct h2_conn *c = ud;
+	void *st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+	int rc;
+
+	(void)src;
+	if (st == NULL || f->data.padlen > 0) /* no padding is asked for */
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	rc = c->cb->send_data(c->arg, st, hd, len);
+	if (rc == -EAGAIN)
+		return NGHTTP2_ERR_WOULDBLOCK;
+	return rc == 0 ? 0 : NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
 /* ---- the API ---- */
 
 static nghttp2_session_callbacks *h2_callbacks_get(void)
@@ -341,6 +365,7 @@ static nghttp2_session_callbacks *h2_callbacks_get(void)
 	nghttp2_session_callbacks_set_on_header_callback(n, h2_on_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(n, h2_on_frame_recv);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(n, h2_on_data_chunk);
+	nghttp2_session_callbacks_set_send_data_callback(n, h2_send_data);
 	nghttp2_session_callbacks_set_on_stream_close_callback(n, h2_on_stream_close);
 	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(n, h2_on_invalid_frame);
 	{

@@ -125,8 +125,17 @@ struct h2_callbacks {
 	void (*closed)(void *arg, void *st, uint32_t error_code);
 	/* The response body of @p st: copy up to @p len bytes into @p buf.
 	 * @return bytes written; *@p eof when they are the last. 0 without eof:
-	 * none yet (the stream waits for h2_stream_resume()). */
+	 * none yet (the stream waits for h2_stream_resume()). With send_data,
+	 * @p buf is NULL: @return how many of the next bytes (at most @p len)
+	 * the next DATA frame carries, without taking them. */
 	size_t (*read)(void *arg, void *st, uint8_t *buf, size_t len, bool *eof);
+	/* Optional: DATA frames without a copy (nghttp2's NO_COPY). Inside
+	 * h2_conn_send(), after the bytes it returned so far: send the frame
+	 * header @p hd (9 bytes), then the @p len bytes read promised, taken
+	 * from the stream's queue. @return 0, -EAGAIN (no room now: called
+	 * again later for the same frame, before any other) or -1 (the
+	 * connection fails). */
+	int (*send_data)(void *arg, void *st, const uint8_t *hd, size_t len);
 	/* Optional: once read gave eof, the trailer fields of @p st (*@p f, valid
 	 * until the next call on the connection). @return how many; 0: none (the
 	 * last DATA frame ends the stream). */

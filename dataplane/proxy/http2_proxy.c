@@ -96,6 +96,8 @@ struct hp2_conn {
 	uint64_t last_us;	     /* the last byte either way */
 	uint64_t timer_at;	     /* the connection's timer; UINT64_MAX: none */
 	bool in_lib;		     /* inside h2_conn_recv() / h2_conn_send() */
+	struct rte_mbuf *tx;	     /* hp2_flush(): the bytes for the client so far */
+	uint32_t tx_room;	     /* ... and what the transport takes beyond them */
 	bool failed;		     /* out of buffers: close */
 	bool dead;		     /* hp2_free() runs */
 	struct http_view method, path, authority;
@@ -160,24 +162,28 @@ static void hp2_flush(struct hp2_conn *c)
 		return;
 	c->in_lib = true;
 	for (;;) {
-		uint32_t room = proxy_end_space(c->down);
-		struct rte_mbuf *m = NULL;
+		struct rte_mbuf *m;
 		const uint8_t *p;
 		ssize_t n;
 
-		while (room > 0 && (n = h2_conn_send(c->h2, &p)) > 0) {
-			if (hp_put(pool, &m, p, (uint32_t)n) != 0) {
+		/* DATA frames join c->tx from inside h2_conn_send() (hp2_send_data()) */
+		c->tx = NULL;
+		c->tx_room = proxy_end_space(c->down);
+		while (c->tx_room > 0 && (n = h2_conn_send(c->h2, &p)) > 0) {
+			if (hp_put(pool, &c->tx, p, (uint32_t)n) != 0) {
 				stats_inc(hp2_stats(c), STAT_HTTP_ALLOC_FAILED);
 				c->failed = true; /* a frame lost: the connection cannot go on */
 				break;
 			}
-			room = (uint32_t)n >= room ? 0 : room - (uint32_t)n;
+			c->tx_room = (uint32_t)n >= c->tx_room ? 0 : c->tx_room - (uint32_t)n;
 		}
+		m = c->tx;
+		c->tx = NULL;
 		if (m == NULL)
 			break;
 		proxy_end_send(c->down, m);
 		c->last_us = hp2_now(c);
-		if (c->failed || room > 0)
+		if (c->failed || c->tx_room > 0)
 			break;
 	}
 	c->in_lib = false;
@@ -381,9 +387,7 @@ static void hp2_end_stream(void *arg, void *sp)
 		rc |= hp_put(pool, &st->in, st->chunk_open ? "\r\n0\r\n" : "0\r\n",
 			     st->chunk_open ? 5 : 3);
 		if (rc == 0) {
-			rte_pktmbuf_lastseg(st->in)->next = st->rtr;
-			st->in->pkt_len += st->rtr->pkt_len;
-			st->in->nb_segs = (uint16_t)(st->in->nb_segs + st->rtr->nb_segs);
+			hp_chain_append(&st->in, st->rtr);
 		} else {
 			rte_pktmbuf_free(st->rtr);
 		}
@@ -408,26 +412,51 @@ static void hp2_closed(void *arg, void *sp, uint32_t code)
 	hp2_queue(st);
 }
 
+/* The next DATA frame of @p st: how many bytes (nghttp2's window and frame
+ * size give @p len), taken by hp2_send_data() without a copy. */
 static size_t hp2_read(void *arg, void *sp, uint8_t *buf, size_t len, bool *eof)
 {
 	struct hp2_stream *st = sp;
-	uint32_t have = st->out != NULL ? st->out->pkt_len : 0, n = 0;
-	bool was_full = have >= HP2_OUT_MAX;
+	uint32_t have = st->out != NULL ? st->out->pkt_len : 0,
+		 n = (uint32_t)RTE_MIN((size_t)have, len);
 
 	(void)arg;
-	if (have > 0) {
-		n = (uint32_t)RTE_MIN((size_t)have, len);
-		const void *src = rte_pktmbuf_read(st->out, 0, n, buf);
+	(void)buf;		      /* NULL: hp2_h2_cbs has send_data */
+	h2_stall_sent(&st->stall, n); /* what the window lets go */
+	*eof = n == have && st->out_eof;
+	return n;
+}
 
-		if (src != buf)
-			memcpy(buf, src, n);
-		st->out = http_chain_drop(st->out, n);
-		h2_stall_sent(&st->stall, n); /* what the window let go */
+/* The DATA frame hp2_read() sized: its header, then its bytes moved from
+ * st->out onto the client's chain (split at the frame's end). */
+static int hp2_send_data(void *arg, void *sp, const uint8_t *hd, size_t len)
+{
+	struct hp2_conn *c = arg;
+	struct hp2_stream *st = sp;
+	struct rte_mempool *pool = c->pw->nw->pool;
+	uint32_t have = st->out != NULL ? st->out->pkt_len : 0;
+	bool was_full = have >= HP2_OUT_MAX;
+	struct rte_mbuf *rest = NULL;
+
+	if (9 + len > c->tx_room)
+		return -EAGAIN;
+	if (len > have)
+		return -1; /* not what read promised */
+	if (len > 0 && len < have && http_chain_split(st->out, (uint32_t)len, pool, &rest) != 0)
+		return -EAGAIN; /* out of mbufs: again later */
+	if (hp_put(pool, &c->tx, hd, 9) != 0) {
+		if (rest != NULL) /* undo the split */
+			hp_chain_append(&st->out, rest);
+		return -EAGAIN;
 	}
-	*eof = st->out == NULL && st->out_eof;
+	if (len > 0) {
+		hp_chain_append(&c->tx, st->out);
+		st->out = rest;
+	}
+	c->tx_room -= (uint32_t)(9 + len);
 	if (was_full && st->x != NULL)
 		hp2_queue(st); /* its exchange may read the upstream again */
-	return n;
+	return 0;
 }
 
 /*
@@ -492,6 +521,7 @@ static const struct h2_callbacks hp2_h2_cbs = {
 	.end_stream = hp2_end_stream,
 	.closed = hp2_closed,
 	.read = hp2_read,
+	.send_data = hp2_send_data,
 	.trailers = hp2_trailers,
 };
 
@@ -747,13 +777,7 @@ static void hp2_send(void *d, struct rte_mbuf *m)
 		hp2_flush(st->c);
 		return;
 	}
-	if (st->out == NULL) {
-		st->out = m;
-	} else {
-		rte_pktmbuf_lastseg(st->out)->next = m;
-		st->out->pkt_len += m->pkt_len;
-		st->out->nb_segs = (uint16_t)(st->out->nb_segs + m->nb_segs);
-	}
+	hp_chain_append(&st->out, m);
 	h2_stream_resume(st->c->h2, st->id);
 	hp2_flush(st->c);
 }

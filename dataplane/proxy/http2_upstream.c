@@ -158,17 +158,6 @@ static struct rte_mempool *hp2u_pool(const struct hp2u_worker *w)
 	return w->pw->nw->pool;
 }
 
-static void hp2u_append(struct rte_mbuf **chain, struct rte_mbuf *m)
-{
-	if (*chain == NULL) {
-		*chain = m;
-		return;
-	}
-	rte_pktmbuf_lastseg(*chain)->next = m;
-	(*chain)->pkt_len += m->pkt_len;
-	(*chain)->nb_segs = (uint16_t)((*chain)->nb_segs + m->nb_segs);
-}
-
 static uint32_t hp2u_len(const struct rte_mbuf *m)
 {
 	return m != NULL ? m->pkt_len : 0;
@@ -615,7 +604,7 @@ static int hp2u_web_trailers(struct hp2u_stream *st, struct rte_mbuf *lines, str
 	}
 	if (rc == 0 && body != NULL) {
 		rc |= hp_put(pool, t, hdr, http_chunk_header(hdr, body->pkt_len, st->chunk_open));
-		hp2u_append(t, body);
+		hp_chain_append(t, body);
 		st->chunk_open = true;
 		body = NULL;
 	}
@@ -640,7 +629,7 @@ static void hp2u_headers_done(void *arg, void *sp, unsigned int flags)
 		} else {
 			rc |= hp_put(pool, &blk, "\r\n", 2);
 			if (blk != NULL)
-				hp2u_append(&st->resp, blk);
+				hp_chain_append(&st->resp, blk);
 		}
 	} else if (!st->resp_head && st->status != 0) {
 		st->resp_head = true;
@@ -653,7 +642,7 @@ static void hp2u_headers_done(void *arg, void *sp, unsigned int flags)
 		}
 		rc |= hp_put(pool, &blk, "\r\n", 2);
 		if (blk != NULL)
-			hp2u_append(&st->resp, blk);
+			hp_chain_append(&st->resp, blk);
 	} else if (st->resp_head && st->chunked && !st->resp_end) {
 		/* trailers: the chunked body's trailer section (RFC 9112 7.1.2) */
 		struct rte_mbuf *t = NULL;
@@ -665,12 +654,12 @@ static void hp2u_headers_done(void *arg, void *sp, unsigned int flags)
 		rc |= hp_put(pool, &t, st->chunk_open ? "\r\n0\r\n" : "0\r\n",
 			     st->chunk_open ? 5 : 3);
 		if (blk != NULL && rc == 0)
-			hp2u_append(&t, blk);
+			hp_chain_append(&t, blk);
 		else
 			rte_pktmbuf_free(blk);
 		rc |= hp_put(pool, &t, "\r\n", 2);
 		if (t != NULL)
-			hp2u_append(&st->resp, t);
+			hp_chain_append(&st->resp, t);
 		st->resp_end = true;
 		stats_inc(hp2u_stats(c->w), STAT_H2_UP_TRAILERS);
 	} else { /* trailers of a response with content-length: HTTP/1.1 has no place */
@@ -703,7 +692,7 @@ static void hp2u_data(void *arg, void *sp, const uint8_t *p, size_t len)
 			rc |= hp_put(pool, &st->resp, hdr,
 				     http_chunk_header(hdr, e->pkt_len, st->chunk_open));
 			st->chunk_open = true;
-			hp2u_append(&st->resp, e);
+			hp_chain_append(&st->resp, e);
 		}
 		st->unconsumed += len;
 		if (rc != 0)
@@ -921,7 +910,7 @@ static int hp2u_take_body(struct hp2u_stream *st)
 			return -1;
 		}
 		if (data != NULL)
-			hp2u_append(&st->body, data);
+			hp_chain_append(&st->body, data);
 		if (o.raw > 0)
 			st->raw = http_chain_drop(st->raw, (uint32_t)o.raw);
 		if (r == 1)
@@ -1057,7 +1046,7 @@ void hp2u_send(struct hp2u_stream *st, struct rte_mbuf *m)
 		rte_pktmbuf_free(m); /* its connection is gone, or nothing more is the endpoint's */
 		return;
 	}
-	hp2u_append(&st->raw, m);
+	hp_chain_append(&st->raw, m);
 	if (st->id == 0 && hp2u_submit(st) != 0) {
 		st->failed = true;
 	} else if (hp2u_take_body(st) != 0) {

@@ -336,8 +336,7 @@ static void hp_atomic_dec(uint32_t *v)
 	__atomic_sub_fetch(v, 1, __ATOMIC_RELAXED);
 }
 
-/* Append chain @p m to *@p chain. */
-static void hp_chain_append(struct rte_mbuf **chain, struct rte_mbuf *m)
+void hp_chain_append(struct rte_mbuf **chain, struct rte_mbuf *m)
 {
 	struct rte_mbuf *last;
 
@@ -533,7 +532,13 @@ int hp_put(struct rte_mempool *pool, struct rte_mbuf **m, const void *p, uint32_
 
 	while (len > 0) {
 		struct rte_mbuf *last = *m != NULL ? rte_pktmbuf_lastseg(*m) : NULL;
-		uint32_t room = last != NULL ? rte_pktmbuf_tailroom(last) : 0, n;
+		/* the tail of a buffer that is ours alone (not one shared, attached
+		 * or external: a received segment moved onto the chain may be) */
+		uint32_t room = last != NULL && RTE_MBUF_DIRECT(last) &&
+						rte_mbuf_refcnt_read(last) == 1
+					? rte_pktmbuf_tailroom(last)
+					: 0,
+			 n;
 		char *d;
 
 		if (room == 0) {

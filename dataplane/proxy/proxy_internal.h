@@ -407,6 +407,8 @@ struct hp_down_ops {
 /* http_proxy.c: write @p len bytes at the end of chain *@p m, adding mbufs from
  * @p pool (the HTTP/1.1 and HTTP/2 sides, gRPC-Web). @return 0 or -ENOMEM. */
 int hp_put(struct rte_mempool *pool, struct rte_mbuf **m, const void *p, uint32_t len);
+/* http_proxy.c: append chain @p m to *@p chain (NULL: @p m is the chain). */
+void hp_chain_append(struct rte_mbuf **chain, struct rte_mbuf *m);
 
 #define HP_TRAILER_MAX (16 * 1024) /* a trailer section passed on as HTTP/2 trailers */
 /* Not allowed in trailers (RFC 9110 6.5.1): the connection-specific fields
