@@ -4,15 +4,18 @@
  * mode (bit 0: the client preface is not prepended, bits 1-2: how the input is
  * cut, bit 3: small limits, bit 4: the client side: the input is what an
  * endpoint sends to a client connection that opened 3 request streams, one
- * of them with a body), then the peer's bytes. A server connection
- * takes them in pieces; every request stream is answered (a small body read
- * through the read callback, deferred once) and its DATA consumed, and what
- * the server sends is drained after each piece, as the proxy does; received
- * trailers go to the trailer callback, and bodies sent end with trailers on
- * every other stream. Checked by
- * the sanitizers (no crash, no leak) and: the callbacks see a stream only
- * between its open and its close, and a stream is closed at most once.
+ * of them with a body; bit 5: DATA sent without a copy, nghttp2's NO_COPY,
+ * the frame refused for want of room once now and then), then the peer's
+ * bytes. A server connection takes them in pieces; every request stream is
+ * answered (a small body read through the read callback, deferred once) and
+ * its DATA consumed, and what the server sends is drained after each piece,
+ * as the proxy does; received trailers go to the trailer callback, and bodies
+ * sent end with trailers on every other stream. Checked by the sanitizers (no
+ * crash, no leak) and: the callbacks see a stream only between its open and
+ * its close, a stream is closed at most once, and a NO_COPY frame's header
+ * says the length read promised.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +38,7 @@ const char *__ubsan_default_options(void)
 
 struct fz_stream {
 	int32_t id;
-	bool open, closed, responded, deferred;
+	bool open, closed, responded, deferred, blocked;
 	size_t sent;
 };
 
@@ -124,10 +127,31 @@ static size_t fz_read(void *arg, void *sp, uint8_t *buf, size_t len, bool *eof)
 		return 0;
 	}
 	n = RTE_MIN(len, sizeof(body) - 1 - st->sent);
+	*eof = st->sent + n == sizeof(body) - 1;
+	if (buf == NULL) /* NO_COPY: fz_send_data() takes them */
+		return n;
 	memcpy(buf, body + st->sent, n);
 	st->sent += n;
-	*eof = st->sent == sizeof(body) - 1;
 	return n;
+}
+
+/* NO_COPY's frame: the header as nghttp2 made it, then the bytes read promised. */
+static int fz_send_data(void *arg, void *sp, const uint8_t *hd, size_t len)
+{
+	struct fz_stream *st = sp;
+
+	(void)arg;
+	fz_check(st);
+	if ((size_t)(hd[0] << 16 | hd[1] << 8 | hd[2]) != len || hd[3] != 0 ||
+	    len > sizeof("hello from the fuzzer\n") - 1 - st->sent)
+		abort();
+	if (st->id % 3 == 0 && !st->blocked) { /* no room once, now and then */
+		st->blocked = true;
+		return -EAGAIN;
+	}
+	st->blocked = false;
+	st->sent += len;
+	return 0;
 }
 
 static void fz_trailer(void *arg, void *sp, const uint8_t *n, size_t nl, const uint8_t *v,
@@ -165,6 +189,20 @@ static const struct h2_callbacks fz_cbs = {
 	.trailers = fz_trailers,
 };
 
+/* The same, DATA without a copy (mode bit 5). */
+static const struct h2_callbacks fz_cbs_nocopy = {
+	.stream_open = fz_open,
+	.header = fz_header,
+	.headers_done = fz_done,
+	.data = fz_data,
+	.end_stream = fz_end,
+	.closed = fz_closed,
+	.read = fz_read,
+	.send_data = fz_send_data,
+	.trailer = fz_trailer,
+	.trailers = fz_trailers,
+};
+
 /* Answer the streams whose heads came, resume the deferred ones, drain the output. */
 static void fz_serve(struct fz *f)
 {
@@ -183,7 +221,8 @@ static void fz_serve(struct fz *f)
 
 /* The client side: 3 requests (the second with a body), the endpoint's bytes in pieces. */
 static void fz_client(struct fz *f, const uint8_t *data, size_t size, size_t cut,
-		      const struct h2_limits *lim, struct stats_block *stats)
+		      const struct h2_limits *lim, const struct h2_callbacks *cbs,
+		      struct stats_block *stats)
 {
 	static const struct h2_field req[] = {{":method", 7, "POST", 4},
 					      {":scheme", 7, "http", 4},
@@ -192,7 +231,7 @@ static void fz_client(struct fz *f, const uint8_t *data, size_t size, size_t cut
 					      {"te", 2, "trailers", 8}};
 	const uint8_t *p;
 
-	f->c = h2_client_create(lim, &fz_cbs, f, stats);
+	f->c = h2_client_create(lim, cbs, f, stats);
 	if (f->c == NULL)
 		return;
 	for (unsigned int i = 0; i < 3; i++) {
@@ -250,11 +289,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	      : (mode >> 1 & 3) == 2 ? 9
 				     : 100;
 	if (mode & 16) {
-		fz_client(f, data, size, cut, &lim, &stats);
+		fz_client(f, data, size, cut, &lim, mode & 32 ? &fz_cbs_nocopy : &fz_cbs, &stats);
 		free(f);
 		return 0;
 	}
-	f->c = h2_conn_create(&lim, &fz_cbs, f, &stats);
+	f->c = h2_conn_create(&lim, mode & 32 ? &fz_cbs_nocopy : &fz_cbs, f, &stats);
 	if (f->c == NULL) {
 		free(f);
 		return 0;
