@@ -845,6 +845,22 @@ static void cli_window(struct cli *c, uint32_t w)
 	assert_int_equal(nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, &iv, 1), 0);
 }
 
+/* A GET of @p path at @p now answered 200 with @p body (@p len bytes) by
+ * server stream @p k, what the window allows delivered: its id. */
+static int32_t stall_get(struct cli *c, struct srv *sv, unsigned int k, const char *path,
+			 const char *body, size_t len, uint64_t now)
+{
+	int32_t id = cli_get(c, path, NULL, 0, false);
+
+	assert_int_equal(to_server(c, sv, now), 0);
+	sv->s[k].body = body;
+	sv->s[k].body_len = len;
+	sv->s[k].body_ready = true;
+	assert_int_equal(h2_respond(sv->c, id, 200, NULL, 0, true), 0);
+	to_client(sv, c);
+	return id;
+}
+
 static void test_window_stall_stream(void **state)
 {
 	static char body[] = "a body the client never lets through\n";
@@ -858,13 +874,7 @@ static void test_window_stall_stream(void **state)
 	srv_init(&sv, &(struct h2_limits){.window_stall_ms = 3000});
 	cli_init(&c);
 	cli_window(&c, 0);
-	id = cli_get(&c, "/", NULL, 0, false);
-	assert_int_equal(to_server(&c, &sv, 1), 0);
-	sv.s[0].body = body;
-	sv.s[0].body_len = strlen(body);
-	sv.s[0].body_ready = true;
-	assert_int_equal(h2_respond(sv.c, id, 200, NULL, 0, true), 0);
-	to_client(&sv, &c);
+	id = stall_get(&c, &sv, 0, "/", body, strlen(body), 1);
 	assert_int_equal(c.status, 200); /* HEADERS are not flow controlled */
 	assert_int_equal(c.body, 0);
 	st = &sv.s[0].stall;
@@ -884,13 +894,7 @@ static void test_window_stall_stream(void **state)
 	assert_int_equal(sv.s[0].close_code, NGHTTP2_CANCEL);
 	/* a window the client opens (WINDOW_UPDATE on the stream) lets the rest
 	 * go: nothing waits, the stall is over */
-	id2 = cli_get(&c, "/2", NULL, 0, false);
-	assert_int_equal(to_server(&c, &sv, 5000000), 0);
-	sv.s[1].body = body;
-	sv.s[1].body_len = strlen(body);
-	sv.s[1].body_ready = true;
-	assert_int_equal(h2_respond(sv.c, id2, 200, NULL, 0, true), 0);
-	to_client(&sv, &c);
+	id2 = stall_get(&c, &sv, 1, "/2", body, strlen(body), 5000000);
 	st = &sv.s[1].stall;
 	assert_false(h2_stream_stall_check(sv.c, id2, true, st, 5000000));
 	assert_int_equal(nghttp2_submit_window_update(c.s, NGHTTP2_FLAG_NONE, id2, 100), 0);
@@ -903,13 +907,7 @@ static void test_window_stall_stream(void **state)
 	assert_int_equal(stats_read(&sv.st, STAT_H2_WINDOW_STALL_RESETS), 1);
 	/* a window opened 10 bytes at a time does not end it */
 	memset(big, 'b', sizeof(big));
-	id3 = cli_get(&c, "/3", NULL, 0, false);
-	assert_int_equal(to_server(&c, &sv, 10000000), 0);
-	sv.s[2].body = big;
-	sv.s[2].body_len = sizeof(big);
-	sv.s[2].body_ready = true;
-	assert_int_equal(h2_respond(sv.c, id3, 200, NULL, 0, true), 0);
-	to_client(&sv, &c);
+	id3 = stall_get(&c, &sv, 2, "/3", big, sizeof(big), 10000000);
 	st = &sv.s[2].stall;
 	assert_false(h2_stream_stall_check(sv.c, id3, true, st, 10000000));
 	for (uint64_t t = 11000000; t <= 12000000; t += 1000000) {
@@ -923,13 +921,7 @@ static void test_window_stall_stream(void **state)
 	assert_true(st->sent >= 20 && st->sent < 100);
 	assert_true(h2_stream_stall_check(sv.c, id3, true, st, 13000000));
 	/* H2_STALL_PROGRESS bytes at once end it */
-	id = cli_get(&c, "/4", NULL, 0, false);
-	assert_int_equal(to_server(&c, &sv, 20000000), 0);
-	sv.s[3].body = big;
-	sv.s[3].body_len = sizeof(big);
-	sv.s[3].body_ready = true;
-	assert_int_equal(h2_respond(sv.c, id, 200, NULL, 0, true), 0);
-	to_client(&sv, &c);
+	id = stall_get(&c, &sv, 3, "/4", big, sizeof(big), 20000000);
 	st = &sv.s[3].stall;
 	assert_false(h2_stream_stall_check(sv.c, id, true, st, 20000000));
 	assert_int_equal(st->since_us, 20000000);
