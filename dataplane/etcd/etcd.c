@@ -348,7 +348,10 @@ static json_t *etcd_range(struct etcd_client *e, const char *ep, const char *key
 /*
  * Read the fleet's keys from @p ep at one revision: the fleet document and
  * every namespace's, as one bundle {"config": text or null, "namespaces":
- * {ns: text}}; apply it when it differs from the last one handed over.
+ * {ns: text}}; apply it when it differs from the last one handed over. The
+ * bundle's revision is its newest key's mod_revision (the put that made it;
+ * the store's own revision also moves with the nodes' status writes), the
+ * store's when it has no key.
  * @return 0 and *@p header_rev (the store's revision), or -EIO.
  */
 static int etcd_sync(struct etcd_client *e, const char *ep, int64_t *header_rev)
@@ -356,6 +359,7 @@ static int etcd_sync(struct etcd_client *e, const char *ep, int64_t *header_rev)
 	char key[ETCD_KEY_MAX], from[ETCD_KEY_MAX], to[ETCD_KEY_MAX], *text = NULL;
 	json_t *cfg, *nss = NULL, *bundle = NULL, *byns, *kv;
 	size_t i, plen = strlen(e->conf.prefix) + strlen("/namespaces/");
+	int64_t rev = 0;
 	bool same;
 
 	etcd_key(&e->conf, "config", key, sizeof(key));
@@ -375,6 +379,7 @@ static int etcd_sync(struct etcd_client *e, const char *ep, int64_t *header_rev)
 		size_t len;
 		char *v = etcd_unb64(json_string_value(json_object_get(kv, "value")), &len);
 
+		rev = etcd_int(json_object_get(kv, "mod_revision"));
 		json_object_set_new(bundle, "config",
 				    v != NULL ? json_stringn(v, len) : json_null());
 		free(v);
@@ -387,9 +392,12 @@ static int etcd_sync(struct etcd_client *e, const char *ep, int64_t *header_rev)
 
 		if (k != NULL && v != NULL && klen > plen)
 			json_object_set_new(byns, k + plen, json_stringn(v, vlen));
+		rev = RTE_MAX(rev, etcd_int(json_object_get(kv, "mod_revision")));
 		free(k);
 		free(v);
 	}
+	if (rev == 0)
+		rev = *header_rev;
 	text = json_dumps(bundle, JSON_COMPACT | JSON_SORT_KEYS);
 	pthread_mutex_lock(&e->lock);
 	snprintf(e->endpoint, sizeof(e->endpoint), "%s", ep);
@@ -400,13 +408,13 @@ static int etcd_sync(struct etcd_client *e, const char *ep, int64_t *header_rev)
 		e->revisions++;
 	pthread_mutex_unlock(&e->lock);
 	if (text != NULL && !same) {
-		if (etcd_apply(e, text, *header_rev, ETCD_FROM_ETCD))
+		if (etcd_apply(e, text, rev, ETCD_FROM_ETCD))
 			etcd_report(e, ep);
 		text = NULL; /* the hand-off owns it */
-	} else if (same && e->h.done && e->h.rev != *header_rev) {
+	} else if (same && e->h.done && e->h.rev != rev) {
 		/* a put of the same content: nothing to apply, the status says the revision */
 		pthread_mutex_lock(&e->lock);
-		e->h.rev = *header_rev;
+		e->h.rev = rev;
 		pthread_mutex_unlock(&e->lock);
 		etcd_report(e, ep);
 	}

@@ -659,9 +659,10 @@ void h2_stall_sent(struct h2_stall *st, size_t n)
 
 /*
  * Stall clock @p st at @p now_us, DATA waiting (@p pending) behind a window
- * of @p window bytes: started by a closed window, ended by nothing waiting
- * (progress ends it in h2_stall_sent()). @return true: past the limit (the
- * clock is zeroed).
+ * of @p window bytes: started by a window that lets less than
+ * H2_STALL_PROGRESS go (a check may come just after a WINDOW_UPDATE of a few
+ * bytes, before they went), ended by nothing waiting (progress ends it in
+ * h2_stall_sent()). @return true: past the limit (the clock is zeroed).
  */
 static bool h2_stall_over(const struct h2_conn *c, struct h2_stall *st, bool pending,
 			  int32_t window, uint64_t now_us)
@@ -671,7 +672,7 @@ static bool h2_stall_over(const struct h2_conn *c, struct h2_stall *st, bool pen
 		return false;
 	}
 	if (st->since_us == 0) {
-		if (window <= 0)
+		if (window < H2_STALL_PROGRESS)
 			*st = (struct h2_stall){.since_us = now_us != 0 ? now_us : 1};
 		return false;
 	}

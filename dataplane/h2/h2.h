@@ -231,7 +231,7 @@ void h2_stall_sent(struct h2_stall *st, size_t n);
  * Window starvation of stream @p id, from the caller's timer (at least once a
  * second): @p pending, response bytes of the stream wait to go. From a check
  * that finds them waiting with the stream's send window (the client's receive
- * window) at or below zero, @p st (the caller's, per stream; the caller calls
+ * window) below H2_STALL_PROGRESS, @p st (the caller's, per stream; the caller calls
  * h2_stall_sent() whenever the read callback gave bytes) keeps the time,
  * until H2_STALL_PROGRESS bytes went or nothing waits. Past window_stall_ms
  * the stream is reset (RST_STREAM CANCEL, h2_window_stall_resets): its closed
@@ -243,7 +243,7 @@ bool h2_stream_stall_check(struct h2_conn *c, int32_t id, bool pending, struct h
 /**
  * The same for the connection's send window: @p pending, some stream has
  * response bytes waiting; less than H2_STALL_PROGRESS bytes went in
- * window_stall_ms from a check that found the window at or below zero:
+ * window_stall_ms from a check that found the window below H2_STALL_PROGRESS:
  * GOAWAY ENHANCE_YOUR_CALM (h2_window_stall_closed).
  * @return true when the connection is over (flush its GOAWAY, close).
  */

@@ -8,6 +8,14 @@ the point is to send what a well-behaved library refuses to).
                                   (connection: keep-alive, RFC 9113 8.2.2);
                                   prints "rst <code>" for its stream
   h2_raw.py pings HOST PORT N     N PING frames at once; prints "goaway <code>"
+  h2_raw.py settings HOST PORT N  N SETTINGS frames at once; prints "goaway <code>"
+  h2_raw.py emptydata HOST PORT N  a POST, then N empty DATA frames without
+                                  END_STREAM; prints "goaway <code>"
+  h2_raw.py hpackbomb HOST PORT N  a GET whose header block puts one 4,000-byte
+                                  field in the HPACK dynamic table and refers
+                                  to it N times (a few bytes sent, N x 4 KB
+                                  decoded); prints "headers" for the answer
+                                  (431), "rst <code>" or "goaway <code>"
   h2_raw.py cookies HOST PORT PATH  a GET with two cookie fields (crumbs, RFC
                                   9113 8.2.3); prints the response body
   h2_raw.py starve HOST PORT PATH N  SETTINGS_INITIAL_WINDOW_SIZE 0, N GETs of
@@ -203,6 +211,36 @@ def main():
         except (BrokenPipeError, ConnectionResetError):
             pass
         print(frames(s, goaway))
+    elif mode in ("settings", "emptydata"):
+        n = int(sys.argv[4])
+        if mode == "settings":
+            out = b"".join(frame(SETTINGS, 0, 0, struct.pack(">HI", INITIAL_WINDOW_SIZE, 65535))
+                           for _ in range(n))
+        else:
+            head = block([(b":method", b"POST"), (b":scheme", b"http"), (b":path", b"/app/sha"),
+                          (b":authority", b"10.10.1.1")])
+            out = frame(HEADERS, END_HEADERS, 1, head) + frame(DATA, 0, 1) * n
+        try:
+            s.sendall(out)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        print(frames(s, goaway))
+    elif mode == "hpackbomb":
+        n = int(sys.argv[4])
+        # literal with incremental indexing, new name (RFC 7541 6.2.1), then
+        # indexed references to dynamic entry 62 (6.1)
+        bomb = b"\x40" + hpack_int(6, 7) + b"x-bomb" + hpack_int(4000, 7) + b"b" * 4000
+        s.sendall(frame(HEADERS, END_HEADERS | END_STREAM, 1, get(b"/") + bomb + b"\xbe" * n))
+
+        def answer(ft, fl, sid, pl):
+            if ft == HEADERS and sid == 1:
+                return "headers"
+            if ft == RST_STREAM and sid == 1:
+                return "rst %d" % int.from_bytes(pl[:4], "big")
+            if ft == GOAWAY:
+                return "goaway %d" % int.from_bytes(pl[4:8], "big")
+            return None
+        print(frames(s, answer))
     elif mode == "cookies":
         path = sys.argv[4].encode()
         s.sendall(frame(HEADERS, END_HEADERS | END_STREAM, 1,

@@ -9,8 +9,9 @@
 # streams on each of 4 connections (all 2xx, counters matching), local
 # replies (direct, redirect, 404) and a 503 after retries over h2, a header
 # list over max_header_list_size answered 431, a connection-specific field
-# refused by a stream reset, a rapid-reset client, a PING flood and a
-# CONTINUATION flood closed with GOAWAY ENHANCE_YOUR_CALM, a client keeping
+# refused by a stream reset, a rapid-reset client, PING, SETTINGS, empty DATA
+# and CONTINUATION floods closed with GOAWAY ENHANCE_YOUR_CALM, an HPACK bomb
+# (a 4 KB dynamic-table entry referred to 100 times) answered 431, a client keeping
 # its stream windows at 0 (or opening one 10 bytes at a time) reset (CANCEL) and one keeping the connection
 # window closed closed with GOAWAY after window_stall_timeout_ms, while h2load
 # on other connections keeps succeeding, and a graceful GOAWAY when the listener leaves the config while
@@ -182,10 +183,12 @@ out=$(it_in_client "$IT_PY" "$RAW" connhdr 10.10.1.1 8080)
 [ "$out" = "rst 1" ] || it_http_fail "connection: keep-alive in an h2 request: $out"
 [ "$(delta h2_stream_errors "$se")" -ge 1 ] || it_http_fail "h2_stream_errors not counted"
 
-it_log "floods beside h2load: rapid reset (CVE-2023-44487), PING and CONTINUATION floods closed with GOAWAY ENHANCE_YOUR_CALM, window starvation reset or closed"
+it_log "floods beside h2load: rapid reset (CVE-2023-44487), PING, SETTINGS, empty DATA and CONTINUATION floods closed with GOAWAY ENHANCE_YOUR_CALM, an HPACK bomb answered 431, window starvation reset or closed"
 rr=$(it_stat h2_rapid_reset_closed)
 cf=$(it_stat h2_control_flood_closed)
 cn=$(it_stat h2_continuation_flood_closed)
+ef=$(it_stat h2_empty_data_flood_closed)
+htl=$(it_stat h2_headers_too_large)
 ws=$(it_stat h2_window_stall_resets)
 wc=$(it_stat h2_window_stall_closed)
 # the starving clients hold their streams (exchanges, upstream connections,
@@ -206,18 +209,34 @@ out=$(it_in_client "$IT_PY" "$RAW" pings 10.10.1.1 8080 2000)
 [ "$out" = "goaway 11" ] || it_http_fail "PING flood: $out"
 out=$(it_in_client "$IT_PY" "$RAW" continuation 10.10.1.1 8080 10000)
 [ "$out" = "goaway 11" ] || it_http_fail "CONTINUATION flood: $out"
+out=$(it_in_client "$IT_PY" "$RAW" settings 10.10.1.1 8080 2000)
+[ "$out" = "goaway 11" ] || it_http_fail "SETTINGS flood: $out"
+out=$(it_in_client "$IT_PY" "$RAW" emptydata 10.10.1.1 8080 2000)
+[ "$out" = "goaway 11" ] || it_http_fail "empty DATA flood: $out"
+# an HPACK bomb: 4 KB sent, 400 KB of header list decoded: 431, the connection stays
+out=$(it_in_client "$IT_PY" "$RAW" hpackbomb 10.10.1.1 8080 100)
+[ "$out" = "headers" ] || it_http_fail "HPACK bomb: $out, want its stream answered (431)"
+ms() { echo $((($(date +%s%N) - t0) / 1000000)); }
+echo "    the crafted clients done after $(ms) ms"
 wait $hpid || it_http_fail "h2load beside the floods failed: $(cat "$IT_WORK/h2load-bg.log")"
 grep -q "4000 succeeded, 0 failed" "$IT_WORK/h2load-bg.log" || it_http_fail "h2load beside the floods: $(cat "$IT_WORK/h2load-bg.log")"
 wait $spid || it_http_fail "the stream-window starver failed: $(cat "$IT_WORK/starve.out")"
+echo "    stream-window starver cut after $(ms) ms"
 [ "$(cat "$IT_WORK/starve.out")" = "rst 8 20" ] || it_http_fail "stream-window starvation: $(cat "$IT_WORK/starve.out"), want all 20 streams reset CANCEL"
 wait $cspid || it_http_fail "the connection-window starver failed: $(cat "$IT_WORK/connstarve.out")"
 [ "$(cat "$IT_WORK/connstarve.out")" = "goaway 11" ] || it_http_fail "connection-window starvation: $(cat "$IT_WORK/connstarve.out")"
 wait $tpid || it_http_fail "the trickling client failed: $(cat "$IT_WORK/trickle.out")"
+tms=$(ms)
+echo "    trickling client cut after $tms ms"
+# the limit is 2 s from the first check that saw the window small: well within 10 s
+[ "$tms" -lt 10000 ] || it_http_fail "the trickling client was cut after $tms ms, want the 2 s stall limit (and slack)"
 [ "$(cat "$IT_WORK/trickle.out")" = "rst 8" ] || it_http_fail "a window opened 10 bytes at a time: $(cat "$IT_WORK/trickle.out"), want its stream reset CANCEL"
 echo "    starvers cut after $((($(date +%s%N) - t0) / 1000000)) ms (limit 2000 ms); h2load: $(grep -E '^finished in' "$IT_WORK/h2load-bg.log")"
 [ "$(delta h2_rapid_reset_closed "$rr")" -eq 1 ] || it_http_fail "h2_rapid_reset_closed +$(delta h2_rapid_reset_closed "$rr"), want 1"
-[ "$(delta h2_control_flood_closed "$cf")" -eq 1 ] || it_http_fail "h2_control_flood_closed +$(delta h2_control_flood_closed "$cf"), want 1"
+[ "$(delta h2_control_flood_closed "$cf")" -eq 2 ] || it_http_fail "h2_control_flood_closed +$(delta h2_control_flood_closed "$cf"), want 2 (the PING and the SETTINGS flood)"
 [ "$(delta h2_continuation_flood_closed "$cn")" -eq 1 ] || it_http_fail "h2_continuation_flood_closed +$(delta h2_continuation_flood_closed "$cn"), want 1"
+[ "$(delta h2_empty_data_flood_closed "$ef")" -eq 1 ] || it_http_fail "h2_empty_data_flood_closed +$(delta h2_empty_data_flood_closed "$ef"), want 1"
+[ "$(delta h2_headers_too_large "$htl")" -eq 1 ] || it_http_fail "h2_headers_too_large +$(delta h2_headers_too_large "$htl"), want 1"
 [ "$(delta h2_window_stall_resets "$ws")" -eq 21 ] || it_http_fail "h2_window_stall_resets +$(delta h2_window_stall_resets "$ws"), want 21"
 [ "$(delta h2_window_stall_closed "$wc")" -eq 1 ] || it_http_fail "h2_window_stall_closed +$(delta h2_window_stall_closed "$wc"), want 1"
 
