@@ -628,9 +628,11 @@ def h2load_parse(path):
     if m:
         v["requests"], v["succeeded"] = int(m.group(3)), int(m.group(4))
         v["errors"] = int(m.group(5)) + int(m.group(6))
-    m = re.search(r"status codes: (\d+) 2xx", text)
+    # status codes are counted as heads arrive, requests as they end: the
+    # non-2xx are h2load's 3xx, 4xx and 5xx, not done minus 2xx
+    m = re.search(r"status codes: \d+ 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
     if m:
-        v["non_2xx"] = v.get("requests", 0) - int(m.group(1))
+        v["non_2xx"] = int(m.group(1)) + int(m.group(2)) + int(m.group(3))
     m = re.search(r"time for request:\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)\s+([\d.]+)(us|ms|s)",
                   text)
     if m:
