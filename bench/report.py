@@ -796,6 +796,13 @@ def callgrind_inclusive(text, fn):
     return None
 
 
+def callgrind_per_request_of(c, fn):
+    """Function @fn's inclusive instructions per request of callgrind run @c
+    (m_callgrind_collect()), or None."""
+    f, n = callgrind_inclusive(c["inclusive"], fn), c["meshdp"]["http_requests"]
+    return f / n if f and n else None
+
+
 def callgrind_per_request(text, n):
     """callgrind_annotate lines 'COUNT (PCT%)  FILE:FUNCTION [OBJECT]' as
     'PER-REQUEST  FUNCTION', skipping the thread-start frames above worker_main."""
@@ -885,10 +892,7 @@ def m_callgrind_telemetry_table(m, L):
              "slows the generator; net_input/request is the frames' work alone (net_input "
              "inclusive), the figure to compare.")
     L.append("")
-    fr = {}
-    for t, c in rows:
-        f, n = callgrind_inclusive(c["inclusive"], "net_input"), c["meshdp"]["http_requests"]
-        fr[t] = f / n if f and n else None
+    fr = {t: callgrind_per_request_of(c, "net_input") for t, c in rows}
     ref = fr.get("off") or fr[rows[0][0]]
     L.append("| telemetry | requests | instructions/request | net_input/request | ratio to %s | "
              "log ring full | span ring full |" % ("off" if fr.get("off") else rows[0][0]))
@@ -919,17 +923,13 @@ def m_callgrind_authz_table(m, L):
              "a poll batches under valgrind, so what authorization adds is authz_check/request "
              "(the decision, inclusive), here beside the request without it." % m["conns"])
     L.append("")
-    fr = {}
-    for n, c in rows:
-        f, k = callgrind_inclusive(c["inclusive"], "net_input"), c["meshdp"]["http_requests"]
-        fr[n] = f / k if f and k else None
+    fr = {n: callgrind_per_request_of(c, "net_input") for n, c in rows}
     ref = fr.get("0")
     L.append("| rules | requests | net_input/request | authz_check/request | authz_check / "
              "net_input of 0 rules |")
     L.append("|---:|---:|---:|---:|---:|")
     for n, c in rows:
-        a, k = callgrind_inclusive(c["inclusive"], "authz_check"), c["meshdp"]["http_requests"]
-        per = a / k if a and k else None
+        k, per = c["meshdp"]["http_requests"], callgrind_per_request_of(c, "authz_check")
         L.append("| %s | %s | %s | %s | %s |" % (
             n, fmt(k, ","), fmt(fr[n], ",.0f"), fmt(per, ",.0f"),
             fmt(per / ref, ".3f") if per and ref else "-"))
